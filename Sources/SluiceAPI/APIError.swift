@@ -52,6 +52,8 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     {
         do {
             return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound && error.body == nil {
+            return try APIError(.notFound, "no endpoint \(request.method) \(request.uri.path)").response(from: request, context: context)
         } catch {
             let apiError = APIError.from(error)
             if apiError.status.code >= 500 {

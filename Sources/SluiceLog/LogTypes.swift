@@ -79,6 +79,11 @@ public struct StoredLogRecord: Sendable, Equatable {
 public struct PartitionOffsets: Sendable, Equatable {
     public var start: Int64
     public var end: Int64
+
+    public init(start: Int64, end: Int64) {
+        self.start = start
+        self.end = end
+    }
 }
 
 /// What went wrong in the log, with what a user needs to act on it.

@@ -57,7 +57,7 @@ final class PartitionLog: @unchecked Sendable {
         try lock.withLock {
             var active = segments.last!
             let full = active.size > 0 && active.size + Int64(batch.count) > configuration.segmentBytes
-            let old = configuration.segmentMaxAgeMs.map { age in active.firstTimestamp.map { nowMs - $0 > age } ?? false } ?? false
+            let old = configuration.segmentMaxAgeMs.map { age in active.firstAppendMs.map { nowMs - $0 > age } ?? false } ?? false
             if active.size > 0 && (full || old) {
                 try active.seal()
                 active = try Segment(directory: directory, baseOffset: active.nextOffset, indexIntervalBytes: configuration.indexIntervalBytes)

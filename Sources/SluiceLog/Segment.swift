@@ -18,9 +18,12 @@ final class Segment {
     private(set) var size: Int64 = 0
     /// The offset the next batch in this segment would get.
     private(set) var nextOffset: Int64
-    /// Timestamp of the first batch (roll by age) and the largest timestamp seen (retention).
+    /// Timestamp of the first batch and the largest timestamp seen (retention by age).
     private(set) var firstTimestamp: Int64?
     private(set) var maxTimestamp: Int64?
+    /// Wall-clock time of the first append since this process opened the segment: roll by age
+    /// goes by it, not by record timestamps, which producers may set far in the past.
+    private(set) var firstAppendMs: Int64?
     private var bytesSinceIndexEntry = 0
 
     static func fileName(_ baseOffset: Int64, _ suffix: String) -> String {
@@ -52,6 +55,7 @@ final class Segment {
         bytesSinceIndexEntry += batch.count
         nextOffset = header.nextOffset
         if firstTimestamp == nil { firstTimestamp = header.baseTimestamp }
+        if firstAppendMs == nil { firstAppendMs = currentMillis() }
         maxTimestamp = max(maxTimestamp ?? header.maxTimestamp, header.maxTimestamp)
     }
 

@@ -42,7 +42,7 @@ final class FileExactlyOnceTests: XCTestCase {
         let values = try waitForValues(in: output, count: total, worker: worker)
         XCTAssertEqual(values.count, total, "sink holds \(values.count) lines, want \(total)")
         XCTAssertEqual(Set(values).count, values.count, "duplicates in the sink file")
-        XCTAssertEqual(values, expected, "first difference at line \(zip(values, expected).firstIndex { $0 != $1 } ?? -1)")
+        XCTAssertEqual(values, expected, "first difference at line \(zip(values, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? -1)")
 
         // And the topic itself holds each line once.
         let topic = try worker.getJSON("/topics/lines") as? [String: Any]

@@ -25,32 +25,29 @@ final class AdminAPITests: XCTestCase {
     }
 
     private var app: some ApplicationProtocol {
-        Application(router: AdminAPI(store: store, status: status, workerID: "test:1").router())
+        Application(router: AdminAPI(store: store!, status: status!, workerID: "test:1").router())
     }
 
-    private func json(_ buffer: ByteBuffer) -> Any? {
-        try? JSONSerialization.jsonObject(with: Data(buffer: buffer), options: [.fragmentsAllowed])
-    }
 
     func testProduceThenReadRoundTrip() async throws {
         try await app.test(.router) { client in
             let body = #"{"records":[{"key":"a","value":{"n":1}},{"key":"a","value":"text","headers":{"h":"v"}},{"value_b64":"AAE="}]}"#
             try await client.execute(uri: "/topics/orders/records", method: .post, body: ByteBuffer(string: body)) { response in
                 XCTAssertEqual(response.status, .ok)
-                let offsets = (self.json(response.body) as? [String: Any])?["offsets"] as? [[String: Any]]
+                let offsets = (json(response.body) as? [String: Any])?["offsets"] as? [[String: Any]]
                 XCTAssertEqual(offsets?.count, 3)
             }
             let partition = Partitioner.partition(forKey: Array("a".utf8), partitions: 3)
             try await client.execute(uri: "/topics/orders/records?partition=\(partition)&offset=0", method: .get) { response in
                 XCTAssertEqual(response.status, .ok)
-                let records = self.json(response.body) as? [[String: Any]]
+                let records = json(response.body) as? [[String: Any]]
                 XCTAssertEqual(records?.count, 2)
                 XCTAssertEqual((records?[0]["value"] as? [String: Any])?["n"] as? Int, 1)
                 XCTAssertEqual(records?[1]["value"] as? String, "text")
                 XCTAssertEqual((records?[1]["headers"] as? [String: Any])?["h"] as? String, "v")
             }
             try await client.execute(uri: "/topics", method: .get) { response in
-                let topics = self.json(response.body) as? [[String: Any]]
+                let topics = json(response.body) as? [[String: Any]]
                 XCTAssertEqual(topics?.first?["name"] as? String, "orders")
                 let ends = (topics?.first?["partitions"] as? [[String: Any]])?.compactMap { $0["end_offset"] as? Int }
                 XCTAssertEqual(ends?.reduce(0, +), 3)
@@ -70,12 +67,12 @@ final class AdminAPITests: XCTestCase {
                 ("/topics/missing/records", .get, nil, .notFound, "topic 'missing' not found"),
                 ("/topics/t/records?partition=x", .get, nil, .badRequest, "'partition' must be an integer"),
                 ("/connectors/nope/status", .get, nil, .notFound, "connector 'nope' not found"),
-                ("/no/such/route", .get, nil, .notFound, ""),
+                ("/no/such/route", .get, nil, .notFound, "no endpoint GET /no/such/route"),
             ]
             for (uri, method, body, expected, reason) in cases {
                 try await client.execute(uri: uri, method: method, body: body.map { ByteBuffer(string: $0) }) { response in
                     XCTAssertEqual(response.status, expected, uri)
-                    let object = self.json(response.body) as? [String: Any]
+                    let object = json(response.body) as? [String: Any]
                     XCTAssertEqual(object?["error_code"] as? Int, Int(expected.code), uri)
                     let message = object?["message"] as? String ?? ""
                     XCTAssertTrue(message.contains(reason), "\(uri): \(message)")
@@ -96,13 +93,13 @@ final class AdminAPITests: XCTestCase {
         try await app.test(.router) { client in
             try await client.execute(uri: "/health", method: .get) { response in
                 XCTAssertEqual(response.status, .ok)
-                XCTAssertEqual((self.json(response.body) as? [String: Any])?["status"] as? String, "UP")
+                XCTAssertEqual((json(response.body) as? [String: Any])?["status"] as? String, "UP")
             }
             try await client.execute(uri: "/connectors", method: .get) { response in
-                XCTAssertEqual(self.json(response.body) as? [String], ["c1"])
+                XCTAssertEqual(json(response.body) as? [String], ["c1"])
             }
             try await client.execute(uri: "/connectors/c1/status", method: .get) { response in
-                let object = self.json(response.body) as? [String: Any]
+                let object = json(response.body) as? [String: Any]
                 XCTAssertEqual((object?["connector"] as? [String: Any])?["state"] as? String, "RUNNING")
                 XCTAssertEqual((object?["tasks"] as? [[String: Any]])?.first?["worker_id"] as? String, "test:1")
                 XCTAssertEqual(object?["type"] as? String, "source")
@@ -115,7 +112,7 @@ final class AdminAPITests: XCTestCase {
         try await app.test(.router) { client in
             try await client.execute(uri: "/health", method: .get) { response in
                 XCTAssertEqual(response.status, .serviceUnavailable)
-                XCTAssertEqual((self.json(response.body) as? [String: Any])?["failed_connectors"] as? [String], ["c1"])
+                XCTAssertEqual((json(response.body) as? [String: Any])?["failed_connectors"] as? [String], ["c1"])
             }
         }
     }
@@ -129,10 +126,14 @@ final class AdminAPITests: XCTestCase {
         }
         try await app.test(.router) { client in
             try await client.execute(uri: "/topics/w/records?offset=0&wait_ms=5000", method: .get) { response in
-                let records = self.json(response.body) as? [[String: Any]]
+                let records = json(response.body) as? [[String: Any]]
                 XCTAssertEqual(records?.first?["value"] as? String, "late")
             }
         }
         try await producer.value
     }
+}
+
+private func json(_ buffer: ByteBuffer) -> Any? {
+    try? JSONSerialization.jsonObject(with: Data(buffer: buffer), options: [.fragmentsAllowed])
 }

@@ -24,6 +24,13 @@ public struct TaskStatus: Sendable, Codable, Equatable {
         case id, state, trace, restarts, details
         case workerID = "worker_id"
     }
+
+    public init(id: Int, state: ConnectorState, workerID: String, trace: String? = nil) {
+        self.id = id
+        self.state = state
+        self.workerID = workerID
+        self.trace = trace
+    }
 }
 
 /// A connector's status in Kafka Connect's shape (`GET /connectors/{name}/status`).
@@ -36,6 +43,12 @@ public struct ConnectorStatus: Sendable, Codable, Equatable {
         enum CodingKeys: String, CodingKey {
             case state, trace
             case workerID = "worker_id"
+        }
+
+        public init(state: ConnectorState, workerID: String, trace: String?) {
+            self.state = state
+            self.workerID = workerID
+            self.trace = trace
         }
     }
 
@@ -52,6 +65,15 @@ public struct ConnectorStatus: Sendable, Codable, Equatable {
         case name, connector, tasks, type
         case connectorType = "connector_type"
         case configFile = "config_file"
+    }
+
+    public init(name: String, connector: Summary, tasks: [TaskStatus], type: String, connectorType: String, configFile: String) {
+        self.name = name
+        self.connector = connector
+        self.tasks = tasks
+        self.type = type
+        self.connectorType = connectorType
+        self.configFile = configFile
     }
 }
 

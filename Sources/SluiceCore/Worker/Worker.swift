@@ -6,11 +6,11 @@ import Logging
 /// It knows no connector by name and no store by layout; the executable hands it a
 /// ``ConnectorRegistry`` and a ``TopicStore``.
 public actor Worker {
-    public let store: any TopicStore
-    public let offsets: any OffsetStore
-    public let registry: ConnectorRegistry
-    public let status: StatusBoard
-    public let workerID: String
+    public nonisolated let store: any TopicStore
+    public nonisolated let offsets: any OffsetStore
+    public nonisolated let registry: ConnectorRegistry
+    public nonisolated let status: StatusBoard
+    public nonisolated let workerID: String
     private let logger: Logger
 
     private struct Running {
