@@ -25,18 +25,21 @@ final class FileExactlyOnceTests: XCTestCase {
         try worker.start()
 
         let total = 20_000
-        let writer = LineWriter(url: input, total: total, linesPerChunk: 250, pause: 0.02)
+        let writer = LineWriter(url: input, total: total, linesPerChunk: 100, pause: 0.03)
         writer.start()
 
+        // Kill at random moments while lines are still being written, at least five times.
         var kills = 0
+        var killsWhileWriting = 0
         var generator = SystemRandomNumberGenerator()
         while kills < 6 || !writer.finished {
-            Thread.sleep(forTimeInterval: Double.random(in: 0.2...1.2, using: &generator))
+            Thread.sleep(forTimeInterval: Double.random(in: 0.05...1.0, using: &generator))
+            if !writer.finished { killsWhileWriting += 1 }
             worker.kill9()
             kills += 1
             try worker.start()
         }
-        XCTAssertGreaterThanOrEqual(kills, 5)
+        XCTAssertGreaterThanOrEqual(killsWhileWriting, 5)
 
         let expected = (1...total).map { LineWriter.line($0) }
         let values = try waitForValues(in: output, count: total, worker: worker)

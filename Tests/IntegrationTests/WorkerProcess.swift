@@ -53,7 +53,7 @@ final class WorkerProcess {
         // Write then rename, as an editor would, so the worker never reads half a file.
         let temporary = directory.appendingPathComponent(".\(name).yaml.tmp")
         try yaml.write(to: temporary, atomically: false, encoding: .utf8)
-        _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
+        guard rename(temporary.path, url.path) == 0 else { throw WorkerError("cannot rename \(temporary.path)") }
     }
 
     func removeConnector(_ name: String) throws {
