@@ -1,0 +1,42 @@
+# Sluice: `make run` and `make test` work on a fresh Debian 12 machine (they install what is
+# missing with apt-get when run as root), `make bench` runs the benchmarks.
+SHELL := /bin/bash
+export PATH := $(PATH):/opt/swift/usr/bin
+
+APT_PACKAGES := libpq-dev libmosquitto-dev libcurl4-openssl-dev pkg-config postgresql mosquitto mosquitto-clients python3
+BENCH_PACKAGES := wrk
+
+.PHONY: help deps bench-deps build release run test bench bench-log clean
+
+help:
+	@echo "make run        build in release mode and start the worker with Config/worker.yaml"
+	@echo "make test       start PostgreSQL and mosquitto on loopback and run every test"
+	@echo "make bench      run the benchmarks (Benchmarks/README.md)"
+	@echo "make build | release | clean"
+
+# Installs only what is missing, so it is quick when everything is there.
+deps:
+	@bash .ci/install-packages.sh $(APT_PACKAGES)
+
+bench-deps: deps
+	@bash .ci/install-packages.sh $(BENCH_PACKAGES)
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release
+
+run: release
+	./.build/release/sluice run --config Config/worker.yaml
+
+test: deps
+	bash Tests/Servers/run-tests.sh
+
+bench: bench-log
+
+bench-log: bench-deps
+	bash Benchmarks/bench-log.sh
+
+clean:
+	rm -rf .build data
