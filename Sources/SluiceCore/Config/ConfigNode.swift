@@ -59,7 +59,7 @@ public struct ConfigNode: Sendable {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw syntaxError(error, file: file)
+            throw syntaxError(error, file: file, text: text)
         } catch {
             throw ConfigError(file: file, line: 1, column: 1, key: "", message: "cannot parse: \(error)")
         }
@@ -132,16 +132,30 @@ public struct ConfigNode: Sendable {
         }
     }
 
-    private static func syntaxError(_ error: YamlError, file: String) -> ConfigError {
+    private static func syntaxError(_ error: YamlError, file: String, text: String) -> ConfigError {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let detail = context.map { "\(problem) (\($0.text))" } ?? problem
             return ConfigError(file: file, line: mark.line, column: mark.column, key: "", message: "invalid YAML: \(detail)")
         case .duplicatedKeysInMapping(let duplicates, let context):
+            // Yams points at the mapping; point at the key's second occurrence instead.
+            let key = duplicates.first ?? "?"
+            var seen = 0
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            where number + 1 >= context.mark.line {
+                let trimmed = line.drop(while: { $0 == " " || $0 == "-" })
+                if trimmed.hasPrefix("\(key):") || trimmed.hasPrefix("\"\(key)\":") {
+                    seen += 1
+                    if seen == 2 {
+                        return ConfigError(
+                            file: file, line: number + 1, column: line.count - trimmed.count + 1, key: key,
+                            message: "duplicate key '\(key)'")
+                    }
+                }
+            }
             return ConfigError(
-                file: file, line: context.mark.line, column: context.mark.column, key: "",
-                message: "duplicate key '\(duplicates.first ?? "?")'")
+                file: file, line: context.mark.line, column: context.mark.column, key: "", message: "duplicate key '\(key)'")
         default:
             return ConfigError(file: file, line: 1, column: 1, key: "", message: "invalid YAML: \(error)")
         }
