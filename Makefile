@@ -25,7 +25,7 @@ build: deps
 	swift build
 
 release: deps
-	swift build -c release
+	swift build -c release --static-swift-stdlib
 
 run: release
 	./.build/release/sluice run --config Config/worker.yaml

@@ -1,1 +1,72 @@
-print("placeholder")
+// sluice-log-bench: appends fixed-size records to the embedded log from concurrent producers
+// (one partition each, fsync: batch) and reads them back; prints machine-readable figures.
+import Foundation
+import SluiceLog
+
+struct Options {
+    var directory = ""
+    var records = 262_144
+    var recordBytes = 1024
+    var batchRecords = 256
+    var producers = 4
+
+    init(_ arguments: [String]) {
+        var i = 1
+        while i + 1 < arguments.count {
+            let value = arguments[i + 1]
+            switch arguments[i] {
+            case "--dir": directory = value
+            case "--records": records = Int(value)!
+            case "--record-bytes": recordBytes = Int(value)!
+            case "--batch-records": batchRecords = Int(value)!
+            case "--producers": producers = Int(value)!
+            default: fatalError("unknown option \(arguments[i])")
+            }
+            i += 2
+        }
+        precondition(!directory.isEmpty, "--dir is required")
+    }
+}
+
+let options = Options(CommandLine.arguments)
+let log = try EmbeddedLog(directory: options.directory, configuration: LogConfiguration(fsync: .batch))
+try log.createTopic("bench", partitions: options.producers)
+let value = [UInt8](repeating: 0x61, count: options.recordBytes)
+let perProducer = options.records / options.producers
+let batch = (0..<options.batchRecords).map { _ in LogRecord(timestamp: 1_700_000_000_000, key: nil, value: value) }
+
+let appendStart = ContinuousClock.now
+try await withThrowingTaskGroup(of: Void.self) { group in
+    for p in 0..<options.producers {
+        group.addTask {
+            var written = 0
+            while written < perProducer {
+                let n = min(options.batchRecords, perProducer - written)
+                _ = try await log.append(n == batch.count ? batch : Array(batch.prefix(n)), topic: "bench", partition: p)
+                written += n
+            }
+        }
+    }
+    try await group.waitForAll()
+}
+let appendSeconds = (ContinuousClock.now - appendStart) / .seconds(1)
+let totalBytes = Double(perProducer * options.producers * options.recordBytes)
+
+let readStart = ContinuousClock.now
+var readRecords = 0
+for p in 0..<options.producers {
+    var next: Int64 = 0
+    while true {
+        let records = try log.read(topic: "bench", partition: p, from: next, maxRecords: 4096, maxBytes: 8 << 20)
+        guard let last = records.last else { break }
+        readRecords += records.count
+        next = last.offset + 1
+    }
+}
+let readSeconds = (ContinuousClock.now - readStart) / .seconds(1)
+precondition(readRecords == perProducer * options.producers, "read \(readRecords) records")
+
+print(String(format: "append_mb_s=%.1f", totalBytes / appendSeconds / 1e6))
+print(String(format: "read_mb_s=%.1f", totalBytes / readSeconds / 1e6))
+print("fsyncs=\(log.fsyncCount) batches=\(options.records / options.batchRecords)")
+log.close()
