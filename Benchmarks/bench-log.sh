@@ -10,7 +10,7 @@ export PATH="$PATH:/opt/swift/usr/bin"
 rounds=${ROUNDS:-5}
 records=${RECORDS:-262144}
 record_bytes=1024
-batch=${BATCH:-256}
+batch=${BATCH:-1024}
 producers=4
 
 swift build -c release --static-swift-stdlib --product sluice-log-bench >/dev/null

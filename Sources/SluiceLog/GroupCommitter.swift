@@ -90,33 +90,47 @@ final class GroupCommitter: @unchecked Sendable {
 
     private func commit(_ group: [Pending]) {
         let now = currentMillis()
-        var results: [Result<Int64, any Error>] = []
-        results.reserveCapacity(group.count)
-        // The last segment each partition wrote to in this group (earlier ones were sealed on roll).
-        var touched: [ObjectIdentifier: (PartitionLog, Segment)] = [:]
-        for pending in group {
-            var batch = pending.batch
-            do {
-                let (base, segment) = try pending.partition.write(&batch, recordCount: pending.recordCount, nowMs: now)
-                touched[ObjectIdentifier(pending.partition)] = (pending.partition, segment)
-                results.append(.success(base))
-            } catch {
-                results.append(.failure(Self.unwritable(error)))
+        // Partitions are independent files: write each partition's batches (in queue order) on
+        // its own core, then sync each touched file once.
+        var byPartition: [ObjectIdentifier: [Int]] = [:]
+        var order: [ObjectIdentifier] = []
+        for (i, pending) in group.enumerated() {
+            let id = ObjectIdentifier(pending.partition)
+            if byPartition[id] == nil { order.append(id) }
+            byPartition[id, default: []].append(i)
+        }
+        let buckets = order.map { byPartition[$0]! }
+        let outcome = GroupOutcome(count: group.count, partitions: buckets.count)
+        DispatchQueue.concurrentPerform(iterations: buckets.count) { b in
+            for i in buckets[b] {
+                var batch = group[i].batch
+                do {
+                    let (base, segment) = try group[i].partition.write(&batch, recordCount: group[i].recordCount, nowMs: now)
+                    outcome.wrote(i, base: base, bucket: b, partition: group[i].partition, segment: segment)
+                } catch {
+                    outcome.failed(i, Self.unwritable(error))
+                }
             }
         }
+        let results = outcome.results
+        // The last segment each partition wrote to in this group (earlier ones were sealed on roll).
+        let touched = outcome.touched
         var failed: [ObjectIdentifier: any Error] = [:]
-        for (id, (partition, segment)) in touched {
-            if policy == .batch {
-                do {
-                    try segment.sync()
-                    statsLock.withLock { fsyncs += 1 }
-                } catch {
-                    failed[id] = Self.unwritable(error)
-                    continue
-                }
-            } else {
-                dirty[id] = partition
+        let targets = touched
+        if policy == .batch {
+            // One fdatasync per touched file, run side by side: the disk overlaps them.
+            let errors = SyncErrors(count: targets.count)
+            DispatchQueue.concurrentPerform(iterations: targets.count) { i in
+                do { try targets[i].1.sync() } catch { errors.set(i, Self.unwritable(error)) }
             }
+            statsLock.withLock { fsyncs += targets.count }
+            for (i, target) in targets.enumerated() {
+                if let error = errors.get(i) { failed[ObjectIdentifier(target.0)] = error }
+            }
+        } else {
+            for (partition, _) in targets { dirty[ObjectIdentifier(partition)] = partition }
+        }
+        for (partition, _) in targets where failed[ObjectIdentifier(partition)] == nil {
             partition.markDurable(upTo: partition.writtenEnd)
         }
         for (pending, result) in zip(group, results) {
@@ -147,4 +161,42 @@ final class GroupCommitter: @unchecked Sendable {
 
 func currentMillis() -> Int64 {
     Int64((Date().timeIntervalSince1970 * 1000).rounded())
+}
+
+/// Errors of the parallel syncs of one group, by index.
+private final class SyncErrors: @unchecked Sendable {
+    // @unchecked: each index is written by one iteration of concurrentPerform, under `lock`.
+    private let lock = NSLock()
+    private var errors: [(any Error)?]
+
+    init(count: Int) { errors = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ error: any Error) { lock.withLock { errors[i] = error } }
+    func get(_ i: Int) -> (any Error)? { lock.withLock { errors[i] } }
+}
+
+/// What the parallel writes of one group produced: a result per pending append and the last
+/// segment each partition wrote to.
+private final class GroupOutcome: @unchecked Sendable {
+    // @unchecked: every slot is written by exactly one concurrentPerform iteration, under `lock`.
+    private let lock = NSLock()
+    private var slots: [Result<Int64, any Error>?]
+    private var segments: [(PartitionLog, Segment)?]
+
+    init(count: Int, partitions: Int) {
+        slots = Array(repeating: nil, count: count)
+        segments = Array(repeating: nil, count: partitions)
+    }
+
+    func wrote(_ i: Int, base: Int64, bucket: Int, partition: PartitionLog, segment: Segment) {
+        lock.withLock {
+            slots[i] = .success(base)
+            segments[bucket] = (partition, segment)
+        }
+    }
+
+    func failed(_ i: Int, _ error: any Error) { lock.withLock { slots[i] = .failure(error) } }
+
+    var results: [Result<Int64, any Error>] { lock.withLock { slots.map { $0! } } }
+    var touched: [(PartitionLog, Segment)] { lock.withLock { segments.compactMap { $0 } } }
 }

@@ -34,21 +34,26 @@ enum RecordBatch {
         w.int16(-1)  // producerEpoch
         w.int32(-1)  // baseSequence
         w.int32(Int32(records.count))
-        var body = ByteWriter(capacity: 256)
         for (delta, record) in records.enumerated() {
-            body.bytes.removeAll(keepingCapacity: true)
-            body.int8(0)  // record attributes
-            body.varint(record.timestamp - baseTimestamp)
-            body.varint(Int64(delta))
-            body.lengthPrefixed(record.key)
-            body.lengthPrefixed(record.value)
-            body.varint(Int64(record.headers.count))
+            // The length prefix comes first, so size the record before writing it in place.
+            let timestampDelta = record.timestamp - baseTimestamp
+            var size = 1 + ByteWriter.varintSize(timestampDelta) + ByteWriter.varintSize(Int64(delta))
+            size += lengthPrefixedSize(record.key) + lengthPrefixedSize(record.value)
+            size += ByteWriter.varintSize(Int64(record.headers.count))
             for header in record.headers {
-                body.lengthPrefixed(Array(header.name.utf8))
-                body.lengthPrefixed(header.value)
+                size += lengthPrefixedSize(Array(header.name.utf8)) + lengthPrefixedSize(header.value)
             }
-            w.varint(Int64(body.bytes.count))
-            w.bytes.append(contentsOf: body.bytes)
+            w.varint(Int64(size))
+            w.int8(0)  // record attributes
+            w.varint(timestampDelta)
+            w.varint(Int64(delta))
+            w.lengthPrefixed(record.key)
+            w.lengthPrefixed(record.value)
+            w.varint(Int64(record.headers.count))
+            for header in record.headers {
+                w.lengthPrefixed(Array(header.name.utf8))
+                w.lengthPrefixed(header.value)
+            }
         }
         var bytes = w.bytes
         let batchLength = UInt32(bytes.count - logOverhead).bigEndian
@@ -56,6 +61,11 @@ enum RecordBatch {
         let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[attributesOffset...])) }
         withUnsafeBytes(of: crc.bigEndian) { bytes.replaceSubrange(crcOffset..<(crcOffset + 4), with: $0) }
         return bytes
+    }
+
+    private static func lengthPrefixedSize(_ data: [UInt8]?) -> Int {
+        guard let data else { return ByteWriter.varintSize(-1) }
+        return ByteWriter.varintSize(Int64(data.count)) + data.count
     }
 
     /// Sets the base offset of an encoded batch.

@@ -1,7 +1,12 @@
 /// Suggests the known word closest to a mistyped one (`partitons` → `partitions`).
 public enum DidYouMean {
-    /// The closest candidate within an edit distance of 2 (or a third of the word), if any.
+    /// The closest candidate within an edit distance of 2 (or a third of the word), or one the
+    /// word is the start of (`poll` → `poll_ms`), if any.
     public static func suggestion(for word: String, among candidates: [String]) -> String? {
+        let lowered = word.lowercased()
+        if lowered.count >= 3, let extended = candidates.first(where: { $0.lowercased().hasPrefix(lowered) }) {
+            return extended
+        }
         let limit = max(2, word.count / 3)
         let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }
         guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= limit else { return nil }
