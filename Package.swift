@@ -38,7 +38,9 @@ let package = Package(
             ]),
         .target(
             name: "SluiceLog",
-            dependencies: ["SluiceCore"]),
+            dependencies: ["SluiceCore", "CRC32C"]),
+        // Hardware CRC-32C (SSE4.2) for RecordBatch checksums; the only C code in Sluice.
+        .target(name: "CRC32C", path: "Sources/CRC32C"),
         .target(
             name: "SluiceAPI",
             dependencies: [
@@ -73,6 +75,7 @@ let package = Package(
             ]),
         .testTarget(name: "FileConnectorTests", dependencies: ["FileConnector", "SluiceCore", "SluiceLog"]),
         .testTarget(name: "IntegrationTests", dependencies: ["SluiceCore"]),
+        .testTarget(name: "SystemLibraryTests", dependencies: ["CLibPQ", "CMosquitto", "CCurl"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,10 @@
-/// CRC-32C (Castagnoli), the checksum of Kafka's RecordBatch v2, computed slicing-by-8.
+import CRC32C
+
+/// CRC-32C (Castagnoli), the checksum of Kafka's RecordBatch v2: the CPU's crc32 instruction
+/// where there is one (x86-64 SSE4.2), else slicing-by-8 tables.
 enum CRC32C {
+    static let hardware = sluice_crc32c_hardware_available() != 0
+
     private static let tables: [[UInt32]] = {
         var tables = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
         for i in 0..<256 {
@@ -20,7 +25,15 @@ enum CRC32C {
     private static let flat: [UInt32] = tables.flatMap { $0 }
 
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        flat.withUnsafeBufferPointer { t in
+        guard bytes.count > 0 else { return 0 }
+        if hardware { return sluice_crc32c_hardware(0, bytes.baseAddress, bytes.count) }
+        return software(bytes)
+    }
+
+    /// The table-driven version (also the reference the tests compare the hardware one with).
+    static func software(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        guard bytes.count > 0 else { return 0 }
+        return flat.withUnsafeBufferPointer { t in
             var crc: UInt32 = 0xFFFF_FFFF
             var p = bytes.baseAddress!
             var count = bytes.count

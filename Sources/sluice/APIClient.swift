@@ -1,10 +1,6 @@
 import ArgumentParser
 import Foundation
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
 /// Options shared by the commands that talk to a running worker.
 struct APIOptions: ParsableArguments {
     @Option(help: "The worker's admin API (default: $SLUICE_API or http://127.0.0.1:8083).")
@@ -29,28 +25,18 @@ struct APIClient {
     }
 
     private func send(_ path: String, method: String, body: Data?) async throws -> Data {
-        guard let url = URL(string: baseURL + path) else { throw Failure("invalid API address '\(baseURL)'") }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.timeoutInterval = 120
-        if let body {
-            request.httpBody = body
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
-        let data: Data
-        let response: URLResponse
+        let response: HTTPConnection.Response
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            response = try HTTPConnection.send(method: method, url: baseURL + path, body: body)
         } catch {
-            throw Failure("cannot reach the worker at \(baseURL): \(error.localizedDescription) (is `sluice run` running? set --api or SLUICE_API)")
+            throw Failure("cannot reach the worker at \(baseURL): \(error) (is `sluice run` running? set --api or SLUICE_API)")
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard (200..<300).contains(status) else {
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-            let message = object?["message"] as? String ?? String(decoding: data, as: UTF8.self)
-            throw Failure("\(method) \(path): \(status) \(message)")
+        guard (200..<300).contains(response.status) else {
+            let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+            let message = object?["message"] as? String ?? String(decoding: response.body, as: UTF8.self)
+            throw Failure("\(method) \(path): \(response.status) \(message)")
         }
-        return data
+        return response.body
     }
 
     /// `text` as a URL path segment.
