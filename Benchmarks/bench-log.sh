@@ -12,6 +12,7 @@ records=${RECORDS:-262144}
 record_bytes=1024
 batch=${BATCH:-1024}
 producers=4
+in_flight=${IN_FLIGHT:-1}
 
 swift build -c release --static-swift-stdlib --product sluice-log-bench >/dev/null
 swift build -c release --static-swift-stdlib --product sluice >/dev/null
@@ -21,7 +22,7 @@ trap 'rm -rf "$work"' EXIT
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 bytes=$((records * record_bytes))
-echo "log benchmark: $records records × $record_bytes B = $((bytes >> 20)) MiB per round, batches of $batch, $producers producers, $rounds rounds"
+echo "log benchmark: $records records × $record_bytes B = $((bytes >> 20)) MiB per round, batches of $batch, $producers producers with $in_flight appends in flight each, $rounds rounds"
 : >"$work/dd" ; : >"$work/append" ; : >"$work/read"
 for round in $(seq 1 "$rounds"); do
   rm -rf "$work/log" "$work/dd.bin"
@@ -29,7 +30,7 @@ for round in $(seq 1 "$rounds"); do
   dd_seconds=$(echo "$dd_out" | sed -E 's/.* copied, ([0-9.]+) s.*/\1/')
   dd_mb_s=$(awk -v b="$bytes" -v s="$dd_seconds" 'BEGIN {printf "%.1f", b / s / 1e6}')
   rm -f "$work/dd.bin"
-  out=$("$bin/sluice-log-bench" --dir "$work/log" --records "$records" --record-bytes "$record_bytes" --batch-records "$batch" --producers "$producers")
+  out=$("$bin/sluice-log-bench" --dir "$work/log" --records "$records" --record-bytes "$record_bytes" --batch-records "$batch" --producers "$producers" --in-flight "$in_flight")
   append=$(echo "$out" | sed -n 's/^append_mb_s=//p')
   read=$(echo "$out" | sed -n 's/^read_mb_s=//p')
   echo "round $round: dd ${dd_mb_s} MB/s | append ${append} MB/s ($(echo "$out" | tail -1)) | read ${read} MB/s"

@@ -9,6 +9,8 @@ struct Options {
     var recordBytes = 1024
     var batchRecords = 256
     var producers = 4
+    /// Appends each producer keeps in flight (Kafka producers allow up to 5).
+    var inFlight = 1
 
     init(_ arguments: [String]) {
         var i = 1
@@ -20,6 +22,7 @@ struct Options {
             case "--record-bytes": recordBytes = Int(value)!
             case "--batch-records": batchRecords = Int(value)!
             case "--producers": producers = Int(value)!
+            case "--in-flight": inFlight = Int(value)!
             default: fatalError("unknown option \(arguments[i])")
             }
             i += 2
@@ -39,11 +42,16 @@ let appendStart = ContinuousClock.now
 try await withThrowingTaskGroup(of: Void.self) { group in
     for p in 0..<options.producers {
         group.addTask {
-            var written = 0
-            while written < perProducer {
-                let n = min(options.batchRecords, perProducer - written)
-                _ = try await log.append(n == batch.count ? batch : Array(batch.prefix(n)), topic: "bench", partition: p)
-                written += n
+            // Up to `inFlight` appends at once per producer, like a Kafka producer's pipeline.
+            let batches = (perProducer + options.batchRecords - 1) / options.batchRecords
+            try await withThrowingTaskGroup(of: Void.self) { pipeline in
+                for b in 0..<batches {
+                    if b >= options.inFlight { try await pipeline.next() }
+                    let n = min(options.batchRecords, perProducer - b * options.batchRecords)
+                    let records = n == batch.count ? batch : Array(batch.prefix(n))
+                    pipeline.addTask { _ = try await log.append(records, topic: "bench", partition: p) }
+                }
+                try await pipeline.waitForAll()
             }
         }
     }

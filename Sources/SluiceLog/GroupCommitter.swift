@@ -103,9 +103,8 @@ final class GroupCommitter: @unchecked Sendable {
         let outcome = GroupOutcome(count: group.count, partitions: buckets.count)
         DispatchQueue.concurrentPerform(iterations: buckets.count) { b in
             for i in buckets[b] {
-                var batch = group[i].batch
                 do {
-                    let (base, segment) = try group[i].partition.write(&batch, recordCount: group[i].recordCount, nowMs: now)
+                    let (base, segment) = try group[i].partition.write(group[i].batch, recordCount: group[i].recordCount, nowMs: now)
                     outcome.wrote(i, base: base, bucket: b, partition: group[i].partition, segment: segment)
                 } catch {
                     outcome.failed(i, Self.unwritable(error))

@@ -51,9 +51,9 @@ final class PartitionLog: @unchecked Sendable {
 
     // MARK: - Writing (writer thread only)
 
-    /// Places an encoded batch at the end of the partition, rolling the segment if it is full or
-    /// old. Returns the batch's base offset and the segment now holding it.
-    func write(_ batch: inout [UInt8], recordCount: Int, nowMs: Int64) throws -> (base: Int64, segment: Segment) {
+    /// Places an encoded batch (base offset 0) at the end of the partition, rolling the segment
+    /// if it is full or old. Returns the batch's base offset and the segment now holding it.
+    func write(_ batch: [UInt8], recordCount: Int, nowMs: Int64) throws -> (base: Int64, segment: Segment) {
         try lock.withLock {
             var active = segments.last!
             let full = active.size > 0 && active.size + Int64(batch.count) > configuration.segmentBytes
@@ -65,8 +65,8 @@ final class PartitionLog: @unchecked Sendable {
                 FileIO.syncDirectory(directory)
             }
             let base = active.nextOffset
-            RecordBatch.setBaseOffset(base, in: &batch)
-            let header = batch.withUnsafeBytes { RecordBatch.header($0) }!
+            var header = batch.withUnsafeBytes { RecordBatch.header($0) }!
+            header.baseOffset = base
             try active.append(batch, header: header)
             return (base, active)
         }

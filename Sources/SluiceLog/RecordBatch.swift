@@ -7,7 +7,7 @@
 /// | producerId i64 | producerEpoch i16 | baseSequence i32 | records count i32 | records…
 /// ```
 /// The CRC-32C covers attributes to the end; baseOffset is outside it, so a batch encoded ahead
-/// of time gets its offset patched in when the writer places it.
+/// of time gets its offset written in when the writer places it.
 enum RecordBatch {
     /// Bytes before the records.
     static let headerSize = 61
@@ -21,7 +21,7 @@ enum RecordBatch {
         let baseTimestamp = records.first?.timestamp ?? 0
         let maxTimestamp = records.map(\.timestamp).max() ?? 0
         var w = ByteWriter(capacity: headerSize + records.reduce(0) { $0 + $1.payloadSize + 24 })
-        w.int64(0)  // baseOffset, patched by the writer
+        w.int64(0)  // baseOffset, written by the segment when it places the batch
         w.int32(0)  // batchLength, filled below
         w.int32(-1)  // partitionLeaderEpoch
         w.int8(2)  // magic
@@ -66,11 +66,6 @@ enum RecordBatch {
     private static func lengthPrefixedSize(_ data: [UInt8]?) -> Int {
         guard let data else { return ByteWriter.varintSize(-1) }
         return ByteWriter.varintSize(Int64(data.count)) + data.count
-    }
-
-    /// Sets the base offset of an encoded batch.
-    static func setBaseOffset(_ offset: Int64, in bytes: inout [UInt8]) {
-        withUnsafeBytes(of: offset.bigEndian) { bytes.replaceSubrange(0..<8, with: $0) }
     }
 
     /// The fixed fields a reader needs to walk a segment without decoding records.

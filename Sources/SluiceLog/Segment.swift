@@ -46,13 +46,17 @@ final class Segment: @unchecked Sendable {
 
     // MARK: - Writing
 
-    /// Appends an encoded batch whose base offset is already set.
+    /// Appends an encoded batch, writing `header.baseOffset` over its first 8 bytes on disk (they
+    /// are outside the CRC), so the caller's buffer is never copied to patch it.
     func append(_ batch: [UInt8], header: RecordBatch.Header) throws {
         if bytesSinceIndexEntry >= indexIntervalBytes {
             try index.append(.init(relativeOffset: UInt32(header.baseOffset - baseOffset), position: UInt32(size)))
             bytesSinceIndexEntry = 0
         }
-        try batch.withUnsafeBytes { try FileIO.writeAll(fd, $0, at: size, path: logPath) }
+        try withUnsafeBytes(of: header.baseOffset.bigEndian) { try FileIO.writeAll(fd, $0, at: size, path: logPath) }
+        try batch.withUnsafeBytes {
+            try FileIO.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[8...]), at: size + 8, path: logPath)
+        }
         size += Int64(batch.count)
         bytesSinceIndexEntry += batch.count
         nextOffset = header.nextOffset
