@@ -107,6 +107,6 @@ struct ProduceCommand: AsyncParsableCommand {
             if batch.count >= batchSize { try await flush() }
         }
         try await flush()
-        FileHandle.standardError.writeLine("\(sent) records sent to \(topic)")
+        FileHandle.standardError.writeLine("\(sent) record\(sent == 1 ? "" : "s") sent to \(topic)")
     }
 }
