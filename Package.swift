@@ -4,78 +4,79 @@ import PackageDescription
 /// Sluice: one worker process, an embedded topic log, and connectors that move events between
 /// PostgreSQL, MQTT, HTTP and topics. The target layout mirrors ../shared/DESIGN.md §1.
 let package = Package(
-    name: "sluice",
-    platforms: [.macOS(.v14)],
-    products: [
-        .executable(name: "sluice", targets: ["sluice"])
-    ],
-    dependencies: [
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-    ],
-    targets: [
-        // MARK: - System libraries (module map + shim header only)
-        .systemLibrary(
-            name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq",
-            providers: [.apt(["libpq-dev"])]),
-        .systemLibrary(
-            name: "CMosquitto", path: "Sources/CMosquitto", pkgConfig: "libmosquitto",
-            providers: [.apt(["libmosquitto-dev"])]),
-        .systemLibrary(
-            name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
-            providers: [.apt(["libcurl4-openssl-dev"])]),
+  name: "sluice",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "sluice", targets: ["sluice"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+  ],
+  targets: [
+    // MARK: - System libraries (module map + shim header only)
+    .systemLibrary(
+      name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq",
+      providers: [.apt(["libpq-dev"])]),
+    .systemLibrary(
+      name: "CMosquitto", path: "Sources/CMosquitto", pkgConfig: "libmosquitto",
+      providers: [.apt(["libmosquitto-dev"])]),
+    .systemLibrary(
+      name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+      providers: [.apt(["libcurl4-openssl-dev"])]),
 
-        // MARK: - Runtime
-        .target(
-            name: "SluiceCore",
-            dependencies: [
-                .product(name: "Yams", package: "Yams"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]),
-        .target(
-            name: "SluiceLog",
-            dependencies: ["SluiceCore", "CRC32C"]),
-        // Hardware CRC-32C (SSE4.2) for RecordBatch checksums; the only C code in Sluice.
-        .target(name: "CRC32C", path: "Sources/CRC32C"),
-        .target(
-            name: "SluiceAPI",
-            dependencies: [
-                "SluiceCore",
-                .product(name: "Hummingbird", package: "hummingbird"),
-            ]),
+    // MARK: - Runtime
+    .target(
+      name: "SluiceCore",
+      dependencies: [
+        .product(name: "Yams", package: "Yams"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ]),
+    .target(
+      name: "SluiceLog",
+      dependencies: ["SluiceCore", "CRC32C"]),
+    // Hardware CRC-32C (SSE4.2) for RecordBatch checksums; the only C code in Sluice.
+    .target(name: "CRC32C", path: "Sources/CRC32C"),
+    .target(
+      name: "SluiceAPI",
+      dependencies: [
+        "SluiceCore",
+        .product(name: "Hummingbird", package: "hummingbird"),
+      ]),
 
-        // MARK: - Connectors (one target each, depending only on SluiceCore)
-        .target(name: "FileConnector", dependencies: ["SluiceCore"], path: "Connectors/File"),
+    // MARK: - Connectors (one target each, depending only on SluiceCore)
+    .target(name: "FileConnector", dependencies: ["SluiceCore"], path: "Connectors/File"),
 
-        // MARK: - Executables
-        .executableTarget(
-            name: "sluice",
-            dependencies: [
-                "SluiceCore", "SluiceLog", "SluiceAPI", "FileConnector",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]),
-        .executableTarget(
-            name: "sluice-log-bench", dependencies: ["SluiceLog", "SluiceCore"],
-            path: "Benchmarks/LogBench"),
+    // MARK: - Executables
+    .executableTarget(
+      name: "sluice",
+      dependencies: [
+        "SluiceCore", "SluiceLog", "SluiceAPI", "FileConnector",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ]),
+    .executableTarget(
+      name: "sluice-log-bench", dependencies: ["SluiceLog", "SluiceCore"],
+      path: "Benchmarks/LogBench"),
 
-        // MARK: - Tests
-        .testTarget(name: "SluiceLogTests", dependencies: ["SluiceLog", "SluiceCore"]),
-        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceLog"]),
-        .testTarget(
-            name: "SluiceAPITests",
-            dependencies: [
-                "SluiceAPI", "SluiceCore", "SluiceLog",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ]),
-        .testTarget(name: "FileConnectorTests", dependencies: ["FileConnector", "SluiceCore", "SluiceLog"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["SluiceCore"]),
-        .testTarget(name: "SystemLibraryTests", dependencies: ["CLibPQ", "CMosquitto", "CCurl"]),
-    ],
-    swiftLanguageModes: [.v6]
+    // MARK: - Tests
+    .testTarget(name: "SluiceLogTests", dependencies: ["SluiceLog", "SluiceCore"]),
+    .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceLog"]),
+    .testTarget(
+      name: "SluiceAPITests",
+      dependencies: [
+        "SluiceAPI", "SluiceCore", "SluiceLog",
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+      ]),
+    .testTarget(
+      name: "FileConnectorTests", dependencies: ["FileConnector", "SluiceCore", "SluiceLog"]),
+    .testTarget(name: "IntegrationTests", dependencies: ["SluiceCore"]),
+    .testTarget(name: "SystemLibraryTests", dependencies: ["CLibPQ", "CMosquitto", "CCurl"]),
+  ],
+  swiftLanguageModes: [.v6]
 )

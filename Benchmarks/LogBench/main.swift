@@ -4,58 +4,61 @@ import Foundation
 import SluiceLog
 
 struct Options {
-    var directory = ""
-    var records = 262_144
-    var recordBytes = 1024
-    var batchRecords = 256
-    var producers = 4
-    /// Appends each producer keeps in flight (Kafka producers allow up to 5).
-    var inFlight = 1
+  var directory = ""
+  var records = 262_144
+  var recordBytes = 1024
+  var batchRecords = 256
+  var producers = 4
+  /// Appends each producer keeps in flight (Kafka producers allow up to 5).
+  var inFlight = 1
 
-    init(_ arguments: [String]) {
-        var i = 1
-        while i + 1 < arguments.count {
-            let value = arguments[i + 1]
-            switch arguments[i] {
-            case "--dir": directory = value
-            case "--records": records = Int(value)!
-            case "--record-bytes": recordBytes = Int(value)!
-            case "--batch-records": batchRecords = Int(value)!
-            case "--producers": producers = Int(value)!
-            case "--in-flight": inFlight = Int(value)!
-            default: fatalError("unknown option \(arguments[i])")
-            }
-            i += 2
-        }
-        precondition(!directory.isEmpty, "--dir is required")
+  init(_ arguments: [String]) {
+    var i = 1
+    while i + 1 < arguments.count {
+      let value = arguments[i + 1]
+      switch arguments[i] {
+      case "--dir": directory = value
+      case "--records": records = Int(value)!
+      case "--record-bytes": recordBytes = Int(value)!
+      case "--batch-records": batchRecords = Int(value)!
+      case "--producers": producers = Int(value)!
+      case "--in-flight": inFlight = Int(value)!
+      default: fatalError("unknown option \(arguments[i])")
+      }
+      i += 2
     }
+    precondition(!directory.isEmpty, "--dir is required")
+  }
 }
 
 let options = Options(CommandLine.arguments)
-let log = try EmbeddedLog(directory: options.directory, configuration: LogConfiguration(fsync: .batch))
+let log = try EmbeddedLog(
+  directory: options.directory, configuration: LogConfiguration(fsync: .batch))
 try log.createTopic("bench", partitions: options.producers)
 let value = [UInt8](repeating: 0x61, count: options.recordBytes)
 let perProducer = options.records / options.producers
-let batch = (0..<options.batchRecords).map { _ in LogRecord(timestamp: 1_700_000_000_000, key: nil, value: value) }
+let batch = (0..<options.batchRecords).map { _ in
+  LogRecord(timestamp: 1_700_000_000_000, key: nil, value: value)
+}
 
 let appendStart = ContinuousClock.now
 try await withThrowingTaskGroup(of: Void.self) { group in
-    for p in 0..<options.producers {
-        group.addTask {
-            // Up to `inFlight` appends at once per producer, like a Kafka producer's pipeline.
-            let batches = (perProducer + options.batchRecords - 1) / options.batchRecords
-            try await withThrowingTaskGroup(of: Void.self) { pipeline in
-                for b in 0..<batches {
-                    if b >= options.inFlight { try await pipeline.next() }
-                    let n = min(options.batchRecords, perProducer - b * options.batchRecords)
-                    let records = n == batch.count ? batch : Array(batch.prefix(n))
-                    pipeline.addTask { _ = try await log.append(records, topic: "bench", partition: p) }
-                }
-                try await pipeline.waitForAll()
-            }
+  for p in 0..<options.producers {
+    group.addTask {
+      // Up to `inFlight` appends at once per producer, like a Kafka producer's pipeline.
+      let batches = (perProducer + options.batchRecords - 1) / options.batchRecords
+      try await withThrowingTaskGroup(of: Void.self) { pipeline in
+        for b in 0..<batches {
+          if b >= options.inFlight { try await pipeline.next() }
+          let n = min(options.batchRecords, perProducer - b * options.batchRecords)
+          let records = n == batch.count ? batch : Array(batch.prefix(n))
+          pipeline.addTask { _ = try await log.append(records, topic: "bench", partition: p) }
         }
+        try await pipeline.waitForAll()
+      }
     }
-    try await group.waitForAll()
+  }
+  try await group.waitForAll()
 }
 let appendSeconds = (ContinuousClock.now - appendStart) / .seconds(1)
 let totalBytes = Double(perProducer * options.producers * options.recordBytes)
@@ -63,13 +66,14 @@ let totalBytes = Double(perProducer * options.producers * options.recordBytes)
 let readStart = ContinuousClock.now
 var readRecords = 0
 for p in 0..<options.producers {
-    var next: Int64 = 0
-    while true {
-        let records = try log.read(topic: "bench", partition: p, from: next, maxRecords: 4096, maxBytes: 8 << 20)
-        guard let last = records.last else { break }
-        readRecords += records.count
-        next = last.offset + 1
-    }
+  var next: Int64 = 0
+  while true {
+    let records = try log.read(
+      topic: "bench", partition: p, from: next, maxRecords: 4096, maxBytes: 8 << 20)
+    guard let last = records.last else { break }
+    readRecords += records.count
+    next = last.offset + 1
+  }
 }
 let readSeconds = (ContinuousClock.now - readStart) / .seconds(1)
 precondition(readRecords == perProducer * options.producers, "read \(readRecords) records")

@@ -2,7 +2,7 @@ import Foundation
 import SluiceCore
 
 #if canImport(Glibc)
-    import Glibc
+  import Glibc
 #endif
 
 /// Appends records to a file as JSON lines (DESIGN.md §5's record form), like Kafka's
@@ -13,133 +13,149 @@ import SluiceCore
 /// last offset the file holds. Each `put` is one `write` followed by `fdatasync`.
 /// With `format: value` only the values are written and delivery is at-least-once.
 final class FileSinkTask: SinkTask {
-    let config: FileSinkConfig
-    let context: any SinkTaskContext
-    private let fd: Int32
+  let config: FileSinkConfig
+  let context: any SinkTaskContext
+  private let fd: Int32
 
-    init(config: FileSinkConfig, context: any SinkTaskContext) throws {
-        self.config = config
-        self.context = context
-        let folder = URL(fileURLWithPath: config.path).deletingLastPathComponent().path
-        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        fd = Glibc.open(config.path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileSinkError(message: "cannot open \(config.path): \(String(cString: strerror(errno)))") }
+  init(config: FileSinkConfig, context: any SinkTaskContext) throws {
+    self.config = config
+    self.context = context
+    let folder = URL(fileURLWithPath: config.path).deletingLastPathComponent().path
+    try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    fd = Glibc.open(config.path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+    guard fd >= 0 else {
+      throw FileSinkError(
+        message: "cannot open \(config.path): \(String(cString: strerror(errno)))")
     }
+  }
 
-    deinit { Glibc.close(fd) }
+  deinit { Glibc.close(fd) }
 
-    func open(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
-        try truncateTornLine()
-        guard config.format == .json else { return [:] }
-        return try lastOffsets(for: Set(partitions))
+  func open(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
+    try truncateTornLine()
+    guard config.format == .json else { return [:] }
+    return try lastOffsets(for: Set(partitions))
+  }
+
+  func put(_ records: [Record]) async throws {
+    var text = ""
+    for record in records {
+      switch config.format {
+      case .json: text += RecordJSON.line(for: record)
+      case .value: text += String(decoding: record.value ?? [], as: UTF8.self)
+      }
+      text += "\n"
     }
-
-    func put(_ records: [Record]) async throws {
-        var text = ""
-        for record in records {
-            switch config.format {
-            case .json: text += RecordJSON.line(for: record)
-            case .value: text += String(decoding: record.value ?? [], as: UTF8.self)
-            }
-            text += "\n"
+    var bytes = Array(text.utf8)
+    try bytes.withUnsafeMutableBytes { raw in
+      var done = 0
+      while done < raw.count {
+        let n = write(fd, raw.baseAddress! + done, raw.count - done)
+        if n < 0 {
+          if errno == EINTR { continue }
+          throw FileSinkError(
+            message: "cannot write \(config.path): \(String(cString: strerror(errno)))")
         }
-        var bytes = Array(text.utf8)
-        try bytes.withUnsafeMutableBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw FileSinkError(message: "cannot write \(config.path): \(String(cString: strerror(errno)))")
-                }
-                done += n
-            }
-        }
-        guard fdatasync(fd) == 0 else {
-            throw FileSinkError(message: "cannot sync \(config.path): \(String(cString: strerror(errno)))")
-        }
+        done += n
+      }
     }
-
-    // MARK: - Recovery
-
-    /// A crash during a write can leave a last line without its newline: remove it, the records
-    /// in it are delivered again.
-    private func truncateTornLine() throws {
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_size > 0 else { return }
-        let size = Int64(st.st_size)
-        var end = size
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
-        while end > 0 {
-            let start = max(0, end - Int64(chunk.count))
-            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Int(end - start), off_t(start)) }
-            guard n > 0 else { break }
-            if let last = chunk[0..<n].lastIndex(of: 0x0A) {
-                let keep = start + Int64(last) + 1
-                if keep < size {
-                    context.logger.warning("removing a torn last line", metadata: ["file": "\(config.path)", "bytes": "\(size - keep)"])
-                    guard ftruncate(fd, off_t(keep)) == 0 else {
-                        throw FileSinkError(message: "cannot truncate \(config.path): \(String(cString: strerror(errno)))")
-                    }
-                }
-                return
-            }
-            end = start
-        }
-        // No newline at all: the whole file is one torn line.
-        context.logger.warning("removing a torn last line", metadata: ["file": "\(config.path)", "bytes": "\(size)"])
-        _ = ftruncate(fd, 0)
+    guard fdatasync(fd) == 0 else {
+      throw FileSinkError(
+        message: "cannot sync \(config.path): \(String(cString: strerror(errno)))")
     }
+  }
 
-    /// Next offset per partition, from the last line of each partition in the file (read backwards).
-    private func lastOffsets(for wanted: Set<TopicPartition>) throws -> [TopicPartition: Int64] {
-        var found: [TopicPartition: Int64] = [:]
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { return [:] }
-        var end = Int64(st.st_size)
-        var carry: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 256 << 10)
-        while end > 0 && found.count < wanted.count {
-            let start = max(0, end - Int64(chunk.count))
-            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Int(end - start), off_t(start)) }
-            guard n > 0 else { break }
-            var bytes = Array(chunk[0..<n]) + carry
-            // Keep the first (possibly partial) line for the next round unless at the file start.
-            var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: true)
-            if start > 0, let first = bytes.firstIndex(of: 0x0A) {
-                carry = Array(bytes[..<first])
-                bytes = Array(bytes[(first + 1)...])
-                lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: true)
-            } else if start > 0 {
-                carry = bytes
-                lines = []
-            }
-            for line in lines.reversed() {
-                guard let (tp, offset) = Self.position(in: Array(line)), wanted.contains(tp), found[tp] == nil else {
-                    continue
-                }
-                found[tp] = offset + 1
-            }
-            end = start
-        }
-        if !found.isEmpty {
-            context.logger.info("resuming from the file's own offsets", metadata: ["offsets": "\(found)"])
-        }
-        return found
-    }
+  // MARK: - Recovery
 
-    /// Topic, partition and offset of one JSON line written by this sink.
-    static func position(in line: [UInt8]) -> (TopicPartition, Int64)? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-            let topic = object["topic"] as? String, let partition = (object["partition"] as? NSNumber)?.intValue,
-            let offset = (object["offset"] as? NSNumber)?.int64Value
-        else { return nil }
-        return (TopicPartition(topic, partition), offset)
+  /// A crash during a write can leave a last line without its newline: remove it, the records
+  /// in it are delivered again.
+  private func truncateTornLine() throws {
+    var st = stat()
+    guard fstat(fd, &st) == 0, st.st_size > 0 else { return }
+    let size = Int64(st.st_size)
+    var end = size
+    var chunk = [UInt8](repeating: 0, count: 64 << 10)
+    while end > 0 {
+      let start = max(0, end - Int64(chunk.count))
+      let n = chunk.withUnsafeMutableBytes {
+        pread(fd, $0.baseAddress, Int(end - start), off_t(start))
+      }
+      guard n > 0 else { break }
+      if let last = chunk[0..<n].lastIndex(of: 0x0A) {
+        let keep = start + Int64(last) + 1
+        if keep < size {
+          context.logger.warning(
+            "removing a torn last line",
+            metadata: ["file": "\(config.path)", "bytes": "\(size - keep)"])
+          guard ftruncate(fd, off_t(keep)) == 0 else {
+            throw FileSinkError(
+              message: "cannot truncate \(config.path): \(String(cString: strerror(errno)))")
+          }
+        }
+        return
+      }
+      end = start
     }
+    // No newline at all: the whole file is one torn line.
+    context.logger.warning(
+      "removing a torn last line", metadata: ["file": "\(config.path)", "bytes": "\(size)"])
+    _ = ftruncate(fd, 0)
+  }
+
+  /// Next offset per partition, from the last line of each partition in the file (read backwards).
+  private func lastOffsets(for wanted: Set<TopicPartition>) throws -> [TopicPartition: Int64] {
+    var found: [TopicPartition: Int64] = [:]
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { return [:] }
+    var end = Int64(st.st_size)
+    var carry: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 256 << 10)
+    while end > 0 && found.count < wanted.count {
+      let start = max(0, end - Int64(chunk.count))
+      let n = chunk.withUnsafeMutableBytes {
+        pread(fd, $0.baseAddress, Int(end - start), off_t(start))
+      }
+      guard n > 0 else { break }
+      var bytes = Array(chunk[0..<n]) + carry
+      // Keep the first (possibly partial) line for the next round unless at the file start.
+      var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: true)
+      if start > 0, let first = bytes.firstIndex(of: 0x0A) {
+        carry = Array(bytes[..<first])
+        bytes = Array(bytes[(first + 1)...])
+        lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: true)
+      } else if start > 0 {
+        carry = bytes
+        lines = []
+      }
+      for line in lines.reversed() {
+        guard let (tp, offset) = Self.position(in: Array(line)), wanted.contains(tp),
+          found[tp] == nil
+        else {
+          continue
+        }
+        found[tp] = offset + 1
+      }
+      end = start
+    }
+    if !found.isEmpty {
+      context.logger.info("resuming from the file's own offsets", metadata: ["offsets": "\(found)"])
+    }
+    return found
+  }
+
+  /// Topic, partition and offset of one JSON line written by this sink.
+  static func position(in line: [UInt8]) -> (TopicPartition, Int64)? {
+    guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+      let topic = object["topic"] as? String,
+      let partition = (object["partition"] as? NSNumber)?.intValue,
+      let offset = (object["offset"] as? NSNumber)?.int64Value
+    else { return nil }
+    return (TopicPartition(topic, partition), offset)
+  }
 }
 
 /// Why the file sink cannot write.
 struct FileSinkError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
+  var message: String
+  var description: String { message }
 }

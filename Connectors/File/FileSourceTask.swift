@@ -2,7 +2,7 @@ import Foundation
 import SluiceCore
 
 #if canImport(Glibc)
-    import Glibc
+  import Glibc
 #endif
 
 /// Tails a file line by line into a topic, like Kafka's FileStreamSource, with the byte offset
@@ -11,84 +11,91 @@ import SluiceCore
 ///
 /// Lines go to partition 0 so the topic keeps the file's order. Only complete lines are sent.
 final class FileSourceTask: SourceTask {
-    let config: FileSourceConfig
-    let context: any SourceTaskContext
+  let config: FileSourceConfig
+  let context: any SourceTaskContext
 
-    init(config: FileSourceConfig, context: any SourceTaskContext) {
-        self.config = config
-        self.context = context
-    }
+  init(config: FileSourceConfig, context: any SourceTaskContext) {
+    self.config = config
+    self.context = context
+  }
 
-    func run() async throws {
-        var (file, generation) = try await openAtResumePoint()
-        context.setDetail("file", config.path)
-        while !Task.isCancelled {
-            let lines = try file.readLines(maxLines: config.batchLines)
-            if !lines.isEmpty {
-                let records = lines.map { line in
-                    SourceRecord(
-                        topic: config.topic, partition: 0, key: nil, value: line.line,
-                        position: FilePosition(generation: generation, offset: line.end, inode: file.inode).sourcePosition)
-                }
-                _ = try await context.send(records)
-                context.setDetail("position", "\(FilePosition(generation: generation, offset: file.offset, inode: file.inode))")
-                continue
-            }
-            // At the end of what is written. Has the file been rotated or truncated under us?
-            if let current = Self.inode(of: config.path), current != file.inode {
-                // Renamed away: everything written to the old file before the rename has been read.
-                context.logger.info("file rotated; following the new file", metadata: ["path": "\(config.path)"])
-                generation += 1
-                file = try TailedFile(path: config.path, offset: 0)
-                continue
-            }
-            if file.size < file.offset {
-                context.logger.warning("file truncated; reading it from the start", metadata: ["path": "\(config.path)"])
-                generation += 1
-                file = try TailedFile(path: config.path, offset: 0)
-                continue
-            }
-            try await Task.sleep(for: config.pollInterval)
+  func run() async throws {
+    var (file, generation) = try await openAtResumePoint()
+    context.setDetail("file", config.path)
+    while !Task.isCancelled {
+      let lines = try file.readLines(maxLines: config.batchLines)
+      if !lines.isEmpty {
+        let records = lines.map { line in
+          SourceRecord(
+            topic: config.topic, partition: 0, key: nil, value: line.line,
+            position: FilePosition(generation: generation, offset: line.end, inode: file.inode)
+              .sourcePosition)
         }
-    }
-
-    /// Opens the file the committed position refers to, even if it has been rotated away since.
-    private func openAtResumePoint() async throws -> (TailedFile, UInt64) {
-        while Self.inode(of: config.path) == nil {
-            context.setDetail("waiting_for", config.path)
-            try await Task.sleep(for: config.pollInterval)
-        }
-        context.setDetail("waiting_for", nil)
-        guard let committed = context.committedPosition.flatMap(FilePosition.init) else {
-            let file = try TailedFile(path: config.path, offset: 0)
-            if config.startAtEnd {
-                return (try TailedFile(path: config.path, offset: file.size), 0)
-            }
-            return (file, 0)
-        }
-        if Self.inode(of: config.path) == committed.inode {
-            return (try TailedFile(path: config.path, offset: committed.offset), committed.generation)
-        }
-        if let rotated = Self.sibling(of: config.path, withInode: committed.inode) {
-            context.logger.info("resuming in the rotated file", metadata: ["path": "\(rotated)"])
-            return (try TailedFile(path: rotated, offset: committed.offset), committed.generation)
-        }
+        _ = try await context.send(records)
+        context.setDetail(
+          "position",
+          "\(FilePosition(generation: generation, offset: file.offset, inode: file.inode))")
+        continue
+      }
+      // At the end of what is written. Has the file been rotated or truncated under us?
+      if let current = Self.inode(of: config.path), current != file.inode {
+        // Renamed away: everything written to the old file before the rename has been read.
+        context.logger.info(
+          "file rotated; following the new file", metadata: ["path": "\(config.path)"])
+        generation += 1
+        file = try TailedFile(path: config.path, offset: 0)
+        continue
+      }
+      if file.size < file.offset {
         context.logger.warning(
-            "the file of the committed position is gone; starting the current file from its beginning",
-            metadata: ["committed": "\(committed)"])
-        return (try TailedFile(path: config.path, offset: 0), committed.generation + 1)
+          "file truncated; reading it from the start", metadata: ["path": "\(config.path)"])
+        generation += 1
+        file = try TailedFile(path: config.path, offset: 0)
+        continue
+      }
+      try await Task.sleep(for: config.pollInterval)
     }
+  }
 
-    static func inode(of path: String) -> UInt64? {
-        var st = stat()
-        return stat(path, &st) == 0 ? UInt64(st.st_ino) : nil
+  /// Opens the file the committed position refers to, even if it has been rotated away since.
+  private func openAtResumePoint() async throws -> (TailedFile, UInt64) {
+    while Self.inode(of: config.path) == nil {
+      context.setDetail("waiting_for", config.path)
+      try await Task.sleep(for: config.pollInterval)
     }
+    context.setDetail("waiting_for", nil)
+    guard let committed = context.committedPosition.flatMap(FilePosition.init) else {
+      let file = try TailedFile(path: config.path, offset: 0)
+      if config.startAtEnd {
+        return (try TailedFile(path: config.path, offset: file.size), 0)
+      }
+      return (file, 0)
+    }
+    if Self.inode(of: config.path) == committed.inode {
+      return (try TailedFile(path: config.path, offset: committed.offset), committed.generation)
+    }
+    if let rotated = Self.sibling(of: config.path, withInode: committed.inode) {
+      context.logger.info("resuming in the rotated file", metadata: ["path": "\(rotated)"])
+      return (try TailedFile(path: rotated, offset: committed.offset), committed.generation)
+    }
+    context.logger.warning(
+      "the file of the committed position is gone; starting the current file from its beginning",
+      metadata: ["committed": "\(committed)"])
+    return (try TailedFile(path: config.path, offset: 0), committed.generation + 1)
+  }
 
-    /// A file in the same folder with this inode: where a rotation renamed the old file to.
-    static func sibling(of path: String, withInode inode: UInt64) -> String? {
-        let url = URL(fileURLWithPath: path)
-        let folder = url.deletingLastPathComponent()
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        return names.map { folder.appendingPathComponent($0).path }.first { Self.inode(of: $0) == inode }
+  static func inode(of path: String) -> UInt64? {
+    var st = stat()
+    return stat(path, &st) == 0 ? UInt64(st.st_ino) : nil
+  }
+
+  /// A file in the same folder with this inode: where a rotation renamed the old file to.
+  static func sibling(of path: String, withInode inode: UInt64) -> String? {
+    let url = URL(fileURLWithPath: path)
+    let folder = url.deletingLastPathComponent()
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+    return names.map { folder.appendingPathComponent($0).path }.first {
+      Self.inode(of: $0) == inode
     }
+  }
 }

@@ -1,88 +1,90 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+  import Glibc
 #endif
 
 /// One open file being tailed: reads whole lines from a byte offset, keeping a partial last line
 /// back until its newline arrives. The descriptor stays open across a rename, so the lines
 /// written before a rotation are still read from the old file.
 final class TailedFile {
-    let path: String
-    let inode: UInt64
-    private(set) var offset: UInt64
-    private let fd: Int32
-    private var pending: [UInt8] = []
+  let path: String
+  let inode: UInt64
+  private(set) var offset: UInt64
+  private let fd: Int32
+  private var pending: [UInt8] = []
 
-    /// Opens `path` (or fails with the reason) and seeks to `offset`.
-    init(path: String, offset: UInt64) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw FileSourceError.cannotOpen(path, String(cString: strerror(errno))) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            close(fd)
-            throw FileSourceError.cannotOpen(path, String(cString: strerror(errno)))
+  /// Opens `path` (or fails with the reason) and seeks to `offset`.
+  init(path: String, offset: UInt64) throws {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw FileSourceError.cannotOpen(path, String(cString: strerror(errno))) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else {
+      close(fd)
+      throw FileSourceError.cannotOpen(path, String(cString: strerror(errno)))
+    }
+    self.fd = fd
+    self.path = path
+    self.inode = UInt64(st.st_ino)
+    self.offset = offset
+  }
+
+  deinit { close(fd) }
+
+  /// The file's current size.
+  var size: UInt64 {
+    var st = stat()
+    return fstat(fd, &st) == 0 ? UInt64(st.st_size) : 0
+  }
+
+  /// Up to `maxLines` complete lines from the current offset, each with the offset just past
+  /// its newline. `\r\n` endings lose the `\r`. A partial last line stays unread.
+  func readLines(maxLines: Int, maxBytes: Int = 1 << 20) throws -> [(line: [UInt8], end: UInt64)] {
+    var lines: [(line: [UInt8], end: UInt64)] = []
+    var buffer = [UInt8](repeating: 0, count: 64 << 10)
+    var scanned = 0
+    while lines.count < maxLines && scanned < maxBytes {
+      // `pending` holds the raw bytes from `offset` up to where the last read stopped.
+      let chunkStart = offset + UInt64(pending.count)
+      let n = buffer.withUnsafeMutableBytes {
+        pread(fd, $0.baseAddress, $0.count, off_t(chunkStart))
+      }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw FileSourceError.readFailed(path, String(cString: strerror(errno)))
+      }
+      if n == 0 { break }
+      scanned += n
+      var start = 0
+      var i = 0
+      while i < n {
+        if buffer[i] == 0x0A {
+          pending.append(contentsOf: buffer[start..<i])
+          if pending.last == 0x0D { pending.removeLast() }
+          let end = chunkStart + UInt64(i + 1)
+          lines.append((pending, end))
+          pending.removeAll(keepingCapacity: true)
+          offset = end
+          start = i + 1
+          if lines.count >= maxLines { return lines }
         }
-        self.fd = fd
-        self.path = path
-        self.inode = UInt64(st.st_ino)
-        self.offset = offset
+        i += 1
+      }
+      pending.append(contentsOf: buffer[start..<n])
     }
-
-    deinit { close(fd) }
-
-    /// The file's current size.
-    var size: UInt64 {
-        var st = stat()
-        return fstat(fd, &st) == 0 ? UInt64(st.st_size) : 0
-    }
-
-    /// Up to `maxLines` complete lines from the current offset, each with the offset just past
-    /// its newline. `\r\n` endings lose the `\r`. A partial last line stays unread.
-    func readLines(maxLines: Int, maxBytes: Int = 1 << 20) throws -> [(line: [UInt8], end: UInt64)] {
-        var lines: [(line: [UInt8], end: UInt64)] = []
-        var buffer = [UInt8](repeating: 0, count: 64 << 10)
-        var scanned = 0
-        while lines.count < maxLines && scanned < maxBytes {
-            // `pending` holds the raw bytes from `offset` up to where the last read stopped.
-            let chunkStart = offset + UInt64(pending.count)
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(chunkStart)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileSourceError.readFailed(path, String(cString: strerror(errno)))
-            }
-            if n == 0 { break }
-            scanned += n
-            var start = 0
-            var i = 0
-            while i < n {
-                if buffer[i] == 0x0A {
-                    pending.append(contentsOf: buffer[start..<i])
-                    if pending.last == 0x0D { pending.removeLast() }
-                    let end = chunkStart + UInt64(i + 1)
-                    lines.append((pending, end))
-                    pending.removeAll(keepingCapacity: true)
-                    offset = end
-                    start = i + 1
-                    if lines.count >= maxLines { return lines }
-                }
-                i += 1
-            }
-            pending.append(contentsOf: buffer[start..<n])
-        }
-        return lines
-    }
+    return lines
+  }
 }
 
 /// Why the file source cannot go on.
 enum FileSourceError: Error, CustomStringConvertible {
-    case cannotOpen(String, String)
-    case readFailed(String, String)
+  case cannotOpen(String, String)
+  case readFailed(String, String)
 
-    var description: String {
-        switch self {
-        case .cannotOpen(let path, let reason): "cannot open \(path): \(reason)"
-        case .readFailed(let path, let reason): "cannot read \(path): \(reason)"
-        }
+  var description: String {
+    switch self {
+    case .cannotOpen(let path, let reason): "cannot open \(path): \(reason)"
+    case .readFailed(let path, let reason): "cannot read \(path): \(reason)"
     }
+  }
 }

@@ -6,46 +6,50 @@ import SluiceCore
 /// The admin HTTP API (DESIGN.md §5), shaped like Kafka Connect's REST API where they overlap:
 /// health, connectors and their status, topics, and reading and producing records.
 public struct AdminAPI: Sendable {
-    public let store: any TopicStore
-    public let status: StatusBoard
-    public let workerID: String
-    /// Largest accepted request body; larger ones get 413.
-    public var maxBodyBytes = 16 << 20
+  public let store: any TopicStore
+  public let status: StatusBoard
+  public let workerID: String
+  /// Largest accepted request body; larger ones get 413.
+  public var maxBodyBytes = 16 << 20
 
-    public init(store: any TopicStore, status: StatusBoard, workerID: String) {
-        self.store = store
-        self.status = status
-        self.workerID = workerID
-    }
+  public init(store: any TopicStore, status: StatusBoard, workerID: String) {
+    self.store = store
+    self.status = status
+    self.workerID = workerID
+  }
 
-    /// The router with every route; tests drive it with HummingbirdTesting.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router()
-        router.middlewares.add(JSONErrorMiddleware())
-        addHealthRoutes(to: router)
-        addConnectorRoutes(to: router)
-        addTopicRoutes(to: router)
-        return router
-    }
+  /// The router with every route; tests drive it with HummingbirdTesting.
+  public func router() -> Router<BasicRequestContext> {
+    let router = Router()
+    router.middlewares.add(JSONErrorMiddleware())
+    addHealthRoutes(to: router)
+    addConnectorRoutes(to: router)
+    addTopicRoutes(to: router)
+    return router
+  }
 
-    /// The API as a service listening on `host:port`.
-    public func application(host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
-        Application(
-            router: router(),
-            configuration: .init(address: .hostname(host, port: port), serverName: "sluice"),
-            logger: logger)
-    }
+  /// The API as a service listening on `host:port`.
+  public func application(host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+    Application(
+      router: router(),
+      configuration: .init(address: .hostname(host, port: port), serverName: "sluice"),
+      logger: logger)
+  }
 }
 
 /// JSON text as a response body.
 func jsonResponse(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
-    Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+  Response(
+    status: status, headers: [.contentType: "application/json"],
+    body: .init(byteBuffer: ByteBuffer(string: text)))
 }
 
 /// A `Codable` value as a JSON response (snake_case keys come from the types' CodingKeys).
-func jsonResponse(encoding value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    let data = try encoder.encode(value)
-    return jsonResponse(String(decoding: data, as: UTF8.self) + "\n", status: status)
+func jsonResponse(encoding value: some Encodable, status: HTTPResponse.Status = .ok) throws
+  -> Response
+{
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+  let data = try encoder.encode(value)
+  return jsonResponse(String(decoding: data, as: UTF8.self) + "\n", status: status)
 }

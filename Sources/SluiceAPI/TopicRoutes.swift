@@ -3,125 +3,143 @@ import Hummingbird
 import SluiceCore
 
 extension AdminAPI {
-    /// `GET /topics`, `GET /topics/{topic}/records`, `POST /topics/{topic}/records`.
-    func addTopicRoutes(to router: Router<BasicRequestContext>) {
-        router.get("/topics") { _, _ -> Response in
-            let topics = try await store.describeTopics().map(TopicSummary.init)
-            return try jsonResponse(encoding: topics)
-        }
-        router.get("/topics/:topic") { _, context -> Response in
-            let topic = try context.parameters.require("topic")
-            guard let description = try await store.describeTopics().first(where: { $0.name == topic }) else {
-                throw APIError(.notFound, "topic '\(topic)' not found")
-            }
-            return try jsonResponse(encoding: TopicSummary(description))
-        }
-        router.get("/topics/:topic/records") { request, context -> Response in
-            try await readRecords(request, topic: try context.parameters.require("topic"))
-        }
-        router.post("/topics/:topic/records") { request, context -> Response in
-            try await produceRecords(request, topic: try context.parameters.require("topic"), context: context)
-        }
+  /// `GET /topics`, `GET /topics/{topic}/records`, `POST /topics/{topic}/records`.
+  func addTopicRoutes(to router: Router<BasicRequestContext>) {
+    router.get("/topics") { _, _ -> Response in
+      let topics = try await store.describeTopics().map(TopicSummary.init)
+      return try jsonResponse(encoding: topics)
     }
+    router.get("/topics/:topic") { _, context -> Response in
+      let topic = try context.parameters.require("topic")
+      guard let description = try await store.describeTopics().first(where: { $0.name == topic })
+      else {
+        throw APIError(.notFound, "topic '\(topic)' not found")
+      }
+      return try jsonResponse(encoding: TopicSummary(description))
+    }
+    router.get("/topics/:topic/records") { request, context -> Response in
+      try await readRecords(request, topic: try context.parameters.require("topic"))
+    }
+    router.post("/topics/:topic/records") { request, context -> Response in
+      try await produceRecords(
+        request, topic: try context.parameters.require("topic"), context: context)
+    }
+  }
 
-    /// Reads up to `limit` records of one partition from `offset` (default: the start), waiting
-    /// up to `wait_ms` for new ones when there are none yet (a long poll, for `consume --follow`).
-    private func readRecords(_ request: Request, topic: String) async throws -> Response {
-        let query = request.uri.queryParameters
-        let partition = try integer(query["partition"].map(String.init), name: "partition", default: 0, range: 0...Int(Int32.max))
-        let limit = try integer(query["limit"].map(String.init), name: "limit", default: 100, range: 1...10_000)
-        let waitMs = try integer(query["wait_ms"].map(String.init), name: "wait_ms", default: 0, range: 0...60_000)
-        guard let count = try await store.partitionCount(of: topic) else {
-            throw APIError(.notFound, "topic '\(topic)' not found")
-        }
-        guard partition < count else {
-            throw APIError(.notFound, "topic '\(topic)' has no partition \(partition) (it has \(count))")
-        }
-        let tp = TopicPartition(topic, partition)
-        let bounds = try await store.offsets(of: tp)
-        let offset = Int64(try integer(query["offset"].map(String.init), name: "offset", default: Int(bounds.start), range: 0...Int.max))
-        if offset < bounds.start {
-            throw APIError(.rangeNotSatisfiable, "offset \(offset) is no longer kept in \(tp); readable offsets start at \(bounds.start)")
-        }
-        var records: [Record] = []
-        let deadline = ContinuousClock.now + .milliseconds(waitMs)
-        while true {
-            let version = store.appendVersion
-            records = try await store.read(from: tp, offset: offset, maxRecords: limit, maxBytes: 8 << 20)
-            let remaining = deadline - .now
-            if !records.isEmpty || remaining <= .zero { break }
-            _ = await store.waitForAppends(after: version, timeout: remaining)
-        }
-        // `format=jsonl` gives one record per line (what `sluice consume` prints); else an array.
-        if query["format"] == "jsonl" {
-            var body = ""
-            for record in records { body += RecordJSON.line(for: record) + "\n" }
-            return Response(
-                status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init(byteBuffer: ByteBuffer(string: body)))
-        }
-        var body = "["
-        for (i, record) in records.enumerated() {
-            if i > 0 { body += ",\n" }
-            body += RecordJSON.line(for: record)
-        }
-        body += "]\n"
-        return jsonResponse(body)
+  /// Reads up to `limit` records of one partition from `offset` (default: the start), waiting
+  /// up to `wait_ms` for new ones when there are none yet (a long poll, for `consume --follow`).
+  private func readRecords(_ request: Request, topic: String) async throws -> Response {
+    let query = request.uri.queryParameters
+    let partition = try integer(
+      query["partition"].map(String.init), name: "partition", default: 0, range: 0...Int(Int32.max))
+    let limit = try integer(
+      query["limit"].map(String.init), name: "limit", default: 100, range: 1...10_000)
+    let waitMs = try integer(
+      query["wait_ms"].map(String.init), name: "wait_ms", default: 0, range: 0...60_000)
+    guard let count = try await store.partitionCount(of: topic) else {
+      throw APIError(.notFound, "topic '\(topic)' not found")
     }
+    guard partition < count else {
+      throw APIError(.notFound, "topic '\(topic)' has no partition \(partition) (it has \(count))")
+    }
+    let tp = TopicPartition(topic, partition)
+    let bounds = try await store.offsets(of: tp)
+    let offset = Int64(
+      try integer(
+        query["offset"].map(String.init), name: "offset", default: Int(bounds.start),
+        range: 0...Int.max))
+    if offset < bounds.start {
+      throw APIError(
+        .rangeNotSatisfiable,
+        "offset \(offset) is no longer kept in \(tp); readable offsets start at \(bounds.start)")
+    }
+    var records: [Record] = []
+    let deadline = ContinuousClock.now + .milliseconds(waitMs)
+    while true {
+      let version = store.appendVersion
+      records = try await store.read(from: tp, offset: offset, maxRecords: limit, maxBytes: 8 << 20)
+      let remaining = deadline - .now
+      if !records.isEmpty || remaining <= .zero { break }
+      _ = await store.waitForAppends(after: version, timeout: remaining)
+    }
+    // `format=jsonl` gives one record per line (what `sluice consume` prints); else an array.
+    if query["format"] == "jsonl" {
+      var body = ""
+      for record in records { body += RecordJSON.line(for: record) + "\n" }
+      return Response(
+        status: .ok, headers: [.contentType: "application/x-ndjson"],
+        body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+    var body = "["
+    for (i, record) in records.enumerated() {
+      if i > 0 { body += ",\n" }
+      body += RecordJSON.line(for: record)
+    }
+    body += "]\n"
+    return jsonResponse(body)
+  }
 
-    /// Appends records given as `{"records":[{"key","value","partition","headers"}]}` (or a bare
-    /// array) and answers `{"offsets":[{"partition","offset"}]}` once they are durable.
-    private func produceRecords(_ request: Request, topic: String, context: BasicRequestContext) async throws -> Response {
-        if let problem = TopicName.problem(with: topic) {
-            throw APIError(.badRequest, "invalid topic name '\(topic)': \(problem)")
-        }
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: maxBodyBytes)
-        } catch {
-            throw APIError(.contentTooLarge, "request body is larger than \(maxBodyBytes) bytes")
-        }
-        let records = try ProduceRequest.parse(Data(buffer: body), topic: topic)
-        guard !records.isEmpty else { throw APIError(.badRequest, "no records given") }
-        let placed = try await Producer(store: store).send(records)
-        let offsets = placed.map { ProducedOffset(partition: $0.partition, offset: $0.offset) }
-        return try jsonResponse(encoding: ["offsets": offsets])
+  /// Appends records given as `{"records":[{"key","value","partition","headers"}]}` (or a bare
+  /// array) and answers `{"offsets":[{"partition","offset"}]}` once they are durable.
+  private func produceRecords(_ request: Request, topic: String, context: BasicRequestContext)
+    async throws -> Response
+  {
+    if let problem = TopicName.problem(with: topic) {
+      throw APIError(.badRequest, "invalid topic name '\(topic)': \(problem)")
     }
+    var request = request
+    let body: ByteBuffer
+    do {
+      body = try await request.collectBody(upTo: maxBodyBytes)
+    } catch {
+      throw APIError(.contentTooLarge, "request body is larger than \(maxBodyBytes) bytes")
+    }
+    let records = try ProduceRequest.parse(Data(buffer: body), topic: topic)
+    guard !records.isEmpty else { throw APIError(.badRequest, "no records given") }
+    let placed = try await Producer(store: store).send(records)
+    let offsets = placed.map { ProducedOffset(partition: $0.partition, offset: $0.offset) }
+    return try jsonResponse(encoding: ["offsets": offsets])
+  }
 
-    private func integer(_ text: String?, name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
-        guard let text else { return value }
-        guard let number = Int(text), range.contains(number) else {
-            throw APIError(.badRequest, "query parameter '\(name)' must be an integer in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
-        }
-        return number
+  private func integer(_ text: String?, name: String, default value: Int, range: ClosedRange<Int>)
+    throws -> Int
+  {
+    guard let text else { return value }
+    guard let number = Int(text), range.contains(number) else {
+      throw APIError(
+        .badRequest,
+        "query parameter '\(name)' must be an integer in \(range.lowerBound)...\(range.upperBound), got '\(text)'"
+      )
     }
+    return number
+  }
 }
 
 struct TopicSummary: Encodable {
-    struct Partition: Encodable {
-        var partition: Int
-        var startOffset: Int64
-        var endOffset: Int64
+  struct Partition: Encodable {
+    var partition: Int
+    var startOffset: Int64
+    var endOffset: Int64
 
-        enum CodingKeys: String, CodingKey {
-            case partition
-            case startOffset = "start_offset"
-            case endOffset = "end_offset"
-        }
+    enum CodingKeys: String, CodingKey {
+      case partition
+      case startOffset = "start_offset"
+      case endOffset = "end_offset"
     }
+  }
 
-    var name: String
-    var partitions: [Partition]
+  var name: String
+  var partitions: [Partition]
 
-    init(_ description: TopicDescription) {
-        name = description.name
-        partitions = description.partitions.enumerated().map {
-            Partition(partition: $0.offset, startOffset: $0.element.start, endOffset: $0.element.end)
-        }
+  init(_ description: TopicDescription) {
+    name = description.name
+    partitions = description.partitions.enumerated().map {
+      Partition(partition: $0.offset, startOffset: $0.element.start, endOffset: $0.element.end)
     }
+  }
 }
 
 struct ProducedOffset: Encodable {
-    var partition: Int
-    var offset: Int64
+  var partition: Int
+  var offset: Int64
 }

@@ -8,152 +8,168 @@ import Synchronization
 /// reads run on the caller's thread and see only durable records. Start-up recovers a torn tail
 /// of each active segment and refuses, naming file and byte, when it finds real corruption.
 public final class EmbeddedLog: Sendable {
-    public let directory: String
-    public let configuration: LogConfiguration
-    private let lock: LockFile
-    private let partitions = Mutex<[String: [PartitionLog]]>([:])
-    private let committer = Mutex<GroupCommitter?>(nil)
-    private let isClosed = Atomic<Bool>(false)
+  public let directory: String
+  public let configuration: LogConfiguration
+  private let lock: LockFile
+  private let partitions = Mutex<[String: [PartitionLog]]>([:])
+  private let committer = Mutex<GroupCommitter?>(nil)
+  private let isClosed = Atomic<Bool>(false)
 
-    private var topicsDirectory: String { directory + "/topics" }
-    private var cleanMarker: String { directory + "/.clean-shutdown" }
+  private var topicsDirectory: String { directory + "/topics" }
+  private var cleanMarker: String { directory + "/.clean-shutdown" }
 
-    public init(directory: String, configuration: LogConfiguration = .init()) throws {
-        self.directory = directory
-        self.configuration = configuration
-        try FileIO.makeDirectory(directory + "/topics")
-        lock = try LockFile(directory: directory)
-        let clean = FileManager.default.fileExists(atPath: directory + "/.clean-shutdown")
-        // From here on a crash is not a clean shutdown.
-        unlink(directory + "/.clean-shutdown")
-        FileIO.syncDirectory(directory)
+  public init(directory: String, configuration: LogConfiguration = .init()) throws {
+    self.directory = directory
+    self.configuration = configuration
+    try FileIO.makeDirectory(directory + "/topics")
+    lock = try LockFile(directory: directory)
+    let clean = FileManager.default.fileExists(atPath: directory + "/.clean-shutdown")
+    // From here on a crash is not a clean shutdown.
+    unlink(directory + "/.clean-shutdown")
+    FileIO.syncDirectory(directory)
 
-        var loaded: [String: [PartitionLog]] = [:]
-        let topics = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/topics")) ?? []
-        for topic in topics where TopicNames.problem(with: topic) == nil {
-            let topicDir = directory + "/topics/" + topic
-            let count = ((try? FileManager.default.contentsOfDirectory(atPath: topicDir)) ?? []).compactMap(Int.init).max().map { $0 + 1 } ?? 0
-            var logs: [PartitionLog] = []
-            for p in 0..<count {
-                logs.append(
-                    try PartitionLog(
-                        directory: "\(topicDir)/\(p)", topic: topic, partition: p, configuration: configuration, cleanShutdown: clean,
-                        warn: { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }))
-            }
-            if !logs.isEmpty { loaded[topic] = logs }
-        }
-        partitions.withLock { $0 = loaded }
-        let committer = GroupCommitter(
-            policy: configuration.fsync, tickMs: configuration.retentionCheckIntervalMs,
-            onTick: { [weak self] now in _ = try? self?.enforceRetention(nowMs: now) })
-        self.committer.withLock { $0 = committer }
+    var loaded: [String: [PartitionLog]] = [:]
+    let topics = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/topics")) ?? []
+    for topic in topics where TopicNames.problem(with: topic) == nil {
+      let topicDir = directory + "/topics/" + topic
+      let count =
+        ((try? FileManager.default.contentsOfDirectory(atPath: topicDir)) ?? []).compactMap(
+          Int.init
+        ).max().map { $0 + 1 } ?? 0
+      var logs: [PartitionLog] = []
+      for p in 0..<count {
+        logs.append(
+          try PartitionLog(
+            directory: "\(topicDir)/\(p)", topic: topic, partition: p, configuration: configuration,
+            cleanShutdown: clean,
+            warn: { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }))
+      }
+      if !logs.isEmpty { loaded[topic] = logs }
     }
+    partitions.withLock { $0 = loaded }
+    let committer = GroupCommitter(
+      policy: configuration.fsync, tickMs: configuration.retentionCheckIntervalMs,
+      onTick: { [weak self] now in _ = try? self?.enforceRetention(nowMs: now) })
+    self.committer.withLock { $0 = committer }
+  }
 
-    // MARK: - Topics
+  // MARK: - Topics
 
-    public func createTopic(_ name: String, partitions count: Int) throws {
-        if let problem = TopicNames.problem(with: name) { throw LogError.invalidTopicName(name, reason: problem) }
-        guard count >= 1 else { throw LogError.invalidTopicName(name, reason: "a topic needs at least one partition") }
-        try checkOpen()
-        try partitions.withLock { all in
-            if all[name] != nil { return }
-            var logs: [PartitionLog] = []
-            for p in 0..<count {
-                logs.append(
-                    try PartitionLog(
-                        directory: "\(topicsDirectory)/\(name)/\(p)", topic: name, partition: p, configuration: configuration,
-                        cleanShutdown: true, warn: { _ in }))
-            }
-            FileIO.syncDirectory("\(topicsDirectory)/\(name)")
-            FileIO.syncDirectory(topicsDirectory)
-            all[name] = logs
-        }
+  public func createTopic(_ name: String, partitions count: Int) throws {
+    if let problem = TopicNames.problem(with: name) {
+      throw LogError.invalidTopicName(name, reason: problem)
     }
-
-    public func topicNames() -> [String] { partitions.withLock { $0.keys.sorted() } }
-
-    public func partitionCount(of topic: String) -> Int? { partitions.withLock { $0[topic]?.count } }
-
-    private func partition(_ topic: String, _ partition: Int) throws -> PartitionLog {
-        try partitions.withLock { all in
-            guard let logs = all[topic] else { throw LogError.unknownTopic(topic) }
-            guard partition >= 0 && partition < logs.count else {
-                throw LogError.unknownPartition(topic, partition, partitions: logs.count)
-            }
-            return logs[partition]
-        }
+    guard count >= 1 else {
+      throw LogError.invalidTopicName(name, reason: "a topic needs at least one partition")
     }
-
-    public func offsets(topic: String, partition p: Int) throws -> PartitionOffsets {
-        try partition(topic, p).offsets
+    try checkOpen()
+    try partitions.withLock { all in
+      if all[name] != nil { return }
+      var logs: [PartitionLog] = []
+      for p in 0..<count {
+        logs.append(
+          try PartitionLog(
+            directory: "\(topicsDirectory)/\(name)/\(p)", topic: name, partition: p,
+            configuration: configuration,
+            cleanShutdown: true, warn: { _ in }))
+      }
+      FileIO.syncDirectory("\(topicsDirectory)/\(name)")
+      FileIO.syncDirectory(topicsDirectory)
+      all[name] = logs
     }
+  }
 
-    // MARK: - Appending and reading
+  public func topicNames() -> [String] { partitions.withLock { $0.keys.sorted() } }
 
-    /// Appends records as one batch; returns the first record's offset once durable per policy.
-    public func append(_ records: [LogRecord], topic: String, partition p: Int) async throws -> Int64 {
-        guard !records.isEmpty else { return try offsets(topic: topic, partition: p).end }
-        for record in records where record.payloadSize > configuration.maxRecordBytes {
-            throw LogError.recordTooLarge(size: record.payloadSize, limit: configuration.maxRecordBytes)
-        }
-        try checkOpen()
-        let log = try partition(topic, p)
-        let batch = RecordBatch.encode(records)
-        guard let committer = committer.withLock({ $0 }) else { throw LogError.closed }
-        return try await withCheckedThrowingContinuation { continuation in
-            committer.submit(.init(partition: log, batch: batch, recordCount: records.count, continuation: continuation))
-        }
+  public func partitionCount(of topic: String) -> Int? { partitions.withLock { $0[topic]?.count } }
+
+  private func partition(_ topic: String, _ partition: Int) throws -> PartitionLog {
+    try partitions.withLock { all in
+      guard let logs = all[topic] else { throw LogError.unknownTopic(topic) }
+      guard partition >= 0 && partition < logs.count else {
+        throw LogError.unknownPartition(topic, partition, partitions: logs.count)
+      }
+      return logs[partition]
     }
+  }
 
-    public func read(topic: String, partition p: Int, from offset: Int64, maxRecords: Int, maxBytes: Int = 4 << 20) throws
-        -> [StoredLogRecord]
-    {
-        try partition(topic, p).read(from: offset, maxRecords: maxRecords, maxBytes: maxBytes)
+  public func offsets(topic: String, partition p: Int) throws -> PartitionOffsets {
+    try partition(topic, p).offsets
+  }
+
+  // MARK: - Appending and reading
+
+  /// Appends records as one batch; returns the first record's offset once durable per policy.
+  public func append(_ records: [LogRecord], topic: String, partition p: Int) async throws -> Int64
+  {
+    guard !records.isEmpty else { return try offsets(topic: topic, partition: p).end }
+    for record in records where record.payloadSize > configuration.maxRecordBytes {
+      throw LogError.recordTooLarge(size: record.payloadSize, limit: configuration.maxRecordBytes)
     }
-
-    /// fdatasync calls made for appends so far (tests prove group commit with it).
-    public var fsyncCount: Int { committer.withLock { $0?.fsyncCount ?? 0 } }
-
-    // MARK: - Retention and shutdown
-
-    @discardableResult
-    public func enforceRetention(nowMs: Int64) throws -> Int {
-        let all = partitions.withLock { $0.values.flatMap { $0 } }
-        var removed = 0
-        for p in all { removed += try p.enforceRetention(nowMs: nowMs) }
-        return removed
+    try checkOpen()
+    let log = try partition(topic, p)
+    let batch = RecordBatch.encode(records)
+    guard let committer = committer.withLock({ $0 }) else { throw LogError.closed }
+    return try await withCheckedThrowingContinuation { continuation in
+      committer.submit(
+        .init(partition: log, batch: batch, recordCount: records.count, continuation: continuation))
     }
+  }
 
-    /// Finishes queued appends, syncs every partition, marks the shutdown clean and releases
-    /// the lock. Later calls throw ``LogError/closed``.
-    public func close() {
-        guard !isClosed.exchange(true, ordering: .sequentiallyConsistent) else { return }
-        committer.withLock { $0 }?.stop()
-        var synced = true
-        for p in partitions.withLock({ $0.values.flatMap { $0 } }) {
-            do { try p.syncAll() } catch { synced = false }
-        }
-        if synced {
-            FileManager.default.createFile(atPath: cleanMarker, contents: nil)
-            FileIO.syncDirectory(directory)
-        }
-        lock.release()
-    }
+  public func read(
+    topic: String, partition p: Int, from offset: Int64, maxRecords: Int, maxBytes: Int = 4 << 20
+  ) throws
+    -> [StoredLogRecord]
+  {
+    try partition(topic, p).read(from: offset, maxRecords: maxRecords, maxBytes: maxBytes)
+  }
 
-    private func checkOpen() throws {
-        if isClosed.load(ordering: .sequentiallyConsistent) { throw LogError.closed }
+  /// fdatasync calls made for appends so far (tests prove group commit with it).
+  public var fsyncCount: Int { committer.withLock { $0?.fsyncCount ?? 0 } }
+
+  // MARK: - Retention and shutdown
+
+  @discardableResult
+  public func enforceRetention(nowMs: Int64) throws -> Int {
+    let all = partitions.withLock { $0.values.flatMap { $0 } }
+    var removed = 0
+    for p in all { removed += try p.enforceRetention(nowMs: nowMs) }
+    return removed
+  }
+
+  /// Finishes queued appends, syncs every partition, marks the shutdown clean and releases
+  /// the lock. Later calls throw ``LogError/closed``.
+  public func close() {
+    guard !isClosed.exchange(true, ordering: .sequentiallyConsistent) else { return }
+    committer.withLock { $0 }?.stop()
+    var synced = true
+    for p in partitions.withLock({ $0.values.flatMap { $0 } }) {
+      do { try p.syncAll() } catch { synced = false }
     }
+    if synced {
+      FileManager.default.createFile(atPath: cleanMarker, contents: nil)
+      FileIO.syncDirectory(directory)
+    }
+    lock.release()
+  }
+
+  private func checkOpen() throws {
+    if isClosed.load(ordering: .sequentiallyConsistent) { throw LogError.closed }
+  }
 }
 
 /// Kafka's topic name rules (the log keeps them so topics can move to Kafka unchanged).
 enum TopicNames {
-    static func problem(with name: String) -> String? {
-        if name.isEmpty { return "a topic name cannot be empty" }
-        if name == "." || name == ".." { return "a topic name cannot be '.' or '..'" }
-        if name.utf8.count > 249 { return "a topic name has at most 249 characters" }
-        if let bad = name.unicodeScalars.first(where: { !(("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "_" || $0 == "-") }) {
-            return "'\(bad)' is not allowed; use letters, digits, '.', '_' and '-'"
-        }
-        return nil
+  static func problem(with name: String) -> String? {
+    if name.isEmpty { return "a topic name cannot be empty" }
+    if name == "." || name == ".." { return "a topic name cannot be '.' or '..'" }
+    if name.utf8.count > 249 { return "a topic name has at most 249 characters" }
+    if let bad = name.unicodeScalars.first(where: {
+      !(("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+        || $0 == "." || $0 == "_" || $0 == "-")
+    }) {
+      return "'\(bad)' is not allowed; use letters, digits, '.', '_' and '-'"
     }
+    return nil
+  }
 }

@@ -4,95 +4,108 @@ import SluiceCore
 /// caught-up readers after each append. The only file outside the log's internals that knows
 /// ``EmbeddedLog`` exists.
 public final class EmbeddedTopicStore: TopicStore {
-    public let log: EmbeddedLog
-    public let defaultPartitions: Int
-    private let signal = AppendSignal()
+  public let log: EmbeddedLog
+  public let defaultPartitions: Int
+  private let signal = AppendSignal()
 
-    public init(log: EmbeddedLog, defaultPartitions: Int) {
-        self.log = log
-        self.defaultPartitions = defaultPartitions
-    }
+  public init(log: EmbeddedLog, defaultPartitions: Int) {
+    self.log = log
+    self.defaultPartitions = defaultPartitions
+  }
 
-    public func createTopic(_ name: String, partitions: Int) async throws {
-        try translating { try log.createTopic(name, partitions: partitions) }
-    }
+  public func createTopic(_ name: String, partitions: Int) async throws {
+    try translating { try log.createTopic(name, partitions: partitions) }
+  }
 
-    public func partitionCount(of topic: String) async throws -> Int? {
-        log.partitionCount(of: topic)
-    }
+  public func partitionCount(of topic: String) async throws -> Int? {
+    log.partitionCount(of: topic)
+  }
 
-    public func describeTopics() async throws -> [TopicDescription] {
-        try log.topicNames().map { name in
-            let count = log.partitionCount(of: name) ?? 0
-            let partitions = try (0..<count).map { p in
-                let o = try translating { try log.offsets(topic: name, partition: p) }
-                return SluiceCore.PartitionOffsets(start: o.start, end: o.end)
-            }
-            return TopicDescription(name: name, partitions: partitions)
-        }
-    }
-
-    public func offsets(of partition: TopicPartition) async throws -> SluiceCore.PartitionOffsets {
-        let o = try translating { try log.offsets(topic: partition.topic, partition: partition.partition) }
+  public func describeTopics() async throws -> [TopicDescription] {
+    try log.topicNames().map { name in
+      let count = log.partitionCount(of: name) ?? 0
+      let partitions = try (0..<count).map { p in
+        let o = try translating { try log.offsets(topic: name, partition: p) }
         return SluiceCore.PartitionOffsets(start: o.start, end: o.end)
+      }
+      return TopicDescription(name: name, partitions: partitions)
     }
+  }
 
-    public func append(_ records: [OutgoingRecord], to partition: TopicPartition) async throws -> Int64 {
-        let batch = records.map { r in
-            LogRecord(
-                timestamp: r.timestamp, key: r.key, value: r.value,
-                headers: r.headers.map { LogHeader(name: $0.name, value: $0.value) })
-        }
-        let base: Int64
-        do {
-            base = try await log.append(batch, topic: partition.topic, partition: partition.partition)
-        } catch let error as LogError {
-            throw Self.translate(error)
-        }
-        signal.signal()
-        return base
+  public func offsets(of partition: TopicPartition) async throws -> SluiceCore.PartitionOffsets {
+    let o = try translating {
+      try log.offsets(topic: partition.topic, partition: partition.partition)
     }
+    return SluiceCore.PartitionOffsets(start: o.start, end: o.end)
+  }
 
-    public func read(from partition: TopicPartition, offset: Int64, maxRecords: Int, maxBytes: Int) async throws
-        -> [Record]
-    {
-        let stored = try translating {
-            try log.read(topic: partition.topic, partition: partition.partition, from: offset, maxRecords: maxRecords, maxBytes: maxBytes)
-        }
-        return stored.map { r in
-            Record(
-                topic: partition.topic, partition: partition.partition, offset: r.offset, timestamp: r.timestamp,
-                key: r.key, value: r.value, headers: r.headers.map { RecordHeader(name: $0.name, value: $0.value) })
-        }
+  public func append(_ records: [OutgoingRecord], to partition: TopicPartition) async throws
+    -> Int64
+  {
+    let batch = records.map { r in
+      LogRecord(
+        timestamp: r.timestamp, key: r.key, value: r.value,
+        headers: r.headers.map { LogHeader(name: $0.name, value: $0.value) })
     }
-
-    public func waitForAppends(after version: UInt64, timeout: Duration) async -> UInt64 {
-        await signal.wait(after: version, timeout: timeout)
+    let base: Int64
+    do {
+      base = try await log.append(batch, topic: partition.topic, partition: partition.partition)
+    } catch let error as LogError {
+      throw Self.translate(error)
     }
+    signal.signal()
+    return base
+  }
 
-    public var appendVersion: UInt64 { signal.version }
-
-    // MARK: - Errors
-
-    private func translating<T>(_ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch let error as LogError {
-            throw Self.translate(error)
-        }
+  public func read(from partition: TopicPartition, offset: Int64, maxRecords: Int, maxBytes: Int)
+    async throws
+    -> [Record]
+  {
+    let stored = try translating {
+      try log.read(
+        topic: partition.topic, partition: partition.partition, from: offset,
+        maxRecords: maxRecords, maxBytes: maxBytes)
     }
-
-    static func translate(_ error: LogError) -> any Error {
-        switch error {
-        case .invalidTopicName(let name, let reason): TopicStoreError.invalidTopicName(name, reason: reason)
-        case .unknownTopic(let name): TopicStoreError.unknownTopic(name)
-        case .unknownPartition(let topic, let partition, let count): TopicStoreError.unknownPartition(topic, partition, partitions: count)
-        case .recordTooLarge(let size, let limit): TopicStoreError.recordTooLarge(size: size, limit: limit)
-        case .offsetOutOfRange(let topic, let partition, let requested, let start, let end):
-            TopicStoreError.offsetOutOfRange(TopicPartition(topic, partition), requested: requested, start: start, end: end)
-        case .corruptSegment: TopicStoreError.corrupt(error.description)
-        case .notWritable, .closed, .io: TopicStoreError.unavailable(error.description)
-        default: error
-        }
+    return stored.map { r in
+      Record(
+        topic: partition.topic, partition: partition.partition, offset: r.offset,
+        timestamp: r.timestamp,
+        key: r.key, value: r.value,
+        headers: r.headers.map { RecordHeader(name: $0.name, value: $0.value) })
     }
+  }
+
+  public func waitForAppends(after version: UInt64, timeout: Duration) async -> UInt64 {
+    await signal.wait(after: version, timeout: timeout)
+  }
+
+  public var appendVersion: UInt64 { signal.version }
+
+  // MARK: - Errors
+
+  private func translating<T>(_ body: () throws -> T) throws -> T {
+    do {
+      return try body()
+    } catch let error as LogError {
+      throw Self.translate(error)
+    }
+  }
+
+  static func translate(_ error: LogError) -> any Error {
+    switch error {
+    case .invalidTopicName(let name, let reason):
+      TopicStoreError.invalidTopicName(name, reason: reason)
+    case .unknownTopic(let name): TopicStoreError.unknownTopic(name)
+    case .unknownPartition(let topic, let partition, let count):
+      TopicStoreError.unknownPartition(topic, partition, partitions: count)
+    case .recordTooLarge(let size, let limit):
+      TopicStoreError.recordTooLarge(size: size, limit: limit)
+    case .offsetOutOfRange(let topic, let partition, let requested, let start, let end):
+      TopicStoreError.offsetOutOfRange(
+        TopicPartition(topic, partition), requested: requested, start: start, end: end)
+    case .corruptSegment: TopicStoreError.corrupt(error.description)
+    case .notWritable, .closed, .io: TopicStoreError.unavailable(error.description)
+    default: error
+    }
+  }
 }

@@ -1,119 +1,123 @@
 /// When an append counts as durable (`log.fsync`).
 public enum FsyncPolicy: Sendable, Equatable {
-    /// fdatasync before acknowledging; concurrent appends share one (group commit).
-    case batch
-    /// Acknowledge after the write; fdatasync every `milliseconds`.
-    case interval(milliseconds: Int)
-    /// Leave flushing to the OS (fsync only on close).
-    case none
+  /// fdatasync before acknowledging; concurrent appends share one (group commit).
+  case batch
+  /// Acknowledge after the write; fdatasync every `milliseconds`.
+  case interval(milliseconds: Int)
+  /// Leave flushing to the OS (fsync only on close).
+  case none
 }
 
 /// How the embedded log rolls, retains and syncs its segments.
 public struct LogConfiguration: Sendable {
-    public var segmentBytes: Int64
-    public var segmentMaxAgeMs: Int64?
-    public var retentionMs: Int64?
-    public var retentionBytes: Int64?
-    public var indexIntervalBytes: Int
-    public var fsync: FsyncPolicy
-    public var maxRecordBytes: Int
-    public var retentionCheckIntervalMs: Int64
+  public var segmentBytes: Int64
+  public var segmentMaxAgeMs: Int64?
+  public var retentionMs: Int64?
+  public var retentionBytes: Int64?
+  public var indexIntervalBytes: Int
+  public var fsync: FsyncPolicy
+  public var maxRecordBytes: Int
+  public var retentionCheckIntervalMs: Int64
 
-    public init(
-        segmentBytes: Int64 = 256 << 20, segmentMaxAgeMs: Int64? = 7 * 86_400_000, retentionMs: Int64? = 168 * 3_600_000,
-        retentionBytes: Int64? = nil, indexIntervalBytes: Int = 4096, fsync: FsyncPolicy = .batch,
-        maxRecordBytes: Int = 1 << 20, retentionCheckIntervalMs: Int64 = 60_000
-    ) {
-        self.segmentBytes = segmentBytes
-        self.segmentMaxAgeMs = segmentMaxAgeMs
-        self.retentionMs = retentionMs
-        self.retentionBytes = retentionBytes
-        self.indexIntervalBytes = indexIntervalBytes
-        self.fsync = fsync
-        self.maxRecordBytes = maxRecordBytes
-        self.retentionCheckIntervalMs = retentionCheckIntervalMs
-    }
+  public init(
+    segmentBytes: Int64 = 256 << 20, segmentMaxAgeMs: Int64? = 7 * 86_400_000,
+    retentionMs: Int64? = 168 * 3_600_000,
+    retentionBytes: Int64? = nil, indexIntervalBytes: Int = 4096, fsync: FsyncPolicy = .batch,
+    maxRecordBytes: Int = 1 << 20, retentionCheckIntervalMs: Int64 = 60_000
+  ) {
+    self.segmentBytes = segmentBytes
+    self.segmentMaxAgeMs = segmentMaxAgeMs
+    self.retentionMs = retentionMs
+    self.retentionBytes = retentionBytes
+    self.indexIntervalBytes = indexIntervalBytes
+    self.fsync = fsync
+    self.maxRecordBytes = maxRecordBytes
+    self.retentionCheckIntervalMs = retentionCheckIntervalMs
+  }
 }
 
 /// A header of a log record.
 public struct LogHeader: Sendable, Equatable {
-    public var name: String
-    public var value: [UInt8]?
+  public var name: String
+  public var value: [UInt8]?
 
-    public init(name: String, value: [UInt8]?) {
-        self.name = name
-        self.value = value
-    }
+  public init(name: String, value: [UInt8]?) {
+    self.name = name
+    self.value = value
+  }
 }
 
 /// A record to append.
 public struct LogRecord: Sendable, Equatable {
-    public var timestamp: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]?
-    public var headers: [LogHeader]
+  public var timestamp: Int64
+  public var key: [UInt8]?
+  public var value: [UInt8]?
+  public var headers: [LogHeader]
 
-    public init(timestamp: Int64, key: [UInt8]?, value: [UInt8]?, headers: [LogHeader] = []) {
-        self.timestamp = timestamp
-        self.key = key
-        self.value = value
-        self.headers = headers
-    }
+  public init(timestamp: Int64, key: [UInt8]?, value: [UInt8]?, headers: [LogHeader] = []) {
+    self.timestamp = timestamp
+    self.key = key
+    self.value = value
+    self.headers = headers
+  }
 
-    /// Bytes that count against `maxRecordBytes`.
-    var payloadSize: Int {
-        (key?.count ?? 0) + (value?.count ?? 0) + headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) }
-    }
+  /// Bytes that count against `maxRecordBytes`.
+  var payloadSize: Int {
+    (key?.count ?? 0) + (value?.count ?? 0)
+      + headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) }
+  }
 }
 
 /// A record read back, with its offset.
 public struct StoredLogRecord: Sendable, Equatable {
-    public var offset: Int64
-    public var timestamp: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]?
-    public var headers: [LogHeader]
+  public var offset: Int64
+  public var timestamp: Int64
+  public var key: [UInt8]?
+  public var value: [UInt8]?
+  public var headers: [LogHeader]
 }
 
 /// First kept offset and next offset of a partition.
 public struct PartitionOffsets: Sendable, Equatable {
-    public var start: Int64
-    public var end: Int64
+  public var start: Int64
+  public var end: Int64
 
-    public init(start: Int64, end: Int64) {
-        self.start = start
-        self.end = end
-    }
+  public init(start: Int64, end: Int64) {
+    self.start = start
+    self.end = end
+  }
 }
 
 /// What went wrong in the log, with what a user needs to act on it.
 public enum LogError: Error, CustomStringConvertible, Sendable {
-    case locked(directory: String, pid: String)
-    case invalidTopicName(String, reason: String)
-    case unknownTopic(String)
-    case unknownPartition(String, Int, partitions: Int)
-    case recordTooLarge(size: Int, limit: Int)
-    case offsetOutOfRange(topic: String, partition: Int, requested: Int64, start: Int64, end: Int64)
-    case corruptSegment(file: String, position: Int64, reason: String)
-    case notWritable(path: String, reason: String)
-    case io(path: String, operation: String, reason: String)
-    case closed
+  case locked(directory: String, pid: String)
+  case invalidTopicName(String, reason: String)
+  case unknownTopic(String)
+  case unknownPartition(String, Int, partitions: Int)
+  case recordTooLarge(size: Int, limit: Int)
+  case offsetOutOfRange(topic: String, partition: Int, requested: Int64, start: Int64, end: Int64)
+  case corruptSegment(file: String, position: Int64, reason: String)
+  case notWritable(path: String, reason: String)
+  case io(path: String, operation: String, reason: String)
+  case closed
 
-    public var description: String {
-        switch self {
-        case .locked(let directory, let pid):
-            "data directory \(directory) is in use by another Sluice worker (pid \(pid)); stop it or use another data_dir"
-        case .invalidTopicName(let name, let reason): "invalid topic name '\(name)': \(reason)"
-        case .unknownTopic(let name): "unknown topic '\(name)'"
-        case .unknownPartition(let topic, let p, let count): "topic '\(topic)' has no partition \(p) (it has \(count))"
-        case .recordTooLarge(let size, let limit): "record of \(size) bytes is larger than the limit of \(limit) bytes"
-        case .offsetOutOfRange(let topic, let p, let requested, let start, let end):
-            "offset \(requested) is out of range for \(topic)/\(p): readable offsets are \(start)..<\(end)"
-        case .corruptSegment(let file, let position, let reason):
-            "segment \(file) is corrupt at byte \(position): \(reason)"
-        case .notWritable(let path, let reason): "cannot write to \(path): \(reason)"
-        case .io(let path, let operation, let reason): "\(operation) \(path) failed: \(reason)"
-        case .closed: "the log is closed"
-        }
+  public var description: String {
+    switch self {
+    case .locked(let directory, let pid):
+      "data directory \(directory) is in use by another Sluice worker (pid \(pid)); stop it or use another data_dir"
+    case .invalidTopicName(let name, let reason): "invalid topic name '\(name)': \(reason)"
+    case .unknownTopic(let name): "unknown topic '\(name)'"
+    case .unknownPartition(let topic, let p, let count):
+      "topic '\(topic)' has no partition \(p) (it has \(count))"
+    case .recordTooLarge(let size, let limit):
+      "record of \(size) bytes is larger than the limit of \(limit) bytes"
+    case .offsetOutOfRange(let topic, let p, let requested, let start, let end):
+      "offset \(requested) is out of range for \(topic)/\(p): readable offsets are \(start)..<\(end)"
+    case .corruptSegment(let file, let position, let reason):
+      "segment \(file) is corrupt at byte \(position): \(reason)"
+    case .notWritable(let path, let reason): "cannot write to \(path): \(reason)"
+    case .io(let path, let operation, let reason): "\(operation) \(path) failed: \(reason)"
+    case .closed: "the log is closed"
     }
+  }
 }

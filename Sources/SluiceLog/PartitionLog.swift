@@ -3,141 +3,163 @@ import Foundation
 /// One partition of one topic: its segments, the active one last. Appends come only from the
 /// log's writer thread; reads come from any thread and see only records already durable.
 final class PartitionLog: @unchecked Sendable {
-    // @unchecked: every mutable property is guarded by `lock`; segments are mutated only by the
-    // writer thread while it holds the lock, and readers work on a snapshot taken under it.
-    let topic: String
-    let partition: Int
-    let directory: String
-    private let configuration: LogConfiguration
-    private let lock = NSLock()
-    private var segments: [Segment] = []
-    /// Readers see offsets below this: the records made durable (per the fsync policy).
-    private var durableEnd: Int64 = 0
+  // @unchecked: every mutable property is guarded by `lock`; segments are mutated only by the
+  // writer thread while it holds the lock, and readers work on a snapshot taken under it.
+  let topic: String
+  let partition: Int
+  let directory: String
+  private let configuration: LogConfiguration
+  private let lock = NSLock()
+  private var segments: [Segment] = []
+  /// Readers see offsets below this: the records made durable (per the fsync policy).
+  private var durableEnd: Int64 = 0
 
-    init(directory: String, topic: String, partition: Int, configuration: LogConfiguration, cleanShutdown: Bool, warn: (String) -> Void) throws {
-        self.topic = topic
-        self.partition = partition
-        self.directory = directory
-        self.configuration = configuration
-        try FileIO.makeDirectory(directory)
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
-        let bases = names.compactMap { name -> Int64? in
-            guard name.hasSuffix(".log") else { return nil }
-            return Int64(name.dropLast(4))
-        }.sorted()
-        for (i, base) in bases.enumerated() {
-            let segment = try Segment(directory: directory, baseOffset: base, indexIntervalBytes: configuration.indexIntervalBytes)
-            let isActive = i == bases.count - 1
-            if isActive && !cleanShutdown {
-                let removed = try segment.recover()
-                if removed > 0 {
-                    warn("recovered \(segment.logPath): cut a torn tail of \(removed) bytes after offset \(segment.nextOffset - 1)")
-                }
-            } else {
-                try segment.loadClean()
-            }
-            segments.append(segment)
+  init(
+    directory: String, topic: String, partition: Int, configuration: LogConfiguration,
+    cleanShutdown: Bool, warn: (String) -> Void
+  ) throws {
+    self.topic = topic
+    self.partition = partition
+    self.directory = directory
+    self.configuration = configuration
+    try FileIO.makeDirectory(directory)
+    let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+    let bases = names.compactMap { name -> Int64? in
+      guard name.hasSuffix(".log") else { return nil }
+      return Int64(name.dropLast(4))
+    }.sorted()
+    for (i, base) in bases.enumerated() {
+      let segment = try Segment(
+        directory: directory, baseOffset: base, indexIntervalBytes: configuration.indexIntervalBytes
+      )
+      let isActive = i == bases.count - 1
+      if isActive && !cleanShutdown {
+        let removed = try segment.recover()
+        if removed > 0 {
+          warn(
+            "recovered \(segment.logPath): cut a torn tail of \(removed) bytes after offset \(segment.nextOffset - 1)"
+          )
         }
-        if segments.isEmpty {
-            segments.append(try Segment(directory: directory, baseOffset: 0, indexIntervalBytes: configuration.indexIntervalBytes))
-            FileIO.syncDirectory(directory)
-        }
-        durableEnd = segments.last!.nextOffset
+      } else {
+        try segment.loadClean()
+      }
+      segments.append(segment)
     }
-
-    var offsets: PartitionOffsets {
-        lock.withLock { PartitionOffsets(start: segments.first!.baseOffset, end: durableEnd) }
+    if segments.isEmpty {
+      segments.append(
+        try Segment(
+          directory: directory, baseOffset: 0, indexIntervalBytes: configuration.indexIntervalBytes)
+      )
+      FileIO.syncDirectory(directory)
     }
+    durableEnd = segments.last!.nextOffset
+  }
 
-    // MARK: - Writing (writer thread only)
+  var offsets: PartitionOffsets {
+    lock.withLock { PartitionOffsets(start: segments.first!.baseOffset, end: durableEnd) }
+  }
 
-    /// Places an encoded batch (base offset 0) at the end of the partition, rolling the segment
-    /// if it is full or old. Returns the batch's base offset and the segment now holding it.
-    func write(_ batch: [UInt8], recordCount: Int, nowMs: Int64) throws -> (base: Int64, segment: Segment) {
-        try lock.withLock {
-            var active = segments.last!
-            let full = active.size > 0 && active.size + Int64(batch.count) > configuration.segmentBytes
-            let old = configuration.segmentMaxAgeMs.map { age in active.firstAppendMs.map { nowMs - $0 > age } ?? false } ?? false
-            if active.size > 0 && (full || old) {
-                try active.seal()
-                active = try Segment(directory: directory, baseOffset: active.nextOffset, indexIntervalBytes: configuration.indexIntervalBytes)
-                segments.append(active)
-                FileIO.syncDirectory(directory)
-            }
-            let base = active.nextOffset
-            var header = batch.withUnsafeBytes { RecordBatch.header($0) }!
-            header.baseOffset = base
-            try active.append(batch, header: header)
-            return (base, active)
-        }
+  // MARK: - Writing (writer thread only)
+
+  /// Places an encoded batch (base offset 0) at the end of the partition, rolling the segment
+  /// if it is full or old. Returns the batch's base offset and the segment now holding it.
+  func write(_ batch: [UInt8], recordCount: Int, nowMs: Int64) throws -> (
+    base: Int64, segment: Segment
+  ) {
+    try lock.withLock {
+      var active = segments.last!
+      let full = active.size > 0 && active.size + Int64(batch.count) > configuration.segmentBytes
+      let old =
+        configuration.segmentMaxAgeMs.map { age in
+          active.firstAppendMs.map { nowMs - $0 > age } ?? false
+        } ?? false
+      if active.size > 0 && (full || old) {
+        try active.seal()
+        active = try Segment(
+          directory: directory, baseOffset: active.nextOffset,
+          indexIntervalBytes: configuration.indexIntervalBytes)
+        segments.append(active)
+        FileIO.syncDirectory(directory)
+      }
+      let base = active.nextOffset
+      var header = batch.withUnsafeBytes { RecordBatch.header($0) }!
+      header.baseOffset = base
+      try active.append(batch, header: header)
+      return (base, active)
     }
+  }
 
-    /// Publishes records below `end` to readers.
-    func markDurable(upTo end: Int64) {
-        lock.withLock { durableEnd = max(durableEnd, end) }
+  /// Publishes records below `end` to readers.
+  func markDurable(upTo end: Int64) {
+    lock.withLock { durableEnd = max(durableEnd, end) }
+  }
+
+  var writtenEnd: Int64 { lock.withLock { segments.last!.nextOffset } }
+
+  var activeSegment: Segment { lock.withLock { segments.last! } }
+
+  // MARK: - Reading
+
+  func read(from offset: Int64, maxRecords: Int, maxBytes: Int) throws -> [StoredLogRecord] {
+    let (snapshot, sizes, end) = lock.withLock { (segments, segments.map(\.size), durableEnd) }
+    let start = snapshot.first!.baseOffset
+    if offset < start {
+      throw LogError.offsetOutOfRange(
+        topic: topic, partition: partition, requested: offset, start: start, end: end)
     }
-
-    var writtenEnd: Int64 { lock.withLock { segments.last!.nextOffset } }
-
-    var activeSegment: Segment { lock.withLock { segments.last! } }
-
-    // MARK: - Reading
-
-    func read(from offset: Int64, maxRecords: Int, maxBytes: Int) throws -> [StoredLogRecord] {
-        let (snapshot, sizes, end) = lock.withLock { (segments, segments.map(\.size), durableEnd) }
-        let start = snapshot.first!.baseOffset
-        if offset < start {
-            throw LogError.offsetOutOfRange(topic: topic, partition: partition, requested: offset, start: start, end: end)
-        }
-        if offset >= end || maxRecords <= 0 { return [] }
-        // The last segment whose base offset is at or below the offset.
-        var low = 0
-        var high = snapshot.count - 1
-        while low < high {
-            let mid = (low + high + 1) / 2
-            if snapshot[mid].baseOffset <= offset { low = mid } else { high = mid - 1 }
-        }
-        var out: [StoredLogRecord] = []
-        out.reserveCapacity(min(maxRecords, 4096))
-        var bytesRead = 0
-        for i in low..<snapshot.count {
-            let more = try snapshot[i].read(
-                from: max(offset, snapshot[i].baseOffset), below: end, segmentEnd: sizes[i], limit: maxRecords, maxBytes: maxBytes,
-                into: &out, bytesRead: &bytesRead)
-            if !more { break }
-        }
-        return out
+    if offset >= end || maxRecords <= 0 { return [] }
+    // The last segment whose base offset is at or below the offset.
+    var low = 0
+    var high = snapshot.count - 1
+    while low < high {
+      let mid = (low + high + 1) / 2
+      if snapshot[mid].baseOffset <= offset { low = mid } else { high = mid - 1 }
     }
-
-    // MARK: - Retention (writer thread only)
-
-    /// Deletes whole non-active segments that are too old or beyond the size limit.
-    func enforceRetention(nowMs: Int64) throws -> Int {
-        let doomed: [Segment] = lock.withLock {
-            var remove = 0
-            var total = segments.reduce(0) { $0 + $1.size }
-            for segment in segments.dropLast() {
-                let expired = configuration.retentionMs.map { limit in (segment.maxTimestamp ?? .max) < nowMs - limit } ?? false
-                let oversized = configuration.retentionBytes.map { limit in total - segment.size >= limit } ?? false
-                guard expired || oversized else { break }
-                total -= segment.size
-                remove += 1
-            }
-            let doomed = Array(segments.prefix(remove))
-            segments.removeFirst(remove)
-            return doomed
-        }
-        for segment in doomed {
-            unlink(segment.logPath)
-            unlink(segment.index.path)
-        }
-        if !doomed.isEmpty { FileIO.syncDirectory(directory) }
-        return doomed.count
+    var out: [StoredLogRecord] = []
+    out.reserveCapacity(min(maxRecords, 4096))
+    var bytesRead = 0
+    for i in low..<snapshot.count {
+      let more = try snapshot[i].read(
+        from: max(offset, snapshot[i].baseOffset), below: end, segmentEnd: sizes[i],
+        limit: maxRecords, maxBytes: maxBytes,
+        into: &out, bytesRead: &bytesRead)
+      if !more { break }
     }
+    return out
+  }
 
-    func syncAll() throws {
-        let active = activeSegment
-        try active.sync()
-        try active.index.sync()
+  // MARK: - Retention (writer thread only)
+
+  /// Deletes whole non-active segments that are too old or beyond the size limit.
+  func enforceRetention(nowMs: Int64) throws -> Int {
+    let doomed: [Segment] = lock.withLock {
+      var remove = 0
+      var total = segments.reduce(0) { $0 + $1.size }
+      for segment in segments.dropLast() {
+        let expired =
+          configuration.retentionMs.map { limit in (segment.maxTimestamp ?? .max) < nowMs - limit }
+          ?? false
+        let oversized =
+          configuration.retentionBytes.map { limit in total - segment.size >= limit } ?? false
+        guard expired || oversized else { break }
+        total -= segment.size
+        remove += 1
+      }
+      let doomed = Array(segments.prefix(remove))
+      segments.removeFirst(remove)
+      return doomed
     }
+    for segment in doomed {
+      unlink(segment.logPath)
+      unlink(segment.index.path)
+    }
+    if !doomed.isEmpty { FileIO.syncDirectory(directory) }
+    return doomed.count
+  }
+
+  func syncAll() throws {
+    let active = activeSegment
+    try active.sync()
+    try active.index.sync()
+  }
 }

@@ -9,135 +9,145 @@
 /// The CRC-32C covers attributes to the end; baseOffset is outside it, so a batch encoded ahead
 /// of time gets its offset written in when the writer places it.
 enum RecordBatch {
-    /// Bytes before the records.
-    static let headerSize = 61
-    /// Bytes of baseOffset + batchLength, which `batchLength` does not count.
-    static let logOverhead = 12
-    static let crcOffset = 17
-    static let attributesOffset = 21
+  /// Bytes before the records.
+  static let headerSize = 61
+  /// Bytes of baseOffset + batchLength, which `batchLength` does not count.
+  static let logOverhead = 12
+  static let crcOffset = 17
+  static let attributesOffset = 21
 
-    /// Encodes records as one batch with base offset 0.
-    static func encode(_ records: [LogRecord]) -> [UInt8] {
-        let baseTimestamp = records.first?.timestamp ?? 0
-        let maxTimestamp = records.map(\.timestamp).max() ?? 0
-        var w = ByteWriter(capacity: headerSize + records.reduce(0) { $0 + $1.payloadSize + 24 })
-        w.int64(0)  // baseOffset, written by the segment when it places the batch
-        w.int32(0)  // batchLength, filled below
-        w.int32(-1)  // partitionLeaderEpoch
-        w.int8(2)  // magic
-        w.int32(0)  // crc, filled below
-        w.int16(0)  // attributes: no compression, CreateTime, not transactional
-        w.int32(Int32(records.count - 1))  // lastOffsetDelta
-        w.int64(baseTimestamp)
-        w.int64(maxTimestamp)
-        w.int64(-1)  // producerId
-        w.int16(-1)  // producerEpoch
-        w.int32(-1)  // baseSequence
-        w.int32(Int32(records.count))
-        for (delta, record) in records.enumerated() {
-            // The length prefix comes first, so size the record before writing it in place.
-            let timestampDelta = record.timestamp - baseTimestamp
-            var size = 1 + ByteWriter.varintSize(timestampDelta) + ByteWriter.varintSize(Int64(delta))
-            size += lengthPrefixedSize(record.key) + lengthPrefixedSize(record.value)
-            size += ByteWriter.varintSize(Int64(record.headers.count))
-            for header in record.headers {
-                size += lengthPrefixedSize(Array(header.name.utf8)) + lengthPrefixedSize(header.value)
-            }
-            w.varint(Int64(size))
-            w.int8(0)  // record attributes
-            w.varint(timestampDelta)
-            w.varint(Int64(delta))
-            w.lengthPrefixed(record.key)
-            w.lengthPrefixed(record.value)
-            w.varint(Int64(record.headers.count))
-            for header in record.headers {
-                w.lengthPrefixed(Array(header.name.utf8))
-                w.lengthPrefixed(header.value)
-            }
+  /// Encodes records as one batch with base offset 0.
+  static func encode(_ records: [LogRecord]) -> [UInt8] {
+    let baseTimestamp = records.first?.timestamp ?? 0
+    let maxTimestamp = records.map(\.timestamp).max() ?? 0
+    var w = ByteWriter(capacity: headerSize + records.reduce(0) { $0 + $1.payloadSize + 24 })
+    w.int64(0)  // baseOffset, written by the segment when it places the batch
+    w.int32(0)  // batchLength, filled below
+    w.int32(-1)  // partitionLeaderEpoch
+    w.int8(2)  // magic
+    w.int32(0)  // crc, filled below
+    w.int16(0)  // attributes: no compression, CreateTime, not transactional
+    w.int32(Int32(records.count - 1))  // lastOffsetDelta
+    w.int64(baseTimestamp)
+    w.int64(maxTimestamp)
+    w.int64(-1)  // producerId
+    w.int16(-1)  // producerEpoch
+    w.int32(-1)  // baseSequence
+    w.int32(Int32(records.count))
+    for (delta, record) in records.enumerated() {
+      // The length prefix comes first, so size the record before writing it in place.
+      let timestampDelta = record.timestamp - baseTimestamp
+      var size = 1 + ByteWriter.varintSize(timestampDelta) + ByteWriter.varintSize(Int64(delta))
+      size += lengthPrefixedSize(record.key) + lengthPrefixedSize(record.value)
+      size += ByteWriter.varintSize(Int64(record.headers.count))
+      for header in record.headers {
+        size += lengthPrefixedSize(Array(header.name.utf8)) + lengthPrefixedSize(header.value)
+      }
+      w.varint(Int64(size))
+      w.int8(0)  // record attributes
+      w.varint(timestampDelta)
+      w.varint(Int64(delta))
+      w.lengthPrefixed(record.key)
+      w.lengthPrefixed(record.value)
+      w.varint(Int64(record.headers.count))
+      for header in record.headers {
+        w.lengthPrefixed(Array(header.name.utf8))
+        w.lengthPrefixed(header.value)
+      }
+    }
+    var bytes = w.bytes
+    let batchLength = UInt32(bytes.count - logOverhead).bigEndian
+    withUnsafeBytes(of: batchLength) { bytes.replaceSubrange(8..<12, with: $0) }
+    let crc = bytes.withUnsafeBytes {
+      CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[attributesOffset...]))
+    }
+    withUnsafeBytes(of: crc.bigEndian) {
+      bytes.replaceSubrange(crcOffset..<(crcOffset + 4), with: $0)
+    }
+    return bytes
+  }
+
+  private static func lengthPrefixedSize(_ data: [UInt8]?) -> Int {
+    guard let data else { return ByteWriter.varintSize(-1) }
+    return ByteWriter.varintSize(Int64(data.count)) + data.count
+  }
+
+  /// The fixed fields a reader needs to walk a segment without decoding records.
+  struct Header {
+    var baseOffset: Int64
+    /// Whole batch size on disk, log overhead included.
+    var size: Int
+    var magic: Int8
+    var storedCRC: UInt32
+    var lastOffsetDelta: Int32
+    var baseTimestamp: Int64
+    var maxTimestamp: Int64
+    var recordCount: Int32
+
+    var lastOffset: Int64 { baseOffset + Int64(lastOffsetDelta) }
+    var nextOffset: Int64 { lastOffset + 1 }
+  }
+
+  /// Parses the header at the start of `buffer`; nil if it is too short or not plausibly a v2 batch.
+  static func header(_ buffer: UnsafeRawBufferPointer) -> Header? {
+    guard buffer.count >= headerSize else { return nil }
+    var r = ByteReader(buffer)
+    guard let baseOffset = try? r.bigEndian(Int64.self), let length = try? r.bigEndian(Int32.self),
+      length >= Int32(headerSize - logOverhead), (try? r.bigEndian(Int32.self)) != nil,
+      let magic = try? r.int8(), magic == 2, let crc = try? r.bigEndian(UInt32.self),
+      (try? r.bigEndian(Int16.self)) != nil, let lastDelta = try? r.bigEndian(Int32.self),
+      lastDelta >= 0,
+      let baseTimestamp = try? r.bigEndian(Int64.self),
+      let maxTimestamp = try? r.bigEndian(Int64.self)
+    else { return nil }
+    r.position = headerSize - 4
+    guard let count = try? r.bigEndian(Int32.self), count >= 0, baseOffset >= 0 else { return nil }
+    return Header(
+      baseOffset: baseOffset, size: Int(length) + logOverhead, magic: magic, storedCRC: crc,
+      lastOffsetDelta: lastDelta,
+      baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp, recordCount: count)
+  }
+
+  /// True when the batch's CRC matches (the buffer holds the whole batch).
+  static func crcIsValid(_ batch: UnsafeRawBufferPointer, header: Header) -> Bool {
+    CRC32C.checksum(UnsafeRawBufferPointer(rebasing: batch[attributesOffset..<header.size]))
+      == header.storedCRC
+  }
+
+  /// Decodes the records of a whole batch with offsets in `range`.
+  static func records(
+    _ batch: UnsafeRawBufferPointer, header: Header, from first: Int64, below end: Int64,
+    into out: inout [StoredLogRecord],
+    limit: Int
+  ) throws {
+    var r = ByteReader(UnsafeRawBufferPointer(rebasing: batch[headerSize..<header.size]))
+    for _ in 0..<Int(header.recordCount) {
+      if out.count >= limit { return }
+      let length = Int(try r.varint())
+      let start = r.position
+      _ = try r.int8()
+      let timestampDelta = try r.varint()
+      let offset = header.baseOffset + (try r.varint())
+      if offset < first || offset >= end {
+        try r.skip(length - (r.position - start))
+        if offset >= end { return }
+        continue
+      }
+      let key = try r.lengthPrefixed()
+      let value = try r.lengthPrefixed()
+      let headerCount = try r.varint()
+      var headers: [LogHeader] = []
+      if headerCount > 0 {
+        headers.reserveCapacity(Int(headerCount))
+        for _ in 0..<headerCount {
+          let name = String(decoding: try r.lengthPrefixed() ?? [], as: UTF8.self)
+          headers.append(LogHeader(name: name, value: try r.lengthPrefixed()))
         }
-        var bytes = w.bytes
-        let batchLength = UInt32(bytes.count - logOverhead).bigEndian
-        withUnsafeBytes(of: batchLength) { bytes.replaceSubrange(8..<12, with: $0) }
-        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[attributesOffset...])) }
-        withUnsafeBytes(of: crc.bigEndian) { bytes.replaceSubrange(crcOffset..<(crcOffset + 4), with: $0) }
-        return bytes
+      }
+      out.append(
+        StoredLogRecord(
+          offset: offset, timestamp: header.baseTimestamp + timestampDelta, key: key, value: value,
+          headers: headers))
     }
-
-    private static func lengthPrefixedSize(_ data: [UInt8]?) -> Int {
-        guard let data else { return ByteWriter.varintSize(-1) }
-        return ByteWriter.varintSize(Int64(data.count)) + data.count
-    }
-
-    /// The fixed fields a reader needs to walk a segment without decoding records.
-    struct Header {
-        var baseOffset: Int64
-        /// Whole batch size on disk, log overhead included.
-        var size: Int
-        var magic: Int8
-        var storedCRC: UInt32
-        var lastOffsetDelta: Int32
-        var baseTimestamp: Int64
-        var maxTimestamp: Int64
-        var recordCount: Int32
-
-        var lastOffset: Int64 { baseOffset + Int64(lastOffsetDelta) }
-        var nextOffset: Int64 { lastOffset + 1 }
-    }
-
-    /// Parses the header at the start of `buffer`; nil if it is too short or not plausibly a v2 batch.
-    static func header(_ buffer: UnsafeRawBufferPointer) -> Header? {
-        guard buffer.count >= headerSize else { return nil }
-        var r = ByteReader(buffer)
-        guard let baseOffset = try? r.bigEndian(Int64.self), let length = try? r.bigEndian(Int32.self),
-            length >= Int32(headerSize - logOverhead), (try? r.bigEndian(Int32.self)) != nil,
-            let magic = try? r.int8(), magic == 2, let crc = try? r.bigEndian(UInt32.self),
-            (try? r.bigEndian(Int16.self)) != nil, let lastDelta = try? r.bigEndian(Int32.self), lastDelta >= 0,
-            let baseTimestamp = try? r.bigEndian(Int64.self), let maxTimestamp = try? r.bigEndian(Int64.self)
-        else { return nil }
-        r.position = headerSize - 4
-        guard let count = try? r.bigEndian(Int32.self), count >= 0, baseOffset >= 0 else { return nil }
-        return Header(
-            baseOffset: baseOffset, size: Int(length) + logOverhead, magic: magic, storedCRC: crc, lastOffsetDelta: lastDelta,
-            baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp, recordCount: count)
-    }
-
-    /// True when the batch's CRC matches (the buffer holds the whole batch).
-    static func crcIsValid(_ batch: UnsafeRawBufferPointer, header: Header) -> Bool {
-        CRC32C.checksum(UnsafeRawBufferPointer(rebasing: batch[attributesOffset..<header.size])) == header.storedCRC
-    }
-
-    /// Decodes the records of a whole batch with offsets in `range`.
-    static func records(
-        _ batch: UnsafeRawBufferPointer, header: Header, from first: Int64, below end: Int64, into out: inout [StoredLogRecord],
-        limit: Int
-    ) throws {
-        var r = ByteReader(UnsafeRawBufferPointer(rebasing: batch[headerSize..<header.size]))
-        for _ in 0..<Int(header.recordCount) {
-            if out.count >= limit { return }
-            let length = Int(try r.varint())
-            let start = r.position
-            _ = try r.int8()
-            let timestampDelta = try r.varint()
-            let offset = header.baseOffset + (try r.varint())
-            if offset < first || offset >= end {
-                try r.skip(length - (r.position - start))
-                if offset >= end { return }
-                continue
-            }
-            let key = try r.lengthPrefixed()
-            let value = try r.lengthPrefixed()
-            let headerCount = try r.varint()
-            var headers: [LogHeader] = []
-            if headerCount > 0 {
-                headers.reserveCapacity(Int(headerCount))
-                for _ in 0..<headerCount {
-                    let name = String(decoding: try r.lengthPrefixed() ?? [], as: UTF8.self)
-                    headers.append(LogHeader(name: name, value: try r.lengthPrefixed()))
-                }
-            }
-            out.append(
-                StoredLogRecord(
-                    offset: offset, timestamp: header.baseTimestamp + timestampDelta, key: key, value: value, headers: headers))
-        }
-    }
+  }
 }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-    import Glibc
+  import Glibc
 #endif
 
 /// One segment of a partition: `<base offset, 20 digits>.log` plus its sparse ``OffsetIndex``,
@@ -8,247 +8,295 @@
 /// Not thread-safe by itself: its ``PartitionLog`` serialises writes; reads use `pread` on the
 /// open descriptor, which stays valid while a reader holds the segment (closed in `deinit`).
 final class Segment: @unchecked Sendable {
-    // @unchecked: mutated only by the log's writer thread under its partition's lock; other
-    // threads only `pread` or `fdatasync` the descriptor, which is safe concurrently.
-    let baseOffset: Int64
-    let logPath: String
-    let index: OffsetIndex
-    private let fd: Int32
-    private let indexIntervalBytes: Int
+  // @unchecked: mutated only by the log's writer thread under its partition's lock; other
+  // threads only `pread` or `fdatasync` the descriptor, which is safe concurrently.
+  let baseOffset: Int64
+  let logPath: String
+  let index: OffsetIndex
+  private let fd: Int32
+  private let indexIntervalBytes: Int
 
-    /// Bytes of complete batches in the file.
-    private(set) var size: Int64 = 0
-    /// The offset the next batch in this segment would get.
-    private(set) var nextOffset: Int64
-    /// Timestamp of the first batch and the largest timestamp seen (retention by age).
-    private(set) var firstTimestamp: Int64?
-    private(set) var maxTimestamp: Int64?
-    /// Wall-clock time of the first append since this process opened the segment: roll by age
-    /// goes by it, not by record timestamps, which producers may set far in the past.
-    private(set) var firstAppendMs: Int64?
-    private var bytesSinceIndexEntry = 0
+  /// Bytes of complete batches in the file.
+  private(set) var size: Int64 = 0
+  /// The offset the next batch in this segment would get.
+  private(set) var nextOffset: Int64
+  /// Timestamp of the first batch and the largest timestamp seen (retention by age).
+  private(set) var firstTimestamp: Int64?
+  private(set) var maxTimestamp: Int64?
+  /// Wall-clock time of the first append since this process opened the segment: roll by age
+  /// goes by it, not by record timestamps, which producers may set far in the past.
+  private(set) var firstAppendMs: Int64?
+  private var bytesSinceIndexEntry = 0
 
-    static func fileName(_ baseOffset: Int64, _ suffix: String) -> String {
-        let digits = String(baseOffset)
-        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
+  static func fileName(_ baseOffset: Int64, _ suffix: String) -> String {
+    let digits = String(baseOffset)
+    return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
+  }
+
+  init(directory: String, baseOffset: Int64, indexIntervalBytes: Int) throws {
+    self.baseOffset = baseOffset
+    self.nextOffset = baseOffset
+    self.indexIntervalBytes = indexIntervalBytes
+    logPath = directory + "/" + Self.fileName(baseOffset, ".log")
+    fd = try FileIO.open(logPath, flags: O_RDWR | O_CREAT)
+    index = try OffsetIndex(path: directory + "/" + Self.fileName(baseOffset, ".index"))
+  }
+
+  deinit { close(fd) }
+
+  // MARK: - Writing
+
+  /// Appends an encoded batch, writing `header.baseOffset` over its first 8 bytes on disk (they
+  /// are outside the CRC), so the caller's buffer is never copied to patch it.
+  func append(_ batch: [UInt8], header: RecordBatch.Header) throws {
+    if bytesSinceIndexEntry >= indexIntervalBytes {
+      try index.append(
+        .init(relativeOffset: UInt32(header.baseOffset - baseOffset), position: UInt32(size)))
+      bytesSinceIndexEntry = 0
     }
-
-    init(directory: String, baseOffset: Int64, indexIntervalBytes: Int) throws {
-        self.baseOffset = baseOffset
-        self.nextOffset = baseOffset
-        self.indexIntervalBytes = indexIntervalBytes
-        logPath = directory + "/" + Self.fileName(baseOffset, ".log")
-        fd = try FileIO.open(logPath, flags: O_RDWR | O_CREAT)
-        index = try OffsetIndex(path: directory + "/" + Self.fileName(baseOffset, ".index"))
+    try withUnsafeBytes(of: header.baseOffset.bigEndian) {
+      try FileIO.writeAll(fd, $0, at: size, path: logPath)
     }
-
-    deinit { close(fd) }
-
-    // MARK: - Writing
-
-    /// Appends an encoded batch, writing `header.baseOffset` over its first 8 bytes on disk (they
-    /// are outside the CRC), so the caller's buffer is never copied to patch it.
-    func append(_ batch: [UInt8], header: RecordBatch.Header) throws {
-        if bytesSinceIndexEntry >= indexIntervalBytes {
-            try index.append(.init(relativeOffset: UInt32(header.baseOffset - baseOffset), position: UInt32(size)))
-            bytesSinceIndexEntry = 0
-        }
-        try withUnsafeBytes(of: header.baseOffset.bigEndian) { try FileIO.writeAll(fd, $0, at: size, path: logPath) }
-        try batch.withUnsafeBytes {
-            try FileIO.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[8...]), at: size + 8, path: logPath)
-        }
-        size += Int64(batch.count)
-        bytesSinceIndexEntry += batch.count
-        nextOffset = header.nextOffset
-        if firstTimestamp == nil { firstTimestamp = header.baseTimestamp }
-        if firstAppendMs == nil { firstAppendMs = currentMillis() }
-        maxTimestamp = max(maxTimestamp ?? header.maxTimestamp, header.maxTimestamp)
+    try batch.withUnsafeBytes {
+      try FileIO.writeAll(
+        fd, UnsafeRawBufferPointer(rebasing: $0[8...]), at: size + 8, path: logPath)
     }
+    size += Int64(batch.count)
+    bytesSinceIndexEntry += batch.count
+    nextOffset = header.nextOffset
+    if firstTimestamp == nil { firstTimestamp = header.baseTimestamp }
+    if firstAppendMs == nil { firstAppendMs = currentMillis() }
+    maxTimestamp = max(maxTimestamp ?? header.maxTimestamp, header.maxTimestamp)
+  }
 
-    func sync() throws { try FileIO.sync(fd, path: logPath) }
+  func sync() throws { try FileIO.sync(fd, path: logPath) }
 
-    /// Makes the segment read-only for good: syncs data and index (called when it rolls).
-    func seal() throws {
-        try sync()
-        try index.sync()
+  /// Makes the segment read-only for good: syncs data and index (called when it rolls).
+  func seal() throws {
+    try sync()
+    try index.sync()
+  }
+
+  // MARK: - Opening and recovery
+
+  /// Opens a segment that was closed cleanly: trusts the index, walks only past its last entry.
+  func loadClean() throws {
+    let fileSize = try FileIO.size(fd, path: logPath)
+    try index.load(segmentSize: fileSize)
+    let start = index.entries.last.map { Int64($0.position) } ?? 0
+    let expected = baseOffset + Int64(index.entries.last?.relativeOffset ?? 0)
+    let scan = try scan(
+      from: start, expectedOffset: expected, fileSize: fileSize, verify: false, rebuildIndex: false)
+    size = scan.validEnd
+    nextOffset = scan.nextOffset
+    if scan.validEnd != fileSize {
+      // Not clean after all: fall back to a full recovery.
+      _ = try recover()
     }
+  }
 
-    // MARK: - Opening and recovery
-
-    /// Opens a segment that was closed cleanly: trusts the index, walks only past its last entry.
-    func loadClean() throws {
-        let fileSize = try FileIO.size(fd, path: logPath)
-        try index.load(segmentSize: fileSize)
-        let start = index.entries.last.map { Int64($0.position) } ?? 0
-        let expected = baseOffset + Int64(index.entries.last?.relativeOffset ?? 0)
-        let scan = try scan(from: start, expectedOffset: expected, fileSize: fileSize, verify: false, rebuildIndex: false)
-        size = scan.validEnd
-        nextOffset = scan.nextOffset
-        if scan.validEnd != fileSize {
-            // Not clean after all: fall back to a full recovery.
-            _ = try recover()
-        }
-    }
-
-    /// Scans the whole segment, verifying every batch, rebuilding the index, and cutting a torn
-    /// tail. Returns the number of bytes removed. Throws when a damaged batch is followed by an
-    /// intact one: that is corruption, and dropping the intact batch would lose data.
-    func recover() throws -> Int64 {
-        let fileSize = try FileIO.size(fd, path: logPath)
-        try index.reset()
-        bytesSinceIndexEntry = 0
-        firstTimestamp = nil
-        maxTimestamp = nil
-        let scan = try scan(from: 0, expectedOffset: baseOffset, fileSize: fileSize, verify: true, rebuildIndex: true)
-        size = scan.validEnd
-        nextOffset = scan.nextOffset
-        guard scan.validEnd < fileSize else { return 0 }
-        if let intact = try findIntactBatch(after: scan.validEnd, fileSize: fileSize, atOrAfter: scan.nextOffset) {
-            throw LogError.corruptSegment(
-                file: logPath, position: scan.validEnd,
-                reason: "a damaged batch is followed by an intact one at byte \(intact); move the segment aside or truncate it at byte \(scan.validEnd) to drop everything from there")
-        }
-        guard ftruncate(fd, off_t(scan.validEnd)) == 0 else {
-            throw LogError.io(path: logPath, operation: "truncate", reason: FileIO.reason())
-        }
-        try sync()
-        return fileSize - scan.validEnd
-    }
-
-    struct ScanResult {
-        var validEnd: Int64
-        var nextOffset: Int64
-    }
-
-    /// Walks batches from `position`, stopping at the first one that is incomplete, implausible,
-    /// out of sequence or (with `verify`) fails its CRC.
-    private func scan(from position: Int64, expectedOffset: Int64, fileSize: Int64, verify: Bool, rebuildIndex: Bool) throws
-        -> ScanResult
+  /// Scans the whole segment, verifying every batch, rebuilding the index, and cutting a torn
+  /// tail. Returns the number of bytes removed. Throws when a damaged batch is followed by an
+  /// intact one: that is corruption, and dropping the intact batch would lose data.
+  func recover() throws -> Int64 {
+    let fileSize = try FileIO.size(fd, path: logPath)
+    try index.reset()
+    bytesSinceIndexEntry = 0
+    firstTimestamp = nil
+    maxTimestamp = nil
+    let scan = try scan(
+      from: 0, expectedOffset: baseOffset, fileSize: fileSize, verify: true, rebuildIndex: true)
+    size = scan.validEnd
+    nextOffset = scan.nextOffset
+    guard scan.validEnd < fileSize else { return 0 }
+    if let intact = try findIntactBatch(
+      after: scan.validEnd, fileSize: fileSize, atOrAfter: scan.nextOffset)
     {
-        var position = position
-        var expected = expectedOffset
-        var chunk: [UInt8] = []
-        var chunkStart: Int64 = 0
-        while position < fileSize {
-            // Keep a window of the file that holds at least the next header.
-            if position < chunkStart || position + Int64(RecordBatch.headerSize) > chunkStart + Int64(chunk.count) {
-                chunk = try FileIO.read(fd, count: Int(min(fileSize - position, 4 << 20)), at: position, path: logPath)
-                chunkStart = position
-            }
-            let local = Int(position - chunkStart)
-            let header = chunk.withUnsafeBytes { RecordBatch.header(UnsafeRawBufferPointer(rebasing: $0[local...])) }
-            guard let header, header.baseOffset == expected, position + Int64(header.size) <= fileSize else { break }
-            if local + header.size > chunk.count {
-                chunk = try FileIO.read(fd, count: max(header.size, Int(min(fileSize - position, 4 << 20))), at: position, path: logPath)
-                chunkStart = position
-            }
-            let start = Int(position - chunkStart)
-            if verify {
-                let valid = chunk.withUnsafeBytes {
-                    RecordBatch.crcIsValid(UnsafeRawBufferPointer(rebasing: $0[start..<(start + header.size)]), header: header)
-                }
-                guard valid else { break }
-            }
-            if rebuildIndex {
-                if bytesSinceIndexEntry >= indexIntervalBytes {
-                    try index.append(.init(relativeOffset: UInt32(header.baseOffset - baseOffset), position: UInt32(position)))
-                    bytesSinceIndexEntry = 0
-                }
-                bytesSinceIndexEntry += header.size
-            }
-            if firstTimestamp == nil && position == 0 { firstTimestamp = header.baseTimestamp }
-            maxTimestamp = max(maxTimestamp ?? header.maxTimestamp, header.maxTimestamp)
-            position += Int64(header.size)
-            expected = header.nextOffset
-        }
-        return ScanResult(validEnd: position, nextOffset: expected)
+      throw LogError.corruptSegment(
+        file: logPath, position: scan.validEnd,
+        reason:
+          "a damaged batch is followed by an intact one at byte \(intact); move the segment aside or truncate it at byte \(scan.validEnd) to drop everything from there"
+      )
     }
-
-    /// The position of a complete, CRC-valid batch after `position` that continues the offsets.
-    private func findIntactBatch(after position: Int64, fileSize: Int64, atOrAfter offset: Int64) throws -> Int64? {
-        let bytes = try FileIO.read(fd, count: Int(fileSize - position), at: position, path: logPath)
-        return bytes.withUnsafeBytes { raw -> Int64? in
-            var i = 1
-            while i + RecordBatch.headerSize <= raw.count {
-                // Cheap filter first: the magic byte must be 2.
-                if raw[i + 16] == 2, let header = RecordBatch.header(UnsafeRawBufferPointer(rebasing: raw[i...])),
-                    header.baseOffset >= offset, i + header.size <= raw.count,
-                    RecordBatch.crcIsValid(UnsafeRawBufferPointer(rebasing: raw[i..<(i + header.size)]), header: header)
-                {
-                    return position + Int64(i)
-                }
-                i += 1
-            }
-            return nil
-        }
+    guard ftruncate(fd, off_t(scan.validEnd)) == 0 else {
+      throw LogError.io(path: logPath, operation: "truncate", reason: FileIO.reason())
     }
+    try sync()
+    return fileSize - scan.validEnd
+  }
 
-    // MARK: - Reading
+  struct ScanResult {
+    var validEnd: Int64
+    var nextOffset: Int64
+  }
 
-    /// Appends records with offsets in `from..<end` to `out`, up to `limit` records and about
-    /// `maxBytes` (always at least one record). Returns false once a limit is reached.
-    /// `segmentEnd` is the segment's size as its partition last published it (the writer may
-    /// be appending concurrently).
-    func read(
-        from: Int64, below end: Int64, segmentEnd: Int64, limit: Int, maxBytes: Int, into out: inout [StoredLogRecord],
-        bytesRead: inout Int
-    ) throws -> Bool {
-        var position = from > baseOffset ? index.position(atOrBefore: UInt32(from - baseOffset)) : 0
-        while position < segmentEnd {
-            let want = Int(min(segmentEnd - position, Int64(max(maxBytes - bytesRead, 64 << 10) + RecordBatch.headerSize)))
-            let chunk = try FileIO.read(fd, count: want, at: position, path: logPath)
-            var local = 0
-            var progressed = false
-            while local + RecordBatch.headerSize <= chunk.count {
-                let header = chunk.withUnsafeBytes { RecordBatch.header(UnsafeRawBufferPointer(rebasing: $0[local...])) }
-                guard let header else {
-                    throw LogError.corruptSegment(file: logPath, position: position + Int64(local), reason: "not a record batch")
-                }
-                if local + header.size > chunk.count {
-                    if !progressed {
-                        // A batch larger than the window: read exactly it.
-                        let whole = try FileIO.read(fd, count: header.size, at: position + Int64(local), path: logPath)
-                        guard whole.count == header.size else {
-                            throw LogError.corruptSegment(file: logPath, position: position, reason: "batch runs past the end of the file")
-                        }
-                        if try !decode(whole[...], header: header, at: position, from: from, below: end, limit: limit, maxBytes: maxBytes, into: &out, bytesRead: &bytesRead) {
-                            return false
-                        }
-                        local += header.size
-                    }
-                    break
-                }
-                if header.nextOffset > from {
-                    if try !decode(chunk[local..<(local + header.size)], header: header, at: position + Int64(local), from: from, below: end, limit: limit, maxBytes: maxBytes, into: &out, bytesRead: &bytesRead) {
-                        return false
-                    }
-                }
-                if header.nextOffset >= end { return false }
-                local += header.size
-                progressed = true
-            }
-            position += Int64(local)
-            if local == 0 { break }
+  /// Walks batches from `position`, stopping at the first one that is incomplete, implausible,
+  /// out of sequence or (with `verify`) fails its CRC.
+  private func scan(
+    from position: Int64, expectedOffset: Int64, fileSize: Int64, verify: Bool, rebuildIndex: Bool
+  ) throws
+    -> ScanResult
+  {
+    var position = position
+    var expected = expectedOffset
+    var chunk: [UInt8] = []
+    var chunkStart: Int64 = 0
+    while position < fileSize {
+      // Keep a window of the file that holds at least the next header.
+      if position < chunkStart
+        || position + Int64(RecordBatch.headerSize) > chunkStart + Int64(chunk.count)
+      {
+        chunk = try FileIO.read(
+          fd, count: Int(min(fileSize - position, 4 << 20)), at: position, path: logPath)
+        chunkStart = position
+      }
+      let local = Int(position - chunkStart)
+      let header = chunk.withUnsafeBytes {
+        RecordBatch.header(UnsafeRawBufferPointer(rebasing: $0[local...]))
+      }
+      guard let header, header.baseOffset == expected, position + Int64(header.size) <= fileSize
+      else { break }
+      if local + header.size > chunk.count {
+        chunk = try FileIO.read(
+          fd, count: max(header.size, Int(min(fileSize - position, 4 << 20))), at: position,
+          path: logPath)
+        chunkStart = position
+      }
+      let start = Int(position - chunkStart)
+      if verify {
+        let valid = chunk.withUnsafeBytes {
+          RecordBatch.crcIsValid(
+            UnsafeRawBufferPointer(rebasing: $0[start..<(start + header.size)]), header: header)
         }
-        return true
-    }
-
-    private func decode(
-        _ batch: ArraySlice<UInt8>, header: RecordBatch.Header, at position: Int64, from: Int64, below end: Int64, limit: Int,
-        maxBytes: Int, into out: inout [StoredLogRecord], bytesRead: inout Int
-    ) throws -> Bool {
-        if bytesRead >= maxBytes && !out.isEmpty { return false }
-        try batch.withUnsafeBytes { raw in
-            guard RecordBatch.crcIsValid(raw, header: header) else {
-                throw LogError.corruptSegment(file: logPath, position: position, reason: "CRC-32C mismatch in the batch at offset \(header.baseOffset)")
-            }
-            do {
-                try RecordBatch.records(raw, header: header, from: from, below: end, into: &out, limit: limit)
-            } catch {
-                throw LogError.corruptSegment(file: logPath, position: position, reason: "undecodable records")
-            }
+        guard valid else { break }
+      }
+      if rebuildIndex {
+        if bytesSinceIndexEntry >= indexIntervalBytes {
+          try index.append(
+            .init(
+              relativeOffset: UInt32(header.baseOffset - baseOffset), position: UInt32(position)))
+          bytesSinceIndexEntry = 0
         }
-        bytesRead += header.size
-        return out.count < limit && header.nextOffset < end
+        bytesSinceIndexEntry += header.size
+      }
+      if firstTimestamp == nil && position == 0 { firstTimestamp = header.baseTimestamp }
+      maxTimestamp = max(maxTimestamp ?? header.maxTimestamp, header.maxTimestamp)
+      position += Int64(header.size)
+      expected = header.nextOffset
     }
+    return ScanResult(validEnd: position, nextOffset: expected)
+  }
+
+  /// The position of a complete, CRC-valid batch after `position` that continues the offsets.
+  private func findIntactBatch(after position: Int64, fileSize: Int64, atOrAfter offset: Int64)
+    throws -> Int64?
+  {
+    let bytes = try FileIO.read(fd, count: Int(fileSize - position), at: position, path: logPath)
+    return bytes.withUnsafeBytes { raw -> Int64? in
+      var i = 1
+      while i + RecordBatch.headerSize <= raw.count {
+        // Cheap filter first: the magic byte must be 2.
+        if raw[i + 16] == 2,
+          let header = RecordBatch.header(UnsafeRawBufferPointer(rebasing: raw[i...])),
+          header.baseOffset >= offset, i + header.size <= raw.count,
+          RecordBatch.crcIsValid(
+            UnsafeRawBufferPointer(rebasing: raw[i..<(i + header.size)]), header: header)
+        {
+          return position + Int64(i)
+        }
+        i += 1
+      }
+      return nil
+    }
+  }
+
+  // MARK: - Reading
+
+  /// Appends records with offsets in `from..<end` to `out`, up to `limit` records and about
+  /// `maxBytes` (always at least one record). Returns false once a limit is reached.
+  /// `segmentEnd` is the segment's size as its partition last published it (the writer may
+  /// be appending concurrently).
+  func read(
+    from: Int64, below end: Int64, segmentEnd: Int64, limit: Int, maxBytes: Int,
+    into out: inout [StoredLogRecord],
+    bytesRead: inout Int
+  ) throws -> Bool {
+    var position = from > baseOffset ? index.position(atOrBefore: UInt32(from - baseOffset)) : 0
+    while position < segmentEnd {
+      let want = Int(
+        min(
+          segmentEnd - position, Int64(max(maxBytes - bytesRead, 64 << 10) + RecordBatch.headerSize)
+        ))
+      let chunk = try FileIO.read(fd, count: want, at: position, path: logPath)
+      var local = 0
+      var progressed = false
+      while local + RecordBatch.headerSize <= chunk.count {
+        let header = chunk.withUnsafeBytes {
+          RecordBatch.header(UnsafeRawBufferPointer(rebasing: $0[local...]))
+        }
+        guard let header else {
+          throw LogError.corruptSegment(
+            file: logPath, position: position + Int64(local), reason: "not a record batch")
+        }
+        if local + header.size > chunk.count {
+          if !progressed {
+            // A batch larger than the window: read exactly it.
+            let whole = try FileIO.read(
+              fd, count: header.size, at: position + Int64(local), path: logPath)
+            guard whole.count == header.size else {
+              throw LogError.corruptSegment(
+                file: logPath, position: position, reason: "batch runs past the end of the file")
+            }
+            if try !decode(
+              whole[...], header: header, at: position, from: from, below: end, limit: limit,
+              maxBytes: maxBytes, into: &out, bytesRead: &bytesRead)
+            {
+              return false
+            }
+            local += header.size
+          }
+          break
+        }
+        if header.nextOffset > from {
+          if try !decode(
+            chunk[local..<(local + header.size)], header: header, at: position + Int64(local),
+            from: from, below: end, limit: limit, maxBytes: maxBytes, into: &out,
+            bytesRead: &bytesRead)
+          {
+            return false
+          }
+        }
+        if header.nextOffset >= end { return false }
+        local += header.size
+        progressed = true
+      }
+      position += Int64(local)
+      if local == 0 { break }
+    }
+    return true
+  }
+
+  private func decode(
+    _ batch: ArraySlice<UInt8>, header: RecordBatch.Header, at position: Int64, from: Int64,
+    below end: Int64, limit: Int,
+    maxBytes: Int, into out: inout [StoredLogRecord], bytesRead: inout Int
+  ) throws -> Bool {
+    if bytesRead >= maxBytes && !out.isEmpty { return false }
+    try batch.withUnsafeBytes { raw in
+      guard RecordBatch.crcIsValid(raw, header: header) else {
+        throw LogError.corruptSegment(
+          file: logPath, position: position,
+          reason: "CRC-32C mismatch in the batch at offset \(header.baseOffset)")
+      }
+      do {
+        try RecordBatch.records(
+          raw, header: header, from: from, below: end, into: &out, limit: limit)
+      } catch {
+        throw LogError.corruptSegment(
+          file: logPath, position: position, reason: "undecodable records")
+      }
+    }
+    bytesRead += header.size
+    return out.count < limit && header.nextOffset < end
+  }
 }

@@ -3,9 +3,9 @@ import SluiceCore
 
 /// The one table of connector types this executable knows. A new connector target registers here.
 enum BuiltInConnectors {
-    static var registry: ConnectorRegistry {
-        var registry = ConnectorRegistry()
-        FileConnectors.register(in: &registry)
-        return registry
-    }
+  static var registry: ConnectorRegistry {
+    var registry = ConnectorRegistry()
+    FileConnectors.register(in: &registry)
+    return registry
+  }
 }

@@ -10,88 +10,94 @@ import SluiceLog
 /// `sluice run`: starts the worker with its embedded log, admin API and connectors, and stops it
 /// gracefully on SIGTERM or SIGINT (stop intake, flush, commit, exit 0).
 struct RunCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "run",
-        abstract: "Start a worker.",
-        discussion: """
-            Reads the worker file, validates every connector file in its connectors_dir, opens the \
-            embedded log in data_dir (one worker per data dir), serves the admin API and runs the \
-            connectors. Connector files added, changed or removed later are applied without a restart.
-            """)
+  static let configuration = CommandConfiguration(
+    commandName: "run",
+    abstract: "Start a worker.",
+    discussion: """
+      Reads the worker file, validates every connector file in its connectors_dir, opens the \
+      embedded log in data_dir (one worker per data dir), serves the admin API and runs the \
+      connectors. Connector files added, changed or removed later are applied without a restart.
+      """)
 
-    @Option(name: .shortAndLong, help: "The worker config file.")
-    var config = "Config/worker.yaml"
+  @Option(name: .shortAndLong, help: "The worker config file.")
+  var config = "Config/worker.yaml"
 
-    func run() async throws {
-        let logger = Self.makeLogger()
-        let environment = ProcessInfo.processInfo.environment
-        let worker: WorkerConfig
-        do {
-            worker = try WorkerConfig.load(path: config, environment: environment)
-        } catch {
-            throw Failure("\(error)")
-        }
-
-        // Validate every connector before anything starts.
-        let loaded = ConnectorDirectory.load(directory: worker.connectorsDir, environment: environment)
-        var problems = loaded.errors.map(\.description)
-        let registry = BuiltInConnectors.registry
-        for definition in loaded.definitions {
-            do { _ = try registry.instantiate(definition) } catch { problems.append("\(error)") }
-        }
-        guard problems.isEmpty else { throw Failure(problems.joined(separator: "\n")) }
-
-        try PortCheck.ensureFree(host: worker.api.host, port: worker.api.port)
-
-        let log: EmbeddedLog
-        do {
-            log = try EmbeddedLog(directory: worker.dataDir + "/log", configuration: worker.log.logConfiguration)
-        } catch {
-            throw Failure("\(error)")
-        }
-        defer { log.close() }
-        let store = EmbeddedTopicStore(log: log, defaultPartitions: worker.log.partitions)
-        let offsets: FileOffsetStore
-        do {
-            offsets = try FileOffsetStore(directory: worker.dataDir + "/offsets")
-        } catch {
-            throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
-        }
-        let status = StatusBoard()
-        let workerID = "\(worker.workerID):\(worker.api.port)"
-        let runtime = Worker(
-            store: store, offsets: offsets, registry: registry, status: status, workerID: workerID, logger: logger)
-        let api = AdminAPI(store: store, status: status, workerID: workerID)
-            .application(host: worker.api.host, port: worker.api.port, logger: logger)
-        let watcher = ConnectorDirectoryWatcher(
-            directory: worker.connectorsDir, worker: runtime, environment: environment, logger: logger)
-
-        logger.info(
-            "sluice worker starting",
-            metadata: ["data_dir": "\(worker.dataDir)", "connectors_dir": "\(worker.connectorsDir)", "api": "\(worker.api.host):\(worker.api.port)"])
-        // Services stop in reverse order: connectors first (finish batch, commit), then the API.
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: api), .init(service: watcher)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
-        logger.info("sluice worker stopped")
+  func run() async throws {
+    let logger = Self.makeLogger()
+    let environment = ProcessInfo.processInfo.environment
+    let worker: WorkerConfig
+    do {
+      worker = try WorkerConfig.load(path: config, environment: environment)
+    } catch {
+      throw Failure("\(error)")
     }
 
-    static func makeLogger() -> Logger {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            let level = ProcessInfo.processInfo.environment["SLUICE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
-            handler.logLevel = level ?? .info
-            return handler
-        }
-        return Logger(label: "sluice")
+    // Validate every connector before anything starts.
+    let loaded = ConnectorDirectory.load(directory: worker.connectorsDir, environment: environment)
+    var problems = loaded.errors.map(\.description)
+    let registry = BuiltInConnectors.registry
+    for definition in loaded.definitions {
+      do { _ = try registry.instantiate(definition) } catch { problems.append("\(error)") }
     }
+    guard problems.isEmpty else { throw Failure(problems.joined(separator: "\n")) }
+
+    try PortCheck.ensureFree(host: worker.api.host, port: worker.api.port)
+
+    let log: EmbeddedLog
+    do {
+      log = try EmbeddedLog(
+        directory: worker.dataDir + "/log", configuration: worker.log.logConfiguration)
+    } catch {
+      throw Failure("\(error)")
+    }
+    defer { log.close() }
+    let store = EmbeddedTopicStore(log: log, defaultPartitions: worker.log.partitions)
+    let offsets: FileOffsetStore
+    do {
+      offsets = try FileOffsetStore(directory: worker.dataDir + "/offsets")
+    } catch {
+      throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
+    }
+    let status = StatusBoard()
+    let workerID = "\(worker.workerID):\(worker.api.port)"
+    let runtime = Worker(
+      store: store, offsets: offsets, registry: registry, status: status, workerID: workerID,
+      logger: logger)
+    let api = AdminAPI(store: store, status: status, workerID: workerID)
+      .application(host: worker.api.host, port: worker.api.port, logger: logger)
+    let watcher = ConnectorDirectoryWatcher(
+      directory: worker.connectorsDir, worker: runtime, environment: environment, logger: logger)
+
+    logger.info(
+      "sluice worker starting",
+      metadata: [
+        "data_dir": "\(worker.dataDir)", "connectors_dir": "\(worker.connectorsDir)",
+        "api": "\(worker.api.host):\(worker.api.port)",
+      ])
+    // Services stop in reverse order: connectors first (finish batch, commit), then the API.
+    let group = ServiceGroup(
+      configuration: .init(
+        services: [.init(service: api), .init(service: watcher)],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger))
+    try await group.run()
+    logger.info("sluice worker stopped")
+  }
+
+  static func makeLogger() -> Logger {
+    LoggingSystem.bootstrap { label in
+      var handler = StreamLogHandler.standardError(label: label)
+      let level = ProcessInfo.processInfo.environment["SLUICE_LOG_LEVEL"].flatMap(
+        Logger.Level.init(rawValue:))
+      handler.logLevel = level ?? .info
+      return handler
+    }
+    return Logger(label: "sluice")
+  }
 }
 
 /// A failure to report on stderr as one clear message, with exit status 1.
 struct Failure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+  var description: String
+  init(_ description: String) { self.description = description }
 }

@@ -3,65 +3,74 @@ import Foundation
 
 /// `sluice topics`: lists topics with each partition's start and end offsets.
 struct TopicsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "topics", abstract: "List topics and their partitions' offsets (from a running worker).")
+  static let configuration = CommandConfiguration(
+    commandName: "topics",
+    abstract: "List topics and their partitions' offsets (from a running worker).")
 
-    @OptionGroup var options: APIOptions
-    @Flag(help: "Print the API's JSON instead of a table.") var json = false
+  @OptionGroup var options: APIOptions
+  @Flag(help: "Print the API's JSON instead of a table.") var json = false
 
-    func run() async throws {
-        let data = try await APIClient(baseURL: options.baseURL).get("/topics")
-        if json {
-            FileHandle.standardOutput.write(data)
-            return
-        }
-        let topics = (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
-        print("TOPIC\tPARTITION\tSTART\tEND")
-        for topic in topics {
-            let name = topic["name"] as? String ?? "?"
-            for p in topic["partitions"] as? [[String: Any]] ?? [] {
-                print("\(name)\t\(p["partition"] ?? "?")\t\(p["start_offset"] ?? "?")\t\(p["end_offset"] ?? "?")")
-            }
-        }
+  func run() async throws {
+    let data = try await APIClient(baseURL: options.baseURL).get("/topics")
+    if json {
+      FileHandle.standardOutput.write(data)
+      return
     }
+    let topics = (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
+    print("TOPIC\tPARTITION\tSTART\tEND")
+    for topic in topics {
+      let name = topic["name"] as? String ?? "?"
+      for p in topic["partitions"] as? [[String: Any]] ?? [] {
+        print(
+          "\(name)\t\(p["partition"] ?? "?")\t\(p["start_offset"] ?? "?")\t\(p["end_offset"] ?? "?")"
+        )
+      }
+    }
+  }
 }
 
 /// `sluice status [CONNECTOR]`: connector and task states, as Kafka Connect reports them.
 struct StatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Show connector and task status (from a running worker).")
+  static let configuration = CommandConfiguration(
+    commandName: "status", abstract: "Show connector and task status (from a running worker).")
 
-    @OptionGroup var options: APIOptions
-    @Argument(help: "One connector's name; all connectors when omitted.") var connector: String?
-    @Flag(help: "Print the API's JSON instead of a summary.") var json = false
+  @OptionGroup var options: APIOptions
+  @Argument(help: "One connector's name; all connectors when omitted.") var connector: String?
+  @Flag(help: "Print the API's JSON instead of a summary.") var json = false
 
-    func run() async throws {
-        let client = APIClient(baseURL: options.baseURL)
-        let statuses: [[String: Any]]
-        if let connector {
-            let data = try await client.get("/connectors/\(APIClient.escape(connector))/status")
-            if json { return FileHandle.standardOutput.write(data) }
-            statuses = [(try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]]
-        } else {
-            let data = try await client.get("/connectors?expand=status")
-            if json { return FileHandle.standardOutput.write(data) }
-            let all = (try JSONSerialization.jsonObject(with: data) as? [String: [String: Any]]) ?? [:]
-            statuses = all.keys.sorted().compactMap { all[$0]?["status"] as? [String: Any] }
-        }
-        if statuses.isEmpty { print("no connectors") }
-        for s in statuses {
-            let connector = s["connector"] as? [String: Any] ?? [:]
-            print("\(s["name"] ?? "?") (\(s["type"] ?? "?") \(s["connector_type"] ?? "?")): \(connector["state"] ?? "?")")
-            if let trace = connector["trace"] as? String { print("  error: \(trace)") }
-            for task in s["tasks"] as? [[String: Any]] ?? [] {
-                var line = "  task \(task["id"] ?? "?"): \(task["state"] ?? "?")"
-                if let restarts = task["restarts"] as? Int, restarts > 0 { line += " (restarted \(restarts)×)" }
-                print(line)
-                if let trace = task["trace"] as? String { print("    \(trace)") }
-                for (key, value) in (task["details"] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                    print("    \(key): \(value)")
-                }
-            }
-        }
+  func run() async throws {
+    let client = APIClient(baseURL: options.baseURL)
+    let statuses: [[String: Any]]
+    if let connector {
+      let data = try await client.get("/connectors/\(APIClient.escape(connector))/status")
+      if json { return FileHandle.standardOutput.write(data) }
+      statuses = [(try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]]
+    } else {
+      let data = try await client.get("/connectors?expand=status")
+      if json { return FileHandle.standardOutput.write(data) }
+      let all = (try JSONSerialization.jsonObject(with: data) as? [String: [String: Any]]) ?? [:]
+      statuses = all.keys.sorted().compactMap { all[$0]?["status"] as? [String: Any] }
     }
+    if statuses.isEmpty { print("no connectors") }
+    for s in statuses {
+      let connector = s["connector"] as? [String: Any] ?? [:]
+      print(
+        "\(s["name"] ?? "?") (\(s["type"] ?? "?") \(s["connector_type"] ?? "?")): \(connector["state"] ?? "?")"
+      )
+      if let trace = connector["trace"] as? String { print("  error: \(trace)") }
+      for task in s["tasks"] as? [[String: Any]] ?? [] {
+        var line = "  task \(task["id"] ?? "?"): \(task["state"] ?? "?")"
+        if let restarts = task["restarts"] as? Int, restarts > 0 {
+          line += " (restarted \(restarts)×)"
+        }
+        print(line)
+        if let trace = task["trace"] as? String { print("    \(trace)") }
+        for (key, value) in (task["details"] as? [String: Any] ?? [:]).sorted(by: {
+          $0.key < $1.key
+        }) {
+          print("    \(key): \(value)")
+        }
+      }
+    }
+  }
 }

@@ -4,45 +4,46 @@ import SluiceCore
 
 /// `sluice validate FILE...`: checks worker and connector files without starting anything.
 struct ValidateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "validate",
-        abstract: "Check worker and connector config files.",
-        discussion: """
-            A file with `source:` or `sink:` is checked as a connector (including its type's own \
-            `config:` keys); any other file as a worker file. Errors are printed as \
-            file:line:column: key: message, one per line; the exit status is 1 if any file is invalid.
-            """)
+  static let configuration = CommandConfiguration(
+    commandName: "validate",
+    abstract: "Check worker and connector config files.",
+    discussion: """
+      A file with `source:` or `sink:` is checked as a connector (including its type's own \
+      `config:` keys); any other file as a worker file. Errors are printed as \
+      file:line:column: key: message, one per line; the exit status is 1 if any file is invalid.
+      """)
 
-    @Argument(help: "Config files to check.")
-    var files: [String]
+  @Argument(help: "Config files to check.")
+  var files: [String]
 
-    func run() throws {
-        let environment = ProcessInfo.processInfo.environment
-        let registry = BuiltInConnectors.registry
-        var failed = false
-        for file in files {
-            do {
-                if try Self.looksLikeConnector(file) {
-                    let definition = try ConnectorDefinition.load(path: file, environment: environment)
-                    _ = try registry.instantiate(definition)
-                } else {
-                    _ = try WorkerConfig.load(path: file, environment: environment)
-                }
-                print("\(file): ok")
-            } catch {
-                failed = true
-                FileHandle.standardError.write(Data("\(error)\n".utf8))
-            }
+  func run() throws {
+    let environment = ProcessInfo.processInfo.environment
+    let registry = BuiltInConnectors.registry
+    var failed = false
+    for file in files {
+      do {
+        if try Self.looksLikeConnector(file) {
+          let definition = try ConnectorDefinition.load(path: file, environment: environment)
+          _ = try registry.instantiate(definition)
+        } else {
+          _ = try WorkerConfig.load(path: file, environment: environment)
         }
-        if failed { throw ExitCode.failure }
+        print("\(file): ok")
+      } catch {
+        failed = true
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+      }
     }
+    if failed { throw ExitCode.failure }
+  }
 
-    static func looksLikeConnector(_ file: String) throws -> Bool {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw Failure("\(file): cannot read the file")
-        }
-        return text.split(whereSeparator: \.isNewline).contains {
-            $0.hasPrefix("source:") || $0.hasPrefix("sink:") || $0.contains("\"source\"") || $0.contains("\"sink\"")
-        }
+  static func looksLikeConnector(_ file: String) throws -> Bool {
+    guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+      throw Failure("\(file): cannot read the file")
     }
+    return text.split(whereSeparator: \.isNewline).contains {
+      $0.hasPrefix("source:") || $0.hasPrefix("sink:") || $0.contains("\"source\"")
+        || $0.contains("\"sink\"")
+    }
+  }
 }

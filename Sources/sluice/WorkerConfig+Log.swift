@@ -2,16 +2,17 @@ import SluiceCore
 import SluiceLog
 
 extension WorkerConfig.Log {
-    /// The embedded log's settings from the worker file's `log:` section.
-    var logConfiguration: LogConfiguration {
-        let policy: FsyncPolicy =
-            switch fsync {
-            case .batch: .batch
-            case .interval: .interval(milliseconds: fsyncIntervalMs)
-            case .none: .none
-            }
-        return LogConfiguration(
-            segmentBytes: segmentBytes, segmentMaxAgeMs: segmentMs, retentionMs: retentionMs, retentionBytes: retentionBytes,
-            fsync: policy, maxRecordBytes: maxRecordBytes)
-    }
+  /// The embedded log's settings from the worker file's `log:` section.
+  var logConfiguration: LogConfiguration {
+    let policy: FsyncPolicy =
+      switch fsync {
+      case .batch: .batch
+      case .interval: .interval(milliseconds: fsyncIntervalMs)
+      case .none: .none
+      }
+    return LogConfiguration(
+      segmentBytes: segmentBytes, segmentMaxAgeMs: segmentMs, retentionMs: retentionMs,
+      retentionBytes: retentionBytes,
+      fsync: policy, maxRecordBytes: maxRecordBytes)
+  }
 }

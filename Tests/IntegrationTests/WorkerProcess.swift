@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 
 #if canImport(FoundationNetworking)
-    import FoundationNetworking
+  import FoundationNetworking
 #endif
 
 /// A real `sluice run` process in a temporary folder, for tests that kill and restart it.
@@ -11,188 +11,211 @@ import XCTest
 /// connectors read and write. The binary is `$SLUICE_BIN` (set by `make test`) or the `sluice`
 /// built next to the test bundle.
 final class WorkerProcess {
-    let directory: URL
-    let port: Int
-    private(set) var process: Process?
-    private var logHandle: FileHandle?
+  let directory: URL
+  let port: Int
+  private(set) var process: Process?
+  private var logHandle: FileHandle?
 
-    var connectorsDirectory: URL { directory.appendingPathComponent("connectors") }
-    var apiURL: String { "http://127.0.0.1:\(port)" }
-    var logFile: URL { directory.appendingPathComponent("worker.log") }
+  var connectorsDirectory: URL { directory.appendingPathComponent("connectors") }
+  var apiURL: String { "http://127.0.0.1:\(port)" }
+  var logFile: URL { directory.appendingPathComponent("worker.log") }
 
-    init(workerYAMLExtra: String = "", port: Int? = nil) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-it-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("connectors"), withIntermediateDirectories: true)
-        self.port = try port ?? Self.freePort()
-        let yaml = """
-            data_dir: \(directory.path)/data
-            connectors_dir: \(directory.path)/connectors
-            api: { listen: 127.0.0.1:\(self.port) }
-            log: { partitions: 1, fsync: batch }
-            \(workerYAMLExtra)
-            """
-        try yaml.write(to: directory.appendingPathComponent("worker.yaml"), atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+  init(workerYAMLExtra: String = "", port: Int? = nil) throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "sluice-it-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(
+      at: directory.appendingPathComponent("connectors"), withIntermediateDirectories: true)
+    self.port = try port ?? Self.freePort()
+    let yaml = """
+      data_dir: \(directory.path)/data
+      connectors_dir: \(directory.path)/connectors
+      api: { listen: 127.0.0.1:\(self.port) }
+      log: { partitions: 1, fsync: batch }
+      \(workerYAMLExtra)
+      """
+    try yaml.write(
+      to: directory.appendingPathComponent("worker.yaml"), atomically: true, encoding: .utf8)
+    FileManager.default.createFile(atPath: logFile.path, contents: nil)
+  }
+
+  deinit {
+    if let process, process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    try? FileManager.default.removeItem(at: directory)
+  }
+
+  static var binary: String {
+    if let path = ProcessInfo.processInfo.environment["SLUICE_BIN"], !path.isEmpty { return path }
+    // Next to the test bundle: .build/<triple>/debug/sluice
+    var url = URL(
+      fileURLWithPath: CommandLine.arguments.first { $0.contains(".xctest") }
+        ?? CommandLine.arguments[0])
+    while url.pathComponents.count > 1 && !url.lastPathComponent.hasSuffix(".xctest") {
+      url.deleteLastPathComponent()
     }
+    return url.deletingLastPathComponent().appendingPathComponent("sluice").path
+  }
 
-    deinit {
-        if let process, process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        try? FileManager.default.removeItem(at: directory)
+  func writeConnector(_ name: String, _ yaml: String) throws {
+    let url = connectorsDirectory.appendingPathComponent("\(name).yaml")
+    // Write then rename, as an editor would, so the worker never reads half a file.
+    let temporary = directory.appendingPathComponent(".\(name).yaml.tmp")
+    try yaml.write(to: temporary, atomically: false, encoding: .utf8)
+    guard rename(temporary.path, url.path) == 0 else {
+      throw WorkerError("cannot rename \(temporary.path)")
     }
+  }
 
-    static var binary: String {
-        if let path = ProcessInfo.processInfo.environment["SLUICE_BIN"], !path.isEmpty { return path }
-        // Next to the test bundle: .build/<triple>/debug/sluice
-        var url = URL(fileURLWithPath: CommandLine.arguments.first { $0.contains(".xctest") } ?? CommandLine.arguments[0])
-        while url.pathComponents.count > 1 && !url.lastPathComponent.hasSuffix(".xctest") { url.deleteLastPathComponent() }
-        return url.deletingLastPathComponent().appendingPathComponent("sluice").path
+  func removeConnector(_ name: String) throws {
+    try FileManager.default.removeItem(
+      at: connectorsDirectory.appendingPathComponent("\(name).yaml"))
+  }
+
+  /// Starts the worker and waits until its API answers.
+  func start(timeout: TimeInterval = 30) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: Self.binary)
+    process.arguments = ["run", "--config", directory.appendingPathComponent("worker.yaml").path]
+    process.currentDirectoryURL = directory
+    let handle = try FileHandle(forWritingTo: logFile)
+    handle.seekToEndOfFile()
+    process.standardOutput = handle
+    process.standardError = handle
+    logHandle = handle
+    try process.run()
+    self.process = process
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+      if !process.isRunning {
+        throw WorkerError(
+          "worker exited with status \(process.terminationStatus) during start-up:\n\(log())")
+      }
+      if (try? get("/connectors")) != nil { return }
+      Thread.sleep(forTimeInterval: 0.05)
     }
+    throw WorkerError("worker did not answer within \(timeout)s:\n\(log())")
+  }
 
-    func writeConnector(_ name: String, _ yaml: String) throws {
-        let url = connectorsDirectory.appendingPathComponent("\(name).yaml")
-        // Write then rename, as an editor would, so the worker never reads half a file.
-        let temporary = directory.appendingPathComponent(".\(name).yaml.tmp")
-        try yaml.write(to: temporary, atomically: false, encoding: .utf8)
-        guard rename(temporary.path, url.path) == 0 else { throw WorkerError("cannot rename \(temporary.path)") }
+  /// SIGKILL: no flush, no commit, no goodbye.
+  func kill9() {
+    guard let process, process.isRunning else { return }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+  }
+
+  /// SIGTERM, then waits; returns the exit status and how long the shutdown took.
+  func terminate(timeout: TimeInterval = 15) -> (status: Int32, seconds: TimeInterval)? {
+    guard let process, process.isRunning else { return nil }
+    let started = Date()
+    kill(process.processIdentifier, SIGTERM)
+    while process.isRunning && Date().timeIntervalSince(started) < timeout {
+      Thread.sleep(forTimeInterval: 0.02)
     }
-
-    func removeConnector(_ name: String) throws {
-        try FileManager.default.removeItem(at: connectorsDirectory.appendingPathComponent("\(name).yaml"))
+    if process.isRunning {
+      kill(process.processIdentifier, SIGKILL)
+      process.waitUntilExit()
+      return nil
     }
+    return (process.terminationStatus, Date().timeIntervalSince(started))
+  }
 
-    /// Starts the worker and waits until its API answers.
-    func start(timeout: TimeInterval = 30) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["run", "--config", directory.appendingPathComponent("worker.yaml").path]
-        process.currentDirectoryURL = directory
-        let handle = try FileHandle(forWritingTo: logFile)
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        logHandle = handle
-        try process.run()
-        self.process = process
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if !process.isRunning {
-                throw WorkerError("worker exited with status \(process.terminationStatus) during start-up:\n\(log())")
-            }
-            if (try? get("/connectors")) != nil { return }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        throw WorkerError("worker did not answer within \(timeout)s:\n\(log())")
+  func log() -> String {
+    (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+  }
+
+  // MARK: - Admin API
+
+  @discardableResult
+  func get(_ path: String) throws -> (status: Int, body: Data) {
+    try request("GET", path, body: nil)
+  }
+
+  @discardableResult
+  func post(_ path: String, json: String) throws -> (status: Int, body: Data) {
+    try request("POST", path, body: Data(json.utf8))
+  }
+
+  func getJSON(_ path: String) throws -> Any {
+    let (status, body) = try get(path)
+    guard status == 200 else {
+      throw WorkerError("GET \(path) → \(status): \(String(decoding: body, as: UTF8.self))")
     }
+    return try JSONSerialization.jsonObject(with: body)
+  }
 
-    /// SIGKILL: no flush, no commit, no goodbye.
-    func kill9() {
-        guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+  private func request(_ method: String, _ path: String, body: Data?) throws -> (
+    status: Int, body: Data
+  ) {
+    var request = URLRequest(url: URL(string: apiURL + path)!)
+    request.httpMethod = method
+    request.httpBody = body
+    request.timeoutInterval = 10
+    if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+    let box = ResultBox()
+    let done = DispatchSemaphore(value: 0)
+    URLSession.shared.dataTask(with: request) { data, response, error in
+      box.value =
+        error.map { .failure($0) }
+        ?? .success(((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data()))
+      done.signal()
+    }.resume()
+    done.wait()
+    return try box.value!.get()
+  }
+
+  static func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
     }
-
-    /// SIGTERM, then waits; returns the exit status and how long the shutdown took.
-    func terminate(timeout: TimeInterval = 15) -> (status: Int32, seconds: TimeInterval)? {
-        guard let process, process.isRunning else { return nil }
-        let started = Date()
-        kill(process.processIdentifier, SIGTERM)
-        while process.isRunning && Date().timeIntervalSince(started) < timeout { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return nil
-        }
-        return (process.terminationStatus, Date().timeIntervalSince(started))
+    guard bound == 0 else { throw WorkerError("cannot bind a free port") }
+    _ = withUnsafeMutablePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
     }
-
-    func log() -> String {
-        (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
-    }
-
-    // MARK: - Admin API
-
-    @discardableResult
-    func get(_ path: String) throws -> (status: Int, body: Data) {
-        try request("GET", path, body: nil)
-    }
-
-    @discardableResult
-    func post(_ path: String, json: String) throws -> (status: Int, body: Data) {
-        try request("POST", path, body: Data(json.utf8))
-    }
-
-    func getJSON(_ path: String) throws -> Any {
-        let (status, body) = try get(path)
-        guard status == 200 else { throw WorkerError("GET \(path) → \(status): \(String(decoding: body, as: UTF8.self))") }
-        return try JSONSerialization.jsonObject(with: body)
-    }
-
-    private func request(_ method: String, _ path: String, body: Data?) throws -> (status: Int, body: Data) {
-        var request = URLRequest(url: URL(string: apiURL + path)!)
-        request.httpMethod = method
-        request.httpBody = body
-        request.timeoutInterval = 10
-        if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
-        let box = ResultBox()
-        let done = DispatchSemaphore(value: 0)
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            box.value = error.map { .failure($0) } ?? .success(((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data()))
-            done.signal()
-        }.resume()
-        done.wait()
-        return try box.value!.get()
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        guard bound == 0 else { throw WorkerError("cannot bind a free port") }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    return Int(UInt16(bigEndian: address.sin_port))
+  }
 }
 
 private final class ResultBox: @unchecked Sendable {
-    // Written once by the URLSession callback before the semaphore is signalled, read after.
-    var value: Result<(Int, Data), any Error>?
+  // Written once by the URLSession callback before the semaphore is signalled, read after.
+  var value: Result<(Int, Data), any Error>?
 }
 
 struct WorkerError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+  var description: String
+  init(_ description: String) { self.description = description }
 }
 
 /// Runs a command of the `sluice` binary to completion.
-func runSluice(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws
-    -> (status: Int32, stdout: String, stderr: String)
+func runSluice(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:])
+  throws
+  -> (status: Int32, stdout: String, stderr: String)
 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: WorkerProcess.binary)
-    process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    for (k, v) in environment { env[k] = v }
-    process.environment = env
-    let out = Pipe()
-    let err = Pipe()
-    let input = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = input
-    try process.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try input.fileHandleForWriting.close()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: WorkerProcess.binary)
+  process.arguments = arguments
+  var env = ProcessInfo.processInfo.environment
+  for (k, v) in environment { env[k] = v }
+  process.environment = env
+  let out = Pipe()
+  let err = Pipe()
+  let input = Pipe()
+  process.standardOutput = out
+  process.standardError = err
+  process.standardInput = input
+  try process.run()
+  if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+  try input.fileHandleForWriting.close()
+  let outData = out.fileHandleForReading.readDataToEndOfFile()
+  let errData = err.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  return (
+    process.terminationStatus, String(decoding: outData, as: UTF8.self),
+    String(decoding: errData, as: UTF8.self)
+  )
 }

@@ -7,133 +7,162 @@ import SluiceLog
 import XCTest
 
 final class AdminAPITests: XCTestCase {
-    private var directory: URL!
-    private var log: EmbeddedLog!
-    private var store: EmbeddedTopicStore!
-    private var status: StatusBoard!
+  private var directory: URL!
+  private var log: EmbeddedLog!
+  private var store: EmbeddedTopicStore!
+  private var status: StatusBoard!
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-api-\(UUID().uuidString)")
-        log = try EmbeddedLog(directory: directory.path, configuration: LogConfiguration(maxRecordBytes: 1024))
-        store = EmbeddedTopicStore(log: log, defaultPartitions: 3)
-        status = StatusBoard()
-    }
+  override func setUpWithError() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "sluice-api-\(UUID().uuidString)")
+    log = try EmbeddedLog(
+      directory: directory.path, configuration: LogConfiguration(maxRecordBytes: 1024))
+    store = EmbeddedTopicStore(log: log, defaultPartitions: 3)
+    status = StatusBoard()
+  }
 
-    override func tearDownWithError() throws {
-        log.close()
-        try? FileManager.default.removeItem(at: directory)
-    }
+  override func tearDownWithError() throws {
+    log.close()
+    try? FileManager.default.removeItem(at: directory)
+  }
 
-    private var app: some ApplicationProtocol {
-        Application(router: AdminAPI(store: store!, status: status!, workerID: "test:1").router())
-    }
+  private var app: some ApplicationProtocol {
+    Application(router: AdminAPI(store: store!, status: status!, workerID: "test:1").router())
+  }
 
-
-    func testProduceThenReadRoundTrip() async throws {
-        try await app.test(.router) { client in
-            let body = #"{"records":[{"key":"a","value":{"n":1}},{"key":"a","value":"text","headers":{"h":"v"}},{"value_b64":"AAE="}]}"#
-            try await client.execute(uri: "/topics/orders/records", method: .post, body: ByteBuffer(string: body)) { response in
-                XCTAssertEqual(response.status, .ok)
-                let offsets = (json(response.body) as? [String: Any])?["offsets"] as? [[String: Any]]
-                XCTAssertEqual(offsets?.count, 3)
-            }
-            let partition = Partitioner.partition(forKey: Array("a".utf8), partitions: 3)
-            try await client.execute(uri: "/topics/orders/records?partition=\(partition)&offset=0", method: .get) { response in
-                XCTAssertEqual(response.status, .ok)
-                let records = json(response.body) as? [[String: Any]]
-                XCTAssertEqual(records?.count, 2)
-                XCTAssertEqual((records?[0]["value"] as? [String: Any])?["n"] as? Int, 1)
-                XCTAssertEqual(records?[1]["value"] as? String, "text")
-                XCTAssertEqual((records?[1]["headers"] as? [String: Any])?["h"] as? String, "v")
-            }
-            try await client.execute(uri: "/topics", method: .get) { response in
-                let topics = json(response.body) as? [[String: Any]]
-                XCTAssertEqual(topics?.first?["name"] as? String, "orders")
-                let ends = (topics?.first?["partitions"] as? [[String: Any]])?.compactMap { $0["end_offset"] as? Int }
-                XCTAssertEqual(ends?.reduce(0, +), 3)
-            }
+  func testProduceThenReadRoundTrip() async throws {
+    try await app.test(.router) { client in
+      let body =
+        #"{"records":[{"key":"a","value":{"n":1}},{"key":"a","value":"text","headers":{"h":"v"}},{"value_b64":"AAE="}]}"#
+      try await client.execute(
+        uri: "/topics/orders/records", method: .post, body: ByteBuffer(string: body)
+      ) { response in
+        XCTAssertEqual(response.status, .ok)
+        let offsets = (json(response.body) as? [String: Any])?["offsets"] as? [[String: Any]]
+        XCTAssertEqual(offsets?.count, 3)
+      }
+      let partition = Partitioner.partition(forKey: Array("a".utf8), partitions: 3)
+      try await client.execute(
+        uri: "/topics/orders/records?partition=\(partition)&offset=0", method: .get
+      ) { response in
+        XCTAssertEqual(response.status, .ok)
+        let records = json(response.body) as? [[String: Any]]
+        XCTAssertEqual(records?.count, 2)
+        XCTAssertEqual((records?[0]["value"] as? [String: Any])?["n"] as? Int, 1)
+        XCTAssertEqual(records?[1]["value"] as? String, "text")
+        XCTAssertEqual((records?[1]["headers"] as? [String: Any])?["h"] as? String, "v")
+      }
+      try await client.execute(uri: "/topics", method: .get) { response in
+        let topics = json(response.body) as? [[String: Any]]
+        XCTAssertEqual(topics?.first?["name"] as? String, "orders")
+        let ends = (topics?.first?["partitions"] as? [[String: Any]])?.compactMap {
+          $0["end_offset"] as? Int
         }
+        XCTAssertEqual(ends?.reduce(0, +), 3)
+      }
     }
+  }
 
-    func testBadRequestsGetJSONErrorsAndWriteNothing() async throws {
-        try await app.test(.router) { client in
-            let cases: [(String, HTTPRequest.Method, String?, HTTPResponse.Status, String)] = [
-                ("/topics/t/records", .post, "{not json", .badRequest, "not valid JSON"),
-                ("/topics/t/records", .post, #"{"records":[{"valu":"x"}]}"#, .badRequest, "unknown field 'valu'"),
-                ("/topics/t/records", .post, #"{"records":[]}"#, .badRequest, "no records"),
-                ("/topics/t/records", .post, #"{"records":[{"value":"x","partition":9}]}"#, .notFound, "no partition 9"),
-                ("/topics/bad%20name/records", .post, #"{"records":[{"value":"x"}]}"#, .badRequest, "invalid topic name"),
-                ("/topics/t/records", .post, #"{"records":[{"value":"\#(String(repeating: "x", count: 2000))"}]}"#, .contentTooLarge, "larger than the limit"),
-                ("/topics/missing/records", .get, nil, .notFound, "topic 'missing' not found"),
-                ("/topics/t/records?partition=x", .get, nil, .badRequest, "'partition' must be an integer"),
-                ("/connectors/nope/status", .get, nil, .notFound, "connector 'nope' not found"),
-                ("/no/such/route", .get, nil, .notFound, "no endpoint GET /no/such/route"),
-            ]
-            for (uri, method, body, expected, reason) in cases {
-                try await client.execute(uri: uri, method: method, body: body.map { ByteBuffer(string: $0) }) { response in
-                    XCTAssertEqual(response.status, expected, uri)
-                    let object = json(response.body) as? [String: Any]
-                    XCTAssertEqual(object?["error_code"] as? Int, Int(expected.code), uri)
-                    let message = object?["message"] as? String ?? ""
-                    XCTAssertTrue(message.contains(reason), "\(uri): \(message)")
-                }
-            }
+  func testBadRequestsGetJSONErrorsAndWriteNothing() async throws {
+    try await app.test(.router) { client in
+      let cases: [(String, HTTPRequest.Method, String?, HTTPResponse.Status, String)] = [
+        ("/topics/t/records", .post, "{not json", .badRequest, "not valid JSON"),
+        (
+          "/topics/t/records", .post, #"{"records":[{"valu":"x"}]}"#, .badRequest,
+          "unknown field 'valu'"
+        ),
+        ("/topics/t/records", .post, #"{"records":[]}"#, .badRequest, "no records"),
+        (
+          "/topics/t/records", .post, #"{"records":[{"value":"x","partition":9}]}"#, .notFound,
+          "no partition 9"
+        ),
+        (
+          "/topics/bad%20name/records", .post, #"{"records":[{"value":"x"}]}"#, .badRequest,
+          "invalid topic name"
+        ),
+        (
+          "/topics/t/records", .post,
+          #"{"records":[{"value":"\#(String(repeating: "x", count: 2000))"}]}"#, .contentTooLarge,
+          "larger than the limit"
+        ),
+        ("/topics/missing/records", .get, nil, .notFound, "topic 'missing' not found"),
+        ("/topics/t/records?partition=x", .get, nil, .badRequest, "'partition' must be an integer"),
+        ("/connectors/nope/status", .get, nil, .notFound, "connector 'nope' not found"),
+        ("/no/such/route", .get, nil, .notFound, "no endpoint GET /no/such/route"),
+      ]
+      for (uri, method, body, expected, reason) in cases {
+        try await client.execute(
+          uri: uri, method: method, body: body.map { ByteBuffer(string: $0) }
+        ) { response in
+          XCTAssertEqual(response.status, expected, uri)
+          let object = json(response.body) as? [String: Any]
+          XCTAssertEqual(object?["error_code"] as? Int, Int(expected.code), uri)
+          let message = object?["message"] as? String ?? ""
+          XCTAssertTrue(message.contains(reason), "\(uri): \(message)")
         }
-        // Only the request with a valid topic, partition 9 aside, may have created topic t; none wrote.
-        let total = try await store.describeTopics().flatMap(\.partitions).map { $0.end - $0.start }.reduce(0, +)
-        XCTAssertEqual(total, 0)
+      }
     }
+    // Only the request with a valid topic, partition 9 aside, may have created topic t; none wrote.
+    let total = try await store.describeTopics().flatMap(\.partitions).map { $0.end - $0.start }
+      .reduce(0, +)
+    XCTAssertEqual(total, 0)
+  }
 
-    func testHealthAndConnectorStatusInKafkaConnectShape() async throws {
-        status.set(
-            ConnectorStatus(
-                name: "c1", connector: .init(state: .running, workerID: "test:1", trace: nil),
-                tasks: [TaskStatus(id: 0, state: .running, workerID: "test:1")], type: "source", connectorType: "file",
-                configFile: "c1.yaml"))
-        try await app.test(.router) { client in
-            try await client.execute(uri: "/health", method: .get) { response in
-                XCTAssertEqual(response.status, .ok)
-                XCTAssertEqual((json(response.body) as? [String: Any])?["status"] as? String, "UP")
-            }
-            try await client.execute(uri: "/connectors", method: .get) { response in
-                XCTAssertEqual(json(response.body) as? [String], ["c1"])
-            }
-            try await client.execute(uri: "/connectors/c1/status", method: .get) { response in
-                let object = json(response.body) as? [String: Any]
-                XCTAssertEqual((object?["connector"] as? [String: Any])?["state"] as? String, "RUNNING")
-                XCTAssertEqual((object?["tasks"] as? [[String: Any]])?.first?["worker_id"] as? String, "test:1")
-                XCTAssertEqual(object?["type"] as? String, "source")
-            }
-        }
-        status.updateTask("c1", 0) {
-            $0.state = .failed
-            $0.trace = "boom"
-        }
-        try await app.test(.router) { client in
-            try await client.execute(uri: "/health", method: .get) { response in
-                XCTAssertEqual(response.status, .serviceUnavailable)
-                XCTAssertEqual((json(response.body) as? [String: Any])?["failed_connectors"] as? [String], ["c1"])
-            }
-        }
+  func testHealthAndConnectorStatusInKafkaConnectShape() async throws {
+    status.set(
+      ConnectorStatus(
+        name: "c1", connector: .init(state: .running, workerID: "test:1", trace: nil),
+        tasks: [TaskStatus(id: 0, state: .running, workerID: "test:1")], type: "source",
+        connectorType: "file",
+        configFile: "c1.yaml"))
+    try await app.test(.router) { client in
+      try await client.execute(uri: "/health", method: .get) { response in
+        XCTAssertEqual(response.status, .ok)
+        XCTAssertEqual((json(response.body) as? [String: Any])?["status"] as? String, "UP")
+      }
+      try await client.execute(uri: "/connectors", method: .get) { response in
+        XCTAssertEqual(json(response.body) as? [String], ["c1"])
+      }
+      try await client.execute(uri: "/connectors/c1/status", method: .get) { response in
+        let object = json(response.body) as? [String: Any]
+        XCTAssertEqual((object?["connector"] as? [String: Any])?["state"] as? String, "RUNNING")
+        XCTAssertEqual(
+          (object?["tasks"] as? [[String: Any]])?.first?["worker_id"] as? String, "test:1")
+        XCTAssertEqual(object?["type"] as? String, "source")
+      }
     }
+    status.updateTask("c1", 0) {
+      $0.state = .failed
+      $0.trace = "boom"
+    }
+    try await app.test(.router) { client in
+      try await client.execute(uri: "/health", method: .get) { response in
+        XCTAssertEqual(response.status, .serviceUnavailable)
+        XCTAssertEqual(
+          (json(response.body) as? [String: Any])?["failed_connectors"] as? [String], ["c1"])
+      }
+    }
+  }
 
-    func testReadWaitsForNewRecordsWhenAsked() async throws {
-        try await store.createTopic("w", partitions: 1)
-        let store = self.store!
-        let producer = Task {
-            try await Task.sleep(for: .milliseconds(200))
-            _ = try await store.append([OutgoingRecord(key: nil, value: Array("late".utf8))], to: TopicPartition("w", 0))
-        }
-        try await app.test(.router) { client in
-            try await client.execute(uri: "/topics/w/records?offset=0&wait_ms=5000", method: .get) { response in
-                let records = json(response.body) as? [[String: Any]]
-                XCTAssertEqual(records?.first?["value"] as? String, "late")
-            }
-        }
-        try await producer.value
+  func testReadWaitsForNewRecordsWhenAsked() async throws {
+    try await store.createTopic("w", partitions: 1)
+    let store = self.store!
+    let producer = Task {
+      try await Task.sleep(for: .milliseconds(200))
+      _ = try await store.append(
+        [OutgoingRecord(key: nil, value: Array("late".utf8))], to: TopicPartition("w", 0))
     }
+    try await app.test(.router) { client in
+      try await client.execute(uri: "/topics/w/records?offset=0&wait_ms=5000", method: .get) {
+        response in
+        let records = json(response.body) as? [[String: Any]]
+        XCTAssertEqual(records?.first?["value"] as? String, "late")
+      }
+    }
+    try await producer.value
+  }
 }
 
 private func json(_ buffer: ByteBuffer) -> Any? {
-    try? JSONSerialization.jsonObject(with: Data(buffer: buffer), options: [.fragmentsAllowed])
+  try? JSONSerialization.jsonObject(with: Data(buffer: buffer), options: [.fragmentsAllowed])
 }

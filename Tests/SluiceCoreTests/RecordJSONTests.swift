@@ -2,34 +2,44 @@ import SluiceCore
 import XCTest
 
 final class RecordJSONTests: XCTestCase {
-    func testValidJSONIsEmbeddedTextIsQuotedBinaryIsBase64() throws {
-        let record = Record(
-            topic: "t", partition: 2, offset: 7, timestamp: 1000, key: Array("{\"id\": 1}".utf8),
-            value: [0xff, 0x00, 0x10], headers: [RecordHeader("h", "v\"1"), RecordHeader(name: "bin", value: [0xfe])])
-        let line = RecordJSON.line(for: record)
-        XCTAssertEqual(
-            line,
-            #"{"topic":"t","partition":2,"offset":7,"timestamp":1000,"key":{"id": 1},"value_b64":"/wAQ","headers":{"h":"v\"1","bin":{"b64":"/g=="}}}"#
-        )
-        let text = RecordJSON.line(for: Record(topic: "t", partition: 0, offset: 0, timestamp: 0, key: nil, value: Array("plain\ttext".utf8)))
-        XCTAssertTrue(text.contains(#""key":null,"value":"plain\ttext""#), text)
-        XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(text.utf8)))
-    }
+  func testValidJSONIsEmbeddedTextIsQuotedBinaryIsBase64() throws {
+    let record = Record(
+      topic: "t", partition: 2, offset: 7, timestamp: 1000, key: Array("{\"id\": 1}".utf8),
+      value: [0xff, 0x00, 0x10],
+      headers: [RecordHeader("h", "v\"1"), RecordHeader(name: "bin", value: [0xfe])])
+    let line = RecordJSON.line(for: record)
+    XCTAssertEqual(
+      line,
+      #"{"topic":"t","partition":2,"offset":7,"timestamp":1000,"key":{"id": 1},"value_b64":"/wAQ","headers":{"h":"v\"1","bin":{"b64":"/g=="}}}"#
+    )
+    let text = RecordJSON.line(
+      for: Record(
+        topic: "t", partition: 0, offset: 0, timestamp: 0, key: nil,
+        value: Array("plain\ttext".utf8)))
+    XCTAssertTrue(text.contains(#""key":null,"value":"plain\ttext""#), text)
+    XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(text.utf8)))
+  }
 
-    func testMultiLineJSONValueStaysOnOneLine() {
-        let record = Record(topic: "t", partition: 0, offset: 0, timestamp: 0, key: nil, value: Array("{\n \"a\": [1,\n2]\n}".utf8))
-        let line = RecordJSON.line(for: record)
-        XCTAssertFalse(line.contains("\n"))
-        let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-        XCTAssertEqual((object?["value"] as? [String: Any])?["a"] as? [Int], [1, 2])
-    }
+  func testMultiLineJSONValueStaysOnOneLine() {
+    let record = Record(
+      topic: "t", partition: 0, offset: 0, timestamp: 0, key: nil,
+      value: Array("{\n \"a\": [1,\n2]\n}".utf8))
+    let line = RecordJSON.line(for: record)
+    XCTAssertFalse(line.contains("\n"))
+    let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+    XCTAssertEqual((object?["value"] as? [String: Any])?["a"] as? [Int], [1, 2])
+  }
 
-    func testValidatorAcceptsJSONAndRejectsTheRest() {
-        for valid in ["0", "-1.5e3", "\"a\\u00e9\"", "[]", "{}", " {\"a\":[true,false,null]} ", "[1,{\"b\":\"c\"}]"] {
-            XCTAssertTrue(JSONValidator.isValid(Array(valid.utf8)), valid)
-        }
-        for invalid in ["", "01", "1.", "{a:1}", "[1,]", "\"unterminated", "tru", "{\"a\":1}x", "hello", "\"\\x\""] {
-            XCTAssertFalse(JSONValidator.isValid(Array(invalid.utf8)), invalid)
-        }
+  func testValidatorAcceptsJSONAndRejectsTheRest() {
+    for valid in [
+      "0", "-1.5e3", "\"a\\u00e9\"", "[]", "{}", " {\"a\":[true,false,null]} ", "[1,{\"b\":\"c\"}]",
+    ] {
+      XCTAssertTrue(JSONValidator.isValid(Array(valid.utf8)), valid)
     }
+    for invalid in [
+      "", "01", "1.", "{a:1}", "[1,]", "\"unterminated", "tru", "{\"a\":1}x", "hello", "\"\\x\"",
+    ] {
+      XCTAssertFalse(JSONValidator.isValid(Array(invalid.utf8)), invalid)
+    }
+  }
 }

@@ -3,171 +3,197 @@ import SluiceLog
 import XCTest
 
 final class EmbeddedLogTests: LogTestCase {
-    func testAppendReadRoundTripAcrossSegmentRolls() async throws {
-        let log = try EmbeddedLog(directory: directory, configuration: LogConfiguration(segmentBytes: 4096, indexIntervalBytes: 512))
-        try log.createTopic("t", partitions: 2)
-        var expected: [LogRecord] = []
-        for batch in 0..<40 {
-            let records = (0..<5).map { record(batch * 5 + $0) } + [LogRecord(timestamp: 1, key: nil, value: nil, headers: [LogHeader(name: "null", value: nil)])]
-            let base = try await log.append(records, topic: "t", partition: 1)
-            XCTAssertEqual(base, Int64(batch * 6))
-            expected += records
-        }
-        XCTAssertGreaterThan(try segmentFiles("t", 1).count, 5, "small segments must roll")
-        let all = try readAll(log, "t", 1)
-        XCTAssertEqual(all.map(\.offset), (0..<Int64(240)).map { $0 })
-        XCTAssertEqual(all.map { LogRecord(timestamp: $0.timestamp, key: $0.key, value: $0.value, headers: $0.headers) }, expected)
-        XCTAssertEqual(try log.offsets(topic: "t", partition: 1), PartitionOffsets(start: 0, end: 240))
-        XCTAssertEqual(try log.offsets(topic: "t", partition: 0), PartitionOffsets(start: 0, end: 0))
-
-        // From the middle of a batch, in a middle segment.
-        let middle = try log.read(topic: "t", partition: 1, from: 133, maxRecords: 4)
-        XCTAssertEqual(middle.map(\.offset), [133, 134, 135, 136])
-        XCTAssertEqual(middle.first?.value, expected[133].value)
-        log.close()
-
-        let reopened = try EmbeddedLog(directory: directory, configuration: LogConfiguration(segmentBytes: 4096, indexIntervalBytes: 512))
-        XCTAssertEqual(try readAll(reopened, "t", 1).count, 240)
-        let next = try await reopened.append([record(999)], topic: "t", partition: 1)
-        XCTAssertEqual(next, 240)
-        reopened.close()
+  func testAppendReadRoundTripAcrossSegmentRolls() async throws {
+    let log = try EmbeddedLog(
+      directory: directory,
+      configuration: LogConfiguration(segmentBytes: 4096, indexIntervalBytes: 512))
+    try log.createTopic("t", partitions: 2)
+    var expected: [LogRecord] = []
+    for batch in 0..<40 {
+      let records =
+        (0..<5).map { record(batch * 5 + $0) } + [
+          LogRecord(
+            timestamp: 1, key: nil, value: nil, headers: [LogHeader(name: "null", value: nil)])
+        ]
+      let base = try await log.append(records, topic: "t", partition: 1)
+      XCTAssertEqual(base, Int64(batch * 6))
+      expected += records
     }
+    XCTAssertGreaterThan(try segmentFiles("t", 1).count, 5, "small segments must roll")
+    let all = try readAll(log, "t", 1)
+    XCTAssertEqual(all.map(\.offset), (0..<Int64(240)).map { $0 })
+    XCTAssertEqual(
+      all.map {
+        LogRecord(timestamp: $0.timestamp, key: $0.key, value: $0.value, headers: $0.headers)
+      }, expected)
+    XCTAssertEqual(try log.offsets(topic: "t", partition: 1), PartitionOffsets(start: 0, end: 240))
+    XCTAssertEqual(try log.offsets(topic: "t", partition: 0), PartitionOffsets(start: 0, end: 0))
 
-    func testSegmentFilesAreKafkaRecordBatchV2WithValidCRC32C() async throws {
-        let log = try EmbeddedLog(directory: directory)
-        try log.createTopic("t", partitions: 1)
-        _ = try await log.append([LogRecord(timestamp: 1000, key: Array("k".utf8), value: Array("v".utf8))], topic: "t", partition: 0)
-        log.close()
-        let file = try segmentFiles("t")[0]
-        XCTAssertTrue(file.hasSuffix("/00000000000000000000.log"))
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
-        XCTAssertEqual(bytes[16], 2, "magic")
-        let length = Int(UInt32(bytes[8]) << 24 | UInt32(bytes[9]) << 16 | UInt32(bytes[10]) << 8 | UInt32(bytes[11]))
-        XCTAssertEqual(length + 12, bytes.count)
-        let stored = UInt32(bytes[17]) << 24 | UInt32(bytes[18]) << 16 | UInt32(bytes[19]) << 8 | UInt32(bytes[20])
-        XCTAssertEqual(stored, crc32c(Array(bytes[21...])))
-        XCTAssertEqual(crc32c(Array("123456789".utf8)), 0xE306_9283, "the standard CRC-32C check value")
+    // From the middle of a batch, in a middle segment.
+    let middle = try log.read(topic: "t", partition: 1, from: 133, maxRecords: 4)
+    XCTAssertEqual(middle.map(\.offset), [133, 134, 135, 136])
+    XCTAssertEqual(middle.first?.value, expected[133].value)
+    log.close()
+
+    let reopened = try EmbeddedLog(
+      directory: directory,
+      configuration: LogConfiguration(segmentBytes: 4096, indexIntervalBytes: 512))
+    XCTAssertEqual(try readAll(reopened, "t", 1).count, 240)
+    let next = try await reopened.append([record(999)], topic: "t", partition: 1)
+    XCTAssertEqual(next, 240)
+    reopened.close()
+  }
+
+  func testSegmentFilesAreKafkaRecordBatchV2WithValidCRC32C() async throws {
+    let log = try EmbeddedLog(directory: directory)
+    try log.createTopic("t", partitions: 1)
+    _ = try await log.append(
+      [LogRecord(timestamp: 1000, key: Array("k".utf8), value: Array("v".utf8))], topic: "t",
+      partition: 0)
+    log.close()
+    let file = try segmentFiles("t")[0]
+    XCTAssertTrue(file.hasSuffix("/00000000000000000000.log"))
+    let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+    XCTAssertEqual(bytes[16], 2, "magic")
+    let length = Int(
+      UInt32(bytes[8]) << 24 | UInt32(bytes[9]) << 16 | UInt32(bytes[10]) << 8 | UInt32(bytes[11]))
+    XCTAssertEqual(length + 12, bytes.count)
+    let stored =
+      UInt32(bytes[17]) << 24 | UInt32(bytes[18]) << 16 | UInt32(bytes[19]) << 8 | UInt32(bytes[20])
+    XCTAssertEqual(stored, crc32c(Array(bytes[21...])))
+    XCTAssertEqual(crc32c(Array("123456789".utf8)), 0xE306_9283, "the standard CRC-32C check value")
+  }
+
+  func testCorruptedRecordIsDetectedOnRead() async throws {
+    var log = try EmbeddedLog(directory: directory)
+    try log.createTopic("t", partitions: 1)
+    _ = try await log.append((0..<10).map { record($0) }, topic: "t", partition: 0)
+    log.close()
+    let file = try segmentFiles("t")[0]
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+    bytes[200] ^= 0xff
+    try Data(bytes).write(to: URL(fileURLWithPath: file))
+
+    log = try EmbeddedLog(directory: directory)
+    XCTAssertThrowsError(try log.read(topic: "t", partition: 0, from: 0, maxRecords: 10)) { error in
+      XCTAssertTrue(
+        "\(error)".contains("CRC-32C mismatch") && "\(error)".contains(file), "\(error)")
     }
+    log.close()
+  }
 
-    func testCorruptedRecordIsDetectedOnRead() async throws {
-        var log = try EmbeddedLog(directory: directory)
-        try log.createTopic("t", partitions: 1)
-        _ = try await log.append((0..<10).map { record($0) }, topic: "t", partition: 0)
-        log.close()
-        let file = try segmentFiles("t")[0]
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
-        bytes[200] ^= 0xff
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
-
-        log = try EmbeddedLog(directory: directory)
-        XCTAssertThrowsError(try log.read(topic: "t", partition: 0, from: 0, maxRecords: 10)) { error in
-            XCTAssertTrue("\(error)".contains("CRC-32C mismatch") && "\(error)".contains(file), "\(error)")
-        }
-        log.close()
+  func testRecordLargerThanTheLimitIsRefusedAndNothingIsWritten() async throws {
+    let log = try EmbeddedLog(
+      directory: directory, configuration: LogConfiguration(maxRecordBytes: 1000))
+    try log.createTopic("t", partitions: 1)
+    do {
+      _ = try await log.append([record(1), record(2, size: 5000)], topic: "t", partition: 0)
+      XCTFail("expected recordTooLarge")
+    } catch LogError.recordTooLarge(let size, let limit) {
+      XCTAssertGreaterThan(size, 5000)
+      XCTAssertEqual(limit, 1000)
     }
+    XCTAssertEqual(try log.offsets(topic: "t", partition: 0).end, 0)
+    log.close()
+  }
 
-    func testRecordLargerThanTheLimitIsRefusedAndNothingIsWritten() async throws {
-        let log = try EmbeddedLog(directory: directory, configuration: LogConfiguration(maxRecordBytes: 1000))
-        try log.createTopic("t", partitions: 1)
-        do {
-            _ = try await log.append([record(1), record(2, size: 5000)], topic: "t", partition: 0)
-            XCTFail("expected recordTooLarge")
-        } catch LogError.recordTooLarge(let size, let limit) {
-            XCTAssertGreaterThan(size, 5000)
-            XCTAssertEqual(limit, 1000)
-        }
-        XCTAssertEqual(try log.offsets(topic: "t", partition: 0).end, 0)
-        log.close()
+  func testConcurrentAppendsShareFsyncsAndGetContiguousOffsets() async throws {
+    let log = try EmbeddedLog(directory: directory)
+    try log.createTopic("t", partitions: 1)
+    let batches = (0..<64).map { [record($0 * 2), record($0 * 2 + 1)] }
+    let bases = try await withThrowingTaskGroup(of: Int64.self) { group in
+      for batch in batches {
+        group.addTask { try await log.append(batch, topic: "t", partition: 0) }
+      }
+      return try await group.reduce(into: []) { $0.append($1) }
     }
+    XCTAssertEqual(bases.sorted(), (0..<64).map { Int64($0 * 2) })
+    XCTAssertEqual(try log.offsets(topic: "t", partition: 0).end, 128)
+    XCTAssertLessThan(log.fsyncCount, 64, "group commit shares fsyncs")
+    XCTAssertGreaterThan(log.fsyncCount, 0)
+    XCTAssertEqual(try readAll(log, "t").count, 128)
+    log.close()
+  }
 
-    func testConcurrentAppendsShareFsyncsAndGetContiguousOffsets() async throws {
-        let log = try EmbeddedLog(directory: directory)
-        try log.createTopic("t", partitions: 1)
-        let batches = (0..<64).map { [record($0 * 2), record($0 * 2 + 1)] }
-        let bases = try await withThrowingTaskGroup(of: Int64.self) { group in
-            for batch in batches {
-                group.addTask { try await log.append(batch, topic: "t", partition: 0) }
-            }
-            return try await group.reduce(into: []) { $0.append($1) }
-        }
-        XCTAssertEqual(bases.sorted(), (0..<64).map { Int64($0 * 2) })
-        XCTAssertEqual(try log.offsets(topic: "t", partition: 0).end, 128)
-        XCTAssertLessThan(log.fsyncCount, 64, "group commit shares fsyncs")
-        XCTAssertGreaterThan(log.fsyncCount, 0)
-        XCTAssertEqual(try readAll(log, "t").count, 128)
-        log.close()
+  func testRetentionDeletesWholeOldSegmentsOnly() async throws {
+    let config = LogConfiguration(
+      segmentBytes: 2048, retentionMs: 60_000, retentionCheckIntervalMs: 3_600_000)
+    let log = try EmbeddedLog(directory: directory, configuration: config)
+    try log.createTopic("t", partitions: 1)
+    let now: Int64 = 1_800_000_000_000
+    for i in 0..<30 {
+      _ = try await log.append([record(i, timestamp: now - 3_600_000)], topic: "t", partition: 0)
     }
+    for i in 30..<40 {
+      _ = try await log.append([record(i, timestamp: now)], topic: "t", partition: 0)
+    }
+    let before = try segmentFiles("t")
+    XCTAssertGreaterThan(before.count, 3)
+    let removed = try log.enforceRetention(nowMs: now)
+    XCTAssertGreaterThan(removed, 0)
+    let after = try segmentFiles("t")
+    XCTAssertEqual(after, Array(before.suffix(after.count)), "only the oldest whole segments go")
+    let start = try log.offsets(topic: "t", partition: 0).start
+    XCTAssertEqual(
+      start, Int64(URL(fileURLWithPath: after[0]).deletingPathExtension().lastPathComponent))
+    XCTAssertLessThanOrEqual(start, 30, "no segment holding a recent record was deleted")
+    XCTAssertEqual(try readAll(log, "t").map(\.offset), (start..<40).map { $0 })
+    XCTAssertThrowsError(try log.read(topic: "t", partition: 0, from: 0, maxRecords: 1)) { error in
+      guard case LogError.offsetOutOfRange = error else { return XCTFail("\(error)") }
+    }
+    log.close()
+  }
 
-    func testRetentionDeletesWholeOldSegmentsOnly() async throws {
-        let config = LogConfiguration(segmentBytes: 2048, retentionMs: 60_000, retentionCheckIntervalMs: 3_600_000)
-        let log = try EmbeddedLog(directory: directory, configuration: config)
-        try log.createTopic("t", partitions: 1)
-        let now: Int64 = 1_800_000_000_000
-        for i in 0..<30 { _ = try await log.append([record(i, timestamp: now - 3_600_000)], topic: "t", partition: 0) }
-        for i in 30..<40 { _ = try await log.append([record(i, timestamp: now)], topic: "t", partition: 0) }
-        let before = try segmentFiles("t")
-        XCTAssertGreaterThan(before.count, 3)
-        let removed = try log.enforceRetention(nowMs: now)
-        XCTAssertGreaterThan(removed, 0)
-        let after = try segmentFiles("t")
-        XCTAssertEqual(after, Array(before.suffix(after.count)), "only the oldest whole segments go")
-        let start = try log.offsets(topic: "t", partition: 0).start
-        XCTAssertEqual(start, Int64(URL(fileURLWithPath: after[0]).deletingPathExtension().lastPathComponent))
-        XCTAssertLessThanOrEqual(start, 30, "no segment holding a recent record was deleted")
-        XCTAssertEqual(try readAll(log, "t").map(\.offset), (start..<40).map { $0 })
-        XCTAssertThrowsError(try log.read(topic: "t", partition: 0, from: 0, maxRecords: 1)) { error in
-            guard case LogError.offsetOutOfRange = error else { return XCTFail("\(error)") }
-        }
-        log.close()
-    }
+  func testRetentionBySizeNeverDeletesTheActiveSegment() async throws {
+    let log = try EmbeddedLog(
+      directory: directory,
+      configuration: LogConfiguration(segmentBytes: 2048, retentionMs: nil, retentionBytes: 1))
+    try log.createTopic("t", partitions: 1)
+    for i in 0..<30 { _ = try await log.append([record(i)], topic: "t", partition: 0) }
+    try log.enforceRetention(nowMs: 0)
+    XCTAssertEqual(try segmentFiles("t").count, 1)
+    let offsets = try log.offsets(topic: "t", partition: 0)
+    XCTAssertEqual(offsets.end, 30)
+    XCTAssertEqual(try readAll(log, "t").count, Int(offsets.end - offsets.start))
+    log.close()
+  }
 
-    func testRetentionBySizeNeverDeletesTheActiveSegment() async throws {
-        let log = try EmbeddedLog(directory: directory, configuration: LogConfiguration(segmentBytes: 2048, retentionMs: nil, retentionBytes: 1))
-        try log.createTopic("t", partitions: 1)
-        for i in 0..<30 { _ = try await log.append([record(i)], topic: "t", partition: 0) }
-        try log.enforceRetention(nowMs: 0)
-        XCTAssertEqual(try segmentFiles("t").count, 1)
-        let offsets = try log.offsets(topic: "t", partition: 0)
-        XCTAssertEqual(offsets.end, 30)
-        XCTAssertEqual(try readAll(log, "t").count, Int(offsets.end - offsets.start))
-        log.close()
+  func testSecondOpenOfTheSameDataDirFailsWithAClearMessage() throws {
+    let first = try EmbeddedLog(directory: directory)
+    XCTAssertThrowsError(try EmbeddedLog(directory: directory)) { error in
+      XCTAssertTrue(
+        "\(error)".contains("is in use by another Sluice worker (pid \(getpid()))"), "\(error)")
     }
+    first.close()
+    let again = try EmbeddedLog(directory: directory)
+    again.close()
+  }
 
-    func testSecondOpenOfTheSameDataDirFailsWithAClearMessage() throws {
-        let first = try EmbeddedLog(directory: directory)
-        XCTAssertThrowsError(try EmbeddedLog(directory: directory)) { error in
-            XCTAssertTrue("\(error)".contains("is in use by another Sluice worker (pid \(getpid()))"), "\(error)")
-        }
-        first.close()
-        let again = try EmbeddedLog(directory: directory)
-        again.close()
+  func testUnwritableDataDirIsAClearError() throws {
+    let file = directory + "-file"
+    FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
+    defer { try? FileManager.default.removeItem(atPath: file) }
+    XCTAssertThrowsError(try EmbeddedLog(directory: file + "/data")) { error in
+      XCTAssertTrue("\(error)".contains("cannot write to \(file)/data"), "\(error)")
     }
+  }
 
-    func testUnwritableDataDirIsAClearError() throws {
-        let file = directory + "-file"
-        FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        XCTAssertThrowsError(try EmbeddedLog(directory: file + "/data")) { error in
-            XCTAssertTrue("\(error)".contains("cannot write to \(file)/data"), "\(error)")
-        }
+  func testInvalidTopicNamesAreRefused() throws {
+    let log = try EmbeddedLog(directory: directory)
+    for bad in ["", ".", "..", "a/b", "a b", String(repeating: "x", count: 250)] {
+      XCTAssertThrowsError(try log.createTopic(bad, partitions: 1), bad)
     }
-
-    func testInvalidTopicNamesAreRefused() throws {
-        let log = try EmbeddedLog(directory: directory)
-        for bad in ["", ".", "..", "a/b", "a b", String(repeating: "x", count: 250)] {
-            XCTAssertThrowsError(try log.createTopic(bad, partitions: 1), bad)
-        }
-        XCTAssertEqual(log.topicNames(), [])
-        log.close()
-    }
+    XCTAssertEqual(log.topicNames(), [])
+    log.close()
+  }
 }
 
 /// An independent bit-by-bit CRC-32C to check the log's table-driven one.
 func crc32c(_ bytes: [UInt8]) -> UInt32 {
-    var crc: UInt32 = 0xFFFF_FFFF
-    for byte in bytes {
-        crc ^= UInt32(byte)
-        for _ in 0..<8 { crc = (crc & 1) != 0 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
-    }
-    return crc ^ 0xFFFF_FFFF
+  var crc: UInt32 = 0xFFFF_FFFF
+  for byte in bytes {
+    crc ^= UInt32(byte)
+    for _ in 0..<8 { crc = (crc & 1) != 0 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
+  }
+  return crc ^ 0xFFFF_FFFF
 }

@@ -4,253 +4,283 @@ import Yams
 /// One value of a config file with where it came from (file, key path, line, column), so every
 /// later check can point at the exact spot. Scalars are already interpolated.
 public struct ConfigNode: Sendable {
-    /// A mapping key with its own position (unknown-key errors point at the key).
-    public struct Entry: Sendable {
-        public var key: String
-        public var line: Int
-        public var column: Int
-        public var value: ConfigNode
-    }
-
-    public enum Content: Sendable {
-        case scalar(String)
-        case mapping([Entry])
-        case sequence([ConfigNode])
-        case null
-    }
-
-    public var file: String
-    /// Dotted key path from the file's root: `config.tables[1]`.
-    public var path: String
+  /// A mapping key with its own position (unknown-key errors point at the key).
+  public struct Entry: Sendable {
+    public var key: String
     public var line: Int
     public var column: Int
-    public var content: Content
+    public var value: ConfigNode
+  }
 
-    /// An error located at this node.
-    public func error(_ message: String) -> ConfigError {
-        ConfigError(file: file, line: line, column: column, key: path, message: message)
+  public enum Content: Sendable {
+    case scalar(String)
+    case mapping([Entry])
+    case sequence([ConfigNode])
+    case null
+  }
+
+  public var file: String
+  /// Dotted key path from the file's root: `config.tables[1]`.
+  public var path: String
+  public var line: Int
+  public var column: Int
+  public var content: Content
+
+  /// An error located at this node.
+  public func error(_ message: String) -> ConfigError {
+    ConfigError(file: file, line: line, column: column, key: path, message: message)
+  }
+
+  public var isNull: Bool {
+    if case .null = content { return true }
+    return false
+  }
+
+  /// A short description of what the node holds, for "expected X, got Y" messages.
+  var kindDescription: String {
+    switch content {
+    case .scalar(let text): "'\(text)'"
+    case .mapping: "a mapping"
+    case .sequence: "a list"
+    case .null: "nothing"
     }
+  }
 
-    public var isNull: Bool {
-        if case .null = content { return true }
-        return false
+  // MARK: - Parsing
+
+  /// Parses YAML (JSON is accepted too) and interpolates every scalar value.
+  public static func parse(
+    text: String, file: String, interpolation: Interpolation = Interpolation()
+  ) throws(ConfigError)
+    -> ConfigNode
+  {
+    if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+      throw ConfigError(file: file, line: 1, column: 1, key: "", message: "file is empty")
     }
-
-    /// A short description of what the node holds, for "expected X, got Y" messages.
-    var kindDescription: String {
-        switch content {
-        case .scalar(let text): "'\(text)'"
-        case .mapping: "a mapping"
-        case .sequence: "a list"
-        case .null: "nothing"
-        }
+    let root: Node?
+    do {
+      root = try Yams.compose(yaml: text)
+    } catch let error as YamlError {
+      throw syntaxError(error, file: file, text: text)
+    } catch {
+      throw ConfigError(file: file, line: 1, column: 1, key: "", message: "cannot parse: \(error)")
     }
-
-    // MARK: - Parsing
-
-    /// Parses YAML (JSON is accepted too) and interpolates every scalar value.
-    public static func parse(text: String, file: String, interpolation: Interpolation = Interpolation()) throws(ConfigError)
-        -> ConfigNode
-    {
-        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            throw ConfigError(file: file, line: 1, column: 1, key: "", message: "file is empty")
-        }
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw syntaxError(error, file: file, text: text)
-        } catch {
-            throw ConfigError(file: file, line: 1, column: 1, key: "", message: "cannot parse: \(error)")
-        }
-        guard let root else {
-            throw ConfigError(file: file, line: 1, column: 1, key: "", message: "file is empty")
-        }
-        return try convert(root, file: file, path: "", interpolation: interpolation)
+    guard let root else {
+      throw ConfigError(file: file, line: 1, column: 1, key: "", message: "file is empty")
     }
+    return try convert(root, file: file, path: "", interpolation: interpolation)
+  }
 
-    /// Reads and parses a file.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError)
-        -> ConfigNode
-    {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(file: path, line: 1, column: 1, key: "", message: "cannot read the file: \((error as NSError).localizedDescription)")
-        }
-        return try parse(text: text, file: path, interpolation: Interpolation(environment: environment))
+  /// Reads and parses a file.
+  public static func load(
+    path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+  ) throws(ConfigError)
+    -> ConfigNode
+  {
+    let text: String
+    do {
+      text = try String(contentsOfFile: path, encoding: .utf8)
+    } catch {
+      throw ConfigError(
+        file: path, line: 1, column: 1, key: "",
+        message: "cannot read the file: \((error as NSError).localizedDescription)")
     }
+    return try parse(text: text, file: path, interpolation: Interpolation(environment: environment))
+  }
 
-    private static func convert(_ node: Node, file: String, path: String, interpolation: Interpolation) throws(ConfigError)
-        -> ConfigNode
-    {
-        let line = node.mark?.line ?? 1
-        let column = node.mark?.column ?? 1
-        func located(_ content: Content) -> ConfigNode {
-            ConfigNode(file: file, path: path, line: line, column: column, content: content)
-        }
-        switch node {
-        case .scalar(let scalar):
-            if scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
-                return located(.null)
-            }
-            switch interpolation.expand(scalar.string) {
-            case .success(let value): return located(.scalar(value))
-            case .failure(let failure):
-                throw ConfigError(file: file, line: line, column: column, key: path, message: failure.message)
-            }
-        case .mapping(let mapping):
-            var entries: [Entry] = []
-            for (keyNode, valueNode) in mapping {
-                guard case .scalar(let keyScalar) = keyNode else {
-                    throw ConfigError(
-                        file: file, line: keyNode.mark?.line ?? line, column: keyNode.mark?.column ?? column, key: path,
-                        message: "keys must be plain names")
-                }
-                let key = keyScalar.string
-                let keyLine = keyNode.mark?.line ?? line
-                let keyColumn = keyNode.mark?.column ?? column
-                let childPath = path.isEmpty ? key : "\(path).\(key)"
-                if let first = entries.first(where: { $0.key == key }) {
-                    throw ConfigError(
-                        file: file, line: keyLine, column: keyColumn, key: childPath,
-                        message: "duplicate key '\(key)' (first given at line \(first.line))")
-                }
-                let value = try convert(valueNode, file: file, path: childPath, interpolation: interpolation)
-                entries.append(Entry(key: key, line: keyLine, column: keyColumn, value: value))
-            }
-            return located(.mapping(entries))
-        case .sequence(let sequence):
-            var items: [ConfigNode] = []
-            for (i, item) in sequence.enumerated() {
-                items.append(try convert(item, file: file, path: "\(path)[\(i)]", interpolation: interpolation))
-            }
-            return located(.sequence(items))
-        case .alias:
-            throw ConfigError(file: file, line: line, column: column, key: path, message: "YAML aliases are not supported")
-        }
+  private static func convert(
+    _ node: Node, file: String, path: String, interpolation: Interpolation
+  ) throws(ConfigError)
+    -> ConfigNode
+  {
+    let line = node.mark?.line ?? 1
+    let column = node.mark?.column ?? 1
+    func located(_ content: Content) -> ConfigNode {
+      ConfigNode(file: file, path: path, line: line, column: column, content: content)
     }
+    switch node {
+    case .scalar(let scalar):
+      if scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
+        return located(.null)
+      }
+      switch interpolation.expand(scalar.string) {
+      case .success(let value): return located(.scalar(value))
+      case .failure(let failure):
+        throw ConfigError(
+          file: file, line: line, column: column, key: path, message: failure.message)
+      }
+    case .mapping(let mapping):
+      var entries: [Entry] = []
+      for (keyNode, valueNode) in mapping {
+        guard case .scalar(let keyScalar) = keyNode else {
+          throw ConfigError(
+            file: file, line: keyNode.mark?.line ?? line, column: keyNode.mark?.column ?? column,
+            key: path,
+            message: "keys must be plain names")
+        }
+        let key = keyScalar.string
+        let keyLine = keyNode.mark?.line ?? line
+        let keyColumn = keyNode.mark?.column ?? column
+        let childPath = path.isEmpty ? key : "\(path).\(key)"
+        if let first = entries.first(where: { $0.key == key }) {
+          throw ConfigError(
+            file: file, line: keyLine, column: keyColumn, key: childPath,
+            message: "duplicate key '\(key)' (first given at line \(first.line))")
+        }
+        let value = try convert(
+          valueNode, file: file, path: childPath, interpolation: interpolation)
+        entries.append(Entry(key: key, line: keyLine, column: keyColumn, value: value))
+      }
+      return located(.mapping(entries))
+    case .sequence(let sequence):
+      var items: [ConfigNode] = []
+      for (i, item) in sequence.enumerated() {
+        items.append(
+          try convert(item, file: file, path: "\(path)[\(i)]", interpolation: interpolation))
+      }
+      return located(.sequence(items))
+    case .alias:
+      throw ConfigError(
+        file: file, line: line, column: column, key: path, message: "YAML aliases are not supported"
+      )
+    }
+  }
 
-    private static func syntaxError(_ error: YamlError, file: String, text: String) -> ConfigError {
-        switch error {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-            .composer(let context, let problem, let mark, _):
-            let detail = context.map { "\(problem) (\($0.text))" } ?? problem
-            return ConfigError(file: file, line: mark.line, column: mark.column, key: "", message: "invalid YAML: \(detail)")
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            // Yams points at the mapping; point at the key's second occurrence instead.
-            let key = duplicates.first ?? "?"
-            var seen = 0
-            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-            where number + 1 >= context.mark.line {
-                let trimmed = line.drop(while: { $0 == " " || $0 == "-" })
-                if trimmed.hasPrefix("\(key):") || trimmed.hasPrefix("\"\(key)\":") {
-                    seen += 1
-                    if seen == 2 {
-                        return ConfigError(
-                            file: file, line: number + 1, column: line.count - trimmed.count + 1, key: key,
-                            message: "duplicate key '\(key)'")
-                    }
-                }
-            }
+  private static func syntaxError(_ error: YamlError, file: String, text: String) -> ConfigError {
+    switch error {
+    case .scanner(let context, let problem, let mark, _),
+      .parser(let context, let problem, let mark, _),
+      .composer(let context, let problem, let mark, _):
+      let detail = context.map { "\(problem) (\($0.text))" } ?? problem
+      return ConfigError(
+        file: file, line: mark.line, column: mark.column, key: "",
+        message: "invalid YAML: \(detail)")
+    case .duplicatedKeysInMapping(let duplicates, let context):
+      // Yams points at the mapping; point at the key's second occurrence instead.
+      let key = duplicates.first ?? "?"
+      var seen = 0
+      for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false)
+        .enumerated()
+      where number + 1 >= context.mark.line {
+        let trimmed = line.drop(while: { $0 == " " || $0 == "-" })
+        if trimmed.hasPrefix("\(key):") || trimmed.hasPrefix("\"\(key)\":") {
+          seen += 1
+          if seen == 2 {
             return ConfigError(
-                file: file, line: context.mark.line, column: context.mark.column, key: "", message: "duplicate key '\(key)'")
-        default:
-            return ConfigError(file: file, line: 1, column: 1, key: "", message: "invalid YAML: \(error)")
+              file: file, line: number + 1, column: line.count - trimmed.count + 1, key: key,
+              message: "duplicate key '\(key)'")
+          }
         }
+      }
+      return ConfigError(
+        file: file, line: context.mark.line, column: context.mark.column, key: "",
+        message: "duplicate key '\(key)'")
+    default:
+      return ConfigError(file: file, line: 1, column: 1, key: "", message: "invalid YAML: \(error)")
     }
+  }
 
-    // MARK: - Typed access
+  // MARK: - Typed access
 
-    /// This node as a mapping whose keys must all be in `allowedKeys`.
-    public func mapping(allowedKeys: [String]) throws(ConfigError) -> ConfigMapping {
-        guard case .mapping(let entries) = content else {
-            if isNull { return ConfigMapping(node: self, entries: []) }
-            throw error("expected a mapping (key: value), got \(kindDescription)")
-        }
-        for entry in entries where !allowedKeys.contains(entry.key) {
-            var message = "unknown key '\(entry.key)'"
-            if let guess = DidYouMean.suggestion(for: entry.key, among: allowedKeys) {
-                message += "; did you mean '\(guess)'?"
-            } else {
-                message += "; expected one of: \(allowedKeys.joined(separator: ", "))"
-            }
-            throw ConfigError(file: file, line: entry.line, column: entry.column, key: entry.value.path, message: message)
-        }
-        return ConfigMapping(node: self, entries: entries)
+  /// This node as a mapping whose keys must all be in `allowedKeys`.
+  public func mapping(allowedKeys: [String]) throws(ConfigError) -> ConfigMapping {
+    guard case .mapping(let entries) = content else {
+      if isNull { return ConfigMapping(node: self, entries: []) }
+      throw error("expected a mapping (key: value), got \(kindDescription)")
     }
-
-    public func string() throws(ConfigError) -> String {
-        guard case .scalar(let text) = content else { throw error("expected a string, got \(kindDescription)") }
-        return text
+    for entry in entries where !allowedKeys.contains(entry.key) {
+      var message = "unknown key '\(entry.key)'"
+      if let guess = DidYouMean.suggestion(for: entry.key, among: allowedKeys) {
+        message += "; did you mean '\(guess)'?"
+      } else {
+        message += "; expected one of: \(allowedKeys.joined(separator: ", "))"
+      }
+      throw ConfigError(
+        file: file, line: entry.line, column: entry.column, key: entry.value.path, message: message)
     }
+    return ConfigMapping(node: self, entries: entries)
+  }
 
-    public func int() throws(ConfigError) -> Int {
-        guard case .scalar(let text) = content, let value = Int(text.replacingOccurrences(of: "_", with: "")) else {
-            throw error("expected an integer, got \(kindDescription)")
-        }
-        return value
+  public func string() throws(ConfigError) -> String {
+    guard case .scalar(let text) = content else {
+      throw error("expected a string, got \(kindDescription)")
     }
+    return text
+  }
 
-    public func double() throws(ConfigError) -> Double {
-        guard case .scalar(let text) = content, let value = Double(text) else {
-            throw error("expected a number, got \(kindDescription)")
-        }
-        return value
+  public func int() throws(ConfigError) -> Int {
+    guard case .scalar(let text) = content,
+      let value = Int(text.replacingOccurrences(of: "_", with: ""))
+    else {
+      throw error("expected an integer, got \(kindDescription)")
     }
+    return value
+  }
 
-    public func bool() throws(ConfigError) -> Bool {
-        guard case .scalar(let text) = content else { throw error("expected true or false, got \(kindDescription)") }
-        switch text.lowercased() {
-        case "true", "yes", "on": return true
-        case "false", "no", "off": return false
-        default: throw error("expected true or false, got '\(text)'")
-        }
+  public func double() throws(ConfigError) -> Double {
+    guard case .scalar(let text) = content, let value = Double(text) else {
+      throw error("expected a number, got \(kindDescription)")
     }
+    return value
+  }
 
-    /// A size: `1024`, `64KiB`, `1MiB`, `256MiB`, `1GiB` (or `KB`/`MB`/`GB`, powers of 1000).
-    public func bytes() throws(ConfigError) -> Int64 {
-        let text = try string().trimmingCharacters(in: .whitespaces)
-        let units: [(String, Int64)] = [
-            ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40),
-            ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000), ("B", 1),
-        ]
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            if let n = Double(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), n >= 0 {
-                return Int64(n * Double(factor))
-            }
-        }
-        if let n = Int64(text), n >= 0 { return n }
-        throw error("expected a size like 256MiB, got '\(text)'")
+  public func bool() throws(ConfigError) -> Bool {
+    guard case .scalar(let text) = content else {
+      throw error("expected true or false, got \(kindDescription)")
     }
+    switch text.lowercased() {
+    case "true", "yes", "on": return true
+    case "false", "no", "off": return false
+    default: throw error("expected true or false, got '\(text)'")
+    }
+  }
 
-    /// A duration in milliseconds: `500ms`, `10s`, `5m`, `24h`, `7d`; a bare integer means ms.
-    public func durationMilliseconds() throws(ConfigError) -> Int64 {
-        let text = try string().trimmingCharacters(in: .whitespaces)
-        let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            if let n = Double(text.dropLast(suffix.count)), n >= 0 { return Int64(n * factor) }
-        }
-        if let n = Int64(text), n >= 0 { return n }
-        throw error("expected a duration like 500ms, 10s, 5m, 24h or 7d, got '\(text)'")
+  /// A size: `1024`, `64KiB`, `1MiB`, `256MiB`, `1GiB` (or `KB`/`MB`/`GB`, powers of 1000).
+  public func bytes() throws(ConfigError) -> Int64 {
+    let text = try string().trimmingCharacters(in: .whitespaces)
+    let units: [(String, Int64)] = [
+      ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40),
+      ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000), ("B", 1),
+    ]
+    for (suffix, factor) in units where text.hasSuffix(suffix) {
+      if let n = Double(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), n >= 0 {
+        return Int64(n * Double(factor))
+      }
     }
+    if let n = Int64(text), n >= 0 { return n }
+    throw error("expected a size like 256MiB, got '\(text)'")
+  }
 
-    /// A list of strings; a single string counts as a one-element list.
-    public func stringList() throws(ConfigError) -> [String] {
-        switch content {
-        case .scalar(let text): return [text]
-        case .sequence(let items):
-            var out: [String] = []
-            for item in items { out.append(try item.string()) }
-            return out
-        default: throw error("expected a list of strings, got \(kindDescription)")
-        }
+  /// A duration in milliseconds: `500ms`, `10s`, `5m`, `24h`, `7d`; a bare integer means ms.
+  public func durationMilliseconds() throws(ConfigError) -> Int64 {
+    let text = try string().trimmingCharacters(in: .whitespaces)
+    let units: [(String, Double)] = [
+      ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000),
+    ]
+    for (suffix, factor) in units where text.hasSuffix(suffix) {
+      if let n = Double(text.dropLast(suffix.count)), n >= 0 { return Int64(n * factor) }
     }
+    if let n = Int64(text), n >= 0 { return n }
+    throw error("expected a duration like 500ms, 10s, 5m, 24h or 7d, got '\(text)'")
+  }
 
-    /// The items of a list.
-    public func list() throws(ConfigError) -> [ConfigNode] {
-        guard case .sequence(let items) = content else { throw error("expected a list, got \(kindDescription)") }
-        return items
+  /// A list of strings; a single string counts as a one-element list.
+  public func stringList() throws(ConfigError) -> [String] {
+    switch content {
+    case .scalar(let text): return [text]
+    case .sequence(let items):
+      var out: [String] = []
+      for item in items { out.append(try item.string()) }
+      return out
+    default: throw error("expected a list of strings, got \(kindDescription)")
     }
+  }
+
+  /// The items of a list.
+  public func list() throws(ConfigError) -> [ConfigNode] {
+    guard case .sequence(let items) = content else {
+      throw error("expected a list, got \(kindDescription)")
+    }
+    return items
+  }
 }

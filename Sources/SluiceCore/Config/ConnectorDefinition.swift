@@ -4,147 +4,188 @@ import Foundation
 /// tasks, error handling — with the type's own `config:` section kept as a located node, so the
 /// connector validates it with the same precision.
 public struct ConnectorDefinition: Sendable {
-    public enum Role: Sendable, Equatable {
-        case source(String)
-        case sink(String)
+  public enum Role: Sendable, Equatable {
+    case source(String)
+    case sink(String)
+  }
+
+  public static let topLevelKeys = [
+    "name", "source", "sink", "topic", "topics", "tasks", "errors", "config",
+  ]
+
+  public var name: String
+  public var role: Role
+  /// The `source:`/`sink:` value, for errors about the type.
+  public var typeNode: ConfigNode
+  /// Sources: the topic template.
+  public var topic: String?
+  public var topicNode: ConfigNode?
+  /// Sinks: the topics to read.
+  public var topics: [String]
+  public var tasks: Int
+  public var sinkErrorPolicy: SinkErrorPolicy
+  /// The connector type's own settings (a null node when the file has none).
+  public var config: ConfigNode
+  public var file: String
+  /// Changes whenever the file's text changes, so a watcher can tell an edited file.
+  public var fingerprint: String
+
+  /// The `config:` section as a mapping with these keys.
+  public func configMapping(allowedKeys: [String]) throws(ConfigError) -> ConfigMapping {
+    try config.mapping(allowedKeys: allowedKeys)
+  }
+
+  /// The `topic:` node; sources call it to report template errors in place.
+  public func requiredTopicNode() throws(ConfigError) -> ConfigNode {
+    guard let topicNode else { throw typeNode.error("a source needs 'topic'") }
+    return topicNode
+  }
+
+  public static func load(
+    path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+  ) throws(ConfigError)
+    -> ConnectorDefinition
+  {
+    let text: String
+    do {
+      text = try String(contentsOfFile: path, encoding: .utf8)
+    } catch {
+      throw ConfigError(
+        file: path, line: 1, column: 1, key: "",
+        message: "cannot read the file: \((error as NSError).localizedDescription)")
+    }
+    return try parse(text: text, file: path, environment: environment)
+  }
+
+  public static func parse(
+    text: String, file: String, environment: [String: String] = ProcessInfo.processInfo.environment
+  )
+    throws(ConfigError) -> ConnectorDefinition
+  {
+    let root = try ConfigNode.parse(
+      text: text, file: file, interpolation: Interpolation(environment: environment))
+    let m = try root.mapping(allowedKeys: topLevelKeys)
+    let nameNode = try m.required("name")
+    let name = try nameNode.string()
+    if name.isEmpty || name.unicodeScalars.contains(where: { !TopicName.isLegal($0) }) {
+      throw nameNode.error("a connector name uses letters, digits, '.', '_' and '-', got '\(name)'")
+    }
+    let role: Role
+    let typeNode: ConfigNode
+    switch (m.node("source"), m.node("sink")) {
+    case (let source?, nil):
+      typeNode = source
+      role = .source(try source.string())
+    case (nil, let sink?):
+      typeNode = sink
+      role = .sink(try sink.string())
+    default:
+      throw root.error("a connector file needs exactly one of 'source' or 'sink'")
     }
 
-    public static let topLevelKeys = ["name", "source", "sink", "topic", "topics", "tasks", "errors", "config"]
-
-    public var name: String
-    public var role: Role
-    /// The `source:`/`sink:` value, for errors about the type.
-    public var typeNode: ConfigNode
-    /// Sources: the topic template.
-    public var topic: String?
-    public var topicNode: ConfigNode?
-    /// Sinks: the topics to read.
-    public var topics: [String]
-    public var tasks: Int
-    public var sinkErrorPolicy: SinkErrorPolicy
-    /// The connector type's own settings (a null node when the file has none).
-    public var config: ConfigNode
-    public var file: String
-    /// Changes whenever the file's text changes, so a watcher can tell an edited file.
-    public var fingerprint: String
-
-    /// The `config:` section as a mapping with these keys.
-    public func configMapping(allowedKeys: [String]) throws(ConfigError) -> ConfigMapping {
-        try config.mapping(allowedKeys: allowedKeys)
+    var topic: String?
+    var topics: [String] = []
+    switch role {
+    case .source:
+      if let t = m.node("topics") {
+        throw t.error("a source writes one 'topic' (a template), not 'topics'")
+      }
+      guard let t = m.node("topic") else {
+        throw root.error("missing required key 'topic' (the topic this source writes)")
+      }
+      topic = try t.string()
+    case .sink:
+      if let t = m.node("topic") { throw t.error("a sink reads 'topics' (a list), not 'topic'") }
+      guard let t = m.node("topics") else {
+        throw root.error("missing required key 'topics' (the topics this sink reads)")
+      }
+      topics = try t.stringList()
+      if topics.isEmpty { throw t.error("expected at least one topic") }
+      for (i, name) in topics.enumerated() {
+        if let problem = TopicName.problem(with: name) {
+          throw (try? t.list()[i].error(problem)) ?? t.error(problem)
+        }
+      }
     }
 
-    /// The `topic:` node; sources call it to report template errors in place.
-    public func requiredTopicNode() throws(ConfigError) -> ConfigNode {
-        guard let topicNode else { throw typeNode.error("a source needs 'topic'") }
-        return topicNode
+    var policy = SinkErrorPolicy()
+    if let errors = m.node("errors") {
+      let e = try errors.mapping(allowedKeys: [
+        "tolerance", "dlq_topic", "retries", "retry_backoff_ms", "max_retry_backoff_ms",
+      ])
+      policy.tolerateAll =
+        try e.oneOf("tolerance", allowed: ["none", "all"], default: "none") == "all"
+      policy.deadLetterTopic = try e.optionalString("dlq_topic")
+      if let dlq = e.node("dlq_topic"),
+        let problem = TopicName.problem(with: policy.deadLetterTopic ?? "")
+      {
+        throw dlq.error(problem)
+      }
+      policy.retries = try e.int("retries", default: 5, range: 0...1_000_000)
+      policy.initialBackoff = .milliseconds(
+        try e.durationMilliseconds("retry_backoff_ms", default: 100))
+      policy.maximumBackoff = .milliseconds(
+        try e.durationMilliseconds("max_retry_backoff_ms", default: 10_000))
     }
+    if policy.deadLetterTopic == nil { policy.deadLetterTopic = "\(name).dlq" }
 
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError)
-        -> ConnectorDefinition
-    {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(file: path, line: 1, column: 1, key: "", message: "cannot read the file: \((error as NSError).localizedDescription)")
-        }
-        return try parse(text: text, file: path, environment: environment)
-    }
-
-    public static func parse(text: String, file: String, environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws(ConfigError) -> ConnectorDefinition
-    {
-        let root = try ConfigNode.parse(text: text, file: file, interpolation: Interpolation(environment: environment))
-        let m = try root.mapping(allowedKeys: topLevelKeys)
-        let nameNode = try m.required("name")
-        let name = try nameNode.string()
-        if name.isEmpty || name.unicodeScalars.contains(where: { !TopicName.isLegal($0) }) {
-            throw nameNode.error("a connector name uses letters, digits, '.', '_' and '-', got '\(name)'")
-        }
-        let role: Role
-        let typeNode: ConfigNode
-        switch (m.node("source"), m.node("sink")) {
-        case (let source?, nil):
-            typeNode = source
-            role = .source(try source.string())
-        case (nil, let sink?):
-            typeNode = sink
-            role = .sink(try sink.string())
-        default:
-            throw root.error("a connector file needs exactly one of 'source' or 'sink'")
-        }
-
-        var topic: String?
-        var topics: [String] = []
-        switch role {
-        case .source:
-            if let t = m.node("topics") { throw t.error("a source writes one 'topic' (a template), not 'topics'") }
-            guard let t = m.node("topic") else { throw root.error("missing required key 'topic' (the topic this source writes)") }
-            topic = try t.string()
-        case .sink:
-            if let t = m.node("topic") { throw t.error("a sink reads 'topics' (a list), not 'topic'") }
-            guard let t = m.node("topics") else { throw root.error("missing required key 'topics' (the topics this sink reads)") }
-            topics = try t.stringList()
-            if topics.isEmpty { throw t.error("expected at least one topic") }
-            for (i, name) in topics.enumerated() {
-                if let problem = TopicName.problem(with: name) {
-                    throw (try? t.list()[i].error(problem)) ?? t.error(problem)
-                }
-            }
-        }
-
-        var policy = SinkErrorPolicy()
-        if let errors = m.node("errors") {
-            let e = try errors.mapping(allowedKeys: ["tolerance", "dlq_topic", "retries", "retry_backoff_ms", "max_retry_backoff_ms"])
-            policy.tolerateAll = try e.oneOf("tolerance", allowed: ["none", "all"], default: "none") == "all"
-            policy.deadLetterTopic = try e.optionalString("dlq_topic")
-            if let dlq = e.node("dlq_topic"), let problem = TopicName.problem(with: policy.deadLetterTopic ?? "") {
-                throw dlq.error(problem)
-            }
-            policy.retries = try e.int("retries", default: 5, range: 0...1_000_000)
-            policy.initialBackoff = .milliseconds(try e.durationMilliseconds("retry_backoff_ms", default: 100))
-            policy.maximumBackoff = .milliseconds(try e.durationMilliseconds("max_retry_backoff_ms", default: 10_000))
-        }
-        if policy.deadLetterTopic == nil { policy.deadLetterTopic = "\(name).dlq" }
-
-        let configNode =
-            m.node("config") ?? ConfigNode(file: file, path: "config", line: root.line, column: root.column, content: .null)
-        return ConnectorDefinition(
-            name: name, role: role, typeNode: typeNode, topic: topic, topicNode: m.node("topic"), topics: topics,
-            tasks: try m.int("tasks", default: 1, range: 1...256), sinkErrorPolicy: policy, config: configNode, file: file,
-            fingerprint: text)
-    }
+    let configNode =
+      m.node("config")
+      ?? ConfigNode(
+        file: file, path: "config", line: root.line, column: root.column, content: .null)
+    return ConnectorDefinition(
+      name: name, role: role, typeNode: typeNode, topic: topic, topicNode: m.node("topic"),
+      topics: topics,
+      tasks: try m.int("tasks", default: 1, range: 1...256), sinkErrorPolicy: policy,
+      config: configNode, file: file,
+      fingerprint: text)
+  }
 }
 
 /// All connector files of a folder: the valid definitions and the errors of the others.
 public enum ConnectorDirectory {
-    public static func load(directory: String, environment: [String: String] = ProcessInfo.processInfo.environment)
-        -> (definitions: [ConnectorDefinition], errors: [ConfigError])
-    {
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory)
-        } catch {
-            return ([], [ConfigError(file: directory, line: 1, column: 1, key: "connectors_dir", message: "cannot read the folder: \((error as NSError).localizedDescription)")])
-        }
-        var definitions: [ConnectorDefinition] = []
-        var errors: [ConfigError] = []
-        for name in names.sorted()
-        where !name.hasPrefix(".") && (name.hasSuffix(".yaml") || name.hasSuffix(".yml") || name.hasSuffix(".json")) {
-            let path = (directory as NSString).appendingPathComponent(name)
-            do {
-                let definition = try ConnectorDefinition.load(path: path, environment: environment)
-                if let other = definitions.first(where: { $0.name == definition.name }) {
-                    let nameNode = (try? ConfigNode.load(path: path, environment: environment).mapping(allowedKeys: ConnectorDefinition.topLevelKeys).node("name")) ?? nil
-                    errors.append(
-                        (nameNode ?? definition.typeNode).error("connector name '\(definition.name)' is already used by \(other.file)"))
-                    continue
-                }
-                definitions.append(definition)
-            } catch {
-                errors.append(error)
-            }
-        }
-        return (definitions, errors)
+  public static func load(
+    directory: String, environment: [String: String] = ProcessInfo.processInfo.environment
+  )
+    -> (definitions: [ConnectorDefinition], errors: [ConfigError])
+  {
+    let names: [String]
+    do {
+      names = try FileManager.default.contentsOfDirectory(atPath: directory)
+    } catch {
+      return (
+        [],
+        [
+          ConfigError(
+            file: directory, line: 1, column: 1, key: "connectors_dir",
+            message: "cannot read the folder: \((error as NSError).localizedDescription)")
+        ]
+      )
     }
+    var definitions: [ConnectorDefinition] = []
+    var errors: [ConfigError] = []
+    for name in names.sorted()
+    where !name.hasPrefix(".")
+      && (name.hasSuffix(".yaml") || name.hasSuffix(".yml") || name.hasSuffix(".json"))
+    {
+      let path = (directory as NSString).appendingPathComponent(name)
+      do {
+        let definition = try ConnectorDefinition.load(path: path, environment: environment)
+        if let other = definitions.first(where: { $0.name == definition.name }) {
+          let nameNode =
+            (try? ConfigNode.load(path: path, environment: environment).mapping(
+              allowedKeys: ConnectorDefinition.topLevelKeys
+            ).node("name")) ?? nil
+          errors.append(
+            (nameNode ?? definition.typeNode).error(
+              "connector name '\(definition.name)' is already used by \(other.file)"))
+          continue
+        }
+        definitions.append(definition)
+      } catch {
+        errors.append(error)
+      }
+    }
+    return (definitions, errors)
+  }
 }

@@ -3,83 +3,90 @@ import Foundation
 /// Expands `${env:NAME}`, `${env:NAME:-default}` and `${file:/path}` in config values, so secrets
 /// stay out of config files. `$${` stands for a literal `${`. Expanded text is not expanded again.
 public struct Interpolation: Sendable {
-    public var environment: [String: String]
-    public var readFile: @Sendable (String) throws -> String
+  public var environment: [String: String]
+  public var readFile: @Sendable (String) throws -> String
 
-    public init(
-        environment: [String: String] = ProcessInfo.processInfo.environment,
-        readFile: @escaping @Sendable (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) }
-    ) {
-        self.environment = environment
-        self.readFile = readFile
+  public init(
+    environment: [String: String] = ProcessInfo.processInfo.environment,
+    readFile: @escaping @Sendable (String) throws -> String = {
+      try String(contentsOfFile: $0, encoding: .utf8)
     }
+  ) {
+    self.environment = environment
+    self.readFile = readFile
+  }
 
-    /// The expanded text, or a message saying what could not be expanded.
-    public func expand(_ text: String) -> Result<String, InterpolationFailure> {
-        guard text.contains("${") else { return .success(text) }
-        var out = ""
-        var rest = Substring(text)
-        while let dollar = rest.firstIndex(of: "$") {
-            out += rest[..<dollar]
-            let after = rest[dollar...]
-            if after.hasPrefix("$${") {
-                out += "${"
-                rest = after.dropFirst(3)
-                continue
-            }
-            guard after.hasPrefix("${") else {
-                out += "$"
-                rest = after.dropFirst()
-                continue
-            }
-            guard let close = after.firstIndex(of: "}") else {
-                return .failure(.init(message: "'${' without a closing '}'"))
-            }
-            let reference = after[after.index(dollar, offsetBy: 2)..<close]
-            switch resolve(reference) {
-            case .success(let value): out += value
-            case .failure(let failure): return .failure(failure)
-            }
-            rest = after[after.index(after: close)...]
-        }
-        out += rest
-        return .success(out)
+  /// The expanded text, or a message saying what could not be expanded.
+  public func expand(_ text: String) -> Result<String, InterpolationFailure> {
+    guard text.contains("${") else { return .success(text) }
+    var out = ""
+    var rest = Substring(text)
+    while let dollar = rest.firstIndex(of: "$") {
+      out += rest[..<dollar]
+      let after = rest[dollar...]
+      if after.hasPrefix("$${") {
+        out += "${"
+        rest = after.dropFirst(3)
+        continue
+      }
+      guard after.hasPrefix("${") else {
+        out += "$"
+        rest = after.dropFirst()
+        continue
+      }
+      guard let close = after.firstIndex(of: "}") else {
+        return .failure(.init(message: "'${' without a closing '}'"))
+      }
+      let reference = after[after.index(dollar, offsetBy: 2)..<close]
+      switch resolve(reference) {
+      case .success(let value): out += value
+      case .failure(let failure): return .failure(failure)
+      }
+      rest = after[after.index(after: close)...]
     }
+    out += rest
+    return .success(out)
+  }
 
-    private func resolve(_ reference: Substring) -> Result<String, InterpolationFailure> {
-        guard let colon = reference.firstIndex(of: ":") else {
-            return .failure(.init(message: "'${\(reference)}' needs a scheme: ${env:NAME} or ${file:/path}"))
-        }
-        let scheme = reference[..<colon]
-        let argument = String(reference[reference.index(after: colon)...])
-        switch scheme {
-        case "env":
-            var name = argument
-            var fallback: String?
-            if let range = argument.range(of: ":-") {
-                name = String(argument[..<range.lowerBound])
-                fallback = String(argument[range.upperBound...])
-            }
-            if let value = environment[name] { return .success(value) }
-            if let fallback { return .success(fallback) }
-            return .failure(
-                .init(message: "environment variable \(name) is not set (give a default with ${env:\(name):-value})"))
-        case "file":
-            do {
-                var content = try readFile(argument)
-                if content.hasSuffix("\n") { content.removeLast() }
-                return .success(content)
-            } catch {
-                let reason = (error as NSError).localizedDescription
-                return .failure(.init(message: "cannot read \(argument) for ${file:\(argument)}: \(reason)"))
-            }
-        default:
-            return .failure(.init(message: "unknown scheme '\(scheme)' in '${\(reference)}'; use env or file"))
-        }
+  private func resolve(_ reference: Substring) -> Result<String, InterpolationFailure> {
+    guard let colon = reference.firstIndex(of: ":") else {
+      return .failure(
+        .init(message: "'${\(reference)}' needs a scheme: ${env:NAME} or ${file:/path}"))
     }
+    let scheme = reference[..<colon]
+    let argument = String(reference[reference.index(after: colon)...])
+    switch scheme {
+    case "env":
+      var name = argument
+      var fallback: String?
+      if let range = argument.range(of: ":-") {
+        name = String(argument[..<range.lowerBound])
+        fallback = String(argument[range.upperBound...])
+      }
+      if let value = environment[name] { return .success(value) }
+      if let fallback { return .success(fallback) }
+      return .failure(
+        .init(
+          message:
+            "environment variable \(name) is not set (give a default with ${env:\(name):-value})"))
+    case "file":
+      do {
+        var content = try readFile(argument)
+        if content.hasSuffix("\n") { content.removeLast() }
+        return .success(content)
+      } catch {
+        let reason = (error as NSError).localizedDescription
+        return .failure(
+          .init(message: "cannot read \(argument) for ${file:\(argument)}: \(reason)"))
+      }
+    default:
+      return .failure(
+        .init(message: "unknown scheme '\(scheme)' in '${\(reference)}'; use env or file"))
+    }
+  }
 }
 
 /// Why a `${…}` reference could not be expanded.
 public struct InterpolationFailure: Error, Sendable {
-    public var message: String
+  public var message: String
 }

@@ -3,73 +3,82 @@ import Foundation
 /// The worker file (`Config/worker.yaml`, DESIGN.md §4): where data and connector files live,
 /// where the admin API listens, and how the embedded log behaves.
 public struct WorkerConfig: Sendable {
-    /// `fsync:` — when an append counts as durable.
-    public enum FsyncMode: String, Sendable { case batch, interval, none }
+  /// `fsync:` — when an append counts as durable.
+  public enum FsyncMode: String, Sendable { case batch, interval, none }
 
-    /// The `log:` section.
-    public struct Log: Sendable {
-        public var partitions = 1
-        public var segmentBytes: Int64 = 256 << 20
-        public var segmentMs: Int64 = 7 * 86_400_000
-        public var retentionMs: Int64? = 168 * 3_600_000
-        public var retentionBytes: Int64?
-        public var fsync: FsyncMode = .batch
-        public var fsyncIntervalMs = 1000
-        public var maxRecordBytes = 1 << 20
+  /// The `log:` section.
+  public struct Log: Sendable {
+    public var partitions = 1
+    public var segmentBytes: Int64 = 256 << 20
+    public var segmentMs: Int64 = 7 * 86_400_000
+    public var retentionMs: Int64? = 168 * 3_600_000
+    public var retentionBytes: Int64?
+    public var fsync: FsyncMode = .batch
+    public var fsyncIntervalMs = 1000
+    public var maxRecordBytes = 1 << 20
+  }
+
+  public var dataDir = "data"
+  public var connectorsDir = "Config/connectors"
+  public var api: (host: String, port: Int) = ("127.0.0.1", 8083)
+  public var log = Log()
+  public var workerID = ProcessInfo.processInfo.hostName
+  public var file: String
+
+  public static func load(
+    path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+  ) throws(ConfigError)
+    -> WorkerConfig
+  {
+    try from(ConfigNode.load(path: path, environment: environment))
+  }
+
+  public static func parse(
+    text: String, file: String, environment: [String: String] = ProcessInfo.processInfo.environment
+  )
+    throws(ConfigError) -> WorkerConfig
+  {
+    try from(
+      ConfigNode.parse(
+        text: text, file: file, interpolation: Interpolation(environment: environment)))
+  }
+
+  static func from(_ root: ConfigNode) throws(ConfigError) -> WorkerConfig {
+    var config = WorkerConfig(file: root.file)
+    let m = try root.mapping(allowedKeys: ["data_dir", "connectors_dir", "api", "log", "worker_id"])
+    config.dataDir = try m.string("data_dir", default: config.dataDir)
+    config.connectorsDir = try m.string("connectors_dir", default: config.connectorsDir)
+    config.workerID = try m.string("worker_id", default: config.workerID)
+    if let api = m.node("api") {
+      config.api = try api.mapping(allowedKeys: ["listen"]).hostPort("listen", default: config.api)
     }
-
-    public var dataDir = "data"
-    public var connectorsDir = "Config/connectors"
-    public var api: (host: String, port: Int) = ("127.0.0.1", 8083)
-    public var log = Log()
-    public var workerID = ProcessInfo.processInfo.hostName
-    public var file: String
-
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError)
-        -> WorkerConfig
-    {
-        try from(ConfigNode.load(path: path, environment: environment))
+    if let log = m.node("log") {
+      let l = try log.mapping(allowedKeys: [
+        "partitions", "segment_bytes", "segment_ms", "retention_hours", "retention_ms",
+        "retention_bytes", "fsync",
+        "fsync_interval_ms", "max_record_bytes",
+      ])
+      config.log.partitions = try l.int("partitions", default: 1, range: 1...10_000)
+      config.log.segmentBytes = try l.bytes("segment_bytes", default: config.log.segmentBytes)
+      if config.log.segmentBytes < 1024, let n = l.node("segment_bytes") {
+        throw n.error("a segment needs at least 1KiB")
+      }
+      config.log.segmentMs = try l.durationMilliseconds("segment_ms", default: config.log.segmentMs)
+      if let hours = l.node("retention_hours") {
+        config.log.retentionMs = Int64(try hours.double() * 3_600_000)
+      }
+      if let ms = l.node("retention_ms") { config.log.retentionMs = try ms.durationMilliseconds() }
+      config.log.retentionBytes = try l.optionalBytes("retention_bytes")
+      config.log.fsync = FsyncMode(
+        rawValue: try l.oneOf("fsync", allowed: ["batch", "interval", "none"], default: "batch"))!
+      config.log.fsyncIntervalMs = try l.int(
+        "fsync_interval_ms", default: 1000, range: 1...3_600_000)
+      let maxRecord = try l.bytes("max_record_bytes", default: Int64(config.log.maxRecordBytes))
+      guard maxRecord >= 1, maxRecord <= 64 << 20 else {
+        throw try l.required("max_record_bytes").error("expected a size from 1B to 64MiB")
+      }
+      config.log.maxRecordBytes = Int(maxRecord)
     }
-
-    public static func parse(text: String, file: String, environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws(ConfigError) -> WorkerConfig
-    {
-        try from(ConfigNode.parse(text: text, file: file, interpolation: Interpolation(environment: environment)))
-    }
-
-    static func from(_ root: ConfigNode) throws(ConfigError) -> WorkerConfig {
-        var config = WorkerConfig(file: root.file)
-        let m = try root.mapping(allowedKeys: ["data_dir", "connectors_dir", "api", "log", "worker_id"])
-        config.dataDir = try m.string("data_dir", default: config.dataDir)
-        config.connectorsDir = try m.string("connectors_dir", default: config.connectorsDir)
-        config.workerID = try m.string("worker_id", default: config.workerID)
-        if let api = m.node("api") {
-            config.api = try api.mapping(allowedKeys: ["listen"]).hostPort("listen", default: config.api)
-        }
-        if let log = m.node("log") {
-            let l = try log.mapping(allowedKeys: [
-                "partitions", "segment_bytes", "segment_ms", "retention_hours", "retention_ms", "retention_bytes", "fsync",
-                "fsync_interval_ms", "max_record_bytes",
-            ])
-            config.log.partitions = try l.int("partitions", default: 1, range: 1...10_000)
-            config.log.segmentBytes = try l.bytes("segment_bytes", default: config.log.segmentBytes)
-            if config.log.segmentBytes < 1024, let n = l.node("segment_bytes") {
-                throw n.error("a segment needs at least 1KiB")
-            }
-            config.log.segmentMs = try l.durationMilliseconds("segment_ms", default: config.log.segmentMs)
-            if let hours = l.node("retention_hours") {
-                config.log.retentionMs = Int64(try hours.double() * 3_600_000)
-            }
-            if let ms = l.node("retention_ms") { config.log.retentionMs = try ms.durationMilliseconds() }
-            config.log.retentionBytes = try l.optionalBytes("retention_bytes")
-            config.log.fsync = FsyncMode(rawValue: try l.oneOf("fsync", allowed: ["batch", "interval", "none"], default: "batch"))!
-            config.log.fsyncIntervalMs = try l.int("fsync_interval_ms", default: 1000, range: 1...3_600_000)
-            let maxRecord = try l.bytes("max_record_bytes", default: Int64(config.log.maxRecordBytes))
-            guard maxRecord >= 1, maxRecord <= 64 << 20 else {
-                throw try l.required("max_record_bytes").error("expected a size from 1B to 64MiB")
-            }
-            config.log.maxRecordBytes = Int(maxRecord)
-        }
-        return config
-    }
+    return config
+  }
 }

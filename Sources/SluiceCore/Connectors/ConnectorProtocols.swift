@@ -2,26 +2,26 @@ import Logging
 
 /// The runtime as a source task sees it: where to resume, and where to send records.
 public protocol SourceTaskContext: Sendable {
-    var connectorName: String { get }
-    var taskIndex: Int { get }
-    var logger: Logger { get }
-    /// The last position whose records were all durable when it was committed; resume after it.
-    /// Resuming a little earlier is safe: the runtime drops records already in their partition.
-    var committedPosition: SourcePosition? { get }
-    /// Writes records to their topics and returns when every one is durable, in the same order.
-    /// Records whose position is not past the last one durably in their partition are dropped
-    /// (their metadata is that of the stored copy's partition with offset -1).
-    func send(_ records: [SourceRecord]) async throws -> [RecordMetadata]
-    /// A value shown under `details` in this task's status (slot, lag, snapshot progress…).
-    func setDetail(_ name: String, _ value: String?)
+  var connectorName: String { get }
+  var taskIndex: Int { get }
+  var logger: Logger { get }
+  /// The last position whose records were all durable when it was committed; resume after it.
+  /// Resuming a little earlier is safe: the runtime drops records already in their partition.
+  var committedPosition: SourcePosition? { get }
+  /// Writes records to their topics and returns when every one is durable, in the same order.
+  /// Records whose position is not past the last one durably in their partition are dropped
+  /// (their metadata is that of the stored copy's partition with offset -1).
+  func send(_ records: [SourceRecord]) async throws -> [RecordMetadata]
+  /// A value shown under `details` in this task's status (slot, lag, snapshot progress…).
+  func setDetail(_ name: String, _ value: String?)
 }
 
 /// The runtime as a sink task sees it.
 public protocol SinkTaskContext: Sendable {
-    var connectorName: String { get }
-    var taskIndex: Int { get }
-    var logger: Logger { get }
-    func setDetail(_ name: String, _ value: String?)
+  var connectorName: String { get }
+  var taskIndex: Int { get }
+  var logger: Logger { get }
+  func setDetail(_ name: String, _ value: String?)
 }
 
 /// A long-running task that moves events from an upstream system into topics.
@@ -30,59 +30,59 @@ public protocol SinkTaskContext: Sendable {
 /// after its last `send` finished. Throwing marks the task FAILED; the worker restarts it with
 /// capped exponential backoff. Blocking C calls belong on a thread of their own, not here.
 public protocol SourceTask: Sendable {
-    func run() async throws
+  func run() async throws
 }
 
 /// A task that applies topic records downstream (DESIGN.md §3).
 public protocol SinkTask: Sendable {
-    /// Called before the first `put` for these partitions (again when new ones appear). Returns
-    /// the next offset to deliver for the partitions whose offsets the sink keeps itself,
-    /// atomically with its data (exactly-once sinks); the worker's stored offsets apply to the rest.
-    func open(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64]
-    /// Delivers records in offset order per partition; returns when they are durable downstream.
-    func put(_ records: [Record]) async throws
-    /// Releases resources; called once when the task stops.
-    func close() async
+  /// Called before the first `put` for these partitions (again when new ones appear). Returns
+  /// the next offset to deliver for the partitions whose offsets the sink keeps itself,
+  /// atomically with its data (exactly-once sinks); the worker's stored offsets apply to the rest.
+  func open(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64]
+  /// Delivers records in offset order per partition; returns when they are durable downstream.
+  func put(_ records: [Record]) async throws
+  /// Releases resources; called once when the task stops.
+  func close() async
 }
 
 extension SinkTask {
-    public func open(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] { [:] }
-    public func close() async {}
+  public func open(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] { [:] }
+  public func close() async {}
 }
 
 /// Thrown by a sink when one record can never be applied (bad data, not a lost connection):
 /// the worker skips retries for it and sends it to the DLQ or fails the task.
 public struct SinkRecordError: Error, CustomStringConvertible, Sendable {
-    public var record: Record
-    public var reason: String
+  public var record: Record
+  public var reason: String
 
-    public init(record: Record, reason: String) {
-        self.record = record
-        self.reason = reason
-    }
+  public init(record: Record, reason: String) {
+    self.record = record
+    self.reason = reason
+  }
 
-    public var description: String {
-        "record \(record.topicPartition)@\(record.offset) cannot be applied: \(reason)"
-    }
+  public var description: String {
+    "record \(record.topicPartition)@\(record.offset) cannot be applied: \(reason)"
+  }
 }
 
 /// A configured source connector: validated config, and a factory for its tasks.
 public protocol SourceConnector: Sendable {
-    func makeTask(index: Int, count: Int, context: any SourceTaskContext) throws -> any SourceTask
-    /// Called when the connector's file is removed (not on shutdown), to drop upstream state.
-    func removed() async
+  func makeTask(index: Int, count: Int, context: any SourceTaskContext) throws -> any SourceTask
+  /// Called when the connector's file is removed (not on shutdown), to drop upstream state.
+  func removed() async
 }
 
 /// A configured sink connector: validated config, and a factory for its tasks.
 public protocol SinkConnector: Sendable {
-    func makeTask(index: Int, count: Int, context: any SinkTaskContext) throws -> any SinkTask
-    func removed() async
+  func makeTask(index: Int, count: Int, context: any SinkTaskContext) throws -> any SinkTask
+  func removed() async
 }
 
 extension SourceConnector {
-    public func removed() async {}
+  public func removed() async {}
 }
 
 extension SinkConnector {
-    public func removed() async {}
+  public func removed() async {}
 }

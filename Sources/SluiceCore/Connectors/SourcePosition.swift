@@ -5,46 +5,47 @@
 /// with fixed-width digits (`"00000000016B3748"` for an LSN). The runtime uses the order to drop,
 /// after a crash, records whose position is not past the last one durably in their partition.
 public struct SourcePosition: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
-    public var text: String
+  public var text: String
 
-    public init(_ text: String) { self.text = text }
+  public init(_ text: String) { self.text = text }
 
-    public static func < (a: Self, b: Self) -> Bool {
-        a.text.utf8.lexicographicallyPrecedes(b.text.utf8)
-    }
+  public static func < (a: Self, b: Self) -> Bool {
+    a.text.utf8.lexicographicallyPrecedes(b.text.utf8)
+  }
 
-    public var description: String { text }
+  public var description: String { text }
 
-    /// Fixed-width hexadecimal, so the text order equals the numeric order.
-    public static func hex(_ value: UInt64, width: Int = 16) -> String {
-        let digits = String(value, radix: 16, uppercase: true)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
-    }
+  /// Fixed-width hexadecimal, so the text order equals the numeric order.
+  public static func hex(_ value: UInt64, width: Int = 16) -> String {
+    let digits = String(value, radix: 16, uppercase: true)
+    return String(repeating: "0", count: max(0, width - digits.count)) + digits
+  }
 }
 
 /// A record a source task hands to the runtime: where it goes and the upstream position it came
 /// from. The runtime chooses the partition (when `partition` is nil) and the offset.
 public struct SourceRecord: Sendable, Hashable {
-    public var topic: String
-    /// Nil: Kafka's default partitioner decides (murmur2 of the key, round-robin without a key).
-    public var partition: Int?
-    public var key: [UInt8]?
-    public var value: [UInt8]?
-    public var headers: [RecordHeader]
-    public var timestamp: Int64
-    /// Nil for sources whose events have no order (webhooks dedupe by idempotency key instead).
-    public var position: SourcePosition?
+  public var topic: String
+  /// Nil: Kafka's default partitioner decides (murmur2 of the key, round-robin without a key).
+  public var partition: Int?
+  public var key: [UInt8]?
+  public var value: [UInt8]?
+  public var headers: [RecordHeader]
+  public var timestamp: Int64
+  /// Nil for sources whose events have no order (webhooks dedupe by idempotency key instead).
+  public var position: SourcePosition?
 
-    public init(
-        topic: String, partition: Int? = nil, key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = [],
-        timestamp: Int64 = currentTimeMillis(), position: SourcePosition?
-    ) {
-        self.topic = topic
-        self.partition = partition
-        self.key = key
-        self.value = value
-        self.headers = headers
-        self.timestamp = timestamp
-        self.position = position
-    }
+  public init(
+    topic: String, partition: Int? = nil, key: [UInt8]?, value: [UInt8]?,
+    headers: [RecordHeader] = [],
+    timestamp: Int64 = currentTimeMillis(), position: SourcePosition?
+  ) {
+    self.topic = topic
+    self.partition = partition
+    self.key = key
+    self.value = value
+    self.headers = headers
+    self.timestamp = timestamp
+    self.position = position
+  }
 }

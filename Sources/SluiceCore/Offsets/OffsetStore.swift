@@ -4,10 +4,10 @@
 /// A commit is written only after the records it covers are durable, so a crash can make the
 /// stored value older than the truth but never newer (DESIGN.md §3).
 public protocol OffsetStore: Sendable {
-    func sourcePosition(connector: String) async throws -> SourcePosition?
-    func commitSourcePosition(_ position: SourcePosition, connector: String) async throws
-    func sinkOffsets(connector: String) async throws -> [TopicPartition: Int64]
-    func commitSinkOffsets(_ offsets: [TopicPartition: Int64], connector: String) async throws
-    /// Forgets a connector (its file was removed).
-    func remove(connector: String) async throws
+  func sourcePosition(connector: String) async throws -> SourcePosition?
+  func commitSourcePosition(_ position: SourcePosition, connector: String) async throws
+  func sinkOffsets(connector: String) async throws -> [TopicPartition: Int64]
+  func commitSinkOffsets(_ offsets: [TopicPartition: Int64], connector: String) async throws
+  /// Forgets a connector (its file was removed).
+  func remove(connector: String) async throws
 }

@@ -1,94 +1,97 @@
 /// One header of a record: a name and opaque bytes, kept in the order the producer gave them.
 public struct RecordHeader: Sendable, Hashable {
-    public var name: String
-    public var value: [UInt8]?
+  public var name: String
+  public var value: [UInt8]?
 
-    public init(name: String, value: [UInt8]?) {
-        self.name = name
-        self.value = value
-    }
+  public init(name: String, value: [UInt8]?) {
+    self.name = name
+    self.value = value
+  }
 
-    public init(_ name: String, _ text: String) {
-        self.init(name: name, value: Array(text.utf8))
-    }
+  public init(_ name: String, _ text: String) {
+    self.init(name: name, value: Array(text.utf8))
+  }
 }
 
 /// A topic partition: the unit of ordering and of offsets.
 public struct TopicPartition: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var topic: String
-    public var partition: Int
+  public var topic: String
+  public var partition: Int
 
-    public init(_ topic: String, _ partition: Int) {
-        self.topic = topic
-        self.partition = partition
-    }
+  public init(_ topic: String, _ partition: Int) {
+    self.topic = topic
+    self.partition = partition
+  }
 
-    public static func < (a: Self, b: Self) -> Bool {
-        (a.topic, a.partition) < (b.topic, b.partition)
-    }
+  public static func < (a: Self, b: Self) -> Bool {
+    (a.topic, a.partition) < (b.topic, b.partition)
+  }
 
-    public var description: String { "\(topic)/\(partition)" }
+  public var description: String { "\(topic)/\(partition)" }
 }
 
 /// A record as stored in a topic: where it is (topic, partition, offset) and what it holds.
 ///
 /// This is DESIGN.md §2's record model; ``TopicStore`` reads return it and sinks receive it.
 public struct Record: Sendable, Hashable {
-    public var topic: String
-    public var partition: Int
-    public var offset: Int64
-    /// Milliseconds since the Unix epoch.
-    public var timestamp: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]?
-    public var headers: [RecordHeader]
+  public var topic: String
+  public var partition: Int
+  public var offset: Int64
+  /// Milliseconds since the Unix epoch.
+  public var timestamp: Int64
+  public var key: [UInt8]?
+  public var value: [UInt8]?
+  public var headers: [RecordHeader]
 
-    public init(
-        topic: String, partition: Int, offset: Int64, timestamp: Int64,
-        key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = []
-    ) {
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
-        self.timestamp = timestamp
-        self.key = key
-        self.value = value
-        self.headers = headers
-    }
+  public init(
+    topic: String, partition: Int, offset: Int64, timestamp: Int64,
+    key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = []
+  ) {
+    self.topic = topic
+    self.partition = partition
+    self.offset = offset
+    self.timestamp = timestamp
+    self.key = key
+    self.value = value
+    self.headers = headers
+  }
 
-    public var topicPartition: TopicPartition { TopicPartition(topic, partition) }
+  public var topicPartition: TopicPartition { TopicPartition(topic, partition) }
 
-    /// The value of the first header with this name, if any.
-    public func header(_ name: String) -> [UInt8]? {
-        headers.first { $0.name == name }?.value ?? nil
-    }
+  /// The value of the first header with this name, if any.
+  public func header(_ name: String) -> [UInt8]? {
+    headers.first { $0.name == name }?.value ?? nil
+  }
 }
 
 /// A record on its way into a topic partition, before the store has given it an offset.
 public struct OutgoingRecord: Sendable, Hashable {
-    /// Milliseconds since the Unix epoch.
-    public var timestamp: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]?
-    public var headers: [RecordHeader]
+  /// Milliseconds since the Unix epoch.
+  public var timestamp: Int64
+  public var key: [UInt8]?
+  public var value: [UInt8]?
+  public var headers: [RecordHeader]
 
-    public init(timestamp: Int64 = currentTimeMillis(), key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = []) {
-        self.timestamp = timestamp
-        self.key = key
-        self.value = value
-        self.headers = headers
-    }
+  public init(
+    timestamp: Int64 = currentTimeMillis(), key: [UInt8]?, value: [UInt8]?,
+    headers: [RecordHeader] = []
+  ) {
+    self.timestamp = timestamp
+    self.key = key
+    self.value = value
+    self.headers = headers
+  }
 }
 
 /// Where an appended record landed.
 public struct RecordMetadata: Sendable, Hashable, Codable {
-    public var topic: String
-    public var partition: Int
-    public var offset: Int64
+  public var topic: String
+  public var partition: Int
+  public var offset: Int64
 
-    public init(topic: String, partition: Int, offset: Int64) {
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
-    }
+  public init(topic: String, partition: Int, offset: Int64) {
+    self.topic = topic
+    self.partition = partition
+    self.offset = offset
+  }
 }

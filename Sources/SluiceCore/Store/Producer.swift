@@ -2,68 +2,79 @@
 /// store's default partition count, picks partitions with ``Partitioner``, and appends each
 /// partition's records as one batch, all partitions at once.
 public struct Producer: Sendable {
-    public let store: any TopicStore
-    private let partitioner: Partitioner
+  public let store: any TopicStore
+  private let partitioner: Partitioner
 
-    public init(store: any TopicStore, partitioner: Partitioner = Partitioner()) {
-        self.store = store
-        self.partitioner = partitioner
-    }
+  public init(store: any TopicStore, partitioner: Partitioner = Partitioner()) {
+    self.store = store
+    self.partitioner = partitioner
+  }
 
-    /// Records grouped by partition, in first-seen order, each with its index in `records`.
-    public func route(_ records: [SourceRecord]) async throws -> [(TopicPartition, [(index: Int, record: SourceRecord)])] {
-        var partitionCounts: [String: Int] = [:]
-        var batches: [TopicPartition: [(index: Int, record: SourceRecord)]] = [:]
-        var order: [TopicPartition] = []
-        for (index, record) in records.enumerated() {
-            let count: Int
-            if let known = partitionCounts[record.topic] {
-                count = known
-            } else {
-                count = try await store.ensureTopic(record.topic)
-                partitionCounts[record.topic] = count
-            }
-            let partition = record.partition ?? partitioner.partition(forKey: record.key, partitions: count)
-            guard partition >= 0 && partition < count else {
-                throw TopicStoreError.unknownPartition(record.topic, partition, partitions: count)
-            }
-            let tp = TopicPartition(record.topic, partition)
-            if batches[tp] == nil { order.append(tp) }
-            batches[tp, default: []].append((index, record))
-        }
-        return order.map { ($0, batches[$0]!) }
+  /// Records grouped by partition, in first-seen order, each with its index in `records`.
+  public func route(_ records: [SourceRecord]) async throws -> [(
+    TopicPartition, [(index: Int, record: SourceRecord)]
+  )] {
+    var partitionCounts: [String: Int] = [:]
+    var batches: [TopicPartition: [(index: Int, record: SourceRecord)]] = [:]
+    var order: [TopicPartition] = []
+    for (index, record) in records.enumerated() {
+      let count: Int
+      if let known = partitionCounts[record.topic] {
+        count = known
+      } else {
+        count = try await store.ensureTopic(record.topic)
+        partitionCounts[record.topic] = count
+      }
+      let partition =
+        record.partition ?? partitioner.partition(forKey: record.key, partitions: count)
+      guard partition >= 0 && partition < count else {
+        throw TopicStoreError.unknownPartition(record.topic, partition, partitions: count)
+      }
+      let tp = TopicPartition(record.topic, partition)
+      if batches[tp] == nil { order.append(tp) }
+      batches[tp, default: []].append((index, record))
     }
+    return order.map { ($0, batches[$0]!) }
+  }
 
-    /// Appends the records and returns where each landed, in the order given. Returns when all
-    /// are durable; if one partition fails, others may have been written (as with Kafka).
-    public func send(_ records: [SourceRecord]) async throws -> [RecordMetadata] {
-        try await send(records) { batch, tp in
-            let outgoing = batch.map {
-                OutgoingRecord(timestamp: $0.record.timestamp, key: $0.record.key, value: $0.record.value, headers: $0.record.headers)
-            }
-            let base = try await store.append(outgoing, to: tp)
-            return batch.enumerated().map { i, entry in
-                (entry.index, RecordMetadata(topic: tp.topic, partition: tp.partition, offset: base + Int64(i)))
-            }
-        }
+  /// Appends the records and returns where each landed, in the order given. Returns when all
+  /// are durable; if one partition fails, others may have been written (as with Kafka).
+  public func send(_ records: [SourceRecord]) async throws -> [RecordMetadata] {
+    try await send(records) { batch, tp in
+      let outgoing = batch.map {
+        OutgoingRecord(
+          timestamp: $0.record.timestamp, key: $0.record.key, value: $0.record.value,
+          headers: $0.record.headers)
+      }
+      let base = try await store.append(outgoing, to: tp)
+      return batch.enumerated().map { i, entry in
+        (
+          entry.index,
+          RecordMetadata(topic: tp.topic, partition: tp.partition, offset: base + Int64(i))
+        )
+      }
     }
+  }
 
-    /// Routes `records` and runs `append` for every partition concurrently; `append` returns the
-    /// metadata of each record of its batch by index.
-    public func send(
-        _ records: [SourceRecord],
-        append: @escaping @Sendable ([(index: Int, record: SourceRecord)], TopicPartition) async throws -> [(Int, RecordMetadata)]
-    ) async throws -> [RecordMetadata] {
-        let routed = try await route(records)
-        var results = [RecordMetadata?](repeating: nil, count: records.count)
-        try await withThrowingTaskGroup(of: [(Int, RecordMetadata)].self) { group in
-            for (tp, batch) in routed {
-                group.addTask { try await append(batch, tp) }
-            }
-            for try await placed in group {
-                for (index, metadata) in placed { results[index] = metadata }
-            }
-        }
-        return results.map { $0! }
+  /// Routes `records` and runs `append` for every partition concurrently; `append` returns the
+  /// metadata of each record of its batch by index.
+  public func send(
+    _ records: [SourceRecord],
+    append:
+      @escaping @Sendable ([(index: Int, record: SourceRecord)], TopicPartition) async throws -> [(
+        Int, RecordMetadata
+      )]
+  ) async throws -> [RecordMetadata] {
+    let routed = try await route(records)
+    var results = [RecordMetadata?](repeating: nil, count: records.count)
+    try await withThrowingTaskGroup(of: [(Int, RecordMetadata)].self) { group in
+      for (tp, batch) in routed {
+        group.addTask { try await append(batch, tp) }
+      }
+      for try await placed in group {
+        for (index, metadata) in placed { results[index] = metadata }
+      }
     }
+    return results.map { $0! }
+  }
 }

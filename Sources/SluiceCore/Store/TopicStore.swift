@@ -1,52 +1,52 @@
 /// Start and end of a partition: `start` is the first offset still kept, `end` the offset the
 /// next record will get (so `end - start` records are readable).
 public struct PartitionOffsets: Sendable, Hashable, Codable {
-    public var start: Int64
-    public var end: Int64
+  public var start: Int64
+  public var end: Int64
 
-    public init(start: Int64, end: Int64) {
-        self.start = start
-        self.end = end
-    }
+  public init(start: Int64, end: Int64) {
+    self.start = start
+    self.end = end
+  }
 }
 
 /// A topic and the offsets of each of its partitions, as `GET /topics` shows them.
 public struct TopicDescription: Sendable, Hashable {
-    public var name: String
-    public var partitions: [PartitionOffsets]
+  public var name: String
+  public var partitions: [PartitionOffsets]
 
-    public init(name: String, partitions: [PartitionOffsets]) {
-        self.name = name
-        self.partitions = partitions
-    }
+  public init(name: String, partitions: [PartitionOffsets]) {
+    self.name = name
+    self.partitions = partitions
+  }
 }
 
 /// Why a store operation failed, in the terms a caller can act on.
 public enum TopicStoreError: Error, CustomStringConvertible, Sendable {
-    case invalidTopicName(String, reason: String)
-    case unknownTopic(String)
-    case unknownPartition(String, Int, partitions: Int)
-    case recordTooLarge(size: Int, limit: Int)
-    case offsetOutOfRange(TopicPartition, requested: Int64, start: Int64, end: Int64)
-    /// The store cannot write at the moment (disk full, read-only, closed); nothing was written.
-    case unavailable(String)
-    /// Stored data failed its checksum; the message names file and position.
-    case corrupt(String)
+  case invalidTopicName(String, reason: String)
+  case unknownTopic(String)
+  case unknownPartition(String, Int, partitions: Int)
+  case recordTooLarge(size: Int, limit: Int)
+  case offsetOutOfRange(TopicPartition, requested: Int64, start: Int64, end: Int64)
+  /// The store cannot write at the moment (disk full, read-only, closed); nothing was written.
+  case unavailable(String)
+  /// Stored data failed its checksum; the message names file and position.
+  case corrupt(String)
 
-    public var description: String {
-        switch self {
-        case .invalidTopicName(let name, let reason): "invalid topic name '\(name)': \(reason)"
-        case .unknownTopic(let name): "unknown topic '\(name)'"
-        case .unknownPartition(let topic, let partition, let count):
-            "topic '\(topic)' has no partition \(partition) (it has \(count))"
-        case .recordTooLarge(let size, let limit):
-            "record of \(size) bytes is larger than the limit of \(limit) bytes (log.max_record_bytes)"
-        case .offsetOutOfRange(let tp, let requested, let start, let end):
-            "offset \(requested) is out of range for \(tp): readable offsets are \(start)..<\(end)"
-        case .unavailable(let reason): "the topic store cannot write: \(reason)"
-        case .corrupt(let reason): "stored data is corrupt: \(reason)"
-        }
+  public var description: String {
+    switch self {
+    case .invalidTopicName(let name, let reason): "invalid topic name '\(name)': \(reason)"
+    case .unknownTopic(let name): "unknown topic '\(name)'"
+    case .unknownPartition(let topic, let partition, let count):
+      "topic '\(topic)' has no partition \(partition) (it has \(count))"
+    case .recordTooLarge(let size, let limit):
+      "record of \(size) bytes is larger than the limit of \(limit) bytes (log.max_record_bytes)"
+    case .offsetOutOfRange(let tp, let requested, let start, let end):
+      "offset \(requested) is out of range for \(tp): readable offsets are \(start)..<\(end)"
+    case .unavailable(let reason): "the topic store cannot write: \(reason)"
+    case .corrupt(let reason): "stored data is corrupt: \(reason)"
     }
+  }
 }
 
 /// The one way the runtime writes and reads topics (DESIGN.md §2).
@@ -54,43 +54,44 @@ public enum TopicStoreError: Error, CustomStringConvertible, Sendable {
 /// The embedded log (`SluiceLog`) is the first implementation; a Kafka-backed one can follow, so
 /// nothing here says how records lie on disk. Every method is safe to call concurrently.
 public protocol TopicStore: Sendable {
-    /// Partition count used when a topic is created implicitly by a write.
-    var defaultPartitions: Int { get }
+  /// Partition count used when a topic is created implicitly by a write.
+  var defaultPartitions: Int { get }
 
-    /// Creates the topic if it does not exist; an existing topic keeps its partition count.
-    func createTopic(_ name: String, partitions: Int) async throws
+  /// Creates the topic if it does not exist; an existing topic keeps its partition count.
+  func createTopic(_ name: String, partitions: Int) async throws
 
-    /// The number of partitions of `topic`, or nil if it does not exist.
-    func partitionCount(of topic: String) async throws -> Int?
+  /// The number of partitions of `topic`, or nil if it does not exist.
+  func partitionCount(of topic: String) async throws -> Int?
 
-    /// Every topic with the offsets of its partitions, sorted by name.
-    func describeTopics() async throws -> [TopicDescription]
+  /// Every topic with the offsets of its partitions, sorted by name.
+  func describeTopics() async throws -> [TopicDescription]
 
-    func offsets(of partition: TopicPartition) async throws -> PartitionOffsets
+  func offsets(of partition: TopicPartition) async throws -> PartitionOffsets
 
-    /// Appends records to one partition as one batch and returns the offset of the first one.
-    /// Returns only when the batch is as durable as the store's fsync policy promises.
-    func append(_ records: [OutgoingRecord], to partition: TopicPartition) async throws -> Int64
+  /// Appends records to one partition as one batch and returns the offset of the first one.
+  /// Returns only when the batch is as durable as the store's fsync policy promises.
+  func append(_ records: [OutgoingRecord], to partition: TopicPartition) async throws -> Int64
 
-    /// Records from `offset` on, at most `maxRecords` (and roughly `maxBytes`, but at least one).
-    /// An offset at or past the end gives an empty array; one below the start throws
-    /// ``TopicStoreError/offsetOutOfRange(_:requested:start:end:)``.
-    func read(from partition: TopicPartition, offset: Int64, maxRecords: Int, maxBytes: Int) async throws
-        -> [Record]
+  /// Records from `offset` on, at most `maxRecords` (and roughly `maxBytes`, but at least one).
+  /// An offset at or past the end gives an empty array; one below the start throws
+  /// ``TopicStoreError/offsetOutOfRange(_:requested:start:end:)``.
+  func read(from partition: TopicPartition, offset: Int64, maxRecords: Int, maxBytes: Int)
+    async throws
+    -> [Record]
 
-    /// Waits until any partition has been appended to since `version` (or `timeout` passes) and
-    /// returns the store's current append version. Readers that have caught up use it to sleep.
-    func waitForAppends(after version: UInt64, timeout: Duration) async -> UInt64
+  /// Waits until any partition has been appended to since `version` (or `timeout` passes) and
+  /// returns the store's current append version. Readers that have caught up use it to sleep.
+  func waitForAppends(after version: UInt64, timeout: Duration) async -> UInt64
 
-    /// The current append version, see ``waitForAppends(after:timeout:)``.
-    var appendVersion: UInt64 { get }
+  /// The current append version, see ``waitForAppends(after:timeout:)``.
+  var appendVersion: UInt64 { get }
 }
 
 extension TopicStore {
-    /// Creates the topic with ``defaultPartitions`` if needed and returns its partition count.
-    public func ensureTopic(_ name: String) async throws -> Int {
-        if let count = try await partitionCount(of: name) { return count }
-        try await createTopic(name, partitions: defaultPartitions)
-        return try await partitionCount(of: name) ?? defaultPartitions
-    }
+  /// Creates the topic with ``defaultPartitions`` if needed and returns its partition count.
+  public func ensureTopic(_ name: String) async throws -> Int {
+    if let count = try await partitionCount(of: name) { return count }
+    try await createTopic(name, partitions: defaultPartitions)
+    return try await partitionCount(of: name) ?? defaultPartitions
+  }
 }

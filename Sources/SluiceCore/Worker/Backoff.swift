@@ -3,22 +3,22 @@
 /// A value type: each retry loop owns one, `next()` advances it and `reset()` starts over after
 /// a success, so the schedule is testable without sleeping.
 public struct Backoff: Sendable {
-    public var initial: Duration
-    public var maximum: Duration
-    public private(set) var attempt = 0
+  public var initial: Duration
+  public var maximum: Duration
+  public private(set) var attempt = 0
 
-    public init(initial: Duration = .milliseconds(100), maximum: Duration = .seconds(30)) {
-        self.initial = initial
-        self.maximum = maximum
-    }
+  public init(initial: Duration = .milliseconds(100), maximum: Duration = .seconds(30)) {
+    self.initial = initial
+    self.maximum = maximum
+  }
 
-    /// The delay before the next attempt (with ±20% jitter), and counts the attempt.
-    public mutating func next() -> Duration {
-        let exponent = min(attempt, 30)
-        attempt += 1
-        let base = min(initial * (1 << exponent), maximum)
-        return base * Double.random(in: 0.8...1.2)
-    }
+  /// The delay before the next attempt (with ±20% jitter), and counts the attempt.
+  public mutating func next() -> Duration {
+    let exponent = min(attempt, 30)
+    attempt += 1
+    let base = min(initial * (1 << exponent), maximum)
+    return base * Double.random(in: 0.8...1.2)
+  }
 
-    public mutating func reset() { attempt = 0 }
+  public mutating func reset() { attempt = 0 }
 }

@@ -2,109 +2,112 @@ import Synchronization
 
 /// States as Kafka Connect names them, so existing dashboards and scripts read them unchanged.
 public enum ConnectorState: String, Sendable, Codable {
-    case unassigned = "UNASSIGNED"
-    case running = "RUNNING"
-    case paused = "PAUSED"
-    case failed = "FAILED"
-    case stopped = "STOPPED"
+  case unassigned = "UNASSIGNED"
+  case running = "RUNNING"
+  case paused = "PAUSED"
+  case failed = "FAILED"
+  case stopped = "STOPPED"
 }
 
 /// One task's status: Kafka Connect's `{"id","state","worker_id","trace"}` plus connector details.
 public struct TaskStatus: Sendable, Codable, Equatable {
-    public var id: Int
-    public var state: ConnectorState
-    public var workerID: String
-    /// Why the task failed, or what it is retrying; nil when healthy.
-    public var trace: String?
-    public var restarts: Int = 0
-    /// Connector-specific figures (slot, lag, progress…), see ``SourceTaskContext/setDetail(_:_:)``.
-    public var details: [String: String] = [:]
+  public var id: Int
+  public var state: ConnectorState
+  public var workerID: String
+  /// Why the task failed, or what it is retrying; nil when healthy.
+  public var trace: String?
+  public var restarts: Int = 0
+  /// Connector-specific figures (slot, lag, progress…), see ``SourceTaskContext/setDetail(_:_:)``.
+  public var details: [String: String] = [:]
 
-    enum CodingKeys: String, CodingKey {
-        case id, state, trace, restarts, details
-        case workerID = "worker_id"
-    }
+  enum CodingKeys: String, CodingKey {
+    case id, state, trace, restarts, details
+    case workerID = "worker_id"
+  }
 
-    public init(id: Int, state: ConnectorState, workerID: String, trace: String? = nil) {
-        self.id = id
-        self.state = state
-        self.workerID = workerID
-        self.trace = trace
-    }
+  public init(id: Int, state: ConnectorState, workerID: String, trace: String? = nil) {
+    self.id = id
+    self.state = state
+    self.workerID = workerID
+    self.trace = trace
+  }
 }
 
 /// A connector's status in Kafka Connect's shape (`GET /connectors/{name}/status`).
 public struct ConnectorStatus: Sendable, Codable, Equatable {
-    public struct Summary: Sendable, Codable, Equatable {
-        public var state: ConnectorState
-        public var workerID: String
-        public var trace: String?
-
-        enum CodingKeys: String, CodingKey {
-            case state, trace
-            case workerID = "worker_id"
-        }
-
-        public init(state: ConnectorState, workerID: String, trace: String?) {
-            self.state = state
-            self.workerID = workerID
-            self.trace = trace
-        }
-    }
-
-    public var name: String
-    public var connector: Summary
-    public var tasks: [TaskStatus]
-    /// "source" or "sink".
-    public var type: String
-    /// The connector type as configured (`file`, `postgres-cdc`, …).
-    public var connectorType: String
-    public var configFile: String
+  public struct Summary: Sendable, Codable, Equatable {
+    public var state: ConnectorState
+    public var workerID: String
+    public var trace: String?
 
     enum CodingKeys: String, CodingKey {
-        case name, connector, tasks, type
-        case connectorType = "connector_type"
-        case configFile = "config_file"
+      case state, trace
+      case workerID = "worker_id"
     }
 
-    public init(name: String, connector: Summary, tasks: [TaskStatus], type: String, connectorType: String, configFile: String) {
-        self.name = name
-        self.connector = connector
-        self.tasks = tasks
-        self.type = type
-        self.connectorType = connectorType
-        self.configFile = configFile
+    public init(state: ConnectorState, workerID: String, trace: String?) {
+      self.state = state
+      self.workerID = workerID
+      self.trace = trace
     }
+  }
+
+  public var name: String
+  public var connector: Summary
+  public var tasks: [TaskStatus]
+  /// "source" or "sink".
+  public var type: String
+  /// The connector type as configured (`file`, `postgres-cdc`, …).
+  public var connectorType: String
+  public var configFile: String
+
+  enum CodingKeys: String, CodingKey {
+    case name, connector, tasks, type
+    case connectorType = "connector_type"
+    case configFile = "config_file"
+  }
+
+  public init(
+    name: String, connector: Summary, tasks: [TaskStatus], type: String, connectorType: String,
+    configFile: String
+  ) {
+    self.name = name
+    self.connector = connector
+    self.tasks = tasks
+    self.type = type
+    self.connectorType = connectorType
+    self.configFile = configFile
+  }
 }
 
 /// The live status of every connector, written by the runners and read by the admin API.
 public final class StatusBoard: Sendable {
-    private let statuses = Mutex<[String: ConnectorStatus]>([:])
+  private let statuses = Mutex<[String: ConnectorStatus]>([:])
 
-    public init() {}
+  public init() {}
 
-    public func all() -> [ConnectorStatus] {
-        statuses.withLock { $0.values.sorted { $0.name < $1.name } }
+  public func all() -> [ConnectorStatus] {
+    statuses.withLock { $0.values.sorted { $0.name < $1.name } }
+  }
+
+  public func status(of name: String) -> ConnectorStatus? {
+    statuses.withLock { $0[name] }
+  }
+
+  public func set(_ status: ConnectorStatus) {
+    statuses.withLock { $0[status.name] = status }
+  }
+
+  public func remove(_ name: String) {
+    _ = statuses.withLock { $0.removeValue(forKey: name) }
+  }
+
+  /// Changes one task of one connector, if both are still known.
+  public func updateTask(_ name: String, _ index: Int, _ change: (inout TaskStatus) -> Void) {
+    statuses.withLock { all in
+      guard var status = all[name], index < status.tasks.count else { return }
+      change(&status.tasks[index])
+      all[name] = status
     }
-
-    public func status(of name: String) -> ConnectorStatus? {
-        statuses.withLock { $0[name] }
-    }
-
-    public func set(_ status: ConnectorStatus) {
-        statuses.withLock { $0[status.name] = status }
-    }
-
-    public func remove(_ name: String) {
-        _ = statuses.withLock { $0.removeValue(forKey: name) }
-    }
-
-    /// Changes one task of one connector, if both are still known.
-    public func updateTask(_ name: String, _ index: Int, _ change: (inout TaskStatus) -> Void) {
-        statuses.withLock { all in
-            guard var status = all[name], index < status.tasks.count else { return }
-            change(&status.tasks[index])
-            all[name] = status
-        }
-    }
+  }
 }

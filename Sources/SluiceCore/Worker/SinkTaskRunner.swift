@@ -3,233 +3,255 @@ import Logging
 /// Runs one sink task: finds its partitions, reads them from the store in batches, delivers them
 /// with retries, dead-letters or fails on records that cannot be applied, and commits offsets.
 struct SinkTaskRunner: Sendable {
-    let connector: any SinkConnector
-    let name: String
-    let index: Int
-    let count: Int
-    let topics: [String]
-    let policy: SinkErrorPolicy
-    let store: any TopicStore
-    let offsets: any OffsetStore
-    let status: StatusBoard
-    let logger: Logger
-    var batchRecords = 500
-    var batchBytes = 4 << 20
+  let connector: any SinkConnector
+  let name: String
+  let index: Int
+  let count: Int
+  let topics: [String]
+  let policy: SinkErrorPolicy
+  let store: any TopicStore
+  let offsets: any OffsetStore
+  let status: StatusBoard
+  let logger: Logger
+  var batchRecords = 500
+  var batchBytes = 4 << 20
 
-    func run() async {
-        var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(60))
-        while !Task.isCancelled {
-            var task: (any SinkTask)?
-            do {
-                let context = SinkContext(connectorName: name, taskIndex: index, logger: logger, status: status)
-                task = try connector.makeTask(index: index, count: count, context: context)
-                status.updateTask(name, index) {
-                    $0.state = .running
-                    $0.trace = nil
-                }
-                var consumer = SinkConsumer(runner: self, task: task!)
-                try await consumer.consume()
-                await task!.close()
-                return
-            } catch {
-                await task?.close()
-                if Task.isCancelled { return }
-                let delay = backoff.next()
-                logger.error("sink task failed; restarting", metadata: ["task": "\(index)", "error": "\(error)", "in": "\(delay)"])
-                status.updateTask(name, index) {
-                    $0.state = .failed
-                    $0.trace = "\(error)"
-                    $0.restarts += 1
-                }
-                try? await Task.sleep(for: delay)
-            }
+  func run() async {
+    var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(60))
+    while !Task.isCancelled {
+      var task: (any SinkTask)?
+      do {
+        let context = SinkContext(
+          connectorName: name, taskIndex: index, logger: logger, status: status)
+        task = try connector.makeTask(index: index, count: count, context: context)
+        status.updateTask(name, index) {
+          $0.state = .running
+          $0.trace = nil
         }
+        var consumer = SinkConsumer(runner: self, task: task!)
+        try await consumer.consume()
+        await task!.close()
+        return
+      } catch {
+        await task?.close()
+        if Task.isCancelled { return }
+        let delay = backoff.next()
+        logger.error(
+          "sink task failed; restarting",
+          metadata: ["task": "\(index)", "error": "\(error)", "in": "\(delay)"])
+        status.updateTask(name, index) {
+          $0.state = .failed
+          $0.trace = "\(error)"
+          $0.restarts += 1
+        }
+        try? await Task.sleep(for: delay)
+      }
     }
+  }
 }
 
 /// The context sink tasks see.
 private struct SinkContext: SinkTaskContext {
-    let connectorName: String
-    let taskIndex: Int
-    let logger: Logger
-    let status: StatusBoard
+  let connectorName: String
+  let taskIndex: Int
+  let logger: Logger
+  let status: StatusBoard
 
-    func setDetail(_ name: String, _ value: String?) {
-        status.updateTask(connectorName, taskIndex) { $0.details[name] = value }
-    }
+  func setDetail(_ name: String, _ value: String?) {
+    status.updateTask(connectorName, taskIndex) { $0.details[name] = value }
+  }
 }
 
 /// Why a sink task stopped with `errors.tolerance: none`.
 struct SinkTaskFailure: Error, CustomStringConvertible {
-    var description: String
+  var description: String
 }
 
 /// The read → put → commit loop of one running sink task.
 private struct SinkConsumer {
-    let runner: SinkTaskRunner
-    let task: any SinkTask
-    /// Next offset to deliver, per assigned partition.
-    var positions: [TopicPartition: Int64] = [:]
-    var committed: [TopicPartition: Int64] = [:]
-    var lastCommit = ContinuousClock.now
-    var lastDiscovery: ContinuousClock.Instant?
-    var rotation = 0
+  let runner: SinkTaskRunner
+  let task: any SinkTask
+  /// Next offset to deliver, per assigned partition.
+  var positions: [TopicPartition: Int64] = [:]
+  var committed: [TopicPartition: Int64] = [:]
+  var lastCommit = ContinuousClock.now
+  var lastDiscovery: ContinuousClock.Instant?
+  var rotation = 0
 
-    init(runner: SinkTaskRunner, task: any SinkTask) {
-        self.runner = runner
-        self.task = task
-    }
+  init(runner: SinkTaskRunner, task: any SinkTask) {
+    self.runner = runner
+    self.task = task
+  }
 
-    mutating func consume() async throws {
-        do {
-            while !Task.isCancelled {
-                try await discoverPartitions()
-                let version = runner.store.appendVersion
-                let batch = try await nextBatch()
-                if batch.isEmpty {
-                    try await commit(force: false)
-                    _ = await runner.store.waitForAppends(after: version, timeout: .seconds(1))
-                    continue
-                }
-                try await deliver(batch[...])
-                for record in batch { positions[record.topicPartition] = record.offset + 1 }
-                try await commit(force: false)
-            }
-        } catch is CancellationError {
-            // Shutting down: what was delivered is committed below; the rest is delivered next time.
+  mutating func consume() async throws {
+    do {
+      while !Task.isCancelled {
+        try await discoverPartitions()
+        let version = runner.store.appendVersion
+        let batch = try await nextBatch()
+        if batch.isEmpty {
+          try await commit(force: false)
+          _ = await runner.store.waitForAppends(after: version, timeout: .seconds(1))
+          continue
         }
-        try await commit(force: true)
+        try await deliver(batch[...])
+        for record in batch { positions[record.topicPartition] = record.offset + 1 }
+        try await commit(force: false)
+      }
+    } catch is CancellationError {
+      // Shutting down: what was delivered is committed below; the rest is delivered next time.
     }
+    try await commit(force: true)
+  }
 
-    /// Assigns this task its share of the partitions of its topics, opening new ones as they appear.
-    mutating func discoverPartitions() async throws {
-        let now = ContinuousClock.now
-        if let last = lastDiscovery, now - last < .seconds(1) { return }
-        lastDiscovery = now
-        var all: [TopicPartition] = []
-        for topic in runner.topics {
-            guard let count = try await runner.store.partitionCount(of: topic) else { continue }
-            for p in 0..<count { all.append(TopicPartition(topic, p)) }
-        }
-        let mine = all.sorted().enumerated().filter { $0.offset % runner.count == runner.index }.map(\.element)
-        let new = mine.filter { positions[$0] == nil }
-        guard !new.isEmpty else { return }
-        let own = try await task.open(new)
-        let stored = try await runner.offsets.sinkOffsets(connector: runner.name)
-        for tp in new {
-            let start = try await runner.store.offsets(of: tp).start
-            positions[tp] = max(own[tp] ?? stored[tp] ?? start, start)
-            committed[tp] = positions[tp]
-        }
-        runner.logger.info("sink partitions assigned", metadata: ["task": "\(runner.index)", "partitions": "\(new)"])
+  /// Assigns this task its share of the partitions of its topics, opening new ones as they appear.
+  mutating func discoverPartitions() async throws {
+    let now = ContinuousClock.now
+    if let last = lastDiscovery, now - last < .seconds(1) { return }
+    lastDiscovery = now
+    var all: [TopicPartition] = []
+    for topic in runner.topics {
+      guard let count = try await runner.store.partitionCount(of: topic) else { continue }
+      for p in 0..<count { all.append(TopicPartition(topic, p)) }
     }
+    let mine = all.sorted().enumerated().filter { $0.offset % runner.count == runner.index }.map(
+      \.element)
+    let new = mine.filter { positions[$0] == nil }
+    guard !new.isEmpty else { return }
+    let own = try await task.open(new)
+    let stored = try await runner.offsets.sinkOffsets(connector: runner.name)
+    for tp in new {
+      let start = try await runner.store.offsets(of: tp).start
+      positions[tp] = max(own[tp] ?? stored[tp] ?? start, start)
+      committed[tp] = positions[tp]
+    }
+    runner.logger.info(
+      "sink partitions assigned", metadata: ["task": "\(runner.index)", "partitions": "\(new)"])
+  }
 
-    /// Up to `batchRecords` records, taking from the partitions in turn so none starves.
-    mutating func nextBatch() async throws -> [Record] {
-        let order = positions.keys.sorted()
-        guard !order.isEmpty else { return [] }
-        rotation = (rotation + 1) % order.count
-        var batch: [Record] = []
-        var bytes = 0
-        for i in 0..<order.count where batch.count < runner.batchRecords && bytes < runner.batchBytes {
-            let tp = order[(rotation + i) % order.count]
-            do {
-                let records = try await runner.store.read(
-                    from: tp, offset: positions[tp]!, maxRecords: runner.batchRecords - batch.count,
-                    maxBytes: runner.batchBytes - bytes)
-                batch += records
-                bytes += records.reduce(0) { $0 + ($1.value?.count ?? 0) + ($1.key?.count ?? 0) }
-            } catch TopicStoreError.offsetOutOfRange(_, let requested, let start, _) {
-                runner.logger.warning(
-                    "sink position was removed by retention; skipping ahead",
-                    metadata: ["partition": "\(tp)", "from": "\(requested)", "to": "\(start)"])
-                positions[tp] = start
-            }
-        }
-        return batch
+  /// Up to `batchRecords` records, taking from the partitions in turn so none starves.
+  mutating func nextBatch() async throws -> [Record] {
+    let order = positions.keys.sorted()
+    guard !order.isEmpty else { return [] }
+    rotation = (rotation + 1) % order.count
+    var batch: [Record] = []
+    var bytes = 0
+    for i in 0..<order.count where batch.count < runner.batchRecords && bytes < runner.batchBytes {
+      let tp = order[(rotation + i) % order.count]
+      do {
+        let records = try await runner.store.read(
+          from: tp, offset: positions[tp]!, maxRecords: runner.batchRecords - batch.count,
+          maxBytes: runner.batchBytes - bytes)
+        batch += records
+        bytes += records.reduce(0) { $0 + ($1.value?.count ?? 0) + ($1.key?.count ?? 0) }
+      } catch TopicStoreError.offsetOutOfRange(_, let requested, let start, _) {
+        runner.logger.warning(
+          "sink position was removed by retention; skipping ahead",
+          metadata: ["partition": "\(tp)", "from": "\(requested)", "to": "\(start)"])
+        positions[tp] = start
+      }
     }
+    return batch
+  }
 
-    /// Delivers records in order. Connection-type errors are retried forever with capped backoff;
-    /// a ``SinkRecordError`` is retried `policy.retries` times, then dead-lettered or fatal.
-    func deliver(_ records: ArraySlice<Record>) async throws {
-        var remaining = records
-        var connectionBackoff = Backoff(initial: runner.policy.initialBackoff, maximum: runner.policy.maximumBackoff)
-        var recordBackoff = connectionBackoff
-        var failing: String?
-        var poison: (record: Record, attempts: Int)?
-        while !remaining.isEmpty {
-            do {
-                try await task.put(Array(remaining))
-                if failing != nil {
-                    runner.logger.info("sink recovered", metadata: ["task": "\(runner.index)"])
-                    runner.status.updateTask(runner.name, runner.index) { $0.trace = nil }
-                }
-                return
-            } catch let error as SinkRecordError {
-                guard let at = remaining.firstIndex(where: { $0.topicPartition == error.record.topicPartition && $0.offset == error.record.offset }) else {
-                    throw SinkTaskFailure(description: "sink reported a record outside the batch: \(error)")
-                }
-                if at > remaining.startIndex {
-                    try await deliver(remaining[..<at])
-                    remaining = remaining[at...]
-                }
-                let attempts = (poison?.record == error.record ? poison!.attempts : 0) + 1
-                poison = (error.record, attempts)
-                if attempts <= runner.policy.retries {
-                    try await Task.sleep(for: recordBackoff.next())
-                    continue
-                }
-                guard runner.policy.tolerateAll else {
-                    throw SinkTaskFailure(description: "\(error) (after \(attempts) attempts; errors.tolerance is none)")
-                }
-                try await deadLetter(error.record, reason: error.reason, attempts: attempts)
-                remaining = remaining.dropFirst()
-                poison = nil
-                recordBackoff.reset()
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                let message = "\(error)"
-                if failing != message {
-                    runner.logger.error("sink delivery failing; retrying", metadata: ["task": "\(runner.index)", "error": "\(message)"])
-                    runner.status.updateTask(runner.name, runner.index) { $0.trace = "retrying: \(message)" }
-                    failing = message
-                }
-                try await Task.sleep(for: connectionBackoff.next())
-            }
+  /// Delivers records in order. Connection-type errors are retried forever with capped backoff;
+  /// a ``SinkRecordError`` is retried `policy.retries` times, then dead-lettered or fatal.
+  func deliver(_ records: ArraySlice<Record>) async throws {
+    var remaining = records
+    var connectionBackoff = Backoff(
+      initial: runner.policy.initialBackoff, maximum: runner.policy.maximumBackoff)
+    var recordBackoff = connectionBackoff
+    var failing: String?
+    var poison: (record: Record, attempts: Int)?
+    while !remaining.isEmpty {
+      do {
+        try await task.put(Array(remaining))
+        if failing != nil {
+          runner.logger.info("sink recovered", metadata: ["task": "\(runner.index)"])
+          runner.status.updateTask(runner.name, runner.index) { $0.trace = nil }
         }
-    }
-
-    func deadLetter(_ record: Record, reason: String, attempts: Int) async throws {
-        let topic = runner.policy.deadLetterTopic ?? "\(runner.name).dlq"
-        let headers =
-            record.headers + [
-                RecordHeader(DeadLetterHeaders.connector, runner.name),
-                RecordHeader(DeadLetterHeaders.topic, record.topic),
-                RecordHeader(DeadLetterHeaders.partition, "\(record.partition)"),
-                RecordHeader(DeadLetterHeaders.offset, "\(record.offset)"),
-                RecordHeader(DeadLetterHeaders.reason, reason),
-                RecordHeader(DeadLetterHeaders.attempts, "\(attempts)"),
-            ]
-        let partitions = try await runner.store.ensureTopic(topic)
-        let partition = Partitioner.partition(forKey: record.key ?? Array("\(record.topicPartition)".utf8), partitions: partitions)
-        _ = try await runner.store.append(
-            [OutgoingRecord(timestamp: record.timestamp, key: record.key, value: record.value, headers: headers)],
-            to: TopicPartition(topic, partition))
-        runner.logger.warning("record sent to the dead-letter topic", metadata: ["record": "\(record.topicPartition)@\(record.offset)", "dlq": "\(topic)", "reason": "\(reason)"])
-        runner.status.updateTask(runner.name, runner.index) {
-            $0.details["dlq_records"] = String((Int($0.details["dlq_records"] ?? "0") ?? 0) + 1)
+        return
+      } catch let error as SinkRecordError {
+        guard
+          let at = remaining.firstIndex(where: {
+            $0.topicPartition == error.record.topicPartition && $0.offset == error.record.offset
+          })
+        else {
+          throw SinkTaskFailure(description: "sink reported a record outside the batch: \(error)")
         }
+        if at > remaining.startIndex {
+          try await deliver(remaining[..<at])
+          remaining = remaining[at...]
+        }
+        let attempts = (poison?.record == error.record ? poison!.attempts : 0) + 1
+        poison = (error.record, attempts)
+        if attempts <= runner.policy.retries {
+          try await Task.sleep(for: recordBackoff.next())
+          continue
+        }
+        guard runner.policy.tolerateAll else {
+          throw SinkTaskFailure(
+            description: "\(error) (after \(attempts) attempts; errors.tolerance is none)")
+        }
+        try await deadLetter(error.record, reason: error.reason, attempts: attempts)
+        remaining = remaining.dropFirst()
+        poison = nil
+        recordBackoff.reset()
+      } catch is CancellationError {
+        throw CancellationError()
+      } catch {
+        let message = "\(error)"
+        if failing != message {
+          runner.logger.error(
+            "sink delivery failing; retrying",
+            metadata: ["task": "\(runner.index)", "error": "\(message)"])
+          runner.status.updateTask(runner.name, runner.index) { $0.trace = "retrying: \(message)" }
+          failing = message
+        }
+        try await Task.sleep(for: connectionBackoff.next())
+      }
     }
+  }
 
-    /// Stores the delivered offsets at most once a second (and always on `force`); sinks that
-    /// keep offsets themselves make this a hint, at-least-once sinks replay at most that second.
-    mutating func commit(force: Bool) async throws {
-        guard positions != committed else { return }
-        let now = ContinuousClock.now
-        guard force || now - lastCommit >= .seconds(1) else { return }
-        try await runner.offsets.commitSinkOffsets(positions, connector: runner.name)
-        committed = positions
-        lastCommit = now
+  func deadLetter(_ record: Record, reason: String, attempts: Int) async throws {
+    let topic = runner.policy.deadLetterTopic ?? "\(runner.name).dlq"
+    let headers =
+      record.headers + [
+        RecordHeader(DeadLetterHeaders.connector, runner.name),
+        RecordHeader(DeadLetterHeaders.topic, record.topic),
+        RecordHeader(DeadLetterHeaders.partition, "\(record.partition)"),
+        RecordHeader(DeadLetterHeaders.offset, "\(record.offset)"),
+        RecordHeader(DeadLetterHeaders.reason, reason),
+        RecordHeader(DeadLetterHeaders.attempts, "\(attempts)"),
+      ]
+    let partitions = try await runner.store.ensureTopic(topic)
+    let partition = Partitioner.partition(
+      forKey: record.key ?? Array("\(record.topicPartition)".utf8), partitions: partitions)
+    _ = try await runner.store.append(
+      [
+        OutgoingRecord(
+          timestamp: record.timestamp, key: record.key, value: record.value, headers: headers)
+      ],
+      to: TopicPartition(topic, partition))
+    runner.logger.warning(
+      "record sent to the dead-letter topic",
+      metadata: [
+        "record": "\(record.topicPartition)@\(record.offset)", "dlq": "\(topic)",
+        "reason": "\(reason)",
+      ])
+    runner.status.updateTask(runner.name, runner.index) {
+      $0.details["dlq_records"] = String((Int($0.details["dlq_records"] ?? "0") ?? 0) + 1)
     }
+  }
+
+  /// Stores the delivered offsets at most once a second (and always on `force`); sinks that
+  /// keep offsets themselves make this a hint, at-least-once sinks replay at most that second.
+  mutating func commit(force: Bool) async throws {
+    guard positions != committed else { return }
+    let now = ContinuousClock.now
+    guard force || now - lastCommit >= .seconds(1) else { return }
+    try await runner.offsets.commitSinkOffsets(positions, connector: runner.name)
+    committed = positions
+    lastCommit = now
+  }
 }

@@ -3,43 +3,45 @@ import Logging
 /// Runs one source task for as long as its connector is configured: starts it, marks it FAILED
 /// with the reason when it throws, and restarts it with capped exponential backoff.
 struct SourceTaskRunner: Sendable {
-    let connector: any SourceConnector
-    let name: String
-    let index: Int
-    let count: Int
-    let store: any TopicStore
-    let offsets: any OffsetStore
-    let status: StatusBoard
-    let logger: Logger
+  let connector: any SourceConnector
+  let name: String
+  let index: Int
+  let count: Int
+  let store: any TopicStore
+  let offsets: any OffsetStore
+  let status: StatusBoard
+  let logger: Logger
 
-    func run() async {
-        var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(60))
-        while !Task.isCancelled {
-            do {
-                let context = SourceWriter(
-                    connector: name, taskIndex: index, store: store, offsets: offsets, status: status,
-                    logger: logger, committedPosition: try await offsets.sourcePosition(connector: name))
-                let task = try connector.makeTask(index: index, count: count, context: context)
-                status.updateTask(name, index) {
-                    $0.state = .running
-                    $0.trace = nil
-                }
-                try await task.run()
-                if Task.isCancelled { return }
-                status.updateTask(name, index) { $0.state = .stopped }
-                logger.info("source task finished", metadata: ["task": "\(index)"])
-                return
-            } catch {
-                if Task.isCancelled { return }
-                let delay = backoff.next()
-                logger.error("source task failed; restarting", metadata: ["task": "\(index)", "error": "\(error)", "in": "\(delay)"])
-                status.updateTask(name, index) {
-                    $0.state = .failed
-                    $0.trace = "\(error)"
-                    $0.restarts += 1
-                }
-                try? await Task.sleep(for: delay)
-            }
+  func run() async {
+    var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(60))
+    while !Task.isCancelled {
+      do {
+        let context = SourceWriter(
+          connector: name, taskIndex: index, store: store, offsets: offsets, status: status,
+          logger: logger, committedPosition: try await offsets.sourcePosition(connector: name))
+        let task = try connector.makeTask(index: index, count: count, context: context)
+        status.updateTask(name, index) {
+          $0.state = .running
+          $0.trace = nil
         }
+        try await task.run()
+        if Task.isCancelled { return }
+        status.updateTask(name, index) { $0.state = .stopped }
+        logger.info("source task finished", metadata: ["task": "\(index)"])
+        return
+      } catch {
+        if Task.isCancelled { return }
+        let delay = backoff.next()
+        logger.error(
+          "source task failed; restarting",
+          metadata: ["task": "\(index)", "error": "\(error)", "in": "\(delay)"])
+        status.updateTask(name, index) {
+          $0.state = .failed
+          $0.trace = "\(error)"
+          $0.restarts += 1
+        }
+        try? await Task.sleep(for: delay)
+      }
     }
+  }
 }

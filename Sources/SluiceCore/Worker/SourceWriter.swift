@@ -3,8 +3,8 @@ import Logging
 /// Header names the runtime adds to the last record of every batch a source writes to a
 /// partition, so that after a crash it can tell how far that partition durably got.
 public enum SourceHeaders {
-    public static let connector = "sluice.source"
-    public static let position = "sluice.position"
+  public static let connector = "sluice.source"
+  public static let position = "sluice.position"
 }
 
 /// The ``SourceTaskContext`` a source task writes through: routes records to partitions,
@@ -14,129 +14,137 @@ public enum SourceHeaders {
 /// record up to it is durable, and on restart records whose position is not past the last one
 /// durably in their partition are dropped.
 final class SourceWriter: SourceTaskContext {
-    let connectorName: String
-    let taskIndex: Int
-    let logger: Logger
-    let committedPosition: SourcePosition?
+  let connectorName: String
+  let taskIndex: Int
+  let logger: Logger
+  let committedPosition: SourcePosition?
 
-    private let store: any TopicStore
-    private let offsets: any OffsetStore
-    private let status: StatusBoard
-    private let producer: Producer
-    private let state = State()
+  private let store: any TopicStore
+  private let offsets: any OffsetStore
+  private let status: StatusBoard
+  private let producer: Producer
+  private let state = State()
 
-    init(
-        connector: String, taskIndex: Int, store: any TopicStore, offsets: any OffsetStore,
-        status: StatusBoard, logger: Logger, committedPosition: SourcePosition?
-    ) {
-        self.connectorName = connector
-        self.taskIndex = taskIndex
-        self.store = store
-        self.producer = Producer(store: store)
-        self.offsets = offsets
-        self.status = status
-        self.logger = logger
-        self.committedPosition = committedPosition
+  init(
+    connector: String, taskIndex: Int, store: any TopicStore, offsets: any OffsetStore,
+    status: StatusBoard, logger: Logger, committedPosition: SourcePosition?
+  ) {
+    self.connectorName = connector
+    self.taskIndex = taskIndex
+    self.store = store
+    self.producer = Producer(store: store)
+    self.offsets = offsets
+    self.status = status
+    self.logger = logger
+    self.committedPosition = committedPosition
+  }
+
+  func setDetail(_ name: String, _ value: String?) {
+    status.updateTask(connectorName, taskIndex) { $0.details[name] = value }
+  }
+
+  func send(_ records: [SourceRecord]) async throws -> [RecordMetadata] {
+    guard !records.isEmpty else { return [] }
+
+    let results = try await producer.send(records) { batch, tp in
+      try await self.append(batch, to: tp)
     }
 
-    func setDetail(_ name: String, _ value: String?) {
-        status.updateTask(connectorName, taskIndex) { $0.details[name] = value }
+    // Everything up to the last position of this send is durable: commit it.
+    if let last = records.last(where: { $0.position != nil })?.position {
+      try await offsets.commitSourcePosition(last, connector: connectorName)
+    }
+    return results
+  }
+
+  /// Appends one partition's share of a send, without the records it already holds.
+  private func append(_ batch: [(index: Int, record: SourceRecord)], to tp: TopicPartition)
+    async throws
+    -> [(Int, RecordMetadata)]
+  {
+    let hasPositions = batch.contains { $0.record.position != nil }
+    let durable = hasPositions ? try await lastDurablePosition(tp) : nil
+    var placed: [(Int, RecordMetadata)] = []
+    var outgoing: [OutgoingRecord] = []
+    var indexes: [Int] = []
+    for (index, record) in batch {
+      if let position = record.position, let durable, position <= durable {
+        placed.append((index, RecordMetadata(topic: tp.topic, partition: tp.partition, offset: -1)))
+        continue
+      }
+      outgoing.append(
+        OutgoingRecord(
+          timestamp: record.timestamp, key: record.key, value: record.value, headers: record.headers
+        ))
+      indexes.append(index)
+    }
+    if outgoing.isEmpty { return placed }
+    let lastPosition = batch.last(where: { $0.record.position != nil })?.record.position
+    if let lastPosition {
+      outgoing[outgoing.count - 1].headers += [
+        RecordHeader(SourceHeaders.connector, connectorName),
+        RecordHeader(SourceHeaders.position, lastPosition.text),
+      ]
+    }
+    let base = try await store.append(outgoing, to: tp)
+    if let lastPosition { await state.advance(tp, to: lastPosition) }
+    for (i, index) in indexes.enumerated() {
+      placed.append(
+        (index, RecordMetadata(topic: tp.topic, partition: tp.partition, offset: base + Int64(i))))
+    }
+    return placed
+  }
+
+  /// The position of the last record this connector durably wrote to `tp`, found once by
+  /// scanning the partition backwards and then kept up to date in memory.
+  private func lastDurablePosition(_ tp: TopicPartition) async throws -> SourcePosition? {
+    if let known = await state.position(tp) { return known }
+    let found = try await scanForLastPosition(tp)
+    await state.learn(tp, found)
+    return found
+  }
+
+  private func scanForLastPosition(_ tp: TopicPartition) async throws -> SourcePosition? {
+    let bounds = try await store.offsets(of: tp)
+    var end = bounds.end
+    let window: Int64 = 1000
+    while end > bounds.start {
+      let from = max(bounds.start, end - window)
+      var found: SourcePosition?
+      var next = from
+      while next < end {
+        let records = try await store.read(
+          from: tp, offset: next, maxRecords: Int(end - next), maxBytes: 16 << 20)
+        guard let last = records.last else { break }
+        for record in records where record.offset < end {
+          if let name = record.header(SourceHeaders.connector),
+            name.elementsEqual(connectorName.utf8),
+            let position = record.header(SourceHeaders.position)
+          {
+            found = SourcePosition(String(decoding: position, as: UTF8.self))
+          }
+        }
+        next = last.offset + 1
+      }
+      if let found { return found }
+      end = from
+    }
+    return nil
+  }
+
+  /// Positions per partition; `.some(nil)` means "scanned, nothing there".
+  private actor State {
+    private var positions: [TopicPartition: SourcePosition?] = [:]
+
+    func position(_ tp: TopicPartition) -> SourcePosition?? { positions[tp] }
+
+    func learn(_ tp: TopicPartition, _ position: SourcePosition?) {
+      if positions[tp] == nil { positions[tp] = .some(position) }
     }
 
-    func send(_ records: [SourceRecord]) async throws -> [RecordMetadata] {
-        guard !records.isEmpty else { return [] }
-
-        let results = try await producer.send(records) { batch, tp in try await self.append(batch, to: tp) }
-
-        // Everything up to the last position of this send is durable: commit it.
-        if let last = records.last(where: { $0.position != nil })?.position {
-            try await offsets.commitSourcePosition(last, connector: connectorName)
-        }
-        return results
+    func advance(_ tp: TopicPartition, to position: SourcePosition) {
+      if let current = positions[tp], let current, current >= position { return }
+      positions[tp] = .some(position)
     }
-
-    /// Appends one partition's share of a send, without the records it already holds.
-    private func append(_ batch: [(index: Int, record: SourceRecord)], to tp: TopicPartition) async throws
-        -> [(Int, RecordMetadata)]
-    {
-        let hasPositions = batch.contains { $0.record.position != nil }
-        let durable = hasPositions ? try await lastDurablePosition(tp) : nil
-        var placed: [(Int, RecordMetadata)] = []
-        var outgoing: [OutgoingRecord] = []
-        var indexes: [Int] = []
-        for (index, record) in batch {
-            if let position = record.position, let durable, position <= durable {
-                placed.append((index, RecordMetadata(topic: tp.topic, partition: tp.partition, offset: -1)))
-                continue
-            }
-            outgoing.append(OutgoingRecord(timestamp: record.timestamp, key: record.key, value: record.value, headers: record.headers))
-            indexes.append(index)
-        }
-        if outgoing.isEmpty { return placed }
-        let lastPosition = batch.last(where: { $0.record.position != nil })?.record.position
-        if let lastPosition {
-            outgoing[outgoing.count - 1].headers += [
-                RecordHeader(SourceHeaders.connector, connectorName),
-                RecordHeader(SourceHeaders.position, lastPosition.text),
-            ]
-        }
-        let base = try await store.append(outgoing, to: tp)
-        if let lastPosition { await state.advance(tp, to: lastPosition) }
-        for (i, index) in indexes.enumerated() {
-            placed.append((index, RecordMetadata(topic: tp.topic, partition: tp.partition, offset: base + Int64(i))))
-        }
-        return placed
-    }
-
-    /// The position of the last record this connector durably wrote to `tp`, found once by
-    /// scanning the partition backwards and then kept up to date in memory.
-    private func lastDurablePosition(_ tp: TopicPartition) async throws -> SourcePosition? {
-        if let known = await state.position(tp) { return known }
-        let found = try await scanForLastPosition(tp)
-        await state.learn(tp, found)
-        return found
-    }
-
-    private func scanForLastPosition(_ tp: TopicPartition) async throws -> SourcePosition? {
-        let bounds = try await store.offsets(of: tp)
-        var end = bounds.end
-        let window: Int64 = 1000
-        while end > bounds.start {
-            let from = max(bounds.start, end - window)
-            var found: SourcePosition?
-            var next = from
-            while next < end {
-                let records = try await store.read(
-                    from: tp, offset: next, maxRecords: Int(end - next), maxBytes: 16 << 20)
-                guard let last = records.last else { break }
-                for record in records where record.offset < end {
-                    if let name = record.header(SourceHeaders.connector), name.elementsEqual(connectorName.utf8),
-                        let position = record.header(SourceHeaders.position)
-                    {
-                        found = SourcePosition(String(decoding: position, as: UTF8.self))
-                    }
-                }
-                next = last.offset + 1
-            }
-            if let found { return found }
-            end = from
-        }
-        return nil
-    }
-
-    /// Positions per partition; `.some(nil)` means "scanned, nothing there".
-    private actor State {
-        private var positions: [TopicPartition: SourcePosition?] = [:]
-
-        func position(_ tp: TopicPartition) -> SourcePosition?? { positions[tp] }
-
-        func learn(_ tp: TopicPartition, _ position: SourcePosition?) {
-            if positions[tp] == nil { positions[tp] = .some(position) }
-        }
-
-        func advance(_ tp: TopicPartition, to position: SourcePosition) {
-            if let current = positions[tp], let current, current >= position { return }
-            positions[tp] = .some(position)
-        }
-    }
+  }
 }
