@@ -15,6 +15,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
   ],
   targets: [
     // MARK: - System libraries (module map + shim header only)
@@ -50,12 +51,20 @@ let package = Package(
 
     // MARK: - Connectors (one target each, depending only on SluiceCore)
     .target(name: "FileConnector", dependencies: ["SluiceCore"], path: "Connectors/File"),
+    .target(
+      name: "WebhookConnector",
+      dependencies: [
+        "SluiceCore",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      path: "Connectors/Webhook"),
 
     // MARK: - Executables
     .executableTarget(
       name: "sluice",
       dependencies: [
-        "SluiceCore", "SluiceLog", "SluiceAPI", "FileConnector",
+        "SluiceCore", "SluiceLog", "SluiceAPI", "FileConnector", "WebhookConnector",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -75,7 +84,9 @@ let package = Package(
       ]),
     .testTarget(
       name: "FileConnectorTests", dependencies: ["FileConnector", "SluiceCore", "SluiceLog"]),
-    .testTarget(name: "IntegrationTests", dependencies: ["SluiceCore"]),
+    .testTarget(
+      name: "IntegrationTests",
+      dependencies: ["SluiceCore", .product(name: "Crypto", package: "swift-crypto")]),
     .testTarget(name: "SystemLibraryTests", dependencies: ["CLibPQ", "CMosquitto", "CCurl"]),
   ],
   swiftLanguageModes: [.v6]

@@ -1,11 +1,13 @@
 import FileConnector
 import SluiceCore
+import WebhookConnector
 
 /// The one table of connector types this executable knows. A new connector target registers here.
 enum BuiltInConnectors {
   static var registry: ConnectorRegistry {
     var registry = ConnectorRegistry()
     FileConnectors.register(in: &registry)
+    WebhookConnectors.register(in: &registry)
     return registry
   }
 }

@@ -219,3 +219,34 @@ func runSluice(_ arguments: [String], stdin: String? = nil, environment: [String
     String(decoding: errData, as: UTF8.self)
   )
 }
+
+/// One HTTP request with any method, headers and body; the status (0 when the connection
+/// failed), the response headers and the body.
+func httpRequest(
+  _ method: String, _ url: String, headers: [String: String] = [:], body: Data? = nil,
+  timeout: TimeInterval = 10
+) -> (status: Int, headers: [String: String], body: Data) {
+  var request = URLRequest(url: URL(string: url)!)
+  request.httpMethod = method
+  request.httpBody = body
+  request.timeoutInterval = timeout
+  for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+  let box = HTTPResultBox()
+  let done = DispatchSemaphore(value: 0)
+  URLSession.shared.dataTask(with: request) { data, response, _ in
+    let http = response as? HTTPURLResponse
+    var fields: [String: String] = [:]
+    for (name, value) in http?.allHeaderFields ?? [:] {
+      fields["\(name)".lowercased()] = "\(value)"
+    }
+    box.value = (http?.statusCode ?? 0, fields, data ?? Data())
+    done.signal()
+  }.resume()
+  done.wait()
+  return box.value ?? (0, [:], Data())
+}
+
+private final class HTTPResultBox: @unchecked Sendable {
+  // Written once by the URLSession callback before the semaphore is signalled, read after.
+  var value: (Int, [String: String], Data)?
+}

@@ -14,6 +14,8 @@ public protocol SourceTaskContext: Sendable {
   func send(_ records: [SourceRecord]) async throws -> [RecordMetadata]
   /// A value shown under `details` in this task's status (slot, lag, snapshot progress…).
   func setDetail(_ name: String, _ value: String?)
+  /// The topics, read-only for sources: to rebuild state kept in records (idempotency keys).
+  var store: any TopicStore { get }
 }
 
 /// The runtime as a sink task sees it.

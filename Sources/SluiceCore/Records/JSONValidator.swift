@@ -4,12 +4,17 @@
 /// when they are valid JSON"), so it scans in place instead of decoding through Foundation.
 public enum JSONValidator {
   public static func isValid(_ bytes: [UInt8]) -> Bool {
+    errorOffset(bytes) == nil
+  }
+
+  /// The byte offset where `bytes` stop being valid JSON, or nil when they are one JSON value.
+  public static func errorOffset(_ bytes: [UInt8]) -> Int? {
     bytes.withUnsafeBufferPointer { buffer in
       var scanner = Scanner(bytes: buffer)
       scanner.skipWhitespace()
-      guard scanner.value(depth: 0) else { return false }
+      guard scanner.value(depth: 0) else { return min(scanner.index, buffer.count) }
       scanner.skipWhitespace()
-      return scanner.index == buffer.count
+      return scanner.index == buffer.count ? nil : scanner.index
     }
   }
 

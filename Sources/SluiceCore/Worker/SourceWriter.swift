@@ -19,7 +19,7 @@ final class SourceWriter: SourceTaskContext {
   let logger: Logger
   let committedPosition: SourcePosition?
 
-  private let store: any TopicStore
+  let store: any TopicStore
   private let offsets: any OffsetStore
   private let status: StatusBoard
   private let producer: Producer

@@ -1,0 +1,152 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import SluiceCore
+import Synchronization
+
+/// A webhook connector's request handler: gets the request, answers it.
+typealias WebhookHandler = @Sendable (Request, BasicRequestContext) async throws -> Response
+
+/// The HTTP servers webhook connectors share: one per listen address, with each connector's path
+/// routed to its handler. Connectors come and go while a server runs; the last one to leave a
+/// server stops it.
+actor WebhookListeners {
+  static let shared = WebhookListeners()
+
+  private final class Listener: Sendable {
+    let routes = Mutex<[String: WebhookHandler]>([:])
+    let task = Mutex<Task<Void, Never>?>(nil)
+  }
+
+  private var listeners: [String: Listener] = [:]
+
+  /// Routes `path` on `host:port` to `handler`, starting the server if needed. Throws when the
+  /// address cannot be bound or the path is taken.
+  func register(
+    host: String, port: Int, path: String, logger: Logger, handler: @escaping WebhookHandler
+  ) async throws {
+    let address = "\(host):\(port)"
+    if let listener = listeners[address] {
+      try listener.routes.withLock { routes in
+        if routes[path] != nil { throw WebhookError.pathInUse(address, path) }
+        routes[path] = handler
+      }
+      return
+    }
+    let listener = Listener()
+    listener.routes.withLock { $0[path] = handler }
+    let responder = CallbackResponder<BasicRequestContext> { request, context in
+      let route = listener.routes.withLock { $0[request.uri.path] }
+      guard let route else {
+        return WebhookResponse.error(.notFound, "no webhook at \(request.uri.path)")
+      }
+      return try await route(request, context)
+    }
+    let started = StartSignal()
+    let app = Application(
+      responder: responder,
+      configuration: .init(address: .hostname(host, port: port), serverName: "sluice-webhook"),
+      onServerRunning: { _ in started.finish(nil) }, logger: logger)
+    let task = Task {
+      do {
+        try await app.runService(gracefulShutdownSignals: [])
+      } catch {
+        started.finish(error)
+      }
+      started.finish(WebhookError.stopped(address))
+    }
+    listener.task.withLock { $0 = task }
+    // Published before waiting, so a connector registering meanwhile joins this server.
+    listeners[address] = listener
+    if let error = await started.wait() {
+      task.cancel()
+      if listeners[address] === listener { listeners[address] = nil }
+      throw WebhookError.cannotListen(address, "\(error)")
+    }
+  }
+
+  /// Removes a route; stops the server when it has none left.
+  func unregister(host: String, port: Int, path: String) async {
+    let address = "\(host):\(port)"
+    guard let listener = listeners[address] else { return }
+    let empty = listener.routes.withLock { routes in
+      routes[path] = nil
+      return routes.isEmpty
+    }
+    guard empty else { return }
+    listeners[address] = nil
+    let task = listener.task.withLock { $0 }
+    task?.cancel()
+    await task?.value
+  }
+}
+
+/// Resumes the one waiter once the server is running or has failed to start.
+private final class StartSignal: Sendable {
+  private let state = Mutex<
+    (done: Bool, error: (any Error)?, waiter: CheckedContinuation<(any Error)?, Never>?)
+  >((false, nil, nil))
+
+  func finish(_ error: (any Error)?) {
+    let waiter = state.withLock { s -> CheckedContinuation<(any Error)?, Never>? in
+      if s.done { return nil }
+      s.done = true
+      s.error = error
+      defer { s.waiter = nil }
+      return s.waiter
+    }
+    waiter?.resume(returning: error)
+  }
+
+  func wait() async -> (any Error)? {
+    await withCheckedContinuation { continuation in
+      let ready = state.withLock { s -> (Bool, (any Error)?) in
+        if s.done { return (true, s.error) }
+        s.waiter = continuation
+        return (false, nil)
+      }
+      if ready.0 { continuation.resume(returning: ready.1) }
+    }
+  }
+}
+
+/// Why a webhook endpoint cannot run.
+enum WebhookError: Error, CustomStringConvertible {
+  case pathInUse(String, String)
+  case cannotListen(String, String)
+  case stopped(String)
+
+  var description: String {
+    switch self {
+    case .pathInUse(let address, let path):
+      "another webhook connector already serves \(path) on \(address)"
+    case .cannotListen(let address, let reason): "cannot listen on \(address): \(reason)"
+    case .stopped(let address): "the webhook server on \(address) stopped"
+    }
+  }
+}
+
+/// JSON answers of webhook endpoints.
+enum WebhookResponse {
+  static func error(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:])
+    -> Response
+  {
+    var body = "{\"error_code\":\(status.code),\"message\":"
+    RecordJSON.appendQuoted(message, to: &body)
+    body += "}\n"
+    var fields = headers
+    fields[.contentType] = "application/json"
+    return Response(
+      status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
+  }
+
+  static func json(_ text: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:])
+    -> Response
+  {
+    var fields = headers
+    fields[.contentType] = "application/json"
+    return Response(
+      status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: text)))
+  }
+}

@@ -1,0 +1,239 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import SluiceCore
+import Synchronization
+
+/// Serves one webhook endpoint: each accepted request becomes one durable record, and the 2xx
+/// answer is sent only after the record is durable (DESIGN.md §3). Bad requests get a 4xx with a
+/// JSON reason and write nothing.
+final class WebhookSourceTask: SourceTask {
+  let config: WebhookConfig
+  let context: any SourceTaskContext
+  private let dedupe: DedupeIndex
+  private let pending = Atomic<Int>(0)
+
+  init(config: WebhookConfig, context: any SourceTaskContext) {
+    self.config = config
+    self.context = context
+    self.dedupe = DedupeIndex(windowMs: config.dedupeWindowMs)
+  }
+
+  func run() async throws {
+    if config.dedupeHeader != nil {
+      try await dedupe.rebuild(
+        from: context.store, connector: config.name, nowMs: currentTimeMillis())
+      context.setDetail("dedupe_keys", "\(await dedupe.count)")
+    }
+    try await WebhookListeners.shared.register(
+      host: config.host, port: config.port, path: config.path, logger: context.logger
+    ) { [self] request, _ in await handle(request) }
+    context.setDetail("endpoint", "http://\(config.host):\(config.port)\(config.path)")
+    defer {
+      Task { [config] in
+        await WebhookListeners.shared.unregister(
+          host: config.host, port: config.port, path: config.path)
+      }
+    }
+    do {
+      while !Task.isCancelled {
+        try await Task.sleep(for: .seconds(60))
+        await dedupe.expire(nowMs: currentTimeMillis())
+      }
+    } catch is CancellationError {}
+    await WebhookListeners.shared.unregister(
+      host: config.host, port: config.port, path: config.path)
+  }
+
+  // MARK: - Requests
+
+  func handle(_ request: Request) async -> Response {
+    guard config.methods.contains(request.method.rawValue) else {
+      return WebhookResponse.error(
+        .methodNotAllowed,
+        "\(request.method) is not accepted here; use \(config.methods.sorted().joined(separator: " or "))",
+        headers: [.allow: config.methods.sorted().joined(separator: ", ")])
+    }
+    if config.content == .json {
+      let type = request.headers[.contentType]?.lowercased() ?? ""
+      guard
+        type.hasPrefix("application/json")
+          || (type.hasPrefix("application/") && type.contains("+json"))
+      else {
+        return WebhookResponse.error(
+          .unsupportedMediaType, "expected Content-Type application/json, got '\(type)'")
+      }
+    }
+    if let length = request.headers[.contentLength].flatMap(Int.init), length > config.maxBody {
+      return WebhookResponse.error(
+        .contentTooLarge,
+        "body of \(length) bytes is larger than max_body (\(config.maxBody) bytes)")
+    }
+    var request = request
+    let body: [UInt8]
+    do {
+      let buffer = try await request.collectBody(upTo: config.maxBody)
+      body = Array(buffer.readableBytesView)
+    } catch {
+      return WebhookResponse.error(
+        .contentTooLarge, "body is larger than max_body (\(config.maxBody) bytes)")
+    }
+    let fields = request.headers
+    let headers: @Sendable (String) -> String? = { name in
+      let wanted = name.lowercased()
+      return fields.first { $0.name.canonicalName == wanted }?.value
+    }
+    if let problem = config.signature.problem(
+      headers: headers, body: body, nowSeconds: currentTimeMillis() / 1000)
+    {
+      return WebhookResponse.error(.unauthorized, problem)
+    }
+    var document: Any?
+    if config.content == .json {
+      if let offset = JSONValidator.errorOffset(body) {
+        return WebhookResponse.error(.badRequest, "body is not valid JSON: error at byte \(offset)")
+      }
+      if needsDocument {
+        document = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
+      }
+    }
+
+    // Key and topic.
+    var key: [UInt8]?
+    switch config.key {
+    case .none: key = nil
+    case .header(let name):
+      key = headers(name).map { Array($0.utf8) }
+    case .jsonPointer(let pointer):
+      key = JSONPointer.text(pointer, in: document).map { Array($0.utf8) }
+    }
+    let topic: String
+    do {
+      topic = try config.topic.render { placeholder in
+        if placeholder.hasPrefix("header:") { return headers(String(placeholder.dropFirst(7))) }
+        if placeholder.hasPrefix("json:") {
+          return JSONPointer.text(String(placeholder.dropFirst(5)), in: document)
+        }
+        return nil
+      }
+    } catch {
+      return WebhookResponse.error(.badRequest, "\(error)")
+    }
+
+    // Record headers: the allow-list, content type, path, receive time, idempotency key.
+    let receivedMs = currentTimeMillis()
+    var recordHeaders = [RecordHeader(SourceHeaders.connector, config.name)]
+    for name in config.headerAllowList {
+      if let value = headers(name) { recordHeaders.append(RecordHeader(name.lowercased(), value)) }
+    }
+    if let type = request.headers[.contentType] {
+      recordHeaders.append(RecordHeader("content-type", type))
+    }
+    recordHeaders.append(RecordHeader("webhook.path", request.uri.path))
+    recordHeaders.append(RecordHeader("webhook.received_ms", "\(receivedMs)"))
+    let idempotencyKey = config.dedupeHeader.flatMap(headers)
+    if let idempotencyKey { recordHeaders.append(RecordHeader(DedupeIndex.header, idempotencyKey)) }
+    let record = SourceRecord(
+      topic: topic, key: key, value: body, headers: recordHeaders, timestamp: receivedMs,
+      position: nil)
+
+    // Bounded queue: past max_pending writes in flight, ask the client to come back.
+    guard pending.wrappingAdd(1, ordering: .relaxed).newValue <= config.maxPending else {
+      pending.wrappingSubtract(1, ordering: .relaxed)
+      return WebhookResponse.error(
+        .tooManyRequests, "too many requests in flight; retry shortly", headers: [.retryAfter: "1"])
+    }
+    defer { pending.wrappingSubtract(1, ordering: .relaxed) }
+    do {
+      let write: @Sendable () async throws -> Placement = { [context] in
+        let placed = try await context.send([record])[0]
+        return Placement(topic: placed.topic, partition: placed.partition, offset: placed.offset)
+      }
+      if let idempotencyKey {
+        let (placement, replayed) = try await dedupe.placement(
+          for: idempotencyKey, nowMs: receivedMs, write: write)
+        return WebhookResponse.json(
+          placement.json, headers: replayed ? [.init("Idempotent-Replayed")!: "true"] : [:])
+      }
+      return WebhookResponse.json(try await write().json)
+    } catch let error as TopicStoreError {
+      switch error {
+      case .invalidTopicName: return WebhookResponse.error(.badRequest, "\(error)")
+      case .recordTooLarge: return WebhookResponse.error(.contentTooLarge, "\(error)")
+      default:
+        return WebhookResponse.error(.serviceUnavailable, "\(error)", headers: [.retryAfter: "1"])
+      }
+    } catch {
+      return WebhookResponse.error(.serviceUnavailable, "\(error)", headers: [.retryAfter: "1"])
+    }
+  }
+
+  private var needsDocument: Bool {
+    if case .jsonPointer = config.key { return true }
+    return config.topic.placeholders.contains { $0.hasPrefix("json:") }
+  }
+}
+
+/// RFC 6901 JSON pointers into a decoded document, giving text for keys and topic names.
+enum JSONPointer {
+  static func text(_ pointer: String, in document: Any?) -> String? {
+    guard var current = document else { return nil }
+    if pointer.isEmpty { return describe(current) }
+    for raw in pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
+      let token = raw.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(
+        of: "~0", with: "~")
+      if let object = current as? [String: Any], let next = object[token] {
+        current = next
+      } else if let array = current as? [Any], let index = Int(token), index >= 0,
+        index < array.count
+      {
+        current = array[index]
+      } else {
+        return nil
+      }
+    }
+    return describe(current)
+  }
+
+  private static func describe(_ value: Any) -> String? {
+    switch value {
+    case is NSNull: return nil
+    case let text as String: return text
+    default:
+      guard
+        let data = try? JSONSerialization.data(
+          withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys])
+      else { return nil }
+      return String(decoding: data, as: UTF8.self)
+    }
+  }
+}
+
+/// A validated `source: webhook` connector.
+struct WebhookSourceConnector: SourceConnector {
+  let config: WebhookConfig
+
+  init(definition: ConnectorDefinition) throws {
+    config = try WebhookConfig(definition: definition)
+  }
+
+  func makeTask(index: Int, count: Int, context: any SourceTaskContext) throws -> any SourceTask {
+    // One endpoint has one handler; extra tasks would compete for the same path.
+    guard index == 0 else { return IdleWebhookTask() }
+    return WebhookSourceTask(config: config, context: context)
+  }
+}
+
+/// Tasks beyond the first of a webhook connector have nothing to do.
+struct IdleWebhookTask: SourceTask {
+  func run() async throws {
+    while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+  }
+}
+
+/// Registers `source: webhook`.
+public enum WebhookConnectors {
+  public static func register(in registry: inout ConnectorRegistry) {
+    registry.registerSource("webhook") { try WebhookSourceConnector(definition: $0) }
+  }
+}
