@@ -6,7 +6,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 APT_PACKAGES := libpq-dev libmosquitto-dev libcurl4-openssl-dev pkg-config postgresql mosquitto mosquitto-clients python3
 BENCH_PACKAGES := wrk
 
-.PHONY: help deps bench-deps build release run test bench bench-log clean
+.PHONY: help deps bench-deps build release run test bench bench-log bench-webhook clean
 
 help:
 	@echo "make run        build in release mode and start the worker with Config/worker.yaml"
@@ -33,10 +33,13 @@ run: release
 test: deps
 	bash Tests/Servers/run-tests.sh
 
-bench: bench-log
+bench: bench-log bench-webhook
 
 bench-log: bench-deps
 	bash Benchmarks/bench-log.sh
 
 clean:
 	rm -rf .build data
+
+bench-webhook: bench-deps
+	bash Benchmarks/bench-webhook.sh
