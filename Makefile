@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
-APT_PACKAGES := libpq-dev libmosquitto-dev libcurl4-openssl-dev pkg-config postgresql mosquitto mosquitto-clients python3
+APT_PACKAGES := libpq-dev libmosquitto-dev libcurl4-openssl-dev pkg-config postgresql mosquitto mosquitto-clients python3 curl openssl
 BENCH_PACKAGES := wrk
 
 .PHONY: help deps bench-deps build release run test bench bench-log bench-webhook clean

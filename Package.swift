@@ -56,6 +56,7 @@ let package = Package(
       dependencies: [
         "SluiceCore",
         .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdHTTP2", package: "hummingbird"),
         .product(name: "Crypto", package: "swift-crypto"),
       ],
       path: "Connectors/Webhook"),

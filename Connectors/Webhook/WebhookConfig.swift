@@ -25,11 +25,13 @@ struct WebhookConfig: Sendable {
   var dedupeWindowMs: Int64
   var maxBody: Int
   var maxPending: Int
+  /// `http1` (HTTP/1.1, keep-alive, pipelining) or `h2c` (HTTP/2 over cleartext, prior knowledge).
+  var http2: Bool
   var topic: TopicTemplate
 
   static let keys = [
     "listen", "path", "methods", "content", "key", "headers", "signature", "dedupe", "max_body",
-    "max_pending",
+    "max_pending", "protocol",
   ]
 
   init(definition: ConnectorDefinition) throws {
@@ -73,6 +75,7 @@ struct WebhookConfig: Sendable {
     }
     maxBody = Int(try m.bytes("max_body", default: 1 << 20))
     maxPending = try m.int("max_pending", default: 1000, range: 1...1_000_000)
+    http2 = try m.oneOf("protocol", allowed: ["http1", "h2c"], default: "http1") == "h2c"
 
     let topicNode = try definition.requiredTopicNode()
     do {

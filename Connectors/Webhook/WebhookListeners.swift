@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdHTTP2
 import Logging
 import NIOCore
 import SluiceCore
@@ -15,6 +16,8 @@ actor WebhookListeners {
   static let shared = WebhookListeners()
 
   private final class Listener: Sendable {
+    let http2: Bool
+    init(http2: Bool) { self.http2 = http2 }
     let routes = Mutex<[String: WebhookHandler]>([:])
     let task = Mutex<Task<Void, Never>?>(nil)
   }
@@ -24,17 +27,19 @@ actor WebhookListeners {
   /// Routes `path` on `host:port` to `handler`, starting the server if needed. Throws when the
   /// address cannot be bound or the path is taken.
   func register(
-    host: String, port: Int, path: String, logger: Logger, handler: @escaping WebhookHandler
+    host: String, port: Int, http2: Bool, path: String, logger: Logger,
+    handler: @escaping WebhookHandler
   ) async throws {
     let address = "\(host):\(port)"
     if let listener = listeners[address] {
+      guard listener.http2 == http2 else { throw WebhookError.protocolMismatch(address) }
       try listener.routes.withLock { routes in
         if routes[path] != nil { throw WebhookError.pathInUse(address, path) }
         routes[path] = handler
       }
       return
     }
-    let listener = Listener()
+    let listener = Listener(http2: http2)
     listener.routes.withLock { $0[path] = handler }
     let responder = CallbackResponder<BasicRequestContext> { request, context in
       let route = listener.routes.withLock { $0[request.uri.path] }
@@ -45,7 +50,7 @@ actor WebhookListeners {
     }
     let started = StartSignal()
     let app = Application(
-      responder: responder,
+      responder: responder, server: http2 ? .plaintextHTTP2() : .http1(),
       configuration: .init(address: .hostname(host, port: port), serverName: "sluice-webhook"),
       onServerRunning: { _ in started.finish(nil) }, logger: logger)
     let task = Task {
@@ -116,6 +121,7 @@ enum WebhookError: Error, CustomStringConvertible {
   case pathInUse(String, String)
   case cannotListen(String, String)
   case stopped(String)
+  case protocolMismatch(String)
 
   var description: String {
     switch self {
@@ -123,6 +129,8 @@ enum WebhookError: Error, CustomStringConvertible {
       "another webhook connector already serves \(path) on \(address)"
     case .cannotListen(let address, let reason): "cannot listen on \(address): \(reason)"
     case .stopped(let address): "the webhook server on \(address) stopped"
+    case .protocolMismatch(let address):
+      "webhook connectors on \(address) must all use the same protocol (http1 or h2c)"
     }
   }
 }

@@ -26,7 +26,8 @@ final class WebhookSourceTask: SourceTask {
       context.setDetail("dedupe_keys", "\(await dedupe.count)")
     }
     try await WebhookListeners.shared.register(
-      host: config.host, port: config.port, path: config.path, logger: context.logger
+      host: config.host, port: config.port, http2: config.http2, path: config.path,
+      logger: context.logger
     ) { [self] request, _ in await handle(request) }
     context.setDetail("endpoint", "http://\(config.host):\(config.port)\(config.path)")
     defer {

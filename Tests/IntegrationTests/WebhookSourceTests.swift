@@ -12,9 +12,7 @@ final class WebhookSourceTests: XCTestCase {
     }
     try worker.start()
     // The endpoint is up once a request gets anything but a refused connection.
-    try waitUntil("webhook endpoint listening") {
-      httpRequest("GET", "http://127.0.0.1:\(port)/").status != 0
-    }
+    try waitUntil("webhook endpoint listening") { portIsOpen(port) }
     return (worker, port)
   }
 
@@ -283,6 +281,29 @@ final class WebhookSourceTests: XCTestCase {
     XCTAssertEqual(worker.terminate()?.status, 0)
   }
 
+  func testHTTP2CleartextWithPriorKnowledge() throws {
+    let (worker, port) = try startWorker([
+      "h2":
+        "name: h2\nsource: webhook\ntopic: h2\nconfig: { listen: 127.0.0.1:PORT, path: /h2, protocol: h2c }\n"
+    ])
+    let curl = Process()
+    curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    curl.arguments = [
+      "-s", "--http2-prior-knowledge", "-X", "POST", "-H", "Content-Type: application/json", "-d",
+      #"{"over":"h2"}"#,
+      "-w", "\n%{http_version} %{http_code}", "http://127.0.0.1:\(port)/h2",
+    ]
+    let out = Pipe()
+    curl.standardOutput = out
+    try curl.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    curl.waitUntilExit()
+    XCTAssertTrue(text.hasSuffix("2 200"), text)
+    XCTAssertTrue(text.contains(#""topic":"h2""#), text)
+    XCTAssertEqual(try records(worker, "h2").count, 1)
+    XCTAssertEqual(worker.terminate()?.status, 0)
+  }
+
   /// 20,000 requests with unique idempotency keys while the worker is SIGKILLed at random
   /// moments; the client retries every request without a 2xx. Every key ends up in the topic
   /// exactly once.
@@ -391,4 +412,19 @@ final class ClientPool: @unchecked Sendable {
   var finished: Bool { lock.withLock { running == 0 } }
   var acknowledged: Int { lock.withLock { done } }
   var retries: Int { lock.withLock { retryCount } }
+}
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port`.
+func portIsOpen(_ port: Int) -> Bool {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  defer { close(fd) }
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_addr.s_addr = inet_addr("127.0.0.1")
+  address.sin_port = UInt16(port).bigEndian
+  return withUnsafePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+      connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+    }
+  }
 }

@@ -185,3 +185,26 @@ func waitUntil(
   XCTFail("timed out waiting for: \(what)", file: file, line: line)
   throw WorkerError("timed out waiting for: \(what)")
 }
+
+/// The shipped configs stay valid: every example and the default worker pass `sluice validate`.
+final class ShippedConfigTests: XCTestCase {
+  func testEveryShippedConfigValidates() throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent()
+      .deletingLastPathComponent()
+    let config = root.appendingPathComponent("Config")
+    var files = [config.appendingPathComponent("worker.yaml").path]
+    for folder in ["connectors", "examples"] {
+      let dir = config.appendingPathComponent(folder)
+      files += try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted().map {
+        dir.appendingPathComponent($0).path
+      }
+    }
+    XCTAssertGreaterThan(files.count, 4)
+    let result = try runSluice(
+      ["validate"] + files,
+      environment: ["GITHUB_WEBHOOK_SECRET": "x", "STRIPE_WEBHOOK_SECRET": "y"])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    XCTAssertEqual(result.stdout.split(separator: "\n").count, files.count, result.stdout)
+  }
+}
