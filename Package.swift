@@ -60,12 +60,16 @@ let package = Package(
         .product(name: "Crypto", package: "swift-crypto"),
       ],
       path: "Connectors/Webhook"),
+    .target(
+      name: "PostgresSinkConnector", dependencies: ["SluiceCore", "CLibPQ"],
+      path: "Connectors/PostgresSink"),
 
     // MARK: - Executables
     .executableTarget(
       name: "sluice",
       dependencies: [
         "SluiceCore", "SluiceLog", "SluiceAPI", "FileConnector", "WebhookConnector",
+        "PostgresSinkConnector",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -88,6 +92,11 @@ let package = Package(
     .testTarget(
       name: "IntegrationTests",
       dependencies: ["SluiceCore", .product(name: "Crypto", package: "swift-crypto")]),
+    .testTarget(
+      name: "PostgresSinkTests",
+      dependencies: [
+        "PostgresSinkConnector", "SluiceCore", .product(name: "Logging", package: "swift-log"),
+      ]),
     .testTarget(name: "SystemLibraryTests", dependencies: ["CLibPQ", "CMosquitto", "CCurl"]),
   ],
   swiftLanguageModes: [.v6]

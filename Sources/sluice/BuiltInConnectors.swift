@@ -1,4 +1,5 @@
 import FileConnector
+import PostgresSinkConnector
 import SluiceCore
 import WebhookConnector
 
@@ -8,6 +9,7 @@ enum BuiltInConnectors {
     var registry = ConnectorRegistry()
     FileConnectors.register(in: &registry)
     WebhookConnectors.register(in: &registry)
+    PostgresSinkConnectors.register(in: &registry)
     return registry
   }
 }

@@ -79,6 +79,22 @@ public protocol SourceConnector: Sendable {
 public protocol SinkConnector: Sendable {
   func makeTask(index: Int, count: Int, context: any SinkTaskContext) throws -> any SinkTask
   func removed() async
+  /// How large the batches given to `put` may grow, and how long to wait for one to fill.
+  var batching: SinkBatching { get }
+}
+
+/// The batches a sink's `put` receives: at most `maxRecords` records and about `maxBytes`;
+/// with a `linger`, a batch that is not full waits up to that long for more records.
+public struct SinkBatching: Sendable, Equatable {
+  public var maxRecords: Int
+  public var maxBytes: Int
+  public var linger: Duration
+
+  public init(maxRecords: Int = 500, maxBytes: Int = 4 << 20, linger: Duration = .zero) {
+    self.maxRecords = maxRecords
+    self.maxBytes = maxBytes
+    self.linger = linger
+  }
 }
 
 extension SourceConnector {
@@ -87,4 +103,5 @@ extension SourceConnector {
 
 extension SinkConnector {
   public func removed() async {}
+  public var batching: SinkBatching { SinkBatching() }
 }

@@ -13,8 +13,8 @@ struct SinkTaskRunner: Sendable {
   let offsets: any OffsetStore
   let status: StatusBoard
   let logger: Logger
-  var batchRecords = 500
-  var batchBytes = 4 << 20
+  var batchRecords: Int { connector.batching.maxRecords }
+  var batchBytes: Int { connector.batching.maxBytes }
 
   func run() async {
     var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(60))
@@ -88,7 +88,11 @@ private struct SinkConsumer {
       while !Task.isCancelled {
         try await discoverPartitions()
         let version = runner.store.appendVersion
-        let batch = try await nextBatch()
+        var batch = try await nextBatch()
+        let lingers = runner.connector.batching.linger > .zero
+        if lingers && !batch.isEmpty && batch.count < runner.batchRecords {
+          batch = try await linger(filling: batch)
+        }
         if batch.isEmpty {
           try await commit(force: false)
           _ = await runner.store.waitForAppends(after: version, timeout: .seconds(1))
@@ -129,18 +133,38 @@ private struct SinkConsumer {
       "sink partitions assigned", metadata: ["task": "\(runner.index)", "partitions": "\(new)"])
   }
 
-  /// Up to `batchRecords` records, taking from the partitions in turn so none starves.
-  mutating func nextBatch() async throws -> [Record] {
+  /// Waits up to the connector's linger for `batch` to fill, appending what arrives.
+  mutating func linger(filling batch: [Record]) async throws -> [Record] {
+    var batch = batch
+    let deadline = ContinuousClock.now + runner.connector.batching.linger
+    while batch.count < runner.batchRecords, ContinuousClock.now < deadline, !Task.isCancelled {
+      let version = runner.store.appendVersion
+      let more = try await nextBatch(after: batch)
+      if more.isEmpty {
+        _ = await runner.store.waitForAppends(
+          after: version, timeout: deadline - ContinuousClock.now)
+      }
+      batch += more
+    }
+    return batch
+  }
+
+  /// Up to `batchRecords` records (fewer when `after` holds some already), taking from the
+  /// partitions in turn so none starves, starting after the records in `after`.
+  mutating func nextBatch(after earlier: [Record] = []) async throws -> [Record] {
     let order = positions.keys.sorted()
     guard !order.isEmpty else { return [] }
     rotation = (rotation + 1) % order.count
+    var readFrom = positions
+    for record in earlier { readFrom[record.topicPartition] = record.offset + 1 }
     var batch: [Record] = []
-    var bytes = 0
-    for i in 0..<order.count where batch.count < runner.batchRecords && bytes < runner.batchBytes {
+    var bytes = earlier.reduce(0) { $0 + ($1.value?.count ?? 0) + ($1.key?.count ?? 0) }
+    let limit = runner.batchRecords - earlier.count
+    for i in 0..<order.count where batch.count < limit && bytes < runner.batchBytes {
       let tp = order[(rotation + i) % order.count]
       do {
         let records = try await runner.store.read(
-          from: tp, offset: positions[tp]!, maxRecords: runner.batchRecords - batch.count,
+          from: tp, offset: readFrom[tp]!, maxRecords: limit - batch.count,
           maxBytes: runner.batchBytes - bytes)
         batch += records
         bytes += records.reduce(0) { $0 + ($1.value?.count ?? 0) + ($1.key?.count ?? 0) }

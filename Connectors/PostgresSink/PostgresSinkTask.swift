@@ -1,0 +1,269 @@
+import Dispatch
+import SluiceCore
+
+/// Applies batches of records to PostgreSQL tables, exactly once (DESIGN.md §3).
+///
+/// Each `put` is one transaction holding the batch's rows and the task's next offsets in the
+/// offsets table; on start the task resumes from that table. All libpq work runs on the
+/// task's own serial queue, and the mutable state below is touched only there.
+final class PostgresSinkTask: SinkTask, @unchecked Sendable {
+  let config: PostgresSinkConfig
+  let context: any SinkTaskContext
+  private let queue = DispatchQueue(label: "sluice.postgres-sink")
+  private var connection: PostgresConnection?
+  private var tables: [TableName: TableSchema] = [:]
+  private var offsetsReady = false
+  private var stagingCount = 0
+
+  init(config: PostgresSinkConfig, context: any SinkTaskContext) {
+    self.config = config
+    self.context = context
+  }
+
+  func open(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
+    try await onQueue { try self.storedOffsets(for: Set(partitions)) }
+  }
+
+  func put(_ records: [Record]) async throws {
+    try await onQueue { try self.apply(records) }
+  }
+
+  func close() async {
+    try? await onQueue { self.connection = nil }
+  }
+
+  private func onQueue<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+      queue.async { continuation.resume(with: Result { try work() }) }
+    }
+  }
+
+  // MARK: - Connection
+
+  private func connected() throws -> PostgresConnection {
+    if let connection, connection.isHealthy { return connection }
+    if connection != nil {
+      context.logger.warning("PostgreSQL connection lost; reconnecting")
+    }
+    // A new session has none of the old one's temporary staging tables.
+    connection = nil
+    tables = [:]
+    offsetsReady = false
+    let fresh = try PostgresConnection(
+      url: config.url, password: config.password, applicationName: "sluice \(config.name)")
+    try fresh.execute("SET synchronous_commit = on")
+    connection = fresh
+    context.setDetail("database", "connected")
+    return fresh
+  }
+
+  /// Drops a connection that failed so the next attempt starts a fresh session.
+  private func recover(after error: any Error) {
+    guard let connection else { return }
+    if connection.isHealthy {
+      _ = try? connection.execute("ROLLBACK")
+    } else {
+      self.connection = nil
+      context.setDetail("database", "reconnecting: \(error)")
+    }
+  }
+
+  // MARK: - Offsets
+
+  private var offsetsTable: String { quoteIdentifier(config.offsetsTable) }
+
+  private func ensureOffsetsTable(_ connection: PostgresConnection) throws {
+    guard !offsetsReady else { return }
+    try connection.execute(
+      """
+      CREATE TABLE IF NOT EXISTS \(offsetsTable) (
+        connector text NOT NULL, topic text NOT NULL, "partition" integer NOT NULL,
+        next_offset bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (connector, topic, "partition"))
+      """)
+    offsetsReady = true
+  }
+
+  private func storedOffsets(for partitions: Set<TopicPartition>) throws -> [TopicPartition: Int64]
+  {
+    let connection = try connected()
+    do {
+      try ensureOffsetsTable(connection)
+      let rows = try connection.execute(
+        "SELECT topic, \"partition\", next_offset FROM \(offsetsTable) WHERE connector = $1",
+        [config.name])
+      var found: [TopicPartition: Int64] = [:]
+      for row in rows {
+        guard let topic = row[0], let partition = row[1].flatMap({ Int($0) }),
+          let next = row[2].flatMap({ Int64($0) })
+        else { continue }
+        let tp = TopicPartition(topic, partition)
+        if partitions.contains(tp) { found[tp] = next }
+      }
+      if !found.isEmpty {
+        context.logger.info(
+          "resuming from the database's offsets table",
+          metadata: ["table": "\(config.offsetsTable)", "offsets": "\(found)"])
+      }
+      return found
+    } catch {
+      recover(after: error)
+      throw error
+    }
+  }
+
+  /// Records the next offset of every partition in `records`, inside the batch's transaction.
+  private func writeOffsets(of records: [Record], on connection: PostgresConnection) throws {
+    var next: [TopicPartition: Int64] = [:]
+    for record in records {
+      next[record.topicPartition] = max(next[record.topicPartition] ?? 0, record.offset + 1)
+    }
+    var parameters: [String?] = []
+    var rows: [String] = []
+    for (tp, offset) in next.sorted(by: { $0.key < $1.key }) {
+      let n = parameters.count
+      rows.append("($\(n + 1), $\(n + 2), $\(n + 3)::integer, $\(n + 4)::bigint)")
+      parameters += [config.name, tp.topic, String(tp.partition), String(offset)]
+    }
+    try connection.execute(
+      """
+      INSERT INTO \(offsetsTable) (connector, topic, "partition", next_offset)
+      VALUES \(rows.joined(separator: ", "))
+      ON CONFLICT (connector, topic, "partition")
+      DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
+      """, parameters)
+  }
+
+  // MARK: - Batches
+
+  private func apply(_ records: [Record]) throws {
+    let decoder = RowChangeDecoder(config: config)
+    var changes: [RowChange] = []
+    changes.reserveCapacity(records.count)
+    for (index, record) in records.enumerated() {
+      do {
+        if let change = try decoder.change(for: record, at: index) { changes.append(change) }
+      } catch {
+        throw SinkRecordError(record: record, reason: error.description)
+      }
+    }
+    let connection = try connected()
+    do {
+      try ensureOffsetsTable(connection)
+      try prepareTables(for: changes, records: records, on: connection)
+      try connection.execute("BEGIN")
+      var writer = BatchWriter(
+        connection: connection, mode: config.mode, tables: tables)
+      try writer.apply(changes, fold: true)
+      try writeOffsets(of: records, on: connection)
+      try connection.execute("COMMIT")
+    } catch let error as PostgresError where error.isDataError {
+      recover(after: error)
+      try isolate(records, changes, on: connection)
+    } catch {
+      recover(after: error)
+      throw error
+    }
+  }
+
+  /// After a batch failed on its data: applies the changes one at a time in one transaction to
+  /// find the record at fault; the worker then commits those before it and dead-letters or fails
+  /// on it. If none fails alone (the batch's failure depended on folding), commits them all.
+  private func isolate(
+    _ records: [Record], _ changes: [RowChange], on connection: PostgresConnection
+  ) throws {
+    do {
+      try connection.execute("BEGIN")
+      var writer = BatchWriter(connection: connection, mode: config.mode, tables: tables)
+      for change in changes {
+        do {
+          try writer.apply([change], fold: false)
+        } catch let error as PostgresError where error.isDataError {
+          _ = try? connection.execute("ROLLBACK")
+          throw SinkRecordError(
+            record: records[change.recordIndex], reason: "PostgreSQL: \(error.description)")
+        }
+      }
+      try writeOffsets(of: records, on: connection)
+      try connection.execute("COMMIT")
+    } catch let error as SinkRecordError {
+      throw error
+    } catch {
+      recover(after: error)
+      throw error
+    }
+  }
+
+  /// Makes sure every table of the batch exists with every column it needs (creating or
+  /// evolving it when allowed) and has a staging table when the batch merges or deletes.
+  /// Runs outside the batch's transaction, so a rolled-back batch leaves the cache true.
+  private func prepareTables(
+    for changes: [RowChange], records: [Record], on connection: PostgresConnection
+  ) throws {
+    var firstChange: [TableName: RowChange] = [:]
+    var order: [TableName] = []
+    for change in changes where change.kind != .truncate {
+      if firstChange[change.table] == nil {
+        firstChange[change.table] = change
+        order.append(change.table)
+      }
+    }
+    for table in order {
+      var schema = try tables[table] ?? TableSchema.load(table, on: connection)
+      if schema.columns.isEmpty {
+        guard config.autoCreate else {
+          throw PostgresError(
+            sqlState: nil,
+            message:
+              "table \(table) does not exist; create it or set auto_create: true to let the sink create it"
+          )
+        }
+        let sample = changes.first { $0.table == table && $0.kind == .write } ?? firstChange[table]!
+        try connection.execute(TableSchema.createStatement(for: sample))
+        context.logger.info("created table", metadata: ["table": "\(table)"])
+        schema = try TableSchema.load(table, on: connection)
+      }
+      var missing: [(FieldValue, RowChange)] = []
+      var seen = Set<String>()
+      for change in changes where change.table == table {
+        for value in change.fields + change.key
+        where schema.columns[value.column] == nil && seen.insert(value.column).inserted {
+          missing.append((value, change))
+        }
+      }
+      if let (value, change) = missing.first, !config.autoEvolve {
+        throw SinkRecordError(
+          record: records[change.recordIndex],
+          reason:
+            "column \"\(value.column)\" does not exist in table \(table); add it or set auto_evolve: true"
+        )
+      }
+      if !missing.isEmpty {
+        for (value, _) in missing {
+          try connection.execute(
+            "ALTER TABLE \(table.quoted) ADD COLUMN IF NOT EXISTS \(quoteIdentifier(value.column)) \(TableSchema.inferredType(of: value))"
+          )
+        }
+        context.logger.info(
+          "added columns", metadata: ["table": "\(table)", "columns": "\(missing.map(\.0.column))"])
+        if let staging = schema.staging {
+          try connection.execute("DROP TABLE IF EXISTS \(staging)")
+        }
+        schema = try TableSchema.load(table, on: connection)
+      }
+      let needsStaging =
+        config.mode != .insert || changes.contains { $0.table == table && $0.kind == .delete }
+      if needsStaging && schema.staging == nil {
+        stagingCount += 1
+        let staging = quoteIdentifier("sluice_staging_\(stagingCount)")
+        // CREATE TABLE AS copies the column types but not NOT NULL or defaults, so a staging
+        // row may hold just the key columns of a delete.
+        try connection.execute(
+          "CREATE TEMP TABLE IF NOT EXISTS \(staging) AS SELECT * FROM \(table.quoted) WITH NO DATA"
+        )
+        schema.staging = staging
+      }
+      tables[table] = schema
+    }
+  }
+}

@@ -1,0 +1,248 @@
+import Foundation
+import Logging
+import SluiceCore
+import XCTest
+
+@testable import PostgresSinkConnector
+
+/// The PostgreSQL sink task against the real PostgreSQL that `make test` starts
+/// (`SLUICE_TEST_PG_URL`): modes, deletes, truncates, schema changes, quoting and its offsets.
+final class PostgresSinkTests: XCTestCase {
+  var url: String {
+    ProcessInfo.processInfo.environment["SLUICE_TEST_PG_URL"]
+      ?? "postgresql://sluice:sluice@127.0.0.1:5432/sluice_test"
+  }
+
+  private func database() throws -> PostgresConnection {
+    try PostgresConnection(url: url, password: nil, applicationName: "sluice-tests")
+  }
+
+  private func task(_ name: String, _ config: String) throws -> PostgresSinkTask {
+    let definition = try ConnectorDefinition.parse(
+      text: "name: \(name)\nsink: postgres\ntopics: [t]\nconfig:\n  url: \(url)\n\(config)",
+      file: "\(name).yaml")
+    return PostgresSinkTask(
+      config: try PostgresSinkConfig(definition: definition), context: TestSinkContext(name))
+  }
+
+  private func reset(_ tables: [String], connector: String) throws {
+    let db = try database()
+    for table in tables { try db.execute("DROP TABLE IF EXISTS public.\(quoteIdentifier(table))") }
+    try db.execute(
+      "CREATE TABLE IF NOT EXISTS sluice_sink_offsets (connector text NOT NULL, topic text NOT NULL, \"partition\" integer NOT NULL, next_offset bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (connector, topic, \"partition\"))"
+    )
+    try db.execute("DELETE FROM sluice_sink_offsets WHERE connector = $1", [connector])
+  }
+
+  private var nextOffset: Int64 = 0
+
+  private func record(_ topic: String, key: String?, value: String?) -> Record {
+    defer { nextOffset += 1 }
+    return Record(
+      topic: topic, partition: 0, offset: nextOffset, timestamp: 0,
+      key: key.map { Array($0.utf8) }, value: value.map { Array($0.utf8) })
+  }
+
+  private func rows(_ sql: String) throws -> [[String?]] { try database().execute(sql) }
+
+  func testInsertModeQuotesIdentifiersAndNeverInterpolatesValues() async throws {
+    let table = "Odd \"Name\" t"
+    try reset([table, "victim"], connector: "pg-insert")
+    try database().execute("CREATE TABLE victim (id int)")
+    let sink = try task(
+      "pg-insert", "  table: 'Odd \"Name\" t'\n  auto_create: true\n  mode: insert")
+    _ = try await sink.open([TopicPartition("shop.orders", 0)])
+    try await sink.put([
+      record(
+        "shop.orders", key: nil, value: #"{"Id": 1, "Customer Name": "'); DROP TABLE victim; --"}"#),
+      record(
+        "shop.orders", key: nil,
+        value: #"{"Id": 2, "Customer Name": "tab\tnew\nline \\ back \u00e9"}"#),
+      record("shop.orders", key: nil, value: #"{"Id": 3, "Customer Name": null}"#),
+    ])
+    XCTAssertEqual(
+      try rows("SELECT \"Id\", \"Customer Name\" FROM \(quoteIdentifier(table)) ORDER BY 1"),
+      [
+        ["1", "'); DROP TABLE victim; --"], ["2", "tab\tnew\nline \\ back é"], ["3", nil],
+      ])
+    XCTAssertEqual(try rows("SELECT count(*) FROM victim"), [["0"]], "victim table still exists")
+    XCTAssertEqual(
+      try rows("SELECT next_offset FROM sluice_sink_offsets WHERE connector = 'pg-insert'"),
+      [["\(nextOffset)"]])
+    await sink.close()
+  }
+
+  func testUpsertFoldsKeysAndAppliesDebeziumDeletesTombstonesAndTruncates() async throws {
+    try reset(["customers"], connector: "pg-upsert")
+    try database().execute("CREATE TABLE customers (id int PRIMARY KEY, name text, tier text)")
+    let sink = try task(
+      "pg-upsert", "  table: \"{source.table}\"\n  mode: upsert\n  truncate: true")
+    _ = try await sink.open([TopicPartition("db.public.customers", 0)])
+    func event(_ op: String, _ id: Int, _ after: String?) -> Record {
+      let body =
+        #"{"before": null, "after": \#(after ?? "null"), "source": {"connector": "postgresql", "schema": "public", "table": "customers"}, "op": "\#(op)", "ts_ms": 1}"#
+      return record("db.public.customers", key: #"{"id": \#(id)}"#, value: body)
+    }
+    try await sink.put([
+      event("r", 1, #"{"id": 1, "name": "Ada", "tier": "gold"}"#),
+      event("c", 2, #"{"id": 2, "name": "Bob", "tier": "silver"}"#),
+      event("u", 1, #"{"id": 1, "name": "Ada L.", "tier": "gold"}"#),  // same key twice
+      event("c", 3, #"{"id": 3, "name": "Cy", "tier": "bronze"}"#),
+      event("d", 2, nil),
+      record("db.public.customers", key: #"{"id": 3}"#, value: nil),  // tombstone
+      event("c", 2, #"{"id": 2, "name": "Bob again", "tier": "new"}"#),  // after its delete
+    ])
+    XCTAssertEqual(
+      try rows("SELECT id, name, tier FROM customers ORDER BY id"),
+      [["1", "Ada L.", "gold"], ["2", "Bob again", "new"]])
+
+    // Plain JSON with the JSON converter's schema/payload wrapper, then a truncate.
+    try await sink.put([
+      record(
+        "db.public.customers", key: #"{"schema": {}, "payload": {"id": 5}}"#,
+        value:
+          #"{"schema": {}, "payload": {"op": "c", "after": {"id": 5, "name": "Eve", "tier": "x"}, "source": {"table": "customers"}}}"#
+      )
+    ])
+    XCTAssertEqual(try rows("SELECT count(*) FROM customers"), [["3"]])
+    try await sink.put([
+      record(
+        "db.public.customers", key: nil,
+        value: #"{"op": "t", "before": null, "after": null, "source": {"table": "customers"}}"#),
+      event("c", 9, #"{"id": 9, "name": "After truncate", "tier": "t"}"#),
+    ])
+    XCTAssertEqual(try rows("SELECT id, name FROM customers"), [["9", "After truncate"]])
+    await sink.close()
+  }
+
+  func testUpdateModeChangesOnlyExistingRows() async throws {
+    try reset(["stock"], connector: "pg-update")
+    try database().execute("CREATE TABLE stock (sku text PRIMARY KEY, qty int, note text)")
+    try database().execute("INSERT INTO stock VALUES ('a', 1, 'keep'), ('b', 2, 'keep')")
+    let sink = try task("pg-update", "  table: stock\n  mode: update\n  primary_key: [sku]")
+    _ = try await sink.open([TopicPartition("stock", 0)])
+    try await sink.put([
+      record("stock", key: nil, value: #"{"sku": "a", "qty": 10}"#),
+      record("stock", key: nil, value: #"{"sku": "zz", "qty": 99}"#),
+      record("stock", key: nil, value: #"{"sku": "b", "qty": 20}"#),
+      record("stock", key: nil, value: #"{"sku": "b", "note": "changed"}"#),
+    ])
+    XCTAssertEqual(
+      try rows("SELECT sku, qty, note FROM stock ORDER BY sku"),
+      [["a", "10", "keep"], ["b", "20", "changed"]])
+    await sink.close()
+  }
+
+  func testAutoCreateAutoEvolveAndTypes() async throws {
+    try reset(["readings"], connector: "pg-types")
+    let sink = try task(
+      "pg-types", "  table: readings\n  mode: upsert\n  auto_create: true\n  auto_evolve: true")
+    _ = try await sink.open([TopicPartition("readings", 0)])
+    try await sink.put([
+      record(
+        "readings", key: #"{"id": 1}"#,
+        value: #"{"id": 1, "v": 1.25, "ok": true, "doc": {"a": [1, 2]}}"#)
+    ])
+    XCTAssertEqual(
+      try rows(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'readings' ORDER BY ordinal_position"
+      ),
+      [["id", "bigint"], ["v", "numeric"], ["ok", "boolean"], ["doc", "jsonb"]])
+    // A new field appears mid-stream: the column is added and the row lands.
+    try await sink.put([
+      record("readings", key: #"{"id": 2}"#, value: #"{"id": 2, "v": 3, "unit": "C"}"#)
+    ])
+    XCTAssertEqual(
+      try rows("SELECT id, v, unit, doc->'a'->>1 FROM readings ORDER BY id"),
+      [["1", "1.25", nil, "2"], ["2", "3", "C", nil]])
+
+    // Existing typed columns: numeric as an exact string, arrays, bytea as base64, timestamps.
+    try database().execute(
+      "CREATE TABLE IF NOT EXISTS typed (id int PRIMARY KEY, amount numeric(30,10), tags text[], grid int[], raw bytea, at timestamptz, u uuid, j json)"
+    )
+    try database().execute("TRUNCATE typed")
+    let typed = try task("pg-types2", "  table: typed\n  mode: upsert")
+    _ = try await typed.open([TopicPartition("typed", 0)])
+    try await typed.put([
+      record(
+        "typed", key: #"{"id": 1}"#,
+        value:
+          #"{"id": 1, "amount": "12345678901234567890.0123456789", "tags": ["a b", "c\"d", null], "grid": [[1,2],[3,4]], "raw": "AAEC/w==", "at": "2026-11-25T10:00:00.123Z", "u": "8f14e45f-ceea-467f-a0e6-8f0a6d1f0a22", "j": {"k": "v"}}"#
+      )
+    ])
+    XCTAssertEqual(
+      try rows(
+        "SELECT amount::text, tags::text, grid::text, encode(raw, 'hex'), to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS'), u::text, j->>'k' FROM typed"
+      ),
+      [
+        [
+          "12345678901234567890.0123456789", "{\"a b\",\"c\\\"d\",NULL}", "{{1,2},{3,4}}",
+          "000102ff",
+          "2026-11-25 10:00:00.123", "8f14e45f-ceea-467f-a0e6-8f0a6d1f0a22", "v",
+        ]
+      ])
+    await sink.close()
+    await typed.close()
+  }
+
+  func testAPoisonRecordIsReportedAloneAndNothingOfItsBatchIsCommitted() async throws {
+    try reset(["counts"], connector: "pg-poison")
+    try database().execute("CREATE TABLE counts (id int PRIMARY KEY, n int NOT NULL)")
+    let sink = try task("pg-poison", "  table: counts\n  mode: upsert\n  primary_key: [id]")
+    _ = try await sink.open([TopicPartition("counts", 0)])
+    let batch = [
+      record("counts", key: nil, value: #"{"id": 1, "n": 1}"#),
+      record("counts", key: nil, value: #"{"id": 2, "n": "not a number"}"#),
+      record("counts", key: nil, value: #"{"id": 3, "n": 3}"#),
+    ]
+    do {
+      try await sink.put(batch)
+      XCTFail("a record that cannot be applied must be reported")
+    } catch let error as SinkRecordError {
+      XCTAssertEqual(error.record.offset, batch[1].offset)
+      XCTAssertTrue(error.reason.contains("invalid input syntax"), error.reason)
+    }
+    XCTAssertEqual(try rows("SELECT count(*) FROM counts"), [["0"]])
+    // The worker then applies the records around it.
+    try await sink.put([batch[0]])
+    try await sink.put([batch[2]])
+    XCTAssertEqual(try rows("SELECT id FROM counts ORDER BY id"), [["1"], ["3"]])
+
+    // A field without a column (and no auto_evolve) and a value that is not JSON are record errors.
+    for bad in [#"{"id": 4, "n": 4, "extra": 1}"#, "not json"] {
+      do {
+        try await sink.put([record("counts", key: nil, value: bad)])
+        XCTFail("\(bad) must be rejected")
+      } catch let error as SinkRecordError {
+        XCTAssertFalse(error.reason.isEmpty)
+      }
+    }
+    await sink.close()
+  }
+
+  func testOffsetsResumeFromTheDatabaseNotTheWorker() async throws {
+    try reset(["events_resume"], connector: "pg-resume")
+    let sink = try task("pg-resume", "  table: events_resume\n  auto_create: true")
+    let tp = TopicPartition("ev", 0)
+    let first = try await sink.open([tp])
+    XCTAssertNil(first[tp])
+    nextOffset = 40
+    try await sink.put([
+      record("ev", key: nil, value: #"{"n": 40}"#), record("ev", key: nil, value: #"{"n": 41}"#),
+    ])
+    await sink.close()
+    let again = try task("pg-resume", "  table: events_resume\n  auto_create: true")
+    let resumed = try await again.open([tp, TopicPartition("ev", 1)])
+    XCTAssertEqual(resumed, [tp: 42])
+    await again.close()
+  }
+}
+
+/// The runtime's side of a sink task, for driving one task without a worker.
+struct TestSinkContext: SinkTaskContext {
+  let connectorName: String
+  var taskIndex: Int { 0 }
+  var logger: Logger { Logger(label: "test.\(connectorName)") }
+  init(_ name: String) { connectorName = name }
+  func setDetail(_ name: String, _ value: String?) {}
+}
