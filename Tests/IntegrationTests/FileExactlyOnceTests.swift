@@ -143,14 +143,19 @@ final class LineWriter: @unchecked Sendable {
   let total: Int
   let linesPerChunk: Int
   let pause: TimeInterval
+  let makeLine: @Sendable (Int) -> String
   private let lock = NSLock()
   private var done = false
 
-  init(url: URL, total: Int, linesPerChunk: Int, pause: TimeInterval) {
+  init(
+    url: URL, total: Int, linesPerChunk: Int, pause: TimeInterval,
+    makeLine: @escaping @Sendable (Int) -> String = LineWriter.line
+  ) {
     self.url = url
     self.total = total
     self.linesPerChunk = linesPerChunk
     self.pause = pause
+    self.makeLine = makeLine
   }
 
   static func line(_ n: Int) -> String { "line-\(String(format: "%06d", n))" }
@@ -162,7 +167,7 @@ final class LineWriter: @unchecked Sendable {
       var n = 1
       while n <= total {
         let upper = min(total, n + linesPerChunk - 1)
-        try? append((n...upper).map(Self.line), to: url)
+        try? append((n...upper).map(makeLine), to: url)
         n = upper + 1
         Thread.sleep(forTimeInterval: pause)
       }

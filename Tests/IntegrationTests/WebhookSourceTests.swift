@@ -16,25 +16,6 @@ final class WebhookSourceTests: XCTestCase {
     return (worker, port)
   }
 
-  private func records(_ worker: WorkerProcess, _ topic: String) throws -> [[String: Any]] {
-    guard let info = try? worker.getJSON("/topics/\(topic)") as? [String: Any] else { return [] }
-    var all: [[String: Any]] = []
-    for p in info["partitions"] as? [[String: Any]] ?? [] {
-      var offset = (p["start_offset"] as? Int) ?? 0
-      let end = (p["end_offset"] as? Int) ?? 0
-      while offset < end {
-        let batch =
-          try worker.getJSON(
-            "/topics/\(topic)/records?partition=\(p["partition"]!)&offset=\(offset)&limit=10000")
-          as? [[String: Any]] ?? []
-        guard !batch.isEmpty else { break }
-        all += batch
-        offset += batch.count
-      }
-    }
-    return all
-  }
-
   func testGitHubDocumentationSignatureVector() {
     // From GitHub's "Validating webhook deliveries" documentation.
     let mac = HMAC<SHA256>.authenticationCode(
@@ -112,7 +93,7 @@ final class WebhookSourceTests: XCTestCase {
       headers: ["Content-Type": "application/json", "X-GitHub-Event": "push"], body: push)
     XCTAssertEqual(r.status, 401)
     XCTAssertTrue(String(decoding: r.body, as: UTF8.self).contains("missing X-Hub-Signature-256"))
-    let stored = try records(worker, "github.push")
+    let stored = try worker.records("github.push")
     XCTAssertEqual(stored.count, 1)
     XCTAssertEqual(stored.first?["key"] as? String, "octo/hello")
     let headers = stored.first?["headers"] as? [String: String] ?? [:]
@@ -156,7 +137,7 @@ final class WebhookSourceTests: XCTestCase {
       headers: ["Content-Type": "application/json", "X-Sig": sig, "X-Device-Id": "dev-7"],
       body: reading)
     XCTAssertEqual(r.status, 200)
-    XCTAssertEqual(try records(worker, "devices").first?["key"] as? String, "dev-7")
+    XCTAssertEqual(try worker.records("devices").first?["key"] as? String, "dev-7")
 
     // Bearer and basic.
     XCTAssertEqual(
@@ -182,7 +163,7 @@ final class WebhookSourceTests: XCTestCase {
         headers: ["Authorization": "Basic " + Data("u:x".utf8).base64EncodedString()],
         body: Data("x".utf8)
       ).status, 401)
-    XCTAssertEqual(try records(worker, "c").first?["value"] as? String, "raw bytes")
+    XCTAssertEqual(try worker.records("c").first?["value"] as? String, "raw bytes")
     XCTAssertEqual(worker.terminate()?.status, 0)
   }
 
@@ -228,7 +209,7 @@ final class WebhookSourceTests: XCTestCase {
     // The endpoint still works after all that.
     XCTAssertEqual(
       httpRequest("POST", url, headers: json, body: Data(#"{"kind":"ok"}"#.utf8)).status, 200)
-    XCTAssertEqual(try records(worker, "events.ok").count, 1)
+    XCTAssertEqual(try worker.records("events.ok").count, 1)
     XCTAssertEqual(worker.terminate()?.status, 0)
   }
 
@@ -249,7 +230,7 @@ final class WebhookSourceTests: XCTestCase {
     XCTAssertEqual(retryAfter, "1")
     XCTAssertEqual(counts[200, default: 0] + counts[429, default: 0], 64, "\(counts)")
     XCTAssertEqual(
-      try records(worker, "n").count, counts[200, default: 0], "only accepted requests wrote")
+      try worker.records("n").count, counts[200, default: 0], "only accepted requests wrote")
     XCTAssertEqual(worker.terminate()?.status, 0)
   }
 
@@ -277,7 +258,7 @@ final class WebhookSourceTests: XCTestCase {
         "POST", url, headers: ["Content-Type": "application/json", "Idempotency-Key": "k-2"],
         body: Data("{}".utf8)
       ).status, 200)
-    XCTAssertEqual(try records(worker, "once").count, 2)
+    XCTAssertEqual(try worker.records("once").count, 2)
     XCTAssertEqual(worker.terminate()?.status, 0)
   }
 
@@ -300,7 +281,7 @@ final class WebhookSourceTests: XCTestCase {
     curl.waitUntilExit()
     XCTAssertTrue(text.hasSuffix("2 200"), text)
     XCTAssertTrue(text.contains(#""topic":"h2""#), text)
-    XCTAssertEqual(try records(worker, "h2").count, 1)
+    XCTAssertEqual(try worker.records("h2").count, 1)
     XCTAssertEqual(worker.terminate()?.status, 0)
   }
 
@@ -334,7 +315,7 @@ final class WebhookSourceTests: XCTestCase {
     XCTAssertGreaterThanOrEqual(kills, 5)
     XCTAssertEqual(clients.acknowledged, total)
 
-    let keys = try records(worker, "crash").compactMap {
+    let keys = try worker.records("crash").compactMap {
       ($0["headers"] as? [String: String])?["webhook.idempotency_key"]
     }
     var seen: [String: Int] = [:]

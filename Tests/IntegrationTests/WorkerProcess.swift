@@ -118,6 +118,26 @@ final class WorkerProcess {
     return (process.terminationStatus, Date().timeIntervalSince(started))
   }
 
+  /// Every record of `topic` as the API renders it (DESIGN.md §5), partition by partition.
+  func records(_ topic: String) throws -> [[String: Any]] {
+    guard let info = try? getJSON("/topics/\(topic)") as? [String: Any] else { return [] }
+    var all: [[String: Any]] = []
+    for p in info["partitions"] as? [[String: Any]] ?? [] {
+      var offset = (p["start_offset"] as? Int) ?? 0
+      let end = (p["end_offset"] as? Int) ?? 0
+      while offset < end {
+        let batch =
+          try getJSON(
+            "/topics/\(topic)/records?partition=\(p["partition"]!)&offset=\(offset)&limit=10000")
+          as? [[String: Any]] ?? []
+        guard !batch.isEmpty else { break }
+        all += batch
+        offset += batch.count
+      }
+    }
+    return all
+  }
+
   func log() -> String {
     (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
   }
