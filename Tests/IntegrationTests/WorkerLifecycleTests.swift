@@ -203,7 +203,9 @@ final class ShippedConfigTests: XCTestCase {
     XCTAssertGreaterThan(files.count, 4)
     let result = try runSluice(
       ["validate"] + files,
-      environment: ["GITHUB_WEBHOOK_SECRET": "x", "STRIPE_WEBHOOK_SECRET": "y"])
+      environment: [
+        "GITHUB_WEBHOOK_SECRET": "x", "STRIPE_WEBHOOK_SECRET": "y", "WAREHOUSE_PASSWORD": "z",
+      ])
     XCTAssertEqual(result.status, 0, result.stderr)
     XCTAssertEqual(result.stdout.split(separator: "\n").count, files.count, result.stdout)
   }

@@ -236,6 +236,38 @@ final class PostgresSinkTests: XCTestCase {
     XCTAssertEqual(resumed, [tp: 42])
     await again.close()
   }
+
+  func testALostConnectionFailsThePutWithoutCommittingAndTheNextPutReconnects() async throws {
+    try reset(["reconnect_rows"], connector: "pg-reconnect")
+    try database().execute("CREATE TABLE reconnect_rows (n int)")
+    let sink = try task("pg-reconnect", "  table: reconnect_rows")
+    _ = try await sink.open([TopicPartition("r", 0)])
+    try await sink.put([record("r", key: nil, value: #"{"n": 1}"#)])
+    // The server ends the sink's session, as a restart or a network cut would.
+    try database().execute(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sluice pg-reconnect'"
+    )
+    let batch = [
+      record("r", key: nil, value: #"{"n": 2}"#), record("r", key: nil, value: #"{"n": 3}"#),
+    ]
+    var failures = 0
+    while true {
+      do {
+        try await sink.put(batch)
+        break
+      } catch is SinkRecordError {
+        XCTFail("a lost connection is not the record's fault")
+        break
+      } catch {
+        failures += 1
+        XCTAssertLessThan(failures, 3, "\(error)")
+        if failures >= 3 { break }
+      }
+    }
+    XCTAssertEqual(failures, 1, "the first put after the cut fails, the retry reconnects")
+    XCTAssertEqual(try rows("SELECT n FROM reconnect_rows ORDER BY n"), [["1"], ["2"], ["3"]])
+    await sink.close()
+  }
 }
 
 /// The runtime's side of a sink task, for driving one task without a worker.

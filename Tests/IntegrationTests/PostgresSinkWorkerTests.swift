@@ -2,24 +2,36 @@ import Foundation
 import XCTest
 
 /// The PostgreSQL sink inside a real worker process against the PostgreSQL of `make test`:
-/// exactly-once under SIGKILL, and a poison record dead-lettered with the database's error.
-final class PostgresSinkCrashTests: XCTestCase {
+/// exactly-once under SIGKILL, a poison record dead-lettered with the database's error, and a
+/// random workload of Debezium events replicated into a second database.
+final class PostgresSinkWorkerTests: XCTestCase {
   var url: String {
     ProcessInfo.processInfo.environment["SLUICE_TEST_PG_URL"]
       ?? "postgresql://sluice:sluice@127.0.0.1:5432/sluice_test"
   }
 
-  /// Runs SQL with psql and returns its unaligned output.
+  /// A second database on the same server, for replication tests.
+  var replicaURL: String { String(url[..<url.lastIndex(of: "/")!]) + "/sluice_replica" }
+
+  /// Runs SQL (any number of statements, given on standard input) with psql and returns its
+  /// unaligned output.
   @discardableResult
-  func psql(_ sql: String) throws -> String {
+  func psql(_ sql: String, on database: String? = nil) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-    process.arguments = [url, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql]
+    process.arguments = [database ?? url, "-XAtq", "-v", "ON_ERROR_STOP=1", "-f", "-"]
+    let input = Pipe()
     let out = Pipe()
     let err = Pipe()
+    process.standardInput = input
     process.standardOutput = out
     process.standardError = err
     try process.run()
+    let writer = Thread { [sql] in
+      input.fileHandleForWriting.write(Data(sql.utf8))
+      try? input.fileHandleForWriting.close()
+    }
+    writer.start()
     let data = out.fileHandleForReading.readDataToEndOfFile()
     let problem = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
@@ -30,14 +42,14 @@ final class PostgresSinkCrashTests: XCTestCase {
   }
 
   /// The sink keeps its offsets in the database: forget any from an earlier run.
-  func forgetOffsets(of connector: String) throws {
+  func forgetOffsets(of connector: String, on database: String? = nil) throws {
     try psql(
       """
       CREATE TABLE IF NOT EXISTS sluice_sink_offsets (connector text NOT NULL, topic text NOT NULL,
         "partition" integer NOT NULL, next_offset bigint NOT NULL,
         updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (connector, topic, "partition"));
       DELETE FROM sluice_sink_offsets WHERE connector = '\(connector)'
-      """)
+      """, on: database)
   }
 
   func testInsertModeLandsEveryRecordOnceAcrossRepeatedSIGKILL() throws {
@@ -126,6 +138,88 @@ final class PostgresSinkCrashTests: XCTestCase {
     let reason = try XCTUnwrap(headers["sluice.error.reason"] as? String)
     XCTAssertTrue(reason.contains("invalid input syntax for type integer"), reason)
     XCTAssertEqual(headers["sluice.error.offset"] as? String, "1")
+    XCTAssertNotNil(worker.terminate())
+  }
+
+  func testDebeziumEventsReplicateARandomWorkloadIntoASecondDatabase() throws {
+    let ddl = """
+      DROP TABLE IF EXISTS items;
+      CREATE TABLE items (id int PRIMARY KEY, name text, qty int, price numeric(12,2), tags text[],
+        meta jsonb, updated timestamptz);
+      """
+    if try psql("SELECT 1 FROM pg_database WHERE datname = 'sluice_replica'").isEmpty {
+      try psql("CREATE DATABASE sluice_replica")
+    }
+    try psql(ddl)
+    try psql(ddl, on: replicaURL)
+    try forgetOffsets(of: "repl-sink", on: replicaURL)
+
+    // A random workload on the source table, and the change events Debezium would emit for it.
+    var generator = SystemRandomNumberGenerator()
+    var present = Set<Int>()
+    var script = ""
+    var events: [String] = []
+    func source(_ lsn: Int) -> String {
+      #""source":{"connector":"postgresql","db":"sluice_test","schema":"public","table":"items","lsn":\#(lsn)}"#
+    }
+    for step in 1...3000 {
+      let id = Int.random(in: 1...200, using: &generator)
+      let key = #"{"id":\#(id)}"#
+      if present.contains(id) && Int.random(in: 0..<10, using: &generator) < 3 {
+        present.remove(id)
+        script += "DELETE FROM items WHERE id = \(id);\n"
+        events.append(
+          #"{"key":\#(key),"value":{"before":{"id":\#(id)},"after":null,\#(source(step)),"op":"d","ts_ms":1}}"#
+        )
+        events.append(#"{"key":\#(key),"value":null}"#)  // Debezium's tombstone
+        continue
+      }
+      let name = "it's \"item\" \(id)/\(step)"
+      let qty = Int.random(in: -5...1000, using: &generator)
+      let price =
+        "\(Int.random(in: 0...99999, using: &generator)).\(Int.random(in: 10...99, using: &generator))"
+      let updated = "2026-11-25T10:\(String(format: "%02d", step % 60)):00Z"
+      let sqlName = name.replacingOccurrences(of: "'", with: "''")
+      script +=
+        "INSERT INTO items VALUES (\(id), '\(sqlName)', \(qty), \(price), ARRAY['a', 's\(step)'], '{\"step\": \(step)}', '\(updated)') ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, qty = EXCLUDED.qty, price = EXCLUDED.price, tags = EXCLUDED.tags, meta = EXCLUDED.meta, updated = EXCLUDED.updated;\n"
+      let jsonName = name.replacingOccurrences(of: "\"", with: "\\\"")
+      let after =
+        #"{"id":\#(id),"name":"\#(jsonName)","qty":\#(qty),"price":"\#(price)","tags":["a","s\#(step)"],"meta":{"step":\#(step)},"updated":"\#(updated)"}"#
+      let op = present.insert(id).inserted ? "c" : "u"
+      events.append(
+        #"{"key":\#(key),"value":{"before":null,"after":\#(after),\#(source(step)),"op":"\#(op)","ts_ms":1}}"#
+      )
+    }
+    try psql(script)
+
+    let worker = try WorkerProcess()
+    try worker.writeConnector(
+      "repl-sink",
+      """
+      name: repl-sink
+      sink: postgres
+      topics: [shop.public.items]
+      config: { url: "\(replicaURL)", table: "{source.table}", mode: upsert, batch_size: 250 }
+      """)
+    try worker.start()
+    for chunk in stride(from: 0, to: events.count, by: 400) {
+      let body = events[chunk..<min(events.count, chunk + 400)].joined(separator: ",")
+      let answer = try worker.post(
+        "/topics/shop.public.items/records", json: #"{"records":[\#(body)]}"#)
+      XCTAssertEqual(answer.status, 200, String(decoding: answer.body, as: UTF8.self))
+    }
+    try waitUntil("the sink caught up", timeout: 60) {
+      let done = try self.psql(
+        "SELECT coalesce(sum(next_offset), 0) FROM sluice_sink_offsets WHERE connector = 'repl-sink'",
+        on: self.replicaURL)
+      return Int(done) == events.count
+    }
+    let query = "SELECT id, name, qty, price, tags, meta, updated FROM items ORDER BY id"
+    let expected = try psql(query)
+    XCTAssertFalse(expected.isEmpty)
+    XCTAssertEqual(try psql(query, on: replicaURL), expected)
+    XCTAssertEqual(
+      try psql("SELECT count(*) FROM items", on: replicaURL), "\(present.count)")
     XCTAssertNotNil(worker.terminate())
   }
 }
