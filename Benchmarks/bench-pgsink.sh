@@ -2,8 +2,9 @@
 # The PostgreSQL sink benchmark of issue 6, floor and subject in the same run:
 #   data:    1,000,000 records {"id", "body" (100 bytes), "at" (timestamp)} in a topic
 #   subject: a `sink: postgres` connector loading them into an empty table, mode insert (no key)
-#            and mode upsert (primary key id), default batch_size 1000; timed from the connector
-#            file appearing to the sink's offsets row reaching 1,000,000
+#            and mode upsert (primary key id), batch_size $BATCH (default 1000, the connector's
+#            default); timed from the task reporting RUNNING to the sink's offsets row reaching
+#            1,000,000
 #   floor:   psql `\copy` of the same rows from a CSV file into an empty table
 # RSS is the worker's peak (VmHWM) during a sink round; the worker is restarted before each.
 # ROUNDS and RECORDS override the defaults.
@@ -12,6 +13,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 rounds=${ROUNDS:-3}
 records=${RECORDS:-1000000}
+batch=${BATCH:-1000}
 
 swift build -c release --static-swift-stdlib --product sluice >/dev/null
 bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
@@ -28,7 +30,7 @@ bash Tests/Servers/start.sh "$servers" >/dev/null
 # shellcheck disable=SC1091
 source "$servers/env"
 db="$SLUICE_TEST_PG_URL"
-sql() { psql "$db" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+sql() { psql "$db" -XAtq -v ON_ERROR_STOP=1 -c "$1" 2>&1 | grep -v '^NOTICE' || true; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 api=$(free_port)
@@ -93,13 +95,14 @@ sink_round() {
   sql "CREATE TABLE IF NOT EXISTS sluice_sink_offsets (connector text NOT NULL, topic text NOT NULL, \"partition\" integer NOT NULL, next_offset bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (connector, topic, \"partition\")); DELETE FROM sluice_sink_offsets"
   rm -rf "$work/data/offsets"
   start_worker
-  t0=$(now)
   cat >"$work/connectors/sink.yaml" <<YAML
 name: bench-sink
 sink: postgres
 topics: [bench.rows]
-config: { url: "$db", table: $table, mode: $mode, primary_key: [id] }
+config: { url: "$db", table: $table, mode: $mode, primary_key: [id], batch_size: $batch }
 YAML
+  until curl -s "http://127.0.0.1:$api/connectors/bench-sink/status" | grep -q RUNNING; do sleep 0.01; done
+  t0=$(now)
   until [ "$(sql "SELECT coalesce(sum(next_offset), 0) FROM sluice_sink_offsets WHERE connector = 'bench-sink'")" -ge "$records" ]; do
     sleep 0.05
   done
@@ -114,7 +117,7 @@ YAML
   echo "$(awk -v n="$records" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", n / (b - a)}') $rss"
 }
 
-echo "postgres sink benchmark: $records records, $rounds rounds"
+echo "postgres sink benchmark: $records records, batch_size $batch, $rounds rounds"
 : >"$work/floor"; : >"$work/insert"; : >"$work/upsert"; : >"$work/rss"
 for round in $(seq 1 "$rounds"); do
   f=$(floor_round)

@@ -19,52 +19,59 @@ struct BatchWriter {
     var kind: RowChange.Kind
     var table: TableName
     var columns: [String]
-    var changes: [RowChange]
+    /// Indices into the changes the run was made from; every one has exactly `columns`.
+    var members: [Int]
   }
 
   mutating func apply(_ changes: [RowChange], fold: Bool) throws {
     // Truncates cut the batch into segments applied in order.
-    var segment: [RowChange] = []
-    for change in changes {
-      if change.kind == .truncate {
-        try applySegment(segment, fold: fold)
-        segment = []
-        try connection.execute("TRUNCATE \(change.table.quoted)")
-      } else {
-        segment.append(change)
-      }
+    var start = 0
+    for (i, change) in changes.enumerated() where change.kind == .truncate {
+      try applySegment(changes[start..<i], fold: fold)
+      try connection.execute("TRUNCATE \(change.table.quoted)")
+      start = i + 1
     }
-    try applySegment(segment, fold: fold)
+    try applySegment(changes[start...], fold: fold)
   }
 
-  private func applySegment(_ changes: [RowChange], fold: Bool) throws {
+  private func applySegment(_ changes: ArraySlice<RowChange>, fold: Bool) throws {
     guard !changes.isEmpty else { return }
-    let runs = fold && mode != .insert ? Self.foldedRuns(changes) : Self.orderedRuns(changes)
-    for run in runs { try execute(run) }
+    if fold && mode != .insert {
+      let (folded, runs) = Self.foldedRuns(changes)
+      for run in runs { try execute(run, folded[...]) }
+    } else {
+      for run in Self.orderedRuns(changes) { try execute(run, changes) }
+    }
   }
 
   /// Consecutive changes of one kind, table and column list, in batch order.
-  private static func orderedRuns(_ changes: [RowChange]) -> [Run] {
+  private static func orderedRuns(_ changes: ArraySlice<RowChange>) -> [Run] {
     var runs: [Run] = []
-    for change in changes {
-      let columns = columnList(change)
-      if var last = runs.last, last.kind == change.kind, last.table == change.table,
-        last.columns == columns
+    for i in changes.indices {
+      let change = changes[i]
+      if let last = runs.last, last.kind == change.kind, last.table == change.table,
+        sameColumns(last.columns, change)
       {
-        last.changes.append(change)
-        runs[runs.count - 1] = last
+        runs[runs.count - 1].members.append(i)  // in place: a copy would make this quadratic
       } else {
         runs.append(
-          Run(kind: change.kind, table: change.table, columns: columns, changes: [change]))
+          Run(kind: change.kind, table: change.table, columns: columnList(change), members: [i]))
       }
     }
     return runs
   }
 
+  private static func sameColumns(_ columns: [String], _ change: RowChange) -> Bool {
+    let values = change.kind == .delete ? change.key : change.fields
+    guard values.count == columns.count else { return false }
+    for (value, column) in zip(values, columns) where value.column != column { return false }
+    return true
+  }
+
   /// The final effect per key: deletes first (for keys deleted, or deleted then written), then
   /// one merge per table and column list. Keys are distinct afterwards, so order between them
   /// does not matter.
-  private static func foldedRuns(_ changes: [RowChange]) -> [Run] {
+  private static func foldedRuns(_ changes: ArraySlice<RowChange>) -> ([RowChange], [Run]) {
     struct Folded {
       var deleteFirst = false
       var deleted = false
@@ -111,31 +118,35 @@ struct BatchWriter {
       folded[change.table]![key] = state
     }
     var runs: [Run] = []
+    var out: [RowChange] = []
     for table in tableOrder {
       let states = keyOrder[table, default: []].compactMap { folded[table]![$0] }
-      let deletes = states.filter(\.deleteFirst).compactMap { state -> RowChange? in
-        guard var change = state.write else { return nil }
+      var deleteRun: Int?
+      for state in states where state.deleteFirst {
+        guard var change = state.write else { continue }
         change.kind = .delete
         change.fields = []
-        return change
-      }
-      if !deletes.isEmpty {
-        runs.append(
-          Run(kind: .delete, table: table, columns: deletes[0].key.map(\.column), changes: deletes))
+        if deleteRun == nil {
+          deleteRun = runs.count
+          runs.append(Run(kind: .delete, table: table, columns: columnList(change), members: []))
+        }
+        runs[deleteRun!].members.append(out.count)
+        out.append(change)
       }
       var writeRuns: [[String]: Int] = [:]
       for state in states where !state.deleted {
         guard let change = state.write, change.kind == .write else { continue }
         let columns = columnList(change)
         if let i = writeRuns[columns] {
-          runs[i].changes.append(change)
+          runs[i].members.append(out.count)
         } else {
           writeRuns[columns] = runs.count
-          runs.append(Run(kind: .write, table: table, columns: columns, changes: [change]))
+          runs.append(Run(kind: .write, table: table, columns: columns, members: [out.count]))
         }
+        out.append(change)
       }
     }
-    return runs
+    return (out, runs)
   }
 
   private static func columnList(_ change: RowChange) -> [String] {
@@ -144,14 +155,14 @@ struct BatchWriter {
 
   // MARK: - Statements
 
-  private func execute(_ run: Run) throws {
+  private func execute(_ run: Run, _ changes: ArraySlice<RowChange>) throws {
     guard let schema = tables[run.table] else { return }
-    let columns = run.columns.compactMap { schema.columns[$0] }
-    var copy = CopyText(capacity: run.changes.count * 128)
-    for change in run.changes {
-      let source = run.kind == .delete ? change.key : change.fields
-      copy.appendRow(
-        run.columns.map { name in source.first { $0.column == name } }, columns: columns)
+    let columns = run.columns.map {
+      schema.columns[$0] ?? TableColumn(name: $0, type: "text", encoding: .text)
+    }
+    var copy = CopyText(capacity: run.members.count * 128)
+    for i in run.members {
+      copy.appendRow(run.kind == .delete ? changes[i].key : changes[i].fields, columns: columns)
     }
     let columnSQL = run.columns.map(quoteIdentifier).joined(separator: ", ")
     if run.kind == .write && mode == .insert {
@@ -160,7 +171,7 @@ struct BatchWriter {
     }
     guard let staging = schema.staging else { return }
     try connection.copyIn("COPY \(staging) (\(columnSQL)) FROM STDIN", data: copy.bytes)
-    let keyColumns = run.changes[0].key.map(\.column)
+    let keyColumns = changes[run.members[0]].key.map(\.column)
     let matches = keyColumns.map { "t.\(quoteIdentifier($0)) = s.\(quoteIdentifier($0))" }
       .joined(separator: " AND ")
     switch (run.kind, mode) {

@@ -10,11 +10,11 @@ struct CopyText {
 
   init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
-  /// Appends one row: `values[i]` goes to `columns[i]`; nil is NULL.
-  mutating func appendRow(_ values: [FieldValue?], columns: [TableColumn]) {
+  /// Appends one row: `values[i]` goes to `columns[i]`.
+  mutating func appendRow(_ values: [FieldValue], columns: [TableColumn]) {
     for (i, value) in values.enumerated() {
       if i > 0 { bytes.append(0x09) }
-      guard let value, value.kind != .null else {
+      guard value.kind != .null else {
         bytes += [0x5C, UInt8(ascii: "N")]
         continue
       }

@@ -194,12 +194,40 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
     }
   }
 
+  /// Whether the cached schemas already cover every change: the common case, checked cheaply
+  /// (consecutive records usually share their table and field names).
+  private func isPrepared(_ changes: [RowChange]) -> Bool {
+    var previous: RowChange?
+    for change in changes where change.kind != .truncate {
+      if let previous, previous.table == change.table, previous.kind == change.kind,
+        Self.sameColumns(previous.fields, change.fields), Self.sameColumns(previous.key, change.key)
+      {
+        continue
+      }
+      guard let schema = tables[change.table] else { return false }
+      if schema.staging == nil && (config.mode != .insert || change.kind == .delete) {
+        return false
+      }
+      for value in change.fields where schema.columns[value.column] == nil { return false }
+      for value in change.key where schema.columns[value.column] == nil { return false }
+      previous = change
+    }
+    return true
+  }
+
+  private static func sameColumns(_ a: [FieldValue], _ b: [FieldValue]) -> Bool {
+    guard a.count == b.count else { return false }
+    for (x, y) in zip(a, b) where x.column != y.column { return false }
+    return true
+  }
+
   /// Makes sure every table of the batch exists with every column it needs (creating or
   /// evolving it when allowed) and has a staging table when the batch merges or deletes.
   /// Runs outside the batch's transaction, so a rolled-back batch leaves the cache true.
   private func prepareTables(
     for changes: [RowChange], records: [Record], on connection: PostgresConnection
   ) throws {
+    if isPrepared(changes) { return }
     var firstChange: [TableName: RowChange] = [:]
     var order: [TableName] = []
     for change in changes where change.kind != .truncate {

@@ -84,11 +84,13 @@ private struct SinkConsumer {
   }
 
   mutating func consume() async throws {
+    var readAhead: [Record] = []
     do {
       while !Task.isCancelled {
         try await discoverPartitions()
         let version = runner.store.appendVersion
-        var batch = try await nextBatch()
+        var batch = readAhead.isEmpty ? try await nextBatch() : readAhead
+        readAhead = []
         let lingers = runner.connector.batching.linger > .zero
         if lingers && !batch.isEmpty && batch.count < runner.batchRecords {
           batch = try await linger(filling: batch)
@@ -98,8 +100,15 @@ private struct SinkConsumer {
           _ = await runner.store.waitForAppends(after: version, timeout: .seconds(1))
           continue
         }
+        // Read the next batch while the sink applies this one, so the store and the sink work
+        // at the same time; it starts where this batch ends, which is where delivery leaves us.
+        var after = positions
+        for record in batch { after[record.topicPartition] = record.offset + 1 }
+        let (readFrom, nextRotation, owner) = (after, rotation + 1, runner)
+        async let next = Self.read(owner, from: readFrom, rotation: nextRotation)
         try await deliver(batch[...])
-        for record in batch { positions[record.topicPartition] = record.offset + 1 }
+        positions = after
+        readAhead = await next
         try await commit(force: false)
       }
     } catch is CancellationError {
@@ -131,6 +140,27 @@ private struct SinkConsumer {
     }
     runner.logger.info(
       "sink partitions assigned", metadata: ["task": "\(runner.index)", "partitions": "\(new)"])
+  }
+
+  /// Up to a batch of records from `positions`, partitions in turn from `rotation`; empty when
+  /// a read fails (the next ``nextBatch(after:)`` meets and handles the same failure).
+  static func read(_ runner: SinkTaskRunner, from positions: [TopicPartition: Int64], rotation: Int)
+    async -> [Record]
+  {
+    let order = positions.keys.sorted()
+    var batch: [Record] = []
+    var bytes = 0
+    for i in 0..<order.count where batch.count < runner.batchRecords && bytes < runner.batchBytes {
+      let tp = order[(rotation + i) % order.count]
+      guard
+        let records = try? await runner.store.read(
+          from: tp, offset: positions[tp]!, maxRecords: runner.batchRecords - batch.count,
+          maxBytes: runner.batchBytes - bytes)
+      else { return [] }
+      batch += records
+      bytes += records.reduce(0) { $0 + ($1.value?.count ?? 0) + ($1.key?.count ?? 0) }
+    }
+    return batch
   }
 
   /// Waits up to the connector's linger for `batch` to fill, appending what arrives.
