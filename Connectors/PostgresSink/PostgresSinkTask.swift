@@ -3,9 +3,20 @@ import SluiceCore
 
 /// Applies batches of records to PostgreSQL tables, exactly once (DESIGN.md §3).
 ///
-/// Each `put` is one transaction holding the batch's rows and the task's next offsets in the
-/// offsets table; on start the task resumes from that table. All libpq work runs on the
-/// task's own serial queue, and the mutable state below is touched only there.
+/// Each batch is one transaction holding its rows and the task's next offsets in the offsets
+/// table; on start the task resumes from that table. All libpq work runs on the task's own
+/// serial queue.
+///
+/// Pipelining: once a batch has gone through, `put` hands the next one to the queue and returns,
+/// so the worker reads and this task decodes and encodes batch N+1 while PostgreSQL writes batch
+/// N. The following `put` (or `open`, `close`) waits for batch N first; if it failed, that `put`
+/// throws ``SinkRewind`` and the worker resumes from the offsets table, with the next few puts
+/// waiting for their own batches so errors are reported against the records that caused them.
+///
+/// Threading: `connection`, `offsetsReady` and `stagingCount` are touched only on the queue.
+/// `tables` is written only on the queue while no batch is in flight, so `put` may read it.
+/// `inFlight` and `synchronousPuts` belong to `put`/`open`/`close`, which the worker calls one at
+/// a time.
 final class PostgresSinkTask: SinkTask, @unchecked Sendable {
   let config: PostgresSinkConfig
   let context: any SinkTaskContext
@@ -14,6 +25,9 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
   private var tables: [TableName: TableSchema] = [:]
   private var offsetsReady = false
   private var stagingCount = 0
+  private let upserts = UpsertHistory()
+  private var inFlight: Task<Void, any Error>?
+  private var synchronousPuts = 3
 
   init(config: PostgresSinkConfig, context: any SinkTaskContext) {
     self.config = config
@@ -21,14 +35,48 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
   }
 
   func open(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
-    try await onQueue { try self.storedOffsets(for: Set(partitions)) }
+    // Whatever happened to a batch in flight, the offsets table says where each partition is.
+    try? await inFlight?.value
+    inFlight = nil
+    synchronousPuts = 3
+    return try await onQueue { try self.storedOffsets(for: Set(partitions)) }
   }
 
   func put(_ records: [Record]) async throws {
-    try await onQueue { try self.apply(records) }
+    let changes = try decode(records)
+    // With known tables, plan now: this overlaps the write of the batch in flight.
+    let planner = BatchPlanner(mode: config.mode, tables: tables)
+    var steps = isPrepared(changes) ? planner.plan(changes, fold: true) : nil
+    if let previous = inFlight {
+      inFlight = nil
+      do {
+        try await previous.value
+      } catch {
+        synchronousPuts = 3
+        throw SinkRewind(reason: "\(error)")
+      }
+    }
+    if synchronousPuts > 0 {
+      do {
+        try await onQueue { try self.apply(records, changes) }
+      } catch {
+        synchronousPuts = 3
+        throw error
+      }
+      synchronousPuts -= 1
+      return
+    }
+    if steps == nil {
+      try await onQueue { try self.prepare(changes, records) }
+      steps = BatchPlanner(mode: config.mode, tables: tables).plan(changes, fold: true)
+    }
+    let (work, offsets) = (steps!, nextOffsets(of: records))
+    inFlight = Task { try await self.onQueue { try self.write(work, offsets: offsets) } }
   }
 
   func close() async {
+    try? await inFlight?.value
+    inFlight = nil
     try? await onQueue { self.connection = nil }
   }
 
@@ -100,7 +148,10 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
         let tp = TopicPartition(topic, partition)
         if partitions.contains(tp) { found[tp] = next }
       }
-      if !found.isEmpty {
+      // A partition without a row has had nothing committed: it starts at the topic's start
+      // (0 is clamped to it), whatever the worker may remember.
+      for tp in partitions where found[tp] == nil { found[tp] = 0 }
+      if found.values.contains(where: { $0 > 0 }) {
         context.logger.info(
           "resuming from the database's offsets table",
           metadata: ["table": "\(config.offsetsTable)", "offsets": "\(found)"])
@@ -112,12 +163,19 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
     }
   }
 
-  /// Records the next offset of every partition in `records`, inside the batch's transaction.
-  private func writeOffsets(of records: [Record], on connection: PostgresConnection) throws {
+  /// The next offset of every partition in `records`.
+  private func nextOffsets(of records: [Record]) -> [TopicPartition: Int64] {
     var next: [TopicPartition: Int64] = [:]
     for record in records {
       next[record.topicPartition] = max(next[record.topicPartition] ?? 0, record.offset + 1)
     }
+    return next
+  }
+
+  /// Records the next offset of each partition, inside the batch's transaction.
+  private func writeOffsets(_ next: [TopicPartition: Int64], on connection: PostgresConnection)
+    throws
+  {
     var parameters: [String?] = []
     var rows: [String] = []
     for (tp, offset) in next.sorted(by: { $0.key < $1.key }) {
@@ -136,7 +194,7 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
 
   // MARK: - Batches
 
-  private func apply(_ records: [Record]) throws {
+  private func decode(_ records: [Record]) throws -> [RowChange] {
     let decoder = RowChangeDecoder(config: config)
     var changes: [RowChange] = []
     changes.reserveCapacity(records.count)
@@ -147,19 +205,54 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
         throw SinkRecordError(record: record, reason: error.description)
       }
     }
+    return changes
+  }
+
+  /// Applies a batch and waits for its commit; a data error is traced to its record.
+  private func apply(_ records: [Record], _ changes: [RowChange]) throws {
     let connection = try connected()
     do {
       try ensureOffsetsTable(connection)
       try prepareTables(for: changes, records: records, on: connection)
       try connection.execute("BEGIN")
-      var writer = BatchWriter(
-        connection: connection, mode: config.mode, tables: tables)
-      try writer.apply(changes, fold: true)
-      try writeOffsets(of: records, on: connection)
+      try BatchWriter(
+        connection: connection, mode: config.mode, tables: tables, history: upserts
+      ).apply(changes, fold: true)
+      try writeOffsets(nextOffsets(of: records), on: connection)
       try connection.execute("COMMIT")
     } catch let error as PostgresError where error.isDataError {
       recover(after: error)
       try isolate(records, changes, on: connection)
+    } catch {
+      recover(after: error)
+      throw error
+    }
+  }
+
+  /// Creates or evolves what a batch needs before it is planned (pipelined `put`).
+  private func prepare(_ changes: [RowChange], _ records: [Record]) throws {
+    let connection = try connected()
+    do {
+      try ensureOffsetsTable(connection)
+      try prepareTables(for: changes, records: records, on: connection)
+    } catch {
+      recover(after: error)
+      throw error
+    }
+  }
+
+  /// Writes a planned batch with its offsets in one transaction (pipelined `put`).
+  private func write(_ steps: [PlannedStep], offsets: [TopicPartition: Int64]) throws {
+    guard let connection, connection.isHealthy else {
+      throw PostgresError(sqlState: nil, message: "PostgreSQL connection lost")
+    }
+    do {
+      try connection.execute("BEGIN")
+      try BatchWriter(
+        connection: connection, mode: config.mode, tables: tables, history: upserts
+      ).execute(steps)
+      try writeOffsets(offsets, on: connection)
+      try connection.execute("COMMIT")
     } catch {
       recover(after: error)
       throw error
@@ -174,7 +267,7 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
   ) throws {
     do {
       try connection.execute("BEGIN")
-      var writer = BatchWriter(connection: connection, mode: config.mode, tables: tables)
+      let writer = BatchWriter(connection: connection, mode: config.mode, tables: tables)
       for change in changes {
         do {
           try writer.apply([change], fold: false)
@@ -184,7 +277,7 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
             record: records[change.recordIndex], reason: "PostgreSQL: \(error.description)")
         }
       }
-      try writeOffsets(of: records, on: connection)
+      try writeOffsets(nextOffsets(of: records), on: connection)
       try connection.execute("COMMIT")
     } catch let error as SinkRecordError {
       throw error

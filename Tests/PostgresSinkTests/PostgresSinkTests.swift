@@ -225,7 +225,7 @@ final class PostgresSinkTests: XCTestCase {
     let sink = try task("pg-resume", "  table: events_resume\n  auto_create: true")
     let tp = TopicPartition("ev", 0)
     let first = try await sink.open([tp])
-    XCTAssertNil(first[tp])
+    XCTAssertEqual(first, [tp: 0], "no row yet: from the start, whatever the worker remembers")
     nextOffset = 40
     try await sink.put([
       record("ev", key: nil, value: #"{"n": 40}"#), record("ev", key: nil, value: #"{"n": 41}"#),
@@ -233,7 +233,7 @@ final class PostgresSinkTests: XCTestCase {
     await sink.close()
     let again = try task("pg-resume", "  table: events_resume\n  auto_create: true")
     let resumed = try await again.open([tp, TopicPartition("ev", 1)])
-    XCTAssertEqual(resumed, [tp: 42])
+    XCTAssertEqual(resumed, [tp: 42, TopicPartition("ev", 1): 0])
     await again.close()
   }
 
@@ -267,6 +267,67 @@ final class PostgresSinkTests: XCTestCase {
     XCTAssertEqual(failures, 1, "the first put after the cut fails, the retry reconnects")
     XCTAssertEqual(try rows("SELECT n FROM reconnect_rows ORDER BY n"), [["1"], ["2"], ["3"]])
     await sink.close()
+  }
+
+  func testPipelinedPutsCommitEveryBatchOnceAndAFailedOneRewinds() async throws {
+    try reset(["piped"], connector: "pg-piped")
+    try database().execute("CREATE TABLE piped (n int NOT NULL)")
+    let sink = try task("pg-piped", "  table: piped")
+    let tp = TopicPartition("p", 0)
+    _ = try await sink.open([tp])
+    var batches: [[Record]] = []
+    for b in 0..<10 {
+      batches.append(
+        (0..<100).map { i in record("p", key: nil, value: #"{"n": \#(b * 100 + i)}"#) })
+    }
+    for batch in batches { try await sink.put(batch) }
+    await sink.close()
+    XCTAssertEqual(try rows("SELECT count(*), count(DISTINCT n) FROM piped"), [["1000", "1000"]])
+
+    // A batch written in the background fails: the next put says so, and the offsets table
+    // still points at the failed batch, where the worker resumes.
+    let again = try task("pg-piped", "  table: piped")
+    _ = try await again.open([tp])
+    let good = (0..<3).map { i in [record("p", key: nil, value: #"{"n": \#(2000 + i)}"#)] }
+    for batch in good { try await again.put(batch) }  // the synchronous start
+    let failing = [
+      record("p", key: nil, value: #"{"n": 3000}"#), record("p", key: nil, value: #"{"n": null}"#),
+    ]
+    try await again.put(failing)  // handed over; fails in the background
+    do {
+      try await again.put([record("p", key: nil, value: #"{"n": 4000}"#)])
+      XCTFail("the failed batch must be reported")
+    } catch is SinkRewind {}
+    let resumed = try await again.open([tp])
+    XCTAssertEqual(resumed[tp], failing[0].offset)
+    do {
+      try await again.put(failing)
+      XCTFail("the null must be reported against its record")
+    } catch let error as SinkRecordError {
+      XCTAssertEqual(error.record.offset, failing[1].offset)
+    }
+    await again.close()
+    XCTAssertEqual(try rows("SELECT count(*) FROM piped"), [["1003"]])
+  }
+
+  func testUpsertTriesAPlainCopyAndMergesWhenAKeyExists() async throws {
+    try reset(["prices"], connector: "pg-prices")
+    try database().execute("CREATE TABLE prices (sku text PRIMARY KEY, cents int)")
+    try database().execute("INSERT INTO prices VALUES ('old', 1)")
+    let sink = try task("pg-prices", "  table: prices\n  mode: upsert\n  primary_key: [sku]")
+    _ = try await sink.open([TopicPartition("prices", 0)])
+    // New keys only: the COPY goes through. Then an existing key: the COPY conflicts, the
+    // savepoint is rolled back, and the merge updates it, with the new key in the same batch.
+    try await sink.put([record("prices", key: nil, value: #"{"sku": "a", "cents": 10}"#)])
+    try await sink.put([
+      record("prices", key: nil, value: #"{"sku": "old", "cents": 2}"#),
+      record("prices", key: nil, value: #"{"sku": "b", "cents": 20}"#),
+    ])
+    try await sink.put([record("prices", key: nil, value: #"{"sku": "a", "cents": 11}"#)])
+    await sink.close()
+    XCTAssertEqual(
+      try rows("SELECT sku, cents FROM prices ORDER BY sku"),
+      [["a", "11"], ["b", "20"], ["old", "2"]])
   }
 }
 

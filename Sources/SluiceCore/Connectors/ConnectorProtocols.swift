@@ -42,6 +42,8 @@ public protocol SinkTask: Sendable {
   /// atomically with its data (exactly-once sinks); the worker's stored offsets apply to the rest.
   func open(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64]
   /// Delivers records in offset order per partition; returns when they are durable downstream.
+  /// A sink that keeps its own offsets may instead return once the batch is handed over, and
+  /// report a later failure of it by throwing ``SinkRewind`` from a following call.
   func put(_ records: [Record]) async throws
   /// Releases resources; called once when the task stops.
   func close() async
@@ -65,6 +67,19 @@ public struct SinkRecordError: Error, CustomStringConvertible, Sendable {
 
   public var description: String {
     "record \(record.topicPartition)@\(record.offset) cannot be applied: \(reason)"
+  }
+}
+
+/// Thrown by a sink that writes batches in the background (its `put` returns once a batch is
+/// handed over) when an earlier batch failed: the worker calls `open` again for every partition
+/// and resumes from the offsets the sink returns, so nothing is skipped.
+public struct SinkRewind: Error, CustomStringConvertible, Sendable {
+  public var reason: String
+
+  public init(reason: String) { self.reason = reason }
+
+  public var description: String {
+    "an earlier batch failed (\(reason)); resuming from the sink's offsets"
   }
 }
 

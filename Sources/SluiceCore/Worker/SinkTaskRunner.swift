@@ -106,7 +106,14 @@ private struct SinkConsumer {
         for record in batch { after[record.topicPartition] = record.offset + 1 }
         let (readFrom, nextRotation, owner) = (after, rotation + 1, runner)
         async let next = Self.read(owner, from: readFrom, rotation: nextRotation)
-        try await deliver(batch[...])
+        do {
+          try await deliver(batch[...])
+        } catch let rewind as SinkRewind {
+          _ = await next
+          readAhead = []
+          try await reopen(after: rewind)
+          continue
+        }
         positions = after
         readAhead = await next
         try await commit(force: false)
@@ -115,6 +122,20 @@ private struct SinkConsumer {
       // Shutting down: what was delivered is committed below; the rest is delivered next time.
     }
     try await commit(force: true)
+  }
+
+  /// After a ``SinkRewind``: asks the sink again where each partition stands and resumes there.
+  mutating func reopen(after rewind: SinkRewind) async throws {
+    runner.logger.warning(
+      "sink rewinding to its own offsets",
+      metadata: ["task": "\(runner.index)", "reason": "\(rewind)"])
+    let partitions = positions.keys.sorted()
+    let own = try await task.open(partitions)
+    let stored = try await runner.offsets.sinkOffsets(connector: runner.name)
+    for tp in partitions {
+      let start = try await runner.store.offsets(of: tp).start
+      positions[tp] = max(own[tp] ?? stored[tp] ?? start, start)
+    }
   }
 
   /// Assigns this task its share of the partitions of its topics, opening new ones as they appear.
@@ -253,6 +274,8 @@ private struct SinkConsumer {
         recordBackoff.reset()
       } catch is CancellationError {
         throw CancellationError()
+      } catch let rewind as SinkRewind {
+        throw rewind
       } catch {
         let message = "\(error)"
         if failing != message {
