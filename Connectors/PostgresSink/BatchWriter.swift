@@ -10,57 +10,86 @@ struct BatchWriter {
   let mode: PostgresSinkConfig.Mode
   let tables: [TableName: TableSchema]
   var history: UpsertHistory? = nil
+  /// The transaction opens with the first statement (`BEGIN; …` in one round trip).
+  private var begun = false
+
+  init(
+    connection: PostgresConnection, mode: PostgresSinkConfig.Mode,
+    tables: [TableName: TableSchema], history: UpsertHistory? = nil
+  ) {
+    self.connection = connection
+    self.mode = mode
+    self.tables = tables
+    self.history = history
+  }
 
   /// Plans and applies `changes`.
-  func apply(_ changes: [RowChange], fold: Bool) throws {
+  mutating func apply(_ changes: [RowChange], fold: Bool) throws {
     try execute(BatchPlanner(mode: mode, tables: tables).plan(changes, fold: fold))
   }
 
-  func execute(_ steps: [PlannedStep]) throws {
+  mutating func execute(_ steps: [PlannedStep]) throws {
     for step in steps { try execute(step) }
   }
 
-  private func execute(_ step: PlannedStep) throws {
+  /// Runs `sql` (the offsets row) and commits, in one round trip.
+  mutating func commit(after sql: String) throws {
+    try simple("\(sql); COMMIT")
+  }
+
+  private mutating func opening() -> String {
+    defer { begun = true }
+    return begun ? "" : "BEGIN; "
+  }
+
+  private mutating func simple(_ sql: String) throws {
+    try connection.run(opening() + sql)
+  }
+
+  private mutating func copy(_ sql: String, _ rows: [UInt8]) throws {
+    try connection.copyIn(opening() + sql, data: rows)
+  }
+
+  private mutating func execute(_ step: PlannedStep) throws {
     let run = step
     if step.kind == .truncate {
-      try connection.execute("TRUNCATE \(step.table.quoted)")
+      try simple("TRUNCATE \(step.table.quoted)")
       return
     }
     let columnSQL = run.columns.map(quoteIdentifier).joined(separator: ", ")
     if run.kind == .write && mode == .insert {
-      try connection.copyIn("COPY \(run.table.quoted) (\(columnSQL)) FROM STDIN", data: step.rows)
+      try copy("COPY \(run.table.quoted) (\(columnSQL)) FROM STDIN", step.rows)
       return
     }
     if run.kind == .write && mode == .upsert, let history, history.triesCopy() {
-      try connection.execute("SAVEPOINT sluice_copy")
+      try simple("SAVEPOINT sluice_copy")
       do {
-        try connection.copyIn(
-          "COPY \(run.table.quoted) (\(columnSQL)) FROM STDIN", data: step.rows)
-        try connection.execute("RELEASE SAVEPOINT sluice_copy")
+        try copy("COPY \(run.table.quoted) (\(columnSQL)) FROM STDIN", step.rows)
+        try simple("RELEASE SAVEPOINT sluice_copy")
         history.copied()
         return
       } catch let error as PostgresError where error.sqlState == "23505" {
-        try connection.execute("ROLLBACK TO SAVEPOINT sluice_copy")
+        try simple("ROLLBACK TO SAVEPOINT sluice_copy")
         history.conflicted()
       }
     }
     guard let staging = tables[run.table]?.staging else {
       throw PostgresError(sqlState: nil, message: "no staging table for \(run.table)")
     }
-    try connection.copyIn("COPY \(staging) (\(columnSQL)) FROM STDIN", data: step.rows)
+    try copy("COPY \(staging) (\(columnSQL)) FROM STDIN", step.rows)
     let keyColumns = step.keyColumns
     let matches = keyColumns.map { "t.\(quoteIdentifier($0)) = s.\(quoteIdentifier($0))" }
       .joined(separator: " AND ")
     switch (run.kind, mode) {
     case (.delete, _):
-      try connection.execute(
+      try simple(
         "DELETE FROM \(run.table.quoted) t USING \(staging) s WHERE \(matches)")
     case (_, .update):
       let sets = run.columns.filter { !keyColumns.contains($0) }.map {
         "\(quoteIdentifier($0)) = s.\(quoteIdentifier($0))"
       }
       if !sets.isEmpty {
-        try connection.execute(
+        try simple(
           "UPDATE \(run.table.quoted) t SET \(sets.joined(separator: ", ")) FROM \(staging) s WHERE \(matches)"
         )
       }
@@ -70,13 +99,13 @@ struct BatchWriter {
       }
       let action =
         updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET \(updates.joined(separator: ", "))"
-      try connection.execute(
+      try simple(
         """
         INSERT INTO \(run.table.quoted) (\(columnSQL)) SELECT \(columnSQL) FROM \(staging)
         ON CONFLICT (\(keyColumns.map(quoteIdentifier).joined(separator: ", "))) \(action)
         """)
     }
-    try connection.execute("TRUNCATE \(staging)")
+    try simple("TRUNCATE \(staging)")
   }
 }
 

@@ -74,7 +74,16 @@ final class PostgresConnection {
     return rows
   }
 
-  /// Runs `COPY … FROM STDIN` with `data` in COPY's text format.
+  /// Runs statements without parameters in one round trip (several may be separated by `;`).
+  /// Only for SQL made of quoted identifiers and Sluice's own metadata, never of record values.
+  func run(_ sql: String) throws {
+    let result = PQexec(handle, sql)
+    defer { PQclear(result) }
+    try check(result)
+  }
+
+  /// Runs `COPY … FROM STDIN` with `data` in COPY's text format; `sql` may start with other
+  /// statements (`BEGIN; COPY …`), which run in the same round trip.
   func copyIn(_ sql: String, data: [UInt8]) throws {
     let start = PQexec(handle, sql)
     let status = PQresultStatus(start)

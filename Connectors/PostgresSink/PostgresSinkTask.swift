@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import SluiceCore
 
 /// Applies batches of records to PostgreSQL tables, exactly once (DESIGN.md §3).
@@ -26,7 +27,7 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
   private var offsetsReady = false
   private var stagingCount = 0
   private let upserts = UpsertHistory()
-  private var inFlight: Task<Void, any Error>?
+  private var inFlight: PendingWrite?
   private var synchronousPuts = 3
 
   init(config: PostgresSinkConfig, context: any SinkTaskContext) {
@@ -36,7 +37,7 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
 
   func open(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
     // Whatever happened to a batch in flight, the offsets table says where each partition is.
-    try? await inFlight?.value
+    try? await inFlight?.wait()
     inFlight = nil
     synchronousPuts = 3
     return try await onQueue { try self.storedOffsets(for: Set(partitions)) }
@@ -50,7 +51,7 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
     if let previous = inFlight {
       inFlight = nil
       do {
-        try await previous.value
+        try await previous.wait()
       } catch {
         synchronousPuts = 3
         throw SinkRewind(reason: "\(error)")
@@ -71,11 +72,14 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
       steps = BatchPlanner(mode: config.mode, tables: tables).plan(changes, fold: true)
     }
     let (work, offsets) = (steps!, nextOffsets(of: records))
-    inFlight = Task { try await self.onQueue { try self.write(work, offsets: offsets) } }
+    // Straight onto the queue: a Task would first wait for a free cooperative thread.
+    let pending = PendingWrite()
+    queue.async { pending.finish(Result { try self.write(work, offsets: offsets) }) }
+    inFlight = pending
   }
 
   func close() async {
-    try? await inFlight?.value
+    try? await inFlight?.wait()
     inFlight = nil
     try? await onQueue { self.connection = nil }
   }
@@ -172,24 +176,20 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
     return next
   }
 
-  /// Records the next offset of each partition, inside the batch's transaction.
-  private func writeOffsets(_ next: [TopicPartition: Int64], on connection: PostgresConnection)
-    throws
-  {
-    var parameters: [String?] = []
-    var rows: [String] = []
-    for (tp, offset) in next.sorted(by: { $0.key < $1.key }) {
-      let n = parameters.count
-      rows.append("($\(n + 1), $\(n + 2), $\(n + 3)::integer, $\(n + 4)::bigint)")
-      parameters += [config.name, tp.topic, String(tp.partition), String(offset)]
+  /// The statement that records the next offset of each partition, run in the batch's
+  /// transaction just before its COMMIT. Connector and topic names are limited to letters,
+  /// digits, `.`, `_` and `-`, so they are safe as literals (quotes are doubled all the same).
+  private func offsetsStatement(_ next: [TopicPartition: Int64]) -> String {
+    func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+    let rows = next.sorted(by: { $0.key < $1.key }).map { tp, offset in
+      "(\(literal(config.name)), \(literal(tp.topic)), \(tp.partition), \(offset))"
     }
-    try connection.execute(
-      """
+    return """
       INSERT INTO \(offsetsTable) (connector, topic, "partition", next_offset)
       VALUES \(rows.joined(separator: ", "))
       ON CONFLICT (connector, topic, "partition")
       DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
-      """, parameters)
+      """
   }
 
   // MARK: - Batches
@@ -214,12 +214,10 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
     do {
       try ensureOffsetsTable(connection)
       try prepareTables(for: changes, records: records, on: connection)
-      try connection.execute("BEGIN")
-      try BatchWriter(
-        connection: connection, mode: config.mode, tables: tables, history: upserts
-      ).apply(changes, fold: true)
-      try writeOffsets(nextOffsets(of: records), on: connection)
-      try connection.execute("COMMIT")
+      var writer = BatchWriter(
+        connection: connection, mode: config.mode, tables: tables, history: upserts)
+      try writer.apply(changes, fold: true)
+      try writer.commit(after: offsetsStatement(nextOffsets(of: records)))
     } catch let error as PostgresError where error.isDataError {
       recover(after: error)
       try isolate(records, changes, on: connection)
@@ -247,12 +245,10 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
       throw PostgresError(sqlState: nil, message: "PostgreSQL connection lost")
     }
     do {
-      try connection.execute("BEGIN")
-      try BatchWriter(
-        connection: connection, mode: config.mode, tables: tables, history: upserts
-      ).execute(steps)
-      try writeOffsets(offsets, on: connection)
-      try connection.execute("COMMIT")
+      var writer = BatchWriter(
+        connection: connection, mode: config.mode, tables: tables, history: upserts)
+      try writer.execute(steps)
+      try writer.commit(after: offsetsStatement(offsets))
     } catch {
       recover(after: error)
       throw error
@@ -266,8 +262,7 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
     _ records: [Record], _ changes: [RowChange], on connection: PostgresConnection
   ) throws {
     do {
-      try connection.execute("BEGIN")
-      let writer = BatchWriter(connection: connection, mode: config.mode, tables: tables)
+      var writer = BatchWriter(connection: connection, mode: config.mode, tables: tables)
       for change in changes {
         do {
           try writer.apply([change], fold: false)
@@ -277,8 +272,7 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
             record: records[change.recordIndex], reason: "PostgreSQL: \(error.description)")
         }
       }
-      try writeOffsets(nextOffsets(of: records), on: connection)
-      try connection.execute("COMMIT")
+      try writer.commit(after: offsetsStatement(nextOffsets(of: records)))
     } catch let error as SinkRecordError {
       throw error
     } catch {
@@ -385,6 +379,32 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
         schema.staging = staging
       }
       tables[table] = schema
+    }
+  }
+}
+
+/// The outcome of a batch written in the background, awaited by the next `put`.
+final class PendingWrite: @unchecked Sendable {
+  private let lock = NSLock()
+  private var result: Result<Void, any Error>?
+  private var waiter: CheckedContinuation<Void, any Error>?
+
+  func finish(_ outcome: Result<Void, any Error>) {
+    let waiter: CheckedContinuation<Void, any Error>? = lock.withLock {
+      defer { self.waiter = nil }
+      if self.waiter == nil { result = outcome }
+      return self.waiter
+    }
+    waiter?.resume(with: outcome)
+  }
+
+  func wait() async throws {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+      let done: Result<Void, any Error>? = lock.withLock {
+        if result == nil { waiter = continuation }
+        return result
+      }
+      if let done { continuation.resume(with: done) }
     }
   }
 }
