@@ -180,7 +180,9 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
   /// transaction just before its COMMIT. Connector and topic names are limited to letters,
   /// digits, `.`, `_` and `-`, so they are safe as literals (quotes are doubled all the same).
   private func offsetsStatement(_ next: [TopicPartition: Int64]) -> String {
-    func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+    func literal(_ text: String) -> String {
+      "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+    }
     let rows = next.sorted(by: { $0.key < $1.key }).map { tp, offset in
       "(\(literal(config.name)), \(literal(tp.topic)), \(tp.partition), \(offset))"
     }
@@ -399,7 +401,8 @@ final class PendingWrite: @unchecked Sendable {
   }
 
   func wait() async throws {
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+    try await withCheckedThrowingContinuation {
+      (continuation: CheckedContinuation<Void, any Error>) in
       let done: Result<Void, any Error>? = lock.withLock {
         if result == nil { waiter = continuation }
         return result
