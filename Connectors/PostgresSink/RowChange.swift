@@ -39,6 +39,14 @@ struct RowChange {
 /// the JSON converter's `{"schema", "payload"}` wrapper) unwrapped by their `op`.
 struct RowChangeDecoder {
   let config: PostgresSinkConfig
+  private let topicTables = TopicTables()
+
+  init(config: PostgresSinkConfig) { self.config = config }
+
+  /// Table names already worked out for topics, for records without a Debezium source.
+  private final class TopicTables {
+    var names: [String: TableName] = [:]
+  }
 
   /// The change `record` asks for, nil when it asks for nothing (a tombstone with `delete:
   /// false`, a truncate with `truncate: false`, a Debezium message event).
@@ -49,6 +57,25 @@ struct RowChangeDecoder {
       return RowChange(
         kind: .delete, table: try table(for: record.topic, source: nil),
         key: try requireKey(key, for: "a tombstone (null value)"), fields: [], recordIndex: index)
+    }
+    // The common case, a flat object: its fields become row values in one pass.
+    if config.columns.isEmpty {
+      var fields: [FieldValue] = []
+      var envelopeLike = false
+      let valid = JSONObjectReader.visitMembers(of: value) { name, range, kind in
+        switch name {
+        case "op", "after", "before", "payload": envelopeLike = true
+        default: break
+        }
+        fields.append(FieldValue(column: name, bytes: value, range: range, kind: kind))
+      }
+      guard valid else { throw DecodeError("the value is not a JSON object") }
+      if !envelopeLike {
+        return try RowChange(
+          kind: .write, table: try table(for: record.topic, source: nil), key: key ?? [],
+          fields: fields, recordIndex: index
+        ).completed(mode: config.mode, primaryKey: config.primaryKey)
+      }
     }
     guard var members = JSONObjectReader.members(of: value) else {
       throw DecodeError("the value is not a JSON object")
@@ -191,17 +218,24 @@ struct RowChangeDecoder {
   private func table(for topic: String, source: ((String) -> String?)?) throws(DecodeError)
     -> TableName
   {
+    // Records of a batch mostly share their topic: without a source the name depends on the
+    // topic alone, so it is worked out once per topic and batch.
+    if source == nil, let known = topicTables.names[topic] { return known }
     guard let template = config.table else {
-      return TableName(
+      let name = TableName(
         schema: config.schema, name: String(topic.split(separator: ".").last ?? Substring(topic)))
+      topicTables.names[topic] = name
+      return name
     }
     var name = ""
-    let text = template.map {
-      switch $0 {
-      case .literal(let t): t
-      case .placeholder(let p): "{\(p)}"
-      }
-    }.joined()
+    var text: String {
+      template.map {
+        switch $0 {
+        case .literal(let t): t
+        case .placeholder(let p): "{\(p)}"
+        }
+      }.joined()
+    }
     for part in template {
       switch part {
       case .literal(let text): name += text
@@ -222,7 +256,9 @@ struct RowChangeDecoder {
       }
     }
     guard !name.isEmpty else { throw DecodeError("table template '\(text)' gave an empty name") }
-    return TableName(schema: config.schema, name: name)
+    let table = TableName(schema: config.schema, name: name)
+    if source == nil { topicTables.names[topic] = table }
+    return table
   }
 }
 

@@ -329,6 +329,15 @@ final class PostgresSinkTests: XCTestCase {
       try rows("SELECT sku, cents FROM prices ORDER BY sku"),
       [["a", "11"], ["b", "20"], ["old", "2"]])
   }
+
+  func testAFlatRecordWithAnOpFieldIsNotMistakenForAChangeEvent() async throws {
+    try reset(["ops"], connector: "pg-ops")
+    let sink = try task("pg-ops", "  table: ops\n  auto_create: true")
+    _ = try await sink.open([TopicPartition("ops", 0)])
+    try await sink.put([record("ops", key: nil, value: #"{"id": 1, "op": "c", "payload": 2}"#)])
+    await sink.close()
+    XCTAssertEqual(try rows("SELECT id, op, payload FROM ops"), [["1", "c", "2"]])
+  }
 }
 
 /// The runtime's side of a sink task, for driving one task without a worker.

@@ -18,14 +18,28 @@ public enum JSONObjectReader {
   /// The members of the object in `range` of `bytes` (all of them when nil), in document order,
   /// or nil when that range is not exactly one valid JSON object.
   public static func members(of bytes: [UInt8], in range: Range<Int>? = nil) -> [JSONMember]? {
+    var members: [JSONMember] = []
+    guard
+      visitMembers(
+        of: bytes, in: range, { members.append(JSONMember(name: $0, value: $1, kind: $2)) })
+    else { return nil }
+    return members
+  }
+
+  /// Calls `visit` with each member's name, value range and kind, in document order, without
+  /// collecting them; false when the range is not exactly one valid JSON object (`visit` may
+  /// have seen some members by then).
+  public static func visitMembers(
+    of bytes: [UInt8], in range: Range<Int>? = nil,
+    _ visit: (String, Range<Int>, JSONMember.Kind) -> Void
+  ) -> Bool {
     let range = range ?? 0..<bytes.count
-    return bytes.withUnsafeBufferPointer { whole -> [JSONMember]? in
+    return bytes.withUnsafeBufferPointer { whole -> Bool in
       let buffer = UnsafeBufferPointer(rebasing: whole[range])
       var scanner = JSONScanner(bytes: buffer)
       scanner.skipWhitespace()
-      guard scanner.current == UInt8(ascii: "{") else { return nil }
+      guard scanner.current == UInt8(ascii: "{") else { return false }
       scanner.index += 1
-      var members: [JSONMember] = []
       scanner.skipWhitespace()
       if scanner.current == UInt8(ascii: "}") {
         scanner.index += 1
@@ -33,20 +47,18 @@ public enum JSONObjectReader {
         while true {
           scanner.skipWhitespace()
           let nameStart = scanner.index
-          guard scanner.current == UInt8(ascii: "\""), scanner.string() else { return nil }
+          guard scanner.current == UInt8(ascii: "\""), scanner.string() else { return false }
           let nameRange = nameStart..<scanner.index
           scanner.skipWhitespace()
-          guard scanner.current == UInt8(ascii: ":") else { return nil }
+          guard scanner.current == UInt8(ascii: ":") else { return false }
           scanner.index += 1
           scanner.skipWhitespace()
           let valueStart = scanner.index
-          guard let first = scanner.current, scanner.value(depth: 1) else { return nil }
-          guard let name = decodeString(buffer, nameRange) else { return nil }
-          members.append(
-            JSONMember(
-              name: name,
-              value: (valueStart + range.lowerBound)..<(scanner.index + range.lowerBound),
-              kind: kind(of: first)))
+          guard let first = scanner.current, scanner.value(depth: 1) else { return false }
+          guard let name = decodeString(buffer, nameRange) else { return false }
+          visit(
+            name, (valueStart + range.lowerBound)..<(scanner.index + range.lowerBound),
+            kind(of: first))
           scanner.skipWhitespace()
           if scanner.current == UInt8(ascii: ",") {
             scanner.index += 1
@@ -54,12 +66,12 @@ public enum JSONObjectReader {
             scanner.index += 1
             break
           } else {
-            return nil
+            return false
           }
         }
       }
       scanner.skipWhitespace()
-      return scanner.index == buffer.count ? members : nil
+      return scanner.index == buffer.count
     }
   }
 
