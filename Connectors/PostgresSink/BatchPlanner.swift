@@ -49,11 +49,31 @@ struct BatchPlanner {
 
   private func planSegment(_ changes: ArraySlice<RowChange>, fold: Bool) -> [PlannedStep] {
     guard !changes.isEmpty else { return [] }
-    if fold && mode != .insert {
+    if fold && mode != .insert && !Self.distinctWrites(changes) {
       let (folded, runs) = Self.foldedRuns(changes)
       return runs.map { encode($0, folded[...]) }
     }
     return Self.orderedRuns(changes).map { encode($0, changes) }
+  }
+
+  /// Whether every change is a write and no key repeats, so folding would change nothing: the
+  /// usual batch of a load, checked by hashing keys in place rather than building them. A hash
+  /// collision only costs the fold.
+  private static func distinctWrites(_ changes: ArraySlice<RowChange>) -> Bool {
+    var seen = Set<Int>(minimumCapacity: changes.count)
+    for change in changes {
+      guard change.kind == .write else { return false }
+      var hasher = Hasher()
+      hasher.combine(change.table)
+      for value in change.key {
+        value.bytes.withUnsafeBytes {
+          hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: $0[value.range]))
+        }
+        hasher.combine(0 as UInt8)
+      }
+      guard seen.insert(hasher.finalize()).inserted else { return false }
+    }
+    return true
   }
 
   /// Consecutive changes of one kind, table and column list, in batch order.

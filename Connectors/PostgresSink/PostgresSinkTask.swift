@@ -184,13 +184,13 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
       "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
     }
     let rows = next.sorted(by: { $0.key < $1.key }).map { tp, offset in
-      "(\(literal(config.name)), \(literal(tp.topic)), \(tp.partition), \(offset))"
+      "(\(literal(config.name)), \(literal(tp.topic)), \(tp.partition), \(offset), clock_timestamp())"
     }
     return """
-      INSERT INTO \(offsetsTable) (connector, topic, "partition", next_offset)
+      INSERT INTO \(offsetsTable) (connector, topic, "partition", next_offset, updated_at)
       VALUES \(rows.joined(separator: ", "))
       ON CONFLICT (connector, topic, "partition")
-      DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
+      DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = EXCLUDED.updated_at
       """
   }
 
