@@ -170,9 +170,17 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
   /// The next offset of every partition in `records`.
   private func nextOffsets(of records: [Record]) -> [TopicPartition: Int64] {
     var next: [TopicPartition: Int64] = [:]
+    // Records come in runs per partition: touch the dictionary once per run.
+    var run: (TopicPartition, Int64)?
     for record in records {
-      next[record.topicPartition] = max(next[record.topicPartition] ?? 0, record.offset + 1)
+      if let (tp, offset) = run, tp.partition == record.partition, tp.topic == record.topic {
+        run = (tp, max(offset, record.offset + 1))
+        continue
+      }
+      if let (tp, offset) = run { next[tp] = max(next[tp] ?? 0, offset) }
+      run = (record.topicPartition, record.offset + 1)
     }
+    if let (tp, offset) = run { next[tp] = max(next[tp] ?? 0, offset) }
     return next
   }
 

@@ -40,12 +40,14 @@ struct RowChange {
 struct RowChangeDecoder {
   let config: PostgresSinkConfig
   private let topicTables = TopicTables()
+  private let names = JSONNameCache()
 
   init(config: PostgresSinkConfig) { self.config = config }
 
   /// Table names already worked out for topics, for records without a Debezium source.
   private final class TopicTables {
     var names: [String: TableName] = [:]
+    var last: (String, TableName)?
   }
 
   /// The change `record` asks for, nil when it asks for nothing (a tombstone with `delete:
@@ -62,7 +64,7 @@ struct RowChangeDecoder {
     if config.columns.isEmpty {
       var fields: [FieldValue] = []
       var envelopeLike = false
-      let valid = JSONObjectReader.visitMembers(of: value) { name, range, kind in
+      let valid = JSONObjectReader.visitMembers(of: value, names: names) { name, range, kind in
         switch name {
         case "op", "after", "before", "payload": envelopeLike = true
         default: break
@@ -220,7 +222,13 @@ struct RowChangeDecoder {
   {
     // Records of a batch mostly share their topic: without a source the name depends on the
     // topic alone, so it is worked out once per topic and batch.
-    if source == nil, let known = topicTables.names[topic] { return known }
+    if source == nil, let (lastTopic, lastTable) = topicTables.last, lastTopic == topic {
+      return lastTable
+    }
+    if source == nil, let known = topicTables.names[topic] {
+      topicTables.last = (topic, known)
+      return known
+    }
     guard let template = config.table else {
       let name = TableName(
         schema: config.schema, name: String(topic.split(separator: ".").last ?? Substring(topic)))

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// One member of a JSON object, located in place: its name decoded, its value as a byte range.
 public struct JSONMember: Sendable, Equatable {
   /// What a JSON value is, read from its first byte.
@@ -30,7 +34,7 @@ public enum JSONObjectReader {
   /// collecting them; false when the range is not exactly one valid JSON object (`visit` may
   /// have seen some members by then).
   public static func visitMembers(
-    of bytes: [UInt8], in range: Range<Int>? = nil,
+    of bytes: [UInt8], in range: Range<Int>? = nil, names: JSONNameCache? = nil,
     _ visit: (String, Range<Int>, JSONMember.Kind) -> Void
   ) -> Bool {
     let range = range ?? 0..<bytes.count
@@ -55,7 +59,10 @@ public enum JSONObjectReader {
           scanner.skipWhitespace()
           let valueStart = scanner.index
           guard let first = scanner.current, scanner.value(depth: 1) else { return false }
-          guard let name = decodeString(buffer, nameRange) else { return false }
+          guard
+            let name = names?.name(UnsafeBufferPointer(rebasing: buffer[nameRange]))
+              ?? decodeString(buffer, nameRange)
+          else { return false }
           visit(
             name, (valueStart + range.lowerBound)..<(scanner.index + range.lowerBound),
             kind(of: first))
@@ -179,5 +186,34 @@ public enum JSONObjectReader {
       }
     }
     return String(validating: out, as: UTF8.self)
+  }
+}
+
+/// Member names seen lately, so that objects with the same fields (the records of one topic)
+/// do not decode and validate the same few names again for every record.
+public final class JSONNameCache {
+  private var entries: [(token: [UInt8], name: String)] = []
+  private var next = 0
+
+  public init() {}
+
+  /// The name for a string token (quotes included), decoded once and then reused.
+  func name(_ token: UnsafeBufferPointer<UInt8>) -> String? {
+    for entry in entries where entry.token.count == token.count {
+      if entry.token.withUnsafeBufferPointer({
+        memcmp($0.baseAddress!, token.baseAddress!, token.count) == 0
+      }) {
+        return entry.name
+      }
+    }
+    guard let name = JSONObjectReader.decodeString(token, 0..<token.count) else { return nil }
+    // A small ring: a topic's field names fit, and an odd record cannot grow it.
+    if entries.count < 32 {
+      entries.append((Array(token), name))
+    } else {
+      entries[next] = (Array(token), name)
+      next = (next + 1) % entries.count
+    }
+    return name
   }
 }
