@@ -338,6 +338,21 @@ final class PostgresSinkTests: XCTestCase {
     await sink.close()
     XCTAssertEqual(try rows("SELECT id, op, payload FROM ops"), [["1", "c", "2"]])
   }
+
+  func testColumnsMapFieldsToColumnsAndLeaveTheRestOut() async throws {
+    try reset(["mapped"], connector: "pg-mapped")
+    try database().execute("CREATE TABLE mapped (order_id int PRIMARY KEY, amount numeric)")
+    let sink = try task(
+      "pg-mapped",
+      "  table: mapped\n  mode: upsert\n  primary_key: [order_id]\n  columns: { order_id: id, amount: total }"
+    )
+    _ = try await sink.open([TopicPartition("orders", 0)])
+    try await sink.put([
+      record("orders", key: nil, value: #"{"id": 7, "total": "12.50", "internal": "not a column"}"#)
+    ])
+    await sink.close()
+    XCTAssertEqual(try rows("SELECT order_id, amount FROM mapped"), [["7", "12.50"]])
+  }
 }
 
 /// The runtime's side of a sink task, for driving one task without a worker.

@@ -106,6 +106,23 @@ final class WorkerRuntimeTests: XCTestCase {
     await worker.stopAll()
   }
 
+  func testABatchThatIsNotFullWaitsUpToTheLingerForMore() async throws {
+    let delivered = Delivered()
+    try await store.createTopic("in", partitions: 1)
+    let worker = try await startSink(
+      tolerance: "none", delivered: delivered,
+      batching: SinkBatching(maxRecords: 3, linger: .milliseconds(800)))
+    try await Task.sleep(for: .milliseconds(300))
+    try await produce(["a"])
+    try await Task.sleep(for: .milliseconds(150))
+    try await produce(["b", "c", "d"])
+    try await eventually { await delivered.values == ["a", "b", "c", "d"] }
+    // "a" waited for "b" and "c" instead of going alone; the batch stopped at max_records.
+    let sizes = await delivered.batchSizes
+    XCTAssertEqual(sizes, [3, 1])
+    await worker.stopAll()
+  }
+
   // MARK: - Helpers
 
   private func makeWriter(_ offsets: any OffsetStore) -> SourceWriter {
@@ -122,9 +139,13 @@ final class WorkerRuntimeTests: XCTestCase {
       logger: Logger(label: "test"))
   }
 
-  private func startSink(tolerance: String, delivered: Delivered) async throws -> Worker {
+  private func startSink(
+    tolerance: String, delivered: Delivered, batching: SinkBatching = SinkBatching()
+  ) async throws -> Worker {
     var registry = ConnectorRegistry()
-    registry.registerSink("tester") { _ in RecordingSinkConnector(delivered: delivered) }
+    registry.registerSink("tester") { _ in
+      RecordingSinkConnector(delivered: delivered, batching: batching)
+    }
     let offsets = try FileOffsetStore(directory: directory.appendingPathComponent("offsets").path)
     let worker = try await makeWorker(offsets: offsets, registry: registry)
     let file = directory.appendingPathComponent("tester.yaml")
@@ -162,6 +183,7 @@ final class WorkerRuntimeTests: XCTestCase {
 /// the first few puts as a lost connection would.
 actor Delivered {
   var values: [String] = []
+  var batchSizes: [Int] = []
   var attempts = 0
   var failFirst: Int
 
@@ -175,6 +197,7 @@ actor Delivered {
       throw SinkRecordError(record: record, reason: "cannot apply poison")
     }
     values += records.map { String(decoding: $0.value ?? [], as: UTF8.self) }
+    batchSizes.append(records.count)
   }
 }
 
@@ -182,6 +205,7 @@ struct TestConnectionError: Error {}
 
 struct RecordingSinkConnector: SinkConnector {
   let delivered: Delivered
+  var batching = SinkBatching()
   func makeTask(index: Int, count: Int, context: any SinkTaskContext) throws -> any SinkTask {
     RecordingSinkTask(delivered: delivered)
   }
