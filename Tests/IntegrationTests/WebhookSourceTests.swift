@@ -234,6 +234,49 @@ final class WebhookSourceTests: XCTestCase {
     XCTAssertEqual(worker.terminate()?.status, 0)
   }
 
+  func testAStoreThatCannotWriteAnswers503AndTheWorkerRecovers() throws {
+    // The data dir on a 3 MiB tmpfs (tests run as root under `make test`): it fills up.
+    let worker = try WorkerProcess()
+    let data = worker.directory.appendingPathComponent("data")
+    try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+    try runTool("/bin/mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", data.path])
+    defer { try? runTool("/bin/umount", ["-l", data.path]) }
+    let port = try WorkerProcess.freePort()
+    try worker.writeConnector(
+      "full",
+      "name: full\nsource: webhook\ntopic: full\nconfig: { listen: 127.0.0.1:\(port), path: /f, content: raw }\n"
+    )
+    try worker.start()
+    try waitUntil("webhook endpoint listening") { portIsOpen(port) }
+    let url = "http://127.0.0.1:\(port)/f"
+    let headers = ["Content-Type": "application/octet-stream"]
+    let body = Data(repeating: UInt8(ascii: "x"), count: 200_000)
+
+    var statuses: [Int] = []
+    var refusal: (headers: [String: String], body: Data)?
+    for _ in 0..<30 {
+      let answer = httpRequest("POST", url, headers: headers, body: body)
+      statuses.append(answer.status)
+      if answer.status == 503 { refusal = (answer.headers, answer.body) }
+    }
+    let accepted = statuses.filter { $0 == 200 }.count
+    XCTAssertGreaterThan(accepted, 0, "\(statuses)")
+    XCTAssertEqual(statuses.filter { $0 != 200 && $0 != 503 }, [], "\(statuses)")
+    let refused = try XCTUnwrap(refusal, "no 503 once the disk was full: \(statuses)")
+    XCTAssertEqual(refused.headers["retry-after"], "1")
+    let error = try XCTUnwrap(JSONSerialization.jsonObject(with: refused.body) as? [String: Any])
+    XCTAssertEqual(error["error_code"] as? Int, 503)
+    XCTAssertTrue(
+      (error["message"] as? String)?.contains("No space left") == true, "\(error)")
+    XCTAssertEqual(try worker.records("full").count, accepted, "only the 2xx requests wrote")
+
+    // Room again: the same worker, never restarted, takes writes and keeps the old ones.
+    try runTool("/bin/mount", ["-o", "remount,size=16m", data.path])
+    XCTAssertEqual(httpRequest("POST", url, headers: headers, body: body).status, 200)
+    XCTAssertEqual(try worker.records("full").count, accepted + 1)
+    XCTAssertEqual(worker.terminate()?.status, 0)
+  }
+
   func testDedupeAnswersTheFirstResultAlsoAfterARestart() throws {
     let (worker, port) = try startWorker([
       "once":
@@ -407,5 +450,21 @@ func portIsOpen(_ port: Int) -> Bool {
     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
       connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
     }
+  }
+}
+
+/// Runs a system tool to completion; throws when it exits non-zero.
+func runTool(_ path: String, _ arguments: [String]) throws {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: path)
+  process.arguments = arguments
+  let err = Pipe()
+  process.standardError = err
+  try process.run()
+  let message = err.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  guard process.terminationStatus == 0 else {
+    throw WorkerError(
+      "\(path) \(arguments.joined(separator: " ")): \(String(decoding: message, as: UTF8.self))")
   }
 }
