@@ -277,6 +277,54 @@ final class WebhookSourceTests: XCTestCase {
     XCTAssertEqual(worker.terminate()?.status, 0)
   }
 
+  func testPipelinedRequestsOnOneKeptAliveConnectionAreAnsweredInOrder() throws {
+    let (worker, port) = try startWorker([
+      "pipe":
+        "name: pipe\nsource: webhook\ntopic: pipe\nconfig: { listen: 127.0.0.1:PORT, path: /p }\n"
+    ])
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+    XCTAssertEqual(connected, 0)
+    var timeout = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+
+    // Three requests in one write, without waiting for any answer.
+    var requests = ""
+    for i in 0..<3 {
+      let body = #"{"i":\#(i)}"#
+      requests +=
+        "POST /p HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+    }
+    let bytes = Array(requests.utf8)
+    XCTAssertEqual(bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }, bytes.count)
+    var received = ""
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while received.components(separatedBy: "\"offset\"").count - 1 < 3 {
+      let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+      guard n > 0 else { break }
+      received += String(decoding: buffer[0..<n], as: UTF8.self)
+    }
+    XCTAssertEqual(received.components(separatedBy: "HTTP/1.1 200").count - 1, 3, received)
+    XCTAssertFalse(received.lowercased().contains("connection: close"), received)
+    let offsets = received.components(separatedBy: "\"offset\":").dropFirst().map {
+      Int($0.prefix { $0.isNumber }) ?? -1
+    }
+    XCTAssertEqual(offsets, [0, 1, 2], "answers in request order")
+    XCTAssertEqual(
+      try worker.records("pipe").compactMap { ($0["value"] as? [String: Any])?["i"] as? Int },
+      [0, 1, 2])
+    XCTAssertEqual(worker.terminate()?.status, 0)
+  }
+
   func testDedupeAnswersTheFirstResultAlsoAfterARestart() throws {
     let (worker, port) = try startWorker([
       "once":
