@@ -82,7 +82,7 @@ struct BatchPlanner {
     for i in changes.indices {
       let change = changes[i]
       if let last = runs.last, last.kind == change.kind, last.table == change.table,
-        sameColumns(last.columns, change)
+        (change.kind == .delete ? change.key : change.fields).hasColumns(last.columns)
       {
         runs[runs.count - 1].members.append(i)  // in place: a copy would make this quadratic
       } else {
@@ -91,13 +91,6 @@ struct BatchPlanner {
       }
     }
     return runs
-  }
-
-  private static func sameColumns(_ columns: [String], _ change: RowChange) -> Bool {
-    let values = change.kind == .delete ? change.key : change.fields
-    guard values.count == columns.count else { return false }
-    for (value, column) in zip(values, columns) where value.column != column { return false }
-    return true
   }
 
   /// The final effect per key: deletes first (for keys deleted, or deleted then written), then

@@ -51,20 +51,19 @@ struct BatchWriter {
   }
 
   private mutating func execute(_ step: PlannedStep) throws {
-    let run = step
     if step.kind == .truncate {
       try simple("TRUNCATE \(step.table.quoted)")
       return
     }
-    let columnSQL = run.columns.map(quoteIdentifier).joined(separator: ", ")
-    if run.kind == .write && mode == .insert {
-      try copy("COPY \(run.table.quoted) (\(columnSQL)) FROM STDIN", step.rows)
+    let columnSQL = step.columns.map(quoteIdentifier).joined(separator: ", ")
+    if step.kind == .write && mode == .insert {
+      try copy("COPY \(step.table.quoted) (\(columnSQL)) FROM STDIN", step.rows)
       return
     }
-    if run.kind == .write && mode == .upsert, let history, history.triesCopy() {
+    if step.kind == .write && mode == .upsert, let history, history.triesCopy() {
       try simple("SAVEPOINT sluice_copy")
       do {
-        try copy("COPY \(run.table.quoted) (\(columnSQL)) FROM STDIN", step.rows)
+        try copy("COPY \(step.table.quoted) (\(columnSQL)) FROM STDIN", step.rows)
         try simple("RELEASE SAVEPOINT sluice_copy")
         history.copied()
         return
@@ -73,35 +72,35 @@ struct BatchWriter {
         history.conflicted()
       }
     }
-    guard let staging = tables[run.table]?.staging else {
-      throw PostgresError(sqlState: nil, message: "no staging table for \(run.table)")
+    guard let staging = tables[step.table]?.staging else {
+      throw PostgresError(sqlState: nil, message: "no staging table for \(step.table)")
     }
     try copy("COPY \(staging) (\(columnSQL)) FROM STDIN", step.rows)
     let keyColumns = step.keyColumns
     let matches = keyColumns.map { "t.\(quoteIdentifier($0)) = s.\(quoteIdentifier($0))" }
       .joined(separator: " AND ")
-    switch (run.kind, mode) {
+    switch (step.kind, mode) {
     case (.delete, _):
       try simple(
-        "DELETE FROM \(run.table.quoted) t USING \(staging) s WHERE \(matches)")
+        "DELETE FROM \(step.table.quoted) t USING \(staging) s WHERE \(matches)")
     case (_, .update):
-      let sets = run.columns.filter { !keyColumns.contains($0) }.map {
+      let sets = step.columns.filter { !keyColumns.contains($0) }.map {
         "\(quoteIdentifier($0)) = s.\(quoteIdentifier($0))"
       }
       if !sets.isEmpty {
         try simple(
-          "UPDATE \(run.table.quoted) t SET \(sets.joined(separator: ", ")) FROM \(staging) s WHERE \(matches)"
+          "UPDATE \(step.table.quoted) t SET \(sets.joined(separator: ", ")) FROM \(staging) s WHERE \(matches)"
         )
       }
     default:
-      let updates = run.columns.filter { !keyColumns.contains($0) }.map {
+      let updates = step.columns.filter { !keyColumns.contains($0) }.map {
         "\(quoteIdentifier($0)) = EXCLUDED.\(quoteIdentifier($0))"
       }
       let action =
         updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET \(updates.joined(separator: ", "))"
       try simple(
         """
-        INSERT INTO \(run.table.quoted) (\(columnSQL)) SELECT \(columnSQL) FROM \(staging)
+        INSERT INTO \(step.table.quoted) (\(columnSQL)) SELECT \(columnSQL) FROM \(staging)
         ON CONFLICT (\(keyColumns.map(quoteIdentifier).joined(separator: ", "))) \(action)
         """)
     }

@@ -28,7 +28,9 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
   private var stagingCount = 0
   private let upserts = UpsertHistory()
   private var inFlight: PendingWrite?
-  private var synchronousPuts = 3
+  private var synchronousPuts = PostgresSinkTask.synchronousStart
+  /// How many puts wait for their own batch after `open` or a failure.
+  private static let synchronousStart = 3
 
   init(config: PostgresSinkConfig, context: any SinkTaskContext) {
     self.config = config
@@ -39,7 +41,7 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
     // Whatever happened to a batch in flight, the offsets table says where each partition is.
     try? await inFlight?.wait()
     inFlight = nil
-    synchronousPuts = 3
+    synchronousPuts = Self.synchronousStart
     return try await onQueue { try self.storedOffsets(for: Set(partitions)) }
   }
 
@@ -53,7 +55,7 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
       do {
         try await previous.wait()
       } catch {
-        synchronousPuts = 3
+        synchronousPuts = Self.synchronousStart
         throw SinkRewind(reason: "\(error)")
       }
     }
@@ -61,14 +63,14 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
       do {
         try await onQueue { try self.apply(records, changes) }
       } catch {
-        synchronousPuts = 3
+        synchronousPuts = Self.synchronousStart
         throw error
       }
       synchronousPuts -= 1
       return
     }
     if steps == nil {
-      try await onQueue { try self.prepare(changes, records) }
+      try await onQueue { _ = try self.prepare(changes, records) }
       steps = BatchPlanner(mode: config.mode, tables: tables).plan(changes, fold: true)
     }
     let (work, offsets) = (steps!, nextOffsets(of: records))
@@ -220,25 +222,18 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
 
   /// Applies a batch and waits for its commit; a data error is traced to its record.
   private func apply(_ records: [Record], _ changes: [RowChange]) throws {
-    let connection = try connected()
+    let connection = try prepare(changes, records)
     do {
-      try ensureOffsetsTable(connection)
-      try prepareTables(for: changes, records: records, on: connection)
-      var writer = BatchWriter(
-        connection: connection, mode: config.mode, tables: tables, history: upserts)
-      try writer.apply(changes, fold: true)
-      try writer.commit(after: offsetsStatement(nextOffsets(of: records)))
+      let steps = BatchPlanner(mode: config.mode, tables: tables).plan(changes, fold: true)
+      try write(steps, offsets: nextOffsets(of: records))
     } catch let error as PostgresError where error.isDataError {
-      recover(after: error)
       try isolate(records, changes, on: connection)
-    } catch {
-      recover(after: error)
-      throw error
     }
   }
 
-  /// Creates or evolves what a batch needs before it is planned (pipelined `put`).
-  private func prepare(_ changes: [RowChange], _ records: [Record]) throws {
+  /// Connects if needed and creates or evolves the tables a batch needs, before it is planned.
+  @discardableResult
+  private func prepare(_ changes: [RowChange], _ records: [Record]) throws -> PostgresConnection {
     let connection = try connected()
     do {
       try ensureOffsetsTable(connection)
@@ -247,9 +242,11 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
       recover(after: error)
       throw error
     }
+    return connection
   }
 
-  /// Writes a planned batch with its offsets in one transaction (pipelined `put`).
+  /// Writes a planned batch with its offsets in one transaction; after a failure the
+  /// transaction is rolled back (or the broken connection dropped).
   private func write(_ steps: [PlannedStep], offsets: [TopicPartition: Int64]) throws {
     guard let connection, connection.isHealthy else {
       throw PostgresError(sqlState: nil, message: "PostgreSQL connection lost")
@@ -297,7 +294,7 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
     var previous: RowChange?
     for change in changes where change.kind != .truncate {
       if let previous, previous.table == change.table, previous.kind == change.kind,
-        Self.sameColumns(previous.fields, change.fields), Self.sameColumns(previous.key, change.key)
+        previous.fields.hasColumns(of: change.fields), previous.key.hasColumns(of: change.key)
       {
         continue
       }
@@ -309,12 +306,6 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
       for value in change.key where schema.columns[value.column] == nil { return false }
       previous = change
     }
-    return true
-  }
-
-  private static func sameColumns(_ a: [FieldValue], _ b: [FieldValue]) -> Bool {
-    guard a.count == b.count else { return false }
-    for (x, y) in zip(a, b) where x.column != y.column { return false }
     return true
   }
 

@@ -11,6 +11,18 @@ struct FieldValue {
   var raw: ArraySlice<UInt8> { bytes[range] }
 }
 
+extension [FieldValue] {
+  /// Whether these values go to exactly `columns`, in that order.
+  func hasColumns(_ columns: [String]) -> Bool {
+    count == columns.count && zip(self, columns).allSatisfy { $0.column == $1 }
+  }
+
+  /// Whether these values go to the same columns as `other`, in the same order.
+  func hasColumns(of other: [FieldValue]) -> Bool {
+    count == other.count && zip(self, other).allSatisfy { $0.column == $1.column }
+  }
+}
+
 /// What one record asks of its table: write a row, delete a row by key, or truncate.
 struct RowChange {
   enum Kind: Equatable { case write, delete, truncate }
@@ -179,24 +191,22 @@ struct RowChangeDecoder {
       let ordered = config.primaryKey.compactMap { c in all.first { $0.column == c } }
       return ordered.count == config.primaryKey.count ? ordered : nil
     }
-    guard config.primaryKey.count == 1, JSONValidator.isValid(key) else {
-      if config.primaryKey.count == 1 {
-        // A plain-text key such as `order-17`: take it as a string.
-        var quoted: [UInt8] = [UInt8(ascii: "\"")]
-        for byte in key {
-          if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-            quoted.append(UInt8(ascii: "\\"))
-          }
-          if byte < 0x20 { return nil }
-          quoted.append(byte)
+    guard config.primaryKey.count == 1 else { return nil }
+    guard JSONValidator.isValid(key) else {
+      // A plain-text key such as `order-17`: take it as a JSON string.
+      var quoted: [UInt8] = [UInt8(ascii: "\"")]
+      for byte in key {
+        if byte < 0x20 { return nil }
+        if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+          quoted.append(UInt8(ascii: "\\"))
         }
-        quoted.append(UInt8(ascii: "\""))
-        return [
-          FieldValue(
-            column: config.primaryKey[0], bytes: quoted, range: 0..<quoted.count, kind: .string)
-        ]
+        quoted.append(byte)
       }
-      return nil
+      quoted.append(UInt8(ascii: "\""))
+      return [
+        FieldValue(
+          column: config.primaryKey[0], bytes: quoted, range: 0..<quoted.count, kind: .string)
+      ]
     }
     let first = key.first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D } ?? 0
     return [

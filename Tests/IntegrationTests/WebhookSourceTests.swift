@@ -282,18 +282,8 @@ final class WebhookSourceTests: XCTestCase {
       "pipe":
         "name: pipe\nsource: webhook\ntopic: pipe\nconfig: { listen: 127.0.0.1:PORT, path: /p }\n"
     ])
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = try XCTUnwrap(connectToLoopback(port))
     defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = UInt16(port).bigEndian
-    let connected = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-      }
-    }
-    XCTAssertEqual(connected, 0)
     var timeout = timeval(tv_sec: 5, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
 
@@ -488,17 +478,28 @@ final class ClientPool: @unchecked Sendable {
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port`.
 func portIsOpen(_ port: Int) -> Bool {
+  guard let fd = connectToLoopback(port) else { return false }
+  close(fd)
+  return true
+}
+
+/// A TCP socket connected to 127.0.0.1:`port`, or nil when nothing accepts there.
+func connectToLoopback(_ port: Int) -> Int32? {
   let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-  defer { close(fd) }
   var address = sockaddr_in()
   address.sin_family = sa_family_t(AF_INET)
   address.sin_addr.s_addr = inet_addr("127.0.0.1")
   address.sin_port = UInt16(port).bigEndian
-  return withUnsafePointer(to: &address) {
+  let connected = withUnsafePointer(to: &address) {
     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
       connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
     }
   }
+  guard connected else {
+    close(fd)
+    return nil
+  }
+  return fd
 }
 
 /// Runs a system tool to completion; throws when it exits non-zero.

@@ -105,7 +105,7 @@ private struct SinkConsumer {
         var after = positions
         for record in batch { after[record.topicPartition] = record.offset + 1 }
         let (readFrom, nextRotation, owner) = (after, rotation + 1, runner)
-        async let next = Self.read(owner, from: readFrom, rotation: nextRotation)
+        async let next = Self.readAhead(owner, from: readFrom, rotation: nextRotation)
         do {
           try await deliver(batch[...])
         } catch let rewind as SinkRewind {
@@ -130,12 +130,20 @@ private struct SinkConsumer {
       "sink rewinding to its own offsets",
       metadata: ["task": "\(runner.index)", "reason": "\(rewind)"])
     let partitions = positions.keys.sorted()
+    for (tp, position) in try await startingPositions(of: partitions) { positions[tp] = position }
+  }
+
+  /// Where each partition starts: the sink's own offset, else the worker's stored one, else the
+  /// partition's start — never before the start (retention may have removed older records).
+  func startingPositions(of partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
     let own = try await task.open(partitions)
     let stored = try await runner.offsets.sinkOffsets(connector: runner.name)
+    var starts: [TopicPartition: Int64] = [:]
     for tp in partitions {
       let start = try await runner.store.offsets(of: tp).start
-      positions[tp] = max(own[tp] ?? stored[tp] ?? start, start)
+      starts[tp] = max(own[tp] ?? stored[tp] ?? start, start)
     }
+    return starts
   }
 
   /// Assigns this task its share of the partitions of its topics, opening new ones as they appear.
@@ -152,36 +160,58 @@ private struct SinkConsumer {
       \.element)
     let new = mine.filter { positions[$0] == nil }
     guard !new.isEmpty else { return }
-    let own = try await task.open(new)
-    let stored = try await runner.offsets.sinkOffsets(connector: runner.name)
-    for tp in new {
-      let start = try await runner.store.offsets(of: tp).start
-      positions[tp] = max(own[tp] ?? stored[tp] ?? start, start)
-      committed[tp] = positions[tp]
+    for (tp, position) in try await startingPositions(of: new) {
+      positions[tp] = position
+      committed[tp] = position
     }
     runner.logger.info(
       "sink partitions assigned", metadata: ["task": "\(runner.index)", "partitions": "\(new)"])
   }
 
-  /// Up to a batch of records from `positions`, partitions in turn from `rotation`; empty when
-  /// a read fails (the next ``nextBatch(after:)`` meets and handles the same failure).
-  static func read(_ runner: SinkTaskRunner, from positions: [TopicPartition: Int64], rotation: Int)
-    async -> [Record]
+  /// Up to `limit` records (and about `batchBytes`, counting the `taken` bytes of a batch being
+  /// filled) from `positions`, taking partitions in turn from `rotation` so none starves. A
+  /// partition whose position retention removed gives nothing and is listed in `removed`.
+  static func read(
+    _ runner: SinkTaskRunner, from positions: [TopicPartition: Int64], rotation: Int, limit: Int,
+    taken: Int = 0
+  ) async throws -> (records: [Record], removed: [(TopicPartition, requested: Int64, start: Int64)])
   {
     let order = positions.keys.sorted()
     var batch: [Record] = []
-    var bytes = 0
-    for i in 0..<order.count where batch.count < runner.batchRecords && bytes < runner.batchBytes {
+    var removed: [(TopicPartition, requested: Int64, start: Int64)] = []
+    var bytes = taken
+    for i in 0..<order.count where batch.count < limit && bytes < runner.batchBytes {
       let tp = order[(rotation + i) % order.count]
-      guard
-        let records = try? await runner.store.read(
-          from: tp, offset: positions[tp]!, maxRecords: runner.batchRecords - batch.count,
+      do {
+        let records = try await runner.store.read(
+          from: tp, offset: positions[tp]!, maxRecords: limit - batch.count,
           maxBytes: runner.batchBytes - bytes)
-      else { return [] }
-      batch += records
-      bytes += records.reduce(0) { $0 + ($1.value?.count ?? 0) + ($1.key?.count ?? 0) }
+        batch += records
+        bytes += byteCount(records)
+      } catch TopicStoreError.offsetOutOfRange(_, let requested, let start, _) {
+        removed.append((tp, requested, start))
+      }
     }
-    return batch
+    return (batch, removed)
+  }
+
+  /// The next batch read ahead while another is delivered; empty when anything went wrong, so
+  /// that ``nextBatch(after:)`` meets the problem and deals with it.
+  static func readAhead(
+    _ runner: SinkTaskRunner, from positions: [TopicPartition: Int64], rotation: Int
+  )
+    async -> [Record]
+  {
+    guard
+      let read = try? await read(
+        runner, from: positions, rotation: rotation, limit: runner.batchRecords),
+      read.removed.isEmpty
+    else { return [] }
+    return read.records
+  }
+
+  static func byteCount(_ records: [Record]) -> Int {
+    records.reduce(0) { $0 + ($1.value?.count ?? 0) + ($1.key?.count ?? 0) }
   }
 
   /// Waits up to the connector's linger for `batch` to fill, appending what arrives.
@@ -203,30 +233,20 @@ private struct SinkConsumer {
   /// Up to `batchRecords` records (fewer when `after` holds some already), taking from the
   /// partitions in turn so none starves, starting after the records in `after`.
   mutating func nextBatch(after earlier: [Record] = []) async throws -> [Record] {
-    let order = positions.keys.sorted()
-    guard !order.isEmpty else { return [] }
-    rotation = (rotation + 1) % order.count
+    guard !positions.isEmpty else { return [] }
+    rotation = (rotation + 1) % positions.count
     var readFrom = positions
     for record in earlier { readFrom[record.topicPartition] = record.offset + 1 }
-    var batch: [Record] = []
-    var bytes = earlier.reduce(0) { $0 + ($1.value?.count ?? 0) + ($1.key?.count ?? 0) }
-    let limit = runner.batchRecords - earlier.count
-    for i in 0..<order.count where batch.count < limit && bytes < runner.batchBytes {
-      let tp = order[(rotation + i) % order.count]
-      do {
-        let records = try await runner.store.read(
-          from: tp, offset: readFrom[tp]!, maxRecords: limit - batch.count,
-          maxBytes: runner.batchBytes - bytes)
-        batch += records
-        bytes += records.reduce(0) { $0 + ($1.value?.count ?? 0) + ($1.key?.count ?? 0) }
-      } catch TopicStoreError.offsetOutOfRange(_, let requested, let start, _) {
-        runner.logger.warning(
-          "sink position was removed by retention; skipping ahead",
-          metadata: ["partition": "\(tp)", "from": "\(requested)", "to": "\(start)"])
-        positions[tp] = start
-      }
+    let read = try await Self.read(
+      runner, from: readFrom, rotation: rotation, limit: runner.batchRecords - earlier.count,
+      taken: Self.byteCount(earlier))
+    for (tp, requested, start) in read.removed {
+      runner.logger.warning(
+        "sink position was removed by retention; skipping ahead",
+        metadata: ["partition": "\(tp)", "from": "\(requested)", "to": "\(start)"])
+      positions[tp] = start
     }
-    return batch
+    return read.records
   }
 
   /// Delivers records in order. Connection-type errors are retried forever with capped backoff;
