@@ -63,13 +63,17 @@ let package = Package(
     .target(
       name: "PostgresSinkConnector", dependencies: ["SluiceCore", "CLibPQ"],
       path: "Connectors/PostgresSink"),
+    .target(
+      name: "HTTPSinkConnector",
+      dependencies: ["SluiceCore", "CCurl", .product(name: "Crypto", package: "swift-crypto")],
+      path: "Connectors/HTTPSink"),
 
     // MARK: - Executables
     .executableTarget(
       name: "sluice",
       dependencies: [
         "SluiceCore", "SluiceLog", "SluiceAPI", "FileConnector", "WebhookConnector",
-        "PostgresSinkConnector",
+        "PostgresSinkConnector", "HTTPSinkConnector",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -91,12 +95,16 @@ let package = Package(
       name: "FileConnectorTests", dependencies: ["FileConnector", "SluiceCore", "SluiceLog"]),
     .testTarget(
       name: "IntegrationTests",
-      dependencies: ["SluiceCore", .product(name: "Crypto", package: "swift-crypto")]),
+      dependencies: [
+        "SluiceCore", .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+      ]),
     .testTarget(
       name: "PostgresSinkTests",
       dependencies: [
         "PostgresSinkConnector", "SluiceCore", .product(name: "Logging", package: "swift-log"),
       ]),
+    .testTarget(name: "HTTPSinkTests", dependencies: ["HTTPSinkConnector", "SluiceCore"]),
     .testTarget(name: "SystemLibraryTests", dependencies: ["CLibPQ", "CMosquitto", "CCurl"]),
   ],
   swiftLanguageModes: [.v6]

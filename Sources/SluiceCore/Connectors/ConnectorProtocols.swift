@@ -24,6 +24,30 @@ public protocol SinkTaskContext: Sendable {
   var taskIndex: Int { get }
   var logger: Logger { get }
   func setDetail(_ name: String, _ value: String?)
+  /// `errors.tolerance: all`: records that cannot be delivered go to the dead-letter topic.
+  var toleratesErrors: Bool { get }
+  /// Writes `record` durably to the connector's dead-letter topic, with the reason, the attempt
+  /// count and `headers` after its own headers. For sinks that retry records themselves and
+  /// must keep delivering the rest of a batch while one record fails (the HTTP sink).
+  func deadLetter(_ record: Record, reason: String, attempts: Int, headers: [RecordHeader])
+    async throws
+}
+
+extension SinkTaskContext {
+  public var toleratesErrors: Bool { false }
+  public func deadLetter(
+    _ record: Record, reason: String, attempts: Int, headers: [RecordHeader]
+  ) async throws {
+    throw SinkTaskFailure(description: "no dead-letter topic here; \(record.topicPartition)@\(record.offset): \(reason)")
+  }
+}
+
+/// Thrown by a sink (or the runtime) when the task must stop: status FAILED with this reason.
+/// The worker restarts a failed task with capped backoff; it does not retry the batch.
+public struct SinkTaskFailure: Error, CustomStringConvertible, Sendable {
+  public var description: String
+
+  public init(description: String) { self.description = description }
 }
 
 /// A long-running task that moves events from an upstream system into topics.

@@ -22,7 +22,8 @@ struct SinkTaskRunner: Sendable {
       var task: (any SinkTask)?
       do {
         let context = SinkContext(
-          connectorName: name, taskIndex: index, logger: logger, status: status)
+          connectorName: name, taskIndex: index, logger: logger, status: status,
+          deadLetters: DeadLetterWriter(runner: self))
         task = try connector.makeTask(index: index, count: count, context: context)
         status.updateTask(name, index) {
           $0.state = .running
@@ -56,15 +57,57 @@ private struct SinkContext: SinkTaskContext {
   let taskIndex: Int
   let logger: Logger
   let status: StatusBoard
+  let deadLetters: DeadLetterWriter
 
   func setDetail(_ name: String, _ value: String?) {
     status.updateTask(connectorName, taskIndex) { $0.details[name] = value }
   }
+
+  var toleratesErrors: Bool { deadLetters.runner.policy.tolerateAll }
+
+  func deadLetter(_ record: Record, reason: String, attempts: Int, headers: [RecordHeader])
+    async throws
+  {
+    try await deadLetters.write(record, reason: reason, attempts: attempts, extra: headers)
+  }
 }
 
-/// Why a sink task stopped with `errors.tolerance: none`.
-struct SinkTaskFailure: Error, CustomStringConvertible {
-  var description: String
+/// Writes records that cannot be delivered to the connector's dead-letter topic.
+struct DeadLetterWriter: Sendable {
+  let runner: SinkTaskRunner
+
+  func write(_ record: Record, reason: String, attempts: Int, extra: [RecordHeader] = [])
+    async throws
+  {
+    let topic = runner.policy.deadLetterTopic ?? "\(runner.name).dlq"
+    let headers =
+      record.headers + [
+        RecordHeader(DeadLetterHeaders.connector, runner.name),
+        RecordHeader(DeadLetterHeaders.topic, record.topic),
+        RecordHeader(DeadLetterHeaders.partition, "\(record.partition)"),
+        RecordHeader(DeadLetterHeaders.offset, "\(record.offset)"),
+        RecordHeader(DeadLetterHeaders.reason, reason),
+        RecordHeader(DeadLetterHeaders.attempts, "\(attempts)"),
+      ] + extra
+    let partitions = try await runner.store.ensureTopic(topic)
+    let partition = Partitioner.partition(
+      forKey: record.key ?? Array("\(record.topicPartition)".utf8), partitions: partitions)
+    _ = try await runner.store.append(
+      [
+        OutgoingRecord(
+          timestamp: record.timestamp, key: record.key, value: record.value, headers: headers)
+      ],
+      to: TopicPartition(topic, partition))
+    runner.logger.warning(
+      "record sent to the dead-letter topic",
+      metadata: [
+        "record": "\(record.topicPartition)@\(record.offset)", "dlq": "\(topic)",
+        "reason": "\(reason)",
+      ])
+    runner.status.updateTask(runner.name, runner.index) {
+      $0.details["dlq_records"] = String((Int($0.details["dlq_records"] ?? "0") ?? 0) + 1)
+    }
+  }
 }
 
 /// The read → put → commit loop of one running sink task.
@@ -296,6 +339,8 @@ private struct SinkConsumer {
         throw CancellationError()
       } catch let rewind as SinkRewind {
         throw rewind
+      } catch let failure as SinkTaskFailure {
+        throw failure
       } catch {
         let message = "\(error)"
         if failing != message {
@@ -311,34 +356,7 @@ private struct SinkConsumer {
   }
 
   func deadLetter(_ record: Record, reason: String, attempts: Int) async throws {
-    let topic = runner.policy.deadLetterTopic ?? "\(runner.name).dlq"
-    let headers =
-      record.headers + [
-        RecordHeader(DeadLetterHeaders.connector, runner.name),
-        RecordHeader(DeadLetterHeaders.topic, record.topic),
-        RecordHeader(DeadLetterHeaders.partition, "\(record.partition)"),
-        RecordHeader(DeadLetterHeaders.offset, "\(record.offset)"),
-        RecordHeader(DeadLetterHeaders.reason, reason),
-        RecordHeader(DeadLetterHeaders.attempts, "\(attempts)"),
-      ]
-    let partitions = try await runner.store.ensureTopic(topic)
-    let partition = Partitioner.partition(
-      forKey: record.key ?? Array("\(record.topicPartition)".utf8), partitions: partitions)
-    _ = try await runner.store.append(
-      [
-        OutgoingRecord(
-          timestamp: record.timestamp, key: record.key, value: record.value, headers: headers)
-      ],
-      to: TopicPartition(topic, partition))
-    runner.logger.warning(
-      "record sent to the dead-letter topic",
-      metadata: [
-        "record": "\(record.topicPartition)@\(record.offset)", "dlq": "\(topic)",
-        "reason": "\(reason)",
-      ])
-    runner.status.updateTask(runner.name, runner.index) {
-      $0.details["dlq_records"] = String((Int($0.details["dlq_records"] ?? "0") ?? 0) + 1)
-    }
+    try await DeadLetterWriter(runner: runner).write(record, reason: reason, attempts: attempts)
   }
 
   /// Stores the delivered offsets at most once a second (and always on `force`); sinks that

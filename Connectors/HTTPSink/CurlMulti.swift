@@ -1,0 +1,217 @@
+import CCurl
+import Foundation
+import Synchronization
+
+/// One HTTP request handed to ``CurlMulti``, and what to call when it is answered.
+struct CurlRequest: Sendable {
+  var url: String
+  var method: String
+  /// `Name: value` lines.
+  var headers: [String]
+  var body: [UInt8]
+  var timeoutMs: Int
+  var completion: @Sendable (CurlResponse) -> Void
+}
+
+/// What came back: a status, or a transport error (connection refused, timeout…) with status 0.
+struct CurlResponse: Sendable {
+  var status: Int
+  var transportError: String?
+  /// The server's `Retry-After`, in seconds, when it sent one.
+  var retryAfterSeconds: Int? = nil
+  /// The first ``CurlMulti/keptBodyBytes`` bytes of the response body.
+  var body: [UInt8]
+  var latency: Duration = .zero
+}
+
+/// TLS settings shared by every request of a client.
+struct CurlTLS: Sendable, Equatable {
+  var caFile: String?
+  var insecure = false
+}
+
+/// libcurl's multi interface on a thread of its own: requests from any task are queued, the
+/// thread runs them concurrently over its connection cache (keep-alive, HTTP/2 multiplexing
+/// when the server offers it over TLS) and calls each request's completion from that thread.
+///
+/// libcurl blocks in `curl_multi_poll`, so it never runs on the cooperative pool; a submit
+/// wakes it with `curl_multi_wakeup`.
+// @unchecked: the multi handle is used only by the client's thread, except for
+// curl_multi_wakeup, which libcurl allows from any thread; the queue is behind a mutex.
+final class CurlMulti: @unchecked Sendable {
+  static let keptBodyBytes = 2048
+  private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+  private struct Shared {
+    var queue: [CurlRequest] = []
+    var stopping = false
+  }
+
+  private let shared = Mutex(Shared())
+  private let multi: UnsafeMutableRawPointer
+  private let tls: CurlTLS
+  private let finished = DispatchSemaphore(value: 0)
+
+  init(maxConnectionsPerHost: Int, tls: CurlTLS) {
+    _ = Self.globalInit
+    multi = curl_multi_init()!
+    self.tls = tls
+    _ = sluice_curl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxConnectionsPerHost)
+    _ = sluice_curl_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
+    _ = sluice_curl_multi_setopt_long(
+      multi, CURLMOPT_MAXCONNECTS, max(maxConnectionsPerHost, 8))
+    let thread = Thread { [self] in loop() }
+    thread.name = "sluice-http"
+    thread.start()
+  }
+
+  /// Queues a request; its completion runs on the client's thread.
+  func submit(_ request: CurlRequest) {
+    shared.withLock { $0.queue.append(request) }
+    curl_multi_wakeup(multi)
+  }
+
+  /// Stops the thread; requests still running are abandoned without a completion.
+  func close() {
+    shared.withLock { $0.stopping = true }
+    curl_multi_wakeup(multi)
+    finished.wait()
+  }
+
+  // MARK: - The client thread
+
+  private func loop() {
+    var spare: [Transfer] = []
+    var running: Int32 = 0
+    var active: [UnsafeMutableRawPointer: Transfer] = [:]
+    while true {
+      let (queue, stopping) = shared.withLock { state in
+        defer { state.queue.removeAll(keepingCapacity: true) }
+        return (state.queue, state.stopping)
+      }
+      if stopping { break }
+      for request in queue {
+        let transfer = spare.popLast() ?? Transfer()
+        transfer.prepare(request, tls: tls)
+        active[transfer.easy] = transfer
+        curl_multi_add_handle(multi, transfer.easy)
+      }
+      curl_multi_perform(multi, &running)
+      var left: Int32 = 0
+      while let message = curl_multi_info_read(multi, &left) {
+        guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
+          let transfer = active.removeValue(forKey: easy)
+        else { continue }
+        let result = message.pointee.data.result
+        curl_multi_remove_handle(multi, easy)
+        let response = transfer.response(result: result)
+        let completion = transfer.completion
+        transfer.reset()
+        spare.append(transfer)
+        completion?(response)
+      }
+      curl_multi_poll(multi, nil, 0, 1000, nil)
+    }
+    for (easy, _) in active { curl_multi_remove_handle(multi, easy) }
+    active.removeAll()
+    spare.removeAll()
+    curl_multi_cleanup(multi)
+    finished.signal()
+  }
+}
+
+/// One easy handle and the memory libcurl reads from while a request runs; reused across
+/// requests so that its buffers and settings are not rebuilt each time.
+private final class Transfer {
+  let easy: UnsafeMutableRawPointer
+  var completion: (@Sendable (CurlResponse) -> Void)?
+  private var body: UnsafeMutableRawBufferPointer?
+  private var headerList: UnsafeMutablePointer<curl_slist>?
+  fileprivate var received: [UInt8] = []
+  private var started = ContinuousClock.now
+
+  init() {
+    easy = curl_easy_init()!
+  }
+
+  deinit {
+    reset()
+    curl_easy_cleanup(easy)
+  }
+
+  func prepare(_ request: CurlRequest, tls: CurlTLS) {
+    curl_easy_reset(easy)
+    completion = request.completion
+    received.removeAll(keepingCapacity: true)
+    started = .now
+    _ = request.url.withCString { sluice_curl_easy_setopt_pointer(easy, CURLOPT_URL, $0) }
+    _ = sluice_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+    _ = sluice_curl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+    _ = sluice_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.timeoutMs)
+    _ = sluice_curl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
+    if let ca = tls.caFile {
+      _ = ca.withCString { sluice_curl_easy_setopt_pointer(easy, CURLOPT_CAINFO, $0) }
+    }
+    if tls.insecure {
+      _ = sluice_curl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 0)
+      _ = sluice_curl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 0)
+    }
+    // The body is copied because libcurl reads it while the request runs, after the caller's
+    // array may be gone; COPYPOSTFIELDS would copy it once more.
+    let buffer = UnsafeMutableRawBufferPointer.allocate(
+      byteCount: max(request.body.count, 1), alignment: 1)
+    request.body.withUnsafeBytes { buffer.copyMemory(from: $0) }
+    body = buffer
+    _ = sluice_curl_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, buffer.baseAddress)
+    _ = sluice_curl_easy_setopt_offset(
+      easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
+    if request.method != "POST" {
+      _ = request.method.withCString {
+        sluice_curl_easy_setopt_pointer(easy, CURLOPT_CUSTOMREQUEST, $0)
+      }
+    }
+    // `Expect:` turns off curl's 100-continue wait for larger bodies, a needless round trip.
+    var list: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Expect:")
+    for header in request.headers { list = curl_slist_append(list, header) }
+    headerList = list
+    _ = sluice_curl_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, list)
+    _ = sluice_curl_easy_setopt_pointer(
+      easy, CURLOPT_WRITEDATA, Unmanaged.passUnretained(self).toOpaque())
+    _ = sluice_curl_easy_setopt_write(easy, CURLOPT_WRITEFUNCTION) { data, size, count, context in
+      let bytes = size * count
+      guard let data, let context else { return bytes }
+      let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+      let room = CurlMulti.keptBodyBytes - transfer.received.count
+      if room > 0 {
+        data.withMemoryRebound(to: UInt8.self, capacity: bytes) {
+          transfer.received.append(contentsOf: UnsafeBufferPointer(start: $0, count: min(room, bytes)))
+        }
+      }
+      return bytes
+    }
+  }
+
+  func response(result: CURLcode) -> CurlResponse {
+    let latency = ContinuousClock.now - started
+    guard result == CURLE_OK else {
+      let text = String(cString: curl_easy_strerror(result))
+      return CurlResponse(
+        status: 0, transportError: text, retryAfterSeconds: nil, body: [], latency: latency)
+    }
+    var status = 0
+    _ = sluice_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+    var retryAfter: curl_off_t = 0
+    _ = sluice_curl_easy_getinfo_offset(easy, CURLINFO_RETRY_AFTER, &retryAfter)
+    return CurlResponse(
+      status: status, transportError: nil,
+      retryAfterSeconds: retryAfter > 0 ? Int(retryAfter) : nil, body: received, latency: latency)
+  }
+
+  func reset() {
+    completion = nil
+    body?.deallocate()
+    body = nil
+    if let headerList { curl_slist_free_all(headerList) }
+    headerList = nil
+  }
+}

@@ -1,0 +1,133 @@
+import SluiceCore
+
+/// `sink: http` settings, validated before the worker starts the connector.
+struct HTTPSinkConfig: Sendable {
+  /// What a request body holds for each record.
+  enum Body: String, Sendable { case value, envelope }
+  /// How several records share one request body.
+  enum BatchFormat: String, Sendable { case jsonArray = "json_array", ndjson }
+  /// Which records must keep their order: those of one key, or all of one partition.
+  enum Ordering: String, Sendable { case key, partition }
+
+  /// `batch:`; absent: one record per request.
+  struct Batch: Sendable {
+    var maxRecords: Int
+    var maxBytes: Int
+    var lingerMs: Int64
+    var format: BatchFormat
+  }
+
+  /// `retry:` — attempts per request (0: unlimited) and the backoff between them.
+  struct Retry: Sendable {
+    var maxAttempts: Int
+    var backoffMs: Int64
+    var maxBackoffMs: Int64
+  }
+
+  var name: String
+  var url: RequestTemplate
+  var method: String
+  var headers: [(name: String, value: RequestTemplate)]
+  var auth: RequestAuth
+  var contentType: String?
+  var body: Body
+  var batch: Batch?
+  var maxInFlight: Int
+  var ordering: Ordering
+  var retry: Retry
+  var timeoutMs: Int
+  var tls: CurlTLS
+
+  static let keys = [
+    "url", "method", "headers", "auth", "content_type", "body", "batch", "max_in_flight",
+    "ordering", "retry", "timeout_ms", "tls",
+  ]
+
+  init(definition: ConnectorDefinition) throws {
+    name = definition.name
+    let m = try definition.configMapping(allowedKeys: Self.keys)
+    let batchMode = m.has("batch")
+    let urlNode = try m.required("url")
+    let urlText = try urlNode.string()
+    guard urlText.hasPrefix("http://") || urlText.hasPrefix("https://") else {
+      throw urlNode.error("expected an http:// or https:// URL, got '\(urlText)'")
+    }
+    url = try RequestTemplate(urlNode, escaping: true, batchMode: batchMode)
+    method = try m.oneOf("method", allowed: ["POST", "PUT", "PATCH"], default: "POST")
+    headers = []
+    if let node = m.node("headers") {
+      guard case .mapping(let entries) = node.content else {
+        throw node.error("expected a mapping of header name: value")
+      }
+      for entry in entries {
+        guard !entry.key.isEmpty, entry.key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+        else { throw entry.value.error("'\(entry.key)' is not a valid header name") }
+        headers.append(
+          (entry.key, try RequestTemplate(entry.value, escaping: false, batchMode: batchMode)))
+      }
+    }
+    auth = try RequestAuth(m.node("auth"))
+    contentType = try m.optionalString("content_type")
+    body = Body(rawValue: try m.oneOf("body", allowed: ["value", "envelope"], default: "value"))!
+    if let node = m.node("batch") {
+      let b = try node.mapping(allowedKeys: ["max_records", "max_bytes", "linger_ms", "format"])
+      batch = Batch(
+        maxRecords: try b.int("max_records", default: 500, range: 1...100_000),
+        maxBytes: Int(try b.bytes("max_bytes", default: 1 << 20)),
+        lingerMs: try b.durationMilliseconds("linger_ms", default: 0),
+        format: BatchFormat(
+          rawValue: try b.oneOf("format", allowed: ["json_array", "ndjson"], default: "json_array"))!)
+    }
+    maxInFlight = try m.int("max_in_flight", default: 16, range: 1...1024)
+    ordering = Ordering(
+      rawValue: try m.oneOf("ordering", allowed: ["key", "partition"], default: "key"))!
+    if let node = m.node("retry") {
+      let r = try node.mapping(allowedKeys: ["max_attempts", "backoff_ms", "max_backoff_ms"])
+      retry = Retry(
+        maxAttempts: try r.int("max_attempts", default: 10, range: 0...1_000_000),
+        backoffMs: try r.durationMilliseconds("backoff_ms", default: 200),
+        maxBackoffMs: try r.durationMilliseconds("max_backoff_ms", default: 30_000))
+    } else {
+      retry = Retry(maxAttempts: 10, backoffMs: 200, maxBackoffMs: 30_000)
+    }
+    timeoutMs = Int(try m.durationMilliseconds("timeout_ms", default: 30_000))
+    tls = CurlTLS()
+    if let node = m.node("tls") {
+      let t = try node.mapping(allowedKeys: ["ca", "insecure"])
+      tls = CurlTLS(caFile: try t.optionalString("ca"), insecure: try t.bool("insecure", default: false))
+    }
+  }
+}
+
+/// A validated `sink: http` connector.
+struct HTTPSinkConnector: SinkConnector {
+  let config: HTTPSinkConfig
+
+  init(definition: ConnectorDefinition) throws {
+    config = try HTTPSinkConfig(definition: definition)
+  }
+
+  /// Enough records per `put` to keep `max_in_flight` requests busy for a while: the batch
+  /// waits for its slowest request, so a larger one wastes less of each wait.
+  var batching: SinkBatching {
+    if let batch = config.batch {
+      let requests = min(max(config.maxInFlight, 4), 16)
+      return SinkBatching(
+        maxRecords: min(batch.maxRecords * requests, 100_000),
+        maxBytes: max(batch.maxBytes * requests, 4 << 20),
+        linger: .milliseconds(batch.lingerMs))
+    }
+    return SinkBatching(maxRecords: max(1024, config.maxInFlight * 32), maxBytes: 8 << 20)
+  }
+
+  func makeTask(index: Int, count: Int, context: any SinkTaskContext) throws -> any SinkTask {
+    HTTPSinkTask(config: config, context: context)
+  }
+}
+
+/// Registers `sink: http`.
+public enum HTTPSinkConnectors {
+  public static func register(in registry: inout ConnectorRegistry) {
+    registry.registerSink("http") { try HTTPSinkConnector(definition: $0) }
+  }
+}

@@ -1,0 +1,175 @@
+import Logging
+import SluiceCore
+import Synchronization
+
+/// Delivers topic records to a REST endpoint: each `put` becomes requests (one per record or
+/// batches), run up to `max_in_flight` at once without reordering a key, each retried on
+/// connection errors, timeouts, 408, 429 and 5xx with capped, jittered backoff that honours
+/// `Retry-After`. `put` returns when every request got a 2xx or its records were dead-lettered,
+/// so the worker commits offsets only past delivered records (at-least-once; the
+/// `Idempotency-Key` makes it exactly-once for receivers that honour it).
+final class HTTPSinkTask: SinkTask {
+  private enum Event: Sendable {
+    case answered(Int, CurlResponse)
+    case retryDue(Int)
+  }
+
+  let config: HTTPSinkConfig
+  let context: any SinkTaskContext
+  private let client: CurlMulti
+  private let planner: DeliveryPlanner
+  private let metrics = Mutex(HTTPSinkMetrics())
+
+  init(config: HTTPSinkConfig, context: any SinkTaskContext) {
+    self.config = config
+    self.context = context
+    planner = DeliveryPlanner(config: config)
+    client = CurlMulti(maxConnectionsPerHost: config.maxInFlight, tls: config.tls)
+  }
+
+  func put(_ records: [Record]) async throws {
+    let deliveries = planner.plan(records)
+    var scheduler = DeliveryScheduler(
+      keys: deliveries.map(\.orderKeys), maxInFlight: config.maxInFlight)
+    var attempts = [Int](repeating: 0, count: deliveries.count)
+    let (events, sink) = AsyncStream.makeStream(of: Event.self)
+    var pendingRetries: [Task<Void, Never>] = []
+    defer { for retry in pendingRetries { retry.cancel() } }
+
+    func send(_ i: Int) {
+      attempts[i] += 1
+      let delivery = deliveries[i]
+      if let problem = delivery.problem {
+        sink.yield(.answered(i, CurlResponse(status: 0, transportError: problem, body: [])))
+        return
+      }
+      client.submit(
+        CurlRequest(
+          url: delivery.url, method: config.method, headers: delivery.headers, body: delivery.body,
+          timeoutMs: config.timeoutMs, completion: { sink.yield(.answered(i, $0)) }))
+    }
+
+    try await withTaskCancellationHandler {
+      var iterator = events.makeAsyncIterator()
+      for i in scheduler.startable() { send(i) }
+      metrics.withLock { $0.inFlight = scheduler.running }
+      while !scheduler.finished {
+        guard let event = await iterator.next() else { throw CancellationError() }
+        switch event {
+        case .retryDue(let i):
+          scheduler.retryStarted(i)
+          send(i)
+        case .answered(let i, let response):
+          let outcome = HTTPOutcome(response, unbuildable: deliveries[i].problem != nil)
+          let attempt = attempts[i]
+          metrics.withLock { $0.answered(response, outcome: outcome) }
+          switch outcome {
+          case .delivered:
+            scheduler.completed(i)
+          case .retry where config.retry.maxAttempts == 0 || attempt < config.retry.maxAttempts:
+            scheduler.willRetry(i)
+            let delay = RetryDelay.after(
+              attempt: attempt, retry: config.retry, retryAfterSeconds: response.retryAfterSeconds)
+            pendingRetries.append(
+              Task {
+                try? await Task.sleep(for: delay)
+                sink.yield(.retryDue(i))
+              })
+          case .retry, .rejected:
+            try await undeliverable(deliveries[i], response: response, attempts: attempt)
+            scheduler.completed(i)
+          }
+        }
+        for i in scheduler.startable() { send(i) }
+        let running = scheduler.running
+        if let details = metrics.withLock({ $0.inFlight = running; return $0.detailsIfDue() }) {
+          publish(details)
+        }
+      }
+    } onCancel: {
+      sink.finish()
+    }
+  }
+
+  /// A request that got a final answer other than 2xx, or ran out of attempts: its records go
+  /// to the dead-letter topic with the status and the start of the response body, or the task
+  /// fails (`errors.tolerance: none`).
+  private func undeliverable(_ delivery: Delivery, response: CurlResponse, attempts: Int)
+    async throws
+  {
+    let body = String(decoding: response.body.prefix(1024), as: UTF8.self)
+    let reason: String
+    if let problem = delivery.problem {
+      reason = "cannot build the request: \(problem)"
+    } else if let error = response.transportError {
+      reason = "no answer after \(attempts) attempts: \(error)"
+    } else if HTTPOutcome(response, unbuildable: false) == .retry {
+      reason = "HTTP \(response.status) after \(attempts) attempts: \(body)"
+    } else {
+      reason = "HTTP \(response.status): \(body)"
+    }
+    let first = delivery.records[0]
+    guard context.toleratesErrors else {
+      throw SinkTaskFailure(
+        description:
+          "\(first.topicPartition)@\(first.offset) (\(delivery.records.count) record(s)) cannot be delivered: \(reason); errors.tolerance is none"
+      )
+    }
+    let headers = [
+      RecordHeader("sluice.http.status", String(response.status)),
+      RecordHeader("sluice.http.response", body),
+      RecordHeader("sluice.http.url", delivery.url),
+    ]
+    for record in delivery.records {
+      try await context.deadLetter(record, reason: reason, attempts: attempts, headers: headers)
+    }
+    metrics.withLock { $0.deadLettered += delivery.records.count }
+  }
+
+  private func publish(_ details: [(String, String)]) {
+    for (name, value) in details { context.setDetail(name, value) }
+  }
+
+  func close() async {
+    client.close()
+    publish(metrics.withLock { $0.details() })
+  }
+}
+
+/// What an answer means for its request.
+enum HTTPOutcome: Equatable {
+  case delivered
+  /// Connection errors, timeouts, 408, 429 and 5xx: the receiver may take it later.
+  case retry
+  /// Any other status: sending it again would get the same answer.
+  case rejected
+
+  init(_ response: CurlResponse, unbuildable: Bool) {
+    if unbuildable {
+      self = .rejected
+    } else if response.transportError != nil {
+      self = .retry
+    } else {
+      switch response.status {
+      case 200..<300: self = .delivered
+      case 408, 429, 500..<600: self = .retry
+      default: self = .rejected
+      }
+    }
+  }
+}
+
+/// The wait before another attempt: exponential from `backoff_ms`, capped at `max_backoff_ms`,
+/// with jitter (half to all of it) so that requests failing together do not retry together;
+/// never shorter than the receiver's `Retry-After`.
+enum RetryDelay {
+  static func after(attempt: Int, retry: HTTPSinkConfig.Retry, retryAfterSeconds: Int?)
+    -> Duration
+  {
+    let exponent = min(max(attempt - 1, 0), 30)
+    let capped = min(Double(retry.backoffMs) * Double(1 << exponent), Double(retry.maxBackoffMs))
+    var ms = capped * Double.random(in: 0.5...1.0)
+    if let seconds = retryAfterSeconds { ms = max(ms, Double(min(seconds, 3600)) * 1000) }
+    return .milliseconds(Int64(ms))
+  }
+}

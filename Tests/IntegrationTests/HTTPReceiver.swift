@@ -1,0 +1,114 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Synchronization
+
+/// A real HTTP server on loopback for the HTTP sink's tests: it keeps every request it gets
+/// (arrival order, method, path with query, headers, body) and answers as the test's `reply`
+/// decides — a status, headers, a body, and optionally a stall first.
+final class HTTPReceiver: Sendable {
+  struct Received: Sendable {
+    var index: Int
+    var method: String
+    var uri: String
+    var headers: [String: String]
+    var body: [UInt8]
+    var arrived: Date
+    var status = 0
+    var answered: Date?
+
+    var bodyText: String { String(decoding: body, as: UTF8.self) }
+    var idempotencyKey: String? { headers["idempotency-key"] }
+  }
+
+  struct Reply: Sendable {
+    var status = 200
+    var headers: [String: String] = [:]
+    var body = "{}"
+    var stall: Duration = .zero
+  }
+
+  typealias Decide = @Sendable (Received) -> Reply
+
+  /// Shared with the server's handler, which exists before `self` does.
+  private final class State: Sendable {
+    let requests = Mutex<[Received]>([])
+    let inFlight = Mutex<(now: Int, max: Int)>((0, 0))
+  }
+
+  private let state = State()
+  private let task: Task<Void, Never>
+  let port: Int
+
+  init(reply: @escaping Decide = { _ in Reply() }) async throws {
+    let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+    let state = self.state
+    let responder = CallbackResponder<BasicRequestContext> { request, _ in
+      var request = request
+      let body = try await request.collectBody(upTo: 64 << 20)
+      var headers: [String: String] = [:]
+      for field in request.headers { headers[field.name.canonicalName] = field.value }
+      var received = Received(
+        index: 0, method: request.method.rawValue, uri: request.uri.description, headers: headers,
+        body: Array(buffer: body), arrived: Date())
+      received.index = state.requests.withLock { list in
+        list.append(received)
+        return list.count - 1
+      }
+      state.inFlight.withLock {
+        $0.now += 1
+        $0.max = max($0.max, $0.now)
+      }
+      let decided = reply(received)
+      if decided.stall > .zero { try? await Task.sleep(for: decided.stall) }
+      state.inFlight.withLock { $0.now -= 1 }
+      state.requests.withLock {
+        $0[received.index].status = decided.status
+        $0[received.index].answered = Date()
+      }
+      var fields = HTTPFields()
+      fields[.contentType] = "application/json"
+      for (name, value) in decided.headers { fields[HTTPField.Name(name)!] = value }
+      return Response(
+        status: .init(code: decided.status), headers: fields,
+        body: .init(byteBuffer: ByteBuffer(string: decided.body)))
+    }
+    let app = Application(
+      responder: responder,
+      configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+      onServerRunning: { channel in
+        portSink.yield(channel.localAddress?.port ?? 0)
+        portSink.finish()
+      })
+    task = Task { try? await app.runService(gracefulShutdownSignals: []) }
+    var iterator = ports.makeAsyncIterator()
+    port = await iterator.next() ?? 0
+  }
+
+  deinit { task.cancel() }
+
+  func stop() { task.cancel() }
+
+  var url: String { "http://127.0.0.1:\(port)" }
+  var received: [Received] { state.requests.withLock { $0 } }
+  var maxConcurrent: Int { state.inFlight.withLock { $0.max } }
+
+  /// Requests that were answered with a 2xx, grouped by Idempotency-Key.
+  var deliveredByKey: [String: [Received]] {
+    Dictionary(grouping: received.filter { (200..<300).contains($0.status) }) {
+      $0.idempotencyKey ?? ""
+    }
+  }
+
+  /// Waits until `condition` holds for the received requests, or the timeout passes.
+  @discardableResult
+  func wait(timeout: TimeInterval, until condition: ([Received]) -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+      if condition(received) { return true }
+      Thread.sleep(forTimeInterval: 0.05)
+    }
+    return condition(received)
+  }
+}
