@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import Synchronization
 
@@ -80,7 +81,13 @@ final class HTTPReceiver: Sendable {
       onServerRunning: { channel in
         portSink.yield(channel.localAddress?.port ?? 0)
         portSink.finish()
-      })
+      },
+      logger: {
+        // Quiet: the server's shutdown at the end of each test is not news.
+        var logger = Logger(label: "test-receiver")
+        logger.logLevel = .critical
+        return logger
+      }())
     task = Task { try? await app.runService(gracefulShutdownSignals: []) }
     var iterator = ports.makeAsyncIterator()
     port = await iterator.next() ?? 0
@@ -111,4 +118,27 @@ final class HTTPReceiver: Sendable {
     }
     return condition(received)
   }
+}
+
+extension HTTPReceiver {
+  /// Starts a receiver from synchronous test code, whose blocking waits must not run on the
+  /// cooperative pool the server's handlers need.
+  static func start(reply: @escaping Decide = { _ in Reply() }) throws -> HTTPReceiver {
+    let box = ReceiverBox()
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+      box.receiver = try? await HTTPReceiver(reply: reply)
+      done.signal()
+    }
+    done.wait()
+    guard let receiver = box.receiver, receiver.port > 0 else {
+      throw WorkerError("the test receiver did not start")
+    }
+    return receiver
+  }
+}
+
+private final class ReceiverBox: @unchecked Sendable {
+  // Written once before the semaphore is signalled, read after.
+  var receiver: HTTPReceiver?
 }
