@@ -56,6 +56,10 @@ end_offset() { curl -s "http://127.0.0.1:$api/topics/bench.out" 2>/dev/null | py
 for _ in $(seq 1 600); do [ "$(end_offset)" -ge "$records" ] && break; sleep 0.1; done
 [ "$(end_offset)" -ge "$records" ] || { echo "the topic did not fill; worker log:"; tail "$work/worker.log"; exit 1; }
 rm "$work/connectors/load.yaml"
+# A fresh worker for the sinks, so that the peak RSS is the sink's and not the loader's.
+kill "$worker"; wait "$worker" 2>/dev/null || true
+"$bin/sluice" run --config "$work/worker.yaml" >>"$work/worker.log" 2>&1 & worker=$!; pids+=($worker)
+for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$api/health" && break; sleep 0.1; done
 
 stats() { curl -s "http://127.0.0.1:$receiver/stats"; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }

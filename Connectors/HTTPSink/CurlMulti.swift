@@ -2,15 +2,25 @@ import CCurl
 import Foundation
 import Synchronization
 
-/// One HTTP request handed to ``CurlMulti``, and what to call when it is answered.
+/// One HTTP request handed to ``CurlMulti``: its answer goes to `replies` under `tag`.
 struct CurlRequest: Sendable {
   var url: String
   var method: String
   /// `Name: value` lines.
   var headers: [String]
   var body: [UInt8]
-  var timeoutMs: Int
-  var completion: @Sendable (CurlResponse) -> Void
+  var tag: Int
+  var replies: CurlReplies
+}
+
+/// Where a caller's answers arrive: the client thread hands over every answer of one turn of
+/// its loop in one call, so that a busy client wakes its caller once per turn, not per request.
+final class CurlReplies: Sendable {
+  let deliver: @Sendable ([(tag: Int, response: CurlResponse)]) -> Void
+
+  init(_ deliver: @escaping @Sendable ([(tag: Int, response: CurlResponse)]) -> Void) {
+    self.deliver = deliver
+  }
 }
 
 /// What came back: a status, or a transport error (connection refused, timeout…) with status 0.
@@ -28,6 +38,12 @@ struct CurlResponse: Sendable {
 struct CurlTLS: Sendable, Equatable {
   var caFile: String?
   var insecure = false
+}
+
+/// Settings that are the same for every request of a client, set once per connection handle.
+struct CurlSettings: Sendable {
+  var timeoutMs: Int
+  var tls: CurlTLS
 }
 
 /// libcurl's multi interface on a thread of its own: requests from any task are queued, the
@@ -49,13 +65,13 @@ final class CurlMulti: @unchecked Sendable {
 
   private let shared = Mutex(Shared())
   private let multi: UnsafeMutableRawPointer
-  private let tls: CurlTLS
+  private let settings: CurlSettings
   private let finished = DispatchSemaphore(value: 0)
 
-  init(maxConnectionsPerHost: Int, tls: CurlTLS) {
+  init(maxConnectionsPerHost: Int, settings: CurlSettings) {
     _ = Self.globalInit
     multi = curl_multi_init()!
-    self.tls = tls
+    self.settings = settings
     _ = sluice_curl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxConnectionsPerHost)
     _ = sluice_curl_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
     _ = sluice_curl_multi_setopt_long(
@@ -65,13 +81,14 @@ final class CurlMulti: @unchecked Sendable {
     thread.start()
   }
 
-  /// Queues a request; its completion runs on the client's thread.
-  func submit(_ request: CurlRequest) {
-    shared.withLock { $0.queue.append(request) }
+  /// Queues requests; their answers are delivered from the client's thread.
+  func submit(_ requests: [CurlRequest]) {
+    guard !requests.isEmpty else { return }
+    shared.withLock { $0.queue += requests }
     curl_multi_wakeup(multi)
   }
 
-  /// Stops the thread; requests still running are abandoned without a completion.
+  /// Stops the thread; requests still running are abandoned without an answer.
   func close() {
     shared.withLock { $0.stopping = true }
     curl_multi_wakeup(multi)
@@ -91,25 +108,27 @@ final class CurlMulti: @unchecked Sendable {
       }
       if stopping { break }
       for request in queue {
-        let transfer = spare.popLast() ?? Transfer()
-        transfer.prepare(request, tls: tls)
+        let transfer = spare.popLast() ?? Transfer(settings)
+        transfer.prepare(request)
         active[transfer.easy] = transfer
         curl_multi_add_handle(multi, transfer.easy)
       }
       curl_multi_perform(multi, &running)
+      var answers: [ObjectIdentifier: (CurlReplies, [(tag: Int, response: CurlResponse)])] = [:]
       var left: Int32 = 0
       while let message = curl_multi_info_read(multi, &left) {
         guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
-          let transfer = active.removeValue(forKey: easy)
+          let transfer = active.removeValue(forKey: easy), let request = transfer.request
         else { continue }
         let result = message.pointee.data.result
         curl_multi_remove_handle(multi, easy)
         let response = transfer.response(result: result)
-        let completion = transfer.completion
+        answers[ObjectIdentifier(request.replies), default: (request.replies, [])].1.append(
+          (request.tag, response))
         transfer.reset()
         spare.append(transfer)
-        completion?(response)
       }
+      for (replies, list) in answers.values { replies.deliver(list) }
       curl_multi_poll(multi, nil, 0, 1000, nil)
     }
     for (easy, _) in active { curl_multi_remove_handle(multi, easy) }
@@ -124,57 +143,30 @@ final class CurlMulti: @unchecked Sendable {
 /// requests so that its buffers and settings are not rebuilt each time.
 private final class Transfer {
   let easy: UnsafeMutableRawPointer
-  var completion: (@Sendable (CurlResponse) -> Void)?
+  private(set) var request: CurlRequest?
   private var body: UnsafeMutableRawBufferPointer?
   private var headerList: UnsafeMutablePointer<curl_slist>?
   fileprivate var received: [UInt8] = []
   private var started = ContinuousClock.now
 
-  init() {
+  init(_ settings: CurlSettings) {
     easy = curl_easy_init()!
-  }
-
-  deinit {
-    reset()
-    curl_easy_cleanup(easy)
-  }
-
-  func prepare(_ request: CurlRequest, tls: CurlTLS) {
-    curl_easy_reset(easy)
-    completion = request.completion
-    received.removeAll(keepingCapacity: true)
-    started = .now
-    _ = request.url.withCString { sluice_curl_easy_setopt_pointer(easy, CURLOPT_URL, $0) }
     _ = sluice_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
     _ = sluice_curl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
-    _ = sluice_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.timeoutMs)
+    _ = sluice_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, settings.timeoutMs)
     _ = sluice_curl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
-    if let ca = tls.caFile {
+    // Bodies are given whole (POSTFIELDS), so the default 64 KiB upload buffer per
+    // connection is memory for nothing.
+    _ = sluice_curl_easy_setopt_long(easy, CURLOPT_UPLOAD_BUFFERSIZE, 16 * 1024)
+    // No proxy from the environment: libcurl would read http_proxy/no_proxy on every request.
+    _ = "".withCString { sluice_curl_easy_setopt_pointer(easy, CURLOPT_PROXY, $0) }
+    if let ca = settings.tls.caFile {
       _ = ca.withCString { sluice_curl_easy_setopt_pointer(easy, CURLOPT_CAINFO, $0) }
     }
-    if tls.insecure {
+    if settings.tls.insecure {
       _ = sluice_curl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 0)
       _ = sluice_curl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 0)
     }
-    // The body is copied because libcurl reads it while the request runs, after the caller's
-    // array may be gone; COPYPOSTFIELDS would copy it once more.
-    let buffer = UnsafeMutableRawBufferPointer.allocate(
-      byteCount: max(request.body.count, 1), alignment: 1)
-    request.body.withUnsafeBytes { buffer.copyMemory(from: $0) }
-    body = buffer
-    _ = sluice_curl_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, buffer.baseAddress)
-    _ = sluice_curl_easy_setopt_offset(
-      easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
-    if request.method != "POST" {
-      _ = request.method.withCString {
-        sluice_curl_easy_setopt_pointer(easy, CURLOPT_CUSTOMREQUEST, $0)
-      }
-    }
-    // `Expect:` turns off curl's 100-continue wait for larger bodies, a needless round trip.
-    var list: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Expect:")
-    for header in request.headers { list = curl_slist_append(list, header) }
-    headerList = list
-    _ = sluice_curl_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, list)
     _ = sluice_curl_easy_setopt_pointer(
       easy, CURLOPT_WRITEDATA, Unmanaged.passUnretained(self).toOpaque())
     _ = sluice_curl_easy_setopt_write(easy, CURLOPT_WRITEFUNCTION) { data, size, count, context in
@@ -184,11 +176,48 @@ private final class Transfer {
       let room = CurlMulti.keptBodyBytes - transfer.received.count
       if room > 0 {
         data.withMemoryRebound(to: UInt8.self, capacity: bytes) {
-          transfer.received.append(contentsOf: UnsafeBufferPointer(start: $0, count: min(room, bytes)))
+          transfer.received.append(
+            contentsOf: UnsafeBufferPointer(start: $0, count: min(room, bytes)))
         }
       }
       return bytes
     }
+  }
+
+  deinit {
+    reset()
+    curl_easy_cleanup(easy)
+  }
+
+  /// Sets what differs between requests; the rest was set once in `init`.
+  func prepare(_ request: CurlRequest) {
+    self.request = request
+    received.removeAll(keepingCapacity: true)
+    started = .now
+    _ = request.url.withCString { sluice_curl_easy_setopt_pointer(easy, CURLOPT_URL, $0) }
+    // The body is copied because libcurl reads it while the request runs, after the caller's
+    // array may be gone; COPYPOSTFIELDS would copy it once more.
+    let buffer = UnsafeMutableRawBufferPointer.allocate(
+      byteCount: max(request.body.count, 1), alignment: 1)
+    request.body.withUnsafeBytes { buffer.copyMemory(from: $0) }
+    body = buffer
+    _ = sluice_curl_easy_setopt_offset(
+      easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
+    _ = sluice_curl_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, buffer.baseAddress)
+    if request.method == "POST" {
+      _ = sluice_curl_easy_setopt_pointer(easy, CURLOPT_CUSTOMREQUEST, nil)
+    } else {
+      _ = request.method.withCString {
+        sluice_curl_easy_setopt_pointer(easy, CURLOPT_CUSTOMREQUEST, $0)
+      }
+    }
+    // `Expect:` turns off curl's 100-continue wait for larger bodies, a needless round trip;
+    // `Accept:` drops a header that says nothing.
+    var list: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Expect:")
+    list = curl_slist_append(list, "Accept:")
+    for header in request.headers { list = curl_slist_append(list, header) }
+    headerList = list
+    _ = sluice_curl_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, list)
   }
 
   func response(result: CURLcode) -> CurlResponse {
@@ -208,7 +237,7 @@ private final class Transfer {
   }
 
   func reset() {
-    completion = nil
+    request = nil
     body?.deallocate()
     body = nil
     if let headerList { curl_slist_free_all(headerList) }

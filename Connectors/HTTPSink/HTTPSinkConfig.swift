@@ -117,7 +117,7 @@ struct HTTPSinkConnector: SinkConnector {
         maxBytes: max(batch.maxBytes * requests, 4 << 20),
         linger: .milliseconds(batch.lingerMs))
     }
-    return SinkBatching(maxRecords: max(1024, config.maxInFlight * 32), maxBytes: 8 << 20)
+    return SinkBatching(maxRecords: max(1024, config.maxInFlight * 16), maxBytes: 4 << 20)
   }
 
   func makeTask(index: Int, count: Int, context: any SinkTaskContext) throws -> any SinkTask {

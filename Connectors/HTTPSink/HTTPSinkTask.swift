@@ -10,7 +10,7 @@ import Synchronization
 /// `Idempotency-Key` makes it exactly-once for receivers that honour it).
 final class HTTPSinkTask: SinkTask {
   private enum Event: Sendable {
-    case answered(Int, CurlResponse)
+    case answered([(tag: Int, response: CurlResponse)])
     case retryDue(Int)
   }
 
@@ -24,7 +24,9 @@ final class HTTPSinkTask: SinkTask {
     self.config = config
     self.context = context
     planner = DeliveryPlanner(config: config)
-    client = CurlMulti(maxConnectionsPerHost: config.maxInFlight, tls: config.tls)
+    client = CurlMulti(
+      maxConnectionsPerHost: config.maxInFlight,
+      settings: CurlSettings(timeoutMs: config.timeoutMs, tls: config.tls))
   }
 
   func put(_ records: [Record]) async throws {
@@ -33,54 +35,48 @@ final class HTTPSinkTask: SinkTask {
       keys: deliveries.map(\.orderKeys), maxInFlight: config.maxInFlight)
     var attempts = [Int](repeating: 0, count: deliveries.count)
     let (events, sink) = AsyncStream.makeStream(of: Event.self)
+    let replies = CurlReplies { sink.yield(.answered($0)) }
     var pendingRetries: [Task<Void, Never>] = []
     defer { for retry in pendingRetries { retry.cancel() } }
 
-    func send(_ i: Int) {
-      attempts[i] += 1
-      let delivery = deliveries[i]
-      if let problem = delivery.problem {
-        sink.yield(.answered(i, CurlResponse(status: 0, transportError: problem, body: [])))
-        return
+    func send(_ indices: [Int]) {
+      var requests: [CurlRequest] = []
+      requests.reserveCapacity(indices.count)
+      var unbuildable: [(tag: Int, response: CurlResponse)] = []
+      for i in indices {
+        attempts[i] += 1
+        let delivery = deliveries[i]
+        if let problem = delivery.problem {
+          unbuildable.append((i, CurlResponse(status: 0, transportError: problem, body: [])))
+        } else {
+          requests.append(
+            CurlRequest(
+              url: delivery.url, method: config.method, headers: delivery.headers,
+              body: delivery.body, tag: i, replies: replies))
+        }
       }
-      client.submit(
-        CurlRequest(
-          url: delivery.url, method: config.method, headers: delivery.headers, body: delivery.body,
-          timeoutMs: config.timeoutMs, completion: { sink.yield(.answered(i, $0)) }))
+      client.submit(requests)
+      if !unbuildable.isEmpty { sink.yield(.answered(unbuildable)) }
     }
 
     try await withTaskCancellationHandler {
       var iterator = events.makeAsyncIterator()
-      for i in scheduler.startable() { send(i) }
+      send(scheduler.startable())
       metrics.withLock { $0.inFlight = scheduler.running }
       while !scheduler.finished {
         guard let event = await iterator.next() else { throw CancellationError() }
         switch event {
         case .retryDue(let i):
           scheduler.retryStarted(i)
-          send(i)
-        case .answered(let i, let response):
-          let outcome = HTTPOutcome(response, unbuildable: deliveries[i].problem != nil)
-          let attempt = attempts[i]
-          metrics.withLock { $0.answered(response, outcome: outcome) }
-          switch outcome {
-          case .delivered:
-            scheduler.completed(i)
-          case .retry where config.retry.maxAttempts == 0 || attempt < config.retry.maxAttempts:
-            scheduler.willRetry(i)
-            let delay = RetryDelay.after(
-              attempt: attempt, retry: config.retry, retryAfterSeconds: response.retryAfterSeconds)
-            pendingRetries.append(
-              Task {
-                try? await Task.sleep(for: delay)
-                sink.yield(.retryDue(i))
-              })
-          case .retry, .rejected:
-            try await undeliverable(deliveries[i], response: response, attempts: attempt)
-            scheduler.completed(i)
+          send([i])
+        case .answered(let answers):
+          for (i, response) in answers {
+            try await handle(
+              response, of: deliveries[i], index: i, attempt: attempts[i], scheduler: &scheduler,
+              retries: &pendingRetries, sink: sink)
           }
         }
-        for i in scheduler.startable() { send(i) }
+        send(scheduler.startable())
         let running = scheduler.running
         if let details = metrics.withLock({ $0.inFlight = running; return $0.detailsIfDue() }) {
           publish(details)
@@ -88,6 +84,32 @@ final class HTTPSinkTask: SinkTask {
       }
     } onCancel: {
       sink.finish()
+    }
+  }
+
+  /// Marks a request delivered, schedules its retry, or gives up on it.
+  private func handle(
+    _ response: CurlResponse, of delivery: Delivery, index i: Int, attempt: Int,
+    scheduler: inout DeliveryScheduler, retries: inout [Task<Void, Never>],
+    sink: AsyncStream<Event>.Continuation
+  ) async throws {
+    let outcome = HTTPOutcome(response, unbuildable: delivery.problem != nil)
+    metrics.withLock { $0.answered(response, outcome: outcome) }
+    switch outcome {
+    case .delivered:
+      scheduler.completed(i)
+    case .retry where config.retry.maxAttempts == 0 || attempt < config.retry.maxAttempts:
+      scheduler.willRetry(i)
+      let delay = RetryDelay.after(
+        attempt: attempt, retry: config.retry, retryAfterSeconds: response.retryAfterSeconds)
+      retries.append(
+        Task {
+          try? await Task.sleep(for: delay)
+          sink.yield(.retryDue(i))
+        })
+    case .retry, .rejected:
+      try await undeliverable(delivery, response: response, attempts: attempt)
+      scheduler.completed(i)
     }
   }
 
