@@ -32,6 +32,8 @@ struct CurlResponse: Sendable {
   /// The first ``CurlMulti/keptBodyBytes`` bytes of the response body.
   var body: [UInt8]
   var latency: Duration = .zero
+  /// "1.1" or "2" (or "3"); empty without an answer.
+  var httpVersion = ""
 }
 
 /// TLS settings shared by every request of a client.
@@ -231,9 +233,16 @@ private final class Transfer {
     _ = sluice_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
     var retryAfter: curl_off_t = 0
     _ = sluice_curl_easy_getinfo_offset(easy, CURLINFO_RETRY_AFTER, &retryAfter)
+    var version = 0
+    _ = sluice_curl_easy_getinfo_long(easy, CURLINFO_HTTP_VERSION, &version)
+    let versions = [
+      Int(CURL_HTTP_VERSION_1_0): "1.0", Int(CURL_HTTP_VERSION_1_1): "1.1",
+      Int(CURL_HTTP_VERSION_2_0): "2", Int(CURL_HTTP_VERSION_3): "3",
+    ]
     return CurlResponse(
       status: status, transportError: nil,
-      retryAfterSeconds: retryAfter > 0 ? Int(retryAfter) : nil, body: received, latency: latency)
+      retryAfterSeconds: retryAfter > 0 ? Int(retryAfter) : nil, body: received, latency: latency,
+      httpVersion: versions[version] ?? "")
   }
 
   func reset() {

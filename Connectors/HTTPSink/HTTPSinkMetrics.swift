@@ -2,7 +2,8 @@ import Foundation
 import SluiceCore
 
 /// Counters the HTTP sink shows under `details` in its task status: requests, retries,
-/// dead-lettered records, requests in flight, and latency percentiles of recent requests.
+/// dead-lettered records, requests in flight, the HTTP version spoken, and latency percentiles
+/// of recent requests.
 struct HTTPSinkMetrics {
   var requests = 0
   var retries = 0
@@ -10,6 +11,7 @@ struct HTTPSinkMetrics {
   var deadLettered = 0
   var inFlight = 0
   var lastStatus = 0
+  var httpVersion = ""
   private var latenciesMs: [Double] = []
   private var nextLatency = 0
   private var lastPublished = ContinuousClock.now
@@ -17,6 +19,7 @@ struct HTTPSinkMetrics {
   mutating func answered(_ response: CurlResponse, outcome: HTTPOutcome) {
     requests += 1
     lastStatus = response.status
+    if !response.httpVersion.isEmpty { httpVersion = response.httpVersion }
     switch outcome {
     case .delivered: break
     case .retry: retries += 1
@@ -52,6 +55,7 @@ struct HTTPSinkMetrics {
       ("requests", String(requests)), ("retries", String(retries)),
       ("rejected", String(failures)), ("dead_lettered", String(deadLettered)),
       ("in_flight", String(inFlight)), ("last_status", String(lastStatus)),
+      ("http_version", httpVersion),
       ("latency_ms_p50", percentile(0.5)), ("latency_ms_p99", percentile(0.99)),
     ]
   }

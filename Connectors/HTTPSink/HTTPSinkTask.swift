@@ -85,6 +85,8 @@ final class HTTPSinkTask: SinkTask {
     } onCancel: {
       sink.finish()
     }
+    // Once per batch as well, so the status is current when the topic goes quiet.
+    publish(metrics.withLock { $0.details() })
   }
 
   /// Marks a request delivered, schedules its retry, or gives up on it.

@@ -1,6 +1,8 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdHTTP2
+import NIOSSL
 import Logging
 import NIOCore
 import Synchronization
@@ -42,7 +44,8 @@ final class HTTPReceiver: Sendable {
   private let task: Task<Void, Never>
   let port: Int
 
-  init(reply: @escaping Decide = { _ in Reply() }) async throws {
+  /// With `tls`, the server speaks HTTPS and offers HTTP/2 by ALPN.
+  init(tls: TLSConfiguration? = nil, reply: @escaping Decide = { _ in Reply() }) async throws {
     let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
     let state = self.state
     let responder = CallbackResponder<BasicRequestContext> { request, _ in
@@ -77,6 +80,7 @@ final class HTTPReceiver: Sendable {
     }
     let app = Application(
       responder: responder,
+      server: try tls.map { try .http2Upgrade(tlsConfiguration: $0) } ?? .http1(),
       configuration: .init(address: .hostname("127.0.0.1", port: 0)),
       onServerRunning: { channel in
         portSink.yield(channel.localAddress?.port ?? 0)
@@ -123,11 +127,13 @@ final class HTTPReceiver: Sendable {
 extension HTTPReceiver {
   /// Starts a receiver from synchronous test code, whose blocking waits must not run on the
   /// cooperative pool the server's handlers need.
-  static func start(reply: @escaping Decide = { _ in Reply() }) throws -> HTTPReceiver {
+  static func start(tls: TLSConfiguration? = nil, reply: @escaping Decide = { _ in Reply() })
+    throws -> HTTPReceiver
+  {
     let box = ReceiverBox()
     let done = DispatchSemaphore(value: 0)
     Task.detached {
-      box.receiver = try? await HTTPReceiver(reply: reply)
+      box.receiver = try? await HTTPReceiver(tls: tls, reply: reply)
       done.signal()
     }
     done.wait()

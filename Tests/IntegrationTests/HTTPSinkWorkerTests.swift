@@ -1,4 +1,5 @@
 import Crypto
+import NIOSSL
 import Foundation
 import XCTest
 
@@ -172,11 +173,15 @@ final class HTTPSinkWorkerTests: XCTestCase {
   /// With 30% of requests refused, a key's next record is sent only after its previous one was
   /// accepted; other keys go on meanwhile. With `ordering: partition` one request at a time.
   func testOrderIsKeptPerKeyAndPerPartitionWhileRequestsAreRetried() throws {
+    // Each answer takes 5 ms, so that requests running at the same time overlap visibly.
     let flaky = try HTTPReceiver.start { _ in
-      Double.random(in: 0..<1) < 0.3 ? .init(status: 503, body: #"{"error":"busy"}"#) : .init()
+      Double.random(in: 0..<1) < 0.3
+        ? .init(status: 503, body: #"{"error":"busy"}"#, stall: .milliseconds(5))
+        : .init(stall: .milliseconds(5))
     }
     let strict = try HTTPReceiver.start { _ in
-      Double.random(in: 0..<1) < 0.3 ? .init(status: 503) : .init()
+      Double.random(in: 0..<1) < 0.3
+        ? .init(status: 503, stall: .milliseconds(5)) : .init(stall: .milliseconds(5))
     }
     let worker = try WorkerProcess()
     try worker.writeConnector(
@@ -407,6 +412,79 @@ final class HTTPSinkWorkerTests: XCTestCase {
     print(
       "HTTP sink crash test: \(kills) kills, \(total) records, \(requests) accepted requests, \(requests - delivered.count) repeated (same Idempotency-Key)"
     )
+    XCTAssertNotNil(worker.terminate())
+  }
+}
+
+extension HTTPSinkWorkerTests {
+  /// A test CA and a certificate for 127.0.0.1 signed by it, made with openssl.
+  func makeCertificates(in directory: URL) throws -> (ca: String, cert: String, key: String) {
+    let d = directory.path
+    let script = """
+      set -e
+      cd '\(d)'
+      openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=Sluice Test CA' 2>/dev/null
+      openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj '/CN=127.0.0.1' 2>/dev/null
+      printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext.cnf
+      openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf 2>/dev/null
+      """
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = ["-c", script]
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw WorkerError("openssl failed") }
+    return ("\(d)/ca.pem", "\(d)/server.pem", "\(d)/server.key")
+  }
+
+  /// HTTPS with a test CA: `tls.ca` trusts it (and HTTP/2 is used, as the server offers it),
+  /// no CA fails verification into the DLQ, `insecure: true` skips verification.
+  func testHTTPSWithATestCAUsesHTTP2AndVerifiesTheServer() throws {
+    let worker = try WorkerProcess()
+    let files = try makeCertificates(in: worker.directory)
+    let tls = TLSConfiguration.makeServerConfiguration(
+      certificateChain: try NIOSSLCertificate.fromPEMFile(files.cert).map { .certificate($0) },
+      privateKey: .privateKey(try NIOSSLPrivateKey(file: files.key, format: .pem)))
+    let receiver = try HTTPReceiver.start(tls: tls)
+    let https = "https://127.0.0.1:\(receiver.port)"
+    try worker.writeConnector(
+      "trusting",
+      """
+      name: trusting
+      sink: http
+      topics: [secure]
+      config: { url: "\(https)/trusting", tls: { ca: "\(files.ca)" } }
+      """)
+    try worker.writeConnector(
+      "careless",
+      """
+      name: careless
+      sink: http
+      topics: [secure]
+      config: { url: "\(https)/careless", tls: { insecure: true } }
+      """)
+    try worker.writeConnector(
+      "doubting",
+      """
+      name: doubting
+      sink: http
+      topics: [secure]
+      config: { url: "\(https)/doubting", retry: { max_attempts: 2, backoff_ms: 10 } }
+      errors: { tolerance: all, dlq_topic: secure.dlq }
+      """)
+    try worker.start()
+    try produce(worker, "secure", [("k", #"{"secret": true}"#)])
+    receiver.wait(timeout: 20) { $0.filter { $0.status == 200 }.count == 2 }
+    XCTAssertEqual(Set(receiver.received.map(\.uri)), ["/trusting", "/careless"])
+    try waitUntil("the unverified delivery dead-lettered", timeout: 30) {
+      ((try? worker.records("secure.dlq")) ?? []).count == 1
+    }
+    let dead = try XCTUnwrap(worker.records("secure.dlq").first)
+    let reason = (dead["headers"] as? [String: Any])?["sluice.error.reason"] as? String ?? ""
+    XCTAssertTrue(reason.lowercased().contains("certificate"), reason)
+    try waitUntil("the HTTP version in status", timeout: 10) {
+      (self.taskStatus(worker, "trusting")?["details"] as? [String: String])?["http_version"] == "2"
+    }
     XCTAssertNotNil(worker.terminate())
   }
 }
