@@ -88,6 +88,16 @@ struct RunCommand: AsyncParsableCommand {
         services: [.init(service: api), .init(service: watcher)],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger))
+    // Once the connectors and the API are up, the code only start-up ran can go; later, code
+    // that ran once (a config reload, an API call) goes too, a minute at a time.
+    let trim = Task {
+      try await Task.sleep(for: .seconds(2))
+      while !Task.isCancelled {
+        CodePages.release()
+        try await Task.sleep(for: .seconds(60))
+      }
+    }
+    defer { trim.cancel() }
     try await group.run()
     logger.info("sluice worker stopped")
   }
