@@ -107,17 +107,18 @@ struct HTTPSinkConnector: SinkConnector {
     config = try HTTPSinkConfig(definition: definition)
   }
 
-  /// Enough records per `put` to keep `max_in_flight` requests busy for a while: the batch
-  /// waits for its slowest request, so a larger one wastes less of each wait.
+  /// Enough records per `put` to keep `max_in_flight` requests busy for a while (the batch
+  /// waits for its slowest request, so a larger one wastes less of each wait), and few enough
+  /// bytes that the reads from the log stay small: the log reads up to `maxBytes` at once.
   var batching: SinkBatching {
     if let batch = config.batch {
       let requests = min(max(config.maxInFlight, 4), 16)
       return SinkBatching(
         maxRecords: min(batch.maxRecords * requests, 100_000),
-        maxBytes: max(batch.maxBytes * requests, 4 << 20),
+        maxBytes: min(max(batch.maxBytes * 2, 1 << 20), 8 << 20),
         linger: .milliseconds(batch.lingerMs))
     }
-    return SinkBatching(maxRecords: max(1024, config.maxInFlight * 16), maxBytes: 4 << 20)
+    return SinkBatching(maxRecords: max(1024, config.maxInFlight * 16), maxBytes: 1 << 20)
   }
 
   func makeTask(index: Int, count: Int, context: any SinkTaskContext) throws -> any SinkTask {

@@ -223,10 +223,10 @@ final class Segment: @unchecked Sendable {
   ) throws -> Bool {
     var position = from > baseOffset ? index.position(atOrBefore: UInt32(from - baseOffset)) : 0
     while position < segmentEnd {
-      // At most 1 MiB per read: a read that stops at `limit` records long before `maxBytes`
-      // would otherwise hold (and make the allocator keep) a window of `maxBytes`.
-      let window = min(max(maxBytes - bytesRead, 64 << 10), 1 << 20)
-      let want = Int(min(segmentEnd - position, Int64(window + RecordBatch.headerSize)))
+      let want = Int(
+        min(
+          segmentEnd - position, Int64(max(maxBytes - bytesRead, 64 << 10) + RecordBatch.headerSize)
+        ))
       let chunk = try FileIO.read(fd, count: want, at: position, path: logPath)
       var local = 0
       var progressed = false
