@@ -120,6 +120,10 @@ public protocol SinkConnector: Sendable {
   func removed() async
   /// How large the batches given to `put` may grow, and how long to wait for one to fill.
   var batching: SinkBatching { get }
+  /// How often the worker stores the offsets of delivered records (default 1 s). After a crash
+  /// an at-least-once sink delivers again what came after the last store, so a shorter
+  /// interval means fewer repeats for the cost of more small writes.
+  var offsetCommitInterval: Duration { get }
 }
 
 /// The batches a sink's `put` receives: at most `maxRecords` records and about `maxBytes`;
@@ -143,4 +147,5 @@ extension SourceConnector {
 extension SinkConnector {
   public func removed() async {}
   public var batching: SinkBatching { SinkBatching() }
+  public var offsetCommitInterval: Duration { .seconds(1) }
 }

@@ -359,12 +359,13 @@ private struct SinkConsumer {
     try await DeadLetterWriter(runner: runner).write(record, reason: reason, attempts: attempts)
   }
 
-  /// Stores the delivered offsets at most once a second (and always on `force`); sinks that
-  /// keep offsets themselves make this a hint, at-least-once sinks replay at most that second.
+  /// Stores the delivered offsets at most once per the connector's commit interval (and
+  /// always on `force`); sinks that keep offsets themselves make this a hint, at-least-once
+  /// sinks replay at most that interval after a crash.
   mutating func commit(force: Bool) async throws {
     guard positions != committed else { return }
     let now = ContinuousClock.now
-    guard force || now - lastCommit >= .seconds(1) else { return }
+    guard force || now - lastCommit >= runner.connector.offsetCommitInterval else { return }
     try await runner.offsets.commitSinkOffsets(positions, connector: runner.name)
     committed = positions
     lastCommit = now
