@@ -118,7 +118,8 @@ struct HTTPSinkConnector: SinkConnector {
         maxBytes: min(max(batch.maxBytes * 2, 1 << 20), 8 << 20),
         linger: .milliseconds(batch.lingerMs))
     }
-    return SinkBatching(maxRecords: max(1024, config.maxInFlight * 16), maxBytes: 1 << 20)
+    // A batch ends with its last requests running alone; 4,096 records make that tail short.
+    return SinkBatching(maxRecords: max(4096, config.maxInFlight * 64), maxBytes: 1 << 20)
   }
 
   /// Requests after the last stored offset are sent again after a crash; storing offsets ten
