@@ -62,8 +62,11 @@ struct HTTPSinkConfig: Sendable {
       for entry in entries {
         guard !entry.key.isEmpty, entry.key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
         else { throw entry.value.error("'\(entry.key)' is not a valid header name") }
-        headers.append(
-          (entry.key, try RequestTemplate(entry.value, escaping: false, batchMode: batchMode)))
+        let value = try RequestTemplate(entry.value, escaping: false, batchMode: batchMode)
+        guard !value.text.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) else {
+          throw entry.value.error("a header value cannot contain a line break")
+        }
+        headers.append((entry.key, value))
       }
     }
     auth = try RequestAuth(m.node("auth"))

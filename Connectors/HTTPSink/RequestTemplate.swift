@@ -95,7 +95,7 @@ struct RequestTemplate: Sendable {
       if escaping {
         out += filled.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? filled
       } else {
-        guard !filled.contains(where: { $0 == "\r" || $0 == "\n" }) else {
+        guard !filled.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) else {
           throw RenderError(message: "'\(text)': \(Self.describe(part)) holds a line break")
         }
         out += filled

@@ -45,7 +45,9 @@ final class HTTPReceiver: Sendable {
   let port: Int
 
   /// With `tls`, the server speaks HTTPS and offers HTTP/2 by ALPN.
-  init(tls: TLSConfiguration? = nil, reply: @escaping Decide = { _ in Reply() }) async throws {
+  init(
+    port: Int = 0, tls: TLSConfiguration? = nil, reply: @escaping Decide = { _ in Reply() }
+  ) async throws {
     let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
     let state = self.state
     let responder = CallbackResponder<BasicRequestContext> { request, _ in
@@ -81,7 +83,7 @@ final class HTTPReceiver: Sendable {
     let app = Application(
       responder: responder,
       server: try tls.map { try .http2Upgrade(tlsConfiguration: $0) } ?? .http1(),
-      configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+      configuration: .init(address: .hostname("127.0.0.1", port: port)),
       onServerRunning: { channel in
         portSink.yield(channel.localAddress?.port ?? 0)
         portSink.finish()
@@ -94,7 +96,7 @@ final class HTTPReceiver: Sendable {
       }())
     task = Task { try? await app.runService(gracefulShutdownSignals: []) }
     var iterator = ports.makeAsyncIterator()
-    port = await iterator.next() ?? 0
+    self.port = await iterator.next() ?? 0
   }
 
   deinit { task.cancel() }
@@ -127,13 +129,13 @@ final class HTTPReceiver: Sendable {
 extension HTTPReceiver {
   /// Starts a receiver from synchronous test code, whose blocking waits must not run on the
   /// cooperative pool the server's handlers need.
-  static func start(tls: TLSConfiguration? = nil, reply: @escaping Decide = { _ in Reply() })
-    throws -> HTTPReceiver
-  {
+  static func start(
+    port: Int = 0, tls: TLSConfiguration? = nil, reply: @escaping Decide = { _ in Reply() }
+  ) throws -> HTTPReceiver {
     let box = ReceiverBox()
     let done = DispatchSemaphore(value: 0)
     Task.detached {
-      box.receiver = try? await HTTPReceiver(tls: tls, reply: reply)
+      box.receiver = try? await HTTPReceiver(port: port, tls: tls, reply: reply)
       done.signal()
     }
     done.wait()

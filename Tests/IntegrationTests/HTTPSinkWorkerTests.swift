@@ -297,6 +297,40 @@ final class HTTPSinkWorkerTests: XCTestCase {
     XCTAssertNotNil(worker.terminate())
   }
 
+  /// The receiver is down when the records arrive (connection refused) and comes up later:
+  /// the sink keeps retrying and delivers everything, in order per key.
+  func testARefusedConnectionIsRetriedUntilTheReceiverComesUp() throws {
+    let port = try WorkerProcess.freePort()
+    let worker = try WorkerProcess()
+    try worker.writeConnector(
+      "patient",
+      """
+      name: patient
+      sink: http
+      topics: [later]
+      config:
+        url: "http://127.0.0.1:\(port)/later"
+        retry: { max_attempts: 0, backoff_ms: 50, max_backoff_ms: 400 }
+      """)
+    try worker.start()
+    try produce(worker, "later", (0..<20).map { ("k\($0 % 2)", #"{"n": \#($0)}"#) })
+    try waitUntil("retries while the receiver is down", timeout: 20) {
+      let details = self.taskStatus(worker, "patient")?["details"] as? [String: String]
+      return Int(details?["retries"] ?? "") ?? 0 >= 4
+    }
+    let receiver = try HTTPReceiver.start(port: port)
+    receiver.wait(timeout: 20) { Set($0.filter { $0.status == 200 }.map(\.bodyText)).count == 20 }
+    let accepted = receiver.received.filter { $0.status == 200 }.map {
+      (json($0.bodyText) as? [String: Int])?["n"] ?? -1
+    }
+    XCTAssertEqual(Set(accepted), Set(0..<20))
+    for key in 0..<2 {
+      let mine = accepted.filter { $0 % 2 == key }
+      XCTAssertEqual(mine, mine.sorted(), "key k\(key) in order")
+    }
+    XCTAssertNotNil(worker.terminate())
+  }
+
   func testAPoisonRecordGoesToTheDeadLetterTopicWithStatusAndBody() throws {
     let receiver = try HTTPReceiver.start { request in
       request.bodyText.contains(#""id":3"#)
@@ -348,6 +382,15 @@ final class HTTPSinkWorkerTests: XCTestCase {
   }
 
   func testInvalidConfigsAreRejectedWithFileAndLine() throws {
+    let crlf = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "crlf-\(UUID().uuidString).yaml")
+    defer { try? FileManager.default.removeItem(at: crlf) }
+    try "name: crlf\nsink: http\ntopics: [t]\nconfig:\n  url: http://127.0.0.1:1/\n  headers: { X-A: \"a\\r\\nX-B: b\" }\n"
+      .write(to: crlf, atomically: true, encoding: .utf8)
+    let broken = try runSluice(["validate", crlf.path])
+    XCTAssertNotEqual(broken.status, 0)
+    XCTAssertTrue(broken.stderr.contains("line break"), broken.stderr)
+
     let worker = try WorkerProcess()
     let file = worker.directory.appendingPathComponent("bad-http.yaml")
     try """
