@@ -30,6 +30,22 @@ struct Delivery: Sendable {
 /// contiguous records of one partition, bounded by `max_records` and `max_bytes`.
 struct DeliveryPlanner: Sendable {
   let config: HTTPSinkConfig
+  /// Header lines that are the same for every request, built once.
+  private let fixedLines: [String]
+  private let idempotencyPrefix: String
+
+  init(config: HTTPSinkConfig) {
+    self.config = config
+    let contentType =
+      config.contentType
+      ?? (config.batch?.format == .ndjson ? "application/x-ndjson" : "application/json")
+    var fixed = ["Content-Type: \(contentType)"]
+    for (name, template) in config.headers where template.isLiteral {
+      fixed.append("\(name): \(template.text)")
+    }
+    fixedLines = fixed
+    idempotencyPrefix = "Idempotency-Key: \(config.name):"
+  }
 
   func plan(_ records: [Record]) -> [Delivery] {
     guard let batch = config.batch else { return records.map { single($0) } }
@@ -105,15 +121,11 @@ struct DeliveryPlanner: Sendable {
   private func headers(for record: Record, body: [UInt8], document: () -> Any?)
     throws(RenderError) -> [String]
   {
-    var lines: [String] = []
-    lines.reserveCapacity(config.headers.count + 3)
-    let contentType =
-      config.contentType
-      ?? (config.batch?.format == .ndjson ? "application/x-ndjson" : "application/json")
-    lines.append("Content-Type: \(contentType)")
-    lines.append(
-      "Idempotency-Key: \(Delivery.idempotencyKey(connector: config.name, first: record))")
-    for (name, template) in config.headers {
+    var lines = fixedLines
+    lines.reserveCapacity(fixedLines.count + config.headers.count + 2)
+    // Delivery.idempotencyKey's format, without building the prefix again for every record.
+    lines.append("\(idempotencyPrefix)\(record.topic):\(record.partition):\(record.offset)")
+    for (name, template) in config.headers where !template.isLiteral {
       lines.append("\(name): \(try template.render(record, value: document()))")
     }
     if let auth = config.auth.header(for: body) { lines.append(auth) }
