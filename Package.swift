@@ -63,13 +63,14 @@ let package = Package(
     .target(
       name: "PostgresSinkConnector", dependencies: ["SluiceCore", "CLibPQ"],
       path: "Connectors/PostgresSink"),
+    .target(name: "MQTTConnector", dependencies: ["SluiceCore", "CMosquitto"], path: "Connectors/MQTT"),
 
     // MARK: - Executables
     .executableTarget(
       name: "sluice",
       dependencies: [
         "SluiceCore", "SluiceLog", "SluiceAPI", "FileConnector", "WebhookConnector",
-        "PostgresSinkConnector",
+        "PostgresSinkConnector", "MQTTConnector",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -97,6 +98,7 @@ let package = Package(
       dependencies: [
         "PostgresSinkConnector", "SluiceCore", .product(name: "Logging", package: "swift-log"),
       ]),
+    .testTarget(name: "MQTTConnectorTests", dependencies: ["MQTTConnector", "SluiceCore"]),
     .testTarget(name: "SystemLibraryTests", dependencies: ["CLibPQ", "CMosquitto", "CCurl"]),
   ],
   swiftLanguageModes: [.v6]

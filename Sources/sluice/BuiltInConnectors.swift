@@ -1,4 +1,5 @@
 import FileConnector
+import MQTTConnector
 import PostgresSinkConnector
 import SluiceCore
 import WebhookConnector
@@ -10,6 +11,7 @@ enum BuiltInConnectors {
     FileConnectors.register(in: &registry)
     WebhookConnectors.register(in: &registry)
     PostgresSinkConnectors.register(in: &registry)
+    MQTTConnectors.register(in: &registry)
     return registry
   }
 }
