@@ -78,6 +78,8 @@ let package = Package(
     .executableTarget(
       name: "sluice-log-bench", dependencies: ["SluiceLog", "SluiceCore"],
       path: "Benchmarks/LogBench"),
+    .executableTarget(
+      name: "sluice-mqtt-publish", dependencies: ["CMosquitto"], path: "Benchmarks/MQTTPublish"),
 
     // MARK: - Tests
     .testTarget(name: "SluiceLogTests", dependencies: ["SluiceLog", "SluiceCore"]),
