@@ -4,7 +4,7 @@
 //
 //   sluice-mqtt-publish --port 1883 --count 500000 [--host 127.0.0.1] [--qos 1]
 //     [--topic 'plant/d{device}/temperature'] [--devices 100] [--first 0] [--bytes 100]
-//     [--inflight 1000] [--protocol 5|3.1.1] [--cafile ca.pem] [--user-property site=north]
+//     [--inflight 1000] [--protocol 5|3.1.1] [--cafile ca.pem] [--rate messages-per-second]
 //
 // Message n (from --first) goes to device n % devices and reads
 // {"device":"d-007","seq":n,"temp":21.5,"pad":"xx…"} padded to about --bytes bytes.
@@ -23,6 +23,8 @@ struct Options {
   var inflight = 1000
   var protocolVersion = MQTT_PROTOCOL_V5
   var caFile: String?
+  /// Messages per second at most (0: as fast as the broker acknowledges).
+  var rate = 0
 
   init(_ arguments: [String]) {
     var i = 1
@@ -40,6 +42,7 @@ struct Options {
       case "--inflight": inflight = Int(value)!
       case "--protocol": protocolVersion = value == "3.1.1" ? MQTT_PROTOCOL_V311 : MQTT_PROTOCOL_V5
       case "--cafile": caFile = value
+      case "--rate": rate = Int(value)!
       default: fatalError("unknown option \(arguments[i])")
       }
       i += 2
@@ -74,6 +77,11 @@ for n in options.first..<(options.first + options.count) {
   progress.lock.lock()
   while n - options.first - progress.acknowledged >= options.inflight { progress.lock.wait() }
   progress.lock.unlock()
+  if options.rate > 0 {
+    let due = started.addingTimeInterval(Double(n - options.first) / Double(options.rate))
+    let wait = due.timeIntervalSinceNow
+    if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
+  }
   let device = n % options.devices
   let name = String(format: "d-%03d", device)
   let topic = options.topic.replacingOccurrences(of: "{device}", with: String(format: "%03d", device))
