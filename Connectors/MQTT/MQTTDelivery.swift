@@ -40,10 +40,11 @@ final class MQTTDelivery: @unchecked Sendable {
     records.reserveCapacity(batch.count)
     var newlyDeadLettered = 0
     var newlyDropped = 0
+    var skipped = 0
     for message in batch {
       let identity = MessageIdentity(mid: message.mid, topic: message.topic, payload: message.payload)
       if filter.isRedelivery(identity) {
-        redeliveries += 1
+        skipped += 1
         continue
       }
       switch mapper.map(message, receivedMs: receivedMs) {
@@ -59,6 +60,11 @@ final class MQTTDelivery: @unchecked Sendable {
         newlyDropped += 1
         problem("dropped a message from '\(message.topic)': \(reason)")
       }
+    }
+    if skipped > 0 {
+      redeliveries += skipped
+      context.logger.info(
+        "skipped \(skipped) redelivered messages that were already durable before the reconnect")
     }
     if !records.isEmpty { try sendDurably(&records) }
     for identity in identities { filter.written(identity) }
