@@ -69,13 +69,19 @@ final class MQTTNetworkLoop: Sendable {
 
       var lost: MQTTError?
       if wait(client.socket, forWrite: client.wantsWrite, timeoutMs: 200) {
-        repeat {
+        // One packet per read; a read that yields no message (socket drained, a packet only
+        // partly arrived, or a packet that is not a PUBLISH) ends the batch, so a busy feed
+        // costs no extra poll per message.
+        var count = -1
+        while client.inbox.count != count && client.inbox.count < config.maxInflight
+          && client.inboxBytes < Self.maxBatchBytes
+        {
+          count = client.inbox.count
           if let error = client.read() {
             lost = error
             break
           }
-        } while client.inbox.count < config.maxInflight && client.inboxBytes < Self.maxBatchBytes
-          && wait(client.socket, forWrite: false, timeoutMs: 0)
+        }
       }
       for event in client.takeEvents() {
         switch event {

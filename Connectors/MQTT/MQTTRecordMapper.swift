@@ -24,40 +24,59 @@ struct MQTTRecordMapper {
   }
 
   let config: MQTTConfig
-  /// Rendered topic names per MQTT topic, when the template uses only levels (the common case).
-  private var topicCache: [String: String] = [:]
+  /// Per MQTT topic: the rendered topic name (when the template uses only levels, the common
+  /// case) and the topic's bytes, shared by the key and the `mqtt.topic` header of every record
+  /// from it, so a busy feed allocates them once rather than per message.
+  private var topics: [String: TopicEntry] = [:]
   private let templateUsesPayload: Bool
+  // Header values that repeat, allocated once (records share them copy-on-write).
+  private let connectorHeader: RecordHeader
+  private let qosHeaders: [RecordHeader]
+  private let retainHeaders: (no: RecordHeader, yes: RecordHeader)
+
+  private struct TopicEntry {
+    var bytes: [UInt8]
+    var rendered: Result<String, TemplateError>?
+  }
 
   init(config: MQTTConfig) {
     self.config = config
     templateUsesPayload = config.topic.placeholders.contains { $0.hasPrefix("json:") }
+    connectorHeader = RecordHeader(SourceHeaders.connector, config.name)
+    qosHeaders = (0...2).map { RecordHeader(MQTTHeaders.qos, String($0)) }
+    retainHeaders = (
+      RecordHeader(MQTTHeaders.retain, "false"), RecordHeader(MQTTHeaders.retain, "true")
+    )
   }
 
   mutating func map(_ message: MQTTMessage, receivedMs: Int64) -> Outcome {
-    var headers = [
-      RecordHeader(SourceHeaders.connector, config.name),
-      RecordHeader(MQTTHeaders.topic, message.topic),
-      RecordHeader(MQTTHeaders.qos, String(message.qos)),
-      RecordHeader(MQTTHeaders.retain, message.retain ? "true" : "false"),
-      RecordHeader(MQTTHeaders.mid, String(message.mid)),
-    ]
+    let entry = topicEntry(message)
+    var headers: [RecordHeader] = []
+    headers.reserveCapacity(5 + message.userProperties.count + 1)
+    headers.append(connectorHeader)
+    headers.append(RecordHeader(name: MQTTHeaders.topic, value: entry.bytes))
+    headers.append(qosHeaders[min(max(message.qos, 0), 2)])
+    headers.append(message.retain ? retainHeaders.yes : retainHeaders.no)
+    headers.append(RecordHeader(MQTTHeaders.mid, String(message.mid)))
     if let type = message.contentType { headers.append(RecordHeader(MQTTHeaders.contentType, type)) }
     for property in message.userProperties {
       headers.append(RecordHeader(property.name, property.value))
     }
 
     if let problem = payloadProblem(message.payload) {
-      return invalid(message, headers: headers, reason: problem, receivedMs: receivedMs)
+      return invalid(
+        message, headers: headers, key: entry.bytes, reason: problem, receivedMs: receivedMs)
     }
     let topic: String
-    do {
-      topic = try render(message)
-    } catch {
-      return invalid(message, headers: headers, reason: error.message, receivedMs: receivedMs)
+    switch entry.rendered ?? Result(catching: { () throws(TemplateError) in try render(message) }) {
+    case .success(let name): topic = name
+    case .failure(let error):
+      return invalid(
+        message, headers: headers, key: entry.bytes, reason: error.message, receivedMs: receivedMs)
     }
     let key: [UInt8]?
     switch config.key {
-    case .topic: key = Array(message.topic.utf8)
+    case .topic: key = entry.bytes
     case .none: key = nil
     case .jsonPointer(let pointer):
       key = PayloadPointer.text(pointer, in: message.payload).map { Array($0.utf8) }
@@ -66,6 +85,18 @@ struct MQTTRecordMapper {
       SourceRecord(
         topic: topic, key: key, value: message.payload, headers: headers, timestamp: receivedMs,
         position: nil))
+  }
+
+  private mutating func topicEntry(_ message: MQTTMessage) -> TopicEntry {
+    if let known = topics[message.topic] { return known }
+    let entry = TopicEntry(
+      bytes: Array(message.topic.utf8),
+      rendered: templateUsesPayload
+        ? nil : Result(catching: { () throws(TemplateError) in try render(message) }))
+    // Bounded: a feed with endless distinct topics must not grow memory without bound.
+    if topics.count >= 10_000 { topics.removeAll(keepingCapacity: true) }
+    topics[message.topic] = entry
+    return entry
   }
 
   /// Why the payload does not fit `payload:`, or nil.
@@ -79,10 +110,9 @@ struct MQTTRecordMapper {
     }
   }
 
-  private mutating func render(_ message: MQTTMessage) throws(TemplateError) -> String {
-    if !templateUsesPayload, let known = topicCache[message.topic] { return known }
+  private func render(_ message: MQTTMessage) throws(TemplateError) -> String {
     var levels: [Substring]?
-    let rendered = try config.topic.render { placeholder in
+    return try config.topic.render { placeholder in
       if let index = Int(placeholder) {
         if levels == nil {
           levels = message.topic.split(separator: "/", omittingEmptySubsequences: false)
@@ -94,22 +124,17 @@ struct MQTTRecordMapper {
       }
       return nil
     }
-    if !templateUsesPayload {
-      // Bounded: a feed with endless distinct topics must not grow memory without bound.
-      if topicCache.count >= 10_000 { topicCache.removeAll(keepingCapacity: true) }
-      topicCache[message.topic] = rendered
-    }
-    return rendered
   }
 
   private func invalid(
-    _ message: MQTTMessage, headers: [RecordHeader], reason: String, receivedMs: Int64
+    _ message: MQTTMessage, headers: [RecordHeader], key: [UInt8], reason: String,
+    receivedMs: Int64
   ) -> Outcome {
     switch config.invalidPayload {
     case .drop: return .drop(reason: reason)
     case .deadLetter(let topic):
       let record = SourceRecord(
-        topic: topic, key: Array(message.topic.utf8), value: message.payload,
+        topic: topic, key: key, value: message.payload,
         headers: headers + [
           RecordHeader(DeadLetterHeaders.connector, config.name),
           RecordHeader(DeadLetterHeaders.reason, reason),
