@@ -6,7 +6,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 APT_PACKAGES := libpq-dev libmosquitto-dev libcurl4-openssl-dev pkg-config postgresql mosquitto mosquitto-clients python3 curl openssl
 BENCH_PACKAGES := wrk
 
-.PHONY: help deps bench-deps build release run test bench bench-log bench-webhook bench-pgsink bench-httpsink clean
+.PHONY: help deps bench-deps build release run test bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt clean
 
 help:
 	@echo "make run        build in release mode and start the worker with Config/worker.yaml"
@@ -33,7 +33,7 @@ run: release
 test: deps
 	bash Tests/Servers/run-tests.sh
 
-bench: bench-log bench-webhook bench-pgsink bench-httpsink
+bench: bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt
 
 bench-log: bench-deps
 	bash Benchmarks/bench-log.sh
@@ -49,3 +49,6 @@ bench-pgsink: deps
 
 bench-httpsink: bench-deps
 	bash Benchmarks/bench-httpsink.sh
+
+bench-mqtt: deps
+	bash Benchmarks/bench-mqtt.sh

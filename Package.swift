@@ -69,13 +69,14 @@ let package = Package(
       name: "HTTPSinkConnector",
       dependencies: ["SluiceCore", "CCurl", .product(name: "Crypto", package: "swift-crypto")],
       path: "Connectors/HTTPSink"),
+    .target(name: "MQTTConnector", dependencies: ["SluiceCore", "CMosquitto"], path: "Connectors/MQTT"),
 
     // MARK: - Executables
     .executableTarget(
       name: "sluice",
       dependencies: [
         "SluiceCore", "SluiceLog", "SluiceAPI", "FileConnector", "WebhookConnector",
-        "PostgresSinkConnector", "HTTPSinkConnector",
+        "PostgresSinkConnector", "HTTPSinkConnector", "MQTTConnector",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -83,6 +84,8 @@ let package = Package(
     .executableTarget(
       name: "sluice-log-bench", dependencies: ["SluiceLog", "SluiceCore"],
       path: "Benchmarks/LogBench"),
+    .executableTarget(
+      name: "sluice-mqtt-publish", dependencies: ["CMosquitto"], path: "Benchmarks/MQTTPublish"),
 
     // MARK: - Tests
     .testTarget(name: "SluiceLogTests", dependencies: ["SluiceLog", "SluiceCore"]),
@@ -109,6 +112,7 @@ let package = Package(
         "PostgresSinkConnector", "SluiceCore", .product(name: "Logging", package: "swift-log"),
       ]),
     .testTarget(name: "HTTPSinkTests", dependencies: ["HTTPSinkConnector", "SluiceCore"]),
+    .testTarget(name: "MQTTConnectorTests", dependencies: ["MQTTConnector", "SluiceCore"]),
     .testTarget(name: "SystemLibraryTests", dependencies: ["CLibPQ", "CMosquitto", "CCurl"]),
   ],
   swiftLanguageModes: [.v6]

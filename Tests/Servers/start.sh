@@ -50,6 +50,9 @@ cat >"$dir/mosquitto.conf" <<CONF
 listener $mqtt_port 127.0.0.1
 allow_anonymous true
 persistence true
+# Persistent MQTT sessions keep what arrives while the subscriber is away; the default (1000)
+# would drop the rest.
+max_queued_messages 1000000
 persistence_location $dir/mqtt/
 log_dest file $dir/mosquitto.log
 pid_file $dir/mosquitto.pid

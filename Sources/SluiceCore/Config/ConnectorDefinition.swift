@@ -29,6 +29,9 @@ public struct ConnectorDefinition: Sendable {
   public var file: String
   /// Changes whenever the file's text changes, so a watcher can tell an edited file.
   public var fingerprint: String
+  /// Whether the file named `errors.dlq_topic` itself (rather than taking `<name>.dlq`); sources
+  /// use it to tell "dead-letter bad input" from "count and drop it".
+  public var deadLetterTopicIsExplicit = false
 
   /// The `config:` section as a mapping with these keys.
   public func configMapping(allowedKeys: [String]) throws(ConfigError) -> ConfigMapping {
@@ -127,18 +130,21 @@ public struct ConnectorDefinition: Sendable {
       policy.maximumBackoff = .milliseconds(
         try e.durationMilliseconds("max_retry_backoff_ms", default: 10_000))
     }
+    let deadLetterTopicIsExplicit = policy.deadLetterTopic != nil
     if policy.deadLetterTopic == nil { policy.deadLetterTopic = "\(name).dlq" }
 
     let configNode =
       m.node("config")
       ?? ConfigNode(
         file: file, path: "config", line: root.line, column: root.column, content: .null)
-    return ConnectorDefinition(
+    var definition = ConnectorDefinition(
       name: name, role: role, typeNode: typeNode, topic: topic, topicNode: m.node("topic"),
       topics: topics,
       tasks: try m.int("tasks", default: 1, range: 1...256), sinkErrorPolicy: policy,
       config: configNode, file: file,
       fingerprint: text)
+    definition.deadLetterTopicIsExplicit = deadLetterTopicIsExplicit
+    return definition
   }
 }
 

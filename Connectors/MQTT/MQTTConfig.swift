@@ -1,0 +1,232 @@
+import Foundation
+import SluiceCore
+
+/// `source: mqtt` settings, validated from the connector file.
+struct MQTTConfig: Sendable {
+  /// How a message's payload becomes the record value.
+  enum Payload: String, Sendable {
+    /// Validated JSON; invalid payloads are dead-lettered or dropped.
+    case json
+    /// UTF-8 text; invalid UTF-8 is dead-lettered or dropped.
+    case text
+    /// Stored as received.
+    case bytes
+  }
+
+  /// Where the record key comes from.
+  enum KeySource: Sendable, Equatable {
+    /// The MQTT topic, so each device keeps its order within one partition.
+    case topic
+    case none
+    case jsonPointer(String)
+  }
+
+  /// MQTT protocol level.
+  enum ProtocolVersion: String, Sendable {
+    case v311 = "3.1.1"
+    case v5 = "5"
+  }
+
+  /// One subscription: a topic filter with `+`/`#` wildcards and the QoS asked for.
+  struct Subscription: Sendable, Equatable {
+    var filter: String
+    var qos: Int
+  }
+
+  /// Certificates for `mqtts://`.
+  struct TLS: Sendable, Equatable {
+    var caFile: String?
+    var certFile: String?
+    var keyFile: String?
+    /// Skips the broker's host-name and chain checks; for tests only.
+    var insecure: Bool
+  }
+
+  /// What happens to a payload that fails validation or routing.
+  enum InvalidPayload: Sendable, Equatable {
+    case deadLetter(topic: String)
+    case drop
+  }
+
+  var name: String
+  var host: String
+  var port: Int
+  var tls: TLS?
+  var clientID: String
+  var username: String?
+  var password: String?
+  var protocolVersion: ProtocolVersion
+  var keepAliveSeconds: Int
+  var cleanSession: Bool
+  /// MQTT 5 session expiry: how long the broker keeps the session while the worker is away.
+  var sessionExpirySeconds: UInt32
+  var subscriptions: [Subscription]
+  var payload: Payload
+  var key: KeySource
+  var topic: TopicTemplate
+  var invalidPayload: InvalidPayload
+  /// Messages received but not yet durable, at most: the MQTT 5 receive maximum, and the batch
+  /// the network loop reads before it makes them durable.
+  var maxInflight: Int
+  var reconnectInitialMs: Int64
+  var reconnectMaximumMs: Int64
+
+  static let keys = [
+    "url", "tls", "client_id", "username", "password", "protocol", "keep_alive", "clean_session",
+    "session_expiry", "subscriptions", "qos", "payload", "key", "max_inflight", "reconnect",
+  ]
+
+  init(definition: ConnectorDefinition) throws {
+    name = definition.name
+    let m = try definition.configMapping(allowedKeys: Self.keys)
+
+    // Broker address.
+    let urlNode = try m.required("url")
+    let url = try urlNode.string()
+    let secure: Bool
+    let rest: Substring
+    if url.hasPrefix("mqtt://") {
+      secure = false
+      rest = url.dropFirst(7)
+    } else if url.hasPrefix("mqtts://") {
+      secure = true
+      rest = url.dropFirst(8)
+    } else {
+      throw urlNode.error("expected mqtt://host:port or mqtts://host:port, got '\(url)'")
+    }
+    let authority = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)[0]
+    if let colon = authority.lastIndex(of: ":"), !authority.hasSuffix("]") {
+      guard let port = Int(authority[authority.index(after: colon)...]), (1...65535).contains(port)
+      else { throw urlNode.error("expected a port from 1 to 65535 in '\(url)'") }
+      self.port = port
+      host = String(authority[..<colon])
+    } else {
+      port = secure ? 8883 : 1883
+      host = String(authority)
+    }
+    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    guard !host.isEmpty else { throw urlNode.error("no host in '\(url)'") }
+
+    if let node = m.node("tls") {
+      guard secure else { throw node.error("tls settings need an mqtts:// url") }
+      let t = try node.mapping(allowedKeys: ["ca", "cert", "key", "insecure"])
+      tls = TLS(
+        caFile: try t.optionalString("ca"), certFile: try t.optionalString("cert"),
+        keyFile: try t.optionalString("key"), insecure: try t.bool("insecure", default: false))
+      if (tls?.certFile == nil) != (tls?.keyFile == nil) {
+        throw node.error("a client certificate needs both 'cert' and 'key'")
+      }
+      for (key, path) in [("ca", tls?.caFile), ("cert", tls?.certFile), ("key", tls?.keyFile)] {
+        if let path, !FileManager.default.isReadableFile(atPath: path) {
+          throw (t.node(key) ?? node).error("cannot read '\(path)'")
+        }
+      }
+    } else {
+      tls = secure ? TLS(caFile: nil, certFile: nil, keyFile: nil, insecure: false) : nil
+    }
+
+    // Session.
+    clientID = try m.string("client_id", default: "sluice-\(definition.name)")
+    guard !clientID.isEmpty, clientID.utf8.count <= 65535 else {
+      throw (m.node("client_id") ?? m.node).error("expected a non-empty client id")
+    }
+    username = try m.optionalString("username")
+    password = try m.optionalString("password")
+    if password != nil && username == nil {
+      throw (m.node("password") ?? m.node).error("a password needs a username")
+    }
+    let version = try m.oneOf("protocol", allowed: ["5", "3.1.1"], default: "5")
+    protocolVersion = ProtocolVersion(rawValue: version)!
+    let keepAlive = try m.durationMilliseconds("keep_alive", default: 60_000)
+    guard (5_000...65_535_000).contains(keepAlive) else {
+      throw (m.node("keep_alive") ?? m.node).error("expected a keep-alive from 5s to 65535s")
+    }
+    keepAliveSeconds = Int(keepAlive / 1000)
+    cleanSession = try m.bool("clean_session", default: false)
+    let expiry = try m.durationMilliseconds("session_expiry", default: 7 * 86_400_000)
+    sessionExpirySeconds = UInt32(min(expiry / 1000, Int64(UInt32.max)))
+
+    // Subscriptions.
+    let defaultQoS = try m.int("qos", default: 1, range: 0...2)
+    let subscriptionsNode = try m.required("subscriptions")
+    var subscriptions: [Subscription] = []
+    for item in try subscriptionsNode.list() {
+      var subscription: Subscription
+      if case .scalar(let filter) = item.content {
+        subscription = Subscription(filter: filter, qos: defaultQoS)
+      } else {
+        let s = try item.mapping(allowedKeys: ["filter", "qos"])
+        subscription = Subscription(
+          filter: try s.string("filter"), qos: try s.int("qos", default: defaultQoS, range: 0...2))
+      }
+      if let problem = Self.filterProblem(subscription.filter) { throw item.error(problem) }
+      subscriptions.append(subscription)
+    }
+    guard !subscriptions.isEmpty else {
+      throw subscriptionsNode.error("expected at least one subscription")
+    }
+    self.subscriptions = subscriptions
+
+    // Records.
+    payload = Payload(rawValue: try m.oneOf("payload", allowed: ["json", "text", "bytes"], default: "json"))!
+    key = .topic
+    if let node = m.node("key") {
+      let text = try node.string()
+      if text == "topic" {
+        key = .topic
+      } else if text == "none" {
+        key = .none
+      } else if text.hasPrefix("json:/") || text == "json:" {
+        guard payload == .json else { throw node.error("a json: key needs payload: json") }
+        key = .jsonPointer(String(text.dropFirst(5)))
+      } else {
+        throw node.error("expected topic, none or json:/pointer, got '\(text)'")
+      }
+    }
+    maxInflight = try m.int("max_inflight", default: 1000, range: 1...65535)
+    reconnectInitialMs = 500
+    reconnectMaximumMs = 30_000
+    if let node = m.node("reconnect") {
+      let r = try node.mapping(allowedKeys: ["initial", "max"])
+      reconnectInitialMs = max(10, try r.durationMilliseconds("initial", default: 500))
+      reconnectMaximumMs = max(
+        reconnectInitialMs, try r.durationMilliseconds("max", default: 30_000))
+    }
+
+    if definition.deadLetterTopicIsExplicit || !definition.sinkErrorPolicy.tolerateAll {
+      invalidPayload = .deadLetter(
+        topic: definition.sinkErrorPolicy.deadLetterTopic ?? "\(definition.name).dlq")
+    } else {
+      invalidPayload = .drop
+    }
+
+    let topicNode = try definition.requiredTopicNode()
+    let isJSON = payload == .json
+    do {
+      topic = try TopicTemplate(definition.topic ?? "")
+      try topic.validate(
+        isKnown: { Int($0).map { $0 >= 0 } ?? false || ($0.hasPrefix("json:/") && isJSON) },
+        known: "{N} (MQTT topic level N, from 0) and {json:/pointer} with payload: json")
+    } catch {
+      throw topicNode.error(error.message)
+    }
+  }
+
+  /// Why `filter` is not a valid MQTT subscription filter, or nil.
+  static func filterProblem(_ filter: String) -> String? {
+    guard !filter.isEmpty else { return "an empty topic filter" }
+    guard filter.utf8.count <= 65535, !filter.contains("\0") else {
+      return "topic filter too long or contains NUL"
+    }
+    let levels = filter.split(separator: "/", omittingEmptySubsequences: false)
+    for (i, level) in levels.enumerated() {
+      if level.contains("#") && (level != "#" || i != levels.count - 1) {
+        return "'#' must be a whole level and the last one, in '\(filter)'"
+      }
+      if level.contains("+") && level != "+" {
+        return "'+' must be a whole level, in '\(filter)'"
+      }
+    }
+    return nil
+  }
+}

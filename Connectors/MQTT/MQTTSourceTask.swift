@@ -1,0 +1,84 @@
+import Foundation
+import SluiceCore
+
+/// Subscribes to an MQTT broker and writes every message durably to its topic before the
+/// broker gets its PUBACK (DESIGN.md §3, "MQTT → topic"; README, "MQTT source").
+final class MQTTSourceTask: SourceTask {
+  let config: MQTTConfig
+  let context: any SourceTaskContext
+
+  init(config: MQTTConfig, context: any SourceTaskContext) {
+    self.config = config
+    self.context = context
+  }
+
+  func run() async throws {
+    var filter = RedeliveryFilter(window: config.maxInflight)
+    try await filter.rebuild(from: context.store, connector: config.name)
+    let delivery = MQTTDelivery(config: config, context: context, filter: filter)
+    let context = self.context
+    context.setDetail("broker", "\(config.host):\(config.port)")
+    context.setDetail("client_id", config.clientID)
+    let loop = MQTTNetworkLoop(config: config, logger: context.logger) { state in
+      switch state {
+      case .connected(let resumed):
+        context.setDetail("connected", "true")
+        context.setDetail("session", resumed ? "resumed" : "new")
+        context.setDetail("last_error", nil)
+      case .disconnected(let reason):
+        context.setDetail("connected", "false")
+        context.setDetail("last_error", reason)
+      case .idle, .connecting:
+        context.setDetail("connected", "false")
+      }
+    }
+    let name = config.name
+    try await withTaskCancellationHandler {
+      try await withCheckedThrowingContinuation { (finished: CheckedContinuation<Void, any Error>) in
+        // The network loop blocks (poll, and waiting for durability), so it gets a thread of
+        // its own rather than one of the cooperative pool's.
+        let thread = Thread {
+          do {
+            try loop.run(connected: { delivery.connected() }, deliver: { try delivery.deliver($0) })
+            finished.resume()
+          } catch {
+            finished.resume(throwing: error)
+          }
+        }
+        thread.name = "mqtt-\(name)"
+        thread.start()
+      }
+    } onCancel: {
+      loop.stop()
+    }
+  }
+}
+
+/// A validated `source: mqtt` connector.
+struct MQTTSourceConnector: SourceConnector {
+  let config: MQTTConfig
+
+  init(definition: ConnectorDefinition) throws {
+    config = try MQTTConfig(definition: definition)
+  }
+
+  func makeTask(index: Int, count: Int, context: any SourceTaskContext) throws -> any SourceTask {
+    // One client id is one session on the broker; a second task would take it over.
+    guard index == 0 else { return IdleMQTTTask() }
+    return MQTTSourceTask(config: config, context: context)
+  }
+}
+
+/// Tasks beyond the first of an MQTT connector have nothing to do.
+struct IdleMQTTTask: SourceTask {
+  func run() async throws {
+    while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+  }
+}
+
+/// Registers `source: mqtt`.
+public enum MQTTConnectors {
+  public static func register(in registry: inout ConnectorRegistry) {
+    registry.registerSource("mqtt") { try MQTTSourceConnector(definition: $0) }
+  }
+}
