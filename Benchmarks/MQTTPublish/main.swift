@@ -84,7 +84,8 @@ for n in options.first..<(options.first + options.count) {
   }
   let device = n % options.devices
   let name = String(format: "d-%03d", device)
-  let topic = options.topic.replacingOccurrences(of: "{device}", with: String(format: "%03d", device))
+  let topic = options.topic.replacingOccurrences(
+    of: "{device}", with: String(format: "%03d", device))
   let payload = "{\"device\":\"\(name)\",\"seq\":\(n),\"temp\":21.5,\"pad\":\"\(padding)\"}"
   repeat {
     rc = payload.withCString {

@@ -63,7 +63,8 @@ final class MQTTClient {
     _ = Self.libraryReady
     self.config = config
     guard let handle = mosquitto_new(config.clientID, config.cleanSession, nil) else {
-      throw MQTTError(code: -1, message: "cannot create an MQTT client: \(String(cString: strerror(errno)))")
+      throw MQTTError(
+        code: -1, message: "cannot create an MQTT client: \(String(cString: strerror(errno)))")
     }
     self.handle = handle
     mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
@@ -188,8 +189,11 @@ final class MQTTClient {
       guard let granted else { return }
       let client = MQTTClient.client(userdata)
       for i in 0..<Int(count) where granted[i] >= 0x80 {
-        let filter = i < client.config.subscriptions.count ? client.config.subscriptions[i].filter : "?"
-        client.events.append(.subscriptionRefused("the broker refused the subscription '\(filter)' (code \(granted[i]))"))
+        let filter =
+          i < client.config.subscriptions.count ? client.config.subscriptions[i].filter : "?"
+        client.events.append(
+          .subscriptionRefused(
+            "the broker refused the subscription '\(filter)' (code \(granted[i]))"))
       }
       _ = mid
     }
@@ -199,7 +203,8 @@ final class MQTTClient {
     guard rc == 0 else {
       let reason =
         config.protocolVersion == .v5
-        ? String(cString: mosquitto_reason_string(rc)) : String(cString: mosquitto_connack_string(rc))
+        ? String(cString: mosquitto_reason_string(rc))
+        : String(cString: mosquitto_connack_string(rc))
       events.append(.refused(reason))
       return
     }

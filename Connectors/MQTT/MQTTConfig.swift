@@ -168,7 +168,8 @@ struct MQTTConfig: Sendable {
     self.subscriptions = subscriptions
 
     // Records.
-    payload = Payload(rawValue: try m.oneOf("payload", allowed: ["json", "text", "bytes"], default: "json"))!
+    payload = Payload(
+      rawValue: try m.oneOf("payload", allowed: ["json", "text", "bytes"], default: "json"))!
     key = .topic
     if let node = m.node("key") {
       let text = try node.string()

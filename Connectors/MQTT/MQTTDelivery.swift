@@ -42,7 +42,8 @@ final class MQTTDelivery: @unchecked Sendable {
     var newlyDropped = 0
     var skipped = 0
     for message in batch {
-      let identity = MessageIdentity(mid: message.mid, topic: message.topic, payload: message.payload)
+      let identity = MessageIdentity(
+        mid: message.mid, topic: message.topic, payload: message.payload)
       if filter.isRedelivery(identity) {
         skipped += 1
         continue
@@ -106,7 +107,8 @@ final class MQTTDelivery: @unchecked Sendable {
         + record.headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) }
       // The store counts its own framing too; leave it room.
       guard size > limit - 4096 else { continue }
-      let reason = "message of \(record.value?.count ?? 0) bytes is larger than the store takes (\(limit) bytes)"
+      let reason =
+        "message of \(record.value?.count ?? 0) bytes is larger than the store takes (\(limit) bytes)"
       problem(reason)
       guard case .deadLetter(let topic) = config.invalidPayload else {
         records[i].value = nil

@@ -58,7 +58,9 @@ struct MQTTRecordMapper {
     headers.append(qosHeaders[min(max(message.qos, 0), 2)])
     headers.append(message.retain ? retainHeaders.yes : retainHeaders.no)
     headers.append(RecordHeader(MQTTHeaders.mid, String(message.mid)))
-    if let type = message.contentType { headers.append(RecordHeader(MQTTHeaders.contentType, type)) }
+    if let type = message.contentType {
+      headers.append(RecordHeader(MQTTHeaders.contentType, type))
+    }
     for property in message.userProperties {
       headers.append(RecordHeader(property.name, property.value))
     }
@@ -106,7 +108,9 @@ struct MQTTRecordMapper {
     case .text:
       return String(validating: payload, as: UTF8.self) == nil ? "payload is not valid UTF-8" : nil
     case .json:
-      return JSONValidator.errorOffset(payload).map { "payload is not valid JSON: error at byte \($0)" }
+      return JSONValidator.errorOffset(payload).map {
+        "payload is not valid JSON: error at byte \($0)"
+      }
     }
   }
 

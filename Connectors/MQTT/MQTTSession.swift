@@ -56,7 +56,8 @@ struct MQTTSession {
   /// Opening the connection failed, the broker refused it, or an open one was lost.
   mutating func failed(_ reason: String) -> Step {
     state = .disconnected(reason: reason)
-    return Step(log: changed("MQTT broker unavailable: \(reason); retrying with backoff"),
+    return Step(
+      log: changed("MQTT broker unavailable: \(reason); retrying with backoff"),
       retryAfter: backoff.next())
   }
 

@@ -34,7 +34,8 @@ final class MQTTSourceTask: SourceTask {
     }
     let name = config.name
     try await withTaskCancellationHandler {
-      try await withCheckedThrowingContinuation { (finished: CheckedContinuation<Void, any Error>) in
+      try await withCheckedThrowingContinuation {
+        (finished: CheckedContinuation<Void, any Error>) in
         // The network loop blocks (poll, and waiting for durability), so it gets a thread of
         // its own rather than one of the cooperative pool's.
         let thread = Thread {

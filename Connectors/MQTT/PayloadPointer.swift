@@ -40,13 +40,15 @@ enum PayloadPointer {
     case .string: return JSONObjectReader.string(payload, range)
     default:
       var trimmed = range
-      while let last = trimmed.last, payload[last] == 0x20 || payload[last] == 0x0A
-        || payload[last] == 0x0D || payload[last] == 0x09
+      while let last = trimmed.last,
+        payload[last] == 0x20 || payload[last] == 0x0A
+          || payload[last] == 0x0D || payload[last] == 0x09
       {
         trimmed = trimmed.lowerBound..<last
       }
-      while let first = trimmed.first, payload[first] == 0x20 || payload[first] == 0x0A
-        || payload[first] == 0x0D || payload[first] == 0x09
+      while let first = trimmed.first,
+        payload[first] == 0x20 || payload[first] == 0x0A
+          || payload[first] == 0x0D || payload[first] == 0x09
       {
         trimmed = (first + 1)..<trimmed.upperBound
       }
@@ -55,7 +57,9 @@ enum PayloadPointer {
   }
 
   private static func firstKind(_ bytes: [UInt8], _ range: Range<Int>) -> JSONMember.Kind? {
-    guard let first = bytes[range].first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 })
+    guard
+      let first = bytes[range].first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
+      )
     else { return nil }
     return JSONObjectReader.kind(of: first)
   }

@@ -89,7 +89,9 @@ struct RedeliveryFilter {
           for record in records {
             guard let source = record.header(SourceHeaders.connector),
               source.elementsEqual(connector.utf8),
-              let mid = record.header(MQTTHeaders.mid).flatMap({ Int(String(decoding: $0, as: UTF8.self)) }),
+              let mid = record.header(MQTTHeaders.mid).flatMap({
+                Int(String(decoding: $0, as: UTF8.self))
+              }),
               mid != 0, let topic = record.header(MQTTHeaders.topic)
             else { continue }
             found.append(

@@ -64,7 +64,9 @@ final class MQTTSourceTests: XCTestCase {
         "\(p)-drop", topic: "\(p).drop", port: port, clientID: "\(p)-drop",
         "subscriptions: [ \"\(p)/drop\" ]", errors: "errors: { tolerance: all }"))
     try worker.start()
-    for name in ["json", "keyed", "text", "bytes", "drop"] { try worker.waitForMQTT("\(p)-\(name)") }
+    for name in ["json", "keyed", "text", "bytes", "drop"] {
+      try worker.waitForMQTT("\(p)-\(name)")
+    }
 
     try mosquittoPub(
       host + [
