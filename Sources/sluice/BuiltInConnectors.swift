@@ -1,5 +1,6 @@
 import FileConnector
 import HTTPSinkConnector
+import PostgresCDCConnector
 import PostgresSinkConnector
 import SluiceCore
 import WebhookConnector
@@ -12,6 +13,7 @@ enum BuiltInConnectors {
     WebhookConnectors.register(in: &registry)
     PostgresSinkConnectors.register(in: &registry)
     HTTPSinkConnectors.register(in: &registry)
+    PostgresCDCConnectors.register(in: &registry)
     return registry
   }
 }
