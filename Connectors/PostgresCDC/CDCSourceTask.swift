@@ -80,6 +80,7 @@ final class CDCSourceTask: SourceTask {
       replication.stop()
     }
     context.setDetail("state", "streaming")
+    var replayedDuplicates = 0
     try await withTaskCancellationHandler {
       for try await chunk in replication.chunks {
         replication.consumed()
@@ -101,7 +102,19 @@ final class CDCSourceTask: SourceTask {
             }
           }
         }
-        if !records.isEmpty { _ = try await context.send(records) }
+        if !records.isEmpty {
+          let placed = try await context.send(records)
+          // After a crash the slot replays from its confirmed LSN; the runtime drops what was
+          // already durable. Counted so the status and log show the replay happened.
+          let skipped = placed.reduce(0) { $0 + ($1.offset < 0 ? 1 : 0) }
+          if skipped > 0 {
+            replayedDuplicates += skipped
+            context.setDetail("skipped_already_durable", "\(replayedDuplicates)")
+            context.logger.info(
+              "skipped changes already durable in their topics (replayed by the slot)",
+              metadata: ["count": "\(skipped)"])
+          }
+        }
         // Only now, with the records durable, may PostgreSQL forget the WAL behind them.
         replication.confirm(changes.confirmableLSN)
         progressed()

@@ -309,6 +309,8 @@ final class PostgresCDCWorkerTests: XCTestCase {
     XCTAssertGreaterThanOrEqual(killsWhileLoading, 5, "kills while changes were being made")
     XCTAssertGreaterThanOrEqual(workload.changeCount, 50_000)
     try workload.verify(worker, topicPrefix: "crash.", context: "after \(kills) kills")
+    let replays = worker.log().components(separatedBy: "skipped changes already durable").count - 1
+    print("CDC crash test: \(kills) kills, \(killsWhileLoading) while loading, \(replays) replays with changes already durable skipped")
     XCTAssertNotNil(worker.terminate())
   }
 
@@ -336,6 +338,50 @@ final class PostgresCDCWorkerTests: XCTestCase {
     try workload.verify(worker, topicPrefix: "cut.", context: "after \(cuts) cut connections")
     try waitUntil("streaming again", timeout: 30) { self.detail(worker, "cdc-cut", "state") == "streaming" }
     XCTAssertEqual(taskStatus(worker, "cdc-cut")?["state"] as? String, "RUNNING")
+    XCTAssertNotNil(worker.terminate())
+  }
+
+  func testNothingLostOrRepeatedWhenPostgreSQLRestartsMidStream() throws {
+    let data = try XCTUnwrap(
+      ProcessInfo.processInfo.environment["SLUICE_TEST_PG_DATA"], "make test sets SLUICE_TEST_PG_DATA")
+    let workload = CDCWorkload(prefix: "cdc_restart", transactions: 1600, seed: 3)
+    let worker = try WorkerProcess()
+    try workload.prepare(url)
+    slotsToDrop.append("cdc_restart")
+    try worker.writeConnector(
+      "cdc-restart",
+      connectorYAML("cdc-restart", tables: workload.tableList, topic: "restart.{table}"))
+    try worker.start()
+    try waitForStreaming(worker, "cdc-restart")
+    let half = workload.chunks.count / 2
+    let first = workload.run(url, chunks: 0..<half)
+    try waitUntil("the first half committed", timeout: 120) { first.finished }
+    XCTAssertNil(first.failure)
+    // The connector is still streaming the first half when the server goes away.
+    let pgCtl = try XCTUnwrap(
+      try FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql").sorted().last
+        .map { "/usr/lib/postgresql/\($0)/bin/pg_ctl" })
+    // The new postmaster must not inherit this process's descriptors (Foundation's Process
+    // waits until every holder of its child's descriptors exits, and swift test reads stderr
+    // to the end): the shell closes them all before pg_ctl starts the server.
+    let restart = Process()
+    restart.executableURL = URL(fileURLWithPath: "/bin/bash")
+    restart.arguments = [
+      "-c",
+      #"for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done 2>/dev/null; exec runuser -u postgres -- "$0" -D "$1" -m fast -w restart >/dev/null 2>&1 </dev/null"#,
+      pgCtl, data,
+    ]
+    try restart.run()
+    restart.waitUntilExit()
+    XCTAssertEqual(restart.terminationStatus, 0, "pg_ctl restart")
+    let second = workload.run(url, chunks: half..<workload.chunks.count)
+    try waitUntil("the second half committed", timeout: 120) { second.finished }
+    XCTAssertNil(second.failure)
+    try workload.verify(worker, topicPrefix: "restart.", context: "after a server restart")
+    XCTAssertTrue(worker.log().contains("replication interrupted"), "the restart was noticed")
+    try waitUntil("streaming again", timeout: 60) {
+      self.detail(worker, "cdc-restart", "state") == "streaming"
+    }
     XCTAssertNotNil(worker.terminate())
   }
 }
@@ -422,9 +468,9 @@ final class CDCWorkload: @unchecked Sendable {
     func finish(_ failure: String?) { lock.withLock { done = true; error = failure } }
   }
 
-  func run(_ url: String) -> Runner {
+  func run(_ url: String, chunks range: Range<Int>? = nil) -> Runner {
     let runner = Runner()
-    let chunks = self.chunks
+    let chunks = Array(self.chunks[range ?? self.chunks.indices])
     Thread {
       do {
         for chunk in chunks { try cdcPSQL(url, chunk) }
