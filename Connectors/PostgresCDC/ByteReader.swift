@@ -65,6 +65,8 @@ struct ProtocolError: Error, CustomStringConvertible, Sendable {
 /// Appends big-endian integers to a byte buffer, for the messages Sluice sends.
 extension [UInt8] {
   mutating func appendBigEndian(_ value: UInt64) {
-    for shift in stride(from: 56, through: 0, by: -8) { append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    for shift in stride(from: 56, through: 0, by: -8) {
+      append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+    }
   }
 }

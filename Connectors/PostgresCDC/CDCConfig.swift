@@ -47,7 +47,8 @@ struct CDCConfig: Sendable {
     let tablesNode = try m.required("tables")
     if case .scalar(let text) = tablesNode.content {
       guard text == "*" else {
-        throw tablesNode.error("expected a list of tables like [public.orders] or \"*\", got '\(text)'")
+        throw tablesNode.error(
+          "expected a list of tables like [public.orders] or \"*\", got '\(text)'")
       }
       tables = .all
     } else {
@@ -67,11 +68,15 @@ struct CDCConfig: Sendable {
     let defaultName =
       "sluice_"
       + String(
-        definition.name.lowercased().map { ("a"..."z").contains($0) || ("0"..."9").contains($0) ? $0 : "_" })
+        definition.name.lowercased().map {
+          ("a"..."z").contains($0) || ("0"..."9").contains($0) ? $0 : "_"
+        })
     let slotNode = m.node("slot")
     slot = try m.string("slot", default: defaultName)
     if slot.isEmpty || slot.utf8.count > 63
-      || !slot.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" })
+      || !slot.unicodeScalars.allSatisfy({
+        ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_"
+      })
     {
       throw (slotNode ?? definition.config).error(
         "a replication slot name has 1 to 63 characters: lower-case letters, digits and '_'; got '\(slot)'"

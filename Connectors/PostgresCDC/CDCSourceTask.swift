@@ -30,7 +30,8 @@ final class CDCSourceTask: SourceTask {
         let setup = try await control.run { try SlotSetup(config: self.config).prepare(on: $0) }
         try await stream(from: setup, control: control) {
           if failing {
-            self.context.logger.info("replication resumed", metadata: ["slot": "\(self.config.slot)"])
+            self.context.logger.info(
+              "replication resumed", metadata: ["slot": "\(self.config.slot)"])
             failing = false
           }
           backoff.reset()

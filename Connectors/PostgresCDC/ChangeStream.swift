@@ -95,7 +95,9 @@ struct ChangeStream {
     case .insert(let oid, let new):
       let table = try self.table(oid)
       let after = try row(new, of: table, substitute: nil)
-      return [try event(table, op: "c", key: key(of: new, table), before: nil, after: after, at: lsn)]
+      return [
+        try event(table, op: "c", key: key(of: new, table), before: nil, after: after, at: lsn)
+      ]
     case .update(let oid, let old, let new):
       let table = try self.table(oid)
       let oldValues = old.map { $0.values }
@@ -126,7 +128,8 @@ struct ChangeStream {
     case .truncate(let oids, _, _):
       var records: [ChangeRecord] = []
       for oid in oids {
-        records.append(try event(try table(oid), op: "t", key: nil, before: nil, after: nil, at: lsn))
+        records.append(
+          try event(try table(oid), op: "t", key: nil, before: nil, after: nil, at: lsn))
       }
       return records
     }
@@ -239,7 +242,9 @@ struct ChangeStream {
     return out.bytes
   }
 
-  private func write(_ value: PgOutputMessage.TupleValue, kind: ValueConverter.Kind, to out: inout JSONWriter) {
+  private func write(
+    _ value: PgOutputMessage.TupleValue, kind: ValueConverter.Kind, to out: inout JSONWriter
+  ) {
     switch value {
     case .null: out.null()
     case .unchangedToast: out.string(ValueConverter.unavailable)
@@ -247,7 +252,9 @@ struct ChangeStream {
     }
   }
 
-  private func checkWidth(_ values: [PgOutputMessage.TupleValue], _ table: Table) throws(ProtocolError) {
+  private func checkWidth(_ values: [PgOutputMessage.TupleValue], _ table: Table)
+    throws(ProtocolError)
+  {
     guard values.count == table.relation.columns.count else {
       throw ProtocolError(
         "a row of \(table.relation.schema).\(table.relation.name) has \(values.count) values for \(table.relation.columns.count) columns"
@@ -283,11 +290,14 @@ struct ChangeStream {
     out.string(table.relation.schema)
     out.raw(",\"table\":")
     out.string(table.relation.name)
-    out.raw(",\"txId\":\(transaction.xid),\"lsn\":\(lsn.value)},\"op\":\"\(op)\",\"ts_ms\":\(now())}")
+    out.raw(
+      ",\"txId\":\(transaction.xid),\"lsn\":\(lsn.value)},\"op\":\"\(op)\",\"ts_ms\":\(now())}")
     return ChangeRecord(topic: table.topic, key: key, value: out.bytes, position: position)
   }
 
-  private mutating func tombstone(_ table: Table, key: [UInt8]?) throws(ProtocolError) -> ChangeRecord {
+  private mutating func tombstone(_ table: Table, key: [UInt8]?) throws(ProtocolError)
+    -> ChangeRecord
+  {
     ChangeRecord(topic: table.topic, key: key, value: nil, position: try nextPosition())
   }
 }

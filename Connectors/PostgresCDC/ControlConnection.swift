@@ -15,7 +15,8 @@ final class ControlConnection: @unchecked Sendable {
   }
 
   /// Runs `work` with a working connection on the queue.
-  func run<T: Sendable>(_ work: @escaping @Sendable (PostgresClient) throws -> T) async throws -> T {
+  func run<T: Sendable>(_ work: @escaping @Sendable (PostgresClient) throws -> T) async throws -> T
+  {
     try await withCheckedThrowingContinuation { continuation in
       queue.async {
         continuation.resume(

@@ -85,7 +85,8 @@ enum PgOutputMessage: Equatable {
     case UInt8(ascii: "C"):
       _ = try r.byte()  // flags, unused
       return .commit(
-        Commit(commitLSN: LSN(try r.uint64()), endLSN: LSN(try r.uint64()), commitTime: try r.int64()))
+        Commit(
+          commitLSN: LSN(try r.uint64()), endLSN: LSN(try r.uint64()), commitTime: try r.int64()))
     case UInt8(ascii: "O"):
       return .origin(lsn: LSN(try r.uint64()), name: try r.cString())
     case UInt8(ascii: "R"):
@@ -109,7 +110,9 @@ enum PgOutputMessage: Equatable {
       return .type(oid: try r.uint32(), schema: try r.cString(), name: try r.cString())
     case UInt8(ascii: "I"):
       let relation = try r.uint32()
-      guard try r.byte() == UInt8(ascii: "N") else { throw ProtocolError("insert without new tuple") }
+      guard try r.byte() == UInt8(ascii: "N") else {
+        throw ProtocolError("insert without new tuple")
+      }
       return .insert(relation: relation, new: try tuple(&r))
     case UInt8(ascii: "U"):
       let relation = try r.uint32()
@@ -129,14 +132,16 @@ enum PgOutputMessage: Equatable {
         throw ProtocolError("delete without old tuple")
       }
       let values = try tuple(&r)
-      return .delete(relation: relation, old: marker == UInt8(ascii: "K") ? .key(values) : .full(values))
+      return .delete(
+        relation: relation, old: marker == UInt8(ascii: "K") ? .key(values) : .full(values))
     case UInt8(ascii: "T"):
       let count = Int(try r.uint32())
       let options = try r.byte()
       guard count <= r.bytes.count else { throw ProtocolError("truncate lists too many tables") }
       var relations: [UInt32] = []
       for _ in 0..<count { relations.append(try r.uint32()) }
-      return .truncate(relations: relations, cascade: options & 1 != 0, restartIdentity: options & 2 != 0)
+      return .truncate(
+        relations: relations, cascade: options & 1 != 0, restartIdentity: options & 2 != 0)
     case UInt8(ascii: "M"):
       let flags = try r.byte()
       let lsn = LSN(try r.uint64())

@@ -76,7 +76,8 @@ final class ReplicationStream: @unchecked Sendable {
       let connection = try PostgresClient(
         url: parameters.url, password: parameters.password,
         applicationName: parameters.applicationName, replication: true)
-      var options = "proto_version '1', publication_names \(quoteLiteral(quoteIdentifier(parameters.publication)))"
+      var options =
+        "proto_version '1', publication_names \(quoteLiteral(quoteIdentifier(parameters.publication)))"
       if parameters.withMessages { options += ", messages 'true'" }
       // 0/0: the server starts at the slot's confirmed_flush_lsn, the last durable point.
       try connection.startCopyBoth(

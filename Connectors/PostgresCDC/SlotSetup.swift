@@ -31,7 +31,8 @@ struct SlotSetup {
     guard role.count == 2, role[1] == "t" else {
       let user = (role.first ?? nil) ?? "?"
       throw SetupError(
-        "role '\(user)' may not replicate; run ALTER ROLE \(quoteIdentifier(user)) WITH REPLICATION;")
+        "role '\(user)' may not replicate; run ALTER ROLE \(quoteIdentifier(user)) WITH REPLICATION;"
+      )
     }
     let database = try connection.execute("SELECT current_database()").first?.first ?? nil
     try checkTables(on: connection)
@@ -101,7 +102,8 @@ struct SlotSetup {
     case .listed(let names):
       if existing.isEmpty {
         try connection.execute(
-          "CREATE PUBLICATION \(publication) FOR TABLE \(names.map(\.quoted).joined(separator: ", "))")
+          "CREATE PUBLICATION \(publication) FOR TABLE \(names.map(\.quoted).joined(separator: ", "))"
+        )
         return
       }
       if existing[0][0] == "t" { return }
@@ -113,7 +115,8 @@ struct SlotSetup {
       let missing = names.filter { !published.contains($0) }
       if !missing.isEmpty {
         try connection.execute(
-          "ALTER PUBLICATION \(publication) ADD TABLE \(missing.map(\.quoted).joined(separator: ", "))")
+          "ALTER PUBLICATION \(publication) ADD TABLE \(missing.map(\.quoted).joined(separator: ", "))"
+        )
       }
     }
   }

@@ -137,8 +137,10 @@ final class PostgresCDCWorkerTests: XCTestCase {
       for c in columns { row[c] = NSNull() }
       return row
     }
-    let columns = ["i2", "i8", "num", "f4", "f8", "b", "t", "vc", "j", "jb", "u", "by", "d", "tm",
-      "ts", "tstz", "ia", "ta"]
+    let columns = [
+      "i2", "i8", "num", "f4", "f8", "b", "t", "vc", "j", "jb", "u", "by", "d", "tm",
+      "ts", "tstz", "ia", "ta",
+    ]
     var row2 = nulls(2, columns + ["gone"])
     row2["extra"] = 7
     var row3 = nulls(3, columns)
@@ -183,22 +185,26 @@ final class PostgresCDCWorkerTests: XCTestCase {
 
   /// Compares records with the expected key, op, before and after, and the source block.
   func compare(
-    _ records: [[String: Any]], _ expected: [(key: [String: Any]?, op: String?, before: Any, after: Any)],
+    _ records: [[String: Any]],
+    _ expected: [(key: [String: Any]?, op: String?, before: Any, after: Any)],
     table: String, file: StaticString = #filePath, line: UInt = #line
   ) throws {
-    XCTAssertEqual(records.count, expected.count, "\(table) records: \(records)", file: file, line: line)
+    XCTAssertEqual(
+      records.count, expected.count, "\(table) records: \(records)", file: file, line: line)
     var lastLSN = 0
     for (record, want) in zip(records, expected) {
       if let key = want.key {
         XCTAssertEqual(canonicalJSON(record["key"]), canonicalJSON(key), file: file, line: line)
       } else {
-        XCTAssertTrue(record["key"] == nil || record["key"] is NSNull, "\(record)", file: file, line: line)
+        XCTAssertTrue(
+          record["key"] == nil || record["key"] is NSNull, "\(record)", file: file, line: line)
       }
       guard let op = want.op else {
         XCTAssertTrue(record["value"] is NSNull, "tombstone: \(record)", file: file, line: line)
         continue
       }
-      let value = try XCTUnwrap(record["value"] as? [String: Any], "\(record)", file: file, line: line)
+      let value = try XCTUnwrap(
+        record["value"] as? [String: Any], "\(record)", file: file, line: line)
       XCTAssertEqual(value["op"] as? String, op, file: file, line: line)
       XCTAssertEqual(
         canonicalJSON(value["before"]), canonicalJSON(want.before), "before of \(op)", file: file,
@@ -217,7 +223,9 @@ final class PostgresCDCWorkerTests: XCTestCase {
       let ts = try XCTUnwrap(source["ts_ms"] as? Int, file: file, line: line)
       XCTAssertLessThan(abs(ts - Int(Date().timeIntervalSince1970 * 1000)), 120_000, "commit time")
       let lsn = try XCTUnwrap(source["lsn"] as? Int, file: file, line: line)
-      XCTAssertGreaterThanOrEqual(lsn, lastLSN, "LSNs grow (a key change is two events of one change)", file: file, line: line)
+      XCTAssertGreaterThanOrEqual(
+        lsn, lastLSN, "LSNs grow (a key change is two events of one change)", file: file, line: line
+      )
       lastLSN = lsn
     }
   }
@@ -237,7 +245,8 @@ final class PostgresCDCWorkerTests: XCTestCase {
     XCTAssertTrue(trace.contains("table public.cdc_nokey has no primary key"), trace)
     XCTAssertTrue(trace.contains(#"ALTER TABLE "public"."cdc_nokey" REPLICA IDENTITY FULL"#), trace)
     XCTAssertEqual(
-      try cdcPSQL(url, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'cdc_nokey'"), "0",
+      try cdcPSQL(url, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'cdc_nokey'"),
+      "0",
       "no slot is created for a refused table")
     XCTAssertNotNil(worker.terminate())
   }
@@ -274,7 +283,8 @@ final class PostgresCDCWorkerTests: XCTestCase {
 
     try worker.removeConnector("cdc-idle")
     try waitUntil("the slot is dropped with the connector", timeout: 30) {
-      try cdcPSQL(self.url, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'cdc_idle'")
+      try cdcPSQL(
+        self.url, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'cdc_idle'")
         == "0"
     }
     XCTAssertNotNil(worker.terminate())
@@ -310,7 +320,9 @@ final class PostgresCDCWorkerTests: XCTestCase {
     XCTAssertGreaterThanOrEqual(workload.changeCount, 50_000)
     try workload.verify(worker, topicPrefix: "crash.", context: "after \(kills) kills")
     let replays = worker.log().components(separatedBy: "skipped changes already durable").count - 1
-    print("CDC crash test: \(kills) kills, \(killsWhileLoading) while loading, \(replays) replays with changes already durable skipped")
+    print(
+      "CDC crash test: \(kills) kills, \(killsWhileLoading) while loading, \(replays) replays with changes already durable skipped"
+    )
     XCTAssertNotNil(worker.terminate())
   }
 
@@ -336,14 +348,17 @@ final class PostgresCDCWorkerTests: XCTestCase {
     XCTAssertNil(runner.failure)
     XCTAssertGreaterThanOrEqual(cuts, 4)
     try workload.verify(worker, topicPrefix: "cut.", context: "after \(cuts) cut connections")
-    try waitUntil("streaming again", timeout: 30) { self.detail(worker, "cdc-cut", "state") == "streaming" }
+    try waitUntil("streaming again", timeout: 30) {
+      self.detail(worker, "cdc-cut", "state") == "streaming"
+    }
     XCTAssertEqual(taskStatus(worker, "cdc-cut")?["state"] as? String, "RUNNING")
     XCTAssertNotNil(worker.terminate())
   }
 
   func testNothingLostOrRepeatedWhenPostgreSQLRestartsMidStream() throws {
     let data = try XCTUnwrap(
-      ProcessInfo.processInfo.environment["SLUICE_TEST_PG_DATA"], "make test sets SLUICE_TEST_PG_DATA")
+      ProcessInfo.processInfo.environment["SLUICE_TEST_PG_DATA"],
+      "make test sets SLUICE_TEST_PG_DATA")
     let workload = CDCWorkload(prefix: "cdc_restart", transactions: 1600, seed: 3)
     let worker = try WorkerProcess()
     try workload.prepare(url)
@@ -432,7 +447,9 @@ final class CDCWorkload: @unchecked Sendable {
           events.append((key, "c:\(v)"))
         }
       }
-      sql += "BEGIN;\n" + statements.joined(separator: "\n") + (rolledBack ? "\nROLLBACK;\n" : "\nCOMMIT;\n")
+      sql +=
+        "BEGIN;\n" + statements.joined(separator: "\n")
+        + (rolledBack ? "\nROLLBACK;\n" : "\nCOMMIT;\n")
       if !rolledBack {
         present = presentAfter
         changeCount += statements.count
@@ -453,7 +470,8 @@ final class CDCWorkload: @unchecked Sendable {
   func prepare(_ url: String) throws {
     var sql = ""
     for table in tables {
-      sql += "DROP TABLE IF EXISTS \(table); CREATE TABLE \(table) (id int PRIMARY KEY, v bigint, note text);\n"
+      sql +=
+        "DROP TABLE IF EXISTS \(table); CREATE TABLE \(table) (id int PRIMARY KEY, v bigint, note text);\n"
     }
     try cdcPSQL(url, sql)
   }
@@ -465,7 +483,12 @@ final class CDCWorkload: @unchecked Sendable {
     private var error: String?
     var finished: Bool { lock.withLock { done } }
     var failure: String? { lock.withLock { error } }
-    func finish(_ failure: String?) { lock.withLock { done = true; error = failure } }
+    func finish(_ failure: String?) {
+      lock.withLock {
+        done = true
+        error = failure
+      }
+    }
   }
 
   func run(_ url: String, chunks range: Range<Int>? = nil) -> Runner {
@@ -520,11 +543,15 @@ final class CDCWorkload: @unchecked Sendable {
     XCTAssertEqual(total, eventCount, "events \(context)")
     var wrongKeys = 0
     for (key, events) in expected where actual[key] != events {
-      if wrongKeys < 5 { XCTFail("\(key): expected \(events), got \(actual[key] ?? []) \(context)") }
+      if wrongKeys < 5 {
+        XCTFail("\(key): expected \(events), got \(actual[key] ?? []) \(context)")
+      }
       wrongKeys += 1
     }
     XCTAssertEqual(wrongKeys, 0, "keys whose events differ \(context)")
-    print("CDC workload \(prefix): \(changeCount) changes, \(eventCount) events, \(total) in topics, \(context)")
+    print(
+      "CDC workload \(prefix): \(changeCount) changes, \(eventCount) events, \(total) in topics, \(context)"
+    )
   }
 }
 

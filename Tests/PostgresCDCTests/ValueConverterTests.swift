@@ -32,7 +32,9 @@ final class ValueConverterTests: XCTestCase {
     XCTAssertEqual(json("infinity", 1184), #""infinity""#)
     XCTAssertEqual(json("10:00:00+05:30", 1266), #""10:00:00+05:30""#)
     XCTAssertEqual(json("10:00:00+00", 1266), #""10:00:00Z""#)
-    XCTAssertEqual(json("a1b2c3d4-0000-4000-8000-000000000001", 2950), #""a1b2c3d4-0000-4000-8000-000000000001""#)
+    XCTAssertEqual(
+      json("a1b2c3d4-0000-4000-8000-000000000001", 2950), #""a1b2c3d4-0000-4000-8000-000000000001""#
+    )
   }
 
   func testArrays() {
