@@ -290,6 +290,59 @@ final class PostgresCDCWorkerTests: XCTestCase {
     XCTAssertNotNil(worker.terminate())
   }
 
+  func testAllTablesCapturesTablesCreatedWhileStreamingInADatabaseOfItsOwn() throws {
+    // FOR ALL TABLES would make other suites' tables without keys refuse updates, so this
+    // test has a database to itself.
+    if try cdcPSQL(url, "SELECT 1 FROM pg_database WHERE datname = 'sluice_cdc_all'").isEmpty {
+      try cdcPSQL(url, "CREATE DATABASE sluice_cdc_all")
+    }
+    let allURL = String(url[..<url.lastIndex(of: "/")!]) + "/sluice_cdc_all"
+    try cdcPSQL(
+      allURL,
+      """
+      DROP PUBLICATION IF EXISTS cdc_all; DROP TABLE IF EXISTS first_t, later_t;
+      CREATE TABLE first_t (id int PRIMARY KEY, v text);
+      """)
+    let worker = try WorkerProcess()
+    try worker.writeConnector(
+      "cdc-all",
+      """
+      name: cdc-all
+      source: postgres-cdc
+      topic: "all.{db}.{table}"
+      config: { url: "\(allURL)", tables: "*", slot: cdc_all, publication: cdc_all }
+      """)
+    defer {
+      _ = worker.terminate()
+      for _ in 0..<50 {
+        if (try? cdcPSQL(
+          allURL,
+          "SELECT count(pg_drop_replication_slot(slot_name)) FROM pg_replication_slots WHERE slot_name = 'cdc_all' AND NOT active"
+        )) == "1" { break }
+        Thread.sleep(forTimeInterval: 0.2)
+      }
+    }
+    try worker.start()
+    try waitForStreaming(worker, "cdc-all")
+    XCTAssertEqual(
+      try cdcPSQL(allURL, "SELECT puballtables FROM pg_publication WHERE pubname = 'cdc_all'"), "t")
+    try cdcPSQL(
+      allURL,
+      """
+      INSERT INTO first_t VALUES (1, 'one');
+      CREATE TABLE later_t (id int PRIMARY KEY, v text);
+      INSERT INTO later_t VALUES (2, 'two');
+      """)
+    try waitUntil("events of both tables", timeout: 30) {
+      ((try? worker.records("all.sluice_cdc_all.first_t")) ?? []).count == 1
+        && ((try? worker.records("all.sluice_cdc_all.later_t")) ?? []).count == 1
+    }
+    let later = try XCTUnwrap(worker.records("all.sluice_cdc_all.later_t").first)
+    let value = try XCTUnwrap(later["value"] as? [String: Any])
+    XCTAssertEqual(canonicalJSON(value["after"]), canonicalJSON(["id": 2, "v": "two"]))
+    XCTAssertEqual((value["source"] as? [String: Any])?["db"] as? String, "sluice_cdc_all")
+  }
+
   // MARK: - Exactly once
 
   func testEveryCommittedChangeOnceInOrderAcrossRepeatedSIGKILL() throws {
