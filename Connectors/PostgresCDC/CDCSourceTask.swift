@@ -24,6 +24,8 @@ final class CDCSourceTask: SourceTask {
     context.setDetail("publication", config.publication)
     var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(30))
     var failing = false
+    var hasStreamed = false
+    var outageStart: ContinuousClock.Instant?
     while !Task.isCancelled {
       do {
         context.setDetail("state", "starting")
@@ -35,6 +37,8 @@ final class CDCSourceTask: SourceTask {
             failing = false
           }
           backoff.reset()
+          hasStreamed = true
+          outageStart = nil
         }
         if Task.isCancelled { break }
         // The server ended the stream without an error: start again.
@@ -45,6 +49,21 @@ final class CDCSourceTask: SourceTask {
         throw error
       } catch {
         if Task.isCancelled { break }
+        let now = ContinuousClock.now
+        let down = now - (outageStart ?? now)
+        outageStart = outageStart ?? now
+        // Blips (a restarted server, a terminated walsender) are retried here, with the task
+        // RUNNING. An outage that lasts, or a first connection that fails, is thrown: the task
+        // is FAILED in status and /health, and the worker restarts it with capped backoff.
+        // A killed predecessor's walsender lets go of the slot within moments (SQLSTATE 55006).
+        let slotBusy = (error as? PostgresError)?.sqlState == "55006"
+        guard
+          (hasStreamed && down < Self.reconnectWindow) || (slotBusy && down < Self.slotBusyWindow)
+        else {
+          context.setDetail("state", "failed: \(error)")
+          await control.close()
+          throw error
+        }
         let delay = backoff.next()
         if !failing {
           context.logger.warning(
@@ -58,6 +77,11 @@ final class CDCSourceTask: SourceTask {
     }
     await control.close()
   }
+
+  /// How long a task that has streamed retries a lost connection itself before it fails.
+  static let reconnectWindow: Duration = .seconds(15)
+  /// How long a starting task waits for a slot still held by a walsender of a killed worker.
+  static let slotBusyWindow: Duration = .seconds(60)
 
   /// Streams until cancelled or the connection fails; `progressed` runs after each chunk.
   private func stream(
@@ -140,6 +164,7 @@ final class CDCSourceTask: SourceTask {
         do {
           try await control.run { try ControlConnection.heartbeat(on: $0) }
           replication.requestReply()
+          context.setDetail("heartbeat", nil)
         } catch {
           context.setDetail("heartbeat", "failed: \(error)")
         }

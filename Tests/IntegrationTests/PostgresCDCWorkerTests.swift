@@ -251,6 +251,39 @@ final class PostgresCDCWorkerTests: XCTestCase {
     XCTAssertNotNil(worker.terminate())
   }
 
+  func testARoleThatMayNotReplicateIsRefusedWithTheFix() throws {
+    try cdcPSQL(
+      url,
+      """
+      DROP TABLE IF EXISTS cdc_norepl; CREATE TABLE cdc_norepl (id int PRIMARY KEY);
+      DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cdc_plain') THEN
+          CREATE ROLE cdc_plain LOGIN PASSWORD 'plain';
+        END IF;
+      END $$;
+      """)
+    let plainURL = url.replacingOccurrences(of: "sluice:sluice@", with: "cdc_plain:plain@")
+    let worker = try WorkerProcess()
+    try worker.writeConnector(
+      "cdc-plain",
+      """
+      name: cdc-plain
+      source: postgres-cdc
+      topic: "plain.{table}"
+      config: { url: "\(plainURL)", tables: [cdc_norepl], slot: cdc_plain }
+      """)
+    try worker.start()
+    try waitUntil("the task failed", timeout: 30) {
+      self.taskStatus(worker, "cdc-plain")?["state"] as? String == "FAILED"
+    }
+    let trace = taskStatus(worker, "cdc-plain")?["trace"] as? String ?? ""
+    XCTAssertTrue(
+      trace.contains(
+        #"role 'cdc_plain' may not replicate; run ALTER ROLE "cdc_plain" WITH REPLICATION;"#),
+      trace)
+    XCTAssertNotNil(worker.terminate())
+  }
+
   func testHeartbeatsAdvanceAnIdleSlotAndStatusShowsLagAndDropSlotOnDelete() throws {
     try cdcPSQL(
       url,
@@ -318,7 +351,9 @@ final class PostgresCDCWorkerTests: XCTestCase {
         if (try? cdcPSQL(
           allURL,
           "SELECT count(pg_drop_replication_slot(slot_name)) FROM pg_replication_slots WHERE slot_name = 'cdc_all' AND NOT active"
-        )) == "1" { break }
+        )) == "1" {
+          break
+        }
         Thread.sleep(forTimeInterval: 0.2)
       }
     }
@@ -408,10 +443,71 @@ final class PostgresCDCWorkerTests: XCTestCase {
     XCTAssertNotNil(worker.terminate())
   }
 
-  func testNothingLostOrRepeatedWhenPostgreSQLRestartsMidStream() throws {
+  /// Runs pg_ctl on the test server as user postgres (`stop -m fast`, `start`, `restart`).
+  func pgCtl(_ arguments: [String]) throws {
     let data = try XCTUnwrap(
       ProcessInfo.processInfo.environment["SLUICE_TEST_PG_DATA"],
       "make test sets SLUICE_TEST_PG_DATA")
+    let pgCtl = try XCTUnwrap(
+      try FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql").sorted().last
+        .map { "/usr/lib/postgresql/\($0)/bin/pg_ctl" })
+    // The new postmaster must not inherit this process's descriptors (Foundation's Process
+    // waits until every holder of its child's descriptors exits, and swift test reads stderr
+    // to the end): the shell closes them all before pg_ctl starts the server.
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments =
+      [
+        "-c",
+        #"for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done 2>/dev/null; exec runuser -u postgres -- "$@" >/dev/null 2>&1 </dev/null"#,
+        "pg_ctl", pgCtl, "-D", data, "-w", "-l", data + "/../pg-log/postgres.log",
+      ] + arguments
+    try process.run()
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationStatus, 0, "pg_ctl \(arguments)")
+  }
+
+  func testALongOutageShowsInHealthAndStreamingResumesWithoutLossOrRepeats() throws {
+    let workload = CDCWorkload(prefix: "cdc_outage", transactions: 1000, seed: 4)
+    let worker = try WorkerProcess()
+    try workload.prepare(url)
+    slotsToDrop.append("cdc_outage")
+    try worker.writeConnector(
+      "cdc-outage",
+      connectorYAML("cdc-outage", tables: workload.tableList, topic: "outage.{table}"))
+    try worker.start()
+    try waitForStreaming(worker, "cdc-outage")
+    let half = workload.chunks.count / 2
+    let first = workload.run(url, chunks: 0..<half)
+    try waitUntil("the first half committed", timeout: 120) { first.finished }
+    XCTAssertNil(first.failure)
+    XCTAssertEqual(try worker.get("/health").status, 200)
+    try pgCtl(["-m", "fast", "stop"])
+    do {
+      // Retried quietly at first, then FAILED where /health shows it.
+      try waitUntil("the task reconnecting", timeout: 10) {
+        self.detail(worker, "cdc-outage", "state")?.hasPrefix("reconnecting") == true
+      }
+      XCTAssertEqual(try worker.get("/health").status, 200, "a blip is not an outage")
+      try waitUntil("/health reports the stopped replication", timeout: 40) {
+        let (status, body) = try worker.get("/health")
+        return status == 503 && String(decoding: body, as: UTF8.self).contains("cdc-outage")
+      }
+      XCTAssertEqual(taskStatus(worker, "cdc-outage")?["state"] as? String, "FAILED")
+    } catch {
+      try pgCtl(["start"])
+      throw error
+    }
+    try pgCtl(["start"])
+    let second = workload.run(url, chunks: half..<workload.chunks.count)
+    try waitUntil("the second half committed", timeout: 120) { second.finished }
+    XCTAssertNil(second.failure)
+    try workload.verify(worker, topicPrefix: "outage.", context: "after a long outage")
+    try waitUntil("healthy again", timeout: 90) { try worker.get("/health").status == 200 }
+    XCTAssertNotNil(worker.terminate())
+  }
+
+  func testNothingLostOrRepeatedWhenPostgreSQLRestartsMidStream() throws {
     let workload = CDCWorkload(prefix: "cdc_restart", transactions: 1600, seed: 3)
     let worker = try WorkerProcess()
     try workload.prepare(url)
@@ -426,22 +522,7 @@ final class PostgresCDCWorkerTests: XCTestCase {
     try waitUntil("the first half committed", timeout: 120) { first.finished }
     XCTAssertNil(first.failure)
     // The connector is still streaming the first half when the server goes away.
-    let pgCtl = try XCTUnwrap(
-      try FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql").sorted().last
-        .map { "/usr/lib/postgresql/\($0)/bin/pg_ctl" })
-    // The new postmaster must not inherit this process's descriptors (Foundation's Process
-    // waits until every holder of its child's descriptors exits, and swift test reads stderr
-    // to the end): the shell closes them all before pg_ctl starts the server.
-    let restart = Process()
-    restart.executableURL = URL(fileURLWithPath: "/bin/bash")
-    restart.arguments = [
-      "-c",
-      #"for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done 2>/dev/null; exec runuser -u postgres -- "$0" -D "$1" -m fast -w restart >/dev/null 2>&1 </dev/null"#,
-      pgCtl, data,
-    ]
-    try restart.run()
-    restart.waitUntilExit()
-    XCTAssertEqual(restart.terminationStatus, 0, "pg_ctl restart")
+    try pgCtl(["-m", "fast", "restart"])
     let second = workload.run(url, chunks: half..<workload.chunks.count)
     try waitUntil("the second half committed", timeout: 120) { second.finished }
     XCTAssertNil(second.failure)
