@@ -284,6 +284,34 @@ final class PostgresCDCWorkerTests: XCTestCase {
     XCTAssertNotNil(worker.terminate())
   }
 
+  func testKeepalivesThatAskForAReplyAreAnsweredSoTheServerKeepsTheStream() throws {
+    try cdcPSQL(url, "DROP TABLE IF EXISTS cdc_quiet; CREATE TABLE cdc_quiet (id int PRIMARY KEY)")
+    slotsToDrop.append("cdc_quiet")
+    // With a 2 s timeout the walsender asks for a reply after 1 s of silence and drops the
+    // connection after 2 s without one; heartbeats (which also bring replies) are off here.
+    try cdcPSQL(url, "ALTER SYSTEM SET wal_sender_timeout = '2s'; SELECT pg_reload_conf()")
+    defer {
+      _ = try? cdcPSQL(url, "ALTER SYSTEM RESET wal_sender_timeout; SELECT pg_reload_conf()")
+    }
+    let worker = try WorkerProcess()
+    try worker.writeConnector(
+      "cdc-quiet",
+      connectorYAML(
+        "cdc-quiet", tables: "[cdc_quiet]", topic: "quiet.{table}", extra: "  heartbeat_ms: 600000")
+    )
+    try worker.start()
+    try waitForStreaming(worker, "cdc-quiet")
+    let pid = try cdcPSQL(
+      url, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'cdc_quiet'")
+    XCTAssertFalse(pid.isEmpty)
+    Thread.sleep(forTimeInterval: 8)
+    XCTAssertEqual(
+      try cdcPSQL(url, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'cdc_quiet'"),
+      pid, "the same walsender is still streaming")
+    XCTAssertFalse(worker.log().contains("replication interrupted"), worker.log())
+    XCTAssertNotNil(worker.terminate())
+  }
+
   func testHeartbeatsAdvanceAnIdleSlotAndStatusShowsLagAndDropSlotOnDelete() throws {
     try cdcPSQL(
       url,
