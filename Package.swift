@@ -66,6 +66,9 @@ let package = Package(
       name: "PostgresSinkConnector", dependencies: ["SluiceCore", "CLibPQ"],
       path: "Connectors/PostgresSink"),
     .target(
+      name: "PostgresCDCConnector", dependencies: ["SluiceCore", "CLibPQ"],
+      path: "Connectors/PostgresCDC"),
+    .target(
       name: "HTTPSinkConnector",
       dependencies: ["SluiceCore", "CCurl", .product(name: "Crypto", package: "swift-crypto")],
       path: "Connectors/HTTPSink"),
@@ -76,7 +79,7 @@ let package = Package(
       name: "sluice",
       dependencies: [
         "SluiceCore", "SluiceLog", "SluiceAPI", "FileConnector", "WebhookConnector",
-        "PostgresSinkConnector", "HTTPSinkConnector", "MQTTConnector",
+        "PostgresSinkConnector", "HTTPSinkConnector", "MQTTConnector", "PostgresCDCConnector",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -111,6 +114,8 @@ let package = Package(
       dependencies: [
         "PostgresSinkConnector", "SluiceCore", .product(name: "Logging", package: "swift-log"),
       ]),
+    .testTarget(
+      name: "PostgresCDCTests", dependencies: ["PostgresCDCConnector", "SluiceCore"]),
     .testTarget(name: "HTTPSinkTests", dependencies: ["HTTPSinkConnector", "SluiceCore"]),
     .testTarget(name: "MQTTConnectorTests", dependencies: ["MQTTConnector", "SluiceCore"]),
     .testTarget(name: "SystemLibraryTests", dependencies: ["CLibPQ", "CMosquitto", "CCurl"]),

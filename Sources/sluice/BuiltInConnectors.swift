@@ -1,6 +1,7 @@
 import FileConnector
 import HTTPSinkConnector
 import MQTTConnector
+import PostgresCDCConnector
 import PostgresSinkConnector
 import SluiceCore
 import WebhookConnector
@@ -14,6 +15,7 @@ enum BuiltInConnectors {
     PostgresSinkConnectors.register(in: &registry)
     HTTPSinkConnectors.register(in: &registry)
     MQTTConnectors.register(in: &registry)
+    PostgresCDCConnectors.register(in: &registry)
     return registry
   }
 }

@@ -1,0 +1,171 @@
+import SluiceCore
+
+/// `source: postgres-cdc` settings, validated before the worker starts the connector.
+struct CDCConfig: Sendable {
+  /// Which tables the publication covers.
+  enum Tables: Sendable, Equatable {
+    /// `tables: "*"`: a publication `FOR ALL TABLES`.
+    case all
+    /// Qualified names, in the order given.
+    case listed([QualifiedName])
+  }
+
+  /// Whether existing rows are read before streaming. Only `never` is built so far.
+  enum Snapshot: String, Sendable { case never }
+
+  var name: String
+  var url: String
+  var password: String?
+  var tables: Tables
+  var slot: String
+  var publication: String
+  var snapshot: Snapshot
+  var heartbeatMilliseconds: Int64
+  var dropSlotOnDelete: Bool
+  /// Debezium's `tombstones.on.delete`: a record with a null value after each delete.
+  var tombstonesOnDelete: Bool
+  var topic: TopicTemplate
+
+  static let keys = [
+    "url", "password", "tables", "slot", "publication", "snapshot", "heartbeat_ms",
+    "drop_slot_on_delete", "tombstones_on_delete",
+  ]
+  static let topicPlaceholders = ["schema", "table", "db"]
+
+  init(definition: ConnectorDefinition) throws {
+    name = definition.name
+    let m = try definition.configMapping(allowedKeys: Self.keys)
+    let urlNode = try m.required("url")
+    url = try urlNode.string()
+    guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") || url.contains("=")
+    else {
+      throw urlNode.error(
+        "expected a PostgreSQL URL like postgresql://user@127.0.0.1:5432/db, got '\(url)'")
+    }
+    password = try m.optionalString("password")
+
+    let tablesNode = try m.required("tables")
+    if case .scalar(let text) = tablesNode.content {
+      guard text == "*" else {
+        throw tablesNode.error(
+          "expected a list of tables like [public.orders] or \"*\", got '\(text)'")
+      }
+      tables = .all
+    } else {
+      let names = try tablesNode.stringList()
+      guard !names.isEmpty else { throw tablesNode.error("expected at least one table") }
+      var parsed: [QualifiedName] = []
+      for text in names {
+        guard let name = QualifiedName(parsing: text) else {
+          throw tablesNode.error("expected schema.table or table, got '\(text)'")
+        }
+        if !parsed.contains(name) { parsed.append(name) }
+      }
+      tables = .listed(parsed)
+    }
+
+    // Slot names allow only lower-case letters, digits and underscores (PostgreSQL's rule).
+    let defaultName =
+      "sluice_"
+      + String(
+        definition.name.lowercased().map {
+          ("a"..."z").contains($0) || ("0"..."9").contains($0) ? $0 : "_"
+        })
+    let slotNode = m.node("slot")
+    slot = try m.string("slot", default: defaultName)
+    if slot.isEmpty || slot.utf8.count > 63
+      || !slot.unicodeScalars.allSatisfy({
+        ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_"
+      })
+    {
+      throw (slotNode ?? definition.config).error(
+        "a replication slot name has 1 to 63 characters: lower-case letters, digits and '_'; got '\(slot)'"
+      )
+    }
+    publication = try m.string("publication", default: slot)
+    let snapshotNode = m.node("snapshot")
+    let snapshotText = try m.oneOf(
+      "snapshot", allowed: ["initial", "never", "initial_only"], default: "never")
+    guard let snapshot = Snapshot(rawValue: snapshotText) else {
+      throw (snapshotNode ?? definition.config).error(
+        "snapshot: \(snapshotText) is not built yet; this version streams changes only (snapshot: never)"
+      )
+    }
+    self.snapshot = snapshot
+    heartbeatMilliseconds = try m.durationMilliseconds("heartbeat_ms", default: 10_000)
+    if heartbeatMilliseconds < 100, let node = m.node("heartbeat_ms") {
+      throw node.error("expected at least 100 ms, got \(heartbeatMilliseconds)")
+    }
+    dropSlotOnDelete = try m.bool("drop_slot_on_delete", default: false)
+    tombstonesOnDelete = try m.bool("tombstones_on_delete", default: true)
+
+    let topicNode = try definition.requiredTopicNode()
+    do throws(TemplateError) {
+      topic = try TopicTemplate(definition.topic ?? "")
+      try topic.validate(
+        isKnown: { Self.topicPlaceholders.contains($0) }, known: "{schema}, {table} and {db}")
+    } catch {
+      throw topicNode.error(error.message)
+    }
+  }
+}
+
+/// A table's schema and name as PostgreSQL spells them (unquoted, case kept).
+struct QualifiedName: Sendable, Hashable, CustomStringConvertible {
+  var schema: String
+  var table: String
+
+  init(schema: String, table: String) {
+    self.schema = schema
+    self.table = table
+  }
+
+  /// `schema.table`, or `table` in schema `public`; `"Odd.Name"` quotes keep dots and case.
+  init?(parsing text: String) {
+    var parts: [String] = []
+    var current = ""
+    var quoted = false
+    var index = text.startIndex
+    while index < text.endIndex {
+      let c = text[index]
+      if c == "\"" {
+        let next = text.index(after: index)
+        if quoted, next < text.endIndex, text[next] == "\"" {
+          current.append("\"")
+          index = text.index(after: next)
+          continue
+        }
+        quoted.toggle()
+      } else if c == ".", !quoted {
+        parts.append(current)
+        current = ""
+      } else {
+        current.append(c)
+      }
+      index = text.index(after: index)
+    }
+    parts.append(current)
+    guard !quoted, parts.allSatisfy({ !$0.isEmpty }) else { return nil }
+    switch parts.count {
+    case 1: self.init(schema: "public", table: parts[0])
+    case 2: self.init(schema: parts[0], table: parts[1])
+    default: return nil
+    }
+  }
+
+  var description: String { "\(schema).\(table)" }
+
+  /// The name quoted for SQL.
+  var quoted: String { "\(quoteIdentifier(schema)).\(quoteIdentifier(table))" }
+}
+
+/// `"name"` with embedded quotes doubled, for identifiers in SQL text.
+func quoteIdentifier(_ name: String) -> String {
+  "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
+
+/// `'text'` with embedded quotes doubled, for literals in replication commands (which take no
+/// parameters).
+func quoteLiteral(_ text: String) -> String {
+  "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+}

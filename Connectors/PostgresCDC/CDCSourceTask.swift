@@ -1,0 +1,180 @@
+import Foundation
+import SluiceCore
+
+/// Streams a PostgreSQL database's changes into topics as Debezium events, exactly once.
+///
+/// Start-up checks the database and creates the publication and slot (``SlotSetup``); then
+/// the replication thread (``ReplicationStream``) reads pgoutput messages, ``ChangeStream``
+/// turns them into records, `send` makes them durable, and only then is the LSN they end at
+/// reported to PostgreSQL. After a crash the slot replays from its confirmed LSN and the
+/// runtime drops the records that were already durable (their positions are not past the
+/// last one in their partition). A lost connection is retried with capped backoff.
+final class CDCSourceTask: SourceTask {
+  let config: CDCConfig
+  let context: any SourceTaskContext
+
+  init(config: CDCConfig, context: any SourceTaskContext) {
+    self.config = config
+    self.context = context
+  }
+
+  func run() async throws {
+    let control = ControlConnection(config: config)
+    context.setDetail("slot", config.slot)
+    context.setDetail("publication", config.publication)
+    var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(30))
+    var failing = false
+    var hasStreamed = false
+    var outageStart: ContinuousClock.Instant?
+    while !Task.isCancelled {
+      do {
+        context.setDetail("state", "starting")
+        let setup = try await control.run { try SlotSetup(config: self.config).prepare(on: $0) }
+        try await stream(from: setup, control: control) {
+          if failing {
+            self.context.logger.info(
+              "replication resumed", metadata: ["slot": "\(self.config.slot)"])
+            failing = false
+          }
+          backoff.reset()
+          hasStreamed = true
+          outageStart = nil
+        }
+        if Task.isCancelled { break }
+        // The server ended the stream without an error: start again.
+        throw PostgresError(sqlState: nil, message: "replication stream ended")
+      } catch let error as SetupError {
+        context.setDetail("state", "failed: \(error)")
+        await control.close()
+        throw error
+      } catch {
+        if Task.isCancelled { break }
+        let now = ContinuousClock.now
+        let down = now - (outageStart ?? now)
+        outageStart = outageStart ?? now
+        // Blips (a restarted server, a terminated walsender) are retried here, with the task
+        // RUNNING. An outage that lasts, or a first connection that fails, is thrown: the task
+        // is FAILED in status and /health, and the worker restarts it with capped backoff.
+        // A killed predecessor's walsender lets go of the slot within moments (SQLSTATE 55006).
+        let slotBusy = (error as? PostgresError)?.sqlState == "55006"
+        guard
+          (hasStreamed && down < Self.reconnectWindow) || (slotBusy && down < Self.slotBusyWindow)
+        else {
+          context.setDetail("state", "failed: \(error)")
+          await control.close()
+          throw error
+        }
+        let delay = backoff.next()
+        if !failing {
+          context.logger.warning(
+            "replication interrupted; reconnecting with backoff",
+            metadata: ["slot": "\(config.slot)", "error": "\(error)"])
+          failing = true
+        }
+        context.setDetail("state", "reconnecting: \(error)")
+        try? await Task.sleep(for: delay)
+      }
+    }
+    await control.close()
+  }
+
+  /// How long a task that has streamed retries a lost connection itself before it fails.
+  static let reconnectWindow: Duration = .seconds(15)
+  /// How long a starting task waits for a slot still held by a walsender of a killed worker.
+  static let slotBusyWindow: Duration = .seconds(60)
+
+  /// Streams until cancelled or the connection fails; `progressed` runs after each chunk.
+  private func stream(
+    from setup: SlotState, control: ControlConnection, progressed: () -> Void
+  ) async throws {
+    let replication = ReplicationStream(
+      parameters: .init(
+        url: config.url, password: config.password,
+        applicationName: "sluice \(config.name) replication", slot: config.slot,
+        publication: config.publication, withMessages: setup.serverVersion >= 140000),
+      confirmed: setup.confirmed)
+    var changes = ChangeStream(
+      settings: .init(
+        connectorName: config.name, database: setup.database, topic: config.topic,
+        tombstonesOnDelete: config.tombstonesOnDelete),
+      confirmed: setup.confirmed)
+    replication.start()
+    let monitor = Task { await self.monitor(replication: replication, control: control) }
+    defer {
+      monitor.cancel()
+      replication.stop()
+    }
+    context.setDetail("state", "streaming")
+    var replayedDuplicates = 0
+    try await withTaskCancellationHandler {
+      for try await chunk in replication.chunks {
+        replication.consumed()
+        var records: [SourceRecord] = []
+        for message in chunk {
+          switch message {
+          case .keepalive(let walEnd, _, _):
+            changes.keepalive(walEnd: walEnd)
+          case .xLogData(let walStart, _, _, let payload):
+            let decoded = try PgOutputMessage.decode(payload)
+            if case .relation(let relation) = decoded, ChangeStream.needsCatalogKey(relation) {
+              let oid = relation.oid
+              changes.primaryKeys[oid] = try await control.run {
+                try ControlConnection.primaryKey(of: oid, on: $0)
+              }
+            }
+            for record in try changes.receive(decoded, at: walStart) {
+              records.append(record.sourceRecord)
+            }
+          }
+        }
+        if !records.isEmpty {
+          let placed = try await context.send(records)
+          // After a crash the slot replays from its confirmed LSN; the runtime drops what was
+          // already durable. Counted so the status and log show the replay happened.
+          let skipped = placed.reduce(0) { $0 + ($1.offset < 0 ? 1 : 0) }
+          if skipped > 0 {
+            replayedDuplicates += skipped
+            context.setDetail("skipped_already_durable", "\(replayedDuplicates)")
+            context.logger.info(
+              "skipped changes already durable in their topics (replayed by the slot)",
+              metadata: ["count": "\(skipped)"])
+          }
+        }
+        // Only now, with the records durable, may PostgreSQL forget the WAL behind them.
+        replication.confirm(changes.confirmableLSN)
+        progressed()
+      }
+    } onCancel: {
+      replication.stop()
+    }
+  }
+
+  /// Writes heartbeats (so an idle slot still advances) and shows the slot's confirmed LSN and
+  /// lag in the status, until cancelled.
+  private func monitor(replication: ReplicationStream, control: ControlConnection) async {
+    let slot = config.slot
+    let interval = min(config.heartbeatMilliseconds, 1000)
+    var sinceHeartbeat: Int64 = 0
+    while !Task.isCancelled {
+      try? await Task.sleep(for: .milliseconds(interval))
+      if Task.isCancelled { return }
+      sinceHeartbeat += interval
+      if sinceHeartbeat >= config.heartbeatMilliseconds {
+        sinceHeartbeat = 0
+        do {
+          try await control.run { try ControlConnection.heartbeat(on: $0) }
+          replication.requestReply()
+          context.setDetail("heartbeat", nil)
+        } catch {
+          context.setDetail("heartbeat", "failed: \(error)")
+        }
+      }
+      if let slotState = try? await control.run({
+        try ControlConnection.slotLag(slot: slot, on: $0)
+      }) {
+        context.setDetail("confirmed_lsn", slotState.0?.description)
+        context.setDetail("lag_bytes", slotState.1.map { "\($0)" })
+      }
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import Dispatch
+
+/// The ordinary (non-replication) connection of a CDC task: setup, primary-key lookups,
+/// heartbeats and slot statistics, each run on a serial queue of its own so libpq never
+/// blocks Swift's cooperative pool. Reconnects on the next call after a failure.
+final class ControlConnection: @unchecked Sendable {
+  private let config: CDCConfig
+  private let queue: DispatchQueue
+  /// Touched only on `queue`.
+  private var connection: PostgresClient?
+
+  init(config: CDCConfig) {
+    self.config = config
+    queue = DispatchQueue(label: "sluice.postgres-cdc.\(config.name)")
+  }
+
+  /// Runs `work` with a working connection on the queue.
+  func run<T: Sendable>(_ work: @escaping @Sendable (PostgresClient) throws -> T) async throws -> T
+  {
+    try await withCheckedThrowingContinuation { continuation in
+      queue.async {
+        continuation.resume(
+          with: Result {
+            do {
+              return try work(try self.connected())
+            } catch {
+              if self.connection?.isHealthy == false { self.connection = nil }
+              throw error
+            }
+          })
+      }
+    }
+  }
+
+  /// Closes the connection.
+  func close() async {
+    await withCheckedContinuation { continuation in
+      queue.async {
+        self.connection = nil
+        continuation.resume()
+      }
+    }
+  }
+
+  private func connected() throws -> PostgresClient {
+    if let connection, connection.isHealthy { return connection }
+    connection = nil
+    let fresh = try PostgresClient(
+      url: config.url, password: config.password, applicationName: "sluice \(config.name)")
+    connection = fresh
+    return fresh
+  }
+
+  // MARK: - Queries
+
+  /// The primary-key columns of a table, in key order (empty when it has none).
+  static func primaryKey(of oid: UInt32, on connection: PostgresClient) throws -> [String] {
+    try connection.execute(
+      """
+      SELECT a.attname FROM pg_index i
+      CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+      WHERE i.indrelid = $1::oid AND i.indisprimary ORDER BY k.n
+      """, ["\(oid)"]
+    ).compactMap { $0[0] }
+  }
+
+  /// The slot's confirmed LSN and how many bytes of WAL it holds back.
+  static func slotLag(slot: String, on connection: PostgresClient) throws -> (LSN?, Int64?) {
+    let row = try connection.execute(
+      """
+      SELECT confirmed_flush_lsn, pg_current_wal_lsn() - confirmed_flush_lsn
+      FROM pg_replication_slots WHERE slot_name = $1
+      """, [slot]
+    ).first
+    return (row?[0].flatMap { LSN($0) }, row?[1].flatMap { Int64($0) })
+  }
+
+  /// Writes a transactional message to the WAL so an idle slot has something to confirm.
+  static func heartbeat(on connection: PostgresClient) throws {
+    try connection.execute("SELECT pg_logical_emit_message(true, 'sluice-heartbeat', '')")
+  }
+}

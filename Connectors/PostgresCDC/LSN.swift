@@ -1,0 +1,58 @@
+import SluiceCore
+
+/// A PostgreSQL write-ahead-log position (`pg_lsn`), printed as PostgreSQL does: `16/B374D848`.
+struct LSN: Sendable, Hashable, Comparable, CustomStringConvertible {
+  var value: UInt64
+
+  init(_ value: UInt64) { self.value = value }
+
+  /// Parses PostgreSQL's `XXX/XXX` form.
+  init?(_ text: String) {
+    let parts = text.split(separator: "/")
+    guard parts.count == 2, let high = UInt32(parts[0], radix: 16),
+      let low = UInt32(parts[1], radix: 16)
+    else { return nil }
+    value = UInt64(high) << 32 | UInt64(low)
+  }
+
+  static let zero = LSN(0)
+
+  static func < (a: LSN, b: LSN) -> Bool { a.value < b.value }
+
+  var description: String {
+    String(value >> 32, radix: 16, uppercase: true) + "/"
+      + String(value & 0xFFFF_FFFF, radix: 16, uppercase: true)
+  }
+}
+
+/// A change's place in the stream as a ``SourcePosition``: the commit LSN of its transaction,
+/// then its index inside the transaction, both fixed-width hexadecimal (`CCCCCCCCCCCCCCCC-IIIIIIII`),
+/// so byte order is commit order, which is the order the slot replays changes in.
+struct ChangePosition: Sendable, Hashable, Comparable, CustomStringConvertible {
+  var commitLSN: LSN
+  var index: UInt32
+
+  init(commitLSN: LSN, index: UInt32) {
+    self.commitLSN = commitLSN
+    self.index = index
+  }
+
+  init?(_ position: SourcePosition) {
+    let parts = position.text.split(separator: "-")
+    guard parts.count == 2, parts[0].count == 16, parts[1].count == 8,
+      let lsn = UInt64(parts[0], radix: 16), let index = UInt32(parts[1], radix: 16)
+    else { return nil }
+    self.init(commitLSN: LSN(lsn), index: index)
+  }
+
+  var sourcePosition: SourcePosition {
+    SourcePosition(
+      SourcePosition.hex(commitLSN.value) + "-" + SourcePosition.hex(UInt64(index), width: 8))
+  }
+
+  static func < (a: Self, b: Self) -> Bool {
+    (a.commitLSN, a.index) < (b.commitLSN, b.index)
+  }
+
+  var description: String { "\(commitLSN)#\(index)" }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import SluiceCore
+
+/// Registers `source: postgres-cdc`.
+public enum PostgresCDCConnectors {
+  public static func register(in registry: inout ConnectorRegistry) {
+    registry.registerSource("postgres-cdc") { try PostgresCDCConnector(definition: $0) }
+  }
+}
+
+/// A validated `source: postgres-cdc` connector.
+struct PostgresCDCConnector: SourceConnector {
+  let config: CDCConfig
+
+  init(definition: ConnectorDefinition) throws {
+    config = try CDCConfig(definition: definition)
+  }
+
+  func makeTask(index: Int, count: Int, context: any SourceTaskContext) throws -> any SourceTask {
+    // A slot has one reader: further tasks would have nothing to do.
+    guard index == 0 else { return IdleCDCTask() }
+    return CDCSourceTask(config: config, context: context)
+  }
+
+  /// With `drop_slot_on_delete: true`, drops the slot (it would otherwise pin WAL forever).
+  /// The task has stopped by now, but its walsender may take a moment to let go of the slot.
+  func removed() async {
+    guard config.dropSlotOnDelete else { return }
+    let control = ControlConnection(config: config)
+    let slot = config.slot
+    for _ in 0..<50 {
+      do {
+        try await control.run { connection in
+          _ = try connection.execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+            [slot])
+        }
+        break
+      } catch {
+        try? await Task.sleep(for: .milliseconds(200))
+      }
+    }
+    await control.close()
+  }
+}
+
+/// The tasks beyond the first: a slot is read by one task.
+struct IdleCDCTask: SourceTask {
+  func run() async throws {
+    while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+  }
+}

@@ -1,0 +1,143 @@
+import Foundation
+
+/// The replication connection on a thread of its own: reads the walsender's messages in
+/// chunks and hands them to async code through a bounded stream, and sends standby status
+/// updates reporting only the LSN the task says is durable (DESIGN.md §3, first trap).
+///
+/// libpq is not safe for two threads at once, so reading and feedback both happen on this
+/// thread; the task only sets ``confirm(_:)`` and ``requestReply()`` under a lock.
+final class ReplicationStream: @unchecked Sendable {
+  /// What the thread needs to connect and start streaming.
+  struct Parameters: Sendable {
+    var url: String
+    var password: String?
+    var applicationName: String
+    var slot: String
+    var publication: String
+    /// pgoutput's `messages` option (PostgreSQL 14+) lets heartbeats arrive as transactions.
+    var withMessages: Bool
+  }
+
+  /// Chunks of messages, in stream order; the stream ends with the error that stopped it.
+  let chunks: AsyncThrowingStream<[ReplicationMessage], any Error>
+  private let continuation: AsyncThrowingStream<[ReplicationMessage], any Error>.Continuation
+  private let parameters: Parameters
+  /// At most this many chunks wait for the task: memory stays bounded when topics are slow.
+  private let slots = DispatchSemaphore(value: 4)
+  private let lock = NSLock()
+  private var durable: LSN
+  private var replyWanted = false
+  private var stopped = false
+
+  static let maxChunkMessages = 4096
+  static let maxChunkBytes = 4 << 20
+  /// PostgreSQL drops a walsender that is silent for `wal_sender_timeout` (60 s by default).
+  static let feedbackInterval: TimeInterval = 10
+
+  init(parameters: Parameters, confirmed: LSN) {
+    self.parameters = parameters
+    self.durable = confirmed
+    let (chunks, continuation) = AsyncThrowingStream.makeStream(
+      of: [ReplicationMessage].self, throwing: (any Error).self)
+    self.chunks = chunks
+    self.continuation = continuation
+  }
+
+  /// Starts the thread.
+  func start() {
+    let thread = Thread { [self] in self.main() }
+    thread.name = "sluice-cdc-\(parameters.slot)"
+    thread.start()
+  }
+
+  /// Everything before `lsn` is durable in topics: PostgreSQL may confirm it.
+  func confirm(_ lsn: LSN) {
+    lock.withLock { if lsn > durable { durable = lsn } }
+  }
+
+  /// Ask the server for a keepalive (after a heartbeat, so the slot position catches up).
+  func requestReply() { lock.withLock { replyWanted = true } }
+
+  /// The task took a chunk; the thread may read another.
+  func consumed() { slots.signal() }
+
+  /// Ends the thread (within about 100 ms) and closes the connection.
+  func stop() {
+    lock.withLock { stopped = true }
+    slots.signal()
+  }
+
+  private var isStopped: Bool { lock.withLock { stopped } }
+
+  // MARK: - The thread
+
+  private func main() {
+    do {
+      let connection = try PostgresClient(
+        url: parameters.url, password: parameters.password,
+        applicationName: parameters.applicationName, replication: true)
+      var options =
+        "proto_version '1', publication_names \(quoteLiteral(quoteIdentifier(parameters.publication)))"
+      if parameters.withMessages { options += ", messages 'true'" }
+      // 0/0: the server starts at the slot's confirmed_flush_lsn, the last durable point.
+      try connection.startCopyBoth(
+        "START_REPLICATION SLOT \(quoteIdentifier(parameters.slot)) LOGICAL 0/0 (\(options))")
+      var reported = LSN.zero
+      var lastFeedback = Date.distantPast
+      var replyOwed = false
+      while !isStopped {
+        var chunk: [ReplicationMessage] = []
+        var bytes = 0
+        reading: while chunk.count < Self.maxChunkMessages && bytes < Self.maxChunkBytes {
+          switch try connection.readCopyData(timeoutMilliseconds: chunk.isEmpty ? 100 : 0) {
+          case .data(let data):
+            let message = try ReplicationMessage.decode(data)
+            if case .keepalive(_, _, true) = message { replyOwed = true }
+            chunk.append(message)
+            bytes += data.count
+          case .none:
+            break reading
+          case .ended:
+            throw PostgresError(sqlState: nil, message: "the server ended replication")
+          }
+        }
+        if !chunk.isEmpty {
+          // Wait for room, answering the server meanwhile so it does not time us out.
+          while slots.wait(timeout: .now() + 0.1) == .timedOut {
+            if isStopped { break }
+            try sendFeedback(connection, &reported, &lastFeedback, &replyOwed)
+          }
+          if isStopped { break }
+          continuation.yield(chunk)
+        }
+        try sendFeedback(connection, &reported, &lastFeedback, &replyOwed)
+      }
+      continuation.finish()
+    } catch {
+      continuation.finish(throwing: error)
+    }
+  }
+
+  /// Sends a status update when the durable LSN moved, the server asked, a heartbeat wants a
+  /// reply, or the interval passed.
+  private func sendFeedback(
+    _ connection: PostgresClient, _ reported: inout LSN, _ lastFeedback: inout Date,
+    _ replyOwed: inout Bool
+  ) throws {
+    let (durable, wantReply) = lock.withLock {
+      defer { replyWanted = false }
+      return (self.durable, replyWanted)
+    }
+    let due = Date().timeIntervalSince(lastFeedback) >= Self.feedbackInterval
+    guard durable != reported || replyOwed || wantReply || due else { return }
+    let update = StandbyStatusUpdate(
+      durable: durable,
+      clientTime: PostgresEpoch.postgresMicroseconds(
+        fromUnixMilliseconds: Int64(Date().timeIntervalSince1970 * 1000)),
+      replyRequested: wantReply)
+    try connection.putCopyData(update.bytes)
+    reported = durable
+    lastFeedback = Date()
+    replyOwed = false
+  }
+}

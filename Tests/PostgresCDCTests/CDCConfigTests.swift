@@ -1,0 +1,99 @@
+import SluiceCore
+import XCTest
+
+@testable import PostgresCDCConnector
+
+/// `source: postgres-cdc` settings: defaults, and errors located at the offending line.
+final class CDCConfigTests: XCTestCase {
+  func config(_ body: String, topic: String = "shop.{schema}.{table}") throws -> CDCConfig {
+    let definition = try ConnectorDefinition.parse(
+      text: "name: shop-cdc\nsource: postgres-cdc\ntopic: \"\(topic)\"\nconfig:\n\(body)",
+      file: "shop.yaml", environment: ["PGPASSWORD": "secret"])
+    return try CDCConfig(definition: definition)
+  }
+
+  func error(_ body: String, topic: String = "shop.{schema}.{table}") -> ConfigError? {
+    do {
+      _ = try config(body, topic: topic)
+      return nil
+    } catch {
+      return error as? ConfigError
+    }
+  }
+
+  func testAFullConfigAndTheDefaults() throws {
+    let full = try config(
+      """
+        url: postgresql://sluice@127.0.0.1:5432/shop
+        password: ${env:PGPASSWORD}
+        tables: [public.orders, customers, '"Odd"."Name.x"']
+        slot: shop_slot
+        publication: shop_pub
+        snapshot: never
+        heartbeat_ms: 500
+        drop_slot_on_delete: true
+        tombstones_on_delete: false
+      """)
+    XCTAssertEqual(full.password, "secret")
+    XCTAssertEqual(
+      full.tables,
+      .listed([
+        QualifiedName(schema: "public", table: "orders"),
+        QualifiedName(schema: "public", table: "customers"),
+        QualifiedName(schema: "Odd", table: "Name.x"),
+      ]))
+    XCTAssertEqual(full.slot, "shop_slot")
+    XCTAssertEqual(full.publication, "shop_pub")
+    XCTAssertEqual(full.heartbeatMilliseconds, 500)
+    XCTAssertTrue(full.dropSlotOnDelete)
+    XCTAssertFalse(full.tombstonesOnDelete)
+
+    let minimal = try config("  url: postgresql://127.0.0.1/shop\n  tables: \"*\"\n")
+    XCTAssertEqual(minimal.tables, .all)
+    XCTAssertEqual(minimal.slot, "sluice_shop_cdc")
+    XCTAssertEqual(minimal.publication, "sluice_shop_cdc")
+    XCTAssertEqual(minimal.heartbeatMilliseconds, 10_000)
+    XCTAssertFalse(minimal.dropSlotOnDelete)
+    XCTAssertTrue(minimal.tombstonesOnDelete)
+  }
+
+  func testErrorsNameTheLineTheKeyAndWhatWasExpected() {
+    let url = "  url: postgresql://127.0.0.1/shop\n"
+    let unknown = error(url + "  tables: [a]\n  slott: x\n")
+    XCTAssertEqual(unknown?.line, 7)
+    XCTAssertTrue(unknown?.message.contains("did you mean 'slot'") == true, "\(String(describing: unknown))")
+
+    let tables = error(url + "  tables: everything\n")
+    XCTAssertEqual(tables?.line, 6)
+    XCTAssertEqual(tables?.key, "config.tables")
+    XCTAssertTrue(tables?.message.contains(#"or "*""#) == true, "\(String(describing: tables))")
+
+    XCTAssertTrue(
+      error(url + "  tables: [a.b.c]\n")?.message.contains("expected schema.table") == true)
+    XCTAssertTrue(error("  tables: [a]\n")?.message.contains("missing required key 'url'") == true)
+    XCTAssertTrue(
+      error("  url: mysql://x\n  tables: [a]\n")?.message.contains("PostgreSQL URL") == true)
+
+    let slot = error(url + "  tables: [a]\n  slot: Bad-Slot\n")
+    XCTAssertEqual(slot?.line, 7)
+    XCTAssertTrue(slot?.message.contains("lower-case letters") == true)
+
+    let snapshot = error(url + "  tables: [a]\n  snapshot: initial\n")
+    XCTAssertEqual(snapshot?.line, 7)
+    XCTAssertTrue(snapshot?.message.contains("not built yet") == true, "\(String(describing: snapshot))")
+    XCTAssertTrue(
+      error(url + "  tables: [a]\n  snapshot: inital\n")?.message.contains("did you mean 'initial'")
+        == true)
+
+    XCTAssertTrue(
+      error(url + "  tables: [a]\n  heartbeat_ms: 5\n")?.message.contains("at least 100 ms") == true)
+
+    let topic = error(url + "  tables: [a]\n", topic: "shop.{host}")
+    XCTAssertEqual(topic?.line, 3)
+    XCTAssertTrue(topic?.message.contains("{schema}, {table} and {db}") == true)
+  }
+
+  func testTopicNamesReplaceCharactersATopicCannotHold() {
+    XCTAssertEqual(ChangeStream.topicSafe("Odd Name$1"), "Odd_Name_1")
+  }
+}
