@@ -6,7 +6,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 APT_PACKAGES := libpq-dev libmosquitto-dev libcurl4-openssl-dev pkg-config postgresql mosquitto mosquitto-clients python3 curl openssl
 BENCH_PACKAGES := wrk
 
-.PHONY: help deps bench-deps build release run test bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt clean
+.PHONY: help deps bench-deps build release run test bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc clean
 
 help:
 	@echo "make run        build in release mode and start the worker with Config/worker.yaml"
@@ -33,7 +33,7 @@ run: release
 test: deps
 	bash Tests/Servers/run-tests.sh
 
-bench: bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt
+bench: bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc
 
 bench-log: bench-deps
 	bash Benchmarks/bench-log.sh
@@ -52,3 +52,6 @@ bench-httpsink: bench-deps
 
 bench-mqtt: deps
 	bash Benchmarks/bench-mqtt.sh
+
+bench-cdc: deps
+	bash Benchmarks/bench-cdc.sh

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Throughput part of issue 3's CDC benchmark, floor and subject in the same run (a backlog drain):
+#   workload: ROWS rows (id, 100-byte text, timestamp) inserted in 1,000-row transactions while
+#             two logical slots retain the WAL
+#   floor:    pg_recvlogical streaming the slot with pgoutput into a file, until the workload's
+#             end LSN (--endpos)
+#   subject:  a `source: postgres-cdc` connector on the other slot, until every row is durable in
+#             the topic; its peak RSS
+# Not measured here (see Benchmarks/README.md): end-to-end p99 latency at 10,000 changes/s.
+# ROUNDS and ROWS override the defaults.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/opt/swift/usr/bin"
+rounds=${ROUNDS:-3}
+rows=${ROWS:-1000000}
+
+swift build -c release --static-swift-stdlib --product sluice >/dev/null
+bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
+work=$(mktemp -d "$PWD/.bench.XXXXXX")
+servers=$(mktemp -d /tmp/sluice-bench-servers.XXXXXX)
+worker=""
+cleanup() {
+  [ -n "$worker" ] && kill "$worker" 2>/dev/null || true
+  bash Tests/Servers/stop.sh "$servers" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+bash Tests/Servers/start.sh "$servers" >/dev/null
+# shellcheck disable=SC1091
+source "$servers/env"
+url=$SLUICE_TEST_PG_URL
+psql_q() { PGOPTIONS="-c client_min_messages=warning" psql "$url" -XAtq -v ON_ERROR_STOP=1 "$@"; }
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+now() { date +%s.%N; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+: >"$work/floor"; : >"$work/sluice"; : >"$work/rss"
+echo "CDC benchmark: $rows rows in 1,000-row transactions, $rounds rounds (backlog drain)"
+for round in $(seq 1 "$rounds"); do
+  psql_q -c "DROP TABLE IF EXISTS bench_rows; CREATE TABLE bench_rows (id bigint PRIMARY KEY, pad text, at timestamptz)" \
+    -c "DROP PUBLICATION IF EXISTS bench_pub; CREATE PUBLICATION bench_pub FOR TABLE bench_rows"
+  for slot in bench_floor bench_sluice; do
+    psql_q -c "SELECT pg_drop_replication_slot('$slot') FROM pg_replication_slots WHERE slot_name = '$slot'" >/dev/null
+    psql_q -c "SELECT pg_create_logical_replication_slot('$slot', 'pgoutput')" >/dev/null
+  done
+  # The workload: one transaction per 1,000 rows.
+  psql_q -c "DO \$\$ BEGIN FOR i IN 0..$((rows / 1000 - 1)) LOOP
+      INSERT INTO bench_rows SELECT g, repeat('x', 100), now() FROM generate_series(i * 1000 + 1, i * 1000 + 1000) g;
+      COMMIT; END LOOP; END \$\$"
+  end_lsn=$(psql_q -c "SELECT pg_current_wal_lsn()")
+
+  start=$(now)
+  PGPASSWORD=sluice "$pg_bin/../bin/pg_recvlogical" -d "$url" --slot bench_floor --start -E "$end_lsn" \
+    -o proto_version=1 -o publication_names=bench_pub -f "$work/floor.out" --no-loop 2>/dev/null || true
+  floor_s=$(awk -v a="$start" -v b="$(now)" 'BEGIN {print b - a}')
+
+  api=$(free_port)
+  mkdir -p "$work/r$round/connectors"
+  cat >"$work/r$round/worker.yaml" <<YAML
+data_dir: $work/r$round/data
+connectors_dir: $work/r$round/connectors
+api: { listen: 127.0.0.1:$api }
+log: { fsync: batch }
+YAML
+  cat >"$work/r$round/connectors/cdc.yaml" <<YAML
+name: cdc
+source: postgres-cdc
+topic: "bench.{table}"
+config: { url: "$url", tables: [bench_rows], slot: bench_sluice, publication: bench_pub }
+YAML
+  start=$(now)
+  "$bin/sluice" run --config "$work/r$round/worker.yaml" >"$work/r$round/worker.log" 2>&1 & worker=$!
+  peak=0
+  for _ in $(seq 1 6000); do
+    rss=$(awk '/VmRSS/ {print $2}' "/proc/$worker/status" 2>/dev/null || echo 0)
+    [ "$rss" -gt "$peak" ] && peak=$rss
+    n=$(curl -s "http://127.0.0.1:$api/topics/bench.bench_rows" 2>/dev/null | python3 -c 'import json,sys; print(sum(p["end_offset"] for p in json.load(sys.stdin)["partitions"]))' 2>/dev/null || echo 0)
+    [ "$n" -ge "$rows" ] && break
+    sleep 0.2
+  done
+  sluice_s=$(awk -v a="$start" -v b="$(now)" 'BEGIN {print b - a}')
+  kill "$worker"; wait "$worker" 2>/dev/null || true; worker=""
+  psql_q -c "SELECT pg_drop_replication_slot(s) FROM unnest(ARRAY['bench_floor','bench_sluice']) s" >/dev/null
+  f=$(awk -v n="$rows" -v s="$floor_s" 'BEGIN {printf "%.0f", n / s}')
+  r=$(awk -v n="$rows" -v s="$sluice_s" 'BEGIN {printf "%.0f", n / s}')
+  echo "round $round: floor pg_recvlogical ${f} changes/s | sluice ${r} changes/s (events durable, worker start included) | ratio $(awk -v a="$r" -v b="$f" 'BEGIN {printf "%.2f", a / b}') | peak RSS $((peak / 1024)) MiB"
+  echo "$f" >>"$work/floor"; echo "$r" >>"$work/sluice"; echo "$((peak / 1024))" >>"$work/rss"
+done
+f=$(median <"$work/floor"); r=$(median <"$work/sluice")
+echo "median: floor $f changes/s | sluice $r changes/s | ratio $(awk -v a="$r" -v b="$f" 'BEGIN {printf "%.2f", a / b}') (target >= 0.80) | peak RSS $(sort -n "$work/rss" | tail -1) MiB (target < 64)"
