@@ -18,12 +18,6 @@ struct Delivery: Sendable {
   var orderKeys: [OrderKey]
   /// Set when the request cannot be built; the records go to the DLQ or fail the task at once.
   var problem: String?
-
-  /// `<connector>:<topic>:<partition>:<first offset>`: the same for the same records across
-  /// retries and restarts, so a receiver that honours it applies each record once.
-  static func idempotencyKey(connector: String, first: Record) -> String {
-    "\(connector):\(first.topic):\(first.partition):\(first.offset)"
-  }
 }
 
 /// Turns a `put` batch into requests as the config says: one per record, or batches of
@@ -123,7 +117,8 @@ struct DeliveryPlanner: Sendable {
   {
     var lines = fixedLines
     lines.reserveCapacity(fixedLines.count + config.headers.count + 2)
-    // Delivery.idempotencyKey's format, without building the prefix again for every record.
+    // `<connector>:<topic>:<partition>:<first offset>`: the same for the same records across
+    // retries and restarts, so a receiver that honours it applies each record once.
     lines.append("\(idempotencyPrefix)\(record.topic):\(record.partition):\(record.offset)")
     for (name, template) in config.headers where !template.isLiteral {
       lines.append("\(name): \(try template.render(record, value: document()))")

@@ -45,13 +45,8 @@ enum RequestAuth: Sendable {
       let text =
         base64
         ? Data(mac).base64EncodedString()
-        : String(decoding: mac.flatMap { Self.hexDigits($0) }, as: UTF8.self)
+        : Hex.lowercase(mac)
       return "\(header): \(prefix)\(text)"
     }
-  }
-
-  private static let digits = Array("0123456789abcdef".utf8)
-  private static func hexDigits(_ byte: UInt8) -> [UInt8] {
-    [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]]
   }
 }

@@ -19,7 +19,6 @@ struct RequestTemplate: Sendable {
   let escaping: Bool
 
   var isLiteral: Bool { parts.allSatisfy { if case .literal = $0 { true } else { false } } }
-  var usesValue: Bool { parts.contains { if case .valuePointer = $0 { true } else { false } } }
 
   /// Parses the template at `node`; in batch mode only `{topic}` and `{partition}` may appear,
   /// since one request carries many records of one partition.

@@ -52,7 +52,7 @@ enum SignatureCheck: Sendable {
       guard let given = headers("X-Hub-Signature-256") else {
         return "missing X-Hub-Signature-256 header"
       }
-      return Self.equal(given, "sha256=" + Self.hex(Self.hmac(secret, body)))
+      return Self.equal(given, "sha256=" + Hex.lowercase(Self.hmac(secret, body)))
         ? nil : "signature does not match"
     case .stripe(let secret, let tolerance):
       guard let given = headers("Stripe-Signature") else {
@@ -74,14 +74,14 @@ enum SignatureCheck: Sendable {
       guard abs(nowSeconds - seconds) <= tolerance else {
         return "Stripe-Signature timestamp is outside the tolerance"
       }
-      let expected = Self.hex(Self.hmac(secret, Array("\(timestamp).".utf8) + body))
+      let expected = Hex.lowercase(Self.hmac(secret, Array("\(timestamp).".utf8) + body))
       // Evaluate every candidate so timing does not depend on which one matched.
       let matched = candidates.map { Self.equal($0, expected) }.contains(true)
       return matched ? nil : "signature does not match"
     case .hmac(let secret, let header, let prefix, let base64):
       guard let given = headers(header) else { return "missing \(header) header" }
       let digest = Self.hmac(secret, body)
-      let encoded = base64 ? Data(digest).base64EncodedString() : Self.hex(digest)
+      let encoded = base64 ? Data(digest).base64EncodedString() : Hex.lowercase(digest)
       return Self.equal(given, prefix + encoded) ? nil : "signature does not match"
     case .bearer(let token):
       guard let given = headers("Authorization") else { return "missing Authorization header" }
@@ -95,10 +95,6 @@ enum SignatureCheck: Sendable {
 
   static func hmac(_ secret: [UInt8], _ body: [UInt8]) -> [UInt8] {
     Array(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: secret)))
-  }
-
-  static func hex(_ bytes: [UInt8]) -> String {
-    bytes.map { String(format: "%02x", $0) }.joined()
   }
 
   /// Constant-time comparison: the time depends on the lengths only.
