@@ -51,6 +51,9 @@ let package = Package(
         .product(name: "Hummingbird", package: "hummingbird"),
       ]),
 
+    // The libpq connection the PostgreSQL sink and the CDC source share.
+    .target(name: "SluicePostgres", dependencies: ["CLibPQ"]),
+
     // MARK: - Connectors (one target each, depending only on SluiceCore)
     .target(name: "FileConnector", dependencies: ["SluiceCore"], path: "Connectors/File"),
     .target(
@@ -63,10 +66,10 @@ let package = Package(
       ],
       path: "Connectors/Webhook"),
     .target(
-      name: "PostgresSinkConnector", dependencies: ["SluiceCore", "CLibPQ"],
+      name: "PostgresSinkConnector", dependencies: ["SluiceCore", "SluicePostgres", "CLibPQ"],
       path: "Connectors/PostgresSink"),
     .target(
-      name: "PostgresCDCConnector", dependencies: ["SluiceCore", "CLibPQ"],
+      name: "PostgresCDCConnector", dependencies: ["SluiceCore", "SluicePostgres", "CLibPQ"],
       path: "Connectors/PostgresCDC"),
     .target(
       name: "HTTPSinkConnector",
@@ -112,7 +115,8 @@ let package = Package(
     .testTarget(
       name: "PostgresSinkTests",
       dependencies: [
-        "PostgresSinkConnector", "SluiceCore", .product(name: "Logging", package: "swift-log"),
+        "PostgresSinkConnector", "SluicePostgres", "SluiceCore",
+        .product(name: "Logging", package: "swift-log"),
       ]),
     .testTarget(
       name: "PostgresCDCTests", dependencies: ["PostgresCDCConnector", "SluiceCore"]),

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluicePostgres
 
 /// Streams a PostgreSQL database's changes into topics as Debezium events, exactly once.
 ///

@@ -1,3 +1,4 @@
+import SluicePostgres
 import Dispatch
 
 /// The ordinary (non-replication) connection of a CDC task: setup, primary-key lookups,
@@ -7,7 +8,7 @@ final class ControlConnection: @unchecked Sendable {
   private let config: CDCConfig
   private let queue: DispatchQueue
   /// Touched only on `queue`.
-  private var connection: PostgresClient?
+  private var connection: PostgresConnection?
 
   init(config: CDCConfig) {
     self.config = config
@@ -15,7 +16,7 @@ final class ControlConnection: @unchecked Sendable {
   }
 
   /// Runs `work` with a working connection on the queue.
-  func run<T: Sendable>(_ work: @escaping @Sendable (PostgresClient) throws -> T) async throws -> T
+  func run<T: Sendable>(_ work: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T
   {
     try await withCheckedThrowingContinuation { continuation in
       queue.async {
@@ -42,10 +43,10 @@ final class ControlConnection: @unchecked Sendable {
     }
   }
 
-  private func connected() throws -> PostgresClient {
+  private func connected() throws -> PostgresConnection {
     if let connection, connection.isHealthy { return connection }
     connection = nil
-    let fresh = try PostgresClient(
+    let fresh = try PostgresConnection.changeCapture(
       url: config.url, password: config.password, applicationName: "sluice \(config.name)")
     connection = fresh
     return fresh
@@ -54,7 +55,7 @@ final class ControlConnection: @unchecked Sendable {
   // MARK: - Queries
 
   /// The primary-key columns of a table, in key order (empty when it has none).
-  static func primaryKey(of oid: UInt32, on connection: PostgresClient) throws -> [String] {
+  static func primaryKey(of oid: UInt32, on connection: PostgresConnection) throws -> [String] {
     try connection.execute(
       """
       SELECT a.attname FROM pg_index i
@@ -66,7 +67,7 @@ final class ControlConnection: @unchecked Sendable {
   }
 
   /// The slot's confirmed LSN and how many bytes of WAL it holds back.
-  static func slotLag(slot: String, on connection: PostgresClient) throws -> (LSN?, Int64?) {
+  static func slotLag(slot: String, on connection: PostgresConnection) throws -> (LSN?, Int64?) {
     let row = try connection.execute(
       """
       SELECT confirmed_flush_lsn, pg_current_wal_lsn() - confirmed_flush_lsn
@@ -77,7 +78,7 @@ final class ControlConnection: @unchecked Sendable {
   }
 
   /// Writes a transactional message to the WAL so an idle slot has something to confirm.
-  static func heartbeat(on connection: PostgresClient) throws {
+  static func heartbeat(on connection: PostgresConnection) throws {
     try connection.execute("SELECT pg_logical_emit_message(true, 'sluice-heartbeat', '')")
   }
 }

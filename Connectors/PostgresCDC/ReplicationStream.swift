@@ -1,3 +1,4 @@
+import SluicePostgres
 import Foundation
 
 /// The replication connection on a thread of its own: reads the walsender's messages in
@@ -73,7 +74,7 @@ final class ReplicationStream: @unchecked Sendable {
 
   private func main() {
     do {
-      let connection = try PostgresClient(
+      let connection = try PostgresConnection.changeCapture(
         url: parameters.url, password: parameters.password,
         applicationName: parameters.applicationName, replication: true)
       var options =
@@ -121,7 +122,7 @@ final class ReplicationStream: @unchecked Sendable {
   /// Sends a status update when the durable LSN moved, the server asked, a heartbeat wants a
   /// reply, or the interval passed.
   private func sendFeedback(
-    _ connection: PostgresClient, _ reported: inout LSN, _ lastFeedback: inout Date,
+    _ connection: PostgresConnection, _ reported: inout LSN, _ lastFeedback: inout Date,
     _ replyOwed: inout Bool
   ) throws {
     let (durable, wantReply) = lock.withLock {

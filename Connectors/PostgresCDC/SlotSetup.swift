@@ -1,3 +1,4 @@
+import SluicePostgres
 /// A problem in the database's setup that the user must fix; the message says how.
 struct SetupError: Error, CustomStringConvertible, Sendable {
   var description: String
@@ -17,7 +18,7 @@ struct SlotState: Sendable {
 struct SlotSetup {
   let config: CDCConfig
 
-  func prepare(on connection: PostgresClient) throws -> SlotState {
+  func prepare(on connection: PostgresConnection) throws -> SlotState {
     let walLevel = try connection.execute("SHOW wal_level").first?.first ?? nil
     guard walLevel == "logical" else {
       throw SetupError(
@@ -47,7 +48,7 @@ struct SlotSetup {
   /// Each captured table must exist and identify its rows: a primary key, or REPLICA IDENTITY
   /// FULL or USING INDEX. Otherwise PostgreSQL sends no old row for updates and deletes (and,
   /// in a publication, refuses them).
-  func checkTables(on connection: PostgresClient) throws {
+  func checkTables(on connection: PostgresConnection) throws {
     let query = """
       SELECT n.nspname, c.relname, c.relreplident,
         EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
@@ -86,7 +87,7 @@ struct SlotSetup {
 
   // MARK: - Publication
 
-  func ensurePublication(on connection: PostgresClient) throws {
+  func ensurePublication(on connection: PostgresConnection) throws {
     let existing = try connection.execute(
       "SELECT puballtables FROM pg_publication WHERE pubname = $1", [config.publication])
     let publication = quoteIdentifier(config.publication)
@@ -124,7 +125,7 @@ struct SlotSetup {
   // MARK: - Slot
 
   /// Creates the slot when missing; returns where it has confirmed up to.
-  func ensureSlot(on connection: PostgresClient, database: String) throws -> LSN {
+  func ensureSlot(on connection: PostgresConnection, database: String) throws -> LSN {
     let rows = try connection.execute(
       "SELECT plugin, database, confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1",
       [config.slot])

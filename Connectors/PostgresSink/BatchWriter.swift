@@ -1,3 +1,4 @@
+import SluicePostgres
 /// Runs ``PlannedStep``s on a connection inside the caller's transaction.
 ///
 /// Upserts of keys that are all new (an initial load, a snapshot) are plain inserts: the writer
@@ -43,7 +44,7 @@ struct BatchWriter {
   }
 
   private mutating func simple(_ sql: String) throws {
-    try connection.run(opening() + sql)
+    try connection.simpleQuery(opening() + sql)
   }
 
   private mutating func copy(_ sql: String, _ rows: [UInt8]) throws {

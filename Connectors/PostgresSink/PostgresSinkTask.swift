@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import SluiceCore
+import SluicePostgres
 
 /// Applies batches of records to PostgreSQL tables, exactly once (DESIGN.md §3).
 ///

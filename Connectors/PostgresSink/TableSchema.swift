@@ -1,3 +1,4 @@
+import SluicePostgres
 import Foundation
 
 /// A schema-qualified table name; SQL always sees it quoted, so any name is safe.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SluiceCore
+import SluicePostgres
 import XCTest
 
 @testable import PostgresSinkConnector

@@ -2,34 +2,47 @@ import CLibPQ
 import Foundation
 
 /// An error reported by PostgreSQL (with its SQLSTATE) or by libpq (without one).
-struct PostgresError: Error, CustomStringConvertible, Sendable {
-  var sqlState: String?
-  var message: String
+package struct PostgresError: Error, CustomStringConvertible, Sendable {
+  package var sqlState: String?
+  package var message: String
 
-  var description: String {
-    sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message
+  package init(sqlState: String?, message: String) {
+    self.sqlState = sqlState
+    self.message = message
   }
 
-  /// Errors of one record's data rather than of the connection or the schema: wrong type or
-  /// format (class 22), a violated constraint (class 23), a datatype mismatch.
-  var isDataError: Bool {
-    guard let state = sqlState else { return false }
-    return state.hasPrefix("22") || state.hasPrefix("23") || state == "42804"
+  package var description: String {
+    sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message
   }
 }
 
-/// One libpq connection with a synchronous API, the only file that touches libpq.
+/// One libpq connection with a synchronous API: connecting, queries with text parameters, and
+/// turning results and errors into Swift values. The PostgreSQL sink and the CDC source share
+/// it and add what only they need (COPY in; replication streaming) in extensions of their own.
 ///
-/// libpq blocks, so the sink calls this from a serial dispatch queue of its own, never from
-/// Swift's cooperative pool (STYLE.md §3). Raw pointers and C strings stay in this file.
-final class PostgresConnection {
-  private var handle: OpaquePointer?
+/// libpq blocks, so callers use it from a thread or serial queue of their own, never from
+/// Swift's cooperative pool (STYLE.md §3). One connection is used by one thread at a time.
+package final class PostgresConnection {
+  /// The libpq connection, for the connectors' extensions; nil only while `init` fails.
+  package private(set) var handle: OpaquePointer?
 
   /// Connects with a libpq URL or key=value string; `password` and `applicationName` override
-  /// what the URL says.
-  init(url: String, password: String?, applicationName: String) throws {
+  /// what the URL says. `options` are the server settings for the session (`-c name=value`);
+  /// with `replication`, the connection speaks the walsender protocol for logical replication.
+  package init(
+    url: String, password: String?, applicationName: String, options: String? = nil,
+    replication: Bool = false
+  ) throws {
     var keywords = ["dbname", "application_name", "connect_timeout"]
     var values = [url, applicationName, "10"]
+    if let options {
+      keywords.append("options")
+      values.append(options)
+    }
+    if replication {
+      keywords.append("replication")
+      values.append("database")
+    }
     if let password {
       keywords.append("password")
       values.append(password)
@@ -49,17 +62,32 @@ final class PostgresConnection {
   deinit { PQfinish(handle) }
 
   /// Whether the connection still works; after a failure libpq marks it bad.
-  var isHealthy: Bool { handle.map { PQstatus($0) == CONNECTION_OK } ?? false }
+  package var isHealthy: Bool { handle.map { PQstatus($0) == CONNECTION_OK } ?? false }
 
   /// Runs one statement with text parameters (never interpolated into the SQL) and returns its
   /// rows as text, NULL as nil.
   @discardableResult
-  func execute(_ sql: String, _ parameters: [String?] = []) throws -> [[String?]] {
+  package func execute(_ sql: String, _ parameters: [String?] = []) throws -> [[String?]] {
     let result = withOptionalCStrings(parameters) { values in
       PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
     }
     defer { PQclear(result) }
     try check(result)
+    return rows(of: result)
+  }
+
+  /// Runs statements without parameters in one round trip (several may be separated by `;`;
+  /// replication connections take only these) and returns the rows of the last result. Only
+  /// for SQL made of quoted identifiers and Sluice's own metadata, never of record values.
+  @discardableResult
+  package func simpleQuery(_ sql: String) throws -> [[String?]] {
+    let result = PQexec(handle, sql)
+    defer { PQclear(result) }
+    try check(result)
+    return rows(of: result)
+  }
+
+  package func rows(of result: OpaquePointer?) -> [[String?]] {
     var rows: [[String?]] = []
     let rowCount = PQntuples(result)
     let columnCount = PQnfields(result)
@@ -74,53 +102,8 @@ final class PostgresConnection {
     return rows
   }
 
-  /// Runs statements without parameters in one round trip (several may be separated by `;`).
-  /// Only for SQL made of quoted identifiers and Sluice's own metadata, never of record values.
-  func run(_ sql: String) throws {
-    let result = PQexec(handle, sql)
-    defer { PQclear(result) }
-    try check(result)
-  }
-
-  /// Runs `COPY … FROM STDIN` with `data` in COPY's text format; `sql` may start with other
-  /// statements (`BEGIN; COPY …`), which run in the same round trip.
-  func copyIn(_ sql: String, data: [UInt8]) throws {
-    let start = PQexec(handle, sql)
-    let status = PQresultStatus(start)
-    if status != PGRES_COPY_IN {
-      defer { PQclear(start) }
-      try check(start)
-      throw PostgresError(sqlState: nil, message: "COPY did not start")
-    }
-    PQclear(start)
-    var failure: PostgresError?
-    data.withUnsafeBufferPointer { buffer in
-      var sent = 0
-      while sent < buffer.count {
-        let size = min(1 << 20, buffer.count - sent)
-        let ok = buffer.baseAddress!.advanced(by: sent).withMemoryRebound(
-          to: CChar.self, capacity: size
-        ) { PQputCopyData(handle, $0, Int32(size)) }
-        guard ok == 1 else {
-          failure = connectionError("COPY data")
-          return
-        }
-        sent += size
-      }
-    }
-    if PQputCopyEnd(handle, failure == nil ? nil : "aborted") != 1 {
-      failure = failure ?? connectionError("COPY end")
-    }
-    while let result = PQgetResult(handle) {
-      defer { PQclear(result) }
-      if failure == nil {
-        do { try check(result) } catch let error as PostgresError { failure = error }
-      }
-    }
-    if let failure { throw failure }
-  }
-
-  private func check(_ result: OpaquePointer?) throws {
+  /// Throws the server's error (SQLSTATE, message, detail) unless `result` succeeded.
+  package func check(_ result: OpaquePointer?) throws {
     guard let result else { throw connectionError("query") }
     let status = PQresultStatus(result)
     guard status != PGRES_COMMAND_OK, status != PGRES_TUPLES_OK else { return }
@@ -133,7 +116,7 @@ final class PostgresConnection {
     throw PostgresError(sqlState: state, message: message.isEmpty ? "\(status)" : message)
   }
 
-  private func connectionError(_ during: String) -> PostgresError {
+  package func connectionError(_ during: String) -> PostgresError {
     let text = handle.map { String(cString: PQerrorMessage($0)) } ?? ""
     return PostgresError(
       sqlState: nil, message: "PostgreSQL connection failed during \(during): \(Self.trimmed(text))"
@@ -149,9 +132,7 @@ final class PostgresConnection {
 
 private func withCStrings<R>(
   _ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R
-)
-  -> R
-{
+) -> R {
   withOptionalCStrings(strings.map { Optional($0) }) { pointers in
     var terminated = Array(UnsafeBufferPointer(start: pointers, count: strings.count))
     terminated.append(nil)
