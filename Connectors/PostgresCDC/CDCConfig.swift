@@ -10,8 +10,15 @@ struct CDCConfig: Sendable {
     case listed([QualifiedName])
   }
 
-  /// Whether existing rows are read before streaming. Only `never` is built so far.
-  enum Snapshot: String, Sendable { case never }
+  /// Whether existing rows are read before streaming, as Debezium's `snapshot.mode`.
+  enum Snapshot: String, Sendable {
+    /// Read every captured table once (when the connector has no position yet), then stream.
+    case initial
+    /// Stream only: changes from the slot's position on.
+    case never
+    /// Read the tables once and stop; no slot is kept.
+    case initialOnly = "initial_only"
+  }
 
   var name: String
   var url: String
@@ -83,15 +90,10 @@ struct CDCConfig: Sendable {
       )
     }
     publication = try m.string("publication", default: slot)
-    let snapshotNode = m.node("snapshot")
-    let snapshotText = try m.oneOf(
-      "snapshot", allowed: ["initial", "never", "initial_only"], default: "never")
-    guard let snapshot = Snapshot(rawValue: snapshotText) else {
-      throw (snapshotNode ?? definition.config).error(
-        "snapshot: \(snapshotText) is not built yet; this version streams changes only (snapshot: never)"
-      )
-    }
-    self.snapshot = snapshot
+    snapshot =
+      Snapshot(
+        rawValue: try m.oneOf(
+          "snapshot", allowed: ["initial", "never", "initial_only"], default: "initial")) ?? .initial
     heartbeatMilliseconds = try m.durationMilliseconds("heartbeat_ms", default: 10_000)
     if heartbeatMilliseconds < 100, let node = m.node("heartbeat_ms") {
       throw node.error("expected at least 100 ms, got \(heartbeatMilliseconds)")
@@ -111,7 +113,7 @@ struct CDCConfig: Sendable {
 }
 
 /// A table's schema and name as PostgreSQL spells them (unquoted, case kept).
-struct QualifiedName: Sendable, Hashable, CustomStringConvertible {
+struct QualifiedName: Sendable, Hashable, Codable, CustomStringConvertible {
   var schema: String
   var table: String
 

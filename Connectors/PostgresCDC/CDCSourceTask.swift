@@ -10,6 +10,10 @@ import SluicePostgres
 /// reported to PostgreSQL. After a crash the slot replays from its confirmed LSN and the
 /// runtime drops the records that were already durable (their positions are not past the
 /// last one in their partition). A lost connection is retried with capped backoff.
+///
+/// With `snapshot: initial` a connector without a position first reads the tables
+/// (``InitialSnapshot``); streaming then replays the slot from where the snapshot began and
+/// ``SnapshotReplayFilter`` drops what the snapshot already holds.
 final class CDCSourceTask: SourceTask {
   let config: CDCConfig
   let context: any SourceTaskContext
@@ -27,11 +31,23 @@ final class CDCSourceTask: SourceTask {
     var failing = false
     var hasStreamed = false
     var outageStart: ContinuousClock.Instant?
+    var snapshotDone = false
+    var progress: SnapshotProgress?
     while !Task.isCancelled {
       do {
         context.setDetail("state", "starting")
         let setup = try await control.run { try SlotSetup(config: self.config).prepare(on: $0) }
-        try await stream(from: setup, control: control) {
+        if !snapshotDone {
+          progress = try await snapshotIfNeeded(setup: setup)
+          snapshotDone = true
+        }
+        if config.snapshot == .initialOnly {
+          context.setDetail("state", "snapshot complete; not streaming (snapshot: initial_only)")
+          await control.close()
+          while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+          return
+        }
+        try await stream(from: setup, control: control, snapshot: progress) {
           if failing {
             self.context.logger.info(
               "replication resumed", metadata: ["slot": "\(self.config.slot)"])
@@ -45,6 +61,13 @@ final class CDCSourceTask: SourceTask {
         // The server ended the stream without an error: start again.
         throw PostgresError(sqlState: nil, message: "replication stream ended")
       } catch let error as SetupError {
+        context.setDetail("state", "failed: \(error)")
+        await control.close()
+        throw error
+      } catch where !snapshotDone {
+        // A snapshot that fails is resumed by a new task (the worker restarts it with
+        // backoff), from what its records made durable.
+        if Task.isCancelled { break }
         context.setDetail("state", "failed: \(error)")
         await control.close()
         throw error
@@ -84,9 +107,40 @@ final class CDCSourceTask: SourceTask {
   /// How long a starting task waits for a slot still held by a walsender of a killed worker.
   static let slotBusyWindow: Duration = .seconds(60)
 
+  /// Reads the tables first when the config asks for a snapshot and the connector has no
+  /// position yet, or resumes one a crash cut short. Returns the snapshot's progress (nil when
+  /// no snapshot was ever taken), which streaming needs to drop what the snapshot holds.
+  private func snapshotIfNeeded(setup: SlotState) async throws -> SnapshotProgress? {
+    let committed = context.committedPosition
+    var progress: SnapshotProgress
+    var point: SnapshotPoint?
+    switch committed.flatMap(CDCPosition.init) {
+    case .change(_, let known)?:
+      return known
+    case .snapshot(let at, let known?)?:
+      if known.done { return known }
+      progress = known
+      point = at
+    case .snapshot(_, nil)?, nil:
+      guard committed == nil, config.snapshot != .never else { return nil }
+      progress = SnapshotProgress(base: setup.confirmed.value, tables: [])
+    }
+    context.setDetail("state", "snapshotting")
+    let snapshot = InitialSnapshot(config: config, context: context, settings: settings(setup))
+    try await snapshot.run(progress: &progress, committed: point)
+    return progress
+  }
+
+  private func settings(_ setup: SlotState) -> ChangeStream.Settings {
+    .init(
+      connectorName: config.name, database: setup.database, topic: config.topic,
+      tombstonesOnDelete: config.tombstonesOnDelete)
+  }
+
   /// Streams until cancelled or the connection fails; `progressed` runs after each chunk.
   private func stream(
-    from setup: SlotState, control: ControlConnection, progressed: () -> Void
+    from setup: SlotState, control: ControlConnection, snapshot: SnapshotProgress?,
+    progressed: () -> Void
   ) async throws {
     let replication = ReplicationStream(
       parameters: .init(
@@ -94,11 +148,13 @@ final class CDCSourceTask: SourceTask {
         applicationName: "sluice \(config.name) replication", slot: config.slot,
         publication: config.publication, withMessages: setup.serverVersion >= 140000),
       confirmed: setup.confirmed)
-    var changes = ChangeStream(
-      settings: .init(
-        connectorName: config.name, database: setup.database, topic: config.topic,
-        tombstonesOnDelete: config.tombstonesOnDelete),
-      confirmed: setup.confirmed)
+    var changes = ChangeStream(settings: settings(setup), confirmed: setup.confirmed)
+    // After a snapshot, the last record of each send carries its progress, so that a restart
+    // (which replays from the slot's confirmed LSN) still knows what the snapshot holds.
+    let filter = snapshot.map {
+      SnapshotReplayFilter(progress: $0, control: control, store: context.store)
+    }
+    let progressSuffix = snapshot.map { "|" + CDCPosition.encode($0) } ?? ""
     replication.start()
     let monitor = Task { await self.monitor(replication: replication, control: control) }
     defer {
@@ -111,6 +167,7 @@ final class CDCSourceTask: SourceTask {
       for try await chunk in replication.chunks {
         replication.consumed()
         var records: [SourceRecord] = []
+        var replayed: [ChangeRecord] = []
         for message in chunk {
           switch message {
           case .keepalive(let walEnd, _, _):
@@ -124,9 +181,19 @@ final class CDCSourceTask: SourceTask {
               }
             }
             for record in try changes.receive(decoded, at: walStart) {
-              records.append(record.sourceRecord)
+              if filter != nil { replayed.append(record) } else { records.append(record.sourceRecord) }
             }
           }
+        }
+        if let filter, !replayed.isEmpty {
+          let before = filter.dropped
+          records = try await filter.keep(replayed, tables: changes.tables).map(\.sourceRecord)
+          if filter.dropped > before {
+            context.setDetail("snapshot_overlap_dropped", "\(filter.dropped)")
+          }
+        }
+        if !progressSuffix.isEmpty, let last = records.last?.position {
+          records[records.count - 1].position = SourcePosition(last.text + progressSuffix)
         }
         if !records.isEmpty {
           let placed = try await context.send(records)

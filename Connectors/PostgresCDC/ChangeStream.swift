@@ -7,6 +7,8 @@ struct ChangeRecord: Equatable {
   /// Nil for a tombstone (the record after a delete that lets compaction drop the key).
   var value: [UInt8]?
   var position: ChangePosition
+  /// The table's relation OID, for the snapshot's replay filter.
+  var relation: UInt32 = 0
 
   var sourceRecord: SourceRecord {
     SourceRecord(topic: topic, key: key, value: value, position: position.sourcePosition)
@@ -146,22 +148,27 @@ struct ChangeStream {
       keyColumns = relation.columns.indices.filter { relation.columns[$0].isKey }
     }
     if relation.replicaIdentity == UInt8(ascii: "n") { keyColumns = [] }
-    let topic: String
+    let topic = try Self.topic(
+      for: QualifiedName(schema: relation.schema, table: relation.name), settings: settings)
+    tables[relation.oid] = Table(
+      relation: relation, kinds: relation.columns.map { ValueConverter.kind(of: $0.typeOID) },
+      keyColumns: keyColumns, topic: topic)
+  }
+
+  /// The topic of a table's records: the `topic:` template with its schema, name and database.
+  static func topic(for table: QualifiedName, settings: Settings) throws(ProtocolError) -> String {
     do throws(TemplateError) {
-      topic = try settings.topic.render { name in
+      return try settings.topic.render { name in
         switch name {
-        case "schema": Self.topicSafe(relation.schema)
-        case "table": Self.topicSafe(relation.name)
+        case "schema": Self.topicSafe(table.schema)
+        case "table": Self.topicSafe(table.table)
         case "db": Self.topicSafe(settings.database)
         default: nil
         }
       }
     } catch {
-      throw ProtocolError("table \(relation.schema).\(relation.name): \(error.message)")
+      throw ProtocolError("table \(table): \(error.message)")
     }
-    tables[relation.oid] = Table(
-      relation: relation, kinds: relation.columns.map { ValueConverter.kind(of: $0.typeOID) },
-      keyColumns: keyColumns, topic: topic)
   }
 
   /// Characters a topic name cannot hold become `_`, as Debezium's topic naming does.
@@ -271,12 +278,35 @@ struct ChangeStream {
     return ChangePosition(commitLSN: transaction.commitLSN, index: transaction.nextIndex)
   }
 
-  /// The Debezium envelope: before, after, source, op, ts_ms.
+  /// A streamed change as a record at the next position of its transaction.
   private mutating func event(
     _ table: Table, op: String, key: [UInt8]?, before: [UInt8]?, after: [UInt8]?, at lsn: LSN
   ) throws(ProtocolError) -> ChangeRecord {
     let position = try nextPosition()
     let transaction = self.transaction!
+    let value = envelope(
+      table, op: op, before: before, after: after,
+      source: .init(
+        milliseconds: transaction.commitMilliseconds, snapshot: "false",
+        xid: UInt64(transaction.xid), lsn: lsn.value))
+    return ChangeRecord(
+      topic: table.topic, key: key, value: value, position: position,
+      relation: table.relation.oid)
+  }
+
+  /// What the envelope's `source` block says beyond the table.
+  private struct SourceFields {
+    var milliseconds: Int64
+    /// Debezium's `snapshot`: "false" for streamed changes, "true" for snapshot reads.
+    var snapshot: String
+    var xid: UInt64
+    var lsn: UInt64
+  }
+
+  /// The Debezium envelope: before, after, source, op, ts_ms.
+  private func envelope(
+    _ table: Table, op: String, before: [UInt8]?, after: [UInt8]?, source: SourceFields
+  ) -> [UInt8] {
     var out = JSONWriter(capacity: 256 + (before?.count ?? 0) + (after?.count ?? 0))
     out.raw("{\"before\":")
     if let before { out.raw(before) } else { out.null() }
@@ -284,20 +314,37 @@ struct ChangeStream {
     if let after { out.raw(after) } else { out.null() }
     out.raw(",\"source\":{\"version\":\"sluice\",\"connector\":\"postgresql\",\"name\":")
     out.string(settings.connectorName)
-    out.raw(",\"ts_ms\":\(transaction.commitMilliseconds),\"snapshot\":\"false\",\"db\":")
+    out.raw(",\"ts_ms\":\(source.milliseconds),\"snapshot\":\"\(source.snapshot)\",\"db\":")
     out.string(settings.database)
     out.raw(",\"schema\":")
     out.string(table.relation.schema)
     out.raw(",\"table\":")
     out.string(table.relation.name)
-    out.raw(
-      ",\"txId\":\(transaction.xid),\"lsn\":\(lsn.value)},\"op\":\"\(op)\",\"ts_ms\":\(now())}")
-    return ChangeRecord(topic: table.topic, key: key, value: out.bytes, position: position)
+    out.raw(",\"txId\":\(source.xid),\"lsn\":\(source.lsn)},\"op\":\"\(op)\",\"ts_ms\":\(now())}")
+    return out.bytes
+  }
+
+  // MARK: - Snapshot reads
+
+  /// A row the initial snapshot read from table `oid` (defined by a Relation message first),
+  /// as Debezium's `op: "r"` event: its topic, key and value.
+  func snapshotRead(
+    _ oid: UInt32, _ values: [PgOutputMessage.TupleValue], lsn: LSN, xid: UInt64,
+    milliseconds: Int64
+  ) throws(ProtocolError) -> (topic: String, key: [UInt8]?, value: [UInt8]) {
+    let table = try self.table(oid)
+    let after = try row(values, of: table, substitute: nil)
+    let value = envelope(
+      table, op: "r", before: nil, after: after,
+      source: .init(milliseconds: milliseconds, snapshot: "true", xid: xid, lsn: lsn.value))
+    return (table.topic, try key(of: values, table), value)
   }
 
   private mutating func tombstone(_ table: Table, key: [UInt8]?) throws(ProtocolError)
     -> ChangeRecord
   {
-    ChangeRecord(topic: table.topic, key: key, value: nil, position: try nextPosition())
+    ChangeRecord(
+      topic: table.topic, key: key, value: nil, position: try nextPosition(),
+      relation: table.relation.oid)
   }
 }

@@ -38,7 +38,11 @@ struct SlotSetup {
     let database = try connection.execute("SELECT current_database()").first?.first ?? nil
     try checkTables(on: connection)
     try ensurePublication(on: connection)
-    let confirmed = try ensureSlot(on: connection, database: database ?? "")
+    // `initial_only` reads under snapshots of temporary slots and streams nothing: a slot of
+    // its own would only pin WAL.
+    let confirmed =
+      config.snapshot == .initialOnly
+      ? LSN.zero : try ensureSlot(on: connection, database: database ?? "")
     return SlotState(
       database: database ?? "", confirmed: confirmed, serverVersion: connection.serverVersion)
   }

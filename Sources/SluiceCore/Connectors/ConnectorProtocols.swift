@@ -12,6 +12,13 @@ public protocol SourceTaskContext: Sendable {
   /// Records whose position is not past the last one durably in their partition are dropped
   /// (their metadata is that of the stored copy's partition with offset -1).
   func send(_ records: [SourceRecord]) async throws -> [RecordMetadata]
+  /// Commits `position` without records: for progress made where no record is (a snapshot that
+  /// opens or ends a phase). Everything sent before it must be durable, as it is once `send`
+  /// has returned; ``committedPosition`` returns it after a restart.
+  func commit(_ position: SourcePosition) async throws
+  /// The position of the last record this connector durably wrote to `partition` (the one the
+  /// runtime compares replays with), or nil when it wrote none there.
+  func lastDurablePosition(in partition: TopicPartition) async throws -> SourcePosition?
   /// A value shown under `details` in this task's status (slot, lag, snapshot progress…).
   func setDetail(_ name: String, _ value: String?)
   /// The topics, read-only for sources: to rebuild state kept in records (idempotency keys).

@@ -4,13 +4,21 @@
 /// Connectors therefore write positions so that later ones sort after earlier ones, typically
 /// with fixed-width digits (`"00000000016B3748"` for an LSN). The runtime uses the order to drop,
 /// after a crash, records whose position is not past the last one durably in their partition.
+///
+/// Text after the first ``stateSeparator`` (`|`) is the connector's own state (a snapshot's
+/// progress, say): it comes back in ``SourceTaskContext/committedPosition`` but is not compared,
+/// so the same record with or without state sorts the same.
 public struct SourcePosition: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
   public var text: String
 
   public init(_ text: String) { self.text = text }
 
+  /// Separates the compared part of a position from state that rides along.
+  public static let stateSeparator = UInt8(ascii: "|")
+
   public static func < (a: Self, b: Self) -> Bool {
-    a.text.utf8.lexicographicallyPrecedes(b.text.utf8)
+    a.text.utf8.prefix { $0 != stateSeparator }.lexicographicallyPrecedes(
+      b.text.utf8.prefix { $0 != stateSeparator })
   }
 
   public var description: String { text }

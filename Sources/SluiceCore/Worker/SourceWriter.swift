@@ -57,6 +57,14 @@ final class SourceWriter: SourceTaskContext {
     return results
   }
 
+  func commit(_ position: SourcePosition) async throws {
+    try await offsets.commitSourcePosition(position, connector: connectorName)
+  }
+
+  func lastDurablePosition(in partition: TopicPartition) async throws -> SourcePosition? {
+    try await lastDurablePosition(partition)
+  }
+
   /// Appends one partition's share of a send, without the records it already holds.
   private func append(_ batch: [(index: Int, record: SourceRecord)], to tp: TopicPartition)
     async throws
