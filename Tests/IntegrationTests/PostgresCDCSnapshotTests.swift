@@ -1,0 +1,330 @@
+import Foundation
+import XCTest
+
+/// The initial snapshot of the PostgreSQL CDC source in a real worker process: rows read as
+/// `op: "r"` events exactly as streaming would encode them, changes made while the snapshot
+/// runs appearing once, also when the worker is SIGKILLed in the middle of it, and
+/// `snapshot: initial_only`.
+final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
+  // MARK: - Events
+
+  func testSnapshotRowsAreReadEventsEncodedAsStreamingWouldThenStreamingFollows() throws {
+    let values = """
+      -32768, 9223372036854775807, 12345678901234.123456, 1.5, -2.25e-10, true, 'héllo "q"\\',
+      'short', '{"a": [1, 2]}', '{"b": {"c": null}}', 'a1b2c3d4-0000-4000-8000-000000000001',
+      '\\x00ff10', '2026-11-25', '13:45:01.5', '2026-11-25 10:00:00.123456',
+      '2026-11-25 10:00:00+02', '{1,NULL,3}', '{"a b",c}', NULL
+      """
+    try cdcPSQL(
+      url,
+      """
+      DROP TABLE IF EXISTS snap_types, snap_nokey, snap_composite;
+      CREATE TABLE snap_types (id int PRIMARY KEY, i2 smallint, i8 bigint, num numeric(20,6),
+        f4 real, f8 double precision, b bool, t text, vc varchar(10), j json, jb jsonb, u uuid,
+        by bytea, d date, tm time, ts timestamp, tstz timestamptz, ia int[], ta text[], n text);
+      CREATE TABLE snap_nokey (a int, b text);
+      ALTER TABLE snap_nokey REPLICA IDENTITY FULL;
+      CREATE TABLE snap_composite (name text, n int, v int, PRIMARY KEY (name, n));
+      INSERT INTO snap_types VALUES (1, \(values));
+      INSERT INTO snap_nokey VALUES (1, 'x'), (2, 'y');
+      INSERT INTO snap_composite SELECT 'k' || (g % 7), g, g FROM generate_series(1, 5000) g;
+      """)
+    slotsToDrop.append("snap_events")
+    let worker = try WorkerProcess()
+    try worker.useThreePartitions()
+    try worker.writeConnector(
+      "snap-events",
+      connectorYAML(
+        "snap-events", tables: "[snap_types, snap_nokey, snap_composite]",
+        topic: "snap.{schema}.{table}"))
+    try worker.start()
+    try waitForStreaming(worker, "snap-events")
+    XCTAssertTrue(
+      detail(worker, "snap-events", "snapshot")?.hasPrefix("completed: 3 tables, 5003 rows") == true,
+      "\(String(describing: detail(worker, "snap-events", "snapshot")))")
+    try cdcPSQL(
+      url,
+      "INSERT INTO snap_types VALUES (2, \(values)); INSERT INTO snap_composite VALUES ('k1', 0, 0);")
+    try waitUntil("the streamed insert", timeout: 30) {
+      ((try? worker.records("snap.public.snap_types")) ?? []).count >= 2
+        && ((try? worker.records("snap.public.snap_composite")) ?? []).count >= 5001
+    }
+    Thread.sleep(forTimeInterval: 1)
+
+    let types = try worker.records("snap.public.snap_types").compactMap {
+      $0["value"] as? [String: Any]
+    }
+    XCTAssertEqual(types.map { $0["op"] as? String }, ["r", "c"])
+    let read = try XCTUnwrap(types.first)
+    let created = try XCTUnwrap(types.last)
+    var readAfter = try XCTUnwrap(read["after"] as? [String: Any])
+    var createdAfter = try XCTUnwrap(created["after"] as? [String: Any])
+    XCTAssertEqual(readAfter["id"] as? Int, 1)
+    XCTAssertEqual(readAfter["num"] as? String, "12345678901234.123456")
+    XCTAssertEqual(readAfter["by"] as? String, "AP8Q")
+    XCTAssertEqual(readAfter["tstz"] as? String, "2026-11-25T08:00:00Z")
+    readAfter["id"] = nil
+    createdAfter["id"] = nil
+    XCTAssertEqual(canonicalJSON(readAfter), canonicalJSON(createdAfter), "every type as streamed")
+    XCTAssertTrue(read["before"] is NSNull)
+    let source = try XCTUnwrap(read["source"] as? [String: Any])
+    XCTAssertEqual(source["snapshot"] as? String, "true")
+    XCTAssertEqual(source["table"] as? String, "snap_types")
+    XCTAssertNotNil(source["lsn"] as? Int)
+    XCTAssertEqual((created["source"] as? [String: Any])?["snapshot"] as? String, "false")
+
+    let nokey = try worker.records("snap.public.snap_nokey")
+    XCTAssertEqual(nokey.count, 2)
+    XCTAssertTrue(nokey.allSatisfy { $0["key"] is NSNull || $0["key"] == nil })
+    XCTAssertEqual(
+      Set(nokey.compactMap { (($0["value"] as? [String: Any])?["after"] as? [String: Any])?["b"] as? String }),
+      ["x", "y"])
+
+    let composite = try worker.records("snap.public.snap_composite")
+    let keys = composite.compactMap { $0["key"] as? [String: Any] }
+    XCTAssertEqual(keys.count, 5001)
+    XCTAssertEqual(Set(keys.map(canonicalJSON)).count, 5001, "each row once")
+    // Read in key order: within each partition the snapshot's keys ascend by (name, n).
+    for partition in 0..<3 {
+      let read = composite.filter {
+        $0["partition"] as? Int == partition
+          && ($0["value"] as? [String: Any])?["op"] as? String == "r"
+      }.compactMap { $0["key"] as? [String: Any] }.map { ($0["name"] as? String ?? "", $0["n"] as? Int ?? 0) }
+      XCTAssertGreaterThan(read.count, 1000)
+      XCTAssertTrue(zip(read, read.dropFirst()).allSatisfy { $0 < $1 }, "key order in partition \(partition)")
+    }
+    XCTAssertNotNil(worker.terminate())
+  }
+
+  // MARK: - Exactly once
+
+  func testChangesDuringTheSnapshotAppearOnceAcrossSIGKILLInTheMiddleOfIt() throws {
+    let workload = SnapshotWorkload(
+      prefix: "snap_crash", preloaded: 60_000, transactions: 1500, seed: 7)
+    try workload.prepare(url)
+    slotsToDrop.append("snap_crash")
+    let worker = try WorkerProcess()
+    try worker.useThreePartitions()
+    try worker.writeConnector(
+      "snap-crash", connectorYAML("snap-crash", tables: workload.tableList, topic: "sc.{table}"))
+    try worker.start()
+    let runner = workload.run(url)
+
+    var kills = 0
+    var killsWhileSnapshotting = 0
+    var generator = SystemRandomNumberGenerator()
+    while kills < 8 && (killsWhileSnapshotting < 4 || !runner.finished) {
+      Thread.sleep(forTimeInterval: Double.random(in: 0.5...1.5, using: &generator))
+      if detail(worker, "snap-crash", "state") == "snapshotting" { killsWhileSnapshotting += 1 }
+      worker.kill9()
+      kills += 1
+      try worker.start(timeout: 60)
+    }
+    try waitUntil("the workload's end", timeout: 300) { runner.finished }
+    XCTAssertNil(runner.failure)
+    XCTAssertGreaterThanOrEqual(killsWhileSnapshotting, 3, "kills in the middle of the snapshot")
+    try waitForStreaming(worker, "snap-crash")
+    try workload.verify(worker, topicPrefix: "sc.", context: "after \(kills) kills")
+    let log = worker.log()
+    let resumed = log.components(separatedBy: "resuming the interrupted snapshot").count - 1
+    XCTAssertGreaterThanOrEqual(resumed, 1, "a snapshot segment was resumed")
+    print(
+      "CDC snapshot crash test: \(kills) kills, \(killsWhileSnapshotting) while snapshotting, \(resumed) resumed segments, snapshot_overlap_dropped \(detail(worker, "snap-crash", "snapshot_overlap_dropped") ?? "0")"
+    )
+    XCTAssertNotNil(worker.terminate())
+  }
+
+  // MARK: - initial_only
+
+  func testInitialOnlyReadsTheTablesOnceAndKeepsNoSlot() throws {
+    try cdcPSQL(
+      url,
+      """
+      DROP TABLE IF EXISTS snap_once;
+      CREATE TABLE snap_once (id int PRIMARY KEY, v text);
+      INSERT INTO snap_once SELECT g, 'v' || g FROM generate_series(1, 300) g;
+      """)
+    slotsToDrop.append("snap_once")
+    let worker = try WorkerProcess()
+    try worker.writeConnector(
+      "snap-once",
+      connectorYAML(
+        "snap-once", tables: "[snap_once]", topic: "once.{table}", extra: "  snapshot: initial_only"))
+    try worker.start()
+    try waitUntil("the snapshot's end", timeout: 30) {
+      self.detail(worker, "snap-once", "state")?.contains("initial_only") == true
+    }
+    XCTAssertEqual(try worker.records("once.snap_once").count, 300)
+    XCTAssertEqual(
+      try cdcPSQL(url, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'snap_once%'"),
+      "0", "no slot pins WAL")
+    // Nothing more: no streaming, and a restart does not read the tables again.
+    try cdcPSQL(url, "INSERT INTO snap_once VALUES (301, 'late')")
+    worker.kill9()
+    try worker.start()
+    try waitUntil("the task back", timeout: 30) {
+      self.detail(worker, "snap-once", "state")?.contains("initial_only") == true
+    }
+    Thread.sleep(forTimeInterval: 1)
+    let records = try worker.records("once.snap_once")
+    XCTAssertEqual(records.count, 300)
+    XCTAssertTrue(records.allSatisfy { ($0["value"] as? [String: Any])?["op"] as? String == "r" })
+    XCTAssertNotNil(worker.terminate())
+  }
+}
+
+/// Two tables preloaded with rows, and a random workload of updates, inserts and deletes (some
+/// transactions rolled back) run while the snapshot reads them; each key's history of states.
+///
+/// What a topic must hold per key: the history from some point on, exactly — a snapshot read
+/// (`r`) of the state the key had at that point, or its insert, and then every later change
+/// once, in order. Nothing before that point may appear and nothing after it may be missing.
+final class SnapshotWorkload: @unchecked Sendable {
+  let tables: [String]
+  let preloaded: Int
+  private(set) var chunks: [String] = []
+  /// Per "table|id": "c:v", "u:v", "d", "tomb", starting with the preloaded "c:0".
+  private(set) var history: [String: [String]] = [:]
+
+  init(prefix: String, preloaded: Int, transactions: Int, seed: UInt64) {
+    tables = ["\(prefix)_a", "\(prefix)_b"]
+    self.preloaded = preloaded
+    var random = SeededGenerator(seed: seed)
+    var present: [String: Set<Int>] = [:]
+    for table in tables {
+      present[table] = Set(1...preloaded)
+      for id in 1...preloaded { history["\(table)|\(id)"] = ["c:0"] }
+    }
+    var sql = ""
+    var version = 0
+    for t in 1...transactions {
+      let rolledBack = t % 50 == 0
+      var statements: [String] = []
+      var events: [(String, String)] = []
+      var presentAfter = present
+      for _ in 0..<Int.random(in: 5...15, using: &random) {
+        let table = tables.randomElement(using: &random)!
+        let id = Int.random(in: 1...(preloaded + 3000), using: &random)
+        version += 1
+        let v = rolledBack ? -version : version
+        let key = "\(table)|\(id)"
+        if presentAfter[table]!.contains(id) {
+          if Int.random(in: 0..<10, using: &random) < 2 {
+            statements.append("DELETE FROM \(table) WHERE id = \(id);")
+            presentAfter[table]!.remove(id)
+            events += [(key, "d"), (key, "tomb")]
+          } else {
+            statements.append("UPDATE \(table) SET v = \(v) WHERE id = \(id);")
+            events.append((key, "u:\(v)"))
+          }
+        } else {
+          statements.append("INSERT INTO \(table) VALUES (\(id), \(v), 'i');")
+          presentAfter[table]!.insert(id)
+          events.append((key, "c:\(v)"))
+        }
+      }
+      sql += "BEGIN;\n" + statements.joined(separator: "\n") + (rolledBack ? "\nROLLBACK;\n" : "\nCOMMIT;\n")
+      if !rolledBack {
+        present = presentAfter
+        for (key, event) in events { history[key, default: []].append(event) }
+      }
+      if t % 25 == 0 || t == transactions {
+        chunks.append(sql)
+        sql = ""
+      }
+    }
+  }
+
+  var tableList: String { "[" + tables.joined(separator: ", ") + "]" }
+
+  func prepare(_ url: String) throws {
+    var sql = ""
+    for table in tables {
+      sql += """
+        DROP TABLE IF EXISTS \(table);
+        CREATE TABLE \(table) (id int PRIMARY KEY, v bigint, note text);
+        INSERT INTO \(table) SELECT g, 0, repeat('p', 40) FROM generate_series(1, \(preloaded)) g;
+
+        """
+    }
+    try cdcPSQL(url, sql)
+  }
+
+  func run(_ url: String) -> CDCWorkload.Runner {
+    let runner = CDCWorkload.Runner()
+    let chunks = self.chunks
+    Thread {
+      do {
+        for chunk in chunks { try cdcPSQL(url, chunk) }
+        runner.finish(nil)
+      } catch {
+        runner.finish("\(error)")
+      }
+    }.start()
+    return runner
+  }
+
+  /// The events a key's history must show from the event at `index` on, the first as what
+  /// the topic holds for it (`r:v` for a snapshot read of a state).
+  func verify(_ worker: WorkerProcess, topicPrefix: String, context: String) throws {
+    // The end: every key's last event is in (the last change of the workload is streamed).
+    var actual: [String: [String]] = [:]
+    try waitUntil("every key's last change", timeout: 240) {
+      actual = try self.actualEvents(worker, topicPrefix: topicPrefix)
+      return self.history.allSatisfy { key, events in
+        events.last == "tomb" || actual[key]?.last?.dropFirst(2) == events.last?.dropFirst(2)
+      }
+    }
+    Thread.sleep(forTimeInterval: 2)  // room for a duplicate to show up
+    actual = try actualEvents(worker, topicPrefix: topicPrefix)
+    var wrong = 0
+    var readDuringWorkload = 0
+    var reads = 0
+    for (key, events) in history {
+      let got = actual[key] ?? []
+      var ok: Bool
+      if let first = got.first {
+        let value = first.dropFirst(2)
+        // The point the topic's history starts at: the state read, or the insert.
+        let start =
+          first.hasPrefix("r:")
+          ? events.lastIndex { ($0.hasPrefix("c:") || $0.hasPrefix("u:")) && $0.dropFirst(2) == value }
+          : first.hasPrefix("c:") ? events.lastIndex(of: first) : nil
+        ok = start.map { Array(got.dropFirst()) == Array(events[($0 + 1)...]) } ?? false
+        if first.hasPrefix("r:") {
+          reads += 1
+          if start ?? 0 > 0 { readDuringWorkload += 1 }
+        }
+      } else {
+        ok = events.last == "tomb"  // gone before the snapshot read it, never back
+      }
+      if !ok {
+        if wrong < 5 { XCTFail("\(key): history \(events), topic \(got) \(context)") }
+        wrong += 1
+      }
+    }
+    XCTAssertEqual(wrong, 0, "keys whose events are not exactly their history's end \(context)")
+    XCTAssertGreaterThan(reads, preloaded, "snapshot reads")
+    print(
+      "snapshot workload: \(history.count) keys, \(reads) read by the snapshot (\(readDuringWorkload) after changes made while it ran), \(actual.values.map(\.count).reduce(0, +)) events \(context)"
+    )
+  }
+
+  private func actualEvents(_ worker: WorkerProcess, topicPrefix: String) throws -> [String: [String]] {
+    var actual: [String: [String]] = [:]
+    for table in tables {
+      for record in try worker.records(topicPrefix + table) {
+        guard let id = (record["key"] as? [String: Any])?["id"] as? Int else { continue }
+        let name = "\(table)|\(id)"
+        guard let value = record["value"] as? [String: Any] else {
+          actual[name, default: []].append("tomb")
+          continue
+        }
+        let op = value["op"] as? String ?? "?"
+        let v = (value["after"] as? [String: Any])?["v"] as? Int ?? 0
+        actual[name, default: []].append(op == "d" ? "d" : "\(op):\(v)")
+      }
+    }
+    return actual
+  }
+}
