@@ -93,7 +93,8 @@ struct CDCConfig: Sendable {
     snapshot =
       Snapshot(
         rawValue: try m.oneOf(
-          "snapshot", allowed: ["initial", "never", "initial_only"], default: "initial")) ?? .initial
+          "snapshot", allowed: ["initial", "never", "initial_only"], default: "initial"))
+      ?? .initial
     heartbeatMilliseconds = try m.durationMilliseconds("heartbeat_ms", default: 10_000)
     if heartbeatMilliseconds < 100, let node = m.node("heartbeat_ms") {
       throw node.error("expected at least 100 ms, got \(heartbeatMilliseconds)")

@@ -64,7 +64,7 @@ final class CDCSourceTask: SourceTask {
         context.setDetail("state", "failed: \(error)")
         await control.close()
         throw error
-      } catch where !snapshotDone {
+      } catch  where !snapshotDone {
         // A snapshot that fails is resumed by a new task (the worker restarts it with
         // backoff), from what its records made durable.
         if Task.isCancelled { break }
@@ -181,7 +181,11 @@ final class CDCSourceTask: SourceTask {
               }
             }
             for record in try changes.receive(decoded, at: walStart) {
-              if filter != nil { replayed.append(record) } else { records.append(record.sourceRecord) }
+              if filter != nil {
+                replayed.append(record)
+              } else {
+                records.append(record.sourceRecord)
+              }
             }
           }
         }

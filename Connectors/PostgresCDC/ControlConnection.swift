@@ -1,5 +1,5 @@
-import SluicePostgres
 import Dispatch
+import SluicePostgres
 
 /// The ordinary (non-replication) connection of a CDC task: setup, primary-key lookups,
 /// heartbeats and slot statistics, each run on a serial queue of its own so libpq never
@@ -16,7 +16,8 @@ final class ControlConnection: @unchecked Sendable {
   }
 
   /// Runs `work` with a working connection on the queue.
-  func run<T: Sendable>(_ work: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T
+  func run<T: Sendable>(_ work: @escaping @Sendable (PostgresConnection) throws -> T) async throws
+    -> T
   {
     try await withCheckedThrowingContinuation { continuation in
       queue.async {

@@ -26,7 +26,8 @@ struct InitialSnapshot {
       context.logger.info(
         "resuming the interrupted snapshot under a new snapshot",
         metadata: [
-          "table": "\(resume.table < progress.tables.count ? progress.tables[resume.table].description : "-")",
+          "table":
+            "\(resume.table < progress.tables.count ? progress.tables[resume.table].description : "-")",
           "segments": "\(progress.closed.count + 1)",
         ])
     }
@@ -208,7 +209,8 @@ final class SnapshotReplayFilter {
       }
       var partition = 0
       if let key = record.key {
-        partition = Partitioner.partition(forKey: key, partitions: try await partitions(record.topic))
+        partition = Partitioner.partition(
+          forKey: key, partitions: try await partitions(record.topic))
       }
       let owner = try await progress.owner(
         table: index, partition: partition, hasKey: record.key != nil

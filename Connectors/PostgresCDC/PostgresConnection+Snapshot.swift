@@ -32,7 +32,9 @@ extension PostgresConnection {
             values.append(.null)
           } else {
             let length = Int(PQgetlength(result, r, c))
-            let bytes = PQgetvalue(result, r, c)!.withMemoryRebound(to: UInt8.self, capacity: length) {
+            let bytes = PQgetvalue(result, r, c)!.withMemoryRebound(
+              to: UInt8.self, capacity: length
+            ) {
               Array(UnsafeBufferPointer(start: $0, count: length))
             }
             values.append(.text(bytes))

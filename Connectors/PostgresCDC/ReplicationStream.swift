@@ -1,5 +1,5 @@
-import SluicePostgres
 import Foundation
+import SluicePostgres
 
 /// The replication connection on a thread of its own: reads the walsender's messages in
 /// chunks and hands them to async code through a bounded stream, and sends standby status

@@ -1,4 +1,5 @@
 import SluicePostgres
+
 /// A problem in the database's setup that the user must fix; the message says how.
 struct SetupError: Error, CustomStringConvertible, Sendable {
   var description: String

@@ -131,7 +131,10 @@ final class SnapshotSession: @unchecked Sendable {
         : KeyOrder(
           table: name,
           columns: primaryKey.map { key in
-            (key, columns.first { $0.name == key }.map { ValueConverter.kind(of: $0.typeOID) } == .bytea)
+            (
+              key,
+              columns.first { $0.name == key }.map { ValueConverter.kind(of: $0.typeOID) } == .bytea
+            )
           })
       let estimate = row[2].flatMap { Int64($0) }
       return Table(

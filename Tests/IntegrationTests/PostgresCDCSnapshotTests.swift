@@ -40,11 +40,13 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
     try worker.start()
     try waitForStreaming(worker, "snap-events")
     XCTAssertTrue(
-      detail(worker, "snap-events", "snapshot")?.hasPrefix("completed: 3 tables, 5003 rows") == true,
+      detail(worker, "snap-events", "snapshot")?.hasPrefix("completed: 3 tables, 5003 rows")
+        == true,
       "\(String(describing: detail(worker, "snap-events", "snapshot")))")
     try cdcPSQL(
       url,
-      "INSERT INTO snap_types VALUES (2, \(values)); INSERT INTO snap_composite VALUES ('k1', 0, 0);")
+      "INSERT INTO snap_types VALUES (2, \(values)); INSERT INTO snap_composite VALUES ('k1', 0, 0);"
+    )
     try waitUntil("the streamed insert", timeout: 30) {
       ((try? worker.records("snap.public.snap_types")) ?? []).count >= 2
         && ((try? worker.records("snap.public.snap_composite")) ?? []).count >= 5001
@@ -77,7 +79,10 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
     XCTAssertEqual(nokey.count, 2)
     XCTAssertTrue(nokey.allSatisfy { $0["key"] is NSNull || $0["key"] == nil })
     XCTAssertEqual(
-      Set(nokey.compactMap { (($0["value"] as? [String: Any])?["after"] as? [String: Any])?["b"] as? String }),
+      Set(
+        nokey.compactMap {
+          (($0["value"] as? [String: Any])?["after"] as? [String: Any])?["b"] as? String
+        }),
       ["x", "y"])
 
     let composite = try worker.records("snap.public.snap_composite")
@@ -89,9 +94,12 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
       let read = composite.filter {
         $0["partition"] as? Int == partition
           && ($0["value"] as? [String: Any])?["op"] as? String == "r"
-      }.compactMap { $0["key"] as? [String: Any] }.map { ($0["name"] as? String ?? "", $0["n"] as? Int ?? 0) }
+      }.compactMap { $0["key"] as? [String: Any] }.map {
+        ($0["name"] as? String ?? "", $0["n"] as? Int ?? 0)
+      }
       XCTAssertGreaterThan(read.count, 1000)
-      XCTAssertTrue(zip(read, read.dropFirst()).allSatisfy { $0 < $1 }, "key order in partition \(partition)")
+      XCTAssertTrue(
+        zip(read, read.dropFirst()).allSatisfy { $0 < $1 }, "key order in partition \(partition)")
     }
     XCTAssertNotNil(worker.terminate())
   }
@@ -149,14 +157,16 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
     try worker.writeConnector(
       "snap-once",
       connectorYAML(
-        "snap-once", tables: "[snap_once]", topic: "once.{table}", extra: "  snapshot: initial_only"))
+        "snap-once", tables: "[snap_once]", topic: "once.{table}", extra: "  snapshot: initial_only"
+      ))
     try worker.start()
     try waitUntil("the snapshot's end", timeout: 30) {
       self.detail(worker, "snap-once", "state")?.contains("initial_only") == true
     }
     XCTAssertEqual(try worker.records("once.snap_once").count, 300)
     XCTAssertEqual(
-      try cdcPSQL(url, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'snap_once%'"),
+      try cdcPSQL(
+        url, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'snap_once%'"),
       "0", "no slot pins WAL")
     // Nothing more: no streaming, and a restart does not read the tables again.
     try cdcPSQL(url, "INSERT INTO snap_once VALUES (301, 'late')")
@@ -223,7 +233,9 @@ final class SnapshotWorkload: @unchecked Sendable {
           events.append((key, "c:\(v)"))
         }
       }
-      sql += "BEGIN;\n" + statements.joined(separator: "\n") + (rolledBack ? "\nROLLBACK;\n" : "\nCOMMIT;\n")
+      sql +=
+        "BEGIN;\n" + statements.joined(separator: "\n")
+        + (rolledBack ? "\nROLLBACK;\n" : "\nCOMMIT;\n")
       if !rolledBack {
         present = presentAfter
         for (key, event) in events { history[key, default: []].append(event) }
@@ -250,19 +262,7 @@ final class SnapshotWorkload: @unchecked Sendable {
     try cdcPSQL(url, sql)
   }
 
-  func run(_ url: String) -> CDCWorkload.Runner {
-    let runner = CDCWorkload.Runner()
-    let chunks = self.chunks
-    Thread {
-      do {
-        for chunk in chunks { try cdcPSQL(url, chunk) }
-        runner.finish(nil)
-      } catch {
-        runner.finish("\(error)")
-      }
-    }.start()
-    return runner
-  }
+  func run(_ url: String) -> CDCWorkload.Runner { .start(chunks, url: url) }
 
   /// The events a key's history must show from the event at `index` on, the first as what
   /// the topic holds for it (`r:v` for a snapshot read of a state).
@@ -288,7 +288,9 @@ final class SnapshotWorkload: @unchecked Sendable {
         // The point the topic's history starts at: the state read, or the insert.
         let start =
           first.hasPrefix("r:")
-          ? events.lastIndex { ($0.hasPrefix("c:") || $0.hasPrefix("u:")) && $0.dropFirst(2) == value }
+          ? events.lastIndex {
+            ($0.hasPrefix("c:") || $0.hasPrefix("u:")) && $0.dropFirst(2) == value
+          }
           : first.hasPrefix("c:") ? events.lastIndex(of: first) : nil
         ok = start.map { Array(got.dropFirst()) == Array(events[($0 + 1)...]) } ?? false
         if first.hasPrefix("r:") {
@@ -310,7 +312,9 @@ final class SnapshotWorkload: @unchecked Sendable {
     )
   }
 
-  private func actualEvents(_ worker: WorkerProcess, topicPrefix: String) throws -> [String: [String]] {
+  private func actualEvents(_ worker: WorkerProcess, topicPrefix: String) throws -> [String:
+    [String]]
+  {
     var actual: [String: [String]] = [:]
     for table in tables {
       for record in try worker.records(topicPrefix + table) {

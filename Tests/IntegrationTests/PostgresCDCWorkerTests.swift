@@ -601,20 +601,24 @@ final class CDCWorkload: @unchecked Sendable {
         error = failure
       }
     }
+
+    /// Runs SQL chunks one after another with psql on a thread of their own.
+    static func start(_ chunks: [String], url: String) -> Runner {
+      let runner = Runner()
+      Thread {
+        do {
+          for chunk in chunks { try cdcPSQL(url, chunk) }
+          runner.finish(nil)
+        } catch {
+          runner.finish("\(error)")
+        }
+      }.start()
+      return runner
+    }
   }
 
   func run(_ url: String, chunks range: Range<Int>? = nil) -> Runner {
-    let runner = Runner()
-    let chunks = Array(self.chunks[range ?? self.chunks.indices])
-    Thread {
-      do {
-        for chunk in chunks { try cdcPSQL(url, chunk) }
-        runner.finish(nil)
-      } catch {
-        runner.finish("\(error)")
-      }
-    }.start()
-    return runner
+    Runner.start(Array(chunks[range ?? chunks.indices]), url: url)
   }
 
   /// Waits for every expected event, then checks each key's events are exactly the expected

@@ -67,7 +67,8 @@ final class CDCConfigTests: XCTestCase {
     let url = "  url: postgresql://127.0.0.1/shop\n"
     let unknown = error(url + "  tables: [a]\n  slott: x\n")
     XCTAssertEqual(unknown?.line, 7)
-    XCTAssertTrue(unknown?.message.contains("did you mean 'slot'") == true, "\(String(describing: unknown))")
+    XCTAssertTrue(
+      unknown?.message.contains("did you mean 'slot'") == true, "\(String(describing: unknown))")
 
     let tables = error(url + "  tables: everything\n")
     XCTAssertEqual(tables?.line, 6)
@@ -91,7 +92,8 @@ final class CDCConfigTests: XCTestCase {
         == true)
 
     XCTAssertTrue(
-      error(url + "  tables: [a]\n  heartbeat_ms: 5\n")?.message.contains("at least 100 ms") == true)
+      error(url + "  tables: [a]\n  heartbeat_ms: 5\n")?.message.contains("at least 100 ms") == true
+    )
 
     let topic = error(url + "  tables: [a]\n", topic: "shop.{host}")
     XCTAssertEqual(topic?.line, 3)

@@ -28,8 +28,10 @@ final class SnapshotProgressTests: XCTestCase {
     XCTAssertLessThan(last, point(0x200, 1, 0, nil).sourcePosition(progress: nil))
     // Every snapshot position sorts before a change committed at or after the base LSN.
     let change = ChangePosition(commitLSN: LSN(0x100), index: 0)
-    XCTAssertLessThan(point(0xFFFF_FFFF, 9, 2, key).sourcePosition(progress: nil), change.sourcePosition)
-    let withProgress = SourcePosition(change.sourcePosition.text + "|" + CDCPosition.encode(progress))
+    XCTAssertLessThan(
+      point(0xFFFF_FFFF, 9, 2, key).sourcePosition(progress: nil), change.sourcePosition)
+    let withProgress = SourcePosition(
+      change.sourcePosition.text + "|" + CDCPosition.encode(progress))
     XCTAssertEqual(CDCPosition(withProgress), .change(change, progress))
     XCTAssertNil(CDCPosition(SourcePosition("garbage")))
   }
@@ -61,7 +63,8 @@ final class SnapshotProgressTests: XCTestCase {
       .init(partition: 1, point: point(0x180, 40, 1, #"{"id":40}"#)),  // the committed one
       .init(partition: 2, point: point(0x180, 12, 0, #"{"id":900}"#)),  // an older table
     ]
-    let resume = progress.endOpenSegment(committed: point(0x180, 40, 1, #"{"id":40}"#), tails: tails)
+    let resume = progress.endOpenSegment(
+      committed: point(0x180, 40, 1, #"{"id":40}"#), tails: tails)
     XCTAssertEqual(resume, .init(table: 1, afterKey: #"{"id":40}"#))
     XCTAssertEqual(
       progress.closed,
@@ -78,7 +81,8 @@ final class SnapshotProgressTests: XCTestCase {
     let tails: [SnapshotProgress.Tail] = [
       .init(partition: 1, point: point(0x180, 41, 2, #"{"id":3}"#))
     ]
-    let resume = progress.endOpenSegment(committed: point(0x180, 40, 0, #"{"id":99}"#), tails: tails)
+    let resume = progress.endOpenSegment(
+      committed: point(0x180, 40, 0, #"{"id":99}"#), tails: tails)
     XCTAssertEqual(resume, .init(table: 2, afterKey: nil))
     XCTAssertEqual(
       progress.closed, [.init(lsn: 0x180, wholeTables: 2, otherKeys: nil, keys: [1: #"{"id":3}"#])])

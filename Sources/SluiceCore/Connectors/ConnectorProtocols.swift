@@ -45,7 +45,9 @@ extension SinkTaskContext {
   public func deadLetter(
     _ record: Record, reason: String, attempts: Int, headers: [RecordHeader]
   ) async throws {
-    throw SinkTaskFailure(description: "no dead-letter topic here; \(record.topicPartition)@\(record.offset): \(reason)")
+    throw SinkTaskFailure(
+      description: "no dead-letter topic here; \(record.topicPartition)@\(record.offset): \(reason)"
+    )
   }
 }
 
