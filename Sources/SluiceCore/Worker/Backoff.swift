@@ -21,4 +21,14 @@ public struct Backoff: Sendable {
   }
 
   public mutating func reset() { attempt = 0 }
+
+  /// The delay before restarting something that failed after running for `ranFor`: a run of
+  /// at least `healthy` counts as a success, so a task that failed once an hour restarts
+  /// quickly instead of after the cap it reached long ago.
+  public mutating func next(afterRunning ranFor: Duration, healthy: Duration = .seconds(60))
+    -> Duration
+  {
+    if ranFor >= healthy { reset() }
+    return next()
+  }
 }

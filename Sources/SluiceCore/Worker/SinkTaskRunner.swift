@@ -19,6 +19,7 @@ struct SinkTaskRunner: Sendable {
   func run() async {
     var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(60))
     while !Task.isCancelled {
+      let started = ContinuousClock.now
       var task: (any SinkTask)?
       do {
         let context = SinkContext(
@@ -36,7 +37,7 @@ struct SinkTaskRunner: Sendable {
       } catch {
         await task?.close()
         if Task.isCancelled { return }
-        let delay = backoff.next()
+        let delay = backoff.next(afterRunning: ContinuousClock.now - started)
         logger.error(
           "sink task failed; restarting",
           metadata: ["task": "\(index)", "error": "\(error)", "in": "\(delay)"])

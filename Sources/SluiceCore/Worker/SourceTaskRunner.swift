@@ -15,6 +15,7 @@ struct SourceTaskRunner: Sendable {
   func run() async {
     var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(60))
     while !Task.isCancelled {
+      let started = ContinuousClock.now
       do {
         let context = SourceWriter(
           connector: name, taskIndex: index, store: store, offsets: offsets, status: status,
@@ -31,7 +32,7 @@ struct SourceTaskRunner: Sendable {
         return
       } catch {
         if Task.isCancelled { return }
-        let delay = backoff.next()
+        let delay = backoff.next(afterRunning: ContinuousClock.now - started)
         logger.error(
           "source task failed; restarting",
           metadata: ["task": "\(index)", "error": "\(error)", "in": "\(delay)"])
