@@ -6,7 +6,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 APT_PACKAGES := libpq-dev libmosquitto-dev libcurl4-openssl-dev pkg-config postgresql mosquitto mosquitto-clients python3 curl openssl
 BENCH_PACKAGES := wrk
 
-.PHONY: help deps bench-deps build release run test bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc clean
+.PHONY: help deps bench-deps build release run test bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot clean
 
 help:
 	@echo "make run        build in release mode and start the worker with Config/worker.yaml"
@@ -33,7 +33,7 @@ run: release
 test: deps
 	bash Tests/Servers/run-tests.sh
 
-bench: bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc
+bench: bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot
 
 bench-log: bench-deps
 	bash Benchmarks/bench-log.sh
@@ -55,3 +55,6 @@ bench-mqtt: deps
 
 bench-cdc: deps
 	bash Benchmarks/bench-cdc.sh
+
+bench-cdc-snapshot: deps
+	bash Benchmarks/bench-cdc-snapshot.sh

@@ -15,6 +15,8 @@ struct InitialSnapshot {
   let settings: ChangeStream.Settings
   /// Rows per FETCH and per send.
   static let fetchRows = 2000
+  /// How often a long table's progress is logged.
+  static let logInterval: Duration = .seconds(10)
 
   /// Runs the snapshot to its end; `progress` is its state when it returns or throws.
   func run(progress: inout SnapshotProgress, committed: SnapshotPoint?) async throws {
@@ -69,6 +71,7 @@ struct InitialSnapshot {
     var encoder = ChangeStream(settings: settings, confirmed: .zero)
     var total = 0
     var skipped = 0
+    var lastLog = ContinuousClock.now
     for index in resume.table..<progress.tables.count {
       let name = progress.tables[index]
       let table = try await session.describe(name)
@@ -120,10 +123,13 @@ struct InitialSnapshot {
           _ = try await context.send(records)
         }
         let estimate = table.estimatedRows.map { "/~\($0)" } ?? ""
-        context.setDetail(
-          "snapshot",
-          "running: table \(index + 1)/\(progress.tables.count) \(name), \(rows)\(estimate) rows")
+        let state = "table \(index + 1)/\(progress.tables.count) \(name), \(rows)\(estimate) rows"
+        context.setDetail("snapshot", "running: " + state)
         context.setDetail("snapshot_rows", "\(total)")
+        if ContinuousClock.now - lastLog >= Self.logInterval {
+          lastLog = .now
+          context.logger.info("snapshot progress", metadata: ["at": "\(state)"])
+        }
       }
       if Task.isCancelled { throw CancellationError() }
       try await session.closeCursor()
