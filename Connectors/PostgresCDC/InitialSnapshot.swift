@@ -88,10 +88,13 @@ struct InitialSnapshot {
         table, after: keyed && index == resume.table ? resume.afterKey : nil,
         boundaries: boundaries)
       var rows = 0
+      let columns = table.relation.columns.count
+      // The next rows are fetched while this batch is encoded and made durable.
+      var next = Task { try await session.fetch(Self.fetchRows, valueColumns: columns) }
       while !Task.isCancelled {
-        let fetched = try await session.fetch(
-          Self.fetchRows, valueColumns: table.relation.columns.count)
+        let fetched = try await next.value
         if fetched.isEmpty { break }
+        next = Task { try await session.fetch(Self.fetchRows, valueColumns: columns) }
         var records: [SourceRecord] = []
         var lastKey: String?
         for row in fetched {

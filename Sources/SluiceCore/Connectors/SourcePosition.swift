@@ -17,16 +17,42 @@ public struct SourcePosition: Sendable, Hashable, Comparable, Codable, CustomStr
   public static let stateSeparator = UInt8(ascii: "|")
 
   public static func < (a: Self, b: Self) -> Bool {
-    a.text.utf8.prefix { $0 != stateSeparator }.lexicographicallyPrecedes(
-      b.text.utf8.prefix { $0 != stateSeparator })
+    // The runtime compares a position per record it writes: bytes, not Characters.
+    var a = a.text
+    var b = b.text
+    return a.withUTF8 { x in
+      b.withUTF8 { y in
+        let n = min(x.count, y.count)
+        var i = 0
+        while i < n {
+          let (p, q) = (x[i], y[i])
+          if p == stateSeparator || q == stateSeparator {
+            return p == stateSeparator && q != stateSeparator
+          }
+          if p != q { return p < q }
+          i += 1
+        }
+        // One is a prefix of the other (up to its state): shorter sorts first, unless the
+        // rest of the longer one is only state.
+        return x.count < y.count && y[n] != stateSeparator
+      }
+    }
   }
 
   public var description: String { text }
 
   /// Fixed-width hexadecimal, so the text order equals the numeric order.
   public static func hex(_ value: UInt64, width: Int = 16) -> String {
-    let digits = String(value, radix: 16, uppercase: true)
-    return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    let count = max(width, (64 - value.leadingZeroBitCount + 3) / 4)
+    return String(unsafeUninitializedCapacity: count) { buffer in
+      var rest = value
+      for i in stride(from: count - 1, through: 0, by: -1) {
+        let digit = UInt8(truncatingIfNeeded: rest & 0xF)
+        buffer[i] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "A") + digit - 10
+        rest >>= 4
+      }
+      return count
+    }
   }
 }
 
