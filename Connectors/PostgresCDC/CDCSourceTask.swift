@@ -64,7 +64,7 @@ final class CDCSourceTask: SourceTask {
         context.setDetail("state", "failed: \(error)")
         await control.close()
         throw error
-      } catch where !snapshotDone {
+      } catch  where !snapshotDone {
         // A snapshot that fails is resumed by a new task (the worker restarts it with
         // backoff), from what its records made durable.
         if Task.isCancelled { break }
