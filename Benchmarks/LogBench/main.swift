@@ -41,6 +41,22 @@ let batch = (0..<options.batchRecords).map { _ in
   LogRecord(timestamp: 1_700_000_000_000, key: nil, value: value)
 }
 
+/// CPU seconds (user + system) this process has used so far.
+func cpuSeconds() -> Double {
+  var usage = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &usage)
+  return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+    + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+func minorFaults() -> Int {
+  var usage = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &usage)
+  return usage.ru_minflt
+}
+
+let appendFaultsStart = minorFaults()
+let appendCPUStart = cpuSeconds()
 let appendStart = ContinuousClock.now
 try await withThrowingTaskGroup(of: Void.self) { group in
   for p in 0..<options.producers {
@@ -61,6 +77,8 @@ try await withThrowingTaskGroup(of: Void.self) { group in
   try await group.waitForAll()
 }
 let appendSeconds = (ContinuousClock.now - appendStart) / .seconds(1)
+let appendCPU = cpuSeconds() - appendCPUStart
+let appendFaults = minorFaults() - appendFaultsStart
 let totalBytes = Double(perProducer * options.producers * options.recordBytes)
 
 let readStart = ContinuousClock.now
@@ -80,5 +98,8 @@ precondition(readRecords == perProducer * options.producers, "read \(readRecords
 
 print(String(format: "append_mb_s=%.1f", totalBytes / appendSeconds / 1e6))
 print(String(format: "read_mb_s=%.1f", totalBytes / readSeconds / 1e6))
+print(
+  String(format: "append_s=%.3f append_cpu_s=%.3f", appendSeconds, appendCPU),
+  "append_faults=\(appendFaults)")
 print("fsyncs=\(log.fsyncCount) batches=\(options.records / options.batchRecords)")
 log.close()
