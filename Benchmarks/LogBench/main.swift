@@ -81,6 +81,8 @@ let appendCPU = cpuSeconds() - appendCPUStart
 let appendFaults = minorFaults() - appendFaultsStart
 let totalBytes = Double(perProducer * options.producers * options.recordBytes)
 
+let readFaultsStart = minorFaults()
+let readCPUStart = cpuSeconds()
 let readStart = ContinuousClock.now
 var readRecords = 0
 for p in 0..<options.producers {
@@ -94,10 +96,14 @@ for p in 0..<options.producers {
   }
 }
 let readSeconds = (ContinuousClock.now - readStart) / .seconds(1)
+let readCPU = cpuSeconds() - readCPUStart
+let readFaults = minorFaults() - readFaultsStart
 precondition(readRecords == perProducer * options.producers, "read \(readRecords) records")
 
 print(String(format: "append_mb_s=%.1f", totalBytes / appendSeconds / 1e6))
 print(String(format: "read_mb_s=%.1f", totalBytes / readSeconds / 1e6))
+print(
+  String(format: "read_s=%.3f read_cpu_s=%.3f", readSeconds, readCPU), "read_faults=\(readFaults)")
 print(
   String(format: "append_s=%.3f append_cpu_s=%.3f", appendSeconds, appendCPU),
   "append_faults=\(appendFaults)")
