@@ -9,6 +9,10 @@ struct Options {
   var recordBytes = 1024
   var batchRecords = 256
   var producers = 4
+  /// Partitions of the topic; producer `i` appends to partition `i % partitions`. Defaults to
+  /// one per producer (the workload); fewer models many clients of one partition (the
+  /// webhook source: every request its own append).
+  var partitions: Int?
   /// Appends each producer keeps in flight (Kafka producers allow up to 5).
   var inFlight = 1
 
@@ -22,6 +26,7 @@ struct Options {
       case "--record-bytes": recordBytes = Int(value)!
       case "--batch-records": batchRecords = Int(value)!
       case "--producers": producers = Int(value)!
+      case "--partitions": partitions = Int(value)!
       case "--in-flight": inFlight = Int(value)!
       default: fatalError("unknown option \(arguments[i])")
       }
@@ -34,7 +39,8 @@ struct Options {
 let options = Options(CommandLine.arguments)
 let log = try EmbeddedLog(
   directory: options.directory, configuration: LogConfiguration(fsync: .batch))
-try log.createTopic("bench", partitions: options.producers)
+let partitionCount = options.partitions ?? options.producers
+try log.createTopic("bench", partitions: partitionCount)
 let value = [UInt8](repeating: 0x61, count: options.recordBytes)
 let perProducer = options.records / options.producers
 let batch = (0..<options.batchRecords).map { _ in
@@ -68,7 +74,9 @@ try await withThrowingTaskGroup(of: Void.self) { group in
           if b >= options.inFlight { try await pipeline.next() }
           let n = min(options.batchRecords, perProducer - b * options.batchRecords)
           let records = n == batch.count ? batch : Array(batch.prefix(n))
-          pipeline.addTask { _ = try await log.append(records, topic: "bench", partition: p) }
+          pipeline.addTask {
+            _ = try await log.append(records, topic: "bench", partition: p % partitionCount)
+          }
         }
         try await pipeline.waitForAll()
       }
@@ -85,7 +93,7 @@ let readFaultsStart = minorFaults()
 let readCPUStart = cpuSeconds()
 let readStart = ContinuousClock.now
 var readRecords = 0
-for p in 0..<options.producers {
+for p in 0..<partitionCount {
   var next: Int64 = 0
   while true {
     let records = try log.read(

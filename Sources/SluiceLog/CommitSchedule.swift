@@ -75,7 +75,8 @@ struct CommitSchedule<Lane: Hashable, Item> {
   }
 
   /// Called by the writer thread when its commit of `lane` is done (acknowledged). Returns
-  /// true when the lane has more queued and was made ready again (wake a writer for it).
+  /// true when the lane has more queued and was made ready again; the same thread calls
+  /// ``next(taking:)`` right after, so no other thread needs waking for it.
   mutating func finished(_ lane: Lane) -> Bool {
     precondition(states[lane] == .committing, "finished a lane that was not being committed")
     if pending[lane]?.isEmpty == false {

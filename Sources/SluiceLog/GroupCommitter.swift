@@ -99,7 +99,9 @@ final class GroupCommitter: @unchecked Sendable {
         commit(&group)
         group.removeAll()
         condition.lock()
-        if schedule.finished(lane) { condition.signal() }
+        // No wake-up when the lane is ready again: this thread asks for work next and takes
+        // it (or a lane ahead of it, whose own submit woke another thread).
+        _ = schedule.finished(lane)
       case .wait:
         condition.wait()
       case .exit:
