@@ -33,7 +33,8 @@ for round in $(seq 1 "$rounds"); do
   out=$("$bin/sluice-log-bench" --dir "$work/log" --records "$records" --record-bytes "$record_bytes" --batch-records "$batch" --producers "$producers" --in-flight "$in_flight")
   append=$(echo "$out" | sed -n 's/^append_mb_s=//p')
   read=$(echo "$out" | sed -n 's/^read_mb_s=//p')
-  echo "round $round: dd ${dd_mb_s} MB/s | append ${append} MB/s ($(echo "$out" | tail -1)) | read ${read} MB/s"
+  cpu=$(echo "$out" | sed -n 's/.*append_cpu_s=\([0-9.]*\).*/\1/p')
+  echo "round $round: dd ${dd_mb_s} MB/s | append ${append} MB/s ($(echo "$out" | tail -1), ${cpu} s CPU) | ratio $(awk -v a="$append" -v d="$dd_mb_s" 'BEGIN {printf "%.2f", a / d}') | read ${read} MB/s"
   echo "$dd_mb_s" >>"$work/dd"; echo "$append" >>"$work/append"; echo "$read" >>"$work/read"
 done
 dd_median=$(median <"$work/dd")

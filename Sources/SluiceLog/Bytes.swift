@@ -4,6 +4,14 @@ struct ByteWriter {
 
   init(capacity: Int) { bytes.reserveCapacity(capacity) }
 
+  /// Writes into `buffer` (emptied first), keeping its storage if it is large enough.
+  init(reusing buffer: consuming [UInt8], capacity: Int) {
+    // `consume`: a copy would leave the storage shared, and emptying it would then allocate.
+    bytes = consume buffer
+    bytes.removeAll(keepingCapacity: true)
+    bytes.reserveCapacity(capacity)
+  }
+
   mutating func int8(_ v: Int8) { bytes.append(UInt8(bitPattern: v)) }
   mutating func int16(_ v: Int16) { append(bigEndian: UInt16(bitPattern: v)) }
   mutating func int32(_ v: Int32) { append(bigEndian: UInt32(bitPattern: v)) }

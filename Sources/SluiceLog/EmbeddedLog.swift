@@ -4,8 +4,9 @@ import Synchronization
 /// Sluice's own topic log, laid out like Kafka's: `<dir>/topics/<topic>/<partition>/` holding
 /// segments of RecordBatch v2 with sparse indexes (DESIGN.md §2).
 ///
-/// One writer per data dir (a lock file); appends are group-committed by one writer thread;
-/// reads run on the caller's thread and see only durable records. Start-up recovers a torn tail
+/// One writer per data dir (a lock file); appends are group-committed per partition by the
+/// log's writer threads (``GroupCommitter``), partitions side by side; reads run on the
+/// caller's thread and see only durable records. Start-up recovers a torn tail
 /// of each active segment and refuses, naming file and byte, when it finds real corruption.
 public final class EmbeddedLog: Sendable {
   public let directory: String
@@ -14,6 +15,7 @@ public final class EmbeddedLog: Sendable {
   private let partitions = Mutex<[String: [PartitionLog]]>([:])
   private let committer = Mutex<GroupCommitter?>(nil)
   private let isClosed = Atomic<Bool>(false)
+  private let buffers = BatchBufferPool()
 
   private var topicsDirectory: String { directory + "/topics" }
   private var cleanMarker: String { directory + "/.clean-shutdown" }
@@ -47,9 +49,14 @@ public final class EmbeddedLog: Sendable {
       if !logs.isEmpty { loaded[topic] = logs }
     }
     partitions.withLock { $0 = loaded }
+    let buffers = self.buffers
     let committer = GroupCommitter(
       policy: configuration.fsync, tickMs: configuration.retentionCheckIntervalMs,
-      onTick: { [weak self] now in _ = try? self?.enforceRetention(nowMs: now) })
+      writerThreads: configuration.writerThreads, buffers: buffers,
+      onTick: { [weak self] now in
+        buffers.trimIfIdle()
+        _ = try? self?.enforceRetention(nowMs: now)
+      })
     self.committer.withLock { $0 = committer }
   }
 
@@ -108,11 +115,14 @@ public final class EmbeddedLog: Sendable {
     }
     try checkOpen()
     let log = try partition(topic, p)
-    let batch = RecordBatch.encode(records)
     guard let committer = committer.withLock({ $0 }) else { throw LogError.closed }
     return try await withCheckedThrowingContinuation { continuation in
+      // Encoded here so that the queued append holds the only reference to the buffer, which
+      // the writer thread hands back to `buffers` once it is written.
       committer.submit(
-        .init(partition: log, batch: batch, recordCount: records.count, continuation: continuation))
+        .init(
+          partition: log, batch: RecordBatch.encode(records, reusing: buffers.take()),
+          recordCount: records.count, continuation: continuation))
     }
   }
 

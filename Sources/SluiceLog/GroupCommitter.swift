@@ -1,14 +1,20 @@
 import Foundation
+import Synchronization
 
-/// The log's single writer thread. Callers queue encoded batches; the thread takes everything
-/// queued, writes each batch to its partition, then syncs each touched segment once for the
-/// whole group and wakes the callers — many concurrent appends, one fsync.
+/// The log's writer threads. Callers queue encoded batches per partition; a free writer thread
+/// takes everything queued for one partition, writes it, syncs the segment once for the whole
+/// group and wakes the callers — many concurrent appends to a partition, one fdatasync.
 ///
-/// It also runs the `interval` fsync policy and retention on its timer, so every file change
-/// happens on this one thread.
+/// Partitions are committed independently, each by one thread at a time (``CommitSchedule``):
+/// while one partition waits for its fdatasync, another's batches are being written and its
+/// fdatasync is issued, so the disk has several flushes in flight instead of a barrier after
+/// every group. Appends to one partition are written in the order they were submitted.
+///
+/// A ticker thread runs the `interval` fsync policy and retention on its timer.
 final class GroupCommitter: @unchecked Sendable {
-  // @unchecked: `queue`, `stopping` and `stopped` are guarded by `condition`; `fsyncs` by
-  // `statsLock`; everything else is immutable or touched only by the writer thread.
+  // @unchecked: `schedule` and `runningWriters` are guarded by `condition`; `tickerStopping`
+  // and `tickerStopped` by `tickerCondition`; `dirty` by `dirtyLock`; `PartitionLog`
+  // serialises its own state.
   struct Pending {
     var partition: PartitionLog
     var batch: [UInt8]
@@ -17,137 +23,174 @@ final class GroupCommitter: @unchecked Sendable {
   }
 
   private let condition = NSCondition()
-  private var queue: [Pending] = []
-  private var stopping = false
-  private var stopped = false
+  private var schedule = CommitSchedule<ObjectIdentifier, Pending>()
+  private var runningWriters = 0
+  /// The ticker waits on a condition of its own, so a wake-up meant for a writer never lands
+  /// on it.
+  private let tickerCondition = NSCondition()
+  private var tickerStopping = false
+  private var tickerStopped = false
   private let policy: FsyncPolicy
   private let tickMs: Int64
   private let onTick: (Int64) -> Void
-  private let statsLock = NSLock()
-  private var fsyncs = 0
+  private let fsyncs = Atomic<Int>(0)
+  private let dirtyLock = NSLock()
   private var dirty: [ObjectIdentifier: PartitionLog] = [:]
+  private let buffers: BatchBufferPool
 
-  init(policy: FsyncPolicy, tickMs: Int64, onTick: @escaping (Int64) -> Void) {
+  init(
+    policy: FsyncPolicy, tickMs: Int64, writerThreads: Int, buffers: BatchBufferPool,
+    onTick: @escaping (Int64) -> Void
+  ) {
     self.policy = policy
+    self.buffers = buffers
     self.tickMs = tickMs
     self.onTick = onTick
-    let thread = Thread { [self] in run() }
-    thread.name = "sluice-log-writer"
-    thread.start()
+    let count = max(1, writerThreads)
+    runningWriters = count
+    for i in 0..<count {
+      let thread = Thread { [self] in runWriter() }
+      thread.name = "sluice-log-writer-\(i)"
+      thread.start()
+    }
+    let ticker = Thread { [self] in runTicker() }
+    ticker.name = "sluice-log-ticker"
+    ticker.start()
   }
 
-  var fsyncCount: Int { statsLock.withLock { fsyncs } }
+  var fsyncCount: Int { fsyncs.load(ordering: .relaxed) }
 
-  func submit(_ pending: Pending) {
+  func submit(_ pending: consuming Pending) {
     condition.lock()
-    if stopping {
+    if schedule.isStopping {
       condition.unlock()
       pending.continuation.resume(throwing: LogError.closed)
       return
     }
-    queue.append(pending)
-    condition.signal()
+    let lane = ObjectIdentifier(pending.partition)
+    if schedule.submit(pending, to: lane) == .wakeWriter { condition.signal() }
     condition.unlock()
   }
 
-  /// Finishes what is queued, syncs, and stops the thread.
+  /// Finishes what is queued, syncs what the policy left unsynced, and stops the threads.
   func stop() {
     condition.lock()
-    stopping = true
-    condition.signal()
-    while !stopped { condition.wait() }
+    schedule.stop()
+    condition.broadcast()
+    while runningWriters > 0 { condition.wait() }
     condition.unlock()
+    tickerCondition.lock()
+    tickerStopping = true
+    tickerCondition.signal()
+    while !tickerStopped { tickerCondition.wait() }
+    tickerCondition.unlock()
+    syncDirty()
   }
 
-  private func run() {
-    var lastTick = currentMillis()
-    let intervalMs: Int64? = if case .interval(let ms) = policy { Int64(ms) } else { nil }
-    let wakeEvery = min(intervalMs ?? tickMs, tickMs)
-    while true {
-      condition.lock()
-      while queue.isEmpty && !stopping {
-        if !condition.wait(until: Date(timeIntervalSinceNow: Double(wakeEvery) / 1000)) { break }
-      }
-      let group = queue
-      queue.removeAll()
-      let exiting = stopping && group.isEmpty
-      condition.unlock()
+  // MARK: - Writer threads
 
-      if !group.isEmpty { commit(group) }
-      let now = currentMillis()
-      if intervalMs != nil || exiting { syncDirty() }
-      if now - lastTick >= tickMs {
-        lastTick = now
-        onTick(now)
-      }
-      if exiting { break }
-    }
+  private func runWriter() {
+    var group: [Pending] = []
     condition.lock()
-    stopped = true
+    loop: while true {
+      switch schedule.next(taking: &group) {
+      case .commit(let lane):
+        condition.unlock()
+        commit(&group)
+        group.removeAll()
+        condition.lock()
+        // No wake-up when the lane is ready again: this thread asks for work next and takes
+        // it (or a lane ahead of it, whose own submit woke another thread).
+        _ = schedule.finished(lane)
+      case .wait:
+        condition.wait()
+      case .exit:
+        break loop
+      }
+    }
+    runningWriters -= 1
+    // Wake the other writers (they exit too) and `stop()`.
     condition.broadcast()
     condition.unlock()
   }
 
-  private func commit(_ group: [Pending]) {
+  /// Writes one partition's group in queue order, syncs the segment it ended in once, then
+  /// publishes and acknowledges the appends (all failing if the sync fails).
+  private func commit(_ group: inout [Pending]) {
+    let partition = group[0].partition
     let now = currentMillis()
-    // Partitions are independent files: write each partition's batches (in queue order) on
-    // its own core, then sync each touched file once.
-    var byPartition: [ObjectIdentifier: [Int]] = [:]
-    var order: [ObjectIdentifier] = []
-    for (i, pending) in group.enumerated() {
-      let id = ObjectIdentifier(pending.partition)
-      if byPartition[id] == nil { order.append(id) }
-      byPartition[id, default: []].append(i)
-    }
-    let buckets = order.map { byPartition[$0]! }
-    let outcome = GroupOutcome(count: group.count, partitions: buckets.count)
-    DispatchQueue.concurrentPerform(iterations: buckets.count) { b in
-      for i in buckets[b] {
-        do {
-          let (base, segment) = try group[i].partition.write(
-            group[i].batch, recordCount: group[i].recordCount, nowMs: now)
-          outcome.wrote(i, base: base, bucket: b, partition: group[i].partition, segment: segment)
-        } catch {
-          outcome.failed(i, Self.unwritable(error))
-        }
+    var results: [Result<Int64, any Error>] = []
+    results.reserveCapacity(group.count)
+    // The last segment written to (earlier ones were sealed, i.e. synced, when they rolled).
+    var touched: Segment?
+    for i in group.indices {
+      // Moved out, so the pool gets the only reference and the next encode reuses it in place.
+      let batch = group[i].batch
+      group[i].batch = []
+      do {
+        let (base, segment) = try partition.write(
+          batch, recordCount: group[i].recordCount, nowMs: now)
+        results.append(.success(base))
+        touched = segment
+      } catch {
+        results.append(.failure(Self.unwritable(error)))
       }
+      buffers.give(consume batch)
     }
-    let results = outcome.results
-    // The last segment each partition wrote to in this group (earlier ones were sealed on roll).
-    let touched = outcome.touched
-    var failed: [ObjectIdentifier: any Error] = [:]
-    let targets = touched
-    if policy == .batch {
-      // One fdatasync per touched file, run side by side: the disk overlaps them.
-      let errors = SyncErrors(count: targets.count)
-      DispatchQueue.concurrentPerform(iterations: targets.count) { i in
-        do { try targets[i].1.sync() } catch { errors.set(i, Self.unwritable(error)) }
+    var syncError: (any Error)?
+    if let touched {
+      let end = partition.writtenEnd
+      if policy == .batch {
+        do { try touched.sync() } catch { syncError = Self.unwritable(error) }
+        fsyncs.add(1, ordering: .relaxed)
+      } else {
+        dirtyLock.withLock { dirty[ObjectIdentifier(partition)] = partition }
       }
-      statsLock.withLock { fsyncs += targets.count }
-      for (i, target) in targets.enumerated() {
-        if let error = errors.get(i) { failed[ObjectIdentifier(target.0)] = error }
-      }
-    } else {
-      for (partition, _) in targets { dirty[ObjectIdentifier(partition)] = partition }
-    }
-    for (partition, _) in targets where failed[ObjectIdentifier(partition)] == nil {
-      partition.markDurable(upTo: partition.writtenEnd)
+      if syncError == nil { partition.markDurable(upTo: end) }
     }
     for (pending, result) in zip(group, results) {
-      if let error = failed[ObjectIdentifier(pending.partition)] {
-        pending.continuation.resume(throwing: error)
+      if let syncError {
+        pending.continuation.resume(throwing: syncError)
       } else {
         pending.continuation.resume(with: result)
       }
     }
   }
 
-  private func syncDirty() {
-    for partition in dirty.values {
-      try? partition.activeSegment.sync()
-      statsLock.withLock { fsyncs += 1 }
+  // MARK: - Ticker thread
+
+  private func runTicker() {
+    var lastTick = currentMillis()
+    let intervalMs: Int64? = if case .interval(let ms) = policy { Int64(ms) } else { nil }
+    let wakeEvery = min(intervalMs ?? tickMs, tickMs)
+    tickerCondition.lock()
+    while !tickerStopping {
+      _ = tickerCondition.wait(until: Date(timeIntervalSinceNow: Double(wakeEvery) / 1000))
+      if tickerStopping { break }
+      tickerCondition.unlock()
+      let now = currentMillis()
+      if intervalMs != nil { syncDirty() }
+      if now - lastTick >= tickMs {
+        lastTick = now
+        onTick(now)
+      }
+      tickerCondition.lock()
     }
-    dirty.removeAll()
+    tickerStopped = true
+    tickerCondition.broadcast()
+    tickerCondition.unlock()
+  }
+
+  private func syncDirty() {
+    let partitions = dirtyLock.withLock {
+      let all = Array(dirty.values)
+      dirty.removeAll()
+      return all
+    }
+    for partition in partitions {
+      try? partition.activeSegment.sync()
+      fsyncs.add(1, ordering: .relaxed)
+    }
   }
 
   /// Write failures (disk full, read-only) surface as "cannot write", which callers map to 503.
@@ -161,42 +204,4 @@ final class GroupCommitter: @unchecked Sendable {
 
 func currentMillis() -> Int64 {
   Int64((Date().timeIntervalSince1970 * 1000).rounded())
-}
-
-/// Errors of the parallel syncs of one group, by index.
-private final class SyncErrors: @unchecked Sendable {
-  // @unchecked: each index is written by one iteration of concurrentPerform, under `lock`.
-  private let lock = NSLock()
-  private var errors: [(any Error)?]
-
-  init(count: Int) { errors = Array(repeating: nil, count: count) }
-
-  func set(_ i: Int, _ error: any Error) { lock.withLock { errors[i] = error } }
-  func get(_ i: Int) -> (any Error)? { lock.withLock { errors[i] } }
-}
-
-/// What the parallel writes of one group produced: a result per pending append and the last
-/// segment each partition wrote to.
-private final class GroupOutcome: @unchecked Sendable {
-  // @unchecked: every slot is written by exactly one concurrentPerform iteration, under `lock`.
-  private let lock = NSLock()
-  private var slots: [Result<Int64, any Error>?]
-  private var segments: [(PartitionLog, Segment)?]
-
-  init(count: Int, partitions: Int) {
-    slots = Array(repeating: nil, count: count)
-    segments = Array(repeating: nil, count: partitions)
-  }
-
-  func wrote(_ i: Int, base: Int64, bucket: Int, partition: PartitionLog, segment: Segment) {
-    lock.withLock {
-      slots[i] = .success(base)
-      segments[bucket] = (partition, segment)
-    }
-  }
-
-  func failed(_ i: Int, _ error: any Error) { lock.withLock { slots[i] = .failure(error) } }
-
-  var results: [Result<Int64, any Error>] { lock.withLock { slots.map { $0! } } }
-  var touched: [(PartitionLog, Segment)] { lock.withLock { segments.compactMap { $0 } } }
 }

@@ -18,12 +18,15 @@ public struct LogConfiguration: Sendable {
   public var fsync: FsyncPolicy
   public var maxRecordBytes: Int
   public var retentionCheckIntervalMs: Int64
+  /// Threads that write and fdatasync partitions; this many partitions commit side by side.
+  public var writerThreads: Int
 
   public init(
     segmentBytes: Int64 = 256 << 20, segmentMaxAgeMs: Int64? = 7 * 86_400_000,
     retentionMs: Int64? = 168 * 3_600_000,
     retentionBytes: Int64? = nil, indexIntervalBytes: Int = 4096, fsync: FsyncPolicy = .batch,
-    maxRecordBytes: Int = 1 << 20, retentionCheckIntervalMs: Int64 = 60_000
+    maxRecordBytes: Int = 1 << 20, retentionCheckIntervalMs: Int64 = 60_000,
+    writerThreads: Int = 4
   ) {
     self.segmentBytes = segmentBytes
     self.segmentMaxAgeMs = segmentMaxAgeMs
@@ -33,6 +36,7 @@ public struct LogConfiguration: Sendable {
     self.fsync = fsync
     self.maxRecordBytes = maxRecordBytes
     self.retentionCheckIntervalMs = retentionCheckIntervalMs
+    self.writerThreads = writerThreads
   }
 }
 

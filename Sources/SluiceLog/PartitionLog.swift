@@ -1,10 +1,12 @@
 import Foundation
 
 /// One partition of one topic: its segments, the active one last. Appends come only from the
-/// log's writer thread; reads come from any thread and see only records already durable.
+/// log's writer threads, one at a time per partition (``CommitSchedule``); reads come from any
+/// thread and see only records already durable.
 final class PartitionLog: @unchecked Sendable {
   // @unchecked: every mutable property is guarded by `lock`; segments are mutated only by the
-  // writer thread while it holds the lock, and readers work on a snapshot taken under it.
+  // writer thread committing this partition, or by retention, while it holds the lock, and
+  // readers work on a snapshot taken under it.
   let topic: String
   let partition: Int
   let directory: String
@@ -59,7 +61,7 @@ final class PartitionLog: @unchecked Sendable {
     lock.withLock { PartitionOffsets(start: segments.first!.baseOffset, end: durableEnd) }
   }
 
-  // MARK: - Writing (writer thread only)
+  // MARK: - Writing (the writer thread committing this partition only)
 
   /// Places an encoded batch (base offset 0) at the end of the partition, rolling the segment
   /// if it is full or old. Returns the batch's base offset and the segment now holding it.
@@ -128,7 +130,7 @@ final class PartitionLog: @unchecked Sendable {
     return out
   }
 
-  // MARK: - Retention (writer thread only)
+  // MARK: - Retention (the ticker thread, beside writes: it never touches the active segment)
 
   /// Deletes whole non-active segments that are too old or beyond the size limit.
   func enforceRetention(nowMs: Int64) throws -> Int {

@@ -16,11 +16,17 @@ enum RecordBatch {
   static let crcOffset = 17
   static let attributesOffset = 21
 
-  /// Encodes records as one batch with base offset 0.
-  static func encode(_ records: [LogRecord]) -> [UInt8] {
+  /// Encodes records as one batch with base offset 0, into `buffer`'s storage when it is
+  /// large enough (see ``BatchBufferPool``).
+  static func encode(_ records: [LogRecord], reusing buffer: consuming [UInt8] = []) -> [UInt8] {
     let baseTimestamp = records.first?.timestamp ?? 0
-    let maxTimestamp = records.map(\.timestamp).max() ?? 0
-    var w = ByteWriter(capacity: headerSize + records.reduce(0) { $0 + $1.payloadSize + 24 })
+    var maxTimestamp = baseTimestamp
+    var capacity = headerSize
+    for record in records {
+      maxTimestamp = max(maxTimestamp, record.timestamp)
+      capacity += record.payloadSize + 24
+    }
+    var w = ByteWriter(reusing: consume buffer, capacity: capacity)
     w.int64(0)  // baseOffset, written by the segment when it places the batch
     w.int32(0)  // batchLength, filled below
     w.int32(-1)  // partitionLeaderEpoch
@@ -55,16 +61,14 @@ enum RecordBatch {
         w.lengthPrefixed(header.value)
       }
     }
-    var bytes = w.bytes
-    let batchLength = UInt32(bytes.count - logOverhead).bigEndian
-    withUnsafeBytes(of: batchLength) { bytes.replaceSubrange(8..<12, with: $0) }
-    let crc = bytes.withUnsafeBytes {
-      CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[attributesOffset...]))
+    // Patched in place: a copy of the array here would copy the whole batch.
+    w.bytes.withUnsafeMutableBytes { raw in
+      raw.storeBytes(
+        of: UInt32(raw.count - logOverhead).bigEndian, toByteOffset: 8, as: UInt32.self)
+      let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[attributesOffset...]))
+      raw.storeBytes(of: crc.bigEndian, toByteOffset: crcOffset, as: UInt32.self)
     }
-    withUnsafeBytes(of: crc.bigEndian) {
-      bytes.replaceSubrange(crcOffset..<(crcOffset + 4), with: $0)
-    }
-    return bytes
+    return w.bytes
   }
 
   private static func lengthPrefixedSize(_ data: [UInt8]?) -> Int {

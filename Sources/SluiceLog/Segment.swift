@@ -8,8 +8,9 @@
 /// Not thread-safe by itself: its ``PartitionLog`` serialises writes; reads use `pread` on the
 /// open descriptor, which stays valid while a reader holds the segment (closed in `deinit`).
 final class Segment: @unchecked Sendable {
-  // @unchecked: mutated only by the log's writer thread under its partition's lock; other
-  // threads only `pread` or `fdatasync` the descriptor, which is safe concurrently.
+  // @unchecked: mutated only by the writer thread committing its partition, under the
+  // partition's lock; other threads only `pread` or `fdatasync` the descriptor, which is safe
+  // concurrently.
   let baseOffset: Int64
   let logPath: String
   let index: OffsetIndex

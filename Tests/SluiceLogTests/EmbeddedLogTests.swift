@@ -115,6 +115,88 @@ final class EmbeddedLogTests: LogTestCase {
     log.close()
   }
 
+  func testPartitionsCommitSideBySideWithMorePartitionsThanWriterThreads() async throws {
+    // 6 partitions, 2 writer threads, 3 producers per partition, each waiting for its append
+    // before the next (as a source task does): every append durable, offsets contiguous per
+    // partition, each producer's batches in its own order, and all of it there after a crash.
+    let config = LogConfiguration(segmentBytes: 16 << 10, writerThreads: 2)
+    let log = try EmbeddedLog(directory: directory, configuration: config)
+    try log.createTopic("t", partitions: 6)
+    let placed = try await withThrowingTaskGroup(of: [(Int, Int, Int64)].self) { group in
+      for partition in 0..<6 {
+        for producer in 0..<3 {
+          let batches = (0..<15).map { b in
+            (0..<4).map { record(producer * 1000 + b * 4 + $0, size: 300) }
+          }
+          group.addTask {
+            var bases: [(Int, Int, Int64)] = []
+            for records in batches {
+              bases.append(
+                (
+                  partition, producer,
+                  try await log.append(records, topic: "t", partition: partition)
+                )
+              )
+            }
+            return bases
+          }
+        }
+      }
+      return try await group.reduce(into: []) { $0 += $1 }
+    }
+    for partition in 0..<6 {
+      let mine = placed.filter { $0.0 == partition }
+      XCTAssertEqual(mine.map(\.2).sorted(), (0..<45).map { Int64($0 * 4) })
+      for producer in 0..<3 {
+        let bases = mine.filter { $0.1 == producer }.map(\.2)
+        XCTAssertEqual(bases, bases.sorted(), "a producer's appends land in the order it made them")
+      }
+      XCTAssertEqual(try log.offsets(topic: "t", partition: partition).end, 180)
+    }
+    XCTAssertLessThanOrEqual(log.fsyncCount, 6 * 45)
+    log.close()
+    try FileManager.default.removeItem(atPath: directory + "/.clean-shutdown")  // as after kill -9
+
+    let reopened = try EmbeddedLog(directory: directory, configuration: config)
+    for partition in 0..<6 {
+      let records = try readAll(reopened, "t", partition)
+      XCTAssertEqual(records.map(\.offset), (0..<Int64(180)).map { $0 })
+      for producer in 0..<3 {
+        let values = records.compactMap(\.key).map { String(decoding: $0, as: UTF8.self) }
+          .compactMap { Int($0.dropFirst(4)) }.filter { $0 / 1000 == producer }
+        XCTAssertEqual(values, (0..<60).map { producer * 1000 + $0 })
+      }
+    }
+    reopened.close()
+  }
+
+  func testIntervalPolicyAcknowledgesBeforeTheSyncAndSyncsOnItsTimer() async throws {
+    let log = try EmbeddedLog(
+      directory: directory, configuration: LogConfiguration(fsync: .interval(milliseconds: 20)))
+    try log.createTopic("t", partitions: 2)
+    _ = try await log.append([record(0)], topic: "t", partition: 0)
+    _ = try await log.append([record(1)], topic: "t", partition: 1)
+    XCTAssertEqual(try readAll(log, "t", 0).count, 1, "readable once written")
+    let deadline = ContinuousClock.now + .seconds(10)
+    while log.fsyncCount < 2 && ContinuousClock.now < deadline {
+      try await Task.sleep(for: .milliseconds(10))
+    }
+    XCTAssertGreaterThanOrEqual(log.fsyncCount, 2, "the timer syncs both partitions")
+    log.close()
+  }
+
+  func testAppendAfterCloseFailsAsClosed() async throws {
+    let log = try EmbeddedLog(directory: directory)
+    try log.createTopic("t", partitions: 1)
+    _ = try await log.append([record(0)], topic: "t", partition: 0)
+    log.close()
+    do {
+      _ = try await log.append([record(1)], topic: "t", partition: 0)
+      XCTFail("append after close succeeded")
+    } catch LogError.closed {
+    }
+  }
+
   func testRetentionDeletesWholeOldSegmentsOnly() async throws {
     let config = LogConfiguration(
       segmentBytes: 2048, retentionMs: 60_000, retentionCheckIntervalMs: 3_600_000)
