@@ -1,5 +1,5 @@
-import SluicePostgres
 import Foundation
+import SluicePostgres
 
 /// The replication connection on a thread of its own: reads the walsender's messages in
 /// chunks and hands them to async code through a bounded stream, and sends standby status
@@ -24,7 +24,7 @@ final class ReplicationStream: @unchecked Sendable {
   private let continuation: AsyncThrowingStream<[ReplicationMessage], any Error>.Continuation
   private let parameters: Parameters
   /// At most this many chunks wait for the task: memory stays bounded when topics are slow.
-  private let slots = DispatchSemaphore(value: 4)
+  private let slots = DispatchSemaphore(value: 2)
   private let lock = NSLock()
   private var durable: LSN
   private var replyWanted = false
