@@ -1,18 +1,26 @@
 /// Reads big-endian integers and NUL-terminated strings from a message's bytes, throwing on
 /// truncated input rather than trapping, so a malformed message cannot crash the worker.
+///
+/// It reads a slice in place (a CopyData message's payload), so decoding copies nothing but
+/// what it returns; indexes are the slice's own, as Swift's slices keep their base's.
 struct ByteReader {
-  let bytes: [UInt8]
+  let bytes: ArraySlice<UInt8>
   private(set) var index: Int
 
-  init(_ bytes: [UInt8], from index: Int = 0) {
+  init(_ bytes: ArraySlice<UInt8>) {
     self.bytes = bytes
-    self.index = index
+    self.index = bytes.startIndex
   }
 
-  var isAtEnd: Bool { index >= bytes.count }
+  init(_ bytes: [UInt8]) { self.init(bytes[...]) }
+
+  var isAtEnd: Bool { index >= bytes.endIndex }
+
+  /// Bytes not read yet.
+  var remaining: Int { bytes.endIndex - index }
 
   mutating func byte() throws(ProtocolError) -> UInt8 {
-    guard index < bytes.count else { throw ProtocolError("message ends early") }
+    guard index < bytes.endIndex else { throw ProtocolError("message ends early") }
     defer { index += 1 }
     return bytes[index]
   }
@@ -24,7 +32,7 @@ struct ByteReader {
   mutating func int64() throws(ProtocolError) -> Int64 { Int64(bitPattern: try uint64()) }
 
   private mutating func fixed(_ size: Int) throws(ProtocolError) -> UInt64 {
-    guard bytes.count - index >= size else { throw ProtocolError("message ends early") }
+    guard bytes.endIndex - index >= size else { throw ProtocolError("message ends early") }
     var value: UInt64 = 0
     for i in index..<(index + size) { value = value << 8 | UInt64(bytes[i]) }
     index += size
@@ -42,7 +50,7 @@ struct ByteReader {
 
   /// The next `count` bytes.
   mutating func take(_ count: Int) throws(ProtocolError) -> ArraySlice<UInt8> {
-    guard count >= 0, bytes.count - index >= count else {
+    guard count >= 0, bytes.endIndex - index >= count else {
       throw ProtocolError("message ends early")
     }
     defer { index += count }
@@ -51,7 +59,7 @@ struct ByteReader {
 
   /// Everything not read yet.
   mutating func rest() -> ArraySlice<UInt8> {
-    defer { index = bytes.count }
+    defer { index = bytes.endIndex }
     return bytes[index...]
   }
 }

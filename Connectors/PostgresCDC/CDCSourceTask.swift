@@ -151,9 +151,11 @@ final class CDCSourceTask: SourceTask {
     var changes = ChangeStream(settings: settings(setup), confirmed: setup.confirmed)
     // After a snapshot, the last record of each send carries its progress, so that a restart
     // (which replays from the slot's confirmed LSN) still knows what the snapshot holds.
-    let filter = snapshot.map {
-      SnapshotReplayFilter(progress: $0, control: control, store: context.store)
-    }
+    // (A closure here, `snapshot.map { … }`, crashes Swift 6.3.1's ClosureLifetimeFixup.)
+    let filter: SnapshotReplayFilter? =
+      if let snapshot {
+        SnapshotReplayFilter(progress: snapshot, control: control, store: context.store)
+      } else { nil }
     let progressSuffix = snapshot.map { "|" + CDCPosition.encode($0) } ?? ""
     replication.start()
     let monitor = Task { await self.monitor(replication: replication, control: control) }
@@ -163,62 +165,105 @@ final class CDCSourceTask: SourceTask {
     }
     context.setDetail("state", "streaming")
     var replayedDuplicates = 0
+    let context = self.context
     try await withTaskCancellationHandler {
-      for try await chunk in replication.chunks {
-        replication.consumed()
-        var records: [SourceRecord] = []
-        var replayed: [ChangeRecord] = []
-        for message in chunk {
-          switch message {
-          case .keepalive(let walEnd, _, _):
-            changes.keepalive(walEnd: walEnd)
-          case .xLogData(let walStart, _, _, let payload):
-            let decoded = try PgOutputMessage.decode(payload)
-            if case .relation(let relation) = decoded, ChangeStream.needsCatalogKey(relation) {
-              let oid = relation.oid
-              changes.primaryKeys[oid] = try await control.run {
-                try ControlConnection.primaryKey(of: oid, on: $0)
-              }
-            }
-            for record in try changes.receive(decoded, at: walStart) {
-              if filter != nil {
-                replayed.append(record)
-              } else {
-                records.append(record.sourceRecord)
-              }
-            }
-          }
-        }
-        if let filter, !replayed.isEmpty {
-          let before = filter.dropped
-          records = try await filter.keep(replayed, tables: changes.tables).map(\.sourceRecord)
-          if filter.dropped > before {
-            context.setDetail("snapshot_overlap_dropped", "\(filter.dropped)")
-          }
-        }
-        if !progressSuffix.isEmpty, let last = records.last?.position {
-          records[records.count - 1].position = SourcePosition(last.text + progressSuffix)
-        }
-        if !records.isEmpty {
-          let placed = try await context.send(records)
+      // One chunk's records are made durable while the next chunk is decoded: at most one
+      // send is in flight, so sends stay in stream order, and each chunk's LSN is confirmed
+      // only when its send has returned, that is when its records are durable.
+      try await withThrowingTaskGroup(of: (confirmable: LSN, skipped: Int).self) { sending in
+        var inFlight = false
+        /// Waits for the send in flight; then PostgreSQL may forget the WAL behind it.
+        func finishSend() async throws {
+          guard inFlight, let sent = try await sending.next() else { return }
+          inFlight = false
           // After a crash the slot replays from its confirmed LSN; the runtime drops what was
           // already durable. Counted so the status and log show the replay happened.
-          let skipped = placed.reduce(0) { $0 + ($1.offset < 0 ? 1 : 0) }
-          if skipped > 0 {
-            replayedDuplicates += skipped
+          if sent.skipped > 0 {
+            replayedDuplicates += sent.skipped
             context.setDetail("skipped_already_durable", "\(replayedDuplicates)")
             context.logger.info(
               "skipped changes already durable in their topics (replayed by the slot)",
-              metadata: ["count": "\(skipped)"])
+              metadata: ["count": "\(sent.skipped)"])
           }
+          replication.confirm(sent.confirmable)
+          progressed()
         }
-        // Only now, with the records durable, may PostgreSQL forget the WAL behind them.
-        replication.confirm(changes.confirmableLSN)
-        progressed()
+        for try await chunk in replication.chunks {
+          replication.consumed()
+          var records: [SourceRecord] = []
+          records.reserveCapacity(chunk.count)
+          // After a snapshot, changes go through its replay filter first.
+          var replayed: [ChangeRecord] = []
+          for message in chunk {
+            switch message {
+            case .keepalive(let walEnd, _, _):
+              changes.keepalive(walEnd: walEnd)
+            case .xLogData(let walStart, _, _, let payload):
+              // Inserts, updates and deletes, nearly all of the stream, are read in place.
+              if let made = try changes.receiveRowChange(payload, at: walStart) {
+                if filter != nil {
+                  replayed += made
+                } else {
+                  for record in made { records.append(record.sourceRecord) }
+                }
+                continue
+              }
+              let decoded = try PgOutputMessage.decode(payload)
+              if case .relation(let relation) = decoded, ChangeStream.needsCatalogKey(relation) {
+                let oid = relation.oid
+                changes.primaryKeys[oid] = try await control.run {
+                  try ControlConnection.primaryKey(of: oid, on: $0)
+                }
+              }
+              for record in try changes.receive(decoded, at: walStart) {
+                if filter != nil {
+                  replayed.append(record)
+                } else {
+                  records.append(record.sourceRecord)
+                }
+              }
+            }
+          }
+          if let filter {
+            records = try await afterSnapshot(
+              replayed, filter: filter, tables: changes.tables, progress: progressSuffix)
+          }
+          // Everything before this LSN is in `records` or in the sends before them.
+          let confirmable = changes.confirmableLSN
+          try await finishSend()
+          if records.isEmpty {
+            replication.confirm(confirmable)
+            progressed()
+            continue
+          }
+          sending.addTask { [records] in
+            let placed = try await context.send(records)
+            return (confirmable, placed.reduce(0) { $0 + ($1.offset < 0 ? 1 : 0) })
+          }
+          inFlight = true
+        }
+        try await finishSend()
       }
     } onCancel: {
       replication.stop()
     }
+  }
+
+  /// The records of changes the snapshot does not hold, the last one carrying the snapshot's
+  /// progress (`progress`, a position suffix).
+  private func afterSnapshot(
+    _ changes: [ChangeRecord], filter: SnapshotReplayFilter,
+    tables: [UInt32: ChangeStream.Table], progress: String
+  ) async throws -> [SourceRecord] {
+    let before = filter.dropped
+    var records = try await filter.keep(changes, tables: tables).map(\.sourceRecord)
+    if filter.dropped > before {
+      context.setDetail("snapshot_overlap_dropped", "\(filter.dropped)")
+    }
+    if let last = records.last?.position {
+      records[records.count - 1].position = SourcePosition(last.text + progress)
+    }
+    return records
   }
 
   /// Writes heartbeats (so an idle slot still advances) and shows the slot's confirmed LSN and

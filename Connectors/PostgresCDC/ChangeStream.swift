@@ -39,6 +39,11 @@ struct ChangeStream {
     /// Indexes of the primary-key columns, in key order; empty: records have no key.
     var keyColumns: [Int]
     var topic: String
+    /// Each column's `"name":`, and the envelope's table-specific `source` fields, rendered
+    /// once per Relation message instead of once per change.
+    var columnKeys: [[UInt8]]
+    var columnKeysSize: Int
+    var sourceFields: [UInt8]
   }
 
   /// The transaction being received.
@@ -95,44 +100,80 @@ struct ChangeStream {
     case .type, .origin, .message:
       return []
     case .insert(let oid, let new):
+      return try receive(.insert(relation: oid, new: Row(new)), at: lsn)
+    case .update(let oid, let old, let new):
+      return try receive(
+        .update(relation: oid, old: old.map(Self.old), new: Row(new)), at: lsn)
+    case .delete(let oid, let old):
+      return try receive(.delete(relation: oid, old: Self.old(old)), at: lsn)
+    case .truncate(let oids, _, _):
+      var records: [ChangeRecord] = []
+      for oid in oids {
+        records.append(
+          try event(try table(oid), op: "t", key: nil, before: .none, after: .none, at: lsn))
+      }
+      return records
+    }
+  }
+
+  /// The hot path: an Insert, Update or Delete read in place from its message bytes (the
+  /// same records as ``receive(_:at:)`` of the decoded message); nil for other messages,
+  /// which go through ``PgOutputMessage/decode(_:)`` and ``receive(_:at:)``.
+  mutating func receiveRowChange(_ bytes: ArraySlice<UInt8>, at lsn: LSN) throws(ProtocolError)
+    -> [ChangeRecord]?
+  {
+    guard PgOutputMessage.isRowChange(bytes) else { return nil }
+    return try receive(try PgOutputMessage.decodeRowChange(bytes), at: lsn)
+  }
+
+  private static func old(_ old: PgOutputMessage.OldTuple) -> RowChange.Old {
+    switch old {
+    case .key(let values): RowChange.Old(row: Row(values), isFull: false)
+    case .full(let values): RowChange.Old(row: Row(values), isFull: true)
+    }
+  }
+
+  private mutating func receive(_ change: RowChange, at lsn: LSN) throws(ProtocolError)
+    -> [ChangeRecord]
+  {
+    switch change {
+    case .insert(let oid, let new):
       let table = try self.table(oid)
-      let after = try row(new, of: table, substitute: nil)
+      try checkWidth(new, table)
       return [
-        try event(table, op: "c", key: key(of: new, table), before: nil, after: after, at: lsn)
+        try event(
+          table, op: "c", key: key(of: new, table), before: .none,
+          after: .row(new, substitute: nil), at: lsn)
       ]
     case .update(let oid, let old, let new):
       let table = try self.table(oid)
-      let oldValues = old.map { $0.values }
+      try checkWidth(new, table)
+      if let old { try checkWidth(old.row, table) }
       // With REPLICA IDENTITY FULL the old row has the TOAST values the new one left out.
-      let after = try row(new, of: table, substitute: old?.fullRow)
-      let newKey = try key(of: new, table)
-      var before: [UInt8]?
-      if let old { before = try oldRow(old, of: table) }
-      if let oldValues, !table.keyColumns.isEmpty, let oldKey = try key(of: oldValues, table),
+      let after = RowJSON.row(new, substitute: old.flatMap { $0.isFull ? $0.row : nil })
+      let newKey = key(of: new, table)
+      let before = old.map(RowJSON.old) ?? .none
+      if let old, !table.keyColumns.isEmpty, let oldKey = key(of: old.row, table),
         oldKey != newKey
       {
         // The key changed: as Debezium does, a delete of the old key and a create of the new,
         // so each key's partition sees its own history.
-        var records = [try event(table, op: "d", key: oldKey, before: before, after: nil, at: lsn)]
+        var records = [
+          try event(table, op: "d", key: oldKey, before: before, after: .none, at: lsn)
+        ]
         if settings.tombstonesOnDelete { records.append(try tombstone(table, key: oldKey)) }
-        records.append(try event(table, op: "c", key: newKey, before: nil, after: after, at: lsn))
+        records.append(try event(table, op: "c", key: newKey, before: .none, after: after, at: lsn))
         return records
       }
       return [try event(table, op: "u", key: newKey, before: before, after: after, at: lsn)]
     case .delete(let oid, let old):
       let table = try self.table(oid)
-      let key = try key(of: old.values, table)
+      try checkWidth(old.row, table)
+      let key = key(of: old.row, table)
       var records = [
-        try event(table, op: "d", key: key, before: try oldRow(old, of: table), after: nil, at: lsn)
+        try event(table, op: "d", key: key, before: .old(old), after: .none, at: lsn)
       ]
       if settings.tombstonesOnDelete, key != nil { records.append(try tombstone(table, key: key)) }
-      return records
-    case .truncate(let oids, _, _):
-      var records: [ChangeRecord] = []
-      for oid in oids {
-        records.append(
-          try event(try table(oid), op: "t", key: nil, before: nil, after: nil, at: lsn))
-      }
       return records
     }
   }
@@ -148,11 +189,24 @@ struct ChangeStream {
       keyColumns = relation.columns.indices.filter { relation.columns[$0].isKey }
     }
     if relation.replicaIdentity == UInt8(ascii: "n") { keyColumns = [] }
-    let topic = try Self.topic(
-      for: QualifiedName(schema: relation.schema, table: relation.name), settings: settings)
+    let topic = try Self.topic(for: relation.qualifiedName, settings: settings)
+    let columnKeys = relation.columns.map { column in
+      var out = JSONWriter(capacity: column.name.utf8.count + 3)
+      out.key(column.name)
+      return out.bytes
+    }
+    var source = JSONWriter()
+    source.raw(",\"db\":")
+    source.string(settings.database)
+    source.raw(",\"schema\":")
+    source.string(relation.schema)
+    source.raw(",\"table\":")
+    source.string(relation.name)
+    source.raw(",\"txId\":")
     tables[relation.oid] = Table(
       relation: relation, kinds: relation.columns.map { ValueConverter.kind(of: $0.typeOID) },
-      keyColumns: keyColumns, topic: topic)
+      keyColumns: keyColumns, topic: topic, columnKeys: columnKeys,
+      columnKeysSize: columnKeys.reduce(0) { $0 + $1.count }, sourceFields: source.bytes)
   }
 
   /// The topic of a table's records: the `topic:` template with its schema, name and database.
@@ -185,86 +239,89 @@ struct ChangeStream {
 
   // MARK: - Events
 
-  /// The row as a JSON object; unchanged TOAST values come from `substitute` (the old row)
-  /// when it has them, else they are Debezium's placeholder.
-  private func row(
-    _ values: [PgOutputMessage.TupleValue], of table: Table,
-    substitute: [PgOutputMessage.TupleValue]?
-  ) throws(ProtocolError) -> [UInt8] {
-    try checkWidth(values, table)
-    var out = JSONWriter()
-    out.byte("{")
-    for (i, column) in table.relation.columns.enumerated() {
-      if i > 0 { out.byte(",") }
-      out.key(column.name)
-      var value = values[i]
-      if value == .unchangedToast, let substitute, i < substitute.count,
-        case .text = substitute[i]
-      {
-        value = substitute[i]
-      }
-      write(value, kind: table.kinds[i], to: &out)
+  /// What goes in an envelope's `before` or `after`.
+  private enum RowJSON {
+    case none
+    /// The row as a JSON object; unchanged TOAST values come from `substitute` (the old row)
+    /// when it has them, else they are Debezium's placeholder.
+    case row(Row, substitute: Row?)
+    /// Only the key columns (the old row of REPLICA IDENTITY DEFAULT or USING INDEX).
+    case keyColumns(Row)
+
+    /// `before`: the whole old row (REPLICA IDENTITY FULL) or only its key columns.
+    static func old(_ old: RowChange.Old) -> RowJSON {
+      old.isFull ? .row(old.row, substitute: nil) : .keyColumns(old.row)
     }
-    out.byte("}")
-    return out.bytes
+
+    /// About how many bytes its JSON takes, to size the event's buffer once.
+    func estimatedSize(_ table: Table) -> Int {
+      switch self {
+      case .none: 4
+      case .row(let row, _), .keyColumns(let row):
+        row.bytes.count + table.columnKeysSize + 8 * row.count
+      }
+    }
   }
 
-  /// `before`: the whole old row (REPLICA IDENTITY FULL) or only its key columns.
-  private func oldRow(_ old: PgOutputMessage.OldTuple, of table: Table) throws(ProtocolError)
-    -> [UInt8]
-  {
-    switch old {
-    case .full(let values):
-      return try row(values, of: table, substitute: nil)
-    case .key(let values):
-      try checkWidth(values, table)
-      var out = JSONWriter()
+  private func write(_ json: RowJSON, of table: Table, to out: inout JSONWriter) {
+    switch json {
+    case .none:
+      out.null()
+    case .row(let row, let substitute):
+      out.byte("{")
+      for i in 0..<row.count {
+        if i > 0 { out.byte(",") }
+        out.raw(table.columnKeys[i])
+        if row.columns[i] == .unchangedToast, let substitute, i < substitute.count,
+          substitute.hasText(i)
+        {
+          write(column: i, of: substitute, kind: table.kinds[i], to: &out)
+        } else {
+          write(column: i, of: row, kind: table.kinds[i], to: &out)
+        }
+      }
+      out.byte("}")
+    case .keyColumns(let row):
       out.byte("{")
       var first = true
       for (i, column) in table.relation.columns.enumerated() where column.isKey {
         if !first { out.byte(",") }
         first = false
-        out.key(column.name)
-        write(values[i], kind: table.kinds[i], to: &out)
+        out.raw(table.columnKeys[i])
+        write(column: i, of: row, kind: table.kinds[i], to: &out)
       }
       out.byte("}")
-      return out.bytes
     }
   }
 
   /// Debezium's key: `{"<pk column>": value, …}`; nil for tables without a key.
-  private func key(of values: [PgOutputMessage.TupleValue], _ table: Table) throws(ProtocolError)
-    -> [UInt8]?
-  {
+  private func key(of row: Row, _ table: Table) -> [UInt8]? {
     guard !table.keyColumns.isEmpty else { return nil }
-    try checkWidth(values, table)
     var out = JSONWriter(capacity: 32)
     out.byte("{")
     for (n, i) in table.keyColumns.enumerated() {
       if n > 0 { out.byte(",") }
-      out.key(table.relation.columns[i].name)
-      write(values[i], kind: table.kinds[i], to: &out)
+      out.raw(table.columnKeys[i])
+      write(column: i, of: row, kind: table.kinds[i], to: &out)
     }
     out.byte("}")
     return out.bytes
   }
 
   private func write(
-    _ value: PgOutputMessage.TupleValue, kind: ValueConverter.Kind, to out: inout JSONWriter
+    column i: Int, of row: Row, kind: ValueConverter.Kind, to out: inout JSONWriter
   ) {
-    switch value {
+    switch row.columns[i] {
     case .null: out.null()
     case .unchangedToast: out.string(ValueConverter.unavailable)
-    case .text(let text): ValueConverter.write(text, as: kind, to: &out)
+    case .text(let range): ValueConverter.write(row.bytes[range], as: kind, to: &out)
     }
   }
 
-  private func checkWidth(_ values: [PgOutputMessage.TupleValue], _ table: Table)
-    throws(ProtocolError)
-  {
-    guard values.count == table.relation.columns.count else {
+  private func checkWidth(_ row: Row, _ table: Table) throws(ProtocolError) {
+    guard row.count == table.relation.columns.count else {
       throw ProtocolError(
-        "a row of \(table.relation.schema).\(table.relation.name) has \(values.count) values for \(table.relation.columns.count) columns"
+        "a row of \(table.relation.schema).\(table.relation.name) has \(row.count) values for \(table.relation.columns.count) columns"
       )
     }
   }
@@ -280,48 +337,57 @@ struct ChangeStream {
 
   /// A streamed change as a record at the next position of its transaction.
   private mutating func event(
-    _ table: Table, op: String, key: [UInt8]?, before: [UInt8]?, after: [UInt8]?, at lsn: LSN
+    _ table: Table, op: StaticString, key: [UInt8]?, before: RowJSON, after: RowJSON,
+    at lsn: LSN
   ) throws(ProtocolError) -> ChangeRecord {
     let position = try nextPosition()
     let transaction = self.transaction!
     let value = envelope(
-      table, op: op, before: before, after: after,
-      source: .init(
-        milliseconds: transaction.commitMilliseconds, snapshot: "false",
-        xid: UInt64(transaction.xid), lsn: lsn.value))
+      table, op: op, before: before, after: after, milliseconds: transaction.commitMilliseconds,
+      snapshot: "false", xid: UInt64(transaction.xid), lsn: lsn)
     return ChangeRecord(
       topic: table.topic, key: key, value: value, position: position,
       relation: table.relation.oid)
   }
 
-  /// What the envelope's `source` block says beyond the table.
-  private struct SourceFields {
-    var milliseconds: Int64
-    /// Debezium's `snapshot`: "false" for streamed changes, "true" for snapshot reads.
-    var snapshot: String
-    var xid: UInt64
-    var lsn: UInt64
-  }
-
-  /// The Debezium envelope: before, after, source, op, ts_ms.
+  /// The Debezium envelope: before, after, source, op, ts_ms. `snapshot` is Debezium's
+  /// `source.snapshot`: "false" for streamed changes, "true" for snapshot reads.
   private func envelope(
-    _ table: Table, op: String, before: [UInt8]?, after: [UInt8]?, source: SourceFields
+    _ table: Table, op: StaticString, before: RowJSON, after: RowJSON, milliseconds: Int64,
+    snapshot: StaticString, xid: UInt64, lsn: LSN
   ) -> [UInt8] {
-    var out = JSONWriter(capacity: 256 + (before?.count ?? 0) + (after?.count ?? 0))
+    var out = JSONWriter(
+      capacity: 256 + table.sourceFields.count + before.estimatedSize(table)
+        + after.estimatedSize(table))
     out.raw("{\"before\":")
-    if let before { out.raw(before) } else { out.null() }
+    write(before, of: table, to: &out)
     out.raw(",\"after\":")
-    if let after { out.raw(after) } else { out.null() }
+    write(after, of: table, to: &out)
     out.raw(",\"source\":{\"version\":\"sluice\",\"connector\":\"postgresql\",\"name\":")
     out.string(settings.connectorName)
-    out.raw(",\"ts_ms\":\(source.milliseconds),\"snapshot\":\"\(source.snapshot)\",\"db\":")
-    out.string(settings.database)
-    out.raw(",\"schema\":")
-    out.string(table.relation.schema)
-    out.raw(",\"table\":")
-    out.string(table.relation.name)
-    out.raw(",\"txId\":\(source.xid),\"lsn\":\(source.lsn)},\"op\":\"\(op)\",\"ts_ms\":\(now())}")
+    out.raw(",\"ts_ms\":")
+    out.number(milliseconds)
+    out.raw(",\"snapshot\":\"")
+    snapshot.withUTF8Buffer { out.raw($0) }
+    out.byte("\"")
+    out.raw(table.sourceFields)
+    out.number(xid)
+    out.raw(",\"lsn\":")
+    out.number(lsn.value)
+    out.raw("},\"op\":\"")
+    op.withUTF8Buffer { out.raw($0) }
+    out.raw("\",\"ts_ms\":")
+    out.number(now())
+    out.byte("}")
     return out.bytes
+  }
+
+  private mutating func tombstone(_ table: Table, key: [UInt8]?) throws(ProtocolError)
+    -> ChangeRecord
+  {
+    ChangeRecord(
+      topic: table.topic, key: key, value: nil, position: try nextPosition(),
+      relation: table.relation.oid)
   }
 
   // MARK: - Snapshot reads
@@ -333,18 +399,11 @@ struct ChangeStream {
     milliseconds: Int64
   ) throws(ProtocolError) -> (topic: String, key: [UInt8]?, value: [UInt8]) {
     let table = try self.table(oid)
-    let after = try row(values, of: table, substitute: nil)
+    let row = Row(values)
+    try checkWidth(row, table)
     let value = envelope(
-      table, op: "r", before: nil, after: after,
-      source: .init(milliseconds: milliseconds, snapshot: "true", xid: xid, lsn: lsn.value))
-    return (table.topic, try key(of: values, table), value)
-  }
-
-  private mutating func tombstone(_ table: Table, key: [UInt8]?) throws(ProtocolError)
-    -> ChangeRecord
-  {
-    ChangeRecord(
-      topic: table.topic, key: key, value: nil, position: try nextPosition(),
-      relation: table.relation.oid)
+      table, op: "r", before: .none, after: .row(row, substitute: nil),
+      milliseconds: milliseconds, snapshot: "true", xid: xid, lsn: lsn)
+    return (table.topic, key(of: row, table), value)
   }
 }

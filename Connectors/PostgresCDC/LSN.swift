@@ -45,9 +45,23 @@ struct ChangePosition: Sendable, Hashable, Comparable, CustomStringConvertible {
     self.init(commitLSN: LSN(lsn), index: index)
   }
 
+  /// The same text as `SourcePosition.hex(commitLSN) + "-" + SourcePosition.hex(index, width: 8)`,
+  /// written in one go: every change record has one.
   var sourcePosition: SourcePosition {
-    SourcePosition(
-      SourcePosition.hex(commitLSN.value) + "-" + SourcePosition.hex(UInt64(index), width: 8))
+    let digits: StaticString = "0123456789ABCDEF"
+    let text = String(unsafeUninitializedCapacity: 25) { buffer in
+      digits.withUTF8Buffer { hex in
+        for i in 0..<16 {
+          buffer[i] = hex[Int(truncatingIfNeeded: commitLSN.value >> UInt64(60 - 4 * i)) & 15]
+        }
+        buffer[16] = UInt8(ascii: "-")
+        for i in 0..<8 {
+          buffer[17 + i] = hex[Int(truncatingIfNeeded: index >> UInt32(28 - 4 * i)) & 15]
+        }
+      }
+      return 25
+    }
+    return SourcePosition(text)
   }
 
   static func < (a: Self, b: Self) -> Bool {

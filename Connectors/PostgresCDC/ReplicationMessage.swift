@@ -1,7 +1,7 @@
 /// One CopyData message of the streaming replication protocol, server to client.
 enum ReplicationMessage: Equatable {
-  /// `w`: WAL data, here one pgoutput message.
-  case xLogData(walStart: LSN, walEnd: LSN, sendTime: Int64, payload: [UInt8])
+  /// `w`: WAL data, here one pgoutput message: a slice of the CopyData message, not a copy.
+  case xLogData(walStart: LSN, walEnd: LSN, sendTime: Int64, payload: ArraySlice<UInt8>)
   /// `k`: the server is alive, has sent everything up to `walEnd`, and may want an answer now.
   case keepalive(walEnd: LSN, sendTime: Int64, replyRequested: Bool)
 
@@ -13,7 +13,7 @@ enum ReplicationMessage: Equatable {
       let start = LSN(try reader.uint64())
       let end = LSN(try reader.uint64())
       let time = try reader.int64()
-      return .xLogData(walStart: start, walEnd: end, sendTime: time, payload: Array(reader.rest()))
+      return .xLogData(walStart: start, walEnd: end, sendTime: time, payload: reader.rest())
     case UInt8(ascii: "k"):
       let end = LSN(try reader.uint64())
       let time = try reader.int64()

@@ -61,12 +61,8 @@ enum ValueConverter {
       out.raw(text)
     case .bytea:
       out.string(bytea(text))
-    case .timestamp:
-      out.string(utf8: isoDateTime(text))
-    case .timestamptz:
-      out.string(utf8: isoOffset(isoDateTime(text)))
-    case .timetz:
-      out.string(utf8: isoOffset(Array(text)))
+    case .timestamp, .timestamptz, .timetz:
+      writeTime(text, as: kind, to: &out)
     case .numeric, .text:
       out.string(utf8: text)
     case .array(let element):
@@ -131,30 +127,58 @@ enum ValueConverter {
     }
   }
 
-  /// `2026-11-25 10:00:00.5` → `2026-11-25T10:00:00.5` (ISO DateStyle puts a space there).
-  private static func isoDateTime<C: Collection<UInt8>>(_ text: C) -> [UInt8] {
-    var chars = Array(text)
-    if chars.count > 10, chars[10] == UInt8(ascii: " "), chars[4] == UInt8(ascii: "-") {
-      chars[10] = UInt8(ascii: "T")
+  /// Dates and times as ISO-8601 strings, written in place (no copy of the value):
+  /// `2026-11-25 10:00:00.5` → `2026-11-25T10:00:00.5` (ISO DateStyle puts a space there), and
+  /// for values with an offset (timestamptz, timetz) `+00` → `Z`, `+05` → `+05:00` (PostgreSQL
+  /// omits zero minutes). Values without an offset (`infinity`) are left as they are.
+  private static func writeTime<C: Collection<UInt8>>(
+    _ text: C, as kind: Kind, to out: inout JSONWriter
+  ) where C.Index == Int {
+    let start = text.startIndex
+    let end = text.endIndex
+    // The date and time are separated by `T`.
+    var separator: Int?
+    if kind != .timetz, text.count > 10, text[start + 10] == UInt8(ascii: " "),
+      text[start + 4] == UInt8(ascii: "-")
+    {
+      separator = start + 10
     }
-    return chars
+    // The offset's sign comes after the time's first colon, as its last `+` or `-`.
+    var cut = end  // where the text stops: before an offset of zero
+    var suffix: StaticString = ""
+    if kind != .timestamp, let colon = text.firstIndex(of: UInt8(ascii: ":")),
+      let sign = lastSign(in: text, from: colon)
+    {
+      let offset = text[(sign + 1)...]
+      if offset.elementsEqual("00".utf8) || offset.elementsEqual("00:00".utf8) {
+        cut = sign
+        suffix = "Z"
+      } else if offset.count == 2 {
+        suffix = ":00"
+      }
+    }
+    out.bytes.append(UInt8(ascii: "\""))
+    if let separator, separator < cut {
+      out.stringContent(utf8: text[start..<separator])
+      out.bytes.append(UInt8(ascii: "T"))
+      out.stringContent(utf8: text[(separator + 1)..<cut])
+    } else {
+      out.stringContent(utf8: text[start..<cut])
+    }
+    suffix.withUTF8Buffer { out.bytes.append(contentsOf: $0) }
+    out.bytes.append(UInt8(ascii: "\""))
   }
 
-  /// An offset as ISO-8601 wants it: `+00` → `Z`, `+05` → `+05:00` (PostgreSQL omits zero
-  /// minutes). Values without an offset (`infinity`) are left as they are.
-  private static func isoOffset(_ chars: [UInt8]) -> [UInt8] {
-    // The offset's sign comes after the time's last colon-separated part.
-    guard let colon = chars.firstIndex(of: UInt8(ascii: ":")),
-      let sign = chars[colon...].lastIndex(where: {
-        $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-")
-      })
-    else { return chars }
-    let offset = chars[(sign + 1)...]
-    if offset.elementsEqual("00".utf8) || offset.elementsEqual("00:00".utf8) {
-      return Array(chars[..<sign]) + [UInt8(ascii: "Z")]
+  /// The index of the last `+` or `-` at or after `start`.
+  private static func lastSign<C: Collection<UInt8>>(in text: C, from start: Int) -> Int?
+  where C.Index == Int {
+    var found: Int?
+    var i = start
+    while i < text.endIndex {
+      if text[i] == UInt8(ascii: "+") || text[i] == UInt8(ascii: "-") { found = i }
+      i += 1
     }
-    if offset.count == 2 { return chars + Array(":00".utf8) }
-    return chars
+    return found
   }
 }
 

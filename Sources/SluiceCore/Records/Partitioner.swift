@@ -10,7 +10,8 @@ public final class Partitioner: Sendable {
   public func partition(forKey key: [UInt8]?, partitions: Int) -> Int {
     precondition(partitions > 0, "a topic has at least one partition")
     if let key {
-      return Self.partition(forKey: key, partitions: partitions)
+      // `murmur2(key) % 1` is 0 whatever the key: skip hashing it.
+      return partitions == 1 ? 0 : Self.partition(forKey: key, partitions: partitions)
     }
     return counter.withLock { next in
       defer { next &+= 1 }

@@ -15,26 +15,44 @@ public struct Producer: Sendable {
     TopicPartition, [(index: Int, record: SourceRecord)]
   )] {
     var partitionCounts: [String: Int] = [:]
-    var batches: [TopicPartition: [(index: Int, record: SourceRecord)]] = [:]
-    var order: [TopicPartition] = []
+    var batchIndexes: [TopicPartition: Int] = [:]
+    var batches: [(TopicPartition, [(index: Int, record: SourceRecord)])] = []
+    // Runs of records for the same topic and partition (a source's usual output) skip the
+    // dictionary lookups, which hash the topic name.
+    var lastTopic: String?
+    var lastCount = 0
+    var lastBatch = -1
     for (index, record) in records.enumerated() {
-      let count: Int
-      if let known = partitionCounts[record.topic] {
-        count = known
-      } else {
-        count = try await store.ensureTopic(record.topic)
-        partitionCounts[record.topic] = count
+      if record.topic != lastTopic {
+        if let known = partitionCounts[record.topic] {
+          lastCount = known
+        } else {
+          lastCount = try await store.ensureTopic(record.topic)
+          partitionCounts[record.topic] = lastCount
+        }
+        lastTopic = record.topic
+        lastBatch = -1
       }
+      let count = lastCount
       let partition =
         record.partition ?? partitioner.partition(forKey: record.key, partitions: count)
       guard partition >= 0 && partition < count else {
         throw TopicStoreError.unknownPartition(record.topic, partition, partitions: count)
       }
-      let tp = TopicPartition(record.topic, partition)
-      if batches[tp] == nil { order.append(tp) }
-      batches[tp, default: []].append((index, record))
+      if lastBatch < 0 || batches[lastBatch].0.partition != partition {
+        let tp = TopicPartition(record.topic, partition)
+        if let known = batchIndexes[tp] {
+          lastBatch = known
+        } else {
+          lastBatch = batches.count
+          batchIndexes[tp] = lastBatch
+          batches.append((tp, []))
+          if lastBatch == 0 { batches[0].1.reserveCapacity(records.count) }
+        }
+      }
+      batches[lastBatch].1.append((index, record))
     }
-    return order.map { ($0, batches[$0]!) }
+    return batches
   }
 
   /// Appends the records and returns where each landed, in the order given. Returns when all
