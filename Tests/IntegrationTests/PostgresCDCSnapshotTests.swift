@@ -108,7 +108,7 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
 
   func testChangesDuringTheSnapshotAppearOnceAcrossSIGKILLInTheMiddleOfIt() throws {
     let workload = SnapshotWorkload(
-      prefix: "snap_crash", preloaded: 60_000, transactions: 1500, seed: 7)
+      prefix: "snap_crash", preloaded: 100_000, transactions: 2000, seed: 7)
     try workload.prepare(url)
     slotsToDrop.append("snap_crash")
     let worker = try WorkerProcess()
@@ -121,9 +121,24 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
     var kills = 0
     var killsWhileSnapshotting = 0
     var generator = SystemRandomNumberGenerator()
-    while kills < 8 && (killsWhileSnapshotting < 4 || !runner.finished) {
-      Thread.sleep(forTimeInterval: Double.random(in: 0.5...1.5, using: &generator))
+    // Kills at random moments of the snapshot, as long as it runs…
+    while killsWhileSnapshotting < 5 && kills < 12 {
+      let deadline = Date().addingTimeInterval(20)
+      var state = detail(worker, "snap-crash", "state")
+      while state != "snapshotting" && state != "streaming" && Date() < deadline {
+        Thread.sleep(forTimeInterval: 0.02)
+        state = detail(worker, "snap-crash", "state")
+      }
+      if state != "snapshotting" { break }
+      Thread.sleep(forTimeInterval: Double.random(in: 0.05...0.5, using: &generator))
       if detail(worker, "snap-crash", "state") == "snapshotting" { killsWhileSnapshotting += 1 }
+      worker.kill9()
+      kills += 1
+      try worker.start(timeout: 60)
+    }
+    // …then while the rest of the workload streams.
+    while !runner.finished && kills < 16 {
+      Thread.sleep(forTimeInterval: Double.random(in: 0.3...1.2, using: &generator))
       worker.kill9()
       kills += 1
       try worker.start(timeout: 60)
