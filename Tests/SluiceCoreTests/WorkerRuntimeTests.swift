@@ -51,8 +51,26 @@ final class WorkerRuntimeTests: XCTestCase {
       values += records.map { String(decoding: $0.value!, as: UTF8.self) }
     }
     XCTAssertEqual(values.sorted(), (1...15).map { "v\($0)" }.sorted())
+    try await second.flushCommits()
     let committed = try await offsets.sourcePosition(connector: "probe")
     XCTAssertEqual(committed, SourcePosition(SourcePosition.hex(15)))
+  }
+
+  /// Sends commit their position in the background, newest last; an explicit commit is on disk
+  /// when it returns.
+  func testPositionsAreCommittedInOrderWithoutTheSendWaitingAndACommitIsDurableOnReturn()
+    async throws
+  {
+    let offsets = try FileOffsetStore(directory: directory.appendingPathComponent("offsets").path)
+    let writer = makeWriter(offsets)
+    for n in 1...50 { _ = try await writer.send([record(n, key: "k\(n % 4)")]) }
+    try await writer.flushCommits()
+    let afterSends = try await offsets.sourcePosition(connector: "probe")
+    XCTAssertEqual(afterSends, SourcePosition(SourcePosition.hex(50)))
+    try await writer.commit(SourcePosition(SourcePosition.hex(60) + "|state"))
+    let reopened = try FileOffsetStore(directory: directory.appendingPathComponent("offsets").path)
+    let onDisk = try await reopened.sourcePosition(connector: "probe")
+    XCTAssertEqual(onDisk?.text, SourcePosition.hex(60) + "|state")
   }
 
   func testPoisonRecordGoesToTheDeadLetterTopicAndTheRestIsDelivered() async throws {

@@ -16,21 +16,27 @@ struct SourceTaskRunner: Sendable {
     var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(60))
     while !Task.isCancelled {
       let started = ContinuousClock.now
+      var writer: SourceWriter?
       do {
         let context = SourceWriter(
           connector: name, taskIndex: index, store: store, offsets: offsets, status: status,
           logger: logger, committedPosition: try await offsets.sourcePosition(connector: name))
+        writer = context
         let task = try connector.makeTask(index: index, count: count, context: context)
         status.updateTask(name, index) {
           $0.state = .running
           $0.trace = nil
         }
         try await task.run()
+        // The last positions the task committed are on disk before the worker moves on.
+        try await context.flushCommits()
         if Task.isCancelled { return }
         status.updateTask(name, index) { $0.state = .stopped }
         logger.info("source task finished", metadata: ["task": "\(index)"])
         return
       } catch {
+        // The next task reads the committed position: let the last one reach the file.
+        try? await writer?.flushCommits()
         if Task.isCancelled { return }
         let delay = backoff.next(afterRunning: ContinuousClock.now - started)
         logger.error(

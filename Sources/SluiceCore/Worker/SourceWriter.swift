@@ -13,6 +13,10 @@ public enum SourceHeaders {
 /// Exactly-once for sources rests here (DESIGN.md §3): the position is committed only after every
 /// record up to it is durable, and on restart records whose position is not past the last one
 /// durably in their partition are dropped.
+///
+/// The position of a send is written in the background (``PositionCommitter``), so a send
+/// waits for its records' fsync but not for the offsets file's two: a crash may leave the
+/// committed position a few sends behind, which is safe by the rule above.
 final class SourceWriter: SourceTaskContext {
   let connectorName: String
   let taskIndex: Int
@@ -24,6 +28,7 @@ final class SourceWriter: SourceTaskContext {
   private let status: StatusBoard
   private let producer: Producer
   private let state = State()
+  private let committer: PositionCommitter
 
   init(
     connector: String, taskIndex: Int, store: any TopicStore, offsets: any OffsetStore,
@@ -37,6 +42,7 @@ final class SourceWriter: SourceTaskContext {
     self.status = status
     self.logger = logger
     self.committedPosition = committedPosition
+    self.committer = PositionCommitter(offsets: offsets, connector: connector)
   }
 
   func setDetail(_ name: String, _ value: String?) {
@@ -52,13 +58,20 @@ final class SourceWriter: SourceTaskContext {
 
     // Everything up to the last position of this send is durable: commit it.
     if let last = records.last(where: { $0.position != nil })?.position {
-      try await offsets.commitSourcePosition(last, connector: connectorName)
+      try await committer.schedule(last)
     }
     return results
   }
 
   func commit(_ position: SourcePosition) async throws {
-    try await offsets.commitSourcePosition(position, connector: connectorName)
+    try await committer.schedule(position)
+    try await committer.flush()
+  }
+
+  /// Waits until every position committed so far is written (a task that stops or fails,
+  /// before the next one reads the committed position).
+  func flushCommits() async throws {
+    try await committer.flush()
   }
 
   func lastDurablePosition(in partition: TopicPartition) async throws -> SourcePosition? {
@@ -138,6 +151,51 @@ final class SourceWriter: SourceTaskContext {
       end = from
     }
     return nil
+  }
+
+  /// Writes committed positions one at a time, always the newest scheduled one: a send does
+  /// not wait for the offsets file, and the file never goes back to an older position. A failed
+  /// write is thrown by the next ``schedule(_:)`` or ``flush()``.
+  private actor PositionCommitter {
+    private let offsets: any OffsetStore
+    private let connector: String
+    private var pending: SourcePosition?
+    private var writing: Task<Void, Never>?
+    private var failure: (any Error)?
+
+    init(offsets: any OffsetStore, connector: String) {
+      self.offsets = offsets
+      self.connector = connector
+    }
+
+    func schedule(_ position: SourcePosition) throws {
+      if let failure {
+        self.failure = nil
+        throw failure
+      }
+      pending = position
+      if writing == nil { writing = Task { await self.drain() } }
+    }
+
+    func flush() async throws {
+      while let writing { await writing.value }
+      if let failure {
+        self.failure = nil
+        throw failure
+      }
+    }
+
+    private func drain() async {
+      while let next = pending {
+        pending = nil
+        do {
+          try await offsets.commitSourcePosition(next, connector: connector)
+        } catch {
+          failure = error
+        }
+      }
+      writing = nil
+    }
   }
 
   /// Positions per partition; `.some(nil)` means "scanned, nothing there".
