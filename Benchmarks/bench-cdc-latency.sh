@@ -23,16 +23,8 @@ rows_per_tx=10
 tps=$((rate / rows_per_tx))
 expected=$((rate * seconds))
 
-psql_q() { PGOPTIONS="-c client_min_messages=warning" psql "$url" -XAtq -v ON_ERROR_STOP=1 "$@"; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-worker=""
-sampler=""
-cleanup() {
-  [ -n "$sampler" ] && kill "$sampler" 2>/dev/null || true
-  [ -n "$worker" ] && kill "$worker" 2>/dev/null || true
-}
-trap cleanup EXIT
+# shellcheck source=Benchmarks/bench-lib.sh
+source Benchmarks/bench-lib.sh
 
 cat >"$work/lat.sql" <<SQL
 INSERT INTO lat_rows (pad, at) SELECT repeat('x', 100), clock_timestamp() FROM generate_series(1, $rows_per_tx);

@@ -12,32 +12,12 @@
 # ROUNDS and ROWS override the defaults; LAT_ROUNDS=0 skips the latency part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/opt/swift/usr/bin"
 rounds=${ROUNDS:-3}
 rows=${ROWS:-1000000}
-
-swift build -c release --static-swift-stdlib --product sluice >/dev/null
-bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
-work=$(mktemp -d "$PWD/.bench.XXXXXX")
-servers=$(mktemp -d /tmp/sluice-bench-servers.XXXXXX)
-worker=""
-sampler=""
-cleanup() {
-  [ -n "$sampler" ] && kill "$sampler" 2>/dev/null || true
-  [ -n "$worker" ] && kill "$worker" 2>/dev/null || true
-  bash Tests/Servers/stop.sh "$servers" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-bash Tests/Servers/start.sh "$servers" >/dev/null
-# shellcheck disable=SC1091
-source "$servers/env"
-url=$SLUICE_TEST_PG_URL
-psql_q() { PGOPTIONS="-c client_min_messages=warning" psql "$url" -XAtq -v ON_ERROR_STOP=1 "$@"; }
+# shellcheck source=Benchmarks/bench-lib.sh
+source Benchmarks/bench-lib.sh
+bench_setup
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-now() { date +%s.%N; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 : >"$work/floor"; : >"$work/sluice"; : >"$work/rss"; : >"$work/ratio"
 echo "CDC benchmark: $rows rows in 1,000-row transactions, $rounds rounds (backlog drain)"

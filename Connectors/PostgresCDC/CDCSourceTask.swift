@@ -60,13 +60,10 @@ final class CDCSourceTask: SourceTask {
         if Task.isCancelled { break }
         // The server ended the stream without an error: start again.
         throw PostgresError(sqlState: nil, message: "replication stream ended")
-      } catch let error as SetupError {
-        context.setDetail("state", "failed: \(error)")
-        await control.close()
-        throw error
-      } catch  where !snapshotDone {
-        // A snapshot that fails is resumed by a new task (the worker restarts it with
-        // backoff), from what its records made durable.
+      } catch  where error is SetupError || !snapshotDone {
+        // A setup the user must fix, or a snapshot that failed: the task is FAILED and the
+        // worker restarts it with backoff (a snapshot resumes from what its records made
+        // durable).
         if Task.isCancelled { break }
         context.setDetail("state", "failed: \(error)")
         await control.close()
