@@ -15,6 +15,11 @@ struct FileSourceConfig: Sendable {
   var batchLines: Int
   var pollInterval: Duration
   var startAtEnd: Bool
+  /// Lines longer than this are record errors (``FileSourceTask`` says what becomes of them).
+  var maxLineBytes: Int
+  /// Where an overlong line goes: the dead-letter topic with `errors.tolerance: all`, else nil
+  /// (the task fails with the reason).
+  var deadLetterTopic: String?
 }
 
 /// `sink: file` settings.
@@ -29,7 +34,9 @@ struct FileSourceConnector: SourceConnector {
   let config: FileSourceConfig
 
   init(definition: ConnectorDefinition) throws {
-    let m = try definition.configMapping(allowedKeys: ["path", "batch_lines", "poll_ms", "start"])
+    let m = try definition.configMapping(allowedKeys: [
+      "path", "batch_lines", "poll_ms", "start", "max_line_bytes",
+    ])
     let topicNode = try definition.requiredTopicNode()
     let template: TopicTemplate
     do {
@@ -44,7 +51,12 @@ struct FileSourceConnector: SourceConnector {
       topic: template.text,
       batchLines: try m.int("batch_lines", default: 1000, range: 1...100_000),
       pollInterval: .milliseconds(try m.durationMilliseconds("poll_ms", default: 200)),
-      startAtEnd: try m.oneOf("start", allowed: ["beginning", "end"], default: "beginning") == "end"
+      startAtEnd: try m.oneOf("start", allowed: ["beginning", "end"], default: "beginning")
+        == "end",
+      // Below log.max_record_bytes' default (1 MiB) by room for the record's headers.
+      maxLineBytes: Int(try m.bytes("max_line_bytes", default: 1000 << 10)),
+      deadLetterTopic: definition.sinkErrorPolicy.tolerateAll
+        ? definition.sinkErrorPolicy.deadLetterTopic : nil
     )
   }
 

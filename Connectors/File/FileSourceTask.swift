@@ -23,13 +23,20 @@ final class FileSourceTask: SourceTask {
     var (file, generation) = try await openAtResumePoint()
     context.setDetail("file", config.path)
     while !Task.isCancelled {
-      let lines = try file.readLines(maxLines: config.batchLines)
+      let lines = try file.readLines(maxLines: config.batchLines, maxLineBytes: config.maxLineBytes)
       if !lines.isEmpty {
-        let records = lines.map { line in
-          SourceRecord(
-            topic: config.topic, partition: 0, key: nil, value: line.line,
-            position: FilePosition(generation: generation, offset: line.end, inode: file.inode)
-              .sourcePosition)
+        var records: [SourceRecord] = []
+        records.reserveCapacity(lines.count)
+        for line in lines {
+          let position = FilePosition(generation: generation, offset: line.end, inode: file.inode)
+          if line.length > config.maxLineBytes {
+            records.append(try overlong(line, at: position))
+          } else {
+            records.append(
+              SourceRecord(
+                topic: config.topic, partition: 0, key: nil, value: line.bytes,
+                position: position.sourcePosition))
+          }
         }
         _ = try await context.send(records)
         context.setDetail(
@@ -55,6 +62,26 @@ final class FileSourceTask: SourceTask {
       }
       try await Task.sleep(for: config.pollInterval)
     }
+  }
+
+  /// An overlong line as a record error (DESIGN.md §6): with `errors.tolerance: all` a record in
+  /// the dead-letter topic holding its first KiB and why, at the line's position, so the lines
+  /// after it go on and a restart does not repeat it; otherwise the task fails with the reason.
+  private func overlong(_ line: TailedFile.Line, at position: FilePosition) throws -> SourceRecord {
+    let start = line.end - UInt64(line.length) - 1
+    let reason =
+      "line at byte \(start) of \(config.path) is \(line.length) bytes, longer than max_line_bytes (\(config.maxLineBytes))"
+    guard let topic = config.deadLetterTopic else { throw FileSourceError.lineTooLong(reason) }
+    context.logger.warning("sent to the dead-letter topic: \(reason)")
+    return SourceRecord(
+      topic: topic, partition: 0, key: nil, value: Array(line.bytes.prefix(1024)),
+      headers: [
+        RecordHeader(DeadLetterHeaders.connector, context.connectorName),
+        RecordHeader(DeadLetterHeaders.reason, reason),
+        RecordHeader("file.path", config.path),
+        RecordHeader("file.offset", "\(start)"),
+        RecordHeader("file.line_bytes", "\(line.length)"),
+      ], position: position.sourcePosition)
   }
 
   /// Opens the file the committed position refers to, even if it has been rotated away since.

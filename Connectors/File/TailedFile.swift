@@ -12,7 +12,18 @@ final class TailedFile {
   let inode: UInt64
   private(set) var offset: UInt64
   private let fd: Int32
+  /// The start of the line being read (at most `maxLineBytes` of it) …
   private var pending: [UInt8] = []
+  /// … and its whole length so far, which may be longer.
+  private var pendingLength = 0
+
+  /// A complete line: its bytes (the first `maxLineBytes` when it is longer), its whole length
+  /// and the offset just past its newline.
+  struct Line {
+    var bytes: [UInt8]
+    var length: Int
+    var end: UInt64
+  }
 
   /// Opens `path` (or fails with the reason) and seeks to `offset`.
   init(path: String, offset: UInt64) throws {
@@ -38,14 +49,16 @@ final class TailedFile {
   }
 
   /// Up to `maxLines` complete lines from the current offset, each with the offset just past
-  /// its newline. `\r\n` endings lose the `\r`. A partial last line stays unread.
-  func readLines(maxLines: Int, maxBytes: Int = 1 << 20) throws -> [(line: [UInt8], end: UInt64)] {
-    var lines: [(line: [UInt8], end: UInt64)] = []
+  /// its newline. `\r\n` endings lose the `\r`. A partial last line stays unread. Of a line
+  /// longer than `maxLineBytes` only the first `maxLineBytes` are kept in memory, so one huge
+  /// line cannot exhaust it; the caller sees its whole length.
+  func readLines(maxLines: Int, maxBytes: Int = 1 << 20, maxLineBytes: Int) throws -> [Line] {
+    var lines: [Line] = []
     var buffer = [UInt8](repeating: 0, count: 64 << 10)
     var scanned = 0
     while lines.count < maxLines && scanned < maxBytes {
-      // `pending` holds the raw bytes from `offset` up to where the last read stopped.
-      let chunkStart = offset + UInt64(pending.count)
+      // `pendingLength` counts the raw bytes from `offset` up to where the last read stopped.
+      let chunkStart = offset + UInt64(pendingLength)
       let n = buffer.withUnsafeMutableBytes {
         pread(fd, $0.baseAddress, $0.count, off_t(chunkStart))
       }
@@ -59,20 +72,31 @@ final class TailedFile {
       var i = 0
       while i < n {
         if buffer[i] == 0x0A {
-          pending.append(contentsOf: buffer[start..<i])
-          if pending.last == 0x0D { pending.removeLast() }
+          keep(buffer[start..<i], limit: maxLineBytes)
+          var length = pendingLength
+          if pending.last == 0x0D && pending.count == pendingLength {
+            pending.removeLast()
+            length -= 1
+          }
           let end = chunkStart + UInt64(i + 1)
-          lines.append((pending, end))
-          pending.removeAll(keepingCapacity: true)
+          lines.append(Line(bytes: pending, length: length, end: end))
+          pending.removeAll(keepingCapacity: pending.count <= 64 << 10)
+          pendingLength = 0
           offset = end
           start = i + 1
           if lines.count >= maxLines { return lines }
         }
         i += 1
       }
-      pending.append(contentsOf: buffer[start..<n])
+      keep(buffer[start..<n], limit: maxLineBytes)
     }
     return lines
+  }
+
+  private func keep(_ bytes: ArraySlice<UInt8>, limit: Int) {
+    let room = max(0, limit - pending.count)
+    pending.append(contentsOf: bytes.prefix(room))
+    pendingLength += bytes.count
   }
 }
 
@@ -80,11 +104,14 @@ final class TailedFile {
 enum FileSourceError: Error, CustomStringConvertible {
   case cannotOpen(String, String)
   case readFailed(String, String)
+  case lineTooLong(String)
 
   var description: String {
     switch self {
     case .cannotOpen(let path, let reason): "cannot open \(path): \(reason)"
     case .readFailed(let path, let reason): "cannot read \(path): \(reason)"
+    case .lineTooLong(let reason):
+      "\(reason); set errors.tolerance: all to send such lines to the dead-letter topic"
     }
   }
 }

@@ -1,3 +1,4 @@
+import NIOCore
 import SluiceCore
 
 /// Where an accepted webhook went: the answer a repeat of its idempotency key gets.
@@ -18,14 +19,35 @@ struct Placement: Sendable, Equatable {
 /// repeated key — concurrent or later, also after a restart — gets the first answer and writes
 /// nothing. The keys live in the records themselves (a header), so the index is rebuilt from
 /// the topics at start and is never ahead of what is durable.
+///
+/// The index holds at most `maxBytes` of keys: past it the oldest keys are forgotten first
+/// (counted in `evicted`), so no stream of distinct keys can exhaust memory.
 actor DedupeIndex {
   static let header = "webhook.idempotency_key"
+  /// What one remembered key costs besides its text and topic name (dictionary slot, placement).
+  static let entryOverhead = 96
 
-  private var done: [String: (placement: Placement, atMs: Int64)] = [:]
+  private struct Entry {
+    var placement: Placement
+    var atMs: Int64
+    /// Tells a key's current entry from an older one still queued in `order`.
+    var sequence: UInt64
+  }
+
+  private var done: [String: Entry] = [:]
+  /// Keys oldest first, with the sequence they were stored under, for eviction.
+  private var order = CircularBuffer<(key: String, sequence: UInt64)>()
+  private var nextSequence: UInt64 = 0
   private var inFlight: [String: Task<Placement, any Error>] = [:]
   private let windowMs: Int64
+  private let maxBytes: Int
+  private(set) var bytes = 0
+  private(set) var evicted = 0
 
-  init(windowMs: Int64) { self.windowMs = windowMs }
+  init(windowMs: Int64, maxBytes: Int = 64 << 20) {
+    self.windowMs = windowMs
+    self.maxBytes = maxBytes
+  }
 
   /// The first answer for `key`, running `write` only if the key is new. A failed write
   /// forgets the key, so a retry writes again.
@@ -34,59 +56,109 @@ actor DedupeIndex {
   ) async throws
     -> (Placement, replayed: Bool)
   {
-    if let seen = done[key], nowMs - seen.atMs <= windowMs { return (seen.placement, true) }
+    if let seen = done[key], nowMs.saturatingMinus(seen.atMs) <= windowMs {
+      return (seen.placement, true)
+    }
     if let pending = inFlight[key] { return (try await pending.value, true) }
     let task = Task { try await write() }
     inFlight[key] = task
     defer { inFlight[key] = nil }
     let placement = try await task.value
-    done[key] = (placement, nowMs)
+    remember(key, placement, atMs: nowMs)
     return (placement, false)
   }
 
   /// Forgets keys older than the window.
   func expire(nowMs: Int64) {
-    done = done.filter { nowMs - $0.value.atMs <= windowMs }
+    for (key, entry) in done where nowMs.saturatingMinus(entry.atMs) > windowMs {
+      forget(key, entry)
+    }
+    compactOrder()
   }
 
   var count: Int { done.count }
 
+  private static func cost(_ key: String, _ placement: Placement) -> Int {
+    key.utf8.count + placement.topic.utf8.count + entryOverhead
+  }
+
+  private func remember(_ key: String, _ placement: Placement, atMs: Int64) {
+    if let old = done[key] { forget(key, old) }
+    nextSequence += 1
+    done[key] = Entry(placement: placement, atMs: atMs, sequence: nextSequence)
+    order.append((key, nextSequence))
+    bytes += Self.cost(key, placement)
+    while bytes > maxBytes, let oldest = order.popFirst() {
+      guard let entry = done[oldest.key], entry.sequence == oldest.sequence else { continue }
+      forget(oldest.key, entry)
+      evicted += 1
+    }
+  }
+
+  private func forget(_ key: String, _ entry: Entry) {
+    done[key] = nil
+    bytes -= Self.cost(key, entry.placement)
+  }
+
+  /// Drops queued keys that were forgotten or stored again, and puts the rest oldest first.
+  private func compactOrder() {
+    let live = done.sorted { $0.value.atMs < $1.value.atMs }
+    order = CircularBuffer(live.map { ($0.key, $0.value.sequence) })
+  }
+
   /// Rebuilds the index from records this connector wrote inside the window, newest last.
-  func rebuild(from store: any TopicStore, connector: String, nowMs: Int64) async throws {
+  /// A partition that cannot be read (damaged data in a topic of someone else's) is skipped
+  /// and reported in the returned list, so it does not stop the webhook.
+  func rebuild(from store: any TopicStore, connector: String, nowMs: Int64) async throws
+    -> [String]
+  {
+    var unreadable: [String] = []
     for topic in try await store.describeTopics() {
       for (partition, bounds) in topic.partitions.enumerated() {
         let tp = TopicPartition(topic.name, partition)
-        var end = bounds.end
-        // Walk back in windows until the records are older than the dedupe window.
-        scan: while end > bounds.start {
-          let from = max(bounds.start, end - 1000)
-          var next = from
-          var oldest = Int64.max
-          while next < end {
-            let records = try await store.read(
-              from: tp, offset: next, maxRecords: Int(end - next), maxBytes: 8 << 20)
-            guard let last = records.last else { break }
-            for record in records where record.offset < end {
-              oldest = min(oldest, record.timestamp)
-              guard nowMs - record.timestamp <= windowMs,
-                let source = record.header(SourceHeaders.connector),
-                source.elementsEqual(connector.utf8),
-                let key = record.header(Self.header)
-              else { continue }
-              let text = String(decoding: key, as: UTF8.self)
-              if done[text] == nil {
-                done[text] = (
-                  Placement(topic: tp.topic, partition: partition, offset: record.offset),
-                  record.timestamp
-                )
-              }
-            }
-            next = last.offset + 1
-          }
-          if nowMs - oldest > windowMs { break scan }
-          end = from
+        do {
+          try await rebuild(tp, bounds: bounds, store: store, connector: connector, nowMs: nowMs)
+        } catch {
+          unreadable.append("\(tp): \(error)")
         }
       }
+    }
+    compactOrder()
+    return unreadable
+  }
+
+  private func rebuild(
+    _ tp: TopicPartition, bounds: PartitionOffsets, store: any TopicStore, connector: String,
+    nowMs: Int64
+  ) async throws {
+    var end = bounds.end
+    // Walk back in windows until the records are older than the dedupe window.
+    while end > bounds.start {
+      let from = max(bounds.start, end - 1000)
+      var next = from
+      var oldest = Int64.max
+      while next < end {
+        let records = try await store.read(
+          from: tp, offset: next, maxRecords: Int(end - next), maxBytes: 8 << 20)
+        guard let last = records.last else { break }
+        for record in records where record.offset < end {
+          oldest = min(oldest, record.timestamp)
+          guard nowMs.saturatingMinus(record.timestamp) <= windowMs,
+            let source = record.header(SourceHeaders.connector),
+            source.elementsEqual(connector.utf8),
+            let key = record.header(Self.header)
+          else { continue }
+          let text = String(decoding: key, as: UTF8.self)
+          if done[text] == nil {
+            remember(
+              text, Placement(topic: tp.topic, partition: tp.partition, offset: record.offset),
+              atMs: record.timestamp)
+          }
+        }
+        next = last.offset + 1
+      }
+      if nowMs.saturatingMinus(oldest) > windowMs { return }
+      end = from
     }
   }
 }

@@ -71,7 +71,10 @@ enum SignatureCheck: Sendable {
       guard let timestamp, let seconds = Int64(timestamp), !candidates.isEmpty else {
         return "Stripe-Signature needs t= and v1="
       }
-      guard abs(nowSeconds - seconds) <= tolerance else {
+      // Subtracting a timestamp from outside can overflow; an overflow is far outside any
+      // tolerance, so it is refused like one (before the HMAC is computed).
+      let (age, overflow) = nowSeconds.subtractingReportingOverflow(seconds)
+      guard !overflow, age.magnitude <= tolerance.magnitude else {
         return "Stripe-Signature timestamp is outside the tolerance"
       }
       let expected = Hex.lowercase(Self.hmac(secret, Array("\(timestamp).".utf8) + body))

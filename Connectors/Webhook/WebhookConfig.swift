@@ -23,6 +23,10 @@ struct WebhookConfig: Sendable {
   var signature: SignatureCheck
   var dedupeHeader: String?
   var dedupeWindowMs: Int64
+  /// Memory the dedupe index may hold; past it the oldest keys are forgotten first.
+  var dedupeMaxBytes: Int
+  /// The longest idempotency key accepted (400 above it).
+  var dedupeMaxKeyBytes: Int
   var maxBody: Int
   var maxPending: Int
   /// `http1` (HTTP/1.1, keep-alive, pipelining) or `h2c` (HTTP/2 over cleartext, prior knowledge).
@@ -66,14 +70,20 @@ struct WebhookConfig: Sendable {
     headerAllowList = m.node("headers") == nil ? [] : try m.stringList("headers")
     signature = try SignatureCheck(m.node("signature"))
     if let node = m.node("dedupe") {
-      let d = try node.mapping(allowedKeys: ["header", "window"])
+      let d = try node.mapping(allowedKeys: ["header", "window", "max_bytes", "max_key_bytes"])
       dedupeHeader = try d.string("header")
       dedupeWindowMs = try d.durationMilliseconds("window", default: 86_400_000)
+      dedupeMaxBytes = Int(try d.bytes("max_bytes", default: 64 << 20))
+      dedupeMaxKeyBytes = try d.int("max_key_bytes", default: 256, range: 1...65_536)
     } else {
       dedupeHeader = nil
       dedupeWindowMs = 0
+      dedupeMaxBytes = 0
+      dedupeMaxKeyBytes = 0
     }
-    maxBody = Int(try m.bytes("max_body", default: 1 << 20))
+    // Below log.max_record_bytes' default (1 MiB) by room for the headers the record carries, so a
+    // body at the limit is still writable as one record.
+    maxBody = Int(try m.bytes("max_body", default: 1000 << 10))
     maxPending = try m.int("max_pending", default: 1000, range: 1...1_000_000)
     http2 = try m.oneOf("protocol", allowed: ["http1", "h2c"], default: "http1") == "h2c"
 

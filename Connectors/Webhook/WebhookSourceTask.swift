@@ -16,13 +16,16 @@ final class WebhookSourceTask: SourceTask {
   init(config: WebhookConfig, context: any SourceTaskContext) {
     self.config = config
     self.context = context
-    self.dedupe = DedupeIndex(windowMs: config.dedupeWindowMs)
+    self.dedupe = DedupeIndex(windowMs: config.dedupeWindowMs, maxBytes: config.dedupeMaxBytes)
   }
 
   func run() async throws {
     if config.dedupeHeader != nil {
-      try await dedupe.rebuild(
+      let unreadable = try await dedupe.rebuild(
         from: context.store, connector: config.name, nowMs: currentTimeMillis())
+      for problem in unreadable {
+        context.logger.warning("dedupe rebuild skipped a partition it cannot read: \(problem)")
+      }
       context.setDetail("dedupe_keys", "\(await dedupe.count)")
     }
     try await WebhookListeners.shared.register(
@@ -40,6 +43,8 @@ final class WebhookSourceTask: SourceTask {
       while !Task.isCancelled {
         try await Task.sleep(for: .seconds(60))
         await dedupe.expire(nowMs: currentTimeMillis())
+        context.setDetail("dedupe_keys", "\(await dedupe.count)")
+        context.setDetail("dedupe_evicted", "\(await dedupe.evicted)")
       }
     } catch is CancellationError {}
     await WebhookListeners.shared.unregister(
@@ -133,6 +138,12 @@ final class WebhookSourceTask: SourceTask {
     recordHeaders.append(RecordHeader("webhook.path", request.uri.path))
     recordHeaders.append(RecordHeader("webhook.received_ms", "\(receivedMs)"))
     let idempotencyKey = config.dedupeHeader.flatMap(headers)
+    if let idempotencyKey, idempotencyKey.utf8.count > config.dedupeMaxKeyBytes {
+      return WebhookResponse.error(
+        .badRequest,
+        "\(config.dedupeHeader ?? "") is \(idempotencyKey.utf8.count) bytes; at most \(config.dedupeMaxKeyBytes) are accepted (dedupe.max_key_bytes)"
+      )
+    }
     if let idempotencyKey { recordHeaders.append(RecordHeader(DedupeIndex.header, idempotencyKey)) }
     let record = SourceRecord(
       topic: topic, key: key, value: body, headers: recordHeaders, timestamp: receivedMs,
@@ -159,7 +170,7 @@ final class WebhookSourceTask: SourceTask {
       return WebhookResponse.json(try await write().json)
     } catch let error as TopicStoreError {
       switch error {
-      case .invalidTopicName: return WebhookResponse.error(.badRequest, "\(error)")
+      case .invalidTopicName, .invalidRecord: return WebhookResponse.error(.badRequest, "\(error)")
       case .recordTooLarge: return WebhookResponse.error(.contentTooLarge, "\(error)")
       default:
         return WebhookResponse.error(.serviceUnavailable, "\(error)", headers: [.retryAfter: "1"])

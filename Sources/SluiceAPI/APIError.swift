@@ -21,6 +21,8 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     body += "}\n"
     var fields = headers
     fields[.contentType] = "application/json"
+    // A 503 is a moment's state (a full disk, a closing log): say when to come back.
+    if status == .serviceUnavailable && fields[.retryAfter] == nil { fields[.retryAfter] = "1" }
     return Response(
       status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
   }
@@ -31,7 +33,7 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     case let e as APIError: return e
     case let e as TopicStoreError:
       switch e {
-      case .invalidTopicName: return APIError(.badRequest, e.description)
+      case .invalidTopicName, .invalidRecord: return APIError(.badRequest, e.description)
       case .unknownTopic, .unknownPartition: return APIError(.notFound, e.description)
       case .recordTooLarge: return APIError(.contentTooLarge, e.description)
       case .offsetOutOfRange: return APIError(.rangeNotSatisfiable, e.description)

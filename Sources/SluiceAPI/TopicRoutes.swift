@@ -94,7 +94,7 @@ extension AdminAPI {
     } catch {
       throw APIError(.contentTooLarge, "request body is larger than \(maxBodyBytes) bytes")
     }
-    let records = try ProduceRequest.parse(Data(buffer: body), topic: topic)
+    let records = try ProduceRequest.parse(Array(body.readableBytesView), topic: topic)
     guard !records.isEmpty else { throw APIError(.badRequest, "no records given") }
     let placed = try await Producer(store: store).send(records)
     let offsets = placed.map { ProducedOffset(partition: $0.partition, offset: $0.offset) }

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 import Synchronization
 
 /// Sluice's own topic log, laid out like Kafka's: `<dir>/topics/<topic>/<partition>/` holding
@@ -110,8 +111,14 @@ public final class EmbeddedLog: Sendable {
   public func append(_ records: [LogRecord], topic: String, partition p: Int) async throws -> Int64
   {
     guard !records.isEmpty else { return try offsets(topic: topic, partition: p).end }
-    for record in records where record.payloadSize > configuration.maxRecordBytes {
-      throw LogError.recordTooLarge(size: record.payloadSize, limit: configuration.maxRecordBytes)
+    for record in records {
+      if record.payloadSize > configuration.maxRecordBytes {
+        throw LogError.recordTooLarge(size: record.payloadSize, limit: configuration.maxRecordBytes)
+      }
+      // Within this range every timestamp delta of the batch fits in an Int64.
+      if !RecordTimestamp.valid.contains(record.timestamp) {
+        throw LogError.timestampOutOfRange(record.timestamp)
+      }
     }
     try checkOpen()
     let log = try partition(topic, p)

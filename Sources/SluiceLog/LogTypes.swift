@@ -1,3 +1,5 @@
+import SluiceCore
+
 /// When an append counts as durable (`log.fsync`).
 public enum FsyncPolicy: Sendable, Equatable {
   /// fdatasync before acknowledging; concurrent appends share one (group commit).
@@ -99,6 +101,7 @@ public enum LogError: Error, CustomStringConvertible, Sendable {
   case unknownTopic(String)
   case unknownPartition(String, Int, partitions: Int)
   case recordTooLarge(size: Int, limit: Int)
+  case timestampOutOfRange(Int64)
   case offsetOutOfRange(topic: String, partition: Int, requested: Int64, start: Int64, end: Int64)
   case corruptSegment(file: String, position: Int64, reason: String)
   case notWritable(path: String, reason: String)
@@ -115,6 +118,8 @@ public enum LogError: Error, CustomStringConvertible, Sendable {
       "topic '\(topic)' has no partition \(p) (it has \(count))"
     case .recordTooLarge(let size, let limit):
       "record of \(size) bytes is larger than the limit of \(limit) bytes"
+    case .timestampOutOfRange(let timestamp):
+      "timestamp \(timestamp) is outside 0...\(RecordTimestamp.valid.upperBound) (ms since 1970, up to year 9999)"
     case .offsetOutOfRange(let topic, let p, let requested, let start, let end):
       "offset \(requested) is out of range for \(topic)/\(p): readable offsets are \(start)..<\(end)"
     case .corruptSegment(let file, let position, let reason):

@@ -105,7 +105,10 @@ enum RecordBatch {
       let maxTimestamp = try? r.bigEndian(Int64.self)
     else { return nil }
     r.position = headerSize - 4
-    guard let count = try? r.bigEndian(Int32.self), count >= 0, baseOffset >= 0 else { return nil }
+    // An offset this close to Int64.max cannot be real, and `lastOffset` must not overflow.
+    guard let count = try? r.bigEndian(Int32.self), count >= 0, baseOffset >= 0,
+      baseOffset < Int64.max - Int64(Int32.max) - 1
+    else { return nil }
     return Header(
       baseOffset: baseOffset, size: Int(length) + logOverhead, magic: magic, storedCRC: crc,
       lastOffsetDelta: lastDelta,
@@ -131,9 +134,11 @@ enum RecordBatch {
       let start = r.position
       _ = try r.int8()
       let timestampDelta = try r.varint()
-      let offset = header.baseOffset + (try r.varint())
+      // Lengths, deltas and counts are stored bytes: wrapping arithmetic and bounds checked
+      // against what remains keep a damaged batch an error, never a trap or a huge allocation.
+      let offset = header.baseOffset &+ (try r.varint())
       if offset < first || offset >= end {
-        try r.skip(length - (r.position - start))
+        try r.skip(length &- (r.position - start))
         if offset >= end { return }
         continue
       }
@@ -142,6 +147,8 @@ enum RecordBatch {
       let headerCount = try r.varint()
       var headers: [LogHeader] = []
       if headerCount > 0 {
+        // Each header takes at least two bytes.
+        guard headerCount <= Int64(r.count - r.position) / 2 else { throw ByteReader.Truncated() }
         headers.reserveCapacity(Int(headerCount))
         for _ in 0..<headerCount {
           let name = String(decoding: try r.lengthPrefixed() ?? [], as: UTF8.self)
@@ -150,7 +157,7 @@ enum RecordBatch {
       }
       out.append(
         StoredLogRecord(
-          offset: offset, timestamp: header.baseTimestamp + timestampDelta, key: key, value: value,
+          offset: offset, timestamp: header.baseTimestamp &+ timestampDelta, key: key, value: value,
           headers: headers))
     }
   }

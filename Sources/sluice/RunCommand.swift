@@ -31,6 +31,7 @@ struct RunCommand: AsyncParsableCommand {
     // worker's threads (NIO, dispatch queues, the log's writer) would each hold megabytes of
     // idle heap. Two arenas keep the resident set close to what is live.
     _ = glibcMallopt(glibcArenaMax, 2)
+    FatalSignalLog.install()
     let logger = Self.makeLogger()
     let environment = ProcessInfo.processInfo.environment
     let worker: WorkerConfig

@@ -22,25 +22,30 @@ final class FileConnectorTests: XCTestCase {
     let path = directory.appendingPathComponent("in.txt").path
     try "a\r\nbb\nc".write(toFile: path, atomically: false, encoding: .utf8)
     let file = try TailedFile(path: path, offset: 0)
-    let first = try file.readLines(maxLines: 10)
-    XCTAssertEqual(first.map { String(decoding: $0.line, as: UTF8.self) }, ["a", "bb"])
+    let first = try file.readLines(maxLines: 10, maxLineBytes: 1 << 20)
+    XCTAssertEqual(first.map { String(decoding: $0.bytes, as: UTF8.self) }, ["a", "bb"])
     XCTAssertEqual(first.map(\.end), [3, 6])
-    XCTAssertEqual(try file.readLines(maxLines: 10).count, 0, "no newline yet")
+    XCTAssertEqual(
+      try file.readLines(maxLines: 10, maxLineBytes: 1 << 20).count, 0, "no newline yet")
 
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
     handle.seekToEndOfFile()
     handle.write(Data("d\ne\n".utf8))
     try handle.close()
-    let second = try file.readLines(maxLines: 1)
-    XCTAssertEqual(second.map { String(decoding: $0.line, as: UTF8.self) }, ["cd"])
+    let second = try file.readLines(maxLines: 1, maxLineBytes: 1 << 20)
+    XCTAssertEqual(second.map { String(decoding: $0.bytes, as: UTF8.self) }, ["cd"])
     XCTAssertEqual(file.offset, 9)
     XCTAssertEqual(
-      try file.readLines(maxLines: 10).map { String(decoding: $0.line, as: UTF8.self) }, ["e"])
+      try file.readLines(maxLines: 10, maxLineBytes: 1 << 20).map {
+        String(decoding: $0.bytes, as: UTF8.self)
+      }, ["e"])
 
     // Resuming at a committed offset starts exactly at the next line.
     let resumed = try TailedFile(path: path, offset: 6)
     XCTAssertEqual(
-      try resumed.readLines(maxLines: 10).map { String(decoding: $0.line, as: UTF8.self) },
+      try resumed.readLines(maxLines: 10, maxLineBytes: 1 << 20).map {
+        String(decoding: $0.bytes, as: UTF8.self)
+      },
       ["cd", "e"])
   }
 

@@ -217,8 +217,9 @@ public struct ConfigNode: Sendable {
     return value
   }
 
+  /// A finite number: `nan` and `inf` are errors here, so no caller converts them to an integer.
   public func double() throws(ConfigError) -> Double {
-    guard case .scalar(let text) = content, let value = Double(text) else {
+    guard case .scalar(let text) = content, let value = Double(text), value.isFinite else {
       throw error("expected a number, got \(kindDescription)")
     }
     return value
@@ -235,33 +236,67 @@ public struct ConfigNode: Sendable {
     }
   }
 
-  /// A size: `1024`, `64KiB`, `1MiB`, `256MiB`, `1GiB` (or `KB`/`MB`/`GB`, powers of 1000).
+  /// The largest size a config may give (1 EiB): sums and products of sizes stay far from overflow.
+  public static let maximumBytes: Int64 = 1 << 60
+  /// The longest duration a config may give (100 years), so adding one to a clock cannot overflow.
+  public static let maximumMilliseconds: Int64 = 100 * 365 * 86_400_000
+
+  /// A size: `1024`, `64KiB`, `1MiB`, `256MiB`, `1GiB` (or `KB`/`MB`/`GB`, powers of 1000),
+  /// at most ``maximumBytes``.
   public func bytes() throws(ConfigError) -> Int64 {
     let text = try string().trimmingCharacters(in: .whitespaces)
-    let units: [(String, Int64)] = [
-      ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40),
+    let units: [(String, Double)] = [
+      ("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("TiB", 1_099_511_627_776),
       ("KB", 1000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000), ("B", 1),
     ]
-    for (suffix, factor) in units where text.hasSuffix(suffix) {
-      if let n = Double(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), n >= 0 {
-        return Int64(n * Double(factor))
-      }
+    let number = units.first { text.hasSuffix($0.0) }.map { suffix, factor in
+      (text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces), factor)
     }
-    if let n = Int64(text), n >= 0 { return n }
+    if let value = try bounded(
+      number ?? (text, 1), of: text, maximum: Self.maximumBytes, largest: "1EiB")
+    {
+      return value
+    }
     throw error("expected a size like 256MiB, got '\(text)'")
   }
 
-  /// A duration in milliseconds: `500ms`, `10s`, `5m`, `24h`, `7d`; a bare integer means ms.
+  /// A duration in milliseconds: `500ms`, `10s`, `5m`, `24h`, `7d`; a bare integer means ms;
+  /// at most ``maximumMilliseconds``.
   public func durationMilliseconds() throws(ConfigError) -> Int64 {
     let text = try string().trimmingCharacters(in: .whitespaces)
     let units: [(String, Double)] = [
       ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000),
     ]
-    for (suffix, factor) in units where text.hasSuffix(suffix) {
-      if let n = Double(text.dropLast(suffix.count)), n >= 0 { return Int64(n * factor) }
+    let number = units.first { text.hasSuffix($0.0) }.map { suffix, factor in
+      (String(text.dropLast(suffix.count)), factor)
     }
-    if let n = Int64(text), n >= 0 { return n }
+    if let value = try bounded(
+      number ?? (text, 1), of: text, maximum: Self.maximumMilliseconds, largest: "36500d")
+    {
+      return value
+    }
     throw error("expected a duration like 500ms, 10s, 5m, 24h or 7d, got '\(text)'")
+  }
+
+  /// `number × factor` as an integer: nil when `number` is not a non-negative number, an error
+  /// naming the limit when it is above `maximum` (`inf` and `1e300` included), so that no
+  /// conversion from Double can trap.
+  private func bounded(
+    _ value: (number: String, factor: Double), of text: String, maximum: Int64, largest: String
+  ) throws(ConfigError) -> Int64? {
+    if let exact = Int64(value.number.replacingOccurrences(of: "_", with: "")), value.factor == 1 {
+      guard exact >= 0 else { return nil }
+      guard exact <= maximum else {
+        throw error("'\(text)' is larger than the largest allowed, \(largest)")
+      }
+      return exact
+    }
+    guard let n = Double(value.number), !n.isNaN, n >= 0 else { return nil }
+    let product = n * value.factor
+    guard product.isFinite, product <= Double(maximum) else {
+      throw error("'\(text)' is larger than the largest allowed, \(largest)")
+    }
+    return Int64(product)
   }
 
   /// A list of strings; a single string counts as a one-element list.

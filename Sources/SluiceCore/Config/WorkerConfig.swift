@@ -65,7 +65,11 @@ public struct WorkerConfig: Sendable {
       }
       config.log.segmentMs = try l.durationMilliseconds("segment_ms", default: config.log.segmentMs)
       if let hours = l.node("retention_hours") {
-        config.log.retentionMs = Int64(try hours.double() * 3_600_000)
+        let ms = try hours.double() * 3_600_000
+        guard ms >= 0, ms <= Double(ConfigNode.maximumMilliseconds) else {
+          throw hours.error("expected hours from 0 to 876000, got \(try hours.string())")
+        }
+        config.log.retentionMs = Int64(ms)
       }
       if let ms = l.node("retention_ms") { config.log.retentionMs = try ms.durationMilliseconds() }
       config.log.retentionBytes = try l.optionalBytes("retention_bytes")

@@ -30,6 +30,15 @@ public struct TopicPartition: Sendable, Hashable, Comparable, CustomStringConver
   public var description: String { "\(topic)/\(partition)" }
 }
 
+/// The timestamps a record may carry: milliseconds from the Unix epoch to the end of year 9999.
+///
+/// Kafka refuses negative timestamps, and within this range the deltas a RecordBatch stores and
+/// every age computed from a clock fit in an `Int64`; a timestamp outside it is refused with a
+/// reason wherever it enters (API, log), never converted or subtracted.
+public enum RecordTimestamp {
+  public static let valid: ClosedRange<Int64> = 0...253_402_300_799_999
+}
+
 /// A record as stored in a topic: where it is (topic, partition, offset) and what it holds.
 ///
 /// This is DESIGN.md §2's record model; ``TopicStore`` reads return it and sinks receive it.

@@ -27,6 +27,9 @@ public enum TopicStoreError: Error, CustomStringConvertible, Sendable {
   case unknownTopic(String)
   case unknownPartition(String, Int, partitions: Int)
   case recordTooLarge(size: Int, limit: Int)
+  /// A record the store cannot hold as given (a timestamp outside ``RecordTimestamp/valid``);
+  /// nothing of the append was written.
+  case invalidRecord(String)
   case offsetOutOfRange(TopicPartition, requested: Int64, start: Int64, end: Int64)
   /// The store cannot write at the moment (disk full, read-only, closed); nothing was written.
   case unavailable(String)
@@ -41,6 +44,7 @@ public enum TopicStoreError: Error, CustomStringConvertible, Sendable {
       "topic '\(topic)' has no partition \(partition) (it has \(count))"
     case .recordTooLarge(let size, let limit):
       "record of \(size) bytes is larger than the limit of \(limit) bytes (log.max_record_bytes)"
+    case .invalidRecord(let reason): "invalid record: \(reason)"
     case .offsetOutOfRange(let tp, let requested, let start, let end):
       "offset \(requested) is out of range for \(tp): readable offsets are \(start)..<\(end)"
     case .unavailable(let reason): "the topic store cannot write: \(reason)"
