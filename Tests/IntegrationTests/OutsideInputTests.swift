@@ -1,0 +1,285 @@
+import Foundation
+import XCTest
+
+/// Issue 19's crash classes at the process level: input from outside (a webhook request, an API
+/// body, a config value, a stored record, a file line) gets a clear answer and the worker lives.
+/// Each test fails without its fix: the worker traps, grows without bound, or stops a connector.
+final class OutsideInputTests: XCTestCase {
+  func testExtremeStripeTimestampIs401AndTheWorkerLives() throws {
+    let worker = try WorkerProcess()
+    let port = try WorkerProcess.freePort()
+    try worker.writeConnector(
+      "stripe",
+      "name: stripe\nsource: webhook\ntopic: s\nconfig: { listen: 127.0.0.1:\(port), path: /s, signature: { type: stripe, secret: k } }\n"
+    )
+    try worker.start()
+    try waitForListener(port)
+    for t in ["-9223372036854775808", "9223372036854775807", "-9223372036854775807"] {
+      let r = httpRequest(
+        "POST", "http://127.0.0.1:\(port)/s",
+        headers: ["Content-Type": "application/json", "Stripe-Signature": "t=\(t),v1=00"],
+        body: Data("{}".utf8))
+      XCTAssertEqual(r.status, 401, "t=\(t): \(String(decoding: r.body, as: UTF8.self))")
+      XCTAssertTrue(String(decoding: r.body, as: UTF8.self).contains("tolerance"))
+    }
+    XCTAssertEqual(try worker.get("/connectors").status, 200, "the worker is alive")
+    XCTAssertEqual(worker.terminate()?.status, 0)
+  }
+
+  func testProduceAPIRefusesWrongTypesAndOutOfRangeValuesWith400() throws {
+    let worker = try WorkerProcess()
+    try worker.start()
+    let bad: [(String, String)] = [
+      (#"{"records":[{"value":"x","partition":true}]}"#, "partition must be"),
+      (#"{"records":[{"value":"x","partition":1.5}]}"#, "partition must be"),
+      (#"{"records":[{"value":"x","partition":"0"}]}"#, "partition must be"),
+      (#"{"records":[{"value":"x","partition":-1}]}"#, "partition must be"),
+      (#"{"records":[{"value":"x","timestamp":-9223372036854775808}]}"#, "timestamp must be"),
+      (#"{"records":[{"value":"x","timestamp":9223372036854775807}]}"#, "timestamp must be"),
+      (#"{"records":[{"value":"x","timestamp":1e300}]}"#, "timestamp must be"),
+      (#"{"records":[{"value":"x","timestamp":true}]}"#, "timestamp must be"),
+      (#"{"records":[{"value":"x","headers":{"h":1}}]}"#, "headers.h must be a string"),
+      (#"{"records":[{"value_b64":7}]}"#, "value_b64 must be base64"),
+    ]
+    for (body, reason) in bad {
+      let (status, answer) = try worker.post("/topics/t/records", json: body)
+      let text = String(decoding: answer, as: UTF8.self)
+      XCTAssertEqual(status, 400, "\(body): \(text)")
+      XCTAssertTrue(text.contains(reason), "\(body): \(text)")
+    }
+    // Far-apart timestamps inside the range are one valid batch.
+    let (status, answer) = try worker.post(
+      "/topics/t/records",
+      json: #"{"records":[{"value":"a","timestamp":0},{"value":"b","timestamp":253402300799999}]}"#)
+    XCTAssertEqual(status, 200, String(decoding: answer, as: UTF8.self))
+    XCTAssertEqual(
+      try worker.records("t").map { $0["timestamp"] as? Int }, [0, 253_402_300_799_999])
+    // JSON values keep their text, without insignificant whitespace.
+    XCTAssertEqual(
+      try worker.post("/topics/j/records", json: #"{"records":[{"value": { "a" : [1, "x y"] }}]}"#)
+        .status, 200)
+    let stored = try worker.getJSON("/topics/j/records?offset=0") as? [[String: Any]]
+    XCTAssertEqual(
+      (stored?.first?["value"] as? [String: Any]).map { NSDictionary(dictionary: $0) },
+      NSDictionary(dictionary: ["a": [1, "x y"]]))
+    XCTAssertEqual(worker.terminate()?.status, 0)
+  }
+
+  func testProduceRequestOfTinyRecordsIsBoundedInCountAndMemory() throws {
+    let worker = try WorkerProcess()
+    try worker.start()
+    // 15 MB of one-byte records: over a million of them. Before, their boxed JSON took GBs.
+    var body = #"{"records":["#
+    let item = #"{"value":1},"#
+    body.reserveCapacity(15_000_100)
+    while body.utf8.count < 15_000_000 { body += item }
+    body += #"{"value":1}]}"#
+    let (status, answer) = try worker.post("/topics/tiny/records", json: body)
+    XCTAssertEqual(status, 413, String(decoding: answer.prefix(300), as: UTF8.self))
+    XCTAssertTrue(String(decoding: answer, as: UTF8.self).contains("at most 10000"))
+    let peak = try peakResidentMiB(of: worker)
+    XCTAssertLessThan(peak, 400, "peak RSS \(peak) MiB for a 15 MB request")
+    XCTAssertEqual(try worker.records("tiny").count, 0, "nothing was written")
+    // The most a request may carry is accepted.
+    let most = "[" + Array(repeating: #"{"value":1}"#, count: 10_000).joined(separator: ",") + "]"
+    XCTAssertEqual(try worker.post("/topics/tiny/records", json: most).status, 200)
+    XCTAssertEqual(try worker.records("tiny").count, 10_000)
+    XCTAssertEqual(worker.terminate()?.status, 0)
+  }
+
+  func testStoredRecordWithExtremeTimestampDoesNotStopADedupeWebhookFromStarting() throws {
+    let worker = try WorkerProcess()
+    // A record written by an older version or damaged on disk: a valid batch whose only record
+    // has the timestamp Int64.min. The dedupe rebuild used to trap on it at every start.
+    let partition = worker.directory.appendingPathComponent("data/log/topics/old/0")
+    try FileManager.default.createDirectory(at: partition, withIntermediateDirectories: true)
+    try Data(recordBatch(timestamp: .min, value: Array("old".utf8))).write(
+      to: partition.appendingPathComponent("00000000000000000000.log"))
+    let port = try WorkerProcess.freePort()
+    try worker.writeConnector(
+      "hooks",
+      "name: hooks\nsource: webhook\ntopic: h\nconfig: { listen: 127.0.0.1:\(port), path: /h, dedupe: { header: Idempotency-Key, max_key_bytes: 64 } }\n"
+    )
+    try worker.start()
+    try waitForListener(port)
+    let url = "http://127.0.0.1:\(port)/h"
+    let json = ["Content-Type": "application/json"]
+    let first = httpRequest(
+      "POST", url, headers: json.merging(["Idempotency-Key": "k1"]) { a, _ in a },
+      body: Data("{}".utf8))
+    XCTAssertEqual(first.status, 200, String(decoding: first.body, as: UTF8.self))
+    let again = httpRequest(
+      "POST", url, headers: json.merging(["Idempotency-Key": "k1"]) { a, _ in a },
+      body: Data("{}".utf8))
+    XCTAssertEqual(again.headers["idempotent-replayed"], "true")
+    let long = httpRequest(
+      "POST", url,
+      headers: json.merging(["Idempotency-Key": String(repeating: "k", count: 65)]) { a, _ in a },
+      body: Data("{}".utf8))
+    XCTAssertEqual(long.status, 400)
+    XCTAssertTrue(String(decoding: long.body, as: UTF8.self).contains("max_key_bytes"))
+    XCTAssertEqual(try worker.records("h").count, 1)
+    XCTAssertEqual(try worker.records("old").first?["value"] as? String, "old")
+    XCTAssertEqual(worker.terminate()?.status, 0)
+  }
+
+  func testOutOfRangeDurationsAndSizesAreConfigErrorsAtStartValidateAndReload() throws {
+    let worker = try WorkerProcess()
+    let good =
+      "name: tail\nsource: file\ntopic: lines\nconfig: { path: \(worker.directory.path)/in.txt, poll_ms: 50ms }\n"
+    for value in ["1e300d", "infms", "nan", "inf", "1e30"] {
+      let bad =
+        "name: tail\nsource: file\ntopic: lines\nconfig:\n  path: /tmp/x\n  poll_ms: \(value)\n"
+      let file = worker.directory.appendingPathComponent("bad.yaml")
+      try bad.write(to: file, atomically: true, encoding: .utf8)
+      let result = try runSluice(["validate", file.path])
+      XCTAssertEqual(result.status, 1, "\(value): \(result.stdout) \(result.stderr)")
+      XCTAssertTrue(
+        (result.stdout + result.stderr).contains("bad.yaml:6"), "\(value): \(result.stderr)")
+    }
+    // At start: one clear message, exit 1.
+    try worker.writeConnector("tail", good.replacingOccurrences(of: "50ms", with: "1e300d"))
+    let start = try runSluice([
+      "run", "--config", worker.directory.appendingPathComponent("worker.yaml").path,
+    ])
+    XCTAssertEqual(start.status, 1, start.stderr)
+    XCTAssertTrue(start.stderr.contains("tail.yaml:4"), start.stderr)
+    XCTAssertTrue(start.stderr.contains("larger than the largest allowed"), start.stderr)
+    // On hot reload: the running connector is left alone.
+    try "a\n".write(
+      to: worker.directory.appendingPathComponent("in.txt"), atomically: true, encoding: .utf8)
+    try worker.writeConnector("tail", good)
+    try worker.start()
+    try waitUntil("the first line") { try worker.records("lines").count == 1 }
+    try worker.writeConnector("tail", good.replacingOccurrences(of: "50ms", with: "infms"))
+    try waitUntil("the invalid change in the status") {
+      let status = try? worker.getJSON("/connectors/tail/status") as? [String: Any]
+      return ((status?["connector"] as? [String: Any])?["trace"] as? String)?.contains(
+        "config not applied") == true
+    }
+    let handle = try FileHandle(forWritingTo: worker.directory.appendingPathComponent("in.txt"))
+    handle.seekToEndOfFile()
+    handle.write(Data("b\n".utf8))
+    try handle.close()
+    try waitUntil("two lines") { try worker.records("lines").count == 2 }
+    XCTAssertEqual(worker.terminate()?.status, 0)
+  }
+
+  func testOverlongFileLineGoesToTheDeadLetterTopicAndTheNextLinesArrive() throws {
+    let worker = try WorkerProcess()
+    let input = worker.directory.appendingPathComponent("in.txt")
+    let long = String(repeating: "x", count: 3 << 20)
+    try "first\n\(long)\nthird\n".write(to: input, atomically: true, encoding: .utf8)
+    try worker.writeConnector(
+      "tail",
+      "name: tail\nsource: file\ntopic: lines\nconfig: { path: \(input.path), poll_ms: 50ms }\nerrors: { tolerance: all, dlq_topic: lines.dlq }\n"
+    )
+    try worker.writeConnector(
+      "strict",
+      "name: strict\nsource: file\ntopic: strict\nconfig: { path: \(input.path), poll_ms: 50ms }\n")
+    try worker.start()
+    try waitUntil("two lines") { try worker.records("lines").count == 2 }
+    XCTAssertEqual(try worker.records("lines").map { $0["value"] as? String }, ["first", "third"])
+    let dead = try worker.records("lines.dlq")
+    XCTAssertEqual(dead.count, 1)
+    let headers = dead.first?["headers"] as? [String: Any]
+    XCTAssertTrue(
+      (headers?["sluice.error.reason"] as? String ?? "\(headers ?? [:])").contains(
+        "longer than max_line_bytes"), "\(headers ?? [:])")
+    XCTAssertEqual(headers?["file.line_bytes"] as? String, "\(3 << 20)")
+    // Without errors.tolerance the task fails with the reason, and the worker goes on.
+    try waitUntil("the strict task's failure") {
+      let status = try? worker.getJSON("/connectors/strict/status") as? [String: Any]
+      let task = (status?["tasks"] as? [[String: Any]])?.first
+      return (task?["trace"] as? String)?.contains("longer than max_line_bytes") == true
+    }
+    XCTAssertEqual(try worker.records("strict").map { $0["value"] as? String }, ["first"])
+    // A restart does not repeat the dead-lettered line.
+    XCTAssertEqual(worker.terminate()?.status, 0)
+    try worker.start()
+    Thread.sleep(forTimeInterval: 1)
+    XCTAssertEqual(try worker.records("lines.dlq").count, 1)
+    XCTAssertEqual(try worker.records("lines").count, 2)
+    XCTAssertEqual(worker.terminate()?.status, 0)
+  }
+
+  func testFatalSignalLeavesALastLogLine() throws {
+    let worker = try WorkerProcess()
+    try worker.start()
+    let process = try XCTUnwrap(worker.process)
+    kill(process.processIdentifier, SIGSEGV)
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+    XCTAssertEqual(process.terminationStatus, SIGSEGV)
+    XCTAssertTrue(worker.log().contains("fatal signal SIGSEGV"), worker.log())
+    XCTAssertTrue(worker.log().contains("Backtrace"), worker.log())
+  }
+}
+
+// MARK: - Support
+
+/// Waits until a webhook listener accepts connections.
+func waitForListener(_ port: Int, timeout: TimeInterval = 15) throws {
+  try waitUntil("a listener on port \(port)", timeout: timeout) {
+    httpRequest("GET", "http://127.0.0.1:\(port)/", timeout: 1).status != 0
+  }
+}
+
+/// The worker's peak resident set (VmHWM), in MiB.
+func peakResidentMiB(of worker: WorkerProcess) throws -> Int {
+  let pid = try XCTUnwrap(worker.process?.processIdentifier)
+  let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+  let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") })
+  let kib = Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+  return kib / 1024
+}
+
+/// One RecordBatch v2 with base offset 0 and one record, as Kafka lays it out (the CRC-32C
+/// covers attributes to the end), written by hand so a test can store what the log refuses.
+func recordBatch(timestamp: Int64, value: [UInt8]) -> [UInt8] {
+  func varint(_ v: Int64, _ out: inout [UInt8]) {
+    var z = UInt64(bitPattern: (v << 1) ^ (v >> 63))
+    while z >= 0x80 {
+      out.append(UInt8(z & 0x7f) | 0x80)
+      z >>= 7
+    }
+    out.append(UInt8(z))
+  }
+  func be<T: FixedWidthInteger>(_ v: T, _ out: inout [UInt8]) {
+    withUnsafeBytes(of: v.bigEndian) { out.append(contentsOf: $0) }
+  }
+  var record: [UInt8] = [0]  // attributes
+  varint(0, &record)  // timestamp delta
+  varint(0, &record)  // offset delta
+  varint(-1, &record)  // no key
+  varint(Int64(value.count), &record)
+  record += value
+  varint(0, &record)  // no headers
+  var body: [UInt8] = []  // attributes .. end: what the CRC covers
+  be(Int16(0), &body)
+  be(Int32(0), &body)  // last offset delta
+  be(timestamp, &body)
+  be(timestamp, &body)
+  be(Int64(-1), &body)
+  be(Int16(-1), &body)
+  be(Int32(-1), &body)
+  be(Int32(1), &body)
+  varint(Int64(record.count), &body)
+  body += record
+  var batch: [UInt8] = []
+  be(Int64(0), &batch)
+  be(Int32(4 + 1 + 4 + body.count), &batch)  // leader epoch, magic, crc, body
+  be(Int32(-1), &batch)
+  batch.append(2)
+  be(crc32c(body), &batch)
+  return batch + body
+}
+
+func crc32c(_ bytes: [UInt8]) -> UInt32 {
+  var crc: UInt32 = 0xffff_ffff
+  for byte in bytes {
+    crc ^= UInt32(byte)
+    for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0x82f6_3b78 : crc >> 1 }
+  }
+  return ~crc
+}
