@@ -18,6 +18,9 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     // Only for tests: a TLS receiver offering HTTP/2 to the HTTP sink (Hummingbird depends on it).
     .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.2"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    // NIOHTTPTypes: the request/response parts the listeners' ConnectionGuard sees.
+    .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
   ],
   targets: [
     // MARK: - System libraries (module map + shim header only)
@@ -44,10 +47,20 @@ let package = Package(
       dependencies: ["SluiceCore", "CRC32C"]),
     // Hardware CRC-32C (SSE4.2) for RecordBatch checksums; the only C code in Sluice.
     .target(name: "CRC32C", path: "Sources/CRC32C"),
+    // What every HTTP listener shares: the connection limit and timeouts (ConnectionGuard).
+    .target(
+      name: "SluiceHTTP",
+      dependencies: [
+        "SluiceCore",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
     .target(
       name: "SluiceAPI",
       dependencies: [
         "SluiceCore",
+        "SluiceHTTP",
         .product(name: "Hummingbird", package: "hummingbird"),
       ]),
 
@@ -60,6 +73,7 @@ let package = Package(
       name: "WebhookConnector",
       dependencies: [
         "SluiceCore",
+        "SluiceHTTP",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdHTTP2", package: "hummingbird"),
         .product(name: "Crypto", package: "swift-crypto"),

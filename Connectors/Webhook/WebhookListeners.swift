@@ -1,9 +1,11 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdHTTP2
 import Logging
 import NIOCore
 import SluiceCore
+import SluiceHTTP
 import Synchronization
 
 /// A webhook connector's request handler: gets the request, answers it.
@@ -49,8 +51,20 @@ actor WebhookListeners {
       return try await route(request, context)
     }
     let started = StartSignal()
+    let limits = ListenerLimits.current
+    let connections = ConnectionCount(name: "webhook listener \(address)", logger: logger)
+    let guarded = HTTP1Channel.Configuration(
+      additionalChannelHandlers: [ConnectionGuard(limits: limits, connections: connections)],
+      idleTimeout: TimeAmount(limits.idleTimeout))
+    // Over h2c the guard sees streams, not connections: its timeouts apply per stream and the
+    // connection's idle timeout is HTTP/2's own.
+    let server: HTTPServerBuilder =
+      http2
+      ? .plaintextHTTP2(
+        configuration: .init(idleTimeout: limits.idleTimeout, streamConfiguration: guarded))
+      : .http1(configuration: guarded)
     let app = Application(
-      responder: responder, server: http2 ? .plaintextHTTP2() : .http1(),
+      responder: responder, server: server,
       configuration: .init(address: .hostname(host, port: port), serverName: "sluice-webhook"),
       onServerRunning: { _ in started.finish(nil) }, logger: logger)
     let task = Task {

@@ -1,7 +1,10 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 import SluiceCore
+import SluiceHTTP
 
 /// The admin HTTP API (DESIGN.md §5), shaped like Kafka Connect's REST API where they overlap:
 /// health, connectors and their status, topics, and reading and producing records.
@@ -28,10 +31,17 @@ public struct AdminAPI: Sendable {
     return router
   }
 
-  /// The API as a service listening on `host:port`.
-  public func application(host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
-    Application(
+  /// The API as a service listening on `host:port`, within `limits`.
+  public func application(
+    host: String, port: Int, limits: ListenerLimits = ListenerLimits(), logger: Logger
+  ) -> some ApplicationProtocol {
+    let connections = ConnectionCount(name: "admin API \(host):\(port)", logger: logger)
+    return Application(
       router: router(),
+      server: .http1(
+        configuration: .init(
+          additionalChannelHandlers: [ConnectionGuard(limits: limits, connections: connections)],
+          idleTimeout: TimeAmount(limits.idleTimeout))),
       configuration: .init(address: .hostname(host, port: port), serverName: "sluice"),
       logger: logger)
   }

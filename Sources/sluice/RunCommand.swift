@@ -51,6 +51,7 @@ struct RunCommand: AsyncParsableCommand {
     guard problems.isEmpty else { throw Failure(problems.joined(separator: "\n")) }
 
     try PortCheck.ensureFree(host: worker.api.host, port: worker.api.port)
+    ListenerLimits.current = worker.listeners
 
     let log: EmbeddedLog
     do {
@@ -73,7 +74,8 @@ struct RunCommand: AsyncParsableCommand {
       store: store, offsets: offsets, registry: registry, status: status, workerID: workerID,
       logger: logger)
     let api = AdminAPI(store: store, status: status, workerID: workerID)
-      .application(host: worker.api.host, port: worker.api.port, logger: logger)
+      .application(
+        host: worker.api.host, port: worker.api.port, limits: worker.listeners, logger: logger)
     let watcher = ConnectorDirectoryWatcher(
       directory: worker.connectorsDir, worker: runtime, environment: environment, logger: logger)
 

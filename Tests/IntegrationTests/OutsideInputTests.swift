@@ -216,6 +216,98 @@ final class OutsideInputTests: XCTestCase {
   }
 }
 
+// MARK: - Listeners
+
+/// Point 8 of issue 19: slowloris and piles of idle sockets cannot hold a listener.
+final class ListenerLimitTests: XCTestCase {
+  func testSlowHeadersAndIdleConnectionsAreClosedAndTheLimitRefusesTheRest() throws {
+    let worker = try WorkerProcess(
+      workerYAMLExtra:
+        "listeners: { max_connections: 20, header_timeout: 1s, read_timeout: 2s, idle_timeout: 2s }"
+    )
+    let port = try WorkerProcess.freePort()
+    try worker.writeConnector(
+      "hooks",
+      "name: hooks\nsource: webhook\ntopic: h\nconfig: { listen: 127.0.0.1:\(port), path: /h }\n")
+    try worker.start()
+    try waitForListener(port)
+    for (name, target) in [("admin API", worker.port), ("webhook", port)] {
+      // Slowloris: a header line that never ends, one byte at a time.
+      let slow = try RawConnection(port: target)
+      try slow.send("POST /h HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+      let started = Date()
+      var closed = false
+      while Date().timeIntervalSince(started) < 5 {
+        if (try? slow.send("a")) == nil || slow.isClosed(within: 0.25) {
+          closed = true
+          break
+        }
+      }
+      let slowSeconds = Date().timeIntervalSince(started)
+      XCTAssertTrue(closed, "\(name): a slow header was not cut")
+      XCTAssertLessThan(slowSeconds, 3, "\(name): header_timeout is 1s")
+
+      // Twenty idle sockets fill the listener; the next one is refused at once.
+      let idle = try (0..<20).map { _ in try RawConnection(port: target) }
+      Thread.sleep(forTimeInterval: 0.3)
+      let extra = try RawConnection(port: target)
+      XCTAssertTrue(extra.isClosed(within: 0.5), "\(name): the 21st connection was admitted")
+      // The idle ones are closed after header_timeout, and the listener serves again.
+      XCTAssertTrue(idle.allSatisfy { $0.isClosed(within: 3) }, "\(name): idle sockets stayed open")
+      try waitUntil("\(name) answers again") {
+        target == port
+          ? httpRequest(
+            "POST", "http://127.0.0.1:\(port)/h", headers: ["Content-Type": "application/json"],
+            body: Data("{}".utf8), timeout: 2
+          ).status == 200
+          : (try? worker.get("/connectors").status) == 200
+      }
+    }
+    XCTAssertTrue(worker.log().contains("refuses new connections"), worker.log())
+    XCTAssertEqual(try worker.records("h").count, 1, "the webhook still writes")
+    XCTAssertEqual(worker.terminate()?.status, 0)
+  }
+}
+
+/// A plain TCP connection for tests that must misbehave below HTTP.
+final class RawConnection {
+  let fd: Int32
+
+  init(port: Int) throws {
+    fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+    guard connected == 0 else {
+      close(fd)
+      throw WorkerError("cannot connect to port \(port)")
+    }
+  }
+
+  deinit { close(fd) }
+
+  func send(_ text: String) throws {
+    let bytes = Array(text.utf8)
+    guard Glibc.send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else {
+      throw WorkerError("send failed")
+    }
+  }
+
+  /// True when the server closes the connection (or resets it) within `seconds`.
+  func isClosed(within seconds: TimeInterval) -> Bool {
+    var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    guard poll(&descriptor, 1, Int32(seconds * 1000)) > 0 else { return false }
+    var byte: UInt8 = 0
+    return recv(fd, &byte, 1, Int32(MSG_PEEK)) <= 0
+  }
+}
+
 // MARK: - Support
 
 /// Waits until a webhook listener accepts connections.

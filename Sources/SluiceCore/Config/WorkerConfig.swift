@@ -22,6 +22,7 @@ public struct WorkerConfig: Sendable {
   public var connectorsDir = "Config/connectors"
   public var api: (host: String, port: Int) = ("127.0.0.1", 8083)
   public var log = Log()
+  public var listeners = ListenerLimits()
   public var workerID = ProcessInfo.processInfo.hostName
   public var file: String
 
@@ -45,10 +46,13 @@ public struct WorkerConfig: Sendable {
 
   static func from(_ root: ConfigNode) throws(ConfigError) -> WorkerConfig {
     var config = WorkerConfig(file: root.file)
-    let m = try root.mapping(allowedKeys: ["data_dir", "connectors_dir", "api", "log", "worker_id"])
+    let m = try root.mapping(allowedKeys: [
+      "data_dir", "connectors_dir", "api", "log", "worker_id", "listeners",
+    ])
     config.dataDir = try m.string("data_dir", default: config.dataDir)
     config.connectorsDir = try m.string("connectors_dir", default: config.connectorsDir)
     config.workerID = try m.string("worker_id", default: config.workerID)
+    if let listeners = m.node("listeners") { config.listeners = try ListenerLimits(listeners) }
     if let api = m.node("api") {
       config.api = try api.mapping(allowedKeys: ["listen"]).hostPort("listen", default: config.api)
     }

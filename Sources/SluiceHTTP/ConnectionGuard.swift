@@ -1,0 +1,135 @@
+import Logging
+import NIOCore
+import NIOHTTPTypes
+import SluiceCore
+import Synchronization
+
+/// Enforces ``ListenerLimits`` on one HTTP/1 connection of a listener: refuses the connection
+/// when the listener already holds `maxConnections`, and closes it when the client takes longer
+/// than `headerTimeout` to send a request head, `readTimeout` to send its body, or
+/// `idleTimeout` between requests. Added to every connection's pipeline after HTTP decoding.
+///
+/// Running out of file descriptors while accepting is already backpressure in SwiftNIO (its
+/// server bootstrap stops accepting for a moment); the connection limit keeps a listener well
+/// below that point.
+public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
+  public typealias InboundIn = HTTPRequestPart
+  public typealias InboundOut = HTTPRequestPart
+  public typealias OutboundIn = HTTPResponsePart
+  public typealias OutboundOut = HTTPResponsePart
+
+  private let limits: ListenerLimits
+  private let connections: ConnectionCount
+  /// Whether this connection holds one of the listener's places.
+  private enum Admission { case pending, admitted, refused }
+  private var admission = Admission.pending
+  private var timer: Scheduled<Void>?
+
+  public init(limits: ListenerLimits, connections: ConnectionCount) {
+    self.limits = limits
+    self.connections = connections
+  }
+
+  public func handlerAdded(context: ChannelHandlerContext) {
+    if context.channel.isActive { admit(context) }
+  }
+
+  public func channelActive(context: ChannelHandlerContext) {
+    admit(context)
+    context.fireChannelActive()
+  }
+
+  public func channelInactive(context: ChannelHandlerContext) {
+    release()
+    context.fireChannelInactive()
+  }
+
+  public func handlerRemoved(context: ChannelHandlerContext) { release() }
+
+  public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    switch unwrapInboundIn(data) {
+    case .head: arm(context, limits.readTimeout)
+    case .body: break
+    case .end: cancelTimer()
+    }
+    context.fireChannelRead(data)
+  }
+
+  public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?)
+  {
+    if case .end = unwrapOutboundIn(data) {
+      // The next request's head is awaited for as long as an idle connection may stay.
+      arm(context, limits.idleTimeout)
+    }
+    context.write(data, promise: promise)
+  }
+
+  private func admit(_ context: ChannelHandlerContext) {
+    guard admission == .pending else { return }
+    guard connections.open(limit: limits.maxConnections) else {
+      admission = .refused
+      context.close(promise: nil)
+      return
+    }
+    admission = .admitted
+    arm(context, limits.headerTimeout)
+  }
+
+  private func release() {
+    cancelTimer()
+    if admission == .admitted {
+      admission = .refused
+      connections.close()
+    }
+  }
+
+  private func arm(_ context: ChannelHandlerContext, _ timeout: Duration) {
+    cancelTimer()
+    let channel = context.channel
+    timer = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) { channel.close(promise: nil) }
+  }
+
+  private func cancelTimer() {
+    timer?.cancel()
+    timer = nil
+  }
+}
+
+/// The open connections of one listener, shared by its ``ConnectionGuard``s, and how many were
+/// refused at the limit (logged once a minute at most, not once per connection).
+public final class ConnectionCount: Sendable {
+  private let state = Mutex((open: 0, refused: 0, lastWarningSeconds: Int64.min))
+  private let name: String
+  private let logger: Logger
+
+  public init(name: String, logger: Logger) {
+    self.name = name
+    self.logger = logger
+  }
+
+  public var open: Int { state.withLock { $0.open } }
+  public var refused: Int { state.withLock { $0.refused } }
+
+  /// Counts a new connection; false (and not counted) when `limit` are already open.
+  func open(limit: Int) -> Bool {
+    let now = currentTimeMillis() / 1000
+    let (admitted, warnAfter) = state.withLock { s -> (Bool, Int?) in
+      if s.open < limit {
+        s.open += 1
+        return (true, nil)
+      }
+      s.refused += 1
+      guard now.saturatingMinus(s.lastWarningSeconds) >= 60 else { return (false, nil) }
+      s.lastWarningSeconds = now
+      return (false, s.refused)
+    }
+    if let refused = warnAfter {
+      logger.warning(
+        "\(name) refuses new connections: \(limit) are open (listeners.max_connections); \(refused) refused so far"
+      )
+    }
+    return admitted
+  }
+
+  func close() { state.withLock { $0.open -= 1 } }
+}
