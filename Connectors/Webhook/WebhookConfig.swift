@@ -28,6 +28,9 @@ struct WebhookConfig: Sendable {
   /// The longest idempotency key accepted (400 above it).
   var dedupeMaxKeyBytes: Int
   var maxBody: Int
+  /// The topics a templated topic may render to (a whole-match regular expression), so that
+  /// requests cannot create topics at will; nil allows any (within the worker's `max_topics`).
+  var allowedTopics: TopicPattern?
   var maxPending: Int
   /// `http1` (HTTP/1.1, keep-alive, pipelining) or `h2c` (HTTP/2 over cleartext, prior knowledge).
   var http2: Bool
@@ -35,6 +38,7 @@ struct WebhookConfig: Sendable {
 
   static let keys = [
     "listen", "path", "methods", "content", "key", "headers", "signature", "dedupe", "max_body",
+    "allowed_topics",
     "max_pending", "protocol",
   ]
 
@@ -84,6 +88,9 @@ struct WebhookConfig: Sendable {
     // Below log.max_record_bytes' default (1 MiB) by room for the headers the record carries, so a
     // body at the limit is still writable as one record.
     maxBody = Int(try m.bytes("max_body", default: 1000 << 10))
+    allowedTopics = try m.node("allowed_topics").map { node throws(ConfigError) in
+      try TopicPattern(node)
+    }
     maxPending = try m.int("max_pending", default: 1000, range: 1...1_000_000)
     http2 = try m.oneOf("protocol", allowed: ["http1", "h2c"], default: "http1") == "h2c"
 

@@ -125,6 +125,10 @@ final class WebhookSourceTask: SourceTask {
     } catch {
       return WebhookResponse.error(.badRequest, "\(error)")
     }
+    if let allowed = config.allowedTopics, !allowed.matches(topic) {
+      return WebhookResponse.error(
+        .forbidden, "topic '\(topic)' does not match allowed_topics of this webhook")
+    }
 
     // Record headers: the allow-list, content type, path, receive time, idempotency key.
     let receivedMs = currentTimeMillis()
@@ -172,6 +176,7 @@ final class WebhookSourceTask: SourceTask {
       switch error {
       case .invalidTopicName, .invalidRecord: return WebhookResponse.error(.badRequest, "\(error)")
       case .recordTooLarge: return WebhookResponse.error(.contentTooLarge, "\(error)")
+      case .topicNotAllowed: return WebhookResponse.error(.forbidden, "\(error)")
       default:
         return WebhookResponse.error(.serviceUnavailable, "\(error)", headers: [.retryAfter: "1"])
       }

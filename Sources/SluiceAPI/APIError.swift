@@ -36,6 +36,7 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
       case .invalidTopicName, .invalidRecord: return APIError(.badRequest, e.description)
       case .unknownTopic, .unknownPartition: return APIError(.notFound, e.description)
       case .recordTooLarge: return APIError(.contentTooLarge, e.description)
+      case .topicNotAllowed: return APIError(.forbidden, e.description)
       case .offsetOutOfRange: return APIError(.rangeNotSatisfiable, e.description)
       case .unavailable, .corrupt: return APIError(.serviceUnavailable, e.description)
       }

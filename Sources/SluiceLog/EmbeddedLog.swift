@@ -73,6 +73,9 @@ public final class EmbeddedLog: Sendable {
     try checkOpen()
     try partitions.withLock { all in
       if all[name] != nil { return }
+      guard all.count < configuration.maxTopics else {
+        throw LogError.topicLimitReached(name, limit: configuration.maxTopics)
+      }
       var logs: [PartitionLog] = []
       for p in 0..<count {
         logs.append(

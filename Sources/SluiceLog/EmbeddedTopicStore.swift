@@ -101,6 +101,7 @@ public final class EmbeddedTopicStore: TopicStore {
     case .recordTooLarge(let size, let limit):
       TopicStoreError.recordTooLarge(size: size, limit: limit)
     case .timestampOutOfRange: TopicStoreError.invalidRecord(error.description)
+    case .topicLimitReached: TopicStoreError.topicNotAllowed(error.description)
     case .offsetOutOfRange(let topic, let partition, let requested, let start, let end):
       TopicStoreError.offsetOutOfRange(
         TopicPartition(topic, partition), requested: requested, start: start, end: end)

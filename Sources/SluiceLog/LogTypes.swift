@@ -22,13 +22,15 @@ public struct LogConfiguration: Sendable {
   public var retentionCheckIntervalMs: Int64
   /// Threads that write and fdatasync partitions; this many partitions commit side by side.
   public var writerThreads: Int
+  /// Topics the log may hold; creating one more is refused (templated topics from outside).
+  public var maxTopics: Int
 
   public init(
     segmentBytes: Int64 = 256 << 20, segmentMaxAgeMs: Int64? = 7 * 86_400_000,
     retentionMs: Int64? = 168 * 3_600_000,
     retentionBytes: Int64? = nil, indexIntervalBytes: Int = 4096, fsync: FsyncPolicy = .batch,
     maxRecordBytes: Int = 1 << 20, retentionCheckIntervalMs: Int64 = 60_000,
-    writerThreads: Int = 4
+    writerThreads: Int = 4, maxTopics: Int = 10_000
   ) {
     self.segmentBytes = segmentBytes
     self.segmentMaxAgeMs = segmentMaxAgeMs
@@ -39,6 +41,7 @@ public struct LogConfiguration: Sendable {
     self.maxRecordBytes = maxRecordBytes
     self.retentionCheckIntervalMs = retentionCheckIntervalMs
     self.writerThreads = writerThreads
+    self.maxTopics = maxTopics
   }
 }
 
@@ -102,6 +105,7 @@ public enum LogError: Error, CustomStringConvertible, Sendable {
   case unknownPartition(String, Int, partitions: Int)
   case recordTooLarge(size: Int, limit: Int)
   case timestampOutOfRange(Int64)
+  case topicLimitReached(String, limit: Int)
   case offsetOutOfRange(topic: String, partition: Int, requested: Int64, start: Int64, end: Int64)
   case corruptSegment(file: String, position: Int64, reason: String)
   case notWritable(path: String, reason: String)
@@ -118,6 +122,8 @@ public enum LogError: Error, CustomStringConvertible, Sendable {
       "topic '\(topic)' has no partition \(p) (it has \(count))"
     case .recordTooLarge(let size, let limit):
       "record of \(size) bytes is larger than the limit of \(limit) bytes"
+    case .topicLimitReached(let name, let limit):
+      "cannot create topic '\(name)': the log holds \(limit) topics, the most max_topics allows"
     case .timestampOutOfRange(let timestamp):
       "timestamp \(timestamp) is outside 0...\(RecordTimestamp.valid.upperBound) (ms since 1970, up to year 9999)"
     case .offsetOutOfRange(let topic, let p, let requested, let start, let end):

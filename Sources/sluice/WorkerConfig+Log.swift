@@ -13,6 +13,6 @@ extension WorkerConfig.Log {
     return LogConfiguration(
       segmentBytes: segmentBytes, segmentMaxAgeMs: segmentMs, retentionMs: retentionMs,
       retentionBytes: retentionBytes,
-      fsync: policy, maxRecordBytes: maxRecordBytes)
+      fsync: policy, maxRecordBytes: maxRecordBytes, maxTopics: maxTopics)
   }
 }

@@ -203,6 +203,41 @@ final class OutsideInputTests: XCTestCase {
     XCTAssertEqual(worker.terminate()?.status, 0)
   }
 
+  func testTopicsFromOutsideAreBoundedByAllowedTopicsAndMaxTopics() throws {
+    let worker = try WorkerProcess(log: "{ partitions: 1, fsync: batch, max_topics: 3 }")
+    let port = try WorkerProcess.freePort()
+    try worker.writeConnector(
+      "hooks",
+      "name: hooks\nsource: webhook\ntopic: \"t.{header:X-Kind}\"\nconfig: { listen: 127.0.0.1:\(port), path: /h, allowed_topics: 't\\.[a-z]+' }\n"
+    )
+    try worker.start()
+    try waitForListener(port)
+    func post(_ kind: String) -> (Int, String) {
+      let r = httpRequest(
+        "POST", "http://127.0.0.1:\(port)/h",
+        headers: ["Content-Type": "application/json", "X-Kind": kind], body: Data("{}".utf8))
+      return (r.status, String(decoding: r.body, as: UTF8.self))
+    }
+    let refused = post("UPPER-1")
+    XCTAssertEqual(refused.0, 403, refused.1)
+    XCTAssertTrue(refused.1.contains("allowed_topics"), refused.1)
+    XCTAssertEqual(post("a").0, 200)
+    XCTAssertEqual(post("b").0, 200)
+    XCTAssertEqual(
+      try worker.post("/topics/api/records", json: #"{"records":[{"value":1}]}"#).status, 200)
+    // Three topics exist: the fourth is refused, existing ones still take records.
+    let full = post("c")
+    XCTAssertEqual(full.0, 403, full.1)
+    XCTAssertTrue(full.1.contains("max_topics"), full.1)
+    let api = try worker.post("/topics/other/records", json: #"{"records":[{"value":1}]}"#)
+    XCTAssertEqual(api.status, 403)
+    XCTAssertEqual(post("a").0, 200)
+    XCTAssertEqual(try worker.records("t.a").count, 2)
+    let topics = try worker.getJSON("/topics") as? [[String: Any]]
+    XCTAssertEqual(topics?.compactMap { $0["name"] as? String }.sorted(), ["api", "t.a", "t.b"])
+    XCTAssertEqual(worker.terminate()?.status, 0)
+  }
+
   func testFatalSignalLeavesALastLogLine() throws {
     let worker = try WorkerProcess()
     try worker.start()

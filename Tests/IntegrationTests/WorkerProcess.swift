@@ -20,7 +20,9 @@ final class WorkerProcess {
   var apiURL: String { "http://127.0.0.1:\(port)" }
   var logFile: URL { directory.appendingPathComponent("worker.log") }
 
-  init(workerYAMLExtra: String = "", port: Int? = nil) throws {
+  init(
+    workerYAMLExtra: String = "", log: String = "{ partitions: 1, fsync: batch }", port: Int? = nil
+  ) throws {
     directory = FileManager.default.temporaryDirectory.appendingPathComponent(
       "sluice-it-\(UUID().uuidString)")
     try FileManager.default.createDirectory(
@@ -30,7 +32,7 @@ final class WorkerProcess {
       data_dir: \(directory.path)/data
       connectors_dir: \(directory.path)/connectors
       api: { listen: 127.0.0.1:\(self.port) }
-      log: { partitions: 1, fsync: batch }
+      log: \(log)
       \(workerYAMLExtra)
       """
     try yaml.write(

@@ -16,6 +16,9 @@ public struct WorkerConfig: Sendable {
     public var fsync: FsyncMode = .batch
     public var fsyncIntervalMs = 1000
     public var maxRecordBytes = 1 << 20
+    /// Topics the log may hold (`log.max_topics`): templated webhooks, the produce API and
+    /// dead-letter topics create topics on first write, and this bounds them.
+    public var maxTopics = 10_000
   }
 
   public var dataDir = "data"
@@ -60,7 +63,7 @@ public struct WorkerConfig: Sendable {
       let l = try log.mapping(allowedKeys: [
         "partitions", "segment_bytes", "segment_ms", "retention_hours", "retention_ms",
         "retention_bytes", "fsync",
-        "fsync_interval_ms", "max_record_bytes",
+        "fsync_interval_ms", "max_record_bytes", "max_topics",
       ])
       config.log.partitions = try l.int("partitions", default: 1, range: 1...10_000)
       config.log.segmentBytes = try l.bytes("segment_bytes", default: config.log.segmentBytes)
@@ -86,6 +89,8 @@ public struct WorkerConfig: Sendable {
         throw try l.required("max_record_bytes").error("expected a size from 1B to 64MiB")
       }
       config.log.maxRecordBytes = Int(maxRecord)
+      config.log.maxTopics = try l.int(
+        "max_topics", default: config.log.maxTopics, range: 1...1_000_000)
     }
     return config
   }

@@ -30,6 +30,8 @@ public enum TopicStoreError: Error, CustomStringConvertible, Sendable {
   /// A record the store cannot hold as given (a timestamp outside ``RecordTimestamp/valid``);
   /// nothing of the append was written.
   case invalidRecord(String)
+  /// The topic does not exist and may not be created (`max_topics`, `allowed_topics`).
+  case topicNotAllowed(String)
   case offsetOutOfRange(TopicPartition, requested: Int64, start: Int64, end: Int64)
   /// The store cannot write at the moment (disk full, read-only, closed); nothing was written.
   case unavailable(String)
@@ -45,6 +47,7 @@ public enum TopicStoreError: Error, CustomStringConvertible, Sendable {
     case .recordTooLarge(let size, let limit):
       "record of \(size) bytes is larger than the limit of \(limit) bytes (log.max_record_bytes)"
     case .invalidRecord(let reason): "invalid record: \(reason)"
+    case .topicNotAllowed(let reason): reason
     case .offsetOutOfRange(let tp, let requested, let start, let end):
       "offset \(requested) is out of range for \(tp): readable offsets are \(start)..<\(end)"
     case .unavailable(let reason): "the topic store cannot write: \(reason)"
