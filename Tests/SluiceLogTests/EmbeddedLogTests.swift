@@ -279,3 +279,39 @@ func crc32c(_ bytes: [UInt8]) -> UInt32 {
   }
   return crc ^ 0xFFFF_FFFF
 }
+
+/// Record timestamps a batch cannot hold, and damaged counts in stored batches (issue 19, 1).
+final class OutOfRangeInputTests: LogTestCase {
+  func testTimestampsOutsideTheValidRangeAreRefusedAndNothingIsWritten() async throws {
+    let log = try EmbeddedLog(directory: directory)
+    defer { log.close() }
+    try log.createTopic("t", partitions: 1)
+    for timestamps: [Int64] in [[0, .max], [.min], [-1], [1, 253_402_300_800_000]] {
+      let records = timestamps.map { LogRecord(timestamp: $0, key: nil, value: [1], headers: []) }
+      do {
+        _ = try await log.append(records, topic: "t", partition: 0)
+        XCTFail("\(timestamps) was accepted")
+      } catch let error as LogError {
+        XCTAssertTrue(error.description.contains("outside 0..."), error.description)
+      }
+    }
+    XCTAssertEqual(try log.offsets(topic: "t", partition: 0).end, 0)
+    let far = [Int64(0), 253_402_300_799_999].map {
+      LogRecord(timestamp: $0, key: nil, value: [1], headers: [])
+    }
+    _ = try await log.append(far, topic: "t", partition: 0)
+    XCTAssertEqual(try readAll(log, "t", 0).map(\.timestamp), [0, 253_402_300_799_999])
+  }
+
+  func testTopicLimitRefusesTheNextTopicOnly() throws {
+    let log = try EmbeddedLog(directory: directory, configuration: LogConfiguration(maxTopics: 2))
+    defer { log.close() }
+    try log.createTopic("a", partitions: 1)
+    try log.createTopic("b", partitions: 1)
+    try log.createTopic("a", partitions: 1)
+    XCTAssertThrowsError(try log.createTopic("c", partitions: 1)) { error in
+      XCTAssertTrue("\(error)".contains("max_topics"), "\(error)")
+    }
+    XCTAssertEqual(log.topicNames(), ["a", "b"])
+  }
+}
