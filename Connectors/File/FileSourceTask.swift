@@ -13,6 +13,7 @@ import SluiceCore
 final class FileSourceTask: SourceTask {
   let config: FileSourceConfig
   let context: any SourceTaskContext
+  private let warnings = WarningRateLimiter()
 
   init(config: FileSourceConfig, context: any SourceTaskContext) {
     self.config = config
@@ -72,7 +73,9 @@ final class FileSourceTask: SourceTask {
     let reason =
       "line at byte \(start) of \(config.path) is \(line.length) bytes, longer than max_line_bytes (\(config.maxLineBytes))"
     guard let topic = config.deadLetterTopic else { throw FileSourceError.lineTooLong(reason) }
-    context.logger.warning("sent to the dead-letter topic: \(reason)")
+    if let line = warnings.line("overlong", "sent to the dead-letter topic: \(reason)") {
+      context.logger.warning("\(line)")
+    }
     return SourceRecord(
       topic: topic, partition: 0, key: nil, value: Array(line.bytes.prefix(1024)),
       headers: [

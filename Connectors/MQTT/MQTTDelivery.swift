@@ -20,7 +20,7 @@ final class MQTTDelivery: @unchecked Sendable {
   private var deadLettered = 0
   private var dropped = 0
   private var redeliveries = 0
-  private var lastProblem: String?
+  private let warnings = WarningRateLimiter()
 
   init(config: MQTTConfig, context: any SourceTaskContext, filter: RedeliveryFilter) {
     self.config = config
@@ -67,7 +67,8 @@ final class MQTTDelivery: @unchecked Sendable {
       context.logger.info(
         "skipped \(skipped) redelivered messages that were already durable before the reconnect")
     }
-    if !records.isEmpty { try sendDurably(&records) }
+    // Messages too large for the store are dead-lettered on the way and counted as such.
+    if !records.isEmpty { newlyDeadLettered += try sendDurably(&records) }
     for identity in identities { filter.written(identity) }
     messages += records.count - newlyDeadLettered
     deadLettered += newlyDeadLettered
@@ -78,28 +79,33 @@ final class MQTTDelivery: @unchecked Sendable {
     if redeliveries > 0 { context.setDetail("redeliveries_skipped", String(redeliveries)) }
   }
 
-  /// Logs a bad message, but not the same kind of problem for every message of a bad feed.
+  /// Logs a bad message, but not the same kind of problem for every message of a bad feed:
+  /// each kind (the text before its first quote or colon) once a minute at most.
   private func problem(_ line: String) {
-    guard line != lastProblem else { return }
-    lastProblem = line
-    context.logger.warning("\(line)")
+    let kind = String(line.prefix { $0 != "'" && $0 != ":" })
+    if let line = warnings.line(kind, line) { context.logger.warning("\(line)") }
   }
 
-  private func sendDurably(_ records: inout [SourceRecord]) throws {
-    if let limit = recordLimit { shrink(&records, limit: limit) }
+  /// Sends `records` durably; returns how many of them were replaced by dead letters because
+  /// the store does not take records that large.
+  private func sendDurably(_ records: inout [SourceRecord]) throws -> Int {
+    var replaced = recordLimit.map { shrink(&records, limit: $0) } ?? 0
     do {
       try blockingSend(records)
     } catch TopicStoreError.recordTooLarge(_, let limit) {
       // Learned once; later batches are checked before they are sent. Partitions of this batch
       // that were written before the refusal are written again (the one known duplicate case).
       recordLimit = limit
-      shrink(&records, limit: limit)
+      replaced += shrink(&records, limit: limit)
       try blockingSend(records)
     }
+    return replaced
   }
 
-  /// Replaces records larger than the store takes by a dead letter without the value.
-  private func shrink(_ records: inout [SourceRecord], limit: Int) {
+  /// Replaces records larger than the store takes by a dead letter without the value; returns
+  /// how many it replaced.
+  private func shrink(_ records: inout [SourceRecord], limit: Int) -> Int {
+    var replaced = 0
     for i in records.indices {
       let record = records[i]
       let size =
@@ -115,6 +121,7 @@ final class MQTTDelivery: @unchecked Sendable {
         records[i].headers.append(RecordHeader(DeadLetterHeaders.reason, reason))
         continue
       }
+      replaced += 1
       records[i] = SourceRecord(
         topic: topic, key: record.key, value: nil,
         headers: Array(record.headers.prefix(8)) + [
@@ -122,6 +129,7 @@ final class MQTTDelivery: @unchecked Sendable {
           RecordHeader(DeadLetterHeaders.reason, reason),
         ], timestamp: record.timestamp, position: nil)
     }
+    return replaced
   }
 
   /// Runs the async `send` in a task and waits for it on this (non-cooperative) thread.

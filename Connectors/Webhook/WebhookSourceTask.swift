@@ -80,9 +80,12 @@ final class WebhookSourceTask: SourceTask {
     do {
       let buffer = try await request.collectBody(upTo: config.maxBody)
       body = Array(buffer.readableBytesView)
-    } catch {
+    } catch let error as HTTPError where error.status == .contentTooLarge {
       return WebhookResponse.error(
         .contentTooLarge, "body is larger than max_body (\(config.maxBody) bytes)")
+    } catch {
+      // A malformed body (an invalid chunk size, a cut-off upload) is the client's fault.
+      return WebhookResponse.error(.badRequest, "the request body cannot be read: \(error)")
     }
     let fields = request.headers
     let headers: @Sendable (String) -> String? = { name in

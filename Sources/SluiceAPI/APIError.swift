@@ -51,6 +51,9 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
 /// Turns every error — including Hummingbird's own 404/405 — into an ``APIError`` body, so a
 /// client always gets JSON with a reason.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+  /// Clients retrying against a full disk would otherwise log one error per request.
+  static var warnings: WarningRateLimiter { apiWarnings }
+
   func handle(
     _ request: Request, context: Context, next: (Request, Context) async throws -> Response
   ) async throws
@@ -63,11 +66,14 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         from: request, context: context)
     } catch {
       let apiError = APIError.from(error)
-      if apiError.status.code >= 500 {
-        context.logger.error(
-          "request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+      if apiError.status.code >= 500,
+        let line = Self.warnings.line("\(apiError.status.code)", "request failed")
+      {
+        context.logger.error("\(line)", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
       }
       return try apiError.response(from: request, context: context)
     }
   }
 }
+
+private let apiWarnings = WarningRateLimiter()

@@ -91,8 +91,10 @@ extension AdminAPI {
     let body: ByteBuffer
     do {
       body = try await request.collectBody(upTo: maxBodyBytes)
-    } catch {
+    } catch let error as HTTPError where error.status == .contentTooLarge {
       throw APIError(.contentTooLarge, "request body is larger than \(maxBodyBytes) bytes")
+    } catch {
+      throw APIError(.badRequest, "the request body cannot be read: \(error)")
     }
     let records = try ProduceRequest.parse(Array(body.readableBytesView), topic: topic)
     guard !records.isEmpty else { throw APIError(.badRequest, "no records given") }

@@ -95,41 +95,34 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
   }
 }
 
-/// The open connections of one listener, shared by its ``ConnectionGuard``s, and how many were
-/// refused at the limit (logged once a minute at most, not once per connection).
+/// The open connections of one listener, shared by its ``ConnectionGuard``s; refusals at the
+/// limit are logged once a minute at most, not once per connection.
 public final class ConnectionCount: Sendable {
-  private let state = Mutex((open: 0, refused: 0, lastWarningSeconds: Int64.min))
+  private let open = Mutex(0)
   private let name: String
   private let logger: Logger
+  private let warnings = WarningRateLimiter()
 
   public init(name: String, logger: Logger) {
     self.name = name
     self.logger = logger
   }
 
-  public var open: Int { state.withLock { $0.open } }
-  public var refused: Int { state.withLock { $0.refused } }
-
   /// Counts a new connection; false (and not counted) when `limit` are already open.
   func open(limit: Int) -> Bool {
-    let now = currentTimeMillis() / 1000
-    let (admitted, warnAfter) = state.withLock { s -> (Bool, Int?) in
-      if s.open < limit {
-        s.open += 1
-        return (true, nil)
-      }
-      s.refused += 1
-      guard now.saturatingMinus(s.lastWarningSeconds) >= 60 else { return (false, nil) }
-      s.lastWarningSeconds = now
-      return (false, s.refused)
+    let admitted = open.withLock { count in
+      guard count < limit else { return false }
+      count += 1
+      return true
     }
-    if let refused = warnAfter {
-      logger.warning(
-        "\(name) refuses new connections: \(limit) are open (listeners.max_connections); \(refused) refused so far"
-      )
+    if !admitted,
+      let line = warnings.line(
+        "full", "\(name) refuses new connections: \(limit) are open (listeners.max_connections)")
+    {
+      logger.warning("\(line)")
     }
     return admitted
   }
 
-  func close() { state.withLock { $0.open -= 1 } }
+  func close() { open.withLock { $0 -= 1 } }
 }

@@ -84,10 +84,14 @@ final class MQTTSourceTests: XCTestCase {
     try mosquittoPub(host + ["-t", "\(p)/text/y", "-q", "1", "-f", invalidUTF8.path])
     try mosquittoPub(host + ["-t", "\(p)/bytes/b", "-q", "1", "-f", invalidUTF8.path])
     try mosquittoPub(host + ["-t", "\(p)/drop", "-q", "1", "-m", "not json either"])
+    // Valid JSON, but larger than the log takes (1 MiB): dead-lettered without its value.
+    let huge = worker.directory.appendingPathComponent("huge.json")
+    try Data(("\"" + String(repeating: "x", count: 1_100_000) + "\"").utf8).write(to: huge)
+    try mosquittoPub(host + ["-t", "\(p)/line1/temperature", "-q", "1", "-f", huge.path])
 
     try waitUntil("records routed") {
       worker.recordCount("\(p).line1") == 1 && worker.recordCount("\(p).line2") == 1
-        && worker.recordCount("\(p).line9") == 1 && worker.recordCount("\(p).dlq") == 1
+        && worker.recordCount("\(p).line9") == 1 && worker.recordCount("\(p).dlq") == 2
         && worker.recordCount("\(p).keyed.env") == 1 && worker.recordCount("\(p).text") == 1
         && worker.recordCount("\(p)-text.dlq") == 1 && worker.recordCount("\(p).bytes") == 1
         && worker.taskDetails("\(p)-drop")["dropped"] == "1"
@@ -111,7 +115,7 @@ final class MQTTSourceTests: XCTestCase {
     XCTAssertEqual(headers(retained)["mqtt.retain"], "true")
     XCTAssertEqual(worker.recordCount("\(p).line3"), 0, "not subscribed")
     // Invalid JSON: to the configured DLQ topic with the reason.
-    let dead = try XCTUnwrap(worker.records("\(p).dlq").first)
+    let dead = try XCTUnwrap(worker.records("\(p).dlq").first { $0["value"] is String })
     XCTAssertEqual(dead["value"] as? String, "{not json")
     XCTAssertTrue(
       headers(dead)["sluice.error.reason"]?.contains("not valid JSON") ?? false, "\(dead)")
@@ -135,7 +139,11 @@ final class MQTTSourceTests: XCTestCase {
     XCTAssertEqual(worker.recordCount("\(p)-drop.dlq"), 0)
     let details = worker.taskDetails("\(p)-json")
     XCTAssertEqual(details["messages"], "3")
-    XCTAssertEqual(details["dead_lettered"], "1")
+    XCTAssertEqual(details["dead_lettered"], "2", "the invalid and the oversized message")
+    let oversized = try XCTUnwrap(worker.records("\(p).dlq").first { !($0["value"] is String) })
+    XCTAssertTrue(
+      headers(oversized)["sluice.error.reason"]?.contains("larger than the store takes") ?? false,
+      "\(oversized)")
     XCTAssertEqual(details["session"], "new")
     try mosquittoPub(host + ["-t", "\(p)/line9/temperature", "-r", "-n"])  // clear the retained
   }

@@ -47,6 +47,15 @@ final class OutsideInputTests: XCTestCase {
       XCTAssertEqual(status, 400, "\(body): \(text)")
       XCTAssertTrue(text.contains(reason), "\(body): \(text)")
     }
+    // An invalid chunk size is the client's fault (400), not a body that is too large (413).
+    let chunked = try RawConnection(port: worker.port)
+    try chunked.send(
+      "POST /topics/t/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"
+    )
+    let answer400 = chunked.receive()
+    XCTAssertTrue(answer400.hasPrefix("HTTP/1.1 400"), answer400)
+    XCTAssertTrue(answer400.contains("chunk size"), answer400)
+    // A 503 says when to come back (Retry-After) — checked in AdminAPITests.
     // Far-apart timestamps inside the range are one valid batch.
     let (status, answer) = try worker.post(
       "/topics/t/records",
@@ -95,6 +104,12 @@ final class OutsideInputTests: XCTestCase {
     try FileManager.default.createDirectory(at: partition, withIntermediateDirectories: true)
     try Data(recordBatch(timestamp: .min, value: Array("old".utf8))).write(
       to: partition.appendingPathComponent("00000000000000000000.log"))
+    // And a batch whose checksum holds but whose record claims 2^40 headers: start-up accepts
+    // it (it checks batches, not records), reading it fails, and the rebuild must go on.
+    let broken = worker.directory.appendingPathComponent("data/log/topics/broken/0")
+    try FileManager.default.createDirectory(at: broken, withIntermediateDirectories: true)
+    try Data(recordBatch(timestamp: 1, value: [], headerCount: 1 << 40)).write(
+      to: broken.appendingPathComponent("00000000000000000000.log"))
     let port = try WorkerProcess.freePort()
     try worker.writeConnector(
       "hooks",
@@ -120,6 +135,8 @@ final class OutsideInputTests: XCTestCase {
     XCTAssertTrue(String(decoding: long.body, as: UTF8.self).contains("max_key_bytes"))
     XCTAssertEqual(try worker.records("h").count, 1)
     XCTAssertEqual(try worker.records("old").first?["value"] as? String, "old")
+    XCTAssertTrue(
+      worker.log().contains("skipped a partition it cannot read: broken/0"), worker.log())
     XCTAssertEqual(worker.terminate()?.status, 0)
   }
 
@@ -334,6 +351,15 @@ final class RawConnection {
     }
   }
 
+  /// What the server sends within a few seconds, as text.
+  func receive(timeout: TimeInterval = 5) -> String {
+    var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    guard poll(&descriptor, 1, Int32(timeout * 1000)) > 0 else { return "" }
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    let n = recv(fd, &buffer, buffer.count, 0)
+    return n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : ""
+  }
+
   /// True when the server closes the connection (or resets it) within `seconds`.
   func isClosed(within seconds: TimeInterval) -> Bool {
     var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -363,7 +389,7 @@ func peakResidentMiB(of worker: WorkerProcess) throws -> Int {
 
 /// One RecordBatch v2 with base offset 0 and one record, as Kafka lays it out (the CRC-32C
 /// covers attributes to the end), written by hand so a test can store what the log refuses.
-func recordBatch(timestamp: Int64, value: [UInt8]) -> [UInt8] {
+func recordBatch(timestamp: Int64, value: [UInt8], headerCount: Int64 = 0) -> [UInt8] {
   func varint(_ v: Int64, _ out: inout [UInt8]) {
     var z = UInt64(bitPattern: (v << 1) ^ (v >> 63))
     while z >= 0x80 {
@@ -381,7 +407,7 @@ func recordBatch(timestamp: Int64, value: [UInt8]) -> [UInt8] {
   varint(-1, &record)  // no key
   varint(Int64(value.count), &record)
   record += value
-  varint(0, &record)  // no headers
+  varint(headerCount, &record)
   var body: [UInt8] = []  // attributes .. end: what the CRC covers
   be(Int16(0), &body)
   be(Int32(0), &body)  // last offset delta

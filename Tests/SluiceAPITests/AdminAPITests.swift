@@ -108,6 +108,20 @@ final class AdminAPITests: XCTestCase {
     XCTAssertEqual(total, 0)
   }
 
+  func testUnavailableStoreIs503WithRetryAfter() async throws {
+    log.close()
+    try await app.test(.router) { client in
+      try await client.execute(
+        uri: "/topics/t/records", method: .post,
+        body: ByteBuffer(string: #"{"records":[{"value":"x"}]}"#)
+      ) { response in
+        XCTAssertEqual(response.status, .serviceUnavailable)
+        XCTAssertEqual(response.headers[.retryAfter], "1")
+        XCTAssertTrue(String(buffer: response.body).contains("error_code"))
+      }
+    }
+  }
+
   func testHealthAndConnectorStatusInKafkaConnectShape() async throws {
     status.set(
       ConnectorStatus(
