@@ -17,6 +17,7 @@ public final class EmbeddedLog: Sendable {
   private let committer = Mutex<GroupCommitter?>(nil)
   private let isClosed = Atomic<Bool>(false)
   private let buffers = BatchBufferPool()
+  private let files: DescriptorPool
 
   private var topicsDirectory: String { directory + "/topics" }
   private var cleanMarker: String { directory + "/.clean-shutdown" }
@@ -24,6 +25,8 @@ public final class EmbeddedLog: Sendable {
   public init(directory: String, configuration: LogConfiguration = .init()) throws {
     self.directory = directory
     self.configuration = configuration
+    files = DescriptorPool(
+      limit: configuration.maxOpenFiles, keepsUnsyncedFilesOpen: configuration.fsync != .none)
     try FileIO.makeDirectory(directory + "/topics")
     lock = try LockFile(directory: directory)
     let clean = FileManager.default.fileExists(atPath: directory + "/.clean-shutdown")
@@ -44,7 +47,7 @@ public final class EmbeddedLog: Sendable {
         logs.append(
           try PartitionLog(
             directory: "\(topicDir)/\(p)", topic: topic, partition: p, configuration: configuration,
-            cleanShutdown: clean,
+            files: files, cleanShutdown: clean,
             warn: { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }))
       }
       if !logs.isEmpty { loaded[topic] = logs }
@@ -81,7 +84,7 @@ public final class EmbeddedLog: Sendable {
         logs.append(
           try PartitionLog(
             directory: "\(topicsDirectory)/\(name)/\(p)", topic: name, partition: p,
-            configuration: configuration,
+            configuration: configuration, files: files,
             cleanShutdown: true, warn: { _ in }))
       }
       FileIO.syncDirectory("\(topicsDirectory)/\(name)")
@@ -143,6 +146,9 @@ public final class EmbeddedLog: Sendable {
   {
     try partition(topic, p).read(from: offset, maxRecords: maxRecords, maxBytes: maxBytes)
   }
+
+  /// Segment and index files open at the moment (bounded by the descriptor pool).
+  public var openFileCount: Int { files.openCount }
 
   /// fdatasync calls made for appends so far (tests prove group commit with it).
   public var fsyncCount: Int { committer.withLock { $0?.fsyncCount ?? 0 } }

@@ -24,13 +24,16 @@ public struct LogConfiguration: Sendable {
   public var writerThreads: Int
   /// Topics the log may hold; creating one more is refused (templated topics from outside).
   public var maxTopics: Int
+  /// Segment and index files kept open at once (idle ones past it are closed until needed);
+  /// nil: half the process's descriptor limit (``DescriptorPool``).
+  public var maxOpenFiles: Int?
 
   public init(
     segmentBytes: Int64 = 256 << 20, segmentMaxAgeMs: Int64? = 7 * 86_400_000,
     retentionMs: Int64? = 168 * 3_600_000,
     retentionBytes: Int64? = nil, indexIntervalBytes: Int = 4096, fsync: FsyncPolicy = .batch,
     maxRecordBytes: Int = 1 << 20, retentionCheckIntervalMs: Int64 = 60_000,
-    writerThreads: Int = 4, maxTopics: Int = 10_000
+    writerThreads: Int = 4, maxTopics: Int = 10_000, maxOpenFiles: Int? = nil
   ) {
     self.segmentBytes = segmentBytes
     self.segmentMaxAgeMs = segmentMaxAgeMs
@@ -42,6 +45,7 @@ public struct LogConfiguration: Sendable {
     self.retentionCheckIntervalMs = retentionCheckIntervalMs
     self.writerThreads = writerThreads
     self.maxTopics = maxTopics
+    self.maxOpenFiles = maxOpenFiles
   }
 }
 

@@ -13,19 +13,18 @@ final class OffsetIndex {
 
   let path: String
   private(set) var entries: [Entry] = []
-  private let fd: Int32
+  private let file: PooledFile
 
-  init(path: String) throws {
+  init(path: String, files: DescriptorPool) throws {
     self.path = path
-    fd = try FileIO.open(path, flags: O_RDWR | O_CREAT)
+    file = try PooledFile(path: path, flags: O_RDWR | O_CREAT, pool: files)
   }
-
-  deinit { close(fd) }
 
   /// Loads the entries on disk, keeping only a strictly increasing prefix within `segmentSize`.
   func load(segmentSize: Int64) throws {
-    let size = try FileIO.size(fd, path: path)
-    let bytes = try FileIO.read(fd, count: Int(size), at: 0, path: path)
+    let bytes = try file.use { fd in
+      try FileIO.read(fd, count: Int(try FileIO.size(fd, path: path)), at: 0, path: path)
+    }
     var loaded: [Entry] = []
     var i = 0
     while i + 8 <= bytes.count {
@@ -50,8 +49,11 @@ final class OffsetIndex {
     var raw = [UInt8](repeating: 0, count: 8)
     withUnsafeBytes(of: entry.relativeOffset.bigEndian) { raw.replaceSubrange(0..<4, with: $0) }
     withUnsafeBytes(of: entry.position.bigEndian) { raw.replaceSubrange(4..<8, with: $0) }
-    try raw.withUnsafeBytes {
-      try FileIO.writeAll(fd, $0, at: Int64(entries.count * 8), path: path)
+    // Not marked as a write to keep open: the index is rebuilt from the segment when in doubt.
+    try file.use { fd in
+      try raw.withUnsafeBytes {
+        try FileIO.writeAll(fd, $0, at: Int64(entries.count * 8), path: path)
+      }
     }
     entries.append(entry)
   }
@@ -60,8 +62,10 @@ final class OffsetIndex {
   func reset() throws { try truncate(keeping: 0) }
 
   private func truncate(keeping count: Int) throws {
-    guard ftruncate(fd, off_t(count * 8)) == 0 else {
-      throw LogError.io(path: path, operation: "truncate", reason: FileIO.reason())
+    try file.use { fd in
+      guard ftruncate(fd, off_t(count * 8)) == 0 else {
+        throw LogError.io(path: path, operation: "truncate", reason: FileIO.reason())
+      }
     }
     entries.removeLast(entries.count - min(count, entries.count))
   }
@@ -83,5 +87,5 @@ final class OffsetIndex {
     return found
   }
 
-  func sync() throws { try FileIO.sync(fd, path: path) }
+  func sync() throws { try file.sync() }
 }

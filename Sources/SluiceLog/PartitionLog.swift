@@ -11,6 +11,7 @@ final class PartitionLog: @unchecked Sendable {
   let partition: Int
   let directory: String
   private let configuration: LogConfiguration
+  private let files: DescriptorPool
   private let lock = NSLock()
   private var segments: [Segment] = []
   /// Readers see offsets below this: the records made durable (per the fsync policy).
@@ -18,8 +19,9 @@ final class PartitionLog: @unchecked Sendable {
 
   init(
     directory: String, topic: String, partition: Int, configuration: LogConfiguration,
-    cleanShutdown: Bool, warn: (String) -> Void
+    files: DescriptorPool, cleanShutdown: Bool, warn: (String) -> Void
   ) throws {
+    self.files = files
     self.topic = topic
     self.partition = partition
     self.directory = directory
@@ -32,8 +34,9 @@ final class PartitionLog: @unchecked Sendable {
     }.sorted()
     for (i, base) in bases.enumerated() {
       let segment = try Segment(
-        directory: directory, baseOffset: base, indexIntervalBytes: configuration.indexIntervalBytes
-      )
+        directory: directory, baseOffset: base,
+        indexIntervalBytes: configuration.indexIntervalBytes,
+        files: files)
       let isActive = i == bases.count - 1
       if isActive && !cleanShutdown {
         let removed = try segment.recover()
@@ -50,7 +53,8 @@ final class PartitionLog: @unchecked Sendable {
     if segments.isEmpty {
       segments.append(
         try Segment(
-          directory: directory, baseOffset: 0, indexIntervalBytes: configuration.indexIntervalBytes)
+          directory: directory, baseOffset: 0, indexIntervalBytes: configuration.indexIntervalBytes,
+          files: files)
       )
       FileIO.syncDirectory(directory)
     }
@@ -79,7 +83,7 @@ final class PartitionLog: @unchecked Sendable {
         try active.seal()
         active = try Segment(
           directory: directory, baseOffset: active.nextOffset,
-          indexIntervalBytes: configuration.indexIntervalBytes)
+          indexIntervalBytes: configuration.indexIntervalBytes, files: files)
         segments.append(active)
         FileIO.syncDirectory(directory)
       }

@@ -14,7 +14,7 @@ final class Segment: @unchecked Sendable {
   let baseOffset: Int64
   let logPath: String
   let index: OffsetIndex
-  private let fd: Int32
+  private let file: PooledFile
   private let indexIntervalBytes: Int
 
   /// Bytes of complete batches in the file.
@@ -34,16 +34,24 @@ final class Segment: @unchecked Sendable {
     return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
   }
 
-  init(directory: String, baseOffset: Int64, indexIntervalBytes: Int) throws {
+  init(directory: String, baseOffset: Int64, indexIntervalBytes: Int, files: DescriptorPool) throws
+  {
     self.baseOffset = baseOffset
     self.nextOffset = baseOffset
     self.indexIntervalBytes = indexIntervalBytes
     logPath = directory + "/" + Self.fileName(baseOffset, ".log")
-    fd = try FileIO.open(logPath, flags: O_RDWR | O_CREAT)
-    index = try OffsetIndex(path: directory + "/" + Self.fileName(baseOffset, ".index"))
+    file = try PooledFile(path: logPath, flags: O_RDWR | O_CREAT, pool: files)
+    index = try OffsetIndex(
+      path: directory + "/" + Self.fileName(baseOffset, ".index"), files: files)
   }
 
-  deinit { close(fd) }
+  private func readBytes(count: Int, at position: Int64) throws -> [UInt8] {
+    try file.use { try FileIO.read($0, count: count, at: position, path: logPath) }
+  }
+
+  private func fileSize() throws -> Int64 {
+    try file.use { try FileIO.size($0, path: logPath) }
+  }
 
   // MARK: - Writing
 
@@ -55,12 +63,14 @@ final class Segment: @unchecked Sendable {
         .init(relativeOffset: UInt32(header.baseOffset - baseOffset), position: UInt32(size)))
       bytesSinceIndexEntry = 0
     }
-    try withUnsafeBytes(of: header.baseOffset.bigEndian) {
-      try FileIO.writeAll(fd, $0, at: size, path: logPath)
-    }
-    try batch.withUnsafeBytes {
-      try FileIO.writeAll(
-        fd, UnsafeRawBufferPointer(rebasing: $0[8...]), at: size + 8, path: logPath)
+    try file.use(writes: true) { fd in
+      try withUnsafeBytes(of: header.baseOffset.bigEndian) {
+        try FileIO.writeAll(fd, $0, at: size, path: logPath)
+      }
+      try batch.withUnsafeBytes {
+        try FileIO.writeAll(
+          fd, UnsafeRawBufferPointer(rebasing: $0[8...]), at: size + 8, path: logPath)
+      }
     }
     size += Int64(batch.count)
     bytesSinceIndexEntry += batch.count
@@ -70,7 +80,7 @@ final class Segment: @unchecked Sendable {
     maxTimestamp = max(maxTimestamp ?? header.maxTimestamp, header.maxTimestamp)
   }
 
-  func sync() throws { try FileIO.sync(fd, path: logPath) }
+  func sync() throws { try file.sync() }
 
   /// Makes the segment read-only for good: syncs data and index (called when it rolls).
   func seal() throws {
@@ -82,7 +92,7 @@ final class Segment: @unchecked Sendable {
 
   /// Opens a segment that was closed cleanly: trusts the index, walks only past its last entry.
   func loadClean() throws {
-    let fileSize = try FileIO.size(fd, path: logPath)
+    let fileSize = try fileSize()
     try index.load(segmentSize: fileSize)
     let start = index.entries.last.map { Int64($0.position) } ?? 0
     let expected = baseOffset + Int64(index.entries.last?.relativeOffset ?? 0)
@@ -100,7 +110,7 @@ final class Segment: @unchecked Sendable {
   /// tail. Returns the number of bytes removed. Throws when a damaged batch is followed by an
   /// intact one: that is corruption, and dropping the intact batch would lose data.
   func recover() throws -> Int64 {
-    let fileSize = try FileIO.size(fd, path: logPath)
+    let fileSize = try fileSize()
     try index.reset()
     bytesSinceIndexEntry = 0
     firstTimestamp = nil
@@ -119,8 +129,10 @@ final class Segment: @unchecked Sendable {
           "a damaged batch is followed by an intact one at byte \(intact); move the segment aside or truncate it at byte \(scan.validEnd) to drop everything from there"
       )
     }
-    guard ftruncate(fd, off_t(scan.validEnd)) == 0 else {
-      throw LogError.io(path: logPath, operation: "truncate", reason: FileIO.reason())
+    try file.use(writes: true) { fd in
+      guard ftruncate(fd, off_t(scan.validEnd)) == 0 else {
+        throw LogError.io(path: logPath, operation: "truncate", reason: FileIO.reason())
+      }
     }
     try sync()
     return fileSize - scan.validEnd
@@ -147,8 +159,7 @@ final class Segment: @unchecked Sendable {
       if position < chunkStart
         || position + Int64(RecordBatch.headerSize) > chunkStart + Int64(chunk.count)
       {
-        chunk = try FileIO.read(
-          fd, count: Int(min(fileSize - position, 4 << 20)), at: position, path: logPath)
+        chunk = try readBytes(count: Int(min(fileSize - position, 4 << 20)), at: position)
         chunkStart = position
       }
       let local = Int(position - chunkStart)
@@ -158,9 +169,8 @@ final class Segment: @unchecked Sendable {
       guard let header, header.baseOffset == expected, position + Int64(header.size) <= fileSize
       else { break }
       if local + header.size > chunk.count {
-        chunk = try FileIO.read(
-          fd, count: max(header.size, Int(min(fileSize - position, 4 << 20))), at: position,
-          path: logPath)
+        chunk = try readBytes(
+          count: max(header.size, Int(min(fileSize - position, 4 << 20))), at: position)
         chunkStart = position
       }
       let start = Int(position - chunkStart)
@@ -192,7 +202,7 @@ final class Segment: @unchecked Sendable {
   private func findIntactBatch(after position: Int64, fileSize: Int64, atOrAfter offset: Int64)
     throws -> Int64?
   {
-    let bytes = try FileIO.read(fd, count: Int(fileSize - position), at: position, path: logPath)
+    let bytes = try readBytes(count: Int(fileSize - position), at: position)
     return bytes.withUnsafeBytes { raw -> Int64? in
       var i = 1
       while i + RecordBatch.headerSize <= raw.count {
@@ -228,7 +238,7 @@ final class Segment: @unchecked Sendable {
         min(
           segmentEnd - position, Int64(max(maxBytes - bytesRead, 64 << 10) + RecordBatch.headerSize)
         ))
-      let chunk = try FileIO.read(fd, count: want, at: position, path: logPath)
+      let chunk = try readBytes(count: want, at: position)
       var local = 0
       var progressed = false
       while local + RecordBatch.headerSize <= chunk.count {
@@ -242,8 +252,7 @@ final class Segment: @unchecked Sendable {
         if local + header.size > chunk.count {
           if !progressed {
             // A batch larger than the window: read exactly it.
-            let whole = try FileIO.read(
-              fd, count: header.size, at: position + Int64(local), path: logPath)
+            let whole = try readBytes(count: header.size, at: position + Int64(local))
             guard whole.count == header.size else {
               throw LogError.corruptSegment(
                 file: logPath, position: position, reason: "batch runs past the end of the file")

@@ -255,6 +255,30 @@ final class OutsideInputTests: XCTestCase {
     XCTAssertEqual(worker.terminate()?.status, 0)
   }
 
+  func testAWorkerWithManyTopicsStartsUnderALowDescriptorLimit() throws {
+    let worker = try WorkerProcess()
+    try worker.start()
+    // 300 topics: two files each, 600 descriptors if every segment kept its files open.
+    for t in 0..<300 {
+      XCTAssertEqual(
+        try worker.post("/topics/many.\(t)/records", json: #"{"records":[{"value":\#(t)}]}"#)
+          .status,
+        200)
+    }
+    worker.kill9()
+    try worker.start(descriptorLimit: 256)
+    for t in stride(from: 0, to: 300, by: 7) {
+      XCTAssertEqual(try worker.records("many.\(t)").map { $0["value"] as? Int }, [t])
+    }
+    for t in 0..<300 {
+      XCTAssertEqual(
+        try worker.post("/topics/many.\(t)/records", json: #"{"records":[{"value":0}]}"#).status,
+        200, "topic \(t)")
+    }
+    XCTAssertEqual(try worker.records("many.299").count, 2)
+    XCTAssertEqual(worker.terminate()?.status, 0)
+  }
+
   func testFatalSignalLeavesALastLogLine() throws {
     let worker = try WorkerProcess()
     try worker.start()

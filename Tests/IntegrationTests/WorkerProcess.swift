@@ -72,11 +72,18 @@ final class WorkerProcess {
       at: connectorsDirectory.appendingPathComponent("\(name).yaml"))
   }
 
-  /// Starts the worker and waits until its API answers.
-  func start(timeout: TimeInterval = 30) throws {
+  /// Starts the worker and waits until its API answers; with `descriptorLimit`, under that
+  /// `RLIMIT_NOFILE` (through prlimit, which execs the worker in its own process).
+  func start(timeout: TimeInterval = 30, descriptorLimit: Int? = nil) throws {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: Self.binary)
-    process.arguments = ["run", "--config", directory.appendingPathComponent("worker.yaml").path]
+    let run = ["run", "--config", directory.appendingPathComponent("worker.yaml").path]
+    if let descriptorLimit {
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+      process.arguments = ["--nofile=\(descriptorLimit):\(descriptorLimit)", Self.binary] + run
+    } else {
+      process.executableURL = URL(fileURLWithPath: Self.binary)
+      process.arguments = run
+    }
     process.currentDirectoryURL = directory
     let handle = try FileHandle(forWritingTo: logFile)
     handle.seekToEndOfFile()

@@ -315,3 +315,38 @@ final class OutOfRangeInputTests: LogTestCase {
     XCTAssertEqual(log.topicNames(), ["a", "b"])
   }
 }
+
+/// Point 9 of issue 19: partitions do not hold their descriptors forever.
+final class DescriptorPoolTests: LogTestCase {
+  func testManyPartitionsWorkWithFewOpenFiles() async throws {
+    let configuration = LogConfiguration(segmentBytes: 2048, maxOpenFiles: 12)
+    var log: EmbeddedLog? = try EmbeddedLog(directory: directory, configuration: configuration)
+    for t in 0..<40 {
+      try log!.createTopic("t\(t)", partitions: 2)
+      for p in 0..<2 {
+        // Several segments each (2 KiB segments), so sealed and active files both count.
+        for batch in 0..<6 {
+          _ = try await log!.append(
+            (0..<4).map { record(batch * 4 + $0) }, topic: "t\(t)", partition: p)
+        }
+      }
+      XCTAssertLessThanOrEqual(log!.openFileCount, 12 + 2, "after topic \(t)")
+    }
+    for t in 0..<40 {
+      for p in 0..<2 {
+        XCTAssertEqual(try readAll(log!, "t\(t)", p).map(\.offset), (0..<24).map(Int64.init))
+      }
+    }
+    XCTAssertLessThanOrEqual(log!.openFileCount, 14)
+    log!.close()
+    log = nil
+    // Reopened, as after a crash (every active segment is recovered), within the same bound.
+    try? FileManager.default.removeItem(atPath: directory + "/.clean-shutdown")
+    let reopened = try EmbeddedLog(directory: directory, configuration: configuration)
+    defer { reopened.close() }
+    XCTAssertLessThanOrEqual(reopened.openFileCount, 14)
+    XCTAssertEqual(try readAll(reopened, "t39", 1).count, 24)
+    _ = try await reopened.append([record(99)], topic: "t0", partition: 0)
+    XCTAssertEqual(try reopened.offsets(topic: "t0", partition: 0).end, 25)
+  }
+}
