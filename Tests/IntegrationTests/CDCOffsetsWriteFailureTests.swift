@@ -1,0 +1,153 @@
+import Foundation
+import XCTest
+
+/// A CDC connector whose offsets file cannot be written while changes stream: the task fails
+/// and is restarted with backoff (status shows it), the worker process stays alive, and once
+/// the folder is writable again every committed change is in its topic exactly once.
+///
+/// Before the fix, the failed send stopped the replication stream while its thread waited
+/// for room, the thread took the stop's semaphore count, and libdispatch trapped when the
+/// stream was freed below the semaphore's initial value: the worker died.
+final class CDCOffsetsWriteFailureTests: CDCWorkerTestCase {
+  func testAnUnwritableOffsetsFolderFailsTheTaskNotTheWorkerAndLosesNothing() throws {
+    let workload = CDCWorkload(prefix: "cdc_offw", transactions: 2400, seed: 7)
+    let worker = try WorkerProcess()
+    try workload.prepare(url)
+    slotsToDrop.append("cdc_offw")
+    try worker.writeConnector(
+      "cdc-offw", connectorYAML("cdc-offw", tables: workload.tableList, topic: "offw.{table}"))
+    try worker.start()
+    try waitForStreaming(worker, "cdc-offw")
+
+    // A first part streams normally, so the connector has a committed position.
+    let first = workload.run(url, chunks: 0..<4)
+    try waitUntil("the first part committed", timeout: 120) { first.finished }
+    XCTAssertNil(first.failure)
+    let offsets = worker.directory.appendingPathComponent("data/offsets")
+    try waitUntil("a committed position", timeout: 30) {
+      FileManager.default.fileExists(atPath: offsets.appendingPathComponent("cdc-offw.json").path)
+    }
+
+    let blocker = try UnwritableFolder(offsets)
+    addTeardownBlock { blocker.restore() }
+    let restartsBefore = taskStatus(worker, "cdc-offw")?["restarts"] as? Int ?? 0
+
+    // Changes keep coming at full speed while the offsets cannot be written, so the
+    // replication thread is ahead of the task when a send fails.
+    var next = 4
+    var sawFailed = false
+    var traces = Set<String>()
+    while next < 16 {
+      let part = workload.run(url, chunks: next..<next + 2)
+      next += 2
+      while !part.finished {
+        XCTAssertTrue(worker.process?.isRunning == true, "the worker died:\n\(worker.log())")
+        guard worker.process?.isRunning == true else { return }
+        if let task = taskStatus(worker, "cdc-offw"), task["state"] as? String == "FAILED" {
+          sawFailed = true
+          if let trace = task["trace"] as? String { traces.insert(trace) }
+        }
+        Thread.sleep(forTimeInterval: 0.02)
+      }
+      XCTAssertNil(part.failure)
+      let restarts = (taskStatus(worker, "cdc-offw")?["restarts"] as? Int ?? 0) - restartsBefore
+      if sawFailed && restarts >= 3 { break }
+    }
+    // Let the last failure and restart happen with nothing more arriving.
+    try waitUntil("the task failed and restarted at least three times", timeout: 60) {
+      if let task = self.taskStatus(worker, "cdc-offw"), task["state"] as? String == "FAILED" {
+        sawFailed = true
+        if let trace = task["trace"] as? String { traces.insert(trace) }
+      }
+      let restarts = self.taskStatus(worker, "cdc-offw")?["restarts"] as? Int ?? 0
+      return sawFailed && restarts - restartsBefore >= 3
+    }
+    XCTAssertTrue(worker.process?.isRunning == true, "the worker died:\n\(worker.log())")
+    XCTAssertTrue(sawFailed, "status showed the task FAILED")
+    XCTAssertTrue(
+      traces.contains { $0.contains("offsets") && $0.contains("cdc-offw.json") },
+      "the reason names the offsets file: \(traces)")
+    XCTAssertTrue(worker.log().contains("source task failed; restarting"), "logged")
+    print(
+      "CDC offsets write failure: \(blocker.how), \((taskStatus(worker, "cdc-offw")?["restarts"] as? Int ?? 0) - restartsBefore) restarts, traces: \(traces)"
+    )
+
+    // Writable again: the task recovers by itself, and the rest of the workload streams.
+    blocker.restore()
+    let rest = workload.run(url, chunks: next..<workload.chunks.count)
+    try waitUntil("the rest committed", timeout: 120) { rest.finished }
+    XCTAssertNil(rest.failure)
+    try workload.verify(worker, topicPrefix: "offw.", context: "after an unwritable offsets folder")
+    try waitUntil("streaming again", timeout: 90) {
+      self.detail(worker, "cdc-offw", "state") == "streaming"
+        && self.taskStatus(worker, "cdc-offw")?["state"] as? String == "RUNNING"
+    }
+    XCTAssertTrue(worker.process?.isRunning == true, "the worker died:\n\(worker.log())")
+    // The position moves on again: a restart would not replay the whole slot.
+    let file = offsets.appendingPathComponent("cdc-offw.json")
+    let before = try Data(contentsOf: file)
+    try cdcPSQL(url, "INSERT INTO cdc_offw_a VALUES (100000, 1, 'after')")
+    try waitUntil("the offsets file was written again", timeout: 30) {
+      (try? Data(contentsOf: file)) != before
+    }
+    XCTAssertNotNil(worker.terminate())
+  }
+}
+
+/// Makes a folder impossible to write into, even for root (tests run as root, so a chmod
+/// would not stop anything): the immutable attribute (`chattr +i`), or where the file system
+/// has none, a plain file in the folder's place. Checks that a write really fails.
+final class UnwritableFolder: @unchecked Sendable {
+  let folder: URL
+  private var moved: URL?
+  private var immutable = false
+  /// How the folder was made unwritable, for the test's output.
+  private(set) var how = "chattr +i"
+  private let lock = NSLock()
+
+  init(_ folder: URL, file: StaticString = #filePath, line: UInt = #line) throws {
+    self.folder = folder
+    if (try? runProgram("/usr/bin/chattr", ["+i", folder.path]))?.status == 0 {
+      immutable = true
+    }
+    if !immutable || Self.canWrite(in: folder) {
+      if immutable { _ = try? runProgram("/usr/bin/chattr", ["-i", folder.path]) }
+      immutable = false
+      let aside = folder.deletingLastPathComponent().appendingPathComponent(
+        folder.lastPathComponent + ".aside")
+      try FileManager.default.moveItem(at: folder, to: aside)
+      moved = aside
+      how = "a file in the folder's place"
+      FileManager.default.createFile(atPath: folder.path, contents: Data())
+    }
+    guard !Self.canWrite(in: folder) else {
+      restore()
+      XCTFail("could not make \(folder.path) unwritable", file: file, line: line)
+      throw WorkerError("could not make \(folder.path) unwritable")
+    }
+  }
+
+  /// Makes the folder writable again, as it was; safe to call twice.
+  func restore() {
+    lock.withLock {
+      if immutable {
+        _ = try? runProgram("/usr/bin/chattr", ["-i", folder.path])
+        immutable = false
+      }
+      if let moved {
+        try? FileManager.default.removeItem(at: folder)
+        try? FileManager.default.moveItem(at: moved, to: folder)
+        self.moved = nil
+      }
+    }
+  }
+
+  private static func canWrite(in folder: URL) -> Bool {
+    let probe = folder.appendingPathComponent(".probe-\(UUID().uuidString)")
+    let fd = open(probe.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+    guard fd >= 0 else { return false }
+    close(fd)
+    unlink(probe.path)
+    return true
+  }
+}
