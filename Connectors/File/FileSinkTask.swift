@@ -10,12 +10,16 @@ import SluiceCore
 ///
 /// The file is its own offset store: every line carries topic, partition and offset, so on start
 /// the task drops a torn last line (a write cut by a crash) and resumes each partition after the
-/// last offset the file holds. Each `put` is one `write` followed by `fdatasync`.
+/// last offset the file holds. Each `put` is one `write` followed by `fdatasync`, on a
+/// ``BlockingQueue`` of the task's own (never on the cooperative pool); `put` returns only
+/// after the sync, so the worker commits offsets only for records that are on disk.
 /// With `format: value` only the values are written and delivery is at-least-once.
 final class FileSinkTask: SinkTask {
   let config: FileSinkConfig
   let context: any SinkTaskContext
   private let fd: Int32
+  /// Where the file's blocking calls run: the reads of `open`, and each put's write and sync.
+  private let io = BlockingQueue(label: "sluice.file-sink")
 
   init(config: FileSinkConfig, context: any SinkTaskContext) throws {
     self.config = config
@@ -32,9 +36,11 @@ final class FileSinkTask: SinkTask {
   deinit { Glibc.close(fd) }
 
   func open(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
-    try truncateTornLine()
-    guard config.format == .json else { return [:] }
-    return try lastOffsets(for: Set(partitions))
+    try await io.run {
+      try self.truncateTornLine()
+      guard self.config.format == .json else { return [:] }
+      return try self.lastOffsets(for: Set(partitions))
+    }
   }
 
   func put(_ records: [Record]) async throws {
@@ -46,8 +52,12 @@ final class FileSinkTask: SinkTask {
       }
       text += "\n"
     }
-    var bytes = Array(text.utf8)
-    try bytes.withUnsafeMutableBytes { raw in
+    try await io.run { [bytes = Array(text.utf8)] in try self.writeAndSync(bytes) }
+  }
+
+  /// One `write` of a put's lines, then `fdatasync`: blocking, so only on `io`.
+  private func writeAndSync(_ bytes: [UInt8]) throws {
+    try bytes.withUnsafeBytes { raw in
       var done = 0
       while done < raw.count {
         let n = write(fd, raw.baseAddress! + done, raw.count - done)

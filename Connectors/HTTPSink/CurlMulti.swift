@@ -75,12 +75,15 @@ final class CurlMulti: @unchecked Sendable {
   private struct Shared {
     var queue: [CurlRequest] = []
     var stopping = false
+    /// The thread has let go of every transfer.
+    var finished = false
+    /// Callers of ``CurlMulti/close()`` waiting for that.
+    var closers: [CheckedContinuation<Void, Never>] = []
   }
 
   private let shared = Mutex(Shared())
   private let multi: UnsafeMutableRawPointer
   private let settings: CurlSettings
-  private let finished = DispatchSemaphore(value: 0)
 
   init(maxConnectionsPerHost: Int, settings: CurlSettings) {
     _ = Self.globalInit
@@ -102,11 +105,25 @@ final class CurlMulti: @unchecked Sendable {
     curl_multi_wakeup(multi)
   }
 
-  /// Stops the thread; requests still running are abandoned without an answer.
-  func close() {
+  deinit {
+    // Here, not at the end of the thread: `close` may still wake the handle after the thread
+    // has seen `stopping`, and no one can once the client is gone.
+    curl_multi_cleanup(multi)
+  }
+
+  /// Stops the thread and returns once it has let go of every transfer; requests still
+  /// running are abandoned without an answer. The caller awaits a continuation, so no thread
+  /// of the cooperative pool blocks while curl finishes its turn.
+  func close() async {
     shared.withLock { $0.stopping = true }
     curl_multi_wakeup(multi)
-    finished.wait()
+    await withCheckedContinuation { (closer: CheckedContinuation<Void, Never>) in
+      let finished = shared.withLock { state in
+        if !state.finished { state.closers.append(closer) }
+        return state.finished
+      }
+      if finished { closer.resume() }
+    }
   }
 
   // MARK: - The client thread
@@ -148,8 +165,12 @@ final class CurlMulti: @unchecked Sendable {
     for (easy, _) in active { curl_multi_remove_handle(multi, easy) }
     active.removeAll()
     spare.removeAll()
-    curl_multi_cleanup(multi)
-    finished.signal()
+    let closers = shared.withLock { state in
+      state.finished = true
+      defer { state.closers = [] }
+      return state.closers
+    }
+    for closer in closers { closer.resume() }
   }
 }
 

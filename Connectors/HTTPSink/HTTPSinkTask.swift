@@ -155,7 +155,7 @@ final class HTTPSinkTask: SinkTask {
   }
 
   func close() async {
-    client.close()
+    await client.close()
     publish(metrics.withLock { $0.details() })
   }
 }

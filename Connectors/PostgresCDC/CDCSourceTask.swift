@@ -60,6 +60,15 @@ final class CDCSourceTask: SourceTask {
         if Task.isCancelled { break }
         // The server ended the stream without an error: start again.
         throw PostgresError(sqlState: nil, message: "replication stream ended")
+      } catch let failure as SendFailure {
+        // The runtime could not make records or their position durable (the log or the
+        // offsets file cannot be written): not a connection blip to retry here, but a task
+        // error. The task is FAILED in status and the worker restarts it with backoff; the
+        // slot replays from its confirmed LSN, which never passed what was made durable.
+        if Task.isCancelled { break }
+        context.setDetail("state", "failed: \(failure)")
+        await control.close()
+        throw failure.underlying
       } catch  where error is SetupError || !snapshotDone {
         // A setup the user must fix, or a snapshot that failed: the task is FAILED and the
         // worker restarts it with backoff (a snapshot resumes from what its records made
@@ -234,7 +243,12 @@ final class CDCSourceTask: SourceTask {
             continue
           }
           sending.addTask { [records] in
-            let placed = try await context.send(records)
+            let placed: [RecordMetadata]
+            do {
+              placed = try await context.send(records)
+            } catch {
+              throw SendFailure(underlying: error)
+            }
             return (confirmable, placed.reduce(0) { $0 + ($1.offset < 0 ? 1 : 0) })
           }
           inFlight = true
@@ -291,4 +305,12 @@ final class CDCSourceTask: SourceTask {
       }
     }
   }
+}
+
+/// An error of the runtime's `send` (the topic log or the offsets file, not PostgreSQL), told
+/// apart from replication errors so that it fails the task instead of being retried as a
+/// lost connection.
+struct SendFailure: Error, CustomStringConvertible {
+  var underlying: any Error
+  var description: String { "\(underlying)" }
 }

@@ -6,7 +6,9 @@ import SluicePostgres
 /// updates reporting only the LSN the task says is durable (DESIGN.md §3, first trap).
 ///
 /// libpq is not safe for two threads at once, so reading and feedback both happen on this
-/// thread; the task only sets ``confirm(_:)`` and ``requestReply()`` under a lock.
+/// thread; the task only sets ``confirm(_:)`` and ``requestReply()`` under a lock. The chunks
+/// in flight are a ``ChunkHandOff`` value under the same lock: stopping the stream, however
+/// often and whenever, cannot upset it.
 final class ReplicationStream: @unchecked Sendable {
   /// What the thread needs to connect and start streaming.
   struct Parameters: Sendable {
@@ -23,14 +25,15 @@ final class ReplicationStream: @unchecked Sendable {
   let chunks: AsyncThrowingStream<[ReplicationMessage], any Error>
   private let continuation: AsyncThrowingStream<[ReplicationMessage], any Error>.Continuation
   private let parameters: Parameters
-  /// At most this many chunks wait for the task, which holds one more being decoded and one
-  /// being made durable: memory stays bounded when topics are slow (peak RSS in the drain
-  /// benchmark is close to its 64 MiB target).
-  private let slots = DispatchSemaphore(value: 1)
-  private let lock = NSLock()
+  /// Guards the hand-off, the durable LSN and the flags below; the thread waits on it for
+  /// room in the stream.
+  private let condition = NSCondition()
+  /// At most one chunk waits for the task, which holds one more being decoded and one being
+  /// made durable: memory stays bounded when topics are slow (peak RSS in the drain benchmark
+  /// is close to its 64 MiB target).
+  private var handOff = ChunkHandOff(capacity: 1)
   private var durable: LSN
   private var replyWanted = false
-  private var stopped = false
 
   static let maxChunkMessages = 4096
   static let maxChunkBytes = 4 << 20
@@ -55,22 +58,40 @@ final class ReplicationStream: @unchecked Sendable {
 
   /// Everything before `lsn` is durable in topics: PostgreSQL may confirm it.
   func confirm(_ lsn: LSN) {
-    lock.withLock { if lsn > durable { durable = lsn } }
+    condition.withLock { if lsn > durable { durable = lsn } }
   }
 
   /// Ask the server for a keepalive (after a heartbeat, so the slot position catches up).
-  func requestReply() { lock.withLock { replyWanted = true } }
+  func requestReply() { condition.withLock { replyWanted = true } }
 
   /// The task took a chunk; the thread may read another.
-  func consumed() { slots.signal() }
-
-  /// Ends the thread (within about 100 ms) and closes the connection.
-  func stop() {
-    lock.withLock { stopped = true }
-    slots.signal()
+  func consumed() {
+    condition.withLock {
+      handOff.consumed()
+      condition.signal()
+    }
   }
 
-  private var isStopped: Bool { lock.withLock { stopped } }
+  /// Ends the thread (within about 100 ms) and closes the connection. Safe to call any number
+  /// of times, from any thread.
+  func stop() {
+    condition.withLock {
+      handOff.stop()
+      condition.broadcast()
+    }
+  }
+
+  private var isStopped: Bool { condition.withLock { handOff.turn == .stop } }
+
+  /// Waits up to `timeout` for room in the stream; on ``ChunkHandOff/Turn/handOver`` the chunk
+  /// is counted as waiting for the task.
+  private func reserveRoom(timeout: TimeInterval) -> ChunkHandOff.Turn {
+    condition.withLock {
+      let deadline = Date(timeIntervalSinceNow: timeout)
+      while handOff.turn == .wait, condition.wait(until: deadline) {}
+      return handOff.reserve()
+    }
+  }
 
   // MARK: - The thread
 
@@ -106,11 +127,12 @@ final class ReplicationStream: @unchecked Sendable {
         }
         if !chunk.isEmpty {
           // Wait for room, answering the server meanwhile so it does not time us out.
-          while slots.wait(timeout: .now() + 0.1) == .timedOut {
-            if isStopped { break }
+          var turn = reserveRoom(timeout: 0.1)
+          while turn == .wait {
             try sendFeedback(connection, &reported, &lastFeedback, &replyOwed)
+            turn = reserveRoom(timeout: 0.1)
           }
-          if isStopped { break }
+          if turn == .stop { break }
           continuation.yield(chunk)
         }
         try sendFeedback(connection, &reported, &lastFeedback, &replyOwed)
@@ -127,7 +149,7 @@ final class ReplicationStream: @unchecked Sendable {
     _ connection: PostgresConnection, _ reported: inout LSN, _ lastFeedback: inout Date,
     _ replyOwed: inout Bool
   ) throws {
-    let (durable, wantReply) = lock.withLock {
+    let (durable, wantReply) = condition.withLock {
       defer { replyWanted = false }
       return (self.durable, replyWanted)
     }

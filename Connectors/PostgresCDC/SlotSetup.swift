@@ -92,7 +92,20 @@ struct SlotSetup {
 
   // MARK: - Publication
 
+  /// Creates the publication when missing, or adds the tables it lacks. Connectors that
+  /// share a publication may start together: when another session creates it first, the
+  /// check runs again and finds it.
   func ensurePublication(on connection: PostgresConnection) throws {
+    do {
+      try ensurePublicationOnce(on: connection)
+    } catch let error as PostgresError
+      where error.sqlState.map(PostgresConnection.concurrentCreationStates.contains) == true
+    {
+      try ensurePublicationOnce(on: connection)
+    }
+  }
+
+  private func ensurePublicationOnce(on connection: PostgresConnection) throws {
     let existing = try connection.execute(
       "SELECT puballtables FROM pg_publication WHERE pubname = $1", [config.publication])
     let publication = quoteIdentifier(config.publication)
@@ -142,8 +155,14 @@ struct SlotSetup {
       }
       return row[2].flatMap { LSN($0) } ?? .zero
     }
-    let created = try connection.execute(
-      "SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", [config.slot])
+    let created: [[String?]]
+    do {
+      created = try connection.execute(
+        "SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", [config.slot])
+    } catch let error as PostgresError where error.sqlState == "42710" {
+      // Another session created it since the check (duplicate_object): use that one.
+      return try ensureSlot(on: connection, database: database)
+    }
     return (created.first?.first ?? nil).flatMap { LSN($0) } ?? .zero
   }
 }

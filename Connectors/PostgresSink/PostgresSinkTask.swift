@@ -129,13 +129,15 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
 
   private func ensureOffsetsTable(_ connection: PostgresConnection) throws {
     guard !offsetsReady else { return }
-    try connection.execute(
+    // Several sinks (tasks of one connector, or connectors) often start together on a fresh
+    // database: `changeSchema` makes their creations of the one table take turns.
+    try connection.changeSchema(
       """
       CREATE TABLE IF NOT EXISTS \(offsetsTable) (
         connector text NOT NULL, topic text NOT NULL, "partition" integer NOT NULL,
         next_offset bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (connector, topic, "partition"))
-      """)
+      """, object: "table \(config.offsetsTable)")
     offsetsReady = true
   }
 
@@ -336,7 +338,8 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
           )
         }
         let sample = changes.first { $0.table == table && $0.kind == .write } ?? firstChange[table]!
-        try connection.execute(TableSchema.createStatement(for: sample))
+        try connection.changeSchema(
+          TableSchema.createStatement(for: sample), object: "table \(table)")
         context.logger.info("created table", metadata: ["table": "\(table)"])
         schema = try TableSchema.load(table, on: connection)
       }
@@ -357,9 +360,9 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
       }
       if !missing.isEmpty {
         for (value, _) in missing {
-          try connection.execute(
-            "ALTER TABLE \(table.quoted) ADD COLUMN IF NOT EXISTS \(quoteIdentifier(value.column)) \(TableSchema.inferredType(of: value))"
-          )
+          try connection.changeSchema(
+            "ALTER TABLE \(table.quoted) ADD COLUMN IF NOT EXISTS \(quoteIdentifier(value.column)) \(TableSchema.inferredType(of: value))",
+            object: "table \(table)")
         }
         context.logger.info(
           "added columns", metadata: ["table": "\(table)", "columns": "\(missing.map(\.0.column))"])
