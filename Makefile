@@ -6,12 +6,13 @@ export PATH := $(PATH):/opt/swift/usr/bin
 APT_PACKAGES := libpq-dev libmosquitto-dev libcurl4-openssl-dev pkg-config postgresql mosquitto mosquitto-clients python3 curl openssl
 BENCH_PACKAGES := wrk
 
-.PHONY: help deps bench-deps build release run test bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot clean
+.PHONY: help deps bench-deps build release run test soak bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot clean
 
 help:
 	@echo "make run        build in release mode and start the worker with Config/worker.yaml"
 	@echo "make test       start PostgreSQL and mosquitto on loopback and run every test"
 	@echo "make bench      run the benchmarks (Benchmarks/README.md)"
+	@echo "make soak       20 minutes of mixed load, kill -9 every 2 minutes, malformed input"
 	@echo "make build | release | clean"
 
 # Installs only what is missing, so it is quick when everything is there.
@@ -32,6 +33,10 @@ run: release
 
 test: deps
 	bash Tests/Servers/run-tests.sh
+
+# 20 minutes of mixed load with a SIGKILL every 2 minutes and malformed input (Tests/Soak/soak.py).
+soak: release
+	SLUICE_BIN=$(CURDIR)/.build/release/sluice python3 Tests/Soak/soak.py
 
 bench: bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot
 
