@@ -31,7 +31,8 @@ struct ValidateCommand: ParsableCommand {
         print("\(file): ok")
       } catch {
         failed = true
-        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        // Connector errors may quote a URL; its password stays hidden here too.
+        FileHandle.standardError.write(Data("\(CredentialMask.masking("\(error)"))\n".utf8))
       }
     }
     if failed { throw ExitCode.failure }
