@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 // MARK: - Starting, stopping and removing one connector
 
@@ -84,13 +85,10 @@ extension Worker {
     running.removeAll()
     retiring.removeAll()
     for task in tasks { task.cancel() }
-    await withTaskGroup(of: Void.self) { group in
-      group.addTask {
-        for task in tasks { await task.value }
-      }
-      group.addTask { try? await Task.sleep(for: timeout) }
-      await group.next()
-      group.cancelAll()
+    if await !Self.allReturn(tasks, within: timeout) {
+      logger.warning(
+        "some connector tasks did not stop in time; shutting down without them",
+        metadata: ["waited": "\(timeout)"])
     }
     for name in names {
       if var s = status.status(of: name) {
@@ -118,6 +116,23 @@ extension Worker {
           topics: definition.topics, policy: definition.sinkErrorPolicy, store: store,
           offsets: offsets, status: status, logger: log)
         return { await runner.run() }
+      }
+    }
+  }
+
+  /// Whether every task returned within `timeout`. Not a task group: a group waits for all its
+  /// children before it returns, and waiting for a task's value cannot be cancelled, so a group
+  /// racing "all returned" against a timer would still wait for the slowest task.
+  static func allReturn(_ tasks: [Task<Void, Never>], within timeout: Duration) async -> Bool {
+    await withCheckedContinuation { continuation in
+      let outcome = FirstOutcome(continuation)
+      Task {
+        for task in tasks { await task.value }
+        outcome.resume(true)
+      }
+      Task {
+        try? await Task.sleep(for: timeout)
+        outcome.resume(false)
       }
     }
   }
@@ -178,5 +193,19 @@ extension ConnectorStatus {
       name: name, connector: .init(state: .failed, workerID: workerID, trace: error), tasks: [],
       type: "unknown",
       connectorType: "unknown", configFile: file)
+  }
+}
+
+/// Resumes a continuation with the first of several racing outcomes and ignores the rest.
+private final class FirstOutcome: Sendable {
+  private let pending: Mutex<CheckedContinuation<Bool, Never>?>
+
+  init(_ continuation: CheckedContinuation<Bool, Never>) { pending = Mutex(continuation) }
+
+  func resume(_ value: Bool) {
+    pending.withLock { continuation in
+      continuation?.resume(returning: value)
+      continuation = nil
+    }
   }
 }
