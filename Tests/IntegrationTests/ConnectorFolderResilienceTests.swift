@@ -102,3 +102,63 @@ final class ConnectorFolderResilienceTests: XCTestCase {
     return ((json["tasks"] as? [[String: Any]])?.first)?["state"] as? String
   }
 }
+
+/// What `sluice validate` and `sluice run` refuse in a connector file, as a user sees it.
+final class HostileConfigTests: XCTestCase {
+  /// Six levels of ten aliases: a million values from a few hundred bytes.
+  private func bomb(name: String) -> String {
+    var text = "name: \(name)\nsource: file\ntopic: t\nconfig:\n  path: /tmp/x\n"
+    text += "  l0: &l0 [a, b, c, d, e, f, g, h, i, j]\n"
+    for level in 1...6 {
+      let items = Array(repeating: "*l\(level - 1)", count: 10).joined(separator: ", ")
+      text += "  l\(level): &l\(level) [\(items)]\n"
+    }
+    return text
+  }
+
+  func testAnAliasBombIsRefusedByValidateAndAtStart() throws {
+    let worker = try WorkerProcess()
+    try worker.writeConnector("bomb", bomb(name: "bomb"))
+    let file = worker.connectorsDirectory.appendingPathComponent("bomb.yaml").path
+    let started = Date()
+    let validated = try runSluice(["validate", file])
+    XCTAssertEqual(validated.status, 1)
+    XCTAssertTrue(
+      validated.stderr.hasPrefix("\(file):")
+        && validated.stderr.contains("more than 100000 values"),
+      validated.stderr)
+    XCTAssertThrowsError(try worker.start()) { error in
+      XCTAssertTrue("\(error)".contains("more than 100000 values"), "\(error)")
+    }
+    XCTAssertLessThan(Date().timeIntervalSince(started), 20)
+  }
+
+  /// The watcher refuses it too, and the running connectors are not affected.
+  func testAnAliasBombAddedWhileRunningIsShownAsFailed() throws {
+    let worker = try WorkerProcess()
+    try worker.start()
+    try worker.writeConnector("bomb", bomb(name: "bomb"))
+    try waitUntil("the bomb file is FAILED") {
+      let status = try worker.getJSON("/connectors/bomb/status") as? [String: Any]
+      let trace = (status?["connector"] as? [String: Any])?["trace"] as? String ?? ""
+      return trace.contains("more than 100000 values")
+    }
+    XCTAssertEqual(worker.terminate()?.status, 0)
+  }
+
+  func testAnInterpolatedValueIsHiddenInValidateErrors() throws {
+    let worker = try WorkerProcess()
+    try worker.writeConnector(
+      "leak",
+      "name: leak\nsource: file\ntopic: t\nconfig:\n  path: /tmp/x\n  batch_lines: ${env:LINES_SECRET}\n"
+    )
+    let file = worker.connectorsDirectory.appendingPathComponent("leak.yaml").path
+    let validated = try runSluice(["validate", file], environment: ["LINES_SECRET": "hunter2"])
+    XCTAssertEqual(validated.status, 1)
+    XCTAssertFalse(validated.stderr.contains("hunter2"), validated.stderr)
+    XCTAssertTrue(
+      validated.stderr.contains(
+        "config.batch_lines: expected an integer, got '${env:LINES_SECRET}' (value hidden)"),
+      validated.stderr)
+  }
+}
