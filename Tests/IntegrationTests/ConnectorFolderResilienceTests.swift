@@ -161,4 +161,40 @@ final class HostileConfigTests: XCTestCase {
         "config.batch_lines: expected an integer, got '${env:LINES_SECRET}' (value hidden)"),
       validated.stderr)
   }
+
+  /// `${file:}` reads under the worker's `secrets_dirs`; elsewhere it is refused, by validate
+  /// (which applies them with --config) and at start.
+  func testFileInterpolationReadsOnlyUnderSecretsDirs() throws {
+    let worker = try WorkerProcess(workerYAMLExtra: "secrets_dirs: [secrets]")
+    let secrets = worker.directory.appendingPathComponent("secrets")
+    try FileManager.default.createDirectory(at: secrets, withIntermediateDirectories: true)
+    let input = worker.directory.appendingPathComponent("in.txt")
+    try append(["line"], to: input)
+    try input.path.write(
+      to: secrets.appendingPathComponent("input-path"), atomically: true, encoding: .utf8)
+    let reference = "${file:\(secrets.path)/input-path}"
+    try worker.writeConnector(
+      "tail", "name: tail\nsource: file\ntopic: t\nconfig: { path: '\(reference)' }\n")
+    let file = worker.connectorsDirectory.appendingPathComponent("tail.yaml").path
+    let workerFile = worker.directory.appendingPathComponent("worker.yaml").path
+
+    let alone = try runSluice(["validate", file])
+    XCTAssertEqual(alone.status, 1)
+    XCTAssertTrue(alone.stderr.contains("is outside the secrets folders"), alone.stderr)
+    let withWorker = try runSluice(["validate", "--config", workerFile, file])
+    XCTAssertEqual(withWorker.status, 0, withWorker.stderr)
+
+    try worker.start()
+    try waitUntil("the line of the file named by the secret") {
+      try worker.records("t").count == 1
+    }
+    XCTAssertEqual(worker.terminate()?.status, 0)
+
+    let outside = try WorkerProcess()
+    try outside.writeConnector(
+      "tail", "name: tail\nsource: file\ntopic: t\nconfig: { path: '${file:/etc/hostname}' }\n")
+    XCTAssertThrowsError(try outside.start()) { error in
+      XCTAssertTrue("\(error)".contains("is outside the secrets folders"), "\(error)")
+    }
+  }
 }
