@@ -87,6 +87,15 @@ final class WorkerReplacementTests: XCTestCase {
     removals = await tally.removals
     XCTAssertEqual(removals, 0, "cleanup ran although the connector came back")
 
+    // Back but invalid is still back: the file is not gone.
+    await worker.apply([], errors: [])
+    try await Task.sleep(for: .milliseconds(300))
+    await worker.apply(
+      [], errors: [ConfigError(file: x.file, line: 1, column: 1, key: "", message: "bad")])
+    try await Task.sleep(for: .milliseconds(1500))
+    removals = await tally.removals
+    XCTAssertEqual(removals, 0, "cleanup ran although the file came back (invalid)")
+
     await worker.apply([], errors: [])
     try await eventually(timeout: .seconds(5)) { await tally.removals == 1 }
     await worker.stopAll()

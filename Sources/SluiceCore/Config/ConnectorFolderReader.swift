@@ -27,6 +27,10 @@ public struct ConnectorFolderReader: Sendable {
     var size: Int64
     var modifiedSeconds: Int
     var modifiedNanoseconds: Int
+    /// The status-change time as well, so a file put back with its old modification time
+    /// (`cp -p`, `rsync -t`, `touch -r`) still counts as changed.
+    var changedSeconds: Int
+    var changedNanoseconds: Int
   }
 
   public let directory: String
@@ -135,6 +139,7 @@ public struct ConnectorFolderReader: Sendable {
     guard stat(path, &info) == 0 else { return nil }
     return Stamp(
       device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-      modifiedSeconds: Int(info.st_mtim.tv_sec), modifiedNanoseconds: Int(info.st_mtim.tv_nsec))
+      modifiedSeconds: Int(info.st_mtim.tv_sec), modifiedNanoseconds: Int(info.st_mtim.tv_nsec),
+      changedSeconds: Int(info.st_ctim.tv_sec), changedNanoseconds: Int(info.st_ctim.tv_nsec))
   }
 }

@@ -52,11 +52,12 @@ extension Worker {
 
   /// The removal's cleanup: after the tasks have returned and the grace period has passed with
   /// no file bringing the connector back (which cancels this task), `removed()` runs.
-  func scheduleRemoval(
-    _ name: String, _ connector: ConfiguredConnector, after stopped: Task<Void, Never>?
-  ) -> Task<Void, Never> {
+  func scheduleRemoval(_ name: String, _ removal: Removal, after stopped: Task<Void, Never>?)
+    -> Task<Void, Never>
+  {
     let grace = removalGrace
     let log = logger
+    let connector = removal.connector
     return Task {
       await stopped?.value
       do {
@@ -74,6 +75,8 @@ extension Worker {
         }
       }
       await cleanup.value
+      // Done: a later file at the same path has nothing to call off.
+      if pendingRemovals[name]?.id == removal.id { pendingRemovals[name] = nil }
     }
   }
 
@@ -84,6 +87,8 @@ extension Worker {
     let names = Array(running.keys)
     running.removeAll()
     retiring.removeAll()
+    pendingRemovals.removeAll()
+    suspendedRemovals.removeAll()
     for task in tasks { task.cancel() }
     if await !Self.allReturn(tasks, within: timeout) {
       logger.warning(

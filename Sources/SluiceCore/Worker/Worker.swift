@@ -33,6 +33,20 @@ public actor Worker {
   /// Per connector name, what must have returned before that name may run again: its last
   /// stopped incarnation, or the pending removal that waits for it.
   var retiring: [String: Task<Void, Never>] = [:]
+  /// A removed connector whose cleanup has not run: the file that went, and the connector.
+  struct Removal {
+    var file: String
+    var connector: ConfiguredConnector
+    /// Tells this removal from a later one of the same name.
+    var id: UInt64
+  }
+
+  var removalCount: UInt64 = 0
+
+  /// Removals waiting out the grace period, by connector name.
+  var pendingRemovals: [String: Removal] = [:]
+  /// Removals put on hold because the file came back invalid; they resume when it goes again.
+  var suspendedRemovals: [String: Removal] = [:]
   /// Connectors whose latest file is invalid, by connector name, shown as FAILED.
   private var invalid: Set<String> = []
 
@@ -70,7 +84,27 @@ public actor Worker {
         metadata: ["connector": "\(name)", "grace": "\(removalGrace)"])
       let stopped = stop(name)
       status.remove(name)
-      retiring[name] = scheduleRemoval(name, current.connector, after: stopped)
+      removalCount += 1
+      let removal = Removal(
+        file: current.definition.file, connector: current.connector, id: removalCount)
+      retiring[name] = scheduleRemoval(name, removal, after: stopped)
+      pendingRemovals[name] = removal
+    }
+    // A file that is back, even invalid, is not gone: the cleanup waits until it goes again.
+    for (name, removal) in pendingRemovals
+    where erroredFiles.contains(removal.file) || wanted[name] != nil {
+      pendingRemovals[name] = nil
+      retiring[name]?.cancel()
+      if wanted[name] == nil { suspendedRemovals[name] = removal }
+    }
+    for (name, removal) in suspendedRemovals where !erroredFiles.contains(removal.file) {
+      suspendedRemovals[name] = nil
+      guard wanted[name] == nil else { continue }
+      logger.info(
+        "connector file gone again; its cleanup runs if the removal holds",
+        metadata: ["connector": "\(name)"])
+      retiring[name] = scheduleRemoval(name, removal, after: retiring[name])
+      pendingRemovals[name] = removal
     }
 
     let taken = Set(running.keys).union(wanted.keys)
