@@ -45,8 +45,10 @@ public struct ConfigNode: Sendable {
     return false
   }
 
-  /// A short description of what the node holds, for "expected X, got Y" messages.
-  var kindDescription: String {
+  /// A short description of what the node holds, for "expected X, got Y" messages: the text as
+  /// written, with `(value hidden)` when `${env:}`/`${file:}` expanded it. Connectors' own errors
+  /// should use it rather than quoting the value, which may be a secret.
+  public var kindDescription: String {
     switch content {
     case .scalar(let text):
       writtenText.map { "'\($0)' (value hidden)" } ?? "'\(text)'"

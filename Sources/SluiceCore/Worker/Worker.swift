@@ -22,6 +22,8 @@ public actor Worker {
   nonisolated let slowStopWarning: Duration
   let logger: Logger
 
+  /// One incarnation of a running connector: the definition it runs, and the task that owns
+  /// its task runners.
   struct Running {
     var definition: ConnectorDefinition
     var connector: ConfiguredConnector
