@@ -94,10 +94,11 @@ struct RunCommand: AsyncParsableCommand {
         "data_dir": "\(worker.dataDir)", "connectors_dir": "\(worker.connectorsDir)",
         "api": "\(worker.api.host):\(worker.api.port)",
       ])
-    // Services stop in reverse order: connectors first (finish batch, commit), then the API.
+    // Services stop in reverse order: the watcher (no more changes), then the connectors
+    // (finish batch, commit), then the API.
     let group = ServiceGroup(
       configuration: .init(
-        services: [.init(service: api), .init(service: watcher)],
+        services: [.init(service: api), .init(service: runtime), .init(service: watcher)],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger))
     // Once the connectors and the API are up, the code only start-up ran can go; later, code

@@ -38,8 +38,9 @@ public struct ConnectorDirectoryWatcher: Service {
     self.logger = logger
   }
 
-  /// Applies the folder now, then on every change until graceful shutdown; then stops every
-  /// connector so each task finishes its batch and commits before the process exits.
+  /// Applies the folder now, then on every change until graceful shutdown. Stopping the
+  /// connectors is the worker's own part of the shutdown (``Worker/run()``), which comes after
+  /// this service has returned, so no change is applied while they stop.
   public func run() async throws {
     let first = ConnectorFolderReader(directory: directory, interpolation: interpolation)
     try? await cancelWhenGracefulShutdown {
@@ -50,8 +51,6 @@ public struct ConnectorDirectoryWatcher: Service {
         seen = await reload(&reader, previous: seen)
       }
     }
-    logger.info("stopping connectors")
-    await worker.stopAll()
   }
 
   /// What the folder looked like at the last reload: file → fingerprint, plus the errors.
