@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import SluiceLog
 import XCTest
 
@@ -99,6 +100,42 @@ final class WorkerReplacementTests: XCTestCase {
     await worker.apply([], errors: [])
     try await eventually(timeout: .seconds(5)) { await tally.removals == 1 }
     await worker.stopAll()
+  }
+
+  /// In a ServiceGroup, graceful shutdown stops every task and marks the connector STOPPED;
+  /// cancellation returns at once even while a task takes long to stop.
+  func testTheWorkerStopsItsConnectorsOnGracefulShutdownAndReturnsAtOnceOnCancellation()
+    async throws
+  {
+    let tally = Tally()
+    var registry = ConnectorRegistry()
+    registry.registerSource("slow") { definition in
+      SlowToStopSource(tally: tally, stall: definition.topic == "slow" ? .seconds(12) : .zero)
+    }
+    let logger = Logger(label: "test")
+
+    let graceful = Worker(
+      store: store, offsets: offsets, registry: registry, workerID: "test", logger: logger)
+    let group = ServiceGroup(services: [graceful], logger: logger)
+    let running = Task { try await group.run() }
+    await graceful.apply([try definition("name: x\nsource: slow\ntopic: quick\n")], errors: [])
+    try await eventually { await tally.live == 1 }
+    await group.triggerGracefulShutdown()
+    try await running.value
+    let live = await tally.live
+    XCTAssertEqual(live, 0, "graceful shutdown returned before the task had stopped")
+    XCTAssertEqual(graceful.status.status(of: "x")?.connector.state, .stopped)
+
+    let cancelled = Worker(
+      store: store, offsets: offsets, registry: registry, workerID: "test", logger: logger)
+    let second = ServiceGroup(services: [cancelled], logger: logger)
+    let secondRun = Task { try await second.run() }
+    await cancelled.apply([try definition("name: y\nsource: slow\ntopic: slow\n")], errors: [])
+    try await eventually { await tally.live == 1 }
+    let started = ContinuousClock.now
+    secondRun.cancel()
+    _ = try? await secondRun.value
+    XCTAssertLessThan(ContinuousClock.now - started, .seconds(3), "cancellation waited")
   }
 
   // MARK: - Helpers
