@@ -117,6 +117,23 @@ final class ConfigSafetyTests: XCTestCase {
     XCTAssertLessThan(ContinuousClock.now - started, .seconds(5))
   }
 
+  /// A file over the size bound is refused (by the folder reader before it is read).
+  func testAFileOverOneMiBIsRefused() throws {
+    let padding = String(repeating: "# padding\n", count: 110_000)
+    try write("big.yaml", "name: big\nsource: file\ntopic: t\n" + padding)
+    var reader = ConnectorFolderReader(directory: directory.path, environment: [:])
+    guard case .read(let definitions, let errors) = reader.read() else {
+      return XCTFail("unreadable")
+    }
+    XCTAssertTrue(definitions.isEmpty)
+    XCTAssertEqual(
+      errors.map(\.description),
+      ["\(path("big.yaml")):1:1: file is larger than 1MiB; a config file is far smaller"])
+    XCTAssertThrowsError(
+      try ConnectorDefinition.parse(
+        text: "name: big\nsource: file\ntopic: t\n" + padding, file: "big.yaml"))
+  }
+
   /// An ordinary alias still works.
   func testASmallAliasIsAccepted() throws {
     let definition = try ConnectorDefinition.parse(

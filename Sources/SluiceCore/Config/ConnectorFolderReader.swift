@@ -84,6 +84,16 @@ public struct ConnectorFolderReader: Sendable {
   private mutating func result(for path: String) -> Result<ConnectorDefinition, ConfigError> {
     let stamp = Self.stamp(of: path)
     if let stamp, let cached = parsed[path], cached.stamp == stamp { return cached.result }
+    // Refused before it is read: a huge file in the folder must not be loaded into memory.
+    if let stamp, stamp.size > Int64(ConfigNode.maximumFileBytes) {
+      let tooLarge = ConfigError(
+        file: path, line: 1, column: 1, key: "",
+        message:
+          "file is larger than \(ConfigNode.maximumFileBytes >> 20)MiB; a config file is far smaller"
+      )
+      parsed[path] = (stamp, .failure(tooLarge))
+      return .failure(tooLarge)
+    }
     let text: String
     do {
       text = try String(contentsOfFile: path, encoding: .utf8)
