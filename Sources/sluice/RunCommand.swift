@@ -42,10 +42,21 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     // Validate every connector before anything starts.
-    let loaded = ConnectorDirectory.load(directory: worker.connectorsDir, environment: environment)
-    var problems = loaded.errors.map(\.description)
+    let interpolation = worker.connectorInterpolation(environment: environment)
+    var reader = ConnectorFolderReader(
+      directory: worker.connectorsDir, interpolation: interpolation)
+    let definitions: [ConnectorDefinition]
+    var problems: [String]
+    switch reader.read() {
+    case .unreadable(let error):
+      definitions = []
+      problems = [error.description]
+    case .read(let valid, let errors):
+      definitions = valid
+      problems = errors.map(\.description)
+    }
     let registry = BuiltInConnectors.registry
-    for definition in loaded.definitions {
+    for definition in definitions {
       do { _ = try registry.instantiate(definition) } catch { problems.append("\(error)") }
     }
     guard problems.isEmpty else { throw Failure(problems.joined(separator: "\n")) }
@@ -72,12 +83,13 @@ struct RunCommand: AsyncParsableCommand {
     let workerID = "\(worker.workerID):\(worker.api.port)"
     let runtime = Worker(
       store: store, offsets: offsets, registry: registry, status: status, workerID: workerID,
-      logger: logger)
+      removalGrace: .milliseconds(worker.connectorRemovalGraceMs), logger: logger)
     let api = AdminAPI(store: store, status: status, workerID: workerID)
       .application(
         host: worker.api.host, port: worker.api.port, limits: worker.listeners, logger: logger)
     let watcher = ConnectorDirectoryWatcher(
-      directory: worker.connectorsDir, worker: runtime, environment: environment, logger: logger)
+      directory: worker.connectorsDir, worker: runtime, interpolation: interpolation,
+      logger: logger)
 
     logger.info(
       "sluice worker starting",
@@ -85,10 +97,11 @@ struct RunCommand: AsyncParsableCommand {
         "data_dir": "\(worker.dataDir)", "connectors_dir": "\(worker.connectorsDir)",
         "api": "\(worker.api.host):\(worker.api.port)",
       ])
-    // Services stop in reverse order: connectors first (finish batch, commit), then the API.
+    // Services stop in reverse order: the watcher (no more changes), then the connectors
+    // (finish batch, commit), then the API.
     let group = ServiceGroup(
       configuration: .init(
-        services: [.init(service: api), .init(service: watcher)],
+        services: [.init(service: api), .init(service: runtime), .init(service: watcher)],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger))
     // Once the connectors and the API are up, the code only start-up ran can go; later, code
@@ -111,7 +124,8 @@ struct RunCommand: AsyncParsableCommand {
       let level = ProcessInfo.processInfo.environment["SLUICE_LOG_LEVEL"].flatMap(
         Logger.Level.init(rawValue:))
       handler.logLevel = level ?? .info
-      return handler
+      // Connector errors quote their URLs; no log line shows a URL's password.
+      return MaskingLogHandler(wrapping: handler)
     }
     return Logger(label: "sluice")
   }

@@ -16,14 +16,31 @@ struct ValidateCommand: ParsableCommand {
   @Argument(help: "Config files to check.")
   var files: [String]
 
+  @Option(
+    name: .shortAndLong,
+    help: "A worker file whose secrets_dirs apply to ${file:} in the connector files.")
+  var config: String?
+
   func run() throws {
     let environment = ProcessInfo.processInfo.environment
     let registry = BuiltInConnectors.registry
     var failed = false
+    // Without a worker file, a connector's ${file:} may read beside the connector file only.
+    var secrets: Interpolation?
+    if let config {
+      do {
+        secrets = try WorkerConfig.load(path: config, environment: environment)
+          .connectorInterpolation(environment: environment)
+      } catch {
+        throw Failure(CredentialMask.masking("\(error)"))
+      }
+    }
     for file in files {
       do {
         if try Self.looksLikeConnector(file) {
-          let definition = try ConnectorDefinition.load(path: file, environment: environment)
+          let definition =
+            try secrets.map { try ConnectorDefinition.load(path: file, interpolation: $0) }
+            ?? ConnectorDefinition.load(path: file, environment: environment)
           _ = try registry.instantiate(definition)
         } else {
           _ = try WorkerConfig.load(path: file, environment: environment)
@@ -31,7 +48,8 @@ struct ValidateCommand: ParsableCommand {
         print("\(file): ok")
       } catch {
         failed = true
-        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        // Connector errors may quote a URL; its password stays hidden here too.
+        FileHandle.standardError.write(Data("\(CredentialMask.masking("\(error)"))\n".utf8))
       }
     }
     if failed { throw ExitCode.failure }

@@ -107,8 +107,10 @@ final class ConfigTests: XCTestCase {
         d: $${env:NOT_EXPANDED}
         e: ${env:TWICE}
       """
+    // `${file:}` reads beside the config file by default (ConfigSafetyTests has the rule).
+    let file = secret.deletingLastPathComponent().appendingPathComponent("c.yaml").path
     let definition = try ConnectorDefinition.parse(
-      text: text, file: "c.yaml", environment: ["PGPASSWORD": "pw", "TWICE": "${env:PGPASSWORD}"])
+      text: text, file: file, environment: ["PGPASSWORD": "pw", "TWICE": "${env:PGPASSWORD}"])
     let m = try definition.configMapping(allowedKeys: ["a", "b", "c", "d", "e"])
     XCTAssertEqual(try m.string("a"), "pw")
     XCTAssertEqual(try m.string("b"), "fallback")
@@ -120,9 +122,10 @@ final class ConfigTests: XCTestCase {
       connectorError("name: x\nsink: file\ntopics: [t]\nconfig:\n  password: ${env:PGPASSWORD}\n"),
       "c.yaml:5:13: config.password: environment variable PGPASSWORD is not set (give a default with ${env:PGPASSWORD:-value})"
     )
+    let missing = FileManager.default.currentDirectoryPath + "/no-such-file"
     XCTAssertTrue(
-      connectorError("name: x\nsink: file\ntopics: [t]\nconfig:\n  k: ${file:/no/such/file}\n")
-        .hasPrefix("c.yaml:5:6: config.k: cannot read /no/such/file"))
+      connectorError("name: x\nsink: file\ntopics: [t]\nconfig:\n  k: ${file:\(missing)}\n")
+        .hasPrefix("c.yaml:5:6: config.k: cannot read \(missing)"))
     XCTAssertEqual(
       connectorError("name: x\nsink: file\ntopics: [t]\nconfig:\n  k: ${vault:x}\n"),
       "c.yaml:5:6: config.k: unknown scheme 'vault' in '${vault:x}'; use env or file")

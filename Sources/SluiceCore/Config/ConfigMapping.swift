@@ -39,7 +39,9 @@ public struct ConfigMapping: Sendable {
     guard let n = node(key) else { return value }
     let v = try n.int()
     guard range.contains(v) else {
-      throw n.error("expected an integer from \(range.lowerBound) to \(range.upperBound), got \(v)")
+      throw n.error(
+        "expected an integer from \(range.lowerBound) to \(range.upperBound), got \(n.writtenText == nil ? "\(v)" : n.kindDescription)"
+      )
     }
     return v
   }
@@ -74,8 +76,8 @@ public struct ConfigMapping: Sendable {
     guard let n = node(key) else { return value }
     let text = try n.string()
     guard allowed.contains(text) else {
-      var message = "expected one of \(allowed.joined(separator: ", ")), got '\(text)'"
-      if let guess = DidYouMean.suggestion(for: text, among: allowed) {
+      var message = "expected one of \(allowed.joined(separator: ", ")), got \(n.kindDescription)"
+      if n.writtenText == nil, let guess = DidYouMean.suggestion(for: text, among: allowed) {
         message += "; did you mean '\(guess)'?"
       }
       throw n.error(message)
@@ -92,7 +94,7 @@ public struct ConfigMapping: Sendable {
     guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
       (1...65535).contains(port)
     else {
-      throw n.error("expected host:port like 127.0.0.1:8083, got '\(text)'")
+      throw n.error("expected host:port like 127.0.0.1:8083, got \(n.kindDescription)")
     }
     var host = String(text[..<colon])
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }

@@ -25,6 +25,15 @@ public struct ConfigNode: Sendable {
   public var line: Int
   public var column: Int
   public var content: Content
+  /// For a scalar that `${env:}`/`${file:}` expanded: the text as written. Errors show this,
+  /// never the expanded value, which may be a secret.
+  public var writtenText: String? = nil
+
+  /// The most nodes a file may expand to. YAML aliases repeat a node without repeating its text
+  /// (Yams resolves them), so a small file can stand for billions of nodes — the "billion laughs".
+  public static let maximumNodes = 100_000
+  /// The largest config file read; a connector file is a few hundred bytes.
+  public static let maximumFileBytes = 1 << 20
 
   /// An error located at this node.
   public func error(_ message: String) -> ConfigError {
@@ -36,10 +45,13 @@ public struct ConfigNode: Sendable {
     return false
   }
 
-  /// A short description of what the node holds, for "expected X, got Y" messages.
-  var kindDescription: String {
+  /// A short description of what the node holds, for "expected X, got Y" messages: the text as
+  /// written, with `(value hidden)` when `${env:}`/`${file:}` expanded it. Connectors' own errors
+  /// should use it rather than quoting the value, which may be a secret.
+  public var kindDescription: String {
     switch content {
-    case .scalar(let text): "'\(text)'"
+    case .scalar(let text):
+      writtenText.map { "'\($0)' (value hidden)" } ?? "'\(text)'"
     case .mapping: "a mapping"
     case .sequence: "a list"
     case .null: "nothing"
@@ -57,6 +69,11 @@ public struct ConfigNode: Sendable {
     if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
       throw ConfigError(file: file, line: 1, column: 1, key: "", message: "file is empty")
     }
+    if text.utf8.count > maximumFileBytes {
+      throw ConfigError(
+        file: file, line: 1, column: 1, key: "",
+        message: "file is larger than \(maximumFileBytes >> 20)MiB; a config file is far smaller")
+    }
     let root: Node?
     do {
       root = try Yams.compose(yaml: text)
@@ -68,13 +85,24 @@ public struct ConfigNode: Sendable {
     guard let root else {
       throw ConfigError(file: file, line: 1, column: 1, key: "", message: "file is empty")
     }
-    return try convert(root, file: file, path: "", interpolation: interpolation)
+    var budget = maximumNodes
+    return try convert(root, file: file, path: "", interpolation: interpolation, budget: &budget)
   }
 
-  /// Reads and parses a file.
+  /// Reads and parses a file; its `${file:}` references may read beside it.
   public static func load(
     path: String, environment: [String: String] = ProcessInfo.processInfo.environment
   ) throws(ConfigError)
+    -> ConfigNode
+  {
+    try load(
+      path: path,
+      interpolation: Interpolation(
+        environment: environment, secretsDirectories: [Interpolation.folder(of: path)]))
+  }
+
+  /// Reads and parses a file with these interpolation rules.
+  public static func load(path: String, interpolation: Interpolation) throws(ConfigError)
     -> ConfigNode
   {
     let text: String
@@ -85,16 +113,24 @@ public struct ConfigNode: Sendable {
         file: path, line: 1, column: 1, key: "",
         message: "cannot read the file: \((error as NSError).localizedDescription)")
     }
-    return try parse(text: text, file: path, interpolation: Interpolation(environment: environment))
+    return try parse(text: text, file: path, interpolation: interpolation)
   }
 
   private static func convert(
-    _ node: Node, file: String, path: String, interpolation: Interpolation
+    _ node: Node, file: String, path: String, interpolation: Interpolation, budget: inout Int
   ) throws(ConfigError)
     -> ConfigNode
   {
     let line = node.mark?.line ?? 1
     let column = node.mark?.column ?? 1
+    budget -= 1
+    if budget < 0 {
+      throw ConfigError(
+        file: file, line: line, column: column, key: path,
+        message:
+          "the file expands to more than \(maximumNodes) values (YAML aliases repeating aliases?); refused"
+      )
+    }
     func located(_ content: Content) -> ConfigNode {
       ConfigNode(file: file, path: path, line: line, column: column, content: content)
     }
@@ -104,7 +140,10 @@ public struct ConfigNode: Sendable {
         return located(.null)
       }
       switch interpolation.expand(scalar.string) {
-      case .success(let value): return located(.scalar(value))
+      case .success(let value):
+        var node = located(.scalar(value))
+        if value != scalar.string { node.writtenText = scalar.string }
+        return node
       case .failure(let failure):
         throw ConfigError(
           file: file, line: line, column: column, key: path, message: failure.message)
@@ -128,7 +167,7 @@ public struct ConfigNode: Sendable {
             message: "duplicate key '\(key)' (first given at line \(first.line))")
         }
         let value = try convert(
-          valueNode, file: file, path: childPath, interpolation: interpolation)
+          valueNode, file: file, path: childPath, interpolation: interpolation, budget: &budget)
         entries.append(Entry(key: key, line: keyLine, column: keyColumn, value: value))
       }
       return located(.mapping(entries))
@@ -136,7 +175,9 @@ public struct ConfigNode: Sendable {
       var items: [ConfigNode] = []
       for (i, item) in sequence.enumerated() {
         items.append(
-          try convert(item, file: file, path: "\(path)[\(i)]", interpolation: interpolation))
+          try convert(
+            item, file: file, path: "\(path)[\(i)]", interpolation: interpolation,
+            budget: &budget))
       }
       return located(.sequence(items))
     case .alias:
@@ -232,7 +273,7 @@ public struct ConfigNode: Sendable {
     switch text.lowercased() {
     case "true", "yes", "on": return true
     case "false", "no", "off": return false
-    default: throw error("expected true or false, got '\(text)'")
+    default: throw error("expected true or false, got \(kindDescription)")
     }
   }
 
@@ -253,11 +294,11 @@ public struct ConfigNode: Sendable {
       (text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces), factor)
     }
     if let value = try bounded(
-      number ?? (text, 1), of: text, maximum: Self.maximumBytes, largest: "1EiB")
+      number ?? (text, 1), maximum: Self.maximumBytes, largest: "1EiB")
     {
       return value
     }
-    throw error("expected a size like 256MiB, got '\(text)'")
+    throw error("expected a size like 256MiB, got \(kindDescription)")
   }
 
   /// A duration in milliseconds: `500ms`, `10s`, `5m`, `24h`, `7d`; a bare integer means ms;
@@ -271,30 +312,30 @@ public struct ConfigNode: Sendable {
       (String(text.dropLast(suffix.count)), factor)
     }
     if let value = try bounded(
-      number ?? (text, 1), of: text, maximum: Self.maximumMilliseconds, largest: "36500d")
+      number ?? (text, 1), maximum: Self.maximumMilliseconds, largest: "36500d")
     {
       return value
     }
-    throw error("expected a duration like 500ms, 10s, 5m, 24h or 7d, got '\(text)'")
+    throw error("expected a duration like 500ms, 10s, 5m, 24h or 7d, got \(kindDescription)")
   }
 
   /// `number × factor` as an integer: nil when `number` is not a non-negative number, an error
   /// naming the limit when it is above `maximum` (`inf` and `1e300` included), so that no
   /// conversion from Double can trap.
   private func bounded(
-    _ value: (number: String, factor: Double), of text: String, maximum: Int64, largest: String
+    _ value: (number: String, factor: Double), maximum: Int64, largest: String
   ) throws(ConfigError) -> Int64? {
     if let exact = Int64(value.number.replacingOccurrences(of: "_", with: "")), value.factor == 1 {
       guard exact >= 0 else { return nil }
       guard exact <= maximum else {
-        throw error("'\(text)' is larger than the largest allowed, \(largest)")
+        throw error("\(kindDescription) is larger than the largest allowed, \(largest)")
       }
       return exact
     }
     guard let n = Double(value.number), !n.isNaN, n >= 0 else { return nil }
     let product = n * value.factor
     guard product.isFinite, product <= Double(maximum) else {
-      throw error("'\(text)' is larger than the largest allowed, \(largest)")
+      throw error("\(kindDescription) is larger than the largest allowed, \(largest)")
     }
     return Int64(product)
   }

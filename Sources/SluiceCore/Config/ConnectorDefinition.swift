@@ -32,6 +32,8 @@ public struct ConnectorDefinition: Sendable {
   /// Whether the file named `errors.dlq_topic` itself (rather than taking `<name>.dlq`); sources
   /// use it to tell "dead-letter bad input" from "count and drop it".
   public var deadLetterTopicIsExplicit = false
+  /// The `name:` value, for errors about the name (a second file claiming it).
+  public var nameNode: ConfigNode?
 
   /// The `config:` section as a mapping with these keys.
   public func configMapping(allowedKeys: [String]) throws(ConfigError) -> ConfigMapping {
@@ -44,9 +46,21 @@ public struct ConnectorDefinition: Sendable {
     return topicNode
   }
 
+  /// Reads and parses a connector file; its `${file:}` references may read beside it.
   public static func load(
     path: String, environment: [String: String] = ProcessInfo.processInfo.environment
   ) throws(ConfigError)
+    -> ConnectorDefinition
+  {
+    try load(
+      path: path,
+      interpolation: Interpolation(
+        environment: environment, secretsDirectories: [Interpolation.folder(of: path)]))
+  }
+
+  /// Reads and parses a connector file with these interpolation rules (the worker's
+  /// `secrets_dirs`).
+  public static func load(path: String, interpolation: Interpolation) throws(ConfigError)
     -> ConnectorDefinition
   {
     let text: String
@@ -57,7 +71,7 @@ public struct ConnectorDefinition: Sendable {
         file: path, line: 1, column: 1, key: "",
         message: "cannot read the file: \((error as NSError).localizedDescription)")
     }
-    return try parse(text: text, file: path, environment: environment)
+    return try parse(text: text, file: path, interpolation: interpolation)
   }
 
   public static func parse(
@@ -65,13 +79,22 @@ public struct ConnectorDefinition: Sendable {
   )
     throws(ConfigError) -> ConnectorDefinition
   {
-    let root = try ConfigNode.parse(
-      text: text, file: file, interpolation: Interpolation(environment: environment))
+    try parse(
+      text: text, file: file,
+      interpolation: Interpolation(
+        environment: environment, secretsDirectories: [Interpolation.folder(of: file)]))
+  }
+
+  public static func parse(text: String, file: String, interpolation: Interpolation)
+    throws(ConfigError) -> ConnectorDefinition
+  {
+    let root = try ConfigNode.parse(text: text, file: file, interpolation: interpolation)
     let m = try root.mapping(allowedKeys: topLevelKeys)
     let nameNode = try m.required("name")
     let name = try nameNode.string()
     if name.isEmpty || name.unicodeScalars.contains(where: { !TopicName.isLegal($0) }) {
-      throw nameNode.error("a connector name uses letters, digits, '.', '_' and '-', got '\(name)'")
+      throw nameNode.error(
+        "a connector name uses letters, digits, '.', '_' and '-', got \(nameNode.kindDescription)")
     }
     let role: Role
     let typeNode: ConfigNode
@@ -144,54 +167,23 @@ public struct ConnectorDefinition: Sendable {
       config: configNode, file: file,
       fingerprint: text)
     definition.deadLetterTopicIsExplicit = deadLetterTopicIsExplicit
+    definition.nameNode = nameNode
     return definition
   }
 }
 
 /// All connector files of a folder: the valid definitions and the errors of the others.
 public enum ConnectorDirectory {
+  /// Reads the folder once; a folder that cannot be listed is one error (start-up refuses it).
   public static func load(
     directory: String, environment: [String: String] = ProcessInfo.processInfo.environment
   )
     -> (definitions: [ConnectorDefinition], errors: [ConfigError])
   {
-    let names: [String]
-    do {
-      names = try FileManager.default.contentsOfDirectory(atPath: directory)
-    } catch {
-      return (
-        [],
-        [
-          ConfigError(
-            file: directory, line: 1, column: 1, key: "connectors_dir",
-            message: "cannot read the folder: \((error as NSError).localizedDescription)")
-        ]
-      )
+    var reader = ConnectorFolderReader(directory: directory, environment: environment)
+    switch reader.read() {
+    case .unreadable(let error): return ([], [error])
+    case .read(let definitions, let errors): return (definitions, errors)
     }
-    var definitions: [ConnectorDefinition] = []
-    var errors: [ConfigError] = []
-    for name in names.sorted()
-    where !name.hasPrefix(".")
-      && (name.hasSuffix(".yaml") || name.hasSuffix(".yml") || name.hasSuffix(".json"))
-    {
-      let path = (directory as NSString).appendingPathComponent(name)
-      do {
-        let definition = try ConnectorDefinition.load(path: path, environment: environment)
-        if let other = definitions.first(where: { $0.name == definition.name }) {
-          let nameNode =
-            (try? ConfigNode.load(path: path, environment: environment).mapping(
-              allowedKeys: ConnectorDefinition.topLevelKeys
-            ).node("name")) ?? nil
-          errors.append(
-            (nameNode ?? definition.typeNode).error(
-              "connector name '\(definition.name)' is already used by \(other.file)"))
-          continue
-        }
-        definitions.append(definition)
-      } catch {
-        errors.append(error)
-      }
-    }
-    return (definitions, errors)
   }
 }

@@ -2,18 +2,48 @@ import Foundation
 
 /// Expands `${env:NAME}`, `${env:NAME:-default}` and `${file:/path}` in config values, so secrets
 /// stay out of config files. `$${` stands for a literal `${`. Expanded text is not expanded again.
+///
+/// `${file:}` reads only files inside `secretsDirectories` (after resolving `..` and symbolic
+/// links), so a config file — or whoever can write one through the admin API — cannot make the
+/// worker read an arbitrary file such as `/etc/shadow` into a value that may end up elsewhere.
 public struct Interpolation: Sendable {
   public var environment: [String: String]
+  /// The folders `${file:}` may read under; empty refuses every `${file:}`.
+  public var secretsDirectories: [String]
   public var readFile: @Sendable (String) throws -> String
 
   public init(
     environment: [String: String] = ProcessInfo.processInfo.environment,
+    secretsDirectories: [String] = [],
     readFile: @escaping @Sendable (String) throws -> String = {
       try String(contentsOfFile: $0, encoding: .utf8)
     }
   ) {
     self.environment = environment
+    self.secretsDirectories = secretsDirectories
     self.readFile = readFile
+  }
+
+  /// The folder that holds `file`: where its `${file:}` references may read by default.
+  public static func folder(of file: String) -> String {
+    let folder = (file as NSString).deletingLastPathComponent
+    return folder.isEmpty ? FileManager.default.currentDirectoryPath : folder
+  }
+
+  /// Whether `path` lies inside one of the secrets folders once `..` and links are resolved.
+  func mayRead(_ path: String) -> Bool {
+    let resolved = Self.resolved(path)
+    return secretsDirectories.contains { folder in
+      let root = Self.resolved(folder)
+      return resolved.hasPrefix(root.hasSuffix("/") ? root : root + "/")
+    }
+  }
+
+  private static func resolved(_ path: String) -> String {
+    let absolute =
+      path.hasPrefix("/")
+      ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+    return URL(fileURLWithPath: absolute).standardized.resolvingSymlinksInPath().path
   }
 
   /// The expanded text, or a message saying what could not be expanded.
@@ -70,6 +100,13 @@ public struct Interpolation: Sendable {
           message:
             "environment variable \(name) is not set (give a default with ${env:\(name):-value})"))
     case "file":
+      guard mayRead(argument) else {
+        return .failure(
+          .init(
+            message:
+              "${file:\(argument)} is outside the secrets folders (\(secretsDirectories.joined(separator: ", "))); "
+              + "list its folder in the worker's secrets_dirs"))
+      }
       do {
         var content = try readFile(argument)
         if content.hasSuffix("\n") { content.removeLast() }

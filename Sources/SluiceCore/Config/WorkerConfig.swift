@@ -27,7 +27,18 @@ public struct WorkerConfig: Sendable {
   public var log = Log()
   public var listeners = ListenerLimits()
   public var workerID = ProcessInfo.processInfo.hostName
+  /// `secrets_dirs:` — the folders connector files' `${file:}` may read under; nil means only
+  /// `connectors_dir` itself (the folder that holds those files). Relative to the worker file.
+  public var secretsDirs: [String]?
+  /// `connector_removal_grace_ms:` — how long a connector file must stay gone before the
+  /// connector's destructive cleanup (dropping a CDC slot, for instance) runs.
+  public var connectorRemovalGraceMs: Int64 = 10_000
   public var file: String
+
+  /// The rules for `${…}` in connector files.
+  public func connectorInterpolation(environment: [String: String]) -> Interpolation {
+    Interpolation(environment: environment, secretsDirectories: secretsDirs ?? [connectorsDir])
+  }
 
   public static func load(
     path: String, environment: [String: String] = ProcessInfo.processInfo.environment
@@ -44,18 +55,29 @@ public struct WorkerConfig: Sendable {
   {
     try from(
       ConfigNode.parse(
-        text: text, file: file, interpolation: Interpolation(environment: environment)))
+        text: text, file: file,
+        interpolation: Interpolation(
+          environment: environment, secretsDirectories: [Interpolation.folder(of: file)])))
   }
 
   static func from(_ root: ConfigNode) throws(ConfigError) -> WorkerConfig {
     var config = WorkerConfig(file: root.file)
     let m = try root.mapping(allowedKeys: [
-      "data_dir", "connectors_dir", "api", "log", "worker_id", "listeners",
+      "data_dir", "connectors_dir", "api", "log", "worker_id", "listeners", "secrets_dirs",
+      "connector_removal_grace_ms",
     ])
     config.dataDir = try m.string("data_dir", default: config.dataDir)
     config.connectorsDir = try m.string("connectors_dir", default: config.connectorsDir)
     config.workerID = try m.string("worker_id", default: config.workerID)
     if let listeners = m.node("listeners") { config.listeners = try ListenerLimits(listeners) }
+    if let dirs = m.node("secrets_dirs") {
+      let base = Interpolation.folder(of: root.file)
+      config.secretsDirs = try dirs.stringList().map {
+        $0.hasPrefix("/") ? $0 : (base as NSString).appendingPathComponent($0)
+      }
+    }
+    config.connectorRemovalGraceMs = try m.durationMilliseconds(
+      "connector_removal_grace_ms", default: config.connectorRemovalGraceMs)
     if let api = m.node("api") {
       config.api = try api.mapping(allowedKeys: ["listen"]).hostPort("listen", default: config.api)
     }
@@ -74,7 +96,7 @@ public struct WorkerConfig: Sendable {
       if let hours = l.node("retention_hours") {
         let ms = try hours.double() * 3_600_000
         guard ms >= 0, ms <= Double(ConfigNode.maximumMilliseconds) else {
-          throw hours.error("expected hours from 0 to 876000, got \(try hours.string())")
+          throw hours.error("expected hours from 0 to 876000, got \(hours.kindDescription)")
         }
         config.log.retentionMs = Int64(ms)
       }

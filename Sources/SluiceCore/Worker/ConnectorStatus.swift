@@ -7,6 +7,8 @@ public enum ConnectorState: String, Sendable, Codable {
   case paused = "PAUSED"
   case failed = "FAILED"
   case stopped = "STOPPED"
+  /// Replaced by a new version that waits for the previous tasks to return.
+  case restarting = "RESTARTING"
 }
 
 /// One task's status: Kafka Connect's `{"id","state","worker_id","trace"}` plus connector details.
@@ -95,7 +97,8 @@ public final class StatusBoard: Sendable {
   }
 
   public func set(_ status: ConnectorStatus) {
-    statuses.withLock { $0[status.name] = status }
+    let masked = status.maskingCredentials()
+    statuses.withLock { $0[status.name] = masked }
   }
 
   public func remove(_ name: String) {
@@ -107,7 +110,27 @@ public final class StatusBoard: Sendable {
     statuses.withLock { all in
       guard var status = all[name], index < status.tasks.count else { return }
       change(&status.tasks[index])
+      status.tasks[index] = status.tasks[index].maskingCredentials()
       all[name] = status
     }
+  }
+}
+
+// Traces quote connector errors, which quote URLs: the board never holds a URL's password.
+extension ConnectorStatus {
+  func maskingCredentials() -> ConnectorStatus {
+    var s = self
+    s.connector.trace = s.connector.trace.map(CredentialMask.masking)
+    s.tasks = s.tasks.map { $0.maskingCredentials() }
+    return s
+  }
+}
+
+extension TaskStatus {
+  func maskingCredentials() -> TaskStatus {
+    var t = self
+    t.trace = t.trace.map(CredentialMask.masking)
+    t.details = t.details.mapValues(CredentialMask.masking)
+    return t
   }
 }

@@ -77,6 +77,14 @@ private struct SinkContext: SinkTaskContext {
 struct DeadLetterWriter: Sendable {
   let runner: SinkTaskRunner
 
+  /// A connector's extra header (the URL it posted to, say) without a URL's password.
+  static func maskingCredentials(_ header: RecordHeader) -> RecordHeader {
+    guard let value = header.value, let text = String(validating: value, as: UTF8.self) else {
+      return header
+    }
+    return RecordHeader(header.name, CredentialMask.masking(text))
+  }
+
   func write(_ record: Record, reason: String, attempts: Int, extra: [RecordHeader] = [])
     async throws
   {
@@ -87,9 +95,9 @@ struct DeadLetterWriter: Sendable {
         RecordHeader(DeadLetterHeaders.topic, record.topic),
         RecordHeader(DeadLetterHeaders.partition, "\(record.partition)"),
         RecordHeader(DeadLetterHeaders.offset, "\(record.offset)"),
-        RecordHeader(DeadLetterHeaders.reason, reason),
+        RecordHeader(DeadLetterHeaders.reason, CredentialMask.masking(reason)),
         RecordHeader(DeadLetterHeaders.attempts, "\(attempts)"),
-      ] + extra
+      ] + extra.map(Self.maskingCredentials)
     let partitions = try await runner.store.ensureTopic(topic)
     let partition = Partitioner.partition(
       forKey: record.key ?? Array("\(record.topicPartition)".utf8), partitions: partitions)

@@ -5,56 +5,112 @@ import Logging
 ///
 /// It knows no connector by name and no store by layout; the executable hands it a
 /// ``ConnectorRegistry`` and a ``TopicStore``.
+///
+/// Two guarantees shape it: a connector's replacement never runs beside the incarnation it
+/// replaces (the new tasks start only once the old ones have returned, however long that takes),
+/// and a removed connector's destructive cleanup (``SourceConnector/removed()``, which may drop a
+/// replication slot) runs only after the removal has held for ``removalGrace``.
 public actor Worker {
   public nonisolated let store: any TopicStore
   public nonisolated let offsets: any OffsetStore
   public nonisolated let registry: ConnectorRegistry
   public nonisolated let status: StatusBoard
   public nonisolated let workerID: String
-  private let logger: Logger
+  /// How long a connector must stay removed before its `removed()` hook runs.
+  public nonisolated let removalGrace: Duration
+  /// How long a stopping task may take before the wait for it is logged.
+  nonisolated let slowStopWarning: Duration
+  let logger: Logger
 
-  private struct Running {
+  /// One incarnation of a running connector: the definition it runs, and the task that owns
+  /// its task runners.
+  struct Running {
     var definition: ConnectorDefinition
     var connector: ConfiguredConnector
-    var tasks: [Task<Void, Never>]
+    /// Waits for the previous incarnation, then runs every task; returns when all have.
+    var task: Task<Void, Never>
   }
 
-  private var running: [String: Running] = [:]
+  var running: [String: Running] = [:]
+  /// Per connector name, what must have returned before that name may run again: its last
+  /// stopped incarnation, or the pending removal that waits for it.
+  var retiring: [String: Task<Void, Never>] = [:]
+  /// A removed connector whose cleanup has not run: the file that went, and the connector.
+  struct Removal {
+    var file: String
+    var connector: ConfiguredConnector
+    /// Tells this removal from a later one of the same name.
+    var id: UInt64
+  }
+
+  var removalCount: UInt64 = 0
+
+  /// Removals waiting out the grace period, by connector name.
+  var pendingRemovals: [String: Removal] = [:]
+  /// Removals put on hold because the file came back invalid; they resume when it goes again.
+  var suspendedRemovals: [String: Removal] = [:]
   /// Connectors whose latest file is invalid, by connector name, shown as FAILED.
   private var invalid: Set<String> = []
 
   public init(
     store: any TopicStore, offsets: any OffsetStore, registry: ConnectorRegistry,
     status: StatusBoard = StatusBoard(),
-    workerID: String, logger: Logger
+    workerID: String, removalGrace: Duration = .seconds(10),
+    slowStopWarning: Duration = .seconds(10), logger: Logger
   ) {
     self.store = store
     self.offsets = offsets
     self.registry = registry
     self.status = status
     self.workerID = workerID
+    self.removalGrace = removalGrace
+    self.slowStopWarning = slowStopWarning
     self.logger = logger
   }
 
   /// Makes the running connectors match `definitions`: starts new ones, restarts changed ones,
   /// stops removed ones. A file that has become invalid (`errors`) leaves its running connector
   /// as it was and shows the error in its status.
-  public func apply(_ definitions: [ConnectorDefinition], errors: [ConfigError]) async {
+  ///
+  /// It does not wait for stopping tasks: a replacement waits for them on its own, so one slow
+  /// connector does not hold up the others.
+  public func apply(_ definitions: [ConnectorDefinition], errors: [ConfigError]) {
     let erroredFiles = Set(errors.map(\.file))
     let wanted = Dictionary(
       definitions.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
 
     for (name, current) in running
     where wanted[name] == nil && !erroredFiles.contains(current.definition.file) {
-      logger.info("connector removed", metadata: ["connector": "\(name)"])
-      await stop(name)
-      switch current.connector {
-      case .source(let c): await c.removed()
-      case .sink(let c): await c.removed()
-      }
+      logger.info(
+        "connector removed; its cleanup runs if the removal holds",
+        metadata: ["connector": "\(name)", "grace": "\(removalGrace)"])
+      let stopped = stop(name)
       status.remove(name)
+      removalCount += 1
+      let removal = Removal(
+        file: current.definition.file, connector: current.connector, id: removalCount)
+      retiring[name] = scheduleRemoval(name, removal, after: stopped)
+      pendingRemovals[name] = removal
+    }
+    // A file that is back, even invalid, is not gone: the cleanup waits until it goes again.
+    for (name, removal) in pendingRemovals
+    where erroredFiles.contains(removal.file) || wanted[name] != nil {
+      pendingRemovals[name] = nil
+      retiring[name]?.cancel()
+      if wanted[name] == nil { suspendedRemovals[name] = removal }
+    }
+    for (name, removal) in suspendedRemovals where !erroredFiles.contains(removal.file) {
+      suspendedRemovals[name] = nil
+      guard wanted[name] == nil else { continue }
+      logger.info(
+        "connector file gone again; its cleanup runs if the removal holds",
+        metadata: ["connector": "\(name)"])
+      retiring[name] = scheduleRemoval(name, removal, after: retiring[name])
+      pendingRemovals[name] = removal
     }
 
+    let taken = Set(running.keys).union(wanted.keys)
+    var shownInvalid: Set<String> = []
     for error in errors {
       let affected = running.values.first { $0.definition.file == error.file }
       if let affected {
@@ -62,18 +118,17 @@ public actor Worker {
           "connector file is invalid; keeping the running version", metadata: ["error": "\(error)"])
         status.setConnectorTrace(affected.definition.name, "config not applied: \(error)")
       } else {
-        let name = ConnectorStatus.placeholderName(forFile: error.file)
-        invalid.insert(name)
+        let name = ConnectorStatus.placeholderName(forFile: error.file, avoiding: taken)
+        shownInvalid.insert(name)
         status.set(
           ConnectorStatus.invalid(
             name: name, file: error.file, error: "\(error)", workerID: workerID))
       }
     }
-    for name in invalid
-    where !errors.contains(where: { ConnectorStatus.placeholderName(forFile: $0.file) == name }) {
-      invalid.remove(name)
-      if running[name] == nil { status.remove(name) }
+    for name in invalid.subtracting(shownInvalid) where running[name] == nil {
+      status.remove(name)
     }
+    invalid = shownInvalid
 
     for definition in definitions.sorted(by: { $0.name < $1.name }) {
       if let current = running[definition.name],
@@ -92,6 +147,7 @@ public actor Worker {
           status.setConnectorTrace(definition.name, "config not applied: \(error)")
         } else {
           logger.error("connector config is invalid", metadata: ["error": "\(error)"])
+          invalid.insert(definition.name)
           status.set(
             ConnectorStatus.invalid(
               name: definition.name, file: definition.file, error: "\(error)", workerID: workerID))
@@ -100,108 +156,32 @@ public actor Worker {
       }
       if running[definition.name] != nil {
         logger.info("connector changed; restarting", metadata: ["connector": "\(definition.name)"])
-        await stop(definition.name)
+        stop(definition.name)
       } else {
         logger.info("connector starting", metadata: ["connector": "\(definition.name)"])
       }
+      invalid.remove(definition.name)
       start(definition, connector)
     }
   }
 
-  private func start(_ definition: ConnectorDefinition, _ connector: ConfiguredConnector) {
-    let name = definition.name
-    var log = logger
-    log[metadataKey: "connector"] = "\(name)"
-    let taskCount = definition.tasks
-    let (kind, type): (String, String) =
-      switch definition.role {
-      case .source(let t): ("source", t)
-      case .sink(let t): ("sink", t)
-      }
-    status.set(
-      ConnectorStatus(
-        name: name, connector: .init(state: .running, workerID: workerID, trace: nil),
-        tasks: (0..<taskCount).map { TaskStatus(id: $0, state: .unassigned, workerID: workerID) },
-        type: kind, connectorType: type, configFile: definition.file))
-
-    var tasks: [Task<Void, Never>] = []
-    for index in 0..<taskCount {
-      switch connector {
-      case .source(let source):
-        let runner = SourceTaskRunner(
-          connector: source, name: name, index: index, count: taskCount, store: store,
-          offsets: offsets,
-          status: status, logger: log)
-        tasks.append(Task { await runner.run() })
-      case .sink(let sink):
-        let runner = SinkTaskRunner(
-          connector: sink, name: name, index: index, count: taskCount, topics: definition.topics,
-          policy: definition.sinkErrorPolicy, store: store, offsets: offsets, status: status,
-          logger: log)
-        tasks.append(Task { await runner.run() })
-      }
-    }
-    running[name] = Running(definition: definition, connector: connector, tasks: tasks)
-  }
-
-  /// Stops one connector: cancels its tasks and waits for them to commit and return.
-  private func stop(_ name: String, timeout: Duration = .seconds(10)) async {
-    guard let current = running.removeValue(forKey: name) else { return }
-    await Self.cancelAndWait(current.tasks, timeout: timeout)
-  }
-
-  /// Graceful shutdown: stop taking input, let every task finish its batch and commit.
-  public func stopAll(timeout: Duration = .seconds(5)) async {
-    let tasks = running.values.flatMap(\.tasks)
-    let names = Array(running.keys)
-    running.removeAll()
-    await Self.cancelAndWait(tasks, timeout: timeout)
-    for name in names {
-      if var s = status.status(of: name) {
-        s.connector.state = .stopped
-        for i in s.tasks.indices { s.tasks[i].state = .stopped }
-        status.set(s)
-      }
+  /// Shows (or, with nil, clears) a `connectors_dir` that cannot be read, as a FAILED entry in
+  /// status and `/health`; nothing runs or stops because of it.
+  public func setFolderProblem(_ error: ConfigError?, folder: String) {
+    let name = "connectors_dir"
+    if let error {
+      status.set(
+        ConnectorStatus.invalid(name: name, file: folder, error: "\(error)", workerID: workerID))
+    } else if running[name] == nil {
+      status.remove(name)
     }
   }
 
-  private static func cancelAndWait(_ tasks: [Task<Void, Never>], timeout: Duration) async {
-    for task in tasks { task.cancel() }
-    await withTaskGroup(of: Void.self) { group in
-      group.addTask {
-        for task in tasks { await task.value }
-      }
-      group.addTask { try? await Task.sleep(for: timeout) }
-      await group.next()
-      group.cancelAll()
-    }
+  /// The file each running connector came from: a second file that claims the same name does
+  /// not take it over (``ConnectorFolderReader``).
+  public var nameOwners: [String: String] {
+    running.mapValues(\.definition.file)
   }
 
   public var runningConnectors: [String] { running.keys.sorted() }
-}
-
-extension StatusBoard {
-  /// Sets the connector-level trace (a config change that was not applied, for instance).
-  func setConnectorTrace(_ name: String, _ trace: String?) {
-    guard var s = status(of: name) else { return }
-    s.connector.trace = trace
-    set(s)
-  }
-}
-
-extension ConnectorStatus {
-  /// The name shown for a file that could not be read far enough to know its connector's name.
-  static func placeholderName(forFile file: String) -> String {
-    let base = file.split(separator: "/").last.map(String.init) ?? file
-    return base.split(separator: ".").first.map(String.init) ?? base
-  }
-
-  static func invalid(name: String, file: String, error: String, workerID: String)
-    -> ConnectorStatus
-  {
-    ConnectorStatus(
-      name: name, connector: .init(state: .failed, workerID: workerID, trace: error), tasks: [],
-      type: "unknown",
-      connectorType: "unknown", configFile: file)
-  }
 }

@@ -1,0 +1,216 @@
+import Logging
+import Synchronization
+
+// MARK: - Starting, stopping and removing one connector
+
+extension Worker {
+  /// Starts a connector's tasks — once whatever ran under its name before has returned.
+  func start(_ definition: ConnectorDefinition, _ connector: ConfiguredConnector) {
+    let name = definition.name
+    var log = logger
+    log[metadataKey: "connector"] = "\(name)"
+    // A removal still in its grace period is called off; a cleanup already under way, or a
+    // stopping incarnation, is waited for.
+    let previous = retiring.removeValue(forKey: name)
+    previous?.cancel()
+    let board = status
+    let fresh = Self.initialStatus(definition, workerID: workerID)
+    if previous != nil {
+      // No tasks yet: the old ones' last status updates find nothing to change.
+      var waiting = fresh
+      waiting.connector.state = .restarting
+      waiting.connector.trace = "waiting for the previous task to stop"
+      waiting.tasks = []
+      board.set(waiting)
+    } else {
+      board.set(fresh)
+    }
+    let runners = makeRunners(definition, connector, logger: log)
+    let warnAfter = slowStopWarning
+    let task = Task {
+      if let previous {
+        await Self.waitForPrevious(previous, warnAfter: warnAfter, logger: log)
+        // Replaced again while waiting: the newer incarnation waits for this one.
+        if Task.isCancelled { return }
+        board.set(fresh)
+      }
+      await withTaskGroup(of: Void.self) { group in
+        for runner in runners { group.addTask { await runner() } }
+      }
+    }
+    running[name] = Running(definition: definition, connector: connector, task: task)
+  }
+
+  /// Cancels a connector's tasks without waiting; whatever runs next under its name waits.
+  @discardableResult
+  func stop(_ name: String) -> Task<Void, Never>? {
+    guard let current = running.removeValue(forKey: name) else { return nil }
+    current.task.cancel()
+    retiring[name] = current.task
+    return current.task
+  }
+
+  /// The removal's cleanup: after the tasks have returned and the grace period has passed with
+  /// no file bringing the connector back (which cancels this task), `removed()` runs.
+  func scheduleRemoval(_ name: String, _ removal: Removal, after stopped: Task<Void, Never>?)
+    -> Task<Void, Never>
+  {
+    let grace = removalGrace
+    let log = logger
+    let connector = removal.connector
+    return Task {
+      await stopped?.value
+      do {
+        try await Task.sleep(for: grace)
+      } catch {
+        log.info("connector is back; its removal is called off", metadata: ["connector": "\(name)"])
+        return
+      }
+      log.info("connector removal is final; cleaning up", metadata: ["connector": "\(name)"])
+      // Not cancelled half-way: a connector that comes back now waits for the cleanup to end.
+      let cleanup = Task {
+        switch connector {
+        case .source(let c): await c.removed()
+        case .sink(let c): await c.removed()
+        }
+      }
+      await cleanup.value
+      // Done: a later file at the same path has nothing to call off.
+      if pendingRemovals[name]?.id == removal.id { pendingRemovals[name] = nil }
+    }
+  }
+
+  /// Graceful shutdown: stop taking input, let every task finish its batch and commit. Pending
+  /// removals are called off (the cleanup is destructive; a shutdown is not a removal).
+  public func stopAll(timeout: Duration = .seconds(5)) async {
+    let tasks = running.values.map(\.task) + retiring.values
+    let names = Array(running.keys)
+    running.removeAll()
+    retiring.removeAll()
+    pendingRemovals.removeAll()
+    suspendedRemovals.removeAll()
+    for task in tasks { task.cancel() }
+    if await !Self.allReturn(tasks, within: timeout) {
+      logger.warning(
+        "some connector tasks did not stop in time; shutting down without them",
+        metadata: ["waited": "\(timeout)"])
+    }
+    for name in names {
+      if var s = status.status(of: name) {
+        s.connector.state = .stopped
+        for i in s.tasks.indices { s.tasks[i].state = .stopped }
+        status.set(s)
+      }
+    }
+  }
+
+  private func makeRunners(
+    _ definition: ConnectorDefinition, _ connector: ConfiguredConnector, logger log: Logger
+  ) -> [@Sendable () async -> Void] {
+    let count = definition.tasks
+    return (0..<count).map { index -> @Sendable () async -> Void in
+      switch connector {
+      case .source(let source):
+        let runner = SourceTaskRunner(
+          connector: source, name: definition.name, index: index, count: count, store: store,
+          offsets: offsets, status: status, logger: log)
+        return { await runner.run() }
+      case .sink(let sink):
+        let runner = SinkTaskRunner(
+          connector: sink, name: definition.name, index: index, count: count,
+          topics: definition.topics, policy: definition.sinkErrorPolicy, store: store,
+          offsets: offsets, status: status, logger: log)
+        return { await runner.run() }
+      }
+    }
+  }
+
+  /// Whether every task returned within `timeout`. Not a task group: a group waits for all its
+  /// children before it returns, and waiting for a task's value cannot be cancelled, so a group
+  /// racing "all returned" against a timer would still wait for the slowest task.
+  static func allReturn(_ tasks: [Task<Void, Never>], within timeout: Duration) async -> Bool {
+    await withCheckedContinuation { continuation in
+      let outcome = FirstOutcome(continuation)
+      Task {
+        for task in tasks { await task.value }
+        outcome.resume(true)
+      }
+      Task {
+        try? await Task.sleep(for: timeout)
+        outcome.resume(false)
+      }
+    }
+  }
+
+  /// Waits, as long as it takes, for the previous incarnation; says so once if it is slow.
+  private static func waitForPrevious(
+    _ previous: Task<Void, Never>, warnAfter: Duration, logger: Logger
+  ) async {
+    let warning = Task {
+      try await Task.sleep(for: warnAfter)
+      logger.warning(
+        "the previous tasks have not stopped yet; the replacement waits for them",
+        metadata: ["waited": "\(warnAfter)"])
+    }
+    await previous.value
+    warning.cancel()
+  }
+
+  private static func initialStatus(_ definition: ConnectorDefinition, workerID: String)
+    -> ConnectorStatus
+  {
+    let (kind, type): (String, String) =
+      switch definition.role {
+      case .source(let t): ("source", t)
+      case .sink(let t): ("sink", t)
+      }
+    return ConnectorStatus(
+      name: definition.name, connector: .init(state: .running, workerID: workerID, trace: nil),
+      tasks: (0..<definition.tasks).map {
+        TaskStatus(id: $0, state: .unassigned, workerID: workerID)
+      },
+      type: kind, connectorType: type, configFile: definition.file)
+  }
+}
+
+extension StatusBoard {
+  /// Sets the connector-level trace (a config change that was not applied, for instance).
+  func setConnectorTrace(_ name: String, _ trace: String?) {
+    guard var s = status(of: name) else { return }
+    s.connector.trace = trace
+    set(s)
+  }
+}
+
+extension ConnectorStatus {
+  /// The name shown for a file whose connector cannot run under its own name: the file's base
+  /// name, or the whole file name when the base is a name another connector holds.
+  static func placeholderName(forFile file: String, avoiding taken: Set<String> = []) -> String {
+    let base = file.split(separator: "/").last.map(String.init) ?? file
+    let short = base.split(separator: ".").first.map(String.init) ?? base
+    return taken.contains(short) ? base : short
+  }
+
+  static func invalid(name: String, file: String, error: String, workerID: String)
+    -> ConnectorStatus
+  {
+    ConnectorStatus(
+      name: name, connector: .init(state: .failed, workerID: workerID, trace: error), tasks: [],
+      type: "unknown",
+      connectorType: "unknown", configFile: file)
+  }
+}
+
+/// Resumes a continuation with the first of several racing outcomes and ignores the rest.
+private final class FirstOutcome: Sendable {
+  private let pending: Mutex<CheckedContinuation<Bool, Never>?>
+
+  init(_ continuation: CheckedContinuation<Bool, Never>) { pending = Mutex(continuation) }
+
+  func resume(_ value: Bool) {
+    pending.withLock { continuation in
+      continuation?.resume(returning: value)
+      continuation = nil
+    }
+  }
+}
