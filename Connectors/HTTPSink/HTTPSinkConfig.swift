@@ -5,7 +5,10 @@ struct HTTPSinkConfig: Sendable {
   /// What a request body holds for each record.
   enum Body: String, Sendable { case value, envelope }
   /// How several records share one request body.
-  enum BatchFormat: String, Sendable { case jsonArray = "json_array", ndjson }
+  enum BatchFormat: String, Sendable {
+    case jsonArray = "json_array"
+    case ndjson
+  }
   /// Which records must keep their order: those of one key, or all of one partition.
   enum Ordering: String, Sendable { case key, partition }
 
@@ -50,7 +53,9 @@ struct HTTPSinkConfig: Sendable {
     let urlNode = try m.required("url")
     let urlText = try urlNode.string()
     guard urlText.hasPrefix("http://") || urlText.hasPrefix("https://") else {
-      throw urlNode.error("expected an http:// or https:// URL, got '\(urlText)'")
+      throw urlNode.error(
+        "expected an http:// or https:// URL, got \(CredentialMask.masking(urlNode.kindDescription))"
+      )
     }
     url = try RequestTemplate(urlNode, escaping: true, batchMode: batchMode)
     method = try m.oneOf("method", allowed: ["POST", "PUT", "PATCH"], default: "POST")
@@ -60,7 +65,8 @@ struct HTTPSinkConfig: Sendable {
         throw node.error("expected a mapping of header name: value")
       }
       for entry in entries {
-        guard !entry.key.isEmpty, entry.key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+        guard !entry.key.isEmpty,
+          entry.key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
         else { throw entry.value.error("'\(entry.key)' is not a valid header name") }
         let value = try RequestTemplate(entry.value, escaping: false, batchMode: batchMode)
         guard !value.text.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) else {
@@ -79,7 +85,8 @@ struct HTTPSinkConfig: Sendable {
         maxBytes: Int(try b.bytes("max_bytes", default: 1 << 20)),
         lingerMs: try b.durationMilliseconds("linger_ms", default: 0),
         format: BatchFormat(
-          rawValue: try b.oneOf("format", allowed: ["json_array", "ndjson"], default: "json_array"))!)
+          rawValue: try b.oneOf("format", allowed: ["json_array", "ndjson"], default: "json_array"))!
+      )
     }
     maxInFlight = try m.int("max_in_flight", default: 16, range: 1...1024)
     ordering = Ordering(
@@ -97,7 +104,8 @@ struct HTTPSinkConfig: Sendable {
     tls = CurlTLS()
     if let node = m.node("tls") {
       let t = try node.mapping(allowedKeys: ["ca", "insecure"])
-      tls = CurlTLS(caFile: try t.optionalString("ca"), insecure: try t.bool("insecure", default: false))
+      tls = CurlTLS(
+        caFile: try t.optionalString("ca"), insecure: try t.bool("insecure", default: false))
     }
   }
 }

@@ -92,7 +92,9 @@ struct MQTTConfig: Sendable {
       secure = true
       rest = url.dropFirst(8)
     } else {
-      throw urlNode.error("expected mqtt://host:port or mqtts://host:port, got '\(url)'")
+      throw urlNode.error(
+        "expected mqtt://host:port or mqtts://host:port, got \(CredentialMask.masking(urlNode.kindDescription))"
+      )
     }
     let authority = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)[0]
     if let colon = authority.lastIndex(of: ":"), !authority.hasSuffix("]") {
@@ -181,7 +183,7 @@ struct MQTTConfig: Sendable {
         guard payload == .json else { throw node.error("a json: key needs payload: json") }
         key = .jsonPointer(String(text.dropFirst(5)))
       } else {
-        throw node.error("expected topic, none or json:/pointer, got '\(text)'")
+        throw node.error("expected topic, none or json:/pointer, got \(node.kindDescription)")
       }
     }
     maxInflight = try m.int("max_inflight", default: 1000, range: 1...65535)

@@ -38,7 +38,8 @@ struct PostgresSinkConfig: Sendable {
     guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") || url.contains("=")
     else {
       throw urlNode.error(
-        "expected a PostgreSQL URL like postgresql://user@127.0.0.1:5432/db, got '\(url)'")
+        "expected a PostgreSQL URL like postgresql://user@127.0.0.1:5432/db, got \(CredentialMask.masking(urlNode.kindDescription))"
+      )
     }
     password = try m.optionalString("password")
     schema = try m.string("schema", default: "public")
