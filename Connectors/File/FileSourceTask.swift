@@ -14,6 +14,8 @@ final class FileSourceTask: SourceTask {
   let config: FileSourceConfig
   let context: any SourceTaskContext
   private let warnings = WarningRateLimiter()
+  /// `pread` and `stat` of the tailed file block: they run here, not on the cooperative pool.
+  private let io = BlockingQueue(label: "sluice.file-source")
 
   init(config: FileSourceConfig, context: any SourceTaskContext) {
     self.config = config
@@ -24,7 +26,9 @@ final class FileSourceTask: SourceTask {
     var (file, generation) = try await openAtResumePoint()
     context.setDetail("file", config.path)
     while !Task.isCancelled {
-      let lines = try file.readLines(maxLines: config.batchLines, maxLineBytes: config.maxLineBytes)
+      let lines = try await io.run { [file, config] in
+        try file.readLines(maxLines: config.batchLines, maxLineBytes: config.maxLineBytes)
+      }
       if !lines.isEmpty {
         var records: [SourceRecord] = []
         records.reserveCapacity(lines.count)

@@ -7,7 +7,8 @@ import Foundation
 /// One open file being tailed: reads whole lines from a byte offset, keeping a partial last line
 /// back until its newline arrives. The descriptor stays open across a rename, so the lines
 /// written before a rotation are still read from the old file.
-final class TailedFile {
+final class TailedFile: @unchecked Sendable {
+  // @unchecked: one file source task uses it, one call at a time, on that task's queue.
   let path: String
   let inode: UInt64
   private(set) var offset: UInt64

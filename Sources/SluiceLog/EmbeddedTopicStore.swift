@@ -7,6 +7,8 @@ public final class EmbeddedTopicStore: TopicStore {
   public let log: EmbeddedLog
   public let defaultPartitions: Int
   private let signal = AppendSignal()
+  /// Creating a topic makes directories and fsyncs them: not on the cooperative pool.
+  private let creation = BlockingQueue(label: "sluice.log.topic-creation")
 
   public init(log: EmbeddedLog, defaultPartitions: Int) {
     self.log = log
@@ -14,7 +16,12 @@ public final class EmbeddedTopicStore: TopicStore {
   }
 
   public func createTopic(_ name: String, partitions: Int) async throws {
-    try translating { try log.createTopic(name, partitions: partitions) }
+    let log = self.log
+    do {
+      try await creation.run { try log.createTopic(name, partitions: partitions) }
+    } catch let error as LogError {
+      throw Self.translate(error)
+    }
   }
 
   public func partitionCount(of topic: String) async throws -> Int? {
