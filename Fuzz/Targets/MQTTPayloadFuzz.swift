@@ -10,19 +10,30 @@ import Foundation
 // Check: where the payload is valid JSON, the in-place pointer gives the same string as the
 // webhook's pointer over the decoded document (Sources/SluiceCore/Records/JSONPointer.swift).
 
-private let base: MQTTConfig = {
+/// The connector's config as MQTTConfig validates it, with the template, key and payload kind
+/// from the input (through interpolation, so any text reaches the parser unquoted); nil when
+/// validation refuses them, as the worker would.
+nonisolated(unsafe) private var configs: [String: MQTTConfig?] = [:]
+private func mqttConfig(topic: String, key: String, payload: String) -> MQTTConfig? {
+  let id = "\(topic)\u{0}\(key)\u{0}\(payload)"
+  if let known = configs[id] { return known }
   let yaml = """
     name: fuzz-mqtt
     source: mqtt
-    topic: "sensors.{1}"
+    topic: "${env:TOPIC}"
     config:
       url: mqtt://127.0.0.1:1883
       subscriptions: ["sensors/#"]
-      payload: json
-      key: "json:/id"
+      payload: ${env:PAYLOAD}
+      key: "${env:KEY}"
     """
-  return try! MQTTConfig(definition: ConnectorDefinition.parse(text: yaml, file: "fuzz.yaml"))
-}()
+  let environment = ["TOPIC": topic, "KEY": key, "PAYLOAD": payload]
+  let config = try? MQTTConfig(
+    definition: ConnectorDefinition.parse(text: yaml, file: "fuzz.yaml", environment: environment))
+  if configs.count >= 1000 { configs.removeAll(keepingCapacity: true) }
+  configs[id] = config
+  return config
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzMQTTPayload(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -37,15 +48,15 @@ public func fuzzMQTTPayload(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   let topic = line()
   let payload = Array(input)
 
-  var config = base
+  let payloadKind: String
   switch pointer.utf8.first {
-  case UInt8(ascii: "t"): config.payload = .text
-  case UInt8(ascii: "b"): config.payload = .bytes
-  default: config.payload = .json
+  case UInt8(ascii: "t"): payloadKind = "text"
+  case UInt8(ascii: "b"): payloadKind = "bytes"
+  default: payloadKind = "json"
   }
   if !pointer.isEmpty && !pointer.hasPrefix("/") { pointer.removeFirst() }
-  config.key = config.payload == .json ? .jsonPointer(pointer) : .topic
-  if let parsed = try? TopicTemplate(template) { config.topic = parsed }
+  let key = payloadKind == "json" ? "json:" + pointer : "topic"
+  guard let config = mqttConfig(topic: template, key: key, payload: payloadKind) else { return 0 }
 
   var mapper = MQTTRecordMapper(config: config)
   let message = MQTTMessage(
