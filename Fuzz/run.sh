@@ -101,10 +101,17 @@ build_deps() {
       "$OLDPWD/Fuzz/Shims/Crypto/Crypto.swift" -o libCrypto.a)
   fi
   if [ ! -f "$out/modules/Yams.swiftmodule" ]; then
-    if [ ! -d "$scratch/checkouts/Yams" ]; then
-      swift package resolve --scratch-path "$scratch" >/dev/null
-    fi
     local yams="$scratch/checkouts/Yams/Sources"
+    if [ ! -d "$yams" ]; then
+      # The product build's checkout when there is one (same Package.swift, same version).
+      if [ -d .build/checkouts/Yams/Sources ]; then
+        mkdir -p "$scratch/checkouts"
+        cp -R .build/checkouts/Yams "$scratch/checkouts/Yams"
+      else
+        swift package resolve --scratch-path "$scratch" >"$out/resolve.log" 2>&1 \
+          || { cat "$out/resolve.log" >&2; return 1; }
+      fi
+    fi
     echo "building Yams (once)"
     for file in "$yams"/CYaml/src/*.c; do
       "${cc_fuzz[@]}" -DYAML_DECLARE_STATIC -I "$yams/CYaml/include" -c "$file" \
