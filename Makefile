@@ -6,13 +6,15 @@ export PATH := $(PATH):/opt/swift/usr/bin
 APT_PACKAGES := libpq-dev libmosquitto-dev libcurl4-openssl-dev pkg-config postgresql mosquitto mosquitto-clients python3 curl openssl
 BENCH_PACKAGES := wrk
 
-.PHONY: help deps bench-deps build release run test soak bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot clean
+.PHONY: help deps bench-deps build release run test soak fuzz fuzz-ci bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot clean
 
 help:
 	@echo "make run        build in release mode and start the worker with Config/worker.yaml"
 	@echo "make test       start PostgreSQL and mosquitto on loopback and run every test"
 	@echo "make bench      run the benchmarks (Benchmarks/README.md)"
 	@echo "make soak       20 minutes of mixed load, kill -9 every 2 minutes, malformed input"
+	@echo "make fuzz       run every libFuzzer target for FUZZ_SECONDS (default 60) on Fuzz/corpus"
+	@echo "make fuzz-ci    the same, 10 s per target (replays the corpus, crashes included)"
 	@echo "make build | release | clean"
 
 # Installs only what is missing, so it is quick when everything is there.
@@ -31,12 +33,24 @@ release: deps
 run: release
 	./.build/release/sluice run --config Config/worker.yaml
 
+# Every test, then each fuzz target briefly (10 s, replaying the committed corpus).
 test: deps
 	bash Tests/Servers/run-tests.sh
+	FUZZ_SECONDS=10 bash Fuzz/run.sh
 
 # 20 minutes of mixed load with a SIGKILL every 2 minutes and malformed input (Tests/Soak/soak.py).
 soak: release
 	SLUICE_BIN=$(CURDIR)/.build/release/sluice python3 Tests/Soak/soak.py
+
+# Fuzzing (Fuzz/run.sh): each target built with swiftc -sanitize=fuzzer,address, run on its
+# committed corpus; non-zero exit and the reproducer's path when one crashes.
+FUZZ_SECONDS ?= 60
+
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash Fuzz/run.sh
+
+fuzz-ci:
+	FUZZ_SECONDS=10 bash Fuzz/run.sh
 
 bench: bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot
 
@@ -44,7 +58,7 @@ bench-log: bench-deps
 	bash Benchmarks/bench-log.sh
 
 clean:
-	rm -rf .build data
+	rm -rf .build .build-fuzz data
 
 bench-webhook: bench-deps
 	bash Benchmarks/bench-webhook.sh

@@ -35,24 +35,24 @@ enum PayloadPointer {
         }
       }
     }
+    // The empty pointer's range is the whole payload, whitespace around the value included.
+    var trimmed = range
+    while let last = trimmed.last,
+      payload[last] == 0x20 || payload[last] == 0x0A
+        || payload[last] == 0x0D || payload[last] == 0x09
+    {
+      trimmed = trimmed.lowerBound..<last
+    }
+    while let first = trimmed.first,
+      payload[first] == 0x20 || payload[first] == 0x0A
+        || payload[first] == 0x0D || payload[first] == 0x09
+    {
+      trimmed = (first + 1)..<trimmed.upperBound
+    }
     switch kind {
     case .null, nil: return nil
-    case .string: return JSONObjectReader.string(payload, range)
-    default:
-      var trimmed = range
-      while let last = trimmed.last,
-        payload[last] == 0x20 || payload[last] == 0x0A
-          || payload[last] == 0x0D || payload[last] == 0x09
-      {
-        trimmed = trimmed.lowerBound..<last
-      }
-      while let first = trimmed.first,
-        payload[first] == 0x20 || payload[first] == 0x0A
-          || payload[first] == 0x0D || payload[first] == 0x09
-      {
-        trimmed = (first + 1)..<trimmed.upperBound
-      }
-      return String(decoding: payload[trimmed], as: UTF8.self)
+    case .string: return JSONObjectReader.string(payload, trimmed)
+    default: return String(decoding: payload[trimmed], as: UTF8.self)
     }
   }
 

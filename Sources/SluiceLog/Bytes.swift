@@ -90,7 +90,9 @@ struct ByteReader {
   }
 
   mutating func bytes(_ length: Int) throws -> [UInt8] {
-    guard length >= 0, position + length <= count else { throw Truncated() }
+    // `length <= count - position`, not `position + length <= count`: a stored length near
+    // Int.max must be an error, not an overflow trap.
+    guard length >= 0, length <= count - position else { throw Truncated() }
     defer { position += length }
     return [UInt8](UnsafeRawBufferPointer(start: base + position, count: length))
   }
@@ -103,7 +105,7 @@ struct ByteReader {
   }
 
   mutating func skip(_ length: Int) throws {
-    guard length >= 0, position + length <= count else { throw Truncated() }
+    guard length >= 0, length <= count - position else { throw Truncated() }
     position += length
   }
 }
