@@ -31,7 +31,8 @@ all_targets=(record-batch segment-recovery pgoutput json produce-request webhook
 core=(
   Sources/SluiceCore/Config/*.swift Sources/SluiceCore/Records/*.swift
   Sources/SluiceCore/Connectors/TopicTemplate.swift Sources/SluiceCore/Connectors/SourcePosition.swift
-  Sources/SluiceCore/Store/TopicName.swift Sources/SluiceCore/Worker/SinkErrorPolicy.swift
+  Sources/SluiceCore/Store/TopicName.swift Sources/SluiceCore/Store/TopicPattern.swift
+  Sources/SluiceCore/Worker/SinkErrorPolicy.swift
 )
 log=(
   Sources/SluiceLog/RecordBatch.swift Sources/SluiceLog/Bytes.swift Sources/SluiceLog/CRC32C.swift
@@ -46,7 +47,7 @@ sources() {
   segment-recovery)
     needs="crc32c"
     echo Fuzz/Targets/SegmentRecoveryFuzz.swift Fuzz/Shims/SluiceLogShim.swift "${log[@]}" \
-      Sources/SluiceLog/Segment.swift Sources/SluiceLog/FileIO.swift Sources/SluiceLog/OffsetIndex.swift ;;
+      Sources/SluiceLog/Segment.swift Sources/SluiceLog/FileIO.swift Sources/SluiceLog/OffsetIndex.swift Sources/SluiceLog/DescriptorPool.swift ;;
   pgoutput)
     needs="yams"
     echo Fuzz/Targets/PgOutputFuzz.swift Fuzz/Shims/PostgresCDCShim.swift "${core[@]}" \

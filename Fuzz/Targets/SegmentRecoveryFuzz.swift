@@ -34,7 +34,9 @@ public func fuzzSegmentRecovery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CI
   FileManager.default.createFile(atPath: indexPath, contents: Data(index))
 
   do {
-    let segment = try Segment(directory: directory, baseOffset: 0, indexIntervalBytes: 64)
+    // A pool of one descriptor, so the segment's files are closed and reopened as it works.
+    let segment = try Segment(
+      directory: directory, baseOffset: 0, indexIntervalBytes: 64, files: DescriptorPool(limit: 1))
     if flags & 1 != 0 {
       try segment.loadClean()
     } else {

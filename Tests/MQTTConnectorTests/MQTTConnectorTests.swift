@@ -120,6 +120,9 @@ final class MQTTConnectorTests: XCTestCase {
     XCTAssertNil(PayloadPointer.text("/n", in: doc))
     XCTAssertNil(PayloadPointer.text("/missing", in: doc))
     XCTAssertNil(PayloadPointer.text("/a/b/7", in: doc))
+    // The empty pointer is the whole payload: a padded string gives its text (found by fuzzing).
+    XCTAssertEqual(PayloadPointer.text("", in: Array(" \"d-7\"\n".utf8)), "d-7")
+    XCTAssertEqual(PayloadPointer.text("", in: Array(" 42 ".utf8)), "42")
   }
 
   func testRedeliveryFilterSkipsOnlyRecentWritesRightAfterAReconnect() {
