@@ -76,6 +76,8 @@ private struct SinkContext: SinkTaskContext {
 /// Writes records that cannot be delivered to the connector's dead-letter topic.
 struct DeadLetterWriter: Sendable {
   let runner: SinkTaskRunner
+  /// A bad batch would otherwise log one warning per dead-lettered record.
+  let warnings = WarningRateLimiter()
 
   /// A connector's extra header (the URL it posted to, say) without a URL's password.
   static func maskingCredentials(_ header: RecordHeader) -> RecordHeader {
@@ -107,12 +109,14 @@ struct DeadLetterWriter: Sendable {
           timestamp: record.timestamp, key: record.key, value: record.value, headers: headers)
       ],
       to: TopicPartition(topic, partition))
-    runner.logger.warning(
-      "record sent to the dead-letter topic",
-      metadata: [
-        "record": "\(record.topicPartition)@\(record.offset)", "dlq": "\(topic)",
-        "reason": "\(reason)",
-      ])
+    if let line = warnings.line("dead-letter", "record sent to the dead-letter topic") {
+      runner.logger.warning(
+        "\(line)",
+        metadata: [
+          "record": "\(record.topicPartition)@\(record.offset)", "dlq": "\(topic)",
+          "reason": "\(reason)",
+        ])
+    }
     runner.status.updateTask(runner.name, runner.index) {
       $0.details["dlq_records"] = String((Int($0.details["dlq_records"] ?? "0") ?? 0) + 1)
     }
