@@ -12,6 +12,8 @@ final class WebhookSourceTask: SourceTask {
   let context: any SourceTaskContext
   private let dedupe: DedupeIndex
   private let pending = Atomic<Int>(0)
+  /// False until the dedupe index holds every key already written: no request is taken before.
+  private let ready = Atomic<Bool>(false)
 
   init(config: WebhookConfig, context: any SourceTaskContext) {
     self.config = config
@@ -20,14 +22,9 @@ final class WebhookSourceTask: SourceTask {
   }
 
   func run() async throws {
-    if config.dedupeHeader != nil {
-      let unreadable = try await dedupe.rebuild(
-        from: context.store, connector: config.name, nowMs: currentTimeMillis())
-      for problem in unreadable {
-        context.logger.warning("dedupe rebuild skipped a partition it cannot read: \(problem)")
-      }
-      context.setDetail("dedupe_keys", "\(await dedupe.count)")
-    }
+    // The path is served from the start: while the dedupe index is rebuilt, requests get a 503
+    // with Retry-After (webhook senders retry those), not a 404 from a listener another
+    // connector shares.
     try await WebhookListeners.shared.register(
       host: config.host, port: config.port, http2: config.http2, path: config.path,
       logger: context.logger
@@ -39,6 +36,15 @@ final class WebhookSourceTask: SourceTask {
           host: config.host, port: config.port, path: config.path)
       }
     }
+    if config.dedupeHeader != nil {
+      let unreadable = try await dedupe.rebuild(
+        from: context.store, connector: config.name, nowMs: currentTimeMillis())
+      for problem in unreadable {
+        context.logger.warning("dedupe rebuild skipped a partition it cannot read: \(problem)")
+      }
+      context.setDetail("dedupe_keys", "\(await dedupe.count)")
+    }
+    ready.store(true, ordering: .releasing)
     do {
       while !Task.isCancelled {
         try await Task.sleep(for: .seconds(60))
@@ -54,6 +60,11 @@ final class WebhookSourceTask: SourceTask {
   // MARK: - Requests
 
   func handle(_ request: Request) async -> Response {
+    guard ready.load(ordering: .acquiring) else {
+      return WebhookResponse.error(
+        .serviceUnavailable, "the webhook is starting (rebuilding its dedupe index); retry shortly",
+        headers: [.retryAfter: "1"])
+    }
     guard config.methods.contains(request.method.rawValue) else {
       return WebhookResponse.error(
         .methodNotAllowed,

@@ -13,7 +13,7 @@ final class OutsideInputTests: XCTestCase {
       "name: stripe\nsource: webhook\ntopic: s\nconfig: { listen: 127.0.0.1:\(port), path: /s, signature: { type: stripe, secret: k } }\n"
     )
     try worker.start()
-    try waitForListener(port)
+    try waitForListener(port, path: "/s")
     for t in ["-9223372036854775808", "9223372036854775807", "-9223372036854775807"] {
       let r = httpRequest(
         "POST", "http://127.0.0.1:\(port)/s",
@@ -385,10 +385,12 @@ final class RawConnection {
 
 // MARK: - Support
 
-/// Waits until a webhook listener accepts connections.
-func waitForListener(_ port: Int, timeout: TimeInterval = 15) throws {
+/// Waits until a webhook listener accepts connections and `path` takes requests (no 503 while
+/// its dedupe index is rebuilt, no 404 before its connector registered it).
+func waitForListener(_ port: Int, path: String = "/h", timeout: TimeInterval = 15) throws {
   try waitUntil("a listener on port \(port)", timeout: timeout) {
-    httpRequest("GET", "http://127.0.0.1:\(port)/", timeout: 1).status != 0
+    ![0, 404, 503].contains(
+      httpRequest("GET", "http://127.0.0.1:\(port)\(path)", timeout: 1).status)
   }
 }
 
