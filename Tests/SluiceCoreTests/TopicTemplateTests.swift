@@ -44,7 +44,8 @@ final class TopicTemplateTests: XCTestCase {
     var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(1))
     for _ in 0..<6 { _ = backoff.next() }
     XCTAssertTrue(backoff.next(afterRunning: .seconds(5)) >= .milliseconds(800), "a quick failure")
-    XCTAssertTrue(backoff.next(afterRunning: .seconds(61)) <= .milliseconds(120), "after a healthy run")
+    XCTAssertTrue(
+      backoff.next(afterRunning: .seconds(61)) <= .milliseconds(120), "after a healthy run")
     XCTAssertTrue(backoff.next(afterRunning: .seconds(1)) >= .milliseconds(160))
   }
 }

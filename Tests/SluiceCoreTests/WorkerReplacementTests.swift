@@ -144,17 +144,6 @@ final class WorkerReplacementTests: XCTestCase {
     try ConnectorDefinition.parse(
       text: text, file: directory.appendingPathComponent("x.yaml").path, environment: [:])
   }
-
-  private func eventually(
-    timeout: Duration = .seconds(10), _ condition: @escaping () async throws -> Bool
-  ) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-      if try await condition() { return }
-      try await Task.sleep(for: .milliseconds(20))
-    }
-    XCTFail("condition not met within \(timeout)")
-  }
 }
 
 /// Counts the test source's tasks: how many run now, at most at once, ever, and removals.

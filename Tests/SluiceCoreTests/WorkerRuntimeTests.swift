@@ -184,17 +184,6 @@ final class WorkerRuntimeTests: XCTestCase {
     _ = try await store.append(
       values.map { OutgoingRecord(key: nil, value: Array($0.utf8)) }, to: TopicPartition("in", 0))
   }
-
-  private func eventually(
-    timeout: Duration = .seconds(10), _ condition: @escaping () async throws -> Bool
-  ) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-      if try await condition() { return }
-      try await Task.sleep(for: .milliseconds(20))
-    }
-    XCTFail("condition not met within \(timeout)")
-  }
 }
 
 /// What the test sink received; it refuses "poison" with a ``SinkRecordError`` and can fail

@@ -97,8 +97,7 @@ public struct ConfigNode: Sendable {
   {
     try load(
       path: path,
-      interpolation: Interpolation(
-        environment: environment, secretsDirectories: [Interpolation.folder(of: path)]))
+      interpolation: .beside(path, environment: environment))
   }
 
   /// Reads and parses a file with these interpolation rules.

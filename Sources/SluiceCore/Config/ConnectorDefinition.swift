@@ -54,8 +54,7 @@ public struct ConnectorDefinition: Sendable {
   {
     try load(
       path: path,
-      interpolation: Interpolation(
-        environment: environment, secretsDirectories: [Interpolation.folder(of: path)]))
+      interpolation: .beside(path, environment: environment))
   }
 
   /// Reads and parses a connector file with these interpolation rules (the worker's
@@ -81,8 +80,7 @@ public struct ConnectorDefinition: Sendable {
   {
     try parse(
       text: text, file: file,
-      interpolation: Interpolation(
-        environment: environment, secretsDirectories: [Interpolation.folder(of: file)]))
+      interpolation: .beside(file, environment: environment))
   }
 
   public static func parse(text: String, file: String, interpolation: Interpolation)

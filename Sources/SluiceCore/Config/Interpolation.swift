@@ -24,6 +24,14 @@ public struct Interpolation: Sendable {
     self.readFile = readFile
   }
 
+  /// The default rules for `file`: `environment`, and `${file:}` only under the folder that
+  /// holds it.
+  public static func beside(
+    _ file: String, environment: [String: String] = ProcessInfo.processInfo.environment
+  ) -> Interpolation {
+    Interpolation(environment: environment, secretsDirectories: [folder(of: file)])
+  }
+
   /// The folder that holds `file`: where its `${file:}` references may read by default.
   public static func folder(of file: String) -> String {
     let folder = (file as NSString).deletingLastPathComponent

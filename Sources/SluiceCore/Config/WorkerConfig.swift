@@ -56,8 +56,7 @@ public struct WorkerConfig: Sendable {
     try from(
       ConfigNode.parse(
         text: text, file: file,
-        interpolation: Interpolation(
-          environment: environment, secretsDirectories: [Interpolation.folder(of: file)])))
+        interpolation: .beside(file, environment: environment)))
   }
 
   static func from(_ root: ConfigNode) throws(ConfigError) -> WorkerConfig {

@@ -79,17 +79,4 @@ public enum RecordJSON {
     }
     out += "\""
   }
-
-  /// Turns a decoded JSON value from a produce request back into bytes: strings become their
-  /// UTF-8 text, anything else its compact JSON text, `null` no bytes.
-  public static func bytes(fromJSONValue value: Any?) throws -> [UInt8]? {
-    switch value {
-    case nil, is NSNull: return nil
-    case let text as String: return Array(text.utf8)
-    default:
-      let data = try JSONSerialization.data(
-        withJSONObject: value!, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])
-      return Array(data)
-    }
-  }
 }
