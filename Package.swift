@@ -54,6 +54,7 @@ let package = Package(
         "SluiceCore",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+        .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "Logging", package: "swift-log"),
       ]),
     .target(
@@ -89,7 +90,8 @@ let package = Package(
       name: "HTTPSinkConnector",
       dependencies: ["SluiceCore", "CCurl", .product(name: "Crypto", package: "swift-crypto")],
       path: "Connectors/HTTPSink"),
-    .target(name: "MQTTConnector", dependencies: ["SluiceCore", "CMosquitto"], path: "Connectors/MQTT"),
+    .target(
+      name: "MQTTConnector", dependencies: ["SluiceCore", "CMosquitto"], path: "Connectors/MQTT"),
 
     // MARK: - Executables
     .executableTarget(

@@ -4,6 +4,7 @@ import HummingbirdCore
 import HummingbirdHTTP2
 import Logging
 import NIOCore
+import ServiceLifecycle
 import SluiceCore
 import SluiceHTTP
 import Synchronization
@@ -13,15 +14,19 @@ typealias WebhookHandler = @Sendable (Request, BasicRequestContext) async throws
 
 /// The HTTP servers webhook connectors share: one per listen address, with each connector's path
 /// routed to its handler. Connectors come and go while a server runs; the last one to leave a
-/// server stops it.
+/// server stops it, gracefully: it takes no new connection, answers the requests it holds
+/// (their records are durable first, as always) and closes; a request still open after
+/// ``drainTimeout`` (a slow upload) is cut.
 actor WebhookListeners {
   static let shared = WebhookListeners()
+  static let drainTimeout: Duration = .seconds(5)
 
   private final class Listener: Sendable {
     let http2: Bool
     init(http2: Bool) { self.http2 = http2 }
     let routes = Mutex<[String: WebhookHandler]>([:])
-    let task = Mutex<Task<Void, Never>?>(nil)
+    /// The server, as the one service of a group of its own: stopping it is graceful.
+    let server = Mutex<(group: ServiceGroup, task: Task<Void, Never>)?>(nil)
   }
 
   private var listeners: [String: Listener] = [:]
@@ -53,29 +58,41 @@ actor WebhookListeners {
     let started = StartSignal()
     let limits = ListenerLimits.current
     let connections = ConnectionCount(name: "webhook listener \(address)", logger: logger)
+    // Over h2c the guard sees streams, not connections: its timeouts apply per stream, the
+    // connections are counted by a ConnectionLimit ahead of HTTP/2, and a connection's idle
+    // timeout is HTTP/2's own.
     let guarded = HTTP1Channel.Configuration(
-      additionalChannelHandlers: [ConnectionGuard(limits: limits, connections: connections)],
+      additionalChannelHandlers: [
+        ConnectionGuard(limits: limits, connections: http2 ? nil : connections)
+      ],
       idleTimeout: TimeAmount(limits.idleTimeout))
-    // Over h2c the guard sees streams, not connections: its timeouts apply per stream and the
-    // connection's idle timeout is HTTP/2's own.
     let server: HTTPServerBuilder =
       http2
-      ? .plaintextHTTP2(
-        configuration: .init(idleTimeout: limits.idleTimeout, streamConfiguration: guarded))
+      ? HTTPServerBuilder { responder in
+        ConnectionLimitedChannel(
+          HTTP2Channel(
+            responder: responder,
+            configuration: .init(idleTimeout: limits.idleTimeout, streamConfiguration: guarded)),
+          limits: limits, connections: connections)
+      }
       : .http1(configuration: guarded)
     let app = Application(
       responder: responder, server: server,
       configuration: .init(address: .hostname(host, port: port), serverName: "sluice-webhook"),
       onServerRunning: { _ in started.finish(nil) }, logger: logger)
-    let task = Task {
+    var configuration = ServiceGroupConfiguration(services: [app], logger: logger)
+    configuration.maximumGracefulShutdownDuration = Self.drainTimeout
+    let group = ServiceGroup(configuration: configuration)
+    // Detached: the server belongs to no connector's task; only `unregister` stops it.
+    let task = Task.detached {
       do {
-        try await app.runService(gracefulShutdownSignals: [])
+        try await group.run()
       } catch {
         started.finish(error)
       }
       started.finish(WebhookError.stopped(address))
     }
-    listener.task.withLock { $0 = task }
+    listener.server.withLock { $0 = (group, task) }
     // Published before waiting, so a connector registering meanwhile joins this server.
     listeners[address] = listener
     if let error = await started.wait() {
@@ -85,7 +102,8 @@ actor WebhookListeners {
     }
   }
 
-  /// Removes a route; stops the server when it has none left.
+  /// Removes a route; stops the server gracefully when it has none left, and returns once it
+  /// has stopped.
   func unregister(host: String, port: Int, path: String) async {
     let address = "\(host):\(port)"
     guard let listener = listeners[address] else { return }
@@ -95,9 +113,9 @@ actor WebhookListeners {
     }
     guard empty else { return }
     listeners[address] = nil
-    let task = listener.task.withLock { $0 }
-    task?.cancel()
-    await task?.value
+    guard let server = listener.server.withLock({ $0 }) else { return }
+    await server.group.triggerGracefulShutdown()
+    await server.task.value
   }
 }
 

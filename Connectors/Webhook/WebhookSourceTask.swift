@@ -53,8 +53,20 @@ final class WebhookSourceTask: SourceTask {
         context.setDetail("dedupe_evicted", "\(await dedupe.evicted)")
       }
     } catch is CancellationError {}
+    // Stopping: no new request reaches this task; the ones it holds are answered before it
+    // returns (the listener may be shared, so its own drain does not cover them).
     await WebhookListeners.shared.unregister(
       host: config.host, port: config.port, path: config.path)
+    await drainPendingWrites()
+  }
+
+  /// Waits, up to the listeners' drain timeout, until no accepted request is still writing.
+  /// The task is cancelled by now, so the waits are on a task of their own.
+  private func drainPendingWrites() async {
+    let deadline = ContinuousClock.now + WebhookListeners.drainTimeout
+    while pending.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
+      await Task.detached { try? await Task.sleep(for: .milliseconds(10)) }.value
+    }
   }
 
   // MARK: - Requests

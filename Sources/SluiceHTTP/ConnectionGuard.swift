@@ -4,7 +4,7 @@ import NIOHTTPTypes
 import SluiceCore
 import Synchronization
 
-/// Enforces ``ListenerLimits`` on one HTTP/1 connection of a listener: refuses the connection
+/// Enforces ``ListenerLimits`` on one HTTP/1 connection (or HTTP/2 stream) of a listener: refuses the connection
 /// when the listener already holds `maxConnections`, and closes it when the client takes longer
 /// than `headerTimeout` to send a request head, `readTimeout` to send its body, or
 /// `idleTimeout` between requests. Added to every connection's pipeline after HTTP decoding.
@@ -19,13 +19,15 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
   public typealias OutboundOut = HTTPResponsePart
 
   private let limits: ListenerLimits
-  private let connections: ConnectionCount
+  /// The listener's connection count, or nil where the guard sees an HTTP/2 stream and
+  /// ``ConnectionLimit`` counts the connection.
+  private let connections: ConnectionCount?
   /// Whether this connection holds one of the listener's places.
   private enum Admission { case pending, admitted, refused }
   private var admission = Admission.pending
   private var timer: Scheduled<Void>?
 
-  public init(limits: ListenerLimits, connections: ConnectionCount) {
+  public init(limits: ListenerLimits, connections: ConnectionCount?) {
     self.limits = limits
     self.connections = connections
   }
@@ -66,7 +68,7 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
 
   private func admit(_ context: ChannelHandlerContext) {
     guard admission == .pending else { return }
-    guard connections.open(limit: limits.maxConnections) else {
+    guard connections?.open(limit: limits.maxConnections) ?? true else {
       admission = .refused
       context.close(promise: nil)
       return
@@ -79,7 +81,7 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
     cancelTimer()
     if admission == .admitted {
       admission = .refused
-      connections.close()
+      connections?.close()
     }
   }
 

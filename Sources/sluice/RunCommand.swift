@@ -83,7 +83,8 @@ struct RunCommand: AsyncParsableCommand {
     let workerID = "\(worker.workerID):\(worker.api.port)"
     let runtime = Worker(
       store: store, offsets: offsets, registry: registry, status: status, workerID: workerID,
-      removalGrace: .milliseconds(worker.connectorRemovalGraceMs), logger: logger)
+      removalGrace: .milliseconds(worker.connectorRemovalGraceMs),
+      taskStopGrace: .milliseconds(worker.taskShutdownGracefulTimeoutMs), logger: logger)
     let api = AdminAPI(store: store, status: status, workerID: workerID)
       .application(
         host: worker.api.host, port: worker.api.port, limits: worker.listeners, logger: logger)

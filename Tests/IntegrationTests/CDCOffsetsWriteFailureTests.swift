@@ -20,6 +20,56 @@ final class CDCOffsetsWriteFailureTests: CDCWorkerTestCase {
     try streamWhileOffsetsFail(name: "cdc-offfull", seed: 8) { try FullFolder($0) }
   }
 
+  /// EMFILE: the worker's descriptor limit is lowered (prlimit) to what it has open, so the
+  /// offsets file cannot be opened — nor can anything else, the admin API's connections
+  /// included, so the failure is read from the log and the restart count afterwards.
+  func testRunningOutOfDescriptorsFailsTheTaskNotTheWorkerAndLosesNothing() throws {
+    let name = "cdc-offfd"
+    let prefix = "cdc_offfd"
+    let workload = CDCWorkload(prefix: prefix, transactions: 1200, seed: 9)
+    let worker = try WorkerProcess()
+    try workload.prepare(url)
+    slotsToDrop.append(prefix)
+    try worker.writeConnector(
+      name, connectorYAML(name, tables: workload.tableList, topic: "\(prefix).{table}"))
+    try worker.start()
+    try waitForStreaming(worker, name)
+    let first = workload.run(url, chunks: 0..<4)
+    try waitUntil("the first part committed", timeout: 120) { first.finished }
+    XCTAssertNil(first.failure)
+    let restartsBefore = taskStatus(worker, name)?["restarts"] as? Int ?? 0
+
+    let ceiling = try DescriptorCeiling(pid: try XCTUnwrap(worker.process?.processIdentifier))
+    defer { ceiling.restore() }
+    let blocked = workload.run(url, chunks: 4..<10)
+    try waitUntil("changes made while out of descriptors", timeout: 120) { blocked.finished }
+    XCTAssertNil(blocked.failure)
+    try waitUntil("the task failed for want of descriptors", timeout: 30) {
+      worker.log().contains("Too many open files")
+    }
+    Thread.sleep(forTimeInterval: 2)
+    XCTAssertTrue(worker.process?.isRunning == true, "the worker died:\n\(worker.log())")
+    let failures = worker.log().split(separator: "\n").filter {
+      $0.contains("source task failed") && $0.contains("Too many open files")
+    }
+    XCTAssertFalse(failures.isEmpty, "the task's failure names EMFILE:\n\(worker.log())")
+    print("CDC out of descriptors: \(failures.count) task failures, first: \(failures.first ?? "")")
+
+    ceiling.restore()
+    let rest = workload.run(url, chunks: 10..<workload.chunks.count)
+    try waitUntil("the rest committed", timeout: 120) { rest.finished }
+    XCTAssertNil(rest.failure)
+    try workload.verify(worker, topicPrefix: "\(prefix).", context: "after EMFILE")
+    try waitUntil("streaming again", timeout: 90) {
+      self.taskStatus(worker, name)?["state"] as? String == "RUNNING"
+        && self.detail(worker, name, "state") == "streaming"
+    }
+    let restarts = (taskStatus(worker, name)?["restarts"] as? Int ?? 0) - restartsBefore
+    XCTAssertGreaterThanOrEqual(restarts, 1, "the task was restarted after the failure")
+    XCTAssertTrue(worker.log().contains("source task failed; restarting"), worker.log())
+    XCTAssertNotNil(worker.terminate())
+  }
+
   /// Streams a workload, makes the offsets folder fail with `block` part way, checks the
   /// worker lives and status shows the task failing, then makes it work again and checks
   /// every change arrived once.
@@ -110,6 +160,40 @@ final class CDCOffsetsWriteFailureTests: CDCWorkerTestCase {
       (try? Data(contentsOf: file)) != before
     }
     XCTAssertNotNil(worker.terminate())
+  }
+}
+
+/// Lowers a running process's open-file limit to the number it has open, so its next `open`,
+/// `accept` or `socket` fails with EMFILE, until ``restore()``.
+final class DescriptorCeiling: @unchecked Sendable {
+  let pid: Int32
+  private let original: String
+  private var lowered = false
+  private let lock = NSLock()
+
+  init(pid: Int32, file: StaticString = #filePath, line: UInt = #line) throws {
+    self.pid = pid
+    let limits = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)
+    let row = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") } ?? ""
+    let numbers = row.split(separator: " ").filter { Int($0) != nil }
+    guard numbers.count >= 2 else { throw WorkerError("cannot read the limits of \(pid)") }
+    original = "\(numbers[0]):\(numbers[1])"
+    let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
+    let set = try runProgram(
+      "/usr/bin/prlimit", ["--pid", "\(pid)", "--nofile=\(open):\(numbers[1])"])
+    guard set.status == 0 else {
+      XCTFail("prlimit failed: \(set.output)", file: file, line: line)
+      throw WorkerError("prlimit failed")
+    }
+    lowered = true
+  }
+
+  func restore() {
+    lock.withLock {
+      guard lowered else { return }
+      _ = try? runProgram("/usr/bin/prlimit", ["--pid", "\(pid)", "--nofile=\(original)"])
+      lowered = false
+    }
   }
 }
 

@@ -345,6 +345,35 @@ final class ListenerLimitTests: XCTestCase {
   }
 }
 
+extension ListenerLimitTests {
+  /// Over h2c the HTTP handlers see streams, so TCP connections are counted ahead of HTTP/2:
+  /// idle sockets that never open a stream still fill `max_connections`, and the next one is
+  /// refused; once they close, the listener serves again.
+  func testH2CListenerCountsTCPConnectionsNotStreams() throws {
+    let worker = try WorkerProcess(
+      workerYAMLExtra: "listeners: { max_connections: 5, idle_timeout: 2s }")
+    let port = try WorkerProcess.freePort()
+    try worker.writeConnector(
+      "h2",
+      "name: h2\nsource: webhook\ntopic: h2\nconfig: { listen: 127.0.0.1:\(port), path: /h, protocol: h2c }\n"
+    )
+    try worker.start()
+    try waitUntil("the h2c listener") { portIsOpen(port) }
+    var idle = try (0..<5).map { _ in try RawConnection(port: port) }
+    Thread.sleep(forTimeInterval: 0.3)
+    let extra = try RawConnection(port: port)
+    XCTAssertTrue(extra.isClosed(within: 0.5), "a sixth TCP connection was admitted")
+    XCTAssertFalse(idle[0].isClosed(within: 0.2), "an admitted connection was closed at once")
+    idle.removeAll()
+    try waitUntil("the listener admits again") {
+      let probe = try RawConnection(port: port)
+      return !probe.isClosed(within: 0.3)
+    }
+    XCTAssertTrue(worker.log().contains("refuses new connections"), worker.log())
+    XCTAssertEqual(worker.terminate()?.status, 0)
+  }
+}
+
 /// A plain TCP connection for tests that must misbehave below HTTP.
 final class RawConnection {
   let fd: Int32

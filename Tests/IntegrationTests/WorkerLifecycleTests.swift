@@ -43,6 +43,37 @@ final class WorkerLifecycleTests: XCTestCase {
     XCTAssertEqual(worker.terminate()?.status, 0)
   }
 
+  /// SIGTERM while a webhook request is half sent: the worker takes no new connection but waits
+  /// for that request, answers it once its record is durable, and then exits 0.
+  func testSIGTERMAnswersTheWebhookRequestInFlightBeforeExiting() throws {
+    let worker = try WorkerProcess()
+    let port = try WorkerProcess.freePort()
+    try worker.writeConnector(
+      "h", "name: h\nsource: webhook\ntopic: h\nconfig: { listen: 127.0.0.1:\(port), path: /h }\n")
+    try worker.start()
+    try waitForListener(port)
+    let body = "{\"n\": 1}"
+    let connection = try RawConnection(port: port)
+    try connection.send(
+      "POST /h HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "Content-Length: \(body.utf8.count)\r\n\r\n" + body.prefix(4))
+    Thread.sleep(forTimeInterval: 0.3)
+    let process = try XCTUnwrap(worker.process)
+    kill(process.processIdentifier, SIGTERM)
+    Thread.sleep(forTimeInterval: 0.5)
+    XCTAssertTrue(process.isRunning, "the worker exited with a request in flight")
+    XCTAssertFalse(portIsOpen(port), "a new connection was accepted during the shutdown")
+    try connection.send(String(body.dropFirst(4)))
+    let answer = connection.receive()
+    XCTAssertTrue(answer.hasPrefix("HTTP/1.1 20"), "answer: \(answer)\n\(worker.log())")
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationStatus, 0)
+
+    try worker.start()
+    XCTAssertEqual(try worker.records("h").count, 1)
+    XCTAssertEqual(worker.terminate()?.status, 0)
+  }
+
   func testProduceThenConsumeRoundTripThroughTheCLI() throws {
     let worker = try WorkerProcess(workerYAMLExtra: "")
     try worker.start()

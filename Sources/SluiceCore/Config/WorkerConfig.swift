@@ -33,6 +33,9 @@ public struct WorkerConfig: Sendable {
   /// `connector_removal_grace_ms:` — how long a connector file must stay gone before the
   /// connector's destructive cleanup (dropping a CDC slot, for instance) runs.
   public var connectorRemovalGraceMs: Int64 = 10_000
+  /// `task_shutdown_graceful_timeout_ms:` — how long a stopping connector task may take to
+  /// finish its batch and commit before it is cancelled (Kafka Connect's name and default).
+  public var taskShutdownGracefulTimeoutMs: Int64 = 5_000
   public var file: String
 
   /// The rules for `${…}` in connector files.
@@ -63,7 +66,7 @@ public struct WorkerConfig: Sendable {
     var config = WorkerConfig(file: root.file)
     let m = try root.mapping(allowedKeys: [
       "data_dir", "connectors_dir", "api", "log", "worker_id", "listeners", "secrets_dirs",
-      "connector_removal_grace_ms",
+      "connector_removal_grace_ms", "task_shutdown_graceful_timeout_ms",
     ])
     config.dataDir = try m.string("data_dir", default: config.dataDir)
     config.connectorsDir = try m.string("connectors_dir", default: config.connectorsDir)
@@ -77,6 +80,8 @@ public struct WorkerConfig: Sendable {
     }
     config.connectorRemovalGraceMs = try m.durationMilliseconds(
       "connector_removal_grace_ms", default: config.connectorRemovalGraceMs)
+    config.taskShutdownGracefulTimeoutMs = try m.durationMilliseconds(
+      "task_shutdown_graceful_timeout_ms", default: config.taskShutdownGracefulTimeoutMs)
     if let api = m.node("api") {
       config.api = try api.mapping(allowedKeys: ["listen"]).hostPort("listen", default: config.api)
     }

@@ -1,7 +1,12 @@
 import Logging
+import ServiceLifecycle
 
 /// Runs one sink task: finds its partitions, reads them from the store in batches, delivers them
 /// with retries, dead-letters or fails on records that cannot be applied, and commits offsets.
+///
+/// A graceful stop (``ConnectorRun``) takes no new batch: the batch being delivered is finished,
+/// its offsets committed and the sink closed. Cancellation interrupts the delivery; what was not
+/// committed is delivered again by the next incarnation.
 struct SinkTaskRunner: Sendable {
   let connector: any SinkConnector
   let name: String
@@ -18,7 +23,7 @@ struct SinkTaskRunner: Sendable {
 
   func run() async {
     var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(60))
-    while !Task.isCancelled {
+    while !Task.isStopping {
       let started = ContinuousClock.now
       var task: (any SinkTask)?
       do {
@@ -36,7 +41,7 @@ struct SinkTaskRunner: Sendable {
         return
       } catch {
         await task?.close()
-        if Task.isCancelled { return }
+        if Task.isStopping { return }
         let delay = backoff.next(afterRunning: ContinuousClock.now - started)
         logger.error(
           "sink task failed; restarting",
@@ -46,7 +51,7 @@ struct SinkTaskRunner: Sendable {
           $0.trace = "\(error)"
           $0.restarts += 1
         }
-        try? await Task.sleep(for: delay)
+        await Task.sleepUnlessStopping(for: delay)
       }
     }
   }
@@ -142,7 +147,7 @@ private struct SinkConsumer {
   mutating func consume() async throws {
     var readAhead: [Record] = []
     do {
-      while !Task.isCancelled {
+      while !Task.isStopping {
         try await discoverPartitions()
         let version = runner.store.appendVersion
         var batch = readAhead.isEmpty ? try await nextBatch() : readAhead
@@ -274,7 +279,7 @@ private struct SinkConsumer {
   mutating func linger(filling batch: [Record]) async throws -> [Record] {
     var batch = batch
     let deadline = ContinuousClock.now + runner.connector.batching.linger
-    while batch.count < runner.batchRecords, ContinuousClock.now < deadline, !Task.isCancelled {
+    while batch.count < runner.batchRecords, ContinuousClock.now < deadline, !Task.isStopping {
       let version = runner.store.appendVersion
       let more = try await nextBatch(after: batch)
       if more.isEmpty {
@@ -363,7 +368,10 @@ private struct SinkConsumer {
           runner.status.updateTask(runner.name, runner.index) { $0.trace = "retrying: \(message)" }
           failing = message
         }
-        try await Task.sleep(for: connectionBackoff.next())
+        // Stopping: a batch that cannot be delivered now is delivered by the next incarnation.
+        if Task.isShuttingDownGracefully { throw CancellationError() }
+        let delay = connectionBackoff.next()
+        try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
       }
     }
   }

@@ -1,7 +1,12 @@
 import Logging
+import ServiceLifecycle
 
 /// Runs one source task for as long as its connector is configured: starts it, marks it FAILED
 /// with the reason when it throws, and restarts it with capped exponential backoff.
+///
+/// A graceful stop (``ConnectorRun``) cancels the connector's `run`, which stops taking input
+/// and returns after its last send; the runner then waits for the committed positions to be
+/// written before it returns. Cancelling the runner itself abandons that wait.
 struct SourceTaskRunner: Sendable {
   let connector: any SourceConnector
   let name: String
@@ -14,7 +19,7 @@ struct SourceTaskRunner: Sendable {
 
   func run() async {
     var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(60))
-    while !Task.isCancelled {
+    while !Task.isStopping {
       let started = ContinuousClock.now
       var writer: SourceWriter?
       do {
@@ -27,17 +32,17 @@ struct SourceTaskRunner: Sendable {
           $0.state = .running
           $0.trace = nil
         }
-        try await task.run()
+        try await cancelWhenGracefulShutdown { try await task.run() }
         // The last positions the task committed are on disk before the worker moves on.
         try await context.flushCommits()
-        if Task.isCancelled { return }
+        if Task.isStopping { return }
         status.updateTask(name, index) { $0.state = .stopped }
         logger.info("source task finished", metadata: ["task": "\(index)"])
         return
       } catch {
         // The next task reads the committed position: let the last one reach the file.
         try? await writer?.flushCommits()
-        if Task.isCancelled { return }
+        if Task.isStopping { return }
         let delay = backoff.next(afterRunning: ContinuousClock.now - started)
         logger.error(
           "source task failed; restarting",
@@ -47,7 +52,7 @@ struct SourceTaskRunner: Sendable {
           $0.trace = "\(error)"
           $0.restarts += 1
         }
-        try? await Task.sleep(for: delay)
+        await Task.sleepUnlessStopping(for: delay)
       }
     }
   }

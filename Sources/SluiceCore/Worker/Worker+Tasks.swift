@@ -9,10 +9,10 @@ extension Worker {
     let name = definition.name
     var log = logger
     log[metadataKey: "connector"] = "\(name)"
-    // A removal still in its grace period is called off; a cleanup already under way, or a
-    // stopping incarnation, is waited for.
+    // Waited for: a stopping incarnation (not cancelled here — it is finishing its batch), or
+    // a removal (``apply`` has called off one still in its grace period; a cleanup under way
+    // runs to its end).
     let previous = retiring.removeValue(forKey: name)
-    previous?.cancel()
     let board = status
     let fresh = Self.initialStatus(definition, workerID: workerID)
     if previous != nil {
@@ -25,27 +25,31 @@ extension Worker {
     } else {
       board.set(fresh)
     }
-    let runners = makeRunners(definition, connector, logger: log)
+    let run = ConnectorRun(
+      tasks: makeRunners(definition, connector, logger: log), gracePeriod: taskStopGrace,
+      logger: log)
     let warnAfter = slowStopWarning
-    let task = Task {
+    // Detached: the incarnation must not inherit the graceful shutdown of whichever service
+    // applied the change (the folder watcher); the worker stops it itself.
+    let task = Task.detached {
       if let previous {
         await Self.waitForPrevious(previous, warnAfter: warnAfter, logger: log)
         // Replaced again while waiting: the newer incarnation waits for this one.
-        if Task.isCancelled { return }
+        if run.isStopped { return }
         board.set(fresh)
       }
-      await withTaskGroup(of: Void.self) { group in
-        for runner in runners { group.addTask { await runner() } }
-      }
+      await run.run()
     }
-    running[name] = Running(definition: definition, connector: connector, task: task)
+    running[name] = Running(definition: definition, connector: connector, run: run, task: task)
   }
 
-  /// Cancels a connector's tasks without waiting; whatever runs next under its name waits.
+  /// Asks a connector's tasks to stop gracefully, without waiting; whatever runs next under its
+  /// name waits for them.
   @discardableResult
   func stop(_ name: String) -> Task<Void, Never>? {
     guard let current = running.removeValue(forKey: name) else { return nil }
-    current.task.cancel()
+    let run = current.run
+    Task { await run.stop() }
     retiring[name] = current.task
     return current.task
   }
@@ -80,20 +84,26 @@ extension Worker {
     }
   }
 
-  /// Graceful shutdown: stop taking input, let every task finish its batch and commit. Pending
-  /// removals are called off (the cleanup is destructive; a shutdown is not a removal).
-  public func stopAll(timeout: Duration = .seconds(5)) async {
+  /// Graceful shutdown: every task stops taking input, finishes its batch and commits; a task
+  /// still running after ``taskStopGrace`` is cancelled. Waits at most `timeout` (by default a
+  /// second past the grace period) and then returns without the tasks that have not returned.
+  /// Pending removals are called off (the cleanup is destructive; a shutdown is not a removal).
+  public func stopAll(timeout: Duration? = nil) async {
+    let runs = running.values.map(\.run)
     let tasks = running.values.map(\.task) + retiring.values
     let names = Array(running.keys)
+    for name in pendingRemovals.keys { retiring[name]?.cancel() }
     running.removeAll()
     retiring.removeAll()
     pendingRemovals.removeAll()
     suspendedRemovals.removeAll()
-    for task in tasks { task.cancel() }
-    if await !Self.allReturn(tasks, within: timeout) {
+    for run in runs { await run.stop() }
+    let limit = timeout ?? taskStopGrace + .seconds(1)
+    if await !Self.allReturn(tasks, within: limit) {
+      for task in tasks { task.cancel() }
       logger.warning(
         "some connector tasks did not stop in time; shutting down without them",
-        metadata: ["waited": "\(timeout)"])
+        metadata: ["waited": "\(limit)"])
     }
     for name in names {
       if var s = status.status(of: name) {

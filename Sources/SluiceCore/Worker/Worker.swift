@@ -18,15 +18,19 @@ public actor Worker {
   public nonisolated let workerID: String
   /// How long a connector must stay removed before its `removed()` hook runs.
   public nonisolated let removalGrace: Duration
+  /// How long a stopping task may take to finish its batch and commit before it is cancelled
+  /// (`task_shutdown_graceful_timeout_ms`, Kafka Connect's `task.shutdown.graceful.timeout.ms`).
+  public nonisolated let taskStopGrace: Duration
   /// How long a stopping task may take before the wait for it is logged.
   nonisolated let slowStopWarning: Duration
   let logger: Logger
 
-  /// One incarnation of a running connector: the definition it runs, and the task that owns
-  /// its task runners.
+  /// One incarnation of a running connector: the definition it runs, its tasks, and the task
+  /// that runs them.
   struct Running {
     var definition: ConnectorDefinition
     var connector: ConfiguredConnector
+    var run: ConnectorRun
     /// Waits for the previous incarnation, then runs every task; returns when all have.
     var task: Task<Void, Never>
   }
@@ -56,7 +60,7 @@ public actor Worker {
     store: any TopicStore, offsets: any OffsetStore, registry: ConnectorRegistry,
     status: StatusBoard = StatusBoard(),
     workerID: String, removalGrace: Duration = .seconds(10),
-    slowStopWarning: Duration = .seconds(10), logger: Logger
+    taskStopGrace: Duration = .seconds(5), slowStopWarning: Duration = .seconds(10), logger: Logger
   ) {
     self.store = store
     self.offsets = offsets
@@ -64,6 +68,7 @@ public actor Worker {
     self.status = status
     self.workerID = workerID
     self.removalGrace = removalGrace
+    self.taskStopGrace = taskStopGrace
     self.slowStopWarning = slowStopWarning
     self.logger = logger
   }
