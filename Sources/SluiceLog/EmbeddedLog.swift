@@ -13,13 +13,13 @@ public final class EmbeddedLog: Sendable {
   public let directory: String
   public let configuration: LogConfiguration
   private let lock: LockFile
-  private let partitions = Mutex<[String: [PartitionLog]]>([:])
-  private let committer = Mutex<GroupCommitter?>(nil)
+  let partitions = Mutex<[String: [PartitionLog]]>([:])
+  let committer = Mutex<GroupCommitter?>(nil)
   private let isClosed = Atomic<Bool>(false)
   private let buffers = BatchBufferPool()
-  private let files: DescriptorPool
+  let files: DescriptorPool
 
-  private var topicsDirectory: String { directory + "/topics" }
+  var topicsDirectory: String { directory + "/topics" }
   private var cleanMarker: String { directory + "/.clean-shutdown" }
 
   public init(directory: String, configuration: LogConfiguration = .init()) throws {
@@ -36,6 +36,10 @@ public final class EmbeddedLog: Sendable {
 
     var loaded: [String: [PartitionLog]] = [:]
     let topics = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/topics")) ?? []
+    // A topic deletion cut short by a crash left its folder renamed aside.
+    for leftover in topics where leftover.contains("~deleted-") {
+      try? FileManager.default.removeItem(atPath: directory + "/topics/" + leftover)
+    }
     for topic in topics where TopicNames.problem(with: topic) == nil {
       let topicDir = directory + "/topics/" + topic
       let count =
@@ -97,7 +101,7 @@ public final class EmbeddedLog: Sendable {
 
   public func partitionCount(of topic: String) -> Int? { partitions.withLock { $0[topic]?.count } }
 
-  private func partition(_ topic: String, _ partition: Int) throws -> PartitionLog {
+  func partition(_ topic: String, _ partition: Int) throws -> PartitionLog {
     try partitions.withLock { all in
       guard let logs = all[topic] else { throw LogError.unknownTopic(topic) }
       guard partition >= 0 && partition < logs.count else {
@@ -179,7 +183,7 @@ public final class EmbeddedLog: Sendable {
     lock.release()
   }
 
-  private func checkOpen() throws {
+  func checkOpen() throws {
     if isClosed.load(ordering: .sequentiallyConsistent) { throw LogError.closed }
   }
 }

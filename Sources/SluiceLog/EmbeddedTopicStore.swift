@@ -8,7 +8,7 @@ public final class EmbeddedTopicStore: TopicStore {
   public let defaultPartitions: Int
   private let signal = AppendSignal()
   /// Creating a topic makes directories and fsyncs them: not on the cooperative pool.
-  private let creation = BlockingQueue(label: "sluice.log.topic-creation")
+  let creation = BlockingQueue(label: "sluice.log.topic-creation")
 
   public init(log: EmbeddedLog, defaultPartitions: Int) {
     self.log = log
@@ -32,7 +32,7 @@ public final class EmbeddedTopicStore: TopicStore {
     try log.topicNames().map { name in
       let count = log.partitionCount(of: name) ?? 0
       let partitions = try (0..<count).map { p in
-        let o = try translating { try log.offsets(topic: name, partition: p) }
+        let o = try translatingLogErrors { try log.offsets(topic: name, partition: p) }
         return SluiceCore.PartitionOffsets(start: o.start, end: o.end)
       }
       return TopicDescription(name: name, partitions: partitions)
@@ -40,7 +40,7 @@ public final class EmbeddedTopicStore: TopicStore {
   }
 
   public func offsets(of partition: TopicPartition) async throws -> SluiceCore.PartitionOffsets {
-    let o = try translating {
+    let o = try translatingLogErrors {
       try log.offsets(topic: partition.topic, partition: partition.partition)
     }
     return SluiceCore.PartitionOffsets(start: o.start, end: o.end)
@@ -60,15 +60,18 @@ public final class EmbeddedTopicStore: TopicStore {
     } catch let error as LogError {
       throw Self.translate(error)
     }
-    signal.signal()
+    wakeReaders()
     return base
   }
+
+  /// Tells readers waiting in ``waitForAppends(after:timeout:)`` that a partition grew.
+  func wakeReaders() { signal.signal() }
 
   public func read(from partition: TopicPartition, offset: Int64, maxRecords: Int, maxBytes: Int)
     async throws
     -> [Record]
   {
-    let stored = try translating {
+    let stored = try translatingLogErrors {
       try log.read(
         topic: partition.topic, partition: partition.partition, from: offset,
         maxRecords: maxRecords, maxBytes: maxBytes)
@@ -89,14 +92,6 @@ public final class EmbeddedTopicStore: TopicStore {
   public var appendVersion: UInt64 { signal.version }
 
   // MARK: - Errors
-
-  private func translating<T>(_ body: () throws -> T) throws -> T {
-    do {
-      return try body()
-    } catch let error as LogError {
-      throw Self.translate(error)
-    }
-  }
 
   static func translate(_ error: LogError) -> any Error {
     switch error {

@@ -12,10 +12,10 @@ final class PartitionLog: @unchecked Sendable {
   let directory: String
   private let configuration: LogConfiguration
   private let files: DescriptorPool
-  private let lock = NSLock()
-  private var segments: [Segment] = []
+  let lock = NSLock()
+  var segments: [Segment] = []
   /// Readers see offsets below this: the records made durable (per the fsync policy).
-  private var durableEnd: Int64 = 0
+  var durableEnd: Int64 = 0
 
   init(
     directory: String, topic: String, partition: Int, configuration: LogConfiguration,
@@ -114,13 +114,7 @@ final class PartitionLog: @unchecked Sendable {
         topic: topic, partition: partition, requested: offset, start: start, end: end)
     }
     if offset >= end || maxRecords <= 0 { return [] }
-    // The last segment whose base offset is at or below the offset.
-    var low = 0
-    var high = snapshot.count - 1
-    while low < high {
-      let mid = (low + high + 1) / 2
-      if snapshot[mid].baseOffset <= offset { low = mid } else { high = mid - 1 }
-    }
+    let low = Self.segmentIndex(holding: offset, in: snapshot)
     var out: [StoredLogRecord] = []
     out.reserveCapacity(min(maxRecords, 4096))
     var bytesRead = 0

@@ -45,7 +45,7 @@ final class Segment: @unchecked Sendable {
       path: directory + "/" + Self.fileName(baseOffset, ".index"), files: files)
   }
 
-  private func readBytes(count: Int, at position: Int64) throws -> [UInt8] {
+  func readBytes(count: Int, at position: Int64) throws -> [UInt8] {
     try file.use { try FileIO.read($0, count: count, at: position, path: logPath) }
   }
 

@@ -1,0 +1,65 @@
+import SluiceCore
+
+/// The batch-level operations a Kafka broker needs, beside the record-level ``TopicStore``:
+/// same errors, and an append wakes the store's caught-up readers as any other does.
+extension EmbeddedTopicStore {
+  /// Appends a validated producer batch as it came; returns its base offset once durable.
+  public func append(_ batch: ProducedBatch, to partition: TopicPartition) async throws -> Int64 {
+    let base: Int64
+    do {
+      base = try await log.append(batch, topic: partition.topic, partition: partition.partition)
+    } catch let error as LogError {
+      throw Self.translate(error)
+    }
+    wakeReaders()
+    return base
+  }
+
+  /// Whole stored batches from the one holding `offset`, up to about `maxBytes`.
+  public func readBatches(from partition: TopicPartition, offset: Int64, maxBytes: Int) throws
+    -> [UInt8]
+  {
+    try translatingLogErrors {
+      try log.readBatches(
+        topic: partition.topic, partition: partition.partition, from: offset, maxBytes: maxBytes)
+    }
+  }
+
+  /// The offset and timestamp of the first record at or after `timestamp`, or nil.
+  public func firstRecord(in partition: TopicPartition, atOrAfter timestamp: Int64) throws
+    -> (offset: Int64, timestamp: Int64)?
+  {
+    try translatingLogErrors {
+      try log.firstRecord(
+        topic: partition.topic, partition: partition.partition, atOrAfter: timestamp)
+    }
+  }
+
+  /// The idempotent producers' batches in the last `window` bytes of a partition.
+  public func recentProducerBatches(in partition: TopicPartition, window: Int64) throws
+    -> [StoredBatchInfo]
+  {
+    try translatingLogErrors {
+      try log.recentProducerBatches(
+        topic: partition.topic, partition: partition.partition, window: window)
+    }
+  }
+
+  /// Deletes a topic and its records.
+  public func deleteTopic(_ name: String) async throws {
+    let log = self.log
+    do {
+      try await creation.run { try log.deleteTopic(name) }
+    } catch let error as LogError {
+      throw Self.translate(error)
+    }
+  }
+
+  func translatingLogErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+      return try body()
+    } catch let error as LogError {
+      throw Self.translate(error)
+    }
+  }
+}

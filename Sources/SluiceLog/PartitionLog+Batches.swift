@@ -1,0 +1,101 @@
+/// What a Kafka broker reads from a partition besides records: whole stored batches, the
+/// offset of a timestamp, and the producer fields of its recent batches.
+extension PartitionLog {
+  /// Whole durable batches from the one holding `offset`, up to about `maxBytes` (at least one
+  /// batch). `offset` at the end gives nothing; below the start or past the end throws.
+  func readBatches(from offset: Int64, maxBytes: Int) throws -> [UInt8] {
+    let (snapshot, sizes, end) = lock.withLock { (segments, segments.map(\.size), durableEnd) }
+    let start = snapshot.first!.baseOffset
+    if offset < start || offset > end {
+      throw LogError.offsetOutOfRange(
+        topic: topic, partition: partition, requested: offset, start: start, end: end)
+    }
+    var out: [UInt8] = []
+    if offset == end { return out }
+    var i = Self.segmentIndex(holding: offset, in: snapshot)
+    while i < snapshot.count {
+      let more = try snapshot[i].copyBatches(
+        from: offset, below: end, segmentEnd: sizes[i], maxBytes: maxBytes, into: &out)
+      if !more { break }
+      i += 1
+    }
+    return out
+  }
+
+  /// The first record whose timestamp is at or after `timestamp`, with its timestamp, or nil
+  /// when every durable record is older (Kafka's ListOffsets by timestamp).
+  func firstRecord(atOrAfter timestamp: Int64) throws -> (offset: Int64, timestamp: Int64)? {
+    let (snapshot, sizes, end) = lock.withLock { (segments, segments.map(\.size), durableEnd) }
+    for (i, segment) in snapshot.enumerated() {
+      var found: (RecordBatch.Header, Int64)?
+      try segment.forEachBatch(segmentEnd: sizes[i]) { header, position, _ in
+        if header.baseOffset >= end { return false }
+        if header.maxTimestamp >= timestamp {
+          found = (header, position)
+          return false
+        }
+        return true
+      }
+      guard let (header, position) = found else { continue }
+      var records: [StoredLogRecord] = []
+      let batch = try segment.batch(at: position, size: header.size)
+      try batch.withUnsafeBytes { raw in
+        try RecordBatch.records(
+          raw, header: header, from: header.baseOffset, below: end, into: &records, limit: .max)
+      }
+      if let record = records.first(where: { $0.timestamp >= timestamp }) {
+        return (record.offset, record.timestamp)
+      }
+      // The header's max timestamp said yes but no record does: trust the records, go on.
+    }
+    return nil
+  }
+
+  /// The producer fields of the durable batches in the last `window` bytes of the partition,
+  /// oldest first: what a broker rebuilds its idempotent-producer state from after a restart.
+  func recentBatches(window: Int64) throws -> [StoredBatchInfo] {
+    let (snapshot, sizes, end) = lock.withLock { (segments, segments.map(\.size), durableEnd) }
+    var remaining = window
+    var first = snapshot.count - 1
+    while first > 0 && remaining > sizes[first] {
+      remaining -= sizes[first]
+      first -= 1
+    }
+    var out: [StoredBatchInfo] = []
+    for i in first..<snapshot.count {
+      try snapshot[i].forEachBatch(segmentEnd: sizes[i]) { header, _, bytes in
+        if header.baseOffset >= end { return false }
+        let fields = ProducerFields(bytes)
+        if fields.producerID >= 0 {
+          out.append(
+            StoredBatchInfo(
+              baseOffset: header.baseOffset, lastOffset: header.lastOffset,
+              recordCount: Int(header.recordCount), producer: fields,
+              maxTimestamp: header.maxTimestamp))
+        }
+        return true
+      }
+    }
+    return out
+  }
+
+  /// The last segment whose base offset is at or below `offset`.
+  static func segmentIndex(holding offset: Int64, in segments: [Segment]) -> Int {
+    var low = 0
+    var high = segments.count - 1
+    while low < high {
+      let mid = (low + high + 1) / 2
+      if segments[mid].baseOffset <= offset { low = mid } else { high = mid - 1 }
+    }
+    return low
+  }
+}
+
+/// One stored batch of an idempotent producer: its offsets and producer fields.
+public struct StoredBatchInfo: Sendable, Equatable {
+  public var baseOffset: Int64
+  public var lastOffset: Int64
+  public var recordCount: Int
+  public var producer: ProducerFields
+  public var maxTimestamp: Int64
+}
