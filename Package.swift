@@ -65,6 +65,17 @@ let package = Package(
         .product(name: "Hummingbird", package: "hummingbird"),
       ]),
 
+    // The Kafka listener: the embedded log as a single-node Kafka broker (DESIGN.md §8).
+    .target(
+      name: "SluiceKafkaBroker",
+      dependencies: [
+        "SluiceCore", "SluiceLog", "SluiceHTTP",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ]),
+
     // The libpq connection the PostgreSQL sink and the CDC source share.
     .target(name: "SluicePostgres", dependencies: ["CLibPQ"]),
 
@@ -112,6 +123,8 @@ let package = Package(
     // MARK: - Tests
     .testTarget(name: "SluiceLogTests", dependencies: ["SluiceLog", "SluiceCore"]),
     .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceLog"]),
+    .testTarget(
+      name: "SluiceKafkaBrokerTests", dependencies: ["SluiceKafkaBroker", "SluiceLog", "SluiceCore"]),
     .testTarget(
       name: "SluiceAPITests",
       dependencies: [

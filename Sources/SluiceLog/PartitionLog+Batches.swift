@@ -98,4 +98,15 @@ public struct StoredBatchInfo: Sendable, Equatable {
   public var recordCount: Int
   public var producer: ProducerFields
   public var maxTimestamp: Int64
+
+  public init(
+    baseOffset: Int64, lastOffset: Int64, recordCount: Int, producer: ProducerFields,
+    maxTimestamp: Int64
+  ) {
+    self.baseOffset = baseOffset
+    self.lastOffset = lastOffset
+    self.recordCount = recordCount
+    self.producer = producer
+    self.maxTimestamp = maxTimestamp
+  }
 }

@@ -144,6 +144,12 @@ public struct ProducerFields: Sendable, Equatable {
   public var producerEpoch: Int16
   public var baseSequence: Int32
 
+  public init(producerID: Int64, producerEpoch: Int16, baseSequence: Int32) {
+    self.producerID = producerID
+    self.producerEpoch = producerEpoch
+    self.baseSequence = baseSequence
+  }
+
   /// Reads them from the start of a batch of at least ``RecordBatch/headerSize`` bytes.
   init<Bytes: Collection<UInt8>>(_ batch: Bytes) where Bytes.Index == Int {
     func big<T: FixedWidthInteger>(_ at: Int, _: T.Type) -> T {
