@@ -67,6 +67,9 @@ let package = Package(
     // The libpq connection the PostgreSQL sink and the CDC source share.
     .target(name: "SluicePostgres", dependencies: ["CLibPQ"]),
 
+    // The Kafka wire protocol (primitives, generated message codecs); no dependencies.
+    .target(name: "SluiceKafka", path: "Sources/SluiceKafka"),
+
     // MARK: - Connectors (one target each, depending only on SluiceCore)
     .target(name: "FileConnector", dependencies: ["SluiceCore"], path: "Connectors/File"),
     .target(
@@ -137,6 +140,7 @@ let package = Package(
     .testTarget(name: "HTTPSinkTests", dependencies: ["HTTPSinkConnector", "SluiceCore"]),
     .testTarget(name: "MQTTConnectorTests", dependencies: ["MQTTConnector", "SluiceCore"]),
     .testTarget(name: "SystemLibraryTests", dependencies: ["CLibPQ", "CMosquitto", "CCurl"]),
+    .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka"]),
   ],
   swiftLanguageModes: [.v6]
 )
