@@ -7,7 +7,9 @@ Run by hand (Python 3.11, standard library only) whenever the allow-list below c
     unzip -q /tmp/kp/kafka_python-3.0.12-py3-none-any.whl -d /tmp/kp/wheel
     python3 Scripts/generate-kafka-codec.py /tmp/kp/wheel/kafka/protocol/schemas/resources
 
-The schemas (Apache Kafka 4.x, as vendored by kafka-python) are read, never committed. Each
+The schemas (Apache Kafka 4.x, as vendored by kafka-python) are read, never committed. It also
+writes Tests/SluiceKafkaTests/GeneratedSamples.swift, a populated value of every type for the
+round-trip tests. Each
 message becomes one Swift file: a struct with one property per field (lowerCamelCase), its nested
 structs as nested types, `init(from:version:)` and `write(to:version:)`. Per field it honours
 `versions`, `nullableVersions`, `taggedVersions`/`tag`, `flexibleVersions` (message and field),
@@ -468,6 +470,7 @@ class Generator:
 
     def generate(self, conformance, extra_members):
         fields = self.fields_of(self.schema["fields"])
+        self.top_fields = fields
         structs = list(self.structs)
         out = [HEADER, "\n"]
         kind = self.schema.get("type", "data")
@@ -490,6 +493,64 @@ class Generator:
         return "".join(out)
 
 
+# MARK: - Test samples
+
+
+class Samples:
+    """A populated value of every generated type, for the round-trip tests: each field holds a
+    value other than its default (so tagged fields are written too)."""
+
+    def __init__(self):
+        self.counter = 0
+        self.out = [HEADER, "\nimport SluiceKafka\n"]
+        self.types = []
+
+    def next_int(self):
+        self.counter += 1
+        return self.counter
+
+    def scalar(self, f, element):
+        if element in ("int8", "int16", "int32", "int64", "uint16", "uint32"):
+            value = self.next_int() % 100 + 1
+            default = f.default_value()
+            return str(value + 1) if default == str(value) else str(value)
+        if element == "float64":
+            return "1.5"
+        if element == "bool":
+            return "false" if f.default_value() == "true" else "true"
+        if element == "string":
+            return swift_string(f.name.lower() + str(self.next_int()))
+        if element == "bytes":
+            return f"[1, 2, {self.next_int() % 250}]"
+        if element == "records":
+            return "[0xDE, 0xAD, 0xBE, 0xEF]"
+        if element == "uuid":
+            return f"KafkaUUID(mostSignificantBits: {self.next_int()}, leastSignificantBits: 7)"
+        return ".sample"
+
+    def value(self, f):
+        if f.is_array:
+            return f"[{self.scalar(f, f.element)}, {self.scalar(f, f.element)}]"
+        return self.scalar(f, f.element)
+
+    def add(self, gen, versions):
+        def one(type_name, fields):
+            args = ", ".join(f"{f.swift_name.strip('`')}: {self.value(f)}" for f in fields)
+            self.out.append(f"\nextension {type_name} {{\n  static var sample: Self {{ Self({args}) }}\n}}\n")
+        one(gen.name, gen.top_fields)
+        for name, _, fields in gen.structs:
+            one(f"{gen.name}.{name}", fields)
+        self.types.append((gen.name, versions))
+
+    def text(self):
+        self.out.append("\n/// Every generated message type, a populated sample, and the versions to round-trip.\n")
+        self.out.append("let generatedSamples: [(any KafkaMessage, ClosedRange<Int16>)] = [\n")
+        for name, (low, high) in self.types:
+            self.out.append(f"  ({name}.sample, {low}...{high}),\n")
+        self.out.append("]\n")
+        return "".join(self.out)
+
+
 def swift_case(name):
     return name[0].lower() + name[1:]
 
@@ -503,6 +564,7 @@ def main():
     for old in out_dir.glob("*.swift"):
         old.unlink()
     flexible = {}
+    samples = Samples()
     for api, key, low, high, decodable in APIS:
         for side, protocol in (("Request", "KafkaRequestMessage"), ("Response", "KafkaResponseMessage")):
             schema = load_schema(resources / f"{api}{side}.json")
@@ -513,6 +575,7 @@ def main():
                 f"  public static let apiKey: ApiKey = .{swift_case(api)}\n\n"
             )
             (out_dir / f"{api}{side}.swift").write_text(gen.generate(protocol, members))
+            samples.add(gen, (low, high))
             flex = parse_versions(schema.get("flexibleVersions"))
             flexible[(api, side)] = None if flex is None else flex[0]
     for name, versions in EXTRA.items():
@@ -520,19 +583,22 @@ def main():
         low, high = versions or parse_versions(schema["validVersions"])
         gen = Generator(schema, low, high, low)
         (out_dir / f"{name}.swift").write_text(gen.generate("KafkaMessage", ""))
+        samples.add(gen, (low, high))
     (out_dir / "ApiKey.swift").write_text(api_key_file(flexible))
     (out_dir / "KafkaRequestBody.swift").write_text(request_body_file())
-    format_swift(out_dir)
+    samples_file = out_dir.parent.parent.parent / "Tests/SluiceKafkaTests/GeneratedSamples.swift"
+    samples_file.write_text(samples.text())
+    format_swift([*out_dir.glob("*.swift"), samples_file])
 
 
-def format_swift(out_dir):
+def format_swift(paths):
     """Formats the output with `swift format` (the toolchain's, default configuration) when it is
     on PATH, as every Swift file in Sluice is."""
     swift = shutil.which("swift")
     if swift is None:
         print("swift not on PATH: output left unformatted", file=sys.stderr)
         return
-    files = sorted(str(path) for path in out_dir.glob("*.swift"))
+    files = sorted(str(path) for path in paths)
     subprocess.run([swift, "format", "--in-place", *files], check=True)
 
 
