@@ -13,8 +13,11 @@ enum Fixture {
   }
 
   /// The bytes of fixture `name`.
-  static func bytes(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> [UInt8] {
-    let text = try String(contentsOf: directory.appendingPathComponent("\(name).hex"), encoding: .utf8)
+  static func bytes(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws
+    -> [UInt8]
+  {
+    let text = try String(
+      contentsOf: directory.appendingPathComponent("\(name).hex"), encoding: .utf8)
     let hex = Array(text.trimmingCharacters(in: .whitespacesAndNewlines).utf8)
     guard hex.count % 2 == 0 else {
       XCTFail("odd number of hex digits in \(name)", file: file, line: line)

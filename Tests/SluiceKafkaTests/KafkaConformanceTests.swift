@@ -29,11 +29,13 @@ final class KafkaConformanceTests: XCTestCase {
 
     var writer = KafkaWriter()
     RequestHeader(
-      requestApiKey: Request.apiKey.rawValue, requestApiVersion: version, correlationId: correlationId,
+      requestApiKey: Request.apiKey.rawValue, requestApiVersion: version,
+      correlationId: correlationId,
       clientId: "sluice-fixtures"
     ).write(to: &writer, version: Request.apiKey.requestHeaderVersion(for: version))
     request.write(to: &writer, version: version)
-    XCTAssertEqual(writer.bytes, bytes, "re-encoding differs from kafka-python's bytes", file: file, line: line)
+    XCTAssertEqual(
+      writer.bytes, bytes, "re-encoding differs from kafka-python's bytes", file: file, line: line)
     var bodyWriter = KafkaWriter()
     body.write(to: &bodyWriter, version: version)
     XCTAssertEqual(bodyWriter.bytes, frame.body.remainingBytes, file: file, line: line)
@@ -41,14 +43,16 @@ final class KafkaConformanceTests: XCTestCase {
   }
 
   func testApiVersionsV3FromKafkaPython() throws {
-    let request = try decode("api-versions-v3", as: ApiVersionsRequest.self, version: 3, correlationId: 1)
+    let request = try decode(
+      "api-versions-v3", as: ApiVersionsRequest.self, version: 3, correlationId: 1)
     XCTAssertEqual(request.clientSoftwareName, "kafka-python")
     XCTAssertEqual(request.clientSoftwareVersion, "3.0.12")
     XCTAssertEqual(ApiKey.apiVersions.requestHeaderVersion(for: 3), 2)
   }
 
   func testMetadataV12FromKafkaPython() throws {
-    let request = try decode("metadata-v12", as: MetadataRequest.self, version: 12, correlationId: 2)
+    let request = try decode(
+      "metadata-v12", as: MetadataRequest.self, version: 12, correlationId: 2)
     XCTAssertEqual(request.topics?.map(\.name), ["orders", "payments"])
     XCTAssertEqual(request.topics?.first?.topicId, .zero)
     XCTAssertTrue(request.allowAutoTopicCreation)
@@ -92,13 +96,15 @@ final class KafkaConformanceTests: XCTestCase {
       topic.partitions,
       [
         .init(
-          partition: 0, currentLeaderEpoch: -1, fetchOffset: 42, lastFetchedEpoch: -1, logStartOffset: -1,
+          partition: 0, currentLeaderEpoch: -1, fetchOffset: 42, lastFetchedEpoch: -1,
+          logStartOffset: -1,
           partitionMaxBytes: 1_048_576)
       ])
   }
 
   func testJoinGroupV7FromKafkaPython() throws {
-    let request = try decode("join-group-v7", as: JoinGroupRequest.self, version: 7, correlationId: 5)
+    let request = try decode(
+      "join-group-v7", as: JoinGroupRequest.self, version: 7, correlationId: 5)
     XCTAssertEqual(request.groupId, "sluice-group")
     XCTAssertEqual(request.sessionTimeoutMs, 10000)
     XCTAssertEqual(request.rebalanceTimeoutMs, 300_000)
@@ -109,7 +115,8 @@ final class KafkaConformanceTests: XCTestCase {
   }
 
   func testSyncGroupV5FromKafkaPython() throws {
-    let request = try decode("sync-group-v5", as: SyncGroupRequest.self, version: 5, correlationId: 6)
+    let request = try decode(
+      "sync-group-v5", as: SyncGroupRequest.self, version: 5, correlationId: 6)
     XCTAssertEqual(request.groupId, "sluice-group")
     XCTAssertEqual(request.generationId, 3)
     XCTAssertEqual(request.memberId, "member-1")
@@ -120,7 +127,8 @@ final class KafkaConformanceTests: XCTestCase {
   }
 
   func testOffsetCommitV8FromKafkaPython() throws {
-    let request = try decode("offset-commit-v8", as: OffsetCommitRequest.self, version: 8, correlationId: 7)
+    let request = try decode(
+      "offset-commit-v8", as: OffsetCommitRequest.self, version: 8, correlationId: 7)
     XCTAssertEqual(request.groupId, "sluice-group")
     XCTAssertEqual(request.generationIdOrMemberEpoch, 3)
     XCTAssertEqual(request.memberId, "member-1")
@@ -134,13 +142,15 @@ final class KafkaConformanceTests: XCTestCase {
   }
 
   func testFindCoordinatorV4FromKafkaPython() throws {
-    let request = try decode("find-coordinator-v4", as: FindCoordinatorRequest.self, version: 4, correlationId: 8)
+    let request = try decode(
+      "find-coordinator-v4", as: FindCoordinatorRequest.self, version: 4, correlationId: 8)
     XCTAssertEqual(request.keyType, 0)
     XCTAssertEqual(request.coordinatorKeys, ["sluice-group"])
   }
 
   func testCreateTopicsV7FromKafkaPython() throws {
-    let request = try decode("create-topics-v7", as: CreateTopicsRequest.self, version: 7, correlationId: 9)
+    let request = try decode(
+      "create-topics-v7", as: CreateTopicsRequest.self, version: 7, correlationId: 9)
     XCTAssertEqual(request.timeoutMs, 30000)
     XCTAssertFalse(request.validateOnly)
     let topic = try XCTUnwrap(request.topics.first)
@@ -162,7 +172,10 @@ final class KafkaConformanceTests: XCTestCase {
     XCTAssertEqual(response.errorCode, 0)
     XCTAssertEqual(
       response.apiKeys,
-      [.init(apiKey: 0, minVersion: 0, maxVersion: 11), .init(apiKey: 18, minVersion: 0, maxVersion: 4)])
+      [
+        .init(apiKey: 0, minVersion: 0, maxVersion: 11),
+        .init(apiKey: 18, minVersion: 0, maxVersion: 4),
+      ])
     let frame = ResponseFrame.encode(response, version: 3, correlationId: 1)
     XCTAssertEqual(Array(frame.dropFirst(4)), bytes)
     XCTAssertEqual(Array(frame.prefix(4)), [0, 0, 0, UInt8(bytes.count)])

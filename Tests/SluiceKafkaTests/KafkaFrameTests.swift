@@ -35,7 +35,8 @@ final class KafkaFrameTests: XCTestCase {
   }
 
   func testResponseFrameUsesHeaderV1ForFlexibleResponses() {
-    let response = HeartbeatResponse(throttleTimeMs: 0, errorCode: KafkaErrorCode.rebalanceInProgress.rawValue)
+    let response = HeartbeatResponse(
+      throttleTimeMs: 0, errorCode: KafkaErrorCode.rebalanceInProgress.rawValue)
     // v4 is flexible: correlation ID, empty tagged fields, then the body.
     XCTAssertEqual(
       ResponseFrame.encode(response, version: 4, correlationId: 9),
@@ -61,7 +62,8 @@ final class KafkaFrameTests: XCTestCase {
         if let frame = try? RequestFrame(parsing: bytes), length < bytes.count,
           length >= bytes.count - frame.body.remaining
         {
-          XCTAssertThrowsError(try RequestFrame(parsing: prefix).decodeBody(), "\(name) cut at \(length)")
+          XCTAssertThrowsError(
+            try RequestFrame(parsing: prefix).decodeBody(), "\(name) cut at \(length)")
         }
       }
     }
@@ -90,7 +92,8 @@ final class KafkaFrameTests: XCTestCase {
       for _ in 0..<2_000 {
         var bytes = original
         for _ in 0..<(1 + generator.next() % 3) {
-          bytes[Int(generator.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: generator.next())
+          bytes[Int(generator.next() % UInt64(bytes.count))] = UInt8(
+            truncatingIfNeeded: generator.next())
         }
         decodeAnything(bytes)
       }

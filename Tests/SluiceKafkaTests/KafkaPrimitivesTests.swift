@@ -50,7 +50,8 @@ final class KafkaPrimitivesTests: XCTestCase {
     XCTAssertNil(try reader.readCompactString(field: "cn", nullable: true))
     XCTAssertEqual(try reader.readBytes(field: "b", nullable: false), [1, 2])
     XCTAssertNil(try reader.readCompactBytes(field: "cb", nullable: true))
-    XCTAssertEqual(try reader.readUUID(field: "u"), KafkaUUID(mostSignificantBits: 1, leastSignificantBits: 2))
+    XCTAssertEqual(
+      try reader.readUUID(field: "u"), KafkaUUID(mostSignificantBits: 1, leastSignificantBits: 2))
     XCTAssertEqual(try reader.readFloat64(field: "f"), 2.5)
     XCTAssertTrue(reader.isAtEnd)
   }
@@ -76,7 +77,8 @@ final class KafkaPrimitivesTests: XCTestCase {
       }
     ) { error in
       XCTAssertEqual(
-        (error as? KafkaDecodingError)?.reason, .lengthExceedsRemaining(length: Int64(Int32.max), remaining: 1))
+        (error as? KafkaDecodingError)?.reason,
+        .lengthExceedsRemaining(length: Int64(Int32.max), remaining: 1))
     }
     reader = KafkaReader([0xFF, 0xFF, 0xFF, 0xFF, 0x0F])
     XCTAssertThrowsError(try reader.readCompactBytes(field: "Records", nullable: true))
@@ -108,7 +110,8 @@ final class KafkaPrimitivesTests: XCTestCase {
 
     // A flexible request with an unknown tag still decodes.
     var body = KafkaWriter()
-    ApiVersionsRequest(clientSoftwareName: "x", clientSoftwareVersion: "1").write(to: &body, version: 3)
+    ApiVersionsRequest(clientSoftwareName: "x", clientSoftwareVersion: "1").write(
+      to: &body, version: 3)
     var bytes = body.bytes
     bytes.removeLast()
     bytes += [1, 9, 3, 1, 2, 3]  // one field: tag 9, 3 bytes
@@ -135,7 +138,8 @@ final class KafkaPrimitivesTests: XCTestCase {
     XCTAssertEqual(ApiKey.produce.responseHeaderVersion(for: 9), 1)
     XCTAssertEqual(ApiKey.metadata.responseHeaderVersion(for: 8), 0)
     XCTAssertEqual(ApiKey.apiVersions.requestHeaderVersion(for: 3), 2)
-    XCTAssertEqual(ApiKey.apiVersions.responseHeaderVersion(for: 3), 0, "ApiVersions answers with header v0")
+    XCTAssertEqual(
+      ApiKey.apiVersions.responseHeaderVersion(for: 3), 0, "ApiVersions answers with header v0")
     XCTAssertEqual(ApiKey.describeCluster.requestHeaderVersion(for: 0), 2)
     XCTAssertEqual(ApiKey.produce.supportedVersions, 0...11)
     XCTAssertEqual(ApiKey.produce.decodableVersions, 3...11)

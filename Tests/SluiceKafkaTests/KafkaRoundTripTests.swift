@@ -5,12 +5,15 @@ import XCTest
 /// Every generated message, populated (GeneratedSamples.swift), survives write → read → write at
 /// every version of the allow-list, flexible ones included.
 final class KafkaRoundTripTests: XCTestCase {
-  func roundTrip<Message: KafkaMessage>(_ message: Message, version: Int16) throws -> (bytes: [UInt8], again: [UInt8]) {
+  func roundTrip<Message: KafkaMessage>(_ message: Message, version: Int16) throws -> (
+    bytes: [UInt8], again: [UInt8]
+  ) {
     let bytes = message.bytes(version: version)
     let decoded = try Message(bytes: bytes, version: version)
     let again = decoded.bytes(version: version)
     // A decoded value is a fixed point: decoding its bytes gives it back.
-    XCTAssertEqual(try Message(bytes: again, version: version), decoded, "\(Message.self) v\(version)")
+    XCTAssertEqual(
+      try Message(bytes: again, version: version), decoded, "\(Message.self) v\(version)")
     return (bytes, again)
   }
 
@@ -38,7 +41,8 @@ final class KafkaRoundTripTests: XCTestCase {
     // v12: the cluster ID travels as tag 0.
     let v12 = request.bytes(version: 12)
     XCTAssertEqual(try FetchRequest(bytes: v12, version: 12), request)
-    XCTAssertEqual(Array(v12.suffix(5)), [1, 0, 2, 2, UInt8(ascii: "c")], "one tagged field: tag 0, size 2")
+    XCTAssertEqual(
+      Array(v12.suffix(5)), [1, 0, 2, 2, UInt8(ascii: "c")], "one tagged field: tag 0, size 2")
     // Without a cluster ID the section is empty.
     var plain = request
     plain.clusterId = nil
@@ -69,11 +73,15 @@ final class KafkaRoundTripTests: XCTestCase {
 
   func testConsumerProtocolMessagesRoundTrip() throws {
     let subscription = ConsumerProtocolSubscription(
-      topics: ["orders"], userData: nil, ownedPartitions: [.init(topic: "orders", partitions: [0, 1])],
+      topics: ["orders"], userData: nil,
+      ownedPartitions: [.init(topic: "orders", partitions: [0, 1])],
       generationId: 4, rackId: "r1")
-    XCTAssertEqual(try ConsumerProtocolSubscription(bytes: subscription.bytes(version: 3), version: 3), subscription)
+    XCTAssertEqual(
+      try ConsumerProtocolSubscription(bytes: subscription.bytes(version: 3), version: 3),
+      subscription)
     let assignment = ConsumerProtocolAssignment(
       assignedPartitions: [.init(topic: "orders", partitions: [2])], userData: [9])
-    XCTAssertEqual(try ConsumerProtocolAssignment(bytes: assignment.bytes(version: 1), version: 1), assignment)
+    XCTAssertEqual(
+      try ConsumerProtocolAssignment(bytes: assignment.bytes(version: 1), version: 1), assignment)
   }
 }

@@ -50,7 +50,9 @@ public struct KafkaReader: Sendable {
   }
 
   /// Reads `count` raw bytes.
-  public mutating func readRawBytes(_ count: Int, field: String) throws(KafkaDecodingError) -> [UInt8] {
+  public mutating func readRawBytes(_ count: Int, field: String) throws(KafkaDecodingError)
+    -> [UInt8]
+  {
     guard count >= 0 else { throw error(field, .invalidLength(Int64(count))) }
     try require(count, field)
     let result = Array(bytes[position..<position + count])
@@ -66,7 +68,9 @@ public struct KafkaReader: Sendable {
   }
 
   /// A reader over the next `count` bytes, which this reader then skips.
-  public mutating func readSubReader(_ count: Int, field: String) throws(KafkaDecodingError) -> KafkaReader {
+  public mutating func readSubReader(_ count: Int, field: String) throws(KafkaDecodingError)
+    -> KafkaReader
+  {
     guard count >= 0 else { throw error(field, .invalidLength(Int64(count))) }
     try require(count, field)
     let sub = KafkaReader(bytes: bytes, position: position, end: position + count)
@@ -77,7 +81,9 @@ public struct KafkaReader: Sendable {
   // MARK: - Fixed-width integers
 
   @inline(__always)
-  mutating func readBigEndian<T: FixedWidthInteger>(_: T.Type, _ field: String) throws(KafkaDecodingError) -> T {
+  mutating func readBigEndian<T: FixedWidthInteger>(_: T.Type, _ field: String)
+    throws(KafkaDecodingError) -> T
+  {
     let size = MemoryLayout<T>.size
     try require(size, field)
     var value: T = 0
@@ -130,7 +136,8 @@ public struct KafkaReader: Sendable {
     case 0: return false
     case 1: return true
     case let other:
-      throw KafkaDecodingError(field: field, offset: start, reason: .invalidValue("bool byte \(other)"))
+      throw KafkaDecodingError(
+        field: field, offset: start, reason: .invalidValue("bool byte \(other)"))
     }
   }
 
@@ -161,13 +168,15 @@ public struct KafkaReader: Sendable {
     return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
   }
 
-  mutating func readVarintBits(maxBytes: Int, _ field: String) throws(KafkaDecodingError) -> UInt64 {
+  mutating func readVarintBits(maxBytes: Int, _ field: String) throws(KafkaDecodingError) -> UInt64
+  {
     let start = position
     var value: UInt64 = 0
     var shift: UInt64 = 0
     for _ in 0..<maxBytes {
       guard position < end else {
-        throw KafkaDecodingError(field: field, offset: start, reason: .truncated(needed: 1, remaining: 0))
+        throw KafkaDecodingError(
+          field: field, offset: start, reason: .truncated(needed: 1, remaining: 0))
       }
       let byte = bytes[position]
       position += 1
@@ -181,27 +190,34 @@ public struct KafkaReader: Sendable {
   // MARK: - Lengths and counts
 
   /// Checks a decoded length (`-1` meaning null where `nullable`) against the remaining bytes.
-  mutating func checkedLength(_ length: Int64, nullable: Bool, _ field: String, start: Int) throws(KafkaDecodingError) -> Int? {
+  mutating func checkedLength(_ length: Int64, nullable: Bool, _ field: String, start: Int)
+    throws(KafkaDecodingError) -> Int?
+  {
     if length == -1 && nullable { return nil }
     guard length >= 0 else {
       throw KafkaDecodingError(field: field, offset: start, reason: .invalidLength(length))
     }
     guard length <= Int64(remaining) else {
       throw KafkaDecodingError(
-        field: field, offset: start, reason: .lengthExceedsRemaining(length: length, remaining: remaining))
+        field: field, offset: start,
+        reason: .lengthExceedsRemaining(length: length, remaining: remaining))
     }
     return Int(length)
   }
 
   /// Reads an INT32 array count; `nil` is a null array (-1).
-  public mutating func readArrayCount(field: String, nullable: Bool) throws(KafkaDecodingError) -> Int? {
+  public mutating func readArrayCount(field: String, nullable: Bool) throws(KafkaDecodingError)
+    -> Int?
+  {
     let start = position
     let count = try readInt32(field: field)
     return try checkedLength(Int64(count), nullable: nullable, field, start: start)
   }
 
   /// Reads an UNSIGNED_VARINT compact array count (N+1, 0 meaning null).
-  public mutating func readCompactArrayCount(field: String, nullable: Bool) throws(KafkaDecodingError) -> Int? {
+  public mutating func readCompactArrayCount(field: String, nullable: Bool)
+    throws(KafkaDecodingError) -> Int?
+  {
     let start = position
     let count = Int64(try readUnsignedVarint(field: field)) - 1
     return try checkedLength(count, nullable: nullable, field, start: start)
@@ -218,7 +234,9 @@ public struct KafkaReader: Sendable {
       : try readArrayCount(field: field, nullable: nullable)
     guard let count else { return nil }
     var result: [Element] = []
-    result.reserveCapacity(count)
+    // The count is bounded by the remaining bytes, but an element can take far more memory than
+    // its encoding; reserve only a little up front and let the array grow with what is read.
+    result.reserveCapacity(Swift.min(count, 256))
     for _ in 0..<count { result.append(try element(&self)) }
     return result
   }
@@ -235,18 +253,26 @@ public struct KafkaReader: Sendable {
   }
 
   /// Reads a STRING (INT16 length) or, with `nullable`, a NULLABLE_STRING (`nil` for -1).
-  public mutating func readString(field: String, nullable: Bool) throws(KafkaDecodingError) -> String? {
+  public mutating func readString(field: String, nullable: Bool) throws(KafkaDecodingError)
+    -> String?
+  {
     let start = position
     let length = Int64(try readInt16(field: field))
-    guard let count = try checkedLength(length, nullable: nullable, field, start: start) else { return nil }
+    guard let count = try checkedLength(length, nullable: nullable, field, start: start) else {
+      return nil
+    }
     return try readUTF8(count, field)
   }
 
   /// Reads a COMPACT_STRING (UNSIGNED_VARINT N+1) or, with `nullable`, a COMPACT_NULLABLE_STRING.
-  public mutating func readCompactString(field: String, nullable: Bool) throws(KafkaDecodingError) -> String? {
+  public mutating func readCompactString(field: String, nullable: Bool) throws(KafkaDecodingError)
+    -> String?
+  {
     let start = position
     let length = Int64(try readUnsignedVarint(field: field)) - 1
-    guard let count = try checkedLength(length, nullable: nullable, field, start: start) else { return nil }
+    guard let count = try checkedLength(length, nullable: nullable, field, start: start) else {
+      return nil
+    }
     return try readUTF8(count, field)
   }
 
@@ -263,19 +289,27 @@ public struct KafkaReader: Sendable {
   // MARK: - Bytes and records
 
   /// Reads BYTES (INT32 length) or, with `nullable`, NULLABLE_BYTES and RECORDS (`nil` for -1).
-  public mutating func readBytes(field: String, nullable: Bool) throws(KafkaDecodingError) -> [UInt8]? {
+  public mutating func readBytes(field: String, nullable: Bool) throws(KafkaDecodingError)
+    -> [UInt8]?
+  {
     let start = position
     let length = Int64(try readInt32(field: field))
-    guard let count = try checkedLength(length, nullable: nullable, field, start: start) else { return nil }
+    guard let count = try checkedLength(length, nullable: nullable, field, start: start) else {
+      return nil
+    }
     return try readRawBytes(count, field: field)
   }
 
   /// Reads COMPACT_BYTES (UNSIGNED_VARINT N+1) or, with `nullable`, COMPACT_NULLABLE_BYTES and
   /// compact RECORDS.
-  public mutating func readCompactBytes(field: String, nullable: Bool) throws(KafkaDecodingError) -> [UInt8]? {
+  public mutating func readCompactBytes(field: String, nullable: Bool) throws(KafkaDecodingError)
+    -> [UInt8]?
+  {
     let start = position
     let length = Int64(try readUnsignedVarint(field: field)) - 1
-    guard let count = try checkedLength(length, nullable: nullable, field, start: start) else { return nil }
+    guard let count = try checkedLength(length, nullable: nullable, field, start: start) else {
+      return nil
+    }
     return try readRawBytes(count, field: field)
   }
 
@@ -292,7 +326,8 @@ public struct KafkaReader: Sendable {
     // Every tagged field takes at least two bytes (its tag and its size).
     guard Int64(count) * 2 <= Int64(remaining) else {
       throw KafkaDecodingError(
-        field: field, offset: start, reason: .lengthExceedsRemaining(length: Int64(count), remaining: remaining))
+        field: field, offset: start,
+        reason: .lengthExceedsRemaining(length: Int64(count), remaining: remaining))
     }
     for _ in 0..<count {
       let tag = try readUnsignedVarint(field: field)

@@ -48,7 +48,9 @@ public struct KafkaWriter: Sendable {
   }
 
   /// Appends raw bytes with no length prefix.
-  public mutating func writeRawBytes(_ raw: some Collection<UInt8>) { bytes.append(contentsOf: raw) }
+  public mutating func writeRawBytes(_ raw: some Collection<UInt8>) {
+    bytes.append(contentsOf: raw)
+  }
 
   /// Writes an INT8.
   public mutating func writeInt8(_ value: Int8) { bytes.append(UInt8(bitPattern: value)) }

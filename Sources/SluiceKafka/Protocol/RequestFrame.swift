@@ -54,8 +54,12 @@ public struct RequestFrame: Sendable {
   }
 
   /// Decodes the body as `Request`, which must be this frame's API.
-  public func decodeBody<Request: KafkaRequestMessage>(as _: Request.Type) throws(KafkaDecodingError) -> Request {
-    guard apiKeyValue == Request.apiKey.rawValue, Request.apiKey.decodableVersions.contains(apiVersion) else {
+  public func decodeBody<Request: KafkaRequestMessage>(as _: Request.Type)
+    throws(KafkaDecodingError) -> Request
+  {
+    guard apiKeyValue == Request.apiKey.rawValue,
+      Request.apiKey.decodableVersions.contains(apiVersion)
+    else {
       throw KafkaDecodingError(
         field: "\(Request.self)", offset: body.position,
         reason: .unsupported(apiKey: apiKeyValue, version: apiVersion))

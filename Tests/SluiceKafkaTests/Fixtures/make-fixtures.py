@@ -16,9 +16,13 @@ from pathlib import Path
 
 import kafka
 from kafka.protocol.admin import CreateTopicsRequest
-from kafka.protocol.consumer import FetchRequest, JoinGroupRequest, OffsetCommitRequest, SyncGroupRequest
-from kafka.protocol.metadata import ApiVersionsRequest, ApiVersionsResponse, FindCoordinatorRequest, MetadataRequest
-from kafka.protocol.producer import ProduceRequest
+from kafka.protocol.consumer import (
+    FetchRequest, FetchResponse, JoinGroupRequest, JoinGroupResponse, OffsetCommitRequest, OffsetCommitResponse,
+    SyncGroupRequest)
+from kafka.protocol.metadata import (
+    ApiVersionsRequest, ApiVersionsResponse, FindCoordinatorRequest, FindCoordinatorResponse, MetadataRequest,
+    MetadataResponse)
+from kafka.protocol.producer import ProduceRequest, ProduceResponse
 from kafka.record.memory_records import MemoryRecordsBuilder
 
 assert kafka.__version__ == "3.0.12", kafka.__version__
@@ -100,8 +104,48 @@ def fixtures():
         error_code=0, throttle_time_ms=0,
         api_keys=[ApiVersionsResponse.ApiVersion(api_key=0, min_version=0, max_version=11),
                   ApiVersionsResponse.ApiVersion(api_key=18, min_version=0, max_version=4)])
-    response.with_header(correlation_id=1)
-    yield "api-versions-v3-response", response.encode(header=True)
+    yield "api-versions-v3-response", reply(response, 1)
+    # Responses a broker sends, as kafka-python encodes them (it decodes them the same way).
+    yield "metadata-v12-response", reply(MetadataResponse[12](
+        throttle_time_ms=0,
+        brokers=[MetadataResponse.MetadataResponseBroker(node_id=1, host="127.0.0.1", port=9092, rack=None)],
+        cluster_id="sluice", controller_id=1,
+        topics=[MetadataResponse.MetadataResponseTopic(
+            error_code=0, name="orders", topic_id=None, is_internal=False,
+            partitions=[MetadataResponse.MetadataResponseTopic.MetadataResponsePartition(
+                error_code=0, partition_index=0, leader_id=1, leader_epoch=0, replica_nodes=[1],
+                isr_nodes=[1], offline_replicas=[])])]), 2)
+    produce = ProduceResponse.TopicProduceResponse
+    yield "produce-v9-response", reply(ProduceResponse[9](
+        responses=[produce(name="orders", partition_responses=[produce.PartitionProduceResponse(
+            index=0, error_code=0, base_offset=100, log_append_time_ms=-1, log_start_offset=0,
+            record_errors=[], error_message=None)])],
+        throttle_time_ms=0), 3)
+    fetched = FetchResponse.FetchableTopicResponse
+    yield "fetch-v12-response", reply(FetchResponse[12](
+        throttle_time_ms=0, error_code=0, session_id=0,
+        responses=[fetched(topic="orders", partitions=[fetched.PartitionData(
+            partition_index=0, error_code=0, high_watermark=2, last_stable_offset=2, log_start_offset=0,
+            aborted_transactions=None, preferred_read_replica=-1, records=batch)])]), 4)
+    yield "join-group-v7-response", reply(JoinGroupResponse[7](
+        throttle_time_ms=0, error_code=0, generation_id=3, protocol_type="consumer", protocol_name="range",
+        leader="member-1", member_id="member-1",
+        members=[JoinGroupResponse.JoinGroupResponseMember(member_id="member-1", group_instance_id=None,
+                                                           metadata=b"\x00\x01\x02")]), 5)
+    commit = OffsetCommitResponse.OffsetCommitResponseTopic
+    yield "offset-commit-v8-response", reply(OffsetCommitResponse[8](
+        throttle_time_ms=0,
+        topics=[commit(name="orders", partitions=[commit.OffsetCommitResponsePartition(
+            partition_index=0, error_code=0)])]), 7)
+    yield "find-coordinator-v4-response", reply(FindCoordinatorResponse[4](
+        throttle_time_ms=0,
+        coordinators=[FindCoordinatorResponse.Coordinator(key="sluice-group", node_id=1, host="127.0.0.1",
+                                                          port=9092, error_code=0, error_message=None)]), 8)
+
+
+def reply(message, correlation_id):
+    message.with_header(correlation_id=correlation_id)
+    return message.encode(header=True)
 
 
 def main():
