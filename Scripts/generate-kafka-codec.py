@@ -378,8 +378,7 @@ class Generator:
                     continue
                 present = " && ".join(p for p in (present, not_tagged) if p) or None
             field_flex = self.field_flex_name(f, flex_name)
-            nullable = condition(f.nullable_versions, self.low, self.high) if f.nullable_versions else "false"
-            nullable = "true" if nullable is None else nullable
+            nullable = self.nullable_condition(f)
             stmt = f"{f.local} = {self.read_expr(f, field_flex, nullable, label)}"
             if present == "false":
                 continue
@@ -391,8 +390,7 @@ class Generator:
                 body.append(f"{i3}switch tag {{\n")
                 for f in tagged:
                     label = swift_string(f"{type_name}.{f.name}")
-                    nullable = condition(f.nullable_versions, self.low, self.high) if f.nullable_versions else "false"
-                    nullable = "true" if nullable is None else nullable
+                    nullable = self.nullable_condition(f)
                     cond = " && ".join(dict.fromkeys(
                         p for p in (condition(f.versions, self.low, self.high),
                                     condition(f.tagged_versions, self.low, self.high)) if p
@@ -427,7 +425,7 @@ class Generator:
                 present = " && ".join(p for p in (present, not_tagged) if p) or None
             if present == "false":
                 continue
-            stmt = self.write_stmt(f, self.field_flex_name(f, flex_name), f"self.{f.local}")
+            stmt = self.write_stmt(f, self.field_flex_name(f, flex_name), self.write_value(f))
             out.append(f"{i2}{stmt}\n" if present is None else f"{i2}if {present} {{\n{i3}{stmt}\n{i2}}}\n")
         if flexible is not False:
             lines = []
@@ -452,6 +450,33 @@ class Generator:
                 out.append(f"{i2}}}\n")
         out.append(f"{i1}}}\n")
         return "".join(out)
+
+    def field_range(self, f):
+        """The versions of the allow-list in which field `f` exists."""
+        start, end = f.versions
+        return max(self.low, start), self.high if end is None else min(self.high, end)
+
+    def nullable_condition(self, f):
+        """A Swift condition for `f` being nullable in `version`, simplified for the versions in
+        which the field exists."""
+        if not f.nullable_versions:
+            return "false"
+        cond = condition(f.nullable_versions, *self.field_range(f))
+        return "true" if cond is None else cond
+
+    def write_value(self, f):
+        """The value written for `f`: `nil` in a version where the field is not nullable is
+        written as the empty value (Kafka's own writer would refuse it)."""
+        value = f"self.{f.local}"
+        nullable = self.nullable_condition(f)
+        if not f.optional or nullable == "true":
+            return value
+        empty = '""' if f.element == "string" and not f.is_array else "[]"
+        if f.is_struct and not f.is_array:
+            raise SystemExit(f"{self.name}.{f.name}: nullable structs are not supported")
+        if nullable == "false":
+            return f"({value} ?? {empty})"
+        return f"({nullable} ? {value} : ({value} ?? {empty}))"
 
     def untagged_condition(self, f):
         """Tagged fields are tagged in every version they exist in (Kafka's generator requires

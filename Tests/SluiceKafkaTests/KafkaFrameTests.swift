@@ -22,6 +22,22 @@ final class KafkaFrameTests: XCTestCase {
     }
   }
 
+  /// KIP-511: a client may open with an ApiVersions version newer than the broker knows; the
+  /// header still parses (as v2, like every flexible ApiVersions) so the broker can answer v0.
+  func testApiVersionsNewerThanKnownStillParsesItsHeader() throws {
+    var writer = KafkaWriter()
+    RequestHeader(requestApiKey: 18, requestApiVersion: 9, correlationId: 12, clientId: "future")
+      .write(to: &writer, version: 2)
+    writer.writeRawBytes([0x03, 0x61, 0x62, 0x00])
+    let frame = try RequestFrame(parsing: writer.bytes)
+    XCTAssertEqual(frame.apiKey, .apiVersions)
+    XCTAssertEqual(frame.headerVersion, 2)
+    XCTAssertEqual(frame.correlationId, 12)
+    XCTAssertEqual(frame.clientId, "future")
+    XCTAssertFalse(frame.isDecodable)
+    XCTAssertEqual(frame.body.remaining, 4)
+  }
+
   func testUnknownApiKeyParsesAsHeaderV1() throws {
     var writer = KafkaWriter()
     RequestHeader(requestApiKey: 999, requestApiVersion: 0, correlationId: 5, clientId: nil)

@@ -71,6 +71,14 @@ final class KafkaRoundTripTests: XCTestCase {
     XCTAssertEqual(try JoinGroupRequest(bytes: request.bytes(version: 9), version: 9), request)
   }
 
+  func testNilInAVersionWithoutNullIsWrittenEmpty() throws {
+    // Metadata v0 has no null topic list (v1+: null means all topics): nil goes out as [].
+    let request = MetadataRequest(topics: nil)
+    XCTAssertEqual(request.bytes(version: 0), [0, 0, 0, 0])
+    XCTAssertEqual(request.bytes(version: 1), [0xFF, 0xFF, 0xFF, 0xFF])
+    XCTAssertEqual(try MetadataRequest(bytes: request.bytes(version: 1), version: 1).topics, nil)
+  }
+
   func testConsumerProtocolMessagesRoundTrip() throws {
     let subscription = ConsumerProtocolSubscription(
       topics: ["orders"], userData: nil,

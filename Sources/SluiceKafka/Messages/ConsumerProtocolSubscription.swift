@@ -51,8 +51,7 @@ public struct ConsumerProtocolSubscription: KafkaMessage {
       generationId = try reader.readInt32(field: "ConsumerProtocolSubscription.GenerationId")
     }
     if version >= 3 {
-      rackId = try reader.readString(
-        field: "ConsumerProtocolSubscription.RackId", nullable: version >= 3)
+      rackId = try reader.readString(field: "ConsumerProtocolSubscription.RackId", nullable: true)
     }
     self.init(
       topics: topics, userData: userData, ownedPartitions: ownedPartitions,

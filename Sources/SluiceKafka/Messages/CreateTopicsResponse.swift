@@ -116,7 +116,7 @@ extension CreateTopicsResponse {
       }
       if version >= 5 {
         configs = try reader.readArray(
-          field: "CreatableTopicResult.Configs", compact: (flexible), nullable: version >= 5
+          field: "CreatableTopicResult.Configs", compact: (flexible), nullable: true
         ) { (element: inout KafkaReader) throws(KafkaDecodingError) in
           try CreatableTopicConfigs(from: &element, version: version)
         }
@@ -220,8 +220,8 @@ extension CreateTopicsResponse {
         value =
           try
           (flexible
-          ? reader.readCompactString(field: "CreatableTopicConfigs.Value", nullable: version >= 5)
-          : reader.readString(field: "CreatableTopicConfigs.Value", nullable: version >= 5))
+          ? reader.readCompactString(field: "CreatableTopicConfigs.Value", nullable: true)
+          : reader.readString(field: "CreatableTopicConfigs.Value", nullable: true))
       }
       if version >= 5 {
         readOnly = try reader.readBool(field: "CreatableTopicConfigs.ReadOnly")

@@ -94,8 +94,8 @@ extension DeleteTopicsRequest {
         name =
           try
           (flexible
-          ? reader.readCompactString(field: "DeleteTopicState.Name", nullable: version >= 6)
-          : reader.readString(field: "DeleteTopicState.Name", nullable: version >= 6))
+          ? reader.readCompactString(field: "DeleteTopicState.Name", nullable: true)
+          : reader.readString(field: "DeleteTopicState.Name", nullable: true))
       }
       if version >= 6 {
         topicId = try reader.readUUID(field: "DeleteTopicState.TopicId")

@@ -90,9 +90,8 @@ extension DeleteTopicsResponse {
         errorMessage =
           try
           (flexible
-          ? reader.readCompactString(
-            field: "DeletableTopicResult.ErrorMessage", nullable: version >= 5)
-          : reader.readString(field: "DeletableTopicResult.ErrorMessage", nullable: version >= 5))
+          ? reader.readCompactString(field: "DeletableTopicResult.ErrorMessage", nullable: true)
+          : reader.readString(field: "DeletableTopicResult.ErrorMessage", nullable: true))
       }
       if flexible {
         try reader.readTaggedFields(field: "DeletableTopicResult.taggedFields") { _, _ in }
@@ -103,7 +102,11 @@ extension DeleteTopicsResponse {
     /// Writes this `DeletableTopicResult` as `version` lays it out.
     public func write(to writer: inout KafkaWriter, version: Int16) {
       let flexible = version >= 4
-      if flexible { writer.writeCompactString(self.name) } else { writer.writeString(self.name) }
+      if flexible {
+        writer.writeCompactString((version >= 6 ? self.name : (self.name ?? "")))
+      } else {
+        writer.writeString((version >= 6 ? self.name : (self.name ?? "")))
+      }
       if version >= 6 {
         writer.writeUUID(self.topicId)
       }

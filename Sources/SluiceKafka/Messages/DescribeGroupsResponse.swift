@@ -215,9 +215,8 @@ extension DescribeGroupsResponse {
         groupInstanceId =
           try
           (flexible
-          ? reader.readCompactString(
-            field: "DescribedGroupMember.GroupInstanceId", nullable: version >= 4)
-          : reader.readString(field: "DescribedGroupMember.GroupInstanceId", nullable: version >= 4))
+          ? reader.readCompactString(field: "DescribedGroupMember.GroupInstanceId", nullable: true)
+          : reader.readString(field: "DescribedGroupMember.GroupInstanceId", nullable: true))
       }
       clientId =
         (try

@@ -100,7 +100,7 @@ public struct FetchRequest: KafkaRequestMessage {
         case 0:
           if version >= 12 {
             clusterId = try reader.readCompactString(
-              field: "FetchRequest.ClusterId", nullable: version >= 12)
+              field: "FetchRequest.ClusterId", nullable: true)
           }
         default: break
         }

@@ -54,10 +54,8 @@ public struct FindCoordinatorResponse: KafkaResponseMessage {
       errorMessage =
         try
         (flexible
-        ? reader.readCompactString(
-          field: "FindCoordinatorResponse.ErrorMessage", nullable: version >= 1 && version <= 3)
-        : reader.readString(
-          field: "FindCoordinatorResponse.ErrorMessage", nullable: version >= 1 && version <= 3))
+        ? reader.readCompactString(field: "FindCoordinatorResponse.ErrorMessage", nullable: true)
+        : reader.readString(field: "FindCoordinatorResponse.ErrorMessage", nullable: true))
     }
     if version <= 3 {
       nodeId = try reader.readInt32(field: "FindCoordinatorResponse.NodeId")
@@ -189,8 +187,8 @@ extension FindCoordinatorResponse {
         errorMessage =
           try
           (flexible
-          ? reader.readCompactString(field: "Coordinator.ErrorMessage", nullable: version >= 4)
-          : reader.readString(field: "Coordinator.ErrorMessage", nullable: version >= 4))
+          ? reader.readCompactString(field: "Coordinator.ErrorMessage", nullable: true)
+          : reader.readString(field: "Coordinator.ErrorMessage", nullable: true))
       }
       if flexible {
         try reader.readTaggedFields(field: "Coordinator.taggedFields") { _, _ in }

@@ -47,9 +47,8 @@ public struct HeartbeatRequest: KafkaRequestMessage {
       groupInstanceId =
         try
         (flexible
-        ? reader.readCompactString(
-          field: "HeartbeatRequest.GroupInstanceId", nullable: version >= 3)
-        : reader.readString(field: "HeartbeatRequest.GroupInstanceId", nullable: version >= 3))
+        ? reader.readCompactString(field: "HeartbeatRequest.GroupInstanceId", nullable: true)
+        : reader.readString(field: "HeartbeatRequest.GroupInstanceId", nullable: true))
     }
     if flexible {
       try reader.readTaggedFields(field: "HeartbeatRequest.taggedFields") { _, _ in }

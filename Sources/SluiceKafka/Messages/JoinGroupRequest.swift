@@ -67,9 +67,8 @@ public struct JoinGroupRequest: KafkaRequestMessage {
       groupInstanceId =
         try
         (flexible
-        ? reader.readCompactString(
-          field: "JoinGroupRequest.GroupInstanceId", nullable: version >= 5)
-        : reader.readString(field: "JoinGroupRequest.GroupInstanceId", nullable: version >= 5))
+        ? reader.readCompactString(field: "JoinGroupRequest.GroupInstanceId", nullable: true)
+        : reader.readString(field: "JoinGroupRequest.GroupInstanceId", nullable: true))
     }
     protocolType =
       (try
@@ -86,8 +85,8 @@ public struct JoinGroupRequest: KafkaRequestMessage {
       reason =
         try
         (flexible
-        ? reader.readCompactString(field: "JoinGroupRequest.Reason", nullable: version >= 8)
-        : reader.readString(field: "JoinGroupRequest.Reason", nullable: version >= 8))
+        ? reader.readCompactString(field: "JoinGroupRequest.Reason", nullable: true)
+        : reader.readString(field: "JoinGroupRequest.Reason", nullable: true))
     }
     if flexible {
       try reader.readTaggedFields(field: "JoinGroupRequest.taggedFields") { _, _ in }

@@ -62,8 +62,8 @@ public struct JoinGroupResponse: KafkaResponseMessage {
       protocolType =
         try
         (flexible
-        ? reader.readCompactString(field: "JoinGroupResponse.ProtocolType", nullable: version >= 7)
-        : reader.readString(field: "JoinGroupResponse.ProtocolType", nullable: version >= 7))
+        ? reader.readCompactString(field: "JoinGroupResponse.ProtocolType", nullable: true)
+        : reader.readString(field: "JoinGroupResponse.ProtocolType", nullable: true))
     }
     protocolName =
       try
@@ -114,9 +114,9 @@ public struct JoinGroupResponse: KafkaResponseMessage {
       }
     }
     if flexible {
-      writer.writeCompactString(self.protocolName)
+      writer.writeCompactString((version >= 7 ? self.protocolName : (self.protocolName ?? "")))
     } else {
-      writer.writeString(self.protocolName)
+      writer.writeString((version >= 7 ? self.protocolName : (self.protocolName ?? "")))
     }
     if flexible { writer.writeCompactString(self.leader) } else { writer.writeString(self.leader) }
     if version >= 9 {
@@ -169,9 +169,8 @@ extension JoinGroupResponse {
           try
           (flexible
           ? reader.readCompactString(
-            field: "JoinGroupResponseMember.GroupInstanceId", nullable: version >= 5)
-          : reader.readString(
-            field: "JoinGroupResponseMember.GroupInstanceId", nullable: version >= 5))
+            field: "JoinGroupResponseMember.GroupInstanceId", nullable: true)
+          : reader.readString(field: "JoinGroupResponseMember.GroupInstanceId", nullable: true))
       }
       metadata =
         (try

@@ -111,16 +111,15 @@ extension LeaveGroupRequest {
         groupInstanceId =
           try
           (flexible
-          ? reader.readCompactString(
-            field: "MemberIdentity.GroupInstanceId", nullable: version >= 3)
-          : reader.readString(field: "MemberIdentity.GroupInstanceId", nullable: version >= 3))
+          ? reader.readCompactString(field: "MemberIdentity.GroupInstanceId", nullable: true)
+          : reader.readString(field: "MemberIdentity.GroupInstanceId", nullable: true))
       }
       if version >= 5 {
         reason =
           try
           (flexible
-          ? reader.readCompactString(field: "MemberIdentity.Reason", nullable: version >= 5)
-          : reader.readString(field: "MemberIdentity.Reason", nullable: version >= 5))
+          ? reader.readCompactString(field: "MemberIdentity.Reason", nullable: true)
+          : reader.readString(field: "MemberIdentity.Reason", nullable: true))
       }
       if flexible {
         try reader.readTaggedFields(field: "MemberIdentity.taggedFields") { _, _ in }

@@ -95,9 +95,8 @@ extension LeaveGroupResponse {
         groupInstanceId =
           try
           (flexible
-          ? reader.readCompactString(
-            field: "MemberResponse.GroupInstanceId", nullable: version >= 3)
-          : reader.readString(field: "MemberResponse.GroupInstanceId", nullable: version >= 3))
+          ? reader.readCompactString(field: "MemberResponse.GroupInstanceId", nullable: true)
+          : reader.readString(field: "MemberResponse.GroupInstanceId", nullable: true))
       }
       if version >= 3 {
         errorCode = try reader.readInt16(field: "MemberResponse.ErrorCode")

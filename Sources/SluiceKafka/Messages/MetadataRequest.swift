@@ -60,8 +60,8 @@ public struct MetadataRequest: KafkaRequestMessage {
   /// Writes this `MetadataRequest` as `version` lays it out.
   public func write(to writer: inout KafkaWriter, version: Int16) {
     let flexible = version >= 9
-    writer.writeArray(self.topics, compact: (flexible)) { writer, element in
-      element.write(to: &writer, version: version)
+    writer.writeArray((version >= 1 ? self.topics : (self.topics ?? [])), compact: (flexible)) {
+      writer, element in element.write(to: &writer, version: version)
     }
     if version >= 4 {
       writer.writeBool(self.allowAutoTopicCreation)
@@ -117,7 +117,11 @@ extension MetadataRequest {
       if version >= 10 {
         writer.writeUUID(self.topicId)
       }
-      if flexible { writer.writeCompactString(self.name) } else { writer.writeString(self.name) }
+      if flexible {
+        writer.writeCompactString((version >= 10 ? self.name : (self.name ?? "")))
+      } else {
+        writer.writeString((version >= 10 ? self.name : (self.name ?? "")))
+      }
       if flexible {
         writer.writeTaggedFields(KafkaTaggedFields())
       }

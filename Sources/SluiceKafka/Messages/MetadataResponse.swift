@@ -53,8 +53,8 @@ public struct MetadataResponse: KafkaResponseMessage {
       clusterId =
         try
         (flexible
-        ? reader.readCompactString(field: "MetadataResponse.ClusterId", nullable: version >= 2)
-        : reader.readString(field: "MetadataResponse.ClusterId", nullable: version >= 2))
+        ? reader.readCompactString(field: "MetadataResponse.ClusterId", nullable: true)
+        : reader.readString(field: "MetadataResponse.ClusterId", nullable: true))
     }
     if version >= 1 {
       controllerId = try reader.readInt32(field: "MetadataResponse.ControllerId")
@@ -146,8 +146,8 @@ extension MetadataResponse {
         rack =
           try
           (flexible
-          ? reader.readCompactString(field: "MetadataResponseBroker.Rack", nullable: version >= 1)
-          : reader.readString(field: "MetadataResponseBroker.Rack", nullable: version >= 1))
+          ? reader.readCompactString(field: "MetadataResponseBroker.Rack", nullable: true)
+          : reader.readString(field: "MetadataResponseBroker.Rack", nullable: true))
       }
       if flexible {
         try reader.readTaggedFields(field: "MetadataResponseBroker.taggedFields") { _, _ in }
@@ -244,7 +244,11 @@ extension MetadataResponse {
     public func write(to writer: inout KafkaWriter, version: Int16) {
       let flexible = version >= 9
       writer.writeInt16(self.errorCode)
-      if flexible { writer.writeCompactString(self.name) } else { writer.writeString(self.name) }
+      if flexible {
+        writer.writeCompactString((version >= 12 ? self.name : (self.name ?? "")))
+      } else {
+        writer.writeString((version >= 12 ? self.name : (self.name ?? "")))
+      }
       if version >= 10 {
         writer.writeUUID(self.topicId)
       }

@@ -57,9 +57,8 @@ public struct OffsetCommitRequest: KafkaRequestMessage {
       groupInstanceId =
         try
         (flexible
-        ? reader.readCompactString(
-          field: "OffsetCommitRequest.GroupInstanceId", nullable: version >= 7)
-        : reader.readString(field: "OffsetCommitRequest.GroupInstanceId", nullable: version >= 7))
+        ? reader.readCompactString(field: "OffsetCommitRequest.GroupInstanceId", nullable: true)
+        : reader.readString(field: "OffsetCommitRequest.GroupInstanceId", nullable: true))
     }
     if version <= 4 {
       retentionTimeMs = try reader.readInt64(field: "OffsetCommitRequest.RetentionTimeMs")

@@ -41,8 +41,7 @@ public struct OffsetFetchRequest: KafkaRequestMessage {
     }
     if version <= 7 {
       topics = try reader.readArray(
-        field: "OffsetFetchRequest.Topics", compact: (flexible),
-        nullable: version >= 2 && version <= 7
+        field: "OffsetFetchRequest.Topics", compact: (flexible), nullable: version >= 2
       ) { (element: inout KafkaReader) throws(KafkaDecodingError) in
         try OffsetFetchRequestTopic(from: &element, version: version)
       }
@@ -75,8 +74,8 @@ public struct OffsetFetchRequest: KafkaRequestMessage {
       }
     }
     if version <= 7 {
-      writer.writeArray(self.topics, compact: (flexible)) { writer, element in
-        element.write(to: &writer, version: version)
+      writer.writeArray((version >= 2 ? self.topics : (self.topics ?? [])), compact: (flexible)) {
+        writer, element in element.write(to: &writer, version: version)
       }
     }
     if version >= 8 {
@@ -179,7 +178,7 @@ extension OffsetFetchRequest {
       }
       if version >= 8 {
         topics = try reader.readArray(
-          field: "OffsetFetchRequestGroup.Topics", compact: (flexible), nullable: version >= 8
+          field: "OffsetFetchRequestGroup.Topics", compact: (flexible), nullable: true
         ) { (element: inout KafkaReader) throws(KafkaDecodingError) in
           try OffsetFetchRequestTopics(from: &element, version: version)
         }

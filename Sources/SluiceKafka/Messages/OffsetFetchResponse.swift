@@ -192,10 +192,8 @@ extension OffsetFetchResponse {
         metadata =
           try
           (flexible
-          ? reader.readCompactString(
-            field: "OffsetFetchResponsePartition.Metadata", nullable: version <= 7)
-          : reader.readString(
-            field: "OffsetFetchResponsePartition.Metadata", nullable: version <= 7))
+          ? reader.readCompactString(field: "OffsetFetchResponsePartition.Metadata", nullable: true)
+          : reader.readString(field: "OffsetFetchResponsePartition.Metadata", nullable: true))
       }
       if version <= 7 {
         errorCode = try reader.readInt16(field: "OffsetFetchResponsePartition.ErrorCode")
@@ -419,9 +417,8 @@ extension OffsetFetchResponse {
           try
           (flexible
           ? reader.readCompactString(
-            field: "OffsetFetchResponsePartitions.Metadata", nullable: version >= 8)
-          : reader.readString(
-            field: "OffsetFetchResponsePartitions.Metadata", nullable: version >= 8))
+            field: "OffsetFetchResponsePartitions.Metadata", nullable: true)
+          : reader.readString(field: "OffsetFetchResponsePartitions.Metadata", nullable: true))
       }
       if version >= 8 {
         errorCode = try reader.readInt16(field: "OffsetFetchResponsePartitions.ErrorCode")

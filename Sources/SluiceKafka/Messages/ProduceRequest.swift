@@ -36,8 +36,8 @@ public struct ProduceRequest: KafkaRequestMessage {
       transactionalId =
         try
         (flexible
-        ? reader.readCompactString(field: "ProduceRequest.TransactionalId", nullable: version >= 3)
-        : reader.readString(field: "ProduceRequest.TransactionalId", nullable: version >= 3))
+        ? reader.readCompactString(field: "ProduceRequest.TransactionalId", nullable: true)
+        : reader.readString(field: "ProduceRequest.TransactionalId", nullable: true))
     }
     acks = try reader.readInt16(field: "ProduceRequest.Acks")
     timeoutMs = try reader.readInt32(field: "ProduceRequest.TimeoutMs")

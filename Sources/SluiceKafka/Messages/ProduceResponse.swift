@@ -198,10 +198,8 @@ extension ProduceResponse {
         errorMessage =
           try
           (flexible
-          ? reader.readCompactString(
-            field: "PartitionProduceResponse.ErrorMessage", nullable: version >= 8)
-          : reader.readString(
-            field: "PartitionProduceResponse.ErrorMessage", nullable: version >= 8))
+          ? reader.readCompactString(field: "PartitionProduceResponse.ErrorMessage", nullable: true)
+          : reader.readString(field: "PartitionProduceResponse.ErrorMessage", nullable: true))
       }
       if flexible {
         try reader.readTaggedFields(field: "PartitionProduceResponse.taggedFields") {
@@ -283,9 +281,9 @@ extension ProduceResponse {
           try
           (flexible
           ? reader.readCompactString(
-            field: "BatchIndexAndErrorMessage.BatchIndexErrorMessage", nullable: version >= 8)
+            field: "BatchIndexAndErrorMessage.BatchIndexErrorMessage", nullable: true)
           : reader.readString(
-            field: "BatchIndexAndErrorMessage.BatchIndexErrorMessage", nullable: version >= 8))
+            field: "BatchIndexAndErrorMessage.BatchIndexErrorMessage", nullable: true))
       }
       if flexible {
         try reader.readTaggedFields(field: "BatchIndexAndErrorMessage.taggedFields") { _, _ in }
@@ -404,8 +402,8 @@ extension ProduceResponse {
         rack =
           try
           (flexible
-          ? reader.readCompactString(field: "NodeEndpoint.Rack", nullable: version >= 10)
-          : reader.readString(field: "NodeEndpoint.Rack", nullable: version >= 10))
+          ? reader.readCompactString(field: "NodeEndpoint.Rack", nullable: true)
+          : reader.readString(field: "NodeEndpoint.Rack", nullable: true))
       }
       if flexible {
         try reader.readTaggedFields(field: "NodeEndpoint.taggedFields") { _, _ in }

@@ -33,7 +33,7 @@ public struct RequestHeader: KafkaMessage {
     requestApiVersion = try reader.readInt16(field: "RequestHeader.RequestApiVersion")
     correlationId = try reader.readInt32(field: "RequestHeader.CorrelationId")
     if version >= 1 {
-      clientId = try reader.readString(field: "RequestHeader.ClientId", nullable: version >= 1)
+      clientId = try reader.readString(field: "RequestHeader.ClientId", nullable: true)
     }
     if flexible {
       try reader.readTaggedFields(field: "RequestHeader.taggedFields") { _, _ in }

@@ -60,23 +60,22 @@ public struct SyncGroupRequest: KafkaRequestMessage {
       groupInstanceId =
         try
         (flexible
-        ? reader.readCompactString(
-          field: "SyncGroupRequest.GroupInstanceId", nullable: version >= 3)
-        : reader.readString(field: "SyncGroupRequest.GroupInstanceId", nullable: version >= 3))
+        ? reader.readCompactString(field: "SyncGroupRequest.GroupInstanceId", nullable: true)
+        : reader.readString(field: "SyncGroupRequest.GroupInstanceId", nullable: true))
     }
     if version >= 5 {
       protocolType =
         try
         (flexible
-        ? reader.readCompactString(field: "SyncGroupRequest.ProtocolType", nullable: version >= 5)
-        : reader.readString(field: "SyncGroupRequest.ProtocolType", nullable: version >= 5))
+        ? reader.readCompactString(field: "SyncGroupRequest.ProtocolType", nullable: true)
+        : reader.readString(field: "SyncGroupRequest.ProtocolType", nullable: true))
     }
     if version >= 5 {
       protocolName =
         try
         (flexible
-        ? reader.readCompactString(field: "SyncGroupRequest.ProtocolName", nullable: version >= 5)
-        : reader.readString(field: "SyncGroupRequest.ProtocolName", nullable: version >= 5))
+        ? reader.readCompactString(field: "SyncGroupRequest.ProtocolName", nullable: true)
+        : reader.readString(field: "SyncGroupRequest.ProtocolName", nullable: true))
     }
     assignments =
       (try reader.readArray(

@@ -44,15 +44,15 @@ public struct SyncGroupResponse: KafkaResponseMessage {
       protocolType =
         try
         (flexible
-        ? reader.readCompactString(field: "SyncGroupResponse.ProtocolType", nullable: version >= 5)
-        : reader.readString(field: "SyncGroupResponse.ProtocolType", nullable: version >= 5))
+        ? reader.readCompactString(field: "SyncGroupResponse.ProtocolType", nullable: true)
+        : reader.readString(field: "SyncGroupResponse.ProtocolType", nullable: true))
     }
     if version >= 5 {
       protocolName =
         try
         (flexible
-        ? reader.readCompactString(field: "SyncGroupResponse.ProtocolName", nullable: version >= 5)
-        : reader.readString(field: "SyncGroupResponse.ProtocolName", nullable: version >= 5))
+        ? reader.readCompactString(field: "SyncGroupResponse.ProtocolName", nullable: true)
+        : reader.readString(field: "SyncGroupResponse.ProtocolName", nullable: true))
     }
     assignment =
       (try
