@@ -89,3 +89,34 @@ final class KafkaResponseConformanceTests: XCTestCase {
       ])
   }
 }
+
+/// The consumer protocol's bytes inside JoinGroup and SyncGroup, as kafka-python writes them.
+final class ConsumerProtocolConformanceTests: XCTestCase {
+  func testSubscriptionV3FromKafkaPython() throws {
+    let bytes = try Fixture.bytes("consumer-subscription-v3")
+    let subscription = try ConsumerProtocolSubscription(protocolMetadata: bytes)
+    XCTAssertEqual(subscription.topics, ["orders", "payments"])
+    XCTAssertNil(subscription.userData)
+    XCTAssertEqual(subscription.ownedPartitions, [.init(topic: "orders", partitions: [0, 1])])
+    XCTAssertEqual(subscription.generationId, 4)
+    XCTAssertEqual(subscription.rackId, "r1")
+    XCTAssertEqual(subscription.protocolMetadata(version: 3), bytes)
+  }
+
+  func testAssignmentV3FromKafkaPython() throws {
+    let bytes = try Fixture.bytes("consumer-assignment-v3")
+    let assignment = try ConsumerProtocolAssignment(assignmentBytes: bytes)
+    XCTAssertEqual(assignment.assignedPartitions, [.init(topic: "orders", partitions: [0, 2])])
+    XCTAssertEqual(assignment.userData, [9])
+    XCTAssertEqual(assignment.assignmentBytes(version: 3), bytes)
+    XCTAssertEqual(
+      try ConsumerProtocolAssignment(assignmentBytes: []), ConsumerProtocolAssignment())
+  }
+
+  func testNewerSubscriptionVersionsReadAsTheNewestKnown() throws {
+    var bytes = try Fixture.bytes("consumer-subscription-v3")
+    bytes[1] = 7
+    XCTAssertEqual(try ConsumerProtocolSubscription(protocolMetadata: bytes).rackId, "r1")
+    XCTAssertThrowsError(try ConsumerProtocolSubscription(protocolMetadata: [0xFF, 0xFF]))
+  }
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the conformance fixtures of SluiceKafkaTests: real requests encoded by kafka-python
 3.0.12's own encoder, one `<name>.hex` per request (the frame body after the 4-byte size:
-request header, then body), plus a few responses (`<name>.hex`, response header then body).
+request header, then body), a few responses (`<name>-response.hex`: response header, then body)
+and the consumer protocol's subscription and assignment bytes (`consumer-*.hex`).
 
 Run by hand in a throwaway venv:
 
@@ -17,7 +18,7 @@ from pathlib import Path
 import kafka
 from kafka.protocol.admin import CreateTopicsRequest
 from kafka.protocol.consumer import (
-    FetchRequest, FetchResponse, JoinGroupRequest, JoinGroupResponse, OffsetCommitRequest, OffsetCommitResponse,
+    ConsumerProtocolAssignment, ConsumerProtocolSubscription, FetchRequest, FetchResponse, JoinGroupRequest, JoinGroupResponse, OffsetCommitRequest, OffsetCommitResponse,
     SyncGroupRequest)
 from kafka.protocol.metadata import (
     ApiVersionsRequest, ApiVersionsResponse, FindCoordinatorRequest, FindCoordinatorResponse, MetadataRequest,
@@ -141,6 +142,17 @@ def fixtures():
         throttle_time_ms=0,
         coordinators=[FindCoordinatorResponse.Coordinator(key="sluice-group", node_id=1, host="127.0.0.1",
                                                           port=9092, error_code=0, error_message=None)]), 8)
+
+    # The consumer protocol's bytes inside JoinGroup / SyncGroup (INT16 version, then the struct).
+    subscription = ConsumerProtocolSubscription
+    yield "consumer-subscription-v3", subscription(
+        version=3, topics=["orders", "payments"], user_data=None,
+        owned_partitions=[subscription.TopicPartition(topic="orders", partitions=[0, 1])],
+        generation_id=4, rack_id="r1").encode()
+    assignment = ConsumerProtocolAssignment
+    yield "consumer-assignment-v3", assignment(
+        version=3, assigned_partitions=[assignment.TopicPartition(topic="orders", partitions=[0, 2])],
+        user_data=b"\x09").encode()
 
 
 def reply(message, correlation_id):
