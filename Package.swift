@@ -140,7 +140,8 @@ let package = Package(
     .testTarget(name: "HTTPSinkTests", dependencies: ["HTTPSinkConnector", "SluiceCore"]),
     .testTarget(name: "MQTTConnectorTests", dependencies: ["MQTTConnector", "SluiceCore"]),
     .testTarget(name: "SystemLibraryTests", dependencies: ["CLibPQ", "CMosquitto", "CCurl"]),
-    .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka"]),
+    // Fixtures/ (hex files and the script that writes them) are read through #filePath.
+    .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka"], exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v6]
 )
