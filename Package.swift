@@ -79,6 +79,9 @@ let package = Package(
     // The libpq connection the PostgreSQL sink and the CDC source share.
     .target(name: "SluicePostgres", dependencies: ["CLibPQ"]),
 
+    // The Kafka wire protocol (primitives, generated message codecs); no dependencies.
+    .target(name: "SluiceKafka", path: "Sources/SluiceKafka"),
+
     // MARK: - Connectors (one target each, depending only on SluiceCore)
     .target(name: "FileConnector", dependencies: ["SluiceCore"], path: "Connectors/File"),
     .target(
@@ -152,6 +155,8 @@ let package = Package(
     .testTarget(name: "HTTPSinkTests", dependencies: ["HTTPSinkConnector", "SluiceCore"]),
     .testTarget(name: "MQTTConnectorTests", dependencies: ["MQTTConnector", "SluiceCore"]),
     .testTarget(name: "SystemLibraryTests", dependencies: ["CLibPQ", "CMosquitto", "CCurl"]),
+    // Fixtures/ (hex files and the script that writes them) are read through #filePath.
+    .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka"], exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v6]
 )

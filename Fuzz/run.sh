@@ -24,7 +24,7 @@ opt=${FUZZ_OPT:--Onone}
 # The Swift runtime's backtracer would catch a trap before libFuzzer and ASan see it.
 export SWIFT_BACKTRACE=enable=no
 
-all_targets=(record-batch segment-recovery pgoutput json produce-request webhook config mqtt-payload)
+all_targets=(record-batch segment-recovery pgoutput json produce-request webhook config mqtt-payload kafka-request)
 
 # MARK: - Sources of each target
 
@@ -70,6 +70,9 @@ sources() {
     needs="yams"
     echo Fuzz/Targets/MQTTPayloadFuzz.swift Fuzz/Shims/MQTTShim.swift "${core[@]}" \
       Connectors/MQTT/{PayloadPointer,MQTTRecordMapper,MQTTMessage,MQTTConfig}.swift ;;
+  kafka-request)
+    needs=""
+    echo Fuzz/Targets/KafkaRequestFuzz.swift Sources/SluiceKafka/Protocol/*.swift Sources/SluiceKafka/Messages/*.swift ;;
   *) echo "unknown target '$1' (known: ${all_targets[*]})" >&2; return 1 ;;
   esac
 }
