@@ -69,7 +69,7 @@ let package = Package(
     .target(
       name: "SluiceKafkaBroker",
       dependencies: [
-        "SluiceCore", "SluiceLog", "SluiceHTTP",
+        "SluiceCore", "SluiceLog", "SluiceHTTP", "SluiceKafka",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
@@ -111,7 +111,8 @@ let package = Package(
     .executableTarget(
       name: "sluice",
       dependencies: [
-        "SluiceCore", "SluiceLog", "SluiceAPI", "FileConnector", "WebhookConnector",
+        "SluiceCore", "SluiceLog", "SluiceAPI", "SluiceKafkaBroker", "FileConnector",
+        "WebhookConnector",
         "PostgresSinkConnector", "HTTPSinkConnector", "MQTTConnector", "PostgresCDCConnector",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),

@@ -5,36 +5,37 @@ import SluiceCore
 
 /// Counts a listener's TCP connections against `max_connections` where ``ConnectionGuard``
 /// cannot: over h2c, HTTP handlers see streams, so the count is taken at the connection, before
-/// any HTTP/2 decoding. A connection over the limit is closed as soon as it is accepted.
-final class ConnectionLimit: ChannelInboundHandler, RemovableChannelHandler {
-  typealias InboundIn = ByteBuffer
-  typealias InboundOut = ByteBuffer
+/// any HTTP/2 decoding; the Kafka listener has no HTTP at all. A connection over the limit is
+/// closed as soon as it is accepted.
+public final class ConnectionLimit: ChannelInboundHandler, RemovableChannelHandler {
+  public typealias InboundIn = ByteBuffer
+  public typealias InboundOut = ByteBuffer
 
   private let limits: ListenerLimits
   private let connections: ConnectionCount
   private var admitted = false
   private var decided = false
 
-  init(limits: ListenerLimits, connections: ConnectionCount) {
+  public init(limits: ListenerLimits, connections: ConnectionCount) {
     self.limits = limits
     self.connections = connections
   }
 
-  func handlerAdded(context: ChannelHandlerContext) {
+  public func handlerAdded(context: ChannelHandlerContext) {
     if context.channel.isActive { admit(context) }
   }
 
-  func channelActive(context: ChannelHandlerContext) {
+  public func channelActive(context: ChannelHandlerContext) {
     admit(context)
     context.fireChannelActive()
   }
 
-  func channelInactive(context: ChannelHandlerContext) {
+  public func channelInactive(context: ChannelHandlerContext) {
     release()
     context.fireChannelInactive()
   }
 
-  func handlerRemoved(context: ChannelHandlerContext) { release() }
+  public func handlerRemoved(context: ChannelHandlerContext) { release() }
 
   private func admit(_ context: ChannelHandlerContext) {
     guard !decided else { return }

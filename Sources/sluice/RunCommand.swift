@@ -5,6 +5,7 @@ import Logging
 import ServiceLifecycle
 import SluiceAPI
 import SluiceCore
+import SluiceKafkaBroker
 import SluiceLog
 
 #if canImport(Glibc)
@@ -62,6 +63,7 @@ struct RunCommand: AsyncParsableCommand {
     guard problems.isEmpty else { throw Failure(problems.joined(separator: "\n")) }
 
     try PortCheck.ensureFree(host: worker.api.host, port: worker.api.port)
+    if let kafka = worker.kafka { try PortCheck.ensureFree(host: kafka.host, port: kafka.port) }
     ListenerLimits.current = worker.listeners
 
     let log: EmbeddedLog
@@ -92,6 +94,21 @@ struct RunCommand: AsyncParsableCommand {
       directory: worker.connectorsDir, worker: runtime, interpolation: interpolation,
       logger: logger)
 
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: api)]
+    if let kafka = worker.kafka {
+      let groups: GroupCoordinator
+      do {
+        groups = try GroupCoordinator(directory: worker.dataDir + "/kafka-groups")
+      } catch {
+        throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
+      }
+      let broker = KafkaBroker(store: store, config: kafka, groups: groups, logger: logger)
+      services.append(
+        .init(
+          service: KafkaListener(
+            broker: broker, config: kafka, limits: worker.listeners, logger: logger)))
+    }
+    services += [.init(service: runtime), .init(service: watcher)]
     logger.info(
       "sluice worker starting",
       metadata: [
@@ -99,10 +116,10 @@ struct RunCommand: AsyncParsableCommand {
         "api": "\(worker.api.host):\(worker.api.port)",
       ])
     // Services stop in reverse order: the watcher (no more changes), then the connectors
-    // (finish batch, commit), then the API.
+    // (finish batch, commit), then the Kafka listener, then the API.
     let group = ServiceGroup(
       configuration: .init(
-        services: [.init(service: api), .init(service: runtime), .init(service: watcher)],
+        services: services,
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger))
     // Once the connectors and the API are up, the code only start-up ran can go; later, code

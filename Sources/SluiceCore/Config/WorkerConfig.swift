@@ -26,6 +26,8 @@ public struct WorkerConfig: Sendable {
   public var api: (host: String, port: Int) = ("127.0.0.1", 8083)
   public var log = Log()
   public var listeners = ListenerLimits()
+  /// `kafka:` — the Kafka listener, nil (off) unless the section is there.
+  public var kafka: KafkaListenerConfig?
   public var workerID = ProcessInfo.processInfo.hostName
   /// `secrets_dirs:` — the folders connector files' `${file:}` may read under; nil means only
   /// `connectors_dir` itself (the folder that holds those files). Relative to the worker file.
@@ -66,12 +68,13 @@ public struct WorkerConfig: Sendable {
     var config = WorkerConfig(file: root.file)
     let m = try root.mapping(allowedKeys: [
       "data_dir", "connectors_dir", "api", "log", "worker_id", "listeners", "secrets_dirs",
-      "connector_removal_grace_ms", "task_shutdown_graceful_timeout_ms",
+      "connector_removal_grace_ms", "task_shutdown_graceful_timeout_ms", "kafka",
     ])
     config.dataDir = try m.string("data_dir", default: config.dataDir)
     config.connectorsDir = try m.string("connectors_dir", default: config.connectorsDir)
     config.workerID = try m.string("worker_id", default: config.workerID)
     if let listeners = m.node("listeners") { config.listeners = try ListenerLimits(listeners) }
+    if let kafka = m.node("kafka") { config.kafka = try KafkaListenerConfig(kafka) }
     if let dirs = m.node("secrets_dirs") {
       let base = Interpolation.folder(of: root.file)
       config.secretsDirs = try dirs.stringList().map {

@@ -9,8 +9,8 @@ import Foundation
 ///
 /// Every call blocks on the disk: call it from a thread of your own (``FileOffsetStore`` uses
 /// its ``BlockingQueue``), never from the cooperative pool.
-enum DurableFile {
-  static func replace(_ url: URL, with data: Data) throws {
+public enum DurableFile {
+  public static func replace(_ url: URL, with data: Data) throws {
     let temporary = url.appendingPathExtension("tmp")
     let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw failure(errno, "open", temporary.path, writing: url) }
@@ -38,7 +38,7 @@ enum DurableFile {
   }
 
   /// The file's bytes; nil only when it does not exist (any other failure is thrown).
-  static func contents(of url: URL) throws -> Data? {
+  public static func contents(of url: URL) throws -> Data? {
     let fd = open(url.path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
       if errno == ENOENT { return nil }

@@ -1,0 +1,99 @@
+import SluiceCore
+import SluiceKafka
+import SluiceLog
+
+/// Produce and InitProducerId: batches stored as they came once checked, idempotent
+/// producers' retries answered with the stored offset.
+extension KafkaBroker {
+  func produce(_ request: ProduceRequest) async -> ProduceResponse {
+    // Partitions are written side by side; each answer waits for its own batch's durability.
+    await withTaskGroup(of: (Int, Int, ProduceResponse.PartitionProduceResponse).self) { group in
+      var response = ProduceResponse(
+        responses: request.topicData.map {
+          .init(
+            name: $0.name,
+            partitionResponses: Array(repeating: .init(), count: $0.partitionData.count))
+        })
+      for (t, topic) in request.topicData.enumerated() {
+        for (p, data) in topic.partitionData.enumerated() {
+          let partition = TopicPartition(topic.name, Int(data.index))
+          let records = data.records ?? []
+          group.addTask { (t, p, await self.produce(records, to: partition)) }
+        }
+      }
+      for await (t, p, answer) in group { response.responses[t].partitionResponses[p] = answer }
+      return response
+    }
+  }
+
+  private func produce(_ records: [UInt8], to partition: TopicPartition) async
+    -> ProduceResponse.PartitionProduceResponse
+  {
+    var answer = ProduceResponse.PartitionProduceResponse(
+      index: Int32(partition.partition),
+      currentLeader: .init(leaderId: Self.nodeID, leaderEpoch: Self.leaderEpoch))
+    func fail(_ code: KafkaErrorCode, _ message: String) -> ProduceResponse.PartitionProduceResponse
+    {
+      answer.errorCode = code.rawValue
+      answer.baseOffset = -1
+      answer.errorMessage = message
+      return answer
+    }
+    guard let count = store.log.partitionCount(of: partition.topic), partition.partition < count,
+      partition.partition >= 0
+    else {
+      return fail(.unknownTopicOrPartition, "unknown topic or partition \(partition)")
+    }
+    let batch: ProducedBatch
+    do {
+      batch = try ProducedBatch(validating: records, maxBytes: maxBatchBytes)
+    } catch {
+      return fail(Self.errorCode(error), error.description)
+    }
+    if batch.isTransactional {
+      return fail(.invalidTxnState, "transactions are not supported by this broker yet")
+    }
+    let store = self.store
+    let decision: PartitionProducers.Decision
+    do {
+      decision = try producers.decide(batch, in: partition) {
+        try store.recentProducerBatches(in: partition, window: ProducerRegistry.recoveryWindow)
+      }
+    } catch {
+      return fail(Self.errorCode(error), "\(error)")
+    }
+    switch decision {
+    case .duplicate(let first) where first == PartitionProducers.inFlight:
+      // Still being written under the first request: clients take this as delivered.
+      return fail(.duplicateSequenceNumber, "this batch is already being written")
+    case .duplicate(let first):
+      answer.baseOffset = first
+    case .outOfOrder(let expected, let received):
+      return fail(
+        .outOfOrderSequenceNumber,
+        "expected sequence \(expected) from this producer, got \(received)")
+    case .fenced(let current, let received):
+      return fail(.invalidProducerEpoch, "producer epoch \(received) is older than \(current)")
+    case .append:
+      do {
+        answer.baseOffset = try await store.append(batch, to: partition)
+        producers.stored(batch, in: partition, at: answer.baseOffset)
+      } catch {
+        producers.failed(batch, in: partition)
+        return fail(Self.errorCode(error), "\(error)")
+      }
+    }
+    answer.logStartOffset = (try? await store.offsets(of: partition).start) ?? -1
+    return answer
+  }
+
+  func initProducerId(_ request: InitProducerIdRequest) -> InitProducerIdResponse {
+    if let id = request.transactionalId, !id.isEmpty {
+      // Transactions come later (KAFKA-NOTES §5); idempotence alone needs no transactional id.
+      return InitProducerIdResponse(
+        errorCode: KafkaErrorCode.invalidRequest.rawValue, producerId: -1, producerEpoch: -1)
+    }
+    let (id, epoch) = producers.initProducer(id: request.producerId, epoch: request.producerEpoch)
+    return InitProducerIdResponse(producerId: id, producerEpoch: epoch)
+  }
+}

@@ -1,0 +1,137 @@
+import Logging
+import SluiceCore
+import SluiceKafka
+import SluiceLog
+
+/// The embedded log as a single-node Kafka broker (node 0, leader of every partition):
+/// answers one request frame at a time with the response frame, as Kafka's request handlers
+/// do. The listener (``KafkaListener``) owns the sockets; this type owns no I/O but the store's.
+///
+/// A request that cannot be parsed, or names an API or version not advertised, closes the
+/// connection (as Kafka does), except ApiVersions, which is answered at v0 with
+/// UNSUPPORTED_VERSION and the supported ranges so the client can pick a version.
+public final class KafkaBroker: Sendable {
+  let store: EmbeddedTopicStore
+  let config: KafkaListenerConfig
+  let producers = ProducerRegistry()
+  let groups: GroupCoordinator
+  let logger: Logger
+  /// The largest batch a producer may send: the log's record limit, as Kafka's
+  /// `message.max.bytes` is a batch limit.
+  let maxBatchBytes: Int
+
+  /// The node every partition lives on.
+  static let nodeID: Int32 = 0
+  /// The leader epoch reported for every partition and written into stored batches.
+  static let leaderEpoch: Int32 = 0
+
+  public init(
+    store: EmbeddedTopicStore, config: KafkaListenerConfig, groups: GroupCoordinator,
+    logger: Logger
+  ) {
+    self.store = store
+    self.config = config
+    self.groups = groups
+    self.logger = logger
+    // Plus the 12 bytes of offset and length, as Kafka's default 1,048,588 is 1 MiB + 12.
+    self.maxBatchBytes = store.log.configuration.maxRecordBytes + 12
+  }
+
+  /// What to do with one request.
+  public enum Outcome: Sendable {
+    /// Send this frame (size prefix included).
+    case respond([UInt8])
+    /// Send nothing (a Produce with acks 0).
+    case nothing
+    /// Close the connection; the reason is logged.
+    case close(String)
+  }
+
+  /// Answers one request frame (the bytes after its 4-byte size) from a client at `clientHost`.
+  public func handle(frame: [UInt8], clientHost: String = "") async -> Outcome {
+    let request: RequestFrame
+    do {
+      request = try RequestFrame(parsing: frame)
+    } catch {
+      return .close("malformed request header: \(error)")
+    }
+    guard let key = request.apiKey, key.supportedVersions.contains(request.apiVersion) else {
+      if request.apiKeyValue == ApiKey.apiVersions.rawValue {
+        return .respond(unsupportedApiVersions(correlationId: request.correlationId))
+      }
+      return .close(
+        "API key \(request.apiKeyValue) version \(request.apiVersion) is not supported")
+    }
+    if key == .produce && !key.decodableVersions.contains(request.apiVersion) {
+      // Produce v0–2 is advertised (old clients turn compression off without it) but refused.
+      return .respond(
+        ResponseFrame.encode(
+          ProduceResponse(), version: request.apiVersion, correlationId: request.correlationId))
+    }
+    let body: KafkaRequestBody
+    do {
+      body = try request.decodeBody()
+    } catch {
+      return .close("cannot decode \(key) v\(request.apiVersion): \(error)")
+    }
+    let version = request.apiVersion
+    let id = request.correlationId
+    let client = RequestContext(clientID: request.clientId ?? "", clientHost: clientHost)
+    switch body {
+    case .apiVersions: return respond(apiVersions(), version, id)
+    case .metadata(let r): return respond(await metadata(r, version: version), version, id)
+    case .produce(let r):
+      let response = await produce(r)
+      return r.acks == 0 ? .nothing : respond(response, version, id)
+    case .fetch(let r): return respond(await fetch(r), version, id)
+    case .listOffsets(let r): return respond(await listOffsets(r), version, id)
+    case .offsetForLeaderEpoch(let r): return respond(await offsetForLeaderEpoch(r), version, id)
+    case .initProducerId(let r): return respond(initProducerId(r), version, id)
+    case .findCoordinator(let r): return respond(findCoordinator(r, version: version), version, id)
+    case .describeCluster: return respond(describeCluster(), version, id)
+    case .createTopics(let r): return respond(await createTopics(r), version, id)
+    case .deleteTopics(let r): return respond(await deleteTopics(r, version: version), version, id)
+    case .describeConfigs(let r): return respond(await describeConfigs(r), version, id)
+    case .joinGroup(let r):
+      return respond(await joinGroup(r, version: version, client: client), version, id)
+    case .syncGroup(let r): return respond(await syncGroup(r), version, id)
+    case .heartbeat(let r): return respond(await heartbeat(r), version, id)
+    case .leaveGroup(let r): return respond(await leaveGroup(r, version: version), version, id)
+    case .offsetCommit(let r): return respond(await offsetCommit(r), version, id)
+    case .offsetFetch(let r): return respond(await offsetFetch(r, version: version), version, id)
+    case .describeGroups(let r): return respond(await describeGroups(r), version, id)
+    case .listGroups(let r): return respond(await listGroups(r), version, id)
+    }
+  }
+
+  private func respond<Response: KafkaResponseMessage>(
+    _ response: Response, _ version: Int16, _ correlationId: Int32
+  ) -> Outcome {
+    .respond(ResponseFrame.encode(response, version: version, correlationId: correlationId))
+  }
+
+  /// The Kafka error for a store error.
+  static func errorCode(_ error: any Error) -> KafkaErrorCode {
+    switch error {
+    case let error as TopicStoreError:
+      switch error {
+      case .invalidTopicName: .invalidTopicException
+      case .unknownTopic, .unknownPartition: .unknownTopicOrPartition
+      case .recordTooLarge: .messageTooLarge
+      case .invalidRecord: .invalidRecord
+      case .topicNotAllowed: .policyViolation
+      case .offsetOutOfRange: .offsetOutOfRange
+      case .unavailable, .corrupt: .kafkaStorageError
+      }
+    case let error as ProducedBatchError:
+      switch error {
+      case .corrupt: .corruptMessage
+      case .unsupportedMagic: .unsupportedForMessageFormat
+      case .tooLarge: .messageTooLarge
+      case .invalidRecord: .invalidRecord
+      case .invalidTimestamp: .invalidTimestamp
+      }
+    default: .unknownServerError
+    }
+  }
+}
