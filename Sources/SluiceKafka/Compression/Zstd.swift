@@ -1,0 +1,61 @@
+import CZstd
+
+/// Zstandard as Kafka's codec 4: standard frames, decoded by streaming because producers
+/// (zstd-jni's ZstdOutputStream, librdkafka) need not record the content size.
+public enum Zstd {
+  static let name = "zstd"
+  /// Kafka's default level (`compression.zstd.level` = 3).
+  static let level: Int32 = 3
+
+  /// One frame holding `input` at level 3, with its content size.
+  public static func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
+    var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
+    let written = output.withUnsafeMutableBytes { out in
+      ZSTD_compress(out.baseAddress, out.count, input.baseAddress, input.count, level)
+    }
+    if ZSTD_isError(written) != 0 {
+      throw CompressionError.failed(codec: name, reason: String(cString: ZSTD_getErrorName(written)))
+    }
+    output.removeLast(output.count - written)
+    return output
+  }
+
+  /// The bytes of the frames in `input`, at most `limit` of them.
+  public static func decompress(_ input: UnsafeRawBufferPointer, limit: Int) throws -> [UInt8] {
+    guard let context = ZSTD_createDCtx() else {
+      throw CompressionError.failed(codec: name, reason: "cannot create a decompression context")
+    }
+    defer { ZSTD_freeDCtx(context) }
+    // A frame may declare a window of up to 128 MiB, allocated before any output. Output that
+    // fits the limit never refers back further than the limit, so a larger declared window
+    // is refused rather than allocated (frames with a content size declare at most that).
+    // 10 is zstd's smallest window (ZSTD_WINDOWLOG_ABSOLUTEMIN, outside the stable API), 27
+    // its default cap.
+    let windowLog = max(10, min(27, Int32(limitLog2(limit))))
+    ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, windowLog)
+    var source = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+    var output = DecompressionOutput(codec: name, limit: limit, expected: input.count * 4)
+    var remaining = 1
+    while true {
+      try output.write { space in
+        var destination = ZSTD_outBuffer(dst: space.baseAddress, size: space.count, pos: 0)
+        remaining = ZSTD_decompressStream(context, &destination, &source)
+        if ZSTD_isError(remaining) != 0 {
+          throw CompressionError.corrupt(
+            codec: name, reason: String(cString: ZSTD_getErrorName(remaining)))
+        }
+        return destination.pos
+      }
+      // 0: a frame is complete and flushed; another may follow in the remaining input.
+      if remaining == 0 && source.pos == source.size { return output.finish() }
+      if source.pos == source.size && !output.isFull && remaining != 0 {
+        throw CompressionError.corrupt(codec: name, reason: "the frame is cut short")
+      }
+    }
+  }
+
+  /// The smallest n with 2ⁿ ≥ limit.
+  private static func limitLog2(_ limit: Int) -> Int {
+    limit <= 1 ? 0 : Int.bitWidth - (limit - 1).leadingZeroBitCount
+  }
+}
