@@ -19,7 +19,7 @@ struct DecompressionOutput {
     try checkLimit()
     if count == bytes.count {
       let grown = min(limit + 1, max(bytes.count * 2, 4096))
-      bytes.append(contentsOf: repeatElement(0, count: grown - bytes.count))
+      bytes.append(contentsOf: [UInt8](repeating: 0, count: grown - bytes.count))
     }
     let written = try bytes.withUnsafeMutableBytes { raw in
       try body(UnsafeMutableRawBufferPointer(rebasing: raw[count...]))

@@ -29,7 +29,7 @@ public enum Snappy {
       let lengthAt = output.count
       appendBigEndian(0, to: &output)
       var length = snappy_max_compressed_length(block.count)
-      output.append(contentsOf: repeatElement(0, count: length))
+      output.append(contentsOf: [UInt8](repeating: 0, count: length))
       let status = output.withUnsafeMutableBytes { out in
         snappy_compress(
           block.baseAddress?.assumingMemoryBound(to: CChar.self), block.count,
@@ -89,7 +89,7 @@ public enum Snappy {
       throw CompressionError.limitExceeded(codec: name, limit: limit)
     }
     let start = output.count
-    output.append(contentsOf: repeatElement(0, count: length))
+    output.append(contentsOf: [UInt8](repeating: 0, count: length))
     let status = output.withUnsafeMutableBytes { out in
       snappy_uncompress(
         compressed, block.count, out.baseAddress?.advanced(by: start).assumingMemoryBound(to: CChar.self),

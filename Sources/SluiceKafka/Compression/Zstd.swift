@@ -26,13 +26,10 @@ public enum Zstd {
       throw CompressionError.failed(codec: name, reason: "cannot create a decompression context")
     }
     defer { ZSTD_freeDCtx(context) }
-    // A frame may declare a window of up to 128 MiB, allocated before any output. Output that
-    // fits the limit never refers back further than the limit, so a larger declared window
-    // is refused rather than allocated (frames with a content size declare at most that).
-    // 10 is zstd's smallest window (ZSTD_WINDOWLOG_ABSOLUTEMIN, outside the stable API), 27
-    // its default cap.
-    let windowLog = max(10, min(27, Int32(limitLog2(limit))))
-    ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, windowLog)
+    // The window a frame declares stays under zstd's default cap of 128 MiB (windowLog 27),
+    // which Kafka's own consumers (zstd-jni) accept too: producers at the highest levels may
+    // declare that much whatever the batch's size. The buffer is only touched as output fills it, and the limit
+    // stops output, so a declared window costs address space, not memory.
     var source = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
     var output = DecompressionOutput(codec: name, limit: limit, expected: input.count * 4)
     var remaining = 1
@@ -52,10 +49,5 @@ public enum Zstd {
         throw CompressionError.corrupt(codec: name, reason: "the frame is cut short")
       }
     }
-  }
-
-  /// The smallest n with 2ⁿ ≥ limit.
-  private static func limitLog2(_ limit: Int) -> Int {
-    limit <= 1 ? 0 : Int.bitWidth - (limit - 1).leadingZeroBitCount
   }
 }

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Kafka RecordBatch v2 fixtures built by a real Kafka client, for Sluice's compression tests.
+
+kafka-python's DefaultRecordBatchBuilder is what its producer uses to build the batches it
+sends, so these are the bytes a kafka-python producer puts on the wire (base offset 0), with
+each codec as the client compresses it (gzip level 9, snappy in xerial framing with 32 KiB
+blocks, LZ4 frames with independent blocks, zstd frames).
+
+    python3 -m venv /tmp/kafka-fixtures
+    /tmp/kafka-fixtures/bin/pip install kafka-python==3.0.12 python-snappy lz4 zstandard crc32c
+    /tmp/kafka-fixtures/bin/python Tests/SluiceCompressionTests/Fixtures/make-fixtures.py
+
+writes, next to this script:
+    <codec>.batch         none, gzip, snappy, lz4, zstd: the same 300 records (see record())
+    corrupt-<codec>.batch gzip, snappy, lz4, zstd: one byte of the compressed data flipped
+                          (one kafka-python's decoder rejects), CRC recomputed, so only the
+                          codec can notice
+    unknown-codec.batch   the gzip batch with attributes codec 5, CRC recomputed
+    bomb-<codec>.batch    gzip, zstd: 65 MiB of zeros compressed (over Sluice's 64 MiB limit)
+
+The Swift tests rebuild the expected records with the same rule as record() below.
+
+    make-fixtures.py --check DIR
+
+decodes the files <codec>.bin that SluiceCompressionTests writes to DIR when run with
+SLUICE_COMPRESSION_DUMP=DIR (Sluice's compressor output) with kafka-python's own decoders,
+and checks they give back <codec>.raw.
+"""
+import os
+import struct
+import sys
+
+from kafka.codec import gzip_decode, lz4_decode, snappy_decode, zstd_decode
+from kafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
+from kafka.record.util import calc_crc32c
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CODECS = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
+HEADER_SIZE = 61
+ATTRIBUTES_OFFSET = 21
+CRC_OFFSET = 17
+COUNT = 300
+BASE_TIMESTAMP = 1_700_000_000_000
+
+
+def record(i):
+    """Record i of every fixture batch: (timestamp, key, value, headers)."""
+    key = None if i % 10 == 0 else ("key-%d" % i).encode()
+    value = None if i == 3 else (("value-%d-" % i) + "abcdefghij" * 25).encode()
+    headers = [("trace", ("t-%d" % i).encode()), ("empty", None)] if i % 2 == 0 else []
+    return BASE_TIMESTAMP + i * 7, key, value, headers
+
+
+def build(codec):
+    builder = DefaultRecordBatchBuilder(
+        magic=2, compression_type=CODECS[codec], is_transactional=False,
+        producer_id=-1, producer_epoch=-1, base_sequence=-1, batch_size=1 << 20)
+    for i in range(COUNT):
+        timestamp, key, value, headers = record(i)
+        builder.append(i, timestamp=timestamp, key=key, value=value, headers=headers)
+    batch = bytes(builder.build())
+    attributes = struct.unpack_from(">h", batch, ATTRIBUTES_OFFSET)[0]
+    # kafka-python sends a batch uncompressed when compression does not pay; these must be.
+    assert attributes & 7 == CODECS[codec], (codec, attributes)
+    return batch
+
+
+def fix_crc(batch):
+    batch = bytearray(batch)
+    struct.pack_into(">I", batch, CRC_OFFSET, calc_crc32c(bytes(batch[ATTRIBUTES_OFFSET:])))
+    return bytes(batch)
+
+
+def with_records_section(batch, section, codec):
+    """The batch's header (length, codec and CRC fixed) in front of another records section."""
+    header = bytearray(batch[:HEADER_SIZE])
+    struct.pack_into(">i", header, 8, HEADER_SIZE - 12 + len(section))
+    attributes = struct.unpack_from(">h", header, ATTRIBUTES_OFFSET)[0]
+    struct.pack_into(">h", header, ATTRIBUTES_OFFSET, (attributes & ~7) | codec)
+    return fix_crc(bytes(header) + section)
+
+
+def write(name, data):
+    with open(os.path.join(HERE, name), "wb") as f:
+        f.write(data)
+
+
+def make():
+    batches = {codec: build(codec) for codec in CODECS}
+    for codec, batch in batches.items():
+        # The client's own reader must agree before Sluice is held to these bytes.
+        decoded = list(DefaultRecordBatch(batch))
+        assert len(decoded) == COUNT and decoded[3].value is None
+        write(codec + ".batch", batch)
+    decoders = {"gzip": gzip_decode, "snappy": snappy_decode, "lz4": lz4_decode,
+                "zstd": zstd_decode}
+    for codec, decode in decoders.items():
+        # One byte flipped inside the compressed data, from the middle on, at the first place
+        # the client's own decoder rejects (without a checksum, as kafka-python writes zstd
+        # and snappy, some flips decode to different bytes instead).
+        for position in range(HEADER_SIZE + (len(batches[codec]) - HEADER_SIZE) // 2,
+                              len(batches[codec])):
+            batch = bytearray(batches[codec])
+            batch[position] ^= 0x55
+            try:
+                decode(bytes(batch[HEADER_SIZE:]))
+            except Exception:
+                break
+        else:
+            raise AssertionError("no flipped byte breaks " + codec)
+        write("corrupt-%s.batch" % codec, fix_crc(bytes(batch)))
+    gzip_batch = batches["gzip"]
+    write("unknown-codec.batch", with_records_section(gzip_batch, gzip_batch[HEADER_SIZE:], 5))
+    from kafka.codec import gzip_encode, zstd_encode
+    zeros = bytes(65 << 20)
+    write("bomb-gzip.batch", with_records_section(gzip_batch, gzip_encode(zeros), 1))
+    write("bomb-zstd.batch", with_records_section(gzip_batch, zstd_encode(zeros), 4))
+
+
+def check(directory):
+    decoders = {"gzip": gzip_decode, "snappy": snappy_decode, "lz4": lz4_decode,
+                "zstd": zstd_decode}
+    for codec, decode in decoders.items():
+        with open(os.path.join(directory, codec + ".bin"), "rb") as f:
+            compressed = f.read()
+        with open(os.path.join(directory, codec + ".raw"), "rb") as f:
+            raw = f.read()
+        assert decode(compressed) == raw, codec
+        print("%s: kafka-python decodes Sluice's %d bytes to the %d expected" % (
+            codec, len(compressed), len(raw)))
+    # And a whole batch compressed by Sluice, read by the client's batch reader.
+    for codec in decoders:
+        path = os.path.join(directory, codec + ".batch")
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                batch = DefaultRecordBatch(fix_crc(f.read()))
+            assert batch.compression_type == CODECS[codec], codec
+            records = list(batch)
+            assert [r.value for r in records] == [record(i)[2] for i in range(len(records))]
+            print("%s: kafka-python reads Sluice's batch of %d records" % (codec, len(records)))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--check":
+        check(sys.argv[2])
+    else:
+        make()

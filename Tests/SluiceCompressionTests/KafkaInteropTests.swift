@@ -1,0 +1,62 @@
+import Foundation
+import SluiceCompression
+import XCTest
+
+/// Sluice's decompressors on what a Kafka client (kafka-python, Fixtures/make-fixtures.py)
+/// compressed, and Sluice's compressors' output for the client to read back.
+final class KafkaInteropTests: XCTestCase {
+  func testDecompressesEachCodecAsKafkaPythonCompressedIt() throws {
+    // The uncompressed batch holds the same records: its section is what each codec hid.
+    let expected = try Fixture.recordsSection("none")
+    for codec: RecordBatchCompression in [.gzip, .snappy, .lz4, .zstd] {
+      let batch = try Fixture.bytes("\(codec)")
+      let attributes = Int16(batch[21]) << 8 | Int16(batch[22])
+      XCTAssertEqual(try RecordBatchCompression(attributes: attributes), codec)
+      XCTAssertEqual(
+        try codec.decompress(Array(batch[61...]), limit: 64 << 20), expected, "\(codec)")
+    }
+  }
+
+  func testKafkaPythonsDamagedBatchesThrow() throws {
+    // Each has one byte flipped where kafka-python's own decoder gives up.
+    for codec: RecordBatchCompression in [.gzip, .snappy, .lz4, .zstd] {
+      XCTAssertThrowsError(
+        try codec.decompress(try Fixture.recordsSection("corrupt-\(codec)"), limit: 64 << 20),
+        "\(codec)"
+      ) {
+        guard case .corrupt = $0 as? CompressionError else { return XCTFail("\(codec): \($0)") }
+      }
+    }
+  }
+
+  func testKafkaPythonsBombsStopAtTheLimit() throws {
+    for codec: RecordBatchCompression in [.gzip, .zstd] {
+      XCTAssertThrowsError(
+        try codec.decompress(try Fixture.recordsSection("bomb-\(codec)"), limit: 64 << 20)
+      ) { XCTAssertEqual($0 as? CompressionError, .limitExceeded(codec: "\(codec)", limit: 64 << 20)) }
+    }
+  }
+
+  /// With SLUICE_COMPRESSION_DUMP=DIR, writes Sluice's compressed output for
+  /// `make-fixtures.py --check DIR` to decode with kafka-python's decoders.
+  func testDumpsSluiceCompressedBytesForKafkaPythonWhenAsked() throws {
+    guard let directory = ProcessInfo.processInfo.environment["SLUICE_COMPRESSION_DUMP"] else {
+      throw XCTSkip("set SLUICE_COMPRESSION_DUMP to write Sluice's output for make-fixtures.py --check")
+    }
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let none = try Fixture.bytes("none")
+    let section = Array(none[61...])
+    for codec: RecordBatchCompression in [.gzip, .snappy, .lz4, .zstd] {
+      let compressed = try codec.compress(section)
+      try Data(compressed).write(to: URL(fileURLWithPath: "\(directory)/\(codec).bin"))
+      try Data(section).write(to: URL(fileURLWithPath: "\(directory)/\(codec).raw"))
+      // The whole batch with this section: length and codec bits set here; the CRC (which
+      // this target has no code for) is recomputed by the script before the client reads it.
+      var batch = Array(none[..<61]) + compressed
+      let length = UInt32(batch.count - 12)
+      batch.replaceSubrange(8..<12, with: withUnsafeBytes(of: length.bigEndian, Array.init))
+      batch[22] = (batch[22] & ~7) | UInt8(codec.rawValue)
+      try Data(batch).write(to: URL(fileURLWithPath: "\(directory)/\(codec).batch"))
+    }
+  }
+}
