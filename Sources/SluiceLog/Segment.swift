@@ -304,7 +304,8 @@ final class Segment: @unchecked Sendable {
       } catch let error as RecordBatch.UndecodableRecords {
         throw LogError.corruptSegment(
           file: logPath, position: position,
-          reason: "undecodable records in the batch at offset \(header.baseOffset): \(error.reason)")
+          reason: "undecodable records in the batch at offset \(header.baseOffset): \(error.reason)"
+        )
       } catch {
         throw LogError.corruptSegment(
           file: logPath, position: position, reason: "undecodable records")

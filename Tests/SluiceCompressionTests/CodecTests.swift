@@ -7,14 +7,17 @@ final class CodecTests: XCTestCase {
   private let codecs: [RecordBatchCompression] = [.gzip, .snappy, .lz4, .zstd]
 
   /// Text-like data that compresses, longer than snappy's 32 KiB and LZ4's 64 KiB blocks.
-  private let sample: [UInt8] = (0..<20_000).flatMap { Array("record \($0 % 997) of a batch;".utf8) }
+  private let sample: [UInt8] = (0..<20_000).flatMap {
+    Array("record \($0 % 997) of a batch;".utf8)
+  }
 
   func testEveryCodecRoundTrips() throws {
     for codec in codecs {
       for input in [sample, [], [42], [UInt8](repeating: 0, count: 1 << 20)] {
         let compressed = try codec.compress(input)
         XCTAssertEqual(
-          try codec.decompress(compressed, limit: input.count), input, "\(codec), \(input.count) bytes")
+          try codec.decompress(compressed, limit: input.count), input,
+          "\(codec), \(input.count) bytes")
       }
       XCTAssertLessThan(try codec.compress(sample).count, sample.count / 3, "\(codec) compresses")
     }
@@ -60,10 +63,13 @@ final class CodecTests: XCTestCase {
     for codec in codecs {
       let compressed = try codec.compress(sample)
       var damaged = compressed
-      for i in stride(from: damaged.count / 3, to: damaged.count / 3 + 8, by: 1) { damaged[i] ^= 0xA5 }
+      for i in stride(from: damaged.count / 3, to: damaged.count / 3 + 8, by: 1) {
+        damaged[i] ^= 0xA5
+      }
       for input in [damaged, Array(compressed.prefix(compressed.count / 2)), Array("junk".utf8)] {
-        // Either the codec notices (gzip and LZ4 and zstd check sums, snappy its lengths), or,
-        // for a damaged snappy block that still parses, the output differs: never a crash.
+        // Either the codec notices (gzip checks a CRC-32, the others only their own lengths
+        // and offsets: the batch's CRC-32C is what guards the bytes) or the output differs;
+        // never a crash.
         do {
           let output = try codec.decompress(input, limit: 1 << 24)
           XCTAssertNotEqual(output, sample, "\(codec): damage went unnoticed")
@@ -71,13 +77,16 @@ final class CodecTests: XCTestCase {
           XCTAssertTrue(error.description.contains("\(codec)"), "\(error)")
         }
       }
-      XCTAssertThrowsError(try codec.decompress(Array(compressed.prefix(compressed.count / 2)), limit: 1 << 24), "\(codec) truncated")
+      XCTAssertThrowsError(
+        try codec.decompress(Array(compressed.prefix(compressed.count / 2)), limit: 1 << 24),
+        "\(codec) truncated")
     }
   }
 
   func testSnappyWritesXerialFramingInThirtyTwoKiBBlocks() throws {
     let framed = try sample.withUnsafeBytes { try Snappy.compress($0) }
-    XCTAssertEqual(Array(framed.prefix(16)), [0x82] + Array("SNAPPY".utf8) + [0, 0, 0, 0, 1, 0, 0, 0, 1])
+    XCTAssertEqual(
+      Array(framed.prefix(16)), [0x82] + Array("SNAPPY".utf8) + [0, 0, 0, 0, 1, 0, 0, 0, 1])
     // Walk the blocks: each raw block states its length, at most 32 KiB.
     var position = 16
     var blocks = 0
@@ -101,6 +110,7 @@ final class CodecTests: XCTestCase {
     let first = try Array("first,".utf8).withUnsafeBytes { try Gzip.compress($0) }
     let second = try Array("second".utf8).withUnsafeBytes { try Gzip.compress($0) }
     XCTAssertEqual(
-      try RecordBatchCompression.gzip.decompress(first + second, limit: 100), Array("first,second".utf8))
+      try RecordBatchCompression.gzip.decompress(first + second, limit: 100),
+      Array("first,second".utf8))
   }
 }

@@ -33,7 +33,9 @@ final class KafkaInteropTests: XCTestCase {
     for codec: RecordBatchCompression in [.gzip, .zstd] {
       XCTAssertThrowsError(
         try codec.decompress(try Fixture.recordsSection("bomb-\(codec)"), limit: 64 << 20)
-      ) { XCTAssertEqual($0 as? CompressionError, .limitExceeded(codec: "\(codec)", limit: 64 << 20)) }
+      ) {
+        XCTAssertEqual($0 as? CompressionError, .limitExceeded(codec: "\(codec)", limit: 64 << 20))
+      }
     }
   }
 
@@ -41,7 +43,8 @@ final class KafkaInteropTests: XCTestCase {
   /// `make-fixtures.py --check DIR` to decode with kafka-python's decoders.
   func testDumpsSluiceCompressedBytesForKafkaPythonWhenAsked() throws {
     guard let directory = ProcessInfo.processInfo.environment["SLUICE_COMPRESSION_DUMP"] else {
-      throw XCTSkip("set SLUICE_COMPRESSION_DUMP to write Sluice's output for make-fixtures.py --check")
+      throw XCTSkip(
+        "set SLUICE_COMPRESSION_DUMP to write Sluice's output for make-fixtures.py --check")
     }
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let none = try Fixture.bytes("none")

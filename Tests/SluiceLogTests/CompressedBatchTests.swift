@@ -18,9 +18,13 @@ final class CompressedBatchTests: LogTestCase {
     LogRecord(
       timestamp: 1_700_000_000_000 + Int64(i) * 7,
       key: i % 10 == 0 ? nil : Array("key-\(i)".utf8),
-      value: i == 3 ? nil : Array(("value-\(i)-" + String(repeating: "abcdefghij", count: 25)).utf8),
+      value: i == 3
+        ? nil : Array(("value-\(i)-" + String(repeating: "abcdefghij", count: 25)).utf8),
       headers: i % 2 == 0
-        ? [LogHeader(name: "trace", value: Array("t-\(i)".utf8)), LogHeader(name: "empty", value: nil)]
+        ? [
+          LogHeader(name: "trace", value: Array("t-\(i)".utf8)),
+          LogHeader(name: "empty", value: nil),
+        ]
         : [])
   }
 
@@ -102,7 +106,8 @@ final class CompressedBatchTests: LogTestCase {
       let log = try log(holding: [try fixture("bomb-\(codec)")])
       XCTAssertThrowsError(try readAll(log, "t"), codec) { error in
         XCTAssertTrue(
-          "\(error)".contains("\(codec) data decompresses to more than the limit of 67108864 bytes"),
+          "\(error)".contains(
+            "\(codec) data decompresses to more than the limit of 67108864 bytes"),
           "\(error)")
       }
       log.close()

@@ -12,7 +12,8 @@ public enum Gzip {
   /// One gzip member holding `input`, at zlib's default level (6, as Kafka's default).
   public static func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
     guard input.count <= Int(UInt32.max) else {
-      throw CompressionError.failed(codec: name, reason: "input of \(input.count) bytes is too large")
+      throw CompressionError.failed(
+        codec: name, reason: "input of \(input.count) bytes is too large")
     }
     var stream = z_stream()
     var status = deflateInit2_(
@@ -38,7 +39,8 @@ public enum Gzip {
   /// The bytes of every gzip (or zlib) member in `input`, at most `limit` of them.
   public static func decompress(_ input: UnsafeRawBufferPointer, limit: Int) throws -> [UInt8] {
     guard input.count <= Int(UInt32.max) else {
-      throw CompressionError.corrupt(codec: name, reason: "input of \(input.count) bytes is too large")
+      throw CompressionError.corrupt(
+        codec: name, reason: "input of \(input.count) bytes is too large")
     }
     var stream = z_stream()
     var status = inflateInit2_(

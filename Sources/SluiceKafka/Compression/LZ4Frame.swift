@@ -19,7 +19,8 @@ public enum LZ4Frame {
       LZ4F_compressFrame(out.baseAddress, out.count, input.baseAddress, input.count, &preferences)
     }
     if LZ4F_isError(written) != 0 {
-      throw CompressionError.failed(codec: name, reason: String(cString: LZ4F_getErrorName(written)))
+      throw CompressionError.failed(
+        codec: name, reason: String(cString: LZ4F_getErrorName(written)))
     }
     output.removeLast(output.count - written)
     return output
@@ -46,7 +47,8 @@ public enum LZ4Frame {
           context, space.baseAddress, &produced, input.baseAddress.map { $0 + position }, &consumed,
           nil)
         if LZ4F_isError(hint) != 0 {
-          throw CompressionError.corrupt(codec: name, reason: String(cString: LZ4F_getErrorName(hint)))
+          throw CompressionError.corrupt(
+            codec: name, reason: String(cString: LZ4F_getErrorName(hint)))
         }
         return produced
       }

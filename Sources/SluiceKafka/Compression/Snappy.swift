@@ -36,7 +36,8 @@ public enum Snappy {
           out.baseAddress!.advanced(by: lengthAt + 4).assumingMemoryBound(to: CChar.self), &length)
       }
       guard status == SNAPPY_OK else {
-        throw CompressionError.failed(codec: name, reason: "snappy_compress status \(status.rawValue)")
+        throw CompressionError.failed(
+          codec: name, reason: "snappy_compress status \(status.rawValue)")
       }
       output.removeLast(output.count - (lengthAt + 4 + length))
       output.withUnsafeMutableBytes {
@@ -92,7 +93,8 @@ public enum Snappy {
     output.append(contentsOf: [UInt8](repeating: 0, count: length))
     let status = output.withUnsafeMutableBytes { out in
       snappy_uncompress(
-        compressed, block.count, out.baseAddress?.advanced(by: start).assumingMemoryBound(to: CChar.self),
+        compressed, block.count,
+        out.baseAddress?.advanced(by: start).assumingMemoryBound(to: CChar.self),
         &length)
     }
     guard status == SNAPPY_OK else {

@@ -14,7 +14,8 @@ public enum Zstd {
       ZSTD_compress(out.baseAddress, out.count, input.baseAddress, input.count, level)
     }
     if ZSTD_isError(written) != 0 {
-      throw CompressionError.failed(codec: name, reason: String(cString: ZSTD_getErrorName(written)))
+      throw CompressionError.failed(
+        codec: name, reason: String(cString: ZSTD_getErrorName(written)))
     }
     output.removeLast(output.count - written)
     return output
