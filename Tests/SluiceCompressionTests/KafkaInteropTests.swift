@@ -15,6 +15,10 @@ final class KafkaInteropTests: XCTestCase {
       XCTAssertEqual(
         try codec.decompress(Array(batch[61...]), limit: 64 << 20), expected, "\(codec)")
     }
+    // librdkafka's producer sends snappy unframed: one raw block.
+    XCTAssertEqual(
+      try RecordBatchCompression.snappy.decompress(
+        try Fixture.recordsSection("snappy-raw"), limit: 64 << 20), expected)
   }
 
   func testKafkaPythonsDamagedBatchesThrow() throws {

@@ -12,6 +12,8 @@ blocks, LZ4 frames with independent blocks, zstd frames).
 
 writes, next to this script:
     <codec>.batch         none, gzip, snappy, lz4, zstd: the same 300 records (see record())
+    snappy-raw.batch      the same records as one raw Snappy block, no xerial framing: what
+                          librdkafka's producer sends (kafka-python's codec, unframed)
     corrupt-<codec>.batch gzip, snappy, lz4, zstd: one byte of the compressed data flipped
                           (one kafka-python's decoder rejects), CRC recomputed, so only the
                           codec can notice
@@ -19,6 +21,7 @@ writes, next to this script:
     bomb-<codec>.batch    gzip, zstd: 65 MiB of zeros compressed (over Sluice's 64 MiB limit)
 
 The Swift tests rebuild the expected records with the same rule as record() below.
+Re-running rewrites the gzip files even with nothing changed: gzip's header holds the time.
 
     make-fixtures.py --check DIR
 
@@ -109,6 +112,11 @@ def make():
         else:
             raise AssertionError("no flipped byte breaks " + codec)
         write("corrupt-%s.batch" % codec, fix_crc(bytes(batch)))
+    from kafka.codec import snappy_encode
+    none = batches["none"]
+    raw = snappy_encode(none[HEADER_SIZE:], xerial_compatible=False)
+    assert snappy_decode(raw) == none[HEADER_SIZE:]
+    write("snappy-raw.batch", with_records_section(none, raw, 2))
     gzip_batch = batches["gzip"]
     write("unknown-codec.batch", with_records_section(gzip_batch, gzip_batch[HEADER_SIZE:], 5))
     from kafka.codec import gzip_encode, zstd_encode
