@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seeds of the `decompress` fuzz target (Fuzz/corpus/decompress/) from the
-records sections of the kafka-python batches in Tests/SluiceCompressionTests/Fixtures: each
+records sections of the kafka-python and librdkafka batches in
+Tests/SluiceCompressionTests/Fixtures: each
 codec's real producer output, its damaged copy and the zstd bomb, under a few output limits,
 plus a raw (unframed) snappy block. Input layout: Fuzz/Targets/DecompressFuzz.swift.
 
@@ -36,6 +37,7 @@ for codec, code in CODECS.items():
     for limit_index in (6, 2):
         seed(code, limit_index, section(codec))
     seed(code, 6, section("corrupt-" + codec))
+    seed(code, 6, section("librdkafka-" + codec))
 seed(4, 7, section("bomb-zstd"))
 seed(2, 1, bytes([5, 4 << 2]) + b"hello")  # raw snappy: length 5, one literal
 seed(0, 1, b"uncompressed records")

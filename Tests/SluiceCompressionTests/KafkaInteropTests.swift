@@ -2,8 +2,9 @@ import Foundation
 import SluiceCompression
 import XCTest
 
-/// Sluice's decompressors on what a Kafka client (kafka-python, Fixtures/make-fixtures.py)
-/// compressed, and Sluice's compressors' output for the client to read back.
+/// Sluice's decompressors on what Kafka clients (kafka-python and librdkafka,
+/// Fixtures/make-fixtures.py) compressed, and Sluice's compressors' output for kafka-python to
+/// read back.
 final class KafkaInteropTests: XCTestCase {
   func testDecompressesEachCodecAsKafkaPythonCompressedIt() throws {
     // The uncompressed batch holds the same records: its section is what each codec hid.
@@ -15,7 +16,14 @@ final class KafkaInteropTests: XCTestCase {
       XCTAssertEqual(
         try codec.decompress(Array(batch[61...]), limit: 64 << 20), expected, "\(codec)")
     }
-    // librdkafka's producer sends snappy unframed: one raw block.
+    // librdkafka (confluent-kafka) encodes the same records byte for byte, compressed its own
+    // way: gzip without a timestamp, snappy unframed (one raw block), LZ4 without content size.
+    for codec: RecordBatchCompression in [.gzip, .snappy, .lz4, .zstd] {
+      XCTAssertEqual(
+        try codec.decompress(try Fixture.recordsSection("librdkafka-\(codec)"), limit: 64 << 20),
+        expected, "librdkafka \(codec)")
+    }
+    // kafka-python's codec unframed, as librdkafka writes snappy.
     XCTAssertEqual(
       try RecordBatchCompression.snappy.decompress(
         try Fixture.recordsSection("snappy-raw"), limit: 64 << 20), expected)

@@ -4,14 +4,18 @@
 kafka-python's DefaultRecordBatchBuilder is what its producer uses to build the batches it
 sends, so these are the bytes a kafka-python producer puts on the wire (base offset 0), with
 each codec as the client compresses it (gzip level 9, snappy in xerial framing with 32 KiB
-blocks, LZ4 frames with independent blocks, zstd frames).
+blocks, LZ4 frames with independent blocks, zstd frames). The librdkafka-<codec> batches are
+what librdkafka (confluent-kafka) produced to its built-in mock broker, fetched back as the
+broker stored them (raw snappy, unframed, among them).
 
     python3 -m venv /tmp/kafka-fixtures
-    /tmp/kafka-fixtures/bin/pip install kafka-python==3.0.12 python-snappy lz4 zstandard crc32c
+    /tmp/kafka-fixtures/bin/pip install kafka-python==3.0.12 python-snappy lz4 zstandard crc32c \
+      confluent-kafka==2.16.1
     /tmp/kafka-fixtures/bin/python Tests/SluiceCompressionTests/Fixtures/make-fixtures.py
 
 writes, next to this script:
     <codec>.batch         none, gzip, snappy, lz4, zstd: the same 300 records (see record())
+    librdkafka-<codec>.batch  gzip, snappy, lz4, zstd: the same records, produced by librdkafka
     snappy-raw.batch      the same records as one raw Snappy block, no xerial framing: what
                           librdkafka's producer sends (kafka-python's codec, unframed)
     corrupt-<codec>.batch gzip, snappy, lz4, zstd: one byte of the compressed data flipped
@@ -68,6 +72,62 @@ def build(codec):
     return batch
 
 
+def produce_with_librdkafka(codec):
+    """One batch of the 300 records as librdkafka compresses it: produced to the mock broker
+    librdkafka runs in-process (test.mock.num.brokers), then read back with a plain Fetch v4,
+    which returns the stored batch bytes untouched (a consumer would decompress them)."""
+    import logging
+    import re
+    import socket
+
+    from confluent_kafka import Producer
+
+    lines = []
+
+    class Capture(logging.Handler):
+        def emit(self, entry):
+            lines.append(entry.getMessage())
+
+    logger = logging.getLogger("librdkafka-" + codec)
+    logger.setLevel(logging.INFO)  # the mock broker's address comes at INFO
+    logger.addHandler(Capture())
+    producer = Producer({
+        "test.mock.num.brokers": 1, "compression.type": codec, "linger.ms": 500,
+        "batch.num.messages": 10000, "batch.size": 1 << 20}, logger=logger)
+    for i in range(COUNT):
+        timestamp, key, value, headers = record(i)
+        producer.produce("t", key=key, value=value, headers=headers, timestamp=timestamp,
+                         partition=0)
+    assert producer.flush(30) == 0, codec
+    address = next(re.search(r"replaced with (\S+)", line).group(1) for line in lines
+                   if "replaced with" in line)
+    host, port = address.rsplit(":", 1)
+
+    topic = b"t"
+    body = struct.pack(">iiiib", -1, 100, 1, 1 << 22, 0)  # replica, wait, min, max, isolation
+    body += struct.pack(">ih", 1, len(topic)) + topic + struct.pack(">iiqi", 1, 0, 0, 1 << 22)
+    request = struct.pack(">hhih", 1, 4, 1, 7) + b"fixture" + body  # Fetch v4, client id
+    with socket.create_connection((host, int(port))) as connection:
+        connection.sendall(struct.pack(">i", len(request)) + request)
+        reader = connection.makefile("rb")
+        response = reader.read(struct.unpack(">i", reader.read(4))[0])
+    # correlation id, throttle, 1 topic (name), 1 partition: id, error, high watermark, last
+    # stable offset, aborted transactions, then the records.
+    position = 8 + 4 + 2 + len(topic) + 4
+    partition, error, high_watermark = struct.unpack_from(">ihq", response, position)
+    assert error == 0 and high_watermark == COUNT, (codec, error, high_watermark)
+    position += 4 + 2 + 8 + 8
+    aborted = struct.unpack_from(">i", response, position)[0]
+    position += 4 + max(0, aborted) * 16
+    length = struct.unpack_from(">i", response, position)[0]
+    batch = response[position + 4:position + 4 + length]
+    # One batch holding every record, compressed with the codec asked for.
+    assert struct.unpack_from(">i", batch, 8)[0] + 12 == len(batch), codec
+    assert struct.unpack_from(">h", batch, ATTRIBUTES_OFFSET)[0] & 7 == CODECS[codec], codec
+    assert len(list(DefaultRecordBatch(batch))) == COUNT
+    return batch
+
+
 def fix_crc(batch):
     batch = bytearray(batch)
     struct.pack_into(">I", batch, CRC_OFFSET, calc_crc32c(bytes(batch[ATTRIBUTES_OFFSET:])))
@@ -112,6 +172,8 @@ def make():
         else:
             raise AssertionError("no flipped byte breaks " + codec)
         write("corrupt-%s.batch" % codec, fix_crc(bytes(batch)))
+    for codec in ("gzip", "snappy", "lz4", "zstd"):
+        write("librdkafka-%s.batch" % codec, produce_with_librdkafka(codec))
     from kafka.codec import snappy_encode
     none = batches["none"]
     raw = snappy_encode(none[HEADER_SIZE:], xerial_compatible=False)
