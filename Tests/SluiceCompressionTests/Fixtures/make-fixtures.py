@@ -31,7 +31,13 @@ Re-running rewrites the gzip files even with nothing changed: gzip's header hold
 
 decodes the files <codec>.bin that SluiceCompressionTests writes to DIR when run with
 SLUICE_COMPRESSION_DUMP=DIR (Sluice's compressor output) with kafka-python's own decoders,
-and checks they give back <codec>.raw.
+and checks they give back <codec>.raw; then reads the whole batches <codec>.batch (the same
+records, compressed by Sluice) with kafka-python's batch reader, and produces each to
+librdkafka's mock broker and consumes it back with librdkafka, record by record.
+
+    SLUICE_COMPRESSION_DUMP=/tmp/sluice-dump swift test --filter KafkaInteropTests
+    /tmp/kafka-fixtures/bin/python Tests/SluiceCompressionTests/Fixtures/make-fixtures.py \
+      --check /tmp/sluice-dump
 """
 import os
 import struct
@@ -72,13 +78,10 @@ def build(codec):
     return batch
 
 
-def produce_with_librdkafka(codec):
-    """One batch of the 300 records as librdkafka compresses it: produced to the mock broker
-    librdkafka runs in-process (test.mock.num.brokers), then read back with a plain Fetch v4,
-    which returns the stored batch bytes untouched (a consumer would decompress them)."""
+def mock_broker(codec, **config):
+    """A librdkafka producer running its in-process mock broker, and the broker's address."""
     import logging
     import re
-    import socket
 
     from confluent_kafka import Producer
 
@@ -91,29 +94,45 @@ def produce_with_librdkafka(codec):
     logger = logging.getLogger("librdkafka-" + codec)
     logger.setLevel(logging.INFO)  # the mock broker's address comes at INFO
     logger.addHandler(Capture())
-    producer = Producer({
-        "test.mock.num.brokers": 1, "compression.type": codec, "linger.ms": 500,
-        "batch.num.messages": 10000, "batch.size": 1 << 20}, logger=logger)
+    producer = Producer(dict(config, **{"test.mock.num.brokers": 1}), logger=logger)
+    producer.poll(0)
+    address = next(re.search(r"replaced with (\S+)", line).group(1) for line in lines
+                   if "replaced with" in line)
+    host, port = address.rsplit(":", 1)
+    return producer, (host, int(port))
+
+
+def call(address, api_key, version, body):
+    """One request to a broker, and its response after the correlation id."""
+    import socket
+
+    request = struct.pack(">hhih", api_key, version, 1, 7) + b"fixture" + body
+    with socket.create_connection(address) as connection:
+        connection.sendall(struct.pack(">i", len(request)) + request)
+        reader = connection.makefile("rb")
+        return reader.read(struct.unpack(">i", reader.read(4))[0])[4:]
+
+
+def produce_with_librdkafka(codec):
+    """One batch of the 300 records as librdkafka compresses it: produced to the mock broker
+    librdkafka runs in-process (test.mock.num.brokers), then read back with a plain Fetch v4,
+    which returns the stored batch bytes untouched (a consumer would decompress them)."""
+    producer, address = mock_broker(
+        codec, **{"compression.type": codec, "linger.ms": 500, "batch.num.messages": 10000,
+                  "batch.size": 1 << 20})
     for i in range(COUNT):
         timestamp, key, value, headers = record(i)
         producer.produce("t", key=key, value=value, headers=headers, timestamp=timestamp,
                          partition=0)
     assert producer.flush(30) == 0, codec
-    address = next(re.search(r"replaced with (\S+)", line).group(1) for line in lines
-                   if "replaced with" in line)
-    host, port = address.rsplit(":", 1)
 
     topic = b"t"
     body = struct.pack(">iiiib", -1, 100, 1, 1 << 22, 0)  # replica, wait, min, max, isolation
     body += struct.pack(">ih", 1, len(topic)) + topic + struct.pack(">iiqi", 1, 0, 0, 1 << 22)
-    request = struct.pack(">hhih", 1, 4, 1, 7) + b"fixture" + body  # Fetch v4, client id
-    with socket.create_connection((host, int(port))) as connection:
-        connection.sendall(struct.pack(">i", len(request)) + request)
-        reader = connection.makefile("rb")
-        response = reader.read(struct.unpack(">i", reader.read(4))[0])
-    # correlation id, throttle, 1 topic (name), 1 partition: id, error, high watermark, last
-    # stable offset, aborted transactions, then the records.
-    position = 8 + 4 + 2 + len(topic) + 4
+    response = call(address, 1, 4, body)  # Fetch v4
+    # throttle, 1 topic (name), 1 partition: id, error, high watermark, last stable offset,
+    # aborted transactions, then the records.
+    position = 4 + 4 + 2 + len(topic) + 4
     partition, error, high_watermark = struct.unpack_from(">ihq", response, position)
     assert error == 0 and high_watermark == COUNT, (codec, error, high_watermark)
     position += 4 + 2 + 8 + 8
@@ -208,6 +227,40 @@ def check(directory):
             records = list(batch)
             assert [r.value for r in records] == [record(i)[2] for i in range(len(records))]
             print("%s: kafka-python reads Sluice's batch of %d records" % (codec, len(records)))
+            check_with_librdkafka(codec, fix_crc(open(path, "rb").read()), len(records))
+
+
+def check_with_librdkafka(codec, batch, count):
+    """Produces Sluice's batch as it is (Produce v3) to librdkafka's mock broker, then
+    consumes it with librdkafka, which decompresses it."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    producer, address = mock_broker(codec)
+    # Create the topic the usual way first, so the raw produce below finds a leader.
+    producer.produce("t", value=b"first", partition=0)
+    assert producer.flush(10) == 0
+    topic = b"t"
+    body = struct.pack(">hhi", -1, -1, 10000)  # no transactional id, acks all, timeout
+    body += struct.pack(">ih", 1, len(topic)) + topic
+    body += struct.pack(">iii", 1, 0, len(batch)) + batch
+    response = call(address, 0, 3, body)
+    error = struct.unpack_from(">h", response, 4 + 2 + len(topic) + 4 + 4)[0]
+    assert error == 0, (codec, "produce error", error)
+    consumer = Consumer({"bootstrap.servers": "%s:%d" % address, "group.id": "check",
+                         "enable.auto.commit": False})
+    consumer.assign([TopicPartition("t", 0, 1)])
+    messages = []
+    while len(messages) < count:
+        message = consumer.poll(10)
+        assert message is not None and message.error() is None, (codec, message and message.error())
+        messages.append(message)
+    consumer.close()
+    for i, message in enumerate(messages):
+        timestamp, key, value, headers = record(i)
+        assert (message.key(), message.value()) == (key, value), (codec, i)
+        assert (message.headers() or []) == headers, (codec, i, message.headers())
+        assert message.timestamp()[1] == timestamp, (codec, i)
+    print("%s: librdkafka consumes Sluice's batch of %d records" % (codec, count))
 
 
 if __name__ == "__main__":
