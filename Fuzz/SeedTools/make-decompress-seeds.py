@@ -39,6 +39,7 @@ for codec, code in CODECS.items():
     seed(code, 6, section("corrupt-" + codec))
     seed(code, 6, section("librdkafka-" + codec))
 seed(4, 7, section("bomb-zstd"))
+seed(4, 7, section("bomb-zstd-unsized"))
 seed(2, 1, bytes([5, 4 << 2]) + b"hello")  # raw snappy: length 5, one literal
 seed(0, 1, b"uncompressed records")
 seed(5, 0, b"codec 5")

@@ -18,6 +18,7 @@ final class CodecTests: XCTestCase {
         XCTAssertEqual(
           try codec.decompress(compressed, limit: input.count), input,
           "\(codec), \(input.count) bytes")
+        XCTAssertEqual(try codec.decompress(compressed, limit: .max), input, "\(codec), no limit")
       }
       XCTAssertLessThan(try codec.compress(sample).count, sample.count / 3, "\(codec) compresses")
     }

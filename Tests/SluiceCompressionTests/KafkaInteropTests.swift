@@ -42,9 +42,13 @@ final class KafkaInteropTests: XCTestCase {
   }
 
   func testKafkaPythonsBombsStopAtTheLimit() throws {
-    for codec: RecordBatchCompression in [.gzip, .zstd] {
+    // zstd-unsized: no content size in the frame, so stopped while decoding.
+    let bombs: [(String, RecordBatchCompression)] = [
+      ("gzip", .gzip), ("zstd", .zstd), ("zstd-unsized", .zstd),
+    ]
+    for (name, codec) in bombs {
       XCTAssertThrowsError(
-        try codec.decompress(try Fixture.recordsSection("bomb-\(codec)"), limit: 64 << 20)
+        try codec.decompress(try Fixture.recordsSection("bomb-\(name)"), limit: 64 << 20)
       ) {
         XCTAssertEqual($0 as? CompressionError, .limitExceeded(codec: "\(codec)", limit: 64 << 20))
       }

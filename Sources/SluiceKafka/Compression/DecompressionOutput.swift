@@ -5,12 +5,15 @@ struct DecompressionOutput {
   private(set) var count = 0
   let limit: Int
   let codec: String
+  /// `limit + 1`, or `Int.max` for no limit to speak of (`limit: .max` must not overflow).
+  private let capacity: Int
 
   init(codec: String, limit: Int, expected: Int) {
     self.codec = codec
     self.limit = max(0, limit)
+    capacity = self.limit < Int.max ? self.limit + 1 : Int.max
     // Kafka batches compress 2–10× in practice: start near there, grow by doubling.
-    bytes = [UInt8](repeating: 0, count: min(self.limit + 1, max(expected, 4096)))
+    bytes = [UInt8](repeating: 0, count: min(capacity, max(expected, 4096)))
   }
 
   /// Hands `body` the free space (growing it first when full) and keeps the bytes it says it
@@ -18,7 +21,7 @@ struct DecompressionOutput {
   mutating func write(_ body: (UnsafeMutableRawBufferPointer) throws -> Int) throws {
     try checkLimit()
     if count == bytes.count {
-      let grown = min(limit + 1, max(bytes.count * 2, 4096))
+      let grown = min(capacity, max(bytes.count * 2, 4096))
       bytes.append(contentsOf: [UInt8](repeating: 0, count: grown - bytes.count))
     }
     let written = try bytes.withUnsafeMutableBytes { raw in

@@ -32,7 +32,18 @@ public enum Zstd {
     // declare that much whatever the batch's size. The buffer is only touched as output fills it, and the limit
     // stops output, so a declared window costs address space, not memory.
     var source = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
-    var output = DecompressionOutput(codec: name, limit: limit, expected: input.count * 4)
+    // A frame that states its size (ZSTD_compress's do; streaming producers' need not) is
+    // sized exactly, and refused before any work when the size is past the limit. The two
+    // largest values mean "unknown" and "not a frame header" (ZSTD_CONTENTSIZE_UNKNOWN, _ERROR).
+    var expected = input.count * 4
+    let stated = ZSTD_getFrameContentSize(input.baseAddress, input.count)
+    if stated < UInt64.max - 1 {
+      guard stated <= UInt64(max(0, limit)) else {
+        throw CompressionError.limitExceeded(codec: name, limit: limit)
+      }
+      expected = Int(stated)
+    }
+    var output = DecompressionOutput(codec: name, limit: limit, expected: expected)
     var remaining = 1
     while true {
       try output.write { space in

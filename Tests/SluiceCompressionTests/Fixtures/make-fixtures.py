@@ -22,7 +22,8 @@ writes, next to this script:
                           (one kafka-python's decoder rejects), CRC recomputed, so only the
                           codec can notice
     unknown-codec.batch   the gzip batch with attributes codec 5, CRC recomputed
-    bomb-<codec>.batch    gzip, zstd: 65 MiB of zeros compressed (over Sluice's 64 MiB limit)
+    bomb-<codec>.batch    gzip, zstd, zstd-unsized: 65 MiB of zeros compressed (over Sluice's
+                          64 MiB limit); zstd-unsized's frame does not state its size
 
 The Swift tests rebuild the expected records with the same rule as record() below.
 Re-running rewrites the gzip files even with nothing changed: gzip's header holds the time.
@@ -204,6 +205,11 @@ def make():
     zeros = bytes(65 << 20)
     write("bomb-gzip.batch", with_records_section(gzip_batch, gzip_encode(zeros), 1))
     write("bomb-zstd.batch", with_records_section(gzip_batch, zstd_encode(zeros), 4))
+    # Without the content size in the frame header, as zstd-jni's stream (the Java producer)
+    # writes frames: only decoding can find the size out.
+    import zstandard
+    unsized = zstandard.ZstdCompressor(write_content_size=False).compress(zeros)
+    write("bomb-zstd-unsized.batch", with_records_section(gzip_batch, unsized, 4))
 
 
 def check(directory):
