@@ -51,7 +51,7 @@ public enum RecordBatchCompression: Int16, Sendable, CaseIterable {
     try input.withUnsafeBytes { try compress($0) }
   }
 
-  /// `input` decompressed, at most `limit` bytes (see ``decompress(_:limit:)-(UnsafeRawBufferPointer,_)``).
+  /// `input` decompressed, at most `limit` bytes (as the `UnsafeRawBufferPointer` overload).
   public func decompress(_ input: [UInt8], limit: Int) throws -> [UInt8] {
     try input.withUnsafeBytes { try decompress($0, limit: limit) }
   }
