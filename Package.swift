@@ -33,6 +33,16 @@ let package = Package(
     .systemLibrary(
       name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
       providers: [.apt(["libcurl4-openssl-dev"])]),
+    // Kafka's RecordBatch codecs (SluiceCompression). Debian ships no snappy.pc: the module
+    // map links it by name.
+    .systemLibrary(
+      name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "CSnappy", path: "Sources/CSnappy", providers: [.apt(["libsnappy-dev"])]),
+    .systemLibrary(
+      name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+    .systemLibrary(
+      name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+      providers: [.apt(["libzstd-dev"])]),
 
     // MARK: - Runtime
     .target(
@@ -44,7 +54,10 @@ let package = Package(
       ]),
     .target(
       name: "SluiceLog",
-      dependencies: ["SluiceCore", "CRC32C"]),
+      dependencies: ["SluiceCore", "CRC32C", "SluiceCompression"]),
+    // gzip, snappy, lz4 and zstd as Kafka's RecordBatch uses them: a module of its own (not
+    // part of SluiceKafka) because the log, which SluiceKafka does not depend on, reads them.
+    .target(name: "SluiceCompression", dependencies: ["CZlib", "CSnappy", "CLZ4", "CZstd"]),
     // Hardware CRC-32C (SSE4.2) for RecordBatch checksums; the only C code in Sluice.
     .target(name: "CRC32C", path: "Sources/CRC32C"),
     // What every HTTP listener shares: the connection limit and timeouts (ConnectionGuard).
@@ -126,6 +139,9 @@ let package = Package(
 
     // MARK: - Tests
     .testTarget(name: "SluiceLogTests", dependencies: ["SluiceLog", "SluiceCore"]),
+    // Fixtures/: kafka-python batches the tests read by path, and the script that made them.
+    .testTarget(
+      name: "SluiceCompressionTests", dependencies: ["SluiceCompression"], exclude: ["Fixtures"]),
     .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceLog"]),
     .testTarget(
       name: "SluiceKafkaBrokerTests", dependencies: ["SluiceKafkaBroker", "SluiceLog", "SluiceCore"]),

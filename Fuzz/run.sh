@@ -24,7 +24,7 @@ opt=${FUZZ_OPT:--Onone}
 # The Swift runtime's backtracer would catch a trap before libFuzzer and ASan see it.
 export SWIFT_BACKTRACE=enable=no
 
-all_targets=(record-batch segment-recovery pgoutput json produce-request webhook config mqtt-payload kafka-request)
+all_targets=(record-batch segment-recovery pgoutput json produce-request webhook config mqtt-payload kafka-request decompress)
 
 # MARK: - Sources of each target
 
@@ -40,14 +40,15 @@ log=(
   Sources/SluiceCore/Records/Clock.swift
 )
 
-# Prints the files of a target, and sets `needs` to what it links: yams, crypto, crc32c.
+# Prints the files of a target, and sets `needs` to what it links: yams, crypto, crc32c,
+# compression (the SluiceCompression module over the system's zlib, snappy, lz4 and zstd).
 sources() {
   case $1 in
   record-batch) needs="crc32c"; echo Fuzz/Targets/RecordBatchFuzz.swift "${log[@]}" ;;
   segment-recovery)
-    needs="crc32c"
+    needs="crc32c compression"
     echo Fuzz/Targets/SegmentRecoveryFuzz.swift Fuzz/Shims/SluiceLogShim.swift "${log[@]}" \
-      Sources/SluiceLog/Segment.swift Sources/SluiceLog/FileIO.swift Sources/SluiceLog/OffsetIndex.swift Sources/SluiceLog/DescriptorPool.swift ;;
+      Sources/SluiceLog/RecordBatch+Compression.swift Sources/SluiceLog/Segment.swift Sources/SluiceLog/FileIO.swift Sources/SluiceLog/OffsetIndex.swift Sources/SluiceLog/DescriptorPool.swift ;;
   pgoutput)
     needs="yams"
     echo Fuzz/Targets/PgOutputFuzz.swift Fuzz/Shims/PostgresCDCShim.swift "${core[@]}" \
@@ -73,6 +74,7 @@ sources() {
   kafka-request)
     needs=""
     echo Fuzz/Targets/KafkaRequestFuzz.swift Sources/SluiceKafka/Protocol/*.swift Sources/SluiceKafka/Messages/*.swift ;;
+  decompress) needs="compression"; echo Fuzz/Targets/DecompressFuzz.swift ;;
   *) echo "unknown target '$1' (known: ${all_targets[*]})" >&2; return 1 ;;
   esac
 }
@@ -83,6 +85,7 @@ max_len() {
   pgoutput) echo 20000 ;;
   segment-recovery | record-batch) echo 8192 ;;
   config) echo 4096 ;;
+  decompress) echo 16384 ;;
   *) echo 8192 ;;
   esac
 }
@@ -91,6 +94,7 @@ max_len() {
 
 swiftc_fuzz=(swiftc -sanitize=fuzzer,address -parse-as-library "$opt" -g -use-ld=lld)
 cc_fuzz=(clang -O1 -g -fsanitize=address,fuzzer-no-link)
+compression_includes=(-I "$PWD/Sources/CZlib" -I "$PWD/Sources/CSnappy" -I "$PWD/Sources/CLZ4" -I "$PWD/Sources/CZstd")
 
 build_deps() {
   mkdir -p "$out/include/CRC32C" "$out/modules" "$out/obj"
@@ -103,6 +107,19 @@ build_deps() {
     (cd "$out/obj" && swiftc -parse-as-library -O -module-name Crypto -emit-library -static \
       -emit-module -emit-module-path ../modules/Crypto.swiftmodule \
       "$OLDPWD/Fuzz/Shims/Crypto/Crypto.swift" -o libCrypto.a)
+  fi
+  # SluiceCompression as a module of its own (its files import the C modules; the product
+  # files importing it then build unchanged), instrumented like the targets.
+  local compression_lib="$out/obj/libSluiceCompression.a" stale=0 file
+  [ -f "$compression_lib" ] || stale=1
+  for file in Sources/SluiceCompression/*.swift; do [ "$file" -nt "$compression_lib" ] && stale=1; done
+  if [ $stale = 1 ]; then
+    echo "building SluiceCompression"
+    (cd "$out/obj" && "${swiftc_fuzz[@]}" -module-name SluiceCompression -emit-library -static \
+      -emit-module -emit-module-path ../modules/SluiceCompression.swiftmodule \
+      "${compression_includes[@]}" "$OLDPWD"/Sources/SluiceCompression/*.swift \
+      -o libSluiceCompression.a >../compression.build.log 2>&1) \
+      || { grep -E 'error' "$out/compression.build.log" >&2; return 1; }
   fi
   if [ ! -f "$out/modules/Yams.swiftmodule" ]; then
     local yams="$scratch/checkouts/Yams/Sources"
@@ -139,6 +156,7 @@ build_target() {
   local stale=0
   [ -f "$binary" ] || stale=1
   for file in $files; do [ "$file" -nt "$binary" ] && stale=1; done
+  case " $needs " in *" compression "*) [ "$out/obj/libSluiceCompression.a" -nt "$binary" ] && stale=1 ;; esac
   [ $stale = 0 ] && return 0
   local extra=()
   for need in $needs; do
@@ -148,6 +166,9 @@ build_target() {
       extra+=(-I "$out/modules" -I "$scratch/checkouts/Yams/Sources/CYaml/include"
         -Xcc -DYAML_DECLARE_STATIC "$out/obj/libYams.a" "$out"/obj/cyaml-*.o) ;;
     crypto) extra+=(-I "$out/modules" "$out/obj/libCrypto.a") ;;
+    compression)
+      extra+=(-I "$out/modules" "${compression_includes[@]}" "$out/obj/libSluiceCompression.a"
+        -lz -lsnappy -llz4 -lzstd) ;;
     esac
   done
   echo "building $target"

@@ -40,7 +40,7 @@ extension PartitionLog {
       var records: [StoredLogRecord] = []
       let batch = try segment.batch(at: position, size: header.size)
       try batch.withUnsafeBytes { raw in
-        try RecordBatch.records(
+        try RecordBatch.decodeRecords(
           raw, header: header, from: header.baseOffset, below: end, into: &records, limit: .max)
       }
       if let record = records.first(where: { $0.timestamp >= timestamp }) {

@@ -83,6 +83,8 @@ enum RecordBatch {
     var size: Int
     var magic: Int8
     var storedCRC: UInt32
+    /// Bits 0–2: the codec of the records section (RecordBatch+Compression.swift).
+    var attributes: Int16
     var lastOffsetDelta: Int32
     var baseTimestamp: Int64
     var maxTimestamp: Int64
@@ -99,7 +101,7 @@ enum RecordBatch {
     guard let baseOffset = try? r.bigEndian(Int64.self), let length = try? r.bigEndian(Int32.self),
       length >= Int32(headerSize - logOverhead), (try? r.bigEndian(Int32.self)) != nil,
       let magic = try? r.int8(), magic == 2, let crc = try? r.bigEndian(UInt32.self),
-      (try? r.bigEndian(Int16.self)) != nil, let lastDelta = try? r.bigEndian(Int32.self),
+      let attributes = try? r.bigEndian(Int16.self), let lastDelta = try? r.bigEndian(Int32.self),
       lastDelta >= 0,
       let baseTimestamp = try? r.bigEndian(Int64.self),
       let maxTimestamp = try? r.bigEndian(Int64.self)
@@ -111,7 +113,7 @@ enum RecordBatch {
     else { return nil }
     return Header(
       baseOffset: baseOffset, size: Int(length) + logOverhead, magic: magic, storedCRC: crc,
-      lastOffsetDelta: lastDelta,
+      attributes: attributes, lastOffsetDelta: lastDelta,
       baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp, recordCount: count)
   }
 
@@ -121,13 +123,26 @@ enum RecordBatch {
       == header.storedCRC
   }
 
-  /// Decodes the records of a whole batch with offsets in `range`.
+  /// Decodes the records of a whole uncompressed batch with offsets in `range` (a compressed
+  /// one goes through ``decodeRecords(_:header:from:below:into:limit:)``).
   static func records(
     _ batch: UnsafeRawBufferPointer, header: Header, from first: Int64, below end: Int64,
     into out: inout [StoredLogRecord],
     limit: Int
   ) throws {
-    var r = ByteReader(UnsafeRawBufferPointer(rebasing: batch[headerSize..<header.size]))
+    try records(
+      section: UnsafeRawBufferPointer(rebasing: batch[headerSize..<header.size]), header: header,
+      from: first, below: end, into: &out, limit: limit)
+  }
+
+  /// Decodes records from a batch's records section: the bytes after the header, decompressed
+  /// first when the batch is compressed.
+  static func records(
+    section: UnsafeRawBufferPointer, header: Header, from first: Int64, below end: Int64,
+    into out: inout [StoredLogRecord],
+    limit: Int
+  ) throws {
+    var r = ByteReader(section)
     for _ in 0..<Int(header.recordCount) {
       if out.count >= limit { return }
       let length = Int(try r.varint())

@@ -299,8 +299,13 @@ final class Segment: @unchecked Sendable {
           reason: "CRC-32C mismatch in the batch at offset \(header.baseOffset)")
       }
       do {
-        try RecordBatch.records(
+        try RecordBatch.decodeRecords(
           raw, header: header, from: from, below: end, into: &out, limit: limit)
+      } catch let error as RecordBatch.UndecodableRecords {
+        throw LogError.corruptSegment(
+          file: logPath, position: position,
+          reason: "undecodable records in the batch at offset \(header.baseOffset): \(error.reason)"
+        )
       } catch {
         throw LogError.corruptSegment(
           file: logPath, position: position, reason: "undecodable records")
