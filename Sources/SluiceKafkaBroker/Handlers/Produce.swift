@@ -54,18 +54,34 @@ extension KafkaBroker {
       return fail(.invalidTxnState, "transactions are not supported by this broker yet")
     }
     let store = self.store
-    let decision: PartitionProducers.Decision
-    do {
-      decision = try producers.decide(batch, in: partition) {
-        try store.recentProducerBatches(in: partition, window: ProducerRegistry.recoveryWindow)
+    var decision: PartitionProducers.Decision
+    // A retry of a batch still being written (its first request's answer was lost with its
+    // connection) waits for it, so that it is answered with the stored offset.
+    let patience = ContinuousClock.now + .seconds(30)
+    repeat {
+      do {
+        decision = try producers.decide(batch, in: partition) {
+          try store.recentProducerBatches(in: partition, window: ProducerRegistry.recoveryWindow)
+        }
+      } catch {
+        return fail(Self.errorCode(error), "\(error)")
       }
-    } catch {
-      return fail(Self.errorCode(error), "\(error)")
+      guard PartitionProducers.isInFlight(decision), ContinuousClock.now < patience else { break }
+      try? await Task.sleep(for: .milliseconds(5))
+    } while true
+    if decision != .append {
+      logger.debug(
+        "idempotent producer batch not appended",
+        metadata: [
+          "partition": "\(partition)", "producer": "\(batch.producerID)",
+          "epoch": "\(batch.producerEpoch)",
+          "sequences": "\(batch.baseSequence)...\(batch.lastSequence)", "decision": "\(decision)",
+        ])
     }
     switch decision {
     case .duplicate(let first) where first == PartitionProducers.inFlight:
-      // Still being written under the first request: clients take this as delivered.
-      return fail(.duplicateSequenceNumber, "this batch is already being written")
+      // Still being written after 30 s: clients take this as delivered, without an offset.
+      return fail(.duplicateSequenceNumber, "this batch is still being written")
     case .duplicate(let first):
       answer.baseOffset = first
     case .outOfOrder(let expected, let received):
@@ -94,6 +110,11 @@ extension KafkaBroker {
         errorCode: KafkaErrorCode.invalidRequest.rawValue, producerId: -1, producerEpoch: -1)
     }
     let (id, epoch) = producers.initProducer(id: request.producerId, epoch: request.producerEpoch)
+    logger.debug(
+      "producer id given",
+      metadata: [
+        "asked": "\(request.producerId)/\(request.producerEpoch)", "given": "\(id)/\(epoch)",
+      ])
     return InitProducerIdResponse(producerId: id, producerEpoch: epoch)
   }
 }
