@@ -73,19 +73,20 @@ def produce(a):
 
     start = time.monotonic()
     i = 0
-    while time.monotonic() - start < a.produce_for and not fatal:
-        while i < (time.monotonic() - start) * a.rate:
-            try:
-                p.produce(a.topic, scheme.value(i, base, True, False, 100), scheme.key(i),
-                          timestamp=scheme.timestamp(i, base), on_delivery=on_delivery)
-            except BufferError:
-                break  # the queue is full while the broker is away: wait, poll, go on
-            except KafkaException as e:  # raised once the producer is in a fatal state
-                fatal.append(str(e.args[0]))
-                break
-            i += 1
-        p.poll(0.01)
-    left = p.flush(a.message_timeout + 30) if not fatal else len(p)
+    try:
+        while time.monotonic() - start < a.produce_for and not fatal:
+            while i < (time.monotonic() - start) * a.rate:
+                try:
+                    p.produce(a.topic, scheme.value(i, base, True, False, 100), scheme.key(i),
+                              timestamp=scheme.timestamp(i, base), on_delivery=on_delivery)
+                except BufferError:
+                    break  # the queue is full while the broker is away: wait, poll, go on
+                i += 1
+            p.poll(0.01)
+        left = p.flush(a.message_timeout + 30)
+    except KafkaException as e:  # produce, poll and flush raise once the producer is in a fatal state
+        fatal.append(str(e.args[0]))
+        left = len(p)
     log.close()
     result = {
         "mode": "produce", "topic": a.topic, "produced": i, "acked": acked[0], "failed": failed[0],

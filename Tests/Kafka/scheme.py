@@ -17,6 +17,7 @@ import re
 import signal
 import sys
 import time
+import traceback
 
 MAGIC = b"skt1"
 _HEAD = re.compile(rb"^skt1 i=(\d+) ts=(\d+) k=([01]) h=([01]) \|")
@@ -170,4 +171,5 @@ def guarded(main):
     except SystemExit:
         raise
     except BaseException as e:  # noqa: BLE001 - any failure must end in one JSON line
+        traceback.print_exc()
         finish({"error": f"{type(e).__name__}: {e}"}, [f"{type(e).__name__}: {e}"])
