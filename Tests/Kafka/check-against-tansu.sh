@@ -100,4 +100,20 @@ wait
 case_ "idempotent_retry.py verify after the pause" - "$py" Tests/Kafka/idempotent_retry.py --bootstrap "$bs" --topic idem2 \
   --verify --ack-log "$work/idem2.log"
 
+# Connections cut every 3 s (cut_proxy.py, between the clients and Tansu, advertised in Metadata):
+# answers in flight are lost, so the producer retries batches that Tansu may already have.
+kill "$broker"; wait "$broker" 2>/dev/null
+proxy=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$tansu" broker --listener-url "tcp://$bs" --advertised-listener-url "tcp://127.0.0.1:$proxy" \
+  --storage-engine memory://tansu/ >>"$work/tansu.log" 2>&1 &
+broker=$!
+"$py" Tests/Kafka/cut_proxy.py --listen "$proxy" --to "$bs" --cut-every 3 --down 1 --duration 45 >"$work/proxy.out" &
+sleep 2
+case_ "idempotent_retry.py produce while connections are cut every 3 s" - "$py" Tests/Kafka/idempotent_retry.py \
+  --bootstrap "127.0.0.1:$proxy" --topic idem3 --partitions 3 --produce-for 15 --rate 5000 --ack-log "$work/idem3.log"
+echo "     $(field errors)"
+case_ "idempotent_retry.py verify after the cuts" - "$py" Tests/Kafka/idempotent_retry.py --bootstrap "127.0.0.1:$proxy" \
+  --topic idem3 --verify --ack-log "$work/idem3.log"
+wait
+
 echo "$passed passed, $failed failed"

@@ -27,7 +27,8 @@ def confluent(a, records, report):
     p = Producer(conf)
 
     def on_delivery(err, msg):
-        report(str(err) if err else None, msg.partition(), msg.offset())
+        offset = msg.offset()  # None with acks=0: the broker does not answer
+        report(str(err) if err else None, msg.partition(), -1 if offset is None else offset)
 
     for k, v, hs, ts in records:
         while True:
