@@ -94,9 +94,10 @@ case_ "idempotent_retry.py verify, uninterrupted" - "$py" Tests/Kafka/idempotent
   --verify --ack-log "$work/idem1.log"
 # Tansu keeps memory only, so a kill loses everything: the broker is paused (SIGSTOP) for 6 s instead.
 ( sleep 4; kill -STOP "$broker"; sleep 6; kill -CONT "$broker" ) &
+pauser=$!
 case_ "idempotent_retry.py produce across a 6 s broker pause" - "$py" Tests/Kafka/idempotent_retry.py --bootstrap "$bs" \
   --topic idem2 --partitions 3 --produce-for 14 --ack-log "$work/idem2.log"
-wait
+wait "$pauser"
 case_ "idempotent_retry.py verify after the pause" - "$py" Tests/Kafka/idempotent_retry.py --bootstrap "$bs" --topic idem2 \
   --verify --ack-log "$work/idem2.log"
 
@@ -108,12 +109,13 @@ proxy=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
   --storage-engine memory://tansu/ >>"$work/tansu.log" 2>&1 &
 broker=$!
 "$py" Tests/Kafka/cut_proxy.py --listen "$proxy" --to "$bs" --cut-every 3 --down 1 --duration 45 >"$work/proxy.out" &
+cutter=$!
 sleep 2
 case_ "idempotent_retry.py produce while connections are cut every 3 s" - "$py" Tests/Kafka/idempotent_retry.py \
   --bootstrap "127.0.0.1:$proxy" --topic idem3 --partitions 3 --produce-for 15 --rate 5000 --ack-log "$work/idem3.log"
 echo "     $(field errors)"
 case_ "idempotent_retry.py verify after the cuts" - "$py" Tests/Kafka/idempotent_retry.py --bootstrap "127.0.0.1:$proxy" \
   --topic idem3 --verify --ack-log "$work/idem3.log"
-wait
+kill "$cutter" 2>/dev/null
 
 echo "$passed passed, $failed failed"
