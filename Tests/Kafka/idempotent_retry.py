@@ -4,19 +4,22 @@
 Produce mode: `--produce-for SECONDS --ack-log FILE`. An idempotent confluent-kafka producer
 (acks=all) sends scheme records (keys, no headers) i = 0, 1, 2, ... at --rate per second for
 SECONDS, then waits for every delivery report. Each acknowledged record is appended to the ack log
-as "<i> <partition> <offset>" (the first line is "# base <base_ts> topic <topic>"). It rides out a
+as "<i> <partition> <offset>" (the first line is "# base <base_ts> topic <topic>"; offset -1 when
+the broker's answer gave none). It rides out a
 broker that is killed and restarted meanwhile: librdkafka reconnects and retries with the same
 producer id and sequence numbers, and --message-timeout (120 s) is how long a record may wait.
-Prints {"ok", "mode": "produce", "topic", "produced", "acked", "failed", "fatal",
+Prints {"ok", "mode": "produce", "topic", "produced", "acked", "failed", "acked_without_offset", "fatal",
 "errors": {"<librdkafka error name>": count}, "partitions": {"<p>": [first, last offset]}, "seconds"}
-and exits 1 if a record failed or the producer hit a fatal error (e.g. OUT_OF_ORDER_SEQUENCE_NUMBER).
+and exits 1 if a record failed, was acknowledged without an offset (a broker must answer a retried
+batch with its first offset), or the producer hit a fatal error (e.g. OUT_OF_ORDER_SEQUENCE_NUMBER).
 Transport errors while the broker is down are only counted.
 
 Verify mode: `--verify --ack-log FILE`. Reads every partition of the topic from the beginning until
 it has reached each acknowledged offset and nothing new came for --idle seconds, then checks that
 every acknowledged record is there exactly once, at the offset it was acknowledged with, and that
 the records of the run are in order (i increasing) in every partition; a record of the run that was
-never acknowledged may be there, once. Prints {"ok", "mode": "verify", "topic", "acked", "records",
+never acknowledged may be there, once. Prints {"ok", "mode": "verify", "topic", "acked",
+"acked_without_offset" (their offsets are not compared), "records",
 "missing", "duplicates", "offset_mismatch", "out_of_order", "unacked_present", "other_records",
 "partitions": {"<p>": count}, "examples"} and exits 1 if missing, duplicates, offset_mismatch or
 out_of_order is not 0.
@@ -56,20 +59,28 @@ def produce(a):
         "reconnect.backoff.ms": 100, "reconnect.backoff.max.ms": 1000, "error_cb": on_error,
     })
     base = scheme.base_timestamp(int(a.produce_for * a.rate))
-    acked, failed, partitions = [0], [0], {}
+    acked, failed, no_offset, partitions = [0], [0], [0], {}
     log = open(a.ack_log, "w", buffering=1 << 16)
     log.write(f"# base {base} topic {a.topic}\n")
 
     def on_delivery(err, msg):
-        if err:
-            failed[0] += 1
-            errors["delivery: " + err.name()] += 1
-            return
-        acked[0] += 1
-        i = scheme.parse(msg.value())[0]
-        log.write(f"{i} {msg.partition()} {msg.offset()}\n")
-        first, last = partitions.get(msg.partition(), (msg.offset(), msg.offset()))
-        partitions[msg.partition()] = (min(first, msg.offset()), max(last, msg.offset()))
+        try:
+            if err:
+                failed[0] += 1
+                errors["delivery: " + err.name()] += 1
+                return
+            acked[0] += 1
+            i, offset = scheme.parse(msg.value())[0], msg.offset()
+            if offset is None:  # acknowledged, but the broker's answer had no offset for it
+                no_offset[0] += 1
+                log.write(f"{i} {msg.partition()} -1\n")
+                return
+            log.write(f"{i} {msg.partition()} {offset}\n")
+            first, last = partitions.get(msg.partition(), (offset, offset))
+            partitions[msg.partition()] = (min(first, offset), max(last, offset))
+        except Exception as e:  # noqa: BLE001 - raised here it would surface as a bare SystemError
+            errors[f"delivery callback: {type(e).__name__}: {e} (offset {msg.offset()!r})"] += 1
+            fatal.append(f"delivery callback failed: {e}")
 
     start = time.monotonic()
     i = 0
@@ -90,6 +101,7 @@ def produce(a):
     log.close()
     result = {
         "mode": "produce", "topic": a.topic, "produced": i, "acked": acked[0], "failed": failed[0],
+        "acked_without_offset": no_offset[0],
         "undelivered": left, "fatal": fatal, "errors": dict(errors), "ack_log": a.ack_log,
         "partitions": {str(k): list(v) for k, v in sorted(partitions.items())},
         "seconds": round(time.monotonic() - start, 3),
@@ -99,6 +111,9 @@ def produce(a):
         problems.append(f"fatal producer error: {fatal[0]}")
     if failed[0] or left:
         problems.append(f"{failed[0]} records failed, {left} undelivered")
+    if no_offset[0]:
+        problems.append(f"{no_offset[0]} records acknowledged without an offset (a retried batch answered as a duplicate"
+                        " without its first offset, presumably)")
     scheme.finish(result, problems)
 
 
@@ -123,7 +138,7 @@ def verify(a):
     c.assign([TopicPartition(a.topic, p, OFFSET_BEGINNING) for p in md.partitions])
     need = collections.defaultdict(lambda: -1)  # the highest acknowledged offset per partition
     for p, o in acked.values():
-        need[p] = max(need[p], o)
+        need[p] = max(need[p], o)  # -1, acknowledged without an offset, needs nothing
     found = collections.defaultdict(list)  # i -> [(partition, offset)]
     rows = collections.defaultdict(list)  # partition -> [(offset, i)]
     seen = collections.defaultdict(lambda: -1)
@@ -158,7 +173,7 @@ def verify(a):
     duplicates = {i: places for i, places in found.items() if len(places) > 1}
     for i, places in list(duplicates.items())[:3]:
         note(f"record {i} is there {len(places)} times: {places}")
-    mismatch = [i for i in acked if i in found and acked[i] not in found[i]]
+    mismatch = [i for i in acked if i in found and acked[i][1] >= 0 and acked[i] not in found[i]]
     for i in mismatch[:3]:
         note(f"record {i} was acked at {acked[i]} but is at {found[i]}")
     out_of_order = 0
@@ -170,6 +185,7 @@ def verify(a):
                 note(f"p{p}: record {i2}@{o2} after {i1}@{o1}")
     result = {
         "mode": "verify", "topic": a.topic, "acked": len(acked), "records": sum(len(v) for v in found.values()),
+        "acked_without_offset": sum(1 for _, o in acked.values() if o < 0),
         "missing": len(missing), "duplicates": len(duplicates), "offset_mismatch": len(mismatch),
         "out_of_order": out_of_order, "unacked_present": len([i for i in found if i not in acked]),
         "other_records": other, "partitions": {str(p): len(r) for p, r in sorted(rows.items())}, "examples": examples,

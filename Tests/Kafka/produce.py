@@ -3,7 +3,7 @@
 every delivery report. Prints one JSON line:
   {"ok", "client", "topic", "count", "delivered", "failed", "errors": [first few],
    "partitions": {"<p>": [first offset, last offset]}, "base_ts", "seconds", ...the options}
-With --acks 0 the broker does not answer, so offsets are -1 (what the clients report).
+With --acks 0 the broker does not answer: no offsets are known and "partitions" is empty.
 Exits 1 if a record was not delivered, 2 if the watchdog fired (--timeout plus a margin).
 """
 import argparse
@@ -80,8 +80,8 @@ def aiokafka(a, records, report):
             futures = [await p.send(a.topic, value=v, key=k, headers=hs, timestamp_ms=ts) for k, v, hs, ts in records]
             for f in asyncio.as_completed(futures):
                 try:
-                    md = await f
-                    report(None, md.partition, md.offset)
+                    md = await f  # None with acks=0
+                    report(None, md.partition if md else -1, md.offset if md else -1)
                 except Exception as e:  # noqa: BLE001 - a failed delivery is counted, not raised
                     report(repr(e), -1, -1)
         finally:
@@ -126,6 +126,8 @@ def main():
             errors.append(err)
             return
         delivered[0] += 1
+        if offset < 0:
+            return  # acks=0: no offset is known
         first, last = partitions.get(partition, (offset, offset))
         partitions[partition] = (min(first, offset), max(last, offset))
 
