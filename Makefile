@@ -12,6 +12,7 @@ help:
 	@echo "make run        build in release mode and start the worker with Config/worker.yaml"
 	@echo "make test       start PostgreSQL and mosquitto on loopback and run every test"
 	@echo "make bench      run the benchmarks (Benchmarks/README.md)"
+	@echo "make kafka-tools  kcat and the Kafka clients of Tests/Kafka in .build/kafka-venv"
 	@echo "make soak       20 minutes of mixed load, kill -9 every 2 minutes, malformed input"
 	@echo "make fuzz       run every libFuzzer target for FUZZ_SECONDS (default 60) on Fuzz/corpus"
 	@echo "make fuzz-ci    the same, 10 s per target (replays the corpus, crashes included)"

