@@ -8,7 +8,10 @@
 # The load: RECORDS (1,000,000) records of SIZE (100) bytes produced to a new topic of PARTITIONS (4)
 # partitions with acks=all, linger.ms=5 and idempotence on, then consumed from the beginning, then
 # the time from a fresh group's subscribe to its first assignment; each broker's peak RSS (VmHWM).
-# Prints every round, the medians of ROUNDS (3) rounds and the ratios.
+# Prints every round, the medians of ROUNDS (3) rounds and the ratios, and what shows that the
+# generator is not the bottleneck: the pace at which it hands records over, and its consumer's
+# records per CPU-second (the mock's Fetch is slower than Tansu's, so for consume the mock is no
+# ceiling; it keeps only the newest ~40k records per partition, and its consume figure is over those).
 # SLUICE_BIN: the sluice binary to run; unset: the release build (built here as the other benchmarks
 # do); "off": no Sluice column. A binary that does not serve Kafka is reported "not available".
 set -euo pipefail
@@ -105,7 +108,7 @@ for round in $(seq 1 "$rounds"); do
       continue
     fi
     echo "round $round $t: $line"
-    for f in produce_rate consume_rate first_assignment_s peak_rss_mib produce_cpu_s consume_cpu_s; do
+    for f in produce_rate consume_rate first_assignment_s peak_rss_mib produce_cpu_s consume_cpu_s enqueue_s consumed; do
       field "$line" "$f" >>"$work/$t.$f"
     done
   done
@@ -128,6 +131,12 @@ for t in floor tansu sluice; do
     "$(med "$t" first_assignment_s)" "$rss" "$(med "$t" produce_cpu_s)" "$(med "$t" consume_cpu_s)"
 done
 echo
+# Is the generator the bottleneck? Its own pace is how fast produce_batch() takes the records
+# (enqueue_s), and the consumer's CPU seconds per record bound what one core of it can read.
+per_cpu() { "$py" -c 'import math,sys; n,c=float(sys.argv[1]),float(sys.argv[2]); print("n/a" if math.isnan(n) or math.isnan(c) or c == 0 else f"{n/c:.0f}")' "$1" "$2"; }
+echo "Generator: hands over $(per_cpu "$records" "$(med floor enqueue_s)") rec/s to the mock, $(per_cpu "$records" "$(med tansu enqueue_s)") rec/s to Tansu;" \
+  "its consumer reads $(per_cpu "$(med tansu consumed)" "$(med tansu consume_cpu_s)") rec per CPU-second from Tansu" \
+  "($(per_cpu "$(med floor consumed)" "$(med floor consume_cpu_s)") from the mock, whose Fetch is slower than Tansu's: no ceiling for consume)"
 echo "Tansu / floor: produce $(ratio "$(med tansu produce_rate)" "$(med floor produce_rate)"), consume $(ratio "$(med tansu consume_rate)" "$(med floor consume_rate)")"
 if [ -n "$sluice_why" ]; then
   echo "Sluice: not available ($sluice_why)"
