@@ -15,6 +15,8 @@ latest). Prints one JSON line:
    "committed_ok", "end_offsets_ok", "checks": scheme.Digest.summary() without partitions, "seconds"}
 Exits 1 on a duplicate, a missing record, a wrong committed offset or a rebalance that did not
 finish within --timeout, 2 if the watchdog fired.
+--offsets only prints {"ok", "topic", "group", "committed", "end_offsets"} (OffsetFetch and ListOffsets,
+without joining the group): run it after a kill -9 and restart of the broker to compare.
 """
 import argparse
 import threading
@@ -144,9 +146,14 @@ def main():
     ap.add_argument("--records", type=int, default=30000)
     ap.add_argument("--produce-seconds", type=float, default=20)
     ap.add_argument("--timeout", type=float, default=180, help="seconds for the whole run")
+    ap.add_argument("--offsets", action="store_true",
+                    help="only print the group's committed offsets and the end offsets (OffsetFetch, ListOffsets; no join)")
     a = ap.parse_args()
     a.group = a.group or f"{a.topic}-group"
     scheme.watchdog(a.timeout + 60, "group")
+    if a.offsets:
+        committed, end = offsets(a)
+        scheme.finish({"topic": a.topic, "group": a.group, "committed": committed, "end_offsets": end})
     create_topic(a)
     group, stop, problems, rebalances = Group(a.partitions), threading.Event(), [], []
     leave = {n: threading.Event() for n in ("c1", "c2", "c3", "c4")}
