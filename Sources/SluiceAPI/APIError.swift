@@ -69,7 +69,8 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
       if apiError.status.code >= 500,
         let line = Self.warnings.line("\(apiError.status.code)", "request failed")
       {
-        context.logger.error("\(line)", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+        context.logger.error(
+          "\(line)", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
       }
       return try apiError.response(from: request, context: context)
     }

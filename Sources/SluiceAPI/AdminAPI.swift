@@ -7,18 +7,25 @@ import SluiceCore
 import SluiceHTTP
 
 /// The admin HTTP API (DESIGN.md §5), shaped like Kafka Connect's REST API where they overlap:
-/// health, connectors and their status, topics, and reading and producing records.
+/// health, connectors and their status, topics, reading and producing records, and the Kafka
+/// listener's consumer groups.
 public struct AdminAPI: Sendable {
   public let store: any TopicStore
   public let status: StatusBoard
   public let workerID: String
+  /// The Kafka listener's consumer groups, when it is on.
+  public let groups: (any ConsumerGroupDirectory)?
   /// Largest accepted request body; larger ones get 413.
   public var maxBodyBytes = 16 << 20
 
-  public init(store: any TopicStore, status: StatusBoard, workerID: String) {
+  public init(
+    store: any TopicStore, status: StatusBoard, workerID: String,
+    groups: (any ConsumerGroupDirectory)? = nil
+  ) {
     self.store = store
     self.status = status
     self.workerID = workerID
+    self.groups = groups
   }
 
   /// The router with every route; tests drive it with HummingbirdTesting.
@@ -28,6 +35,7 @@ public struct AdminAPI: Sendable {
     addHealthRoutes(to: router)
     addConnectorRoutes(to: router)
     addTopicRoutes(to: router)
+    addGroupRoutes(to: router)
     return router
   }
 

@@ -87,7 +87,15 @@ struct RunCommand: AsyncParsableCommand {
       store: store, offsets: offsets, registry: registry, status: status, workerID: workerID,
       removalGrace: .milliseconds(worker.connectorRemovalGraceMs),
       taskStopGrace: .milliseconds(worker.taskShutdownGracefulTimeoutMs), logger: logger)
-    let api = AdminAPI(store: store, status: status, workerID: workerID)
+    var groups: GroupCoordinator?
+    if worker.kafka != nil {
+      do {
+        groups = try GroupCoordinator(directory: worker.dataDir + "/kafka-groups")
+      } catch {
+        throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
+      }
+    }
+    let api = AdminAPI(store: store, status: status, workerID: workerID, groups: groups)
       .application(
         host: worker.api.host, port: worker.api.port, limits: worker.listeners, logger: logger)
     let watcher = ConnectorDirectoryWatcher(
@@ -95,13 +103,7 @@ struct RunCommand: AsyncParsableCommand {
       logger: logger)
 
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: api)]
-    if let kafka = worker.kafka {
-      let groups: GroupCoordinator
-      do {
-        groups = try GroupCoordinator(directory: worker.dataDir + "/kafka-groups")
-      } catch {
-        throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
-      }
+    if let kafka = worker.kafka, let groups {
       let broker = KafkaBroker(store: store, config: kafka, groups: groups, logger: logger)
       services.append(
         .init(

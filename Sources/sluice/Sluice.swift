@@ -14,6 +14,6 @@ struct Sluice: AsyncParsableCommand {
     subcommands: [
       RunCommand.self, ValidateCommand.self, TopicsCommand.self, ConsumeCommand.self,
       ProduceCommand.self,
-      StatusCommand.self, BenchFloorCommand.self,
+      StatusCommand.self, GroupsCommand.self, BenchFloorCommand.self,
     ])
 }

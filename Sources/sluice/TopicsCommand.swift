@@ -74,3 +74,32 @@ struct StatusCommand: AsyncParsableCommand {
     }
   }
 }
+
+/// `sluice groups`: the Kafka listener's consumer groups, each partition's committed offset,
+/// end offset and lag (as `kafka-consumer-groups --describe` shows them).
+struct GroupsCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "groups",
+    abstract: "List Kafka consumer groups and their committed offsets (from a running worker).")
+
+  @OptionGroup var options: APIOptions
+  @Flag(help: "Print the API's JSON instead of a table.") var json = false
+
+  func run() async throws {
+    let data = try await APIClient(baseURL: options.baseURL).get("/groups")
+    if json { return FileHandle.standardOutput.write(data) }
+    let groups = (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
+    if groups.isEmpty { return print("no consumer groups") }
+    print("GROUP\tSTATE\tMEMBERS\tTOPIC\tPARTITION\tCOMMITTED\tEND\tLAG")
+    for group in groups {
+      let head = "\(group["group"] ?? "?")\t\(group["state"] ?? "?")\t\(group["members"] ?? 0)"
+      let partitions = group["partitions"] as? [[String: Any]] ?? []
+      if partitions.isEmpty { print("\(head)\t-\t-\t-\t-\t-") }
+      for p in partitions {
+        print(
+          "\(head)\t\(p["topic"] ?? "?")\t\(p["partition"] ?? "?")\t\(p["committed_offset"] ?? "-")\t\(p["end_offset"] ?? "-")\t\(p["lag"] ?? "-")"
+        )
+      }
+    }
+  }
+}

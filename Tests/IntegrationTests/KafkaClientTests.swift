@@ -125,6 +125,18 @@ final class KafkaClientTests: KafkaWorkerTestCase {
     let committed = try XCTUnwrap(run["committed"] as? [String: Any])
     XCTAssertEqual(committed.count, 6)
 
+    // The same offsets through the admin API and `sluice groups`.
+    let listed = try XCTUnwrap(try worker.getJSON("/groups") as? [[String: Any]])
+    let partitions =
+      listed.first { $0["group"] as? String == "g" }?["partitions"] as? [[String: Any]]
+    XCTAssertEqual(partitions?.count, 6)
+    XCTAssertEqual(
+      partitions?.reduce(0) { $0 + ($1["lag"] as? Int ?? -1) }, 0, "nothing left to read")
+    let table = try runProgram(WorkerProcess.binary, ["groups", "--api", worker.apiURL])
+    XCTAssertTrue(table.output.contains("g\t"), table.output)
+    XCTAssertEqual(
+      table.output.split(separator: "\n").filter { $0.hasPrefix("g\t") }.count, 6, table.output)
+
     worker.kill9()
     try worker.start()
     let after = try kafkaTool(

@@ -184,3 +184,14 @@ public actor GroupCoordinator {
   /// Forgets a deleted topic's committed offsets.
   func forget(topic: String) { offsets.forget(topic: topic) }
 }
+
+extension GroupCoordinator: ConsumerGroupDirectory {
+  public func consumerGroups() async -> [ConsumerGroupSummary] {
+    let committed = allCommittedOffsets()
+    return summaries().filter { $0.state != "Dead" }.map {
+      ConsumerGroupSummary(
+        group: $0.groupID, state: $0.state, members: $0.members.count,
+        committed: committed[$0.groupID] ?? [:])
+    }
+  }
+}
