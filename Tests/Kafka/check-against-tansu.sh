@@ -56,9 +56,10 @@ for p in "${clients[@]}"; do
     gap=-; [ "$p" = aiokafka ] && gap="InitProducerId v0/v1 (aiokafka) answered UNKNOWN_SERVER_ERROR"
     case_ "produce $p $comp idempotent acks=all keys headers" "$gap" "$py" Tests/Kafka/produce.py --bootstrap "$bs" \
       --client "$p" --topic "$t" --count 500 --compression "$comp" --idempotent --acks all --keys --headers
-    [ "$p" = aiokafka ] && case_ "produce $p $comp acks=all keys headers (not idempotent)" - "$py" Tests/Kafka/produce.py \
-      --bootstrap "$bs" --client "$p" --topic "$t" --count 500 --compression "$comp" --acks all --keys --headers
     base=$(field base_ts)
+    # Into a topic of its own: the consumers below expect exactly the idempotent run's 500.
+    [ "$p" = aiokafka ] && case_ "produce $p $comp acks=all keys headers (not idempotent)" - "$py" Tests/Kafka/produce.py \
+      --bootstrap "$bs" --client "$p" --topic "$t-plain" --count 500 --compression "$comp" --acks all --keys --headers
     for c in "${clients[@]}"; do
       case_ "consume $c <- $p $comp from beginning" - "$py" Tests/Kafka/consume.py --bootstrap "$bs" --client "$c" \
         --topic "$t" --expect 500 --base-ts "$base" --timeout 30
