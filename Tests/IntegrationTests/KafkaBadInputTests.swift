@@ -76,6 +76,27 @@ final class KafkaBadInputTests: KafkaWorkerTestCase {
     XCTAssertEqual(worker.terminate()?.status, 0)
   }
 
+  /// A client that trickles a request frame (slowloris) is cut at `listeners.read_timeout`,
+  /// however often a byte comes; a normal client on the same listener is served meanwhile.
+  func testATrickledRequestFrameIsCutAtTheReadTimeout() throws {
+    let (worker, bootstrap) = try startKafkaWorker(extra: "listeners: { read_timeout: 1s }")
+    let port = Int(bootstrap.split(separator: ":").last!)!
+    let whole = frame(key: 3, version: 12, body: [0, 0, 0, 0, 0, 0, 0])
+    let slow = try RawConnection(port: port)
+    let started = Date()
+    var cut = false
+    for byte in whole.dropLast() {
+      if (try? slow.send([byte])) == nil || slow.isClosed(within: 0.2) {
+        cut = true
+        break
+      }
+    }
+    XCTAssertTrue(cut, "a frame trickled over \(whole.count) × 0.2 s was not cut")
+    XCTAssertLessThan(Date().timeIntervalSince(started), 2.5, "read_timeout is 1 s")
+    try kafkaTool("metadata", ["--bootstrap", bootstrap, "--create", "after-slow"])
+    XCTAssertEqual(worker.terminate()?.status, 0)
+  }
+
   /// Batches a client should never send: answered with the Kafka error of their partition,
   /// nothing of them stored, and the good partition of the same request stored.
   func testCorruptAndOversizedBatchesGetTheirKafkaErrorAndAreNotStored() throws {

@@ -8,7 +8,8 @@ import SluiceHTTP
 /// The Kafka listener (`kafka.listen`), a service of the worker: accepts connections, splits
 /// them into request frames and answers each with ``KafkaBroker``, one request at a time per
 /// connection and in order, as Kafka does. Connections are counted against
-/// `listeners.max_connections`; one idle for `kafka.idle_timeout` is closed; a frame over
+/// `listeners.max_connections`; one idle for `kafka.idle_timeout` is closed, and so is one whose
+/// request frame takes longer than `listeners.read_timeout` to arrive; a frame over
 /// `kafka.max_request_bytes` or one that cannot be parsed closes its connection and nothing else.
 public struct KafkaListener: Service {
   let broker: KafkaBroker
@@ -33,6 +34,7 @@ public struct KafkaListener: Service {
     let connections = ConnectionCount(
       name: "kafka listener \(config.host):\(config.port)", logger: logger)
     let (limits, maxFrame, idle) = (limits, config.maxRequestBytes, config.idleTimeout)
+    let readTimeout = limits.readTimeout
     let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
       .serverChannelOption(.backlog, value: 256)
       .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -43,7 +45,9 @@ public struct KafkaListener: Service {
           try pipeline.addHandler(ConnectionLimit(limits: limits, connections: connections))
           try pipeline.addHandler(IdleStateHandler(readTimeout: TimeAmount(idle)))
           try pipeline.addHandler(CloseWhenIdle())
-          try pipeline.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxFrame)))
+          try pipeline.addHandler(
+            ByteToMessageHandler(
+              KafkaFrameDecoder(maxFrameBytes: maxFrame, readTimeout: readTimeout)))
           return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
         }
       }
