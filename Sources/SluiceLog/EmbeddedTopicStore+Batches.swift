@@ -5,11 +5,8 @@ import SluiceCore
 extension EmbeddedTopicStore {
   /// Appends a validated producer batch as it came; returns its base offset once durable.
   public func append(_ batch: ProducedBatch, to partition: TopicPartition) async throws -> Int64 {
-    let base: Int64
-    do {
-      base = try await log.append(batch, topic: partition.topic, partition: partition.partition)
-    } catch let error as LogError {
-      throw Self.translate(error)
+    let base = try await translatingLogErrors {
+      try await log.append(batch, topic: partition.topic, partition: partition.partition)
     }
     wakeReaders()
     return base
@@ -48,18 +45,6 @@ extension EmbeddedTopicStore {
   /// Deletes a topic and its records.
   public func deleteTopic(_ name: String) async throws {
     let log = self.log
-    do {
-      try await creation.run { try log.deleteTopic(name) }
-    } catch let error as LogError {
-      throw Self.translate(error)
-    }
-  }
-
-  func translatingLogErrors<T>(_ body: () throws -> T) throws -> T {
-    do {
-      return try body()
-    } catch let error as LogError {
-      throw Self.translate(error)
-    }
+    try await translatingLogErrors { try await creation.run { try log.deleteTopic(name) } }
   }
 }

@@ -17,10 +17,8 @@ public final class EmbeddedTopicStore: TopicStore {
 
   public func createTopic(_ name: String, partitions: Int) async throws {
     let log = self.log
-    do {
+    try await translatingLogErrors {
       try await creation.run { try log.createTopic(name, partitions: partitions) }
-    } catch let error as LogError {
-      throw Self.translate(error)
     }
   }
 
@@ -54,11 +52,8 @@ public final class EmbeddedTopicStore: TopicStore {
         timestamp: r.timestamp, key: r.key, value: r.value,
         headers: r.headers.map { LogHeader(name: $0.name, value: $0.value) })
     }
-    let base: Int64
-    do {
-      base = try await log.append(batch, topic: partition.topic, partition: partition.partition)
-    } catch let error as LogError {
-      throw Self.translate(error)
+    let base = try await translatingLogErrors {
+      try await log.append(batch, topic: partition.topic, partition: partition.partition)
     }
     wakeReaders()
     return base
@@ -92,6 +87,23 @@ public final class EmbeddedTopicStore: TopicStore {
   public var appendVersion: UInt64 { signal.version }
 
   // MARK: - Errors
+
+  /// Runs `body`, turning a ``LogError`` into the ``TopicStoreError`` callers act on.
+  func translatingLogErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+      return try body()
+    } catch let error as LogError {
+      throw Self.translate(error)
+    }
+  }
+
+  func translatingLogErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+      return try await body()
+    } catch let error as LogError {
+      throw Self.translate(error)
+    }
+  }
 
   static func translate(_ error: LogError) -> any Error {
     switch error {

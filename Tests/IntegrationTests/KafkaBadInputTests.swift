@@ -146,20 +146,3 @@ final class KafkaBadInputTests: KafkaWorkerTestCase {
     XCTAssertEqual(worker.terminate()?.status, 0)
   }
 }
-
-extension RawConnection {
-  func send(_ bytes: [UInt8]) throws {
-    guard Glibc.send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else {
-      throw WorkerError("send failed")
-    }
-  }
-
-  /// The bytes the server sends within `timeout`.
-  func receiveBytes(timeout: TimeInterval = 5) -> [UInt8] {
-    var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-    guard poll(&descriptor, 1, Int32(timeout * 1000)) > 0 else { return [] }
-    var buffer = [UInt8](repeating: 0, count: 65_536)
-    let n = recv(fd, &buffer, buffer.count, 0)
-    return n > 0 ? Array(buffer[..<n]) : []
-  }
-}

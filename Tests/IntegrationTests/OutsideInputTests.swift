@@ -387,8 +387,9 @@ final class RawConnection {
 
   deinit { close(fd) }
 
-  func send(_ text: String) throws {
-    let bytes = Array(text.utf8)
+  func send(_ text: String) throws { try send(Array(text.utf8)) }
+
+  func send(_ bytes: [UInt8]) throws {
     guard Glibc.send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else {
       throw WorkerError("send failed")
     }
@@ -396,11 +397,16 @@ final class RawConnection {
 
   /// What the server sends within a few seconds, as text.
   func receive(timeout: TimeInterval = 5) -> String {
+    String(decoding: receiveBytes(timeout: timeout), as: UTF8.self)
+  }
+
+  /// The bytes the server sends within `timeout`.
+  func receiveBytes(timeout: TimeInterval = 5) -> [UInt8] {
     var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-    guard poll(&descriptor, 1, Int32(timeout * 1000)) > 0 else { return "" }
+    guard poll(&descriptor, 1, Int32(timeout * 1000)) > 0 else { return [] }
     var buffer = [UInt8](repeating: 0, count: 65_536)
     let n = recv(fd, &buffer, buffer.count, 0)
-    return n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : ""
+    return n > 0 ? Array(buffer[..<n]) : []
   }
 
   /// True when the server closes the connection (or resets it) within `seconds`.

@@ -49,12 +49,15 @@ public actor GroupCoordinator {
       rebalanceTimeout: rebalanceTimeout, now: .now)
     groups[id] = group
     var own: GroupMembership.JoinAnswer?
-    for case .answerJoin(let answer) in actions where answer.memberID == member {
-      own = answer
+    var others: [GroupMembership.Action] = []
+    for action in actions {
+      if case .answerJoin(let answer) = action, answer.memberID == member {
+        own = answer
+      } else {
+        others.append(action)
+      }
     }
-    deliver(
-      actions.filter { if case .answerJoin(let a) = $0 { a.memberID != member } else { true } },
-      group: id)
+    deliver(others, group: id)
     if let own { return own }
     // A second join of one member (a retry) replaces the first, which is told to rejoin.
     joinWaiters[id]?[member]?.resume(
