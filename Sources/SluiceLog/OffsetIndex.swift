@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -5,15 +7,19 @@
 /// A segment's sparse index, like Kafka's OffsetIndex: entries of (offset relative to the
 /// segment's base, byte position of the batch holding it), one every `indexIntervalBytes`.
 /// Kept in memory and appended to `<base>.index` as 8-byte big-endian pairs.
-final class OffsetIndex {
-  struct Entry: Equatable {
+final class OffsetIndex: Sendable {
+  struct Entry: Equatable, Sendable {
     var relativeOffset: UInt32
     var position: UInt32
   }
 
   let path: String
-  private(set) var entries: [Entry] = []
+  // Appended by the partition's writer, searched by readers on any thread.
+  private let state = Mutex<[Entry]>([])
   private let file: PooledFile
+
+  var entries: [Entry] { state.withLock { $0 } }
+  var last: Entry? { state.withLock { $0.last } }
 
   init(path: String, files: DescriptorPool) throws {
     self.path = path
@@ -41,7 +47,7 @@ final class OffsetIndex {
       loaded.append(Entry(relativeOffset: relative, position: position))
       i += 8
     }
-    entries = loaded
+    state.withLock { $0 = loaded }
     if loaded.count * 8 != bytes.count { try truncate(keeping: loaded.count) }
   }
 
@@ -52,10 +58,10 @@ final class OffsetIndex {
     // Not marked as a write to keep open: the index is rebuilt from the segment when in doubt.
     try file.use { fd in
       try raw.withUnsafeBytes {
-        try FileIO.writeAll(fd, $0, at: Int64(entries.count * 8), path: path)
+        try FileIO.writeAll(fd, $0, at: Int64(state.withLock { $0.count } * 8), path: path)
       }
     }
-    entries.append(entry)
+    state.withLock { $0.append(entry) }
   }
 
   /// Drops every entry (before a rebuild).
@@ -67,11 +73,15 @@ final class OffsetIndex {
         throw LogError.io(path: path, operation: "truncate", reason: FileIO.reason())
       }
     }
-    entries.removeLast(entries.count - min(count, entries.count))
+    state.withLock { $0.removeLast($0.count - min(count, $0.count)) }
   }
 
   /// The position of the last indexed batch at or before `relativeOffset` (0 if none).
   func position(atOrBefore relativeOffset: UInt32) -> Int64 {
+    state.withLock { entries in Self.position(atOrBefore: relativeOffset, in: entries) }
+  }
+
+  private static func position(atOrBefore relativeOffset: UInt32, in entries: [Entry]) -> Int64 {
     var low = 0
     var high = entries.count - 1
     var found: Int64 = 0

@@ -23,12 +23,19 @@ extension PartitionLog {
   }
 
   /// The first record whose timestamp is at or after `timestamp`, with its timestamp, or nil
-  /// when every durable record is older (Kafka's ListOffsets by timestamp).
+  /// when every durable record is older (Kafka's ListOffsets by timestamp). Segments whose
+  /// largest timestamp is older are skipped unread; in the segment that may hold it, the time
+  /// index says from which batch to read headers.
   func firstRecord(atOrAfter timestamp: Int64) throws -> (offset: Int64, timestamp: Int64)? {
-    let (snapshot, sizes, end) = lock.withLock { (segments, segments.map(\.size), durableEnd) }
+    let (snapshot, sizes, newest, end) = lock.withLock {
+      (segments, segments.map(\.size), segments.map(\.maxTimestamp), durableEnd)
+    }
     for (i, segment) in snapshot.enumerated() {
+      guard let newest = newest[i], newest >= timestamp else { continue }
+      let relative = segment.timeIndex.offsetBefore(timestamp)
+      let start = relative == 0 ? 0 : segment.index.position(atOrBefore: relative)
       var found: (RecordBatch.Header, Int64)?
-      try segment.forEachBatch(segmentEnd: sizes[i]) { header, position, _ in
+      try segment.forEachBatch(from: start, segmentEnd: sizes[i]) { header, position, _ in
         if header.baseOffset >= end { return false }
         if header.maxTimestamp >= timestamp {
           found = (header, position)

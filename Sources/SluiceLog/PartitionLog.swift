@@ -152,6 +152,7 @@ final class PartitionLog: @unchecked Sendable {
     for segment in doomed {
       unlink(segment.logPath)
       unlink(segment.index.path)
+      unlink(segment.timeIndex.path)
     }
     if !doomed.isEmpty { FileIO.syncDirectory(directory) }
     return doomed.count
@@ -161,5 +162,6 @@ final class PartitionLog: @unchecked Sendable {
     let active = activeSegment
     try active.sync()
     try active.index.sync()
+    try active.timeIndex.sync()
   }
 }

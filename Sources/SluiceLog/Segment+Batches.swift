@@ -44,11 +44,12 @@ extension Segment {
   }
 
   /// Calls `body` with each batch's header, its position in the file and its first 61 bytes,
-  /// in order, until it returns false.
+  /// in order from the batch at `start`, until it returns false.
   func forEachBatch(
-    segmentEnd: Int64, _ body: (RecordBatch.Header, Int64, ArraySlice<UInt8>) throws -> Bool
+    from start: Int64 = 0, segmentEnd: Int64,
+    _ body: (RecordBatch.Header, Int64, ArraySlice<UInt8>) throws -> Bool
   ) throws {
-    var position: Int64 = 0
+    var position = start
     var chunk: [UInt8] = []
     var chunkStart: Int64 = 0
     while position < segmentEnd {

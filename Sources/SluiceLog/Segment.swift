@@ -2,8 +2,8 @@
   import Glibc
 #endif
 
-/// One segment of a partition: `<base offset, 20 digits>.log` plus its sparse ``OffsetIndex``,
-/// like Kafka's LogSegment. Recovery is a method of the segment.
+/// One segment of a partition: `<base offset, 20 digits>.log` plus its sparse ``OffsetIndex`` and
+/// ``TimeIndex``, like Kafka's LogSegment. Recovery is a method of the segment.
 ///
 /// Not thread-safe by itself: its ``PartitionLog`` serialises writes; reads use `pread` on the
 /// open descriptor, which stays valid while a reader holds the segment (closed in `deinit`).
@@ -14,6 +14,10 @@ final class Segment: @unchecked Sendable {
   let baseOffset: Int64
   let logPath: String
   let index: OffsetIndex
+  let timeIndex: TimeIndex
+  /// Whether the time index file was absent when the segment was opened (a segment written
+  /// before time indexes existed): opening it rebuilds the index.
+  private let timeIndexIsNew: Bool
   private let file: PooledFile
   private let indexIntervalBytes: Int
 
@@ -43,6 +47,22 @@ final class Segment: @unchecked Sendable {
     file = try PooledFile(path: logPath, flags: O_RDWR | O_CREAT, pool: files)
     index = try OffsetIndex(
       path: directory + "/" + Self.fileName(baseOffset, ".index"), files: files)
+    let timePath = directory + "/" + Self.fileName(baseOffset, ".timeindex")
+    timeIndexIsNew = access(timePath, F_OK) != 0
+    timeIndex = try TimeIndex(path: timePath, files: files)
+  }
+
+  /// Adds the index entries for a batch about to lie at `position` when the offset index is
+  /// due one: the time index says that everything before it is at or below the largest
+  /// timestamp so far.
+  private func indexBatch(baseOffset batchBase: Int64, at position: Int64) throws {
+    guard bytesSinceIndexEntry >= indexIntervalBytes else { return }
+    let relative = UInt32(batchBase - baseOffset)
+    try index.append(.init(relativeOffset: relative, position: UInt32(position)))
+    if let maxTimestamp {
+      try timeIndex.append(.init(timestamp: maxTimestamp, relativeOffset: relative))
+    }
+    bytesSinceIndexEntry = 0
   }
 
   func readBytes(count: Int, at position: Int64) throws -> [UInt8] {
@@ -58,11 +78,7 @@ final class Segment: @unchecked Sendable {
   /// Appends an encoded batch, writing `header.baseOffset` over its first 8 bytes on disk (they
   /// are outside the CRC), so the caller's buffer is never copied to patch it.
   func append(_ batch: [UInt8], header: RecordBatch.Header) throws {
-    if bytesSinceIndexEntry >= indexIntervalBytes {
-      try index.append(
-        .init(relativeOffset: UInt32(header.baseOffset - baseOffset), position: UInt32(size)))
-      bytesSinceIndexEntry = 0
-    }
+    try indexBatch(baseOffset: header.baseOffset, at: size)
     try file.use(writes: true) { fd in
       try withUnsafeBytes(of: header.baseOffset.bigEndian) {
         try FileIO.writeAll(fd, $0, at: size, path: logPath)
@@ -86,6 +102,7 @@ final class Segment: @unchecked Sendable {
   func seal() throws {
     try sync()
     try index.sync()
+    try timeIndex.sync()
   }
 
   // MARK: - Opening and recovery
@@ -94,8 +111,14 @@ final class Segment: @unchecked Sendable {
   func loadClean() throws {
     let fileSize = try fileSize()
     try index.load(segmentSize: fileSize)
-    let start = index.entries.last.map { Int64($0.position) } ?? 0
-    let expected = baseOffset + Int64(index.entries.last?.relativeOffset ?? 0)
+    if timeIndexIsNew && index.last != nil {
+      // Written before time indexes: rebuild both from the batch headers (no CRC pass).
+      try rebuildIndexes(fileSize: fileSize)
+      return
+    }
+    let last = index.last
+    let start = last.map { Int64($0.position) } ?? 0
+    let expected = baseOffset + Int64(last?.relativeOffset ?? 0)
     let scan = try scan(
       from: start, expectedOffset: expected, fileSize: fileSize, verify: false, rebuildIndex: false)
     size = scan.validEnd
@@ -103,7 +126,27 @@ final class Segment: @unchecked Sendable {
     if scan.validEnd != fileSize {
       // Not clean after all: fall back to a full recovery.
       _ = try recover()
+      return
     }
+    try timeIndex.load(relativeEnd: nextOffset - baseOffset)
+    // Every record before the last offset-index entry is at or below the last time entry's
+    // timestamp (an entry is added there whenever the maximum grew); the scan saw the rest.
+    if let indexed = timeIndex.last?.timestamp {
+      maxTimestamp = max(maxTimestamp ?? indexed, indexed)
+    }
+  }
+
+  private func rebuildIndexes(fileSize: Int64) throws {
+    try index.reset()
+    try timeIndex.reset()
+    bytesSinceIndexEntry = 0
+    firstTimestamp = nil
+    maxTimestamp = nil
+    let scan = try scan(
+      from: 0, expectedOffset: baseOffset, fileSize: fileSize, verify: false, rebuildIndex: true)
+    size = scan.validEnd
+    nextOffset = scan.nextOffset
+    if scan.validEnd != fileSize { _ = try recover() }
   }
 
   /// Scans the whole segment, verifying every batch, rebuilding the index, and cutting a torn
@@ -112,6 +155,7 @@ final class Segment: @unchecked Sendable {
   func recover() throws -> Int64 {
     let fileSize = try fileSize()
     try index.reset()
+    try timeIndex.reset()
     bytesSinceIndexEntry = 0
     firstTimestamp = nil
     maxTimestamp = nil
@@ -182,12 +226,7 @@ final class Segment: @unchecked Sendable {
         guard valid else { break }
       }
       if rebuildIndex {
-        if bytesSinceIndexEntry >= indexIntervalBytes {
-          try index.append(
-            .init(
-              relativeOffset: UInt32(header.baseOffset - baseOffset), position: UInt32(position)))
-          bytesSinceIndexEntry = 0
-        }
+        try indexBatch(baseOffset: header.baseOffset, at: position)
         bytesSinceIndexEntry += header.size
       }
       if firstTimestamp == nil && position == 0 { firstTimestamp = header.baseTimestamp }
