@@ -53,15 +53,13 @@ extension AdminAPI {
         .rangeNotSatisfiable,
         "offset \(offset) is no longer kept in \(tp); readable offsets start at \(bounds.start)")
     }
-    var records: [Record] = []
-    let deadline = ContinuousClock.now + .milliseconds(waitMs)
-    while true {
-      let version = store.appendVersion
-      records = try await store.read(from: tp, offset: offset, maxRecords: limit, maxBytes: 8 << 20)
-      let remaining = deadline - .now
-      if !records.isEmpty || remaining <= .zero { break }
-      _ = await store.waitForAppends(after: version, timeout: remaining)
-    }
+    let consumer = try await store.makeConsumer(group: nil, member: "admin-api")
+    await consumer.assign([tp])
+    await consumer.seek(tp, to: offset)
+    let records = try await consumer.poll(
+      maxRecords: limit, maxBytes: 8 << 20, timeout: .milliseconds(waitMs)
+    ).records
+    await consumer.close()
     // `format=jsonl` gives one record per line (what `sluice consume` prints); else an array.
     if query["format"] == "jsonl" {
       var body = ""

@@ -1,4 +1,5 @@
 import SluiceCore
+import Synchronization
 
 /// The embedded log as the runtime's ``TopicStore``: translates records and errors, and wakes
 /// caught-up readers after each append. The only file outside the log's internals that knows
@@ -6,13 +7,24 @@ import SluiceCore
 public final class EmbeddedTopicStore: TopicStore {
   public let log: EmbeddedLog
   public let defaultPartitions: Int
-  private let signal = AppendSignal()
+  /// Where consumer groups keep their committed offsets (sink connectors' offsets).
+  public let groupOffsets: any OffsetStore
+  let signal = AppendSignal()
+  /// The embedded store's consumer groups: who reads which partition.
+  let groups = Mutex<[String: PartitionAssignment]>([:])
   /// Creating a topic makes directories and fsyncs them: not on the cooperative pool.
   let creation = BlockingQueue(label: "sluice.log.topic-creation")
 
-  public init(log: EmbeddedLog, defaultPartitions: Int) {
+  public init(log: EmbeddedLog, defaultPartitions: Int, groupOffsets: any OffsetStore) {
     self.log = log
     self.defaultPartitions = defaultPartitions
+    self.groupOffsets = groupOffsets
+  }
+
+  public var maxRecordBytes: Int { log.configuration.maxRecordBytes }
+
+  public func makeConsumer(group: String?, member: String) async throws -> any TopicConsumer {
+    EmbeddedConsumer(store: self, group: group, member: member)
   }
 
   public func createTopic(_ name: String, partitions: Int) async throws {
@@ -80,10 +92,13 @@ public final class EmbeddedTopicStore: TopicStore {
     }
   }
 
+  /// Waits until any partition has been appended to since `version` (or `timeout` passes) and
+  /// returns the current append version: how the Kafka listener's fetches long-poll.
   public func waitForAppends(after version: UInt64, timeout: Duration) async -> UInt64 {
     await signal.wait(after: version, timeout: timeout)
   }
 
+  /// The current append version, see ``waitForAppends(after:timeout:)``.
   public var appendVersion: UInt64 { signal.version }
 
   // MARK: - Errors

@@ -74,13 +74,15 @@ struct RunCommand: AsyncParsableCommand {
       throw Failure("\(error)")
     }
     defer { log.close() }
-    let store = EmbeddedTopicStore(log: log, defaultPartitions: worker.log.partitions)
     let offsets: FileOffsetStore
     do {
       offsets = try FileOffsetStore(directory: worker.dataDir + "/offsets")
     } catch {
       throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
     }
+    // Sink connectors' group offsets stay where sink offsets always were.
+    let store = EmbeddedTopicStore(
+      log: log, defaultPartitions: worker.log.partitions, groupOffsets: offsets)
     let status = StatusBoard()
     let workerID = "\(worker.workerID):\(worker.api.port)"
     let runtime = Worker(

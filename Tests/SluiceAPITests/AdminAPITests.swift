@@ -17,13 +17,16 @@ final class AdminAPITests: XCTestCase {
       "sluice-api-\(UUID().uuidString)")
     log = try EmbeddedLog(
       directory: directory.path, configuration: LogConfiguration(maxRecordBytes: 1024))
-    store = EmbeddedTopicStore(log: log, defaultPartitions: 3)
+    store = EmbeddedTopicStore(
+      log: log, defaultPartitions: 3,
+      groupOffsets: try FileOffsetStore(directory: directory.path + "-offsets"))
     status = StatusBoard()
   }
 
   override func tearDownWithError() throws {
     log.close()
     try? FileManager.default.removeItem(at: directory)
+    try? FileManager.default.removeItem(atPath: directory.path + "-offsets")
   }
 
   private var app: some ApplicationProtocol {

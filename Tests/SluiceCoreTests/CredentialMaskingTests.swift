@@ -17,12 +17,13 @@ final class CredentialMaskingTests: XCTestCase {
       log.close()
       try? FileManager.default.removeItem(at: directory)
     }
-    let store = EmbeddedTopicStore(log: log, defaultPartitions: 1)
+    let offsets = try FileOffsetStore(directory: directory.appendingPathComponent("offsets").path)
+    let store = EmbeddedTopicStore(log: log, defaultPartitions: 1, groupOffsets: offsets)
     var registry = ConnectorRegistry()
     registry.registerSink("leaky") { _ in LeakySinkConnector() }
     let worker = Worker(
       store: store,
-      offsets: try FileOffsetStore(directory: directory.appendingPathComponent("offsets").path),
+      offsets: offsets,
       registry: registry, workerID: "test", logger: Logger(label: "test"))
     try await store.createTopic("in", partitions: 1)
     _ = try await store.append(

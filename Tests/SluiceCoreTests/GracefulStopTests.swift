@@ -18,8 +18,8 @@ final class GracefulStopTests: XCTestCase {
     directory = FileManager.default.temporaryDirectory.appendingPathComponent(
       "sluice-gs-\(UUID().uuidString)")
     log = try EmbeddedLog(directory: directory.appendingPathComponent("log").path)
-    store = EmbeddedTopicStore(log: log, defaultPartitions: 1)
     offsets = try FileOffsetStore(directory: directory.appendingPathComponent("offsets").path)
+    store = EmbeddedTopicStore(log: log, defaultPartitions: 1, groupOffsets: offsets)
   }
 
   override func tearDownWithError() throws {

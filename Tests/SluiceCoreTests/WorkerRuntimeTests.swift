@@ -16,7 +16,10 @@ final class WorkerRuntimeTests: XCTestCase {
     directory = FileManager.default.temporaryDirectory.appendingPathComponent(
       "sluice-rt-\(UUID().uuidString)")
     log = try EmbeddedLog(directory: directory.appendingPathComponent("log").path)
-    store = EmbeddedTopicStore(log: log, defaultPartitions: 2)
+    store = EmbeddedTopicStore(
+      log: log, defaultPartitions: 2,
+      groupOffsets: try FileOffsetStore(directory: directory.appendingPathComponent("offsets").path)
+    )
   }
 
   override func tearDownWithError() throws {

@@ -78,12 +78,17 @@ public protocol SinkTask: Sendable {
   /// A sink that keeps its own offsets may instead return once the batch is handed over, and
   /// report a later failure of it by throwing ``SinkRewind`` from a following call.
   func put(_ records: [Record]) async throws
+  /// Called when the group takes these partitions away (another task reads them next): every
+  /// record of them given to `put` has been delivered, and the worker has committed their
+  /// offsets. A sink that holds state per partition lets go of it here.
+  func close(_ partitions: [TopicPartition]) async throws
   /// Releases resources; called once when the task stops.
   func close() async
 }
 
 extension SinkTask {
   public func open(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] { [:] }
+  public func close(_ partitions: [TopicPartition]) async throws {}
   public func close() async {}
 }
 

@@ -59,7 +59,9 @@ public enum TopicStoreError: Error, CustomStringConvertible, Sendable {
 /// The one way the runtime writes and reads topics (DESIGN.md §2).
 ///
 /// The embedded log (`SluiceLog`) is the first implementation; a Kafka-backed one can follow, so
-/// nothing here says how records lie on disk. Every method is safe to call concurrently.
+/// nothing here says how records lie on disk. Readers are consumer-shaped
+/// (``makeConsumer(group:member:)``), as a Kafka cluster's are. Every method is safe to call
+/// concurrently.
 public protocol TopicStore: Sendable {
   /// Partition count used when a topic is created implicitly by a write.
   var defaultPartitions: Int { get }
@@ -86,12 +88,13 @@ public protocol TopicStore: Sendable {
     async throws
     -> [Record]
 
-  /// Waits until any partition has been appended to since `version` (or `timeout` passes) and
-  /// returns the store's current append version. Readers that have caught up use it to sleep.
-  func waitForAppends(after version: UInt64, timeout: Duration) async -> UInt64
+  /// The largest record (key plus value) an append accepts: writers split or refuse by it
+  /// rather than learn it from a failed append.
+  var maxRecordBytes: Int { get }
 
-  /// The current append version, see ``waitForAppends(after:timeout:)``.
-  var appendVersion: UInt64 { get }
+  /// A consumer of this store: in `group` (a sink connector's name) when it will subscribe, or
+  /// nil for one that is assigned partitions by hand. `member` names it within the group.
+  func makeConsumer(group: String?, member: String) async throws -> any TopicConsumer
 }
 
 extension TopicStore {

@@ -1,8 +1,9 @@
 import Logging
 import ServiceLifecycle
 
-/// Runs one sink task: finds its partitions, reads them from the store in batches, delivers them
-/// with retries, dead-letters or fails on records that cannot be applied, and commits offsets.
+/// Runs one sink task: a member of its connector's consumer group, it is given partitions by the
+/// group, reads them in batches, delivers them with retries, dead-letters or fails on records
+/// that cannot be applied, and commits offsets to the group.
 ///
 /// A graceful stop (``ConnectorRun``) takes no new batch: the batch being delivered is finished,
 /// its offsets committed and the sink closed. Cancellation interrupts the delivery; what was not
@@ -15,7 +16,6 @@ struct SinkTaskRunner: Sendable {
   let topics: [String]
   let policy: SinkErrorPolicy
   let store: any TopicStore
-  let offsets: any OffsetStore
   let status: StatusBoard
   let logger: Logger
   var batchRecords: Int { connector.batching.maxRecords }
@@ -26,6 +26,7 @@ struct SinkTaskRunner: Sendable {
     while !Task.isStopping {
       let started = ContinuousClock.now
       var task: (any SinkTask)?
+      var consumer: (any TopicConsumer)?
       do {
         let context = SinkContext(
           connectorName: name, taskIndex: index, logger: logger, status: status,
@@ -35,12 +36,17 @@ struct SinkTaskRunner: Sendable {
           $0.state = .running
           $0.trace = nil
         }
-        var consumer = SinkConsumer(runner: self, task: task!)
-        try await consumer.consume()
+        consumer = try await store.makeConsumer(group: name, member: "\(index)")
+        var loop = SinkConsumer(runner: self, task: task!, consumer: consumer!)
+        try await loop.consume()
+        // The task lets go of its partitions before the group may give them to another.
         await task!.close()
+        await consumer?.close()
         return
       } catch {
+        // Leaving the group hands this task's partitions to the others until it is back.
         await task?.close()
+        await consumer?.close()
         if Task.isStopping { return }
         let delay = backoff.next(afterRunning: ContinuousClock.now - started)
         logger.error(
@@ -128,55 +134,42 @@ struct DeadLetterWriter: Sendable {
   }
 }
 
-/// The read → put → commit loop of one running sink task.
+/// The poll → put → commit loop of one running sink task.
 private struct SinkConsumer {
   let runner: SinkTaskRunner
   let task: any SinkTask
-  /// Next offset to deliver, per assigned partition.
+  let consumer: any TopicConsumer
+  /// Next offset to deliver, per partition the group gave this task.
   var positions: [TopicPartition: Int64] = [:]
   var committed: [TopicPartition: Int64] = [:]
   var lastCommit = ContinuousClock.now
-  var lastDiscovery: ContinuousClock.Instant?
-  var rotation = 0
 
-  init(runner: SinkTaskRunner, task: any SinkTask) {
+  init(runner: SinkTaskRunner, task: any SinkTask, consumer: any TopicConsumer) {
     self.runner = runner
     self.task = task
+    self.consumer = consumer
   }
 
   mutating func consume() async throws {
-    var readAhead: [Record] = []
+    try await consumer.subscribe(runner.topics)
     do {
       while !Task.isStopping {
-        try await discoverPartitions()
-        let version = runner.store.appendVersion
-        var batch = readAhead.isEmpty ? try await nextBatch() : readAhead
-        readAhead = []
+        var batch = try await poll(timeout: .seconds(1), holding: []).records
         let lingers = runner.connector.batching.linger > .zero
         if lingers && !batch.isEmpty && batch.count < runner.batchRecords {
           batch = try await linger(filling: batch)
         }
         if batch.isEmpty {
           try await commit(force: false)
-          _ = await runner.store.waitForAppends(after: version, timeout: .seconds(1))
           continue
         }
-        // Read the next batch while the sink applies this one, so the store and the sink work
-        // at the same time; it starts where this batch ends, which is where delivery leaves us.
-        var after = positions
-        for record in batch { after[record.topicPartition] = record.offset + 1 }
-        let (readFrom, nextRotation, owner) = (after, rotation + 1, runner)
-        async let next = Self.readAhead(owner, from: readFrom, rotation: nextRotation)
         do {
           try await deliver(batch[...])
         } catch let rewind as SinkRewind {
-          _ = await next
-          readAhead = []
           try await reopen(after: rewind)
           continue
         }
-        positions = after
-        readAhead = await next
+        for record in batch { positions[record.topicPartition] = record.offset + 1 }
         try await commit(force: false)
       }
     } catch is CancellationError {
@@ -185,90 +178,77 @@ private struct SinkConsumer {
     try await commit(force: true)
   }
 
+  /// One poll of the consumer, `held` being records read and not yet delivered. A change of
+  /// partitions is handled here, before the next poll lets the group move them: revoked ones
+  /// are committed and closed (and their held records dropped: their next owner delivers them),
+  /// assigned ones opened at the offset where delivery resumes.
+  mutating func poll(timeout: Duration, holding held: [Record]) async throws -> (
+    records: [Record], revoked: Set<TopicPartition>
+  ) {
+    let result = try await consumer.poll(
+      maxRecords: runner.batchRecords - held.count,
+      maxBytes: max(1, runner.batchBytes - Self.byteCount(held)), timeout: timeout)
+    if !result.revoked.isEmpty { try await revoke(result.revoked) }
+    // A stopping task takes on nothing new: leaving the group gives the partitions back.
+    if !result.assigned.isEmpty && !Task.isStopping { try await assign(result.assigned) }
+    for (tp, from, to) in result.skipped {
+      runner.logger.warning(
+        "sink position was removed by retention; skipping ahead",
+        metadata: ["partition": "\(tp)", "from": "\(from)", "to": "\(to)"])
+      positions[tp] = to
+    }
+    return (result.records, Set(result.revoked))
+  }
+
+  mutating func assign(_ partitions: [TopicPartition]) async throws {
+    for (tp, position) in try await startingPositions(of: partitions) {
+      positions[tp] = position
+      committed[tp] = position
+      await consumer.seek(tp, to: position)
+    }
+    runner.logger.info(
+      "sink partitions assigned",
+      metadata: ["task": "\(runner.index)", "partitions": "\(partitions)"])
+  }
+
+  mutating func revoke(_ partitions: [TopicPartition]) async throws {
+    let delivered = positions.filter {
+      partitions.contains($0.key) && committed[$0.key] != $0.value
+    }
+    try await consumer.commit(delivered)
+    try await task.close(partitions)
+    for tp in partitions {
+      positions[tp] = nil
+      committed[tp] = nil
+    }
+    runner.logger.info(
+      "sink partitions revoked",
+      metadata: ["task": "\(runner.index)", "partitions": "\(partitions)"])
+  }
+
   /// After a ``SinkRewind``: asks the sink again where each partition stands and resumes there.
   mutating func reopen(after rewind: SinkRewind) async throws {
     runner.logger.warning(
       "sink rewinding to its own offsets",
       metadata: ["task": "\(runner.index)", "reason": "\(rewind)"])
     let partitions = positions.keys.sorted()
-    for (tp, position) in try await startingPositions(of: partitions) { positions[tp] = position }
+    for (tp, position) in try await startingPositions(of: partitions) {
+      positions[tp] = position
+      await consumer.seek(tp, to: position)
+    }
   }
 
-  /// Where each partition starts: the sink's own offset, else the worker's stored one, else the
-  /// partition's start — never before the start (retention may have removed older records).
+  /// Where each partition starts: the sink's own offset, else the group's committed one, else
+  /// the partition's start — never before the start (retention may have removed older records).
   func startingPositions(of partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
     let own = try await task.open(partitions)
-    let stored = try await runner.offsets.sinkOffsets(connector: runner.name)
+    let stored = try await consumer.committed(partitions)
     var starts: [TopicPartition: Int64] = [:]
     for tp in partitions {
       let start = try await runner.store.offsets(of: tp).start
       starts[tp] = max(own[tp] ?? stored[tp] ?? start, start)
     }
     return starts
-  }
-
-  /// Assigns this task its share of the partitions of its topics, opening new ones as they appear.
-  mutating func discoverPartitions() async throws {
-    let now = ContinuousClock.now
-    if let last = lastDiscovery, now - last < .seconds(1) { return }
-    lastDiscovery = now
-    var all: [TopicPartition] = []
-    for topic in runner.topics {
-      guard let count = try await runner.store.partitionCount(of: topic) else { continue }
-      for p in 0..<count { all.append(TopicPartition(topic, p)) }
-    }
-    let mine = all.sorted().enumerated().filter { $0.offset % runner.count == runner.index }.map(
-      \.element)
-    let new = mine.filter { positions[$0] == nil }
-    guard !new.isEmpty else { return }
-    for (tp, position) in try await startingPositions(of: new) {
-      positions[tp] = position
-      committed[tp] = position
-    }
-    runner.logger.info(
-      "sink partitions assigned", metadata: ["task": "\(runner.index)", "partitions": "\(new)"])
-  }
-
-  /// Up to `limit` records (and about `batchBytes`, counting the `taken` bytes of a batch being
-  /// filled) from `positions`, taking partitions in turn from `rotation` so none starves. A
-  /// partition whose position retention removed gives nothing and is listed in `removed`.
-  static func read(
-    _ runner: SinkTaskRunner, from positions: [TopicPartition: Int64], rotation: Int, limit: Int,
-    taken: Int = 0
-  ) async throws -> (records: [Record], removed: [(TopicPartition, requested: Int64, start: Int64)])
-  {
-    let order = positions.keys.sorted()
-    var batch: [Record] = []
-    var removed: [(TopicPartition, requested: Int64, start: Int64)] = []
-    var bytes = taken
-    for i in 0..<order.count where batch.count < limit && bytes < runner.batchBytes {
-      let tp = order[(rotation + i) % order.count]
-      do {
-        let records = try await runner.store.read(
-          from: tp, offset: positions[tp]!, maxRecords: limit - batch.count,
-          maxBytes: runner.batchBytes - bytes)
-        batch += records
-        bytes += byteCount(records)
-      } catch TopicStoreError.offsetOutOfRange(_, let requested, let start, _) {
-        removed.append((tp, requested, start))
-      }
-    }
-    return (batch, removed)
-  }
-
-  /// The next batch read ahead while another is delivered; empty when anything went wrong, so
-  /// that ``nextBatch(after:)`` meets the problem and deals with it.
-  static func readAhead(
-    _ runner: SinkTaskRunner, from positions: [TopicPartition: Int64], rotation: Int
-  )
-    async -> [Record]
-  {
-    guard
-      let read = try? await read(
-        runner, from: positions, rotation: rotation, limit: runner.batchRecords),
-      read.removed.isEmpty
-    else { return [] }
-    return read.records
   }
 
   static func byteCount(_ records: [Record]) -> Int {
@@ -280,34 +260,12 @@ private struct SinkConsumer {
     var batch = batch
     let deadline = ContinuousClock.now + runner.connector.batching.linger
     while batch.count < runner.batchRecords, ContinuousClock.now < deadline, !Task.isStopping {
-      let version = runner.store.appendVersion
-      let more = try await nextBatch(after: batch)
-      if more.isEmpty {
-        _ = await runner.store.waitForAppends(
-          after: version, timeout: deadline - ContinuousClock.now)
-      }
+      let (more, revoked) = try await poll(
+        timeout: deadline - ContinuousClock.now, holding: batch)
+      if !revoked.isEmpty { batch.removeAll { revoked.contains($0.topicPartition) } }
       batch += more
     }
     return batch
-  }
-
-  /// Up to `batchRecords` records (fewer when `after` holds some already), taking from the
-  /// partitions in turn so none starves, starting after the records in `after`.
-  mutating func nextBatch(after earlier: [Record] = []) async throws -> [Record] {
-    guard !positions.isEmpty else { return [] }
-    rotation = (rotation + 1) % positions.count
-    var readFrom = positions
-    for record in earlier { readFrom[record.topicPartition] = record.offset + 1 }
-    let read = try await Self.read(
-      runner, from: readFrom, rotation: rotation, limit: runner.batchRecords - earlier.count,
-      taken: Self.byteCount(earlier))
-    for (tp, requested, start) in read.removed {
-      runner.logger.warning(
-        "sink position was removed by retention; skipping ahead",
-        metadata: ["partition": "\(tp)", "from": "\(requested)", "to": "\(start)"])
-      positions[tp] = start
-    }
-    return read.records
   }
 
   /// Delivers records in order. Connection-type errors are retried forever with capped backoff;
@@ -380,14 +338,14 @@ private struct SinkConsumer {
     try await DeadLetterWriter(runner: runner).write(record, reason: reason, attempts: attempts)
   }
 
-  /// Stores the delivered offsets at most once per the connector's commit interval (and
-  /// always on `force`); sinks that keep offsets themselves make this a hint, at-least-once
-  /// sinks replay at most that interval after a crash.
+  /// Commits the delivered offsets to the group at most once per the connector's commit
+  /// interval (and always on `force`); sinks that keep offsets themselves make this a hint,
+  /// at-least-once sinks replay at most that interval after a crash.
   mutating func commit(force: Bool) async throws {
     guard positions != committed else { return }
     let now = ContinuousClock.now
     guard force || now - lastCommit >= runner.connector.offsetCommitInterval else { return }
-    try await runner.offsets.commitSinkOffsets(positions, connector: runner.name)
+    try await consumer.commit(positions.filter { committed[$0.key] != $0.value })
     committed = positions
     lastCommit = now
   }

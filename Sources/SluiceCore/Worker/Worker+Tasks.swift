@@ -129,7 +129,7 @@ extension Worker {
         let runner = SinkTaskRunner(
           connector: sink, name: definition.name, index: index, count: count,
           topics: definition.topics, policy: definition.sinkErrorPolicy, store: store,
-          offsets: offsets, status: status, logger: log)
+          status: status, logger: log)
         return { await runner.run() }
       }
     }
