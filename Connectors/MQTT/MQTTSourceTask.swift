@@ -14,7 +14,11 @@ final class MQTTSourceTask: SourceTask {
 
   func run() async throws {
     var filter = RedeliveryFilter(window: config.maxInflight)
-    try await filter.rebuild(from: context.store, connector: config.name)
+    let written = try await context.recentlyWritten(maxAgeMs: nil, maxCount: config.maxInflight)
+    for problem in written.unreadable {
+      context.logger.warning("redelivery window skipped a partition it cannot read: \(problem)")
+    }
+    filter.rebuild(from: written.records)
     let delivery = MQTTDelivery(config: config, context: context, filter: filter)
     let context = self.context
     context.setDetail("broker", "\(config.host):\(config.port)")

@@ -34,7 +34,7 @@ struct MessageIdentity: Hashable, Sendable {
 /// published twice by a device are different packets and are kept, except in the unlikely case
 /// that a new one has the same identifier, topic and payload as one of the last `window`
 /// written and arrives within the first `window` after a reconnect. The written identities live
-/// in the records (`mqtt.mid`, `mqtt.topic`, the value), so ``rebuild(from:connector:)``
+/// in the records (`mqtt.mid`, `mqtt.topic`, the value), so ``rebuild(from:)``
 /// restores them after a crash.
 struct RedeliveryFilter {
   let window: Int
@@ -75,40 +75,21 @@ struct RedeliveryFilter {
 
   var count: Int { recent.count }
 
-  /// The last `window` messages this connector wrote, from the tails of all topics.
-  mutating func rebuild(from store: any TopicStore, connector: String) async throws {
-    var found: [(timestamp: Int64, order: Int, identity: MessageIdentity)] = []
-    for topic in try await store.describeTopics() {
-      for (partition, bounds) in topic.partitions.enumerated() {
-        let tp = TopicPartition(topic.name, partition)
-        var offset = max(bounds.start, bounds.end - Int64(window))
-        while offset < bounds.end {
-          let records = try await store.read(
-            from: tp, offset: offset, maxRecords: Int(bounds.end - offset), maxBytes: 16 << 20)
-          guard let last = records.last else { break }
-          for record in records {
-            guard let source = record.header(SourceHeaders.connector),
-              source.elementsEqual(connector.utf8),
-              let mid = record.header(MQTTHeaders.mid).flatMap({
-                Int(String(decoding: $0, as: UTF8.self))
-              }),
-              mid != 0, let topic = record.header(MQTTHeaders.topic)
-            else { continue }
-            found.append(
-              (
-                record.timestamp, found.count,
-                MessageIdentity(
-                  mid: mid, topic: String(decoding: topic, as: UTF8.self),
-                  payload: record.value ?? [])
-              ))
-          }
-          offset = last.offset + 1
-        }
-      }
-    }
-    found.sort { ($0.timestamp, $0.order) < ($1.timestamp, $1.order) }
+  /// Starts from the last `window` messages this connector wrote, oldest first
+  /// (``SourceTaskContext/recentlyWritten(maxAgeMs:maxCount:)``).
+  mutating func rebuild(from records: [Record]) {
     recent = []
     next = 0
-    for entry in found.suffix(window) { written(entry.identity) }
+    for record in records {
+      guard
+        let mid = record.header(MQTTHeaders.mid).flatMap({
+          Int(String(decoding: $0, as: UTF8.self))
+        }),
+        mid != 0, let topic = record.header(MQTTHeaders.topic)
+      else { continue }
+      written(
+        MessageIdentity(
+          mid: mid, topic: String(decoding: topic, as: UTF8.self), payload: record.value ?? []))
+    }
   }
 }

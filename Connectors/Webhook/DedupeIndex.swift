@@ -39,7 +39,7 @@ actor DedupeIndex {
   private var order = CircularBuffer<(key: String, sequence: UInt64)>()
   private var nextSequence: UInt64 = 0
   private var inFlight: [String: Task<Placement, any Error>] = [:]
-  private let windowMs: Int64
+  let windowMs: Int64
   private let maxBytes: Int
   private(set) var bytes = 0
   private(set) var evicted = 0
@@ -106,59 +106,21 @@ actor DedupeIndex {
     order = CircularBuffer(live.map { ($0.key, $0.value.sequence) })
   }
 
-  /// Rebuilds the index from records this connector wrote inside the window, newest last.
-  /// A partition that cannot be read (damaged data in a topic of someone else's) is skipped
-  /// and reported in the returned list, so it does not stop the webhook.
-  func rebuild(from store: any TopicStore, connector: String, nowMs: Int64) async throws
-    -> [String]
-  {
-    var unreadable: [String] = []
-    for topic in try await store.describeTopics() {
-      for (partition, bounds) in topic.partitions.enumerated() {
-        let tp = TopicPartition(topic.name, partition)
-        do {
-          try await rebuild(tp, bounds: bounds, store: store, connector: connector, nowMs: nowMs)
-        } catch {
-          unreadable.append("\(tp): \(error)")
-        }
+  /// Rebuilds the index from the records this connector wrote inside the window, oldest first
+  /// (``SourceTaskContext/recentlyWritten(maxAgeMs:maxCount:)``).
+  func rebuild(from records: [Record], nowMs: Int64) {
+    for record in records {
+      guard nowMs.saturatingMinus(record.timestamp) <= windowMs,
+        let key = record.header(Self.header)
+      else { continue }
+      let text = String(decoding: key, as: UTF8.self)
+      if done[text] == nil {
+        remember(
+          text,
+          Placement(topic: record.topic, partition: record.partition, offset: record.offset),
+          atMs: record.timestamp)
       }
     }
     compactOrder()
-    return unreadable
-  }
-
-  private func rebuild(
-    _ tp: TopicPartition, bounds: PartitionOffsets, store: any TopicStore, connector: String,
-    nowMs: Int64
-  ) async throws {
-    var end = bounds.end
-    // Walk back in windows until the records are older than the dedupe window.
-    while end > bounds.start {
-      let from = max(bounds.start, end - 1000)
-      var next = from
-      var oldest = Int64.max
-      while next < end {
-        let records = try await store.read(
-          from: tp, offset: next, maxRecords: Int(end - next), maxBytes: 8 << 20)
-        guard let last = records.last else { break }
-        for record in records where record.offset < end {
-          oldest = min(oldest, record.timestamp)
-          guard nowMs.saturatingMinus(record.timestamp) <= windowMs,
-            let source = record.header(SourceHeaders.connector),
-            source.elementsEqual(connector.utf8),
-            let key = record.header(Self.header)
-          else { continue }
-          let text = String(decoding: key, as: UTF8.self)
-          if done[text] == nil {
-            remember(
-              text, Placement(topic: tp.topic, partition: tp.partition, offset: record.offset),
-              atMs: record.timestamp)
-          }
-        }
-        next = last.offset + 1
-      }
-      if nowMs.saturatingMinus(oldest) > windowMs { return }
-      end = from
-    }
   }
 }

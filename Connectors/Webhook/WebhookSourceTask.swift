@@ -37,9 +37,10 @@ final class WebhookSourceTask: SourceTask {
       }
     }
     if config.dedupeHeader != nil {
-      let unreadable = try await dedupe.rebuild(
-        from: context.store, connector: config.name, nowMs: currentTimeMillis())
-      for problem in unreadable {
+      let written = try await context.recentlyWritten(
+        maxAgeMs: dedupe.windowMs, maxCount: nil)
+      await dedupe.rebuild(from: written.records, nowMs: currentTimeMillis())
+      for problem in written.unreadable {
         context.logger.warning("dedupe rebuild skipped a partition it cannot read: \(problem)")
       }
       context.setDetail("dedupe_keys", "\(await dedupe.count)")

@@ -19,9 +19,15 @@ public protocol SourceTaskContext: Sendable {
   /// The position of the last record this connector durably wrote to `partition` (the one the
   /// runtime compares replays with), or nil when it wrote none there.
   func lastDurablePosition(in partition: TopicPartition) async throws -> SourcePosition?
+  /// The records this connector wrote that are still kept, for state a source rebuilds from
+  /// them after a restart (idempotency keys, a redelivery window): those newer than `maxAgeMs`,
+  /// or among the last `maxCount` of each partition (the newest `maxCount` of those), oldest
+  /// first. Its records are those with its `sluice.source` header (``SourceHeaders``).
+  func recentlyWritten(maxAgeMs: Int64?, maxCount: Int?) async throws -> WrittenRecords
   /// A value shown under `details` in this task's status (slot, lag, snapshot progress…).
   func setDetail(_ name: String, _ value: String?)
-  /// The topics, read-only for sources: to rebuild state kept in records (idempotency keys).
+  /// The topics, read-only for sources: partition counts (a snapshot spreading its tables).
+  /// State kept in records is read back with ``recentlyWritten(maxAgeMs:maxCount:)``.
   var store: any TopicStore { get }
 }
 

@@ -29,6 +29,7 @@ final class SourceWriter: SourceTaskContext {
   private let producer: Producer
   private let state = State()
   private let committer: PositionCommitter
+  private let history: SourceHistory
 
   init(
     connector: String, taskIndex: Int, store: any TopicStore, offsets: any OffsetStore,
@@ -43,6 +44,7 @@ final class SourceWriter: SourceTaskContext {
     self.logger = logger
     self.committedPosition = committedPosition
     self.committer = PositionCommitter(offsets: offsets, connector: connector)
+    self.history = SourceHistory(store: store, connector: connector)
   }
 
   func setDetail(_ name: String, _ value: String?) {
@@ -76,6 +78,10 @@ final class SourceWriter: SourceTaskContext {
 
   func lastDurablePosition(in partition: TopicPartition) async throws -> SourcePosition? {
     try await lastDurablePosition(partition)
+  }
+
+  func recentlyWritten(maxAgeMs: Int64?, maxCount: Int?) async throws -> WrittenRecords {
+    try await history.recent(maxAgeMs: maxAgeMs, maxCount: maxCount, nowMs: currentTimeMillis())
   }
 
   /// Appends one partition's share of a send, without the records it already holds.
@@ -116,41 +122,13 @@ final class SourceWriter: SourceTaskContext {
     return placed
   }
 
-  /// The position of the last record this connector durably wrote to `tp`, found once by
-  /// scanning the partition backwards and then kept up to date in memory.
+  /// The position of the last record this connector durably wrote to `tp`, found once in the
+  /// ``SourceHistory`` and then kept up to date in memory.
   private func lastDurablePosition(_ tp: TopicPartition) async throws -> SourcePosition? {
     if let known = await state.position(tp) { return known }
-    let found = try await scanForLastPosition(tp)
+    let found = try await history.lastPosition(in: tp)
     await state.learn(tp, found)
     return found
-  }
-
-  private func scanForLastPosition(_ tp: TopicPartition) async throws -> SourcePosition? {
-    let bounds = try await store.offsets(of: tp)
-    var end = bounds.end
-    let window: Int64 = 1000
-    while end > bounds.start {
-      let from = max(bounds.start, end - window)
-      var found: SourcePosition?
-      var next = from
-      while next < end {
-        let records = try await store.read(
-          from: tp, offset: next, maxRecords: Int(end - next), maxBytes: 16 << 20)
-        guard let last = records.last else { break }
-        for record in records where record.offset < end {
-          if let name = record.header(SourceHeaders.connector),
-            name.elementsEqual(connectorName.utf8),
-            let position = record.header(SourceHeaders.position)
-          {
-            found = SourcePosition(String(decoding: position, as: UTF8.self))
-          }
-        }
-        next = last.offset + 1
-      }
-      if let found { return found }
-      end = from
-    }
-    return nil
   }
 
   /// Writes committed positions one at a time, always the newest scheduled one: a send does
