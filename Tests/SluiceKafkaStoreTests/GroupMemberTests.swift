@@ -15,7 +15,11 @@ final class GroupMemberTests: XCTestCase {
   func testMembersSharePartitionsAndRebalanceWithCallbacks() async throws {
     let broker = try BrokerProcess(.sluice)
     try broker.start()
+    // One client per member, as one consumer per process would have: a broker serves one
+    // request at a time per connection, so a JoinGroup held for a rebalance would hold the
+    // other member's heartbeats and rejoin behind it on a shared connection.
     let client = testClient(broker)
+    let client2 = testClient(broker)
     defer { broker.stop() }
     try await client.createTopics([NewTopic(name: "sink-input", partitions: 4)])
     let all = (Int32(0)..<4).map { TopicPartition("sink-input", $0) }
@@ -32,7 +36,7 @@ final class GroupMemberTests: XCTestCase {
 
     let log2 = RebalanceLog()
     let second = ConsumerGroupMember(
-      client: client, groupId: "sinks", topics: ["sink-input"], assignor: .range,
+      client: client2, groupId: "sinks", topics: ["sink-input"], assignor: .range,
       heartbeatInterval: .milliseconds(200), onRebalance: { await log2.add($0) })
     let secondAssignment = try await second.join()
     XCTAssertEqual(secondAssignment.count, 2)
@@ -61,5 +65,6 @@ final class GroupMemberTests: XCTestCase {
     XCTAssertEqual(left.last, .revoked(secondAssignment))
     await first.leave()
     await client.close()
+    await client2.close()
   }
 }

@@ -71,6 +71,13 @@ final class RecordBatchTests: XCTestCase {
     XCTAssertEqual(kept.map(\.offset), [0, 1, 6, 7])
     XCTAssertEqual(
       ReadCommittedFilter.allRecords(batches).map(\.offset), [0, 1, 2, 3, 6, 7, 9])
+    // Without the aborted list (Tansu 0.6 sends none), the ABORT marker still drops 2-3.
+    XCTAssertEqual(
+      ReadCommittedFilter.records(batches, aborted: [], lastStableOffset: 9).map(\.offset),
+      [0, 1, 6, 7])
+    // Batch 9 (producer 4) has no marker in the response: the reader stops before it.
+    XCTAssertEqual(ReadCommittedFilter.undecidedTransactionStart(batches, aborted: []), 9)
+    XCTAssertNil(ReadCommittedFilter.undecidedTransactionStart(Array(batches[0..<7]), aborted: []))
   }
 }
 

@@ -120,14 +120,18 @@ public struct KafkaFetcher: Sendable {
           }
           throw error
         }
-        let batches = try RecordBatchDecoder.decode(data.records ?? [])
+        var batches = try RecordBatchDecoder.decode(data.records ?? [])
         var records: [FetchedRecord]
         if isolation == .readCommitted {
+          let aborted = (data.abortedTransactions ?? []).map {
+            ReadCommittedFilter.AbortedTransaction(
+              producerId: $0.producerId, firstOffset: $0.firstOffset)
+          }
+          if let hold = ReadCommittedFilter.undecidedTransactionStart(batches, aborted: aborted) {
+            batches.removeAll { $0.baseOffset >= hold }
+          }
           records = ReadCommittedFilter.records(
-            batches,
-            aborted: (data.abortedTransactions ?? []).map {
-              .init(producerId: $0.producerId, firstOffset: $0.firstOffset)
-            }, lastStableOffset: data.lastStableOffset)
+            batches, aborted: aborted, lastStableOffset: data.lastStableOffset)
         } else {
           records = ReadCommittedFilter.allRecords(batches)
         }
