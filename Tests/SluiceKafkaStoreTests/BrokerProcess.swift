@@ -138,7 +138,8 @@ final class BrokerProcess: @unchecked Sendable {
   static func python(_ script: String, _ arguments: [String]) throws -> String {
     let process = Process()
     process.executableURL = venv.appendingPathComponent("bin/python")
-    process.arguments = [repository.appendingPathComponent("Tests/Kafka/\(script)").path] + arguments
+    process.arguments =
+      [repository.appendingPathComponent("Tests/Kafka/\(script)").path] + arguments
     let out = Pipe()
     process.standardOutput = out
     try process.run()

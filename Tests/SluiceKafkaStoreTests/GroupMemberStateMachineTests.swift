@@ -38,7 +38,8 @@ final class GroupMemberStateMachineTests: XCTestCase {
     XCTAssertEqual(
       machine.joinAnswered(
         errorCode: 0, memberId: "m-2", generation: 4, leader: "m-1", protocolName: "range",
-        members: []), .sendSync(generation: 4, memberId: "m-2", protocolName: "range", members: nil))
+        members: []), .sendSync(generation: 4, memberId: "m-2", protocolName: "range", members: nil)
+    )
   }
 
   func testARebalanceRevokesEverythingThenRejoins() {
@@ -113,7 +114,8 @@ final class PartitionAssignorTests: XCTestCase {
       subscriptions: ["b": ["t"], "a": ["t"], "c": ["t", "u"]], partitionCounts: ["t": 7, "u": 2])
     XCTAssertEqual(plan["a"], (0..<3).map { TopicPartition("t", $0) })
     XCTAssertEqual(plan["b"], (3..<5).map { TopicPartition("t", $0) })
-    XCTAssertEqual(plan["c"], (5..<7).map { TopicPartition("t", $0) } + [.init("u", 0), .init("u", 1)])
+    XCTAssertEqual(
+      plan["c"], (5..<7).map { TopicPartition("t", $0) } + [.init("u", 0), .init("u", 1)])
   }
 
   func testRoundRobinDealsToSubscribedMembers() {

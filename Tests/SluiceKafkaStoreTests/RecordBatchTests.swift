@@ -48,7 +48,8 @@ final class RecordBatchTests: XCTestCase {
         baseOffset: base, lastOffset: base + Int64(count) - 1, producerId: producer,
         producerEpoch: 0, isTransactional: transactional, isControl: false, controlCommits: nil,
         records: (0..<count).map {
-          FetchedRecord(offset: base + Int64($0), record: KafkaRecord(value: [UInt8($0)], timestamp: 0))
+          FetchedRecord(
+            offset: base + Int64($0), record: KafkaRecord(value: [UInt8($0)], timestamp: 0))
         })
     }
     func marker(_ offset: Int64, producer: Int64, commit: Bool) -> DecodedBatch {
@@ -92,7 +93,8 @@ final class ApiVersionsNegotiationTests: XCTestCase {
     let answer = ApiVersionsResponse(
       errorCode: 0,
       apiKeys: [
-        .init(apiKey: 18, minVersion: 0, maxVersion: 2), .init(apiKey: 0, minVersion: 0, maxVersion: 7),
+        .init(apiKey: 18, minVersion: 0, maxVersion: 2),
+        .init(apiKey: 0, minVersion: 0, maxVersion: 7),
         .init(apiKey: 1, minVersion: 0, maxVersion: 11),
       ]
     ).bytes(version: 2)

@@ -81,7 +81,8 @@ final class SASLConversationTests: XCTestCase {
 
   func testPlainSendsAuthzAuthcAndPassword() {
     var conversation = SASLConversation(mechanism: .plain, username: "alice", password: "secret")
-    XCTAssertEqual(conversation.start(), .send([0] + Array("alice".utf8) + [0] + Array("secret".utf8)))
+    XCTAssertEqual(
+      conversation.start(), .send([0] + Array("alice".utf8) + [0] + Array("secret".utf8)))
     XCTAssertEqual(conversation.received([]), .done)
   }
 }

@@ -54,18 +54,21 @@ final class TransactionsTests: XCTestCase {
 
     let committed0 = try await readRecords(client, p0, count: 3)
     let committed1 = try await readRecords(client, p1, count: 1)
-    XCTAssertEqual(committed0.map { String(decoding: $0.record.value!, as: UTF8.self) }, ["c1", "c2", "c4"])
+    XCTAssertEqual(
+      committed0.map { String(decoding: $0.record.value!, as: UTF8.self) }, ["c1", "c2", "c4"])
     XCTAssertEqual(committed1.map { String(decoding: $0.record.value!, as: UTF8.self) }, ["c3"])
     let everything = try await readRecords(client, p0, count: 5, isolation: .readUncommitted)
     XCTAssertEqual(
-      everything.map { String(decoding: $0.record.value!, as: UTF8.self) }, ["c1", "c2", "a1", "a2", "c4"])
+      everything.map { String(decoding: $0.record.value!, as: UTF8.self) },
+      ["c1", "c2", "a1", "a2", "c4"])
 
     // librdkafka's read_committed reader agrees on every committed record, in order. Tansu 0.6
     // writes the ABORT marker but answers Fetch with an empty AbortedTransactions list, so
     // librdkafka (which trusts the list alone) also shows the aborted a1, a2; Sluice's reader
     // drops them by their marker (ReadCommittedFilter).
     let output = try BrokerProcess.python(
-      "read_committed.py", ["--bootstrap", "\(broker.bootstrap)", "--topic", "txn", "--partitions", "2"])
+      "read_committed.py",
+      ["--bootstrap", "\(broker.bootstrap)", "--topic", "txn", "--partitions", "2"])
     let json = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
     let librdkafka = json?["values"] as? [String] ?? []
     XCTAssertEqual(librdkafka.filter { !$0.hasPrefix("a") }, ["c1", "c2", "c4", "c3"], output)
@@ -125,7 +128,11 @@ final class TransactionsTests: XCTestCase {
         FetchRequest(
           replicaId: -1, maxWaitMs: 5000, minBytes: 1_000_000, maxBytes: 1 << 20,
           isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-          topics: [.init(topic: "before", partitions: [.init(partition: 0, fetchOffset: 1, partitionMaxBytes: 1 << 20)])]),
+          topics: [
+            .init(
+              topic: "before",
+              partitions: [.init(partition: 0, fetchOffset: 1, partitionMaxBytes: 1 << 20)])
+          ]),
         extraTimeout: .seconds(5))
     }
     try await Task.sleep(for: .milliseconds(300))

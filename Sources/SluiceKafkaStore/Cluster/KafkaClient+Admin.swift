@@ -79,7 +79,8 @@ extension KafkaClient {
               .init(
                 name: topic,
                 partitions: topics[topic]!.map {
-                  .init(partitionIndex: $0.partition, currentLeaderEpoch: -1, timestamp: spec.wireValue)
+                  .init(
+                    partitionIndex: $0.partition, currentLeaderEpoch: -1, timestamp: spec.wireValue)
                 })
             }))
         for topic in response.topics {

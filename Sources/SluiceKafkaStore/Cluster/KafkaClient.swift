@@ -123,7 +123,9 @@ public actor KafkaClient {
     try checkOpen()
     guard let address = current?.brokers[node] ?? extraAddresses[node] else {
       stale = true
-      throw KafkaClientError(.server, code: KafkaErrorCode.brokerNotAvailable.rawValue, "node \(node) is not in the metadata")
+      throw KafkaClientError(
+        .server, code: KafkaErrorCode.brokerNotAvailable.rawValue,
+        "node \(node) is not in the metadata")
     }
     if let existing = connections[node], existing.address == address { return existing }
     let connection = BrokerConnection(

@@ -188,7 +188,8 @@ public actor BrokerConnection {
   private func authenticate(_ channel: any Channel, _ sasl: KafkaSASLConfiguration) async throws {
     let broker = address.description
     func failure(_ message: String) -> KafkaClientError {
-      KafkaClientError(.authenticationFailed, broker: broker, "SASL \(sasl.mechanism.rawValue): \(message)")
+      KafkaClientError(
+        .authenticationFailed, broker: broker, "SASL \(sasl.mechanism.rawValue): \(message)")
     }
     guard let handshakeVersion = try? negotiatedVersion(.saslHandshake), handshakeVersion >= 1,
       let authenticateVersion = try? negotiatedVersion(.saslAuthenticate)
@@ -200,7 +201,8 @@ public actor BrokerConnection {
           version: handshakeVersion), timeout: configuration.requestTimeout),
       version: handshakeVersion)
     guard handshake.errorCode == 0 else {
-      throw failure("mechanism refused (broker offers \(handshake.mechanisms.joined(separator: ", ")))")
+      throw failure(
+        "mechanism refused (broker offers \(handshake.mechanisms.joined(separator: ", ")))")
     }
     var conversation = SASLConversation(
       mechanism: sasl.mechanism, username: sasl.username, password: sasl.password)
@@ -236,7 +238,9 @@ public actor BrokerConnection {
     channel.writeAndFlush(request).whenFailure { error in
       promise.fail(
         (error as? KafkaClientError)
-          ?? KafkaClientError(.connectionClosed, broker: "\(channel.remoteAddress.map { "\($0)" } ?? "")", "write failed: \(error)"))
+          ?? KafkaClientError(
+            .connectionClosed, broker: "\(channel.remoteAddress.map { "\($0)" } ?? "")",
+            "write failed: \(error)"))
     }
     return try await promise.futureResult.get()
   }

@@ -128,7 +128,9 @@ final class KafkaClientChannelHandler: ChannelDuplexHandler {
     fail(context: context, reason)
   }
 
-  private func timedOut(_ correlationId: Int32, after timeout: TimeAmount, context: ChannelHandlerContext) {
+  private func timedOut(
+    _ correlationId: Int32, after timeout: TimeAmount, context: ChannelHandlerContext
+  ) {
     guard inFlight.contains(where: { $0.correlationId == correlationId }) else { return }
     // Responses come in order: with one missing, the connection's state is unknown.
     let ms = timeout.nanoseconds / 1_000_000

@@ -43,7 +43,8 @@ public enum ReadCommittedFilter {
         continue
       }
       if batch.isTransactional && abortedProducers.contains(batch.producerId) { continue }
-      if batch.isTransactional, let marker = endedBy[index], batches[marker].controlCommits == false {
+      if batch.isTransactional, let marker = endedBy[index], batches[marker].controlCommits == false
+      {
         continue
       }
       for record in batch.records where lastStableOffset < 0 || record.offset < lastStableOffset {

@@ -102,7 +102,8 @@ public actor KafkaProducer {
       transactionalId: transactionalId, acks: -1,
       timeoutMs: client.configuration.requestTimeout.milliseconds,
       topicData: [
-        .init(name: partition.topic, partitionData: [.init(index: partition.partition, records: batch)])
+        .init(
+          name: partition.topic, partitionData: [.init(index: partition.partition, records: batch)])
       ])
     do {
       // A retry resends the same batch: the broker recognises its sequence and does not store

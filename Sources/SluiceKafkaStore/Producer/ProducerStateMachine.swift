@@ -117,7 +117,9 @@ public struct ProducerStateMachine: Sendable, Equatable {
 
   /// Checks that offsets may be sent to the transaction now.
   public func checkCanAddOffsets() throws {
-    guard isTransactional, state == .inTransaction else { throw invalid("sendOffsetsToTransaction") }
+    guard isTransactional, state == .inTransaction else {
+      throw invalid("sendOffsetsToTransaction")
+    }
   }
 
   /// The base sequence for a batch of `count` records to `partition`, reserving them.
@@ -129,7 +131,8 @@ public struct ProducerStateMachine: Sendable, Equatable {
     let base = sequences[partition, default: 0]
     // Sequences wrap to 0 after Int32.max, as Kafka's do.
     let next = Int64(base) + Int64(count)
-    sequences[partition] = next > Int64(Int32.max) ? Int32(next - Int64(Int32.max) - 1) : Int32(next)
+    sequences[partition] =
+      next > Int64(Int32.max) ? Int32(next - Int64(Int32.max) - 1) : Int32(next)
     return base
   }
 

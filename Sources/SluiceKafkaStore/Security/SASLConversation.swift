@@ -134,7 +134,8 @@ public struct SASLConversation: Sendable {
   static func attributes(_ message: String) -> [String: String] {
     var result: [String: String] = [:]
     for part in message.split(separator: ",") {
-      guard let equals = part.firstIndex(of: "="), part.distance(from: part.startIndex, to: equals) == 1
+      guard let equals = part.firstIndex(of: "="),
+        part.distance(from: part.startIndex, to: equals) == 1
       else { continue }
       result[String(part[..<equals])] = String(part[part.index(after: equals)...])
     }
