@@ -14,6 +14,10 @@ public actor KafkaClient {
   nonisolated let logger: Logger
   private let group: any EventLoopGroup
   private var connections: [Int32: BrokerConnection] = [:]
+  /// Connections to coordinators, apart from the data connections (as Java's client keeps
+  /// them): a broker serves one request at a time per connection, so a JoinGroup held for a
+  /// rebalance or a long-poll Fetch must not hold the other up.
+  private var coordinatorConnections: [Int32: BrokerConnection] = [:]
   private var bootstrapConnections: [BrokerAddress: BrokerConnection] = [:]
   /// Addresses learned from FindCoordinator, for coordinators Metadata did not list.
   private var extraAddresses: [Int32: BrokerAddress] = [:]
@@ -47,8 +51,10 @@ public actor KafkaClient {
     closed = true
     refreshing?.cancel()
     for connection in connections.values { await connection.close() }
+    for connection in coordinatorConnections.values { await connection.close() }
     for connection in bootstrapConnections.values { await connection.close() }
     connections = [:]
+    coordinatorConnections = [:]
     bootstrapConnections = [:]
   }
 
@@ -120,6 +126,12 @@ public actor KafkaClient {
 
   /// The connection to node `node` (a broker id from Metadata or FindCoordinator).
   public func connection(node: Int32) throws -> BrokerConnection {
+    try connection(node: node, in: &connections)
+  }
+
+  private func connection(node: Int32, in pool: inout [Int32: BrokerConnection]) throws
+    -> BrokerConnection
+  {
     try checkOpen()
     guard let address = current?.brokers[node] ?? extraAddresses[node] else {
       stale = true
@@ -127,11 +139,11 @@ public actor KafkaClient {
         .server, code: KafkaErrorCode.brokerNotAvailable.rawValue,
         "node \(node) is not in the metadata")
     }
-    if let existing = connections[node], existing.address == address { return existing }
+    if let existing = pool[node], existing.address == address { return existing }
     let connection = BrokerConnection(
       address: address, configuration: configuration, group: group, logger: logger)
-    if let old = connections[node] { Task { await old.close() } }
-    connections[node] = connection
+    if let old = pool[node] { Task { await old.close() } }
+    pool[node] = connection
     return connection
   }
 
@@ -210,7 +222,9 @@ public actor KafkaClient {
   /// (cached until ``invalidateCoordinator(_:key:)``).
   public func coordinator(_ type: CoordinatorType, key: String) async throws -> BrokerConnection {
     let cacheKey = CoordinatorKey(type: type, key: key)
-    if let node = coordinators[cacheKey], let connection = try? connection(node: node) {
+    if let node = coordinators[cacheKey],
+      let connection = try? connection(node: node, in: &coordinatorConnections)
+    {
       return connection
     }
     let connection = try await anyConnection()
@@ -232,7 +246,7 @@ public actor KafkaClient {
     }
     extraAddresses[node] = BrokerAddress(host: host, port: Int(port))
     coordinators[cacheKey] = node
-    return try self.connection(node: node)
+    return try self.connection(node: node, in: &coordinatorConnections)
   }
 
   /// Forgets the coordinator of `key`, after NOT_COORDINATOR or a broken connection.

@@ -14,6 +14,12 @@ public enum RebalanceEvent: Sendable, Equatable {
 /// ``PartitionAssignor`` when it is the leader), syncs, heartbeats on a timer, hands assigned and
 /// revoked partitions to `onRebalance`, commits and fetches offsets, and leaves. Its protocol
 /// state is a ``GroupMemberStateMachine``.
+///
+/// Give each member its own ``KafkaClient`` (as each Java consumer has its own network client):
+/// group requests go over the client's coordinator connection, and a broker serves one request
+/// at a time per connection, so one member's JoinGroup, held until the rebalance completes,
+/// would hold another member's heartbeats and rejoin behind it. Fetches use the client's data
+/// connections and are not held up.
 public actor ConsumerGroupMember {
   /// The cluster client.
   public nonisolated let client: KafkaClient
