@@ -95,6 +95,20 @@ let package = Package(
     // The Kafka wire protocol (primitives, generated message codecs); no dependencies.
     .target(name: "SluiceKafka", path: "Sources/SluiceKafka"),
 
+    // Sluice's own Kafka client (DESIGN.md §8): connections, metadata and leader routing,
+    // idempotent and transactional producers, read_committed fetch, classic consumer groups,
+    // TLS and SASL. Knows nothing of SluiceCore or the embedded log.
+    .target(
+      name: "SluiceKafkaStore",
+      dependencies: [
+        "SluiceKafka", "SluiceCompression", "CRC32C",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
+
     // MARK: - Connectors (one target each, depending only on SluiceCore)
     .target(name: "FileConnector", dependencies: ["SluiceCore"], path: "Connectors/File"),
     .target(
@@ -174,6 +188,14 @@ let package = Package(
     .testTarget(name: "SystemLibraryTests", dependencies: ["CLibPQ", "CMosquitto", "CCurl"]),
     // Fixtures/ (hex files and the script that writes them) are read through #filePath.
     .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka"], exclude: ["Fixtures"]),
+    // Against real brokers: Tansu (from .build/kafka-venv) and Sluice's own listener ($SLUICE_BIN).
+    .testTarget(
+      name: "SluiceKafkaStoreTests",
+      dependencies: [
+        "SluiceKafkaStore", "SluiceKafka",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+      ]),
   ],
   swiftLanguageModes: [.v6]
 )

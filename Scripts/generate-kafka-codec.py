@@ -48,6 +48,17 @@ APIS = [
     ("DescribeConfigs", 32, 1, 4, 1),
     ("DescribeCluster", 60, 0, 1, 0),
 ]
+# APIs only a client sends (Sluice's Kafka client, SluiceKafkaStore): they get message types and
+# ``ApiKey`` cases, but no ``KafkaRequestBody`` case and no place in ``ApiKey/allCases``, which
+# lists what a broker on this codec decodes (the listener advertises exactly those).
+CLIENT_APIS = [
+    ("SaslHandshake", 17, 0, 1, 0),
+    ("AddPartitionsToTxn", 24, 0, 3, 0),
+    ("AddOffsetsToTxn", 25, 0, 3, 0),
+    ("EndTxn", 26, 0, 3, 0),
+    ("TxnOffsetCommit", 28, 0, 3, 0),
+    ("SaslAuthenticate", 36, 0, 2, 0),
+]
 # Schemas that are not API messages: name -> version range (None = the file's validVersions).
 EXTRA = {
     "RequestHeader": (0, 2),
@@ -590,7 +601,7 @@ def main():
         old.unlink()
     flexible = {}
     samples = Samples()
-    for api, key, low, high, decodable in APIS:
+    for api, key, low, high, decodable in APIS + CLIENT_APIS:
         for side, protocol in (("Request", "KafkaRequestMessage"), ("Response", "KafkaResponseMessage")):
             schema = load_schema(resources / f"{api}{side}.json")
             assert schema["apiKey"] == key, (api, schema["apiKey"])
@@ -631,10 +642,23 @@ def api_key_file(flexible):
     out = [HEADER, "\n"]
     out.append("/// The Kafka APIs Sluice's codec knows, by their wire key (the allow-list of\n")
     out.append("/// Scripts/generate-kafka-codec.py).\n")
+    out.append("///\n")
+    out.append("/// ``allCases`` lists the APIs a broker on this codec decodes (``KafkaRequestBody``), not\n")
+    out.append("/// ``clientOnlyCases``: the transaction and SASL APIs only Sluice's client sends.\n")
     out.append("public enum ApiKey: Int16, Sendable, CaseIterable {\n")
-    for api, key, *_ in sorted(APIS, key=lambda a: a[1]):
+    for api, key, *_ in sorted(APIS + CLIENT_APIS, key=lambda a: a[1]):
         out.append(f"  case {swift_case(api)} = {key}\n")
-    out.append("}\n\nextension ApiKey {\n")
+    out.append("\n  /// The APIs a broker decodes as ``KafkaRequestBody``, by key (not ``clientOnlyCases``).\n")
+    out.append("  public static let allCases: [ApiKey] = [\n")
+    for api, *_ in sorted(APIS, key=lambda a: a[1]):
+        out.append(f"    .{swift_case(api)},\n")
+    out.append("  ]\n\n  /// The APIs only a client sends: their messages are generated, but a broker on this\n")
+    out.append("  /// codec does not decode them as a ``KafkaRequestBody``.\n")
+    out.append("  public static let clientOnlyCases: [ApiKey] = [\n")
+    for api, *_ in sorted(CLIENT_APIS, key=lambda a: a[1]):
+        out.append(f"    .{swift_case(api)},\n")
+    out.append("  ]\n}\n\nextension ApiKey {\n")
+    ALL = APIS + CLIENT_APIS
 
     def switch(doc_line, name, type_, rows):
         lines = [f"  /// {doc_line}\n", f"  public var {name}: {type_} {{\n", "    switch self {\n"]
@@ -645,20 +669,20 @@ def api_key_file(flexible):
     out += switch(
         "The versions the codec encodes and decodes (and a broker may advertise).",
         "supportedVersions", "ClosedRange<Int16>",
-        [(a, f"{low}...{high}") for a, _, low, high, _ in APIS])
+        [(a, f"{low}...{high}") for a, _, low, high, _ in ALL])
     out += switch(
         "The versions whose request body decodes; below them only the header is understood "
         "(Produce v0-2: answer UNSUPPORTED_VERSION).",
         "decodableVersions", "ClosedRange<Int16>",
-        [(a, f"{dec}...{high}") for a, _, _, high, dec in APIS])
+        [(a, f"{dec}...{high}") for a, _, _, high, dec in ALL])
     out += switch(
         "The first flexible (compact, tagged-field) version of the request, nil if none.",
         "firstFlexibleRequestVersion", "Int16?",
-        [(a, "nil" if flexible[(a, "Request")] is None else flexible[(a, "Request")]) for a, *_ in APIS])
+        [(a, "nil" if flexible[(a, "Request")] is None else flexible[(a, "Request")]) for a, *_ in ALL])
     out += switch(
         "The first flexible version of the response, nil if none.",
         "firstFlexibleResponseVersion", "Int16?",
-        [(a, "nil" if flexible[(a, "Response")] is None else flexible[(a, "Response")]) for a, *_ in APIS])
+        [(a, "nil" if flexible[(a, "Response")] is None else flexible[(a, "Response")]) for a, *_ in ALL])
     out.append("""  /// The request header version for a request of this API at `version`: 2 when the request is
   /// flexible, else 1.
   public func requestHeaderVersion(for version: Int16) -> Int16 {
@@ -681,7 +705,7 @@ def api_key_file(flexible):
 
 def request_body_file():
     out = [HEADER, "\n"]
-    out.append("/// A decoded request body of any API in ``ApiKey``: what a broker switches on.\n")
+    out.append("/// A decoded request body of any API in ``ApiKey/allCases``: what a broker switches on.\n")
     out.append("public enum KafkaRequestBody: Equatable, Sendable {\n")
     for api, *_ in APIS:
         out.append(f"  case {swift_case(api)}({api}Request)\n")
@@ -699,6 +723,12 @@ def request_body_file():
 """)
     for api, *_ in APIS:
         out.append(f"    case .{swift_case(api)}: self = .{swift_case(api)}(try {api}Request(from: &reader, version: version))\n")
+    out.append("    case " + ", ".join(f".{swift_case(api)}" for api, *_ in CLIENT_APIS) + """:
+      // Only clients send these; decode them with their own types.
+      throw KafkaDecodingError(
+        field: "request body", offset: reader.position,
+        reason: .unsupported(apiKey: apiKey.rawValue, version: version))
+""")
     out.append("""    }
   }
 

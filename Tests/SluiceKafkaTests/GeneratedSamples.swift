@@ -599,34 +599,134 @@ extension DescribeClusterResponse.DescribeClusterBroker {
   static var sample: Self { Self(brokerId: 9, host: "host309", port: 11, rack: "rack311") }
 }
 
+extension SaslHandshakeRequest {
+  static var sample: Self { Self(mechanism: "mechanism312") }
+}
+
+extension SaslHandshakeResponse {
+  static var sample: Self { Self(errorCode: 14, mechanisms: ["mechanisms314", "mechanisms315"]) }
+}
+
+extension AddPartitionsToTxnRequest {
+  static var sample: Self {
+    Self(
+      v3AndBelowTransactionalId: "v3andbelowtransactionalid316", v3AndBelowProducerId: 18,
+      v3AndBelowProducerEpoch: 19, v3AndBelowTopics: [.sample, .sample])
+  }
+}
+
+extension AddPartitionsToTxnRequest.AddPartitionsToTxnTopic {
+  static var sample: Self { Self(name: "name319", partitions: [21, 22]) }
+}
+
+extension AddPartitionsToTxnResponse {
+  static var sample: Self {
+    Self(throttleTimeMs: 23, resultsByTopicV3AndBelow: [.sample, .sample])
+  }
+}
+
+extension AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult {
+  static var sample: Self { Self(name: "name323", resultsByPartition: [.sample, .sample]) }
+}
+
+extension AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult {
+  static var sample: Self { Self(partitionIndex: 25, partitionErrorCode: 26) }
+}
+
+extension AddOffsetsToTxnRequest {
+  static var sample: Self {
+    Self(
+      transactionalId: "transactionalid326", producerId: 28, producerEpoch: 29,
+      groupId: "groupid329")
+  }
+}
+
+extension AddOffsetsToTxnResponse {
+  static var sample: Self { Self(throttleTimeMs: 31, errorCode: 32) }
+}
+
+extension EndTxnRequest {
+  static var sample: Self {
+    Self(transactionalId: "transactionalid332", producerId: 34, producerEpoch: 35, committed: true)
+  }
+}
+
+extension EndTxnResponse {
+  static var sample: Self { Self(throttleTimeMs: 36, errorCode: 37) }
+}
+
+extension TxnOffsetCommitRequest {
+  static var sample: Self {
+    Self(
+      transactionalId: "transactionalid337", groupId: "groupid338", producerId: 40,
+      producerEpoch: 41, generationId: 42, memberId: "memberid342",
+      groupInstanceId: "groupinstanceid343", topics: [.sample, .sample])
+  }
+}
+
+extension TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic {
+  static var sample: Self { Self(name: "name344", partitions: [.sample, .sample]) }
+}
+
+extension TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition {
+  static var sample: Self {
+    Self(
+      partitionIndex: 46, committedOffset: 47, committedLeaderEpoch: 48,
+      committedMetadata: "committedmetadata348")
+  }
+}
+
+extension TxnOffsetCommitResponse {
+  static var sample: Self { Self(throttleTimeMs: 50, topics: [.sample, .sample]) }
+}
+
+extension TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic {
+  static var sample: Self { Self(name: "name350", partitions: [.sample, .sample]) }
+}
+
+extension TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition {
+  static var sample: Self { Self(partitionIndex: 52, errorCode: 53) }
+}
+
+extension SaslAuthenticateRequest {
+  static var sample: Self { Self(authBytes: [1, 2, 103]) }
+}
+
+extension SaslAuthenticateResponse {
+  static var sample: Self {
+    Self(
+      errorCode: 55, errorMessage: "errormessage355", authBytes: [1, 2, 106], sessionLifetimeMs: 58)
+  }
+}
+
 extension RequestHeader {
   static var sample: Self {
-    Self(requestApiKey: 13, requestApiVersion: 14, correlationId: 15, clientId: "clientid315")
+    Self(requestApiKey: 59, requestApiVersion: 60, correlationId: 61, clientId: "clientid361")
   }
 }
 
 extension ResponseHeader {
-  static var sample: Self { Self(correlationId: 17) }
+  static var sample: Self { Self(correlationId: 63) }
 }
 
 extension ConsumerProtocolSubscription {
   static var sample: Self {
     Self(
-      topics: ["topics317", "topics318"], userData: [1, 2, 69],
-      ownedPartitions: [.sample, .sample], generationId: 21, rackId: "rackid321")
+      topics: ["topics363", "topics364"], userData: [1, 2, 115],
+      ownedPartitions: [.sample, .sample], generationId: 67, rackId: "rackid367")
   }
 }
 
 extension ConsumerProtocolSubscription.TopicPartition {
-  static var sample: Self { Self(topic: "topic322", partitions: [24, 25]) }
+  static var sample: Self { Self(topic: "topic368", partitions: [70, 71]) }
 }
 
 extension ConsumerProtocolAssignment {
-  static var sample: Self { Self(assignedPartitions: [.sample, .sample], userData: [1, 2, 75]) }
+  static var sample: Self { Self(assignedPartitions: [.sample, .sample], userData: [1, 2, 121]) }
 }
 
 extension ConsumerProtocolAssignment.TopicPartition {
-  static var sample: Self { Self(topic: "topic326", partitions: [28, 29]) }
+  static var sample: Self { Self(topic: "topic372", partitions: [74, 75]) }
 }
 
 /// Every generated message type, a populated sample, and the versions to round-trip.
@@ -671,6 +771,18 @@ let generatedSamples: [(any KafkaMessage, ClosedRange<Int16>)] = [
   (DescribeConfigsResponse.sample, 1...4),
   (DescribeClusterRequest.sample, 0...1),
   (DescribeClusterResponse.sample, 0...1),
+  (SaslHandshakeRequest.sample, 0...1),
+  (SaslHandshakeResponse.sample, 0...1),
+  (AddPartitionsToTxnRequest.sample, 0...3),
+  (AddPartitionsToTxnResponse.sample, 0...3),
+  (AddOffsetsToTxnRequest.sample, 0...3),
+  (AddOffsetsToTxnResponse.sample, 0...3),
+  (EndTxnRequest.sample, 0...3),
+  (EndTxnResponse.sample, 0...3),
+  (TxnOffsetCommitRequest.sample, 0...3),
+  (TxnOffsetCommitResponse.sample, 0...3),
+  (SaslAuthenticateRequest.sample, 0...2),
+  (SaslAuthenticateResponse.sample, 0...2),
   (RequestHeader.sample, 0...2),
   (ResponseHeader.sample, 0...1),
   (ConsumerProtocolSubscription.sample, 0...3),

@@ -171,3 +171,15 @@ struct SplitMix64: RandomNumberGenerator {
     return z ^ (z >> 31)
   }
 }
+
+final class ApiKeyListsTests: XCTestCase {
+  /// The listener advertises `ApiKey.allCases`: the client-only APIs must stay out of it.
+  func testAllCasesAreWhatABrokerDecodesAndClientOnlyCasesAreTheRest() {
+    XCTAssertEqual(
+      ApiKey.allCases.map(\.rawValue),
+      [0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 22, 23, 32, 60])
+    XCTAssertEqual(ApiKey.clientOnlyCases.map(\.rawValue), [17, 24, 25, 26, 28, 36])
+    XCTAssertEqual(ApiKey.endTxn.supportedVersions, 0...3)
+    XCTAssertEqual(ApiKey.saslAuthenticate.firstFlexibleRequestVersion, 2)
+  }
+}

@@ -2,6 +2,9 @@
 
 /// The Kafka APIs Sluice's codec knows, by their wire key (the allow-list of
 /// Scripts/generate-kafka-codec.py).
+///
+/// ``allCases`` lists the APIs a broker on this codec decodes (``KafkaRequestBody``), not
+/// ``clientOnlyCases``: the transaction and SASL APIs only Sluice's client sends.
 public enum ApiKey: Int16, Sendable, CaseIterable {
   case produce = 0
   case fetch = 1
@@ -16,13 +19,54 @@ public enum ApiKey: Int16, Sendable, CaseIterable {
   case syncGroup = 14
   case describeGroups = 15
   case listGroups = 16
+  case saslHandshake = 17
   case apiVersions = 18
   case createTopics = 19
   case deleteTopics = 20
   case initProducerId = 22
   case offsetForLeaderEpoch = 23
+  case addPartitionsToTxn = 24
+  case addOffsetsToTxn = 25
+  case endTxn = 26
+  case txnOffsetCommit = 28
   case describeConfigs = 32
+  case saslAuthenticate = 36
   case describeCluster = 60
+
+  /// The APIs a broker decodes as ``KafkaRequestBody``, by key (not ``clientOnlyCases``).
+  public static let allCases: [ApiKey] = [
+    .produce,
+    .fetch,
+    .listOffsets,
+    .metadata,
+    .offsetCommit,
+    .offsetFetch,
+    .findCoordinator,
+    .joinGroup,
+    .heartbeat,
+    .leaveGroup,
+    .syncGroup,
+    .describeGroups,
+    .listGroups,
+    .apiVersions,
+    .createTopics,
+    .deleteTopics,
+    .initProducerId,
+    .offsetForLeaderEpoch,
+    .describeConfigs,
+    .describeCluster,
+  ]
+
+  /// The APIs only a client sends: their messages are generated, but a broker on this
+  /// codec does not decode them as a ``KafkaRequestBody``.
+  public static let clientOnlyCases: [ApiKey] = [
+    .saslHandshake,
+    .addPartitionsToTxn,
+    .addOffsetsToTxn,
+    .endTxn,
+    .txnOffsetCommit,
+    .saslAuthenticate,
+  ]
 }
 
 extension ApiKey {
@@ -49,6 +93,12 @@ extension ApiKey {
     case .offsetForLeaderEpoch: return 2...4
     case .describeConfigs: return 1...4
     case .describeCluster: return 0...1
+    case .saslHandshake: return 0...1
+    case .addPartitionsToTxn: return 0...3
+    case .addOffsetsToTxn: return 0...3
+    case .endTxn: return 0...3
+    case .txnOffsetCommit: return 0...3
+    case .saslAuthenticate: return 0...2
     }
   }
 
@@ -75,6 +125,12 @@ extension ApiKey {
     case .offsetForLeaderEpoch: return 2...4
     case .describeConfigs: return 1...4
     case .describeCluster: return 0...1
+    case .saslHandshake: return 0...1
+    case .addPartitionsToTxn: return 0...3
+    case .addOffsetsToTxn: return 0...3
+    case .endTxn: return 0...3
+    case .txnOffsetCommit: return 0...3
+    case .saslAuthenticate: return 0...2
     }
   }
 
@@ -101,6 +157,12 @@ extension ApiKey {
     case .offsetForLeaderEpoch: return 4
     case .describeConfigs: return 4
     case .describeCluster: return 0
+    case .saslHandshake: return nil
+    case .addPartitionsToTxn: return 3
+    case .addOffsetsToTxn: return 3
+    case .endTxn: return 3
+    case .txnOffsetCommit: return 3
+    case .saslAuthenticate: return 2
     }
   }
 
@@ -127,6 +189,12 @@ extension ApiKey {
     case .offsetForLeaderEpoch: return 4
     case .describeConfigs: return 4
     case .describeCluster: return 0
+    case .saslHandshake: return nil
+    case .addPartitionsToTxn: return 3
+    case .addOffsetsToTxn: return 3
+    case .endTxn: return 3
+    case .txnOffsetCommit: return 3
+    case .saslAuthenticate: return 2
     }
   }
 

