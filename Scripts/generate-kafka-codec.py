@@ -49,7 +49,7 @@ APIS = [
     ("DescribeCluster", 60, 0, 1, 0),
 ]
 # APIs only a client sends (Sluice's Kafka client, SluiceKafkaStore): they get message types and
-# ``ApiKey`` cases, but no ``KafkaRequestBody`` case and no place in ``ApiKey/allCases``, which
+# ``ApiKey`` cases, but no ``KafkaRequestBody`` case and no place in ``ApiKey/brokerCases``, which
 # lists what a broker on this codec decodes (the listener advertises exactly those).
 CLIENT_APIS = [
     ("SaslHandshake", 17, 0, 1, 0),
@@ -643,13 +643,13 @@ def api_key_file(flexible):
     out.append("/// The Kafka APIs Sluice's codec knows, by their wire key (the allow-list of\n")
     out.append("/// Scripts/generate-kafka-codec.py).\n")
     out.append("///\n")
-    out.append("/// ``allCases`` lists the APIs a broker on this codec decodes (``KafkaRequestBody``), not\n")
-    out.append("/// ``clientOnlyCases``: the transaction and SASL APIs only Sluice's client sends.\n")
+    out.append("/// ``brokerCases`` are the APIs a broker on this codec decodes (``KafkaRequestBody``),\n")
+    out.append("/// ``clientOnlyCases`` the transaction and SASL APIs only Sluice's client sends.\n")
     out.append("public enum ApiKey: Int16, Sendable, CaseIterable {\n")
     for api, key, *_ in sorted(APIS + CLIENT_APIS, key=lambda a: a[1]):
         out.append(f"  case {swift_case(api)} = {key}\n")
     out.append("\n  /// The APIs a broker decodes as ``KafkaRequestBody``, by key (not ``clientOnlyCases``).\n")
-    out.append("  public static let allCases: [ApiKey] = [\n")
+    out.append("  public static let brokerCases: [ApiKey] = [\n")
     for api, *_ in sorted(APIS, key=lambda a: a[1]):
         out.append(f"    .{swift_case(api)},\n")
     out.append("  ]\n\n  /// The APIs only a client sends: their messages are generated, but a broker on this\n")
@@ -705,7 +705,7 @@ def api_key_file(flexible):
 
 def request_body_file():
     out = [HEADER, "\n"]
-    out.append("/// A decoded request body of any API in ``ApiKey/allCases``: what a broker switches on.\n")
+    out.append("/// A decoded request body of any API in ``ApiKey/brokerCases``: what a broker switches on.\n")
     out.append("public enum KafkaRequestBody: Equatable, Sendable {\n")
     for api, *_ in APIS:
         out.append(f"  case {swift_case(api)}({api}Request)\n")

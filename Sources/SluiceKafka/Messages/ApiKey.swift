@@ -3,8 +3,8 @@
 /// The Kafka APIs Sluice's codec knows, by their wire key (the allow-list of
 /// Scripts/generate-kafka-codec.py).
 ///
-/// ``allCases`` lists the APIs a broker on this codec decodes (``KafkaRequestBody``), not
-/// ``clientOnlyCases``: the transaction and SASL APIs only Sluice's client sends.
+/// ``brokerCases`` are the APIs a broker on this codec decodes (``KafkaRequestBody``),
+/// ``clientOnlyCases`` the transaction and SASL APIs only Sluice's client sends.
 public enum ApiKey: Int16, Sendable, CaseIterable {
   case produce = 0
   case fetch = 1
@@ -34,7 +34,7 @@ public enum ApiKey: Int16, Sendable, CaseIterable {
   case describeCluster = 60
 
   /// The APIs a broker decodes as ``KafkaRequestBody``, by key (not ``clientOnlyCases``).
-  public static let allCases: [ApiKey] = [
+  public static let brokerCases: [ApiKey] = [
     .produce,
     .fetch,
     .listOffsets,

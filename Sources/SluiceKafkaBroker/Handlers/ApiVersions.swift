@@ -7,7 +7,7 @@ extension KafkaBroker {
     ApiVersionsResponse(errorCode: KafkaErrorCode.none.rawValue, apiKeys: Self.advertisedVersions)
   }
 
-  static let advertisedVersions: [ApiVersionsResponse.ApiVersion] = ApiKey.allCases.map {
+  static let advertisedVersions: [ApiVersionsResponse.ApiVersion] = ApiKey.brokerCases.map {
     .init(
       apiKey: $0.rawValue, minVersion: $0.supportedVersions.lowerBound,
       maxVersion: $0.supportedVersions.upperBound)
