@@ -52,6 +52,7 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+cpu_seconds() { [ -r "/proc/$1/stat" ] && awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; return 0; }
 peak_rss_mib() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$1/status"; }
 stop_broker() { kill "$broker" 2>/dev/null || true; wait "$broker" 2>/dev/null || true; broker=""; : >"$work/broker.pid"; }
 # Waits until a Kafka client gets Metadata from 127.0.0.1:$1 (10 s at most) while $broker lives.
@@ -116,8 +117,13 @@ measure() {
     fast_rate=$("$py" -c 'import json,sys; d=json.loads(sys.argv[1]); print(round(d["consumed"] / d["consume_s"]))' "$fast")
   fi
   # The broker's Fetch alone: the raw reader, RAW_PASSES times, then with CRC checks, then recording.
-  local raw
+  local raw cpu0 cpu1 broker_cpu=nan
+  cpu0=$(cpu_seconds "$broker")
   raw=$(raw_passes_json "127.0.0.1:$port" "bench$round" "$work/$target.rec")
+  # The broker's CPU seconds per pass (RAW_PASSES, the CRC pass and the recording pass).
+  cpu1=$(cpu_seconds "$broker")
+  [ -n "$cpu0" ] && [ -n "$cpu1" ] && broker_cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$((raw_passes + 2))" 'BEGIN {printf "%.3f", (b - a) / n}')
+  raw="${raw%\}}, \"broker_cpu_s\": $broker_cpu}"
   kill -0 "$broker" 2>/dev/null && rss=$(peak_rss_mib "$broker")
   stop_broker
   # The reader's ceiling: the same reader against a server that only write()s the recorded bytes.
@@ -183,7 +189,7 @@ for round in $(seq 1 "$rounds"); do
     done
     if [ "$t" != floor ]; then
       for part in raw replay; do
-        for f in rate cpu_share crc_rate crc_cpu_share fetches; do raw_field "$line" "$part" "$f" >>"$work/$t.$part.$f"; done
+        for f in rate cpu_share crc_rate crc_cpu_share fetches broker_cpu_s; do raw_field "$line" "$part" "$f" >>"$work/$t.$part.$f"; done
       done
     fi
   done
@@ -226,13 +232,13 @@ echo "partition_max_bytes 1048576, records counted from batch headers); each rou
 echo "The replay column is the same reader against a server that only write()s the responses recorded from that broker"
 echo "in the same round (the reader's ceiling); reader CPU share = its CPU seconds per wall second (2 cores here)."
 echo
-echo "| median of $rounds | consume, raw fetch (rec/s) | with CRC-32C checks (rec/s) | reader CPU share | fetches | replay of its responses (rec/s) | raw / replay |"
-echo "|---|---|---|---|---|---|---|"
+echo "| median of $rounds | consume, raw fetch (rec/s) | with CRC-32C checks (rec/s) | reader CPU share | broker CPU s per pass | fetches | replay of its responses (rec/s) | raw / replay |"
+echo "|---|---|---|---|---|---|---|---|"
 for t in tansu sluice; do
   [ "$t" = sluice ] && [ -n "$sluice_why" ] && continue
   name=$t; case $t in tansu) name="Tansu (memory)" ;; sluice) name="Sluice (fsync: batch)" ;; esac
-  printf '| %s | %.0f | %.0f | %s | %s | %.0f | %s |\n' "$name" "$(med "$t" raw.rate)" "$(med "$t" raw.crc_rate)" "$(med "$t" raw.cpu_share)" \
-    "$(med "$t" raw.fetches)" "$(med "$t" replay.rate)" "$(ratio "$(med "$t" raw.rate)" "$(med "$t" replay.rate)")"
+  printf '| %s | %.0f | %.0f | %s | %s | %s | %.0f | %s |\n' "$name" "$(med "$t" raw.rate)" "$(med "$t" raw.crc_rate)" "$(med "$t" raw.cpu_share)" \
+    "$(med "$t" raw.broker_cpu_s)" "$(med "$t" raw.fetches)" "$(med "$t" replay.rate)" "$(ratio "$(med "$t" raw.rate)" "$(med "$t" replay.rate)")"
 done
 if [ -z "$sluice_why" ]; then
   echo
