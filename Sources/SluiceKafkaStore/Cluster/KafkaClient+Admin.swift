@@ -35,7 +35,7 @@ extension KafkaClient {
       let metadata = try await self.refreshMetadataIncluding(topics.map(\.name))
       for topic in topics {
         for index in 0..<topic.partitions
-        where metadata.leader(of: TopicPartition(topic.name, index)) == nil {
+        where metadata.leader(of: KafkaTopicPartition(topic.name, index)) == nil {
           throw KafkaClientError.server(
             KafkaErrorCode.leaderNotAvailable.rawValue, "new topic \(topic.name)-\(index)")
         }
@@ -60,15 +60,15 @@ extension KafkaClient {
 
   /// The offsets `spec` names for each of `partitions` (asking each partition's leader).
   public func listOffsets(
-    _ partitions: [TopicPartition], at spec: OffsetSpec,
+    _ partitions: [KafkaTopicPartition], at spec: OffsetSpec,
     isolation: IsolationLevel = .readUncommitted
-  ) async throws -> [TopicPartition: Int64] {
+  ) async throws -> [KafkaTopicPartition: Int64] {
     try await withRetries("ListOffsets") {
-      var byLeader: [Int32: [TopicPartition]] = [:]
+      var byLeader: [Int32: [KafkaTopicPartition]] = [:]
       for partition in partitions {
         byLeader[try await self.leader(of: partition), default: []].append(partition)
       }
-      var result: [TopicPartition: Int64] = [:]
+      var result: [KafkaTopicPartition: Int64] = [:]
       for (leader, partitions) in byLeader {
         let connection = try await self.connection(node: leader)
         let topics = Dictionary(grouping: partitions, by: \.topic)
@@ -90,7 +90,7 @@ extension KafkaClient {
                 partition.errorCode, "ListOffsets \(topic.name)-\(partition.partitionIndex)",
                 broker: connection.address.description)
             }
-            result[TopicPartition(topic.name, partition.partitionIndex)] = partition.offset
+            result[KafkaTopicPartition(topic.name, partition.partitionIndex)] = partition.offset
           }
         }
       }
