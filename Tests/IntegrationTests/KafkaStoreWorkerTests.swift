@@ -11,7 +11,8 @@ final class KafkaStoreWorkerTests: XCTestCase {
     try tansu.start()
     defer { tansu.stop() }
     let worker = try WorkerProcess(
-      workerYAMLExtra: "store: { kind: kafka, bootstrap: [\(tansu.address)], default_partitions: 2 }")
+      workerYAMLExtra:
+        "store: { kind: kafka, bootstrap: [\(tansu.address)], default_partitions: 2 }")
     let input = worker.directory.appendingPathComponent("in.txt")
     let output = worker.directory.appendingPathComponent("out.jsonl")
     FileManager.default.createFile(atPath: input.path, contents: nil)

@@ -113,21 +113,24 @@ final class StoreConfigTests: XCTestCase {
       ),
       (
         "store:\n  kind: kafka\n  bootstrap: [a:1]\n  security:\n    protocol: sasl_plaintext\n    sasl:\n      mechanism: PLAIN\n      username: u\n",
-        "worker.yaml:6:", "password"
+        "worker.yaml:7:", "missing required key 'password'"
       ),
       (
         "store:\n  kind: kafka\n  bootstrap: [a:1]\n  security:\n    protocol: ssl\n    tls:\n      cert: c.pem\n",
-        "worker.yaml:6:", "cert and key go together"
+        "worker.yaml:7:", "cert and key go together"
       ),
       (
         "store:\n  kind: kafka\n  bootstrap: [a:1]\n  security:\n    protocol: ssl\n    tls:\n      certificate: c.pem\n",
-        "worker.yaml:7:", "did you mean 'cert'?"
+        "worker.yaml:7:", "unknown key 'certificate'; expected one of: ca, cert, key"
       ),
       (
         "store:\n  kind: kafka\n  bootstrap: [a:1]\n  security:\n    tls: { ca: ca.pem }\n",
         "worker.yaml:5:", "only with protocol ssl or sasl_ssl"
       ),
-      ("store:\n  kind: embedded\n  bootstrap: [a:1]\n", "worker.yaml:3:", "unknown key 'bootstrap'"),
+      (
+        "store:\n  kind: embedded\n  bootstrap: [a:1]\n", "worker.yaml:3:",
+        "unknown key 'bootstrap'"
+      ),
       (
         "kafka: { listen: 127.0.0.1:9092 }\nstore: { kind: kafka, bootstrap: [a:1] }\n",
         "worker.yaml:1:", "remove kafka:"

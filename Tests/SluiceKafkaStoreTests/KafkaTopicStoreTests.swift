@@ -64,7 +64,9 @@ final class KafkaTopicStoreTests: XCTestCase {
     let read = try await store.read(from: tp, offset: 0, maxRecords: 100, maxBytes: 1 << 20)
     XCTAssertEqual(read.map(\.offset), [0, 1, 2, 3], label)
     XCTAssertEqual(
-      read.map { OutgoingRecord(timestamp: $0.timestamp, key: $0.key, value: $0.value, headers: $0.headers) },
+      read.map {
+        OutgoingRecord(timestamp: $0.timestamp, key: $0.key, value: $0.value, headers: $0.headers)
+      },
       first + second, label)
     XCTAssertTrue(read.allSatisfy { $0.topic == "orders" && $0.partition == 1 }, label)
     let tail = try await store.read(from: tp, offset: 2, maxRecords: 1, maxBytes: 1 << 20)
@@ -153,7 +155,8 @@ final class KafkaTopicStoreTests: XCTestCase {
 
     // New records go to whoever holds the partition, from the committed offsets on.
     for tp in all {
-      _ = try await store.append([OutgoingRecord(key: nil, value: Array("new-\(tp.partition)".utf8))], to: tp)
+      _ = try await store.append(
+        [OutgoingRecord(key: nil, value: Array("new-\(tp.partition)".utf8))], to: tp)
     }
     async let a = Self.drain(first, count: 2)
     async let b = Self.drain(second, count: 2)
@@ -171,7 +174,8 @@ final class KafkaTopicStoreTests: XCTestCase {
     XCTAssertEqual(change.assigned, all)
     seen = try await Self.drain(first, count: 2)
     XCTAssertEqual(Set(seen.map(\.topicPartition)), Set(firstHalf))
-    let nothing = try await first.poll(maxRecords: 100, maxBytes: 1 << 20, timeout: .milliseconds(300))
+    let nothing = try await first.poll(
+      maxRecords: 100, maxBytes: 1 << 20, timeout: .milliseconds(300))
     XCTAssertEqual(nothing.records, [])
     await first.close()
     await store.close()
@@ -181,7 +185,8 @@ final class KafkaTopicStoreTests: XCTestCase {
   private static func pollChange(_ consumer: any TopicConsumer) async throws -> ConsumerPoll {
     let deadline = ContinuousClock.now + .seconds(30)
     while ContinuousClock.now < deadline {
-      let poll = try await consumer.poll(maxRecords: 100, maxBytes: 1 << 20, timeout: .milliseconds(200))
+      let poll = try await consumer.poll(
+        maxRecords: 100, maxBytes: 1 << 20, timeout: .milliseconds(200))
       if !poll.assigned.isEmpty || !poll.revoked.isEmpty { return poll }
       XCTAssertEqual(poll.records, [], "records while waiting for a change")
     }
@@ -194,7 +199,8 @@ final class KafkaTopicStoreTests: XCTestCase {
     var records: [Record] = []
     let deadline = ContinuousClock.now + .seconds(20)
     while records.count < count && ContinuousClock.now < deadline {
-      let poll = try await consumer.poll(maxRecords: 7, maxBytes: 1 << 20, timeout: .milliseconds(200))
+      let poll = try await consumer.poll(
+        maxRecords: 7, maxBytes: 1 << 20, timeout: .milliseconds(200))
       XCTAssertEqual(poll.revoked + poll.assigned, [], "a change while draining")
       records += poll.records
     }

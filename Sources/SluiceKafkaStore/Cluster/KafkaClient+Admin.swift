@@ -5,7 +5,9 @@ extension KafkaClient {
   /// the metadata shows a leader for each of their partitions.
   public func createTopics(_ topics: [NewTopic], ifNotExists: Bool = true) async throws {
     let timeout = configuration.requestTimeout
-    try await withRetries("CreateTopics") {
+    // Topics that existed already keep their partition count: only the new ones are waited for.
+    let created = try await withRetries("CreateTopics") {
+      var existing: Set<String> = []
       let connection = try await self.controllerConnection()
       let response = try await connection.send(
         CreateTopicsRequest(
@@ -19,6 +21,7 @@ extension KafkaClient {
           }, timeoutMs: timeout.milliseconds))
       for result in response.topics where result.errorCode != 0 {
         if ifNotExists && result.errorCode == KafkaErrorCode.topicAlreadyExists.rawValue {
+          existing.insert(result.name)
           continue
         }
         let error = KafkaClientError.server(
@@ -29,11 +32,12 @@ extension KafkaClient {
         throw KafkaClientError(
           .server, code: result.errorCode, broker: error.broker, error.message)
       }
+      return topics.filter { !existing.contains($0.name) }
     }
     // Wait until every partition has a leader (a new topic's metadata lags on some brokers).
     try await withRetries("metadata of new topics") {
       let metadata = try await self.refreshMetadataIncluding(topics.map(\.name))
-      for topic in topics {
+      for topic in created {
         for index in 0..<topic.partitions
         where metadata.leader(of: KafkaTopicPartition(topic.name, index)) == nil {
           throw KafkaClientError.server(

@@ -94,8 +94,7 @@ public actor KafkaConsumer: TopicConsumer {
     buffered.removeAll { $0.topic == partition.topic && $0.partition == partition.partition }
   }
 
-  public func poll(maxRecords: Int, maxBytes: Int, timeout: Duration) async throws -> ConsumerPoll
-  {
+  public func poll(maxRecords: Int, maxBytes: Int, timeout: Duration) async throws -> ConsumerPoll {
     // The caller has finished with what the last poll revoked: the member may rejoin.
     revocationDone?.resume()
     revocationDone = nil

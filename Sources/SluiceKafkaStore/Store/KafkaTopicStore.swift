@@ -193,9 +193,17 @@ public final class KafkaTopicStore: TopicStore {
     async throws -> [Record]
   {
     try await checkExists(partition)
+    if offset < 0 {
+      // Never readable; not every broker says so (Tansu answers from offset 0).
+      let bounds = try await offsets(of: partition)
+      throw TopicStoreError.offsetOutOfRange(
+        partition, requested: offset, start: bounds.start, end: bounds.end)
+    }
     let tp = KafkaTopicPartition(partition)
+    // minBytes 1 with a short wait: a broker answers at once when there are records (Tansu
+    // answers a zero-byte, zero-wait fetch with nothing even then).
     let fetcher = KafkaFetcher(
-      client: client, isolation: .readCommitted, maxWait: .zero, minBytes: 0,
+      client: client, isolation: .readCommitted, maxWait: .milliseconds(100), minBytes: 1,
       maxBytes: Int32(clamping: max(maxBytes, 1)),
       partitionMaxBytes: Int32(clamping: max(maxBytes, 1)))
     var position = offset
@@ -216,6 +224,14 @@ public final class KafkaTopicStore: TopicStore {
         throw Self.translate(error, topic: partition.topic)
       }
       guard let fetched else { return [] }
+      if fetched.records.first.map({ $0.offset > position }) ?? true,
+        position < fetched.logStartOffset
+      {
+        // Not every broker answers OFFSET_OUT_OF_RANGE below the start (Tansu sends nothing).
+        let bounds = try await offsets(of: partition)
+        throw TopicStoreError.offsetOutOfRange(
+          partition, requested: offset, start: bounds.start, end: bounds.end)
+      }
       if !fetched.records.isEmpty {
         return fetched.records.prefix(max(1, maxRecords)).map { Record($0, of: partition) }
       }
@@ -258,7 +274,8 @@ public final class KafkaTopicStore: TopicStore {
       throw TopicStoreError.unknownTopic(partition.topic)
     }
     guard (0..<count).contains(partition.partition) else {
-      throw TopicStoreError.unknownPartition(partition.topic, partition.partition, partitions: count)
+      throw TopicStoreError.unknownPartition(
+        partition.topic, partition.partition, partitions: count)
     }
   }
 
