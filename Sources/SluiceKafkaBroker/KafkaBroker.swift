@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import SluiceCore
 import SluiceKafka
 import SluiceLog
@@ -41,6 +42,9 @@ public final class KafkaBroker: Sendable {
   public enum Outcome: Sendable {
     /// Send this frame (size prefix included).
     case respond([UInt8])
+    /// Send these buffers in order, one frame (size prefix included) in one gathered write: a
+    /// Fetch response whose record sets are the stored batches as they were read.
+    case respondInParts([ByteBuffer])
     /// Send nothing (a Produce with acks 0).
     case nothing
     /// Close the connection; the reason is logged.
@@ -83,7 +87,8 @@ public final class KafkaBroker: Sendable {
     case .produce(let r):
       let response = await produce(r)
       return r.acks == 0 ? .nothing : respond(response, version, id)
-    case .fetch(let r): return respond(await fetch(r), version, id)
+    case .fetch(let r):
+      return .respondInParts(await fetch(r, version: version, correlationId: id))
     case .listOffsets(let r): return respond(await listOffsets(r), version, id)
     case .offsetForLeaderEpoch(let r): return respond(await offsetForLeaderEpoch(r), version, id)
     case .initProducerId(let r): return respond(initProducerId(r), version, id)

@@ -27,6 +27,15 @@ extension EmbeddedLog {
     try partition(topic, p).readBatches(from: offset, maxBytes: maxBytes)
   }
 
+  /// ``readBatches(topic:partition:from:maxBytes:)`` read straight into `out` (for a network
+  /// buffer: one copy from the file to the socket's buffer); returns how many bytes were
+  /// appended.
+  public func readBatches<Buffer: BatchReadBuffer>(
+    topic: String, partition p: Int, from offset: Int64, maxBytes: Int, into out: inout Buffer
+  ) throws -> Int {
+    try partition(topic, p).readBatches(from: offset, maxBytes: maxBytes, into: &out)
+  }
+
   /// The offset and timestamp of the first record at or after `timestamp`, or nil.
   public func firstRecord(topic: String, partition p: Int, atOrAfter timestamp: Int64) throws
     -> (offset: Int64, timestamp: Int64)?

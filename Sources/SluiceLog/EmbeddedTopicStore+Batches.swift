@@ -22,6 +22,18 @@ extension EmbeddedTopicStore {
     }
   }
 
+  /// Whole stored batches from the one holding `offset`, up to about `maxBytes`, read straight
+  /// into `out`; returns how many bytes were appended.
+  public func readBatches<Buffer: BatchReadBuffer>(
+    from partition: TopicPartition, offset: Int64, maxBytes: Int, into out: inout Buffer
+  ) throws -> Int {
+    try translatingLogErrors {
+      try log.readBatches(
+        topic: partition.topic, partition: partition.partition, from: offset, maxBytes: maxBytes,
+        into: &out)
+    }
+  }
+
   /// The offset and timestamp of the first record at or after `timestamp`, or nil.
   public func firstRecord(in partition: TopicPartition, atOrAfter timestamp: Int64) throws
     -> (offset: Int64, timestamp: Int64)?

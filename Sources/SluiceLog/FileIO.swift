@@ -40,18 +40,27 @@ enum FileIO {
   /// Reads up to `count` bytes at `position` into a new array (shorter at end of file).
   static func read(_ fd: Int32, count: Int, at position: Int64, path: String) throws -> [UInt8] {
     [UInt8](unsafeUninitializedCapacity: count) { raw, initialized in
-      var done = 0
-      while done < count {
-        let n = pread(fd, raw.baseAddress! + done, count - done, off_t(position) + off_t(done))
-        if n < 0 {
-          if errno == EINTR { continue }
-          break
-        }
-        if n == 0 { break }
-        done += n
-      }
-      initialized = done
+      initialized = read(fd, into: UnsafeMutableRawBufferPointer(raw), at: position)
     }
+  }
+
+  /// Reads up to `buffer.count` bytes at `position` into `buffer`; returns how many were read
+  /// (fewer at end of file, or after an error).
+  static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at position: Int64)
+    -> Int
+  {
+    guard let base = buffer.baseAddress else { return 0 }
+    var done = 0
+    while done < buffer.count {
+      let n = pread(fd, base + done, buffer.count - done, off_t(position) + off_t(done))
+      if n < 0 {
+        if errno == EINTR { continue }
+        break
+      }
+      if n == 0 { break }
+      done += n
+    }
+    return done
   }
 
   static func sync(_ fd: Int32, path: String) throws {

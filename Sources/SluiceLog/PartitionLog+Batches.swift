@@ -2,23 +2,34 @@
 /// offset of a timestamp, and the producer fields of its recent batches.
 extension PartitionLog {
   /// Whole durable batches from the one holding `offset`, up to about `maxBytes` (at least one
-  /// batch). `offset` at the end gives nothing; below the start or past the end throws.
-  func readBatches(from offset: Int64, maxBytes: Int) throws -> [UInt8] {
+  /// batch), read straight into `out`; returns how many bytes were appended. `offset` at the
+  /// end gives nothing; below the start or past the end throws.
+  func readBatches<Buffer: BatchReadBuffer>(
+    from offset: Int64, maxBytes: Int, into out: inout Buffer
+  ) throws -> Int {
     let (snapshot, sizes, end) = lock.withLock { (segments, segments.map(\.size), durableEnd) }
     let start = snapshot.first!.baseOffset
     if offset < start || offset > end {
       throw LogError.offsetOutOfRange(
         topic: topic, partition: partition, requested: offset, start: start, end: end)
     }
-    var out: [UInt8] = []
-    if offset == end { return out }
+    var taken = 0
+    if offset == end { return taken }
     var i = Self.segmentIndex(holding: offset, in: snapshot)
     while i < snapshot.count {
-      let more = try snapshot[i].copyBatches(
-        from: offset, below: end, segmentEnd: sizes[i], maxBytes: maxBytes, into: &out)
+      let more = try snapshot[i].readBatches(
+        from: offset, below: end, segmentEnd: sizes[i], maxBytes: maxBytes, taken: &taken,
+        into: &out)
       if !more { break }
       i += 1
     }
+    return taken
+  }
+
+  /// ``readBatches(from:maxBytes:into:)`` into a new array.
+  func readBatches(from offset: Int64, maxBytes: Int) throws -> [UInt8] {
+    var out: [UInt8] = []
+    _ = try readBatches(from: offset, maxBytes: maxBytes, into: &out)
     return out
   }
 

@@ -69,6 +69,12 @@ final class Segment: @unchecked Sendable {
     try file.use { try FileIO.read($0, count: count, at: position, path: logPath) }
   }
 
+  /// Reads up to `buffer.count` bytes at `position` into `buffer`; returns how many were read
+  /// (fewer at the end of the file).
+  func readBytes(into buffer: UnsafeMutableRawBufferPointer, at position: Int64) throws -> Int {
+    try file.use { FileIO.read($0, into: buffer, at: position) }
+  }
+
   private func fileSize() throws -> Int64 {
     try file.use { try FileIO.size($0, path: logPath) }
   }

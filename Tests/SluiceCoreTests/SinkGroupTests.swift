@@ -61,6 +61,12 @@ final class SinkGroupTests: XCTestCase {
     for (task, partitions) in await journal.snapshot().held {
       XCTAssertEqual(partitions.count, 2, "task \(task)")
     }
+    // Each task's status says how far behind it is: nothing, over its two partitions.
+    try await eventually {
+      let tasks = worker.status.status(of: "j")?.tasks ?? []
+      return tasks.count == 3
+        && tasks.allSatisfy { $0.details["lag_records"] == "0" && $0.details["partitions"] == "2" }
+    }
     await worker.stopAll()
     // Every partition's committed offset is its end: nothing is delivered again.
     let committed = try await offsets.sinkOffsets(connector: "j")

@@ -148,8 +148,9 @@ final class WorkerRuntimeTests: XCTestCase {
 
   private func makeWriter(_ offsets: any OffsetStore) -> SourceWriter {
     SourceWriter(
-      connector: "probe", taskIndex: 0, store: store, offsets: offsets, status: StatusBoard(),
-      logger: Logger(label: "test"), committedPosition: nil)
+      connector: "probe", taskIndex: 0, store: store,
+      session: DurableAppendSession(store: store, offsets: offsets, connector: "probe"),
+      status: StatusBoard(), logger: Logger(label: "test"), committedPosition: nil)
   }
 
   private func makeWorker(offsets: any OffsetStore, registry: ConnectorRegistry) async throws

@@ -9,9 +9,10 @@ final class ProducedBatchTests: LogTestCase {
   /// A producer's batch of `count` records (base offset 0, producer fields set, CRC right).
   func producedBatch(
     _ count: Int, first: Int = 0, timestamp: Int64 = 1_700_000_000_000,
-    producer: (id: Int64, epoch: Int16, sequence: Int32) = (7, 0, 0)
+    producer: (id: Int64, epoch: Int16, sequence: Int32) = (7, 0, 0), recordSize: Int = 100
   ) -> [UInt8] {
-    var bytes = RecordBatch.encode((first..<first + count).map { record($0, timestamp: timestamp) })
+    var bytes = RecordBatch.encode(
+      (first..<first + count).map { record($0, size: recordSize, timestamp: timestamp) })
     func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
       withUnsafeBytes(of: value.bigEndian) { raw in
         for (i, byte) in raw.enumerated() { bytes[offset + i] = byte }
@@ -100,6 +101,58 @@ final class ProducedBatchTests: LogTestCase {
     XCTAssertEqual(two.count, sent[0].count * 2)
     XCTAssertEqual(try log.readBatches(topic: "k", partition: 0, from: 100, maxBytes: 1000), [])
     XCTAssertThrowsError(try log.readBatches(topic: "k", partition: 0, from: 101, maxBytes: 1000))
+  }
+
+  func testBatchesAreReadWholeAcrossSegmentsAndIndexGapsWithinTheLimit() async throws {
+    // Small segments and index entries every few batches: reads start between index entries
+    // and run across segment ends. Small batches come several to a read; large ones (over
+    // Segment.readAhead) take a read of their own each.
+    try await checkBatchReads(recordSize: 100, segmentBytes: 2048, indexIntervalBytes: 256)
+    try await checkBatchReads(recordSize: 7000, segmentBytes: 80_000, indexIntervalBytes: 20_000)
+  }
+
+  private func checkBatchReads(recordSize: Int, segmentBytes: Int64, indexIntervalBytes: Int)
+    async throws
+  {
+    let topic = "g\(recordSize)"
+    let log = try EmbeddedLog(
+      directory: directory + "/\(recordSize)",
+      configuration: LogConfiguration(
+        segmentBytes: segmentBytes, indexIntervalBytes: indexIntervalBytes))
+    try log.createTopic(topic, partitions: 1)
+    var stored: [(base: Int64, bytes: [UInt8])] = []
+    for i in 0..<40 {
+      var bytes = producedBatch(
+        1 + i % 4, first: i * 4, producer: (-1, -1, -1), recordSize: recordSize)
+      let base = try await log.append(
+        ProducedBatch(validating: bytes, maxBytes: 1 << 20), topic: topic, partition: 0)
+      withUnsafeBytes(of: base.bigEndian) { for (j, b) in $0.enumerated() { bytes[j] = b } }
+      bytes.replaceSubrange(12..<16, with: [0, 0, 0, 0])
+      stored.append((base, bytes))
+    }
+    let end = try log.offsets(topic: topic, partition: 0).end
+    let size = stored[0].bytes.count
+    for from in 0...end {
+      for maxBytes in [1, size, size * 3 + 7, size * 15, size * 50, 1 << 20] {
+        // Whole batches from the one holding `from`; the first always, the others while the
+        // total stays within the limit.
+        var expected: [UInt8] = []
+        for (i, batch) in stored.enumerated() {
+          let next = i + 1 < stored.count ? stored[i + 1].base : end
+          if next <= from { continue }
+          if !expected.isEmpty && expected.count + batch.bytes.count > maxBytes { break }
+          expected += batch.bytes
+        }
+        let read = try log.readBatches(topic: topic, partition: 0, from: from, maxBytes: maxBytes)
+        XCTAssertEqual(read, expected, "from \(from), at most \(maxBytes) bytes")
+        // Into a buffer that already holds bytes: appended after them, the count returned.
+        var buffer: [UInt8] = [1, 2, 3]
+        let count = try log.readBatches(
+          topic: topic, partition: 0, from: from, maxBytes: maxBytes, into: &buffer)
+        XCTAssertEqual(count, expected.count)
+        XCTAssertEqual(buffer, [1, 2, 3] + expected)
+      }
+    }
   }
 
   func testTheFirstRecordAtOrAfterATimestampIsFound() async throws {

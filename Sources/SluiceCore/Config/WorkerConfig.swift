@@ -108,6 +108,11 @@ public struct WorkerConfig: Sendable {
       if config.log.segmentBytes < 1024, let n = l.node("segment_bytes") {
         throw n.error("a segment needs at least 1KiB")
       }
+      // Index entries hold positions and offsets within a segment in 32 bits, as Kafka's do
+      // (its log.segment.bytes stops at 2^31 - 1 too).
+      if config.log.segmentBytes > Int64(Int32.max), let n = l.node("segment_bytes") {
+        throw n.error("a segment holds at most 2GiB - 1B (2147483647 bytes), as in Kafka")
+      }
       config.log.segmentMs = try l.durationMilliseconds("segment_ms", default: config.log.segmentMs)
       if let hours = l.node("retention_hours") {
         let ms = try hours.double() * 3_600_000

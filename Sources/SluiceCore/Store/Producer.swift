@@ -58,39 +58,23 @@ public struct Producer: Sendable {
   /// Appends the records and returns where each landed, in the order given. Returns when all
   /// are durable; if one partition fails, others may have been written (as with Kafka).
   public func send(_ records: [SourceRecord]) async throws -> [RecordMetadata] {
-    try await send(records) { batch, tp in
-      let outgoing = batch.map {
-        OutgoingRecord(
-          timestamp: $0.record.timestamp, key: $0.record.key, value: $0.record.value,
-          headers: $0.record.headers)
-      }
-      let base = try await store.append(outgoing, to: tp)
-      return batch.enumerated().map { i, entry in
-        (
-          entry.index,
-          RecordMetadata(topic: tp.topic, partition: tp.partition, offset: base + Int64(i))
-        )
-      }
-    }
-  }
-
-  /// Routes `records` and runs `append` for every partition concurrently; `append` returns the
-  /// metadata of each record of its batch by index.
-  public func send(
-    _ records: [SourceRecord],
-    append:
-      @escaping @Sendable ([(index: Int, record: SourceRecord)], TopicPartition) async throws -> [(
-        Int, RecordMetadata
-      )]
-  ) async throws -> [RecordMetadata] {
     let routed = try await route(records)
+    let bases = try await store.append(
+      routed.map { tp, batch in
+        (
+          tp,
+          batch.map {
+            OutgoingRecord(
+              timestamp: $0.record.timestamp, key: $0.record.key, value: $0.record.value,
+              headers: $0.record.headers)
+          }
+        )
+      })
     var results = [RecordMetadata?](repeating: nil, count: records.count)
-    try await withThrowingTaskGroup(of: [(Int, RecordMetadata)].self) { group in
-      for (tp, batch) in routed {
-        group.addTask { try await append(batch, tp) }
-      }
-      for try await placed in group {
-        for (index, metadata) in placed { results[index] = metadata }
+    for ((tp, batch), base) in zip(routed, bases) {
+      for (i, entry) in batch.enumerated() {
+        results[entry.index] = RecordMetadata(
+          topic: tp.topic, partition: tp.partition, offset: base + Int64(i))
       }
     }
     return results.map { $0! }

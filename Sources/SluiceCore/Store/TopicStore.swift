@@ -95,9 +95,28 @@ public protocol TopicStore: Sendable {
   /// A consumer of this store: in `group` (a sink connector's name) when it will subscribe, or
   /// nil for one that is assigned partitions by hand. `member` names it within the group.
   func makeConsumer(group: String?, member: String) async throws -> any TopicConsumer
+
+  /// How source task `task` of `connector` writes its records and commits its position; a
+  /// store without transactions uses ``DurableAppendSession`` with the worker's `offsets`.
+  func makeSourceSession(connector: String, task: Int, offsets: any OffsetStore) async throws
+    -> any SourceSession
 }
 
 extension TopicStore {
+  /// Appends each partition's records as one batch, all partitions at once, and returns each
+  /// batch's base offset in the order given. If one partition fails, others may have been
+  /// written (as with Kafka).
+  public func append(_ batches: [(TopicPartition, [OutgoingRecord])]) async throws -> [Int64] {
+    var bases = [Int64](repeating: 0, count: batches.count)
+    try await withThrowingTaskGroup(of: (Int, Int64).self) { group in
+      for (i, (tp, records)) in batches.enumerated() {
+        group.addTask { (i, try await self.append(records, to: tp)) }
+      }
+      for try await (i, base) in group { bases[i] = base }
+    }
+    return bases
+  }
+
   /// Creates the topic with ``defaultPartitions`` if needed and returns its partition count.
   public func ensureTopic(_ name: String) async throws -> Int {
     if let count = try await partitionCount(of: name) { return count }

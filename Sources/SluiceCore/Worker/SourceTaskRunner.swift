@@ -23,9 +23,11 @@ struct SourceTaskRunner: Sendable {
       let started = ContinuousClock.now
       var writer: SourceWriter?
       do {
+        let session = try await store.makeSourceSession(
+          connector: name, task: index, offsets: offsets)
         let context = SourceWriter(
-          connector: name, taskIndex: index, store: store, offsets: offsets, status: status,
-          logger: logger, committedPosition: try await offsets.sourcePosition(connector: name))
+          connector: name, taskIndex: index, store: store, session: session, status: status,
+          logger: logger, committedPosition: try await session.committedPosition())
         writer = context
         let task = try connector.makeTask(index: index, count: count, context: context)
         status.updateTask(name, index) {

@@ -8,15 +8,12 @@ public enum SourceHeaders {
 }
 
 /// The ``SourceTaskContext`` a source task writes through: routes records to partitions,
-/// drops records already durable (by position), appends, and commits the source position.
+/// drops records already durable (by position), and writes them with the source position
+/// through the store's ``SourceSession``.
 ///
-/// Exactly-once for sources rests here (DESIGN.md §3): the position is committed only after every
-/// record up to it is durable, and on restart records whose position is not past the last one
+/// Exactly-once for sources rests here (DESIGN.md §3): the position is committed only with or
+/// after every record up to it, and on restart records whose position is not past the last one
 /// durably in their partition are dropped.
-///
-/// The position of a send is written in the background (``PositionCommitter``), so a send
-/// waits for its records' fsync but not for the offsets file's two: a crash may leave the
-/// committed position a few sends behind, which is safe by the rule above.
 final class SourceWriter: SourceTaskContext {
   let connectorName: String
   let taskIndex: Int
@@ -24,26 +21,24 @@ final class SourceWriter: SourceTaskContext {
   let committedPosition: SourcePosition?
 
   let store: any TopicStore
-  private let offsets: any OffsetStore
+  private let session: any SourceSession
   private let status: StatusBoard
   private let producer: Producer
   private let state = State()
-  private let committer: PositionCommitter
   private let history: SourceHistory
 
   init(
-    connector: String, taskIndex: Int, store: any TopicStore, offsets: any OffsetStore,
+    connector: String, taskIndex: Int, store: any TopicStore, session: any SourceSession,
     status: StatusBoard, logger: Logger, committedPosition: SourcePosition?
   ) {
     self.connectorName = connector
     self.taskIndex = taskIndex
     self.store = store
     self.producer = Producer(store: store)
-    self.offsets = offsets
+    self.session = session
     self.status = status
     self.logger = logger
     self.committedPosition = committedPosition
-    self.committer = PositionCommitter(offsets: offsets, connector: connector)
     self.history = SourceHistory(store: store, connector: connector)
   }
 
@@ -53,27 +48,39 @@ final class SourceWriter: SourceTaskContext {
 
   func send(_ records: [SourceRecord]) async throws -> [RecordMetadata] {
     guard !records.isEmpty else { return [] }
-
-    let results = try await producer.send(records) { batch, tp in
-      try await self.append(batch, to: tp)
+    var results = [RecordMetadata?](repeating: nil, count: records.count)
+    var batches: [(TopicPartition, [OutgoingRecord])] = []
+    var placements: [(indexes: [Int], lastPosition: SourcePosition?)] = []
+    for (tp, batch) in try await producer.route(records) {
+      let prepared = try await prepare(batch, for: tp)
+      for index in prepared.replayed {
+        results[index] = RecordMetadata(topic: tp.topic, partition: tp.partition, offset: -1)
+      }
+      guard !prepared.records.isEmpty else { continue }
+      batches.append((tp, prepared.records))
+      placements.append((prepared.indexes, prepared.lastPosition))
     }
-
-    // Everything up to the last position of this send is durable: commit it.
-    if let last = records.last(where: { $0.position != nil })?.position {
-      try await committer.schedule(last)
+    // Everything up to the last position of this send is written: commit it with them.
+    let last = records.last(where: { $0.position != nil })?.position
+    let bases = try await session.write(batches, committing: last)
+    for ((tp, _), (placement, base)) in zip(batches, zip(placements, bases)) {
+      if let position = placement.lastPosition { await state.advance(tp, to: position) }
+      for (i, index) in placement.indexes.enumerated() {
+        results[index] = RecordMetadata(
+          topic: tp.topic, partition: tp.partition, offset: base + Int64(i))
+      }
     }
-    return results
+    return results.map { $0! }
   }
 
   func commit(_ position: SourcePosition) async throws {
-    try await committer.schedule(position)
-    try await committer.flush()
+    try await session.commit(position)
   }
 
   /// Waits until every position committed so far is written (a task that stops or fails,
   /// before the next one reads the committed position).
   func flushCommits() async throws {
-    try await committer.flush()
+    try await session.flush()
   }
 
   func lastDurablePosition(in partition: TopicPartition) async throws -> SourcePosition? {
@@ -84,19 +91,20 @@ final class SourceWriter: SourceTaskContext {
     try await history.recent(maxAgeMs: maxAgeMs, maxCount: maxCount, nowMs: currentTimeMillis())
   }
 
-  /// Appends one partition's share of a send, without the records it already holds.
-  private func append(_ batch: [(index: Int, record: SourceRecord)], to tp: TopicPartition)
+  /// One partition's share of a send without the records it already holds, the last one
+  /// carrying this connector's name and the batch's last position in its headers.
+  private func prepare(_ batch: [(index: Int, record: SourceRecord)], for tp: TopicPartition)
     async throws
-    -> [(Int, RecordMetadata)]
+    -> (records: [OutgoingRecord], indexes: [Int], replayed: [Int], lastPosition: SourcePosition?)
   {
     let hasPositions = batch.contains { $0.record.position != nil }
     let durable = hasPositions ? try await lastDurablePosition(tp) : nil
-    var placed: [(Int, RecordMetadata)] = []
     var outgoing: [OutgoingRecord] = []
     var indexes: [Int] = []
+    var replayed: [Int] = []
     for (index, record) in batch {
       if let position = record.position, let durable, position <= durable {
-        placed.append((index, RecordMetadata(topic: tp.topic, partition: tp.partition, offset: -1)))
+        replayed.append(index)
         continue
       }
       outgoing.append(
@@ -105,21 +113,14 @@ final class SourceWriter: SourceTaskContext {
         ))
       indexes.append(index)
     }
-    if outgoing.isEmpty { return placed }
     let lastPosition = batch.last(where: { $0.record.position != nil })?.record.position
-    if let lastPosition {
+    if let lastPosition, !outgoing.isEmpty {
       outgoing[outgoing.count - 1].headers += [
         RecordHeader(SourceHeaders.connector, connectorName),
         RecordHeader(SourceHeaders.position, lastPosition.text),
       ]
     }
-    let base = try await store.append(outgoing, to: tp)
-    if let lastPosition { await state.advance(tp, to: lastPosition) }
-    for (i, index) in indexes.enumerated() {
-      placed.append(
-        (index, RecordMetadata(topic: tp.topic, partition: tp.partition, offset: base + Int64(i))))
-    }
-    return placed
+    return (outgoing, indexes, replayed, lastPosition)
   }
 
   /// The position of the last record this connector durably wrote to `tp`, found once in the
@@ -129,51 +130,6 @@ final class SourceWriter: SourceTaskContext {
     let found = try await history.lastPosition(in: tp)
     await state.learn(tp, found)
     return found
-  }
-
-  /// Writes committed positions one at a time, always the newest scheduled one: a send does
-  /// not wait for the offsets file, and the file never goes back to an older position. A failed
-  /// write is thrown by the next ``schedule(_:)`` or ``flush()``.
-  private actor PositionCommitter {
-    private let offsets: any OffsetStore
-    private let connector: String
-    private var pending: SourcePosition?
-    private var writing: Task<Void, Never>?
-    private var failure: (any Error)?
-
-    init(offsets: any OffsetStore, connector: String) {
-      self.offsets = offsets
-      self.connector = connector
-    }
-
-    func schedule(_ position: SourcePosition) throws {
-      if let failure {
-        self.failure = nil
-        throw failure
-      }
-      pending = position
-      if writing == nil { writing = Task { await self.drain() } }
-    }
-
-    func flush() async throws {
-      while let writing { await writing.value }
-      if let failure {
-        self.failure = nil
-        throw failure
-      }
-    }
-
-    private func drain() async {
-      while let next = pending {
-        pending = nil
-        do {
-          try await offsets.commitSourcePosition(next, connector: connector)
-        } catch {
-          failure = error
-        }
-      }
-      writing = nil
-    }
   }
 
   /// Positions per partition; `.some(nil)` means "scanned, nothing there".

@@ -1,41 +1,93 @@
+import NIOCore
+import NIOPosix
 import SluiceCore
 import SluiceKafka
+import SluiceLog
 
 /// Fetch, ListOffsets and OffsetForLeaderEpoch: stored batches served as they lie, long polls
 /// woken by appends.
 extension KafkaBroker {
-  func fetch(_ request: FetchRequest) async -> FetchResponse {
+  /// The Fetch response frame for request `correlationId`, as buffers to write in order. The
+  /// segments are read on a thread of NIO's blocking pool, never on an event loop or the
+  /// cooperative pool (DESIGN.md §7); each partition's batches go from the file straight into
+  /// the buffer that is sent (``RecordSet``).
+  func fetch(_ request: FetchRequest, version: Int16, correlationId: Int32) async -> [ByteBuffer] {
     let deadline = ContinuousClock.now + .milliseconds(max(0, Int64(request.maxWaitMs)))
     while true {
-      let version = store.appendVersion
-      let (response, bytes, failed) = readFetch(request)
-      if failed || bytes >= max(1, Int(request.minBytes)) || ContinuousClock.now >= deadline {
-        return response
+      let appends = store.appendVersion
+      let pass = await readFetchOffTheLoop(request)
+      if pass.failed || pass.bytes >= max(1, Int(request.minBytes))
+        || ContinuousClock.now >= deadline
+      {
+        return pass.frame(for: request, version: version, correlationId: correlationId)
       }
-      _ = await store.waitForAppends(after: version, timeout: deadline - ContinuousClock.now)
+      _ = await store.waitForAppends(after: appends, timeout: deadline - ContinuousClock.now)
       if ContinuousClock.now >= deadline {
-        return readFetch(request).response
+        return await readFetchOffTheLoop(request)
+          .frame(for: request, version: version, correlationId: correlationId)
       }
     }
   }
 
-  /// One pass over the requested partitions: the response, its record bytes, and whether any
-  /// partition answered with an error (which is sent at once, as Kafka does).
-  private func readFetch(_ request: FetchRequest) -> (
-    response: FetchResponse, bytes: Int, failed: Bool
-  ) {
-    // No fetch sessions (KIP-227): session 0 makes every client send full fetches.
-    var response = FetchResponse(sessionId: 0)
-    var total = 0
+  /// One pass over the requested partitions: each one's answer and record set, their record
+  /// bytes, and whether any partition answered with an error (which is sent at once, as Kafka
+  /// does).
+  struct FetchPass: Sendable {
+    /// Per topic of the request, per partition: the answer (its `records` unused) and the
+    /// batches read.
+    var answers: [[(answer: FetchResponse.PartitionData, records: ByteBuffer)]] = []
+    var bytes = 0
     var failed = false
+
+    /// The response frame of this pass.
+    func frame(for request: FetchRequest, version: Int16, correlationId: Int32) -> [ByteBuffer] {
+      // No fetch sessions (KIP-227): session 0 makes every client send full fetches.
+      var frame = FetchResponseFrame(
+        correlationId: correlationId, version: version, topicCount: request.topics.count)
+      for (topic, answers) in zip(request.topics, self.answers) {
+        frame.startTopic(topic.topic, partitionCount: answers.count)
+        for (answer, records) in answers { frame.addPartition(answer, records: records) }
+        frame.endTopic()
+      }
+      return frame.finish()
+    }
+  }
+
+  private func readFetchOffTheLoop(_ request: FetchRequest) async -> FetchPass {
+    do {
+      return try await NIOThreadPool.singleton.runIfActive { self.readFetch(request) }
+    } catch {
+      // The pool refuses work only once shut down (the process is ending) or when this task
+      // is cancelled (its connection is closing): every partition answers with the error.
+      var pass = FetchPass(failed: true)
+      for topic in request.topics {
+        pass.answers.append(
+          topic.partitions.map { p in
+            var answer = FetchResponse.PartitionData(
+              partitionIndex: p.partition, errorCode: KafkaErrorCode.unknownServerError.rawValue,
+              highWatermark: -1,
+              currentLeader: .init(leaderId: Self.nodeID, leaderEpoch: Self.leaderEpoch))
+            answer.records = []
+            return (answer, ByteBuffer())
+          })
+      }
+      return pass
+    }
+  }
+
+  /// Reads one pass (blocking: file reads).
+  private func readFetch(_ request: FetchRequest) -> FetchPass {
+    var pass = FetchPass()
     let limit = request.maxBytes > 0 ? Int(request.maxBytes) : Int(Int32.max)
     for topic in request.topics {
-      var answers = FetchResponse.FetchableTopicResponse(topic: topic.topic)
+      var answers: [(answer: FetchResponse.PartitionData, records: ByteBuffer)] = []
+      answers.reserveCapacity(topic.partitions.count)
       for p in topic.partitions {
         let partition = TopicPartition(topic.topic, Int(p.partition))
         var answer = FetchResponse.PartitionData(
           partitionIndex: p.partition,
           currentLeader: .init(leaderId: Self.nodeID, leaderEpoch: Self.leaderEpoch), records: [])
+        var records = RecordSet()
         do {
           let offsets = try store.log.offsets(
             topic: partition.topic, partition: partition.partition)
@@ -45,23 +97,22 @@ extension KafkaBroker {
           answer.logStartOffset = offsets.start
           // The first batch of a fetch is sent whole even past the limits (KIP-74), so that
           // one large batch cannot stall its consumer; after that the limits hold.
-          let room = min(Int(max(0, p.partitionMaxBytes)), limit - total)
-          if room > 0 || total == 0 {
-            let batches = try store.readBatches(
-              from: partition, offset: p.fetchOffset, maxBytes: max(room, 1))
-            total += batches.count
-            answer.records = batches
+          let room = min(Int(max(0, p.partitionMaxBytes)), limit - pass.bytes)
+          if room > 0 || pass.bytes == 0 {
+            pass.bytes += try store.readBatches(
+              from: partition, offset: p.fetchOffset, maxBytes: max(room, 1), into: &records)
           }
         } catch {
           answer.errorCode = Self.errorCode(error).rawValue
           answer.highWatermark = -1
-          failed = true
+          records = RecordSet()
+          pass.failed = true
         }
-        answers.partitions.append(answer)
+        answers.append((answer, records.buffer))
       }
-      response.responses.append(answers)
+      pass.answers.append(answers)
     }
-    return (response, total, failed)
+    return pass
   }
 
   func listOffsets(_ request: ListOffsetsRequest) async -> ListOffsetsResponse {

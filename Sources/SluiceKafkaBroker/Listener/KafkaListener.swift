@@ -80,6 +80,7 @@ public struct KafkaListener: Service {
           for try await frame in inbound {
             switch await broker.handle(frame: Array(frame.readableBytesView), clientHost: host) {
             case .respond(let bytes): try await outbound.write(ByteBuffer(bytes: bytes))
+            case .respondInParts(let buffers): try await outbound.write(contentsOf: buffers)
             case .nothing: break
             case .close(let reason):
               logger.warning(
