@@ -66,15 +66,24 @@ struct RunCommand: AsyncParsableCommand {
     if let kafka = worker.kafka { try PortCheck.ensureFree(host: kafka.host, port: kafka.port) }
     ListenerLimits.current = worker.listeners
 
+    // One clear line, whichever file would have met the problem first.
+    do {
+      try FileManager.default.createDirectory(
+        atPath: worker.dataDir, withIntermediateDirectories: true)
+    } catch {
+      let posix = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError)?.code
+      let reason = posix.map { String(cString: strerror(Int32($0))) } ?? "\(error)"
+      throw Failure("cannot write to \(worker.dataDir): \(reason)")
+    }
     let offsets: FileOffsetStore
     do {
       offsets = try FileOffsetStore(directory: worker.dataDir + "/offsets")
     } catch {
       throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
     }
-    // Sources keep their positions in `offsets` on either store (on Kafka for now: the
-    // transactional sluice-offsets path is still to come); sinks' group offsets stay there on
-    // the embedded store and are the cluster's consumer groups on Kafka.
+    // On the embedded store sources keep their positions and sinks their group offsets in
+    // `offsets`; on Kafka sources write transactionally to the offsets topic and sinks are the
+    // cluster's consumer groups.
     let opened: StoreFactory.OpenedStore
     do {
       opened = try await StoreFactory.open(worker, offsets: offsets, logger: logger)

@@ -1,0 +1,78 @@
+import Foundation
+import SluiceCore
+import SluiceTestBrokers
+import XCTest
+
+@testable import SluiceKafkaStore
+
+/// A source task's writes on Kafka (KIP-618): records and the connector's position in one
+/// transaction, the position read back with read_committed by the task's next incarnation,
+/// and an older incarnation fenced. On Tansu, the only broker here with transactions.
+final class TransactionalSourceSessionTests: XCTestCase {
+  func testRecordsAndPositionCommitTogetherAndTheNextIncarnationFencesTheOld() async throws {
+    let broker = try BrokerProcess(.tansu)
+    try broker.start()
+    defer { broker.stop() }
+    let store = testStore(broker, partitions: 2)
+    try await store.start()
+    try await store.createTopic("changes", partitions: 2)
+
+    let first = try await store.makeSourceSession(
+      connector: "cdc", task: 0, offsets: NoOffsets())
+    let nothingYet = try await first.committedPosition()
+    XCTAssertNil(nothingYet)
+    let p0 = TopicPartition("changes", 0)
+    let p1 = TopicPartition("changes", 1)
+    let bases = try await first.write(
+      [
+        (p0, [OutgoingRecord(key: nil, value: Array("a".utf8))]),
+        (p1, [OutgoingRecord(key: nil, value: Array("b".utf8))]),
+      ], committing: SourcePosition("0/10"))
+    XCTAssertEqual(bases.count, 2)
+    try await first.commit(SourcePosition("0/20"))
+
+    // The task's next incarnation: the position it resumes from is the last one committed, and
+    // starting it fences the first.
+    let second = try await store.makeSourceSession(
+      connector: "cdc", task: 0, offsets: NoOffsets())
+    let resumed = try await second.committedPosition()
+    XCTAssertEqual(resumed, SourcePosition("0/20"))
+    do {
+      _ = try await first.write(
+        [(p0, [OutgoingRecord(key: nil, value: Array("zombie".utf8))])],
+        committing: SourcePosition("0/30"))
+      XCTFail("the zombie wrote after its successor started")
+    } catch {}
+    _ = try await second.write(
+      [(p0, [OutgoingRecord(key: nil, value: Array("c".utf8))])], committing: SourcePosition("0/40")
+    )
+
+    // What a read_committed reader sees: the committed records, not the zombie's.
+    let values = try await store.read(from: p0, offset: 0, maxRecords: 100, maxBytes: 1 << 20)
+      .compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
+    XCTAssertTrue(values.contains("a") && values.contains("c"), "\(values)")
+    XCTAssertFalse(values.contains("zombie"), "\(values)")
+    let third = try await store.makeSourceSession(connector: "cdc", task: 0, offsets: NoOffsets())
+    let last = try await third.committedPosition()
+    XCTAssertEqual(last, SourcePosition("0/40"))
+    // Another connector's position is its own.
+    let other = try await store.makeSourceSession(connector: "web", task: 0, offsets: NoOffsets())
+    let none = try await other.committedPosition()
+    XCTAssertNil(none)
+    await store.close()
+  }
+}
+
+/// The worker's offsets file, which a Kafka source session must not need.
+private struct NoOffsets: OffsetStore {
+  func sourcePosition(connector: String) async throws -> SourcePosition? {
+    XCTFail("read the worker's offsets")
+    return nil
+  }
+  func commitSourcePosition(_ position: SourcePosition, connector: String) async throws {
+    XCTFail("wrote the worker's offsets")
+  }
+  func sinkOffsets(connector: String) async throws -> [TopicPartition: Int64] { [:] }
+  func commitSinkOffsets(_ offsets: [TopicPartition: Int64], connector: String) async throws {}
+  func remove(connector: String) async throws {}
+}
