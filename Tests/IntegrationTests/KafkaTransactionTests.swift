@@ -23,7 +23,8 @@ final class KafkaTransactionTests: KafkaWorkerTestCase {
   }
 
   func testATransactionPastItsTimeoutIsAborted() throws {
-    let (_, bootstrap) = try startKafkaWorker()
+    let (worker, bootstrap) = try startKafkaWorker()
+    defer { _ = worker.terminate() }
     try transactions(
       bootstrap, "open", ["--topic", "late", "--txid", "tx-late", "--timeout-ms", "2000"])
     Thread.sleep(forTimeInterval: 4)
