@@ -17,8 +17,6 @@ public final class KafkaBroker: Sendable {
   let producers = ProducerRegistry()
   let groups: GroupCoordinator
   let transactions: TransactionCoordinator
-  /// Each partition's open and aborted transactions, read from its log.
-  let transactionIndex = TransactionIndex()
   let logger: Logger
   /// The largest batch a producer may send: the log's record limit, as Kafka's
   /// `message.max.bytes` is a batch limit.

@@ -66,6 +66,14 @@ extension EmbeddedTopicStore {
     }
   }
 
+  /// A partition's open and aborted transactions, up to its durable end (blocking: reads the
+  /// headers of batches not read before).
+  public func transactions(of partition: TopicPartition) throws -> PartitionTransactions {
+    try translatingLogErrors {
+      try log.transactions(topic: partition.topic, partition: partition.partition)
+    }
+  }
+
   /// Deletes a topic and its records.
   public func deleteTopic(_ name: String) async throws {
     let log = self.log

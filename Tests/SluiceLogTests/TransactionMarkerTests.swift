@@ -64,6 +64,18 @@ final class TransactionMarkerTests: LogTestCase {
     // Records: the markers (offsets 3 and 6) are not records.
     let records = try readAll(log, "t")
     XCTAssertEqual(records.map(\.offset), [0, 1, 2, 4, 5] + (7..<27).map { Int64($0) })
+    // read_committed: not the aborted transaction (0-2), not the open one (7 on).
+    XCTAssertEqual(
+      try log.read(topic: "t", partition: 0, from: 0, maxRecords: 100, committedOnly: true).map(
+        \.offset), [4, 5])
+    XCTAssertEqual(
+      try log.read(topic: "t", partition: 0, from: 0, maxRecords: 1, committedOnly: true).map(
+        \.offset), [4], "skipped batches do not count against the limit")
+    XCTAssertEqual(
+      try log.read(topic: "t", partition: 0, from: 7, maxRecords: 100, committedOnly: true), [])
+    let transactions = try log.transactions(topic: "t", partition: 0)
+    XCTAssertEqual(transactions.lastStableOffset(highWatermark: 27), 7)
+    XCTAssertEqual(transactions.aborted, [.init(producerID: 7, firstOffset: 0, lastOffset: 3)])
 
     let (all, end) = try log.transactionBatches(topic: "t", partition: 0, from: 0)
     XCTAssertEqual(end, 27)

@@ -98,7 +98,7 @@ extension KafkaBroker {
           // transactions of the range, whose records the client drops.
           var stable = Int64.max
           if request.isolationLevel == 1 {
-            let transactions = try transactionIndex.current(partition, in: store)
+            let transactions = try store.transactions(of: partition)
             stable = transactions.lastStableOffset(highWatermark: offsets.end)
             answer.lastStableOffset = stable
             answer.abortedTransactions = transactions.abortedTransactions(
@@ -143,7 +143,7 @@ extension KafkaBroker {
           case -1:  // latest: for read_committed, the last stable offset
             answer.offset =
               request.isolationLevel == 1
-              ? try transactionIndex.current(partition, in: store)
+              ? try store.transactions(of: partition)
                 .lastStableOffset(highWatermark: offsets.end)
               : offsets.end
           case ..<0:

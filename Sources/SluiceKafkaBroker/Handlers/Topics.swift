@@ -53,7 +53,6 @@ extension KafkaBroker {
       do {
         try await store.deleteTopic(name)
         producers.forget(topic: name)
-        transactionIndex.forget(topic: name)
         await groups.forget(topic: name)
         logger.info("topic deleted by a Kafka client", metadata: ["topic": "\(name)"])
       } catch {

@@ -18,8 +18,11 @@ actor TransactionCoordinator {
   /// Transactional batches being appended, per producer id: an ending transaction's markers
   /// are written only after them, so no batch of it lands after its marker.
   private var appending: [Int64: Int] = [:]
-  /// Transactional ids whose markers are being written.
+  /// Transactional ids whose markers are being written: marked before the first suspension
+  /// of the request that ends the transaction, so that nothing else ends it twice.
   private var ending: Set<String> = []
+  /// Transactional ids whose markers could not all be written: the clock tries again.
+  private var unfinished: Set<String> = []
   private let files: TransactionStateStore
   private let store: EmbeddedTopicStore
   private let groups: GroupCoordinator
@@ -47,14 +50,13 @@ actor TransactionCoordinator {
   /// Ends what a previous run left open or ending, then aborts transactions past their
   /// timeout (and retries markers that could not be written) every second until cancelled.
   func run() async {
-    var pending: [(String, TransactionState.EndAction)] = []
-    for id in states.keys.sorted() {
-      if let action = states[id]!.recover() { pending.append((id, action)) }
-    }
-    for (id, action) in pending {
+    // Each id is checked just before it is ended: a producer may have ended it meanwhile.
+    for id in states.keys.sorted() where !ending.contains(id) {
+      guard let action = states[id]!.recover() else { continue }
       logger.info(
         "transaction left by the previous run ended",
         metadata: ["transactional_id": "\(id)", "action": "\(action)"])
+      ending.insert(id)
       _ = await carryOut(action, for: id)
     }
     while !Task.isCancelled {
@@ -64,8 +66,10 @@ actor TransactionCoordinator {
         if let action = states[id]!.expire(nowMs: now) {
           logger.info(
             "transaction aborted: past its timeout", metadata: ["transactional_id": "\(id)"])
+          ending.insert(id)
           _ = await carryOut(action, for: id)
-        } else if states[id]!.phase.isEnding, let action = states[id]!.recover() {
+        } else if unfinished.contains(id), let action = states[id]!.recover() {
+          ending.insert(id)
           _ = await carryOut(action, for: id)
         }
       }
@@ -98,7 +102,11 @@ actor TransactionCoordinator {
       logger.info(
         "transaction of an older epoch aborted",
         metadata: ["transactional_id": "\(id)", "epoch": "\(newEpoch)"])
-      guard await save(state) else { return (.kafkaStorageError, -1, -1) }
+      ending.insert(id)
+      guard await save(state) else {
+        stillEnding(id)
+        return (.kafkaStorageError, -1, -1)
+      }
       let error = await carryOut(.writeMarkers(.abort, partitions: partitions), for: id)
       // The client retries: the next InitProducerId finds the abort complete.
       return error == .none ? (.none, pid, newEpoch) : (.concurrentTransactions, -1, -1)
@@ -147,7 +155,11 @@ actor TransactionCoordinator {
     guard var state = states[id] else { return .invalidProducerIDMapping }
     let action = state.end(commit: commit, producerID: producerID, epoch: epoch)
     if case .answer(let error) = action { return error }
-    guard await save(state) else { return .kafkaStorageError }
+    ending.insert(id)
+    guard await save(state) else {
+      stillEnding(id)
+      return .kafkaStorageError
+    }
     return await carryOut(action, for: id)
   }
 
@@ -171,17 +183,32 @@ actor TransactionCoordinator {
 
   // MARK: - Carrying out
 
+  /// An ending transaction that could not be ended now: the clock tries again.
+  private func stillEnding(_ id: String) {
+    ending.remove(id)
+    unfinished.insert(id)
+  }
+
   /// Writes the markers of an ending transaction to all its partitions, commits its offsets,
   /// completes it and stores that; the error for the EndTxn that asked, if any (the state
-  /// stays ending, retried by the clock, when a marker could not be written).
+  /// stays ending, retried by the clock, when a marker could not be written). The caller has
+  /// put `id` in ``ending``; it is taken out here.
   private func carryOut(_ action: TransactionState.EndAction, for id: String) async
     -> KafkaErrorCode
   {
     guard case .writeMarkers(let marker, let partitions) = action, let state = states[id] else {
+      ending.remove(id)
       return .none
     }
-    ending.insert(id)
-    defer { ending.remove(id) }
+    var finished = false
+    defer {
+      if finished {
+        ending.remove(id)
+        unfinished.remove(id)
+      } else {
+        stillEnding(id)
+      }
+    }
     // Batches of this transaction still being appended go first.
     let patience = ContinuousClock.now + .seconds(30)
     while appending[state.producerID] != nil && ContinuousClock.now < patience {
@@ -211,15 +238,17 @@ actor TransactionCoordinator {
         "transaction markers not all written; retrying", metadata: ["transactional_id": "\(id)"])
       return .kafkaStorageError
     }
+    // The offsets first: the transaction is complete only once they are committed too (a
+    // retry commits them again, which is harmless).
     var done = states[id]!
     let offsets = done.markersWritten()
-    states[id] = done
     for (group, committed) in offsets {
       guard await groups.commitTransactional(committed, group: group) else {
         return .kafkaStorageError
       }
     }
     guard await save(done) else { return .kafkaStorageError }
+    finished = true
     logger.debug(
       "transaction ended",
       metadata: [

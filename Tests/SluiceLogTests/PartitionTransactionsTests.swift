@@ -1,7 +1,6 @@
-import SluiceLog
 import XCTest
 
-@testable import SluiceKafkaBroker
+@testable import SluiceLog
 
 /// One partition's open and aborted transactions as its batches say: the last stable offset
 /// stops at the first open transaction, and aborted ranges are listed for read_committed.
@@ -63,5 +62,17 @@ final class PartitionTransactionsTests: XCTestCase {
     p.apply([marker(1, .abort, at: 0), marker(1, .commit, at: 1)], through: 2)
     XCTAssertEqual(p.aborted, [])
     XCTAssertEqual(p.lastStableOffset(highWatermark: 2), 2)
+  }
+
+  func testBatchesOfAbortedTransactionsAreKnownByTheirFirstOffset() {
+    var p = PartitionTransactions()
+    p.apply(
+      [
+        batch(1, at: 0, count: 3), batch(2, at: 3, count: 2), batch(1, at: 5, count: 2),
+        marker(2, .commit, at: 7), marker(1, .abort, at: 8), batch(3, at: 9),
+        marker(3, .abort, at: 10),
+      ], through: 11)
+    XCTAssertEqual(p.abortedBatches, [0...2, 5...6, 9...9])
+    XCTAssertEqual([0, 3, 5, 7, 8, 9, 10].filter { p.isAbortedBatch(at: $0) }, [0, 5, 9])
   }
 }
