@@ -97,11 +97,12 @@ let package = Package(
 
     // Sluice's own Kafka client (DESIGN.md §8): connections, metadata and leader routing,
     // idempotent and transactional producers, read_committed fetch, classic consumer groups,
-    // TLS and SASL. Knows nothing of SluiceCore or the embedded log.
+    // TLS and SASL; and on it (Store/) the runtime's TopicStore on a Kafka cluster. Knows
+    // nothing of the embedded log.
     .target(
       name: "SluiceKafkaStore",
       dependencies: [
-        "SluiceKafka", "SluiceCompression", "CRC32C",
+        "SluiceCore", "SluiceKafka", "SluiceCompression", "CRC32C",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -138,7 +139,8 @@ let package = Package(
     .executableTarget(
       name: "sluice",
       dependencies: [
-        "SluiceCore", "SluiceLog", "SluiceAPI", "SluiceKafkaBroker", "FileConnector",
+        "SluiceCore", "SluiceLog", "SluiceAPI", "SluiceKafkaBroker", "SluiceKafkaStore",
+        "FileConnector",
         "WebhookConnector",
         "PostgresSinkConnector", "HTTPSinkConnector", "MQTTConnector", "PostgresCDCConnector",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -174,7 +176,7 @@ let package = Package(
     .testTarget(
       name: "IntegrationTests",
       dependencies: [
-        "SluiceCore", .product(name: "Crypto", package: "swift-crypto"),
+        "SluiceCore", "SluiceTestBrokers", .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdHTTP2", package: "hummingbird"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -192,11 +194,14 @@ let package = Package(
     .testTarget(name: "SystemLibraryTests", dependencies: ["CLibPQ", "CMosquitto", "CCurl"]),
     // Fixtures/ (hex files and the script that writes them) are read through #filePath.
     .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka"], exclude: ["Fixtures"]),
+    // Test brokers started by tests: Tansu (from .build/kafka-venv) and Sluice's own listener
+    // ($SLUICE_BIN); shared by the Kafka client's tests and the integration tests.
+    .target(name: "SluiceTestBrokers", path: "Tests/SluiceTestBrokers"),
     // Against real brokers: Tansu (from .build/kafka-venv) and Sluice's own listener ($SLUICE_BIN).
     .testTarget(
       name: "SluiceKafkaStoreTests",
       dependencies: [
-        "SluiceKafkaStore", "SluiceKafka",
+        "SluiceKafkaStore", "SluiceKafka", "SluiceCore", "SluiceTestBrokers",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
       ]),

@@ -143,16 +143,23 @@ final class Segment: @unchecked Sendable {
   }
 
   private func rebuildIndexes(fileSize: Int64) throws {
+    let scan = try rescan(fileSize: fileSize, verify: false)
+    if scan.validEnd != fileSize { _ = try recover() }
+  }
+
+  /// Forgets the indexes and what was learned of the segment, and walks it from the start
+  /// again, rebuilding them.
+  private func rescan(fileSize: Int64, verify: Bool) throws -> ScanResult {
     try index.reset()
     try timeIndex.reset()
     bytesSinceIndexEntry = 0
     firstTimestamp = nil
     maxTimestamp = nil
     let scan = try scan(
-      from: 0, expectedOffset: baseOffset, fileSize: fileSize, verify: false, rebuildIndex: true)
+      from: 0, expectedOffset: baseOffset, fileSize: fileSize, verify: verify, rebuildIndex: true)
     size = scan.validEnd
     nextOffset = scan.nextOffset
-    if scan.validEnd != fileSize { _ = try recover() }
+    return scan
   }
 
   /// Scans the whole segment, verifying every batch, rebuilding the index, and cutting a torn
@@ -160,15 +167,7 @@ final class Segment: @unchecked Sendable {
   /// intact one: that is corruption, and dropping the intact batch would lose data.
   func recover() throws -> Int64 {
     let fileSize = try fileSize()
-    try index.reset()
-    try timeIndex.reset()
-    bytesSinceIndexEntry = 0
-    firstTimestamp = nil
-    maxTimestamp = nil
-    let scan = try scan(
-      from: 0, expectedOffset: baseOffset, fileSize: fileSize, verify: true, rebuildIndex: true)
-    size = scan.validEnd
-    nextOffset = scan.nextOffset
+    let scan = try rescan(fileSize: fileSize, verify: true)
     guard scan.validEnd < fileSize else { return 0 }
     if let intact = try findIntactBatch(
       after: scan.validEnd, fileSize: fileSize, atOrAfter: scan.nextOffset)

@@ -66,23 +66,22 @@ struct RunCommand: AsyncParsableCommand {
     if let kafka = worker.kafka { try PortCheck.ensureFree(host: kafka.host, port: kafka.port) }
     ListenerLimits.current = worker.listeners
 
-    let log: EmbeddedLog
-    do {
-      log = try EmbeddedLog(
-        directory: worker.dataDir + "/log", configuration: worker.log.logConfiguration)
-    } catch {
-      throw Failure("\(error)")
-    }
-    defer { log.close() }
     let offsets: FileOffsetStore
     do {
       offsets = try FileOffsetStore(directory: worker.dataDir + "/offsets")
     } catch {
       throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
     }
-    // Sink connectors' group offsets stay where sink offsets always were.
-    let store = EmbeddedTopicStore(
-      log: log, defaultPartitions: worker.log.partitions, groupOffsets: offsets)
+    // Sources keep their positions in `offsets` on either store (on Kafka for now: the
+    // transactional sluice-offsets path is still to come); sinks' group offsets stay there on
+    // the embedded store and are the cluster's consumer groups on Kafka.
+    let opened: StoreFactory.OpenedStore
+    do {
+      opened = try await StoreFactory.open(worker, offsets: offsets, logger: logger)
+    } catch {
+      throw Failure("\(error)")
+    }
+    let store = opened.store
     let status = StatusBoard()
     let workerID = "\(worker.workerID):\(worker.api.port)"
     let runtime = Worker(
@@ -90,7 +89,7 @@ struct RunCommand: AsyncParsableCommand {
       removalGrace: .milliseconds(worker.connectorRemovalGraceMs),
       taskStopGrace: .milliseconds(worker.taskShutdownGracefulTimeoutMs), logger: logger)
     var groups: GroupCoordinator?
-    if worker.kafka != nil {
+    if worker.kafka != nil, opened.embedded != nil {
       do {
         groups = try GroupCoordinator(directory: worker.dataDir + "/kafka-groups")
       } catch {
@@ -105,11 +104,11 @@ struct RunCommand: AsyncParsableCommand {
       logger: logger)
 
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: api)]
-    if let kafka = worker.kafka, let groups {
+    if let kafka = worker.kafka, let groups, let embedded = opened.embedded {
       let broker: KafkaBroker
       do {
         broker = try KafkaBroker(
-          store: store, config: kafka, groups: groups,
+          store: embedded, config: kafka, groups: groups,
           transactionsDirectory: worker.dataDir + "/kafka-transactions", logger: logger)
       } catch {
         throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
@@ -124,7 +123,7 @@ struct RunCommand: AsyncParsableCommand {
       "sluice worker starting",
       metadata: [
         "data_dir": "\(worker.dataDir)", "connectors_dir": "\(worker.connectorsDir)",
-        "api": "\(worker.api.host):\(worker.api.port)",
+        "api": "\(worker.api.host):\(worker.api.port)", "store": "\(worker.store.kind)",
       ])
     // Services stop in reverse order: the watcher (no more changes), then the connectors
     // (finish batch, commit), then the Kafka listener, then the API.
@@ -143,7 +142,13 @@ struct RunCommand: AsyncParsableCommand {
       }
     }
     defer { trim.cancel() }
-    try await group.run()
+    do {
+      try await group.run()
+    } catch {
+      await opened.close()
+      throw error
+    }
+    await opened.close()
     logger.info("sluice worker stopped")
   }
 

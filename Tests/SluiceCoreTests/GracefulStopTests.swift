@@ -8,25 +8,7 @@ import XCTest
 
 /// Stopping a connector is graceful first (its tasks take no new input, finish what they hold,
 /// commit and return) and becomes cancellation only after `task_shutdown_graceful_timeout_ms`.
-final class GracefulStopTests: XCTestCase {
-  private var directory: URL!
-  private var log: EmbeddedLog!
-  private var store: EmbeddedTopicStore!
-  private var offsets: FileOffsetStore!
-
-  override func setUpWithError() throws {
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "sluice-gs-\(UUID().uuidString)")
-    log = try EmbeddedLog(directory: directory.appendingPathComponent("log").path)
-    offsets = try FileOffsetStore(directory: directory.appendingPathComponent("offsets").path)
-    store = EmbeddedTopicStore(log: log, defaultPartitions: 1, groupOffsets: offsets)
-  }
-
-  override func tearDownWithError() throws {
-    log.close()
-    try? FileManager.default.removeItem(at: directory)
-  }
-
+final class GracefulStopTests: StoreTestCase {
   /// A file change stops the sink while a put is under way: the put is not interrupted, its
   /// offsets are committed, and the replacement starts after it — nothing is delivered twice.
   func testAChangedSinkFinishesTheBatchInHandCommitsItAndIsNotRedelivered() async throws {

@@ -7,25 +7,7 @@ import XCTest
 /// A sink connector's tasks are members of one consumer group: the group, not the task index,
 /// gives each its partitions; a partition taken from a task is closed by it (its offsets
 /// committed) before another task reads it, and every record is delivered once.
-final class SinkGroupTests: XCTestCase {
-  private var directory: URL!
-  private var log: EmbeddedLog!
-  private var store: EmbeddedTopicStore!
-  private var offsets: FileOffsetStore!
-
-  override func setUpWithError() throws {
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "sluice-sg-\(UUID().uuidString)")
-    log = try EmbeddedLog(directory: directory.appendingPathComponent("log").path)
-    offsets = try FileOffsetStore(directory: directory.appendingPathComponent("offsets").path)
-    store = EmbeddedTopicStore(log: log, defaultPartitions: 1, groupOffsets: offsets)
-  }
-
-  override func tearDownWithError() throws {
-    log.close()
-    try? FileManager.default.removeItem(at: directory)
-  }
-
+final class SinkGroupTests: StoreTestCase {
   func testThreeTasksShareSixPartitionsAndDeliverEachRecordOnceInOrder() async throws {
     try await store.createTopic("in", partitions: 6)
     let journal = Journal()
@@ -60,6 +42,12 @@ final class SinkGroupTests: XCTestCase {
     }
     for (task, partitions) in await journal.snapshot().held {
       XCTAssertEqual(partitions.count, 2, "task \(task)")
+    }
+    // Each task's status says how far behind it is: nothing, over its two partitions.
+    try await eventually {
+      let tasks = worker.status.status(of: "j")?.tasks ?? []
+      return tasks.count == 3
+        && tasks.allSatisfy { $0.details["lag_records"] == "0" && $0.details["partitions"] == "2" }
     }
     await worker.stopAll()
     // Every partition's committed offset is its end: nothing is delivered again.

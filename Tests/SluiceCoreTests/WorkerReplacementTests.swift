@@ -8,25 +8,7 @@ import XCTest
 
 /// How the worker replaces and removes connectors: never two incarnations of one connector at
 /// once, and a removal's destructive cleanup only once the removal has held for the grace period.
-final class WorkerReplacementTests: XCTestCase {
-  private var directory: URL!
-  private var log: EmbeddedLog!
-  private var store: EmbeddedTopicStore!
-  private var offsets: FileOffsetStore!
-
-  override func setUpWithError() throws {
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "sluice-wr-\(UUID().uuidString)")
-    log = try EmbeddedLog(directory: directory.appendingPathComponent("log").path)
-    offsets = try FileOffsetStore(directory: directory.appendingPathComponent("offsets").path)
-    store = EmbeddedTopicStore(log: log, defaultPartitions: 1, groupOffsets: offsets)
-  }
-
-  override func tearDownWithError() throws {
-    log.close()
-    try? FileManager.default.removeItem(at: directory)
-  }
-
+final class WorkerReplacementTests: StoreTestCase {
   /// The old task ignores cancellation for 12 s (longer than any stop timeout the worker ever
   /// had): its replacement waits, says so in status, and starts only once the old has returned.
   func testAReplacementNeverRunsBesideATaskThatIsSlowToStop() async throws {

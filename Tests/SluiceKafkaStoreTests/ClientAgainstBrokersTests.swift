@@ -1,5 +1,6 @@
 import Foundation
 import SluiceKafka
+import SluiceTestBrokers
 import XCTest
 
 @testable import SluiceKafkaStore
@@ -39,9 +40,9 @@ final class ClientAgainstBrokersTests: XCTestCase {
       XCTAssertEqual(metadata.partitionCount(of: "sluice-offsets"), 1, "\(broker.kind)")
       XCTAssertFalse(metadata.brokers.isEmpty)
       for index in Int32(0)..<3 {
-        XCTAssertNotNil(metadata.leader(of: TopicPartition("orders", index)))
+        XCTAssertNotNil(metadata.leader(of: KafkaTopicPartition("orders", index)))
       }
-      let partitions = (Int32(0)..<3).map { TopicPartition("orders", $0) }
+      let partitions = (Int32(0)..<3).map { KafkaTopicPartition("orders", $0) }
       let earliest = try await client.listOffsets(partitions, at: .earliest)
       let latest = try await client.listOffsets(partitions, at: .latest)
       XCTAssertEqual(earliest.values.sorted(), [0, 0, 0], "\(broker.kind)")
@@ -58,7 +59,7 @@ final class ClientAgainstBrokersTests: XCTestCase {
       try await producer.initialize()
       let (id, _) = await producer.producerIdAndEpoch
       XCTAssertGreaterThanOrEqual(id, 0, "\(broker.kind)")
-      let partition = TopicPartition("events", 1)
+      let partition = KafkaTopicPartition("events", 1)
       let first = (0..<5).map {
         KafkaRecord(
           key: Array("k\($0)".utf8), value: Array("value \($0)".utf8),
@@ -94,7 +95,7 @@ final class ClientAgainstBrokersTests: XCTestCase {
       try await client.createTopics([NewTopic(name: "zipped", partitions: 1)])
       let producer = KafkaProducer(client: client, compression: .zstd)
       try await producer.initialize()
-      let partition = TopicPartition("zipped", 0)
+      let partition = KafkaTopicPartition("zipped", 0)
       let records = (0..<50).map {
         KafkaRecord(key: Array("k\($0)".utf8), value: Array(repeating: UInt8($0), count: 200))
       }
@@ -110,12 +111,12 @@ final class ClientAgainstBrokersTests: XCTestCase {
       let fetcher = KafkaFetcher(client: client, maxWait: .milliseconds(100))
       if broker.kind == .tansu {
         // Tansu 0.6 answers a fetch past the end with no records and no error.
-        let result = try await fetcher.fetch([TopicPartition("short", 0): 1000])
-        XCTAssertEqual(result[TopicPartition("short", 0)]?.records, [])
+        let result = try await fetcher.fetch([KafkaTopicPartition("short", 0): 1000])
+        XCTAssertEqual(result[KafkaTopicPartition("short", 0)]?.records, [])
         return
       }
       do {
-        _ = try await fetcher.fetch([TopicPartition("short", 0): 1000])
+        _ = try await fetcher.fetch([KafkaTopicPartition("short", 0): 1000])
         XCTFail("\(broker.kind): fetching past the end must fail")
       } catch let error as KafkaClientError {
         XCTAssertEqual(error.kind, .offsetOutOfRange, "\(broker.kind): \(error)")

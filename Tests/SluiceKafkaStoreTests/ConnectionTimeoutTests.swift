@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import SluiceKafka
+import SluiceTestBrokers
 import XCTest
 
 @testable import SluiceKafkaStore

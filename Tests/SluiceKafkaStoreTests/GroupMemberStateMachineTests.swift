@@ -4,8 +4,8 @@ import XCTest
 @testable import SluiceKafkaStore
 
 final class GroupMemberStateMachineTests: XCTestCase {
-  let a = TopicPartition("t", 0)
-  let b = TopicPartition("t", 1)
+  let a = KafkaTopicPartition("t", 0)
+  let b = KafkaTopicPartition("t", 1)
 
   func testANewMemberJoinsWithTheIdTheCoordinatorRequires() {
     var machine = GroupMemberStateMachine()
@@ -97,7 +97,7 @@ final class GroupMemberStateMachineTests: XCTestCase {
     XCTAssertEqual(machine.heartbeatDue(), .none)
   }
 
-  private func stableMember(holding partitions: [TopicPartition]) -> GroupMemberStateMachine {
+  private func stableMember(holding partitions: [KafkaTopicPartition]) -> GroupMemberStateMachine {
     var machine = GroupMemberStateMachine()
     _ = machine.start()
     _ = machine.joinAnswered(
@@ -112,10 +112,10 @@ final class PartitionAssignorTests: XCTestCase {
   func testRangeGivesTheFirstMembersTheRemainder() {
     let plan = PartitionAssignor.range.assign(
       subscriptions: ["b": ["t"], "a": ["t"], "c": ["t", "u"]], partitionCounts: ["t": 7, "u": 2])
-    XCTAssertEqual(plan["a"], (0..<3).map { TopicPartition("t", $0) })
-    XCTAssertEqual(plan["b"], (3..<5).map { TopicPartition("t", $0) })
+    XCTAssertEqual(plan["a"], (0..<3).map { KafkaTopicPartition("t", $0) })
+    XCTAssertEqual(plan["b"], (3..<5).map { KafkaTopicPartition("t", $0) })
     XCTAssertEqual(
-      plan["c"], (5..<7).map { TopicPartition("t", $0) } + [.init("u", 0), .init("u", 1)])
+      plan["c"], (5..<7).map { KafkaTopicPartition("t", $0) } + [.init("u", 0), .init("u", 1)])
   }
 
   func testRoundRobinDealsToSubscribedMembers() {

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceKafka
+import SluiceTestBrokers
 import XCTest
 
 @testable import SluiceKafkaStore
@@ -22,7 +23,7 @@ final class GroupMemberTests: XCTestCase {
     let client2 = testClient(broker)
     defer { broker.stop() }
     try await client.createTopics([NewTopic(name: "sink-input", partitions: 4)])
-    let all = (Int32(0)..<4).map { TopicPartition("sink-input", $0) }
+    let all = (Int32(0)..<4).map { KafkaTopicPartition("sink-input", $0) }
 
     let log1 = RebalanceLog()
     let first = ConsumerGroupMember(

@@ -3,8 +3,8 @@ import XCTest
 @testable import SluiceKafkaStore
 
 final class ProducerStateMachineTests: XCTestCase {
-  let p0 = TopicPartition("t", 0)
-  let p1 = TopicPartition("t", 1)
+  let p0 = KafkaTopicPartition("t", 0)
+  let p1 = KafkaTopicPartition("t", 1)
 
   func testIdempotentProducerNumbersEachPartitionFromZero() throws {
     var machine = ProducerStateMachine(transactional: false)

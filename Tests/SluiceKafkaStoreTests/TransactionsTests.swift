@@ -1,5 +1,6 @@
 import Foundation
 import SluiceKafka
+import SluiceTestBrokers
 import XCTest
 
 @testable import SluiceKafkaStore
@@ -30,20 +31,20 @@ final class TransactionsTests: XCTestCase {
     ])
     let producer = KafkaProducer(client: client, transactionalId: "sluice-test-task-0")
     try await producer.initialize()
-    let p0 = TopicPartition("txn", 0)
-    let p1 = TopicPartition("txn", 1)
+    let p0 = KafkaTopicPartition("txn", 0)
+    let p1 = KafkaTopicPartition("txn", 1)
 
     try await producer.beginTransaction()
     try await producer.send(values("c1", "c2"), to: p0)
     try await producer.send(values("c3"), to: p1)
     try await producer.sendOffsetsToTransaction(
-      [TopicPartition("input", 0): 42], group: ConsumerGroupMetadata(groupId: "txn-group"))
+      [KafkaTopicPartition("input", 0): 42], group: ConsumerGroupMetadata(groupId: "txn-group"))
     try await producer.commitTransaction()
 
     try await producer.beginTransaction()
     try await producer.send(values("a1", "a2"), to: p0)
     try await producer.sendOffsetsToTransaction(
-      [TopicPartition("input", 0): 99], group: ConsumerGroupMetadata(groupId: "txn-group"))
+      [KafkaTopicPartition("input", 0): 99], group: ConsumerGroupMetadata(groupId: "txn-group"))
     try await producer.abortTransaction()
 
     try await producer.beginTransaction()
@@ -75,13 +76,13 @@ final class TransactionsTests: XCTestCase {
 
     // The committed transaction's offsets count, the aborted one's do not.
     let group = ConsumerGroupMember(client: client, groupId: "txn-group", topics: ["input"])
-    let offsets = try await group.committed([TopicPartition("input", 0)])
-    XCTAssertEqual(offsets[TopicPartition("input", 0)], 42)
+    let offsets = try await group.committed([KafkaTopicPartition("input", 0)])
+    XCTAssertEqual(offsets[KafkaTopicPartition("input", 0)], 42)
   }
 
   func testASecondProducerWithTheSameTransactionalIdFencesTheFirst() async throws {
     try await client.createTopics([NewTopic(name: "fenced", partitions: 1)])
-    let partition = TopicPartition("fenced", 0)
+    let partition = KafkaTopicPartition("fenced", 0)
     let zombie = KafkaProducer(client: client, transactionalId: "task-7")
     try await zombie.initialize()
     try await zombie.beginTransaction()
@@ -119,10 +120,10 @@ final class TransactionsTests: XCTestCase {
     try await client.createTopics([NewTopic(name: "before", partitions: 1)])
     let producer = KafkaProducer(client: client)
     try await producer.initialize()
-    try await producer.send(values("one"), to: TopicPartition("before", 0))
+    try await producer.send(values("one"), to: KafkaTopicPartition("before", 0))
 
     // A request in flight when the broker dies fails as a closed connection.
-    let connection = try await client.leaderConnection(for: TopicPartition("before", 0))
+    let connection = try await client.leaderConnection(for: KafkaTopicPartition("before", 0))
     let pending = Task {
       try await connection.send(
         FetchRequest(
@@ -155,9 +156,9 @@ final class TransactionsTests: XCTestCase {
     // Memory storage lost everything: a new producer id, and the next writes succeed.
     let again = KafkaProducer(client: client)
     try await again.initialize()
-    let offset = try await again.send(values("two"), to: TopicPartition("after", 0))
+    let offset = try await again.send(values("two"), to: KafkaTopicPartition("after", 0))
     XCTAssertEqual(offset, 0)
-    let read = try await readRecords(client, TopicPartition("after", 0), count: 1)
+    let read = try await readRecords(client, KafkaTopicPartition("after", 0), count: 1)
     XCTAssertEqual(read.count, 1)
   }
 }

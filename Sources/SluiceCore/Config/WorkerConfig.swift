@@ -1,7 +1,7 @@
 import Foundation
 
 /// The worker file (`Config/worker.yaml`, DESIGN.md §4): where data and connector files live,
-/// where the admin API listens, and how the embedded log behaves.
+/// where the admin API listens, where topics live (`store:`) and how the embedded log behaves.
 public struct WorkerConfig: Sendable {
   /// `fsync:` — when an append counts as durable.
   public enum FsyncMode: String, Sendable { case batch, interval, none }
@@ -25,6 +25,8 @@ public struct WorkerConfig: Sendable {
   public var connectorsDir = "Config/connectors"
   public var api: (host: String, port: Int) = ("127.0.0.1", 8083)
   public var log = Log()
+  /// `store:` — the embedded log (default) or a Kafka cluster.
+  public var store: StoreConfig = .embedded
   public var listeners = ListenerLimits()
   /// `kafka:` — the Kafka listener, nil (off) unless the section is there.
   public var kafka: KafkaListenerConfig?
@@ -69,12 +71,19 @@ public struct WorkerConfig: Sendable {
     let m = try root.mapping(allowedKeys: [
       "data_dir", "connectors_dir", "api", "log", "worker_id", "listeners", "secrets_dirs",
       "connector_removal_grace_ms", "task_shutdown_graceful_timeout_ms", "kafka",
+      "store",
     ])
     config.dataDir = try m.string("data_dir", default: config.dataDir)
     config.connectorsDir = try m.string("connectors_dir", default: config.connectorsDir)
     config.workerID = try m.string("worker_id", default: config.workerID)
     if let listeners = m.node("listeners") { config.listeners = try ListenerLimits(listeners) }
     if let kafka = m.node("kafka") { config.kafka = try KafkaListenerConfig(kafka) }
+    if let store = m.node("store") { config.store = try StoreConfig(store) }
+    if case .kafka = config.store, let listener = m.node("kafka") {
+      throw listener.error(
+        "the kafka listener serves the embedded log; with store kind kafka, Kafka clients use the cluster itself (remove kafka:)"
+      )
+    }
     if let dirs = m.node("secrets_dirs") {
       let base = Interpolation.folder(of: root.file)
       config.secretsDirs = try dirs.stringList().map {

@@ -143,6 +143,7 @@ private struct SinkConsumer {
   var positions: [TopicPartition: Int64] = [:]
   var committed: [TopicPartition: Int64] = [:]
   var lastCommit = ContinuousClock.now
+  var lastLagReport: ContinuousClock.Instant?
 
   init(runner: SinkTaskRunner, task: any SinkTask, consumer: any TopicConsumer) {
     self.runner = runner
@@ -161,6 +162,7 @@ private struct SinkConsumer {
         }
         if batch.isEmpty {
           try await commit(force: false)
+          await reportLag()
           continue
         }
         do {
@@ -171,6 +173,7 @@ private struct SinkConsumer {
         }
         for record in batch { positions[record.topicPartition] = record.offset + 1 }
         try await commit(force: false)
+        await reportLag()
       }
     } catch is CancellationError {
       // Shutting down: what was delivered is committed below; the rest is delivered next time.
@@ -336,6 +339,25 @@ private struct SinkConsumer {
 
   func deadLetter(_ record: Record, reason: String, attempts: Int) async throws {
     try await DeadLetterWriter(runner: runner).write(record, reason: reason, attempts: attempts)
+  }
+
+  /// Shows in the task's status, at most once a second, how many records of its partitions
+  /// are not delivered yet (`lag_records`, the sum over its partitions of end - position) and
+  /// over how many partitions (`partitions`).
+  mutating func reportLag() async {
+    let now = ContinuousClock.now
+    if let last = lastLagReport, now - last < .seconds(1) { return }
+    lastLagReport = now
+    var lag: Int64 = 0
+    for (tp, position) in positions {
+      guard let end = try? await runner.store.offsets(of: tp).end else { return }
+      lag += max(0, end - position)
+    }
+    let (count, total) = (positions.count, lag)
+    runner.status.updateTask(runner.name, runner.index) {
+      $0.details["lag_records"] = "\(total)"
+      $0.details["partitions"] = "\(count)"
+    }
   }
 
   /// Commits the delivered offsets to the group at most once per the connector's commit

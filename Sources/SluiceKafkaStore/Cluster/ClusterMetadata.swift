@@ -1,7 +1,7 @@
 import SluiceKafka
 
 /// A partition of a topic.
-public struct TopicPartition: Hashable, Sendable, Comparable, CustomStringConvertible {
+public struct KafkaTopicPartition: Hashable, Sendable, Comparable, CustomStringConvertible {
   /// The topic's name.
   public var topic: String
   /// The partition's index.
@@ -13,7 +13,7 @@ public struct TopicPartition: Hashable, Sendable, Comparable, CustomStringConver
     self.partition = partition
   }
 
-  public static func < (a: TopicPartition, b: TopicPartition) -> Bool {
+  public static func < (a: KafkaTopicPartition, b: KafkaTopicPartition) -> Bool {
     (a.topic, a.partition) < (b.topic, b.partition)
   }
 
@@ -79,7 +79,7 @@ public struct ClusterMetadata: Sendable, Equatable {
   }
 
   /// The leader's node id of `partition`, nil when unknown or leaderless.
-  public func leader(of partition: TopicPartition) -> Int32? {
+  public func leader(of partition: KafkaTopicPartition) -> Int32? {
     guard let metadata = topics[partition.topic]?.partitions[partition.partition],
       metadata.leader >= 0
     else { return nil }

@@ -5,7 +5,9 @@ extension KafkaClient {
   /// the metadata shows a leader for each of their partitions.
   public func createTopics(_ topics: [NewTopic], ifNotExists: Bool = true) async throws {
     let timeout = configuration.requestTimeout
-    try await withRetries("CreateTopics") {
+    // Topics that existed already keep their partition count: only the new ones are waited for.
+    let created = try await withRetries("CreateTopics") {
+      var existing: Set<String> = []
       let connection = try await self.controllerConnection()
       let response = try await connection.send(
         CreateTopicsRequest(
@@ -19,6 +21,7 @@ extension KafkaClient {
           }, timeoutMs: timeout.milliseconds))
       for result in response.topics where result.errorCode != 0 {
         if ifNotExists && result.errorCode == KafkaErrorCode.topicAlreadyExists.rawValue {
+          existing.insert(result.name)
           continue
         }
         let error = KafkaClientError.server(
@@ -29,13 +32,14 @@ extension KafkaClient {
         throw KafkaClientError(
           .server, code: result.errorCode, broker: error.broker, error.message)
       }
+      return topics.filter { !existing.contains($0.name) }
     }
     // Wait until every partition has a leader (a new topic's metadata lags on some brokers).
     try await withRetries("metadata of new topics") {
       let metadata = try await self.refreshMetadataIncluding(topics.map(\.name))
-      for topic in topics {
+      for topic in created {
         for index in 0..<topic.partitions
-        where metadata.leader(of: TopicPartition(topic.name, index)) == nil {
+        where metadata.leader(of: KafkaTopicPartition(topic.name, index)) == nil {
           throw KafkaClientError.server(
             KafkaErrorCode.leaderNotAvailable.rawValue, "new topic \(topic.name)-\(index)")
         }
@@ -60,15 +64,15 @@ extension KafkaClient {
 
   /// The offsets `spec` names for each of `partitions` (asking each partition's leader).
   public func listOffsets(
-    _ partitions: [TopicPartition], at spec: OffsetSpec,
+    _ partitions: [KafkaTopicPartition], at spec: OffsetSpec,
     isolation: IsolationLevel = .readUncommitted
-  ) async throws -> [TopicPartition: Int64] {
+  ) async throws -> [KafkaTopicPartition: Int64] {
     try await withRetries("ListOffsets") {
-      var byLeader: [Int32: [TopicPartition]] = [:]
+      var byLeader: [Int32: [KafkaTopicPartition]] = [:]
       for partition in partitions {
         byLeader[try await self.leader(of: partition), default: []].append(partition)
       }
-      var result: [TopicPartition: Int64] = [:]
+      var result: [KafkaTopicPartition: Int64] = [:]
       for (leader, partitions) in byLeader {
         let connection = try await self.connection(node: leader)
         let topics = Dictionary(grouping: partitions, by: \.topic)
@@ -90,7 +94,7 @@ extension KafkaClient {
                 partition.errorCode, "ListOffsets \(topic.name)-\(partition.partitionIndex)",
                 broker: connection.address.description)
             }
-            result[TopicPartition(topic.name, partition.partitionIndex)] = partition.offset
+            result[KafkaTopicPartition(topic.name, partition.partitionIndex)] = partition.offset
           }
         }
       }

@@ -166,7 +166,7 @@ public actor KafkaClient {
   }
 
   /// The node id leading `partition`, refreshing metadata when it is unknown.
-  public func leader(of partition: TopicPartition) async throws -> Int32 {
+  public func leader(of partition: KafkaTopicPartition) async throws -> Int32 {
     var metadata = try await metadata(topics: [partition.topic])
     if metadata.leader(of: partition) == nil {
       metadata = try await refreshMetadata()
@@ -185,7 +185,7 @@ public actor KafkaClient {
   }
 
   /// The connection to the leader of `partition`.
-  public func leaderConnection(for partition: TopicPartition) async throws -> BrokerConnection {
+  public func leaderConnection(for partition: KafkaTopicPartition) async throws -> BrokerConnection {
     try connection(node: try await leader(of: partition))
   }
 

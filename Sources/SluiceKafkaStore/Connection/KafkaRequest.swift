@@ -14,6 +14,9 @@ extension FetchRequest: KafkaRequest { public typealias Response = FetchResponse
 extension ListOffsetsRequest: KafkaRequest { public typealias Response = ListOffsetsResponse }
 extension CreateTopicsRequest: KafkaRequest { public typealias Response = CreateTopicsResponse }
 extension DeleteTopicsRequest: KafkaRequest { public typealias Response = DeleteTopicsResponse }
+extension DescribeConfigsRequest: KafkaRequest {
+  public typealias Response = DescribeConfigsResponse
+}
 extension FindCoordinatorRequest: KafkaRequest {
   public typealias Response = FindCoordinatorResponse
 }

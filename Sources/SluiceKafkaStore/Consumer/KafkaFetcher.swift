@@ -49,11 +49,11 @@ public struct KafkaFetcher: Sendable {
   }
 
   /// Fetches each partition from its offset in `positions`.
-  public func fetch(_ positions: [TopicPartition: Int64]) async throws -> [TopicPartition:
+  public func fetch(_ positions: [KafkaTopicPartition: Int64]) async throws -> [KafkaTopicPartition:
     PartitionFetch]
   {
-    var byLeader: [Int32: [TopicPartition: Int64]] = [:]
-    var result: [TopicPartition: PartitionFetch] = [:]
+    var byLeader: [Int32: [KafkaTopicPartition: Int64]] = [:]
+    var result: [KafkaTopicPartition: PartitionFetch] = [:]
     for (partition, offset) in positions {
       do {
         byLeader[try await client.leader(of: partition), default: [:]][partition] = offset
@@ -65,7 +65,7 @@ public struct KafkaFetcher: Sendable {
       }
     }
     let leaders = byLeader
-    try await withThrowingTaskGroup(of: [TopicPartition: PartitionFetch].self) { group in
+    try await withThrowingTaskGroup(of: [KafkaTopicPartition: PartitionFetch].self) { group in
       for (leader, positions) in leaders {
         group.addTask { try await self.fetch(positions, from: leader) }
       }
@@ -74,8 +74,8 @@ public struct KafkaFetcher: Sendable {
     return result
   }
 
-  private func fetch(_ positions: [TopicPartition: Int64], from leader: Int32) async throws
-    -> [TopicPartition: PartitionFetch]
+  private func fetch(_ positions: [KafkaTopicPartition: Int64], from leader: Int32) async throws
+    -> [KafkaTopicPartition: PartitionFetch]
   {
     let byTopic = Dictionary(grouping: positions.keys, by: \.topic)
     let request = FetchRequest(
@@ -104,10 +104,10 @@ public struct KafkaFetcher: Sendable {
     if response.errorCode != 0 {
       throw KafkaClientError.server(response.errorCode, "Fetch")
     }
-    var result: [TopicPartition: PartitionFetch] = [:]
+    var result: [KafkaTopicPartition: PartitionFetch] = [:]
     for topic in response.responses {
       for data in topic.partitions {
-        let partition = TopicPartition(topic.topic, data.partitionIndex)
+        let partition = KafkaTopicPartition(topic.topic, data.partitionIndex)
         guard let offset = positions[partition] else { continue }
         if data.errorCode != 0 {
           let error = KafkaClientError.server(data.errorCode, "Fetch \(partition) at \(offset)")

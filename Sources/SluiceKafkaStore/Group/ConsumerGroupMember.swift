@@ -3,10 +3,10 @@ import SluiceKafka
 /// A change of a member's partitions, handed to the member's owner.
 public enum RebalanceEvent: Sendable, Equatable {
   /// The group assigned these partitions: start reading them (from their committed offsets).
-  case assigned([TopicPartition])
+  case assigned([KafkaTopicPartition])
   /// These partitions are taken away: stop reading them and commit what was processed,
   /// before the callback returns.
-  case revoked([TopicPartition])
+  case revoked([KafkaTopicPartition])
 }
 
 /// A member of a classic consumer group (protocol type "consumer", eager rebalancing), for
@@ -60,7 +60,7 @@ public actor ConsumerGroupMember {
   }
 
   /// The partitions held now.
-  public var assignment: [TopicPartition] { machine.assignment }
+  public var assignment: [KafkaTopicPartition] { machine.assignment }
   /// The member's state.
   public var state: GroupMemberStateMachine.State { machine.state }
   /// What a transactional producer needs to commit this member's offsets (KIP-447).
@@ -73,7 +73,7 @@ public actor ConsumerGroupMember {
   /// Joins the group and returns the first assignment; heartbeats start, and later rebalances
   /// are handled in the background (``RebalanceEvent``s go to `onRebalance`).
   @discardableResult
-  public func join() async throws -> [TopicPartition] {
+  public func join() async throws -> [KafkaTopicPartition] {
     try await drive(machine.start())
     heartbeats = Task { await self.heartbeatLoop() }
     return machine.assignment
@@ -94,7 +94,7 @@ public actor ConsumerGroupMember {
   // MARK: - Offsets
 
   /// Commits `offsets` (the next offset to read, per partition) in the member's generation.
-  public func commit(_ offsets: [TopicPartition: Int64]) async throws {
+  public func commit(_ offsets: [KafkaTopicPartition: Int64]) async throws {
     guard !offsets.isEmpty else { return }
     let byTopic = Dictionary(grouping: offsets.keys, by: \.topic)
     let request = OffsetCommitRequest(
@@ -128,7 +128,7 @@ public actor ConsumerGroupMember {
   }
 
   /// The committed offsets of `partitions` (absent: nothing committed).
-  public func committed(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
+  public func committed(_ partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64] {
     let byTopic = Dictionary(grouping: partitions, by: \.topic)
     let topics = byTopic.keys.sorted()
     let request = OffsetFetchRequest(
@@ -143,7 +143,7 @@ public actor ConsumerGroupMember {
     return try await client.withRetries("OffsetFetch") {
       let connection = try await self.client.coordinator(.group, key: groupId)
       let response = try await connection.send(request)
-      var result: [TopicPartition: Int64] = [:]
+      var result: [KafkaTopicPartition: Int64] = [:]
       var entries: [(String, Int32, Int64, Int16)] = []
       if let group = response.groups.first {
         if group.errorCode != 0 { throw KafkaClientError.server(group.errorCode, "OffsetFetch") }
@@ -166,7 +166,7 @@ public actor ConsumerGroupMember {
         if code != 0 {
           throw KafkaClientError.server(code, "OffsetFetch \(topic)-\(partition)")
         }
-        if offset >= 0 { result[TopicPartition(topic, partition)] = offset }
+        if offset >= 0 { result[KafkaTopicPartition(topic, partition)] = offset }
       }
       return result
     }
@@ -249,12 +249,12 @@ public actor ConsumerGroupMember {
       return machine.syncAnswered(
         errorCode: KafkaErrorCode.coordinatorNotAvailable.rawValue, assignment: [])
     }
-    var partitions: [TopicPartition] = []
+    var partitions: [KafkaTopicPartition] = []
     if response.errorCode == 0 {
       do {
         let assignment = try ConsumerProtocolAssignment(assignmentBytes: response.assignment)
         partitions = assignment.assignedPartitions.flatMap { topic in
-          topic.partitions.map { TopicPartition(topic.topic, $0) }
+          topic.partitions.map { KafkaTopicPartition(topic.topic, $0) }
         }
       } catch {
         throw KafkaClientError(.protocolViolation, "SyncGroup assignment: \(error)")

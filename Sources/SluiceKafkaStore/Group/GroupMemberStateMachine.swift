@@ -32,13 +32,13 @@ public struct GroupMemberStateMachine: Sendable, Equatable {
     /// computed from their subscriptions.
     case sendSync(generation: Int32, memberId: String, protocolName: String, members: [Member]?)
     /// Hand these partitions to the caller: the group assigned them.
-    case assigned([TopicPartition])
+    case assigned([KafkaTopicPartition])
     /// Take these partitions from the caller (stop, commit), then send JoinGroup.
-    case revokeAndRejoin([TopicPartition])
+    case revokeAndRejoin([KafkaTopicPartition])
     /// Send a Heartbeat.
     case sendHeartbeat(generation: Int32, memberId: String)
     /// Send LeaveGroup, after taking these partitions from the caller.
-    case sendLeave(memberId: String, revoked: [TopicPartition])
+    case sendLeave(memberId: String, revoked: [KafkaTopicPartition])
     /// Wait (backoff) then send JoinGroup again.
     case rejoinAfterBackoff
     /// Nothing to do.
@@ -66,7 +66,7 @@ public struct GroupMemberStateMachine: Sendable, Equatable {
   /// The member id the coordinator gave ("" before).
   public private(set) var memberId = ""
   /// The partitions held now.
-  public private(set) var assignment: [TopicPartition] = []
+  public private(set) var assignment: [KafkaTopicPartition] = []
   /// The generation of the last successful join (-1 before).
   public private(set) var generation: Int32 = -1
 
@@ -117,7 +117,7 @@ public struct GroupMemberStateMachine: Sendable, Equatable {
   }
 
   /// A SyncGroup answer with the member's assignment.
-  public mutating func syncAnswered(errorCode: Int16, assignment: [TopicPartition]) -> Action {
+  public mutating func syncAnswered(errorCode: Int16, assignment: [KafkaTopicPartition]) -> Action {
     guard case .syncing(let generation) = state else { return .none }
     switch KafkaErrorCode(rawValue: errorCode) {
     case .none?:

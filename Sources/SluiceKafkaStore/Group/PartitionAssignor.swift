@@ -11,9 +11,9 @@ public enum PartitionAssignor: String, Sendable, CaseIterable {
   /// The assignment of each member (by member id) given their subscriptions and each topic's
   /// partition count; every member is in the result, also with nothing assigned.
   public func assign(subscriptions: [String: Set<String>], partitionCounts: [String: Int])
-    -> [String: [TopicPartition]]
+    -> [String: [KafkaTopicPartition]]
   {
-    var result = subscriptions.mapValues { _ in [TopicPartition]() }
+    var result = subscriptions.mapValues { _ in [KafkaTopicPartition]() }
     let members = subscriptions.keys.sorted()
     switch self {
     case .range:
@@ -28,7 +28,7 @@ public enum PartitionAssignor: String, Sendable, CaseIterable {
         for (index, member) in subscribed.enumerated() {
           let take = each + (index < extra ? 1 : 0)
           for partition in next..<(next + take) {
-            result[member]!.append(TopicPartition(topic, Int32(partition)))
+            result[member]!.append(KafkaTopicPartition(topic, Int32(partition)))
           }
           next += take
         }
@@ -41,7 +41,7 @@ public enum PartitionAssignor: String, Sendable, CaseIterable {
           for step in 0..<members.count {
             let member = members[(cursor + step) % members.count]
             if subscriptions[member]!.contains(topic) {
-              result[member]!.append(TopicPartition(topic, Int32(partition)))
+              result[member]!.append(KafkaTopicPartition(topic, Int32(partition)))
               cursor = (cursor + step + 1) % members.count
               break
             }

@@ -86,7 +86,7 @@ public actor KafkaProducer {
   /// Writes `records` as one batch to `partition` and returns the offset of the first; inside
   /// the open transaction for a transactional producer.
   @discardableResult
-  public func send(_ records: [KafkaRecord], to partition: TopicPartition) async throws -> Int64 {
+  public func send(_ records: [KafkaRecord], to partition: KafkaTopicPartition) async throws -> Int64 {
     guard !records.isEmpty else {
       throw KafkaClientError(.invalidState, "an empty batch to \(partition)")
     }
@@ -139,7 +139,7 @@ public actor KafkaProducer {
   /// Adds consumer offsets to the open transaction (AddOffsetsToTxn, then TxnOffsetCommit to
   /// the group's coordinator): they are committed if and only if the transaction is.
   public func sendOffsetsToTransaction(
-    _ offsets: [TopicPartition: Int64], group: ConsumerGroupMetadata
+    _ offsets: [KafkaTopicPartition: Int64], group: ConsumerGroupMetadata
   ) async throws {
     try machine.checkCanAddOffsets()
     guard let transactionalId else { return }
@@ -218,7 +218,7 @@ public actor KafkaProducer {
     }
   }
 
-  private func addPartitions(_ partitions: [TopicPartition]) async throws {
+  private func addPartitions(_ partitions: [KafkaTopicPartition]) async throws {
     guard let transactionalId else { return }
     let byTopic = Dictionary(grouping: partitions, by: \.topic)
     let request = AddPartitionsToTxnRequest(

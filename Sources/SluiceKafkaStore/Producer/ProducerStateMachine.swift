@@ -42,9 +42,9 @@ public struct ProducerStateMachine: Sendable, Equatable {
   /// The producer epoch from InitProducerId (-1 before).
   public private(set) var producerEpoch: Int16 = -1
   /// The next sequence number per partition.
-  public private(set) var sequences: [TopicPartition: Int32] = [:]
+  public private(set) var sequences: [KafkaTopicPartition: Int32] = [:]
   /// Partitions added to the open transaction.
-  public private(set) var partitionsInTransaction: Set<TopicPartition> = []
+  public private(set) var partitionsInTransaction: Set<KafkaTopicPartition> = []
   /// Consumer groups whose offsets were added to the open transaction.
   public private(set) var groupsInTransaction: Set<String> = []
 
@@ -95,7 +95,7 @@ public struct ProducerStateMachine: Sendable, Equatable {
 
   /// Of `partitions` about to be written, those still to be added with AddPartitionsToTxn
   /// (none for an idempotent producer). Throws if a write is not allowed now.
-  public func partitionsToAdd(_ partitions: [TopicPartition]) throws -> [TopicPartition] {
+  public func partitionsToAdd(_ partitions: [KafkaTopicPartition]) throws -> [KafkaTopicPartition] {
     if isTransactional {
       guard state == .inTransaction else { throw invalid("a write outside a transaction") }
       return Array(Set(partitions).subtracting(partitionsInTransaction)).sorted()
@@ -105,7 +105,7 @@ public struct ProducerStateMachine: Sendable, Equatable {
   }
 
   /// AddPartitionsToTxn succeeded for `partitions`.
-  public mutating func partitionsAdded(_ partitions: [TopicPartition]) {
+  public mutating func partitionsAdded(_ partitions: [KafkaTopicPartition]) {
     partitionsInTransaction.formUnion(partitions)
   }
 
@@ -123,7 +123,7 @@ public struct ProducerStateMachine: Sendable, Equatable {
   }
 
   /// The base sequence for a batch of `count` records to `partition`, reserving them.
-  public mutating func reserveSequence(for partition: TopicPartition, count: Int) throws -> Int32 {
+  public mutating func reserveSequence(for partition: KafkaTopicPartition, count: Int) throws -> Int32 {
     _ = try partitionsToAdd([])
     if isTransactional && !partitionsInTransaction.contains(partition) {
       throw invalid("a write to \(partition) before AddPartitionsToTxn")

