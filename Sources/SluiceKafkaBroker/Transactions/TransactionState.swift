@@ -168,8 +168,7 @@ struct TransactionState: Sendable, Equatable {
   /// only to a partition added to its ongoing transaction.
   func checkProduce(producerID: Int64, epoch: Int16, partition: TopicPartition) -> KafkaErrorCode {
     if producerID != self.producerID { return .invalidProducerIDMapping }
-    if epoch < self.epoch { return .invalidProducerEpoch }
-    if epoch > self.epoch { return .invalidProducerEpoch }
+    if epoch != self.epoch { return .invalidProducerEpoch }
     guard phase == .ongoing, partitions.contains(partition) else { return .invalidTxnState }
     return .none
   }
