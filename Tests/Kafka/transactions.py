@@ -108,12 +108,18 @@ def expect(name, got, want):
         problems.append(f"{name}: got {got!r}, want {want!r}")
 
 
-def committed_offset(group, topic, partition):
+def committed_offset(group, topic, partition, isolation="read_committed", timeout=15):
+    """The group's committed offset; with read_committed, librdkafka asks for stable offsets
+    (require_stable) and keeps asking while one is pending in a transaction: None if it gave up."""
     c = Consumer({"bootstrap.servers": a.bootstrap, "group.id": group,
-                  "isolation.level": "read_committed", "enable.auto.commit": False})
-    tp = c.committed([TopicPartition(topic, partition)], timeout=15)[0]
-    c.close()
-    return tp.offset
+                  "isolation.level": isolation, "enable.auto.commit": False})
+    try:
+        tp = c.committed([TopicPartition(topic, partition)], timeout=timeout)[0]
+        return tp.offset if not tp.error else None
+    except KafkaException:
+        return None
+    finally:
+        c.close()
 
 
 if a.scenario == "commit-abort":
@@ -173,9 +179,13 @@ elif a.scenario == "offsets":
     send(prod, sink, "out-a", 10, 1)
     prod.send_offsets_to_transaction([TopicPartition(source, 0, 10)],
                                      consumer.consumer_group_metadata(), 30)
-    result["before_commit"] = committed_offset(group, source, 0)
-    if result["before_commit"] >= 0:
+    result["before_commit"] = committed_offset(group, source, 0, "read_uncommitted")
+    if result["before_commit"] is None or result["before_commit"] >= 0:
         problems.append(f"offset committed before the transaction: {result['before_commit']}")
+    # A read_committed consumer is not given an offset while one is pending (KIP-447).
+    result["stable_before_commit"] = committed_offset(group, source, 0, timeout=2)
+    if result["stable_before_commit"] is not None:
+        problems.append(f"a pending offset was not unstable: {result['stable_before_commit']}")
     prod.commit_transaction(30)
     expect("after_commit", committed_offset(group, source, 0), 10)
     # Transaction 2: aborted, its offset 20 dropped.

@@ -163,6 +163,15 @@ actor TransactionCoordinator {
     return await carryOut(action, for: id)
   }
 
+  /// The partitions with an offset of `group` pending in a transaction that has not ended.
+  func pendingOffsets(group: String) -> Set<TopicPartition> {
+    var out: Set<TopicPartition> = []
+    for state in states.values where state.phase == .ongoing || state.phase == .prepareCommit {
+      if let offsets = state.pendingOffsets[group] { out.formUnion(offsets.keys) }
+    }
+    return out
+  }
+
   // MARK: - Produce
 
   /// Checks a transactional batch of `producerID` at `epoch` for `partition` and, when it may
