@@ -45,6 +45,10 @@ APIS = [
     ("DeleteTopics", 20, 1, 6, 1),
     ("InitProducerId", 22, 0, 4, 0),
     ("OffsetForLeaderEpoch", 23, 2, 4, 2),
+    ("AddPartitionsToTxn", 24, 0, 3, 0),
+    ("AddOffsetsToTxn", 25, 0, 3, 0),
+    ("EndTxn", 26, 0, 3, 0),
+    ("TxnOffsetCommit", 28, 0, 3, 0),
     ("DescribeConfigs", 32, 1, 4, 1),
     ("DescribeCluster", 60, 0, 1, 0),
 ]
@@ -53,10 +57,6 @@ APIS = [
 # lists what a broker on this codec decodes (the listener advertises exactly those).
 CLIENT_APIS = [
     ("SaslHandshake", 17, 0, 1, 0),
-    ("AddPartitionsToTxn", 24, 0, 3, 0),
-    ("AddOffsetsToTxn", 25, 0, 3, 0),
-    ("EndTxn", 26, 0, 3, 0),
-    ("TxnOffsetCommit", 28, 0, 3, 0),
     ("SaslAuthenticate", 36, 0, 2, 0),
 ]
 # Schemas that are not API messages: name -> version range (None = the file's validVersions).
@@ -644,7 +644,7 @@ def api_key_file(flexible):
     out.append("/// Scripts/generate-kafka-codec.py).\n")
     out.append("///\n")
     out.append("/// ``brokerCases`` are the APIs a broker on this codec decodes (``KafkaRequestBody``),\n")
-    out.append("/// ``clientOnlyCases`` the transaction and SASL APIs only Sluice's client sends.\n")
+    out.append("/// ``clientOnlyCases`` the SASL APIs only Sluice's client sends.\n")
     out.append("public enum ApiKey: Int16, Sendable, CaseIterable {\n")
     for api, key, *_ in sorted(APIS + CLIENT_APIS, key=lambda a: a[1]):
         out.append(f"  case {swift_case(api)} = {key}\n")

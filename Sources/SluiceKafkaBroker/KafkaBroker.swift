@@ -16,6 +16,7 @@ public final class KafkaBroker: Sendable {
   let config: KafkaListenerConfig
   let producers = ProducerRegistry()
   let groups: GroupCoordinator
+  let transactions: TransactionCoordinator
   let logger: Logger
   /// The largest batch a producer may send: the log's record limit, as Kafka's
   /// `message.max.bytes` is a batch limit.
@@ -26,14 +27,18 @@ public final class KafkaBroker: Sendable {
   /// The leader epoch reported for every partition and written into stored batches.
   static let leaderEpoch: Int32 = 0
 
+  /// Transactional ids' states are kept in `transactionsDirectory` (created if needed).
   public init(
     store: EmbeddedTopicStore, config: KafkaListenerConfig, groups: GroupCoordinator,
-    logger: Logger
-  ) {
+    transactionsDirectory: String, logger: Logger
+  ) throws {
     self.store = store
     self.config = config
     self.groups = groups
     self.logger = logger
+    self.transactions = try TransactionCoordinator(
+      directory: transactionsDirectory, store: store, groups: groups, producers: producers,
+      logger: logger)
     // Plus the 12 bytes of offset and length, as Kafka's default 1,048,588 is 1 MiB + 12.
     self.maxBatchBytes = store.log.configuration.maxRecordBytes + 12
   }
@@ -91,7 +96,11 @@ public final class KafkaBroker: Sendable {
       return .respondInParts(await fetch(r, version: version, correlationId: id))
     case .listOffsets(let r): return respond(await listOffsets(r), version, id)
     case .offsetForLeaderEpoch(let r): return respond(await offsetForLeaderEpoch(r), version, id)
-    case .initProducerId(let r): return respond(initProducerId(r), version, id)
+    case .initProducerId(let r): return respond(await initProducerId(r), version, id)
+    case .addPartitionsToTxn(let r): return respond(await addPartitionsToTxn(r), version, id)
+    case .addOffsetsToTxn(let r): return respond(await addOffsetsToTxn(r), version, id)
+    case .endTxn(let r): return respond(await endTxn(r), version, id)
+    case .txnOffsetCommit(let r): return respond(await txnOffsetCommit(r), version, id)
     case .findCoordinator(let r): return respond(findCoordinator(r, version: version), version, id)
     case .describeCluster: return respond(describeCluster(), version, id)
     case .createTopics(let r): return respond(await createTopics(r), version, id)

@@ -21,19 +21,20 @@ extension EmbeddedLog {
 
   /// Whole stored batches from the one holding `offset` on, up to about `maxBytes` (at least
   /// one whole batch); the first may start before `offset`, as in Kafka.
-  public func readBatches(topic: String, partition p: Int, from offset: Int64, maxBytes: Int)
-    throws -> [UInt8]
-  {
-    try partition(topic, p).readBatches(from: offset, maxBytes: maxBytes)
+  public func readBatches(
+    topic: String, partition p: Int, from offset: Int64, below limit: Int64 = .max, maxBytes: Int
+  ) throws -> [UInt8] {
+    try partition(topic, p).readBatches(from: offset, below: limit, maxBytes: maxBytes)
   }
 
   /// ``readBatches(topic:partition:from:maxBytes:)`` read straight into `out` (for a network
   /// buffer: one copy from the file to the socket's buffer); returns how many bytes were
-  /// appended.
+  /// appended. Batches starting at or after `limit` (a last stable offset) are left out.
   public func readBatches<Buffer: BatchReadBuffer>(
-    topic: String, partition p: Int, from offset: Int64, maxBytes: Int, into out: inout Buffer
+    topic: String, partition p: Int, from offset: Int64, below limit: Int64 = .max, maxBytes: Int,
+    into out: inout Buffer
   ) throws -> Int {
-    try partition(topic, p).readBatches(from: offset, maxBytes: maxBytes, into: &out)
+    try partition(topic, p).readBatches(from: offset, below: limit, maxBytes: maxBytes, into: &out)
   }
 
   /// The offset and timestamp of the first record at or after `timestamp`, or nil.
@@ -48,6 +49,14 @@ extension EmbeddedLog {
     -> [StoredBatchInfo]
   {
     try partition(topic, p).recentBatches(window: window)
+  }
+
+  /// The transactional batches and markers holding offsets at or after `offset`, and the
+  /// durable end they were read up to.
+  public func transactionBatches(topic: String, partition p: Int, from offset: Int64) throws
+    -> (batches: [StoredBatchInfo], end: Int64)
+  {
+    try partition(topic, p).transactionBatches(from: offset)
   }
 
   /// Deletes a topic and its files. Appends under way to it are lost with it; a topic of the

@@ -143,12 +143,21 @@ public final class EmbeddedLog: Sendable {
     }
   }
 
+  /// Records from `offset`; with `committedOnly` (read_committed), only those below the
+  /// partition's last stable offset and none of an aborted transaction.
   public func read(
-    topic: String, partition p: Int, from offset: Int64, maxRecords: Int, maxBytes: Int = 4 << 20
+    topic: String, partition p: Int, from offset: Int64, maxRecords: Int, maxBytes: Int = 4 << 20,
+    committedOnly: Bool = false
   ) throws
     -> [StoredLogRecord]
   {
-    try partition(topic, p).read(from: offset, maxRecords: maxRecords, maxBytes: maxBytes)
+    try partition(topic, p).read(
+      from: offset, maxRecords: maxRecords, maxBytes: maxBytes, committedOnly: committedOnly)
+  }
+
+  /// A partition's open and aborted transactions, up to its durable end.
+  public func transactions(topic: String, partition p: Int) throws -> PartitionTransactions {
+    try partition(topic, p).transactions()
   }
 
   /// Segment and index files open at the moment (bounded by the descriptor pool).

@@ -25,12 +25,13 @@ extension EmbeddedTopicStore {
   /// Whole stored batches from the one holding `offset`, up to about `maxBytes`, read straight
   /// into `out`; returns how many bytes were appended.
   public func readBatches<Buffer: BatchReadBuffer>(
-    from partition: TopicPartition, offset: Int64, maxBytes: Int, into out: inout Buffer
+    from partition: TopicPartition, offset: Int64, below limit: Int64 = .max, maxBytes: Int,
+    into out: inout Buffer
   ) throws -> Int {
     try translatingLogErrors {
       try log.readBatches(
-        topic: partition.topic, partition: partition.partition, from: offset, maxBytes: maxBytes,
-        into: &out)
+        topic: partition.topic, partition: partition.partition, from: offset, below: limit,
+        maxBytes: maxBytes, into: &out)
     }
   }
 
@@ -51,6 +52,25 @@ extension EmbeddedTopicStore {
     try translatingLogErrors {
       try log.recentProducerBatches(
         topic: partition.topic, partition: partition.partition, window: window)
+    }
+  }
+
+  /// The transactional batches and markers of a partition from `offset` on, and the end they
+  /// were read up to (a broker's last stable offset and aborted transactions come from them).
+  public func transactionBatches(in partition: TopicPartition, from offset: Int64) throws
+    -> (batches: [StoredBatchInfo], end: Int64)
+  {
+    try translatingLogErrors {
+      try log.transactionBatches(
+        topic: partition.topic, partition: partition.partition, from: offset)
+    }
+  }
+
+  /// A partition's open and aborted transactions, up to its durable end (blocking: reads the
+  /// headers of batches not read before).
+  public func transactions(of partition: TopicPartition) throws -> PartitionTransactions {
+    try translatingLogErrors {
+      try log.transactions(topic: partition.topic, partition: partition.partition)
     }
   }
 

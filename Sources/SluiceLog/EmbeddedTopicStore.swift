@@ -79,9 +79,10 @@ public final class EmbeddedTopicStore: TopicStore {
     -> [Record]
   {
     let stored = try translatingLogErrors {
+      // read_committed (DESIGN.md §8): nothing of a transaction still open or aborted.
       try log.read(
         topic: partition.topic, partition: partition.partition, from: offset,
-        maxRecords: maxRecords, maxBytes: maxBytes)
+        maxRecords: maxRecords, maxBytes: maxBytes, committedOnly: true)
     }
     return stored.map { r in
       Record(

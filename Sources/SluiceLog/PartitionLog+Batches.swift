@@ -3,18 +3,21 @@
 extension PartitionLog {
   /// Whole durable batches from the one holding `offset`, up to about `maxBytes` (at least one
   /// batch), read straight into `out`; returns how many bytes were appended. `offset` at the
-  /// end gives nothing; below the start or past the end throws.
+  /// end (or at or past `limit`) gives nothing; below the start or past the end throws. No batch
+  /// starting at or after `limit` is read.
   func readBatches<Buffer: BatchReadBuffer>(
-    from offset: Int64, maxBytes: Int, into out: inout Buffer
+    from offset: Int64, below limit: Int64 = .max, maxBytes: Int, into out: inout Buffer
   ) throws -> Int {
-    let (snapshot, sizes, end) = lock.withLock { (segments, segments.map(\.size), durableEnd) }
+    let (snapshot, sizes, durable) = lock.withLock { (segments, segments.map(\.size), durableEnd) }
     let start = snapshot.first!.baseOffset
-    if offset < start || offset > end {
+    if offset < start || offset > durable {
       throw LogError.offsetOutOfRange(
-        topic: topic, partition: partition, requested: offset, start: start, end: end)
+        topic: topic, partition: partition, requested: offset, start: start, end: durable)
     }
+    // A read_committed fetch stops at the last stable offset, which is a batch's first offset.
+    let end = min(durable, limit)
     var taken = 0
-    if offset == end { return taken }
+    if offset >= end { return taken }
     var i = Self.segmentIndex(holding: offset, in: snapshot)
     while i < snapshot.count {
       let more = try snapshot[i].readBatches(
@@ -27,9 +30,9 @@ extension PartitionLog {
   }
 
   /// ``readBatches(from:maxBytes:into:)`` into a new array.
-  func readBatches(from offset: Int64, maxBytes: Int) throws -> [UInt8] {
+  func readBatches(from offset: Int64, below limit: Int64 = .max, maxBytes: Int) throws -> [UInt8] {
     var out: [UInt8] = []
-    _ = try readBatches(from: offset, maxBytes: maxBytes, into: &out)
+    _ = try readBatches(from: offset, below: limit, maxBytes: maxBytes, into: &out)
     return out
   }
 
@@ -81,20 +84,63 @@ extension PartitionLog {
     }
     var out: [StoredBatchInfo] = []
     for i in first..<snapshot.count {
-      try snapshot[i].forEachBatch(segmentEnd: sizes[i]) { header, _, bytes in
+      try snapshot[i].forEachBatch(segmentEnd: sizes[i]) { header, position, bytes in
         if header.baseOffset >= end { return false }
         let fields = ProducerFields(bytes)
         if fields.producerID >= 0 {
           out.append(
-            StoredBatchInfo(
-              baseOffset: header.baseOffset, lastOffset: header.lastOffset,
-              recordCount: Int(header.recordCount), producer: fields,
-              maxTimestamp: header.maxTimestamp))
+            try Self.info(header: header, fields: fields, in: snapshot[i], at: position))
         }
         return true
       }
     }
     return out
+  }
+
+  /// The transactional batches and transaction markers among the durable batches holding
+  /// offsets at or after `offset` (from the partition's start if `offset` is before it), oldest
+  /// first, and the end they were read up to: what a broker rebuilds, and then follows, each
+  /// partition's open and aborted transactions from. Only headers are read, hopping from one to
+  /// the next, and the few bytes of each marker.
+  func transactionBatches(from offset: Int64) throws -> (batches: [StoredBatchInfo], end: Int64) {
+    let (snapshot, sizes, end) = lock.withLock { (segments, segments.map(\.size), durableEnd) }
+    var out: [StoredBatchInfo] = []
+    let from = max(offset, snapshot.first!.baseOffset)
+    guard from < end else { return (out, end) }
+    for i in Self.segmentIndex(holding: from, in: snapshot)..<snapshot.count {
+      let segment = snapshot[i]
+      let start =
+        from > segment.baseOffset
+        ? segment.index.position(atOrBefore: UInt32(from - segment.baseOffset)) : 0
+      var stop = false
+      try segment.forEachBatchHeader(from: start, segmentEnd: sizes[i]) { header, position, bytes in
+        if header.baseOffset >= end {
+          stop = true
+          return false
+        }
+        if header.nextOffset > from && (header.isTransactional || header.isControl) {
+          out.append(
+            try Self.info(header: header, fields: ProducerFields(bytes), in: segment, at: position))
+        }
+        return true
+      }
+      if stop { break }
+    }
+    return (out, end)
+  }
+
+  private static func info(
+    header: RecordBatch.Header, fields: ProducerFields, in segment: Segment, at position: Int64
+  ) throws -> StoredBatchInfo {
+    var marker: TransactionMarker?
+    if header.isControl {
+      let batch = try segment.batch(at: position, size: header.size)
+      marker = batch.withUnsafeBytes { TransactionMarker.read($0) }
+    }
+    return StoredBatchInfo(
+      baseOffset: header.baseOffset, lastOffset: header.lastOffset,
+      recordCount: Int(header.recordCount), producer: fields,
+      maxTimestamp: header.maxTimestamp, isTransactional: header.isTransactional, marker: marker)
   }
 
   /// The last segment whose base offset is at or below `offset`.
@@ -109,22 +155,29 @@ extension PartitionLog {
   }
 }
 
-/// One stored batch of an idempotent producer: its offsets and producer fields.
+/// One stored batch of an idempotent or transactional producer, or a transaction marker: its
+/// offsets and producer fields.
 public struct StoredBatchInfo: Sendable, Equatable {
   public var baseOffset: Int64
   public var lastOffset: Int64
   public var recordCount: Int
   public var producer: ProducerFields
   public var maxTimestamp: Int64
+  /// Written by a transactional producer (markers included).
+  public var isTransactional: Bool
+  /// The transaction marker of a control batch; nil for a batch of records.
+  public var marker: TransactionMarker?
 
   public init(
     baseOffset: Int64, lastOffset: Int64, recordCount: Int, producer: ProducerFields,
-    maxTimestamp: Int64
+    maxTimestamp: Int64, isTransactional: Bool = false, marker: TransactionMarker? = nil
   ) {
     self.baseOffset = baseOffset
     self.lastOffset = lastOffset
     self.recordCount = recordCount
     self.producer = producer
     self.maxTimestamp = maxTimestamp
+    self.isTransactional = isTransactional
+    self.marker = marker
   }
 }

@@ -16,6 +16,8 @@ final class PartitionLog: @unchecked Sendable {
   var segments: [Segment] = []
   /// Readers see offsets below this: the records made durable (per the fsync policy).
   var durableEnd: Int64 = 0
+  /// What the batches read so far say of transactions (PartitionLog+Transactions.swift).
+  var transactionState = PartitionTransactions()
 
   init(
     directory: String, topic: String, partition: Int, configuration: LogConfiguration,
@@ -106,12 +108,25 @@ final class PartitionLog: @unchecked Sendable {
 
   // MARK: - Reading
 
-  func read(from offset: Int64, maxRecords: Int, maxBytes: Int) throws -> [StoredLogRecord] {
-    let (snapshot, sizes, end) = lock.withLock { (segments, segments.map(\.size), durableEnd) }
+  /// Records from `offset`; with `committedOnly` (read_committed), only those below the last
+  /// stable offset and none of an aborted transaction.
+  func read(from offset: Int64, maxRecords: Int, maxBytes: Int, committedOnly: Bool = false)
+    throws -> [StoredLogRecord]
+  {
+    let (snapshot, sizes, durable) = lock.withLock {
+      (segments, segments.map(\.size), durableEnd)
+    }
     let start = snapshot.first!.baseOffset
     if offset < start {
       throw LogError.offsetOutOfRange(
-        topic: topic, partition: partition, requested: offset, start: start, end: end)
+        topic: topic, partition: partition, requested: offset, start: start, end: durable)
+    }
+    var end = durable
+    var skipping: PartitionTransactions?
+    if committedOnly && offset < durable {
+      let transactions = try self.transactions()
+      end = transactions.lastStableOffset(highWatermark: durable)
+      skipping = transactions
     }
     if offset >= end || maxRecords <= 0 { return [] }
     let low = Self.segmentIndex(holding: offset, in: snapshot)
@@ -121,7 +136,7 @@ final class PartitionLog: @unchecked Sendable {
     for i in low..<snapshot.count {
       let more = try snapshot[i].read(
         from: max(offset, snapshot[i].baseOffset), below: end, segmentEnd: sizes[i],
-        limit: maxRecords, maxBytes: maxBytes,
+        limit: maxRecords, maxBytes: maxBytes, skipping: skipping,
         into: &out, bytesRead: &bytesRead)
       if !more { break }
     }

@@ -16,6 +16,9 @@ public struct ProducedBatch: Sendable {
   public let producerEpoch: Int16
   public let baseSequence: Int32
   public let isTransactional: Bool
+  /// A transaction marker the broker writes (``init(marker:producerID:producerEpoch:coordinatorEpoch:timestamp:)``);
+  /// never true of a batch a producer sent, which ``init(validating:maxBytes:)`` refuses.
+  public let isControl: Bool
   /// Kafka's codec number (attributes bits 0–2): 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd.
   public let compression: Int
   public let maxTimestamp: Int64
@@ -47,6 +50,7 @@ public struct ProducedBatch: Sendable {
     guard attributes & 0x20 == 0 else {
       throw .invalidRecord("a producer cannot send control batches")
     }
+    isControl = false
     compression = attributes & 0x07
     guard compression <= 4 else { throw .corrupt("unknown compression codec \(compression)") }
     isTransactional = attributes & 0x10 != 0
@@ -107,6 +111,21 @@ public struct ProducedBatch: Sendable {
     } catch {
       throw .corrupt("a record is truncated")
     }
+  }
+}
+
+extension ProducedBatch {
+  /// A control batch built by ``TransactionMarker/batch(producerID:producerEpoch:coordinatorEpoch:timestamp:)``.
+  init(marker bytes: [UInt8], producerID: Int64, producerEpoch: Int16, timestamp: Int64) {
+    self.bytes = bytes
+    self.recordCount = 1
+    self.producerID = producerID
+    self.producerEpoch = producerEpoch
+    self.baseSequence = -1
+    self.isTransactional = true
+    self.isControl = true
+    self.compression = 0
+    self.maxTimestamp = timestamp
   }
 }
 

@@ -19,6 +19,8 @@ extension RecordBatch {
     _ batch: UnsafeRawBufferPointer, header: Header, from first: Int64, below end: Int64,
     into out: inout [StoredLogRecord], limit: Int
   ) throws {
+    // A control batch holds a transaction marker, not records: readers never see it.
+    if header.isControl { return }
     let section: [UInt8]
     do {
       let codec = try RecordBatchCompression(attributes: header.attributes)

@@ -92,7 +92,15 @@ enum RecordBatch {
 
     var lastOffset: Int64 { baseOffset + Int64(lastOffsetDelta) }
     var nextOffset: Int64 { lastOffset + 1 }
+    /// Attributes bit 4: written by a transactional producer.
+    var isTransactional: Bool { attributes & RecordBatch.transactionalBit != 0 }
+    /// Attributes bit 5: a control batch (a transaction marker), written by the broker.
+    var isControl: Bool { attributes & RecordBatch.controlBit != 0 }
   }
+
+  /// Attributes bit 4 (transactional) and bit 5 (control).
+  static let transactionalBit: Int16 = 0x10
+  static let controlBit: Int16 = 0x20
 
   /// Parses the header at the start of `buffer`; nil if it is too short or not plausibly a v2 batch.
   static func header(_ buffer: UnsafeRawBufferPointer) -> Header? {

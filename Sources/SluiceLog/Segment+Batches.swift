@@ -133,4 +133,34 @@ extension Segment {
   func batch(at position: Int64, size: Int) throws -> [UInt8] {
     try readBytes(count: size, at: position)
   }
+
+  /// Like ``forEachBatch(from:segmentEnd:_:)`` but reads only the headers, hopping from one to
+  /// the next in small chunks, so that large batches are skipped unread.
+  func forEachBatchHeader(
+    from start: Int64, segmentEnd: Int64,
+    _ body: (RecordBatch.Header, Int64, ArraySlice<UInt8>) throws -> Bool
+  ) throws {
+    var position = start
+    var chunk: [UInt8] = []
+    var chunkStart = start
+    while position < segmentEnd {
+      if position < chunkStart
+        || position + Int64(RecordBatch.headerSize) > chunkStart + Int64(chunk.count)
+      {
+        chunk = try readBytes(count: Int(min(segmentEnd - position, 16 << 10)), at: position)
+        chunkStart = position
+      }
+      let local = Int(position - chunkStart)
+      guard local + RecordBatch.headerSize <= chunk.count,
+        let header = chunk.withUnsafeBytes({
+          RecordBatch.header(UnsafeRawBufferPointer(rebasing: $0[local...]))
+        }), position + Int64(header.size) <= segmentEnd
+      else {
+        throw LogError.corruptSegment(
+          file: logPath, position: position, reason: "not a record batch")
+      }
+      if try !body(header, position, chunk[local..<(local + RecordBatch.headerSize)]) { return }
+      position += Int64(header.size)
+    }
+  }
 }

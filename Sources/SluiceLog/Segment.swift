@@ -273,6 +273,7 @@ final class Segment: @unchecked Sendable {
   /// be appending concurrently).
   func read(
     from: Int64, below end: Int64, segmentEnd: Int64, limit: Int, maxBytes: Int,
+    skipping aborted: PartitionTransactions? = nil,
     into out: inout [StoredLogRecord],
     bytesRead: inout Int
   ) throws -> Bool {
@@ -303,7 +304,7 @@ final class Segment: @unchecked Sendable {
             }
             if try !decode(
               whole[...], header: header, at: position, from: from, below: end, limit: limit,
-              maxBytes: maxBytes, into: &out, bytesRead: &bytesRead)
+              maxBytes: maxBytes, skipping: aborted, into: &out, bytesRead: &bytesRead)
             {
               return false
             }
@@ -314,8 +315,8 @@ final class Segment: @unchecked Sendable {
         if header.nextOffset > from {
           if try !decode(
             chunk[local..<(local + header.size)], header: header, at: position + Int64(local),
-            from: from, below: end, limit: limit, maxBytes: maxBytes, into: &out,
-            bytesRead: &bytesRead)
+            from: from, below: end, limit: limit, maxBytes: maxBytes, skipping: aborted,
+            into: &out, bytesRead: &bytesRead)
           {
             return false
           }
@@ -333,9 +334,14 @@ final class Segment: @unchecked Sendable {
   private func decode(
     _ batch: ArraySlice<UInt8>, header: RecordBatch.Header, at position: Int64, from: Int64,
     below end: Int64, limit: Int,
-    maxBytes: Int, into out: inout [StoredLogRecord], bytesRead: inout Int
+    maxBytes: Int, skipping aborted: PartitionTransactions?, into out: inout [StoredLogRecord],
+    bytesRead: inout Int
   ) throws -> Bool {
     if bytesRead >= maxBytes && !out.isEmpty { return false }
+    if let aborted, header.isTransactional, aborted.isAbortedBatch(at: header.baseOffset) {
+      // A batch of an aborted transaction: not records to a read_committed reader.
+      return header.nextOffset < end
+    }
     try batch.withUnsafeBytes { raw in
       guard RecordBatch.crcIsValid(raw, header: header) else {
         throw LogError.corruptSegment(

@@ -114,7 +114,14 @@ struct RunCommand: AsyncParsableCommand {
 
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: api)]
     if let kafka = worker.kafka, let groups, let embedded = opened.embedded {
-      let broker = KafkaBroker(store: embedded, config: kafka, groups: groups, logger: logger)
+      let broker: KafkaBroker
+      do {
+        broker = try KafkaBroker(
+          store: embedded, config: kafka, groups: groups,
+          transactionsDirectory: worker.dataDir + "/kafka-transactions", logger: logger)
+      } catch {
+        throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
+      }
       services.append(
         .init(
           service: KafkaListener(

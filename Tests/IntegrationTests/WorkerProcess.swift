@@ -141,7 +141,8 @@ final class WorkerProcess {
           as? [[String: Any]] ?? []
         guard !batch.isEmpty else { break }
         all += batch
-        offset += batch.count
+        // Offsets may have gaps (transaction markers are not records): go on after the last.
+        offset = ((batch.last?["offset"] as? Int) ?? (offset + batch.count - 1)) + 1
       }
     }
     return all

@@ -544,6 +544,87 @@ extension OffsetForLeaderEpochResponse.EpochEndOffset {
   static var sample: Self { Self(errorCode: 80, partition: 81, leaderEpoch: 82, endOffset: 83) }
 }
 
+extension AddPartitionsToTxnRequest {
+  static var sample: Self {
+    Self(
+      v3AndBelowTransactionalId: "v3andbelowtransactionalid283", v3AndBelowProducerId: 85,
+      v3AndBelowProducerEpoch: 86, v3AndBelowTopics: [.sample, .sample])
+  }
+}
+
+extension AddPartitionsToTxnRequest.AddPartitionsToTxnTopic {
+  static var sample: Self { Self(name: "name286", partitions: [88, 89]) }
+}
+
+extension AddPartitionsToTxnResponse {
+  static var sample: Self {
+    Self(throttleTimeMs: 90, resultsByTopicV3AndBelow: [.sample, .sample])
+  }
+}
+
+extension AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult {
+  static var sample: Self { Self(name: "name290", resultsByPartition: [.sample, .sample]) }
+}
+
+extension AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult {
+  static var sample: Self { Self(partitionIndex: 92, partitionErrorCode: 93) }
+}
+
+extension AddOffsetsToTxnRequest {
+  static var sample: Self {
+    Self(
+      transactionalId: "transactionalid293", producerId: 95, producerEpoch: 96,
+      groupId: "groupid296")
+  }
+}
+
+extension AddOffsetsToTxnResponse {
+  static var sample: Self { Self(throttleTimeMs: 98, errorCode: 99) }
+}
+
+extension EndTxnRequest {
+  static var sample: Self {
+    Self(transactionalId: "transactionalid299", producerId: 1, producerEpoch: 2, committed: true)
+  }
+}
+
+extension EndTxnResponse {
+  static var sample: Self { Self(throttleTimeMs: 3, errorCode: 4) }
+}
+
+extension TxnOffsetCommitRequest {
+  static var sample: Self {
+    Self(
+      transactionalId: "transactionalid304", groupId: "groupid305", producerId: 7, producerEpoch: 8,
+      generationId: 9, memberId: "memberid309", groupInstanceId: "groupinstanceid310",
+      topics: [.sample, .sample])
+  }
+}
+
+extension TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic {
+  static var sample: Self { Self(name: "name311", partitions: [.sample, .sample]) }
+}
+
+extension TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition {
+  static var sample: Self {
+    Self(
+      partitionIndex: 13, committedOffset: 14, committedLeaderEpoch: 15,
+      committedMetadata: "committedmetadata315")
+  }
+}
+
+extension TxnOffsetCommitResponse {
+  static var sample: Self { Self(throttleTimeMs: 17, topics: [.sample, .sample]) }
+}
+
+extension TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic {
+  static var sample: Self { Self(name: "name317", partitions: [.sample, .sample]) }
+}
+
+extension TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition {
+  static var sample: Self { Self(partitionIndex: 19, errorCode: 20) }
+}
+
 extension DescribeConfigsRequest {
   static var sample: Self {
     Self(resources: [.sample, .sample], includeSynonyms: true, includeDocumentation: true)
@@ -553,139 +634,58 @@ extension DescribeConfigsRequest {
 extension DescribeConfigsRequest.DescribeConfigsResource {
   static var sample: Self {
     Self(
-      resourceType: 84, resourceName: "resourcename284",
-      configurationKeys: ["configurationkeys285", "configurationkeys286"])
+      resourceType: 21, resourceName: "resourcename321",
+      configurationKeys: ["configurationkeys322", "configurationkeys323"])
   }
 }
 
 extension DescribeConfigsResponse {
-  static var sample: Self { Self(throttleTimeMs: 88, results: [.sample, .sample]) }
+  static var sample: Self { Self(throttleTimeMs: 25, results: [.sample, .sample]) }
 }
 
 extension DescribeConfigsResponse.DescribeConfigsResult {
   static var sample: Self {
     Self(
-      errorCode: 89, errorMessage: "errormessage289", resourceType: 91,
-      resourceName: "resourcename291", configs: [.sample, .sample])
+      errorCode: 26, errorMessage: "errormessage326", resourceType: 28,
+      resourceName: "resourcename328", configs: [.sample, .sample])
   }
 }
 
 extension DescribeConfigsResponse.DescribeConfigsResourceResult {
   static var sample: Self {
     Self(
-      name: "name292", value: "value293", readOnly: true, configSource: 95, isSensitive: true,
-      synonyms: [.sample, .sample], configType: 96, documentation: "documentation296")
+      name: "name329", value: "value330", readOnly: true, configSource: 32, isSensitive: true,
+      synonyms: [.sample, .sample], configType: 33, documentation: "documentation333")
   }
 }
 
 extension DescribeConfigsResponse.DescribeConfigsSynonym {
-  static var sample: Self { Self(name: "name297", value: "value298", source: 100) }
+  static var sample: Self { Self(name: "name334", value: "value335", source: 37) }
 }
 
 extension DescribeClusterRequest {
-  static var sample: Self { Self(includeClusterAuthorizedOperations: true, endpointType: 2) }
+  static var sample: Self { Self(includeClusterAuthorizedOperations: true, endpointType: 38) }
 }
 
 extension DescribeClusterResponse {
   static var sample: Self {
     Self(
-      throttleTimeMs: 2, errorCode: 3, errorMessage: "errormessage303", endpointType: 5,
-      clusterId: "clusterid305", controllerId: 7, brokers: [.sample, .sample],
-      clusterAuthorizedOperations: 8)
+      throttleTimeMs: 39, errorCode: 40, errorMessage: "errormessage340", endpointType: 42,
+      clusterId: "clusterid342", controllerId: 44, brokers: [.sample, .sample],
+      clusterAuthorizedOperations: 45)
   }
 }
 
 extension DescribeClusterResponse.DescribeClusterBroker {
-  static var sample: Self { Self(brokerId: 9, host: "host309", port: 11, rack: "rack311") }
+  static var sample: Self { Self(brokerId: 46, host: "host346", port: 48, rack: "rack348") }
 }
 
 extension SaslHandshakeRequest {
-  static var sample: Self { Self(mechanism: "mechanism312") }
+  static var sample: Self { Self(mechanism: "mechanism349") }
 }
 
 extension SaslHandshakeResponse {
-  static var sample: Self { Self(errorCode: 14, mechanisms: ["mechanisms314", "mechanisms315"]) }
-}
-
-extension AddPartitionsToTxnRequest {
-  static var sample: Self {
-    Self(
-      v3AndBelowTransactionalId: "v3andbelowtransactionalid316", v3AndBelowProducerId: 18,
-      v3AndBelowProducerEpoch: 19, v3AndBelowTopics: [.sample, .sample])
-  }
-}
-
-extension AddPartitionsToTxnRequest.AddPartitionsToTxnTopic {
-  static var sample: Self { Self(name: "name319", partitions: [21, 22]) }
-}
-
-extension AddPartitionsToTxnResponse {
-  static var sample: Self {
-    Self(throttleTimeMs: 23, resultsByTopicV3AndBelow: [.sample, .sample])
-  }
-}
-
-extension AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult {
-  static var sample: Self { Self(name: "name323", resultsByPartition: [.sample, .sample]) }
-}
-
-extension AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult {
-  static var sample: Self { Self(partitionIndex: 25, partitionErrorCode: 26) }
-}
-
-extension AddOffsetsToTxnRequest {
-  static var sample: Self {
-    Self(
-      transactionalId: "transactionalid326", producerId: 28, producerEpoch: 29,
-      groupId: "groupid329")
-  }
-}
-
-extension AddOffsetsToTxnResponse {
-  static var sample: Self { Self(throttleTimeMs: 31, errorCode: 32) }
-}
-
-extension EndTxnRequest {
-  static var sample: Self {
-    Self(transactionalId: "transactionalid332", producerId: 34, producerEpoch: 35, committed: true)
-  }
-}
-
-extension EndTxnResponse {
-  static var sample: Self { Self(throttleTimeMs: 36, errorCode: 37) }
-}
-
-extension TxnOffsetCommitRequest {
-  static var sample: Self {
-    Self(
-      transactionalId: "transactionalid337", groupId: "groupid338", producerId: 40,
-      producerEpoch: 41, generationId: 42, memberId: "memberid342",
-      groupInstanceId: "groupinstanceid343", topics: [.sample, .sample])
-  }
-}
-
-extension TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic {
-  static var sample: Self { Self(name: "name344", partitions: [.sample, .sample]) }
-}
-
-extension TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition {
-  static var sample: Self {
-    Self(
-      partitionIndex: 46, committedOffset: 47, committedLeaderEpoch: 48,
-      committedMetadata: "committedmetadata348")
-  }
-}
-
-extension TxnOffsetCommitResponse {
-  static var sample: Self { Self(throttleTimeMs: 50, topics: [.sample, .sample]) }
-}
-
-extension TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic {
-  static var sample: Self { Self(name: "name350", partitions: [.sample, .sample]) }
-}
-
-extension TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition {
-  static var sample: Self { Self(partitionIndex: 52, errorCode: 53) }
+  static var sample: Self { Self(errorCode: 51, mechanisms: ["mechanisms351", "mechanisms352"]) }
 }
 
 extension SaslAuthenticateRequest {
@@ -767,12 +767,6 @@ let generatedSamples: [(any KafkaMessage, ClosedRange<Int16>)] = [
   (InitProducerIdResponse.sample, 0...4),
   (OffsetForLeaderEpochRequest.sample, 2...4),
   (OffsetForLeaderEpochResponse.sample, 2...4),
-  (DescribeConfigsRequest.sample, 1...4),
-  (DescribeConfigsResponse.sample, 1...4),
-  (DescribeClusterRequest.sample, 0...1),
-  (DescribeClusterResponse.sample, 0...1),
-  (SaslHandshakeRequest.sample, 0...1),
-  (SaslHandshakeResponse.sample, 0...1),
   (AddPartitionsToTxnRequest.sample, 0...3),
   (AddPartitionsToTxnResponse.sample, 0...3),
   (AddOffsetsToTxnRequest.sample, 0...3),
@@ -781,6 +775,12 @@ let generatedSamples: [(any KafkaMessage, ClosedRange<Int16>)] = [
   (EndTxnResponse.sample, 0...3),
   (TxnOffsetCommitRequest.sample, 0...3),
   (TxnOffsetCommitResponse.sample, 0...3),
+  (DescribeConfigsRequest.sample, 1...4),
+  (DescribeConfigsResponse.sample, 1...4),
+  (DescribeClusterRequest.sample, 0...1),
+  (DescribeClusterResponse.sample, 0...1),
+  (SaslHandshakeRequest.sample, 0...1),
+  (SaslHandshakeResponse.sample, 0...1),
   (SaslAuthenticateRequest.sample, 0...2),
   (SaslAuthenticateResponse.sample, 0...2),
   (RequestHeader.sample, 0...2),

@@ -4,7 +4,7 @@
 /// Scripts/generate-kafka-codec.py).
 ///
 /// ``brokerCases`` are the APIs a broker on this codec decodes (``KafkaRequestBody``),
-/// ``clientOnlyCases`` the transaction and SASL APIs only Sluice's client sends.
+/// ``clientOnlyCases`` the SASL APIs only Sluice's client sends.
 public enum ApiKey: Int16, Sendable, CaseIterable {
   case produce = 0
   case fetch = 1
@@ -53,6 +53,10 @@ public enum ApiKey: Int16, Sendable, CaseIterable {
     .deleteTopics,
     .initProducerId,
     .offsetForLeaderEpoch,
+    .addPartitionsToTxn,
+    .addOffsetsToTxn,
+    .endTxn,
+    .txnOffsetCommit,
     .describeConfigs,
     .describeCluster,
   ]
@@ -61,10 +65,6 @@ public enum ApiKey: Int16, Sendable, CaseIterable {
   /// codec does not decode them as a ``KafkaRequestBody``.
   public static let clientOnlyCases: [ApiKey] = [
     .saslHandshake,
-    .addPartitionsToTxn,
-    .addOffsetsToTxn,
-    .endTxn,
-    .txnOffsetCommit,
     .saslAuthenticate,
   ]
 }
@@ -91,13 +91,13 @@ extension ApiKey {
     case .deleteTopics: return 1...6
     case .initProducerId: return 0...4
     case .offsetForLeaderEpoch: return 2...4
-    case .describeConfigs: return 1...4
-    case .describeCluster: return 0...1
-    case .saslHandshake: return 0...1
     case .addPartitionsToTxn: return 0...3
     case .addOffsetsToTxn: return 0...3
     case .endTxn: return 0...3
     case .txnOffsetCommit: return 0...3
+    case .describeConfigs: return 1...4
+    case .describeCluster: return 0...1
+    case .saslHandshake: return 0...1
     case .saslAuthenticate: return 0...2
     }
   }
@@ -123,13 +123,13 @@ extension ApiKey {
     case .deleteTopics: return 1...6
     case .initProducerId: return 0...4
     case .offsetForLeaderEpoch: return 2...4
-    case .describeConfigs: return 1...4
-    case .describeCluster: return 0...1
-    case .saslHandshake: return 0...1
     case .addPartitionsToTxn: return 0...3
     case .addOffsetsToTxn: return 0...3
     case .endTxn: return 0...3
     case .txnOffsetCommit: return 0...3
+    case .describeConfigs: return 1...4
+    case .describeCluster: return 0...1
+    case .saslHandshake: return 0...1
     case .saslAuthenticate: return 0...2
     }
   }
@@ -155,13 +155,13 @@ extension ApiKey {
     case .deleteTopics: return 4
     case .initProducerId: return 2
     case .offsetForLeaderEpoch: return 4
-    case .describeConfigs: return 4
-    case .describeCluster: return 0
-    case .saslHandshake: return nil
     case .addPartitionsToTxn: return 3
     case .addOffsetsToTxn: return 3
     case .endTxn: return 3
     case .txnOffsetCommit: return 3
+    case .describeConfigs: return 4
+    case .describeCluster: return 0
+    case .saslHandshake: return nil
     case .saslAuthenticate: return 2
     }
   }
@@ -187,13 +187,13 @@ extension ApiKey {
     case .deleteTopics: return 4
     case .initProducerId: return 2
     case .offsetForLeaderEpoch: return 4
-    case .describeConfigs: return 4
-    case .describeCluster: return 0
-    case .saslHandshake: return nil
     case .addPartitionsToTxn: return 3
     case .addOffsetsToTxn: return 3
     case .endTxn: return 3
     case .txnOffsetCommit: return 3
+    case .describeConfigs: return 4
+    case .describeCluster: return 0
+    case .saslHandshake: return nil
     case .saslAuthenticate: return 2
     }
   }

@@ -20,6 +20,10 @@ public enum KafkaRequestBody: Equatable, Sendable {
   case deleteTopics(DeleteTopicsRequest)
   case initProducerId(InitProducerIdRequest)
   case offsetForLeaderEpoch(OffsetForLeaderEpochRequest)
+  case addPartitionsToTxn(AddPartitionsToTxnRequest)
+  case addOffsetsToTxn(AddOffsetsToTxnRequest)
+  case endTxn(EndTxnRequest)
+  case txnOffsetCommit(TxnOffsetCommitRequest)
   case describeConfigs(DescribeConfigsRequest)
   case describeCluster(DescribeClusterRequest)
 
@@ -60,12 +64,18 @@ public enum KafkaRequestBody: Equatable, Sendable {
       self = .initProducerId(try InitProducerIdRequest(from: &reader, version: version))
     case .offsetForLeaderEpoch:
       self = .offsetForLeaderEpoch(try OffsetForLeaderEpochRequest(from: &reader, version: version))
+    case .addPartitionsToTxn:
+      self = .addPartitionsToTxn(try AddPartitionsToTxnRequest(from: &reader, version: version))
+    case .addOffsetsToTxn:
+      self = .addOffsetsToTxn(try AddOffsetsToTxnRequest(from: &reader, version: version))
+    case .endTxn: self = .endTxn(try EndTxnRequest(from: &reader, version: version))
+    case .txnOffsetCommit:
+      self = .txnOffsetCommit(try TxnOffsetCommitRequest(from: &reader, version: version))
     case .describeConfigs:
       self = .describeConfigs(try DescribeConfigsRequest(from: &reader, version: version))
     case .describeCluster:
       self = .describeCluster(try DescribeClusterRequest(from: &reader, version: version))
-    case .saslHandshake, .addPartitionsToTxn, .addOffsetsToTxn, .endTxn, .txnOffsetCommit,
-      .saslAuthenticate:
+    case .saslHandshake, .saslAuthenticate:
       // Only clients send these; decode them with their own types.
       throw KafkaDecodingError(
         field: "request body", offset: reader.position,
@@ -94,6 +104,10 @@ public enum KafkaRequestBody: Equatable, Sendable {
     case .deleteTopics: return .deleteTopics
     case .initProducerId: return .initProducerId
     case .offsetForLeaderEpoch: return .offsetForLeaderEpoch
+    case .addPartitionsToTxn: return .addPartitionsToTxn
+    case .addOffsetsToTxn: return .addOffsetsToTxn
+    case .endTxn: return .endTxn
+    case .txnOffsetCommit: return .txnOffsetCommit
     case .describeConfigs: return .describeConfigs
     case .describeCluster: return .describeCluster
     }
@@ -120,6 +134,10 @@ public enum KafkaRequestBody: Equatable, Sendable {
     case .deleteTopics(let request): request.write(to: &writer, version: version)
     case .initProducerId(let request): request.write(to: &writer, version: version)
     case .offsetForLeaderEpoch(let request): request.write(to: &writer, version: version)
+    case .addPartitionsToTxn(let request): request.write(to: &writer, version: version)
+    case .addOffsetsToTxn(let request): request.write(to: &writer, version: version)
+    case .endTxn(let request): request.write(to: &writer, version: version)
+    case .txnOffsetCommit(let request): request.write(to: &writer, version: version)
     case .describeConfigs(let request): request.write(to: &writer, version: version)
     case .describeCluster(let request): request.write(to: &writer, version: version)
     }

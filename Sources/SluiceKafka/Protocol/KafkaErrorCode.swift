@@ -51,6 +51,7 @@ public enum KafkaErrorCode: Int16, Sendable, CaseIterable {
   case invalidProducerIDMapping = 49
   case invalidTransactionTimeout = 50
   case concurrentTransactions = 51
+  case operationNotAttempted = 55
   case kafkaStorageError = 56
   case unknownProducerID = 59
   case nonEmptyGroup = 68

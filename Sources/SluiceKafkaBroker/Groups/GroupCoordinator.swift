@@ -130,6 +130,21 @@ public actor GroupCoordinator {
     }
   }
 
+  /// Stores the offsets a transaction committed (TxnOffsetCommit, then EndTxn): the
+  /// transaction coordinator checked the producer, the group's generation is not asked.
+  func commitTransactional(
+    _ committed: [TopicPartition: GroupOffsetStore.Committed], group id: String
+  )
+    async -> Bool
+  {
+    do {
+      try await offsets.commit(committed, group: id)
+      return true
+    } catch {
+      return false
+    }
+  }
+
   func committedOffsets(group id: String) -> [TopicPartition: GroupOffsetStore.Committed] {
     offsets.offsets(of: id)
   }

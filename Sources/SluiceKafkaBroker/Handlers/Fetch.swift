@@ -92,15 +92,26 @@ extension KafkaBroker {
           let offsets = try store.log.offsets(
             topic: partition.topic, partition: partition.partition)
           answer.highWatermark = offsets.end
-          // No transactions yet: everything below the high watermark is stable.
           answer.lastStableOffset = offsets.end
           answer.logStartOffset = offsets.start
+          // read_committed: nothing at or past the last stable offset, and the aborted
+          // transactions of the range, whose records the client drops.
+          var stable = Int64.max
+          if request.isolationLevel == 1 {
+            let transactions = try store.transactions(of: partition)
+            stable = transactions.lastStableOffset(highWatermark: offsets.end)
+            answer.lastStableOffset = stable
+            answer.abortedTransactions = transactions.abortedTransactions(
+              from: p.fetchOffset, below: stable
+            ).map { .init(producerId: $0.producerID, firstOffset: $0.firstOffset) }
+          }
           // The first batch of a fetch is sent whole even past the limits (KIP-74), so that
           // one large batch cannot stall its consumer; after that the limits hold.
           let room = min(Int(max(0, p.partitionMaxBytes)), limit - pass.bytes)
           if room > 0 || pass.bytes == 0 {
             pass.bytes += try store.readBatches(
-              from: partition, offset: p.fetchOffset, maxBytes: max(room, 1), into: &records)
+              from: partition, offset: p.fetchOffset, below: stable, maxBytes: max(room, 1),
+              into: &records)
           }
         } catch {
           answer.errorCode = Self.errorCode(error).rawValue
@@ -129,7 +140,12 @@ extension KafkaBroker {
             topic: partition.topic, partition: partition.partition)
           switch p.timestamp {
           case -2: answer.offset = offsets.start  // earliest
-          case -1: answer.offset = offsets.end  // latest
+          case -1:  // latest: for read_committed, the last stable offset
+            answer.offset =
+              request.isolationLevel == 1
+              ? try store.transactions(of: partition)
+                .lastStableOffset(highWatermark: offsets.end)
+              : offsets.end
           case ..<0:
             // -3 (max timestamp), -4 (local log start), -5 (tiered): not offered.
             answer.errorCode = KafkaErrorCode.unsupportedVersion.rawValue

@@ -102,7 +102,8 @@ extension KafkaBroker {
       for group in request.groups {
         let topics = await committed(
           group: group.groupId,
-          wanted: group.topics.map { $0.map { ($0.name, $0.partitionIndexes) } })
+          wanted: group.topics.map { $0.map { ($0.name, $0.partitionIndexes) } },
+          requireStable: request.requireStable)
         response.groups.append(
           .init(
             groupId: group.groupId,
@@ -112,7 +113,8 @@ extension KafkaBroker {
                 partitions: topic.partitions.map {
                   .init(
                     partitionIndex: $0.partitionIndex, committedOffset: $0.committedOffset,
-                    committedLeaderEpoch: $0.committedLeaderEpoch, metadata: $0.metadata)
+                    committedLeaderEpoch: $0.committedLeaderEpoch, metadata: $0.metadata,
+                    errorCode: $0.errorCode)
                 })
             }))
       }
@@ -121,15 +123,19 @@ extension KafkaBroker {
     return OffsetFetchResponse(
       topics: await committed(
         group: request.groupId,
-        wanted: request.topics.map { $0.map { ($0.name, $0.partitionIndexes) } }))
+        wanted: request.topics.map { $0.map { ($0.name, $0.partitionIndexes) } },
+        requireStable: request.requireStable))
   }
 
   /// The committed offsets of `group` for `wanted` partitions (all of them when nil); -1
-  /// where none is committed.
-  private func committed(group: String, wanted: [(String, [Int32])]?) async
-    -> [OffsetFetchResponse.OffsetFetchResponseTopic]
+  /// where none is committed. With `requireStable` (KIP-447, read_committed consumers), a
+  /// partition with an offset pending in a transaction answers UNSTABLE_OFFSET_COMMIT, and the
+  /// client asks again.
+  private func committed(group: String, wanted: [(String, [Int32])]?, requireStable: Bool)
+    async -> [OffsetFetchResponse.OffsetFetchResponseTopic]
   {
     let stored = await groups.committedOffsets(group: group)
+    let unstable = requireStable ? await transactions.pendingOffsets(group: group) : []
     let asked =
       wanted
       ?? Dictionary(grouping: stored.keys, by: \.topic).sorted { $0.key < $1.key }.map {
@@ -139,7 +145,13 @@ extension KafkaBroker {
       .init(
         name: name,
         partitions: partitions.map { p in
-          let found = stored[TopicPartition(name, Int(p))]
+          let partition = TopicPartition(name, Int(p))
+          if unstable.contains(partition) {
+            return .init(
+              partitionIndex: p, committedOffset: -1, committedLeaderEpoch: -1, metadata: "",
+              errorCode: KafkaErrorCode.unstableOffsetCommit.rawValue)
+          }
+          let found = stored[partition]
           return .init(
             partitionIndex: p, committedOffset: found?.offset ?? -1,
             committedLeaderEpoch: found?.leaderEpoch ?? -1, metadata: found?.metadata ?? "")

@@ -2,7 +2,7 @@ import SluiceCore
 import SluiceKafka
 import SluiceLog
 
-/// Produce and InitProducerId: batches stored as they came once checked, idempotent
+/// Produce: batches stored as they came once checked, idempotent
 /// producers' retries answered with the stored offset.
 extension KafkaBroker {
   func produce(_ request: ProduceRequest) async -> ProduceResponse {
@@ -50,8 +50,34 @@ extension KafkaBroker {
     } catch {
       return fail(Self.errorCode(error), error.description)
     }
-    if batch.isTransactional {
-      return fail(.invalidTxnState, "transactions are not supported by this broker yet")
+    guard batch.isTransactional else { return await produce(batch, to: partition, answer: answer) }
+    // Only to a partition added to the producer's ongoing transaction; the transaction's
+    // markers wait for the append.
+    let allowed = await transactions.beginAppend(
+      producerID: batch.producerID, epoch: batch.producerEpoch, partition: partition)
+    guard allowed == .none else {
+      return fail(
+        allowed,
+        "producer \(batch.producerID) epoch \(batch.producerEpoch) has no ongoing transaction with \(partition)"
+      )
+    }
+    let stored = await produce(batch, to: partition, answer: answer)
+    await transactions.appended(producerID: batch.producerID)
+    return stored
+  }
+
+  /// Stores a checked batch unless its producer's sequence says it is a retry, a gap or fenced.
+  private func produce(
+    _ batch: ProducedBatch, to partition: TopicPartition,
+    answer: ProduceResponse.PartitionProduceResponse
+  ) async -> ProduceResponse.PartitionProduceResponse {
+    var answer = answer
+    func fail(_ code: KafkaErrorCode, _ message: String) -> ProduceResponse.PartitionProduceResponse
+    {
+      answer.errorCode = code.rawValue
+      answer.baseOffset = -1
+      answer.errorMessage = message
+      return answer
     }
     let store = self.store
     var decision: PartitionProducers.Decision
@@ -101,20 +127,5 @@ extension KafkaBroker {
     }
     answer.logStartOffset = (try? await store.offsets(of: partition).start) ?? -1
     return answer
-  }
-
-  func initProducerId(_ request: InitProducerIdRequest) -> InitProducerIdResponse {
-    if let id = request.transactionalId, !id.isEmpty {
-      // Transactions come later (KAFKA-NOTES §5); idempotence alone needs no transactional id.
-      return InitProducerIdResponse(
-        errorCode: KafkaErrorCode.invalidRequest.rawValue, producerId: -1, producerEpoch: -1)
-    }
-    let (id, epoch) = producers.initProducer(id: request.producerId, epoch: request.producerEpoch)
-    logger.debug(
-      "producer id given",
-      metadata: [
-        "asked": "\(request.producerId)/\(request.producerEpoch)", "given": "\(id)/\(epoch)",
-      ])
-    return InitProducerIdResponse(producerId: id, producerEpoch: epoch)
   }
 }

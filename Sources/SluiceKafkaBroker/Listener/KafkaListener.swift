@@ -54,6 +54,9 @@ public struct KafkaListener: Service {
     // The groups' clock: session expiry and rebalance deadlines.
     let ticker = Task { await broker.groups.runTicker() }
     defer { ticker.cancel() }
+    // Transactions a previous run left open or ending are ended; then timeouts are enforced.
+    let transactionClock = Task { await broker.transactions.run() }
+    defer { transactionClock.cancel() }
     onListening(server.channel.localAddress?.port ?? config.port)
     logger.info("kafka listener started", metadata: ["listen": "\(config.host):\(config.port)"])
     try await withGracefulShutdownHandler {

@@ -80,6 +80,14 @@ struct PartitionProducers: Sendable, Equatable {
   /// The state the stored batches imply, oldest batch first.
   init(rebuiltFrom batches: [StoredBatchInfo] = []) {
     for batch in batches {
+      if batch.marker != nil {
+        // A transaction marker carries no sequence; a newer epoch in it starts the producer over.
+        let id = batch.producer.producerID
+        if batch.producer.producerEpoch > producers[id]?.epoch ?? -1 {
+          producers[id] = Producer(epoch: batch.producer.producerEpoch, batches: [])
+        }
+        continue
+      }
       stored(
         producerID: batch.producer.producerID, epoch: batch.producer.producerEpoch,
         firstSequence: batch.producer.baseSequence,

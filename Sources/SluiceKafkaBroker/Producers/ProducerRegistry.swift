@@ -44,6 +44,14 @@ final class ProducerRegistry: Sendable {
     }
   }
 
+  /// A producer id never handed out before, for a transactional id's first InitProducerId.
+  func newProducerID() -> Int64 {
+    state.withLock { s in
+      defer { s.nextID += 1 }
+      return s.nextID
+    }
+  }
+
   /// Decides on a batch for `partition`, loading the partition's producers with `recover`
   /// first if needed; an `.append` is marked in flight until ``stored(_:in:at:)`` or
   /// ``failed(_:in:)``.
