@@ -7,10 +7,16 @@ import XCTest
 
 /// A source task's writes on Kafka (KIP-618): records and the connector's position in one
 /// transaction, the position read back with read_committed by the task's next incarnation,
-/// and an older incarnation fenced. On Tansu, the only broker here with transactions.
+/// and an older incarnation fenced. On Tansu and on Sluice's own listener.
 final class TransactionalSourceSessionTests: XCTestCase {
   func testRecordsAndPositionCommitTogetherAndTheNextIncarnationFencesTheOld() async throws {
-    let broker = try BrokerProcess(.tansu)
+    for kind in [BrokerProcess.Kind.tansu, .sluice] {
+      try await check(kind)
+    }
+  }
+
+  private func check(_ kind: BrokerProcess.Kind) async throws {
+    let broker = try BrokerProcess(kind)
     try broker.start()
     defer { broker.stop() }
     let store = testStore(broker, partitions: 2)
