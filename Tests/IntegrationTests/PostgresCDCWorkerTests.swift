@@ -1,4 +1,5 @@
 import Foundation
+import SluiceTestBrokers
 import XCTest
 
 /// The PostgreSQL CDC source inside a real worker process against the PostgreSQL of
@@ -356,16 +357,34 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
   // MARK: - Exactly once
 
   func testEveryCommittedChangeOnceInOrderAcrossRepeatedSIGKILL() throws {
-    let workload = CDCWorkload(prefix: "cdc_crash", transactions: 5200, seed: 1)
-    let worker = try WorkerProcess()
+    try everyCommittedChangeOnceInOrderAcrossRepeatedSIGKILL(slot: "cdc_crash", store: "")
+  }
+
+  /// The same with the topics on a Kafka cluster (`store: kafka`, Sluice's own listener on a
+  /// second worker): each send's changes and the slot position go in one Kafka transaction, the
+  /// slot is confirmed only after the commit, and the topics are read with read_committed.
+  func testEveryCommittedChangeOnceInOrderAcrossRepeatedSIGKILLOnKafka() throws {
+    let cluster = try BrokerProcess(.sluice)
+    try cluster.start()
+    defer { cluster.stop() }
+    try everyCommittedChangeOnceInOrderAcrossRepeatedSIGKILL(
+      slot: "cdc_crash_kafka",
+      store: "store: { kind: kafka, bootstrap: [\(cluster.address)], default_partitions: 3 }")
+  }
+
+  private func everyCommittedChangeOnceInOrderAcrossRepeatedSIGKILL(slot: String, store: String)
+    throws
+  {
+    let workload = CDCWorkload(prefix: slot, transactions: 5200, seed: 1)
+    let worker = try WorkerProcess(workerYAMLExtra: store)
     try workload.prepare(url)
-    slotsToDrop.append("cdc_crash")
+    slotsToDrop.append(slot)
     try worker.useThreePartitions()
+    let name = slot.replacingOccurrences(of: "_", with: "-")
     try worker.writeConnector(
-      "cdc-crash",
-      connectorYAML("cdc-crash", tables: workload.tableList, topic: "crash.{table}"))
+      name, connectorYAML(name, tables: workload.tableList, topic: "crash.{table}"))
     try worker.start()
-    try waitForStreaming(worker, "cdc-crash")
+    try waitForStreaming(worker, name)
     let runner = workload.run(url)
 
     var kills = 0
