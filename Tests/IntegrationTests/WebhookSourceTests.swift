@@ -1,11 +1,14 @@
 import Crypto
 import Foundation
+import SluiceTestBrokers
 import XCTest
 
 /// The webhook source against a real worker process and real HTTP.
 final class WebhookSourceTests: XCTestCase {
-  private func startWorker(_ connectors: [String: String]) throws -> (WorkerProcess, Int) {
-    let worker = try WorkerProcess()
+  private func startWorker(_ connectors: [String: String], store: String = "") throws -> (
+    WorkerProcess, Int
+  ) {
+    let worker = try WorkerProcess(workerYAMLExtra: store)
     let port = try WorkerProcess.freePort()
     for (name, yaml) in connectors {
       try worker.writeConnector(name, yaml.replacingOccurrences(of: "PORT", with: "\(port)"))
@@ -371,11 +374,28 @@ final class WebhookSourceTests: XCTestCase {
   /// moments; the client retries every request without a 2xx. Every key ends up in the topic
   /// exactly once.
   func testEveryAcknowledgedKeyIsStoredOnceAcrossRepeatedSIGKILL() throws {
-    let (worker, port) = try startWorker([
-      "crash":
-        "name: crash\nsource: webhook\ntopic: crash\nconfig: { listen: 127.0.0.1:PORT, path: /in, dedupe: { header: Idempotency-Key, window: 1h } }\n"
-    ])
-    let total = 20_000
+    try everyAcknowledgedKeyIsStoredOnceAcrossRepeatedSIGKILL(total: 20_000, store: "")
+  }
+
+  /// The same with the topic on a Kafka cluster (`store: kafka`, Sluice's own listener on a
+  /// second worker): a request is answered once its record is in a committed transaction. Fewer
+  /// requests: each send is a transaction of its own.
+  func testEveryAcknowledgedKeyIsStoredOnceAcrossRepeatedSIGKILLOnKafka() throws {
+    let cluster = try BrokerProcess(.sluice)
+    try cluster.start()
+    defer { cluster.stop() }
+    try everyAcknowledgedKeyIsStoredOnceAcrossRepeatedSIGKILL(
+      total: 3_000, store: "store: { kind: kafka, bootstrap: [\(cluster.address)] }")
+  }
+
+  private func everyAcknowledgedKeyIsStoredOnceAcrossRepeatedSIGKILL(total: Int, store: String)
+    throws
+  {
+    let (worker, port) = try startWorker(
+      [
+        "crash":
+          "name: crash\nsource: webhook\ntopic: crash\nconfig: { listen: 127.0.0.1:PORT, path: /in, dedupe: { header: Idempotency-Key, window: 1h } }\n"
+      ], store: store)
     let clients = ClientPool(total: total, threads: 24) { key in
       let r = httpRequest(
         "POST", "http://127.0.0.1:\(port)/in",

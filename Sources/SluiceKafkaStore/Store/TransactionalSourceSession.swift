@@ -14,6 +14,11 @@ public actor TransactionalSourceSession: SourceSession {
   private let connector: String
   private let producer: KafkaProducer
   private var ready = false
+  /// Whether a transaction is under way, and the writes waiting for it to end: the producer
+  /// holds one transaction at a time, and the actor's awaits would otherwise let a second
+  /// write (a webhook's concurrent requests) into the first one's transaction.
+  private var writing = false
+  private var waiting: [CheckedContinuation<Void, Never>] = []
 
   init(store: KafkaTopicStore, connector: String, task: Int) {
     self.store = store
@@ -55,6 +60,8 @@ public actor TransactionalSourceSession: SourceSession {
   public func write(
     _ batches: [(TopicPartition, [OutgoingRecord])], committing position: SourcePosition?
   ) async throws -> [Int64] {
+    await takeTurn()
+    defer { endTurn() }
     try await start()
     let limit = store.maxRecordBytes
     for (_, records) in batches {
@@ -94,6 +101,23 @@ public actor TransactionalSourceSession: SourceSession {
   public func flush() async throws {}
 
   // MARK: - Internals
+
+  private func takeTurn() async {
+    if writing {
+      await withCheckedContinuation { waiting.append($0) }
+    } else {
+      writing = true
+    }
+  }
+
+  /// Hands the turn to the next waiting write (which then holds it), or frees it.
+  private func endTurn() {
+    if waiting.isEmpty {
+      writing = false
+    } else {
+      waiting.removeFirst().resume()
+    }
+  }
 
   /// Initializes the transactional producer once (fencing older generations of this task).
   private func start() async throws {
