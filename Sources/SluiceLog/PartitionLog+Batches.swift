@@ -154,30 +154,3 @@ extension PartitionLog {
     return low
   }
 }
-
-/// One stored batch of an idempotent or transactional producer, or a transaction marker: its
-/// offsets and producer fields.
-public struct StoredBatchInfo: Sendable, Equatable {
-  public var baseOffset: Int64
-  public var lastOffset: Int64
-  public var recordCount: Int
-  public var producer: ProducerFields
-  public var maxTimestamp: Int64
-  /// Written by a transactional producer (markers included).
-  public var isTransactional: Bool
-  /// The transaction marker of a control batch; nil for a batch of records.
-  public var marker: TransactionMarker?
-
-  public init(
-    baseOffset: Int64, lastOffset: Int64, recordCount: Int, producer: ProducerFields,
-    maxTimestamp: Int64, isTransactional: Bool = false, marker: TransactionMarker? = nil
-  ) {
-    self.baseOffset = baseOffset
-    self.lastOffset = lastOffset
-    self.recordCount = recordCount
-    self.producer = producer
-    self.maxTimestamp = maxTimestamp
-    self.isTransactional = isTransactional
-    self.marker = marker
-  }
-}
