@@ -49,8 +49,10 @@ struct StandbyStatusUpdate: Equatable {
 enum PostgresEpoch {
   static let unixOffsetMicroseconds: Int64 = 946_684_800_000_000
 
+  /// A timestamp from the wire can be any 64 bits: one past the range saturates, not traps.
   static func milliseconds(fromPostgres micros: Int64) -> Int64 {
-    (micros + unixOffsetMicroseconds) / 1000
+    let (sum, overflow) = micros.addingReportingOverflow(unixOffsetMicroseconds)
+    return overflow ? Int64.max / 1000 : sum / 1000
   }
 
   static func postgresMicroseconds(fromUnixMilliseconds millis: Int64) -> Int64 {
