@@ -4,6 +4,14 @@ import SluiceCore
 extension AdminAPI {
   /// `GET /health`: 200 when every connector task runs, 503 listing the ones that do not.
   func addHealthRoutes(to router: Router<BasicRequestContext>) {
+    // Kafka Connect's root resource (version, kafka_cluster_id), plus where the topics live.
+    router.get("/") { _, _ -> Response in
+      let store = await store.describeStore()
+      return try jsonResponse(
+        encoding: WorkerInfo(
+          version: SluiceVersion.current, kafkaClusterID: store.clusterID, workerID: workerID,
+          store: store))
+    }
     router.get("/health") { _, _ -> Response in
       let all = status.all()
       let failed = all.filter { s in
@@ -44,6 +52,20 @@ extension AdminAPI {
           name: s.name, type: s.type, connectorType: s.connectorType, configFile: s.configFile,
           tasks: s.tasks.count))
     }
+  }
+}
+
+/// `GET /`.
+struct WorkerInfo: Encodable {
+  var version: String
+  var kafkaClusterID: String?
+  var workerID: String
+  var store: StoreDescription
+
+  enum CodingKeys: String, CodingKey {
+    case version, store
+    case kafkaClusterID = "kafka_cluster_id"
+    case workerID = "worker_id"
   }
 }
 

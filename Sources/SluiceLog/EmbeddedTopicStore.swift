@@ -23,6 +23,8 @@ public final class EmbeddedTopicStore: TopicStore {
 
   public var maxRecordBytes: Int { log.configuration.maxRecordBytes }
 
+  public func describeStore() async -> StoreDescription { StoreDescription(kind: "embedded") }
+
   public func makeConsumer(group: String?, member: String) async throws -> any TopicConsumer {
     EmbeddedConsumer(store: self, group: group, member: member)
   }

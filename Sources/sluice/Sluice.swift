@@ -1,4 +1,5 @@
 import ArgumentParser
+import SluiceCore
 
 /// `sluice`: runs the worker, validates configs, and talks to a running worker's admin API.
 @main
@@ -11,6 +12,7 @@ struct Sluice: AsyncParsableCommand {
       commands talk to a running worker's admin API at --api (default http://127.0.0.1:8083, or \
       the SLUICE_API environment variable).
       """,
+    version: SluiceVersion.current,
     subcommands: [
       RunCommand.self, ValidateCommand.self, TopicsCommand.self, ConsumeCommand.self,
       ProduceCommand.self,

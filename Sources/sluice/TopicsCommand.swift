@@ -51,6 +51,11 @@ struct StatusCommand: AsyncParsableCommand {
       let all = (try JSONSerialization.jsonObject(with: data) as? [String: [String: Any]]) ?? [:]
       statuses = all.keys.sorted().compactMap { all[$0]?["status"] as? [String: Any] }
     }
+    if let info = try? JSONSerialization.jsonObject(with: await client.get("/")) as? [String: Any],
+      let store = info["store"] as? [String: Any]
+    {
+      print(Self.storeLine(store))
+    }
     if statuses.isEmpty { print("no connectors") }
     for s in statuses {
       let connector = s["connector"] as? [String: Any] ?? [:]
@@ -72,6 +77,20 @@ struct StatusCommand: AsyncParsableCommand {
         }
       }
     }
+  }
+}
+
+extension StatusCommand {
+  /// `store: kafka (brokers 10.0.0.1:9092, 10.0.0.2:9092; cluster abc)` or `store: embedded`.
+  static func storeLine(_ store: [String: Any]) -> String {
+    var line = "store: \(store["kind"] ?? "?")"
+    var parts: [String] = []
+    if let brokers = store["brokers"] as? [String], !brokers.isEmpty {
+      parts.append("brokers " + brokers.joined(separator: ", "))
+    }
+    if let cluster = store["cluster_id"] as? String { parts.append("cluster \(cluster)") }
+    if !parts.isEmpty { line += " (" + parts.joined(separator: "; ") + ")" }
+    return line
   }
 }
 

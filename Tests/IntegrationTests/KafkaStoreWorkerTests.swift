@@ -47,6 +47,15 @@ final class KafkaStoreWorkerTests: XCTestCase {
     let partitions = topic?["partitions"] as? [[String: Any]]
     XCTAssertEqual(partitions?.count, 2, "\(String(describing: topic))")
     XCTAssertFalse(worker.log().contains("data/log"), "the embedded log was opened")
+    // Status says where the topics are: the store's kind and the cluster's brokers.
+    let info = try worker.getJSON("/") as? [String: Any]
+    let store = info?["store"] as? [String: Any]
+    XCTAssertEqual(store?["kind"] as? String, "kafka", "\(String(describing: info))")
+    XCTAssertEqual(store?["brokers"] as? [String], [tansu.address], "\(String(describing: info))")
+    XCTAssertNotNil(info?["kafka_cluster_id"] as? String, "\(String(describing: info))")
+    let summary = try runSluice(["status", "--api", worker.apiURL]).stdout
+    XCTAssertTrue(
+      summary.contains("store: kafka (brokers \(tansu.address)"), "sluice status said: \(summary)")
     _ = worker.terminate()
   }
 }

@@ -66,6 +66,19 @@ final class AdminAPITests: XCTestCase {
     }
   }
 
+  func testRootSaysVersionAndStore() async throws {
+    try await app.test(.router) { client in
+      try await client.execute(uri: "/", method: .get) { response in
+        XCTAssertEqual(response.status, .ok)
+        let info = json(response.body) as? [String: Any]
+        XCTAssertEqual(info?["version"] as? String, SluiceVersion.current)
+        XCTAssertEqual(info?["worker_id"] as? String, "test:1")
+        XCTAssertEqual((info?["store"] as? [String: Any])?["kind"] as? String, "embedded")
+        XCTAssertEqual((info?["store"] as? [String: Any])?["brokers"] as? [String], [])
+      }
+    }
+  }
+
   func testBadRequestsGetJSONErrorsAndWriteNothing() async throws {
     try await app.test(.router) { client in
       let cases: [(String, HTTPRequest.Method, String?, HTTPResponse.Status, String)] = [

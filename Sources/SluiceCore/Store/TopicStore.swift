@@ -66,6 +66,9 @@ public protocol TopicStore: Sendable {
   /// Partition count used when a topic is created implicitly by a write.
   var defaultPartitions: Int { get }
 
+  /// The store's kind, brokers and cluster id, for status.
+  func describeStore() async -> StoreDescription
+
   /// Creates the topic if it does not exist; an existing topic keeps its partition count.
   func createTopic(_ name: String, partitions: Int) async throws
 

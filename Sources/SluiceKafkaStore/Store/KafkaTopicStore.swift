@@ -91,6 +91,18 @@ public final class KafkaTopicStore: TopicStore {
 
   public var defaultPartitions: Int { configuration.defaultPartitions }
 
+  /// The brokers of the last metadata the client has (refreshing stale metadata); the bootstrap
+  /// list when no broker answers, so status still says where the worker is trying to go.
+  public func describeStore() async -> StoreDescription {
+    guard let metadata = try? await client.metadata() else {
+      return StoreDescription(
+        kind: "kafka", brokers: configuration.client.bootstrap.map(\.description))
+    }
+    return StoreDescription(
+      kind: "kafka", brokers: metadata.brokers.keys.sorted().compactMap { metadata.brokers[$0]?.description },
+      clusterID: metadata.clusterId)
+  }
+
   /// From the broker's `message.max.bytes` (less a batch's framing) once ``start()`` learned
   /// it, else the configured limit.
   public var maxRecordBytes: Int {
