@@ -1,4 +1,5 @@
 import Foundation
+import SluiceTestBrokers
 import XCTest
 
 /// The MQTT source against real mosquitto brokers and a real worker process (issue 5).
@@ -208,9 +209,25 @@ final class MQTTSourceTests: XCTestCase {
   }
 
   func testKilledWorkerLosesNoQoS1MessageAndDuplicatesAtMostOnePerKill() throws {
+    try killedWorkerLosesNoQoS1Message(cluster: nil)
+  }
+
+  /// The same with the topic on a Kafka cluster (`store: kafka`, Sluice's own listener as the
+  /// cluster, as in FileExactlyOnceTests): each batch and the task's position go in one
+  /// transaction, the PUBACKs only after its commit; librdkafka reading read_committed sees
+  /// what the worker's API sees.
+  func testKilledWorkerLosesNoQoS1MessageAndDuplicatesAtMostOnePerKillOnKafka() throws {
+    let cluster = try BrokerProcess(.sluice)
+    try cluster.start()
+    defer { cluster.stop() }
+    try killedWorkerLosesNoQoS1Message(cluster: cluster)
+  }
+
+  private func killedWorkerLosesNoQoS1Message(cluster: BrokerProcess?) throws {
     let port = try sharedMQTTPort()
     let p = uniquePrefix()
-    let worker = try WorkerProcess()
+    let worker = try WorkerProcess(
+      workerYAMLExtra: cluster.map { "store: { kind: kafka, bootstrap: [\($0.address)] }" } ?? "")
     try worker.writeConnector(
       p,
       connector(
@@ -233,11 +250,12 @@ final class MQTTSourceTests: XCTestCase {
     }
     XCTAssertEqual(publisher.terminationStatus, 0)
     // Wait for all of them, or until nothing more arrives for 10 s (then count what is lost).
+    // Records, not end offsets: on Kafka the offsets count transaction markers too.
     var stored = 0
     var changed = Date()
     while stored < total && Date().timeIntervalSince(changed) < 10 {
-      Thread.sleep(forTimeInterval: 0.2)
-      let now = worker.recordCount("\(p).readings")
+      Thread.sleep(forTimeInterval: 0.5)
+      let now = Set(sequenceNumbers(try worker.records("\(p).readings"))).count
       if now != stored { (stored, changed) = (now, Date()) }
     }
     Thread.sleep(forTimeInterval: 1)  // redeliveries still on their way would show up now
@@ -251,11 +269,20 @@ final class MQTTSourceTests: XCTestCase {
       return Int(line[range.upperBound...].prefix { $0.isNumber })
     }.reduce(0, +)
     print(
-      "MQTT crash test: \(total) QoS 1 messages, \(kills) SIGKILLs, lost \(lost), duplicated \(duplicated), redeliveries recognised and skipped \(skipped)"
+      "MQTT crash test\(cluster == nil ? "" : " on Kafka"): \(total) QoS 1 messages, \(kills) SIGKILLs, lost \(lost), duplicated \(duplicated), redeliveries recognised and skipped \(skipped)"
     )
     XCTAssertGreaterThanOrEqual(kills, 5)
     XCTAssertEqual(lost, 0)
     XCTAssertLessThanOrEqual(duplicated, kills)
+    if let cluster {
+      // A consumer of the cluster that is not Sluice sees the same records.
+      let values = try cluster.committedValues("\(p).readings")
+      let librdkafka = values.compactMap {
+        (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["seq"] as? Int
+      }
+      XCTAssertEqual(librdkafka.count, seqs.count, "librdkafka read_committed vs the worker's API")
+      XCTAssertEqual(Set(librdkafka), seen)
+    }
   }
 
   func testTLSWithATestCertificateAuthority() throws {

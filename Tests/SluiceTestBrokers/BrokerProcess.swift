@@ -153,6 +153,21 @@ public final class BrokerProcess: @unchecked Sendable {
   }
 }
 
+extension BrokerProcess {
+  /// Every record value of `topic`, as librdkafka (confluent-kafka, `Tests/Kafka/read_committed.py`)
+  /// reads them with `isolation.level=read_committed`: partition by partition, in offset order,
+  /// once nothing new has come for `idle` seconds. The crash tests' independent check of what a
+  /// downstream consumer of the cluster sees.
+  public func committedValues(_ topic: String, idle: Double = 3) throws -> [String] {
+    let output = try Self.python(
+      "read_committed.py", ["--bootstrap", address, "--topic", topic, "--timeout", "\(idle)"])
+    guard let json = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],
+      let values = json["values"] as? [String]
+    else { throw BrokerError("read_committed.py said: \(output.suffix(500))") }
+    return values
+  }
+}
+
 /// Why a test broker could not be used.
 public struct BrokerError: Error, CustomStringConvertible {
   public var description: String
