@@ -276,10 +276,7 @@ final class MQTTSourceTests: XCTestCase {
     XCTAssertLessThanOrEqual(duplicated, kills)
     if let cluster {
       // A consumer of the cluster that is not Sluice sees the same records.
-      let values = try cluster.committedValues("\(p).readings")
-      let librdkafka = values.compactMap {
-        (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["seq"] as? Int
-      }
+      let librdkafka = sequenceNumbers(try cluster.committedRecords("\(p).readings"))
       XCTAssertEqual(librdkafka.count, seqs.count, "librdkafka read_committed vs the worker's API")
       XCTAssertEqual(Set(librdkafka), seen)
     }

@@ -357,7 +357,7 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
   // MARK: - Exactly once
 
   func testEveryCommittedChangeOnceInOrderAcrossRepeatedSIGKILL() throws {
-    try everyCommittedChangeOnceInOrderAcrossRepeatedSIGKILL(slot: "cdc_crash", store: "")
+    try everyCommittedChangeOnceInOrderAcrossRepeatedSIGKILL(slot: "cdc_crash", cluster: nil)
   }
 
   /// The same with the topics on a Kafka cluster (`store: kafka`, Sluice's own listener on a
@@ -367,16 +367,17 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
     let cluster = try BrokerProcess(.sluice)
     try cluster.start()
     defer { cluster.stop() }
-    try everyCommittedChangeOnceInOrderAcrossRepeatedSIGKILL(
-      slot: "cdc_crash_kafka",
-      store: "store: { kind: kafka, bootstrap: [\(cluster.address)], default_partitions: 3 }")
+    try everyCommittedChangeOnceInOrderAcrossRepeatedSIGKILL(slot: "cdc_crash_kafka", cluster: cluster)
   }
 
-  private func everyCommittedChangeOnceInOrderAcrossRepeatedSIGKILL(slot: String, store: String)
-    throws
-  {
+  private func everyCommittedChangeOnceInOrderAcrossRepeatedSIGKILL(
+    slot: String, cluster: BrokerProcess?
+  ) throws {
     let workload = CDCWorkload(prefix: slot, transactions: 5200, seed: 1)
-    let worker = try WorkerProcess(workerYAMLExtra: store)
+    let worker = try WorkerProcess(
+      workerYAMLExtra: cluster.map {
+        "store: { kind: kafka, bootstrap: [\($0.address)], default_partitions: 3 }"
+      } ?? "")
     try workload.prepare(url)
     slotsToDrop.append(slot)
     try worker.useThreePartitions()
@@ -402,7 +403,8 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
     XCTAssertNil(runner.failure)
     XCTAssertGreaterThanOrEqual(killsWhileLoading, 5, "kills while changes were being made")
     XCTAssertGreaterThanOrEqual(workload.changeCount, 50_000)
-    try workload.verify(worker, topicPrefix: "crash.", context: "after \(kills) kills")
+    try workload.verify(
+      worker, topicPrefix: "crash.", context: "after \(kills) kills", cluster: cluster)
     let replays = worker.log().components(separatedBy: "skipped changes already durable").count - 1
     print(
       "CDC crash test: \(kills) kills, \(killsWhileLoading) while loading, \(replays) replays with changes already durable skipped"
@@ -644,16 +646,31 @@ final class CDCWorkload: @unchecked Sendable {
 
   /// Waits for every expected event, then checks each key's events are exactly the expected
   /// ones in order: nothing missing, nothing repeated, nothing of a rolled-back transaction.
-  func verify(_ worker: WorkerProcess, topicPrefix: String, context: String) throws {
+  /// With `cluster`, the topics are then read again from the cluster by librdkafka with
+  /// read_committed, and must hold the same.
+  func verify(
+    _ worker: WorkerProcess, topicPrefix: String, context: String, cluster: BrokerProcess? = nil
+  ) throws {
     var records: [String: [[String: Any]]] = [:]
     try waitUntil("\(eventCount) events in the topics", timeout: 180) {
       for table in self.tables { records[table] = try worker.records(topicPrefix + table) }
       return records.values.map(\.count).reduce(0, +) >= self.eventCount
     }
     Thread.sleep(forTimeInterval: 2)  // room for a duplicate to show up
+    try check(context: context) { try worker.records(topicPrefix + $0) }
+    if let cluster {
+      try check(context: context + ", read by librdkafka read_committed") {
+        try cluster.committedRecords(topicPrefix + $0)
+      }
+    }
+  }
+
+  /// Checks the records of each table's topic (`records(table)`, per partition in offset order)
+  /// against the expected events of each key.
+  private func check(context: String, records: (String) throws -> [[String: Any]]) throws {
     var actual: [String: [String]] = [:]
     for table in tables {
-      let all = try worker.records(topicPrefix + table)
+      let all = try records(table)
       // Per partition in offset order; a key lives in one partition.
       for record in all {
         guard let key = record["key"] as? [String: Any], let id = key["id"] as? Int else {

@@ -374,7 +374,7 @@ final class WebhookSourceTests: XCTestCase {
   /// moments; the client retries every request without a 2xx. Every key ends up in the topic
   /// exactly once.
   func testEveryAcknowledgedKeyIsStoredOnceAcrossRepeatedSIGKILL() throws {
-    try everyAcknowledgedKeyIsStoredOnceAcrossRepeatedSIGKILL(total: 20_000, store: "")
+    try everyAcknowledgedKeyIsStoredOnceAcrossRepeatedSIGKILL(total: 20_000, cluster: nil)
   }
 
   /// The same with the topic on a Kafka cluster (`store: kafka`, Sluice's own listener on a
@@ -384,13 +384,13 @@ final class WebhookSourceTests: XCTestCase {
     let cluster = try BrokerProcess(.sluice)
     try cluster.start()
     defer { cluster.stop() }
-    try everyAcknowledgedKeyIsStoredOnceAcrossRepeatedSIGKILL(
-      total: 3_000, store: "store: { kind: kafka, bootstrap: [\(cluster.address)] }")
+    try everyAcknowledgedKeyIsStoredOnceAcrossRepeatedSIGKILL(total: 3_000, cluster: cluster)
   }
 
-  private func everyAcknowledgedKeyIsStoredOnceAcrossRepeatedSIGKILL(total: Int, store: String)
-    throws
-  {
+  private func everyAcknowledgedKeyIsStoredOnceAcrossRepeatedSIGKILL(
+    total: Int, cluster: BrokerProcess?
+  ) throws {
+    let store = cluster.map { "store: { kind: kafka, bootstrap: [\($0.address)] }" } ?? ""
     let (worker, port) = try startWorker(
       [
         "crash":
@@ -425,6 +425,14 @@ final class WebhookSourceTests: XCTestCase {
     XCTAssertEqual(seen.count, total, "every acknowledged key is stored")
     XCTAssertEqual(seen.values.filter { $0 > 1 }.count, 0, "no key is stored twice")
     XCTAssertGreaterThan(clients.retries, 0, "the kills interrupted requests")
+    if let cluster {
+      // librdkafka, reading the cluster read_committed, sees each request's body once.
+      let bodies = try cluster.committedRecords("crash").compactMap {
+        ($0["value"] as? [String: Any])?["key"] as? Int
+      }
+      XCTAssertEqual(bodies.count, total, "records librdkafka reads")
+      XCTAssertEqual(Set(bodies), Set(0..<total), "keys librdkafka reads")
+    }
     XCTAssertEqual(worker.terminate()?.status, 0)
   }
 }

@@ -154,17 +154,31 @@ public final class BrokerProcess: @unchecked Sendable {
 }
 
 extension BrokerProcess {
-  /// Every record value of `topic`, as librdkafka (confluent-kafka, `Tests/Kafka/read_committed.py`)
-  /// reads them with `isolation.level=read_committed`: partition by partition, in offset order,
-  /// once nothing new has come for `idle` seconds. The crash tests' independent check of what a
-  /// downstream consumer of the cluster sees.
-  public func committedValues(_ topic: String, idle: Double = 3) throws -> [String] {
+  /// Every record of `topic` as librdkafka (confluent-kafka, `Tests/Kafka/read_committed.py`)
+  /// reads them with `isolation.level=read_committed`, once nothing new has come for `idle`
+  /// seconds: partition by partition in offset order, shaped as the worker's API gives them
+  /// (`partition`, `offset`, and `key` and `value` parsed as JSON when they are JSON, else text;
+  /// absent when null). The crash tests' independent check of what a downstream consumer of the
+  /// cluster sees.
+  public func committedRecords(_ topic: String, idle: Double = 3) throws -> [[String: Any]] {
     let output = try Self.python(
       "read_committed.py", ["--bootstrap", address, "--topic", topic, "--timeout", "\(idle)"])
     guard let json = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],
-      let values = json["values"] as? [String]
+      let records = json["records"] as? [[String: Any]]
     else { throw BrokerError("read_committed.py said: \(output.suffix(500))") }
-    return values
+    return records.map { record in
+      var parsed = record
+      for field in ["key", "value"] {
+        guard let text = record[field] as? String else {
+          parsed[field] = nil
+          continue
+        }
+        parsed[field] =
+          (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed))
+          ?? text
+      }
+      return parsed
+    }
   }
 }
 
