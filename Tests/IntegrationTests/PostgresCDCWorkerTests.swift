@@ -531,6 +531,51 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
     }
     XCTAssertNotNil(worker.terminate())
   }
+
+  /// `store: kafka` and the cluster (Sluice's own listener, whose log survives a restart;
+  /// Tansu's memory storage would not) is SIGKILLed and restarted three times while changes
+  /// stream: the worker keeps running, its open transactions are aborted by the restarted
+  /// cluster or retried by the client, and every change is in the topics once, in order, as
+  /// librdkafka reads them read_committed.
+  func testNothingLostOrRepeatedWhenTheKafkaClusterRestartsMidStream() throws {
+    let cluster = try BrokerProcess(.sluice)
+    try cluster.start()
+    defer { cluster.stop() }
+    let workload = CDCWorkload(prefix: "cdc_cluster_restart", transactions: 3000, seed: 4)
+    let worker = try WorkerProcess(
+      workerYAMLExtra: "store: { kind: kafka, bootstrap: [\(cluster.address)], default_partitions: 3 }")
+    try workload.prepare(url)
+    slotsToDrop.append("cdc_cluster_restart")
+    try worker.writeConnector(
+      "cdc-cluster-restart",
+      connectorYAML(
+        "cdc-cluster-restart", tables: workload.tableList, topic: "cluster.{table}"))
+    try worker.start(timeout: 60)
+    try waitForStreaming(worker, "cdc-cluster-restart")
+    let runner = workload.run(url)
+    var restarts = 0
+    var restartsWhileLoading = 0
+    while restarts < 3 {
+      Thread.sleep(forTimeInterval: Double.random(in: 0.2...0.6))
+      if !runner.finished { restartsWhileLoading += 1 }
+      cluster.stop()
+      Thread.sleep(forTimeInterval: Double.random(in: 0.3...1.0))
+      try cluster.start()
+      restarts += 1
+    }
+    try waitUntil("the workload committed", timeout: 180) { runner.finished }
+    XCTAssertNil(runner.failure)
+    XCTAssertGreaterThanOrEqual(restartsWhileLoading, 2, "cluster restarts while changes were made")
+    XCTAssertEqual(worker.process?.isRunning, true, "the worker rode out the restarts")
+    try workload.verify(
+      worker, topicPrefix: "cluster.", context: "after \(restarts) cluster restarts",
+      cluster: cluster)
+    XCTAssertEqual(worker.process?.isRunning, true, "the worker rode out the restarts")
+    print(
+      "CDC cluster-restart test: \(restarts) restarts, \(restartsWhileLoading) while loading, source task restarted \(worker.log().components(separatedBy: "source task failed").count - 1) times"
+    )
+    XCTAssertNotNil(worker.terminate())
+  }
 }
 
 /// A random workload of inserts, updates and deletes over three tables in multi-statement
