@@ -1,4 +1,5 @@
 import Foundation
+import SluiceTestBrokers
 import XCTest
 
 /// The PostgreSQL sink inside a real worker process against the PostgreSQL of `make test`:
@@ -53,11 +54,29 @@ final class PostgresSinkWorkerTests: XCTestCase {
   }
 
   func testInsertModeLandsEveryRecordOnceAcrossRepeatedSIGKILL() throws {
+    try insertModeLandsEveryRecordOnceAcrossRepeatedSIGKILL(table: "crash_rows", cluster: nil)
+  }
+
+  /// The same with the topic on a Kafka cluster (`store: kafka`, Sluice's own listener as the
+  /// cluster): the sink is the consumer group `connect-crash-sink` and seeks to the offsets it
+  /// keeps in its own database transaction.
+  func testInsertModeLandsEveryRecordOnceAcrossRepeatedSIGKILLOnKafka() throws {
+    let cluster = try BrokerProcess(.sluice)
+    try cluster.start()
+    defer { cluster.stop() }
+    try insertModeLandsEveryRecordOnceAcrossRepeatedSIGKILL(
+      table: "crash_rows_kafka", cluster: cluster)
+  }
+
+  private func insertModeLandsEveryRecordOnceAcrossRepeatedSIGKILL(
+    table: String, cluster: BrokerProcess?
+  ) throws {
     try psql(
-      "DROP TABLE IF EXISTS crash_rows; CREATE TABLE crash_rows (n bigint, pad text, at timestamptz DEFAULT now())"
+      "DROP TABLE IF EXISTS \(table); CREATE TABLE \(table) (n bigint, pad text, at timestamptz DEFAULT now())"
     )
     try forgetOffsets(of: "crash-sink")
-    let worker = try WorkerProcess()
+    let worker = try WorkerProcess(
+      workerYAMLExtra: cluster.map { "store: { kind: kafka, bootstrap: [\($0.address)] }" } ?? "")
     let input = worker.directory.appendingPathComponent("rows.jsonl")
     FileManager.default.createFile(atPath: input.path, contents: nil)
     try worker.writeConnector(
@@ -70,7 +89,7 @@ final class PostgresSinkWorkerTests: XCTestCase {
       name: crash-sink
       sink: postgres
       topics: [crash]
-      config: { url: "\(url)", table: crash_rows, mode: insert, batch_size: 500 }
+      config: { url: "\(url)", table: \(table), mode: insert, batch_size: 500 }
       """)
     try worker.start()
 
@@ -85,20 +104,20 @@ final class PostgresSinkWorkerTests: XCTestCase {
     var killsWhileLoading = 0
     var generator = SystemRandomNumberGenerator()
     while kills < 6 || !writer.finished {
-      Thread.sleep(forTimeInterval: Double.random(in: 0.1...1.0, using: &generator))
-      if try Int(psql("SELECT count(*) FROM crash_rows")) ?? 0 < total { killsWhileLoading += 1 }
+      Thread.sleep(forTimeInterval: Double.random(in: 0.1...0.6, using: &generator))
+      if try Int(psql("SELECT count(*) FROM \(table)")) ?? 0 < total { killsWhileLoading += 1 }
       worker.kill9()
       kills += 1
       try worker.start()
     }
     XCTAssertGreaterThanOrEqual(killsWhileLoading, 5, "kills while rows were still arriving")
 
-    try waitUntil("all rows in crash_rows", timeout: 120) {
-      (try? Int(self.psql("SELECT count(*) FROM crash_rows")) ?? 0) ?? 0 >= total
+    try waitUntil("all rows in \(table)", timeout: 120) {
+      (try? Int(self.psql("SELECT count(*) FROM \(table)")) ?? 0) ?? 0 >= total
     }
     Thread.sleep(forTimeInterval: 1)  // room for a duplicate to show up
     let summary = try psql(
-      "SELECT count(*), count(DISTINCT n), min(n), max(n) FROM crash_rows")
+      "SELECT count(*), count(DISTINCT n), min(n), max(n) FROM \(table)")
     XCTAssertEqual(
       summary, "\(total)|\(total)|1|\(total)", "rows, distinct, min, max after \(kills) kills")
     XCTAssertNotNil(worker.terminate())
