@@ -16,7 +16,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
-    // Only for tests: a TLS receiver offering HTTP/2 to the HTTP sink (Hummingbird depends on it).
+    // TLS for the Kafka listener and Sluice's Kafka client, and a test TLS receiver for the HTTP sink.
     .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.2"),
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     // NIOHTTPTypes: the request/response parts the listeners' ConnectionGuard sees.
@@ -85,6 +85,7 @@ let package = Package(
         "SluiceCore", "SluiceLog", "SluiceHTTP", "SluiceKafka",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ]),
@@ -92,8 +93,11 @@ let package = Package(
     // The libpq connection the PostgreSQL sink and the CDC source share.
     .target(name: "SluicePostgres", dependencies: ["CLibPQ"]),
 
-    // The Kafka wire protocol (primitives, generated message codecs); no dependencies.
-    .target(name: "SluiceKafka", path: "Sources/SluiceKafka"),
+    // The Kafka wire protocol (primitives, generated message codecs) and the SASL/SCRAM
+    // primitives Sluice's client and its listener share (SASL/, on swift-crypto's hashes).
+    .target(
+      name: "SluiceKafka", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+      path: "Sources/SluiceKafka"),
 
     // Sluice's own Kafka client (DESIGN.md §8): connections, metadata and leader routing,
     // idempotent and transactional producers, read_committed fetch, classic consumer groups,
@@ -163,6 +167,8 @@ let package = Package(
       name: "SluiceKafkaBrokerTests",
       dependencies: [
         "SluiceKafkaBroker", "SluiceLog", "SluiceCore", "SluiceKafka",
+        // Only to run Sluice's client SASL conversation against the listener's server side.
+        "SluiceKafkaStore",
         .product(name: "NIOCore", package: "swift-nio"),
       ]),
     .testTarget(

@@ -52,7 +52,8 @@ APIS = [
     ("DescribeConfigs", 32, 1, 4, 1),
     ("DescribeCluster", 60, 0, 1, 0),
 ]
-# APIs only a client sends (Sluice's Kafka client, SluiceKafkaStore): they get message types and
+# The SASL APIs (Sluice's Kafka client sends them; the listener's SASLServerSession answers them
+# before authentication, outside the broker): they get message types and
 # ``ApiKey`` cases, but no ``KafkaRequestBody`` case and no place in ``ApiKey/brokerCases``, which
 # lists what a broker on this codec decodes (the listener advertises exactly those).
 CLIENT_APIS = [
@@ -644,7 +645,8 @@ def api_key_file(flexible):
     out.append("/// Scripts/generate-kafka-codec.py).\n")
     out.append("///\n")
     out.append("/// ``brokerCases`` are the APIs a broker on this codec decodes (``KafkaRequestBody``),\n")
-    out.append("/// ``clientOnlyCases`` the SASL APIs only Sluice's client sends.\n")
+    out.append("/// ``clientOnlyCases`` the SASL APIs, outside ``KafkaRequestBody``: Sluice's client sends them,\n")
+    out.append("/// and the listener answers them itself before a client is authenticated.\n")
     out.append("public enum ApiKey: Int16, Sendable, CaseIterable {\n")
     for api, key, *_ in sorted(APIS + CLIENT_APIS, key=lambda a: a[1]):
         out.append(f"  case {swift_case(api)} = {key}\n")

@@ -21,6 +21,10 @@ public final class KafkaBroker: Sendable {
   /// The largest batch a producer may send: the log's record limit, as Kafka's
   /// `message.max.bytes` is a batch limit.
   let maxBatchBytes: Int
+  /// The users SASL checks, derived from `kafka.sasl`; nil when clients need not authenticate.
+  public let saslCredentials: SASLCredentials?
+  /// What ApiVersions answers: every served API, with the SASL ones only when SASL is on.
+  let advertisedVersions: [ApiVersionsResponse.ApiVersion]
 
   /// The node every partition lives on.
   static let nodeID: Int32 = 0
@@ -41,6 +45,8 @@ public final class KafkaBroker: Sendable {
       logger: logger)
     // Plus the 12 bytes of offset and length, as Kafka's default 1,048,588 is 1 MiB + 12.
     self.maxBatchBytes = store.log.configuration.maxRecordBytes + 12
+    self.saslCredentials = config.sasl.map { SASLCredentials($0) }
+    self.advertisedVersions = Self.advertisedVersions(sasl: config.sasl != nil)
   }
 
   /// What to do with one request.

@@ -122,10 +122,14 @@ struct RunCommand: AsyncParsableCommand {
       } catch {
         throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
       }
-      services.append(
-        .init(
-          service: KafkaListener(
-            broker: broker, config: kafka, limits: worker.listeners, logger: logger)))
+      let listener: KafkaListener
+      do {
+        listener = try KafkaListener(
+          broker: broker, config: kafka, limits: worker.listeners, logger: logger)
+      } catch {
+        throw Failure("\(worker.file): \(error)")
+      }
+      services.append(.init(service: listener))
     }
     services += [.init(service: runtime), .init(service: watcher)]
     logger.info(

@@ -1,5 +1,6 @@
 import Logging
 import SluiceCore
+import SluiceKafka
 import SluiceKafkaStore
 import SluiceLog
 

@@ -1,3 +1,4 @@
+import SluiceKafka
 import XCTest
 
 @testable import SluiceKafkaStore

@@ -21,6 +21,8 @@ public final class BrokerProcess: @unchecked Sendable {
 
   public let kind: Kind
   public let port: Int
+  /// More keys of the Sluice worker's `kafka:` mapping (e.g. `tls: {…}, sasl: {…}`).
+  public let listenerSettings: String
   public private(set) var process: Process?
   private let directory: URL
   private let logFile: URL
@@ -28,8 +30,9 @@ public final class BrokerProcess: @unchecked Sendable {
   /// `127.0.0.1:<port>`, as a bootstrap list names it.
   public var address: String { "127.0.0.1:\(port)" }
 
-  public init(_ kind: Kind, port: Int? = nil) throws {
+  public init(_ kind: Kind, port: Int? = nil, listenerSettings: String = "") throws {
     self.kind = kind
+    self.listenerSettings = listenerSettings
     self.port = try port ?? Self.freePort()
     directory = FileManager.default.temporaryDirectory.appendingPathComponent(
       "sluice-kafka-client-\(UUID().uuidString)")
@@ -62,7 +65,7 @@ public final class BrokerProcess: @unchecked Sendable {
         connectors_dir: \(directory.path)/connectors
         api: { listen: 127.0.0.1:\(apiPort) }
         log: { partitions: 1, fsync: batch }
-        kafka: { listen: 127.0.0.1:\(port) }
+        kafka: { listen: 127.0.0.1:\(port)\(listenerSettings.isEmpty ? "" : ", " + listenerSettings) }
         """
       let config = directory.appendingPathComponent("worker.yaml")
       try yaml.write(to: config, atomically: true, encoding: .utf8)

@@ -17,8 +17,22 @@ public struct KafkaListenerConfig: Sendable, Equatable {
   /// A connection with no request for this long is closed (Kafka's
   /// `connections.max.idle.ms`, 10 minutes).
   public var idleTimeout: Duration = .seconds(600)
+  /// `tls`: connections are TLS (Kafka's SSL listener); nil: plaintext.
+  public var tls: KafkaListenerTLS?
+  /// `sasl`: clients must authenticate; nil: anyone may connect.
+  public var sasl: KafkaListenerSASL?
 
   public init() {}
+
+  /// What Kafka clients set as `security.protocol` to reach this listener.
+  public var securityProtocol: String {
+    switch (tls != nil, sasl != nil) {
+    case (false, false): "PLAINTEXT"
+    case (true, false): "SSL"
+    case (false, true): "SASL_PLAINTEXT"
+    case (true, true): "SASL_SSL"
+    }
+  }
 
   /// The host and port clients are told to connect to.
   public var advertised: (host: String, port: Int) {
@@ -29,7 +43,8 @@ public struct KafkaListenerConfig: Sendable, Equatable {
   }
 
   static let keys = [
-    "listen", "advertised", "auto_create_topics", "max_request_bytes", "idle_timeout",
+    "listen", "advertised", "auto_create_topics", "max_request_bytes", "idle_timeout", "tls",
+    "sasl",
   ]
 
   init(_ node: ConfigNode) throws(ConfigError) {
@@ -47,5 +62,7 @@ public struct KafkaListenerConfig: Sendable, Equatable {
     }
     maxRequestBytes = Int(bytes)
     idleTimeout = .milliseconds(try m.durationMilliseconds("idle_timeout", default: 600_000))
+    if let tls = m.node("tls") { self.tls = try KafkaListenerTLS(tls) }
+    if let sasl = m.node("sasl") { self.sasl = try KafkaListenerSASL(sasl) }
   }
 }

@@ -4,7 +4,8 @@
 /// Scripts/generate-kafka-codec.py).
 ///
 /// ``brokerCases`` are the APIs a broker on this codec decodes (``KafkaRequestBody``),
-/// ``clientOnlyCases`` the SASL APIs only Sluice's client sends.
+/// ``clientOnlyCases`` the SASL APIs, outside ``KafkaRequestBody``: Sluice's client sends them,
+/// and the listener answers them itself before a client is authenticated.
 public enum ApiKey: Int16, Sendable, CaseIterable {
   case produce = 0
   case fetch = 1

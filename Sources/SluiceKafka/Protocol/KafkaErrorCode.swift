@@ -34,6 +34,8 @@ public enum KafkaErrorCode: Int16, Sendable, CaseIterable {
   case groupAuthorizationFailed = 30
   case clusterAuthorizationFailed = 31
   case invalidTimestamp = 32
+  case unsupportedSaslMechanism = 33
+  case illegalSaslState = 34
   case unsupportedVersion = 35
   case topicAlreadyExists = 36
   case invalidPartitions = 37
@@ -53,6 +55,7 @@ public enum KafkaErrorCode: Int16, Sendable, CaseIterable {
   case concurrentTransactions = 51
   case operationNotAttempted = 55
   case kafkaStorageError = 56
+  case saslAuthenticationFailed = 58
   case unknownProducerID = 59
   case nonEmptyGroup = 68
   case groupIDNotFound = 69

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import SluiceCore
 import SluiceHTTP
@@ -11,22 +12,29 @@ import SluiceHTTP
 /// `listeners.max_connections`; one idle for `kafka.idle_timeout` is closed, and so is one whose
 /// request frame takes longer than `listeners.read_timeout` to arrive; a frame over
 /// `kafka.max_request_bytes` or one that cannot be parsed closes its connection and nothing else.
+///
+/// With `kafka.tls` every connection is TLS (the handler is first in the pipeline); with
+/// `kafka.sasl` each connection must authenticate first (``SASLServerSession``).
 public struct KafkaListener: Service {
   let broker: KafkaBroker
   let config: KafkaListenerConfig
   let limits: ListenerLimits
   let logger: Logger
+  /// The TLS server context, when `kafka.tls` is set.
+  let tls: NIOSSLContext?
   /// Called with the bound port once the listener accepts connections.
   let onListening: @Sendable (Int) -> Void
 
+  /// Throws when `kafka.tls`'s certificate or key cannot be read or do not fit together.
   public init(
     broker: KafkaBroker, config: KafkaListenerConfig, limits: ListenerLimits, logger: Logger,
     onListening: @escaping @Sendable (Int) -> Void = { _ in }
-  ) {
+  ) throws {
     self.broker = broker
     self.config = config
     self.limits = limits
     self.logger = logger
+    self.tls = try config.tls.map(ListenerTLS.context)
     self.onListening = onListening
   }
 
@@ -35,6 +43,7 @@ public struct KafkaListener: Service {
       name: "kafka listener \(config.host):\(config.port)", logger: logger)
     let (limits, maxFrame, idle) = (limits, config.maxRequestBytes, config.idleTimeout)
     let readTimeout = limits.readTimeout
+    let tls = tls
     let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
       .serverChannelOption(.backlog, value: 256)
       .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -42,6 +51,7 @@ public struct KafkaListener: Service {
       .bind(host: config.host, port: config.port) { channel in
         channel.eventLoop.makeCompletedFuture {
           let pipeline = channel.pipeline.syncOperations
+          if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
           try pipeline.addHandler(ConnectionLimit(limits: limits, connections: connections))
           try pipeline.addHandler(IdleStateHandler(readTimeout: TimeAmount(idle)))
           try pipeline.addHandler(CloseWhenIdle())
@@ -58,7 +68,17 @@ public struct KafkaListener: Service {
     let transactionClock = Task { await broker.transactions.run() }
     defer { transactionClock.cancel() }
     onListening(server.channel.localAddress?.port ?? config.port)
-    logger.info("kafka listener started", metadata: ["listen": "\(config.host):\(config.port)"])
+    logger.info(
+      "kafka listener started",
+      metadata: [
+        "listen": "\(config.host):\(config.port)",
+        "security_protocol": "\(config.securityProtocol)",
+        "sasl_mechanisms": "\(config.sasl?.mechanisms.joined(separator: ",") ?? "")",
+      ])
+    if let sasl = config.sasl, sasl.mechanisms.contains("PLAIN"), config.tls == nil {
+      logger.warning(
+        "kafka listener: SASL PLAIN without tls sends passwords in clear text; add kafka.tls")
+    }
     try await withGracefulShutdownHandler {
       try await withThrowingDiscardingTaskGroup { group in
         try await server.executeThenClose { inbound in
@@ -77,11 +97,35 @@ public struct KafkaListener: Service {
   /// Answers one connection's requests in order until it closes, misbehaves or the worker stops.
   private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
     let host = connection.channel.remoteAddress?.ipAddress ?? ""
+    let credentials = broker.saslCredentials
     do {
       try await connection.executeThenClose { inbound, outbound in
         try await cancelWhenGracefulShutdown {
+          var session = credentials.map { SASLServerSession(credentials: $0) }
           for try await frame in inbound {
-            switch await broker.handle(frame: Array(frame.readableBytesView), clientHost: host) {
+            let bytes = Array(frame.readableBytesView)
+            switch session?.received(frame: bytes) ?? .forward {
+            case .forward: break
+            case .respond(let answer):
+              try await outbound.write(ByteBuffer(bytes: answer))
+              if let user = session?.authenticatedUser {
+                logger.debug(
+                  "kafka client authenticated", metadata: ["client": "\(host)", "user": "\(user)"])
+              }
+              continue
+            case .respondAndClose(let answer, let reason):
+              try await outbound.write(ByteBuffer(bytes: answer))
+              logger.warning(
+                "closing a kafka connection",
+                metadata: ["client": "\(host)", "reason": "\(reason)"])
+              return
+            case .close(let reason):
+              logger.warning(
+                "closing a kafka connection",
+                metadata: ["client": "\(host)", "reason": "\(reason)"])
+              return
+            }
+            switch await broker.handle(frame: bytes, clientHost: host) {
             case .respond(let bytes): try await outbound.write(ByteBuffer(bytes: bytes))
             case .respondInParts(let buffers): try await outbound.write(contentsOf: buffers)
             case .nothing: break

@@ -1,3 +1,5 @@
+import SluiceKafka
+
 /// TLS settings for connections to the brokers (swift-nio-ssl): the CA that signed the
 /// brokers' certificates and, for mutual TLS, the client's certificate and key (PEM files).
 public struct KafkaTLSConfiguration: Sendable, Equatable {
@@ -22,17 +24,7 @@ public struct KafkaTLSConfiguration: Sendable, Equatable {
   }
 }
 
-/// A SASL mechanism Sluice's client speaks.
-public enum SASLMechanism: String, Sendable, Equatable, CaseIterable {
-  /// RFC 4616: user name and password in one message (use it with TLS).
-  case plain = "PLAIN"
-  /// RFC 7677: salted challenge-response with HMAC-SHA-256.
-  case scramSHA256 = "SCRAM-SHA-256"
-  /// SCRAM with HMAC-SHA-512 (Kafka's KIP-84).
-  case scramSHA512 = "SCRAM-SHA-512"
-}
-
-/// SASL credentials, sent with SaslHandshake + SaslAuthenticate after ApiVersions.
+/// SASL credentials (the mechanism is ``SASLMechanism``, shared with the listener), sent with SaslHandshake + SaslAuthenticate after ApiVersions.
 public struct KafkaSASLConfiguration: Sendable, Equatable {
   /// The mechanism.
   public var mechanism: SASLMechanism

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceKafka
 
 /// One SASL authentication as a state machine: the client's messages for PLAIN (RFC 4616) or
 /// SCRAM (RFC 5802 / RFC 7677), and the check of the server's. It does no I/O; the connection
@@ -40,7 +41,7 @@ public struct SASLConversation: Sendable {
     self.mechanism = mechanism
     self.username = username
     self.password = password
-    self.nonce = nonce ?? SASLConversation.randomNonce()
+    self.nonce = nonce ?? SCRAM.randomNonce()
   }
 
   /// SCRAM-SHA-1 with a fixed nonce, for RFC 5802's test vector.
@@ -52,8 +53,7 @@ public struct SASLConversation: Sendable {
   }
 
   private var hash: SCRAMHash {
-    if let hashOverride { return hashOverride }
-    return mechanism == .scramSHA512 ? .sha512 : .sha256
+    hashOverride ?? mechanism.scramHash ?? .sha256
   }
 
   /// The client's first message.
@@ -64,7 +64,7 @@ public struct SASLConversation: Sendable {
       state = .plainSent
       return .send([0] + Array(username.utf8) + [0] + Array(password.utf8))
     case .scramSHA256, .scramSHA512:
-      let bare = "n=\(Self.saslName(username)),r=\(nonce)"
+      let bare = "n=\(SCRAM.saslName(username)),r=\(nonce)"
       state = .clientFirstSent(clientFirstBare: bare)
       return .send(Array("n,,\(bare)".utf8))
     }
@@ -80,9 +80,9 @@ public struct SASLConversation: Sendable {
       return receivedServerFirst(String(decoding: bytes, as: UTF8.self), clientFirstBare)
     case .clientFinalSent(let expected):
       let message = String(decoding: bytes, as: UTF8.self)
-      let attributes = Self.attributes(message)
+      let attributes = SCRAM.attributeDictionary(message)
       if let error = attributes["e"] { return fail("server: \(error)") }
-      guard let verifier = attributes["v"], let signature = Self.base64(verifier) else {
+      guard let verifier = attributes["v"], let signature = SCRAM.base64(verifier) else {
         return fail("server-final message without a verifier: \(message)")
       }
       guard signature == expected else {
@@ -98,55 +98,29 @@ public struct SASLConversation: Sendable {
   private mutating func receivedServerFirst(_ message: String, _ clientFirstBare: String)
     -> Action
   {
-    let attributes = Self.attributes(message)
+    let attributes = SCRAM.attributeDictionary(message)
     if let error = attributes["e"] { return fail("server: \(error)") }
     guard let serverNonce = attributes["r"], let saltText = attributes["s"],
-      let salt = Self.base64(saltText), let iterationsText = attributes["i"],
+      let salt = SCRAM.base64(saltText), let iterationsText = attributes["i"],
       let iterations = Int(iterationsText), iterations > 0
     else { return fail("malformed server-first message: \(message)") }
     guard serverNonce.hasPrefix(nonce), serverNonce.count > nonce.count else {
       return fail("the server's nonce does not extend the client's")
     }
-    let salted = hash.hi(password: Array(password.utf8), salt: salt, iterations: iterations)
-    let clientKey = hash.hmac(key: salted, Array("Client Key".utf8))
-    let storedKey = hash.hash(clientKey)
+    let keys = SCRAM.Keys(
+      password: password, salt: salt, iterations: iterations, hash: hash)
     // "biws" is base64("n,,"): no channel binding, no authorization identity.
     let withoutProof = "c=biws,r=\(serverNonce)"
     let authMessage = Array("\(clientFirstBare),\(message),\(withoutProof)".utf8)
-    let clientSignature = hash.hmac(key: storedKey, authMessage)
-    let proof = zip(clientKey, clientSignature).map { $0 ^ $1 }
-    let serverKey = hash.hmac(key: salted, Array("Server Key".utf8))
-    state = .clientFinalSent(serverSignature: hash.hmac(key: serverKey, authMessage))
-    return .send(Array("\(withoutProof),p=\(Data(proof).base64EncodedString())".utf8))
+    let proof = SCRAM.clientProof(keys: keys, authMessage: authMessage, hash: hash)
+    state = .clientFinalSent(
+      serverSignature: SCRAM.serverSignature(
+        serverKey: keys.serverKey, authMessage: authMessage, hash: hash))
+    return .send(Array("\(withoutProof),p=\(SCRAM.base64(proof))".utf8))
   }
 
   private mutating func fail(_ reason: String) -> Action {
     state = .failed
     return .fail(reason)
-  }
-
-  /// `,` and `=` in a user name are written `=2C` and `=3D` (RFC 5802 §5.1).
-  static func saslName(_ name: String) -> String {
-    name.replacingOccurrences(of: "=", with: "=3D").replacingOccurrences(of: ",", with: "=2C")
-  }
-
-  /// `a=1,b=2` as a dictionary (values may contain `=`).
-  static func attributes(_ message: String) -> [String: String] {
-    var result: [String: String] = [:]
-    for part in message.split(separator: ",") {
-      guard let equals = part.firstIndex(of: "="),
-        part.distance(from: part.startIndex, to: equals) == 1
-      else { continue }
-      result[String(part[..<equals])] = String(part[part.index(after: equals)...])
-    }
-    return result
-  }
-
-  static func base64(_ text: String) -> [UInt8]? { Data(base64Encoded: text).map { Array($0) } }
-
-  static func randomNonce() -> String {
-    var generator = SystemRandomNumberGenerator()
-    let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &generator) }
-    return Data(bytes).base64EncodedString()
   }
 }
