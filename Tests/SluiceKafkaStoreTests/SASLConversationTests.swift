@@ -63,6 +63,16 @@ final class SASLConversationTests: XCTestCase {
     else { return XCTFail("a foreign nonce must fail") }
   }
 
+  func testAServerAskingForBillionsOfIterationsFailsAtOnce() {
+    var conversation = SASLConversation(
+      mechanism: .scramSHA256, username: "user", password: "pencil", nonce: "abc")
+    _ = conversation.start()
+    guard case .fail(let reason) = conversation.received(
+      Array("r=abc123,s=QSXCR+Q6sek8bf92,i=2000000000".utf8))
+    else { return XCTFail("an absurd iteration count must fail, not be computed") }
+    XCTAssertTrue(reason.contains("2000000000"), reason)
+  }
+
   func testServerErrorIsReported() {
     var conversation = SASLConversation(
       mechanism: .scramSHA256, username: "user", password: "pencil", nonce: "abc")

@@ -104,6 +104,11 @@ public struct SASLConversation: Sendable {
       let salt = SCRAM.base64(saltText), let iterationsText = attributes["i"],
       let iterations = Int(iterationsText), iterations > 0
     else { return fail("malformed server-first message: \(message)") }
+    // A hostile or broken server could ask for billions of rounds and hang the connection;
+    // librdkafka draws the line at a million too.
+    guard iterations <= 1_000_000 else {
+      return fail("the server asks for \(iterations) SCRAM iterations (at most 1000000)")
+    }
     guard serverNonce.hasPrefix(nonce), serverNonce.count > nonce.count else {
       return fail("the server's nonce does not extend the client's")
     }
