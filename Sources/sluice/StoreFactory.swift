@@ -54,6 +54,7 @@ enum StoreFactory {
             "bootstrap": "\(brokers)", "max_record_bytes": "\(store.maxRecordBytes)",
             "offsets_topic": "\(store.configuration.offsetsTopic)",
             "status_topic": "\(store.configuration.statusTopic)",
+            "history_topic": "\(store.configuration.historyTopic)",
           ])
         return
       } catch {
@@ -89,6 +90,7 @@ enum StoreFactory {
     return KafkaTopicStore.Configuration(
       client: client, replicationFactor: Int16(clamping: config.replicationFactor ?? -1),
       defaultPartitions: config.defaultPartitions, offsetsTopic: config.offsetsTopic,
-      statusTopic: config.statusTopic, maxRecordBytes: maxRecordBytes)
+      statusTopic: config.statusTopic, historyTopic: config.historyTopic,
+      maxRecordBytes: maxRecordBytes)
   }
 }

@@ -96,6 +96,10 @@ final class StoreConfigTests: XCTestCase {
         "worker.yaml:4:", "must be different"
       ),
       (
+        "store:\n  kind: kafka\n  bootstrap: [a:1]\n  history_topic: sluice-status\n",
+        "worker.yaml:4:", "status_topic and history_topic must be different"
+      ),
+      (
         "store:\n  kind: kafka\n  bootstrap: [a:1]\n  security:\n    protocol: sasl_plain\n",
         "worker.yaml:5:", "did you mean 'sasl_plaintext'?"
       ),

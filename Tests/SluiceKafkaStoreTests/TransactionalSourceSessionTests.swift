@@ -69,6 +69,72 @@ final class TransactionalSourceSessionTests: XCTestCase {
   }
 }
 
+extension TransactionalSourceSessionTests {
+  /// A connector that asks for its history gets back its own records from the history topic,
+  /// with the place each landed, and not another connector's; a connector that never asks
+  /// writes no copies.
+  func testHistoryComesFromTheHistoryTopicAndOnlyForConnectorsThatAsk() async throws {
+    let broker = try BrokerProcess(.sluice)
+    try broker.start()
+    defer { broker.stop() }
+    let store = testStore(broker, partitions: 3)
+    try await store.start()
+    try await store.createTopic("hooks", partitions: 3)
+    let web = try await store.makeSourceSession(connector: "web", task: 0, offsets: NoOffsets())
+    let empty = try await web.recentlyWritten(maxAgeMs: nil, maxCount: nil, nowMs: 0)
+    XCTAssertEqual(empty.records.count, 0)
+    let now = currentTimeMillis()
+    var written: [(TopicPartition, Int64, String)] = []
+    for i in 0..<30 {
+      let tp = TopicPartition("hooks", i % 3)
+      let header = RecordHeader("Idempotency-Key", "k\(i)")
+      let bases = try await web.write(
+        [(tp, [OutgoingRecord(timestamp: now - Int64(30 - i) * 1000, key: nil, value: Array("v\(i)".utf8), headers: [header])])],
+        committing: nil)
+      written.append((tp, bases[0], "k\(i)"))
+    }
+    // Another connector's writes, before and after it asked (it never does), and one that asks.
+    let cdc = try await store.makeSourceSession(connector: "cdc", task: 0, offsets: NoOffsets())
+    _ = try await cdc.write(
+      [(TopicPartition("hooks", 0), [OutgoingRecord(key: nil, value: Array("c".utf8))])],
+      committing: SourcePosition("0/1"))
+    let mqtt = try await store.makeSourceSession(connector: "mqtt", task: 0, offsets: NoOffsets())
+    _ = try await mqtt.recentlyWritten(maxAgeMs: nil, maxCount: 10, nowMs: now)
+    _ = try await mqtt.write(
+      [(TopicPartition("hooks", 1), [OutgoingRecord(key: nil, value: Array("m".utf8))])],
+      committing: nil)
+
+    // The next incarnation of `web` reads back its records, oldest first, each with its place.
+    let next = try await store.makeSourceSession(connector: "web", task: 0, offsets: NoOffsets())
+    let all = try await next.recentlyWritten(maxAgeMs: nil, maxCount: nil, nowMs: now)
+    XCTAssertEqual(all.unreadable, [])
+    XCTAssertEqual(
+      all.records.compactMap { $0.header("Idempotency-Key").map { String(decoding: $0, as: UTF8.self) } },
+      written.map(\.2))
+    for (record, (tp, offset, _)) in zip(all.records, written) {
+      XCTAssertEqual(record.topicPartition, tp)
+      XCTAssertEqual(record.offset, offset)
+      XCTAssertNil(record.header(SourceHistoryTopic.offsetHeader), "placement headers are dropped")
+    }
+    // By age (the last 10 s) and by count.
+    let young = try await next.recentlyWritten(maxAgeMs: 10_500, maxCount: nil, nowMs: now)
+    XCTAssertEqual(young.records.count, 10)
+    let newest = try await next.recentlyWritten(maxAgeMs: nil, maxCount: 4, nowMs: now)
+    XCTAssertEqual(newest.records.map(\.offset), written.suffix(4).map(\.1))
+    // `cdc` never asked: no copies of its records; `mqtt` asked: its one record is there.
+    let cdcHistory = try await SourceHistoryTopic(store: store, connector: "cdc").recent(
+      maxAgeMs: nil, maxCount: nil, nowMs: now)
+    XCTAssertEqual(cdcHistory.records.count, 0)
+    let mqttHistory = try await SourceHistoryTopic(store: store, connector: "mqtt").recent(
+      maxAgeMs: nil, maxCount: nil, nowMs: now)
+    XCTAssertEqual(mqttHistory.records.map { $0.value.map { String(decoding: $0, as: UTF8.self) } }, ["m"])
+    // The history topic is the store's own: not listed with the connectors' topics.
+    let topics = try await store.describeTopics().map(\.name)
+    XCTAssertFalse(topics.contains(store.configuration.historyTopic), "\(topics)")
+    await store.close()
+  }
+}
+
 /// The worker's offsets file, which a Kafka source session must not need.
 private struct NoOffsets: OffsetStore {
   func sourcePosition(connector: String) async throws -> SourcePosition? {

@@ -107,6 +107,9 @@ public struct KafkaStoreConfig: Sendable, Equatable {
   public var offsetsTopic = "sluice-offsets"
   /// The compacted topic of connector and task status (`sluice-status`).
   public var statusTopic = "sluice-status"
+  /// The topic of source connectors' history: copies of the records of those that rebuild
+  /// state from them (`sluice-history`).
+  public var historyTopic = "sluice-history"
 
   public init(bootstrap: [Broker]) {
     self.bootstrap = bootstrap
@@ -114,7 +117,7 @@ public struct KafkaStoreConfig: Sendable, Equatable {
 
   static let keys = [
     "bootstrap", "client_id", "security", "replication_factor", "default_partitions",
-    "offsets_topic", "status_topic",
+    "offsets_topic", "status_topic", "history_topic",
   ]
 
   init(_ node: ConfigNode) throws(ConfigError) {
@@ -135,8 +138,17 @@ public struct KafkaStoreConfig: Sendable, Equatable {
       "default_partitions", default: defaultPartitions, range: 1...10_000)
     offsetsTopic = try Self.topicName(m, "offsets_topic", default: offsetsTopic)
     statusTopic = try Self.topicName(m, "status_topic", default: statusTopic)
-    if offsetsTopic == statusTopic, let n = m.node("status_topic") ?? m.node("offsets_topic") {
-      throw n.error("offsets_topic and status_topic must be different topics")
+    historyTopic = try Self.topicName(m, "history_topic", default: historyTopic)
+    let topics = [
+      ("offsets_topic", offsetsTopic), ("status_topic", statusTopic),
+      ("history_topic", historyTopic),
+    ]
+    for (i, (key, topic)) in topics.enumerated() {
+      for (earlier, other) in topics[..<i] where other == topic {
+        if let n = m.node(key) ?? m.node(earlier) {
+          throw n.error("\(earlier) and \(key) must be different topics")
+        }
+      }
     }
     if let security = m.node("security") { try readSecurity(security) }
   }

@@ -20,6 +20,10 @@ public protocol SourceSession: Sendable {
   /// Returns once every position committed so far is durable: a stopping task calls it before
   /// the next incarnation reads ``committedPosition()``.
   func flush() async throws
+  /// The connector's own recent records, oldest first: those younger than `maxAgeMs` before
+  /// `nowMs`, at most the newest `maxCount` (``SourceTaskContext/recentlyWritten(maxAgeMs:maxCount:)``).
+  func recentlyWritten(maxAgeMs: Int64?, maxCount: Int?, nowMs: Int64) async throws
+    -> WrittenRecords
 }
 
 extension TopicStore {
@@ -66,6 +70,14 @@ public struct DurableAppendSession: SourceSession {
   }
 
   public func flush() async throws { try await committer.flush() }
+
+  /// Read back from the tails of the store's partitions (``SourceHistory``).
+  public func recentlyWritten(maxAgeMs: Int64?, maxCount: Int?, nowMs: Int64) async throws
+    -> WrittenRecords
+  {
+    try await SourceHistory(store: store, connector: connector).recent(
+      maxAgeMs: maxAgeMs, maxCount: maxCount, nowMs: nowMs)
+  }
 }
 
 /// Writes committed positions one at a time, always the newest scheduled one: a send does not

@@ -5,8 +5,10 @@
 /// their `sluice.source` header (``SourceHeaders``); connectors are handed records, never the
 /// store.
 ///
-/// On the embedded log this reads the tails of the partitions; a store that cannot afford to
-/// read every topic (a Kafka cluster) keeps this history in a compacted topic of its own.
+/// ``lastPosition(in:)`` reads the one partition a send goes to, on any store. ``recent(maxAgeMs:maxCount:nowMs:)``
+/// reads the tails of every partition: the embedded log's ``DurableAppendSession`` uses it; a
+/// Kafka cluster's session, which cannot afford to read every topic of the cluster, keeps the
+/// connector's records in a history topic of its own instead.
 struct SourceHistory: Sendable {
   let store: any TopicStore
   let connector: String

@@ -88,7 +88,8 @@ final class SourceWriter: SourceTaskContext {
   }
 
   func recentlyWritten(maxAgeMs: Int64?, maxCount: Int?) async throws -> WrittenRecords {
-    try await history.recent(maxAgeMs: maxAgeMs, maxCount: maxCount, nowMs: currentTimeMillis())
+    try await session.recentlyWritten(
+      maxAgeMs: maxAgeMs, maxCount: maxCount, nowMs: currentTimeMillis())
   }
 
   /// One partition's share of a send without the records it already holds, the last one

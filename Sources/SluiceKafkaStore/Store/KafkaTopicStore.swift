@@ -22,6 +22,8 @@ public final class KafkaTopicStore: TopicStore {
     public var offsetsTopic: String
     /// The compacted topic of connector and task status.
     public var statusTopic: String
+    /// The topic of source connectors' history (``SourceHistoryTopic``).
+    public var historyTopic: String
     /// The record limit used when the broker does not say its `message.max.bytes`.
     public var maxRecordBytes: Int
 
@@ -30,13 +32,14 @@ public final class KafkaTopicStore: TopicStore {
     public init(
       client: KafkaClientConfiguration, replicationFactor: Int16 = -1, defaultPartitions: Int = 1,
       offsetsTopic: String = "sluice-offsets", statusTopic: String = "sluice-status",
-      maxRecordBytes: Int = 1 << 20
+      historyTopic: String = "sluice-history", maxRecordBytes: Int = 1 << 20
     ) {
       self.client = client
       self.replicationFactor = replicationFactor
       self.defaultPartitions = defaultPartitions
       self.offsetsTopic = offsetsTopic
       self.statusTopic = statusTopic
+      self.historyTopic = historyTopic
       self.maxRecordBytes = maxRecordBytes
     }
   }
@@ -60,8 +63,9 @@ public final class KafkaTopicStore: TopicStore {
     writer = PartitionWriter(producer: KafkaProducer(client: client))
   }
 
-  /// Creates the offsets and status topics (compacted) if they do not exist, and learns the
-  /// broker's `message.max.bytes`. Throws what the cluster answered when it cannot be reached.
+  /// Creates the offsets and status topics (compacted) and the history topic if they do not
+  /// exist, and learns the broker's `message.max.bytes`. Throws what the cluster answered when
+  /// it cannot be reached.
   public func start() async throws {
     let compacted = ["cleanup.policy": "compact"]
     do {
@@ -72,6 +76,12 @@ public final class KafkaTopicStore: TopicStore {
         NewTopic(
           name: configuration.statusTopic, partitions: 5,
           replicationFactor: configuration.replicationFactor, configs: compacted),
+        NewTopic(
+          name: configuration.historyTopic, partitions: 25,
+          replicationFactor: configuration.replicationFactor,
+          configs: [
+            "cleanup.policy": "delete", "retention.ms": "\(SourceHistoryTopic.retentionMs)",
+          ]),
       ])
     } catch {
       throw Self.translate(error)
@@ -111,7 +121,7 @@ public final class KafkaTopicStore: TopicStore {
 
   /// The topics the store keeps for itself (not shown by ``describeTopics()``).
   public var internalTopics: Set<String> {
-    [configuration.offsetsTopic, configuration.statusTopic]
+    [configuration.offsetsTopic, configuration.statusTopic, configuration.historyTopic]
   }
 
   public func createTopic(_ name: String, partitions: Int) async throws {

@@ -19,10 +19,16 @@ public actor TransactionalSourceSession: SourceSession {
   /// write (a webhook's concurrent requests) into the first one's transaction.
   private var writing = false
   private var waiting: [CheckedContinuation<Void, Never>] = []
+  /// The connector's copies in the history topic, written once it asked for its history
+  /// (``recentlyWritten(maxAgeMs:maxCount:nowMs:)``, at its start): connectors that never ask
+  /// (CDC, file) do not pay for them.
+  private let history: SourceHistoryTopic
+  private var keepsHistory = false
 
   init(store: KafkaTopicStore, connector: String, task: Int) {
     self.store = store
     self.connector = connector
+    history = SourceHistoryTopic(store: store, connector: connector)
     producer = KafkaProducer(
       client: store.client,
       transactionalId: Self.transactionalID(
@@ -72,8 +78,10 @@ public actor TransactionalSourceSession: SourceSession {
     }
     var marker: (TopicPartition, [UInt8])?
     if let position { marker = (try await positionPartition(), Array(position.text.utf8)) }
+    let historyPartition = keepsHistory && !batches.isEmpty ? try await history.partition() : nil
     return try await inTransaction {
       var bases: [Int64] = []
+      var copies: [KafkaRecord] = []
       for (tp, records) in batches {
         let pieces = KafkaTopicStore.split(
           records.map(KafkaRecord.init), limit: limit + KafkaTopicStore.batchOverhead)
@@ -81,8 +89,18 @@ public actor TransactionalSourceSession: SourceSession {
         for piece in pieces {
           let offset = try await self.producer.send(piece, to: KafkaTopicPartition(tp))
           base = base ?? offset
+          if historyPartition != nil {
+            copies += piece.enumerated().map {
+              self.history.copy(of: $0.element, at: tp, offset: offset + Int64($0.offset))
+            }
+          }
         }
         bases.append(base ?? -1)
+      }
+      if let historyPartition, !copies.isEmpty {
+        for piece in KafkaTopicStore.split(copies, limit: limit + KafkaTopicStore.batchOverhead) {
+          try await self.producer.send(piece, to: KafkaTopicPartition(historyPartition))
+        }
       }
       if let (tp, value) = marker {
         let record = KafkaRecord(
@@ -99,6 +117,19 @@ public actor TransactionalSourceSession: SourceSession {
 
   /// Nothing waits: a position is committed with its transaction before `write` returns.
   public func flush() async throws {}
+
+  /// From the history topic (``SourceHistoryTopic``); from now on this session keeps copies
+  /// of what it writes there.
+  public func recentlyWritten(maxAgeMs: Int64?, maxCount: Int?, nowMs: Int64) async throws
+    -> WrittenRecords
+  {
+    keepsHistory = true
+    do {
+      return try await history.recent(maxAgeMs: maxAgeMs, maxCount: maxCount, nowMs: nowMs)
+    } catch {
+      throw KafkaTopicStore.translate(error)
+    }
+  }
 
   // MARK: - Internals
 

@@ -1,0 +1,111 @@
+import SluiceCore
+
+/// A source connector's history on a Kafka cluster: a copy of each record it writes, kept in
+/// the store's history topic (`history_topic`, `sluice-history`) in the same transaction as the
+/// record, so a restarted task rebuilds its state (webhook idempotency keys, the MQTT
+/// redelivery window) by reading one partition instead of every topic of the cluster.
+///
+/// A copy is the record (key, value, headers, timestamp) plus where the original landed
+/// (`sluice.history.topic`, `.partition`, `.offset`) and the connector's name
+/// (``SourceHeaders/connector``); all of a connector's copies go to the partition its name
+/// hashes to. The topic is `cleanup.policy=delete` with a week's retention: history older than
+/// the longest window a connector asks for is never read.
+struct SourceHistoryTopic: Sendable {
+  static let topicHeader = "sluice.history.topic"
+  static let partitionHeader = "sluice.history.partition"
+  static let offsetHeader = "sluice.history.offset"
+  /// How long the topic keeps copies (`retention.ms`).
+  static let retentionMs: Int64 = 7 * 24 * 3_600_000
+
+  let store: KafkaTopicStore
+  let connector: String
+
+  /// The partition of the history topic this connector's copies go to.
+  func partition() async throws -> TopicPartition {
+    let topic = store.configuration.historyTopic
+    let count = try await store.partitionCount(of: topic) ?? 1
+    return TopicPartition(
+      topic, Partitioner.partition(forKey: Array(connector.utf8), partitions: count))
+  }
+
+  /// The copy of `record`, written at `offset` of `tp`.
+  func copy(of record: KafkaRecord, at tp: TopicPartition, offset: Int64) -> KafkaRecord {
+    var copy = record
+    if !record.headers.contains(where: { $0.name == SourceHeaders.connector }) {
+      copy.headers.append(KafkaHeader(name: SourceHeaders.connector, value: Array(connector.utf8)))
+    }
+    copy.headers += [
+      KafkaHeader(name: Self.topicHeader, value: Array(tp.topic.utf8)),
+      KafkaHeader(name: Self.partitionHeader, value: Array(String(tp.partition).utf8)),
+      KafkaHeader(name: Self.offsetHeader, value: Array(String(offset).utf8)),
+    ]
+    return copy
+  }
+
+  /// The connector's records from its history partition, read back from the end until they
+  /// are older than `maxAgeMs` before `nowMs` or `maxCount` of them are found; oldest first,
+  /// each with the topic, partition and offset of the original.
+  func recent(maxAgeMs: Int64?, maxCount: Int?, nowMs: Int64) async throws -> WrittenRecords {
+    let tp = try await partition()
+    let bounds = try await store.offsets(of: tp)
+    var end = bounds.end
+    var chunks: [[Record]] = []
+    var found = 0
+    var unreadable: [String] = []
+    scan: while end > bounds.start {
+      let from = max(bounds.start, end - 1000)
+      var chunk: [Record] = []
+      var oldest = Int64.max
+      for record in try await read(tp, from: from, below: end) {
+        oldest = min(oldest, record.timestamp)
+        guard record.header(SourceHeaders.connector)?.elementsEqual(connector.utf8) ?? false,
+          maxAgeMs.map({ nowMs.saturatingMinus(record.timestamp) <= $0 }) ?? true
+        else { continue }
+        if let original = Self.original(of: record) {
+          chunk.append(original)
+        } else {
+          unreadable.append("\(tp) offset \(record.offset): a history record without its place")
+        }
+      }
+      chunks.append(chunk)
+      found += chunk.count
+      if let maxCount, found >= maxCount { break scan }
+      if let maxAgeMs, nowMs.saturatingMinus(oldest) > maxAgeMs { break scan }
+      end = from
+    }
+    let records = Array(chunks.reversed().joined())
+    return WrittenRecords(
+      records: maxCount.map { Array(records.suffix($0)) } ?? records, unreadable: unreadable)
+  }
+
+  /// The original record a copy stands for: its topic, partition and offset from the copy's
+  /// headers, which are dropped.
+  static func original(of copy: Record) -> Record? {
+    guard let topic = copy.header(topicHeader).map({ String(decoding: $0, as: UTF8.self) }),
+      let partition = copy.header(partitionHeader).flatMap({
+        Int(String(decoding: $0, as: UTF8.self))
+      }),
+      let offset = copy.header(offsetHeader).flatMap({
+        Int64(String(decoding: $0, as: UTF8.self))
+      })
+    else { return nil }
+    let placement: Set = [topicHeader, partitionHeader, offsetHeader]
+    return Record(
+      topic: topic, partition: partition, offset: offset, timestamp: copy.timestamp,
+      key: copy.key, value: copy.value, headers: copy.headers.filter { !placement.contains($0.name) })
+  }
+
+  /// The records of `tp` in `from..<end`, as a read_committed consumer sees them.
+  private func read(_ tp: TopicPartition, from: Int64, below end: Int64) async throws -> [Record] {
+    var out: [Record] = []
+    var next = from
+    while next < end {
+      let records = try await store.read(
+        from: tp, offset: next, maxRecords: Int(end - next), maxBytes: 16 << 20)
+      guard let last = records.last else { break }
+      out += records.prefix { $0.offset < end }
+      next = last.offset + 1
+    }
+    return out
+  }
+}
