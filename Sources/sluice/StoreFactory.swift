@@ -21,16 +21,15 @@ enum StoreFactory {
     -> OpenedStore
   {
     switch worker.store {
-    case .embedded:
+    case .embedded(let settings):
       let log = try EmbeddedLog(
-        directory: worker.dataDir + "/log", configuration: worker.log.logConfiguration)
+        directory: worker.dataDir + "/log", configuration: settings.logConfiguration)
       let store = EmbeddedTopicStore(
-        log: log, defaultPartitions: worker.log.partitions, groupOffsets: offsets)
+        log: log, defaultPartitions: settings.partitions, groupOffsets: offsets)
       return OpenedStore(store: store, embedded: store, close: { log.close() })
     case .kafka(let config):
       let store = KafkaTopicStore(
-        configuration: configuration(config, maxRecordBytes: worker.log.maxRecordBytes),
-        logger: logger)
+        configuration: configuration(config), logger: logger)
       await connect(store, bootstrap: config.bootstrap, logger: logger)
       return OpenedStore(store: store, embedded: nil, close: { await store.close() })
     }
@@ -71,8 +70,7 @@ enum StoreFactory {
   }
 
   /// The Kafka store's settings from `store: { kind: kafka, … }`.
-  static func configuration(_ config: KafkaStoreConfig, maxRecordBytes: Int)
-    -> KafkaTopicStore.Configuration
+  static func configuration(_ config: KafkaStoreConfig) -> KafkaTopicStore.Configuration
   {
     var tls: KafkaTLSConfiguration?
     if config.securityProtocol.usesTLS {
@@ -90,7 +88,6 @@ enum StoreFactory {
     return KafkaTopicStore.Configuration(
       client: client, replicationFactor: Int16(clamping: config.replicationFactor ?? -1),
       defaultPartitions: config.defaultPartitions, offsetsTopic: config.offsetsTopic,
-      statusTopic: config.statusTopic, historyTopic: config.historyTopic,
-      maxRecordBytes: maxRecordBytes)
+      statusTopic: config.statusTopic, historyTopic: config.historyTopic)
   }
 }

@@ -28,11 +28,13 @@ final class WorkerProcess {
     try FileManager.default.createDirectory(
       at: directory.appendingPathComponent("connectors"), withIntermediateDirectories: true)
     self.port = try port ?? Self.freePort()
+    // `log:` configures the embedded store only; a worker on a Kafka cluster must not have it.
+    let onKafka = workerYAMLExtra.contains("kind: kafka")
     let yaml = """
       data_dir: \(directory.path)/data
       connectors_dir: \(directory.path)/connectors
       api: { listen: 127.0.0.1:\(self.port) }
-      log: \(log)
+      \(onKafka ? "" : "log: \(log)")
       \(workerYAMLExtra)
       """
     try yaml.write(

@@ -181,12 +181,13 @@ final class ConfigTests: XCTestCase {
         """, file: "w.yaml", environment: [:])
     XCTAssertEqual(worker.dataDir, "/var/lib/sluice")
     XCTAssertEqual(worker.api.port, 9000)
-    XCTAssertEqual(worker.log.partitions, 4)
-    XCTAssertEqual(worker.log.segmentBytes, 64 << 20)
-    XCTAssertEqual(worker.log.retentionMs, 24 * 3_600_000)
-    XCTAssertEqual(worker.log.retentionBytes, 1 << 30)
-    XCTAssertEqual(worker.log.fsync, .interval)
-    XCTAssertEqual(worker.log.maxRecordBytes, 2 << 20)
+    guard case .embedded(let log) = worker.store else { return XCTFail("\(worker.store)") }
+    XCTAssertEqual(log.partitions, 4)
+    XCTAssertEqual(log.segmentBytes, 64 << 20)
+    XCTAssertEqual(log.retentionMs, 24 * 3_600_000)
+    XCTAssertEqual(log.retentionBytes, 1 << 30)
+    XCTAssertEqual(log.fsync, .interval)
+    XCTAssertEqual(log.maxRecordBytes, 2 << 20)
 
     let sink = try ConnectorDefinition.parse(
       text: """

@@ -20,9 +20,25 @@ final class StoreConfigTests: XCTestCase {
   }
 
   func testStoreIsEmbeddedUnlessSaidOtherwise() throws {
-    XCTAssertEqual(try parse("data_dir: d\n").store, .embedded)
-    XCTAssertEqual(try parse("store: { kind: embedded }\n").store, .embedded)
-    XCTAssertEqual(try parse("store: {}\n").store, .embedded)
+    let defaults = StoreConfig.embedded(EmbeddedStoreConfig())
+    XCTAssertEqual(try parse("data_dir: d\n").store, defaults)
+    XCTAssertEqual(try parse("store: { kind: embedded }\n").store, defaults)
+    XCTAssertEqual(try parse("store: {}\n").store, defaults)
+    // `log:` is the embedded store's own section, before or after `store:`.
+    var four = EmbeddedStoreConfig()
+    four.partitions = 4
+    XCTAssertEqual(try parse("log: { partitions: 4 }\nstore: { kind: embedded }\n").store, .embedded(four))
+    XCTAssertEqual(try parse("store: { kind: embedded }\nlog: { partitions: 4 }\n").store, .embedded(four))
+  }
+
+  func testLogSettingsWithAKafkaStoreAreAnErrorAtTheirLine() {
+    XCTAssertTrue(
+      error("store: { kind: kafka, bootstrap: [a:1] }\nlog: { partitions: 4 }\n")
+        .hasPrefix("worker.yaml:2:"),
+      error("store: { kind: kafka, bootstrap: [a:1] }\nlog: { partitions: 4 }\n"))
+    XCTAssertTrue(
+      error("log: { partitions: 4 }\nstore: { kind: kafka, bootstrap: [a:1] }\n")
+        .contains("log: configures the embedded log"))
   }
 
   func testKafkaStoreWithEveryKey() throws {

@@ -5,7 +5,7 @@ import Foundation
 /// (`{ kind: kafka, bootstrap: [host:port, …], … }`).
 public enum StoreConfig: Sendable, Equatable {
   /// The embedded log in `data_dir`, configured by `log:`.
-  case embedded
+  case embedded(EmbeddedStoreConfig)
   /// Topics on a Kafka cluster, through Sluice's own client.
   case kafka(KafkaStoreConfig)
 
@@ -29,7 +29,7 @@ public enum StoreConfig: Sendable, Equatable {
       self = .kafka(try KafkaStoreConfig(node))
     default:
       _ = try node.mapping(allowedKeys: ["kind"])
-      self = .embedded
+      self = .embedded(EmbeddedStoreConfig())
     }
   }
 }

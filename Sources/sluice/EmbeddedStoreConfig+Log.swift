@@ -1,7 +1,7 @@
 import SluiceCore
 import SluiceLog
 
-extension WorkerConfig.Log {
+extension EmbeddedStoreConfig {
   /// The embedded log's settings from the worker file's `log:` section.
   var logConfiguration: LogConfiguration {
     let policy: FsyncPolicy =
