@@ -378,8 +378,8 @@ final class WebhookSourceTests: XCTestCase {
   }
 
   /// The same with the topic on a Kafka cluster (`store: kafka`, Sluice's own listener on a
-  /// second worker): a request is answered once its record is in a committed transaction. Fewer
-  /// requests: each send is a transaction of its own.
+  /// second worker): a request is answered once its record is in a committed transaction, which
+  /// concurrent requests share.
   func testEveryAcknowledgedKeyIsStoredOnceAcrossRepeatedSIGKILLOnKafka() throws {
     let cluster = try BrokerProcess(.sluice)
     try cluster.start()

@@ -135,6 +135,47 @@ extension TransactionalSourceSessionTests {
   }
 }
 
+extension TransactionalSourceSessionTests {
+  /// 200 concurrent writes (a webhook's requests) share transactions; each gets back the
+  /// offset its own record landed at, and the position committed is the newest.
+  func testConcurrentWritesShareTransactionsAndEachGetsItsOwnOffset() async throws {
+    let broker = try BrokerProcess(.sluice)
+    try broker.start()
+    defer { broker.stop() }
+    let store = testStore(broker, partitions: 2)
+    try await store.start()
+    try await store.createTopic("hooks", partitions: 2)
+    let session = try await store.makeSourceSession(connector: "web", task: 0, offsets: NoOffsets())
+    let placed = try await withThrowingTaskGroup(of: (String, TopicPartition, Int64).self) { group in
+      for i in 0..<200 {
+        group.addTask {
+          let tp = TopicPartition("hooks", i % 2)
+          let bases = try await session.write(
+            [(tp, [OutgoingRecord(key: nil, value: Array("r\(i)".utf8))])], committing: nil)
+          return ("r\(i)", tp, bases[0])
+        }
+      }
+      return try await group.reduce(into: []) { $0.append($1) }
+    }
+    XCTAssertEqual(placed.count, 200)
+    var stored: [TopicPartition: [Int64: String]] = [:]
+    for p in 0..<2 {
+      let tp = TopicPartition("hooks", p)
+      for record in try await store.read(from: tp, offset: 0, maxRecords: 1000, maxBytes: 1 << 20) {
+        stored[tp, default: [:]][record.offset] = record.value.map { String(decoding: $0, as: UTF8.self) }
+      }
+    }
+    for (value, tp, offset) in placed {
+      XCTAssertEqual(stored[tp]?[offset], value, "\(value) said it is at \(tp)@\(offset)")
+    }
+    XCTAssertEqual(stored.values.map(\.count).reduce(0, +), 200, "each record once")
+    // Fewer transactions than writes: each commit writes one marker per partition it touched.
+    let end0 = try await store.offsets(of: TopicPartition("hooks", 0)).end
+    XCTAssertLessThan(end0, 200, "100 records and a marker per transaction: transactions were shared")
+    await store.close()
+  }
+}
+
 /// The worker's offsets file, which a Kafka source session must not need.
 private struct NoOffsets: OffsetStore {
   func sourcePosition(connector: String) async throws -> SourcePosition? {

@@ -5,7 +5,8 @@ import SluiceCore
 /// writes each send's records and the connector's position — a record in the compacted offsets
 /// topic, key `["<connector>",{}]`, value the position's text — in one transaction. A send
 /// returns once the transaction is committed, so the upstream system is acknowledged only then;
-/// on start the position is read back with read_committed.
+/// on start the position is read back with read_committed. Sends that come while a transaction
+/// is under way share the next one.
 ///
 /// Starting the producer fences every older producer of the same id (a zombie task of an
 /// earlier generation): its open transaction is aborted and its next write fails.
@@ -15,10 +16,12 @@ public actor TransactionalSourceSession: SourceSession {
   private let producer: KafkaProducer
   private var ready = false
   /// Whether a transaction is under way, and the writes waiting for it to end: the producer
-  /// holds one transaction at a time, and the actor's awaits would otherwise let a second
-  /// write (a webhook's concurrent requests) into the first one's transaction.
+  /// holds one transaction at a time, so writes that come meanwhile (a webhook's concurrent
+  /// requests) wait, and then go together in the next one.
   private var writing = false
-  private var waiting: [CheckedContinuation<Void, Never>] = []
+  private var pending: [PendingWrite] = []
+  /// A transaction's share of pending writes at most, so one stays a bounded request.
+  static let maxWritesPerTransaction = 1000
   /// The connector's copies in the history topic, written once it asked for its history
   /// (``recentlyWritten(maxAgeMs:maxCount:nowMs:)``, at its start): connectors that never ask
   /// (CDC, file) do not pay for them.
@@ -66,9 +69,6 @@ public actor TransactionalSourceSession: SourceSession {
   public func write(
     _ batches: [(TopicPartition, [OutgoingRecord])], committing position: SourcePosition?
   ) async throws -> [Int64] {
-    await takeTurn()
-    defer { endTurn() }
-    try await start()
     let limit = store.maxRecordBytes
     for (_, records) in batches {
       for record in records {
@@ -76,29 +76,74 @@ public actor TransactionalSourceSession: SourceSession {
         if size > limit { throw TopicStoreError.recordTooLarge(size: size, limit: limit) }
       }
     }
+    return try await withCheckedThrowingContinuation { continuation in
+      pending.append(PendingWrite(batches: batches, position: position, done: continuation))
+      if !writing {
+        writing = true
+        Task { await self.writePending() }
+      }
+    }
+  }
+
+  /// Writes what is pending, a group at a time, each group in one transaction, until nothing
+  /// is: concurrent sends (a webhook's requests) share a transaction instead of each waiting
+  /// for a transaction of its own.
+  private func writePending() async {
+    while !pending.isEmpty {
+      let group = Array(pending.prefix(Self.maxWritesPerTransaction))
+      pending.removeFirst(group.count)
+      do {
+        let bases = try await writeInOneTransaction(group)
+        for (write, bases) in zip(group, bases) { write.done.resume(returning: bases) }
+      } catch {
+        for write in group { write.done.resume(throwing: error) }
+      }
+    }
+    writing = false
+  }
+
+  /// The writes' records, their copies in the history topic and the newest of their positions,
+  /// in one transaction; each write's base offsets. Records of several writes to one partition
+  /// go in one produce request.
+  private func writeInOneTransaction(_ group: [PendingWrite]) async throws -> [[Int64]] {
+    try await start()
+    let limit = store.maxRecordBytes + KafkaTopicStore.batchOverhead
+    let position = group.last(where: { $0.position != nil })?.position
     var marker: (TopicPartition, [UInt8])?
     if let position { marker = (try await positionPartition(), Array(position.text.utf8)) }
-    let historyPartition = keepsHistory && !batches.isEmpty ? try await history.partition() : nil
+    let hasRecords = group.contains { $0.batches.contains { !$1.isEmpty } }
+    let historyPartition = keepsHistory && hasRecords ? try await history.partition() : nil
+    // Each partition's records in write order, each remembering whose batch it belongs to.
+    var order: [TopicPartition] = []
+    var byPartition: [TopicPartition: [(owner: BatchIndex, record: KafkaRecord)]] = [:]
+    for (w, write) in group.enumerated() {
+      for (b, (tp, records)) in write.batches.enumerated() {
+        if byPartition[tp] == nil { order.append(tp) }
+        byPartition[tp, default: []] += records.map { (BatchIndex(write: w, batch: b), KafkaRecord($0)) }
+      }
+    }
     return try await inTransaction {
-      var bases: [Int64] = []
+      var bases = group.map { [Int64](repeating: -1, count: $0.batches.count) }
       var copies: [KafkaRecord] = []
-      for (tp, records) in batches {
-        let pieces = KafkaTopicStore.split(
-          records.map(KafkaRecord.init), limit: limit + KafkaTopicStore.batchOverhead)
-        var base: Int64?
-        for piece in pieces {
+      for tp in order {
+        let entries = byPartition[tp] ?? []
+        var start = 0
+        for piece in KafkaTopicStore.split(entries.map(\.record), limit: limit) {
           let offset = try await self.producer.send(piece, to: KafkaTopicPartition(tp))
-          base = base ?? offset
-          if historyPartition != nil {
-            copies += piece.enumerated().map {
-              self.history.copy(of: $0.element, at: tp, offset: offset + Int64($0.offset))
+          for (i, record) in piece.enumerated() {
+            let owner = entries[start + i].owner
+            if bases[owner.write][owner.batch] < 0 {
+              bases[owner.write][owner.batch] = offset + Int64(i)
+            }
+            if historyPartition != nil {
+              copies.append(self.history.copy(of: record, at: tp, offset: offset + Int64(i)))
             }
           }
+          start += piece.count
         }
-        bases.append(base ?? -1)
       }
       if let historyPartition, !copies.isEmpty {
-        for piece in KafkaTopicStore.split(copies, limit: limit + KafkaTopicStore.batchOverhead) {
+        for piece in KafkaTopicStore.split(copies, limit: limit) {
           try await self.producer.send(piece, to: KafkaTopicPartition(historyPartition))
         }
       }
@@ -132,23 +177,6 @@ public actor TransactionalSourceSession: SourceSession {
   }
 
   // MARK: - Internals
-
-  private func takeTurn() async {
-    if writing {
-      await withCheckedContinuation { waiting.append($0) }
-    } else {
-      writing = true
-    }
-  }
-
-  /// Hands the turn to the next waiting write (which then holds it), or frees it.
-  private func endTurn() {
-    if waiting.isEmpty {
-      writing = false
-    } else {
-      waiting.removeFirst().resume()
-    }
-  }
 
   /// Initializes the transactional producer once (fencing older generations of this task).
   private func start() async throws {
@@ -184,6 +212,19 @@ public actor TransactionalSourceSession: SourceSession {
     let count = try await store.partitionCount(of: topic) ?? 1
     return TopicPartition(topic, Partitioner.partition(forKey: positionKey, partitions: count))
   }
+}
+
+/// A ``TransactionalSourceSession/write(_:committing:)`` waiting for its transaction.
+private struct PendingWrite {
+  var batches: [(TopicPartition, [OutgoingRecord])]
+  var position: SourcePosition?
+  var done: CheckedContinuation<[Int64], any Error>
+}
+
+/// Which write of a group, and which of its batches, a record belongs to.
+private struct BatchIndex {
+  var write: Int
+  var batch: Int
 }
 
 extension KafkaTopicStore {
