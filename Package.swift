@@ -202,6 +202,7 @@ let package = Package(
       name: "SluiceKafkaStoreTests",
       dependencies: [
         "SluiceKafkaStore", "SluiceKafka", "SluiceCore", "SluiceTestBrokers",
+        .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
       ]),
