@@ -185,7 +185,8 @@ public actor KafkaClient {
   }
 
   /// The connection to the leader of `partition`.
-  public func leaderConnection(for partition: KafkaTopicPartition) async throws -> BrokerConnection {
+  public func leaderConnection(for partition: KafkaTopicPartition) async throws -> BrokerConnection
+  {
     try connection(node: try await leader(of: partition))
   }
 
@@ -228,6 +229,14 @@ public actor KafkaClient {
       return connection
     }
     let connection = try await anyConnection()
+    // FindCoordinator v0 has no key type: the broker would answer with the *group*
+    // coordinator of a transactional id, and every transactional request would then get
+    // NOT_COORDINATOR until the retries ran out.
+    if type != .group, try await connection.version(for: .findCoordinator) < 1 {
+      throw KafkaClientError(
+        .unsupportedVersion, broker: connection.address.description,
+        "FindCoordinator v0 cannot look up a \(type) coordinator (v1 and up can)")
+    }
     let response = try await connection.send(
       FindCoordinatorRequest(key: key, keyType: type.rawValue, coordinatorKeys: [key]))
     let node: Int32
