@@ -79,6 +79,75 @@ final class MockClusterTests: XCTestCase {
     XCTAssertEqual(latest[KafkaTopicPartition("old", 0)], 30)
   }
 
+  func testTheOldestVersionOfEveryApiTheClientUses() async throws {
+    let cluster = try MockCluster()
+    try cluster.createTopic("oldest", partitions: 1)
+    // FindCoordinator v1: v0 finds only group coordinators.
+    let oldest: [ApiKey: Int16] = [
+      .metadata: 0, .produce: 3, .fetch: 4, .listOffsets: 1, .initProducerId: 0,
+      .findCoordinator: 1, .addPartitionsToTxn: 0, .endTxn: 0,
+    ]
+    for (api, version) in oldest {
+      try cluster.setApiVersions(apiKey: api.rawValue, version...version)
+    }
+    try cluster.setCoordinator("transaction", key: "oldest-tx", broker: 2)
+    let client = mockClient(cluster)
+    defer { Task { await client.close() } }
+    let connection = try await client.anyConnection()
+    for (api, version) in oldest {
+      let negotiated = try await connection.version(for: api)
+      XCTAssertEqual(negotiated, version, "\(api)")
+    }
+    // Metadata v0 lists every topic when asked for none, and has no controller or cluster id.
+    let metadata = try await client.metadata(topics: ["oldest"], refresh: true)
+    XCTAssertEqual(metadata.partitionCount(of: "oldest"), 1)
+    XCTAssertEqual(metadata.brokers.count, 3)
+    let producer = KafkaProducer(client: client, transactionalId: "oldest-tx")
+    try await producer.initialize()
+    let partition = KafkaTopicPartition("oldest", 0)
+    try await producer.beginTransaction()
+    try await producer.send((0..<10).map(numbered), to: partition)
+    try await producer.send((10..<20).map(numbered), to: partition)
+    try await producer.commitTransaction()
+    let read = try await readNumbers(
+      client, [partition], counts: [partition: 20], isolation: .readUncommitted)
+    XCTAssertEqual(read[partition], Array(0..<20))
+  }
+
+  func testATransactionCoordinatorIsNotLookedUpWithFindCoordinatorV0() async throws {
+    let cluster = try MockCluster()
+    try cluster.setApiVersions(apiKey: ApiKey.findCoordinator.rawValue, 0...0)
+    let client = mockClient(cluster)
+    defer { Task { await client.close() } }
+    do {
+      _ = try await client.coordinator(.transaction, key: "v0-tx")
+      XCTFail("FindCoordinator v0 has no key type; it would find the group coordinator")
+    } catch let error as KafkaClientError {
+      XCTAssertEqual(error.kind, .unsupportedVersion, "\(error)")
+    }
+    // A group's coordinator is what v0 finds.
+    _ = try await client.coordinator(.group, key: "v0-group")
+  }
+
+  func testABrokerWithoutRecordBatchV2IsRefusedAtOnce() async throws {
+    let cluster = try MockCluster()
+    try cluster.createTopic("ancient", partitions: 1)
+    // Produce v0-2 carry only the old message sets, which the client does not write.
+    try cluster.setApiVersions(apiKey: ApiKey.produce.rawValue, 0...2)
+    let client = mockClient(cluster)
+    defer { Task { await client.close() } }
+    let producer = KafkaProducer(client: client)
+    try await producer.initialize()
+    let started = ContinuousClock.now
+    do {
+      try await producer.send([numbered(1)], to: KafkaTopicPartition("ancient", 0))
+      XCTFail("a broker without Produce v3 must be refused")
+    } catch let error as KafkaClientError {
+      XCTAssertEqual(error.kind, .unsupportedVersion, "\(error)")
+    }
+    XCTAssertLessThan(ContinuousClock.now - started, .seconds(5), "not retried")
+  }
+
   /// Writes `count` numbered records to partition 0 of `topic` and reads them back.
   private func roundTrip(_ client: KafkaClient, topic: String, count: Int) async throws {
     let producer = KafkaProducer(client: client)
@@ -268,7 +337,7 @@ final class MockClusterTests: XCTestCase {
     let partitions: Int32 = 3
     try cluster.createTopic(topic, partitions: Int(partitions))
     try cluster.setCoordinator("transaction", key: "mover-tx", broker: 1)
-    let client = mockClient(cluster)
+    let client = mockClient(cluster, requestTimeout: .seconds(2))
     defer { Task { await client.close() } }
     let producer = KafkaProducer(client: client, transactionalId: "mover-tx")
     try cluster.pushErrors(
@@ -325,6 +394,12 @@ final class MockClusterTests: XCTestCase {
         coordinator = coordinator % 3 + 1
         try cluster.setCoordinator("transaction", key: "mover-tx", broker: coordinator)
       }
+      if round == 8 {
+        // EndTxn is served, but its answer comes after the client's timeout: the resent
+        // commit is answered as done.
+        try cluster.pushDelays(
+          broker: coordinator, apiKey: ApiKey.endTxn.rawValue, [(0, .seconds(30))])
+      }
       try await producer.commitTransaction()
     }
     let state = await producer.state
@@ -337,6 +412,7 @@ final class MockClusterTests: XCTestCase {
     XCTAssertGreaterThan(lines.count("Produce to", "retrying", "notLeaderOrFollower"), 0)
     XCTAssertGreaterThan(lines.count("Produce to", "retrying", "connection"), 0)
     XCTAssertEqual(lines.count("InitProducerId", "retrying"), 2)
+    XCTAssertEqual(lines.count("EndTxn", "retrying", "no response within 2000 ms"), 1)
     try await assertEveryNumberOnce(
       client, topic: topic, partitions: partitions, count: perTransaction * transactions,
       isolation: .readUncommitted)
