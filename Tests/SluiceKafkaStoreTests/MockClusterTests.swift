@@ -11,9 +11,11 @@ import XCTest
 /// repeating a record, and negotiates down to the mock's older API versions.
 ///
 /// The mock checks producer sequence numbers only for transactional producers (its
-/// `rd_kafka_mock_validate_records` returns early without a transactional id), so the tests
-/// whose requests are served but answered too late use a transactional producer: only there
-/// would a resent batch with a new sequence number be stored twice.
+/// `rd_kafka_mock_validate_records` returns early without a transactional id): it stores every
+/// resent batch of an idempotent producer again. So the idempotent tests inject only failures
+/// that store nothing (errors, late error answers), and the tests whose requests are stored but
+/// answered too late use a transactional producer, where a resent batch is recognised by its
+/// sequence, as Kafka recognises an idempotent producer's.
 final class MockClusterTests: XCTestCase {
 
   /// The client's debug lines, to show that the failures a test injects reached the client.
@@ -378,10 +380,11 @@ final class MockClusterTests: XCTestCase {
         if batch == 6 && partition == 0 {
           try cluster.pushErrors(apiKey: ApiKey.produce.rawValue, [notLeader])
         }
-        if batch == 8 && partition == 0 && round % 3 == 2 {
-          // Partition 0's leader goes away for 300 ms without a leader change: the writes
-          // to it (and any request to that broker) reconnect until it is back.
-          let broker = Int32(round % 3) + 1
+        if batch == 8 && partition == 0 && round % 3 == 0 {
+          // Partition 0's leader, broker 1, goes away for 300 ms without a leader change: the
+          // writes to it reconnect until it is back. It is also the first broker asked for
+          // metadata, and the coordinator in rounds 0 and 6.
+          let broker: Int32 = 1
           try cluster.setDown(broker: broker)
           Task {
             try await Task.sleep(for: .milliseconds(300))
