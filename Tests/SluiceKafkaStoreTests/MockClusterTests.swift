@@ -280,6 +280,38 @@ final class MockClusterTests: XCTestCase {
       client, topic: topic, partitions: 3, count: 3000, isolation: .readUncommitted)
   }
 
+  func testAHungBrokerDoesNotSlowEveryMetadataRefresh() async throws {
+    let cluster = try MockCluster()
+    let topic = "hung"
+    try cluster.createTopic(topic, partitions: 2)
+    try cluster.setLeader(topic, partition: 0, broker: 2)
+    try cluster.setLeader(topic, partition: 1, broker: 3)
+    let client = mockClient(cluster, requestTimeout: .seconds(1))
+    defer { Task { await client.close() } }
+    let producer = KafkaProducer(client: client)
+    try await producer.initialize()
+    _ = try await client.metadata(topics: [topic])
+    // Broker 1 (the first bootstrap address and the lowest node id) still accepts connections
+    // but answers nothing within the timeout; it leads nothing.
+    try cluster.setRoundTrip(broker: 1, .seconds(30))
+    let started = ContinuousClock.now
+    // Ten leader moves between brokers 2 and 3, each followed by a metadata refresh.
+    try await produceNumbers(
+      producer, topic: topic, partitions: 2, count: 2000, batchSize: 20
+    ) { partition, batch in
+      if batch % 10 == 5 + 2 * Int(partition) {
+        try cluster.setLeader(topic, partition: partition, broker: batch / 10 % 2 == 0 ? 3 : 2)
+      }
+    }
+    // Asking broker 1 first every time would cost a 1 s timeout per refresh; once it failed,
+    // the brokers that answer are asked first.
+    let failures = lines.count("metadata from 127.0.0.1:", "failed")
+    XCTAssertLessThanOrEqual(failures, 2, lines.matching("metadata from"))
+    XCTAssertLessThan(ContinuousClock.now - started, .seconds(5))
+    try cluster.setRoundTrip(broker: 1, .zero)
+    try await assertEveryNumberOnce(client, topic: topic, partitions: 2, count: 2000)
+  }
+
   // MARK: - Fetch
 
   func testFetcherFollowsLeaderMovesMidConsume() async throws {
