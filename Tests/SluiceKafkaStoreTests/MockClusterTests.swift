@@ -453,6 +453,64 @@ final class MockClusterTests: XCTestCase {
       isolation: .readUncommitted)
   }
 
+  // MARK: - Groups
+
+  func testAGroupMemberFollowsItsCoordinatorMoves() async throws {
+    let cluster = try MockCluster()
+    try cluster.createTopic("grouped", partitions: 2)
+    try cluster.setCoordinator("group", key: "movers", broker: 1)
+    let client = mockClient(cluster, requestTimeout: .seconds(2))
+    defer { Task { await client.close() } }
+    let all = [KafkaTopicPartition("grouped", 0), KafkaTopicPartition("grouped", 1)]
+    let member = ConsumerGroupMember(
+      client: client, groupId: "movers", topics: ["grouped"],
+      heartbeatInterval: .milliseconds(100))
+    let assigned = try await member.join()
+    XCTAssertEqual(assigned, all)
+    for round in Int64(1)...6 {
+      // The coordinator moves: the next heartbeat or OffsetCommit gets NOT_COORDINATOR and the
+      // member finds the new one.
+      try cluster.setCoordinator("group", key: "movers", broker: Int32(round % 3) + 1)
+      if round == 4 {
+        try cluster.pushErrors(
+          apiKey: ApiKey.offsetCommit.rawValue,
+          [KafkaErrorCode.coordinatorLoadInProgress.rawValue])
+      }
+      try await member.commit([all[0]: round * 10, all[1]: round * 7])
+      let committed = try await member.committed(all)
+      XCTAssertEqual(committed, [all[0]: round * 10, all[1]: round * 7], "round \(round)")
+      try await Task.sleep(for: .milliseconds(150))
+    }
+    let assignment = await member.assignment
+    XCTAssertEqual(assignment, all)
+    await member.leave()
+  }
+
+  func testAnIdleMemberFollowsItsCoordinatorWithHeartbeatsAlone() async throws {
+    let cluster = try MockCluster()
+    try cluster.createTopic("idle", partitions: 2)
+    try cluster.setCoordinator("group", key: "idlers", broker: 1)
+    let client = mockClient(cluster, requestTimeout: .seconds(2))
+    defer { Task { await client.close() } }
+    let all = [KafkaTopicPartition("idle", 0), KafkaTopicPartition("idle", 1)]
+    let events = RebalanceLog()
+    let member = ConsumerGroupMember(
+      client: client, groupId: "idlers", topics: ["idle"], sessionTimeout: .seconds(4),
+      heartbeatInterval: .milliseconds(200), onRebalance: { await events.add($0) })
+    try await member.join()
+    // The coordinator moves and the member commits nothing: its heartbeats get
+    // NOT_COORDINATOR and must find the new coordinator, or the session (4 s; the mock's first
+    // join alone takes 3 s) expires there and the group rebalances.
+    try cluster.setCoordinator("group", key: "idlers", broker: 3)
+    try await Task.sleep(for: .seconds(6))
+    try await member.commit([all[0]: 5])
+    let seen = await events.events
+    XCTAssertEqual(seen, [.assigned(all)])
+    let state = await member.state
+    guard case .stable = state else { return XCTFail("\(state)") }
+    await member.leave()
+  }
+
   // MARK: - Helpers
 
   /// Writes the numbers `first..<first+count`, number n to partition n % partitions, in batches
