@@ -84,7 +84,11 @@ public actor KafkaProducer {
   }
 
   /// Writes `records` as one batch to `partition` and returns the offset of the first; inside
-  /// the open transaction for a transactional producer.
+  /// the open transaction for a transactional producer. A batch resent after a lost answer is
+  /// recognised by its sequence and not stored again; Kafka then answers with the offset it was
+  /// stored at (the batch is always among the last five it keeps, one batch per partition
+  /// being in flight), but an answer of DUPLICATE_SEQUENCE_NUMBER, or librdkafka's mock, gives
+  /// -1: the offset is then unknown.
   @discardableResult
   public func send(_ records: [KafkaRecord], to partition: KafkaTopicPartition) async throws
     -> Int64
