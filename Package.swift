@@ -208,6 +208,7 @@ let package = Package(
       name: "SluiceKafkaStoreTests",
       dependencies: [
         "SluiceKafkaStore", "SluiceKafka", "SluiceCore", "SluiceTestBrokers",
+        .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
       ]),

@@ -57,6 +57,21 @@ final class GroupMemberStateMachineTests: XCTestCase {
     XCTAssertEqual(machine.syncAnswered(errorCode: 0, assignment: [b]), .assigned([b]))
   }
 
+  func testACoordinatorMoveKeepsTheMemberAndFindsTheNewCoordinator() {
+    var machine = stableMember(holding: [a, b])
+    XCTAssertEqual(
+      machine.heartbeatAnswered(errorCode: KafkaErrorCode.notCoordinator.rawValue),
+      .findCoordinator)
+    XCTAssertEqual(
+      machine.heartbeatAnswered(errorCode: KafkaErrorCode.coordinatorNotAvailable.rawValue),
+      .findCoordinator)
+    XCTAssertEqual(
+      machine.heartbeatAnswered(errorCode: KafkaErrorCode.coordinatorLoadInProgress.rawValue),
+      .none)
+    XCTAssertEqual(machine.assignment, [a, b])
+    XCTAssertNotEqual(machine.heartbeatDue(), .none, "still heartbeating")
+  }
+
   func testAnUnknownMemberStartsOverWithoutItsId() {
     var machine = stableMember(holding: [a])
     XCTAssertEqual(

@@ -28,6 +28,8 @@ public actor KafkaClient {
   /// Topics whose metadata the client keeps.
   private var interesting: Set<String> = []
   private var coordinators: [CoordinatorKey: Int32] = [:]
+  /// Which known broker to ask first for metadata and other any-broker requests.
+  private var preference = BrokerPreference()
   private var closed = false
 
   struct CoordinatorKey: Hashable {
@@ -99,21 +101,25 @@ public actor KafkaClient {
     let request = MetadataRequest(
       topics: interesting.sorted().map { .init(name: $0) }, allowAutoTopicCreation: false)
     var lastError: (any Error)?
-    // Known brokers first (the cluster may have moved on from the bootstrap list), then the
-    // bootstrap list.
-    var candidates: [BrokerConnection] = []
+    // Known brokers first (the cluster may have moved on from the bootstrap list), in the
+    // order of ``BrokerPreference``, then the bootstrap list.
+    var candidates: [(node: Int32?, connection: BrokerConnection)] = []
     if let current {
-      for node in current.brokers.keys.sorted() {
-        if let connection = try? connection(node: node) { candidates.append(connection) }
+      for node in preference.order(current.brokers.keys) {
+        if let connection = try? connection(node: node) { candidates.append((node, connection)) }
       }
     }
-    for address in configuration.bootstrap { candidates.append(bootstrapConnection(address)) }
-    for connection in candidates {
+    for address in configuration.bootstrap {
+      candidates.append((nil, bootstrapConnection(address)))
+    }
+    for (node, connection) in candidates {
       do {
         let response = try await connection.send(request)
+        if let node { preference.answered(node) }
         return ClusterMetadata(response)
       } catch {
         lastError = error
+        if let node { preference.failed(node) }
         logger.debug(
           "metadata from \(connection.address) failed: \(error)")
       }
@@ -155,10 +161,13 @@ public actor KafkaClient {
     return connection
   }
 
-  /// Any broker: a known node if there is one, else the first bootstrap address.
+  /// Any broker: a known node if there is one (the one ``BrokerPreference`` puts first),
+  /// else the first bootstrap address.
   public func anyConnection() async throws -> BrokerConnection {
     let metadata = try await metadata()
-    if let node = metadata.brokers.keys.sorted().first { return try connection(node: node) }
+    if let node = preference.order(metadata.brokers.keys).first {
+      return try connection(node: node)
+    }
     guard let address = configuration.bootstrap.first else {
       throw KafkaClientError(.connectionFailed, "empty bootstrap list")
     }
@@ -185,7 +194,8 @@ public actor KafkaClient {
   }
 
   /// The connection to the leader of `partition`.
-  public func leaderConnection(for partition: KafkaTopicPartition) async throws -> BrokerConnection {
+  public func leaderConnection(for partition: KafkaTopicPartition) async throws -> BrokerConnection
+  {
     try connection(node: try await leader(of: partition))
   }
 
@@ -228,6 +238,14 @@ public actor KafkaClient {
       return connection
     }
     let connection = try await anyConnection()
+    // FindCoordinator v0 has no key type: the broker would answer with the *group*
+    // coordinator of a transactional id, and every transactional request would then get
+    // NOT_COORDINATOR until the retries ran out.
+    if type != .group, try await connection.version(for: .findCoordinator) < 1 {
+      throw KafkaClientError(
+        .unsupportedVersion, broker: connection.address.description,
+        "FindCoordinator v0 cannot look up a \(type) coordinator (v1 and up can)")
+    }
     let response = try await connection.send(
       FindCoordinatorRequest(key: key, keyType: type.rawValue, coordinatorKeys: [key]))
     let node: Int32

@@ -94,15 +94,18 @@ public struct KafkaFetcher: Sendable {
     do {
       let connection = try await client.connection(node: leader)
       response = try await connection.send(request, extraTimeout: maxWait)
+      if response.errorCode != 0 {
+        // A whole-request error (Fetch v7+): a broker that is no longer the leader of any of
+        // them may say so here as well as per partition (librdkafka's mock does).
+        throw KafkaClientError.server(
+          response.errorCode, "Fetch", broker: connection.address.description)
+      }
     } catch let error as KafkaClientError where error.isRetriable {
       await client.invalidateMetadata()
       return positions.mapValues {
         PartitionFetch(
           records: [], nextOffset: $0, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1)
       }
-    }
-    if response.errorCode != 0 {
-      throw KafkaClientError.server(response.errorCode, "Fetch")
     }
     var result: [KafkaTopicPartition: PartitionFetch] = [:]
     for topic in response.responses {

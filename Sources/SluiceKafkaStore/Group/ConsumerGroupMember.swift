@@ -128,7 +128,9 @@ public actor ConsumerGroupMember {
   }
 
   /// The committed offsets of `partitions` (absent: nothing committed).
-  public func committed(_ partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64] {
+  public func committed(_ partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition:
+    Int64]
+  {
     let byTopic = Dictionary(grouping: partitions, by: \.topic)
     let topics = byTopic.keys.sorted()
     let request = OffsetFetchRequest(
@@ -191,6 +193,9 @@ public actor ConsumerGroupMember {
       case .revokeAndRejoin(let revoked):
         if !revoked.isEmpty { await onRebalance(.revoked(revoked)) }
         action = machine.rejoining()
+      case .findCoordinator:
+        await client.invalidateCoordinator(.group, key: groupId)
+        return
       case .rejoinAfterBackoff:
         await client.invalidateCoordinator(.group, key: groupId)
         try await Task.sleep(for: backoff)

@@ -41,6 +41,9 @@ public struct GroupMemberStateMachine: Sendable, Equatable {
     case sendLeave(memberId: String, revoked: [KafkaTopicPartition])
     /// Wait (backoff) then send JoinGroup again.
     case rejoinAfterBackoff
+    /// Forget the coordinator, so the next request looks it up again; the member stays in
+    /// the group.
+    case findCoordinator
     /// Nothing to do.
     case none
     /// The member cannot go on.
@@ -154,8 +157,12 @@ public struct GroupMemberStateMachine: Sendable, Equatable {
     case .unknownMemberID?, .illegalGeneration?, .fencedInstanceID?:
       if KafkaErrorCode(rawValue: errorCode) == .unknownMemberID { memberId = "" }
       return revokeAll()
-    case .coordinatorLoadInProgress?, .coordinatorNotAvailable?, .notCoordinator?:
-      // The caller finds the coordinator again; the next heartbeat tells more.
+    case .coordinatorNotAvailable?, .notCoordinator?:
+      // The group moved to another coordinator (or this one is going away): heartbeats must
+      // go to the new one before the session runs out there, or the member is dropped.
+      return .findCoordinator
+    case .coordinatorLoadInProgress?:
+      // The right coordinator, still loading the group: the next heartbeat tells more.
       return .none
     default:
       state = .left

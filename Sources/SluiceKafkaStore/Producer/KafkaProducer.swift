@@ -84,9 +84,15 @@ public actor KafkaProducer {
   }
 
   /// Writes `records` as one batch to `partition` and returns the offset of the first; inside
-  /// the open transaction for a transactional producer.
+  /// the open transaction for a transactional producer. A batch resent after a lost answer is
+  /// recognised by its sequence and not stored again; Kafka then answers with the offset it was
+  /// stored at (the batch is always among the last five it keeps, one batch per partition
+  /// being in flight), but an answer of DUPLICATE_SEQUENCE_NUMBER, or librdkafka's mock, gives
+  /// -1: the offset is then unknown.
   @discardableResult
-  public func send(_ records: [KafkaRecord], to partition: KafkaTopicPartition) async throws -> Int64 {
+  public func send(_ records: [KafkaRecord], to partition: KafkaTopicPartition) async throws
+    -> Int64
+  {
     guard !records.isEmpty else {
       throw KafkaClientError(.invalidState, "an empty batch to \(partition)")
     }
@@ -120,7 +126,8 @@ public actor KafkaProducer {
         if result.errorCode == KafkaErrorCode.duplicateSequenceNumber.rawValue {
           return result.baseOffset
         }
-        try await self.check(result.errorCode, "Produce to \(partition)", connection)
+        try await self.check(
+          result.errorCode, "Produce to \(partition)", connection, answeredBy: .partitionLeader)
         return result.baseOffset
       }
     } catch let error as KafkaClientError {
@@ -177,7 +184,7 @@ public actor KafkaProducer {
           for partition in topic.partitions {
             try await self.check(
               partition.errorCode, "TxnOffsetCommit \(topic.name)-\(partition.partitionIndex)",
-              connection, coordinator: (.group, group.groupId))
+              connection, answeredBy: .groupCoordinator(group.groupId))
           }
         }
       }
@@ -260,18 +267,34 @@ public actor KafkaProducer {
     return try await client.anyConnection()
   }
 
-  /// Throws the error `code` stands for; a coordinator error also forgets the coordinator.
+  /// Which broker answered a request, for what its errors make stale.
+  private enum Answerer {
+    /// The transaction coordinator (or, without a transactional id, any broker).
+    case transactionCoordinator
+    /// The coordinator of this consumer group.
+    case groupCoordinator(String)
+    /// A partition's leader: its errors are about the partition (the metadata, which
+    /// ``KafkaClient/withRetries(_:_:)`` refreshes), never about a coordinator.
+    case partitionLeader
+  }
+
+  /// Throws the error `code` stands for; a coordinator's error also forgets the coordinator.
   private func check(
     _ code: Int16, _ context: String, _ connection: BrokerConnection,
-    coordinator: (CoordinatorType, String)? = nil
+    answeredBy answerer: Answerer = .transactionCoordinator
   ) async throws {
     guard code != 0 else { return }
     let error = KafkaClientError.server(code, context, broker: connection.address.description)
     if error.needsMetadataRefresh || KafkaErrorCode(rawValue: code) == .coordinatorLoadInProgress {
-      if let (type, key) = coordinator {
-        await client.invalidateCoordinator(type, key: key)
-      } else if let transactionalId {
-        await client.invalidateCoordinator(.transaction, key: transactionalId)
+      switch answerer {
+      case .groupCoordinator(let group):
+        await client.invalidateCoordinator(.group, key: group)
+      case .transactionCoordinator:
+        if let transactionalId {
+          await client.invalidateCoordinator(.transaction, key: transactionalId)
+        }
+      case .partitionLeader:
+        break
       }
     }
     throw error
