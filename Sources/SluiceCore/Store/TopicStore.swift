@@ -106,6 +106,22 @@ public protocol TopicStore: Sendable {
 }
 
 extension TopicStore {
+  /// The records of `tp` in `from..<end` (those a read gives: on Kafka, committed ones).
+  public func records(of tp: TopicPartition, from: Int64, below end: Int64) async throws
+    -> [Record]
+  {
+    var out: [Record] = []
+    var next = from
+    while next < end {
+      let records = try await read(
+        from: tp, offset: next, maxRecords: Int(end - next), maxBytes: 16 << 20)
+      guard let last = records.last else { break }
+      out += records.prefix { $0.offset < end }
+      next = last.offset + 1
+    }
+    return out
+  }
+
   /// Appends each partition's records as one batch, all partitions at once, and returns each
   /// batch's base offset in the order given. If one partition fails, others may have been
   /// written (as with Kafka).

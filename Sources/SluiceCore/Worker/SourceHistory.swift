@@ -21,7 +21,7 @@ struct SourceHistory: Sendable {
     while end > bounds.start {
       let from = max(bounds.start, end - 1000)
       var found: SourcePosition?
-      for record in try await read(tp, from: from, below: end) where isOurs(record) {
+      for record in try await store.records(of: tp, from: from, below: end) where isOurs(record) {
         if let position = record.header(SourceHeaders.position) {
           found = SourcePosition(String(decoding: position, as: UTF8.self))
         }
@@ -66,7 +66,7 @@ struct SourceHistory: Sendable {
     var chunks: [[Record]] = []
     while end > floor {
       let from = max(floor, end - 1000)
-      let records = try await read(tp, from: from, below: end)
+      let records = try await store.records(of: tp, from: from, below: end)
       let oldest = records.map(\.timestamp).min() ?? .max
       chunks.append(
         records.filter { record in
@@ -80,20 +80,6 @@ struct SourceHistory: Sendable {
 
   private func isOurs(_ record: Record) -> Bool {
     record.header(SourceHeaders.connector)?.elementsEqual(connector.utf8) ?? false
-  }
-
-  /// The records of `tp` in `from..<end`.
-  private func read(_ tp: TopicPartition, from: Int64, below end: Int64) async throws -> [Record] {
-    var out: [Record] = []
-    var next = from
-    while next < end {
-      let records = try await store.read(
-        from: tp, offset: next, maxRecords: Int(end - next), maxBytes: 16 << 20)
-      guard let last = records.last else { break }
-      out += records.prefix { $0.offset < end }
-      next = last.offset + 1
-    }
-    return out
   }
 }
 

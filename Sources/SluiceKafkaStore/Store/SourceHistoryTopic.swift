@@ -56,7 +56,7 @@ struct SourceHistoryTopic: Sendable {
       let from = max(bounds.start, end - 1000)
       var chunk: [Record] = []
       var oldest = Int64.max
-      for record in try await read(tp, from: from, below: end) {
+      for record in try await store.records(of: tp, from: from, below: end) {
         oldest = min(oldest, record.timestamp)
         guard record.header(SourceHeaders.connector)?.elementsEqual(connector.utf8) ?? false,
           maxAgeMs.map({ nowMs.saturatingMinus(record.timestamp) <= $0 }) ?? true
@@ -93,19 +93,5 @@ struct SourceHistoryTopic: Sendable {
     return Record(
       topic: topic, partition: partition, offset: offset, timestamp: copy.timestamp,
       key: copy.key, value: copy.value, headers: copy.headers.filter { !placement.contains($0.name) })
-  }
-
-  /// The records of `tp` in `from..<end`, as a read_committed consumer sees them.
-  private func read(_ tp: TopicPartition, from: Int64, below end: Int64) async throws -> [Record] {
-    var out: [Record] = []
-    var next = from
-    while next < end {
-      let records = try await store.read(
-        from: tp, offset: next, maxRecords: Int(end - next), maxBytes: 16 << 20)
-      guard let last = records.last else { break }
-      out += records.prefix { $0.offset < end }
-      next = last.offset + 1
-    }
-    return out
   }
 }
