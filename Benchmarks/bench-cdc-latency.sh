@@ -88,16 +88,20 @@ YAML
   wait "$consumer" || true
   [ -n "$probe" ] && { wait "$probe" || true; }
   rss_sampler_stop "$dir/rss"
+  cpu=$(cpu_seconds "$worker")
   kill "$worker"; wait "$worker" 2>/dev/null || true; worker=""
-  broker_rss=""
-  [ "$store" = kafka ] && broker_rss=" | Tansu peak RSS $(tansu_stop) MiB"
+  broker=""
+  if [ "$store" = kafka ]; then
+    tansu_stop
+    broker=" | Tansu peak RSS $tansu_peak_mib MiB, CPU $tansu_cpu s"
+  fi
   psql_q -c "SELECT pg_drop_replication_slot('lat_sluice')" >/dev/null
   committed=$(psql_q -c "SELECT count(*) FROM lat_rows")
   load_tps=$(awk '/^tps = / {print $3}' "$dir/pgbench.out")
   read -r _ n _ r _ p50 _ p99 _ max _ b50 _ b99 <"$dir/latency" || true
   rss=$peak_mib
   read -r _ _ _ f50 _ f99 _ fmax <"$dir/fsync" || true
-  echo "round $round: load $(awk -v t="$load_tps" -v k=$rows_per_tx 'BEGIN {printf "%.0f", t * k}') changes/s committed ($committed rows), $n events read | $seen p50 ${p50} ms p99 ${p99} ms max ${max} ms (commit->built p50 ${b50} ms p99 ${b99} ms) | disk fdatasync p50 ${f50} ms p99 ${f99} ms max ${fmax} ms | worker peak RSS $rss MiB$broker_rss"
+  echo "round $round: load $(awk -v t="$load_tps" -v k=$rows_per_tx 'BEGIN {printf "%.0f", t * k}') changes/s committed ($committed rows), $n events read | $seen p50 ${p50} ms p99 ${p99} ms max ${max} ms (commit->built p50 ${b50} ms p99 ${b99} ms) | disk fdatasync p50 ${f50} ms p99 ${f99} ms max ${fmax} ms | worker peak RSS $rss MiB, CPU $cpu s$broker"
   echo "$p50" >>"$work/lat-p50"; echo "$p99" >>"$work/lat-p99"; echo "$rss" >>"$work/lat-rss"; echo "$f99" >>"$work/lat-f99"
   awk -v t="$load_tps" -v k=$rows_per_tx 'BEGIN {printf "%.0f\n", t * k}' >>"$work/lat-rate"
 done

@@ -38,17 +38,18 @@ for round in $(seq 1 "$rounds"); do
   cdc_drain_workload bench_floor bench_embedded bench_kafka
   f=$(cdc_drain_floor bench_floor)
   cdc_drain_worker "$work/e$round" bench_embedded "log: { partitions: 1, fsync: batch }" cdc_wait_embedded
-  e=$drain_rate e_rss=$peak_mib
+  e=$drain_rate e_rss=$peak_mib e_cpu=$drain_cpu
   kafka_port=$(free_port)
   tansu_start "$kafka_port" "$work/tansu$round.log"
   cdc_drain_worker "$work/k$round" bench_kafka "store: { kind: kafka, bootstrap: [127.0.0.1:$kafka_port] }" cdc_wait_kafka
-  k=$drain_rate k_rss=$peak_mib
-  t_rss=$(tansu_stop)
+  k=$drain_rate k_rss=$peak_mib k_cpu=$drain_cpu
+  tansu_stop
+  t_rss=$tansu_peak_mib
   psql_q -c "SELECT pg_drop_replication_slot(s) FROM unnest(ARRAY['bench_floor','bench_embedded','bench_kafka']) s" >/dev/null
   rf=$(awk -v a="$k" -v b="$f" 'BEGIN {printf "%.2f", a / b}')
   re=$(awk -v a="$k" -v b="$e" 'BEGIN {printf "%.2f", b ? a / b : 0}')
-  echo "round $round: floor pg_recvlogical $f changes/s | embedded store $e changes/s (durable), peak RSS $e_rss MiB" \
-    "| Kafka store (Tansu, transactions) $k changes/s (visible, read_committed), peak RSS $k_rss MiB, Tansu's $t_rss MiB" \
+  echo "round $round: floor pg_recvlogical $f changes/s | embedded store $e changes/s (durable), peak RSS $e_rss MiB, CPU $e_cpu s" \
+    "| Kafka store (Tansu, transactions) $k changes/s (visible, read_committed), peak RSS $k_rss MiB, CPU $k_cpu s; Tansu $t_rss MiB, CPU $tansu_cpu s" \
     "| Kafka / floor $rf, Kafka / embedded $re"
   echo "$f" >>"$work/floor"; echo "$e" >>"$work/embedded"; echo "$k" >>"$work/kafka"
   echo "$rf" >>"$work/ratio_floor"; echo "$re" >>"$work/ratio_embedded"

@@ -38,6 +38,11 @@ bench_setup() {
   url=$SLUICE_TEST_PG_URL
 }
 
+# cpu_seconds PID: the user + system CPU seconds PID has used so far (0 when it is gone).
+cpu_seconds() {
+  awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
 # ---- Peak RSS ------------------------------------------------------------------------------------
 # rss_sampler_start PID FILE: samples PID's VmRSS every 0.1 s with bash builtins only (no process
 # per sample, next to no CPU) and keeps the peak (KiB) in FILE; `rss_sampler_stop FILE` stops it
@@ -68,12 +73,12 @@ tansu_start() {
   echo "Tansu did not start on port $1, see $2" >&2
   return 1
 }
-# tansu_stop: stops $tansu and prints its peak RSS (VmHWM) in MiB.
+# tansu_stop: stops $tansu; sets $tansu_peak_mib (VmHWM) and $tansu_cpu (CPU seconds it used).
 tansu_stop() {
-  local hwm=0
-  [ -r "/proc/$tansu/status" ] && hwm=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$tansu/status")
+  tansu_peak_mib=0
+  [ -r "/proc/$tansu/status" ] && tansu_peak_mib=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$tansu/status")
+  tansu_cpu=$(cpu_seconds "$tansu")
   kill "$tansu" 2>/dev/null || true; wait "$tansu" 2>/dev/null || true; tansu=""
-  echo "$hwm"
 }
 
 # ---- The CDC backlog drain (bench-cdc.sh, bench-kafka-store.sh) ---------------------------------
@@ -110,7 +115,8 @@ cdc_drain_floor() {
 # cdc_drain_worker DIR SLOT STORE_YAML WAIT: a fresh worker in DIR with a `source: postgres-cdc`
 # connector on SLOT (`snapshot: never`, topic bench.bench_rows), STORE_YAML its worker.yaml's
 # store lines (`log:` or `store:`); from its start until `WAIT DIR API` returns (the last row seen
-# by a reader). Sets $drain_rate (changes/s; 0 when WAIT failed) and $peak_mib (the worker's).
+# by a reader). Sets $drain_rate (changes/s; 0 when WAIT failed), $peak_mib and $drain_cpu (the
+# worker's peak RSS and CPU seconds).
 cdc_drain_worker() {
   local dir=$1 slot=$2 store=$3 wait=$4 api start s ok=1
   api=$(free_port)
@@ -129,6 +135,7 @@ YAML
   "$wait" "$dir" "$api" || ok=0
   s=$(awk -v a="$start" -v b="$(now)" 'BEGIN {print b - a}')
   rss_sampler_stop "$dir/rss"
+  drain_cpu=$(cpu_seconds "$worker")
   kill "$worker"; wait "$worker" 2>/dev/null || true; worker=""
   drain_rate=$(awk -v n="$rows" -v s="$s" -v ok="$ok" 'BEGIN {printf "%.0f", ok ? n / s : 0}')
 }

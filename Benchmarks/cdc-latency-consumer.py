@@ -120,6 +120,9 @@ read_kafka() if kafka else read_admin_api()
 if not latencies:
     print("count 0")
     sys.exit(1)
+if os.environ.get("LAT_DUMP"):  # every record's commit time (ms) and latency, for a timeline
+    with open(os.environ["LAT_DUMP"], "w") as dump:
+        dump.writelines(f"{c} {l:.1f}\n" for c, l in zip(commits, latencies))
 latencies.sort()
 built.sort()
 
