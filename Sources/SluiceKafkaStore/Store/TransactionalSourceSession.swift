@@ -73,23 +73,7 @@ public actor TransactionalSourceSession: SourceSession {
     var marker: (TopicPartition, [UInt8])?
     if let position { marker = (try await positionPartition(), Array(position.text.utf8)) }
     return try await inTransaction {
-      var bases: [Int64] = []
-      for (tp, records) in batches {
-        let pieces = KafkaTopicStore.split(
-          records.map(KafkaRecord.init), limit: limit + KafkaTopicStore.batchOverhead)
-        var base: Int64?
-        for piece in pieces {
-          let offset = try await self.producer.send(piece, to: KafkaTopicPartition(tp))
-          base = base ?? offset
-        }
-        bases.append(base ?? -1)
-      }
-      if let (tp, value) = marker {
-        let record = KafkaRecord(
-          key: self.positionKey, value: value, headers: [], timestamp: currentTimeMillis())
-        try await self.producer.send([record], to: KafkaTopicPartition(tp))
-      }
-      return bases
+      try await self.sendConcurrently(batches, marker: marker, limit: limit)
     }
   }
 
@@ -101,6 +85,56 @@ public actor TransactionalSourceSession: SourceSession {
   public func flush() async throws {}
 
   // MARK: - Internals
+
+  /// Writes `batches` and the position `marker` in the open transaction, each partition's
+  /// batches in order and the partitions side by side (their AddPartitionsToTxn and Produce
+  /// round trips overlap; the transaction's commit makes them visible together). Returns each
+  /// batch's first offset (-1 for an empty one).
+  private func sendConcurrently(
+    _ batches: [(TopicPartition, [OutgoingRecord])], marker: (TopicPartition, [UInt8])?,
+    limit: Int
+  ) async throws -> [Int64] {
+    // What goes to each partition, in order: batches (by index) and, last, the marker.
+    var writes: [KafkaTopicPartition: [(index: Int?, records: [KafkaRecord])]] = [:]
+    var order: [KafkaTopicPartition] = []
+    func add(_ partition: TopicPartition, _ index: Int?, _ records: [KafkaRecord]) {
+      let tp = KafkaTopicPartition(partition)
+      if writes[tp] == nil { order.append(tp) }
+      writes[tp, default: []].append((index, records))
+    }
+    for (index, (tp, records)) in batches.enumerated() {
+      add(tp, index, records.map(KafkaRecord.init))
+    }
+    if let (tp, value) = marker {
+      add(
+        tp, nil,
+        [KafkaRecord(key: positionKey, value: value, headers: [], timestamp: currentTimeMillis())])
+    }
+    let producer = self.producer
+    let pieceLimit = limit + KafkaTopicStore.batchOverhead
+    return try await withThrowingTaskGroup(of: [(Int, Int64)].self) { group in
+      for tp in order {
+        let queue = writes[tp]!
+        group.addTask {
+          var bases: [(Int, Int64)] = []
+          for (index, records) in queue {
+            var base: Int64?
+            for piece in KafkaTopicStore.split(records, limit: pieceLimit) where !piece.isEmpty {
+              let offset = try await producer.send(piece, to: tp)
+              base = base ?? offset
+            }
+            if let index { bases.append((index, base ?? -1)) }
+          }
+          return bases
+        }
+      }
+      var bases = [Int64](repeating: -1, count: batches.count)
+      for try await written in group {
+        for (index, base) in written { bases[index] = base }
+      }
+      return bases
+    }
+  }
 
   private func takeTurn() async {
     if writing {
