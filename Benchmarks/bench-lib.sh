@@ -132,7 +132,7 @@ YAML
   start=$(now)
   "$bin/sluice" run --config "$dir/worker.yaml" >"$dir/worker.log" 2>&1 & worker=$!
   rss_sampler_start "$worker" "$dir/rss"
-  "$wait" "$dir" "$api" || ok=0
+  "$wait" "$dir" "$api" 2>"$dir/wait.err" || { ok=0; echo "the wait for the last row failed: $(tail -1 "$dir/wait.err")" >&2; }
   s=$(awk -v a="$start" -v b="$(now)" 'BEGIN {print b - a}')
   rss_sampler_stop "$dir/rss"
   drain_cpu=$(cpu_seconds "$worker")
