@@ -12,7 +12,10 @@
 # LAT_STORE=kafka (bench-kafka-store.sh) runs the same on the Kafka store: each round a fresh Tansu
 # (memory storage) is the cluster, the connector's sends are transactions, and the consumer reads
 # Tansu with confluent-kafka and isolation.level=read_committed (commit -> visible; no disk probe,
-# Tansu keeps memory only; target < 100 ms, RSS < 96 MiB).
+# Tansu keeps memory only; target < 100 ms, RSS < 96 MiB). Each round first measures the broker's
+# floor on a fresh Tansu of its own: Benchmarks/kafka-txn-floor.py writes the same stream (RATE
+# records/s, in transactions as fast as they commit, each with a position record) with librdkafka,
+# read by the same consumer.
 # Called by bench-cdc.sh with its servers; standalone: bench-cdc-latency.sh BIN PG_URL WORK
 # LAT_ROUNDS, RATE and SECONDS_PER_ROUND override the defaults (3, 10000, 20).
 set -euo pipefail
@@ -39,7 +42,7 @@ esac
 cat >"$work/lat.sql" <<SQL
 INSERT INTO lat_rows (pad, at) SELECT repeat('x', 100), clock_timestamp() FROM generate_series(1, $rows_per_tx);
 SQL
-: >"$work/lat-p50"; : >"$work/lat-p99"; : >"$work/lat-rate"; : >"$work/lat-rss"; : >"$work/lat-f99"
+: >"$work/lat-p50"; : >"$work/lat-p99"; : >"$work/lat-floor99"; : >"$work/lat-rate"; : >"$work/lat-rss"; : >"$work/lat-f99"
 echo "CDC latency, $store store: $rate changes/s ($tps transactions/s of $rows_per_tx rows, pgbench --rate) for $seconds s, $rounds rounds"
 for round in $(seq 1 "$rounds"); do
   psql_q -c "DROP TABLE IF EXISTS lat_rows; CREATE TABLE lat_rows (id bigserial PRIMARY KEY, pad text, at timestamptz)" \
@@ -49,6 +52,19 @@ for round in $(seq 1 "$rounds"); do
   dir="$work/lat$round"
   api=$(free_port)
   mkdir -p "$dir/connectors"
+  floor=""
+  if [ "$store" = kafka ]; then
+    port=$(free_port)
+    tansu_start "$port" "$dir/tansu-floor.log"
+    "$kafka_py" Benchmarks/cdc-latency-consumer.py --kafka "127.0.0.1:$port" floor.lat $((expected * 2)) $((seconds + 30)) \
+      >"$dir/floor-latency" & consumer=$!
+    "$kafka_py" Benchmarks/kafka-txn-floor.py "127.0.0.1:$port" floor.lat "$rate" "$seconds" >"$dir/floor.out" 2>&1 || true
+    wait "$consumer" || true
+    tansu_stop
+    read -r _ fn _ _ _ fl50 _ fl99 _ flmax _ <"$dir/floor-latency" || true
+    floor="broker floor (librdkafka, $(awk '{print $6}' "$dir/floor.out") records per transaction): due->visible p50 ${fl50} ms p99 ${fl99} ms max ${flmax} ms, Tansu CPU $tansu_cpu s | "
+    echo "$fl99" >>"$work/lat-floor99"
+  fi
   if [ "$store" = kafka ]; then
     port=$(free_port)
     tansu_start "$port" "$dir/tansu.log"
@@ -101,10 +117,11 @@ YAML
   read -r _ n _ r _ p50 _ p99 _ max _ b50 _ b99 <"$dir/latency" || true
   rss=$peak_mib
   read -r _ _ _ f50 _ f99 _ fmax <"$dir/fsync" || true
-  echo "round $round: load $(awk -v t="$load_tps" -v k=$rows_per_tx 'BEGIN {printf "%.0f", t * k}') changes/s committed ($committed rows), $n events read | $seen p50 ${p50} ms p99 ${p99} ms max ${max} ms (commit->built p50 ${b50} ms p99 ${b99} ms) | disk fdatasync p50 ${f50} ms p99 ${f99} ms max ${fmax} ms | worker peak RSS $rss MiB, CPU $cpu s$broker"
+  echo "round $round: ${floor}load $(awk -v t="$load_tps" -v k=$rows_per_tx 'BEGIN {printf "%.0f", t * k}') changes/s committed ($committed rows), $n events read | $seen p50 ${p50} ms p99 ${p99} ms max ${max} ms (commit->built p50 ${b50} ms p99 ${b99} ms) | disk fdatasync p50 ${f50} ms p99 ${f99} ms max ${fmax} ms | worker peak RSS $rss MiB, CPU $cpu s$broker"
   echo "$p50" >>"$work/lat-p50"; echo "$p99" >>"$work/lat-p99"; echo "$rss" >>"$work/lat-rss"; echo "$f99" >>"$work/lat-f99"
   awk -v t="$load_tps" -v k=$rows_per_tx 'BEGIN {printf "%.0f\n", t * k}' >>"$work/lat-rate"
 done
 p99=$(median <"$work/lat-p99")
 f99=$([ "$store" = embedded ] && median <"$work/lat-f99" || echo "-")
+[ "$store" = kafka ] && echo "median broker floor (librdkafka on Tansu, same load): p99 $(median <"$work/lat-floor99") ms"
 echo "median ($store store): load $(median <"$work/lat-rate") changes/s | $seen p50 $(median <"$work/lat-p50") ms | p99 $p99 ms ($(awk -v p="$p99" -v t="$target" 'BEGIN {print (p < t ? "meets" : "misses")}') the < $target ms target) | disk fdatasync p99 $f99 ms | worker peak RSS $(sort -n "$work/lat-rss" | tail -1) MiB (target < $rss_target)"
