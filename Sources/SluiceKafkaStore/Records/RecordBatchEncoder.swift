@@ -38,64 +38,147 @@ public struct RecordBatchEncoder: Sendable {
   static let attributesOffset = 21
   static let crcOffset = 17
 
+  /// The size of the header before the records section (baseOffset through records count).
+  static let headerSize = 61
+
   /// The batch (base offset 0) holding `records`, which must not be empty.
+  ///
+  /// Without compression the records are written once, straight after the header, into one
+  /// array sized beforehand; length and CRC are then patched in place.
   public func encode(_ records: [KafkaRecord]) throws -> [UInt8] {
     precondition(!records.isEmpty, "a record batch holds at least one record")
-    let baseTimestamp = records.map(\.timestamp).min() ?? 0
-    let maxTimestamp = records.map(\.timestamp).max() ?? 0
-    var section = KafkaWriter(capacity: records.count * 32)
+    var baseTimestamp = records[0].timestamp
+    var maxTimestamp = baseTimestamp
+    for record in records {
+      baseTimestamp = min(baseTimestamp, record.timestamp)
+      maxTimestamp = max(maxTimestamp, record.timestamp)
+    }
+    var sectionSize = 0
     for (delta, record) in records.enumerated() {
-      var body = KafkaWriter(capacity: 32 + (record.key?.count ?? 0) + (record.value?.count ?? 0))
-      body.writeInt8(0)  // record attributes
-      body.writeVarlong(record.timestamp - baseTimestamp)
-      body.writeVarint(Int32(delta))
-      writeVarBytes(record.key, to: &body)
-      writeVarBytes(record.value, to: &body)
-      body.writeVarint(Int32(record.headers.count))
-      for header in record.headers {
-        writeVarBytes(Array(header.name.utf8), to: &body)
-        writeVarBytes(header.value, to: &body)
-      }
-      section.writeVarint(Int32(body.count))
-      section.writeRawBytes(body.bytes)
+      let body = Self.bodySize(
+        record, timestampDelta: record.timestamp - baseTimestamp, delta: delta)
+      sectionSize += Self.varintSize(Int64(body)) + body
     }
     var attributes = compression.rawValue
     if isTransactional { attributes |= 0x10 }
-    let payload = compression == .none ? section.bytes : try compression.compress(section.bytes)
 
-    var w = KafkaWriter(capacity: 61 + payload.count)
-    w.writeInt64(0)  // baseOffset: the broker assigns it
-    w.writeInt32(0)  // batchLength, patched below
-    w.writeInt32(-1)  // partitionLeaderEpoch
-    w.writeInt8(2)  // magic
-    w.writeUInt32(0)  // crc, patched below
-    w.writeInt16(attributes)
-    w.writeInt32(Int32(records.count - 1))
-    w.writeInt64(baseTimestamp)
-    w.writeInt64(maxTimestamp)
-    w.writeInt64(producerId)
-    w.writeInt16(producerEpoch)
-    w.writeInt32(baseSequence)
-    w.writeInt32(Int32(records.count))
-    w.writeRawBytes(payload)
-    var bytes = w.bytes
-    let length = UInt32(bytes.count - 12)
-    withUnsafeBytes(of: length.bigEndian) { bytes.replaceSubrange(8..<12, with: $0) }
-    let crc = bytes.withUnsafeBytes {
-      CRC32CChecksum.checksum(UnsafeRawBufferPointer(rebasing: $0[Self.attributesOffset...]))
+    var bytes: [UInt8]
+    if compression == .none {
+      bytes = []
+      bytes.reserveCapacity(Self.headerSize + sectionSize)
+      writeHeader(
+        attributes: attributes, count: records.count, baseTimestamp: baseTimestamp,
+        maxTimestamp: maxTimestamp, to: &bytes)
+      Self.writeRecords(records, baseTimestamp: baseTimestamp, to: &bytes)
+    } else {
+      var section: [UInt8] = []
+      section.reserveCapacity(sectionSize)
+      Self.writeRecords(records, baseTimestamp: baseTimestamp, to: &section)
+      let payload = try compression.compress(section)
+      bytes = []
+      bytes.reserveCapacity(Self.headerSize + payload.count)
+      writeHeader(
+        attributes: attributes, count: records.count, baseTimestamp: baseTimestamp,
+        maxTimestamp: maxTimestamp, to: &bytes)
+      bytes.append(contentsOf: payload)
     }
-    withUnsafeBytes(of: crc.bigEndian) {
-      bytes.replaceSubrange(Self.crcOffset..<(Self.crcOffset + 4), with: $0)
+    bytes.withUnsafeMutableBytes { raw in
+      raw.storeBytes(of: UInt32(raw.count - 12).bigEndian, toByteOffset: 8, as: UInt32.self)
+      let crc = CRC32CChecksum.checksum(
+        UnsafeRawBufferPointer(rebasing: raw[Self.attributesOffset...]))
+      raw.storeBytes(of: crc.bigEndian, toByteOffset: Self.crcOffset, as: UInt32.self)
     }
     return bytes
   }
 
-  private func writeVarBytes(_ bytes: [UInt8]?, to writer: inout KafkaWriter) {
-    guard let bytes else {
-      writer.writeVarint(-1)
+  // MARK: - Layout
+
+  /// The header with batchLength and crc zero (patched once the records are written).
+  private func writeHeader(
+    attributes: Int16, count: Int, baseTimestamp: Int64, maxTimestamp: Int64,
+    to bytes: inout [UInt8]
+  ) {
+    Self.append(Int64(0), to: &bytes)  // baseOffset: the broker assigns it
+    Self.append(Int32(0), to: &bytes)  // batchLength, patched
+    Self.append(Int32(-1), to: &bytes)  // partitionLeaderEpoch
+    bytes.append(2)  // magic
+    Self.append(UInt32(0), to: &bytes)  // crc, patched
+    Self.append(attributes, to: &bytes)
+    Self.append(Int32(count - 1), to: &bytes)  // lastOffsetDelta
+    Self.append(baseTimestamp, to: &bytes)
+    Self.append(maxTimestamp, to: &bytes)
+    Self.append(producerId, to: &bytes)
+    Self.append(producerEpoch, to: &bytes)
+    Self.append(baseSequence, to: &bytes)
+    Self.append(Int32(count), to: &bytes)
+  }
+
+  /// Each record: its body's length (varint), then attributes, timestamp delta (varlong),
+  /// offset delta (varint), key, value, headers.
+  private static func writeRecords(
+    _ records: [KafkaRecord], baseTimestamp: Int64, to bytes: inout [UInt8]
+  ) {
+    for (delta, record) in records.enumerated() {
+      let timestampDelta = record.timestamp - baseTimestamp
+      appendVarint(
+        Int64(bodySize(record, timestampDelta: timestampDelta, delta: delta)), to: &bytes)
+      bytes.append(0)  // record attributes
+      appendVarint(timestampDelta, to: &bytes)
+      appendVarint(Int64(delta), to: &bytes)
+      appendVarBytes(record.key, to: &bytes)
+      appendVarBytes(record.value, to: &bytes)
+      appendVarint(Int64(record.headers.count), to: &bytes)
+      for header in record.headers {
+        appendVarint(Int64(header.name.utf8.count), to: &bytes)
+        bytes.append(contentsOf: header.name.utf8)
+        appendVarBytes(header.value, to: &bytes)
+      }
+    }
+  }
+
+  /// The length of a record's body (everything after its length varint).
+  private static func bodySize(_ record: KafkaRecord, timestampDelta: Int64, delta: Int) -> Int {
+    var size = 1 + varintSize(timestampDelta) + varintSize(Int64(delta))
+    size += varBytesSize(record.key) + varBytesSize(record.value)
+    size += varintSize(Int64(record.headers.count))
+    for header in record.headers {
+      let name = header.name.utf8.count
+      size += varintSize(Int64(name)) + name + varBytesSize(header.value)
+    }
+    return size
+  }
+
+  private static func varBytesSize(_ bytes: [UInt8]?) -> Int {
+    guard let bytes else { return 1 }  // -1
+    return varintSize(Int64(bytes.count)) + bytes.count
+  }
+
+  /// The bytes of `value` as a zigzag varint (VARINT and VARLONG encode alike for values that
+  /// fit an Int32).
+  private static func varintSize(_ value: Int64) -> Int {
+    let bits = UInt64(bitPattern: (value << 1) ^ (value >> 63))
+    return bits == 0 ? 1 : (64 - bits.leadingZeroBitCount + 6) / 7
+  }
+
+  private static func appendVarint(_ value: Int64, to bytes: inout [UInt8]) {
+    var rest = UInt64(bitPattern: (value << 1) ^ (value >> 63))
+    while rest >= 0x80 {
+      bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+      rest >>= 7
+    }
+    bytes.append(UInt8(rest))
+  }
+
+  private static func appendVarBytes(_ value: [UInt8]?, to bytes: inout [UInt8]) {
+    guard let value else {
+      appendVarint(-1, to: &bytes)
       return
     }
-    writer.writeVarint(Int32(bytes.count))
-    writer.writeRawBytes(bytes)
+    appendVarint(Int64(value.count), to: &bytes)
+    bytes.append(contentsOf: value)
+  }
+
+  private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+    withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
   }
 }

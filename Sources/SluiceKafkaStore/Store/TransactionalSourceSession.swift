@@ -104,13 +104,20 @@ public actor TransactionalSourceSession: SourceSession {
 
   /// The writes' records, their copies in the history topic and the newest of their positions,
   /// in one transaction; each write's base offsets. Records of several writes to one partition
-  /// go in one produce request.
+  /// go in one produce request, and the partitions are written side by side.
   private func writeInOneTransaction(_ group: [PendingWrite]) async throws -> [[Int64]] {
     try await start()
     let limit = store.maxRecordBytes + KafkaTopicStore.batchOverhead
-    let position = group.last(where: { $0.position != nil })?.position
-    var marker: (TopicPartition, [UInt8])?
-    if let position { marker = (try await positionPartition(), Array(position.text.utf8)) }
+    // The newest position covers every write before it.
+    var positionRecord: (TopicPartition, KafkaRecord)?
+    if let position = group.last(where: { $0.position != nil })?.position {
+      positionRecord = (
+        try await positionPartition(),
+        KafkaRecord(
+          key: positionKey, value: Array(position.text.utf8), headers: [],
+          timestamp: currentTimeMillis())
+      )
+    }
     let hasRecords = group.contains { $0.batches.contains { !$1.isEmpty } }
     let historyPartition = keepsHistory && hasRecords ? try await history.partition() : nil
     // Each partition's records in write order, each remembering whose batch it belongs to.
@@ -122,35 +129,54 @@ public actor TransactionalSourceSession: SourceSession {
         byPartition[tp, default: []] += records.map { (BatchIndex(write: w, batch: b), KafkaRecord($0)) }
       }
     }
+    let producer = self.producer
+    let history = self.history
     return try await inTransaction {
-      var bases = group.map { [Int64](repeating: -1, count: $0.batches.count) }
-      var copies: [KafkaRecord] = []
-      for tp in order {
-        let entries = byPartition[tp] ?? []
-        var start = 0
-        for piece in KafkaTopicStore.split(entries.map(\.record), limit: limit) {
-          let offset = try await self.producer.send(piece, to: KafkaTopicPartition(tp))
-          for (i, record) in piece.enumerated() {
-            let owner = entries[start + i].owner
-            if bases[owner.write][owner.batch] < 0 {
-              bases[owner.write][owner.batch] = offset + Int64(i)
+      // The partitions side by side (their AddPartitionsToTxn and Produce round trips overlap;
+      // the commit makes them visible together), each partition's pieces in order.
+      let placed = try await withThrowingTaskGroup(
+        of: (data: [(BatchIndex, Int64)], copies: [KafkaRecord]).self
+      ) { tasks in
+        for tp in order {
+          let entries = byPartition[tp] ?? []
+          tasks.addTask {
+            var bases: [(BatchIndex, Int64)] = []
+            var copies: [KafkaRecord] = []
+            var start = 0
+            for piece in KafkaTopicStore.split(entries.map(\.record), limit: limit) {
+              let offset = try await producer.send(piece, to: KafkaTopicPartition(tp))
+              for (i, record) in piece.enumerated() {
+                bases.append((entries[start + i].owner, offset + Int64(i)))
+                if historyPartition != nil {
+                  copies.append(history.copy(of: record, at: tp, offset: offset + Int64(i)))
+                }
+              }
+              start += piece.count
             }
-            if historyPartition != nil {
-              copies.append(self.history.copy(of: record, at: tp, offset: offset + Int64(i)))
-            }
+            return (bases, copies)
           }
-          start += piece.count
+        }
+        if let (tp, record) = positionRecord {
+          tasks.addTask {
+            try await producer.send([record], to: KafkaTopicPartition(tp))
+            return ([], [])
+          }
+        }
+        return try await tasks.reduce(into: (data: [(BatchIndex, Int64)](), copies: [KafkaRecord]())) {
+          $0.data += $1.data
+          $0.copies += $1.copies
         }
       }
-      if let historyPartition, !copies.isEmpty {
-        for piece in KafkaTopicStore.split(copies, limit: limit) {
-          try await self.producer.send(piece, to: KafkaTopicPartition(historyPartition))
+      // Copies name the offsets their originals got, so they go once those are known.
+      if let historyPartition, !placed.copies.isEmpty {
+        for piece in KafkaTopicStore.split(placed.copies, limit: limit) {
+          try await producer.send(piece, to: KafkaTopicPartition(historyPartition))
         }
       }
-      if let (tp, value) = marker {
-        let record = KafkaRecord(
-          key: self.positionKey, value: value, headers: [], timestamp: currentTimeMillis())
-        try await self.producer.send([record], to: KafkaTopicPartition(tp))
+      // Each batch's base: the offset of its first record.
+      var bases = group.map { [Int64](repeating: -1, count: $0.batches.count) }
+      for (owner, offset) in placed.data where bases[owner.write][owner.batch] < 0 {
+        bases[owner.write][owner.batch] = offset
       }
       return bases
     }
