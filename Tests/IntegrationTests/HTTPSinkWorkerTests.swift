@@ -1,6 +1,7 @@
 import Crypto
 import NIOSSL
 import Foundation
+import SluiceTestBrokers
 import XCTest
 
 /// The HTTP sink inside a real worker process, delivering to a real HTTP server on loopback:
@@ -410,8 +411,23 @@ final class HTTPSinkWorkerTests: XCTestCase {
   /// 20,000 records, the worker SIGKILLed at least 5 times while it delivers them: every record
   /// reaches the receiver, and its set de-duplicated by Idempotency-Key equals the topic.
   func testEveryRecordReachesTheReceiverAcrossRepeatedSIGKILL() throws {
+    try everyRecordReachesTheReceiverAcrossRepeatedSIGKILL(cluster: nil)
+  }
+
+  /// The same with the topic on a Kafka cluster (`store: kafka`, Sluice's own listener as the
+  /// cluster): the sink is the consumer group `connect-crash-http` and commits its offsets
+  /// after delivery; idempotency keys name the records' offsets on the cluster.
+  func testEveryRecordReachesTheReceiverAcrossRepeatedSIGKILLOnKafka() throws {
+    let cluster = try BrokerProcess(.sluice)
+    try cluster.start()
+    defer { cluster.stop() }
+    try everyRecordReachesTheReceiverAcrossRepeatedSIGKILL(cluster: cluster)
+  }
+
+  private func everyRecordReachesTheReceiverAcrossRepeatedSIGKILL(cluster: BrokerProcess?) throws {
     let receiver = try HTTPReceiver.start()
-    let worker = try WorkerProcess()
+    let worker = try WorkerProcess(
+      workerYAMLExtra: cluster.map { "store: { kind: kafka, bootstrap: [\($0.address)] }" } ?? "")
     let input = worker.directory.appendingPathComponent("lines.txt")
     FileManager.default.createFile(atPath: input.path, contents: nil)
     try worker.writeConnector(
@@ -453,7 +469,7 @@ final class HTTPSinkWorkerTests: XCTestCase {
     }
     let requests = delivered.values.reduce(0) { $0 + $1.count }
     print(
-      "HTTP sink crash test: \(kills) kills, \(total) records, \(requests) accepted requests, \(requests - delivered.count) repeated (same Idempotency-Key)"
+      "HTTP sink crash test\(cluster == nil ? "" : " on Kafka"): \(kills) kills, \(total) records, \(requests) accepted requests, \(requests - delivered.count) repeated (same Idempotency-Key)"
     )
     XCTAssertNotNil(worker.terminate())
   }
