@@ -91,7 +91,7 @@ struct RunCommand: AsyncParsableCommand {
       throw Failure("\(error)")
     }
     let store = opened.store
-    let status = StatusBoard()
+    let status = StatusBoard(onChange: opened.publishStatus)
     let workerID = "\(worker.workerID):\(worker.api.port)"
     let runtime = Worker(
       store: store, offsets: offsets, registry: registry, status: status, workerID: workerID,

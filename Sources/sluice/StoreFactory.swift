@@ -12,6 +12,8 @@ enum StoreFactory {
     let store: any TopicStore
     /// The embedded store, which the Kafka listener serves; nil on a Kafka cluster.
     let embedded: EmbeddedTopicStore?
+    /// Where status changes go besides the admin API: the status topic on a Kafka cluster.
+    var publishStatus: (@Sendable ([StatusRecord]) -> Void)? = nil
     let close: () async -> Void
   }
 
@@ -31,7 +33,13 @@ enum StoreFactory {
       let store = KafkaTopicStore(
         configuration: configuration(config), logger: logger)
       await connect(store, bootstrap: config.bootstrap, logger: logger)
-      return OpenedStore(store: store, embedded: nil, close: { await store.close() })
+      let status = StatusTopicWriter(store: store, logger: logger)
+      return OpenedStore(
+        store: store, embedded: nil, publishStatus: status.enqueue,
+        close: {
+          await status.flush()
+          await store.close()
+        })
     }
   }
 

@@ -56,6 +56,17 @@ final class KafkaStoreWorkerTests: XCTestCase {
     let summary = try runSluice(["status", "--api", worker.apiURL]).stdout
     XCTAssertTrue(
       summary.contains("store: kafka (brokers \(tansu.address)"), "sluice status said: \(summary)")
+    // Kafka Connect's status records in the status topic, as librdkafka reads them.
+    try waitUntil("RUNNING in the status topic", timeout: 20) {
+      let states = Dictionary(
+        try tansu.committedRecords("sluice-status", idle: 1).compactMap { record in
+          (record["key"] as? String).map {
+            ($0, ((record["value"] as? [String: Any])?["state"] as? String) ?? "")
+          }
+        }, uniquingKeysWith: { _, last in last })
+      return ["status-connector-lines-in", "status-task-lines-in-0", "status-connector-lines-out",
+        "status-task-lines-out-0"].allSatisfy { states[$0] == "RUNNING" }
+    }
     _ = worker.terminate()
   }
 }

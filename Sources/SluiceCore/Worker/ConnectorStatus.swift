@@ -83,10 +83,15 @@ public struct ConnectorStatus: Sendable, Codable, Equatable {
 }
 
 /// The live status of every connector, written by the runners and read by the admin API.
+/// Changes of state (not of details) are handed to `onChange` as status-topic records, in the
+/// order they happen (it is called with the board's lock held, so it must only enqueue).
 public final class StatusBoard: Sendable {
   private let statuses = Mutex<[String: ConnectorStatus]>([:])
+  private let onChange: (@Sendable ([StatusRecord]) -> Void)?
 
-  public init() {}
+  public init(onChange: (@Sendable ([StatusRecord]) -> Void)? = nil) {
+    self.onChange = onChange
+  }
 
   public func all() -> [ConnectorStatus] {
     statuses.withLock { $0.values.sorted { $0.name < $1.name } }
@@ -98,11 +103,14 @@ public final class StatusBoard: Sendable {
 
   public func set(_ status: ConnectorStatus) {
     let masked = status.maskingCredentials()
-    statuses.withLock { $0[status.name] = masked }
+    statuses.withLock {
+      publish(from: $0[status.name], to: masked)
+      $0[status.name] = masked
+    }
   }
 
   public func remove(_ name: String) {
-    _ = statuses.withLock { $0.removeValue(forKey: name) }
+    statuses.withLock { publish(from: $0.removeValue(forKey: name), to: nil) }
   }
 
   /// Changes one task of one connector, if both are still known.
@@ -111,8 +119,15 @@ public final class StatusBoard: Sendable {
       guard var status = all[name], index < status.tasks.count else { return }
       change(&status.tasks[index])
       status.tasks[index] = status.tasks[index].maskingCredentials()
+      publish(from: all[name], to: status)
       all[name] = status
     }
+  }
+
+  private func publish(from old: ConnectorStatus?, to new: ConnectorStatus?) {
+    guard let onChange else { return }
+    let records = StatusRecord.changes(from: old, to: new)
+    if !records.isEmpty { onChange(records) }
   }
 }
 
