@@ -112,7 +112,7 @@ final class GroupMemberStateMachineTests: XCTestCase {
     XCTAssertEqual(machine.heartbeatDue(), .none)
   }
 
-  private func stableMember(holding partitions: [KafkaTopicPartition]) -> GroupMemberStateMachine {
+  func stableMember(holding partitions: [KafkaTopicPartition]) -> GroupMemberStateMachine {
     var machine = GroupMemberStateMachine()
     _ = machine.start()
     _ = machine.joinAnswered(
@@ -144,5 +144,20 @@ final class PartitionAssignorTests: XCTestCase {
     let plan = PartitionAssignor.range.assign(
       subscriptions: ["a": ["t"], "b": ["t"]], partitionCounts: ["t": 1])
     XCTAssertEqual(plan["b"], [])
+  }
+}
+
+extension GroupMemberStateMachineTests {
+  /// Changed partitions make a stable member give back what it holds and rejoin; in any other
+  /// state the join under way already sees them.
+  func testChangedPartitionsRevokeAndRejoinOnlyWhenStable() {
+    var machine = GroupMemberStateMachine()
+    XCTAssertEqual(machine.partitionsChanged(), .none)
+    _ = machine.start()
+    XCTAssertEqual(machine.partitionsChanged(), .none, "joining: the join sees the change")
+    var stable = stableMember(holding: [a])
+    XCTAssertEqual(stable.partitionsChanged(), .revokeAndRejoin([a]))
+    XCTAssertEqual(stable.assignment, [])
+    XCTAssertEqual(stable.rejoining(), .sendJoin(memberId: "m-1"))
   }
 }

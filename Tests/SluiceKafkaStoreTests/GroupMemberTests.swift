@@ -69,3 +69,31 @@ final class GroupMemberTests: XCTestCase {
     await client2.close()
   }
 }
+
+extension GroupMemberTests {
+  /// A member subscribed to a topic that does not exist yet holds nothing; once the topic is
+  /// created, the member sees it in its metadata check, rejoins and is assigned its partitions.
+  func testAMemberRejoinsWhenItsTopicsPartitionsChange() async throws {
+    let broker = try BrokerProcess(.sluice)
+    try broker.start()
+    defer { broker.stop() }
+    let client = testClient(broker)
+    let log = RebalanceLog()
+    let member = ConsumerGroupMember(
+      client: client, groupId: "late-sinks", topics: ["late-topic"],
+      heartbeatInterval: .milliseconds(200), metadataCheckInterval: .milliseconds(500),
+      onRebalance: { await log.add($0) })
+    let first = try await member.join()
+    XCTAssertEqual(first, [])
+    try await testClient(broker).createTopics([NewTopic(name: "late-topic", partitions: 3)])
+    let deadline = ContinuousClock.now + .seconds(15)
+    while await member.assignment.count != 3 && ContinuousClock.now < deadline {
+      try await Task.sleep(for: .milliseconds(100))
+    }
+    let assigned = await member.assignment
+    XCTAssertEqual(assigned, (Int32(0)..<3).map { KafkaTopicPartition("late-topic", $0) })
+    let events = await log.events
+    XCTAssertEqual(events.last, .assigned(assigned), "\(events)")
+    await member.leave()
+  }
+}

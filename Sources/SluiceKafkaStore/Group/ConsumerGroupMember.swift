@@ -34,6 +34,11 @@ public actor ConsumerGroupMember {
   private let sessionTimeout: Duration
   private let rebalanceTimeout: Duration
   private let heartbeatInterval: Duration
+  /// How often the member looks at the subscribed topics' partition counts (Kafka's
+  /// `metadata.max.age.ms` plays this part).
+  private let metadataCheckInterval: Duration
+  /// The partition counts of the subscribed topics when the member last looked.
+  private var knownPartitionCounts: [String: Int] = [:]
   private let onRebalance: @Sendable (RebalanceEvent) async -> Void
   private var machine = GroupMemberStateMachine()
   private var heartbeats: Task<Void, Never>?
@@ -46,6 +51,7 @@ public actor ConsumerGroupMember {
     client: KafkaClient, groupId: String, topics: [String], assignor: PartitionAssignor = .range,
     groupInstanceId: String? = nil, sessionTimeout: Duration = .seconds(10),
     rebalanceTimeout: Duration = .seconds(30), heartbeatInterval: Duration = .seconds(1),
+    metadataCheckInterval: Duration = .seconds(30),
     onRebalance: @escaping @Sendable (RebalanceEvent) async -> Void = { _ in }
   ) {
     self.client = client
@@ -56,6 +62,7 @@ public actor ConsumerGroupMember {
     self.sessionTimeout = sessionTimeout
     self.rebalanceTimeout = rebalanceTimeout
     self.heartbeatInterval = heartbeatInterval
+    self.metadataCheckInterval = metadataCheckInterval
     self.onRebalance = onRebalance
   }
 
@@ -74,6 +81,7 @@ public actor ConsumerGroupMember {
   /// are handled in the background (``RebalanceEvent``s go to `onRebalance`).
   @discardableResult
   public func join() async throws -> [KafkaTopicPartition] {
+    knownPartitionCounts = (try? await partitionCounts()) ?? [:]
     try await drive(machine.start())
     heartbeats = Task { await self.heartbeatLoop() }
     return machine.assignment
@@ -292,11 +300,34 @@ public actor ConsumerGroupMember {
     }
   }
 
+  /// The subscribed topics' partition counts from fresh metadata (0 for a missing topic).
+  private func partitionCounts() async throws -> [String: Int] {
+    let metadata = try await client.metadata(topics: topics, refresh: true)
+    return Dictionary(uniqueKeysWithValues: topics.map { ($0, metadata.partitionCount(of: $0) ?? 0) })
+  }
+
+  /// Rejoins when the subscribed topics' partitions changed since the member last looked.
+  private func checkPartitionCounts() async throws {
+    guard let counts = try? await partitionCounts(), counts != knownPartitionCounts else { return }
+    knownPartitionCounts = counts
+    try await drive(machine.partitionsChanged())
+  }
+
   private func heartbeatLoop() async {
+    var lastCheck = ContinuousClock.now
     while !Task.isCancelled {
       do {
         try await Task.sleep(for: heartbeatInterval)
       } catch { return }
+      if ContinuousClock.now - lastCheck >= metadataCheckInterval {
+        lastCheck = ContinuousClock.now
+        do {
+          try await checkPartitionCounts()
+        } catch {
+          failure = error as? KafkaClientError ?? KafkaClientError(.server, "\(error)")
+          return
+        }
+      }
       guard case .sendHeartbeat(let generation, let memberId) = machine.heartbeatDue() else {
         continue
       }

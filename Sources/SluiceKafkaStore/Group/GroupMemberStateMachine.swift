@@ -170,6 +170,13 @@ public struct GroupMemberStateMachine: Sendable, Equatable {
     }
   }
 
+  /// The subscribed topics' partitions changed (a topic was created or grew): rejoin, so the
+  /// group's leader assigns them, as Kafka's consumers do when their metadata shows a change.
+  public mutating func partitionsChanged() -> Action {
+    guard case .stable = state else { return .none }
+    return revokeAll()
+  }
+
   private mutating func revokeAll() -> Action {
     let revoked = assignment
     assignment = []
