@@ -51,6 +51,9 @@ extension PartitionLog {
       var found: (RecordBatch.Header, Int64)?
       try segment.forEachBatch(from: start, segmentEnd: sizes[i]) { header, position, _ in
         if header.baseOffset >= end { return false }
+        // A transaction marker's timestamp is when the transaction ended, and it holds no
+        // record to answer with: the records after it are what counts.
+        if header.isControl { return true }
         if header.maxTimestamp >= timestamp {
           found = (header, position)
           return false

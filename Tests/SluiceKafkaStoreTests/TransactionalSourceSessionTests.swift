@@ -74,7 +74,11 @@ extension TransactionalSourceSessionTests {
   /// with the place each landed, and not another connector's; a connector that never asks
   /// writes no copies.
   func testHistoryComesFromTheHistoryTopicAndOnlyForConnectorsThatAsk() async throws {
-    let broker = try BrokerProcess(.sluice)
+    for kind in [BrokerProcess.Kind.tansu, .sluice] { try await history(on: kind) }
+  }
+
+  private func history(on kind: BrokerProcess.Kind) async throws {
+    let broker = try BrokerProcess(kind)
     try broker.start()
     defer { broker.stop() }
     let store = testStore(broker, partitions: 3)

@@ -25,6 +25,32 @@ final class TransactionMarkerTests: LogTestCase {
     return try ProducedBatch(validating: bytes, maxBytes: 1 << 20)
   }
 
+  /// A marker's timestamp is when its transaction ended, later than the records after it: a
+  /// lookup by timestamp passes over it to the records (it used to stop at the marker, find no
+  /// record in it and give up on the segment, answering -1 to ListOffsets).
+  func testALookupByTimestampPassesOverMarkers() async throws {
+    let log = try EmbeddedLog(directory: directory, configuration: LogConfiguration())
+    try log.createTopic("t", partitions: 1)
+    _ = try await log.append(
+      transactional(3, first: 0, producer: 7, sequence: 0), topic: "t", partition: 0)
+    _ = try await log.append(
+      TransactionMarker.commit.batch(
+        producerID: 7, producerEpoch: 0, coordinatorEpoch: 0, timestamp: 1_700_000_001_000),
+      topic: "t", partition: 0)
+    _ = try await log.append(
+      transactional(3, first: 10, producer: 7, sequence: 3), topic: "t", partition: 0)
+    _ = try await log.append(
+      TransactionMarker.commit.batch(
+        producerID: 7, producerEpoch: 0, coordinatorEpoch: 0, timestamp: 1_700_000_001_000),
+      topic: "t", partition: 0)
+    let found = try log.firstRecord(topic: "t", partition: 0, atOrAfter: 1_700_000_000_005)
+    XCTAssertEqual(found?.offset, 4, "record 10, after the first marker at offset 3")
+    XCTAssertEqual(found?.timestamp, 1_700_000_000_010)
+    let none = try log.firstRecord(topic: "t", partition: 0, atOrAfter: 1_700_000_000_500)
+    XCTAssertNil(none, "only markers are that late")
+    log.close()
+  }
+
   func testAMarkerIsAControlBatchAProducerCannotSend() throws {
     let marker = TransactionMarker.commit.batch(
       producerID: 7, producerEpoch: 3, coordinatorEpoch: 0, timestamp: 1_700_000_000_000)

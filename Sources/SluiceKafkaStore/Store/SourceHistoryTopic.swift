@@ -42,40 +42,53 @@ struct SourceHistoryTopic: Sendable {
     return copy
   }
 
-  /// The connector's records from its history partition, read back from the end until they
-  /// are older than `maxAgeMs` before `nowMs` or `maxCount` of them are found; oldest first,
-  /// each with the topic, partition and offset of the original.
+  /// The connector's records from its history partition, oldest first, each with the topic,
+  /// partition and offset of the original: those younger than `maxAgeMs` before `nowMs` (read
+  /// forward once from the offset ListOffsets gives for that time), at most the newest
+  /// `maxCount` (read back from the end until that many are found).
   func recent(maxAgeMs: Int64?, maxCount: Int?, nowMs: Int64) async throws -> WrittenRecords {
     let tp = try await partition()
     let bounds = try await store.offsets(of: tp)
-    var end = bounds.end
-    var chunks: [[Record]] = []
-    var found = 0
+    var ours: [Record] = []
     var unreadable: [String] = []
-    scan: while end > bounds.start {
-      let from = max(bounds.start, end - 1000)
-      var chunk: [Record] = []
-      var oldest = Int64.max
-      for record in try await store.records(of: tp, from: from, below: end) {
-        oldest = min(oldest, record.timestamp)
-        guard record.header(SourceHeaders.connector)?.elementsEqual(connector.utf8) ?? false,
-          maxAgeMs.map({ nowMs.saturatingMinus(record.timestamp) <= $0 }) ?? true
-        else { continue }
+    func take(_ records: [Record]) -> [Record] {
+      var taken: [Record] = []
+      for record in records
+      where record.header(SourceHeaders.connector)?.elementsEqual(connector.utf8) ?? false
+        && maxAgeMs.map({ nowMs.saturatingMinus(record.timestamp) <= $0 }) ?? true
+      {
         if let original = Self.original(of: record) {
-          chunk.append(original)
+          taken.append(original)
         } else {
           unreadable.append("\(tp) offset \(record.offset): a history record without its place")
         }
       }
-      chunks.append(chunk)
-      found += chunk.count
-      if let maxCount, found >= maxCount { break scan }
-      if let maxAgeMs, nowMs.saturatingMinus(oldest) > maxAgeMs { break scan }
-      end = from
+      return taken
     }
-    let records = Array(chunks.reversed().joined())
+    if let maxAgeMs {
+      // A Kafka fetch has no end offset: reading back in chunks would fetch the tail again for
+      // each one, so find where the window starts and read forward once.
+      let ktp = KafkaTopicPartition(tp)
+      let found = try await store.client.listOffsets(
+        [ktp], at: .timestamp(nowMs.saturatingMinus(maxAgeMs)))[ktp]
+      let start = found.map { $0 < 0 ? bounds.end : max($0, bounds.start) } ?? bounds.start
+      ours = take(try await store.records(of: tp, from: start, below: bounds.end))
+    } else {
+      var end = bounds.end
+      var chunks: [[Record]] = []
+      var found = 0
+      while end > bounds.start {
+        let from = max(bounds.start, end - 1000)
+        let chunk = take(try await store.records(of: tp, from: from, below: end))
+        chunks.append(chunk)
+        found += chunk.count
+        if let maxCount, found >= maxCount { break }
+        end = from
+      }
+      ours = Array(chunks.reversed().joined())
+    }
     return WrittenRecords(
-      records: maxCount.map { Array(records.suffix($0)) } ?? records, unreadable: unreadable)
+      records: maxCount.map { Array(ours.suffix($0)) } ?? ours, unreadable: unreadable)
   }
 
   /// The original record a copy stands for: its topic, partition and offset from the copy's
