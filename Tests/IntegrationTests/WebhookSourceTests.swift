@@ -384,7 +384,7 @@ final class WebhookSourceTests: XCTestCase {
     let cluster = try BrokerProcess(.sluice)
     try cluster.start()
     defer { cluster.stop() }
-    try everyAcknowledgedKeyIsStoredOnceAcrossRepeatedSIGKILL(total: 3_000, cluster: cluster)
+    try everyAcknowledgedKeyIsStoredOnceAcrossRepeatedSIGKILL(total: 5_000, cluster: cluster)
   }
 
   private func everyAcknowledgedKeyIsStoredOnceAcrossRepeatedSIGKILL(
