@@ -96,6 +96,7 @@ enum StoreFactory {
     return KafkaTopicStore.Configuration(
       client: client, replicationFactor: Int16(clamping: config.replicationFactor ?? -1),
       defaultPartitions: config.defaultPartitions, offsetsTopic: config.offsetsTopic,
-      statusTopic: config.statusTopic, historyTopic: config.historyTopic)
+      statusTopic: config.statusTopic, historyTopic: config.historyTopic,
+      linger: .milliseconds(config.lingerMs))
   }
 }

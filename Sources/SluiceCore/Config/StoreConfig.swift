@@ -110,6 +110,9 @@ public struct KafkaStoreConfig: Sendable, Equatable {
   /// The topic of source connectors' history: copies of the records of those that rebuild
   /// state from them (`sluice-history`).
   public var historyTopic = "sluice-history"
+  /// How long a source task's next transaction waits after the last one committed, so sends
+  /// that come meanwhile share it (`linger_ms`, as Kafka producers call it; default 5 ms).
+  public var lingerMs: Int64 = 5
 
   public init(bootstrap: [Broker]) {
     self.bootstrap = bootstrap
@@ -117,7 +120,7 @@ public struct KafkaStoreConfig: Sendable, Equatable {
 
   static let keys = [
     "bootstrap", "client_id", "security", "replication_factor", "default_partitions",
-    "offsets_topic", "status_topic", "history_topic",
+    "offsets_topic", "status_topic", "history_topic", "linger_ms",
   ]
 
   init(_ node: ConfigNode) throws(ConfigError) {
@@ -139,6 +142,10 @@ public struct KafkaStoreConfig: Sendable, Equatable {
     offsetsTopic = try Self.topicName(m, "offsets_topic", default: offsetsTopic)
     statusTopic = try Self.topicName(m, "status_topic", default: statusTopic)
     historyTopic = try Self.topicName(m, "history_topic", default: historyTopic)
+    lingerMs = try m.durationMilliseconds("linger_ms", default: lingerMs)
+    if lingerMs > 60_000, let n = m.node("linger_ms") {
+      throw n.error("linger_ms is at most 1 minute, got \(lingerMs) ms")
+    }
     let topics = [
       ("offsets_topic", offsetsTopic), ("status_topic", statusTopic),
       ("history_topic", historyTopic),

@@ -24,6 +24,8 @@ public final class KafkaTopicStore: TopicStore {
     public var statusTopic: String
     /// The topic of source connectors' history (``SourceHistoryTopic``).
     public var historyTopic: String
+    /// How long a source task's transaction waits after the previous one committed.
+    public var linger: Duration
     /// The record limit used when the broker does not say its `message.max.bytes`.
     public var maxRecordBytes: Int
 
@@ -32,7 +34,8 @@ public final class KafkaTopicStore: TopicStore {
     public init(
       client: KafkaClientConfiguration, replicationFactor: Int16 = -1, defaultPartitions: Int = 1,
       offsetsTopic: String = "sluice-offsets", statusTopic: String = "sluice-status",
-      historyTopic: String = "sluice-history", maxRecordBytes: Int = 1 << 20
+      historyTopic: String = "sluice-history", linger: Duration = .milliseconds(5),
+      maxRecordBytes: Int = 1 << 20
     ) {
       self.client = client
       self.replicationFactor = replicationFactor
@@ -40,6 +43,7 @@ public final class KafkaTopicStore: TopicStore {
       self.offsetsTopic = offsetsTopic
       self.statusTopic = statusTopic
       self.historyTopic = historyTopic
+      self.linger = linger
       self.maxRecordBytes = maxRecordBytes
     }
   }

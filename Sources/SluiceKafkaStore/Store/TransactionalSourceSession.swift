@@ -20,6 +20,10 @@ public actor TransactionalSourceSession: SourceSession {
   /// requests) wait, and then go together in the next one.
   private var writing = false
   private var pending: [PendingWrite] = []
+  /// When the last transaction ended: the next one waits for the store's linger after it.
+  private var lastCommit: ContinuousClock.Instant?
+  /// Records waiting that make the next transaction start without lingering.
+  static let lingerSkipRecords = 1000
   /// A transaction's share of pending writes at most, so one stays a bounded request.
   static let maxWritesPerTransaction = 1000
   /// The connector's copies in the history topic, written once it asked for its history
@@ -90,10 +94,19 @@ public actor TransactionalSourceSession: SourceSession {
   /// for a transaction of its own.
   private func writePending() async {
     while !pending.isEmpty {
+      // Sends that come during the linger join this transaction: fewer, larger transactions
+      // (each costs the cluster markers and coordinator round trips) for a few milliseconds.
+      // A backlog (a full batch waiting) goes at once, as a Kafka producer's full batch does.
+      let waiting = pending.reduce(0) { $0 + $1.batches.reduce(0) { $0 + $1.1.count } }
+      if let lastCommit, waiting < Self.lingerSkipRecords {
+        let wait = store.configuration.linger - (ContinuousClock.now - lastCommit)
+        if wait > .zero { try? await Task.sleep(for: wait) }
+      }
       let group = Array(pending.prefix(Self.maxWritesPerTransaction))
       pending.removeFirst(group.count)
       do {
         let bases = try await writeInOneTransaction(group)
+        lastCommit = ContinuousClock.now
         for (write, bases) in zip(group, bases) { write.done.resume(returning: bases) }
       } catch {
         for write in group { write.done.resume(throwing: error) }
