@@ -68,7 +68,7 @@ for round in $(seq 1 "$rounds"); do
   if [ "$store" = kafka ]; then
     port=$(free_port)
     tansu_start "$port" "$dir/tansu.log"
-    store_yaml="store: { kind: kafka, bootstrap: [127.0.0.1:$port] }"
+    store_yaml="store: { kind: kafka, bootstrap: [127.0.0.1:$port]${KAFKA_STORE_EXTRA:+, $KAFKA_STORE_EXTRA} }"
     consumer_cmd=("$kafka_py" Benchmarks/cdc-latency-consumer.py --kafka "127.0.0.1:$port")
   else
     store_yaml="log: { partitions: 1, fsync: batch }"

@@ -13,7 +13,8 @@
 #             the worker's peak RSS, and Tansu's
 # Then the latency part on the Kafka store (bench-cdc-latency.sh with LAT_STORE=kafka): PostgreSQL
 # commit -> visible to a read_committed confluent-kafka consumer, p50/p99 at 10,000 changes/s.
-# ROUNDS (3) and ROWS (1,000,000) override the defaults; LAT_ROUNDS=0 skips the latency part.
+# ROUNDS (3) and ROWS (1,000,000) override the defaults; LAT_ROUNDS=0 skips the latency part;
+# KAFKA_STORE_EXTRA adds keys to the worker's `store:` (e.g. "linger_ms: 0"), here and in the latency part.
 # Targets: kafka >= 0.5 x the floor and >= 0.5 x the embedded store; worker peak RSS < 96 MiB;
 # p99 commit -> visible < 100 ms.
 set -euo pipefail
@@ -41,7 +42,7 @@ for round in $(seq 1 "$rounds"); do
   e=$drain_rate e_rss=$peak_mib e_cpu=$drain_cpu
   kafka_port=$(free_port)
   tansu_start "$kafka_port" "$work/tansu$round.log"
-  cdc_drain_worker "$work/k$round" bench_kafka "store: { kind: kafka, bootstrap: [127.0.0.1:$kafka_port] }" cdc_wait_kafka
+  cdc_drain_worker "$work/k$round" bench_kafka "store: { kind: kafka, bootstrap: [127.0.0.1:$kafka_port]${KAFKA_STORE_EXTRA:+, $KAFKA_STORE_EXTRA} }" cdc_wait_kafka
   k=$drain_rate k_rss=$peak_mib k_cpu=$drain_cpu
   tansu_stop
   t_rss=$tansu_peak_mib
