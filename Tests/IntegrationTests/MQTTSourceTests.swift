@@ -223,6 +223,39 @@ final class MQTTSourceTests: XCTestCase {
     try killedWorkerLosesNoQoS1Message(cluster: cluster)
   }
 
+  /// End to end on Tansu as the cluster: 5,000 QoS 1 messages, each once in the topic as
+  /// librdkafka reads it read_committed.
+  func testQoS1MessagesReachATansuClusterOnce() throws {
+    let cluster = try BrokerProcess(.tansu)
+    try cluster.start()
+    defer { cluster.stop() }
+    let port = try sharedMQTTPort()
+    let p = uniquePrefix()
+    let worker = try WorkerProcess(
+      workerYAMLExtra: "store: { kind: kafka, bootstrap: [\(cluster.address)] }")
+    try worker.writeConnector(
+      p,
+      connector(
+        p, topic: "\(p).readings", port: port, clientID: p,
+        "subscriptions: [ { filter: \"\(p)/+/temperature\", qos: 1 } ]"))
+    try worker.start()
+    try worker.waitForMQTT(p)
+    let total = 5_000
+    let publisher = try startPublisher([
+      "--port", "\(port)", "--count", "\(total)", "--rate", "2000", "--topic",
+      "\(p)/d{device}/temperature",
+    ])
+    publisher.waitUntilExit()
+    XCTAssertEqual(publisher.terminationStatus, 0)
+    try waitUntil("every message in the topic", timeout: 60) {
+      Set(sequenceNumbers(try worker.records("\(p).readings"))).count >= total
+    }
+    let seqs = sequenceNumbers(try cluster.committedRecords("\(p).readings"))
+    XCTAssertEqual(seqs.count, total, "records librdkafka reads")
+    XCTAssertEqual(Set(seqs), Set(0..<total))
+    XCTAssertNotNil(worker.terminate())
+  }
+
   private func killedWorkerLosesNoQoS1Message(cluster: BrokerProcess?) throws {
     let port = try sharedMQTTPort()
     let p = uniquePrefix()

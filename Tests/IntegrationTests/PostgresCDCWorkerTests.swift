@@ -532,6 +532,29 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
     XCTAssertNotNil(worker.terminate())
   }
 
+  /// End to end on Tansu as the cluster: a random workload's changes reach the topics once, in
+  /// order, as librdkafka reads them read_committed (the crash tests use Sluice's listener as
+  /// the cluster: Tansu 0.6 does not abort a fenced producer's transaction).
+  func testChangesReachATansuClusterOnceInOrder() throws {
+    let cluster = try BrokerProcess(.tansu)
+    try cluster.start()
+    defer { cluster.stop() }
+    let workload = CDCWorkload(prefix: "cdc_tansu", transactions: 300, seed: 5)
+    let worker = try WorkerProcess(
+      workerYAMLExtra: "store: { kind: kafka, bootstrap: [\(cluster.address)], default_partitions: 3 }")
+    try workload.prepare(url)
+    slotsToDrop.append("cdc_tansu")
+    try worker.writeConnector(
+      "cdc-tansu", connectorYAML("cdc-tansu", tables: workload.tableList, topic: "tansu.{table}"))
+    try worker.start(timeout: 60)
+    try waitForStreaming(worker, "cdc-tansu")
+    let runner = workload.run(url)
+    try waitUntil("the workload committed", timeout: 120) { runner.finished }
+    XCTAssertNil(runner.failure)
+    try workload.verify(worker, topicPrefix: "tansu.", context: "on Tansu", cluster: cluster)
+    XCTAssertNotNil(worker.terminate())
+  }
+
   /// `store: kafka` and the cluster (Sluice's own listener, whose log survives a restart;
   /// Tansu's memory storage would not) is SIGKILLed and restarted three times while changes
   /// stream: the worker keeps running, its open transactions are aborted by the restarted

@@ -387,6 +387,33 @@ final class WebhookSourceTests: XCTestCase {
     try everyAcknowledgedKeyIsStoredOnceAcrossRepeatedSIGKILL(total: 5_000, cluster: cluster)
   }
 
+  /// End to end on Tansu as the cluster: 500 requests from 8 clients, each acknowledged once
+  /// its record is committed, each record once as librdkafka reads the topic read_committed.
+  func testAcknowledgedRequestsReachATansuClusterOnce() throws {
+    let cluster = try BrokerProcess(.tansu)
+    try cluster.start()
+    defer { cluster.stop() }
+    let (worker, port) = try startWorker(
+      ["hooks": "name: hooks\nsource: webhook\ntopic: hooks\nconfig: { listen: 127.0.0.1:PORT, path: /in }\n"],
+      store: "store: { kind: kafka, bootstrap: [\(cluster.address)] }")
+    let total = 500
+    let clients = ClientPool(total: total, threads: 8) { key in
+      let r = httpRequest(
+        "POST", "http://127.0.0.1:\(port)/in", headers: ["Content-Type": "application/json"],
+        body: Data("{\"key\":\(key)}".utf8), timeout: 10)
+      return (200..<300).contains(r.status)
+    }
+    clients.start()
+    try waitUntil("every request acknowledged", timeout: 120) { clients.finished }
+    XCTAssertEqual(clients.acknowledged, total)
+    let keys = try cluster.committedRecords("hooks").compactMap {
+      ($0["value"] as? [String: Any])?["key"] as? Int
+    }
+    XCTAssertEqual(keys.count, total, "records librdkafka reads")
+    XCTAssertEqual(Set(keys), Set(0..<total))
+    XCTAssertEqual(worker.terminate()?.status, 0)
+  }
+
   private func everyAcknowledgedKeyIsStoredOnceAcrossRepeatedSIGKILL(
     total: Int, cluster: BrokerProcess?
   ) throws {

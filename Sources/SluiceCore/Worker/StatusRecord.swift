@@ -9,6 +9,11 @@ public struct StatusRecord: Sendable, Equatable {
   /// The JSON value; nil for a tombstone.
   public var value: [UInt8]?
 
+  public init(key: String, value: [UInt8]?) {
+    self.key = key
+    self.value = value
+  }
+
   static func connector(_ name: String, _ summary: ConnectorStatus.Summary) -> StatusRecord {
     StatusRecord(
       key: "status-connector-\(name)",

@@ -99,6 +99,9 @@ public actor KafkaConsumer: TopicConsumer {
     revocationDone?.resume()
     revocationDone = nil
     let deadline = ContinuousClock.now + timeout
+    // Fetches past the deadline that only moved positions (over transaction markers or aborted
+    // batches): a few, so records behind them are not taken for an empty partition.
+    var lateRounds = 0
     while true {
       if let change = takeChange() { return change }
       try await checkMember()
@@ -110,13 +113,19 @@ public actor KafkaConsumer: TopicConsumer {
         try await Task.sleep(for: min(remaining, .milliseconds(50)))
         continue
       }
-      let wait = max(.zero, min(remaining, .milliseconds(500)))
+      // Every fetch may wait a little: a broker may answer one that must not wait with nothing
+      // even when records are there (Tansu does); with minBytes 1 it answers as soon as any are.
+      let wait = min(max(remaining, .milliseconds(100)), .milliseconds(500))
+      let before = positions
       let (records, skipped) = try await fetch(maxBytes: maxBytes, wait: wait)
       buffered += records
       if !buffered.isEmpty || !skipped.isEmpty {
         return ConsumerPoll(records: takeBuffered(maxRecords), skipped: skipped)
       }
-      if ContinuousClock.now >= deadline { return ConsumerPoll() }
+      if ContinuousClock.now >= deadline {
+        if positions == before || lateRounds >= 8 { return ConsumerPoll() }
+        lateRounds += 1
+      }
     }
   }
 

@@ -37,7 +37,13 @@ actor PartitionWriter {
       try await initializing.value
       return
     }
-    if case .ready = await producer.state { return }
+    let state = await producer.state
+    // Another append may have started the initialization while this one asked for the state.
+    if let initializing {
+      try await initializing.value
+      return
+    }
+    if case .ready = state { return }
     let producer = self.producer
     let task = Task { try await producer.initialize() }
     initializing = task
