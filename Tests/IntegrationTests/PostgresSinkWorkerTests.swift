@@ -123,6 +123,58 @@ final class PostgresSinkWorkerTests: XCTestCase {
     XCTAssertNotNil(worker.terminate())
   }
 
+  /// End to end on Tansu as the cluster: records produced to a topic on it reach a table
+  /// through the PostgreSQL sink (consumer group `connect-tansu-pg`) and an HTTP receiver
+  /// through the HTTP sink (`connect-tansu-http`), each record once.
+  func testPostgresAndHTTPSinksReadATansuTopic() throws {
+    let cluster = try BrokerProcess(.tansu)
+    try cluster.start()
+    defer { cluster.stop() }
+    try psql("DROP TABLE IF EXISTS tansu_rows; CREATE TABLE tansu_rows (n bigint PRIMARY KEY, pad text)")
+    try forgetOffsets(of: "tansu-pg")
+    let receiver = try HTTPReceiver.start()
+    let worker = try WorkerProcess(
+      workerYAMLExtra: "store: { kind: kafka, bootstrap: [\(cluster.address)], default_partitions: 2 }")
+    try worker.writeConnector(
+      "tansu-pg",
+      """
+      name: tansu-pg
+      sink: postgres
+      topics: [tansu-rows]
+      config: { url: "\(url)", table: tansu_rows, mode: insert, batch_size: 100 }
+      """)
+    try worker.writeConnector(
+      "tansu-http",
+      """
+      name: tansu-http
+      sink: http
+      topics: [tansu-rows]
+      config: { url: "\(receiver.url)/rows" }
+      """)
+    try worker.start()
+    let total = 600
+    for chunk in stride(from: 0, to: total, by: 200) {
+      let records = (chunk..<chunk + 200).map { #"{"key": "k\#($0)", "value": {"n": \#($0), "pad": "p"}}"# }
+      let (status, body) = try worker.post(
+        "/topics/tansu-rows/records", json: #"{"records": [\#(records.joined(separator: ","))]}"#)
+      XCTAssertEqual(status, 200, String(decoding: body, as: UTF8.self))
+    }
+    // Tansu takes ~23 s to complete a group's first assignment.
+    try waitUntil("every row in tansu_rows", timeout: 120) {
+      (try? Int(self.psql("SELECT count(*) FROM tansu_rows")) ?? 0) ?? 0 >= total
+    }
+    receiver.wait(timeout: 120) { _ in receiver.deliveredByKey.count >= total }
+    XCTAssertEqual(
+      try psql("SELECT count(*), count(DISTINCT n), min(n), max(n) FROM tansu_rows"),
+      "\(total)|\(total)|0|\(total - 1)")
+    let bodies = Set(receiver.received.filter { (200..<300).contains($0.status) }.compactMap {
+      (try? JSONSerialization.jsonObject(with: Data($0.bodyText.utf8)) as? [String: Any])?["n"] as? Int
+    })
+    XCTAssertEqual(bodies, Set(0..<total), "records the HTTP receiver accepted")
+    XCTAssertEqual(receiver.deliveredByKey.count, total, "one idempotency key per record")
+    XCTAssertNotNil(worker.terminate())
+  }
+
   func testAPoisonRecordGoesToTheDeadLetterTopicAndTheRestLands() throws {
     try psql(
       """
