@@ -223,16 +223,16 @@ final class MQTTSourceTests: XCTestCase {
     try killedWorkerLosesNoQoS1Message(cluster: cluster)
   }
 
-  /// End to end on Tansu as the cluster: 5,000 QoS 1 messages, each once in the topic as
-  /// librdkafka reads it read_committed.
-  func testQoS1MessagesReachATansuClusterOnce() throws {
-    let cluster = try BrokerProcess(.tansu)
-    try cluster.start()
-    defer { cluster.stop() }
+  /// A worker (its topics on `cluster` when given) with a connector subscribed at QoS 1 to
+  /// `<prefix>/+/temperature` on the shared mosquitto, writing `<prefix>.readings`; started and
+  /// subscribed.
+  private func startReadingsWorker(cluster: BrokerProcess?) throws -> (
+    worker: WorkerProcess, port: Int, prefix: String
+  ) {
     let port = try sharedMQTTPort()
     let p = uniquePrefix()
     let worker = try WorkerProcess(
-      workerYAMLExtra: "store: { kind: kafka, bootstrap: [\(cluster.address)] }")
+      workerYAMLExtra: cluster.map { "store: { kind: kafka, bootstrap: [\($0.address)] }" } ?? "")
     try worker.writeConnector(
       p,
       connector(
@@ -240,6 +240,16 @@ final class MQTTSourceTests: XCTestCase {
         "subscriptions: [ { filter: \"\(p)/+/temperature\", qos: 1 } ]"))
     try worker.start()
     try worker.waitForMQTT(p)
+    return (worker, port, p)
+  }
+
+  /// End to end on Tansu as the cluster: 5,000 QoS 1 messages, each once in the topic as
+  /// librdkafka reads it read_committed.
+  func testQoS1MessagesReachATansuClusterOnce() throws {
+    let cluster = try BrokerProcess(.tansu)
+    try cluster.start()
+    defer { cluster.stop() }
+    let (worker, port, p) = try startReadingsWorker(cluster: cluster)
     let total = 5_000
     let publisher = try startPublisher([
       "--port", "\(port)", "--count", "\(total)", "--rate", "2000", "--topic",
@@ -257,17 +267,7 @@ final class MQTTSourceTests: XCTestCase {
   }
 
   private func killedWorkerLosesNoQoS1Message(cluster: BrokerProcess?) throws {
-    let port = try sharedMQTTPort()
-    let p = uniquePrefix()
-    let worker = try WorkerProcess(
-      workerYAMLExtra: cluster.map { "store: { kind: kafka, bootstrap: [\($0.address)] }" } ?? "")
-    try worker.writeConnector(
-      p,
-      connector(
-        p, topic: "\(p).readings", port: port, clientID: p,
-        "subscriptions: [ { filter: \"\(p)/+/temperature\", qos: 1 } ]"))
-    try worker.start()
-    try worker.waitForMQTT(p)
+    let (worker, port, p) = try startReadingsWorker(cluster: cluster)
 
     let total = 50_000
     let publisher = try startPublisher([

@@ -25,6 +25,15 @@ final class TransactionMarkerTests: LogTestCase {
     return try ProducedBatch(validating: bytes, maxBytes: 1 << 20)
   }
 
+  /// Producer 7's `marker` at the end of partition t-0.
+  private func appendMarker(_ marker: TransactionMarker, timestamp: Int64, to log: EmbeddedLog)
+    async throws
+  {
+    _ = try await log.append(
+      marker.batch(producerID: 7, producerEpoch: 0, coordinatorEpoch: 0, timestamp: timestamp),
+      topic: "t", partition: 0)
+  }
+
   /// A marker's timestamp is when its transaction ended, later than the records after it: a
   /// lookup by timestamp passes over it to the records (it used to stop at the marker, find no
   /// record in it and give up on the segment, answering -1 to ListOffsets).
@@ -33,16 +42,10 @@ final class TransactionMarkerTests: LogTestCase {
     try log.createTopic("t", partitions: 1)
     _ = try await log.append(
       transactional(3, first: 0, producer: 7, sequence: 0), topic: "t", partition: 0)
-    _ = try await log.append(
-      TransactionMarker.commit.batch(
-        producerID: 7, producerEpoch: 0, coordinatorEpoch: 0, timestamp: 1_700_000_001_000),
-      topic: "t", partition: 0)
+    try await appendMarker(.commit, timestamp: 1_700_000_001_000, to: log)
     _ = try await log.append(
       transactional(3, first: 10, producer: 7, sequence: 3), topic: "t", partition: 0)
-    _ = try await log.append(
-      TransactionMarker.commit.batch(
-        producerID: 7, producerEpoch: 0, coordinatorEpoch: 0, timestamp: 1_700_000_001_000),
-      topic: "t", partition: 0)
+    try await appendMarker(.commit, timestamp: 1_700_000_001_000, to: log)
     let found = try log.firstRecord(topic: "t", partition: 0, atOrAfter: 1_700_000_000_005)
     XCTAssertEqual(found?.offset, 4, "record 10, after the first marker at offset 3")
     XCTAssertEqual(found?.timestamp, 1_700_000_000_010)
@@ -72,16 +75,10 @@ final class TransactionMarkerTests: LogTestCase {
     try log.createTopic("t", partitions: 1)
     _ = try await log.append(
       transactional(3, first: 0, producer: 7, sequence: 0), topic: "t", partition: 0)
-    _ = try await log.append(
-      TransactionMarker.abort.batch(
-        producerID: 7, producerEpoch: 0, coordinatorEpoch: 0, timestamp: 1),
-      topic: "t", partition: 0)
+    try await appendMarker(.abort, timestamp: 1, to: log)
     _ = try await log.append(
       transactional(2, first: 4, producer: 7, sequence: 3), topic: "t", partition: 0)
-    _ = try await log.append(
-      TransactionMarker.commit.batch(
-        producerID: 7, producerEpoch: 0, coordinatorEpoch: 0, timestamp: 1),
-      topic: "t", partition: 0)
+    try await appendMarker(.commit, timestamp: 1, to: log)
     for i in 0..<20 {
       _ = try await log.append(
         transactional(1, first: 7 + i, producer: 8, sequence: Int32(i)), topic: "t", partition: 0)
