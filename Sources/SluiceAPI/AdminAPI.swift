@@ -15,24 +15,28 @@ public struct AdminAPI: Sendable {
   public let workerID: String
   /// The Kafka listener's consumer groups, when it is on.
   public let groups: (any ConsumerGroupDirectory)?
+  /// `connectors_dir` and the worker: connectors are created, changed, paused and deleted
+  /// through it. Without it (tests of the read-only routes) those routes answer 404.
+  public let connectors: ConnectorFolder?
   /// Largest accepted request body; larger ones get 413.
   public var maxBodyBytes = 16 << 20
 
   public init(
     store: any TopicStore, status: StatusBoard, workerID: String,
-    groups: (any ConsumerGroupDirectory)? = nil
+    groups: (any ConsumerGroupDirectory)? = nil, connectors: ConnectorFolder? = nil
   ) {
     self.store = store
     self.status = status
     self.workerID = workerID
     self.groups = groups
+    self.connectors = connectors
   }
 
   /// The router with every route; tests drive it with HummingbirdTesting.
   public func router() -> Router<BasicRequestContext> {
     let router = Router()
     router.middlewares.add(JSONErrorMiddleware())
-    addHealthRoutes(to: router)
+    addRootRoutes(to: router)
     addConnectorRoutes(to: router)
     addTopicRoutes(to: router)
     addGroupRoutes(to: router)

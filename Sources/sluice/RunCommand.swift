@@ -93,10 +93,20 @@ struct RunCommand: AsyncParsableCommand {
     let store = opened.store
     let status = StatusBoard(onChange: opened.publishStatus)
     let workerID = "\(worker.workerID):\(worker.api.port)"
+    let targetStates: TargetStateFile
+    do {
+      targetStates = try TargetStateFile(path: worker.dataDir + "/connector-states.json")
+    } catch {
+      throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
+    }
     let runtime = Worker(
       store: store, offsets: offsets, registry: registry, status: status, workerID: workerID,
       removalGrace: .milliseconds(worker.connectorRemovalGraceMs),
-      taskStopGrace: .milliseconds(worker.taskShutdownGracefulTimeoutMs), logger: logger)
+      taskStopGrace: .milliseconds(worker.taskShutdownGracefulTimeoutMs),
+      targetStates: targetStates, logger: logger)
+    let folder = ConnectorFolder(
+      directory: worker.connectorsDir, worker: runtime, interpolation: interpolation,
+      logger: logger)
     var groups: GroupCoordinator?
     if worker.kafka != nil, opened.embedded != nil {
       do {
@@ -105,12 +115,11 @@ struct RunCommand: AsyncParsableCommand {
         throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
       }
     }
-    let api = AdminAPI(store: store, status: status, workerID: workerID, groups: groups)
+    let api = AdminAPI(
+      store: store, status: status, workerID: workerID, groups: groups, connectors: folder)
       .application(
         host: worker.api.host, port: worker.api.port, limits: worker.listeners, logger: logger)
-    let watcher = ConnectorDirectoryWatcher(
-      directory: worker.connectorsDir, worker: runtime, interpolation: interpolation,
-      logger: logger)
+    let watcher = ConnectorDirectoryWatcher(folder: folder)
 
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: api)]
     if let kafka = worker.kafka, let groups, let embedded = opened.embedded {
