@@ -29,7 +29,7 @@ struct ExpandedConnector: Encodable {
 }
 
 /// `ActiveTopicsInfo` (KIP-558).
-struct ActiveTopics: Encodable {
+struct ActiveTopicsInfo: Encodable {
   var topics: [String]
 }
 

@@ -76,6 +76,17 @@ extension AdminAPI {
       }
       return try jsonResponse(encoding: s, status: .accepted)
     }
+    // KIP-558: the topics the connector has used since it was created or last reset.
+    router.get("/connectors/:name/topics") { _, context -> Response in
+      let (s, _) = try await lookUp(try context.parameters.require("name"))
+      return try jsonResponse(
+        encoding: [s.name: ActiveTopicsInfo(topics: status.topics.topics(of: s.name))])
+    }
+    router.put("/connectors/:name/topics/reset") { _, context -> Response in
+      let (s, _) = try await lookUp(try context.parameters.require("name"))
+      status.topics.reset(s.name)
+      return Response(status: .accepted)
+    }
     router.post("/connectors/:name/tasks/:task/restart") { _, context -> Response in
       let id = try taskIndex(context)
       try await control(context) { try await $0.restartTask($1, id) }

@@ -91,7 +91,9 @@ struct RunCommand: AsyncParsableCommand {
       throw Failure("\(error)")
     }
     let store = opened.store
-    let status = StatusBoard(onChange: opened.publishStatus)
+    let status = StatusBoard(
+      onChange: opened.publishStatus,
+      topics: ActiveTopics(path: worker.dataDir + "/connector-topics.json"))
     let workerID = "\(worker.workerID):\(worker.api.port)"
     let targetStates: TargetStateFile
     do {

@@ -127,7 +127,30 @@ final class ConnectRESTControlTests: XCTestCase {
     }
   }
 
+  /// KIP-558: the topics a connector used, kept across a restart, emptied by a reset.
+  func testActiveTopicsAreTrackedKeptAndReset() throws {
+    XCTAssertEqual(try topics("lines-in"), [], "nothing written yet")
+    try append(1...3)
+    try waitUntil("delivered") { try delivered() == 3 }
+    XCTAssertEqual(try topics("lines-in"), ["lines"])
+    XCTAssertEqual(try topics("lines-out"), ["lines"])
+    XCTAssertNotNil(worker.terminate())
+    try worker.start()
+    XCTAssertEqual(try topics("lines-in"), ["lines"], "kept across a restart")
+    XCTAssertEqual(try worker.send("PUT", "/connectors/lines-in/topics/reset").status, 202)
+    XCTAssertEqual(try topics("lines-in"), [])
+    try append(4...4)
+    try waitUntil("used again after the reset") { try topics("lines-in") == ["lines"] }
+    XCTAssertEqual(try worker.send("GET", "/connectors/nope/topics").status, 404)
+  }
+
   // MARK: - Helpers
+
+  private func topics(_ name: String) throws -> [String] {
+    let body = try worker.getJSON("/connectors/\(name)/topics") as? [String: [String: [String]]]
+    return try XCTUnwrap(body?[name]?["topics"])
+  }
+
 
   private func append(_ lines: ClosedRange<Int>) throws {
     let handle = try FileHandle(forWritingTo: input)

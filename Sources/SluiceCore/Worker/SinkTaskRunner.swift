@@ -219,6 +219,7 @@ private struct SinkConsumer {
   }
 
   mutating func assign(_ partitions: [TopicPartition]) async throws {
+    runner.status.topics.note(runner.name, partitions.lazy.map(\.topic))
     for (tp, position) in try await startingPositions(of: partitions) {
       positions[tp] = position
       committed[tp] = position

@@ -66,6 +66,7 @@ final class SourceWriter: SourceTaskContext {
       batches.append((tp, prepared.records))
       placements.append((prepared.indexes, prepared.lastPosition))
     }
+    status.topics.note(connectorName, batches.lazy.map(\.0.topic))
     // Everything up to the last position of this send is written: commit it with them.
     let last = records.last(where: { $0.position != nil })?.position
     let bases = try await session.write(batches, committing: last)

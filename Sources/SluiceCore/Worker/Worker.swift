@@ -108,6 +108,7 @@ public actor Worker {
         metadata: ["connector": "\(name)", "grace": "\(removalGrace)"])
       let stopped = stop(name)
       status.remove(name)
+      status.topics.reset(name)
       try? targetStates.forget(name)
       removalCount += 1
       let removal = Removal(
@@ -122,6 +123,7 @@ public actor Worker {
         metadata: ["connector": "\(name)", "grace": "\(removalGrace)"])
       stopped[name] = nil
       status.remove(name)
+      status.topics.reset(name)
       try? targetStates.forget(name)
       removalCount += 1
       let removal = Removal(
