@@ -39,6 +39,10 @@ final class ReplicationStream: @unchecked Sendable {
   static let maxChunkBytes = 4 << 20
   /// PostgreSQL drops a walsender that is silent for `wal_sender_timeout` (60 s by default).
   static let feedbackInterval: TimeInterval = 10
+  /// While the task takes no chunks (paused, or topics slow), this thread does not read the
+  /// server's keepalives and so cannot see one that asks for a reply: it reports every second
+  /// instead, which keeps a walsender with a `wal_sender_timeout` down to 2 s.
+  static let blockedFeedbackInterval: TimeInterval = 1
 
   init(parameters: Parameters, confirmed: LSN) {
     self.parameters = parameters
@@ -129,7 +133,9 @@ final class ReplicationStream: @unchecked Sendable {
           // Wait for room, answering the server meanwhile so it does not time us out.
           var turn = reserveRoom(timeout: 0.1)
           while turn == .wait {
-            try sendFeedback(connection, &reported, &lastFeedback, &replyOwed)
+            try sendFeedback(
+              connection, &reported, &lastFeedback, &replyOwed,
+              interval: Self.blockedFeedbackInterval)
             turn = reserveRoom(timeout: 0.1)
           }
           if turn == .stop { break }
@@ -147,13 +153,13 @@ final class ReplicationStream: @unchecked Sendable {
   /// reply, or the interval passed.
   private func sendFeedback(
     _ connection: PostgresConnection, _ reported: inout LSN, _ lastFeedback: inout Date,
-    _ replyOwed: inout Bool
+    _ replyOwed: inout Bool, interval: TimeInterval = feedbackInterval
   ) throws {
     let (durable, wantReply) = condition.withLock {
       defer { replyWanted = false }
       return (self.durable, replyWanted)
     }
-    let due = Date().timeIntervalSince(lastFeedback) >= Self.feedbackInterval
+    let due = Date().timeIntervalSince(lastFeedback) >= interval
     guard durable != reported || replyOwed || wantReply || due else { return }
     let update = StandbyStatusUpdate(
       durable: durable,
