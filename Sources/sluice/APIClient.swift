@@ -144,9 +144,11 @@ struct APIClient {
           method: method, url: baseURL + path, body: body, headers: headers)
       }
     } catch {
-      throw Failure(
-        "cannot reach the worker at \(baseURL): \(error) (is `sluice run` running? set --api or SLUICE_API)"
-      )
+      let hint =
+        "\(error)".contains("CERTIFICATE_VERIFY_FAILED")
+        ? "the worker's certificate is not trusted: pass its worker file with --config"
+        : "is `sluice run` running? set --api or SLUICE_API"
+      throw Failure("cannot reach the worker at \(baseURL): \(error) (\(hint))")
     }
     guard (200..<300).contains(response.status) else {
       let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
@@ -168,8 +170,11 @@ struct APIClient {
   ) async throws -> HTTPConnection.Response {
     var tls = TLSConfiguration.makeClientConfiguration()
     if let certificateFile { tls.additionalTrustRoots = [.file(certificateFile)] }
-    let client = HTTPClient(
-      eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+    var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+    // A handshake that fails is retried until the connect timeout: an untrusted certificate
+    // should not keep the user waiting long.
+    configuration.timeout.connect = .seconds(5)
+    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     do {
       var request = HTTPClientRequest(url: url)
       request.method = .init(rawValue: method)
