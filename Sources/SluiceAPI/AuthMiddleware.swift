@@ -20,7 +20,7 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
   ) async throws -> Response {
     guard let auth else { return try await next(request, context) }
     // KIP-1017's health check stays open, for load balancers and orchestrators.
-    if request.uri.path == "/health", request.method == .get || request.method == .head {
+    if request.uri.path == "/health", request.method == .get {
       return try await next(request, context)
     }
     switch Self.check(request.headers[.authorization], against: auth) {

@@ -118,7 +118,8 @@ final class AdminAccessTests: XCTestCase {
     let secrets = [
       "api-tok-Zq81", "cdc-urlpw-Hx27", "cdc-pw-Lm55", "sink-urlpw-Ub40", "sink-pw-Qe19",
       "http-urlpw-Vb33", "http-query-Nc48", "http-bearer-Rt62", "http-header-Ks74",
-      "mqtt-pw-Ya86", "env-secret-Gd12", "hook-tok-Pw97", "hook-basic-Jm13",
+      "mqtt-pw-Ya86", "env-secret-Gd12", "hook-tok-Pw97", "hook-basic-Jm13", "dlq-urlpw-Fe05",
+      "dlq-query-Wq21",
     ]
     let closed = try WorkerProcess.freePort()
     let hookPort = try WorkerProcess.freePort()
@@ -163,6 +164,19 @@ final class AdminAccessTests: XCTestCase {
         auth: { type: bearer, token: http-bearer-Rt62 }
         headers: { X-Api-Key: http-header-Ks74 }
         retry: { max_attempts: 2, backoff_ms: 10, max_backoff_ms: 20 }
+        timeout_ms: 1000
+      """)
+    // Dead-lettered: the DLQ's headers quote the URL.
+    try worker.writeConnector(
+      "httpdlq",
+      """
+      name: httpdlq
+      sink: http
+      topics: [to-http]
+      errors: { tolerance: all, dlq_topic: http.dlq, retries: 0 }
+      config:
+        url: http://eve:dlq-urlpw-Fe05@127.0.0.1:\(closed)/in?token=dlq-query-Wq21
+        retry: { max_attempts: 1, backoff_ms: 10, max_backoff_ms: 20 }
         timeout_ms: 1000
       """)
     try worker.writeConnector(
@@ -227,6 +241,13 @@ final class AdminAccessTests: XCTestCase {
       if !failed { Thread.sleep(forTimeInterval: 0.2) }
     }
     XCTAssertTrue(failed, "the HTTP sink should have failed:\n\(worker.log())")
+    var deadLettered = false
+    while Date() < deadline && !deadLettered {
+      let topics = httpRequest("GET", base + "/topics", headers: auth)
+      deadLettered = String(decoding: topics.body, as: UTF8.self).contains("http.dlq")
+      if !deadLettered { Thread.sleep(forTimeInterval: 0.2) }
+    }
+    XCTAssertTrue(deadLettered, "the record should have been dead-lettered:\n\(worker.log())")
     Thread.sleep(forTimeInterval: 2)
 
     var answers: [String: String] = [:]
@@ -235,7 +256,7 @@ final class AdminAccessTests: XCTestCase {
       "/connectors?expand=status&expand=info", "/topics", "/admin/loggers", "/metrics",
       "/connector-plugins",
     ]
-    for name in ["cdc", "pgsink", "httpsink", "sensors", "hook", "hook2"] {
+    for name in ["cdc", "pgsink", "httpsink", "httpdlq", "sensors", "hook", "hook2"] {
       paths += [
         "/connectors/\(name)", "/connectors/\(name)/status", "/connectors/\(name)/config",
         "/connectors/\(name)/tasks", "/connectors/\(name)/tasks/0/status",
@@ -246,8 +267,8 @@ final class AdminAccessTests: XCTestCase {
       let answer = httpRequest("GET", base + path, headers: auth)
       answers["GET \(path) → \(answer.status)"] = String(decoding: answer.body, as: UTF8.self)
     }
-    // The dead-letter-free sinks' input topics hold only what was produced; read them back too.
-    for topic in ["to-pg", "to-http"] {
+    // The sinks' input topics and the dead-letter topic, whose headers quote the URL.
+    for topic in ["to-pg", "to-http", "http.dlq"] {
       let answer = httpRequest(
         "GET", base + "/topics/\(topic)/records?partition=0&offset=0", headers: auth)
       answers["GET records of \(topic)"] = String(decoding: answer.body, as: UTF8.self)
@@ -259,6 +280,9 @@ final class AdminAccessTests: XCTestCase {
     answers["sluice status --json"] = cliJSON.stdout + cliJSON.stderr
 
     // The test saw failures, not a quiet worker.
+    let dlq = answers["GET records of http.dlq"] ?? ""
+    XCTAssertTrue(dlq.contains("sluice.http.url"), dlq)
+    XCTAssertTrue(dlq.contains("eve:***@") && dlq.contains("token=***"), dlq)
     let status = answers["GET /connectors?expand=status → 200"] ?? ""
     XCTAssertTrue(status.contains("httpsink"), status)
     let log = worker.log()
