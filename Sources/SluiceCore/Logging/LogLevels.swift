@@ -127,6 +127,24 @@ public final class LogLevels: Sendable {
     }
   }
 
+  /// ``level(for:)`` of the logger a handler with `label` writes for, without building its
+  /// name while only the root has a level (the common case, on every log call).
+  public func level(label: String, connector: String?) -> LogLevel {
+    if let root = rootWhenAlone() { return root }
+    return level(for: Self.loggerName(label: label, connector: connector))
+  }
+
+  /// ``gate(for:)`` of the logger a handler with `label` writes for, as cheap as
+  /// ``level(label:connector:)``.
+  public func gate(label: String, connector: String?) -> LogLevel {
+    if let root = rootWhenAlone() { return root }
+    return gate(for: Self.loggerName(label: label, connector: connector))
+  }
+
+  private func rootWhenAlone() -> LogLevel? {
+    state.withLock { $0.explicit.count == 1 ? $0.explicit[Self.rootName]?.level : nil }
+  }
+
   /// The level in force for `name`: its own, else its nearest ancestor's, else the root's.
   public func level(for name: String) -> LogLevel {
     state.withLock { Self.effective(name, in: $0).level }
@@ -239,12 +257,12 @@ public struct LeveledLogHandler: LogHandler {
     levels.register(LogLevels.loggerName(label: label, connector: nil))
   }
 
-  private var name: String {
-    LogLevels.loggerName(label: label, connector: Self.connector(in: wrapped.metadata))
-  }
-
   public var logLevel: Logger.Level {
-    get { ownLevel ?? levels.gate(for: name).lowestAllowed }
+    get {
+      ownLevel
+        ?? levels.gate(label: label, connector: Self.connector(in: wrapped.metadata))
+        .lowestAllowed
+    }
     set { ownLevel = newValue }
   }
 
@@ -269,8 +287,7 @@ public struct LeveledLogHandler: LogHandler {
       guard event.level >= ownLevel else { return }
     } else {
       let connector = event.metadata.flatMap(Self.connector) ?? Self.connector(in: wrapped.metadata)
-      let name = LogLevels.loggerName(label: label, connector: connector)
-      guard levels.level(for: name).allows(event.level) else { return }
+      guard levels.level(label: label, connector: connector).allows(event.level) else { return }
     }
     wrapped.log(event: event)
   }
