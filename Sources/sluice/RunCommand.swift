@@ -86,8 +86,10 @@ struct RunCommand: AsyncParsableCommand {
     // cluster's consumer groups.
     let opened: StoreFactory.OpenedStore
     do {
-      opened = try await StoreFactory.open(
-        worker, offsets: offsets, logger: Logger(label: "sluice.kafka.store"))
+      // On Kafka, the store and its client log as `sluice.kafka.store` (/admin/loggers).
+      var storeLogger = logger
+      if case .kafka = worker.store { storeLogger = Logger(label: "sluice.kafka.store") }
+      opened = try await StoreFactory.open(worker, offsets: offsets, logger: storeLogger)
     } catch {
       throw Failure("\(error)")
     }
