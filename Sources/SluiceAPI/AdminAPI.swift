@@ -16,6 +16,9 @@ public struct AdminAPI: Sendable {
   public let workerID: String
   /// The Kafka listener's consumer groups, when it is on.
   public let groups: (any ConsumerGroupDirectory)?
+  /// `connectors_dir` and the worker: connectors are created, changed, paused and deleted
+  /// through it. Without it (tests of the read-only routes) those routes answer 404.
+  public let connectors: ConnectorFolder?
   /// Largest accepted request body; larger ones get 413.
   public var maxBodyBytes = 16 << 20
   /// `api.auth`: the credentials every route but `GET /health` needs; nil: open.
@@ -25,12 +28,13 @@ public struct AdminAPI: Sendable {
 
   public init(
     store: any TopicStore, status: StatusBoard, workerID: String,
-    groups: (any ConsumerGroupDirectory)? = nil
+    groups: (any ConsumerGroupDirectory)? = nil, connectors: ConnectorFolder? = nil
   ) {
     self.store = store
     self.status = status
     self.workerID = workerID
     self.groups = groups
+    self.connectors = connectors
   }
 
   /// The router with every route; tests drive it with HummingbirdTesting.
@@ -38,7 +42,7 @@ public struct AdminAPI: Sendable {
     let router = Router()
     router.middlewares.add(JSONErrorMiddleware())
     router.middlewares.add(AuthMiddleware(auth: auth))
-    addHealthRoutes(to: router)
+    addRootRoutes(to: router)
     addConnectorRoutes(to: router)
     addTopicRoutes(to: router)
     addGroupRoutes(to: router)

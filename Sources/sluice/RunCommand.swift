@@ -94,12 +94,24 @@ struct RunCommand: AsyncParsableCommand {
       throw Failure("\(error)")
     }
     let store = opened.store
-    let status = StatusBoard(onChange: opened.publishStatus)
+    let status = StatusBoard(
+      onChange: opened.publishStatus,
+      topics: ActiveTopics(path: worker.dataDir + "/connector-topics.json"))
     let workerID = "\(worker.workerID):\(worker.api.port)"
+    let targetStates: TargetStateFile
+    do {
+      targetStates = try TargetStateFile(path: worker.dataDir + "/connector-states.json")
+    } catch {
+      throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
+    }
     let runtime = Worker(
       store: store, offsets: offsets, registry: registry, status: status, workerID: workerID,
       removalGrace: .milliseconds(worker.connectorRemovalGraceMs),
-      taskStopGrace: .milliseconds(worker.taskShutdownGracefulTimeoutMs), logger: logger)
+      taskStopGrace: .milliseconds(worker.taskShutdownGracefulTimeoutMs),
+      targetStates: targetStates, logger: logger)
+    let folder = ConnectorFolder(
+      directory: worker.connectorsDir, worker: runtime, interpolation: interpolation,
+      logger: logger)
     var groups: GroupCoordinator?
     if worker.kafka != nil, opened.embedded != nil {
       do {
@@ -108,7 +120,8 @@ struct RunCommand: AsyncParsableCommand {
         throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
       }
     }
-    var admin = AdminAPI(store: store, status: status, workerID: workerID, groups: groups)
+    var admin = AdminAPI(
+      store: store, status: status, workerID: workerID, groups: groups, connectors: folder)
     admin.auth = worker.api.auth
     let api: any Service
     do {
@@ -118,9 +131,7 @@ struct RunCommand: AsyncParsableCommand {
     } catch {
       throw Failure("\(worker.file): \(error)")
     }
-    let watcher = ConnectorDirectoryWatcher(
-      directory: worker.connectorsDir, worker: runtime, interpolation: interpolation,
-      logger: logger)
+    let watcher = ConnectorDirectoryWatcher(folder: folder)
 
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: api)]
     if let kafka = worker.kafka, let groups, let embedded = opened.embedded {

@@ -171,6 +171,14 @@ final class WorkerProcess {
     try request("POST", path, body: Data(json.utf8))
   }
 
+  /// Any method, with an optional JSON body (the Kafka Connect routes use PUT, PATCH, DELETE).
+  @discardableResult
+  func send(_ method: String, _ path: String, json: String? = nil) throws -> (
+    status: Int, body: Data
+  ) {
+    try request(method, path, body: json.map { Data($0.utf8) })
+  }
+
   func getJSON(_ path: String) throws -> Any {
     let (status, body) = try get(path)
     guard status == 200 else {

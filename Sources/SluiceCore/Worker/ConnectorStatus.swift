@@ -88,9 +88,14 @@ public struct ConnectorStatus: Sendable, Codable, Equatable {
 public final class StatusBoard: Sendable {
   private let statuses = Mutex<[String: ConnectorStatus]>([:])
   private let onChange: (@Sendable ([StatusRecord]) -> Void)?
+  /// The topics each connector has used (KIP-558).
+  public let topics: ActiveTopics
 
-  public init(onChange: (@Sendable ([StatusRecord]) -> Void)? = nil) {
+  public init(
+    onChange: (@Sendable ([StatusRecord]) -> Void)? = nil, topics: ActiveTopics = ActiveTopics(path: nil)
+  ) {
     self.onChange = onChange
+    self.topics = topics
   }
 
   public func all() -> [ConnectorStatus] {

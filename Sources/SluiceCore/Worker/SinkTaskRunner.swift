@@ -18,6 +18,8 @@ struct SinkTaskRunner: Sendable {
   let store: any TopicStore
   let status: StatusBoard
   let logger: Logger
+  let gate: PauseGate
+  let restart: TaskRestartSignal
   var batchRecords: Int { connector.batching.maxRecords }
   var batchBytes: Int { connector.batching.maxBytes }
 
@@ -32,16 +34,24 @@ struct SinkTaskRunner: Sendable {
           connectorName: name, taskIndex: index, logger: logger, status: status,
           deadLetters: DeadLetterWriter(runner: self))
         task = try connector.makeTask(index: index, count: count, context: context)
-        status.updateTask(name, index) {
-          $0.state = .running
+        status.updateTask(name, index) { [gate] in
+          $0.state = gate.isPaused ? .paused : .running
           $0.trace = nil
         }
         consumer = try await store.makeConsumer(group: name, member: "\(index)")
-        var loop = SinkConsumer(runner: self, task: task!, consumer: consumer!)
-        try await loop.consume()
+        let (runner, sink, member) = (self, task!, consumer!)
+        let restarted = try await restart.run {
+          var loop = SinkConsumer(runner: runner, task: sink, consumer: member)
+          try await loop.consume()
+        }
         // The task lets go of its partitions before the group may give them to another.
         await task!.close()
         await consumer?.close()
+        if restarted && !Task.isStopping {
+          logger.info("sink task restarting on request", metadata: ["task": "\(index)"])
+          backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(60))
+          continue
+        }
         return
       } catch {
         // Leaving the group hands this task's partitions to the others until it is back.
@@ -155,6 +165,11 @@ private struct SinkConsumer {
     try await consumer.subscribe(runner.topics)
     do {
       while !Task.isStopping {
+        if runner.gate.isPaused {
+          // Paused: what was delivered is committed, and nothing is read until resumed.
+          try await commit(force: true)
+          try await runner.gate.waitWhilePaused()
+        }
         var batch = try await poll(timeout: .seconds(1), holding: []).records
         let lingers = runner.connector.batching.linger > .zero
         if lingers && !batch.isEmpty && batch.count < runner.batchRecords {
@@ -204,6 +219,7 @@ private struct SinkConsumer {
   }
 
   mutating func assign(_ partitions: [TopicPartition]) async throws {
+    runner.status.topics.note(runner.name, partitions.lazy.map(\.topic))
     for (tp, position) in try await startingPositions(of: partitions) {
       positions[tp] = position
       committed[tp] = position
@@ -367,7 +383,11 @@ private struct SinkConsumer {
     guard positions != committed else { return }
     let now = ContinuousClock.now
     guard force || now - lastCommit >= runner.connector.offsetCommitInterval else { return }
-    try await consumer.commit(positions.filter { committed[$0.key] != $0.value })
+    let changed = positions.filter { committed[$0.key] != $0.value }
+    // Not cancelled half-way: a task stopped by cancellation (a restart on request) still
+    // stores what it delivered, as a graceful stop does.
+    let consumer = self.consumer
+    try await Task { try await consumer.commit(changed) }.value
     committed = positions
     lastCommit = now
   }

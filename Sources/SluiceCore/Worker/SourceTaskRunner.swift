@@ -16,6 +16,8 @@ struct SourceTaskRunner: Sendable {
   let offsets: any OffsetStore
   let status: StatusBoard
   let logger: Logger
+  let gate: PauseGate
+  let restart: TaskRestartSignal
 
   func run() async {
     var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(60))
@@ -27,17 +29,24 @@ struct SourceTaskRunner: Sendable {
           connector: name, task: index, offsets: offsets)
         let context = SourceWriter(
           connector: name, taskIndex: index, store: store, session: session, status: status,
-          logger: logger, committedPosition: try await session.committedPosition())
+          logger: logger, committedPosition: try await session.committedPosition(), gate: gate)
         writer = context
         let task = try connector.makeTask(index: index, count: count, context: context)
-        status.updateTask(name, index) {
-          $0.state = .running
+        status.updateTask(name, index) { [gate] in
+          $0.state = gate.isPaused ? .paused : .running
           $0.trace = nil
         }
-        try await cancelWhenGracefulShutdown { try await task.run() }
+        let restarted = try await restart.run {
+          try await cancelWhenGracefulShutdown { try await task.run() }
+        }
         // The last positions the task committed are on disk before the worker moves on.
         try await context.flushCommits()
         if Task.isStopping { return }
+        if restarted {
+          logger.info("source task restarting on request", metadata: ["task": "\(index)"])
+          backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(60))
+          continue
+        }
         status.updateTask(name, index) { $0.state = .stopped }
         logger.info("source task finished", metadata: ["task": "\(index)"])
         return

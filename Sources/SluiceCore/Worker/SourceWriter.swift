@@ -26,11 +26,14 @@ final class SourceWriter: SourceTaskContext {
   private let producer: Producer
   private let state = State()
   private let history: SourceHistory
+  private let gate: PauseGate
 
   init(
     connector: String, taskIndex: Int, store: any TopicStore, session: any SourceSession,
-    status: StatusBoard, logger: Logger, committedPosition: SourcePosition?
+    status: StatusBoard, logger: Logger, committedPosition: SourcePosition?,
+    gate: PauseGate = PauseGate()
   ) {
+    self.gate = gate
     self.connectorName = connector
     self.taskIndex = taskIndex
     self.store = store
@@ -48,6 +51,9 @@ final class SourceWriter: SourceTaskContext {
 
   func send(_ records: [SourceRecord]) async throws -> [RecordMetadata] {
     guard !records.isEmpty else { return [] }
+    // A paused connector takes no input: the task waits here with its batch, and its own
+    // buffers fill and stop it reading upstream.
+    try await gate.waitWhilePaused()
     var results = [RecordMetadata?](repeating: nil, count: records.count)
     var batches: [(TopicPartition, [OutgoingRecord])] = []
     var placements: [(indexes: [Int], lastPosition: SourcePosition?)] = []
@@ -60,6 +66,7 @@ final class SourceWriter: SourceTaskContext {
       batches.append((tp, prepared.records))
       placements.append((prepared.indexes, prepared.lastPosition))
     }
+    status.topics.note(connectorName, batches.lazy.map(\.0.topic))
     // Everything up to the last position of this send is written: commit it with them.
     let last = records.last(where: { $0.position != nil })?.position
     let bases = try await session.write(batches, committing: last)

@@ -14,7 +14,8 @@ extension Worker {
     // runs to its end).
     let previous = retiring.removeValue(forKey: name)
     let board = status
-    let fresh = Self.initialStatus(definition, workerID: workerID)
+    var fresh = Self.initialStatus(definition, workerID: workerID)
+    if targetStates.state(of: name) == .paused { fresh.connector.state = .paused }
     if previous != nil {
       // No tasks yet: the old ones' last status updates find nothing to change.
       var waiting = fresh
@@ -25,9 +26,11 @@ extension Worker {
     } else {
       board.set(fresh)
     }
+    let gate = PauseGate(paused: targetStates.state(of: name) == .paused)
+    let restarts = (0..<definition.tasks).map { _ in TaskRestartSignal() }
     let run = ConnectorRun(
-      tasks: makeRunners(definition, connector, logger: log), gracePeriod: taskStopGrace,
-      logger: log)
+      tasks: makeRunners(definition, connector, gate: gate, restarts: restarts, logger: log),
+      gracePeriod: taskStopGrace, logger: log)
     let warnAfter = slowStopWarning
     // Detached: the incarnation must not inherit the graceful shutdown of whichever service
     // applied the change (the folder watcher); the worker stops it itself.
@@ -40,7 +43,9 @@ extension Worker {
       }
       await run.run()
     }
-    running[name] = Running(definition: definition, connector: connector, run: run, task: task)
+    running[name] = Running(
+      definition: definition, connector: connector, run: run, task: task, gate: gate,
+      restarts: restarts)
   }
 
   /// Asks a connector's tasks to stop gracefully, without waiting; whatever runs next under its
@@ -115,7 +120,8 @@ extension Worker {
   }
 
   private func makeRunners(
-    _ definition: ConnectorDefinition, _ connector: ConfiguredConnector, logger log: Logger
+    _ definition: ConnectorDefinition, _ connector: ConfiguredConnector, gate: PauseGate,
+    restarts: [TaskRestartSignal], logger log: Logger
   ) -> [@Sendable () async -> Void] {
     let count = definition.tasks
     return (0..<count).map { index -> @Sendable () async -> Void in
@@ -123,13 +129,13 @@ extension Worker {
       case .source(let source):
         let runner = SourceTaskRunner(
           connector: source, name: definition.name, index: index, count: count, store: store,
-          offsets: offsets, status: status, logger: log)
+          offsets: offsets, status: status, logger: log, gate: gate, restart: restarts[index])
         return { await runner.run() }
       case .sink(let sink):
         let runner = SinkTaskRunner(
           connector: sink, name: definition.name, index: index, count: count,
           topics: definition.topics, policy: definition.sinkErrorPolicy, store: store,
-          status: status, logger: log)
+          status: status, logger: log, gate: gate, restart: restarts[index])
         return { await runner.run() }
       }
     }
@@ -166,7 +172,7 @@ extension Worker {
     warning.cancel()
   }
 
-  private static func initialStatus(_ definition: ConnectorDefinition, workerID: String)
+  static func initialStatus(_ definition: ConnectorDefinition, workerID: String)
     -> ConnectorStatus
   {
     let (kind, type): (String, String) =

@@ -23,6 +23,8 @@ public actor Worker {
   public nonisolated let taskStopGrace: Duration
   /// How long a stopping task may take before the wait for it is logged.
   nonisolated let slowStopWarning: Duration
+  /// What the admin API asked each connector to do (run, pause, stop), kept across restarts.
+  public nonisolated let targetStates: TargetStateFile
   let logger: Logger
 
   /// One incarnation of a running connector: the definition it runs, its tasks, and the task
@@ -33,9 +35,21 @@ public actor Worker {
     var run: ConnectorRun
     /// Waits for the previous incarnation, then runs every task; returns when all have.
     var task: Task<Void, Never>
+    /// Holds the tasks while the connector is paused.
+    var gate: PauseGate
+    /// One per task, to restart it in place.
+    var restarts: [TaskRestartSignal]
+  }
+
+  /// A connector asked to stop (KIP-875): valid and known, with no tasks.
+  struct Stopped {
+    var definition: ConnectorDefinition
+    var connector: ConfiguredConnector
   }
 
   var running: [String: Running] = [:]
+  var stopped: [String: Stopped] = [:]
+
   /// Per connector name, what must have returned before that name may run again: its last
   /// stopped incarnation, or the pending removal that waits for it.
   var retiring: [String: Task<Void, Never>] = [:]
@@ -60,8 +74,11 @@ public actor Worker {
     store: any TopicStore, offsets: any OffsetStore, registry: ConnectorRegistry,
     status: StatusBoard = StatusBoard(),
     workerID: String, removalGrace: Duration = .seconds(10),
-    taskStopGrace: Duration = .seconds(5), slowStopWarning: Duration = .seconds(10), logger: Logger
+    taskStopGrace: Duration = .seconds(5), slowStopWarning: Duration = .seconds(10),
+    targetStates: TargetStateFile? = nil, logger: Logger
   ) {
+    // In memory unless the executable hands over the one in data_dir.
+    self.targetStates = targetStates ?? (try! TargetStateFile(path: nil))
     self.store = store
     self.offsets = offsets
     self.registry = registry
@@ -91,10 +108,27 @@ public actor Worker {
         metadata: ["connector": "\(name)", "grace": "\(removalGrace)"])
       let stopped = stop(name)
       status.remove(name)
+      status.topics.reset(name)
+      try? targetStates.forget(name)
       removalCount += 1
       let removal = Removal(
         file: current.definition.file, connector: current.connector, id: removalCount)
       retiring[name] = scheduleRemoval(name, removal, after: stopped)
+      pendingRemovals[name] = removal
+    }
+    for (name, current) in stopped
+    where wanted[name] == nil && !erroredFiles.contains(current.definition.file) {
+      logger.info(
+        "stopped connector removed; its cleanup runs if the removal holds",
+        metadata: ["connector": "\(name)", "grace": "\(removalGrace)"])
+      stopped[name] = nil
+      status.remove(name)
+      status.topics.reset(name)
+      try? targetStates.forget(name)
+      removalCount += 1
+      let removal = Removal(
+        file: current.definition.file, connector: current.connector, id: removalCount)
+      retiring[name] = scheduleRemoval(name, removal, after: retiring[name])
       pendingRemovals[name] = removal
     }
     // A file that is back, even invalid, is not gone: the cleanup waits until it goes again.
@@ -136,16 +170,13 @@ public actor Worker {
     invalid = shownInvalid
 
     for definition in definitions.sorted(by: { $0.name < $1.name }) {
-      if let current = running[definition.name],
-        current.definition.fingerprint == definition.fingerprint
-      {
-        continue
-      }
+      let current = running[definition.name]?.definition ?? stopped[definition.name]?.definition
+      if current?.fingerprint == definition.fingerprint { continue }
       let connector: ConfiguredConnector
       do {
         connector = try registry.instantiate(definition)
       } catch {
-        if running[definition.name] != nil {
+        if current != nil {
           logger.error(
             "connector config is invalid; keeping the running version",
             metadata: ["error": "\(error)"])
@@ -159,13 +190,20 @@ public actor Worker {
         }
         continue
       }
+      invalid.remove(definition.name)
+      if targetStates.state(of: definition.name) == .stopped {
+        if running[definition.name] != nil { stop(definition.name) }
+        logger.info("connector is stopped", metadata: ["connector": "\(definition.name)"])
+        keepStopped(definition, connector)
+        continue
+      }
       if running[definition.name] != nil {
         logger.info("connector changed; restarting", metadata: ["connector": "\(definition.name)"])
         stop(definition.name)
       } else {
         logger.info("connector starting", metadata: ["connector": "\(definition.name)"])
       }
-      invalid.remove(definition.name)
+      stopped[definition.name] = nil
       start(definition, connector)
     }
   }
@@ -185,8 +223,15 @@ public actor Worker {
   /// The file each running connector came from: a second file that claims the same name does
   /// not take it over (``ConnectorFolderReader``).
   public var nameOwners: [String: String] {
-    running.mapValues(\.definition.file)
+    running.mapValues(\.definition.file).merging(
+      stopped.mapValues(\.definition.file), uniquingKeysWith: { a, _ in a })
   }
 
   public var runningConnectors: [String] { running.keys.sorted() }
+
+  /// The definition of every valid connector, running, paused or stopped, by name.
+  public var definitions: [String: ConnectorDefinition] {
+    running.mapValues(\.definition).merging(
+      stopped.mapValues(\.definition), uniquingKeysWith: { a, _ in a })
+  }
 }
