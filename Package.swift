@@ -21,6 +21,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     // NIOHTTPTypes: the request/response parts the listeners' ConnectionGuard sees.
     .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+    // The CLI's HTTPS client for the admin API (`api.tls`).
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
   ],
   targets: [
     // MARK: - System libraries (module map + shim header only)
@@ -76,6 +78,9 @@ let package = Package(
         "SluiceCore",
         "SluiceHTTP",
         .product(name: "Hummingbird", package: "hummingbird"),
+        // HTTPS for the admin API (`api.tls`).
+        .product(name: "HummingbirdTLS", package: "hummingbird"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ]),
 
     // The Kafka listener: the embedded log as a single-node Kafka broker (DESIGN.md §8).
@@ -150,6 +155,10 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOFoundationCompat", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ]),
     .executableTarget(
       name: "sluice-log-bench", dependencies: ["SluiceLog", "SluiceCore"],

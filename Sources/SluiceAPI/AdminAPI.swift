@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import SluiceCore
@@ -20,6 +21,10 @@ public struct AdminAPI: Sendable {
   public let connectors: ConnectorFolder?
   /// Largest accepted request body; larger ones get 413.
   public var maxBodyBytes = 16 << 20
+  /// `api.auth`: the credentials every route but `GET /health` needs; nil: open.
+  public var auth: APIAuth?
+  /// The log levels `/admin/loggers` reads and sets.
+  public var logLevels = LogLevels.shared
 
   public init(
     store: any TopicStore, status: StatusBoard, workerID: String,
@@ -36,24 +41,30 @@ public struct AdminAPI: Sendable {
   public func router() -> Router<BasicRequestContext> {
     let router = Router()
     router.middlewares.add(JSONErrorMiddleware())
+    router.middlewares.add(AuthMiddleware(auth: auth))
     addRootRoutes(to: router)
     addConnectorRoutes(to: router)
     addTopicRoutes(to: router)
     addGroupRoutes(to: router)
+    addLoggerRoutes(to: router)
     return router
   }
 
-  /// The API as a service listening on `host:port`, within `limits`.
+  /// The API as a service listening on `host:port`, within `limits`; HTTPS with `tls`.
+  /// Throws when `tls`'s certificate or key cannot be read or do not fit together.
   public func application(
-    host: String, port: Int, limits: ListenerLimits = ListenerLimits(), logger: Logger
-  ) -> some ApplicationProtocol {
+    host: String, port: Int, limits: ListenerLimits = ListenerLimits(),
+    tls: APIConfig.TLSFiles? = nil, logger: Logger
+  ) throws -> some ApplicationProtocol {
     let connections = ConnectionCount(name: "admin API \(host):\(port)", logger: logger)
+    var server = HTTPServerBuilder.http1(
+      configuration: .init(
+        additionalChannelHandlers: [ConnectionGuard(limits: limits, connections: connections)],
+        idleTimeout: TimeAmount(limits.idleTimeout)))
+    if let tls { server = try .tls(server, tlsConfiguration: Self.tlsConfiguration(tls)) }
     return Application(
       router: router(),
-      server: .http1(
-        configuration: .init(
-          additionalChannelHandlers: [ConnectionGuard(limits: limits, connections: connections)],
-          idleTimeout: TimeAmount(limits.idleTimeout))),
+      server: server,
       configuration: .init(address: .hostname(host, port: port), serverName: "sluice"),
       logger: logger)
   }

@@ -29,7 +29,7 @@ struct ConsumeCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let client = APIClient(baseURL: options.baseURL)
+    let client = try APIClient(options)
     let path = "/topics/\(APIClient.escape(topic))"
     let info =
       (try JSONSerialization.jsonObject(with: try await client.get(path)) as? [String: Any]) ?? [:]
@@ -94,7 +94,7 @@ struct ProduceCommand: AsyncParsableCommand {
   @Option(help: "Write to this partition instead of choosing by key.") var partition: Int?
 
   func run() async throws {
-    let client = APIClient(baseURL: options.baseURL)
+    let client = try APIClient(options)
     let path = "/topics/\(APIClient.escape(topic))/records"
     // Interactive use sends each line at once; piped input is sent in batches.
     let batchSize = isatty(0) != 0 ? 1 : 500

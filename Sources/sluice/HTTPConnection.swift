@@ -5,7 +5,7 @@ import Foundation
 #endif
 
 /// A one-request HTTP/1.1 client over a plain socket, enough for the admin API on a trusted
-/// address. The CLI uses it instead of URLSession so the worker binary does not load
+/// address (``APIClient`` takes AsyncHTTPClient for `https://`). The CLI uses it instead of URLSession so the worker binary does not load
 /// FoundationNetworking and its TLS libraries (several MiB of resident memory) for nothing.
 enum HTTPConnection {
   struct Response {
@@ -19,7 +19,8 @@ enum HTTPConnection {
 
   /// Sends one request to `http://host:port/path…` and reads the whole response.
   static func send(
-    method: String, url: String, body: Data?, contentType: String = "application/json"
+    method: String, url: String, body: Data?, contentType: String = "application/json",
+    headers: [(String, String)] = []
   ) throws -> Response {
     guard url.hasPrefix("http://") else {
       throw Failure(description: "only http:// addresses are supported, got '\(url)'")
@@ -40,6 +41,9 @@ enum HTTPConnection {
     var request =
       "\(method) \(path.isEmpty ? "/" : String(path)) HTTP/1.1\r\nHost: \(authority)\r\nConnection: close\r\n"
     if let body { request += "Content-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n" }
+    for (name, value) in headers where !(name + value).contains(where: \.isNewline) {
+      request += "\(name): \(value)\r\n"
+    }
     request += "\r\n"
     var bytes = Data(request.utf8)
     if let body { bytes.append(body) }

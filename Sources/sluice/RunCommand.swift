@@ -86,7 +86,10 @@ struct RunCommand: AsyncParsableCommand {
     // cluster's consumer groups.
     let opened: StoreFactory.OpenedStore
     do {
-      opened = try await StoreFactory.open(worker, offsets: offsets, logger: logger)
+      // On Kafka, the store and its client log as `sluice.kafka.store` (/admin/loggers).
+      var storeLogger = logger
+      if case .kafka = worker.store { storeLogger = Logger(label: "sluice.kafka.store") }
+      opened = try await StoreFactory.open(worker, offsets: offsets, logger: storeLogger)
     } catch {
       throw Failure("\(error)")
     }
@@ -117,10 +120,17 @@ struct RunCommand: AsyncParsableCommand {
         throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
       }
     }
-    let api = AdminAPI(
+    var admin = AdminAPI(
       store: store, status: status, workerID: workerID, groups: groups, connectors: folder)
-      .application(
-        host: worker.api.host, port: worker.api.port, limits: worker.listeners, logger: logger)
+    admin.auth = worker.api.auth
+    let api: any Service
+    do {
+      api = try admin.application(
+        host: worker.api.host, port: worker.api.port, limits: worker.listeners,
+        tls: worker.api.tls, logger: Logger(label: "sluice.api"))
+    } catch {
+      throw Failure("\(worker.file): \(error)")
+    }
     let watcher = ConnectorDirectoryWatcher(folder: folder)
 
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: api)]
@@ -129,14 +139,16 @@ struct RunCommand: AsyncParsableCommand {
       do {
         broker = try KafkaBroker(
           store: embedded, config: kafka, groups: groups,
-          transactionsDirectory: worker.dataDir + "/kafka-transactions", logger: logger)
+          transactionsDirectory: worker.dataDir + "/kafka-transactions",
+          logger: Logger(label: "sluice.kafka.listener"))
       } catch {
         throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
       }
       let listener: KafkaListener
       do {
         listener = try KafkaListener(
-          broker: broker, config: kafka, limits: worker.listeners, logger: logger)
+          broker: broker, config: kafka, limits: worker.listeners,
+          logger: Logger(label: "sluice.kafka.listener"))
       } catch {
         throw Failure("\(worker.file): \(error)")
       }
@@ -147,7 +159,9 @@ struct RunCommand: AsyncParsableCommand {
       "sluice worker starting",
       metadata: [
         "data_dir": "\(worker.dataDir)", "connectors_dir": "\(worker.connectorsDir)",
-        "api": "\(worker.api.host):\(worker.api.port)", "store": "\(worker.store.kind)",
+        "api": "\(worker.api.scheme)://\(worker.api.host):\(worker.api.port)",
+        "api_auth": "\(worker.api.auth.map { "\($0)" } ?? "none")",
+        "store": "\(worker.store.kind)",
       ])
     // Services stop in reverse order: the watcher (no more changes), then the connectors
     // (finish batch, commit), then the Kafka listener, then the API.
@@ -176,14 +190,21 @@ struct RunCommand: AsyncParsableCommand {
     logger.info("sluice worker stopped")
   }
 
+  /// The process's logging: standard error, levels from ``LogLevels/shared`` (the root's from
+  /// `SLUICE_LOG_LEVEL`, default INFO; changed at run time through `/admin/loggers`), and no
+  /// URL password in any line.
   static func makeLogger() -> Logger {
+    if let text = ProcessInfo.processInfo.environment["SLUICE_LOG_LEVEL"],
+      let level = LogLevel(name: text)
+    {
+      LogLevels.shared.setInitialRoot(level)
+    }
     LoggingSystem.bootstrap { label in
-      var handler = StreamLogHandler.standardError(label: label)
-      let level = ProcessInfo.processInfo.environment["SLUICE_LOG_LEVEL"].flatMap(
-        Logger.Level.init(rawValue:))
-      handler.logLevel = level ?? .info
+      var stream = StreamLogHandler.standardError(label: label)
+      // The level is LeveledLogHandler's to decide; the stream writes what reaches it.
+      stream.logLevel = .trace
       // Connector errors quote their URLs; no log line shows a URL's password.
-      return MaskingLogHandler(wrapping: handler)
+      return LeveledLogHandler(label: label, wrapping: MaskingLogHandler(wrapping: stream))
     }
     return Logger(label: "sluice")
   }

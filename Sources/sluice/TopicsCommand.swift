@@ -11,7 +11,7 @@ struct TopicsCommand: AsyncParsableCommand {
   @Flag(help: "Print the API's JSON instead of a table.") var json = false
 
   func run() async throws {
-    let data = try await APIClient(baseURL: options.baseURL).get("/topics")
+    let data = try await APIClient(options).get("/topics")
     if json {
       FileHandle.standardOutput.write(data)
       return
@@ -39,7 +39,7 @@ struct StatusCommand: AsyncParsableCommand {
   @Flag(help: "Print the API's JSON instead of a summary.") var json = false
 
   func run() async throws {
-    let client = APIClient(baseURL: options.baseURL)
+    let client = try APIClient(options)
     let statuses: [[String: Any]]
     if let connector {
       let data = try await client.get("/connectors/\(APIClient.escape(connector))/status")
@@ -105,7 +105,7 @@ struct GroupsCommand: AsyncParsableCommand {
   @Flag(help: "Print the API's JSON instead of a table.") var json = false
 
   func run() async throws {
-    let data = try await APIClient(baseURL: options.baseURL).get("/groups")
+    let data = try await APIClient(options).get("/groups")
     if json { return FileHandle.standardOutput.write(data) }
     let groups = (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
     if groups.isEmpty { return print("no consumer groups") }

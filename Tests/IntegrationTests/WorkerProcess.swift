@@ -20,8 +20,10 @@ final class WorkerProcess {
   var apiURL: String { "http://127.0.0.1:\(port)" }
   var logFile: URL { directory.appendingPathComponent("worker.log") }
 
+  /// `api` goes inside the worker file's `api:` mapping after `listen` (`auth: {…}, tls: {…}`).
   init(
-    workerYAMLExtra: String = "", log: String = "{ partitions: 1, fsync: batch }", port: Int? = nil
+    workerYAMLExtra: String = "", log: String = "{ partitions: 1, fsync: batch }", port: Int? = nil,
+    api: String = ""
   ) throws {
     directory = FileManager.default.temporaryDirectory.appendingPathComponent(
       "sluice-it-\(UUID().uuidString)")
@@ -33,7 +35,7 @@ final class WorkerProcess {
     let yaml = """
       data_dir: \(directory.path)/data
       connectors_dir: \(directory.path)/connectors
-      api: { listen: 127.0.0.1:\(self.port) }
+      api: { listen: 127.0.0.1:\(self.port)\(api.isEmpty ? "" : ", " + api) }
       \(onKafka ? "" : "log: \(log)")
       \(workerYAMLExtra)
       """
@@ -74,9 +76,12 @@ final class WorkerProcess {
       at: connectorsDirectory.appendingPathComponent("\(name).yaml"))
   }
 
-  /// Starts the worker and waits until its API answers; with `descriptorLimit`, under that
-  /// `RLIMIT_NOFILE` (through prlimit, which execs the worker in its own process).
-  func start(timeout: TimeInterval = 30, descriptorLimit: Int? = nil) throws {
+  /// Starts the worker and waits until its API answers (or `ready` says so: an HTTPS API);
+  /// with `descriptorLimit`, under that `RLIMIT_NOFILE` (through prlimit, which execs the
+  /// worker in its own process).
+  func start(
+    timeout: TimeInterval = 30, descriptorLimit: Int? = nil, ready: (() -> Bool)? = nil
+  ) throws {
     let process = Process()
     let run = ["run", "--config", directory.appendingPathComponent("worker.yaml").path]
     if let descriptorLimit {
@@ -100,7 +105,7 @@ final class WorkerProcess {
         throw WorkerError(
           "worker exited with status \(process.terminationStatus) during start-up:\n\(log())")
       }
-      if (try? get("/connectors")) != nil { return }
+      if let ready { if ready() { return } } else if (try? get("/connectors")) != nil { return }
       Thread.sleep(forTimeInterval: 0.05)
     }
     throw WorkerError("worker did not answer within \(timeout)s:\n\(log())")

@@ -38,7 +38,8 @@ final class ConfigTests: XCTestCase {
   func testUnknownKeyWithoutACloseMatchListsTheKnownOnes() {
     XCTAssertEqual(
       workerError("api:\n  port: 1\n"),
-      "worker.yaml:2:3: api.port: unknown key 'port'; expected one of: listen")
+      "worker.yaml:2:3: api.port: unknown key 'port'; expected one of: listen, auth, tls, allow_unauthenticated"
+    )
   }
 
   func testWrongTypesAndBadValues() {
@@ -176,7 +177,7 @@ final class ConfigTests: XCTestCase {
       text: """
         data_dir: /var/lib/sluice
         connectors_dir: /etc/sluice/connectors
-        api: { listen: 0.0.0.0:9000 }
+        api: { listen: 0.0.0.0:9000, allow_unauthenticated: true }
         log: { partitions: 4, segment_bytes: 64MiB, retention_hours: 24, retention_bytes: 1GiB, fsync: interval, fsync_interval_ms: 250, max_record_bytes: 2MiB }
         """, file: "w.yaml", environment: [:])
     XCTAssertEqual(worker.dataDir, "/var/lib/sluice")

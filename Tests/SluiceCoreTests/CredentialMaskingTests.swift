@@ -69,6 +69,30 @@ final class CredentialMaskingTests: XCTestCase {
     XCTAssertTrue(line.contains("mqtt://plant:***@broker:1883"), line)
     XCTAssertTrue(line.contains("http://a:***@h"), line)
   }
+
+  func testSecretKeyValuesAreMaskedInQueriesAndConnectionStrings() {
+    XCTAssertEqual(
+      CredentialMask.masking("POST http://u:pw@h/in?api_key=abc123&n=1 returned 500"),
+      "POST http://u:***@h/in?api_key=***&n=1 returned 500")
+    XCTAssertEqual(
+      CredentialMask.masking("GET https://h/x?access_token=t0k#frag"),
+      "GET https://h/x?access_token=***#frag")
+    XCTAssertEqual(
+      CredentialMask.masking("host=db port=5432 password='a b c' dbname=shop"),
+      "host=db port=5432 password='***' dbname=shop")
+    XCTAssertEqual(
+      CredentialMask.masking("host=db PASSWORD=hunter2;user=x"), "host=db PASSWORD=***;user=x")
+    XCTAssertEqual(
+      CredentialMask.masking("X-Api-Key=k3y, client-secret=\"s e\", sslpassword=p"),
+      "X-Api-Key=k3y, client-secret=\"***\", sslpassword=***")
+    // Keys that name no secret, and text without any, stay as they were.
+    for text in [
+      "offset=5 partition=0 key=abc", "a == b", "passwords=", "token=", "monkey=banana",
+      "no equals sign",
+    ] {
+      XCTAssertEqual(CredentialMask.masking(text), text)
+    }
+  }
 }
 
 /// A sink whose every record fails with an error that quotes a URL with its password, and that

@@ -135,3 +135,13 @@ public struct Interpolation: Sendable {
 public struct InterpolationFailure: Error, Sendable {
   public var message: String
 }
+
+// The environment holds secrets (PGPASSWORD, tokens): a value that holds an Interpolation —
+// a service ServiceLifecycle names in a debug line, say — must not print it.
+extension Interpolation: CustomStringConvertible, CustomDebugStringConvertible {
+  public var description: String {
+    "Interpolation(environment: [\(environment.count) variables hidden], secretsDirectories: \(secretsDirectories))"
+  }
+
+  public var debugDescription: String { description }
+}

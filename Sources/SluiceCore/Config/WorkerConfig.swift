@@ -5,7 +5,8 @@ import Foundation
 public struct WorkerConfig: Sendable {
   public var dataDir = "data"
   public var connectorsDir = "Config/connectors"
-  public var api: (host: String, port: Int) = ("127.0.0.1", 8083)
+  /// `api:` — the admin API's address, access and TLS (``APIConfig``).
+  public var api = APIConfig()
   /// `store:` — the embedded log (default, with the `log:` section's settings) or a Kafka
   /// cluster.
   public var store: StoreConfig = .embedded(EmbeddedStoreConfig())
@@ -77,7 +78,7 @@ public struct WorkerConfig: Sendable {
     config.taskShutdownGracefulTimeoutMs = try m.durationMilliseconds(
       "task_shutdown_graceful_timeout_ms", default: config.taskShutdownGracefulTimeoutMs)
     if let api = m.node("api") {
-      config.api = try api.mapping(allowedKeys: ["listen"]).hostPort("listen", default: config.api)
+      config.api = try APIConfig(api)
     }
     if let log = m.node("log") {
       guard case .embedded = config.store else {
