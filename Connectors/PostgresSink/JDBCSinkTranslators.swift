@@ -283,8 +283,8 @@ enum JDBCSinkTranslators {
           "the table name comes from topic '\(dotted)', which has dots: \(vendor), which Sluice does not do; give table.name.format a table name"
         )
       }
-      return node
     }
+    var table = node
     switch dialect {
     case .confluent:
       // Confluent reads `schema.table` as a schema-qualified name.
@@ -293,21 +293,21 @@ enum JDBCSinkTranslators {
         throw node.error("expected table or schema.table, got \(node.kindDescription)")
       }
       if parts.count == 2 {
+        if parts[0].contains("{topic}") {
+          throw node.error(
+            "a schema named after the topic is not built in Sluice; give the schema's name")
+        }
         if schemaFromURL {
           throw node.error(
             "the schema is given twice: in table.name.format and as the URL's currentSchema")
         }
         config.append(t.entry("schema", t.located(.scalar(parts[0]), at: "table.name.format")))
-        var table = node
         table.content = .scalar(parts[1])
-        return table
       }
-      return node
     case .debezium:
-      var table = node
       table.content = .scalar(text.replacingOccurrences(of: ".", with: "_"))
-      return table
     }
+    return table
   }
 }
 

@@ -232,8 +232,8 @@ final class ConnectConfigTests: XCTestCase {
     XCTAssertEqual(back.sinkErrorPolicy.deadLetterTopic, "bad")
     XCTAssertEqual(back.sinkErrorPolicy.retries, 3)
     XCTAssertEqual(back.deadLetterTopicIsExplicit, true)
-    XCTAssertEqual(Shape(back.config), Shape(original.config))
-    XCTAssertEqual(Shape(back.config).description.contains("hunter2"), true)
+    XCTAssertEqual(back.config.outline, original.config.outline)
+    XCTAssertTrue(back.config.outline.contains("hunter2"))
     XCTAssertEqual(back.connectConfig, flat)
   }
 
@@ -447,23 +447,4 @@ final class ConnectConfigTests: XCTestCase {
     XCTAssertEqual(registry.sinkTypes, [])
     XCTAssertEqual(registry.plugin(named: "tester")?.version, SluiceVersion.current)
   }
-}
-
-/// A config tree without positions, for comparing what two definitions hold.
-struct Shape: Equatable, CustomStringConvertible {
-  var text: String
-
-  init(_ node: ConfigNode) { text = Self.render(node) }
-
-  private static func render(_ node: ConfigNode) -> String {
-    switch node.content {
-    case .null: return "null"
-    case .scalar(let s): return "'\(s)'"
-    case .sequence(let items): return "[" + items.map(render).joined(separator: ", ") + "]"
-    case .mapping(let entries):
-      return "{" + entries.map { "\($0.key): \(render($0.value))" }.joined(separator: ", ") + "}"
-    }
-  }
-
-  var description: String { text }
 }

@@ -372,3 +372,17 @@ public struct ConfigNode: Sendable {
     return items
   }
 }
+
+extension ConfigNode {
+  /// The content without positions — `{url: 'postgresql://…', tables: ['a', 'b']}` — for
+  /// comparing what two definitions hold however they were written.
+  public var outline: String {
+    switch content {
+    case .null: "null"
+    case .scalar(let text): "'\(text)'"
+    case .sequence(let items): "[" + items.map(\.outline).joined(separator: ", ") + "]"
+    case .mapping(let entries):
+      "{" + entries.map { "\($0.key): \($0.value.outline)" }.joined(separator: ", ") + "}"
+    }
+  }
+}

@@ -141,3 +141,25 @@ public struct ConnectorPlugin: Sendable {
     return out
   }
 }
+
+/// Kafka's `PluginInfo`, one entry of `GET /connector-plugins`: `{"class","type","version"}`.
+public struct PluginInfo: Sendable, Codable, Equatable {
+  public var className: String
+  public var type: String
+  public var version: String
+
+  enum CodingKeys: String, CodingKey {
+    case className = "class"
+    case type, version
+  }
+}
+
+extension ConnectorPlugin {
+  /// This plugin as `GET /connector-plugins` lists it.
+  public var info: PluginInfo {
+    PluginInfo(className: className, type: type.rawValue, version: version)
+  }
+
+  /// Its keys as `GET /connector-plugins/{plugin}/config` lists them.
+  public var configKeyInfos: [ConfigKeyInfo] { definitions.map(\.info) }
+}

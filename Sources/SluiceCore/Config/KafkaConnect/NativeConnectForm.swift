@@ -124,7 +124,11 @@ public enum NativeConnectForm {
           // An entry of a free-form mapping: `headers.X-Source`.
           path.append(String(key.dropFirst(definition.name.count + 1)))
           node = try t.scalar(entry.value, at: key)
-        } else if definition.shape == .mapping || isJSONObject(entry.value) {
+        } else if definition.shape == .mapping {
+          guard isJSONObject(entry.value) else {
+            throw entry.error(
+              "expected one key per entry (\(key).NAME) or a JSON object, got '\(entry.value)'")
+          }
           node = try parsedJSON(entry.value, key: key, t)
         } else if definition.shape == .list {
           node = try list(entry.value, key: key, t)
