@@ -332,7 +332,7 @@ struct JDBCURL {
     let prefix = "jdbc:postgresql://"
     guard text.hasPrefix(prefix) else {
       throw urlNode.error(
-        "Sluice writes to PostgreSQL: expected jdbc:postgresql://host[:port]/database, got \(CredentialMask.masking(urlNode.kindDescription))"
+        "Sluice writes to PostgreSQL: expected jdbc:postgresql://host[:port]/database, got \(ConnectorRegistry.maskingQueryPasswords(CredentialMask.masking(urlNode.kindDescription)))"
       )
     }
     let rest = text.dropFirst(prefix.count)
@@ -344,7 +344,7 @@ struct JDBCURL {
     let database = slash.map { location[location.index(after: $0)...] } ?? ""
     guard !hosts.isEmpty, !hosts.contains("@") else {
       throw urlNode.error(
-        "expected jdbc:postgresql://host[:port]/database, got \(CredentialMask.masking(urlNode.kindDescription))"
+        "expected jdbc:postgresql://host[:port]/database, got \(ConnectorRegistry.maskingQueryPasswords(CredentialMask.masking(urlNode.kindDescription)))"
       )
     }
     var user = try t.string(userKey)

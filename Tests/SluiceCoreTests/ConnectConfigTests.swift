@@ -409,7 +409,9 @@ final class ConnectConfigTests: XCTestCase {
         "headers.Authorization": "Bearer abc", "other.password": "${env:PW}",
         "both": "${file:/run/secrets/a} ${env:B}", "mixed.password": "x${env:PW}",
         "url": "postgresql://user:pw@host/db",
+        "connection.url": "jdbc:postgresql://h/d?user=u&password=pw&ssl=true",
       ]))
+    XCTAssertEqual(shown["connection.url"], "jdbc:postgresql://h/d?user=u&password=***&ssl=true")
     XCTAssertEqual(shown["password"], "[hidden]")
     XCTAssertEqual(shown["path"], "/p")
     XCTAssertEqual(shown["database.password"], "[hidden]")

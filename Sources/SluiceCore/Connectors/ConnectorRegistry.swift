@@ -1,3 +1,5 @@
+import Foundation
+
 /// A connector built from its definition, ready to make tasks.
 public enum ConfiguredConnector: Sendable {
   case source(any SourceConnector)
@@ -289,11 +291,31 @@ public struct ConnectorRegistry: Sendable {
       if Self.isSecret(entry.key, definitions: definitions) {
         out[entry.key] = Self.hiddenValue
       } else {
-        let masked = CredentialMask.masking(entry.value)
+        let masked = Self.maskingQueryPasswords(CredentialMask.masking(entry.value))
         if masked != entry.value { out[entry.key] = masked }
       }
     }
     return out
+  }
+
+  /// `text` with the value of every `password=` URL parameter (`jdbc:postgresql://h/d?password=x`)
+  /// replaced by `***`.
+  public static func maskingQueryPasswords(_ text: String) -> String {
+    guard text.range(of: "password=", options: .caseInsensitive) != nil else { return text }
+    var out = ""
+    var rest = Substring(text)
+    while let found = rest.range(of: "password=", options: .caseInsensitive) {
+      let starts =
+        found.lowerBound == rest.startIndex
+        || "?&;".contains(rest[rest.index(before: found.lowerBound)])
+      out += rest[..<found.upperBound]
+      rest = rest[found.upperBound...]
+      guard starts else { continue }
+      let end = rest.firstIndex(where: { "&;# \t\r\n\"'".contains($0) }) ?? rest.endIndex
+      if end != rest.startIndex { out += "***" }
+      rest = rest[end...]
+    }
+    return out + rest
   }
 
   /// Whether `key` holds a secret, by its definition or its name.
