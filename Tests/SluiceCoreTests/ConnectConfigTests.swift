@@ -237,6 +237,40 @@ final class ConnectConfigTests: XCTestCase {
     XCTAssertEqual(back.connectConfig, flat)
   }
 
+  func testAnEmptyGroupRoundTrips() throws {
+    let original = try ConnectorDefinition.parse(
+      text: "name: g\nsource: tester\ntopic: t\nconfig: { path: /p, batch: {} }\n", file: "g.yaml",
+      environment: [:])
+    XCTAssertEqual(original.connectConfig["batch"], "{}")
+    let back = try registry.definition(
+      name: "g", config: original.connectConfig, file: "g.yaml",
+      interpolation: Interpolation(environment: [:]))
+    XCTAssertEqual(back.config.outline, "{path: '/p', batch: {}}")
+    XCTAssertEqual(back.config.outline, original.config.outline)
+    // The group as JSON and one of its keys on its own add up.
+    let mixed = try registry.definition(
+      name: "g",
+      config: ConnectConfig([
+        "connector.class": "tester", "topic": "t", "path": "/p", "batch": #"{"size": 3}"#,
+        "batch.linger": "5ms",
+      ]), file: "g.yaml", interpolation: Interpolation(environment: [:]))
+    XCTAssertEqual(mixed.config.outline, "{path: '/p', batch: {size: '3', linger: '5ms'}}")
+  }
+
+  func testErrorsAboutEntriesFromTheAPIPointAtTheFile() {
+    XCTAssertThrowsError(
+      try registry.definition(
+        name: "api",
+        config: ConnectConfig(["connector.class": "tester", "topic": "t", "pth": "/p"]),
+        file: "/srv/connectors/api.yaml", interpolation: Interpolation(environment: [:]))
+    ) { error in
+      XCTAssertEqual(
+        "\(error)",
+        "/srv/connectors/api.yaml:1:1: pth: unknown key 'pth' for sluice.source.tester; did you mean 'path'?"
+      )
+    }
+  }
+
   func testConnectFormFilesInTheFolderAreTranslatedAndPropertiesAreListed() throws {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
       "connect-form-\(UUID().uuidString)")

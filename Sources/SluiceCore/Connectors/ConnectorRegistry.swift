@@ -107,12 +107,14 @@ public struct ConnectorRegistry: Sendable {
   private func plugin(for config: ConnectConfig, file: String) throws(ConfigError)
     -> ConnectorPlugin
   {
-    guard let entry = config.entry("connector.class") else {
+    guard var entry = config.entry("connector.class") else {
       throw ConfigError(
-        file: config.entries.first?.file ?? file, line: 1, column: 1, key: "connector.class",
+        file: config.entries.first.map { $0.file.isEmpty ? file : $0.file } ?? file, line: 1,
+        column: 1, key: "connector.class",
         message: "Missing required configuration \"connector.class\" which has no default value.")
     }
     if let plugin = plugin(named: entry.value) { return plugin }
+    if entry.file.isEmpty { (entry.file, entry.line, entry.column) = (file, 1, 1) }
     let ambiguous = plugins.filter { $0.matches(entry.value) }.map(\.className)
     if ambiguous.count > 1 {
       throw entry.error(
@@ -203,6 +205,17 @@ public struct ConnectorRegistry: Sendable {
       if var definition = plugin.definitions.definition(for: entry.key)?.info {
         definition.name = entry.key
         info(entry.key, definition, recommended: [])
+      } else if let member = plugin.definitions.first(where: { $0.name.hasPrefix(entry.key + ".") })
+      {
+        info(
+          entry.key,
+          ConfigKeyInfo(
+            name: entry.key, type: "STRING", required: false, defaultValue: nil,
+            importance: "LOW",
+            documentation: "The \(entry.key).* keys as one JSON object ({} for their defaults).",
+            group: member.group, orderInGroup: 1, width: "NONE", displayName: entry.key,
+            dependents: []),
+          recommended: [])
       } else {
         info(
           entry.key,

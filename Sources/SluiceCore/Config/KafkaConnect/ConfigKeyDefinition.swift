@@ -111,6 +111,12 @@ extension Array where Element == ConfigKeyDefinition {
     return out
   }
 
+  /// Whether a flat config may have `key`: a definition covers it, or it names a group of them
+  /// (`batch`, given as one JSON object).
+  public func knows(_ key: String) -> Bool {
+    definition(for: key) != nil || contains { $0.name.hasPrefix(key + ".") }
+  }
+
   /// The definition that covers `key`, if any.
   public func definition(for key: String) -> ConfigKeyDefinition? {
     first { $0.covers(key) }

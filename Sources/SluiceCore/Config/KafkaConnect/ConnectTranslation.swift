@@ -34,7 +34,13 @@ public struct ConnectTranslation: Sendable {
 
   /// An error at `key`'s entry, or at `connector.class` when the key was not given.
   public func error(_ key: String, _ message: String) -> ConfigError {
-    if let entry = config.entry(key) { return entry.error(message) }
+    if let entry = config.entry(key) {
+      // An entry that came from no file (the REST API) is reported against `file`.
+      if entry.file.isEmpty {
+        return ConfigError(file: file, line: 1, column: 1, key: key, message: message)
+      }
+      return entry.error(message)
+    }
     let anchor = config.entry("connector.class") ?? config.entries.first
     return ConfigError(
       file: anchor?.file.isEmpty == false ? anchor!.file : file, line: anchor?.line ?? 1,
@@ -191,16 +197,16 @@ public struct ConnectTranslation: Sendable {
   public func unknownKeyErrors() -> [ConfigError] {
     let names = plugin.definitions.map(\.name)
     var errors: [ConfigError] = []
-    for entry in config.entries where plugin.definitions.definition(for: entry.key) == nil {
+    for entry in config.entries where !plugin.definitions.knows(entry.key) {
       if entry.key.hasPrefix("transforms.") || entry.key.hasPrefix("predicates.") {
-        errors.append(entry.error(Self.transformsNotBuilt))
+        errors.append(error(entry.key, Self.transformsNotBuilt))
         continue
       }
       var message = "unknown key '\(entry.key)' for \(plugin.className)"
       if let guess = DidYouMean.suggestion(for: entry.key, among: names) {
         message += "; did you mean '\(guess)'?"
       }
-      errors.append(entry.error(message))
+      errors.append(error(entry.key, message))
     }
     return errors
   }
@@ -218,7 +224,8 @@ public struct ConnectTranslation: Sendable {
     vendorKeys: [String: String] = [:]
   ) throws(ConfigError) -> ConnectorDefinition {
     if let given = config.entry("name"), given.value != name {
-      throw given.error(
+      throw error(
+        "name",
         "the config's name '\(given.value)' differs from the connector's name '\(name)'")
     }
     try checkConverters()
@@ -228,7 +235,8 @@ public struct ConnectTranslation: Sendable {
       }
     }
     if let retryTimeout = config.entry("errors.retry.timeout") {
-      throw retryTimeout.error(
+      throw error(
+        "errors.retry.timeout",
         "Sluice retries a failing record a number of times, not for a time: use errors.retries")
     }
 
@@ -243,7 +251,8 @@ public struct ConnectTranslation: Sendable {
     case .sink:
       frame.append(entry("sink", typeNode))
       if let regex = config.entry("topics.regex") {
-        throw regex.error(
+        throw error(
+          "topics.regex",
           "a sink reading the topics a regular expression matches is not built in Sluice; list them in 'topics'"
         )
       }

@@ -126,7 +126,8 @@ public enum NativeConnectForm {
           node = try t.scalar(entry.value, at: key)
         } else if definition.shape == .mapping {
           guard isJSONObject(entry.value) else {
-            throw entry.error(
+            throw t.error(
+              key,
               "expected one key per entry (\(key).NAME) or a JSON object, got '\(entry.value)'")
           }
           node = try parsedJSON(entry.value, key: key, t)
@@ -146,7 +147,7 @@ public enum NativeConnectForm {
         if let guess = DidYouMean.suggestion(for: key, among: t.plugin.definitions.map(\.name)) {
           message += "; did you mean '\(guess)'?"
         }
-        throw entry.error(message)
+        throw t.error(key, message)
       }
       try root.insert(node, at: path, key: key, t)
     }
