@@ -77,7 +77,10 @@ enum JDBCSinkTranslators {
         "The primary-key fields; with record_key an empty list means every field of the key."),
       .init(
         "table.name.format", .string, default: "${topic}", importance: .medium, group: tables,
-        "The destination table name; ${topic} stands for the topic (which must then have no '.')."),
+        dialect == .confluent
+          ? "The destination table, table or schema.table; ${topic} stands for the topic (which must then have no '.')."
+          : "The destination table, table or schema.table; ${topic} stands for the topic (which must then have no '.'), ${source.schema}, ${source.table} and ${source.db} for the change event's source."
+      ),
     ]
   }
 
@@ -125,6 +128,12 @@ enum JDBCSinkTranslators {
       .init(
         "use.time.zone", .string, default: "UTC", importance: .medium, group: writes,
         "Only UTC: Sluice writes timestamps as PostgreSQL reads their ISO-8601 text."),
+      .init(
+        "database.time_zone", .string, default: "UTC", importance: .low, group: writes,
+        "The former name of use.time.zone: only UTC."),
+      .init(
+        "collection.name.format", .string, default: "${topic}", importance: .medium,
+        group: tables, "Debezium 3's name for table.name.format."),
     ]
 
   // MARK: - Translation
@@ -250,26 +259,44 @@ enum JDBCSinkTranslators {
           "use.time.zone", ["UTC"],
           "Sluice writes timestamps as PostgreSQL reads their ISO-8601 text"
         ),
+        (
+          "database.time_zone", ["UTC"],
+          "Sluice writes timestamps as PostgreSQL reads their ISO-8601 text"
+        ),
       ])
     }
     return try t.definition(type: "postgres", config: config, vendorKeys: vendorKeys)
   }
 
-  /// The `table:` of the sink from `table.name.format`.
+  /// The `table:` of the sink from `table.name.format` (Debezium 3's `collection.name.format`
+  /// too). `${topic}` is the topic — Debezium puts '_' for its dots, Confluent reads them as
+  /// schema separators, neither of which Sluice's `{topic}` does, so a dotted topic is an
+  /// error — and Debezium's `${source.schema}`, `${source.table}`, `${source.db}` are Sluice's
+  /// placeholders of the same names. A literal `schema.table` names the schema, as both do.
   private static func table(
     _ t: ConnectTranslation, dialect: Dialect, schemaFromURL: Bool,
     into config: inout [ConfigNode.Entry]
   ) throws(ConfigError) -> ConfigNode {
-    let written = t.written("table.name.format") ?? "${topic}"
-    let format = ConnectTranslation.placeholders(written, ["topic"])
+    var key = "table.name.format"
+    if dialect == .debezium, t.has("collection.name.format") {
+      if t.has(key) {
+        throw t.error(key, "give either table.name.format or collection.name.format, not both")
+      }
+      key = "collection.name.format"
+    }
+    let placeholders =
+      dialect == .confluent ? ["topic"] : ["topic", "source.schema", "source.table", "source.db"]
+    let written = t.written(key) ?? "${topic}"
+    let format = ConnectTranslation.placeholders(written, placeholders)
     let node =
-      t.has("table.name.format")
-      ? try t.scalar(format, at: "table.name.format")
-      : t.located(.scalar(format), at: "table.name.format")
+      t.has(key) ? try t.scalar(format, at: key) : t.located(.scalar(format), at: key)
     let text = try node.string()
-    let withoutTopic = text.replacingOccurrences(of: "{topic}", with: "")
-    if withoutTopic.contains("{") || withoutTopic.contains("}") {
-      throw node.error("only ${topic} may appear in braces, got \(node.kindDescription)")
+    var rest = text
+    for name in placeholders { rest = rest.replacingOccurrences(of: "{\(name)}", with: "") }
+    if rest.contains("{") || rest.contains("}") {
+      throw node.error(
+        "only \(placeholders.map { "${\($0)}" }.joined(separator: ", ")) may appear in braces, got \(node.kindDescription)"
+      )
     }
     if text.contains("{topic}") {
       let topics = (try t.list("topics")) ?? []
@@ -279,33 +306,33 @@ enum JDBCSinkTranslators {
           ? "Confluent's sink splits the dotted name into schema and table"
           : "Debezium's sink turns its dots into underscores"
         throw t.error(
-          "table.name.format",
-          "the table name comes from topic '\(dotted)', which has dots: \(vendor), which Sluice does not do; give table.name.format a table name"
+          key,
+          "the table name comes from topic '\(dotted)', which has dots: \(vendor), which Sluice does not do; give \(key) a table name"
         )
       }
     }
+    // `schema.table`, splitting only at dots outside placeholders.
+    var parts = [""]
+    var depth = 0
+    for c in text {
+      if c == "{" { depth += 1 }
+      if c == "}" { depth -= 1 }
+      if c == ".", depth == 0 { parts.append("") } else { parts[parts.count - 1].append(c) }
+    }
+    guard parts.count <= 2, parts.allSatisfy({ !$0.isEmpty }) else {
+      throw node.error("expected table or schema.table, got \(node.kindDescription)")
+    }
     var table = node
-    switch dialect {
-    case .confluent:
-      // Confluent reads `schema.table` as a schema-qualified name.
-      let parts = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-      guard parts.count <= 2, parts.allSatisfy({ !$0.isEmpty }) else {
-        throw node.error("expected table or schema.table, got \(node.kindDescription)")
+    if parts.count == 2 {
+      if parts[0].contains("{") {
+        throw node.error(
+          "a schema named by a placeholder is not built in Sluice; give the schema's name")
       }
-      if parts.count == 2 {
-        if parts[0].contains("{topic}") {
-          throw node.error(
-            "a schema named after the topic is not built in Sluice; give the schema's name")
-        }
-        if schemaFromURL {
-          throw node.error(
-            "the schema is given twice: in table.name.format and as the URL's currentSchema")
-        }
-        config.append(t.entry("schema", t.located(.scalar(parts[0]), at: "table.name.format")))
-        table.content = .scalar(parts[1])
+      if schemaFromURL {
+        throw node.error("the schema is given twice: in \(key) and as the URL's currentSchema")
       }
-    case .debezium:
-      table.content = .scalar(text.replacingOccurrences(of: ".", with: "_"))
+      config.append(t.entry("schema", t.located(.scalar(parts[0]), at: key)))
+      table.content = .scalar(parts[1])
     }
     return table
   }

@@ -143,8 +143,12 @@ final class JDBCSinkTranslatorTests: XCTestCase {
       try table(JDBCSinkTranslators.confluentClass, "kafka_${topic}"), ["public", "kafka_{topic}"])
     XCTAssertEqual(
       try table(JDBCSinkTranslators.confluentClass, "archive.orders"), ["archive", "orders"])
+    // Debezium puts '_' only for the topic's dots; a literal schema.table names the schema.
     XCTAssertEqual(
-      try table(JDBCSinkTranslators.debeziumClass, "archive.orders"), ["public", "archive_orders"])
+      try table(JDBCSinkTranslators.debeziumClass, "archive.orders"), ["archive", "orders"])
+    XCTAssertEqual(
+      try table(JDBCSinkTranslators.debeziumClass, "copy_${source.table}"),
+      ["public", "copy_{source.table}"])
     XCTAssertEqual(try table(JDBCSinkTranslators.debeziumClass, "${topic}"), ["public", "{topic}"])
   }
 
