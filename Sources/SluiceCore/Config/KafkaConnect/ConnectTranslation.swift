@@ -234,7 +234,7 @@ public struct ConnectTranslation: Sendable {
         throw error(key, Self.transformsNotBuilt)
       }
     }
-    if let retryTimeout = config.entry("errors.retry.timeout") {
+    if has("errors.retry.timeout") {
       throw error(
         "errors.retry.timeout",
         "Sluice retries a failing record a number of times, not for a time: use errors.retries")
@@ -250,7 +250,7 @@ public struct ConnectTranslation: Sendable {
       if let topic { frame.append(entry("topic", topic)) }
     case .sink:
       frame.append(entry("sink", typeNode))
-      if let regex = config.entry("topics.regex") {
+      if has("topics.regex") {
         throw error(
           "topics.regex",
           "a sink reading the topics a regular expression matches is not built in Sluice; list them in 'topics'"
