@@ -51,6 +51,14 @@ final class ConnectConfigTests: XCTestCase {
     XCTAssertEqual([port.file, "\(port.line)", "\(port.column)"], ["c.json", "6", "5"])
   }
 
+  func testTheBodyOfPOSTConnectorsKeepsItsInitialState() throws {
+    let body = try parse(
+      #"{"name": "a", "config": {"connector.class": "FileStreamSink"}, "initial_state": "PAUSED"}"#,
+      file: "request")
+    XCTAssertEqual(body.initialState, "PAUSED")
+    XCTAssertEqual(body.config.keys, ["connector.class"])
+  }
+
   func testFlatJSONTakesTheNameFromInsideTheConfig() throws {
     let file = try parse(
       #"{"connector.class": "FileStreamSink", "name": "out", "file": "/tmp/x", "topics": "a,b"}"#,

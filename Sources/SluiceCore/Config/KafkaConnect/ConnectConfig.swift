@@ -34,6 +34,7 @@ public struct ConnectConfig: Sendable, Equatable, CustomStringConvertible {
 
   public private(set) var entries: [Entry]
 
+  /// A config of these entries; a key given twice keeps its last value, at its later place.
   public init(entries: [Entry] = []) {
     self.entries = []
     for entry in entries {

@@ -15,6 +15,8 @@ public struct ConnectConfigFile: Sendable {
   public var nameEntry: ConnectConfig.Entry?
   /// Every entry of the config, in file order (the `name` entry only where it was inside it).
   public var config: ConnectConfig
+  /// `POST /connectors`' `initial_state` (KIP-980: RUNNING, PAUSED or STOPPED), when given.
+  public var initialState: String? = nil
 
   /// Reads `text` by the file's extension: `.properties` as properties, anything else as
   /// JSON or YAML.
@@ -34,7 +36,9 @@ public struct ConnectConfigFile: Sendable {
     return inner.contains { $0.key == "connector.class" }
   }
 
-  /// The Connect form from a JSON or YAML document parsed as written
+  /// The Connect form from a JSON or YAML document parsed as written — a file, or the body of
+  /// `POST /connectors` or `PUT /connectors/{name}/config` (the latter is a flat config), read
+  /// with ``ConfigNode/parseAsWritten(text:file:)`` so the keys keep their order
   /// (``ConfigNode/parseAsWritten(text:file:)``).
   public static func parse(root: ConfigNode) throws(ConfigError) -> ConnectConfigFile {
     guard case .mapping(let top) = root.content else {
@@ -44,9 +48,10 @@ public struct ConnectConfigFile: Sendable {
     var result = ConnectConfigFile(name: nil, nameEntry: nil, config: ConnectConfig())
     var configEntries: [ConfigNode.Entry]
     if nested {
-      for entry in top where entry.key != "name" && entry.key != "config" {
+      let known = ["name", "config", "initial_state"]
+      for entry in top where !known.contains(entry.key) {
         var message = "unknown key '\(entry.key)'"
-        if let guess = DidYouMean.suggestion(for: entry.key, among: ["name", "config"]) {
+        if let guess = DidYouMean.suggestion(for: entry.key, among: known) {
           message += "; did you mean '\(guess)'?"
         } else {
           message += "; a Kafka Connect config file has 'name' and 'config'"
@@ -61,6 +66,9 @@ public struct ConnectConfigFile: Sendable {
         result.nameEntry = ConnectConfig.Entry(
           key: "name", value: value, file: root.file, line: nameEntry.line,
           column: nameEntry.column)
+      }
+      if let state = top.first(where: { $0.key == "initial_state" }) {
+        result.initialState = try scalarText(state)
       }
       let config = top.first { $0.key == "config" }!.value
       guard case .mapping(let inner) = config.content else {
