@@ -43,6 +43,15 @@ enum HTTPSinkTranslators {
       "header.separator", .string, default: "|", importance: .low, group: request,
       "The separator between the pairs of 'headers'."),
     .init(
+      "behavior.on.null.values", .string, default: "ignore", importance: .low, group: request,
+      "Not built: Sluice sends a record without a value as the body null (Confluent's default, ignore, skips it)."
+    ),
+    .init(
+      "behavior.on.error", .string, default: "fail", importance: .low, group: retries,
+      allowed: ["fail"],
+      "Only fail: a request that keeps failing fails the task, or goes to the dead-letter topic with errors.tolerance=all."
+    ),
+    .init(
       "request.body.format", .string, default: "string", importance: .medium, group: request,
       allowed: ["string", "json"], "The body is the record value as the converter wrote it."),
     .init(
@@ -119,9 +128,17 @@ enum HTTPSinkTranslators {
     }
     try t.rejectUnbuilt([
       (
+        "behavior.on.null.values", [],
+        "Sluice sends a record without a value as the body null"
+      ),
+      (
+        "behavior.on.error", ["fail"],
+        "a request that keeps failing fails the task, or is dead-lettered with errors.tolerance=all"
+      ),
+      (
         "http.connect.timeout.ms", ["30000"],
         "http.request.timeout.ms bounds the whole request, connecting included"
-      )
+      ),
     ])
     _ = try t.oneOf("request.body.format", ["string", "json"])
     var config: [ConfigNode.Entry] = []

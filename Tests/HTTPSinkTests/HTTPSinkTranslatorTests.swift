@@ -118,5 +118,9 @@ final class HTTPSinkTranslatorTests: XCTestCase {
       "reporter.error.topic.name: reporting responses to a topic is not built in Sluice; failed requests go to the dead-letter topic (errors.tolerance=all, errors.deadletterqueue.topic.name)"
     )
     XCTAssertEqual(failure([("reporter.bootstrap.servers", "k:9092")]), "no error")
+    XCTAssertEqual(
+      failure([("behavior.on.null.values", "ignore")]),
+      "behavior.on.null.values: 'ignore' is not built in Sluice: Sluice sends a record without a value as the body null"
+    )
   }
 }
