@@ -206,6 +206,13 @@ let package = Package(
       name: "PostgresCDCTests", dependencies: ["PostgresCDCConnector", "SluiceCore"]),
     .testTarget(name: "HTTPSinkTests", dependencies: ["HTTPSinkConnector", "SluiceCore"]),
     .testTarget(name: "MQTTConnectorTests", dependencies: ["MQTTConnector", "SluiceCore"]),
+    // Every built-in connector type in Kafka Connect's flat form: plugins, definitions, round trips.
+    .testTarget(
+      name: "ConnectorPluginTests",
+      dependencies: [
+        "SluiceCore", "FileConnector", "WebhookConnector", "MQTTConnector", "PostgresCDCConnector",
+        "PostgresSinkConnector", "HTTPSinkConnector",
+      ]),
     .testTarget(name: "SystemLibraryTests", dependencies: ["CLibPQ", "CMosquitto", "CCurl"]),
     // Fixtures/ (hex files and the script that writes them) are read through #filePath.
     .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka"], exclude: ["Fixtures"]),

@@ -3,8 +3,18 @@ import SluiceCore
 /// Registers the `file` source and sink, Sluice's counterparts of Kafka's FileStream connectors.
 public enum FileConnectors {
   public static func register(in registry: inout ConnectorRegistry) {
-    registry.registerSource("file") { try FileSourceConnector(definition: $0) }
-    registry.registerSink("file") { try FileSinkConnector(definition: $0) }
+    let converters: Set<String> = [
+      ConnectCommonKeys.stringConverter, ConnectCommonKeys.jsonConverter,
+    ]
+    registry.register(
+      .source("file", definitions: FileSourceConfig.definitions, converters: converters) {
+        try FileSourceConnector(definition: $0)
+      })
+    registry.register(
+      .sink("file", definitions: FileSinkConfig.definitions, converters: converters) {
+        try FileSinkConnector(definition: $0)
+      })
+    FileStreamTranslators.register(in: &registry)
   }
 }
 
@@ -20,6 +30,31 @@ struct FileSourceConfig: Sendable {
   /// Where an overlong line goes: the dead-letter topic with `errors.tolerance: all`, else nil
   /// (the task fails with the reason).
   var deadLetterTopic: String?
+
+  /// The `config:` keys, as `/connector-plugins` describes them.
+  static let definitions: [ConfigKeyDefinition] = [
+    .init(
+      "path", .string, required: true, importance: .high, group: "File",
+      "The file to tail; waited for if it does not exist yet. Rotation by rename and truncation are followed."
+    ),
+    .init(
+      "start", .string, default: "beginning", importance: .medium, group: "File",
+      allowed: ["beginning", "end"],
+      "Where the first start reads from: the beginning of the file or its end (later starts resume)."
+    ),
+    .init(
+      "batch_lines", .int, default: "1000", importance: .low, group: "File",
+      "Lines per durable append (1 to 100000)."),
+    .init(
+      "poll_ms", .string, default: "200", importance: .low, group: "File",
+      "How often to look for more at the end of the file: milliseconds, or a duration like 500ms or 1s."
+    ),
+    .init(
+      "max_line_bytes", .string, default: "1000KiB", importance: .low, group: "File",
+      "The longest line; a longer one is a record error (dead-lettered with errors.tolerance=all). A size like 1000KiB."
+    ),
+  ]
+  static let keys = definitions.topLevelKeys
 }
 
 /// `sink: file` settings.
@@ -27,6 +62,19 @@ struct FileSinkConfig: Sendable {
   enum Format: String, Sendable { case json, value }
   var path: String
   var format: Format
+
+  /// The `config:` keys, as `/connector-plugins` describes them.
+  static let definitions: [ConfigKeyDefinition] = [
+    .init(
+      "path", .string, required: true, importance: .high, group: "File",
+      "The file records are appended to; created if missing."),
+    .init(
+      "format", .string, default: "json", importance: .medium, group: "File",
+      allowed: ["json", "value"],
+      "json: one JSON line per record (topic, partition, offset, key, value, headers), exactly once; value: only the values, one per line, at least once."
+    ),
+  ]
+  static let keys = definitions.topLevelKeys
 }
 
 /// A validated `source: file` connector.
@@ -34,9 +82,7 @@ struct FileSourceConnector: SourceConnector {
   let config: FileSourceConfig
 
   init(definition: ConnectorDefinition) throws {
-    let m = try definition.configMapping(allowedKeys: [
-      "path", "batch_lines", "poll_ms", "start", "max_line_bytes",
-    ])
+    let m = try definition.configMapping(allowedKeys: FileSourceConfig.keys)
     let topicNode = try definition.requiredTopicNode()
     let template: TopicTemplate
     do {
@@ -79,7 +125,7 @@ struct FileSinkConnector: SinkConnector {
   let config: FileSinkConfig
 
   init(definition: ConnectorDefinition) throws {
-    let m = try definition.configMapping(allowedKeys: ["path", "format"])
+    let m = try definition.configMapping(allowedKeys: FileSinkConfig.keys)
     config = FileSinkConfig(
       path: try m.string("path"),
       format: FileSinkConfig.Format(

@@ -41,10 +41,92 @@ struct HTTPSinkConfig: Sendable {
   var timeoutMs: Int
   var tls: CurlTLS
 
-  static let keys = [
-    "url", "method", "headers", "auth", "content_type", "body", "batch", "max_in_flight",
-    "ordering", "retry", "timeout_ms", "tls",
+  /// The `config:` keys, as `/connector-plugins` describes them.
+  static let definitions: [ConfigKeyDefinition] = [
+    .init(
+      "url", .string, required: true, importance: .high, group: "Request",
+      "The endpoint, http:// or https://; a template with {topic} {partition} {key} {key:/pointer} {value:/pointer} (values percent-escaped)."
+    ),
+    .init(
+      "method", .string, default: "POST", importance: .medium, group: "Request",
+      allowed: ["POST", "PUT", "PATCH"], "The request method."),
+    .init(
+      "headers", .string, importance: .medium, group: "Request", shape: .mapping,
+      "Request headers, one key per header (headers.X-Source=sluice); values may be templates like the URL."
+    ),
+    .init(
+      "content_type", .string, importance: .low, group: "Request",
+      "The Content-Type header; default application/json (application/x-ndjson for ndjson batches)."
+    ),
+    .init(
+      "body", .string, default: "value", importance: .medium, group: "Request",
+      allowed: ["value", "envelope"],
+      "value: the record value as JSON; envelope: the whole record (topic, partition, offset, key, value, headers)."
+    ),
+    .init(
+      "auth.type", .string, importance: .high, group: "Authentication",
+      allowed: ["bearer", "basic", "hmac-sha256"],
+      "How requests prove where they come from: a bearer token, basic auth, or an HMAC-SHA256 of the body in a header."
+    ),
+    .init("auth.token", .password, importance: .high, group: "Authentication", "The bearer token."),
+    .init(
+      "auth.username", .string, importance: .high, group: "Authentication", "The basic-auth user."),
+    .init(
+      "auth.password", .password, importance: .high, group: "Authentication",
+      "The basic-auth password."),
+    .init(
+      "auth.secret", .password, importance: .high, group: "Authentication", "The HMAC-SHA256 key."),
+    .init(
+      "auth.header", .string, default: "X-Sluice-Signature-256", importance: .low,
+      group: "Authentication", "The header that carries the HMAC."),
+    .init(
+      "auth.prefix", .string, default: "sha256=", importance: .low, group: "Authentication",
+      "Text before the HMAC in its header."),
+    .init(
+      "auth.encoding", .string, default: "hex", importance: .low, group: "Authentication",
+      allowed: ["hex", "base64"], "How the HMAC is written."),
+    .init(
+      "batch.max_records", .int, default: "500", importance: .medium, group: "Batching",
+      "With batching: the most records in one request (1 to 100000). Giving any batch key turns batching on."
+    ),
+    .init(
+      "batch.max_bytes", .string, default: "1MiB", importance: .low, group: "Batching",
+      "With batching: about the most bytes in one request, a size like 1MiB."),
+    .init(
+      "batch.linger_ms", .string, default: "0", importance: .low, group: "Batching",
+      "With batching: how long a batch waits to fill, milliseconds or a duration."),
+    .init(
+      "batch.format", .string, default: "json_array", importance: .medium, group: "Batching",
+      allowed: ["json_array", "ndjson"],
+      "With batching: a JSON array of values, or one JSON document per line."),
+    .init(
+      "max_in_flight", .int, default: "16", importance: .medium, group: "Delivery",
+      "Requests at once (1 to 1024)."),
+    .init(
+      "ordering", .string, default: "key", importance: .medium, group: "Delivery",
+      allowed: ["key", "partition"],
+      "key: a record waits for earlier records of its key; partition: one request at a time per partition, in offset order."
+    ),
+    .init(
+      "retry.max_attempts", .int, default: "10", importance: .medium, group: "Delivery",
+      "Attempts per request; 0: no limit."),
+    .init(
+      "retry.backoff_ms", .string, default: "200", importance: .low, group: "Delivery",
+      "The first wait between attempts, milliseconds or a duration."),
+    .init(
+      "retry.max_backoff_ms", .string, default: "30000", importance: .low, group: "Delivery",
+      "The longest wait between attempts, milliseconds or a duration."),
+    .init(
+      "timeout_ms", .string, default: "30000", importance: .medium, group: "Delivery",
+      "The time one request may take, milliseconds or a duration."),
+    .init(
+      "tls.ca", .string, importance: .low, group: "TLS",
+      "A CA bundle file that verifies the server."),
+    .init(
+      "tls.insecure", .boolean, default: "false", importance: .low, group: "TLS",
+      "Skip the server's certificate checks (tests only)."),
   ]
+  static let keys = definitions.topLevelKeys
 
   init(definition: ConnectorDefinition) throws {
     name = definition.name
@@ -79,7 +161,7 @@ struct HTTPSinkConfig: Sendable {
     contentType = try m.optionalString("content_type")
     body = Body(rawValue: try m.oneOf("body", allowed: ["value", "envelope"], default: "value"))!
     if let node = m.node("batch") {
-      let b = try node.mapping(allowedKeys: ["max_records", "max_bytes", "linger_ms", "format"])
+      let b = try node.mapping(allowedKeys: Self.definitions.keys(under: "batch"))
       batch = Batch(
         maxRecords: try b.int("max_records", default: 500, range: 1...100_000),
         maxBytes: Int(try b.bytes("max_bytes", default: 1 << 20)),
@@ -92,7 +174,7 @@ struct HTTPSinkConfig: Sendable {
     ordering = Ordering(
       rawValue: try m.oneOf("ordering", allowed: ["key", "partition"], default: "key"))!
     if let node = m.node("retry") {
-      let r = try node.mapping(allowedKeys: ["max_attempts", "backoff_ms", "max_backoff_ms"])
+      let r = try node.mapping(allowedKeys: Self.definitions.keys(under: "retry"))
       retry = Retry(
         maxAttempts: try r.int("max_attempts", default: 10, range: 0...1_000_000),
         backoffMs: try r.durationMilliseconds("backoff_ms", default: 200),
@@ -103,7 +185,7 @@ struct HTTPSinkConfig: Sendable {
     timeoutMs = Int(try m.durationMilliseconds("timeout_ms", default: 30_000))
     tls = CurlTLS()
     if let node = m.node("tls") {
-      let t = try node.mapping(allowedKeys: ["ca", "insecure"])
+      let t = try node.mapping(allowedKeys: Self.definitions.keys(under: "tls"))
       tls = CurlTLS(
         caFile: try t.optionalString("ca"), insecure: try t.bool("insecure", default: false))
     }
@@ -145,6 +227,11 @@ struct HTTPSinkConnector: SinkConnector {
 /// Registers `sink: http`.
 public enum HTTPSinkConnectors {
   public static func register(in registry: inout ConnectorRegistry) {
-    registry.registerSink("http") { try HTTPSinkConnector(definition: $0) }
+    registry.register(
+      .sink(
+        "http", definitions: HTTPSinkConfig.definitions,
+        converters: [ConnectCommonKeys.jsonConverter, ConnectCommonKeys.stringConverter]
+      ) { try HTTPSinkConnector(definition: $0) })
+    HTTPSinkTranslators.register(in: &registry)
   }
 }

@@ -16,9 +16,7 @@ enum RequestAuth: Sendable {
       self = .none
       return
     }
-    let m = try node.mapping(allowedKeys: [
-      "type", "token", "username", "password", "secret", "header", "prefix", "encoding",
-    ])
+    let m = try node.mapping(allowedKeys: HTTPSinkConfig.definitions.keys(under: "auth"))
     switch try m.oneOf("type", allowed: ["bearer", "basic", "hmac-sha256"], default: "") {
     case "bearer": self = .bearer(token: try m.string("token"))
     case "basic": self = .basic(user: try m.string("username"), password: try m.string("password"))

@@ -71,10 +71,70 @@ struct MQTTConfig: Sendable {
   var reconnectInitialMs: Int64
   var reconnectMaximumMs: Int64
 
-  static let keys = [
-    "url", "tls", "client_id", "username", "password", "protocol", "keep_alive", "clean_session",
-    "session_expiry", "subscriptions", "qos", "payload", "key", "max_inflight", "reconnect",
+  /// The `config:` keys, as `/connector-plugins` describes them.
+  static let definitions: [ConfigKeyDefinition] = [
+    .init(
+      "url", .string, required: true, importance: .high, group: "Broker",
+      "The broker: mqtt://host:1883 or mqtts://host:8883 for TLS."),
+    .init(
+      "tls.ca", .string, importance: .low, group: "TLS",
+      "A CA file that verifies the broker (mqtts:// only)."),
+    .init(
+      "tls.cert", .string, importance: .low, group: "TLS",
+      "A client certificate file (with tls.key)."),
+    .init(
+      "tls.key", .string, importance: .low, group: "TLS",
+      "The client certificate's private key file."),
+    .init(
+      "tls.insecure", .boolean, default: "false", importance: .low, group: "TLS",
+      "Skip the broker's host-name and chain checks (tests only)."),
+    .init(
+      "client_id", .string, importance: .high, group: "Session",
+      "The MQTT client id, one session per id; default sluice-<name>."),
+    .init("username", .string, importance: .medium, group: "Broker", "The user name."),
+    .init(
+      "password", .password, importance: .medium, group: "Broker",
+      "The password (needs a username)."),
+    .init(
+      "protocol", .string, default: "5", importance: .low, group: "Broker",
+      allowed: ["5", "3.1.1"], "The MQTT protocol version."),
+    .init(
+      "keep_alive", .string, default: "60s", importance: .low, group: "Session",
+      "The keep-alive interval, 5s to 65535s (milliseconds or a duration)."),
+    .init(
+      "clean_session", .boolean, default: "false", importance: .medium, group: "Session",
+      "false: a persistent session, so the broker keeps what is published while the worker is away."
+    ),
+    .init(
+      "session_expiry", .string, default: "7d", importance: .low, group: "Session",
+      "MQTT 5: how long the broker keeps the session (a duration)."),
+    .init(
+      "subscriptions", .list, required: true, importance: .high, group: "Subscriptions",
+      shape: .list,
+      "Topic filters with + and # wildcards: a JSON list of filters or of {\"filter\": …, \"qos\": …} objects, or a comma-separated list of filters."
+    ),
+    .init(
+      "qos", .int, default: "1", importance: .medium, group: "Subscriptions",
+      "The QoS asked for by subscriptions that give none (0 to 2; 1 loses least)."),
+    .init(
+      "payload", .string, default: "json", importance: .medium, group: "Records",
+      allowed: ["json", "text", "bytes"],
+      "json: validated JSON; text: UTF-8; bytes: as received. Invalid payloads go to the DLQ topic."
+    ),
+    .init(
+      "key", .string, default: "topic", importance: .medium, group: "Records",
+      "The record key: topic (the MQTT topic), none, or json:/pointer into the payload."),
+    .init(
+      "max_inflight", .int, default: "1000", importance: .low, group: "Session",
+      "Messages received but not yet durable, at most (the MQTT 5 receive maximum; 1 to 65535)."),
+    .init(
+      "reconnect.initial", .string, default: "500ms", importance: .low, group: "Session",
+      "The first wait before reconnecting to a lost broker."),
+    .init(
+      "reconnect.max", .string, default: "30s", importance: .low, group: "Session",
+      "The longest wait between reconnects."),
   ]
+  static let keys = definitions.topLevelKeys
 
   init(definition: ConnectorDefinition) throws {
     name = definition.name
@@ -111,7 +171,7 @@ struct MQTTConfig: Sendable {
 
     if let node = m.node("tls") {
       guard secure else { throw node.error("tls settings need an mqtts:// url") }
-      let t = try node.mapping(allowedKeys: ["ca", "cert", "key", "insecure"])
+      let t = try node.mapping(allowedKeys: Self.definitions.keys(under: "tls"))
       tls = TLS(
         caFile: try t.optionalString("ca"), certFile: try t.optionalString("cert"),
         keyFile: try t.optionalString("key"), insecure: try t.bool("insecure", default: false))
@@ -190,7 +250,7 @@ struct MQTTConfig: Sendable {
     reconnectInitialMs = 500
     reconnectMaximumMs = 30_000
     if let node = m.node("reconnect") {
-      let r = try node.mapping(allowedKeys: ["initial", "max"])
+      let r = try node.mapping(allowedKeys: Self.definitions.keys(under: "reconnect"))
       reconnectInitialMs = max(10, try r.durationMilliseconds("initial", default: 500))
       reconnectMaximumMs = max(
         reconnectInitialMs, try r.durationMilliseconds("max", default: 30_000))

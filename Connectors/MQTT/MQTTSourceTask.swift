@@ -84,6 +84,10 @@ struct IdleMQTTTask: SourceTask {
 /// Registers `source: mqtt`.
 public enum MQTTConnectors {
   public static func register(in registry: inout ConnectorRegistry) {
-    registry.registerSource("mqtt") { try MQTTSourceConnector(definition: $0) }
+    registry.register(
+      .source(
+        "mqtt", definitions: MQTTConfig.definitions,
+        converters: [ConnectCommonKeys.jsonConverter, ConnectCommonKeys.stringConverter]
+      ) { try MQTTSourceConnector(definition: $0) })
   }
 }

@@ -33,10 +33,46 @@ struct CDCConfig: Sendable {
   var tombstonesOnDelete: Bool
   var topic: TopicTemplate
 
-  static let keys = [
-    "url", "password", "tables", "slot", "publication", "snapshot", "heartbeat_ms",
-    "drop_slot_on_delete", "tombstones_on_delete",
+  /// The `config:` keys, as `/connector-plugins` describes them.
+  static let definitions: [ConfigKeyDefinition] = [
+    .init(
+      "url", .string, required: true, importance: .high, group: "Connection",
+      displayName: "PostgreSQL URL",
+      "The database to capture, as a libpq URL (postgresql://user@host:5432/db) or key=value string; the user needs the REPLICATION attribute."
+    ),
+    .init(
+      "password", .password, importance: .high, group: "Connection",
+      "The user's password; overrides one in the URL. Best given as ${env:NAME} or ${file:/path}."),
+    .init(
+      "tables", .list, required: true, importance: .high, group: "Capture", shape: .list,
+      "The tables to capture, schema.table (schema public when left out), or \"*\" for a publication FOR ALL TABLES."
+    ),
+    .init(
+      "slot", .string, importance: .medium, group: "Capture",
+      "The logical replication slot (created when missing): 1 to 63 lower-case letters, digits and '_'; default sluice_<name>."
+    ),
+    .init(
+      "publication", .string, importance: .medium, group: "Capture",
+      "The publication (created when missing; missing tables are added to it); default: the slot's name."
+    ),
+    .init(
+      "snapshot", .string, default: "initial", importance: .medium, group: "Capture",
+      allowed: ["initial", "never", "initial_only"],
+      "initial: read every captured table once when the connector has no position, then stream; never: stream changes only; initial_only: read the tables once and stop."
+    ),
+    .init(
+      "heartbeat_ms", .string, default: "10000", importance: .low, group: "Capture",
+      "How often a WAL message is written so an idle slot advances: milliseconds (at least 100) or a duration like 10s."
+    ),
+    .init(
+      "drop_slot_on_delete", .boolean, default: "false", importance: .low, group: "Capture",
+      "Drop the slot when the connector is deleted (after the worker's removal grace period)."),
+    .init(
+      "tombstones_on_delete", .boolean, default: "true", importance: .low, group: "Events",
+      "Write a record with a null value after each delete, as Debezium does, so compaction can drop the key."
+    ),
   ]
+  static let keys = definitions.topLevelKeys
   static let topicPlaceholders = ["schema", "table", "db"]
 
   init(definition: ConnectorDefinition) throws {

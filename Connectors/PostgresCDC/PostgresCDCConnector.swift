@@ -4,7 +4,11 @@ import SluiceCore
 /// Registers `source: postgres-cdc`.
 public enum PostgresCDCConnectors {
   public static func register(in registry: inout ConnectorRegistry) {
-    registry.registerSource("postgres-cdc") { try PostgresCDCConnector(definition: $0) }
+    registry.register(
+      .source("postgres-cdc", definitions: CDCConfig.definitions) {
+        try PostgresCDCConnector(definition: $0)
+      })
+    registry.register(DebeziumPostgresConfig.plugin)
   }
 }
 

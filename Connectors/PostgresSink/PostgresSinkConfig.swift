@@ -24,10 +24,59 @@ struct PostgresSinkConfig: Sendable {
   var lingerMs: Int64
   var offsetsTable: String
 
-  static let keys = [
-    "url", "password", "schema", "table", "mode", "primary_key", "columns", "delete", "truncate",
-    "auto_create", "auto_evolve", "batch_size", "linger_ms", "offsets_table",
+  /// The `config:` keys, as `/connector-plugins` describes them.
+  static let definitions: [ConfigKeyDefinition] = [
+    .init(
+      "url", .string, required: true, importance: .high, group: "Connection",
+      displayName: "PostgreSQL URL",
+      "The target database, as a libpq URL (postgresql://user@host:5432/db) or key=value string."),
+    .init(
+      "password", .password, importance: .high, group: "Connection",
+      "The user's password; overrides one in the URL. Best given as ${env:NAME} or ${file:/path}."),
+    .init(
+      "schema", .string, default: "public", importance: .medium, group: "Tables",
+      "The schema of the target tables."),
+    .init(
+      "table", .string, importance: .high, group: "Tables",
+      "The target table, a name or a template with {topic}, {source.schema}, {source.table}, {source.db}; default: the last dot-separated part of the topic."
+    ),
+    .init(
+      "mode", .string, default: "insert", importance: .high, group: "Writes",
+      allowed: ["insert", "upsert", "update"],
+      "insert: COPY rows in; upsert: insert or update by primary key (needs a unique index on it); update: update existing rows by primary key."
+    ),
+    .init(
+      "primary_key", .list, importance: .medium, group: "Writes", shape: .list,
+      "The primary-key columns, taken from the record key (a JSON object, or a plain key for one column) or else the value; default: the fields of the record key."
+    ),
+    .init(
+      "columns", .string, importance: .low, group: "Writes", shape: .mapping,
+      "Column names mapped to value fields (columns.<column>=<field>); default: every field to the column of its name."
+    ),
+    .init(
+      "delete", .boolean, default: "true", importance: .medium, group: "Writes",
+      "Apply deletes (Debezium op d) and tombstones as row deletes by key."),
+    .init(
+      "truncate", .boolean, default: "false", importance: .low, group: "Writes",
+      "Apply Debezium truncate events (op t) as TRUNCATE."),
+    .init(
+      "auto_create", .boolean, default: "false", importance: .medium, group: "Tables",
+      "Create a missing table from the first record's fields."),
+    .init(
+      "auto_evolve", .boolean, default: "false", importance: .medium, group: "Tables",
+      "Add a column for a field the table lacks."),
+    .init(
+      "batch_size", .int, default: "1000", importance: .medium, group: "Writes",
+      "Records per transaction (1 to 100000)."),
+    .init(
+      "linger_ms", .string, default: "0", importance: .low, group: "Writes",
+      "How long a batch waits to fill: milliseconds or a duration like 200ms."),
+    .init(
+      "offsets_table", .string, default: "sluice_sink_offsets", importance: .low,
+      group: "Tables",
+      "The table that holds the sink's offsets, written in the same transaction as each batch."),
   ]
+  static let keys = definitions.topLevelKeys
   static let tablePlaceholders = ["topic", "source.schema", "source.table", "source.db"]
 
   init(definition: ConnectorDefinition) throws {
@@ -103,6 +152,10 @@ struct PostgresSinkConnector: SinkConnector {
 /// Registers `sink: postgres`.
 public enum PostgresSinkConnectors {
   public static func register(in registry: inout ConnectorRegistry) {
-    registry.registerSink("postgres") { try PostgresSinkConnector(definition: $0) }
+    registry.register(
+      .sink(
+        "postgres", definitions: PostgresSinkConfig.definitions, readsSchemaEnvelopes: true
+      ) { try PostgresSinkConnector(definition: $0) })
+    JDBCSinkTranslators.register(in: &registry)
   }
 }

@@ -18,10 +18,7 @@ enum SignatureCheck: Sendable {
       self = .none
       return
     }
-    let m = try node.mapping(allowedKeys: [
-      "type", "secret", "header", "prefix", "encoding", "tolerance", "token", "username",
-      "password",
-    ])
+    let m = try node.mapping(allowedKeys: WebhookConfig.definitions.keys(under: "signature"))
     let type = try m.oneOf(
       "type", allowed: ["github", "stripe", "hmac-sha256", "bearer", "basic"], default: "")
     switch type {

@@ -36,11 +36,82 @@ struct WebhookConfig: Sendable {
   var http2: Bool
   var topic: TopicTemplate
 
-  static let keys = [
-    "listen", "path", "methods", "content", "key", "headers", "signature", "dedupe", "max_body",
-    "allowed_topics",
-    "max_pending", "protocol",
+  /// The `config:` keys, as `/connector-plugins` describes them.
+  static let definitions: [ConfigKeyDefinition] = [
+    .init(
+      "listen", .string, default: "127.0.0.1:8080", importance: .high, group: "Listener",
+      "host:port to listen on; webhook connectors may share one address with different paths."),
+    .init(
+      "path", .string, required: true, importance: .high, group: "Listener",
+      "The URL path this webhook answers, starting with '/'."),
+    .init(
+      "methods", .list, default: "POST", importance: .low, group: "Listener", shape: .list,
+      "The methods accepted: POST and/or PUT."),
+    .init(
+      "content", .string, default: "json", importance: .medium, group: "Records",
+      allowed: ["json", "raw"],
+      "json: the body must be valid JSON with Content-Type application/json; raw: any body."),
+    .init(
+      "key", .string, importance: .medium, group: "Records",
+      "The record key: header:NAME or json:/pointer; no key by default."),
+    .init(
+      "headers", .list, importance: .low, group: "Records", shape: .list,
+      "HTTP headers copied into the record's headers."),
+    .init(
+      "signature.type", .string, importance: .high, group: "Signature",
+      allowed: ["github", "stripe", "hmac-sha256", "bearer", "basic"],
+      "How requests are authenticated; every comparison is constant-time."),
+    .init(
+      "signature.secret", .password, importance: .high, group: "Signature",
+      "The shared secret of github, stripe and hmac-sha256 signatures."),
+    .init(
+      "signature.header", .string, default: "X-Signature", importance: .low, group: "Signature",
+      "hmac-sha256: the header that carries the signature."),
+    .init(
+      "signature.prefix", .string, default: "", importance: .low, group: "Signature",
+      "hmac-sha256: text before the signature in its header."),
+    .init(
+      "signature.encoding", .string, default: "hex", importance: .low, group: "Signature",
+      allowed: ["hex", "base64"], "hmac-sha256: how the signature is written."),
+    .init(
+      "signature.tolerance", .string, default: "5m", importance: .low, group: "Signature",
+      "stripe: how far the signed timestamp may be from now."),
+    .init(
+      "signature.token", .password, importance: .high, group: "Signature",
+      "bearer: the expected token."),
+    .init(
+      "signature.username", .string, importance: .high, group: "Signature",
+      "basic: the expected user."),
+    .init(
+      "signature.password", .password, importance: .high, group: "Signature",
+      "basic: the expected password."),
+    .init(
+      "dedupe.header", .string, importance: .medium, group: "Idempotency",
+      "The header whose value is the idempotency key; a repeat inside the window is answered with the first result and writes nothing."
+    ),
+    .init(
+      "dedupe.window", .string, default: "24h", importance: .low, group: "Idempotency",
+      "How long a key is remembered (a duration)."),
+    .init(
+      "dedupe.max_bytes", .string, default: "64MiB", importance: .low, group: "Idempotency",
+      "Memory the index may hold; the oldest keys are forgotten first."),
+    .init(
+      "dedupe.max_key_bytes", .int, default: "256", importance: .low, group: "Idempotency",
+      "The longest idempotency key (400 above it)."),
+    .init(
+      "max_body", .string, default: "1000KiB", importance: .medium, group: "Listener",
+      "The largest body (413 above it), a size like 1MiB."),
+    .init(
+      "allowed_topics", .string, importance: .low, group: "Records",
+      "A regular expression a rendered topic must match wholly (else 403)."),
+    .init(
+      "max_pending", .int, default: "1000", importance: .low, group: "Listener",
+      "Writes in flight before requests get 429."),
+    .init(
+      "protocol", .string, default: "http1", importance: .low, group: "Listener",
+      allowed: ["http1", "h2c"], "HTTP/1.1, or HTTP/2 over cleartext with prior knowledge."),
   ]
+  static let keys = definitions.topLevelKeys
 
   init(definition: ConnectorDefinition) throws {
     name = definition.name
@@ -74,7 +145,7 @@ struct WebhookConfig: Sendable {
     headerAllowList = m.node("headers") == nil ? [] : try m.stringList("headers")
     signature = try SignatureCheck(m.node("signature"))
     if let node = m.node("dedupe") {
-      let d = try node.mapping(allowedKeys: ["header", "window", "max_bytes", "max_key_bytes"])
+      let d = try node.mapping(allowedKeys: Self.definitions.keys(under: "dedupe"))
       dedupeHeader = try d.string("header")
       dedupeWindowMs = try d.durationMilliseconds("window", default: 86_400_000)
       dedupeMaxBytes = Int(try d.bytes("max_bytes", default: 64 << 20))

@@ -243,6 +243,10 @@ struct IdleWebhookTask: SourceTask {
 /// Registers `source: webhook`.
 public enum WebhookConnectors {
   public static func register(in registry: inout ConnectorRegistry) {
-    registry.registerSource("webhook") { try WebhookSourceConnector(definition: $0) }
+    registry.register(
+      .source(
+        "webhook", definitions: WebhookConfig.definitions,
+        converters: [ConnectCommonKeys.jsonConverter, ConnectCommonKeys.stringConverter]
+      ) { try WebhookSourceConnector(definition: $0) })
   }
 }

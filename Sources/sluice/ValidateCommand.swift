@@ -9,7 +9,8 @@ struct ValidateCommand: ParsableCommand {
     abstract: "Check worker and connector config files.",
     discussion: """
       A file with `source:` or `sink:` is checked as a connector (including its type's own \
-      `config:` keys); any other file as a worker file. Errors are printed as \
+      `config:` keys), as is a Kafka Connect config (a `.properties` file, or JSON or YAML with \
+      `connector.class`), which is translated first; any other file as a worker file. Errors are printed as \
       file:line:column: key: message, one per line; the exit status is 1 if any file is invalid.
       """)
 
@@ -39,8 +40,10 @@ struct ValidateCommand: ParsableCommand {
       do {
         if try Self.looksLikeConnector(file) {
           let definition =
-            try secrets.map { try ConnectorDefinition.load(path: file, interpolation: $0) }
-            ?? ConnectorDefinition.load(path: file, environment: environment)
+            try secrets.map {
+              try ConnectorDefinition.load(path: file, interpolation: $0, registry: registry)
+            }
+            ?? ConnectorDefinition.load(path: file, environment: environment, registry: registry)
           _ = try registry.instantiate(definition)
         } else {
           _ = try WorkerConfig.load(path: file, environment: environment)
@@ -59,9 +62,10 @@ struct ValidateCommand: ParsableCommand {
     guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
       throw Failure("\(file): cannot read the file")
     }
+    if file.hasSuffix(".properties") { return true }
     return text.split(whereSeparator: \.isNewline).contains {
       $0.hasPrefix("source:") || $0.hasPrefix("sink:") || $0.contains("\"source\"")
-        || $0.contains("\"sink\"")
+        || $0.contains("\"sink\"") || $0.contains("connector.class")
     }
   }
 }

@@ -66,6 +66,18 @@ public struct ConfigNode: Sendable {
   ) throws(ConfigError)
     -> ConfigNode
   {
+    try parse(text: text, file: file, expanding: interpolation)
+  }
+
+  /// Parses YAML (or JSON) and keeps every scalar as written: `${env:}` and `${file:}` are not
+  /// expanded (for configs that are stored and shown as given, expanded only when used).
+  public static func parseAsWritten(text: String, file: String) throws(ConfigError) -> ConfigNode {
+    try parse(text: text, file: file, expanding: nil)
+  }
+
+  private static func parse(text: String, file: String, expanding interpolation: Interpolation?)
+    throws(ConfigError) -> ConfigNode
+  {
     if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
       throw ConfigError(file: file, line: 1, column: 1, key: "", message: "file is empty")
     }
@@ -116,7 +128,7 @@ public struct ConfigNode: Sendable {
   }
 
   private static func convert(
-    _ node: Node, file: String, path: String, interpolation: Interpolation, budget: inout Int
+    _ node: Node, file: String, path: String, interpolation: Interpolation?, budget: inout Int
   ) throws(ConfigError)
     -> ConfigNode
   {
@@ -138,6 +150,7 @@ public struct ConfigNode: Sendable {
       if scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
         return located(.null)
       }
+      guard let interpolation else { return located(.scalar(scalar.string)) }
       switch interpolation.expand(scalar.string) {
       case .success(let value):
         var node = located(.scalar(value))
@@ -357,5 +370,19 @@ public struct ConfigNode: Sendable {
       throw error("expected a list, got \(kindDescription)")
     }
     return items
+  }
+}
+
+extension ConfigNode {
+  /// The content without positions — `{url: 'postgresql://…', tables: ['a', 'b']}` — for
+  /// comparing what two definitions hold however they were written.
+  public var outline: String {
+    switch content {
+    case .null: "null"
+    case .scalar(let text): "'\(text)'"
+    case .sequence(let items): "[" + items.map(\.outline).joined(separator: ", ") + "]"
+    case .mapping(let entries):
+      "{" + entries.map { "\($0.key): \($0.value.outline)" }.joined(separator: ", ") + "}"
+    }
   }
 }

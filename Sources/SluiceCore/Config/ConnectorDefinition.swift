@@ -34,6 +34,11 @@ public struct ConnectorDefinition: Sendable {
   public var deadLetterTopicIsExplicit = false
   /// The `name:` value, for errors about the name (a second file claiming it).
   public var nameNode: ConfigNode?
+  /// The connector in Kafka Connect's flat form: for a file written in that form (JSON,
+  /// `.properties`, or YAML with `config.connector.class`) exactly what it says; for a Sluice
+  /// YAML file its flattening (``NativeConnectForm``), which translates back to an equal
+  /// definition. Values are as written (`${env:…}` unexpanded).
+  public var connectConfig = ConnectConfig()
 
   /// The `config:` section as a mapping with these keys.
   public func configMapping(allowedKeys: [String]) throws(ConfigError) -> ConfigMapping {
@@ -48,20 +53,21 @@ public struct ConnectorDefinition: Sendable {
 
   /// Reads and parses a connector file; its `${file:}` references may read beside it.
   public static func load(
-    path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+    registry: ConnectorRegistry? = nil
   ) throws(ConfigError)
     -> ConnectorDefinition
   {
     try load(
       path: path,
-      interpolation: .beside(path, environment: environment))
+      interpolation: .beside(path, environment: environment), registry: registry)
   }
 
   /// Reads and parses a connector file with these interpolation rules (the worker's
   /// `secrets_dirs`).
-  public static func load(path: String, interpolation: Interpolation) throws(ConfigError)
-    -> ConnectorDefinition
-  {
+  public static func load(
+    path: String, interpolation: Interpolation, registry: ConnectorRegistry? = nil
+  ) throws(ConfigError) -> ConnectorDefinition {
     let text: String
     do {
       text = try String(contentsOfFile: path, encoding: .utf8)
@@ -70,7 +76,7 @@ public struct ConnectorDefinition: Sendable {
         file: path, line: 1, column: 1, key: "",
         message: "cannot read the file: \((error as NSError).localizedDescription)")
     }
-    return try parse(text: text, file: path, interpolation: interpolation)
+    return try parse(text: text, file: path, interpolation: interpolation, registry: registry)
   }
 
   public static func parse(
@@ -83,11 +89,72 @@ public struct ConnectorDefinition: Sendable {
       interpolation: .beside(file, environment: environment))
   }
 
-  public static func parse(text: String, file: String, interpolation: Interpolation)
-    throws(ConfigError) -> ConnectorDefinition
-  {
+  public static func parse(
+    text: String, file: String, interpolation: Interpolation, registry: ConnectorRegistry? = nil
+  ) throws(ConfigError) -> ConnectorDefinition {
+    if file.hasSuffix(".properties") {
+      return try connectForm(
+        ConnectConfigFile.parseProperties(text: text, file: file), text: text, file: file,
+        interpolation: interpolation, registry: registry)
+    }
+    let written = try ConfigNode.parseAsWritten(text: text, file: file)
+    if ConnectConfigFile.isConnectForm(written) {
+      return try connectForm(
+        ConnectConfigFile.parse(root: written), text: text, file: file,
+        interpolation: interpolation, registry: registry)
+    }
     let root = try ConfigNode.parse(text: text, file: file, interpolation: interpolation)
-    let m = try root.mapping(allowedKeys: topLevelKeys)
+    var definition = try ConnectorDefinition(root: root, file: file, fingerprint: text)
+    definition.connectConfig = NativeConnectForm.flatten(written, definition: definition)
+    return definition
+  }
+
+  /// A file in Kafka Connect's form, translated by the plugin its `connector.class` names.
+  private static func connectForm(
+    _ parsed: ConnectConfigFile, text: String, file: String, interpolation: Interpolation,
+    registry: ConnectorRegistry?
+  ) throws(ConfigError) -> ConnectorDefinition {
+    guard let name = parsed.name else {
+      throw ConfigError(
+        file: file, line: 1, column: 1, key: "name",
+        message: "Missing required configuration \"name\" which has no default value.")
+    }
+    guard let registry else {
+      throw ConfigError(
+        file: file, line: 1, column: 1, key: "connector.class",
+        message:
+          "a Kafka Connect config is translated by the worker's connector registry, which this reader was not given"
+      )
+    }
+    try checkName(
+      name,
+      at: parsed.nameEntry?.error("")
+        ?? ConfigError(file: file, line: 1, column: 1, key: "name", message: ""))
+    var definition = try registry.definition(
+      name: name, config: parsed.config, file: file, interpolation: interpolation)
+    definition.fingerprint = text
+    if let entry = parsed.nameEntry {
+      definition.nameNode = ConfigNode(
+        file: file, path: "name", line: entry.line, column: entry.column, content: .scalar(name))
+    }
+    return definition
+  }
+
+  private static func checkName(_ name: String, at location: ConfigError) throws(ConfigError) {
+    if name.isEmpty || name.unicodeScalars.contains(where: { !TopicName.isLegal($0) }) {
+      var error = location
+      error.message = "a connector name uses letters, digits, '.', '_' and '-', got '\(name)'"
+      throw error
+    }
+  }
+
+}
+
+extension ConnectorDefinition {
+  /// The frame of a connector file whose scalars are already interpolated: name, type, topics,
+  /// tasks and error handling are checked here; `config:` is kept for the connector.
+  init(root: ConfigNode, file: String, fingerprint: String) throws(ConfigError) {
+    let m = try root.mapping(allowedKeys: Self.topLevelKeys)
     let nameNode = try m.required("name")
     let name = try nameNode.string()
     if name.isEmpty || name.unicodeScalars.contains(where: { !TopicName.isLegal($0) }) {
@@ -158,15 +225,14 @@ public struct ConnectorDefinition: Sendable {
       m.node("config")
       ?? ConfigNode(
         file: file, path: "config", line: root.line, column: root.column, content: .null)
-    var definition = ConnectorDefinition(
+    self.init(
       name: name, role: role, typeNode: typeNode, topic: topic, topicNode: m.node("topic"),
       topics: topics,
       tasks: try m.int("tasks", default: 1, range: 1...256), sinkErrorPolicy: policy,
       config: configNode, file: file,
-      fingerprint: text)
-    definition.deadLetterTopicIsExplicit = deadLetterTopicIsExplicit
-    definition.nameNode = nameNode
-    return definition
+      fingerprint: fingerprint)
+    self.deadLetterTopicIsExplicit = deadLetterTopicIsExplicit
+    self.nameNode = nameNode
   }
 }
 
@@ -174,11 +240,13 @@ public struct ConnectorDefinition: Sendable {
 public enum ConnectorDirectory {
   /// Reads the folder once; a folder that cannot be listed is one error (start-up refuses it).
   public static func load(
-    directory: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    directory: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+    registry: ConnectorRegistry? = nil
   )
     -> (definitions: [ConnectorDefinition], errors: [ConfigError])
   {
-    var reader = ConnectorFolderReader(directory: directory, environment: environment)
+    var reader = ConnectorFolderReader(
+      directory: directory, environment: environment, registry: registry)
     switch reader.read() {
     case .unreadable(let error): return ([], [error])
     case .read(let definitions, let errors): return (definitions, errors)

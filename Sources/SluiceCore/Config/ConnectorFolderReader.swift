@@ -35,23 +35,37 @@ public struct ConnectorFolderReader: Sendable {
 
   public let directory: String
   public let interpolation: Interpolation
+  /// Translates files in Kafka Connect's form (`.json`, `.properties`, or YAML with
+  /// `config.connector.class`); without it such files are errors.
+  public let registry: ConnectorRegistry?
   private var parsed: [String: (stamp: Stamp, result: Result<ConnectorDefinition, ConfigError>)] =
     [:]
   /// How many files the reads so far have parsed (unchanged files are not parsed again).
   public private(set) var parsedFiles = 0
 
-  public init(directory: String, interpolation: Interpolation) {
+  public init(
+    directory: String, interpolation: Interpolation, registry: ConnectorRegistry? = nil
+  ) {
     self.directory = directory
     self.interpolation = interpolation
+    self.registry = registry
   }
 
   public init(
-    directory: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    directory: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+    registry: ConnectorRegistry? = nil
   ) {
     self.init(
       directory: directory,
       interpolation: Interpolation(
-        environment: environment, secretsDirectories: [directory]))
+        environment: environment, secretsDirectories: [directory]),
+      registry: registry)
+  }
+
+  /// The file names the reader takes as connector files.
+  public static func isConnectorFile(_ name: String) -> Bool {
+    !name.hasPrefix(".")
+      && [".yaml", ".yml", ".json", ".properties"].contains { name.hasSuffix($0) }
   }
 
   /// Lists the folder and returns its connectors; `owners` maps a connector name to the file
@@ -67,10 +81,7 @@ public struct ConnectorFolderReader: Sendable {
           message: "cannot read the folder: \((error as NSError).localizedDescription)"))
     }
     let paths = names.sorted()
-      .filter {
-        !$0.hasPrefix(".")
-          && ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml") || $0.hasSuffix(".json"))
-      }
+      .filter(Self.isConnectorFile)
       .map { (directory as NSString).appendingPathComponent($0) }
     parsed = parsed.filter { paths.contains($0.key) }
 
@@ -107,7 +118,8 @@ public struct ConnectorFolderReader: Sendable {
     }
     parsedFiles += 1
     let result = Result { () throws(ConfigError) in
-      try ConnectorDefinition.parse(text: text, file: path, interpolation: interpolation)
+      try ConnectorDefinition.parse(
+        text: text, file: path, interpolation: interpolation, registry: registry)
     }
     if let stamp { parsed[path] = (stamp, result) } else { parsed[path] = nil }
     return result

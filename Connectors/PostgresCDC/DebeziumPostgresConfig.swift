@@ -1,0 +1,301 @@
+import SluiceCore
+
+/// Debezium's PostgreSQL connector config (`io.debezium.connector.postgresql.PostgresConnector`),
+/// run as Sluice's `postgres-cdc` source.
+///
+/// What translates exactly is translated: the connection, `topic.prefix` (topics
+/// `<prefix>.<schema>.<table>`, as Debezium names them), include lists that name tables,
+/// the slot, the publication, the snapshot modes Sluice has. A setting whose behaviour
+/// Sluice does not have — a table pattern, column filters, decimals as bytes — is an error
+/// that names the key and says why, never silently dropped.
+enum DebeziumPostgresConfig {
+  static let className = "io.debezium.connector.postgresql.PostgresConnector"
+
+  static var plugin: ConnectorPlugin {
+    .translator(
+      className: className, aliases: [], kind: .source, sluiceType: "postgres-cdc",
+      definitions: definitions, converters: ConnectCommonKeys.jsonConverters,
+      translate: translate)
+  }
+
+  private static let connection = "Connection"
+  private static let filters = "Filters"
+  private static let replication = "Replication"
+  private static let events = "Events"
+
+  static let definitions: [ConfigKeyDefinition] = [
+    .init(
+      "database.hostname", .string, required: true, importance: .high, group: connection,
+      displayName: "Hostname", "IP address or hostname of the PostgreSQL database server."),
+    .init(
+      "database.port", .int, default: "5432", importance: .high, group: connection,
+      displayName: "Port", "Port of the PostgreSQL database server."),
+    .init(
+      "database.user", .string, required: true, importance: .high, group: connection,
+      displayName: "User", "Name of the database user to be used when connecting to the database."),
+    .init(
+      "database.password", .password, importance: .high, group: connection,
+      displayName: "Password",
+      "Password of the database user to be used when connecting to the database."),
+    .init(
+      "database.dbname", .string, required: true, importance: .high, group: connection,
+      displayName: "Database",
+      "The name of the database from which the connector should capture changes."),
+    .init(
+      "database.sslmode", .string, default: "prefer", importance: .medium, group: connection,
+      allowed: ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"],
+      "Whether to use an encrypted connection to the PostgreSQL server (libpq's sslmode)."),
+    .init(
+      "topic.prefix", .string, required: true, importance: .high, group: events,
+      displayName: "Topic prefix",
+      "Topic prefix that names this source: change events of a table go to <topic.prefix>.<schema>.<table>."
+    ),
+    .init(
+      "plugin.name", .string, default: "pgoutput", importance: .medium, group: replication,
+      allowed: ["pgoutput"],
+      "The logical decoding plug-in. Sluice reads pgoutput only (Debezium's default, decoderbufs, is an error when named)."
+    ),
+    .init(
+      "slot.name", .string, default: "debezium", importance: .medium, group: replication,
+      "The name of the replication slot (created when missing)."),
+    .init(
+      "publication.name", .string, default: "dbz_publication", importance: .low,
+      group: replication, "The name of the publication (created when missing)."),
+    .init(
+      "publication.autocreate.mode", .string, default: "all_tables", importance: .low,
+      group: replication, allowed: ["all_tables", "filtered"],
+      "all_tables or filtered: Sluice creates the publication for the captured tables (FOR ALL TABLES when no table is listed) and adds missing tables to an existing one; disabled and no_tables are not built."
+    ),
+    .init(
+      "schema.include.list", .list, importance: .medium, group: filters,
+      "Schemas whose tables are captured; only together with table.include.list (Sluice captures listed tables)."
+    ),
+    .init(
+      "schema.exclude.list", .list, importance: .medium, group: filters,
+      "Schemas whose tables are not captured; removes listed tables of those schemas."),
+    .init(
+      "table.include.list", .list, importance: .high, group: filters,
+      "The tables to capture, schema.table (lower case; '.' or '\\.' between them). Patterns with other regular-expression characters are not built. Empty: every table."
+    ),
+    .init(
+      "table.exclude.list", .list, importance: .medium, group: filters,
+      "Tables removed from table.include.list (names, as there)."),
+    .init(
+      "column.include.list", .list, importance: .low, group: filters,
+      "Not built in Sluice: every column is captured."),
+    .init(
+      "column.exclude.list", .list, importance: .low, group: filters,
+      "Not built in Sluice: every column is captured."),
+    .init(
+      "snapshot.mode", .string, default: "initial", importance: .medium, group: replication,
+      allowed: ["initial", "initial_only", "no_data", "never"],
+      "initial: snapshot the tables when there is no position, then stream; initial_only: snapshot and stop; no_data (or never): stream only."
+    ),
+    .init(
+      "heartbeat.interval.ms", .int, default: "0", importance: .low, group: replication,
+      "Milliseconds between heartbeats that let an idle slot advance. Sluice writes them to the WAL (pg_logical_emit_message) and always does, every 10 s when 0; no heartbeat topic records are written."
+    ),
+    .init(
+      "tombstones.on.delete", .boolean, default: "true", importance: .medium, group: events,
+      "Whether a delete event is followed by a tombstone (a record with a null value)."),
+    .init(
+      "decimal.handling.mode", .string, importance: .medium, group: events,
+      allowed: ["string"],
+      "Sluice sends numeric values as exact strings: only 'string' (precise and double are not built)."
+    ),
+    .init(
+      "time.precision.mode", .string, importance: .medium, group: events,
+      allowed: ["isostring"],
+      "Sluice sends dates and times as ISO-8601 strings: only 'isostring'."),
+    .init(
+      "binary.handling.mode", .string, importance: .low, group: events,
+      allowed: ["bytes", "base64"],
+      "Sluice sends bytea as base64, as the JSON converter writes bytes: 'bytes' or 'base64'."),
+    .init(
+      "interval.handling.mode", .string, importance: .low, group: events,
+      "Not built: Sluice sends intervals as PostgreSQL's text ('1 day 02:00:00'), neither numeric nor ISO-8601 string."
+    ),
+    .init(
+      "slot.drop.on.stop", .boolean, default: "false", importance: .low, group: replication,
+      "Only false: Sluice keeps the slot when the connector stops (drop_slot_on_delete drops it when the connector is deleted)."
+    ),
+    .init(
+      "max.batch.size", .int, default: "2048", importance: .low, group: replication,
+      "Accepted and without effect: Sluice batches by transaction."),
+  ]
+
+  static func translate(_ t: ConnectTranslation) throws(ConfigError) -> ConnectorDefinition {
+    try t.rejectUnbuilt([
+      ("plugin.name", ["pgoutput"], "Sluice reads the pgoutput logical decoding plug-in only"),
+      (
+        "publication.autocreate.mode", ["all_tables", "filtered"],
+        "Sluice creates a missing publication for the captured tables and adds missing tables to it"
+      ),
+      ("decimal.handling.mode", ["string"], "Sluice sends numeric values as exact strings"),
+      ("time.precision.mode", ["isostring"], "Sluice sends dates and times as ISO-8601 strings"),
+      ("binary.handling.mode", ["bytes", "base64"], "Sluice sends bytea values as base64"),
+      ("interval.handling.mode", [], "Sluice sends intervals as PostgreSQL's text"),
+      (
+        "slot.drop.on.stop", ["false"],
+        "Sluice keeps the slot when the connector stops; it drops it only when the connector is deleted (drop_slot_on_delete)"
+      ),
+    ])
+    for key in ["column.include.list", "column.exclude.list"] where t.has(key) {
+      throw t.error(key, "column filters are not built in Sluice: every column is captured")
+    }
+    _ = try t.int("max.batch.size", range: 1...Int(Int32.max))
+
+    var config: [ConfigNode.Entry] = []
+    config.append(t.entry("url", try url(t)))
+    if let password = try t.node("database.password") {
+      config.append(t.entry("password", password))
+    }
+    config.append(t.entry("tables", try tables(t)))
+    let slot = try t.node("slot.name") ?? t.located(.scalar("debezium"), at: "slot.name")
+    config.append(t.entry("slot", slot))
+    let publication =
+      try t.node("publication.name")
+      ?? t.located(.scalar("dbz_publication"), at: "publication.name")
+    config.append(t.entry("publication", publication))
+    if let mode = try t.oneOf(
+      "snapshot.mode",
+      [
+        "initial", "initial_only", "no_data", "never", "always", "when_needed",
+        "configuration_based", "custom", "recovery",
+      ])
+    {
+      let snapshot: String
+      switch mode {
+      case "initial": snapshot = "initial"
+      case "initial_only": snapshot = "initial_only"
+      case "no_data", "never": snapshot = "never"
+      default:
+        throw t.error(
+          "snapshot.mode",
+          "'\(mode)' is not built in Sluice (initial, initial_only and no_data are)")
+      }
+      config.append(t.entry("snapshot", t.located(.scalar(snapshot), at: "snapshot.mode")))
+    }
+    if let heartbeat = try t.int("heartbeat.interval.ms", range: 0...Int(Int32.max)), heartbeat > 0
+    {
+      config.append(t.entry("heartbeat_ms", try t.required("heartbeat.interval.ms")))
+    }
+    if let tombstones = try t.bool("tombstones.on.delete") {
+      config.append(
+        t.entry(
+          "tombstones_on_delete",
+          t.located(.scalar(tombstones ? "true" : "false"), at: "tombstones.on.delete")))
+    }
+
+    let prefixNode = try t.required("topic.prefix")
+    let prefix = try prefixNode.string()
+    if prefix.isEmpty || prefix.contains("{") || prefix.contains("}")
+      || TopicName.problem(with: prefix) != nil
+    {
+      throw prefixNode.error(
+        "a topic prefix uses letters, digits, '.', '_' and '-', got \(prefixNode.kindDescription)")
+    }
+    var topic = prefixNode
+    topic.content = .scalar("\(prefix).{schema}.{table}")
+    return try t.definition(type: "postgres-cdc", topic: topic, config: config)
+  }
+
+  /// `postgresql://user@host:port/dbname?sslmode=…` from the `database.*` keys.
+  private static func url(_ t: ConnectTranslation) throws(ConfigError) -> ConfigNode {
+    var expanded = "postgresql://"
+    var written = "postgresql://"
+    func add(_ key: String, _ text: (String) -> String) throws(ConfigError) {
+      let node = try t.required(key)
+      let value = try node.string()
+      expanded += text(value)
+      written += text(node.writtenText ?? value)
+    }
+    try add("database.user") { ConnectTranslation.percentEscaped($0) + "@" }
+    try add("database.hostname") { $0.contains(":") && !$0.hasPrefix("[") ? "[\($0)]" : $0 }
+    if let port = try t.int("database.port", range: 1...65535) {
+      expanded += ":\(port)"
+      written += ":\(t.written("database.port") ?? "")"
+    }
+    try add("database.dbname") { "/" + ConnectTranslation.percentEscaped($0) }
+    if let sslmode = try t.oneOf(
+      "database.sslmode", ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"])
+    {
+      expanded += "?sslmode=\(sslmode)"
+      written += "?sslmode=\(sslmode)"
+    }
+    return t.composed(expanded: expanded, written: written, at: "database.hostname")
+  }
+
+  /// Sluice's `tables:` from Debezium's include and exclude lists.
+  private static func tables(_ t: ConnectTranslation) throws(ConfigError) -> ConfigNode {
+    for (include, exclude) in [
+      ("table.include.list", "table.exclude.list"), ("schema.include.list", "schema.exclude.list"),
+    ] where t.has(include) && t.has(exclude) {
+      throw t.error(exclude, "\(include) and \(exclude) cannot be used together (as in Debezium)")
+    }
+    guard let includes = try t.list("table.include.list"), !includes.isEmpty else {
+      for key in ["schema.include.list", "schema.exclude.list", "table.exclude.list"]
+      where t.has(key) {
+        throw t.error(
+          key,
+          "Sluice captures listed tables or every table; \(key) without table.include.list is not built: list the tables in table.include.list"
+        )
+      }
+      return t.located(.scalar("*"), at: "table.include.list")
+    }
+    var names: [String] = []
+    for pattern in includes {
+      names.append(try tableName(pattern, key: "table.include.list", t))
+    }
+    if let schemas = try t.list("schema.include.list") {
+      for schema in schemas { _ = try schemaName(schema, key: "schema.include.list", t) }
+      names = names.filter { schemas.contains(String($0.split(separator: ".")[0])) }
+    }
+    if let schemas = try t.list("schema.exclude.list") {
+      for schema in schemas { _ = try schemaName(schema, key: "schema.exclude.list", t) }
+      names = names.filter { !schemas.contains(String($0.split(separator: ".")[0])) }
+    }
+    if names.isEmpty {
+      throw t.error(
+        "table.include.list", "no table is left to capture once the schema lists are applied")
+    }
+    return t.located(
+      .sequence(names.map { t.located(.scalar($0), at: "table.include.list") }),
+      at: "table.include.list")
+  }
+
+  /// A Debezium table pattern that names exactly one table: `schema.table` or
+  /// `schema\.table`, lower case.
+  private static func tableName(_ pattern: String, key: String, _ t: ConnectTranslation)
+    throws(ConfigError) -> String
+  {
+    let text = pattern.replacingOccurrences(of: "\\.", with: ".")
+    let parts = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+    guard parts.count == 2 else {
+      throw t.error(
+        key,
+        "'\(pattern)': Debezium matches schema.table, so a table needs its schema (public.\(pattern)?)"
+      )
+    }
+    for part in parts { _ = try schemaName(part, key: key, t, whole: pattern) }
+    return text
+  }
+
+  private static func schemaName(
+    _ name: String, key: String, _ t: ConnectTranslation, whole: String? = nil
+  ) throws(ConfigError) -> String {
+    let shown = whole ?? name
+    if name.isEmpty || name.contains(where: { "*+?[](){}|^$\\".contains($0) }) {
+      throw t.error(
+        key,
+        "'\(shown)' is a pattern; Sluice captures tables by name, so list each one (schema.table)")
+    }
+    if name != name.lowercased() {
+      throw t.error(
+        key,
+        "'\(shown)': Debezium matches names without regard to case, Sluice by exact name; write the name as PostgreSQL stores it, in lower case"
+      )
+    }
+    return name
+  }
+}
