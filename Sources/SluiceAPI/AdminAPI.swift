@@ -44,6 +44,8 @@ public struct AdminAPI: Sendable {
     router.middlewares.add(AuthMiddleware(auth: auth))
     addRootRoutes(to: router)
     addConnectorRoutes(to: router)
+    addConnectorConfigRoutes(to: router)
+    addPluginRoutes(to: router)
     addTopicRoutes(to: router)
     addGroupRoutes(to: router)
     addLoggerRoutes(to: router)

@@ -44,8 +44,9 @@ struct RunCommand: AsyncParsableCommand {
 
     // Validate every connector before anything starts.
     let interpolation = worker.connectorInterpolation(environment: environment)
+    let registry = BuiltInConnectors.registry
     var reader = ConnectorFolderReader(
-      directory: worker.connectorsDir, interpolation: interpolation)
+      directory: worker.connectorsDir, interpolation: interpolation, registry: registry)
     let definitions: [ConnectorDefinition]
     var problems: [String]
     switch reader.read() {
@@ -56,7 +57,6 @@ struct RunCommand: AsyncParsableCommand {
       definitions = valid
       problems = errors.map(\.description)
     }
-    let registry = BuiltInConnectors.registry
     for definition in definitions {
       do { _ = try registry.instantiate(definition) } catch { problems.append("\(error)") }
     }

@@ -23,7 +23,8 @@ public actor ConnectorFolder {
     self.directory = directory
     self.worker = worker
     self.interpolation = interpolation
-    self.reader = ConnectorFolderReader(directory: directory, interpolation: interpolation)
+    self.reader = ConnectorFolderReader(
+      directory: directory, interpolation: interpolation, registry: worker.registry)
     self.logger = logger
   }
 

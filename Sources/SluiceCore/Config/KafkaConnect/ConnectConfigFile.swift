@@ -18,6 +18,16 @@ public struct ConnectConfigFile: Sendable {
   /// `POST /connectors`' `initial_state` (KIP-980: RUNNING, PAUSED or STOPPED), when given.
   public var initialState: String? = nil
 
+  public init(
+    name: String?, nameEntry: ConnectConfig.Entry?, config: ConnectConfig,
+    initialState: String? = nil
+  ) {
+    self.name = name
+    self.nameEntry = nameEntry
+    self.config = config
+    self.initialState = initialState
+  }
+
   /// Reads `text` by the file's extension: `.properties` as properties, anything else as
   /// JSON or YAML.
   public static func parse(text: String, file: String) throws(ConfigError) -> ConnectConfigFile {

@@ -1,0 +1,208 @@
+import Foundation
+import XCTest
+
+#if canImport(FoundationNetworking)
+  import FoundationNetworking
+#endif
+
+/// Kafka Connect's config routes on a real worker: the JSON of Kafka's own docs, sent with curl,
+/// creates connectors that run; every change is a file in `connectors_dir`, and a file written
+/// by hand shows in the API; concurrent changes of one connector conflict; secrets stay hidden.
+final class ConnectRESTConfigTests: XCTestCase {
+  private var worker: WorkerProcess!
+
+  override func setUpWithError() throws {
+    worker = try WorkerProcess()
+    try worker.start()
+  }
+
+  override func tearDown() {
+    _ = worker.terminate()
+    if let run = testRun, run.failureCount > 0 { print(worker.log()) }
+  }
+
+  func testKafkaDocsJSONWithCurlCreatesConnectorsThatRunAndAreFiles() throws {
+    let input = worker.directory.appendingPathComponent("test.txt")
+    let output = worker.directory.appendingPathComponent("test.sink.txt")
+    FileManager.default.createFile(atPath: input.path, contents: nil)
+    // As "Kafka Connect REST Interface" and the quickstart show them, paths made absolute.
+    let source = try curl(
+      "POST", "/connectors",
+      #"{"name": "local-file-source", "config": {"connector.class": "FileStreamSource", "tasks.max": "1", "file": "\#(input.path)", "topic": "connect-test"}}"#
+    )
+    XCTAssertEqual(source.status, 201, source.body)
+    let created = try object(source.body)
+    XCTAssertEqual(created["name"] as? String, "local-file-source")
+    XCTAssertEqual(created["type"] as? String, "source")
+    XCTAssertEqual((created["config"] as? [String: String])?["topic"], "connect-test")
+    XCTAssertEqual(
+      (created["tasks"] as? [[String: Any]])?.first?["connector"] as? String, "local-file-source")
+    let sink = try curl(
+      "POST", "/connectors",
+      #"{"name": "local-file-sink", "config": {"connector.class":"FileStreamSinkConnector", "tasks.max":"1", "file":"\#(output.path)", "topics":"connect-test" }}"#
+    )
+    XCTAssertEqual(sink.status, 201, sink.body)
+
+    // The files stay the truth: each connector is a YAML file in connectors_dir.
+    let files = try FileManager.default.contentsOfDirectory(atPath: worker.connectorsDirectory.path)
+    XCTAssertEqual(Set(files), ["local-file-source.yaml", "local-file-sink.yaml"])
+
+    try "one\ntwo\nthree\n".write(to: input, atomically: false, encoding: .utf8)
+    try waitUntil("the lines went through both connectors") {
+      (try? String(contentsOf: output, encoding: .utf8)) == "one\ntwo\nthree\n"
+    }
+    XCTAssertEqual(
+      try worker.getJSON("/connectors/local-file-source/config") as? [String: String],
+      [
+        "connector.class": "FileStreamSource", "tasks.max": "1", "file": input.path,
+        "topic": "connect-test", "name": "local-file-source",
+      ], "GET …/config returns what was given")
+
+    let again = try curl(
+      "POST", "/connectors",
+      #"{"name": "local-file-source", "config": {"connector.class": "FileStreamSource", "file": "x", "topic": "y"}}"#
+    )
+    XCTAssertEqual(again.status, 409)
+    XCTAssertEqual(try object(again.body)["error_code"] as? Int, 409)
+  }
+
+  func testPutPatchDeleteAndHandEditedFiles() throws {
+    let input = worker.directory.appendingPathComponent("in.txt")
+    FileManager.default.createFile(atPath: input.path, contents: nil)
+    var config = [
+      "connector.class": "FileStreamSource", "file": input.path, "topic": "first",
+    ]
+    let put = try worker.send("PUT", "/connectors/lines/config", json: try json(config))
+    XCTAssertEqual(put.status, 201, String(decoding: put.body, as: UTF8.self))
+    config["topic"] = "second"
+    let update = try worker.send("PUT", "/connectors/lines/config", json: try json(config))
+    XCTAssertEqual(update.status, 200)
+    XCTAssertEqual(
+      (try worker.getJSON("/connectors/lines/config") as? [String: String])?["topic"], "second")
+    let patch = try worker.send(
+      "PATCH", "/connectors/lines/config", json: #"{"topic": "third", "tasks.max": null}"#)
+    XCTAssertEqual(patch.status, 200, String(decoding: patch.body, as: UTF8.self))
+    XCTAssertEqual(
+      (try worker.getJSON("/connectors/lines/config") as? [String: String])?["topic"], "third")
+    let mismatch = try worker.send(
+      "PUT", "/connectors/lines/config", json: #"{"name": "other", "connector.class": "FileStreamSource"}"#)
+    XCTAssertEqual(mismatch.status, 400)
+
+    // A bad config is refused with the key named, and nothing is written.
+    let bad = try worker.send(
+      "POST", "/connectors",
+      json: #"{"name": "bad", "config": {"connector.class": "FileStreamSource", "file": "x", "topic": "t", "tpoic.regex": "y"}}"#)
+    XCTAssertEqual(bad.status, 400)
+    XCTAssertTrue(String(decoding: bad.body, as: UTF8.self).contains("tpoic.regex"))
+    XCTAssertFalse(
+      FileManager.default.fileExists(
+        atPath: worker.connectorsDirectory.appendingPathComponent("bad.yaml").path))
+    XCTAssertEqual(
+      try worker.send("POST", "/connectors", json: "{not json").status, 400)
+
+    // A file written by hand shows in the API, in the flat form.
+    try worker.writeConnector(
+      "handmade",
+      """
+      name: handmade
+      sink: file
+      topics: [third]
+      config: { path: \(worker.directory.path)/hand.out }
+      """)
+    try waitUntil("the hand-written connector in the API") {
+      (try worker.getJSON("/connectors") as? [String])?.contains("handmade") == true
+    }
+    let handmade = try worker.getJSON("/connectors/handmade/config") as? [String: String]
+    XCTAssertEqual(handmade?["name"], "handmade")
+    XCTAssertEqual(handmade?["topics"], "third")
+    XCTAssertNotNil(handmade?["connector.class"])
+
+    XCTAssertEqual(try worker.send("DELETE", "/connectors/lines").status, 204)
+    XCTAssertEqual(try worker.send("GET", "/connectors/lines").status, 404)
+    XCTAssertEqual(try worker.send("DELETE", "/connectors/lines").status, 404)
+    XCTAssertEqual(
+      try FileManager.default.contentsOfDirectory(atPath: worker.connectorsDirectory.path),
+      ["handmade.yaml"])
+  }
+
+  func testConcurrentChangesOfOneConnectorConflict() throws {
+    let input = worker.directory.appendingPathComponent("in.txt")
+    FileManager.default.createFile(atPath: input.path, contents: nil)
+    let statuses = Statuses()
+    let url = URL(string: worker.apiURL + "/connectors/racy/config")!
+    DispatchQueue.concurrentPerform(iterations: 8) { i in
+      let config = #"{"connector.class": "FileStreamSource", "file": "\#(input.path)", "topic": "t\#(i)"}"#
+      var request = URLRequest(url: url)
+      request.httpMethod = "PUT"
+      request.httpBody = Data(config.utf8)
+      request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+      let done = DispatchSemaphore(value: 0)
+      URLSession.shared.dataTask(with: request) { _, response, _ in
+        statuses.append((response as? HTTPURLResponse)?.statusCode ?? 0)
+        done.signal()
+      }.resume()
+      done.wait()
+    }
+    let all = statuses.values
+    XCTAssertTrue(all.contains(409), "\(all)")
+    XCTAssertTrue(all.contains(201) || all.contains(200), "\(all)")
+    XCTAssertTrue(all.allSatisfy { [200, 201, 409].contains($0) }, "\(all)")
+  }
+
+  func testInitialStateAndSecretsStayHidden() throws {
+    let created = try worker.send(
+      "POST", "/connectors",
+      json: #"""
+        {"name": "hooks", "initial_state": "STOPPED", "config": {"connector.class": "io.aiven.kafka.connect.http.HttpSinkConnector", "topics": "events", "http.url": "http://127.0.0.1:9/x", "http.authorization.type": "static", "http.headers.authorization": "Bearer s3cr3t-token"}}
+        """#)
+    XCTAssertEqual(created.status, 201, String(decoding: created.body, as: UTF8.self))
+    XCTAssertFalse(String(decoding: created.body, as: UTF8.self).contains("s3cr3t-token"))
+    try waitUntil("created stopped") {
+      let s = try worker.getJSON("/connectors/hooks/status") as? [String: Any]
+      return (s?["connector"] as? [String: Any])?["state"] as? String == "STOPPED"
+    }
+    for path in ["/connectors/hooks", "/connectors/hooks/config", "/connectors/hooks/tasks",
+      "/connectors?expand=info", "/connectors/hooks/status",
+    ] {
+      let (_, body) = try worker.get(path)
+      XCTAssertFalse(String(decoding: body, as: UTF8.self).contains("s3cr3t-token"), path)
+    }
+    XCTAssertFalse(worker.log().contains("s3cr3t-token"))
+  }
+
+  // MARK: - Helpers
+
+  private func curl(_ method: String, _ path: String, _ body: String) throws -> (
+    status: Int, body: String
+  ) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    process.arguments = [
+      "-s", "-w", "\n%{http_code}", "-X", method, "-H", "Content-Type: application/json",
+      "--data", body, worker.apiURL + path,
+    ]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let text = String(decoding: data, as: UTF8.self)
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+  }
+
+  private func object(_ text: String) throws -> [String: Any] {
+    try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+  }
+
+  private func json(_ value: [String: String]) throws -> String {
+    String(decoding: try JSONSerialization.data(withJSONObject: value), as: UTF8.self)
+  }
+}
+
+private final class Statuses: @unchecked Sendable {
+  private let lock = NSLock()
+  private var list: [Int] = []
+  func append(_ status: Int) { lock.withLock { list.append(status) } }
+  var values: [Int] { lock.withLock { list } }
+}
