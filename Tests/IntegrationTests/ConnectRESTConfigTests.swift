@@ -170,6 +170,49 @@ final class ConnectRESTConfigTests: XCTestCase {
     XCTAssertFalse(worker.log().contains("s3cr3t-token"))
   }
 
+  /// What AKHQ and Kafka UI build their create forms from: the plugins, each key's definition,
+  /// and validation with per-key errors.
+  func testPluginsDefinitionsAndValidation() throws {
+    let plugins = try XCTUnwrap(worker.getJSON("/connector-plugins") as? [[String: String]])
+    let classes = Dictionary(uniqueKeysWithValues: plugins.map { ($0["class"] ?? "", $0) })
+    XCTAssertEqual(classes["io.debezium.connector.postgresql.PostgresConnector"]?["type"], "source")
+    XCTAssertEqual(classes["io.confluent.connect.jdbc.JdbcSinkConnector"]?["type"], "sink")
+    XCTAssertEqual(classes["sluice.source.postgres-cdc"]?["type"], "source")
+    XCTAssertNotNil(classes["sluice.sink.http"])
+    XCTAssertEqual(try worker.send("GET", "/connector-plugins?connectorsOnly=true").status, 200)
+
+    let keys = try XCTUnwrap(
+      worker.getJSON("/connector-plugins/FileStreamSource/config") as? [[String: Any]])
+    let file = try XCTUnwrap(keys.first { $0["name"] as? String == "file" })
+    for field in ["type", "required", "importance", "documentation", "group"] {
+      XCTAssertNotNil(file[field], "definition has \(field)")
+    }
+    XCTAssertEqual(try worker.send("GET", "/connector-plugins/NoSuchConnector/config").status, 404)
+
+    // AKHQ asks every plugin with just the class and topics.
+    let akhq = try worker.send(
+      "PUT", "/connector-plugins/io.confluent.connect.jdbc.JdbcSinkConnector/config/validate",
+      json: #"{"connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector", "topics": "t"}"#)
+    XCTAssertEqual(akhq.status, 200, String(decoding: akhq.body, as: UTF8.self))
+    let infos = try XCTUnwrap(JSONSerialization.jsonObject(with: akhq.body) as? [String: Any])
+    XCTAssertGreaterThan(infos["error_count"] as? Int ?? 0, 0, "connection.url is required")
+    let configs = try XCTUnwrap(infos["configs"] as? [[String: Any]])
+    let url = try XCTUnwrap(
+      configs.first { ($0["definition"] as? [String: Any])?["name"] as? String == "connection.url" })
+    XCTAssertFalse(((url["value"] as? [String: Any])?["errors"] as? [String] ?? []).isEmpty)
+
+    let typo = try worker.send(
+      "PUT", "/connector-plugins/FileStreamSource/config/validate",
+      json: #"{"file": "/tmp/x", "topic": "t", "tasks.max": "many"}"#)
+    let typoInfos = try XCTUnwrap(JSONSerialization.jsonObject(with: typo.body) as? [String: Any])
+    let tasksMax = (typoInfos["configs"] as? [[String: Any]])?.first {
+      ($0["definition"] as? [String: Any])?["name"] as? String == "tasks.max"
+    }
+    XCTAssertFalse(
+      ((tasksMax?["value"] as? [String: Any])?["errors"] as? [String] ?? []).isEmpty,
+      "tasks.max=many is an error at tasks.max")
+  }
+
   // MARK: - Helpers
 
   private func curl(_ method: String, _ path: String, _ body: String) throws -> (
