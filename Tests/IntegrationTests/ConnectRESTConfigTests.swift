@@ -117,6 +117,29 @@ final class ConnectRESTConfigTests: XCTestCase {
     XCTAssertEqual(handmade?["topics"], "third")
     XCTAssertNotNil(handmade?["connector.class"])
 
+    // A connect-standalone properties file runs as it is.
+    let output = worker.directory.appendingPathComponent("props.out")
+    try """
+      name=props-sink
+      connector.class=org.apache.kafka.connect.file.FileStreamSinkConnector
+      tasks.max=1
+      file=\(output.path)
+      topics=third
+      """.write(
+      to: worker.connectorsDirectory.appendingPathComponent("props-sink.properties"),
+      atomically: true, encoding: .utf8)
+    try waitUntil("the properties file's connector runs") {
+      let s = try worker.getJSON("/connectors/props-sink/status") as? [String: Any]
+      return ((s?["tasks"] as? [[String: Any]])?.first?["state"] as? String) == "RUNNING"
+    }
+    XCTAssertEqual(
+      (try worker.getJSON("/connectors/props-sink/config") as? [String: String])?["topics"], "third")
+    try "x\n".write(to: input, atomically: false, encoding: .utf8)
+    try waitUntil("a line through the properties-file sink") {
+      (try? String(contentsOf: output, encoding: .utf8)) == "x\n"
+    }
+    XCTAssertEqual(try worker.send("DELETE", "/connectors/props-sink").status, 204)
+
     XCTAssertEqual(try worker.send("DELETE", "/connectors/lines").status, 204)
     XCTAssertEqual(try worker.send("GET", "/connectors/lines").status, 404)
     XCTAssertEqual(try worker.send("DELETE", "/connectors/lines").status, 404)
