@@ -70,13 +70,16 @@ let package = Package(
         .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "Logging", package: "swift-log"),
       ]),
+    // OpenAPI/openapi.json, the description `GET /openapi.json` serves, is compiled in
+    // (`PackageResources.openapi_json`): the binary needs no file beside it.
     .target(
       name: "SluiceAPI",
       dependencies: [
         "SluiceCore",
         "SluiceHTTP",
         .product(name: "Hummingbird", package: "hummingbird"),
-      ]),
+      ],
+      resources: [.embedInCode("OpenAPI/openapi.json")]),
 
     // The Kafka listener: the embedded log as a single-node Kafka broker (DESIGN.md §8).
     .target(

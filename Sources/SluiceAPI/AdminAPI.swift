@@ -40,6 +40,7 @@ public struct AdminAPI: Sendable {
     addConnectorRoutes(to: router)
     addTopicRoutes(to: router)
     addGroupRoutes(to: router)
+    addOpenAPIRoutes(to: router)
     return router
   }
 
