@@ -6,13 +6,14 @@ export PATH := $(PATH):/opt/swift/usr/bin
 APT_PACKAGES := libpq-dev libmosquitto-dev libcurl4-openssl-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev pkg-config postgresql mosquitto mosquitto-clients python3 curl openssl
 BENCH_PACKAGES := wrk
 
-.PHONY: help deps bench-deps build release run test soak fuzz fuzz-ci bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot bench-kafka bench-kafka-store kafka-tools clean
+.PHONY: help deps bench-deps build release run test soak fuzz fuzz-ci bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot bench-kafka bench-kafka-store kafka-tools rest-tools clean
 
 help:
 	@echo "make run        build in release mode and start the worker with Config/worker.yaml"
 	@echo "make test       start PostgreSQL and mosquitto on loopback and run every test"
 	@echo "make bench      run the benchmarks (Benchmarks/README.md)"
 	@echo "make kafka-tools  kcat and the Kafka clients of Tests/Kafka in .build/kafka-venv"
+	@echo "make rest-tools   schemathesis and kafka-connect-py (Tests/ConnectREST) in .build/rest-venv"
 	@echo "make soak       20 minutes of mixed load, kill -9 every 2 minutes, malformed input"
 	@echo "make fuzz       run every libFuzzer target for FUZZ_SECONDS (default 60) on Fuzz/corpus"
 	@echo "make fuzz-ci    the same, 10 s per target (replays the corpus, crashes included)"
@@ -29,6 +30,10 @@ bench-deps: deps
 kafka-tools:
 	@bash Tests/Kafka/install.sh
 
+# schemathesis and kafka-connect-py, pinned, in .build/rest-venv (Tests/ConnectREST/requirements.txt).
+rest-tools:
+	@bash Tests/ConnectREST/install.sh
+
 build: deps
 	swift build
 
@@ -39,7 +44,7 @@ run: release
 	./.build/release/sluice run --config Config/worker.yaml
 
 # Every test, then each fuzz target briefly (10 s, replaying the committed corpus).
-test: deps kafka-tools
+test: deps kafka-tools rest-tools
 	bash Tests/Servers/run-tests.sh
 	FUZZ_SECONDS=10 bash Fuzz/run.sh
 

@@ -72,6 +72,8 @@ let package = Package(
         .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "Logging", package: "swift-log"),
       ]),
+    // OpenAPI/openapi.json, the description `GET /openapi.json` serves, is compiled in
+    // (`PackageResources.openapi_json`): the binary needs no file beside it.
     .target(
       name: "SluiceAPI",
       dependencies: [
@@ -81,7 +83,8 @@ let package = Package(
         // HTTPS for the admin API (`api.tls`).
         .product(name: "HummingbirdTLS", package: "hummingbird"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
-      ]),
+      ],
+      resources: [.embedInCode("OpenAPI/openapi.json")]),
 
     // The Kafka listener: the embedded log as a single-node Kafka broker (DESIGN.md §8).
     .target(

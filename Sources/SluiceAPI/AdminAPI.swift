@@ -49,6 +49,7 @@ public struct AdminAPI: Sendable {
     addTopicRoutes(to: router)
     addGroupRoutes(to: router)
     addLoggerRoutes(to: router)
+    addOpenAPIRoutes(to: router)
     return router
   }
 

@@ -32,16 +32,16 @@ extension AdminAPI {
       return try jsonResponse(encoding: info(of: definition), status: .created)
     }
     router.get("/connectors/:name/config") { _, context -> Response in
-      let (_, definition) = try await lookUp(try context.parameters.require("name"))
+      let (_, definition) = try await lookUp(try context.parameters.requireDecoded("name"))
       return try jsonResponse(encoding: shownConfig(of: try validDefinition(definition)))
     }
     router.put("/connectors/:name/config") { request, context -> Response in
-      let name = try context.parameters.require("name")
+      let name = try context.parameters.requireDecoded("name")
       let config = try named(try await connectConfig(from: request, flat: true).config, name)
       return try await replace(name, with: config, creating: true)
     }
     router.patch("/connectors/:name/config") { request, context -> Response in
-      let name = try context.parameters.require("name")
+      let name = try context.parameters.requireDecoded("name")
       let (_, definition) = try await lookUp(name)
       let patch = try await decode([String: ConfigText].self, from: request)
       var config = try validDefinition(definition).connectConfig
@@ -52,7 +52,7 @@ extension AdminAPI {
       return try await replace(name, with: config, creating: false)
     }
     router.delete("/connectors/:name") { _, context -> Response in
-      let name = try context.parameters.require("name")
+      let name = try context.parameters.requireDecoded("name")
       let (s, definition) = try await lookUp(name)
       let folder = try requireFolder()
       // A connector whose file is invalid is still deleted by its file.

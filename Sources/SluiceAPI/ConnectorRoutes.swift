@@ -24,15 +24,15 @@ extension AdminAPI {
       return try jsonResponse(encoding: expanded)
     }
     router.get("/connectors/:name") { _, context -> Response in
-      let (s, definition) = try await lookUp(try context.parameters.require("name"))
+      let (s, definition) = try await lookUp(try context.parameters.requireDecoded("name"))
       return try jsonResponse(encoding: info(s, definition))
     }
     router.get("/connectors/:name/status") { _, context -> Response in
-      let (s, _) = try await lookUp(try context.parameters.require("name"))
+      let (s, _) = try await lookUp(try context.parameters.requireDecoded("name"))
       return try jsonResponse(encoding: s)
     }
     router.get("/connectors/:name/tasks") { _, context -> Response in
-      let (s, definition) = try await lookUp(try context.parameters.require("name"))
+      let (s, definition) = try await lookUp(try context.parameters.requireDecoded("name"))
       let config = shownConfig(of: definition)
       return try jsonResponse(
         encoding: s.tasks.map {
@@ -40,7 +40,7 @@ extension AdminAPI {
         })
     }
     router.get("/connectors/:name/tasks/:task/status") { _, context -> Response in
-      let (s, _) = try await lookUp(try context.parameters.require("name"))
+      let (s, _) = try await lookUp(try context.parameters.requireDecoded("name"))
       let id = try taskIndex(context)
       guard let task = s.tasks.first(where: { $0.id == id }) else {
         throw APIError(.notFound, "Task \(s.name)-\(id) not found")
@@ -64,7 +64,7 @@ extension AdminAPI {
       let query = request.uri.queryParameters
       let includeTasks = try flag(query["includeTasks"].map(String.init), "includeTasks")
       let onlyFailed = try flag(query["onlyFailed"].map(String.init), "onlyFailed")
-      let name = try context.parameters.require("name")
+      let name = try context.parameters.requireDecoded("name")
       try await control(context) {
         try await $0.restart($1, includeTasks: includeTasks, onlyFailed: onlyFailed)
       }
@@ -78,12 +78,12 @@ extension AdminAPI {
     }
     // KIP-558: the topics the connector has used since it was created or last reset.
     router.get("/connectors/:name/topics") { _, context -> Response in
-      let (s, _) = try await lookUp(try context.parameters.require("name"))
+      let (s, _) = try await lookUp(try context.parameters.requireDecoded("name"))
       return try jsonResponse(
         encoding: [s.name: ActiveTopicsInfo(topics: status.topics.topics(of: s.name))])
     }
     router.put("/connectors/:name/topics/reset") { _, context -> Response in
-      let (s, _) = try await lookUp(try context.parameters.require("name"))
+      let (s, _) = try await lookUp(try context.parameters.requireDecoded("name"))
       status.topics.reset(s.name)
       return Response(status: .accepted)
     }
@@ -106,7 +106,7 @@ extension AdminAPI {
   func control(
     _ context: BasicRequestContext, _ change: (Worker, String) async throws -> Void
   ) async throws {
-    let name = try context.parameters.require("name")
+    let name = try context.parameters.requireDecoded("name")
     guard let worker = connectors?.worker else {
       throw APIError(.notFound, "Connector \(name) not found")
     }
@@ -124,7 +124,7 @@ extension AdminAPI {
   }
 
   private func taskIndex(_ context: BasicRequestContext) throws -> Int {
-    let text = try context.parameters.require("task")
+    let text = try context.parameters.requireDecoded("task")
     guard let id = Int(text), id >= 0 else {
       throw APIError(.badRequest, "task id must be a non-negative integer, got '\(text)'")
     }

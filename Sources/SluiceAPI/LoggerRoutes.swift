@@ -19,14 +19,14 @@ extension AdminAPI {
       return try jsonResponse(encoding: all)
     }
     router.get("/admin/loggers/:name") { _, context -> Response in
-      let name = try context.parameters.require("name")
+      let name = try context.parameters.requireDecoded("name")
       guard let entry = levels.entry(for: name) else {
         throw APIError(.notFound, "Logger \(name) not found.")
       }
       return try jsonResponse(encoding: LoggerLevel(entry))
     }
     router.put("/admin/loggers/:name") { request, context -> Response in
-      let name = try context.parameters.require("name")
+      let name = try context.parameters.requireDecoded("name")
       let body = try await request.body.collect(upTo: 64 << 10)
       let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
       guard let object else {

@@ -18,11 +18,11 @@ extension AdminAPI {
       return try jsonResponse(encoding: try registry().plugins.map(\.info))
     }
     router.get("/connector-plugins/:plugin/config") { _, context -> Response in
-      let plugin = try lookUpPlugin(try context.parameters.require("plugin"))
+      let plugin = try lookUpPlugin(try context.parameters.requireDecoded("plugin"))
       return try jsonResponse(encoding: plugin.configKeyInfos)
     }
     router.put("/connector-plugins/:plugin/config/validate") { request, context -> Response in
-      let name = try context.parameters.require("plugin")
+      let name = try context.parameters.requireDecoded("plugin")
       let plugin = try lookUpPlugin(name)
       var config = try await connectConfig(from: request, flat: true).config
       // Kafka Connect fills in the class from the path when the body leaves it out, and

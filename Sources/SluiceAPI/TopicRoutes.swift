@@ -10,7 +10,7 @@ extension AdminAPI {
       return try jsonResponse(encoding: topics)
     }
     router.get("/topics/:topic") { _, context -> Response in
-      let topic = try context.parameters.require("topic")
+      let topic = try context.parameters.requireDecoded("topic")
       guard let description = try await store.describeTopics().first(where: { $0.name == topic })
       else {
         throw APIError(.notFound, "topic '\(topic)' not found")
@@ -18,11 +18,11 @@ extension AdminAPI {
       return try jsonResponse(encoding: TopicSummary(description))
     }
     router.get("/topics/:topic/records") { request, context -> Response in
-      try await readRecords(request, topic: try context.parameters.require("topic"))
+      try await readRecords(request, topic: try context.parameters.requireDecoded("topic"))
     }
     router.post("/topics/:topic/records") { request, context -> Response in
       try await produceRecords(
-        request, topic: try context.parameters.require("topic"), context: context)
+        request, topic: try context.parameters.requireDecoded("topic"), context: context)
     }
   }
 
@@ -36,7 +36,10 @@ extension AdminAPI {
       query["limit"].map(String.init), name: "limit", default: 100, range: 1...10_000)
     let waitMs = try integer(
       query["wait_ms"].map(String.init), name: "wait_ms", default: 0, range: 0...60_000)
-    guard let count = try await store.partitionCount(of: topic) else {
+    // A name no topic can have is not asked of the store (a Kafka cluster would be sent it).
+    guard TopicName.problem(with: topic) == nil,
+      let count = try await store.partitionCount(of: topic)
+    else {
       throw APIError(.notFound, "topic '\(topic)' not found")
     }
     guard partition < count else {
