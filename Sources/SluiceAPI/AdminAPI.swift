@@ -38,6 +38,7 @@ public struct AdminAPI: Sendable {
     router.middlewares.add(JSONErrorMiddleware())
     addRootRoutes(to: router)
     addConnectorRoutes(to: router)
+    addOffsetRoutes(to: router)
     addTopicRoutes(to: router)
     addGroupRoutes(to: router)
     return router
