@@ -47,10 +47,22 @@ extension PostgresCDCConnector {
     let entry = try SourceOffsetShape.single(offsets, partition: offsetPartition)
     guard let offset = entry.offset else { return try await resetOffsets(committed: committed) }
     let target = try Self.lsn(in: offset)
-    guard let slot = try await slotState() else {
+    // The stopped task's walsender may hold the slot a moment longer and confirm its last
+    // LSN: wait for it to let go, so the checks below see the final position.
+    let deadline = ContinuousClock.now + .seconds(10)
+    var state = try await slotState()
+    while let s = state, s.active, ContinuousClock.now < deadline {
+      try await Task.sleep(for: .milliseconds(200))
+      state = try await slotState()
+    }
+    guard let slot = state else {
       throw ConnectorOffsetsError(
         "replication slot '\(config.slot)' does not exist, so it has no position to move; it is created at the server's current LSN when the connector resumes"
       )
+    }
+    if slot.active {
+      throw ConnectorOffsetsFailure(
+        message: "replication slot '\(config.slot)' is still in use by another process")
     }
     if target < slot.confirmed {
       throw ConnectorOffsetsError(
@@ -62,9 +74,26 @@ extension PostgresCDCConnector {
       throw ConnectorOffsetsError(
         "LSN \(target) is past the server's current WAL position \(slot.current)")
     }
-    try await withSlot("advance") { connection in
-      try connection.execute(
-        "SELECT pg_replication_slot_advance($1, $2::pg_lsn)", [config.slot, target.description])
+    // PostgreSQL advances a slot only as far as its WAL is flushed; commits made with
+    // synchronous_commit off are flushed within moments, so go on until the target is reached.
+    var reached = slot.confirmed
+    while reached < target {
+      reached = try await withSlot("advance") { connection in
+        let row = try connection.execute(
+          "SELECT end_lsn FROM pg_replication_slot_advance($1, $2::pg_lsn)",
+          [config.slot, target.description]
+        ).first
+        return row?[0].flatMap { LSN($0) } ?? .zero
+      }
+      if reached < target {
+        guard ContinuousClock.now < deadline else {
+          throw ConnectorOffsetsFailure(
+            message:
+              "replication slot '\(config.slot)' advanced only to \(reached): the server's WAL is flushed only that far"
+          )
+        }
+        try await Task.sleep(for: .milliseconds(100))
+      }
     }
     return .keep
   }
@@ -117,49 +146,67 @@ extension PostgresCDCConnector {
 
   struct SlotPosition {
     var confirmed: LSN
+    /// The server's WAL insert position (replay position on a standby).
     var current: LSN
+    /// Whether a walsender holds the slot.
+    var active: Bool
   }
 
   /// The slot's confirmed LSN and the server's current one, or nil without a slot.
   func slotState() async throws -> SlotPosition? {
     let control = ControlConnection(config: config)
-    defer { Task { await control.close() } }
     let slot = config.slot
-    let row = try await control.run { connection in
-      try connection.execute(
-        """
-        SELECT confirmed_flush_lsn, pg_current_wal_lsn() FROM pg_replication_slots
-        WHERE slot_name = $1
-        """, [slot]
-      ).first
+    let row: [String?]?
+    do {
+      row = try await control.run { connection in
+        try connection.execute(
+          """
+          SELECT confirmed_flush_lsn,
+            CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
+              ELSE pg_current_wal_insert_lsn() END,
+            active
+          FROM pg_replication_slots WHERE slot_name = $1
+          """, [slot]
+        ).first
+      }
+      await control.close()
+    } catch {
+      await control.close()
+      throw error
     }
     guard let row, let confirmed = row[0].flatMap({ LSN($0) }),
       let current = row[1].flatMap({ LSN($0) })
     else { return nil }
-    return SlotPosition(confirmed: confirmed, current: current)
+    return SlotPosition(confirmed: confirmed, current: current, active: row[2] == "t")
   }
 
   /// Runs a change of the slot, waiting up to ten seconds for a stopped task's walsender to
   /// let go of it (SQLSTATE 55006, "replication slot is active").
-  private func withSlot(
-    _ verb: String, _ change: @escaping @Sendable (PostgresConnection) throws -> Void
-  ) async throws {
+  @discardableResult
+  private func withSlot<T: Sendable>(
+    _ verb: String, _ change: @escaping @Sendable (PostgresConnection) throws -> T
+  ) async throws -> T {
     let control = ControlConnection(config: config)
-    defer { Task { await control.close() } }
     let deadline = ContinuousClock.now + .seconds(10)
+    var failure: (any Error)?
+    var result: T?
     while true {
       do {
-        try await control.run(change)
-        return
+        result = try await control.run(change)
       } catch let error as PostgresError
         where error.sqlState == "55006" && ContinuousClock.now < deadline
       {
-        try await Task.sleep(for: .milliseconds(200))
+        try? await Task.sleep(for: .milliseconds(200))
+        continue
       } catch {
-        throw ConnectorOffsetsFailure(
+        failure = ConnectorOffsetsFailure(
           message: "cannot \(verb) replication slot '\(config.slot)': \(error)")
       }
+      break
     }
+    await control.close()
+    if let failure { throw failure }
+    return result!
   }
 }
 
