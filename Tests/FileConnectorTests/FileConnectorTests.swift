@@ -135,7 +135,8 @@ final class FileSourceOffsetsTests: XCTestCase {
 
     let shown = try await connector.offsets(committed: committed)
     XCTAssertEqual(
-      shown, [ConnectorOffset(partition: ["filename": .string(path)], offset: ["position": .int(6)])])
+      shown,
+      [ConnectorOffset(partition: ["filename": .string(path)], offset: ["position": .int(6)])])
 
     let moved = try await connector.alterOffsets(
       [ConnectorOffset(partition: ["filename": .string(path)], offset: ["position": .int(2)])],
@@ -145,7 +146,8 @@ final class FileSourceOffsetsTests: XCTestCase {
     XCTAssertGreaterThan(expected, committed, "lines read again sort after those written before")
 
     let reset = try await connector.resetOffsets(committed: committed)
-    XCTAssertEqual(reset, .commit(FilePosition(generation: 4, offset: 0, inode: inode).sourcePosition))
+    XCTAssertEqual(
+      reset, .commit(FilePosition(generation: 4, offset: 0, inode: inode).sourcePosition))
 
     for (offset, problem) in [
       (["position": JSONValue.int(7)], "past the end"),

@@ -128,7 +128,8 @@ final class CDCOffsetShapeTests: XCTestCase {
     XCTAssertEqual(
       try PostgresCDCConnector.lsn(in: ["lsn": .int(16), "lsn_text": .string("0/10")]), LSN(16))
     for bad: [String: JSONValue] in [
-      [:], ["lsn": .int(-1)], ["lsn_text": .string("16B3748")], ["lsn": .int(1), "lsn_text": .string("0/2")],
+      [:], ["lsn": .int(-1)], ["lsn_text": .string("16B3748")],
+      ["lsn": .int(1), "lsn_text": .string("0/2")],
       ["lsn": .int(1), "txId": .int(5)],
     ] {
       XCTAssertThrowsError(try PostgresCDCConnector.lsn(in: bad), "\(bad)")
