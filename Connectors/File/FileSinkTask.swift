@@ -114,6 +114,17 @@ final class FileSinkTask: SinkTask {
 
   /// Next offset per partition, from the last line of each partition in the file (read backwards).
   private func lastOffsets(for wanted: Set<TopicPartition>) throws -> [TopicPartition: Int64] {
+    let found = Self.lastOffsets(in: fd, for: wanted)
+    if !found.isEmpty {
+      context.logger.info("resuming from the file's own offsets", metadata: ["offsets": "\(found)"])
+    }
+    return found
+  }
+
+  /// Next offset per partition of `wanted` that the file open at `fd` holds lines of (blocking;
+  /// the offsets API reads them too).
+  static func lastOffsets(in fd: Int32, for wanted: Set<TopicPartition>) -> [TopicPartition: Int64]
+  {
     var found: [TopicPartition: Int64] = [:]
     var st = stat()
     guard fstat(fd, &st) == 0 else { return [:] }
@@ -146,9 +157,6 @@ final class FileSinkTask: SinkTask {
         found[tp] = offset + 1
       }
       end = start
-    }
-    if !found.isEmpty {
-      context.logger.info("resuming from the file's own offsets", metadata: ["offsets": "\(found)"])
     }
     return found
   }

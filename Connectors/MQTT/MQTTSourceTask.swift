@@ -60,6 +60,10 @@ final class MQTTSourceTask: SourceTask {
 }
 
 /// A validated `source: mqtt` connector.
+///
+/// Offsets (KIP-875): it commits no source position — where it resumes is the broker's
+/// persistent session (clean session off), which redelivers what was not acknowledged — so
+/// `GET …/offsets` is empty, and a PATCH in the default shape is stored but read by nothing.
 struct MQTTSourceConnector: SourceConnector {
   let config: MQTTConfig
 

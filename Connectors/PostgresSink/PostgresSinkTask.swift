@@ -132,13 +132,18 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
     // Several sinks (tasks of one connector, or connectors) often start together on a fresh
     // database: `changeSchema` makes their creations of the one table take turns.
     try connection.changeSchema(
-      """
-      CREATE TABLE IF NOT EXISTS \(offsetsTable) (
-        connector text NOT NULL, topic text NOT NULL, "partition" integer NOT NULL,
-        next_offset bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (connector, topic, "partition"))
-      """, object: "table \(config.offsetsTable)")
+      Self.createOffsetsTable(offsetsTable), object: "table \(config.offsetsTable)")
     offsetsReady = true
+  }
+
+  /// The offsets table, `quotedName` being its quoted name (the offsets API creates it too).
+  static func createOffsetsTable(_ quotedName: String) -> String {
+    """
+    CREATE TABLE IF NOT EXISTS \(quotedName) (
+      connector text NOT NULL, topic text NOT NULL, "partition" integer NOT NULL,
+      next_offset bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (connector, topic, "partition"))
+    """
   }
 
   private func storedOffsets(for partitions: Set<TopicPartition>) throws -> [TopicPartition: Int64]

@@ -219,6 +219,10 @@ final class WebhookSourceTask: SourceTask {
 }
 
 /// A validated `source: webhook` connector.
+///
+/// Offsets (KIP-875): it commits no source position — callers push, and retry until answered;
+/// duplicates are caught by idempotency key — so `GET …/offsets` is empty, and a PATCH in the
+/// default shape is stored but read by nothing.
 struct WebhookSourceConnector: SourceConnector {
   let config: WebhookConfig
 

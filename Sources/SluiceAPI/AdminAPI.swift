@@ -46,6 +46,7 @@ public struct AdminAPI: Sendable {
     addConnectorRoutes(to: router)
     addConnectorConfigRoutes(to: router)
     addPluginRoutes(to: router)
+    addOffsetRoutes(to: router)
     addTopicRoutes(to: router)
     addGroupRoutes(to: router)
     addLoggerRoutes(to: router)

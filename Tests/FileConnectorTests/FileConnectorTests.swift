@@ -115,3 +115,53 @@ struct TestSinkContext: SinkTaskContext {
   var logger = Logger(label: "test")
   func setDetail(_ name: String, _ value: String?) {}
 }
+
+/// KIP-875 for the file source: FileStreamSource's shape, and a rewind that lands in a new
+/// generation so the runtime does not drop the lines read again as replays.
+final class FileSourceOffsetsTests: XCTestCase {
+  func testAlterAndResetCommitANewGeneration() async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "file-offsets-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let path = directory.appendingPathComponent("in.txt").path
+    try "a\nb\nc\n".write(toFile: path, atomically: false, encoding: .utf8)
+    let connector = try FileSourceConnector(
+      definition: ConnectorDefinition.parse(
+        text: "name: f\nsource: file\ntopic: lines\nconfig: { path: \(path) }", file: "f.yaml",
+        environment: [:]))
+    let inode = try XCTUnwrap(FileSourceTask.inode(of: path))
+    let committed = FilePosition(generation: 3, offset: 6, inode: inode).sourcePosition
+
+    let shown = try await connector.offsets(committed: committed)
+    XCTAssertEqual(
+      shown,
+      [ConnectorOffset(partition: ["filename": .string(path)], offset: ["position": .int(6)])])
+
+    let moved = try await connector.alterOffsets(
+      [ConnectorOffset(partition: ["filename": .string(path)], offset: ["position": .int(2)])],
+      committed: committed)
+    let expected = FilePosition(generation: 4, offset: 2, inode: inode).sourcePosition
+    XCTAssertEqual(moved, .commit(expected))
+    XCTAssertGreaterThan(expected, committed, "lines read again sort after those written before")
+
+    let reset = try await connector.resetOffsets(committed: committed)
+    XCTAssertEqual(
+      reset, .commit(FilePosition(generation: 4, offset: 0, inode: inode).sourcePosition))
+
+    for (offset, problem) in [
+      (["position": JSONValue.int(7)], "past the end"),
+      (["position": .string("2")], "position"),
+      (["pos": .int(1)], "position"),
+    ] {
+      do {
+        _ = try await connector.alterOffsets(
+          [ConnectorOffset(partition: ["filename": .string(path)], offset: offset)],
+          committed: committed)
+        XCTFail("\(offset) should be refused")
+      } catch let error as ConnectorOffsetsError {
+        XCTAssertTrue(error.message.contains(problem), error.message)
+      }
+    }
+  }
+}

@@ -104,3 +104,35 @@ final class CDCConfigTests: XCTestCase {
     XCTAssertEqual(ChangeStream.topicSafe("Odd Name$1"), "Odd_Name_1")
   }
 }
+
+/// The CDC source's offset shape (Debezium's): the server name and the LSN a PATCH names.
+final class CDCOffsetShapeTests: XCTestCase {
+  private func connector(topic: String) throws -> PostgresCDCConnector {
+    try PostgresCDCConnector(
+      definition: ConnectorDefinition.parse(
+        text:
+          "name: shop-cdc\nsource: postgres-cdc\ntopic: \"\(topic)\"\nconfig:\n  url: postgresql://u@127.0.0.1/db\n  tables: [public.orders]\n",
+        file: "shop.yaml", environment: [:]))
+  }
+
+  func testServerIsTheTopicPrefixOrTheConnectorName() throws {
+    XCTAssertEqual(try connector(topic: "shop.{schema}.{table}").serverName, "shop")
+    XCTAssertEqual(try connector(topic: "cdc.{table}").serverName, "shop-cdc")
+  }
+
+  func testLSNFromNumberOrText() throws {
+    XCTAssertEqual(try PostgresCDCConnector.lsn(in: ["lsn": .int(0x16B_3748)]), LSN("0/16B3748"))
+    XCTAssertEqual(
+      try PostgresCDCConnector.lsn(in: ["lsn_text": .string("1/10"), "snapshot": .bool(false)]),
+      LSN(0x1_0000_0010))
+    XCTAssertEqual(
+      try PostgresCDCConnector.lsn(in: ["lsn": .int(16), "lsn_text": .string("0/10")]), LSN(16))
+    for bad: [String: JSONValue] in [
+      [:], ["lsn": .int(-1)], ["lsn_text": .string("16B3748")],
+      ["lsn": .int(1), "lsn_text": .string("0/2")],
+      ["lsn": .int(1), "txId": .int(5)],
+    ] {
+      XCTAssertThrowsError(try PostgresCDCConnector.lsn(in: bad), "\(bad)")
+    }
+  }
+}

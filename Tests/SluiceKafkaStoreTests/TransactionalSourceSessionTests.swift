@@ -178,6 +178,40 @@ extension TransactionalSourceSessionTests {
     XCTAssertLessThan(end0, 200, "100 records and a marker per transaction: transactions were shared")
     await store.close()
   }
+
+  /// KIP-875 on Kafka: the admin API reads the position without a producer, so the running
+  /// task is not fenced; a reset writes a tombstone, after which no position is committed.
+  func testReadingThePositionDoesNotFenceAndAResetIsATombstone() async throws {
+    let broker = try BrokerProcess(.sluice)
+    try broker.start()
+    defer { broker.stop() }
+    let store = testStore(broker, partitions: 1)
+    try await store.start()
+    try await store.createTopic("files", partitions: 1)
+    let p0 = TopicPartition("files", 0)
+
+    let task = try await store.makeSourceSession(connector: "src", task: 0, offsets: NoOffsets())
+    _ = try await task.committedPosition()
+    _ = try await task.write(
+      [(p0, [OutgoingRecord(key: nil, value: Array("a".utf8))])], committing: SourcePosition("01"))
+    let read = try await store.committedSourcePosition(connector: "src", offsets: NoOffsets())
+    XCTAssertEqual(read, SourcePosition("01"))
+    // Still the task's producer: it writes on.
+    _ = try await task.write(
+      [(p0, [OutgoingRecord(key: nil, value: Array("b".utf8))])], committing: SourcePosition("02"))
+    let readAgain = try await store.committedSourcePosition(connector: "src", offsets: NoOffsets())
+    XCTAssertEqual(readAgain, SourcePosition("02"))
+
+    // The connector stopped; the admin session resets it.
+    let admin = try await store.makeSourceSession(connector: "src", task: 0, offsets: NoOffsets())
+    try await admin.resetPosition()
+    let afterReset = try await store.committedSourcePosition(connector: "src", offsets: NoOffsets())
+    XCTAssertNil(afterReset)
+    let next = try await store.makeSourceSession(connector: "src", task: 0, offsets: NoOffsets())
+    let resumed = try await next.committedPosition()
+    XCTAssertNil(resumed, "a new incarnation starts without a position")
+    await store.close()
+  }
 }
 
 /// The worker's offsets file, which a Kafka source session must not need.

@@ -132,6 +132,17 @@ public protocol SourceConnector: Sendable {
   func makeTask(index: Int, count: Int, context: any SourceTaskContext) throws -> any SourceTask
   /// Called when the connector's file is removed (not on shutdown), to drop upstream state.
   func removed() async
+  /// KIP-875 `GET …/offsets`: where this connector resumes, in its own shape, given the
+  /// runtime's committed position. It may run while the connector runs: it must not write.
+  /// Defaults in ConnectorOffsets.swift.
+  func offsets(committed: SourcePosition?) async throws -> [ConnectorOffset]
+  /// KIP-875 `PATCH …/offsets` of a stopped connector: checks the body (throwing
+  /// ``ConnectorOffsetsError``), moves upstream state if the resume point lives there, and says
+  /// what becomes of the committed position.
+  func alterOffsets(_ offsets: [ConnectorOffset], committed: SourcePosition?) async throws
+    -> SourceOffsetChange
+  /// KIP-875 `DELETE …/offsets` of a stopped connector: afterwards it starts as a new one would.
+  func resetOffsets(committed: SourcePosition?) async throws -> SourceOffsetChange
 }
 
 /// A configured sink connector: validated config, and a factory for its tasks.
@@ -144,6 +155,14 @@ public protocol SinkConnector: Sendable {
   /// an at-least-once sink delivers again what came after the last store, so a shorter
   /// interval means fewer repeats for the cost of more small writes.
   var offsetCommitInterval: Duration { get }
+  /// KIP-875: the next offsets of those `partitions` whose offsets the sink keeps downstream
+  /// (as ``SinkTask/open(_:)`` returns them); the consumer group's apply to the rest. It may run
+  /// while the connector runs. Default: none.
+  func storedOffsets(of partitions: [TopicPartition]) async throws -> [TopicPartition: Int64]
+  /// KIP-875 `PATCH`/`DELETE …/offsets` of a stopped connector: changes the offsets it keeps
+  /// downstream (nil: forget that partition's), or throws ``ConnectorOffsetsError`` saying why
+  /// it cannot. The worker then commits the same to the consumer group. Default: nothing kept.
+  func alterOffsets(_ offsets: [TopicPartition: Int64?]) async throws
 }
 
 /// The batches a sink's `put` receives: at most `maxRecords` records and about `maxBytes`;

@@ -70,6 +70,15 @@ public final class FileOffsetStore: OffsetStore, @unchecked Sendable {
     }
   }
 
+  public func clearSourcePosition(connector: String) async throws {
+    try await io.run {
+      var e = try self.entry(connector)
+      guard e.sourcePosition != nil else { return }
+      e.sourcePosition = nil
+      try self.write(e, connector: connector)
+    }
+  }
+
   public func remove(connector: String) async throws {
     try await io.run {
       self.cache[connector] = nil

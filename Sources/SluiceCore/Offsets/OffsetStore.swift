@@ -10,4 +10,12 @@ public protocol OffsetStore: Sendable {
   func commitSinkOffsets(_ offsets: [TopicPartition: Int64], connector: String) async throws
   /// Forgets a connector (its file was removed).
   func remove(connector: String) async throws
+  /// Forgets a source's committed position and nothing else (KIP-875 `DELETE …/offsets`).
+  func clearSourcePosition(connector: String) async throws
+}
+
+extension OffsetStore {
+  public func clearSourcePosition(connector: String) async throws {
+    throw OffsetStoreError(message: "this offset store cannot forget a source position")
+  }
 }

@@ -24,6 +24,15 @@ public protocol SourceSession: Sendable {
   /// `nowMs`, at most the newest `maxCount` (``SourceTaskContext/recentlyWritten(maxAgeMs:maxCount:)``).
   func recentlyWritten(maxAgeMs: Int64?, maxCount: Int?, nowMs: Int64) async throws
     -> WrittenRecords
+  /// Forgets the committed position, durably: ``committedPosition()`` returns nil afterwards
+  /// (KIP-875 `DELETE …/offsets`, for a stopped connector).
+  func resetPosition() async throws
+}
+
+extension SourceSession {
+  public func resetPosition() async throws {
+    throw OffsetStoreError(message: "this store cannot forget a source position")
+  }
 }
 
 extension TopicStore {
@@ -70,6 +79,11 @@ public struct DurableAppendSession: SourceSession {
   }
 
   public func flush() async throws { try await committer.flush() }
+
+  public func resetPosition() async throws {
+    try await committer.flush()
+    try await offsets.clearSourcePosition(connector: connector)
+  }
 
   /// Read back from the tails of the store's partitions (``SourceHistory``).
   public func recentlyWritten(maxAgeMs: Int64?, maxCount: Int?, nowMs: Int64) async throws

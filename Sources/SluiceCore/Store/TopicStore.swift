@@ -103,6 +103,20 @@ public protocol TopicStore: Sendable {
   /// store without transactions uses ``DurableAppendSession`` with the worker's `offsets`.
   func makeSourceSession(connector: String, task: Int, offsets: any OffsetStore) async throws
     -> any SourceSession
+
+  /// A source connector's committed position, read without writing anything (no session, no
+  /// producer that would fence a running task): the admin API's `GET …/offsets`. A store
+  /// without transactions reads the worker's `offsets`.
+  func committedSourcePosition(connector: String, offsets: any OffsetStore) async throws
+    -> SourcePosition?
+}
+
+extension TopicStore {
+  public func committedSourcePosition(connector: String, offsets: any OffsetStore) async throws
+    -> SourcePosition?
+  {
+    try await offsets.sourcePosition(connector: connector)
+  }
 }
 
 extension TopicStore {

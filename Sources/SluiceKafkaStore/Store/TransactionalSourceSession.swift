@@ -50,24 +50,29 @@ public actor TransactionalSourceSession: SourceSession {
 
   /// The key of this connector's position in the offsets topic (Kafka Connect's key shape: the
   /// connector and a source partition, which Sluice's connectors do not split).
-  var positionKey: [UInt8] { Array("[\"\(connector)\",{}]".utf8) }
+  var positionKey: [UInt8] { Self.positionKey(connector: connector) }
 
+  static func positionKey(connector: String) -> [UInt8] {
+    Array("[\"\(connector)\",{}]".utf8)
+  }
+
+  /// Read after starting the producer: an earlier generation's open transaction is aborted
+  /// first, so what is read is all there is.
   public func committedPosition() async throws -> SourcePosition? {
     try await start()
+    return try await store.readSourcePosition(connector: connector)
+  }
+
+  /// A tombstone for the position, in a transaction: ``committedPosition()`` is nil after it.
+  public func resetPosition() async throws {
+    try await start()
+    let tombstone = KafkaRecord(
+      key: positionKey, value: nil, headers: [], timestamp: currentTimeMillis())
     let partition = try await positionPartition()
-    let bounds = try await store.offsets(of: partition)
-    var next = bounds.start
-    var found: SourcePosition?
-    while next < bounds.end {
-      let records = try await store.read(
-        from: partition, offset: next, maxRecords: 10_000, maxBytes: 8 << 20)
-      guard let last = records.last else { break }
-      for record in records where record.key == positionKey {
-        found = record.value.map { SourcePosition(String(decoding: $0, as: UTF8.self)) }
-      }
-      next = last.offset + 1
+    let producer = self.producer
+    _ = try await inTransaction {
+      try await producer.send([tombstone], to: KafkaTopicPartition(partition))
     }
-    return found
   }
 
   public func write(
@@ -267,6 +272,35 @@ private struct BatchIndex {
 }
 
 extension KafkaTopicStore {
+  /// The connector's last position in the offsets topic (read committed; nil after a
+  /// tombstone), without a producer: reading does not fence a running task.
+  func readSourcePosition(connector: String) async throws -> SourcePosition? {
+    let key = TransactionalSourceSession.positionKey(connector: connector)
+    let topic = configuration.offsetsTopic
+    let count = try await partitionCount(of: topic) ?? 1
+    let partition = TopicPartition(topic, Partitioner.partition(forKey: key, partitions: count))
+    let bounds = try await offsets(of: partition)
+    var next = bounds.start
+    var found: SourcePosition?
+    while next < bounds.end {
+      let records = try await read(
+        from: partition, offset: next, maxRecords: 10_000, maxBytes: 8 << 20)
+      guard let last = records.last else { break }
+      for record in records where record.key == key {
+        found = record.value.map { SourcePosition(String(decoding: $0, as: UTF8.self)) }
+      }
+      next = last.offset + 1
+    }
+    return found
+  }
+
+  /// Read-only, for the admin API while the connector may run (``readSourcePosition(connector:)``).
+  public func committedSourcePosition(connector: String, offsets: any OffsetStore) async throws
+    -> SourcePosition?
+  {
+    try await readSourcePosition(connector: connector)
+  }
+
   /// Sources on Kafka write transactionally (``TransactionalSourceSession``); `offsets`, the
   /// worker's file, is not used.
   public func makeSourceSession(connector: String, task: Int, offsets: any OffsetStore)

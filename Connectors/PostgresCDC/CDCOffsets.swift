@@ -1,0 +1,217 @@
+import SluiceCore
+import SluicePostgres
+
+/// The CDC source's offsets, shaped like Debezium's:
+/// `{"partition": {"server": "<topic prefix>"}, "offset": {"lsn": 23546700, "lsn_text": "0/16750B8"}}`.
+///
+/// The real resume point is the replication slot's `confirmed_flush_lsn`, so that is what GET
+/// shows (and whether a snapshot is under way, from the committed position). A PATCH can only
+/// move it forward, with `pg_replication_slot_advance`: the changes before the new LSN are then
+/// never streamed. PostgreSQL cannot replay a logical slot from before its confirmed LSN (the
+/// WAL behind it may already be recycled), so an earlier LSN is refused rather than pretended.
+/// DELETE drops the slot and forgets the committed position: on resume the slot is created
+/// anew at the server's current LSN and, with `snapshot: initial`, the tables are read again.
+extension PostgresCDCConnector {
+  /// Debezium's `topic.prefix` when the topic template is `<prefix>.{schema}.{table}`, else
+  /// the connector's name.
+  var serverName: String {
+    let suffix = ".{schema}.{table}"
+    let text = config.topic.text
+    if text.hasSuffix(suffix) {
+      let prefix = String(text.dropLast(suffix.count))
+      if !prefix.isEmpty && !prefix.contains("{") { return prefix }
+    }
+    return config.name
+  }
+
+  var offsetPartition: [String: JSONValue] { ["server": .string(serverName)] }
+
+  func offsets(committed: SourcePosition?) async throws -> [ConnectorOffset] {
+    guard let slot = try await slotState() else { return [] }
+    var offset: [String: JSONValue] = [
+      "lsn": .int(Int64(bitPattern: slot.confirmed.value)),
+      "lsn_text": .string(slot.confirmed.description),
+    ]
+    if let progress = committed.flatMap(CDCPosition.init)?.progress {
+      // Debezium's offset says `snapshot: true` while its snapshot runs.
+      offset["snapshot"] = .bool(!progress.done)
+      offset["snapshot_completed"] = .bool(progress.done)
+    }
+    return [ConnectorOffset(partition: offsetPartition, offset: offset)]
+  }
+
+  /// Advances the slot to the LSN given; `"offset": null` is a reset.
+  func alterOffsets(_ offsets: [ConnectorOffset], committed: SourcePosition?) async throws
+    -> SourceOffsetChange
+  {
+    let entry = try SourceOffsetShape.single(offsets, partition: offsetPartition)
+    guard let offset = entry.offset else { return try await resetOffsets(committed: committed) }
+    let target = try Self.lsn(in: offset)
+    // The stopped task's walsender may hold the slot a moment longer and confirm its last
+    // LSN: wait for it to let go, so the checks below see the final position.
+    let deadline = ContinuousClock.now + .seconds(10)
+    var state = try await slotState()
+    while let s = state, s.active, ContinuousClock.now < deadline {
+      try await Task.sleep(for: .milliseconds(200))
+      state = try await slotState()
+    }
+    guard let slot = state else {
+      throw ConnectorOffsetsError(
+        "replication slot '\(config.slot)' does not exist, so it has no position to move; it is created at the server's current LSN when the connector resumes"
+      )
+    }
+    if slot.active {
+      throw ConnectorOffsetsFailure(
+        message: "replication slot '\(config.slot)' is still in use by another process")
+    }
+    if target < slot.confirmed {
+      throw ConnectorOffsetsError(
+        "LSN \(target) is before the confirmed_flush_lsn \(slot.confirmed) of replication slot '\(config.slot)': PostgreSQL cannot replay a logical replication slot from before its confirmed_flush_lsn (the WAL behind it may already be gone), so a CDC connector's offset can only move forward. To read the data again, DELETE the offsets: the slot is dropped and created anew, and with snapshot: initial the tables are read again."
+      )
+    }
+    if target == slot.confirmed { return .keep }
+    if target > slot.current {
+      throw ConnectorOffsetsError(
+        "LSN \(target) is past the server's current WAL position \(slot.current)")
+    }
+    // PostgreSQL advances a slot only as far as its WAL is flushed; commits made with
+    // synchronous_commit off are flushed within moments, so go on until the target is reached.
+    var reached = slot.confirmed
+    while reached < target {
+      reached = try await withSlot("advance") { connection in
+        let row = try connection.execute(
+          "SELECT end_lsn FROM pg_replication_slot_advance($1, $2::pg_lsn)",
+          [config.slot, target.description]
+        ).first
+        return row?[0].flatMap { LSN($0) } ?? .zero
+      }
+      if reached < target {
+        guard ContinuousClock.now < deadline else {
+          throw ConnectorOffsetsFailure(
+            message:
+              "replication slot '\(config.slot)' advanced only to \(reached): the server's WAL is flushed only that far"
+          )
+        }
+        try await Task.sleep(for: .milliseconds(100))
+      }
+    }
+    return .keep
+  }
+
+  /// Drops the slot (as ``removed()`` does) and forgets the committed position.
+  func resetOffsets(committed: SourcePosition?) async throws -> SourceOffsetChange {
+    try await withSlot("drop") { connection in
+      try connection.execute(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+        [config.slot])
+    }
+    return .clear
+  }
+
+  // MARK: - Internals
+
+  /// The LSN of a PATCH: `lsn` (an integer, as GET shows it) or `lsn_text` (`0/16B3748`).
+  static func lsn(in offset: [String: JSONValue]) throws -> LSN {
+    let shown = JSONValue.object(offset).jsonText
+    let known: Set<String> = ["lsn", "lsn_text", "snapshot", "snapshot_completed"]
+    if let unknown = offset.keys.sorted().first(where: { !known.contains($0) }) {
+      throw ConnectorOffsetsError(
+        "unknown key \"\(unknown)\" in a CDC offset; it takes \"lsn\" (an integer) or \"lsn_text\" (like \"0/16B3748\")"
+      )
+    }
+    var number: LSN?
+    if let value = offset["lsn"] {
+      guard let n = value.integer, n >= 0 else {
+        throw ConnectorOffsetsError("\"lsn\" must be a non-negative integer, got \(value.jsonText)")
+      }
+      number = LSN(UInt64(n))
+    }
+    var text: LSN?
+    if let value = offset["lsn_text"] {
+      guard let s = value.string, let lsn = LSN(s) else {
+        throw ConnectorOffsetsError(
+          "\"lsn_text\" must be an LSN like \"0/16B3748\", got \(value.jsonText)")
+      }
+      text = lsn
+    }
+    if let number, let text, number != text {
+      throw ConnectorOffsetsError(
+        "\"lsn\" (\(number)) and \"lsn_text\" (\(text)) name different positions")
+    }
+    guard let lsn = number ?? text else {
+      throw ConnectorOffsetsError("a CDC offset needs \"lsn\" or \"lsn_text\", got \(shown)")
+    }
+    return lsn
+  }
+
+  struct SlotPosition {
+    var confirmed: LSN
+    /// The server's WAL insert position (replay position on a standby).
+    var current: LSN
+    /// Whether a walsender holds the slot.
+    var active: Bool
+  }
+
+  /// The slot's confirmed LSN and the server's current one, or nil without a slot.
+  func slotState() async throws -> SlotPosition? {
+    let control = ControlConnection(config: config)
+    let slot = config.slot
+    let row: [String?]?
+    do {
+      row = try await control.run { connection in
+        try connection.execute(
+          """
+          SELECT confirmed_flush_lsn,
+            CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
+              ELSE pg_current_wal_insert_lsn() END,
+            active
+          FROM pg_replication_slots WHERE slot_name = $1
+          """, [slot]
+        ).first
+      }
+      await control.close()
+    } catch {
+      await control.close()
+      throw error
+    }
+    guard let row, let confirmed = row[0].flatMap({ LSN($0) }),
+      let current = row[1].flatMap({ LSN($0) })
+    else { return nil }
+    return SlotPosition(confirmed: confirmed, current: current, active: row[2] == "t")
+  }
+
+  /// Runs a change of the slot, waiting up to ten seconds for a stopped task's walsender to
+  /// let go of it (SQLSTATE 55006, "replication slot is active").
+  @discardableResult
+  private func withSlot<T: Sendable>(
+    _ verb: String, _ change: @escaping @Sendable (PostgresConnection) throws -> T
+  ) async throws -> T {
+    let control = ControlConnection(config: config)
+    let deadline = ContinuousClock.now + .seconds(10)
+    var failure: (any Error)?
+    var result: T?
+    while true {
+      do {
+        result = try await control.run(change)
+      } catch let error as PostgresError
+        where error.sqlState == "55006" && ContinuousClock.now < deadline
+      {
+        try? await Task.sleep(for: .milliseconds(200))
+        continue
+      } catch {
+        failure = ConnectorOffsetsFailure(
+          message: "cannot \(verb) replication slot '\(config.slot)': \(error)")
+      }
+      break
+    }
+    await control.close()
+    if let failure { throw failure }
+    return result!
+  }
+}
+
+/// PostgreSQL refused a slot change for a reason the caller cannot fix by changing the body.
+struct ConnectorOffsetsFailure: Error, CustomStringConvertible {
+  var message: String
+  var description: String { message }
+}
