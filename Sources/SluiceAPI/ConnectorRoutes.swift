@@ -125,8 +125,9 @@ extension AdminAPI {
 
   private func taskIndex(_ context: BasicRequestContext) throws -> Int {
     let text = try context.parameters.requireDecoded("task")
+    // Kafka Connect's integer path parameter: anything else matches no task (404).
     guard let id = Int(text), id >= 0 else {
-      throw APIError(.badRequest, "task id must be a non-negative integer, got '\(text)'")
+      throw APIError(.notFound, "no task '\(text)': a task id is a non-negative integer")
     }
     return id
   }

@@ -116,7 +116,7 @@ final class ConnectRESTControlTests: XCTestCase {
       ("PUT", "/connectors/nope/pause", 404), ("PUT", "/connectors/nope/stop", 404),
       ("POST", "/connectors/nope/restart", 404), ("GET", "/connectors/lines-in/tasks/7/status", 404),
       ("POST", "/connectors/lines-in/tasks/7/restart", 404),
-      ("POST", "/connectors/lines-in/tasks/x/restart", 400),
+      ("POST", "/connectors/lines-in/tasks/x/restart", 404),
       ("POST", "/connectors/lines-in/restart?includeTasks=maybe", 400),
     ] {
       let (status, body) = try worker.send(method, path)
