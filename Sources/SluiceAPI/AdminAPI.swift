@@ -74,6 +74,20 @@ public struct AdminAPI: Sendable {
   }
 }
 
+extension AdminAPI {
+  /// A request's body, at most ``maxBodyBytes`` (413 above it; 400 when it cannot be read).
+  func body(of request: Request) async throws -> ByteBuffer {
+    var request = request
+    do {
+      return try await request.collectBody(upTo: maxBodyBytes)
+    } catch let error as HTTPError where error.status == .contentTooLarge {
+      throw APIError(.contentTooLarge, "request body is larger than \(maxBodyBytes) bytes")
+    } catch {
+      throw APIError(.badRequest, "the request body cannot be read: \(error)")
+    }
+  }
+}
+
 /// JSON text as a response body.
 func jsonResponse(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
   Response(

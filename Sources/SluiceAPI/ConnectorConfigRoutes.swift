@@ -153,12 +153,7 @@ extension AdminAPI {
   /// `POST /connectors`, or the flat config map (`flat`) for the PUT routes. Key order and
   /// each value's text are kept as sent.
   func connectConfig(from request: Request, flat: Bool) async throws -> ConnectConfigFile {
-    let body: ByteBuffer
-    do {
-      body = try await request.body.collect(upTo: maxBodyBytes)
-    } catch {
-      throw APIError(.contentTooLarge, "request body is larger than \(maxBodyBytes) bytes")
-    }
+    let body = try await self.body(of: request)
     let text = String(decoding: body.readableBytesView, as: UTF8.self)
     let file = "request body"
     do {
@@ -191,12 +186,7 @@ extension AdminAPI {
   }
 
   private func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
-    let body: ByteBuffer
-    do {
-      body = try await request.body.collect(upTo: maxBodyBytes)
-    } catch {
-      throw APIError(.contentTooLarge, "request body is larger than \(maxBodyBytes) bytes")
-    }
+    let body = try await self.body(of: request)
     do {
       return try JSONDecoder().decode(T.self, from: Data(buffer: body))
     } catch {

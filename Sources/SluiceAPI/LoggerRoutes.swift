@@ -27,7 +27,7 @@ extension AdminAPI {
     }
     router.put("/admin/loggers/:name") { request, context -> Response in
       let name = try context.parameters.requireDecoded("name")
-      let body = try await request.body.collect(upTo: 64 << 10)
+      let body = try await self.body(of: request)
       let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
       guard let object else {
         throw APIError(.badRequest, "the body must be a JSON object like {\"level\":\"DEBUG\"}")

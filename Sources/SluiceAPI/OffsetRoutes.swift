@@ -29,15 +29,7 @@ extension AdminAPI {
 
   /// A PATCH body, or 400 saying what is wrong with it.
   private func offsetsBody(_ request: Request) async throws -> ConnectorOffsets {
-    var request = request
-    let body: ByteBuffer
-    do {
-      body = try await request.collectBody(upTo: maxBodyBytes)
-    } catch let error as HTTPError where error.status == .contentTooLarge {
-      throw APIError(.contentTooLarge, "request body is larger than \(maxBodyBytes) bytes")
-    } catch {
-      throw APIError(.badRequest, "the request body cannot be read: \(error)")
-    }
+    let body = try await self.body(of: request)
     do {
       return try JSONDecoder().decode(ConnectorOffsets.self, from: Data(body.readableBytesView))
     } catch let DecodingError.keyNotFound(key, context) {

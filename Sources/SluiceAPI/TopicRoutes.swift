@@ -88,15 +88,7 @@ extension AdminAPI {
     if let problem = TopicName.problem(with: topic) {
       throw APIError(.badRequest, "invalid topic name '\(topic)': \(problem)")
     }
-    var request = request
-    let body: ByteBuffer
-    do {
-      body = try await request.collectBody(upTo: maxBodyBytes)
-    } catch let error as HTTPError where error.status == .contentTooLarge {
-      throw APIError(.contentTooLarge, "request body is larger than \(maxBodyBytes) bytes")
-    } catch {
-      throw APIError(.badRequest, "the request body cannot be read: \(error)")
-    }
+    let body = try await self.body(of: request)
     let records = try ProduceRequest.parse(Array(body.readableBytesView), topic: topic)
     guard !records.isEmpty else { throw APIError(.badRequest, "no records given") }
     let placed = try await Producer(store: store).send(records)

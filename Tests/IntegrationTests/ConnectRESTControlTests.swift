@@ -5,32 +5,12 @@ import XCTest
 /// resume goes on from it, stop (KIP-875) ends the tasks and keeps config and offsets, the
 /// target state survives a restart of the worker, and tasks restart in place.
 final class ConnectRESTControlTests: XCTestCase {
-  private var worker: WorkerProcess!
-  private var input: URL!
-  private var output: URL!
+  private var pipeline: FileLinesPipeline!
+  private var worker: WorkerProcess { pipeline.worker }
 
   override func setUpWithError() throws {
-    worker = try WorkerProcess()
-    input = worker.directory.appendingPathComponent("in.txt")
-    output = worker.directory.appendingPathComponent("out.jsonl")
-    FileManager.default.createFile(atPath: input.path, contents: nil)
-    try worker.writeConnector(
-      "lines-in",
-      """
-      name: lines-in
-      source: file
-      topic: lines
-      config: { path: \(input.path), poll_ms: 20 }
-      """)
-    try worker.writeConnector(
-      "lines-out",
-      """
-      name: lines-out
-      sink: file
-      topics: [lines]
-      config: { path: \(output.path) }
-      """)
-    try worker.start()
+    pipeline = try FileLinesPipeline()
+    try pipeline.start()
   }
 
   override func tearDown() {
@@ -40,7 +20,7 @@ final class ConnectRESTControlTests: XCTestCase {
 
   func testPauseResumeStopAndRestartAcrossAWorkerRestart() throws {
     try append(1...10)
-    try waitUntil("the first lines delivered") { try delivered() == 10 }
+    try waitUntil("the first lines delivered") { delivered() == 10 }
 
     // Pause the source: lines written meanwhile stay in the file, not in the topic.
     XCTAssertEqual(try worker.send("PUT", "/connectors/lines-in/pause").status, 202)
@@ -49,7 +29,7 @@ final class ConnectRESTControlTests: XCTestCase {
     Thread.sleep(forTimeInterval: 1.5)
     XCTAssertEqual(try worker.records("lines").count, 10, "a paused source takes no input")
     XCTAssertEqual(try worker.send("PUT", "/connectors/lines-in/resume").status, 202)
-    try waitUntil("resumed lines delivered once") { try delivered() == 20 }
+    try waitUntil("resumed lines delivered once") { delivered() == 20 }
     XCTAssertEqual(try states("lines-in"), ["RUNNING", "RUNNING"])
 
     // Stop the sink (KIP-875): no tasks; records wait in the topic.
@@ -58,7 +38,7 @@ final class ConnectRESTControlTests: XCTestCase {
     try append(21...25)
     try waitUntil("the topic has the new lines") { try worker.records("lines").count == 25 }
     Thread.sleep(forTimeInterval: 1)
-    XCTAssertEqual(try delivered(), 20, "a stopped sink delivers nothing")
+    XCTAssertEqual(delivered(), 20, "a stopped sink delivers nothing")
 
     // Paused and stopped stay so across a restart of the worker.
     XCTAssertEqual(try worker.send("PUT", "/connectors/lines-in/pause").status, 202)
@@ -67,18 +47,18 @@ final class ConnectRESTControlTests: XCTestCase {
     try waitUntil("states kept across the restart") {
       try states("lines-out") == ["STOPPED"] && states("lines-in") == ["PAUSED", "PAUSED"]
     }
-    XCTAssertEqual(try delivered(), 20)
+    XCTAssertEqual(delivered(), 20)
 
     // Resuming a stopped connector starts it where its offsets are: nothing twice.
     XCTAssertEqual(try worker.send("PUT", "/connectors/lines-out/resume").status, 202)
     XCTAssertEqual(try worker.send("PUT", "/connectors/lines-in/resume").status, 202)
-    try waitUntil("the stopped sink caught up") { try delivered() == 25 }
+    try waitUntil("the stopped sink caught up") { delivered() == 25 }
 
     // One task restarts in place; the connector restarts with its tasks (KIP-745).
     XCTAssertEqual(try worker.send("POST", "/connectors/lines-out/tasks/0/restart").status, 204)
     try waitUntil("task running again") { try states("lines-out") == ["RUNNING", "RUNNING"] }
     try append(26...30)
-    try waitUntil("lines after the task restart delivered") { try delivered() == 30 }
+    try waitUntil("lines after the task restart delivered") { delivered() == 30 }
     let restart = try worker.send("POST", "/connectors/lines-in/restart?includeTasks=true")
     XCTAssertEqual(restart.status, 202)
     let body = try JSONSerialization.jsonObject(with: restart.body) as? [String: Any]
@@ -86,8 +66,8 @@ final class ConnectRESTControlTests: XCTestCase {
     XCTAssertNotNil(body?["tasks"] as? [[String: Any]])
     try waitUntil("restarted source running") { try states("lines-in") == ["RUNNING", "RUNNING"] }
     try append(31...35)
-    try waitUntil("every line once, in order") { try delivered() == 35 }
-    XCTAssertEqual(try deliveredLines(), (1...35).map { "line \($0)" })
+    try waitUntil("every line once, in order") { delivered() == 35 }
+    XCTAssertEqual(deliveredLines(), (1...35).map { "line \($0)" })
     XCTAssertEqual(
       try worker.send("POST", "/connectors/lines-in/restart").status, 204,
       "the connector alone restarts synchronously")
@@ -131,7 +111,7 @@ final class ConnectRESTControlTests: XCTestCase {
   func testActiveTopicsAreTrackedKeptAndReset() throws {
     XCTAssertEqual(try topics("lines-in"), [], "nothing written yet")
     try append(1...3)
-    try waitUntil("delivered") { try delivered() == 3 }
+    try waitUntil("delivered") { delivered() == 3 }
     XCTAssertEqual(try topics("lines-in"), ["lines"])
     XCTAssertEqual(try topics("lines-out"), ["lines"])
     XCTAssertNotNil(worker.terminate())
@@ -151,29 +131,11 @@ final class ConnectRESTControlTests: XCTestCase {
     return try XCTUnwrap(body?[name]?["topics"])
   }
 
+  private func append(_ lines: ClosedRange<Int>) throws { try pipeline.append(lines) }
 
-  private func append(_ lines: ClosedRange<Int>) throws {
-    let handle = try FileHandle(forWritingTo: input)
-    handle.seekToEndOfFile()
-    handle.write(Data(lines.map { "line \($0)\n" }.joined().utf8))
-    try handle.close()
-  }
+  private func deliveredLines() -> [String] { pipeline.outputLines() }
 
-  private func deliveredLines() throws -> [String] {
-    guard let text = try? String(contentsOf: output, encoding: .utf8) else { return [] }
-    return try text.split(separator: "\n").map {
-      let record = try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-      return record?["value"] as? String ?? ""
-    }
-  }
+  private func delivered() -> Int { deliveredLines().count }
 
-  private func delivered() throws -> Int { try deliveredLines().count }
-
-  /// The connector's state followed by each task's.
-  private func states(_ name: String) throws -> [String] {
-    let s = try worker.getJSON("/connectors/\(name)/status") as? [String: Any]
-    let connector = (s?["connector"] as? [String: Any])?["state"] as? String ?? "?"
-    let tasks = (s?["tasks"] as? [[String: Any]] ?? []).map { $0["state"] as? String ?? "?" }
-    return [connector] + tasks
-  }
+  private func states(_ name: String) throws -> [String] { try pipeline.states(name) }
 }

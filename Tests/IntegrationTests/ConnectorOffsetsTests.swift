@@ -5,32 +5,14 @@ import XCTest
 /// DELETE only when STOPPED, and what they do — a file source reads its lines again from the
 /// byte it is moved to, a sink delivers again from the offset it is given or from the start.
 final class ConnectorOffsetsTests: XCTestCase {
-  private var worker: WorkerProcess!
-  private var input: URL!
-  private var output: URL!
+  private var pipeline: FileLinesPipeline!
+  private var worker: WorkerProcess { pipeline.worker }
+  private var input: URL { pipeline.input }
+  private var output: URL { pipeline.output }
 
   override func setUpWithError() throws {
-    worker = try WorkerProcess()
-    input = worker.directory.appendingPathComponent("in.txt")
-    output = worker.directory.appendingPathComponent("out.txt")
-    FileManager.default.createFile(atPath: input.path, contents: nil)
-    try worker.writeConnector(
-      "lines-in",
-      """
-      name: lines-in
-      source: file
-      topic: lines
-      config: { path: \(input.path), poll_ms: 20 }
-      """)
-    try worker.writeConnector(
-      "lines-out",
-      """
-      name: lines-out
-      sink: file
-      topics: [lines]
-      config: { path: \(output.path), format: value }
-      """)
-    try worker.start()
+    pipeline = try FileLinesPipeline()
+    try pipeline.start()
   }
 
   override func tearDown() {
@@ -190,21 +172,13 @@ final class ConnectorOffsetsTests: XCTestCase {
     #"{"offsets":[{"partition":{"filename":"\#(input.path)"},"offset":{"position":\#(position)}}]}"#
   }
 
-  private func append(_ lines: ClosedRange<Int>) throws {
-    let handle = try FileHandle(forWritingTo: input)
-    handle.seekToEndOfFile()
-    handle.write(Data(lines.map { "line \($0)\n" }.joined().utf8))
-    try handle.close()
-  }
+  private func append(_ lines: ClosedRange<Int>) throws { try pipeline.append(lines) }
 
   private func topicLines() throws -> [String] {
     try worker.records("lines").map { $0["value"] as? String ?? "" }
   }
 
-  private func outputLines() throws -> [String] {
-    guard let text = try? String(contentsOf: output, encoding: .utf8) else { return [] }
-    return text.split(separator: "\n").map(String.init)
-  }
+  private func outputLines() throws -> [String] { pipeline.outputLines() }
 
   private func message(_ body: Data) -> String {
     let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]

@@ -85,25 +85,11 @@ public enum NativeConnectForm {
     }
   }
 
+  /// `text` as a JSON string literal (``RecordJSON/appendQuoted(_:to:)``).
   static func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      default:
-        if scalar.value < 0x20 {
-          let hex = String(scalar.value, radix: 16)
-          out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        } else {
-          out.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    return out + "\""
+    var out = ""
+    RecordJSON.appendQuoted(text, to: &out)
+    return out
   }
 
   // MARK: - Translating back
