@@ -35,7 +35,7 @@ extension FileSourceConnector {
     guard let offset = entry.offset else { return try await resetOffsets(committed: committed) }
     guard offset.count == 1, let byte = offset["position"]?.integer, byte >= 0 else {
       throw ConnectorOffsetsError(
-        "a file source's offset is {\"position\": <byte offset, 0 or more>}, got \(JSONValue.object(offset).jsonText)"
+        "a file source's offset is {\"position\": <byte offset, 0 or more>}, got \(JSONValue.object(JSONObject(offset)).jsonText)"
       )
     }
     let current = committed.flatMap(FilePosition.init)

@@ -112,7 +112,7 @@ extension PostgresCDCConnector {
 
   /// The LSN of a PATCH: `lsn` (an integer, as GET shows it) or `lsn_text` (`0/16B3748`).
   static func lsn(in offset: [String: JSONValue]) throws -> LSN {
-    let shown = JSONValue.object(offset).jsonText
+    let shown = JSONValue.object(JSONObject(offset)).jsonText
     let known: Set<String> = ["lsn", "lsn_text", "snapshot", "snapshot_completed"]
     if let unknown = offset.keys.sorted().first(where: { !known.contains($0) }) {
       throw ConnectorOffsetsError(

@@ -204,9 +204,9 @@ final class DebeziumPostgresConfigTests: XCTestCase {
       (
         [
           ("transforms", "unwrap"),
-          ("transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState"),
+          ("transforms.unwrap.type", "io.debezium.transforms.NoSuchTransform"),
         ],
-        "transforms.unwrap.type: transforms and predicates are not built in Sluice yet; remove them (records pass unchanged)"
+        "transforms.unwrap.type: unknown transform 'io.debezium.transforms.NoSuchTransform'"
       ),
       (
         [

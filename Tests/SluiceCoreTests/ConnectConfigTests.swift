@@ -341,7 +341,14 @@ final class ConnectConfigTests: XCTestCase {
       "path: environment variable NOPE is not set (give a default with ${env:NOPE:-value})")
     XCTAssertEqual(
       failure(["connector.class": "tester", "topic": "t", "path": "/p", "transforms": "unwrap"]),
-      "transforms: transforms and predicates are not built in Sluice yet; remove them (records pass unchanged)"
+      "transforms.unwrap: 'unwrap' needs a 'type'"
+    )
+    XCTAssertEqual(
+      failure([
+        "connector.class": "tester", "topic": "t", "path": "/p", "transforms": "a",
+        "transforms.b.type": "Filter",
+      ]),
+      "transforms.b.type: 'transforms.b.type' names no alias of 'transforms' (a)"
     )
     XCTAssertEqual(
       failure([

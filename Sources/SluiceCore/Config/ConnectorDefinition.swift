@@ -10,7 +10,8 @@ public struct ConnectorDefinition: Sendable {
   }
 
   public static let topLevelKeys = [
-    "name", "source", "sink", "topic", "topics", "tasks", "errors", "config",
+    "name", "source", "sink", "topic", "topics", "tasks", "errors", "config", "transforms",
+    "predicates",
   ]
 
   public var name: String
@@ -34,6 +35,9 @@ public struct ConnectorDefinition: Sendable {
   public var deadLetterTopicIsExplicit = false
   /// The `name:` value, for errors about the name (a second file claiming it).
   public var nameNode: ConfigNode?
+  /// `transforms:` (with `predicates:`): applied to every record between a source and the store,
+  /// or between the store and a sink (DESIGN.md §9).
+  public var transforms = TransformChain()
   /// The connector in Kafka Connect's flat form: for a file written in that form (JSON,
   /// `.properties`, or YAML with `config.connector.class`) exactly what it says; for a Sluice
   /// YAML file its flattening (``NativeConnectForm``), which translates back to an equal
@@ -233,6 +237,8 @@ extension ConnectorDefinition {
       fingerprint: fingerprint)
     self.deadLetterTopicIsExplicit = deadLetterTopicIsExplicit
     self.nameNode = nameNode
+    self.transforms = try TransformChainConfig.build(
+      transforms: m.node("transforms"), predicates: m.node("predicates"))
   }
 }
 

@@ -88,7 +88,7 @@ extension SourceConnector {
     guard let offset = entry.offset else { return .clear }
     guard offset.count == 1, let text = offset["position"]?.string else {
       throw ConnectorOffsetsError(
-        "this connector's offset is {\"position\": \"<text>\"}, got \(JSONValue.object(offset).jsonText)"
+        "this connector's offset is {\"position\": \"<text>\"}, got \(JSONValue.object(JSONObject(offset)).jsonText)"
       )
     }
     return .commit(SourcePosition(text))
@@ -119,12 +119,12 @@ public enum SourceOffsetShape {
   {
     guard offsets.count == 1, let entry = offsets.first else {
       throw ConnectorOffsetsError(
-        "this connector has one partition, \(JSONValue.object(partition).jsonText); got \(offsets.count) entries"
+        "this connector has one partition, \(JSONValue.object(JSONObject(partition)).jsonText); got \(offsets.count) entries"
       )
     }
     guard entry.partition == partition else {
       throw ConnectorOffsetsError(
-        "this connector's partition is \(JSONValue.object(partition).jsonText), got \(JSONValue.object(entry.partition).jsonText)"
+        "this connector's partition is \(JSONValue.object(JSONObject(partition)).jsonText), got \(JSONValue.object(JSONObject(entry.partition)).jsonText)"
       )
     }
     return entry
@@ -154,7 +154,7 @@ public enum SinkOffsetShape {
   public static func parse(_ offsets: [ConnectorOffset]) throws -> [TopicPartition: Int64?] {
     var result: [TopicPartition: Int64?] = [:]
     for entry in offsets {
-      let shown = JSONValue.object(entry.partition).jsonText
+      let shown = JSONValue.object(JSONObject(entry.partition)).jsonText
       guard let topic = entry.partition[topicKey]?.string, !topic.isEmpty else {
         throw ConnectorOffsetsError(
           "a sink's partition needs \"\(topicKey)\" (a topic name), got \(shown)")
@@ -179,7 +179,7 @@ public enum SinkOffsetShape {
       }
       guard let next = offset[offsetKey]?.integer else {
         throw ConnectorOffsetsError(
-          "a sink's offset needs \"\(offsetKey)\" (an integer), got \(JSONValue.object(offset).jsonText)"
+          "a sink's offset needs \"\(offsetKey)\" (an integer), got \(JSONValue.object(JSONObject(offset)).jsonText)"
         )
       }
       guard next >= 0 else {

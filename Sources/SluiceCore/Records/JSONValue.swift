@@ -1,7 +1,9 @@
-/// Any JSON value, for bodies whose shape a connector defines (KIP-875 offsets).
+/// Any JSON value: bodies whose shape a connector defines (KIP-875 offsets), and records'
+/// keys and values as transforms see them.
 ///
 /// Integers stay ``int(_:)`` (`Int64`), never `Double`, so a PostgreSQL LSN or a byte offset
-/// past 2^53 comes back exactly as it went in.
+/// past 2^53 comes back exactly as it went in; objects keep their members' order
+/// (``JSONObject``), so a record written back has its fields where they were.
 public enum JSONValue: Sendable, Codable, Equatable, Hashable {
   case null
   case bool(Bool)
@@ -9,7 +11,7 @@ public enum JSONValue: Sendable, Codable, Equatable, Hashable {
   case double(Double)
   case string(String)
   case array([JSONValue])
-  case object([String: JSONValue])
+  case object(JSONObject)
 
   public init(from decoder: any Decoder) throws {
     let container = try decoder.singleValueContainer()
@@ -26,7 +28,8 @@ public enum JSONValue: Sendable, Codable, Equatable, Hashable {
     } else if let value = try? container.decode([JSONValue].self) {
       self = .array(value)
     } else if let value = try? container.decode([String: JSONValue].self) {
-      self = .object(value)
+      // Codable does not say in which order an object's keys came: name order.
+      self = .object(JSONObject(value))
     } else {
       throw DecodingError.dataCorruptedError(
         in: container, debugDescription: "not a JSON value")
@@ -42,7 +45,7 @@ public enum JSONValue: Sendable, Codable, Equatable, Hashable {
     case .double(let value): try container.encode(value)
     case .string(let value): try container.encode(value)
     case .array(let value): try container.encode(value)
-    case .object(let value): try container.encode(value)
+    case .object(let value): try container.encode(value.dictionary)
     }
   }
 
@@ -60,23 +63,85 @@ public enum JSONValue: Sendable, Codable, Equatable, Hashable {
     if case .string(let value) = self { value } else { nil }
   }
 
-  /// The value as JSON text, for messages (`"abc"`, `12`, `{"a":1}`).
+  /// The value as JSON text (`"abc"`, `12`, `{"a":1}`), members in their order.
   public var jsonText: String {
+    var out = ""
+    write(to: &out)
+    return out
+  }
+
+  /// Appends the value's JSON text.
+  public func write(to out: inout String) {
     switch self {
-    case .null: return "null"
-    case .bool(let value): return value ? "true" : "false"
-    case .int(let value): return "\(value)"
-    case .double(let value): return "\(value)"
-    case .string(let value):
-      var text = ""
-      RecordJSON.appendQuoted(value, to: &text)
-      return text
-    case .array(let values): return "[" + values.map(\.jsonText).joined(separator: ",") + "]"
-    case .object(let fields):
-      return "{"
-        + fields.sorted { $0.key < $1.key }.map { key, value in
-          JSONValue.string(key).jsonText + ":" + value.jsonText
-        }.joined(separator: ",") + "}"
+    case .null: out += "null"
+    case .bool(let value): out += value ? "true" : "false"
+    case .int(let value): out += String(value)
+    case .double(let value):
+      // JSON has no NaN or infinities; a transform that makes one writes null.
+      out += value.isFinite ? "\(value)" : "null"
+    case .string(let value): RecordJSON.appendQuoted(value, to: &out)
+    case .array(let values):
+      out += "["
+      for (i, value) in values.enumerated() {
+        if i > 0 { out += "," }
+        value.write(to: &out)
+      }
+      out += "]"
+    case .object(let object):
+      out += "{"
+      for (i, member) in object.members.enumerated() {
+        if i > 0 { out += "," }
+        RecordJSON.appendQuoted(member.key, to: &out)
+        out += ":"
+        member.value.write(to: &out)
+      }
+      out += "}"
+    }
+  }
+}
+
+/// A JSON object's members in their order; looked up by name (objects in records are small).
+public struct JSONObject: Sendable, Equatable, Hashable, ExpressibleByDictionaryLiteral {
+  public var members: [(key: String, value: JSONValue)]
+
+  public init(members: [(key: String, value: JSONValue)] = []) { self.members = members }
+
+  /// The dictionary's members in name order.
+  public init(_ dictionary: [String: JSONValue]) {
+    members = dictionary.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }
+  }
+
+  public init(dictionaryLiteral elements: (String, JSONValue)...) {
+    members = elements.map { (key: $0.0, value: $0.1) }
+  }
+
+  /// The member's value; setting nil removes it, setting a new name appends it.
+  public subscript(key: String) -> JSONValue? {
+    get { members.first { $0.key == key }?.value }
+    set {
+      if let index = members.firstIndex(where: { $0.key == key }) {
+        if let newValue { members[index].value = newValue } else { members.remove(at: index) }
+      } else if let newValue {
+        members.append((key: key, value: newValue))
+      }
+    }
+  }
+
+  public var keys: [String] { members.map(\.key) }
+  public var isEmpty: Bool { members.isEmpty }
+  public var dictionary: [String: JSONValue] {
+    Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+  }
+
+  public static func == (a: JSONObject, b: JSONObject) -> Bool {
+    a.members.count == b.members.count
+      && zip(a.members, b.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+  }
+
+  public func hash(into hasher: inout Hasher) {
+    for member in members {
+      hasher.combine(member.key)
+      hasher.combine(member.value)
     }
   }
 }

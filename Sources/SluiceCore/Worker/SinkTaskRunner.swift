@@ -20,6 +20,8 @@ struct SinkTaskRunner: Sendable {
   let logger: Logger
   let gate: PauseGate
   let restart: TaskRestartSignal
+  /// Applied to every record between the store and the sink.
+  var transforms = TransformChain()
   var batchRecords: Int { connector.batching.maxRecords }
   var batchBytes: Int { connector.batching.maxBytes }
 
@@ -181,7 +183,8 @@ private struct SinkConsumer {
           continue
         }
         do {
-          try await deliver(batch[...])
+          let transformed = try await transform(batch)
+          if !transformed.isEmpty { try await deliver(transformed[...]) }
         } catch let rewind as SinkRewind {
           try await reopen(after: rewind)
           continue
@@ -285,6 +288,34 @@ private struct SinkConsumer {
       batch += more
     }
     return batch
+  }
+
+  /// The batch after the connector's transforms: records a filter drops are left out (their
+  /// offsets are still committed); a record a transform fails on goes to the dead-letter topic
+  /// with `errors.tolerance: all`, else the task fails with the reason.
+  func transform(_ batch: [Record]) async throws -> [Record] {
+    let chain = runner.transforms
+    guard !chain.isEmpty else { return batch }
+    var out: [Record] = []
+    out.reserveCapacity(batch.count)
+    for record in batch {
+      switch chain.apply(TransformRecord(record)) {
+      case .record(let transformed):
+        out.append(transformed.sinkRecord(from: record))
+      case .dropped:
+        continue
+      case .failed(let step, let reason):
+        let message = "transform '\(step)' failed: \(reason)"
+        guard runner.policy.tolerateAll else {
+          throw SinkTaskFailure(
+            description: "record \(record.topicPartition)@\(record.offset): \(message)")
+        }
+        try await DeadLetterWriter(runner: runner).write(
+          record, reason: message, attempts: 1,
+          extra: [RecordHeader(TransformHeaders.transform, step)])
+      }
+    }
+    return out
   }
 
   /// Delivers records in order. Connection-type errors are retried forever with capped backoff;

@@ -18,6 +18,10 @@ struct SourceTaskRunner: Sendable {
   let logger: Logger
   let gate: PauseGate
   let restart: TaskRestartSignal
+  /// Applied to every record between the source and the store.
+  var transforms = TransformChain()
+  /// Where records a transform fails on go (`errors.tolerance: all`).
+  var errors = SinkErrorPolicy()
 
   func run() async {
     var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(60))
@@ -29,7 +33,8 @@ struct SourceTaskRunner: Sendable {
           connector: name, task: index, offsets: offsets)
         let context = SourceWriter(
           connector: name, taskIndex: index, store: store, session: session, status: status,
-          logger: logger, committedPosition: try await session.committedPosition(), gate: gate)
+          logger: logger, committedPosition: try await session.committedPosition(), gate: gate,
+          transforms: transforms, errors: errors)
         writer = context
         let task = try connector.makeTask(index: index, count: count, context: context)
         status.updateTask(name, index) { [gate] in

@@ -7,6 +7,12 @@ public enum SourceHeaders {
   public static let position = "sluice.position"
 }
 
+/// A record a source's transform failed on, without `errors.tolerance: all`: the task fails with
+/// the reason.
+struct SourceTransformFailure: Error, CustomStringConvertible {
+  var description: String
+}
+
 /// The ``SourceTaskContext`` a source task writes through: routes records to partitions,
 /// drops records already durable (by position), and writes them with the source position
 /// through the store's ``SourceSession``.
@@ -27,13 +33,18 @@ final class SourceWriter: SourceTaskContext {
   private let state = State()
   private let history: SourceHistory
   private let gate: PauseGate
+  private let transforms: TransformChain
+  private let errors: SinkErrorPolicy
 
   init(
     connector: String, taskIndex: Int, store: any TopicStore, session: any SourceSession,
     status: StatusBoard, logger: Logger, committedPosition: SourcePosition?,
-    gate: PauseGate = PauseGate()
+    gate: PauseGate = PauseGate(), transforms: TransformChain = TransformChain(),
+    errors: SinkErrorPolicy = SinkErrorPolicy()
   ) {
     self.gate = gate
+    self.transforms = transforms
+    self.errors = errors
     self.connectorName = connector
     self.taskIndex = taskIndex
     self.store = store
@@ -49,31 +60,35 @@ final class SourceWriter: SourceTaskContext {
     status.updateTask(connectorName, taskIndex) { $0.details[name] = value }
   }
 
-  func send(_ records: [SourceRecord]) async throws -> [RecordMetadata] {
-    guard !records.isEmpty else { return [] }
+  func send(_ sent: [SourceRecord]) async throws -> [RecordMetadata] {
+    guard !sent.isEmpty else { return [] }
     // A paused connector takes no input: the task waits here with its batch, and its own
     // buffers fill and stop it reading upstream.
     try await gate.waitWhilePaused()
-    var results = [RecordMetadata?](repeating: nil, count: records.count)
+    var results = [RecordMetadata?](repeating: nil, count: sent.count)
+    // Transformed, records keep their place in `sent` (`kept`), so each gets its metadata.
+    let (records, kept) = try transformed(sent, into: &results)
     var batches: [(TopicPartition, [OutgoingRecord])] = []
     var placements: [(indexes: [Int], lastPosition: SourcePosition?)] = []
     for (tp, batch) in try await producer.route(records) {
       let prepared = try await prepare(batch, for: tp)
       for index in prepared.replayed {
-        results[index] = RecordMetadata(topic: tp.topic, partition: tp.partition, offset: -1)
+        results[kept[index]] = RecordMetadata(
+          topic: tp.topic, partition: tp.partition, offset: -1)
       }
       guard !prepared.records.isEmpty else { continue }
       batches.append((tp, prepared.records))
       placements.append((prepared.indexes, prepared.lastPosition))
     }
     status.topics.note(connectorName, batches.lazy.map(\.0.topic))
-    // Everything up to the last position of this send is written: commit it with them.
-    let last = records.last(where: { $0.position != nil })?.position
+    // Everything up to the last position of this send is written, the records a filter dropped
+    // included: commit it with them.
+    let last = sent.last(where: { $0.position != nil })?.position
     let bases = try await session.write(batches, committing: last)
     for ((tp, _), (placement, base)) in zip(batches, zip(placements, bases)) {
       if let position = placement.lastPosition { await state.advance(tp, to: position) }
       for (i, index) in placement.indexes.enumerated() {
-        results[index] = RecordMetadata(
+        results[kept[index]] = RecordMetadata(
           topic: tp.topic, partition: tp.partition, offset: base + Int64(i))
       }
     }
@@ -82,6 +97,46 @@ final class SourceWriter: SourceTaskContext {
 
   func commit(_ position: SourcePosition) async throws {
     try await session.commit(position)
+  }
+
+  /// `sent` after the connector's transforms, with the index in `sent` of each record kept.
+  /// A record a filter drops gets offset -1 in `results`; one a transform fails on goes to the
+  /// dead-letter topic, with the reason in its headers, under `errors.tolerance: all` (sources
+  /// have one too, unlike Kafka Connect's), and otherwise fails the send.
+  private func transformed(_ sent: [SourceRecord], into results: inout [RecordMetadata?]) throws
+    -> (records: [SourceRecord], kept: [Int])
+  {
+    guard !transforms.isEmpty else { return (sent, Array(sent.indices)) }
+    var records: [SourceRecord] = []
+    var kept: [Int] = []
+    records.reserveCapacity(sent.count)
+    kept.reserveCapacity(sent.count)
+    for (index, record) in sent.enumerated() {
+      switch transforms.apply(TransformRecord(record)) {
+      case .record(let out):
+        records.append(out.sourceRecord(position: record.position))
+        kept.append(index)
+      case .dropped:
+        results[index] = RecordMetadata(topic: record.topic, partition: 0, offset: -1)
+      case .failed(let step, let reason):
+        let message = "transform '\(step)' failed: \(reason)"
+        guard errors.tolerateAll, let topic = errors.deadLetterTopic else {
+          throw SourceTransformFailure(description: message)
+        }
+        var dead = record
+        dead.topic = topic
+        dead.partition = nil
+        dead.headers += [
+          RecordHeader(DeadLetterHeaders.connector, connectorName),
+          RecordHeader(DeadLetterHeaders.topic, record.topic),
+          RecordHeader(DeadLetterHeaders.reason, CredentialMask.masking(message)),
+          RecordHeader(TransformHeaders.transform, step),
+        ]
+        records.append(dead)
+        kept.append(index)
+      }
+    }
+    return (records, kept)
   }
 
   /// Waits until every position committed so far is written (a task that stops or fails,

@@ -129,13 +129,15 @@ extension Worker {
       case .source(let source):
         let runner = SourceTaskRunner(
           connector: source, name: definition.name, index: index, count: count, store: store,
-          offsets: offsets, status: status, logger: log, gate: gate, restart: restarts[index])
+          offsets: offsets, status: status, logger: log, gate: gate, restart: restarts[index],
+          transforms: definition.transforms, errors: definition.sinkErrorPolicy)
         return { await runner.run() }
       case .sink(let sink):
         let runner = SinkTaskRunner(
           connector: sink, name: definition.name, index: index, count: count,
           topics: definition.topics, policy: definition.sinkErrorPolicy, store: store,
-          status: status, logger: log, gate: gate, restart: restarts[index])
+          status: status, logger: log, gate: gate, restart: restarts[index],
+          transforms: definition.transforms)
         return { await runner.run() }
       }
     }

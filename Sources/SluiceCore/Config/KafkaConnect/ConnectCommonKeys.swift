@@ -119,13 +119,13 @@ public enum ConnectCommonKeys {
       .init(
         "transforms", .list, default: "", importance: .low, group: transformsGroup,
         displayName: "Transforms",
-        "Aliases for the transformations to be applied to records. Not built in Sluice yet: "
-          + "must be empty."),
+        "Aliases for the transformations to be applied to records, in order; each is "
+          + "configured by transforms.<alias>.type and transforms.<alias>.<option>."),
       .init(
         "predicates", .list, default: "", importance: .low, group: transformsGroup,
         displayName: "Predicates",
-        "Aliases for the predicates used by transformations. Not built in Sluice yet: must be "
-          + "empty."),
+        "Aliases for the predicates used by transformations (transforms.<alias>.predicate), "
+          + "each configured by predicates.<alias>.type and its options."),
     ]
     return out
   }

@@ -198,8 +198,11 @@ public struct ConnectTranslation: Sendable {
     let names = plugin.definitions.map(\.name)
     var errors: [ConfigError] = []
     for entry in config.entries where !plugin.definitions.knows(entry.key) {
-      if entry.key.hasPrefix("transforms.") || entry.key.hasPrefix("predicates.") {
-        errors.append(error(entry.key, Self.transformsNotBuilt))
+      // A transform's or predicate's own keys are checked when the chain is built.
+      if let problem = transformKeyProblem(entry.key) {
+        errors.append(error(entry.key, problem))
+        continue
+      } else if entry.key.hasPrefix("transforms.") || entry.key.hasPrefix("predicates.") {
         continue
       }
       var message = "unknown key '\(entry.key)' for \(plugin.className)"
@@ -211,8 +214,50 @@ public struct ConnectTranslation: Sendable {
     return errors
   }
 
-  static let transformsNotBuilt =
-    "transforms and predicates are not built in Sluice yet; remove them (records pass unchanged)"
+  /// Why `transforms.<alias>.…` or `predicates.<alias>.…` names no declared alias, if it does not.
+  func transformKeyProblem(_ key: String) -> String? {
+    for list in ["transforms", "predicates"] where key.hasPrefix(list + ".") {
+      let aliases = aliases(list)
+      let rest = key.dropFirst(list.count + 1)
+      if !aliases.contains(where: { rest.hasPrefix($0 + ".") }) {
+        return "'\(key)' names no alias of '\(list)' (\(aliases.isEmpty ? "none is declared" : aliases.joined(separator: ", ")))"
+      }
+    }
+    return nil
+  }
+
+  private func aliases(_ list: String) -> [String] {
+    (config[list] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+      .filter { !$0.isEmpty }
+  }
+
+  /// Kafka Connect's `transforms=a,b` with `transforms.a.type=…` and its options, and
+  /// `predicates=…` likewise, as the `transforms:` list and `predicates:` mapping of a connector
+  /// file (``TransformChainConfig``), each value where it was written.
+  func transformNodes() -> (transforms: ConfigNode?, predicates: ConfigNode?) {
+    func declaration(_ list: String, _ alias: String, named: Bool) -> ConfigNode {
+      let prefix = "\(list).\(alias)."
+      var members: [ConfigNode.Entry] = []
+      if named { members.append(entry("name", located(.scalar(alias), at: list))) }
+      for e in config.entries where e.key.hasPrefix(prefix) {
+        members.append(entry(String(e.key.dropFirst(prefix.count)), located(.scalar(e.value), at: e.key)))
+      }
+      return located(.mapping(members), at: list, path: "\(list).\(alias)")
+    }
+    let transforms = aliases("transforms")
+    let predicates = aliases("predicates")
+    return (
+      transforms.isEmpty
+        ? nil
+        : located(
+          .sequence(transforms.map { declaration("transforms", $0, named: true) }), at: "transforms"),
+      predicates.isEmpty
+        ? nil
+        : located(
+          .mapping(predicates.map { entry($0, declaration("predicates", $0, named: false)) }),
+          at: "predicates")
+    )
+  }
 
   /// The definition of a Sluice `type` with this config's common keys and the type's own
   /// `config:` entries. Reads `name`, `tasks.max`, `topic`/`topics`, `errors.*`, and checks
@@ -229,10 +274,8 @@ public struct ConnectTranslation: Sendable {
         "the config's name '\(given.value)' differs from the connector's name '\(name)'")
     }
     try checkConverters()
-    for key in ["transforms", "predicates"] {
-      if let value = try string(key), !value.trimmingCharacters(in: .whitespaces).isEmpty {
-        throw error(key, Self.transformsNotBuilt)
-      }
+    for entry in config.entries {
+      if let problem = transformKeyProblem(entry.key) { throw error(entry.key, problem) }
     }
     if has("errors.retry.timeout") {
       throw error(
@@ -289,6 +332,9 @@ public struct ConnectTranslation: Sendable {
       frame.append(
         entry("errors", located(.mapping(errors), at: "errors.tolerance", path: "errors")))
     }
+    let (transforms, predicates) = transformNodes()
+    if let transforms { frame.append(entry("transforms", transforms)) }
+    if let predicates { frame.append(entry("predicates", predicates)) }
     frame.append(entry("config", located(.mapping(entries), at: "connector.class", path: "config")))
     let root = located(.mapping(frame), at: "connector.class", path: "")
     var definition = try ConnectorDefinition(

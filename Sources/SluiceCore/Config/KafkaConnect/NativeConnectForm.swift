@@ -102,6 +102,8 @@ public enum NativeConnectForm {
     var root = Tree()
     for entry in t.config.entries where !common.contains(entry.key) {
       let key = entry.key
+      // A transform's or predicate's own keys go to the chain (``ConnectTranslation/definition``).
+      if key.hasPrefix("transforms.") || key.hasPrefix("predicates.") { continue }
       let node: ConfigNode
       var path: [String]
       if let definition = definitions.definition(for: key) {
