@@ -335,10 +335,18 @@ public struct ConnectorRegistry: Sendable {
   public static func isSecret(_ key: String, definitions: [ConfigKeyDefinition]) -> Bool {
     if definitions.definition(for: key)?.isSecret == true { return true }
     let lowered = key.lowercased()
-    return [
-      "password", "secret", "token", "passphrase", "api.key", "apikey", "api_key", "credentials",
-    ]
-    .contains { lowered.hasSuffix($0) } || lowered.hasSuffix(".authorization")
+    // Separators do not matter: `api.key`, `api_key`, `X-Api-Key` all end in "apikey".
+    let letters = String(lowered.filter { $0.isLetter || $0.isNumber })
+    if [
+      "password", "secret", "token", "passphrase", "apikey", "credentials", "authorization",
+      "cookie", "signature",
+    ].contains(where: { letters.hasSuffix($0) }) {
+      return true
+    }
+    // A header sent with each request whose name says it carries a credential.
+    return lowered.contains("header")
+      && ["auth", "key", "token", "secret", "signature", "session", "cookie", "credential"]
+        .contains { lowered.contains($0) }
   }
 
   /// Whether `value` is nothing but `${env:…}`/`${file:…}` references (and blanks).
