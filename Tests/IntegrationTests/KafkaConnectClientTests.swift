@@ -2,8 +2,9 @@ import Foundation
 import XCTest
 
 /// A real Kafka Connect REST client from PyPI, kafka-connect-py (in the virtualenv
-/// `make rest-tools` makes), drives a connector's whole life against a real worker: create, get,
-/// update, pause, resume, stop, offsets, restart, delete (Tests/ConnectREST/kcpy_flow.py).
+/// `make rest-tools` makes), and curl with the JSON of Kafka Connect's docs, each drive two
+/// connectors' whole life against a real worker: create, get, update, pause, resume, stop,
+/// offsets, restart, delete (Tests/ConnectREST/kcpy_flow.py and curl_flow.sh).
 final class KafkaConnectClientTests: XCTestCase {
   static let python = OpenAPIConformanceTests.repository.appendingPathComponent(
     ".build/rest-venv/bin/python")
@@ -15,12 +16,23 @@ final class KafkaConnectClientTests: XCTestCase {
       XCTFail("\(Self.python.path) is missing: run `make rest-tools`")
       return
     }
+    try run(Self.python, [Self.script.path], expecting: "kafka-connect-py flow: ok")
+  }
+
+  func testCurlWithKafkaDocsJSONDrivesTheSameFlow() throws {
+    try run(
+      URL(fileURLWithPath: "/bin/bash"),
+      [OpenAPIConformanceTests.repository.appendingPathComponent("Tests/ConnectREST/curl_flow.sh").path],
+      expecting: "curl flow: ok")
+  }
+
+  private func run(_ executable: URL, _ arguments: [String], expecting done: String) throws {
     let worker = try WorkerProcess()
     try worker.start()
     defer { _ = worker.terminate() }
     let process = Process()
-    process.executableURL = Self.python
-    process.arguments = [Self.script.path, worker.apiURL, worker.directory.path]
+    process.executableURL = executable
+    process.arguments = arguments + [worker.apiURL, worker.directory.path]
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
@@ -29,6 +41,6 @@ final class KafkaConnectClientTests: XCTestCase {
     process.waitUntilExit()
     let text = String(decoding: output, as: UTF8.self)
     XCTAssertEqual(process.terminationStatus, 0, "\(text)\n\(worker.log())")
-    XCTAssertTrue(text.contains("kafka-connect-py flow: ok"), text)
+    XCTAssertTrue(text.contains(done), text)
   }
 }
