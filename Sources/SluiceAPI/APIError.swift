@@ -53,6 +53,8 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
   /// Clients retrying against a full disk would otherwise log one error per request.
   static var warnings: WarningRateLimiter { apiWarnings }
+  /// The routes' methods, for 405 rather than 404 when only the method is wrong.
+  var methods: RouteMethods? = nil
 
   func handle(
     _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -62,6 +64,13 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     do {
       return try await next(request, context)
     } catch let error as HTTPError where error.status == .notFound && error.body == nil {
+      let allowed = methods?.methods(for: request.uri.path) ?? []
+      if !allowed.isEmpty {
+        var refusal = APIError(
+          .methodNotAllowed, "HTTP \(request.method) is not supported for \(request.uri.path)")
+        refusal.headers[.allow] = allowed.map(\.rawValue).sorted().joined(separator: ", ")
+        return try refusal.response(from: request, context: context)
+      }
       return try APIError(.notFound, "no endpoint \(request.method) \(request.uri.path)").response(
         from: request, context: context)
     } catch {

@@ -40,7 +40,8 @@ public struct AdminAPI: Sendable {
   /// The router with every route; tests drive it with HummingbirdTesting.
   public func router() -> Router<BasicRequestContext> {
     let router = Router()
-    router.middlewares.add(JSONErrorMiddleware())
+    let methods = RouteMethods()
+    router.middlewares.add(JSONErrorMiddleware(methods: methods))
     router.middlewares.add(AuthMiddleware(auth: auth))
     addRootRoutes(to: router)
     addConnectorRoutes(to: router)
@@ -51,6 +52,7 @@ public struct AdminAPI: Sendable {
     addGroupRoutes(to: router)
     addLoggerRoutes(to: router)
     addOpenAPIRoutes(to: router)
+    methods.record(router.routes)
     return router
   }
 

@@ -85,6 +85,24 @@ final class AdminAPITests: XCTestCase {
     }
   }
 
+  /// A known path with a method it does not take is 405 with `Allow`, as in Kafka Connect.
+  func testAWrongMethodIs405WithAllow() async throws {
+    try await app.test(.router) { client in
+      try await client.execute(uri: "/connectors", method: .delete) { response in
+        XCTAssertEqual(response.status, .methodNotAllowed)
+        XCTAssertEqual(response.headers[.allow], "GET, POST")
+        XCTAssertEqual((json(response.body) as? [String: Any])?["error_code"] as? Int, 405)
+      }
+      try await client.execute(uri: "/connectors/x/pause", method: .post) { response in
+        XCTAssertEqual(response.status, .methodNotAllowed)
+        XCTAssertEqual(response.headers[.allow], "PUT")
+      }
+      try await client.execute(uri: "/connectors/x/nothing", method: .get) { response in
+        XCTAssertEqual(response.status, .notFound)
+      }
+    }
+  }
+
   func testBadRequestsGetJSONErrorsAndWriteNothing() async throws {
     try await app.test(.router) { client in
       let cases: [(String, HTTPRequest.Method, String?, HTTPResponse.Status, String)] = [
