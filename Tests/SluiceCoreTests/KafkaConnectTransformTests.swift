@@ -439,6 +439,65 @@ final class KafkaConnectTransformTests: XCTestCase {
     XCTAssertTrue(reason.contains("to float64"), reason)
   }
 
+  func testTheReadmeExampleAndKafkaConnectsFlatForm() throws {
+    // The README's example, as written there.
+    let d = try ConnectorDefinition.parse(
+      text: """
+        name: signups
+        source: file
+        topic: signups
+        config: { path: /var/spool/signups.jsonl }
+        transforms:
+          - { type: "InsertField$Value", static.field: origin, static.value: web, timestamp.field: received_at }
+          - { type: ReplaceField$Value, exclude: "password,ip", renames: "name:full_name" }
+          - { type: MaskField$Value, fields: user.email, field.syntax.version: V2 }
+          - { type: Cast$Value, spec: "age:int32,score:float64" }
+          - { type: TimestampConverter$Value, field: received_at, target.type: string, format: "yyyy-MM-dd'T'HH:mm:ssXXX" }
+          - { type: ValueToKey, fields: id }
+          - { type: ExtractField$Key, field: id }          # the key is the id itself, not {"id": …}
+          - { type: TimestampRouter, topic.format: "$${topic}-$${timestamp}" }   # signups-20240131
+        """, file: "c.yaml", environment: [:])
+    guard
+      case .record(let out) = d.transforms.apply(
+        record(
+          topic: "signups",
+          value:
+            #"{"id":"u1","name":"Ann","password":"x","user":{"email":"a@x"},"age":"41","score":3}"#,
+          timestamp: 1_706_659_200_000))
+    else { return XCTFail("applies") }
+    XCTAssertEqual(
+      text(out.value),
+      #"{"id":"u1","full_name":"Ann","user":{"email":""},"age":41,"score":3.0,"received_at":"2024-01-31T00:00:00Z","origin":"web"}"#
+    )
+    XCTAssertEqual(text(out.key), #""u1""#)
+    XCTAssertEqual(out.topic, "signups-20240131")
+
+    // Kafka Connect's form: transforms.<alias>.type with $Key/$Value, options by their names.
+    var registry = ConnectorRegistry()
+    registry.registerSource("tester") { _ in throw TransformError("not built in this test") }
+    let flat = try registry.definition(
+      name: "c",
+      config: ConnectConfig([
+        "connector.class": "sluice.source.tester", "topic": "t",
+        "transforms": "key,extract,mask,daily",
+        "transforms.key.type": "org.apache.kafka.connect.transforms.ValueToKey",
+        "transforms.key.fields": "id",
+        "transforms.extract.type": "org.apache.kafka.connect.transforms.ExtractField$Key",
+        "transforms.extract.field": "id",
+        "transforms.mask.type": "org.apache.kafka.connect.transforms.MaskField$Value",
+        "transforms.mask.fields": "secret",
+        "transforms.mask.replacement": "***",
+        // As Kafka Connect takes it: ${topic} without a provider is not interpolation.
+        "transforms.daily.type": "org.apache.kafka.connect.transforms.TimestampRouter",
+        "transforms.daily.topic.format": "${topic}.${timestamp}",
+      ]), file: "c.json", interpolation: Interpolation(environment: [:], secretsDirectories: []))
+    guard case .record(let keyed) = flat.transforms.apply(record(value: #"{"id":9,"secret":"s"}"#))
+    else { return XCTFail("applies") }
+    XCTAssertEqual(text(keyed.key), "9")
+    XCTAssertEqual(text(keyed.value), #"{"id":9,"secret":"***"}"#)
+    XCTAssertEqual(keyed.topic, "orders.20231114")
+  }
+
   func testBadOptionsAreErrorsAtTheirLine() {
     let cases: [(String, String)] = [
       (item("insert_field", [:]), "inserts nothing"),
