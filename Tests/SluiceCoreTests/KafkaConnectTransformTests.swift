@@ -347,6 +347,55 @@ final class KafkaConnectTransformTests: XCTestCase {
       try apply("timestamp_converter", ["target.type": "unix"], record(value: nil)).value.bytes)
   }
 
+  func testDateFormatsAcrossTheEpochLeapDaysClocksAndZones() throws {
+    func convert(_ value: String, _ options: KeyValuePairs<String, String>) throws -> String? {
+      text(try apply("timestamp_converter", options, record(value: value)).value)
+    }
+    let full = "yyyy-MM-dd HH:mm:ss.SSS"
+    XCTAssertEqual(
+      try convert("-1", ["target.type": "string", "format": full]), #""1969-12-31 23:59:59.999""#)
+    XCTAssertEqual(
+      try convert(#""2024-02-29""#, ["target.type": "unix", "format": "yyyy-MM-dd"]),
+      "1709164800000")
+    XCTAssertEqual(
+      try convert(#""2024-02-29""#, ["target.type": "Date", "format": "yyyy-MM-dd"]), "19782")
+    XCTAssertEqual(
+      try convert(
+        #""Tue, 14 Nov 2023 23:13:20 +0100""#,
+        [
+          "target.type": "unix", "format": "EEE, dd MMM yyyy HH:mm:ss Z",
+          "unix.precision": "seconds",
+        ]),
+      "1700000000")
+    XCTAssertEqual(
+      try convert(
+        #""1970-01-01 12:30 AM""#, ["target.type": "unix", "format": "yyyy-MM-dd hh:mm a"]),
+      "1800000")
+    XCTAssertEqual(
+      try convert(
+        #""1970-01-01 12:30 PM""#, ["target.type": "unix", "format": "yyyy-MM-dd hh:mm a"]),
+      "45000000")
+    XCTAssertEqual(
+      try convert("1800000", ["target.type": "string", "format": "EEEE d MMMM yy, h:mm a"]),
+      #""Thursday 1 January 70, 12:30 AM""#)
+    // Java ignores text after the pattern; a year past what fits is a record error, not a crash.
+    XCTAssertEqual(
+      try convert(#""2023-11-14T22:13:20Z""#, ["target.type": "unix", "format": "yyyy-MM-dd"]),
+      "1699920000000")
+    XCTAssertTrue(
+      failure(
+        "timestamp_converter", ["target.type": "unix", "format": "yyyyMMdd"],
+        record(value: #""99999999999999999999""#)
+      )
+      .contains("does not match"))
+    XCTAssertTrue(
+      failure(
+        "timestamp_converter", ["target.type": "unix", "format": "yyyy-MM-dd"],
+        record(value: #""2023-13-01""#)
+      )
+      .contains("does not match"))
+  }
+
   // MARK: - Headers
 
   func testHeaderFromMovesOrCopiesFieldsToHeaders() throws {

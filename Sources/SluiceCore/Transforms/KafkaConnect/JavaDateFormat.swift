@@ -136,11 +136,12 @@ struct JavaDateFormat: Sendable {
     var second: Int64 = 0
     var millis: Int64 = 0
     var offset: Int64 = 0
+    // At most `max` digits (9 when the field's width is free, which keeps the sums in range).
     func digits(max: Int?) -> (Int64, Int)? {
       var n: Int64 = 0
       var used = 0
       while i < chars.count, let d = chars[i].wholeNumberValue, chars[i].isASCII,
-        max.map({ used < $0 }) ?? (used < 18)
+        used < min(max ?? 9, 9)
       {
         n = n * 10 + Int64(d)
         used += 1
@@ -227,8 +228,9 @@ struct JavaDateFormat: Sendable {
     let days = Self.days(year: year, month: month, day: day)
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
     let (result, overflow) = seconds.multipliedReportingOverflow(by: 1000)
-    guard !overflow else { return nil }
-    return result + millis
+    let (sum, overflowed) = result.addingReportingOverflow(millis)
+    guard !overflow, !overflowed else { return nil }
+    return sum
   }
 
   /// `Z`, or `±HH`, `±HHMM`, `±HH:MM`: seconds east of UTC.
@@ -242,8 +244,8 @@ struct JavaDateFormat: Sendable {
     let sign: Int64 = chars[i] == "-" ? -1 : 1
     var j = i + 1
     func two() -> Int64? {
-      guard j + 1 < chars.count + 0, j + 2 <= chars.count,
-        let a = chars[j].wholeNumberValue, let b = chars[j + 1].wholeNumberValue
+      guard j + 2 <= chars.count, let a = chars[j].wholeNumberValue,
+        let b = chars[j + 1].wholeNumberValue
       else { return nil }
       j += 2
       return Int64(a * 10 + b)
