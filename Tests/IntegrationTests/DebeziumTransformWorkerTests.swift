@@ -90,7 +90,8 @@ final class DebeziumTransformWorkerTests: CDCWorkerTestCase {
     let tombstoned = try worker.records("items_tombstone")
     XCTAssertEqual(tombstoned.count, 6, "\(tombstoned)")
     XCTAssertEqual(tombstoned.filter { $0["value"] is NSNull }.count, 1, "one tombstone")
-    XCTAssertEqual(try worker.records("rewrite.public.dbz_items").count, 0, "nothing kept the old name")
+    XCTAssertEqual(
+      try worker.records("rewrite.public.dbz_items").count, 0, "nothing kept the old name")
   }
 
   /// The outbox pattern: rows of an outbox table become events on `outbox.event.<type>`, keyed
@@ -137,7 +138,8 @@ final class DebeziumTransformWorkerTests: CDCWorkerTestCase {
     let orders = try worker.records("outbox.event.Order")
     XCTAssertEqual(orders.count, 2, "\(orders)")
     XCTAssertEqual(orders.map { $0["key"] as? String }, ["o-1", "o-1"])
-    XCTAssertEqual(orders.map { ($0["headers"] as? [String: Any])?["id"] as? String }, ["e1", "e3"])
+    XCTAssertEqual(
+      orders.map { ($0["headers"] as? [String: Any])?["id"] as? String }, ["e1", "e3"])
     XCTAssertEqual(
       orders.map { ($0["headers"] as? [String: Any])?["eventType"] as? String },
       ["OrderCreated", "OrderShipped"])
@@ -155,7 +157,8 @@ final class DebeziumTransformWorkerTests: CDCWorkerTestCase {
   /// `transforms=unwrap` (flat rows, deletes as tombstones) and Confluent's JDBC sink with
   /// `delete.enabled=true`, both POSTed as JSON, move rows between two databases.
   func testDebeziumWithUnwrapAndJDBCSinkJSONMoveRowsBetweenDatabases() throws {
-    if try cdcPSQL(url, "SELECT 1 FROM pg_database WHERE datname = 'sluice_unwrap_target'").isEmpty {
+    if try cdcPSQL(url, "SELECT 1 FROM pg_database WHERE datname = 'sluice_unwrap_target'").isEmpty
+    {
       try cdcPSQL(url, "CREATE DATABASE sluice_unwrap_target")
     }
     let targetURL = String(url[..<url.lastIndex(of: "/")!]) + "/sluice_unwrap_target"

@@ -33,7 +33,8 @@ final class DebeziumTransformTests: XCTestCase {
     #"{"before":\#(before),"after":\#(after),"source":\#(source),"op":"\#(op)","ts_ms":1559033904863,"transaction":null}"#
   }
 
-  private let row = #"{"id":1004,"first_name":"Anne","last_name":"Kretchmar","email":"annek@noanswer.org"}"#
+  private let row =
+    #"{"id":1004,"first_name":"Anne","last_name":"Kretchmar","email":"annek@noanswer.org"}"#
 
   private func record(
     _ value: String?, topic: String = "db.public.customers", key: String? = #"{"id":1004}"#
@@ -85,9 +86,10 @@ final class DebeziumTransformTests: XCTestCase {
   func testDefaultTombstoneModeTurnsDeletesIntoTombstonesAndDropsTheConnectorsTombstones()
     throws
   {
-    for options in [[], [("delete.tombstone.handling.mode", "tombstone")],
-      [("delete.tombstone.handling.mode", "delete-to-tombstone")]]
-    {
+    for options in [
+      [], [("delete.tombstone.handling.mode", "tombstone")],
+      [("delete.tombstone.handling.mode", "delete-to-tombstone")],
+    ] {
       let unwrap = try chain("unwrap", options)
       let out = try XCTUnwrap(kept(unwrap, record(event("d", before: row))))
       XCTAssertNil(out.value.bytes, "\(options)")
@@ -121,7 +123,8 @@ final class DebeziumTransformTests: XCTestCase {
   }
 
   func testLegacyDeleteHandlingModeAndDropTombstones() throws {
-    let none = try chain("unwrap", [("delete.handling.mode", "none"), ("drop.tombstones", "false")])
+    let none = try chain(
+      "unwrap", [("delete.handling.mode", "none"), ("drop.tombstones", "false")])
     XCTAssertNil(try XCTUnwrap(kept(none, record(event("d", before: row)))).value.bytes)
     XCTAssertNil(try XCTUnwrap(kept(none, record(nil))).value.bytes, "drop.tombstones=false")
     let drop = try chain("unwrap", [("delete.handling.mode", "drop")])
@@ -154,11 +157,15 @@ final class DebeziumTransformTests: XCTestCase {
         + #","__op":"c","__table":"customers","__lsn":24023128,"__source_ts_ms":1559033904000}"#)
     let renamed = try chain(
       "unwrap",
-      [("add.fields", "op:OPERATION,source.ts_ms:EVENT_TIMESTAMP,ts_ms"), ("add.fields.prefix", "")])
+      [
+        ("add.fields", "op:OPERATION,source.ts_ms:EVENT_TIMESTAMP,ts_ms"),
+        ("add.fields.prefix", ""),
+      ])
     let out2 = try XCTUnwrap(kept(renamed, record(event("u", before: row, after: row))))
     XCTAssertEqual(
       text(out2.value),
-      String(row.dropLast()) + #","OPERATION":"u","EVENT_TIMESTAMP":1559033904000,"ts_ms":1559033904863}"#)
+      String(row.dropLast())
+        + #","OPERATION":"u","EVENT_TIMESTAMP":1559033904000,"ts_ms":1559033904863}"#)
     // A block that is null (no transaction during a snapshot) gives null; a field nowhere is
     // left out.
     let transaction = try chain("unwrap", [("add.fields", "transaction.id,nope")])
@@ -177,8 +184,10 @@ final class DebeziumTransformTests: XCTestCase {
   func testAddHeadersWithPrefixAndTheOpHeaderOnTombstones() throws {
     let unwrap = try chain(
       "unwrap",
-      [("add.headers", "op,source.table:tbl,db"), ("add.headers.prefix", "dbz."),
-        ("delete.tombstone.handling.mode", "rewrite-with-tombstone")])
+      [
+        ("add.headers", "op,source.table:tbl,db"), ("add.headers.prefix", "dbz."),
+        ("delete.tombstone.handling.mode", "rewrite-with-tombstone"),
+      ])
     let out = try XCTUnwrap(kept(unwrap, record(event("u", before: row, after: row))))
     XCTAssertEqual(header(out, "dbz.op"), "u")
     XCTAssertEqual(header(out, "dbz.tbl"), "customers")
@@ -234,7 +243,8 @@ final class DebeziumTransformTests: XCTestCase {
 
   func testEventRouterRoutesByAggregateTypeKeysByAggregateIdAndPutsTheIdInAHeader() throws {
     let router = try chain("io.debezium.transforms.outbox.EventRouter")
-    let out = try XCTUnwrap(kept(router, record(event("c", after: outboxRow), topic: "db.public.outbox")))
+    let out = try XCTUnwrap(
+      kept(router, record(event("c", after: outboxRow), topic: "db.public.outbox")))
     XCTAssertEqual(out.topic, "outbox.event.Order")
     XCTAssertEqual(text(out.key), #""1""#)
     XCTAssertEqual(header(out, "id"), "406c07f3-26f0-4eea-a50c-109940064b8f")
@@ -260,8 +270,9 @@ final class DebeziumTransformTests: XCTestCase {
     let heartbeat = #"{"ts_ms":1}"#
     XCTAssertEqual(try text(XCTUnwrap(kept(router, record(heartbeat))).value), heartbeat)
     let strict = try chain("event_router", [("table.op.invalid.behavior", "error")])
-    guard case .failed(_, let reason) = strict.apply(
-      record(event("u", before: outboxRow, after: outboxRow)))
+    guard
+      case .failed(_, let reason) = strict.apply(
+        record(event("u", before: outboxRow, after: outboxRow)))
     else { return XCTFail("an update is an error with table.op.invalid.behavior=error") }
     XCTAssertTrue(reason.contains("update"), reason)
     guard case .failed(_, let missing) = router.apply(record(event("c", after: #"{"id":"x"}"#)))
@@ -273,10 +284,12 @@ final class DebeziumTransformTests: XCTestCase {
     let row = #"{"uuid":"e1","kind":"customer-events","entity":7,"body":{"a":1},"evt":"Created"}"#
     let router = try chain(
       "event_router",
-      [("table.field.event.id", "uuid"), ("table.field.event.key", "entity"),
+      [
+        ("table.field.event.id", "uuid"), ("table.field.event.key", "entity"),
         ("table.field.event.payload", "body"), ("route.by.field", "kind"),
         ("route.topic.regex", "(?<routedByValue>.*)-events"),
-        ("route.topic.replacement", "$${routedByValue}.events")])
+        ("route.topic.replacement", "$${routedByValue}.events"),
+      ])
     let out = try XCTUnwrap(kept(router, record(event("c", after: row))))
     XCTAssertEqual(out.topic, "customer.events")
     XCTAssertEqual(text(out.key), "7")
@@ -284,10 +297,13 @@ final class DebeziumTransformTests: XCTestCase {
     XCTAssertEqual(text(out.value), #"{"a":1}"#)
     let numbered = try chain(
       "event_router",
-      [("route.by.field", "kind"), ("table.field.event.key", "entity"),
+      [
+        ("route.by.field", "kind"), ("table.field.event.key", "entity"),
         ("route.topic.regex", "(.*)-(events)"),
-        ("route.topic.replacement", "$2.$1")])
-    XCTAssertEqual(try XCTUnwrap(kept(numbered, record(event("c", after: row)))).topic, "events.customer")
+        ("route.topic.replacement", "$2.$1"),
+      ])
+    XCTAssertEqual(
+      try XCTUnwrap(kept(numbered, record(event("c", after: row)))).topic, "events.customer")
   }
 
   func testEventRouterAdditionalPlacementInHeadersEnvelopeAndPartition() throws {
@@ -295,7 +311,12 @@ final class DebeziumTransformTests: XCTestCase {
       #"{"id":"e1","aggregatetype":"Order","aggregateid":"1","type":"OrderCreated","payload":{"n":1},"part":2}"#
     let router = try chain(
       "event_router",
-      [("table.fields.additional.placement", "type:header:eventType,type:envelope,aggregateid:envelope:aggId,part:partition")])
+      [
+        (
+          "table.fields.additional.placement",
+          "type:header:eventType,type:envelope,aggregateid:envelope:aggId,part:partition"
+        )
+      ])
     let out = try XCTUnwrap(kept(router, record(event("c", after: row))))
     XCTAssertEqual(header(out, "eventType"), "OrderCreated")
     XCTAssertEqual(text(out.value), #"{"payload":{"n":1},"type":"OrderCreated","aggId":"1"}"#)
@@ -306,7 +327,8 @@ final class DebeziumTransformTests: XCTestCase {
   }
 
   func testEventRouterTombstoneOnEmptyPayload() throws {
-    let row = #"{"id":"e1","aggregatetype":"Order","aggregateid":"1","type":"Deleted","payload":null}"#
+    let row =
+      #"{"id":"e1","aggregatetype":"Order","aggregateid":"1","type":"Deleted","payload":null}"#
     let tombstones = try chain("event_router", [("route.tombstone.on.empty.payload", "true")])
     let out = try XCTUnwrap(kept(tombstones, record(event("c", after: row))))
     XCTAssertNil(out.value.bytes)
@@ -325,7 +347,8 @@ final class DebeziumTransformTests: XCTestCase {
       kept(router, record(event("c", after: row), topic: "myserver.mydb.customers_shard1")))
     XCTAssertEqual(out.topic, "myserver.mydb.customers_all_shards")
     XCTAssertEqual(
-      text(out.key), #"{"id":1004,"__dbz__physicalTableIdentifier":"myserver.mydb.customers_shard1"}"#)
+      text(out.key),
+      #"{"id":1004,"__dbz__physicalTableIdentifier":"myserver.mydb.customers_shard1"}"#)
     XCTAssertEqual(text(out.value), event("c", after: row), "the value is unchanged")
     let other = try XCTUnwrap(kept(router, record(nil, topic: "myserver.mydb.orders")))
     XCTAssertEqual(other.topic, "myserver.mydb.orders")
@@ -335,23 +358,29 @@ final class DebeziumTransformTests: XCTestCase {
   func testByLogicalTableRouterKeyFieldOptions() throws {
     let router = try chain(
       "ByLogicalTableRouter",
-      [("topic.regex", "(.*)customers_shard(.*)"), ("topic.replacement", "$1customers_all_shards"),
+      [
+        ("topic.regex", "(.*)customers_shard(.*)"), ("topic.replacement", "$1customers_all_shards"),
         ("key.field.name", "shard_id"), ("key.field.regex", "(.*)customers_shard(.*)"),
-        ("key.field.replacement", "$2")])
+        ("key.field.replacement", "$2"),
+      ])
     let out = try XCTUnwrap(kept(router, record(nil, topic: "myserver.mydb.customers_shard3")))
     XCTAssertEqual(text(out.key), #"{"id":1004,"shard_id":"3"}"#)
     let plain = try chain(
       "ByLogicalTableRouter",
-      [("topic.regex", "(.*)_shard(.*)"), ("topic.replacement", "$1"),
-        ("key.enforce.uniqueness", "false")])
+      [
+        ("topic.regex", "(.*)_shard(.*)"), ("topic.replacement", "$1"),
+        ("key.enforce.uniqueness", "false"),
+      ])
     let out2 = try XCTUnwrap(kept(plain, record(nil, topic: "c_shard1")))
     XCTAssertEqual(out2.topic, "c")
     XCTAssertEqual(text(out2.key), #"{"id":1004}"#)
-    guard case .failed(_, let reason) = router.apply(
-      record(nil, topic: "customers_shard1", key: "\"plain\""))
+    guard
+      case .failed(_, let reason) = router.apply(
+        record(nil, topic: "customers_shard1", key: "\"plain\""))
     else { return XCTFail("a key that is not an object cannot take the field") }
     XCTAssertTrue(reason.contains("not a JSON object"), reason)
-    XCTAssertTrue(configError("ByLogicalTableRouter", [("topic.regex", "a")]).contains("topic.replacement"))
+    XCTAssertTrue(
+      configError("ByLogicalTableRouter", [("topic.regex", "a")]).contains("topic.replacement"))
   }
 
   func testKafkaConnectFormBuildsUnwrapAndRoute() throws {

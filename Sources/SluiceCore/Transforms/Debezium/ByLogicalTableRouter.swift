@@ -28,7 +28,8 @@ struct ByLogicalTableRouter: Transform {
     do {
       topicRegex = try TopicRegex(pattern, replacement: replacement)
     } catch {
-      throw options.error("topic.regex", "not a valid regular expression: \(error.localizedDescription)")
+      throw options.error(
+        "topic.regex", "not a valid regular expression: \(error.localizedDescription)")
     }
     var keyFieldRegex: TopicRegex?
     if let keyPattern = options.string("key.field.regex"), !keyPattern.isEmpty {

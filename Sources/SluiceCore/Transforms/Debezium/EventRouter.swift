@@ -74,10 +74,12 @@ struct EventRouter: Transform {
       else {
         throw options.error(
           "table.fields.additional.placement",
-          "'\(item)' is not 'column:header', 'column:envelope' or 'column:partition' (with ':alias')")
+          "'\(item)' is not 'column:header', 'column:envelope' or 'column:partition' (with ':alias')"
+        )
       }
       additional.append(
-        Additional(column: parts[0], placement: placement, name: parts.count == 3 ? parts[2] : parts[0]))
+        Additional(
+          column: parts[0], placement: placement, name: parts.count == 3 ? parts[2] : parts[0]))
     }
     let key = options.string("table.field.event.key", default: "aggregateid")
     let invalid = try options.oneOf(

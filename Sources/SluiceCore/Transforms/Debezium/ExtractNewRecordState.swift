@@ -59,7 +59,8 @@ struct ExtractNewRecordState: Transform {
       default: transform.deletes = .tombstone
       }
     } else {
-      switch try options.oneOf("delete.handling.mode", ["none", "drop", "rewrite"], default: "none")
+      switch try options.oneOf(
+        "delete.handling.mode", ["none", "drop", "rewrite"], default: "none")
       {
       case "drop": transform.deletes = .drop
       case "rewrite": transform.deletes = .rewrite
@@ -94,7 +95,8 @@ struct ExtractNewRecordState: Transform {
     for header in headers {
       if let found = header.value(in: envelope) {
         record.headers.append(
-          RecordHeader(name: header.newName, value: found == .null ? nil : Array(found.plainText.utf8)))
+          RecordHeader(
+            name: header.newName, value: found == .null ? nil : Array(found.plainText.utf8)))
       }
     }
     if let routeByField {
