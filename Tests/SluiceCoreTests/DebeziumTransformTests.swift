@@ -383,6 +383,36 @@ final class DebeziumTransformTests: XCTestCase {
       configError("ByLogicalTableRouter", [("topic.regex", "a")]).contains("topic.replacement"))
   }
 
+  func testBadOptionsAreErrorsAtTheirLine() {
+    let cases: [(String, [(String, String)], String)] = [
+      (
+        "unwrap", [("delete.handling.mode", "rewrite-with-tombstone")],
+        "expected one of none, drop, rewrite"
+      ),
+      ("unwrap", [("drop.tombstones", "maybe")], "expected true or false"),
+      ("unwrap", [("add.headers", "op:")], "not a field"),
+      ("unwrap$Key", [], "has no $Key form"),
+      ("event_router", [("route.topic.regex", "(")], "not a valid regular expression"),
+      ("event_router", [("table.op.invalid.behavior", "eror")], "did you mean 'error'"),
+      (
+        "event_router", [("table.field.event.paylod", "p")],
+        "did you mean 'table.field.event.payload'"
+      ),
+      ("ByLogicalTableRouter", [("topic.replacement", "x")], "needs 'topic.regex'"),
+      (
+        "ByLogicalTableRouter",
+        [("topic.regex", "a"), ("topic.replacement", "b"), ("key.field.replacement", "c")],
+        "applies with 'key.field.regex'"
+      ),
+      ("ExtractNewRecordStat", [], "did you mean 'ExtractNewRecordState'"),
+    ]
+    for (type, options, expected) in cases {
+      let error = configError(type, options)
+      XCTAssertTrue(error.hasPrefix("c.yaml:"), "\(type): \(error)")
+      XCTAssertTrue(error.contains(expected), "\(type): \(error)")
+    }
+  }
+
   func testKafkaConnectFormBuildsUnwrapAndRoute() throws {
     let file = try ConnectConfigFile.parse(
       text: """

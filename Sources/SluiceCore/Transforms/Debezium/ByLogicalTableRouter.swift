@@ -20,6 +20,7 @@ struct ByLogicalTableRouter: Transform {
   static let type = TransformType(
     names: ["by_logical_table_router", "io.debezium.transforms.ByLogicalTableRouter"]
   ) { options throws(ConfigError) in
+    try options.refuseKeySide()
     try options.checkKnown(Self.options)
     let pattern = try options.required("topic.regex")
     let replacement = try options.required("topic.replacement")

@@ -41,3 +41,13 @@ extension JSONValue {
     if case .string(let text) = self { text } else { jsonText }
   }
 }
+
+extension TransformOptions {
+  /// Debezium's transforms have no `$Key`/`$Value` forms: they read the whole record.
+  func refuseKeySide() throws(ConfigError) {
+    guard side == .value else {
+      throw error(
+        "type", "transform '\(alias)' has no $Key form: it works on the whole change event")
+    }
+  }
+}

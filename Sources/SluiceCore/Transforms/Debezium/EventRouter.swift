@@ -48,6 +48,7 @@ struct EventRouter: Transform {
   static let type = TransformType(
     names: ["event_router", "io.debezium.transforms.outbox.EventRouter"]
   ) { options throws(ConfigError) in
+    try options.refuseKeySide()
     try options.checkKnown(Self.options)
     let pattern = options.string("route.topic.regex", default: "(?<routedByValue>.*)")
     let regex: NSRegularExpression

@@ -34,6 +34,7 @@ struct ExtractNewRecordState: Transform {
   static let type = TransformType(
     names: ["unwrap", "io.debezium.transforms.ExtractNewRecordState"]
   ) { options throws(ConfigError) in
+    try options.refuseKeySide()
     try options.checkKnown(Self.options)
     var transform = ExtractNewRecordState(
       deletes: .tombstone, dropsTombstones: true, fields: [], headers: [], routeByField: nil)
