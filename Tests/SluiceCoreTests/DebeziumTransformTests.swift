@@ -269,11 +269,16 @@ final class DebeziumTransformTests: XCTestCase {
     XCTAssertTrue(isDropped(router, record(event("u", before: outboxRow, after: outboxRow))))
     let heartbeat = #"{"ts_ms":1}"#
     XCTAssertEqual(try text(XCTUnwrap(kept(router, record(heartbeat))).value), heartbeat)
-    let strict = try chain("event_router", [("table.op.invalid.behavior", "error")])
+    XCTAssertTrue(
+      isDropped(
+        try chain("event_router", [("table.op.invalid.behavior", "error")]),
+        record(event("u", before: outboxRow, after: outboxRow))),
+      "error drops it too (Debezium logs it as an error)")
+    let strict = try chain("event_router", [("table.op.invalid.behavior", "fatal")])
     guard
       case .failed(_, let reason) = strict.apply(
         record(event("u", before: outboxRow, after: outboxRow)))
-    else { return XCTFail("an update is an error with table.op.invalid.behavior=error") }
+    else { return XCTFail("an update is an error with table.op.invalid.behavior=fatal") }
     XCTAssertTrue(reason.contains("update"), reason)
     guard case .failed(_, let missing) = router.apply(record(event("c", after: #"{"id":"x"}"#)))
     else { return XCTFail("a row without aggregatetype is an error") }
@@ -299,6 +304,7 @@ final class DebeziumTransformTests: XCTestCase {
       "event_router",
       [
         ("route.by.field", "kind"), ("table.field.event.key", "entity"),
+        ("table.field.event.id", "uuid"), ("table.field.event.payload", "body"),
         ("route.topic.regex", "(.*)-(events)"),
         ("route.topic.replacement", "$2.$1"),
       ])
@@ -324,6 +330,30 @@ final class DebeziumTransformTests: XCTestCase {
     XCTAssertTrue(
       configError("event_router", [("table.fields.additional.placement", "type:body")])
         .contains("not 'column:header'"))
+  }
+
+  func testEventRouterKeyIdPayloadAndTimestampColumns() throws {
+    let router = try chain("event_router", [("table.expand.json.payload", "true")])
+    let noKey = #"{"id":"e1","aggregatetype":"Order","payload":"plain text","type":"T"}"#
+    let out = try XCTUnwrap(kept(router, record(event("c", after: noKey))))
+    XCTAssertNil(out.key.bytes, "a row without the key column gives no key")
+    XCTAssertEqual(text(out.value), #""plain text""#, "text that is not JSON stays text")
+    XCTAssertEqual(out.timestamp, 1_559_033_904_863, "the envelope's ts_ms")
+    guard
+      case .failed(_, let noID) = router.apply(
+        record(event("c", after: #"{"aggregatetype":"Order","payload":"{}"}"#)))
+    else { return XCTFail("a row without the id column is an error") }
+    XCTAssertTrue(noID.contains("'id'"), noID)
+    guard
+      case .failed(_, let noPayload) = router.apply(
+        record(event("c", after: #"{"id":"e1","aggregatetype":"Order"}"#)))
+    else { return XCTFail("a row without the payload column is an error") }
+    XCTAssertTrue(noPayload.contains("'payload'"), noPayload)
+    let stamped = try chain("event_router", [("table.field.event.timestamp", "created_ms")])
+    let row =
+      #"{"id":"e1","aggregatetype":"Order","aggregateid":"1","payload":"{}","created_ms":1700000000000}"#
+    XCTAssertEqual(
+      try XCTUnwrap(kept(stamped, record(event("c", after: row)))).timestamp, 1_700_000_000_000)
   }
 
   func testEventRouterTombstoneOnEmptyPayload() throws {

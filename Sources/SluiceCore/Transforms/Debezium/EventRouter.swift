@@ -7,10 +7,11 @@ import Foundation
 /// `table.field.event.key` column, the value from the payload column, and the event id goes in
 /// the `id` header.
 ///
-/// As in Debezium: inserts (and snapshot reads) are events; deletes of outbox rows and
-/// tombstones are dropped (an outbox is cleaned up by deleting what was sent); an update is
-/// not expected and is dropped (`table.op.invalid.behavior: warn`) or a record error (`error`,
-/// `fatal`); records that are not change events pass unchanged.
+/// As in Debezium: inserts (and snapshot reads) are events, timestamped with the envelope's
+/// `ts_ms` (or the `table.field.event.timestamp` column, epoch milliseconds); deletes of outbox
+/// rows and tombstones are dropped (an outbox is cleaned up by deleting what was sent); an
+/// update is not expected and is dropped (`table.op.invalid.behavior: warn` or `error`) or a
+/// record error (`fatal`); records that are not change events pass unchanged.
 struct EventRouter: Transform {
   /// Where `table.fields.additional.placement` puts a column.
   enum Placement: Sendable, Equatable {
@@ -30,6 +31,7 @@ struct EventRouter: Transform {
   var keyColumn: String?
   var payloadColumn: String
   var typeColumn: String
+  var timestampColumn: String?
   var routeByColumn: String
   var topicRegex: NSRegularExpression
   var topicReplacement: String
@@ -90,6 +92,9 @@ struct EventRouter: Transform {
       keyColumn: key.isEmpty ? nil : key,
       payloadColumn: options.string("table.field.event.payload", default: "payload"),
       typeColumn: options.string("table.field.event.type", default: "type"),
+      timestampColumn: options.string("table.field.event.timestamp").flatMap {
+        $0.isEmpty ? nil : $0
+      },
       routeByColumn: options.string("route.by.field", default: "aggregatetype"),
       topicRegex: regex,
       topicReplacement: options.string(
@@ -97,7 +102,7 @@ struct EventRouter: Transform {
       additional: additional,
       expandsJSONPayload: try options.bool("table.expand.json.payload", default: false),
       tombstoneOnEmptyPayload: try options.bool("route.tombstone.on.empty.payload", default: false),
-      failsOnUpdates: invalid != "warn")
+      failsOnUpdates: invalid == "fatal")
   }
 
   func apply(to record: inout TransformRecord) throws(TransformError) -> Bool {
@@ -112,6 +117,7 @@ struct EventRouter: Transform {
       throw TransformError("an update of an outbox row: outbox rows are only inserted")
     default: return true
     }
+    if case .int(let timestamp)? = envelope.object["ts_ms"] { record.timestamp = timestamp }
     guard let row = envelope.after else {
       throw TransformError("a '\(envelope.op)' event of the outbox without an 'after' row")
     }
@@ -123,23 +129,34 @@ struct EventRouter: Transform {
       throw TransformError("the topic '\(topic)' it made is not a valid topic name")
     }
     record.topic = topic
-    if let keyColumn {
-      guard let key = row[keyColumn] else {
-        throw TransformError("the outbox row has no '\(keyColumn)' for the key")
-      }
-      record.key = .json(key)
+    // A row without the key column has no key, as in Debezium.
+    record.key = .json(keyColumn.flatMap { row[$0] } ?? .null)
+    guard let id = row[idColumn] else {
+      throw TransformError("the outbox row has no '\(idColumn)' for the event id")
     }
-    if let id = row[idColumn], id != .null {
-      record.headers.append(RecordHeader("id", id.plainText))
+    record.headers.append(
+      RecordHeader(name: "id", value: id == .null ? nil : Array(id.plainText.utf8)))
+    guard var payload = row[payloadColumn] else {
+      throw TransformError("the outbox row has no '\(payloadColumn)' for the payload")
     }
-    var payload = row[payloadColumn] ?? .null
     if expandsJSONPayload, case .string(let text) = payload,
-      let parsed = JSONValue.parse(Array(text.utf8))
+      text.first == "{" || text.first == "[", let parsed = JSONValue.parse(Array(text.utf8))
     {
-      // Text that is not JSON stays text, as in Debezium.
+      // Text that is not a JSON object or array stays text, as in Debezium.
       payload = parsed
     }
-    let empty = payload == .null || payload == .string("")
+    if let timestampColumn {
+      switch row[timestampColumn] {
+      case .null?: break
+      case let value? where value.integer != nil: record.timestamp = value.integer!
+      default:
+        throw TransformError(
+          "the outbox column '\(timestampColumn)' is not a timestamp in epoch milliseconds")
+      }
+    }
+    let empty =
+      payload == .null
+      || payload.string.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty } == true
     var wrapped = JSONObject()
     for field in additional {
       let found = row[field.column] ?? .null
