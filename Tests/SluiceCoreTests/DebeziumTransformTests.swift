@@ -383,6 +383,11 @@ final class DebeziumTransformTests: XCTestCase {
     let other = try XCTUnwrap(kept(router, record(nil, topic: "myserver.mydb.orders")))
     XCTAssertEqual(other.topic, "myserver.mydb.orders")
     XCTAssertEqual(text(other.key), #"{"id":1004}"#, "a topic that does not match is untouched")
+    let empty = try chain(
+      "ByLogicalTableRouter", [("topic.regex", "drop_(.*)"), ("topic.replacement", "$1")])
+    XCTAssertEqual(
+      try XCTUnwrap(kept(empty, record(nil, topic: "drop_"))).topic, "drop_",
+      "an empty replacement leaves the record as it was")
   }
 
   func testByLogicalTableRouterKeyFieldOptions() throws {

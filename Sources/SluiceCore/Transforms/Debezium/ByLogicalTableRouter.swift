@@ -52,7 +52,8 @@ struct ByLogicalTableRouter: Transform {
   }
 
   func apply(to record: inout TransformRecord) throws(TransformError) -> Bool {
-    guard let renamed = topicRegex.replace(record.topic) else { return true }
+    // A replacement that comes out empty leaves the record as it was, as in Debezium.
+    guard let renamed = topicRegex.replace(record.topic), !renamed.isEmpty else { return true }
     guard TopicName.problem(with: renamed) == nil else {
       throw TransformError("the topic '\(renamed)' it made is not a valid topic name")
     }
