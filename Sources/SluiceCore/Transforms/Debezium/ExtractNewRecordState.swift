@@ -3,8 +3,8 @@
 /// get them. Deletes and tombstones are handled as `delete.tombstone.handling.mode` says;
 /// metadata from the envelope can be added as fields (`add.fields`) or headers (`add.headers`).
 ///
-/// Records that are not change events (heartbeats, schema changes, truncate and message
-/// events) pass unchanged, as in Debezium. `replace.null.with.default` is accepted and has no
+/// Records that are not change events (heartbeats, schema changes, message events) pass
+/// unchanged and truncate events (no row before or after) are dropped, as in Debezium. `replace.null.with.default` is accepted and has no
 /// effect: schemaless JSON carries no column defaults to replace nulls with.
 struct ExtractNewRecordState: Transform {
   /// What becomes of a delete event.
@@ -90,8 +90,13 @@ struct ExtractNewRecordState: Transform {
       }
       return true
     }
-    guard let envelope = ChangeEnvelope(value), ["c", "r", "u", "d"].contains(envelope.op) else {
-      return true
+    guard let envelope = ChangeEnvelope(value) else { return true }
+    // A truncate has neither row: Debezium drops it.
+    if envelope.after == nil && envelope.before == nil {
+      guard envelope.op == "t" else {
+        throw TransformError("a '\(envelope.op)' event with neither a row before nor after")
+      }
+      return false
     }
     for header in headers {
       if let found = header.value(in: envelope) {
