@@ -246,4 +246,49 @@ final class DebeziumTransformWorkerTests: CDCWorkerTestCase {
     let first = try XCTUnwrap(records.first?["value"] as? [String: Any])
     XCTAssertEqual(Set(first.keys), ["id", "item", "qty"])
   }
+
+  /// A record `unwrap` cannot read (not JSON) goes to the source's dead-letter topic with the
+  /// transform's alias and reason in its headers; the change events around it are unwrapped and
+  /// a heartbeat passes unchanged.
+  func testARecordUnwrapCannotReadGoesToTheSourceDLQ() throws {
+    let worker = try WorkerProcess()
+    let input = worker.directory.appendingPathComponent("events.jsonl")
+    let lines = [
+      #"{"before":null,"after":{"id":1,"name":"bolt"},"source":{"table":"items"},"op":"c","ts_ms":1}"#,
+      "not json at all",
+      #"{"ts_ms":2}"#,
+      #"{"before":{"id":1,"name":"bolt"},"after":null,"source":{"table":"items"},"op":"d","ts_ms":3}"#,
+    ]
+    try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: input)
+    try worker.writeConnector(
+      "events",
+      """
+      name: events
+      source: file
+      topic: items
+      config: { path: \(input.path), poll_ms: 20 }
+      errors: { tolerance: all, dlq_topic: items.dlq }
+      transforms:
+        - name: unwrap
+          type: io.debezium.transforms.ExtractNewRecordState
+          delete.tombstone.handling.mode: rewrite
+      """)
+    try worker.start()
+    defer { _ = worker.terminate() }
+    try waitUntil("the records and the dead letter", timeout: 30) {
+      ((try? worker.records("items")) ?? []).count >= 3
+        && ((try? worker.records("items.dlq")) ?? []).count >= 1
+    }
+    let items = try worker.records("items")
+    XCTAssertEqual(items.count, 3, "\(items)")
+    XCTAssertEqual((items[0]["value"] as? [String: Any])?["__deleted"] as? String, "false")
+    XCTAssertEqual((items[1]["value"] as? [String: Any])?["ts_ms"] as? Int, 2, "a heartbeat passes")
+    XCTAssertEqual((items[2]["value"] as? [String: Any])?["__deleted"] as? String, "true")
+    let dead = try worker.records("items.dlq")
+    XCTAssertEqual(dead.count, 1, "\(dead)")
+    let headers = try XCTUnwrap(dead.first?["headers"] as? [String: Any])
+    XCTAssertEqual(headers["sluice.transform"] as? String, "unwrap")
+    XCTAssertTrue(
+      (headers["sluice.error.reason"] as? String ?? "").contains("not JSON"), "\(headers)")
+  }
 }
