@@ -4,8 +4,9 @@
 /// metadata from the envelope can be added as fields (`add.fields`) or headers (`add.headers`).
 ///
 /// Records that are not change events (heartbeats, schema changes, message events) pass
-/// unchanged and truncate events (no row before or after) are dropped, as in Debezium. `replace.null.with.default` is accepted and has no
-/// effect: schemaless JSON carries no column defaults to replace nulls with.
+/// unchanged and truncate events (no row before or after) are dropped, as in Debezium.
+/// `replace.null.with.default` is accepted and has no effect: schemaless JSON carries no
+/// column defaults to replace nulls with.
 struct ExtractNewRecordState: Transform {
   /// What becomes of a delete event.
   enum DeleteHandling: Sendable, Equatable {
