@@ -504,7 +504,7 @@ final class KafkaConnectTransformTests: XCTestCase {
           - { type: TimestampConverter$Value, field: received_at, target.type: string, format: "yyyy-MM-dd'T'HH:mm:ssXXX" }
           - { type: ValueToKey, fields: id }
           - { type: ExtractField$Key, field: id }          # the key is the id itself, not {"id": …}
-          - { type: TimestampRouter, topic.format: "$${topic}-$${timestamp}" }   # signups-20240131
+          - { type: TimestampRouter, topic.format: "${topic}-${timestamp}" }   # signups-20240131
         """, file: "c.yaml", environment: [:])
     guard
       case .record(let out) = d.transforms.apply(

@@ -76,6 +76,14 @@ public struct Interpolation: Sendable {
         return .failure(.init(message: "'${' without a closing '}'"))
       }
       let reference = after[after.index(dollar, offsetBy: 2)..<close]
+      // Placeholders that Kafka Connect's and Debezium's transforms fill in per record
+      // (TimestampRouter's `${topic}-${timestamp}`, EventRouter's `outbox.event.${routedByValue}`)
+      // are theirs, not the config's: left as written, as Kafka leaves them.
+      if Self.transformPlaceholders.contains(String(reference)) {
+        out += after[...close]
+        rest = after[after.index(after: close)...]
+        continue
+      }
       switch resolve(reference) {
       case .success(let value): out += value
       case .failure(let failure): return .failure(failure)
@@ -85,6 +93,8 @@ public struct Interpolation: Sendable {
     out += rest
     return .success(out)
   }
+
+  static let transformPlaceholders: Set<String> = ["topic", "timestamp", "routedByValue"]
 
   private func resolve(_ reference: Substring) -> Result<String, InterpolationFailure> {
     guard let colon = reference.firstIndex(of: ":") else {

@@ -1,0 +1,209 @@
+/// Debezium's ExtractNewRecordState (`unwrap`): replaces a change event's envelope with the row
+/// it describes — `after` for creates, reads and updates — so that sinks which want flat rows
+/// get them. Deletes and tombstones are handled as `delete.tombstone.handling.mode` says;
+/// metadata from the envelope can be added as fields (`add.fields`) or headers (`add.headers`).
+///
+/// Records that are not change events (heartbeats, schema changes, message events) pass
+/// unchanged and truncate events (no row before or after) are dropped, as in Debezium.
+/// `replace.null.with.default` is accepted and has no effect: schemaless JSON carries no
+/// column defaults to replace nulls with.
+struct ExtractNewRecordState: Transform {
+  /// What becomes of a delete event.
+  enum DeleteHandling: Sendable, Equatable {
+    case drop
+    /// A record with the delete's key and a null value.
+    case tombstone
+    /// The `before` row with `__deleted: "true"` (and `__deleted: "false"` on other rows).
+    case rewrite
+  }
+
+  var deletes: DeleteHandling
+  /// Whether the tombstones the connector writes after deletes are dropped.
+  var dropsTombstones: Bool
+  var fields: [EnvelopeField]
+  var headers: [EnvelopeField]
+  var routeByField: String?
+
+  static let deletedField = "__deleted"
+
+  static let options = [
+    "delete.tombstone.handling.mode", "delete.handling.mode", "drop.tombstones", "add.fields",
+    "add.fields.prefix", "add.headers", "add.headers.prefix", "route.by.field",
+    "replace.null.with.default",
+  ]
+
+  static let type = TransformType(
+    names: ["unwrap", "io.debezium.transforms.ExtractNewRecordState"]
+  ) { options throws(ConfigError) in
+    try options.refuseKeySide()
+    try options.checkKnown(Self.options)
+    var transform = ExtractNewRecordState(
+      deletes: .tombstone, dropsTombstones: true, fields: [], headers: [], routeByField: nil)
+    let legacy = ["delete.handling.mode", "drop.tombstones"].filter { options.string($0) != nil }
+    if options.string("delete.tombstone.handling.mode") != nil {
+      if let key = legacy.first {
+        throw options.error(
+          key,
+          "'\(key)' is the older form of 'delete.tombstone.handling.mode'; give one or the other")
+      }
+      let mode = try options.oneOf(
+        "delete.tombstone.handling.mode",
+        ["tombstone", "drop", "rewrite", "rewrite-with-tombstone", "delete-to-tombstone"],
+        default: "tombstone")
+      switch mode {
+      case "drop": transform.deletes = .drop
+      case "rewrite": transform.deletes = .rewrite
+      case "rewrite-with-tombstone":
+        transform.deletes = .rewrite
+        transform.dropsTombstones = false
+      // `tombstone` and `delete-to-tombstone` differ only in the value schema Debezium keeps
+      // on the converted delete; schemaless, both are a null value.
+      default: transform.deletes = .tombstone
+      }
+    } else {
+      switch try options.oneOf(
+        "delete.handling.mode", ["none", "drop", "rewrite"], default: "none")
+      {
+      case "drop": transform.deletes = .drop
+      case "rewrite": transform.deletes = .rewrite
+      default: transform.deletes = .tombstone
+      }
+      transform.dropsTombstones = try options.bool("drop.tombstones", default: true)
+    }
+    _ = try options.bool("replace.null.with.default", default: true)
+    transform.fields = try EnvelopeField.list(
+      options, "add.fields", prefix: options.string("add.fields.prefix", default: "__"))
+    transform.headers = try EnvelopeField.list(
+      options, "add.headers", prefix: options.string("add.headers.prefix", default: "__"))
+    if let field = options.string("route.by.field"), !field.isEmpty {
+      transform.routeByField = field
+    }
+    return transform
+  }
+
+  func apply(to record: inout TransformRecord) throws(TransformError) -> Bool {
+    let value = try record.value.json()
+    if value == .null {
+      // The connector's tombstone after a delete.
+      guard !dropsTombstones else { return false }
+      for header in headers where header.name == "op" {
+        record.headers.append(RecordHeader(header.newName, "d"))
+      }
+      return true
+    }
+    guard let envelope = ChangeEnvelope(value) else { return true }
+    // A truncate has neither row: Debezium drops it.
+    if envelope.after == nil && envelope.before == nil {
+      guard envelope.op == "t" else {
+        throw TransformError("a '\(envelope.op)' event with neither a row before nor after")
+      }
+      return false
+    }
+    for header in headers {
+      if let found = header.value(in: envelope) {
+        record.headers.append(
+          RecordHeader(
+            name: header.newName, value: found == .null ? nil : Array(found.plainText.utf8)))
+      }
+    }
+    if let routeByField {
+      let row = envelope.op == "d" ? envelope.before : envelope.after
+      if let topic = row?[routeByField], topic != .null {
+        record.topic = topic.plainText
+      }
+    }
+    var row: JSONObject
+    if envelope.op == "d" {
+      switch deletes {
+      case .drop: return false
+      case .tombstone:
+        record.value = .json(.null)
+        return true
+      case .rewrite:
+        guard let before = envelope.before else {
+          throw TransformError("a delete event without a 'before' row to rewrite")
+        }
+        row = before
+        row[Self.deletedField] = .string("true")
+      }
+    } else {
+      guard let after = envelope.after else {
+        throw TransformError("a '\(envelope.op)' event without an 'after' row")
+      }
+      row = after
+      if deletes == .rewrite { row[Self.deletedField] = .string("false") }
+    }
+    for field in fields {
+      if let found = field.value(in: envelope) { row[field.newName] = found }
+    }
+    record.value = .json(.object(row))
+    return true
+  }
+}
+
+/// A field of the envelope named in `add.fields` or `add.headers`: `op`, `ts_ms` (the envelope's
+/// own), `source.ts_ms` or plain `table`, `lsn` (the `source` block's), `transaction.id` or
+/// plain `id`, `total_order`, `data_collection_order` (the `transaction` block's); `name:alias`
+/// renames it. Added as `<prefix><name>`, `<prefix><block>_<name>` when the block is written,
+/// or `<prefix><alias>`.
+struct EnvelopeField: Sendable, Equatable {
+  /// The field as written before any alias (`source.ts_ms`), for matching.
+  var name: String
+  /// The block holding it (`source`, `transaction`), nil for the envelope's own fields.
+  var block: String?
+  var field: String
+  var newName: String
+
+  init?(_ text: String, prefix: String) {
+    let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+    guard parts.count <= 2, let path = parts.first, !path.isEmpty else { return nil }
+    let steps = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+    guard steps.count <= 2, steps.allSatisfy({ !$0.isEmpty }) else { return nil }
+    name = path
+    field = steps.last!
+    if steps.count == 2 {
+      block = steps[0]
+    } else {
+      switch field {
+      case "op", "ts_ms", "ts_us", "ts_ns": block = nil
+      case "id", "total_order", "data_collection_order": block = "transaction"
+      default: block = "source"
+      }
+    }
+    if parts.count == 2 {
+      guard !parts[1].isEmpty else { return nil }
+      newName = prefix + parts[1]
+    } else {
+      newName = prefix + (steps.count == 2 ? "\(steps[0])_\(field)" : field)
+    }
+  }
+
+  static func list(_ options: TransformOptions, _ key: String, prefix: String) throws(ConfigError)
+    -> [EnvelopeField]
+  {
+    var fields: [EnvelopeField] = []
+    for item in options.list(key) {
+      guard let field = EnvelopeField(item, prefix: prefix) else {
+        throw options.error(
+          key, "'\(item)' is not a field: write 'name', 'block.name' or either with ':alias'")
+      }
+      fields.append(field)
+    }
+    return fields
+  }
+
+  /// The field's value; nil when the envelope does not have it (a block that is there but null,
+  /// such as `transaction` during a snapshot, gives null). Looked up in the envelope itself
+  /// when its block lacks it (a field an earlier transform added).
+  func value(in envelope: ChangeEnvelope) -> JSONValue? {
+    guard let block else { return envelope.object[field] }
+    switch envelope.object[block] {
+    case .object(let parent)?:
+      return parent[field] ?? envelope.object[field]
+    case .null?:
+      return .null
+    default:
+      return envelope.object[field]
+    }
+  }
+}
