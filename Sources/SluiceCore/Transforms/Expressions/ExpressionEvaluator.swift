@@ -1,8 +1,8 @@
-/// What one evaluation has learnt about the record: whether its key's and value's bytes were
-/// checked to be JSON (once per evaluation, however many fields it reads).
+/// What one evaluation has learnt about the record: its key's and value's top-level members,
+/// located (and the bytes checked to be JSON) once per evaluation, however many fields it reads.
 struct EvaluationState {
-  var keyChecked = false
-  var valueChecked = false
+  var key: JSONBytesPath.Document?
+  var value: JSONBytesPath.Document?
 }
 
 extension Expression {
@@ -147,14 +147,17 @@ extension Expression {
     case .bytes(nil):
       return .null
     case .bytes(let bytes?):
-      let checked = side == .key ? state.keyChecked : state.valueChecked
-      if !checked {
-        guard JSONValidator.isValid(bytes) else {
+      var document = side == .key ? state.key : state.value
+      if document == nil {
+        guard let found = JSONBytesPath.document(bytes) else {
           throw TransformError("the record's \(side.rawValue) is not JSON (\(bytes.count) bytes)")
         }
-        if side == .key { state.keyChecked = true } else { state.valueChecked = true }
+        document = found
+        if side == .key { state.key = found } else { state.value = found }
       }
-      guard case .range(let range) = JSONBytesPath.find(steps, in: bytes) else { return .null }
+      guard case .range(let range) = JSONBytesPath.find(steps, in: bytes, document!) else {
+        return .null
+      }
       return JSONBytesPath.value(bytes, range)
     }
   }

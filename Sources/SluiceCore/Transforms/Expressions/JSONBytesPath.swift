@@ -10,11 +10,84 @@ enum JSONBytesPath {
     case range(Range<Int>)
   }
 
-  /// Follows `steps` (member names and array indexes) from the document's top. `bytes` must be
-  /// valid JSON (``JSONValidator``): the scan trusts it.
-  static func find(_ steps: [Step], in bytes: [UInt8]) -> Found {
+  /// A document's top-level members, located by the one pass that also checks that the whole
+  /// document is JSON: an expression that reads several fields scans the record once, then only
+  /// inside the members it reads.
+  enum Document {
+    /// An object: each member's name token (quotes included) and value, as byte ranges.
+    case object([(name: Range<Int>, value: Range<Int>)])
+    /// Valid JSON that is not an object (a string, a number, an array…).
+    case other
+  }
+
+  /// The document `bytes` hold; nil when they are not JSON.
+  static func document(_ bytes: [UInt8]) -> Document? {
+    bytes.withUnsafeBufferPointer { buffer -> Document? in
+      var scanner = JSONScanner(bytes: buffer)
+      scanner.skipWhitespace()
+      guard scanner.current == UInt8(ascii: "{") else {
+        return JSONValidator.isValid(bytes) ? .other : nil
+      }
+      var members: [(name: Range<Int>, value: Range<Int>)] = []
+      members.reserveCapacity(8)
+      scanner.index += 1
+      scanner.skipWhitespace()
+      if scanner.current == UInt8(ascii: "}") {
+        scanner.index += 1
+      } else {
+        while true {
+          scanner.skipWhitespace()
+          let nameStart = scanner.index
+          guard scanner.current == UInt8(ascii: "\""), scanner.string() else { return nil }
+          let name = nameStart..<scanner.index
+          scanner.skipWhitespace()
+          guard scanner.current == UInt8(ascii: ":") else { return nil }
+          scanner.index += 1
+          scanner.skipWhitespace()
+          let valueStart = scanner.index
+          guard scanner.value(depth: 1) else { return nil }
+          members.append((name, valueStart..<scanner.index))
+          scanner.skipWhitespace()
+          if scanner.current == UInt8(ascii: ",") {
+            scanner.index += 1
+          } else if scanner.current == UInt8(ascii: "}") {
+            scanner.index += 1
+            break
+          } else {
+            return nil
+          }
+        }
+      }
+      scanner.skipWhitespace()
+      return scanner.index == buffer.count ? .object(members) : nil
+    }
+  }
+
+  /// Follows `steps` (member names and array indexes) in `bytes`, which ``document(_:)`` found
+  /// to be `document`: the first name from its members, the rest by scanning that member.
+  static func find(_ steps: [Step], in bytes: [UInt8], _ document: Document) -> Found {
+    guard case .object(let members) = document, case .name(_, let first)? = steps.first else {
+      return find(steps[...], in: bytes, from: 0)
+    }
+    let found = bytes.withUnsafeBufferPointer { buffer -> Range<Int>? in
+      // The first of equal names, as a parsed JSONObject's lookup finds.
+      for member in members
+      where sameName(UnsafeBufferPointer(rebasing: buffer[member.name]), first) {
+        return member.value
+      }
+      return nil
+    }
+    guard let found else { return .missing }
+    if steps.count == 1 { return .range(found) }
+    return find(steps.dropFirst(), in: bytes, from: found.lowerBound)
+  }
+
+  /// Follows `steps` from the value that starts at `start`. `bytes` must be valid JSON: the
+  /// scan trusts it.
+  static func find(_ steps: ArraySlice<Step>, in bytes: [UInt8], from start: Int) -> Found {
     bytes.withUnsafeBufferPointer { buffer -> Found in
       var scanner = JSONScanner(bytes: buffer)
+      scanner.index = start
       scanner.skipWhitespace()
       for step in steps {
         switch step {
