@@ -10,25 +10,26 @@
 #             value.after.id), until the last kept row is durable in cdc.bench_rows
 # The two drains alternate which goes first from round to round. Per round: both rates, their ratio,
 # both workers' peak RSS. Then medians. Targets: chain >= 0.85 x plain, peak RSS <= +8 MiB.
-# ROUNDS and ROWS override the defaults.
+# ROUNDS and ROWS override the defaults; CHAIN_YAML and DROPPED replace the chain (the connector
+# file's `transforms:` lines) and the number of rows it drops, to measure one transform alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${ROUNDS:-5}
 rows=${ROWS:-1000000}
-dropped=1000
+dropped=${DROPPED:-1000}
 # shellcheck source=Benchmarks/bench-lib.sh
 source Benchmarks/bench-lib.sh
 bench_setup
 : >"$work/plain"; : >"$work/chain"; : >"$work/ratio"; : >"$work/rss_plain"; : >"$work/rss_chain"
 
-chain_yaml='transforms:
+chain_yaml=${CHAIN_YAML:-'transforms:
   - name: rename
     type: org.apache.kafka.connect.transforms.RegexRouter
     regex: "bench\\.(.*)"
     replacement: "cdc.$1"
   - name: no-test-rows
     type: filter_if
-    if: '"'"'value.op == "d" || value.after.id <= 1000'"'"''
+    if: '"'"'value.op == "d" || value.after.id <= 1000'"'"''}
 
 # wait_topic TOPIC LAST DIR API: like cdc_wait_embedded, for offset LAST of TOPIC.
 wait_topic() {
@@ -53,7 +54,7 @@ drain() { # drain plain|chain ROUND
 }
 
 echo "Transform benchmark: $rows rows in 1,000-row transactions, $rounds rounds (backlog drain)"
-echo "chain: RegexRouter bench.(.*) -> cdc.\$1, filter_if 'value.op == \"d\" || value.after.id <= 1000' (drops $dropped)"
+echo "chain (drops $dropped):"; echo "$chain_yaml"
 for round in $(seq 1 "$rounds"); do
   cdc_drain_workload bench_plain bench_chain
   if [ $((round % 2)) -eq 1 ]; then drain plain "$round"; drain chain "$round"
