@@ -6,7 +6,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 APT_PACKAGES := libpq-dev libmosquitto-dev libcurl4-openssl-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev pkg-config postgresql mosquitto mosquitto-clients python3 curl openssl
 BENCH_PACKAGES := wrk
 
-.PHONY: help deps bench-deps build release run test soak fuzz fuzz-ci bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot bench-kafka bench-kafka-store kafka-tools rest-tools clean
+.PHONY: help deps bench-deps build release run test soak fuzz fuzz-ci bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot bench-kafka bench-kafka-store bench-transforms kafka-tools rest-tools clean
 
 help:
 	@echo "make run        build in release mode and start the worker with Config/worker.yaml"
@@ -62,7 +62,7 @@ fuzz:
 fuzz-ci:
 	FUZZ_SECONDS=10 bash Fuzz/run.sh
 
-bench: bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot bench-kafka bench-kafka-store
+bench: bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot bench-kafka bench-kafka-store bench-transforms
 
 bench-log: bench-deps
 	bash Benchmarks/bench-log.sh
@@ -87,6 +87,9 @@ bench-cdc: deps
 
 bench-cdc-snapshot: deps
 	bash Benchmarks/bench-cdc-snapshot.sh
+
+bench-transforms: deps
+	bash Benchmarks/bench-transforms.sh
 
 bench-kafka: deps kafka-tools
 	bash Benchmarks/bench-kafka.sh

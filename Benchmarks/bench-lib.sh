@@ -115,7 +115,8 @@ cdc_drain_floor() {
 # cdc_drain_worker DIR SLOT STORE_YAML WAIT: a fresh worker in DIR with a `source: postgres-cdc`
 # connector on SLOT (`snapshot: never`, topic bench.bench_rows), STORE_YAML its worker.yaml's
 # store lines (`log:` or `store:`); from its start until `WAIT DIR API` returns (the last row seen
-# by a reader). Sets $drain_rate (changes/s; 0 when WAIT failed), $peak_mib and $drain_cpu (the
+# by a reader); $cdc_connector_extra, when set, is appended to the connector file (bench-transforms.sh's
+# `transforms:`). Sets $drain_rate (changes/s; 0 when WAIT failed), $peak_mib and $drain_cpu (the
 # worker's peak RSS and CPU seconds).
 cdc_drain_worker() {
   local dir=$1 slot=$2 store=$3 wait=$4 api start s ok=1
@@ -128,6 +129,7 @@ name: cdc
 source: postgres-cdc
 topic: "bench.{table}"
 config: { url: "$url", tables: [bench_rows], slot: $slot, publication: bench_pub, snapshot: never }
+${cdc_connector_extra:-}
 YAML
   start=$(now)
   "$bin/sluice" run --config "$dir/worker.yaml" >"$dir/worker.log" 2>&1 & worker=$!

@@ -249,7 +249,7 @@ final class CDCSourceTask: SourceTask {
             } catch {
               throw SendFailure(underlying: error)
             }
-            return (confirmable, placed.reduce(0) { $0 + ($1.offset < 0 ? 1 : 0) })
+            return (confirmable, placed.reduce(0) { $0 + ($1.wasReplayed ? 1 : 0) })
           }
           inFlight = true
         }

@@ -10,7 +10,9 @@ public protocol SourceTaskContext: Sendable {
   var committedPosition: SourcePosition? { get }
   /// Writes records to their topics and returns when every one is durable, in the same order.
   /// Records whose position is not past the last one durably in their partition are dropped
-  /// (their metadata is that of the stored copy's partition with offset -1).
+  /// (their metadata is that of the stored copy's partition with offset -1,
+  /// ``RecordMetadata/replayedOffset``); records a transform dropped get offset -2
+  /// (``RecordMetadata/droppedOffset``).
   func send(_ records: [SourceRecord]) async throws -> [RecordMetadata]
   /// Commits `position` without records: for progress made where no record is (a snapshot that
   /// opens or ends a phase). Everything sent before it must be durable, as it is once `send`

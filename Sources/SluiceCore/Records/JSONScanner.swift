@@ -84,7 +84,9 @@ struct JSONScanner {
 
   mutating func string() -> Bool {
     index += 1
-    while let c = current {
+    while true {
+      skipPlainStringBytes()
+      guard let c = current else { return false }
       index += 1
       switch c {
       case UInt8(ascii: "\""): return true
@@ -106,7 +108,25 @@ struct JSONScanner {
       default: continue
       }
     }
-    return false
+  }
+
+  /// Skips string bytes eight at a time while none is a quote, a backslash or a control
+  /// character — most of a record's text — leaving the rest to ``string()``'s byte loop.
+  private mutating func skipPlainStringBytes() {
+    guard let base = bytes.baseAddress else { return }
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    while index + 8 <= bytes.count {
+      let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+      let quote = word ^ (ones &* 0x22)
+      let backslash = word ^ (ones &* 0x5C)
+      // A byte is zero in `quote` or `backslash`, or below 0x20 in `word`.
+      let special =
+        ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+        | ((word &- ones &* 0x20) & ~word)
+      if special & highs != 0 { return }
+      index += 8
+    }
   }
 
   mutating func number() -> Bool {

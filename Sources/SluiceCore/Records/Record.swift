@@ -103,4 +103,12 @@ public struct RecordMetadata: Sendable, Hashable, Codable {
     self.partition = partition
     self.offset = offset
   }
+
+  /// The offset of a record not written because it was already durable (a replay).
+  public static let replayedOffset: Int64 = -1
+  /// The offset of a record not written because a transform (a filter) dropped it.
+  public static let droppedOffset: Int64 = -2
+
+  /// Whether the record was not written because it was already durable.
+  public var wasReplayed: Bool { offset == Self.replayedOffset }
 }

@@ -31,7 +31,7 @@ public struct PredicateType: Sendable {
 public enum TransformCatalog {
   public static let transforms: [TransformType] = [
     RegexRouter.type, FilterTransform.type,
-  ] + kafkaConnect + debezium
+  ] + kafkaConnect + debezium + expressions
 
   public static let predicates: [PredicateType] = [
     TopicNameMatches.type, HasHeaderKey.type, RecordIsTombstone.type,

@@ -74,7 +74,7 @@ final class SourceWriter: SourceTaskContext {
       let prepared = try await prepare(batch, for: tp)
       for index in prepared.replayed {
         results[kept[index]] = RecordMetadata(
-          topic: tp.topic, partition: tp.partition, offset: -1)
+          topic: tp.topic, partition: tp.partition, offset: RecordMetadata.replayedOffset)
       }
       guard !prepared.records.isEmpty else { continue }
       batches.append((tp, prepared.records))
@@ -100,7 +100,7 @@ final class SourceWriter: SourceTaskContext {
   }
 
   /// `sent` after the connector's transforms, with the index in `sent` of each record kept.
-  /// A record a filter drops gets offset -1 in `results`; one a transform fails on goes to the
+  /// A record a filter drops gets offset -2 in `results`; one a transform fails on goes to the
   /// dead-letter topic, with the reason in its headers, under `errors.tolerance: all` (sources
   /// have one too, unlike Kafka Connect's), and otherwise fails the send.
   private func transformed(_ sent: [SourceRecord], into results: inout [RecordMetadata?]) throws
@@ -117,7 +117,8 @@ final class SourceWriter: SourceTaskContext {
         records.append(out.sourceRecord(position: record.position))
         kept.append(index)
       case .dropped:
-        results[index] = RecordMetadata(topic: record.topic, partition: 0, offset: -1)
+        results[index] = RecordMetadata(
+          topic: record.topic, partition: 0, offset: RecordMetadata.droppedOffset)
       case .failed(let step, let reason):
         let message = "transform '\(step)' failed: \(reason)"
         guard errors.tolerateAll, let topic = errors.deadLetterTopic else {
