@@ -32,10 +32,12 @@ all_targets=(record-batch segment-recovery pgoutput json produce-request webhook
 # MARK: - Sources of each target
 
 core=(
-  Sources/SluiceCore/Config/*.swift Sources/SluiceCore/Records/*.swift
-  Sources/SluiceCore/Connectors/TopicTemplate.swift Sources/SluiceCore/Connectors/SourcePosition.swift
-  Sources/SluiceCore/Store/TopicName.swift Sources/SluiceCore/Store/TopicPattern.swift
-  Sources/SluiceCore/Worker/SinkErrorPolicy.swift
+  Sources/SluiceCore/Config/*.swift Sources/SluiceCore/Config/KafkaConnect/*.swift
+  Sources/SluiceCore/Transforms/*.swift Sources/SluiceCore/Transforms/*/*.swift
+  Sources/SluiceCore/Records/*.swift
+  Sources/SluiceCore/Connectors/*.swift
+  Sources/SluiceCore/Store/*.swift Sources/SluiceCore/Offsets/*.swift Sources/SluiceCore/IO/*.swift
+  Sources/SluiceCore/Worker/{SinkErrorPolicy,SourceHistory,SluiceVersion}.swift
 )
 log=(
   Sources/SluiceLog/RecordBatch.swift Sources/SluiceLog/Bytes.swift Sources/SluiceLog/CRC32C.swift
@@ -65,14 +67,14 @@ sources() {
       Sources/SluiceAPI/ProduceRequest.swift ;;
   webhook)
     needs="yams crypto"
-    echo Fuzz/Targets/WebhookFuzz.swift "${core[@]}" Connectors/Webhook/SignatureCheck.swift ;;
+    echo Fuzz/Targets/WebhookFuzz.swift "${core[@]}" Connectors/Webhook/{WebhookConfig,SignatureCheck}.swift ;;
   config)
     needs="yams crypto"
     echo Fuzz/Targets/ConfigFuzz.swift "${core[@]}" Connectors/Webhook/{WebhookConfig,SignatureCheck}.swift \
       Connectors/MQTT/MQTTConfig.swift Connectors/PostgresCDC/{CDCConfig,LSN}.swift ;;
   mqtt-payload)
     needs="yams"
-    echo Fuzz/Targets/MQTTPayloadFuzz.swift Fuzz/Shims/MQTTShim.swift "${core[@]}" \
+    echo Fuzz/Targets/MQTTPayloadFuzz.swift "${core[@]}" \
       Connectors/MQTT/{PayloadPointer,MQTTRecordMapper,MQTTMessage,MQTTConfig}.swift ;;
   kafka-request)
     needs=""
@@ -149,6 +151,26 @@ build_deps() {
       -o libYams.a 2>&1 | grep -E 'error' || true)
     [ -f "$out/modules/Yams.swiftmodule" ] || { echo "building Yams failed" >&2; return 1; }
   fi
+  # swift-log: the connector protocols the config files reach name its Logger.
+  if [ ! -f "$out/modules/Logging.swiftmodule" ]; then
+    local logging="$scratch/checkouts/swift-log/Sources/Logging"
+    if [ ! -d "$logging" ]; then
+      if [ -d .build/checkouts/swift-log/Sources/Logging ]; then
+        mkdir -p "$scratch/checkouts"
+        cp -R .build/checkouts/swift-log "$scratch/checkouts/swift-log"
+      else
+        swift package resolve --scratch-path "$scratch" >"$out/resolve.log" 2>&1 \
+          || { cat "$out/resolve.log" >&2; return 1; }
+      fi
+    fi
+    echo "building Logging (once)"
+    local abs_logging
+    abs_logging=$(cd "$logging" && pwd)
+    (cd "$out/obj" && "${swiftc_fuzz[@]}" -module-name Logging -package-name swift_log \
+      -emit-library -static -emit-module -emit-module-path ../modules/Logging.swiftmodule \
+      $(find "$abs_logging" -name '*.swift') -o libLogging.a 2>&1 | grep -E 'error' || true)
+    [ -f "$out/modules/Logging.swiftmodule" ] || { echo "building Logging failed" >&2; return 1; }
+  fi
 }
 
 build_target() {
@@ -166,8 +188,10 @@ build_target() {
     case $need in
     crc32c) extra+=(-I "$out/include/CRC32C" "$out/obj/crc32c.o") ;;
     yams)
+      # Every target with the config files needs Yams, and swift-log with it.
       extra+=(-I "$out/modules" -I "$scratch/checkouts/Yams/Sources/CYaml/include"
-        -Xcc -DYAML_DECLARE_STATIC "$out/obj/libYams.a" "$out"/obj/cyaml-*.o) ;;
+        -Xcc -DYAML_DECLARE_STATIC "$out/obj/libYams.a" "$out"/obj/cyaml-*.o
+        "$out/obj/libLogging.a") ;;
     crypto) extra+=(-I "$out/modules" "$out/obj/libCrypto.a") ;;
     compression)
       extra+=(-I "$out/modules" "${compression_includes[@]}" "$out/obj/libSluiceCompression.a"
