@@ -39,19 +39,19 @@ public final class TargetStateFile: Sendable {
 
   /// Records `state` for `connector` (RUNNING forgets it) and writes the file.
   public func set(_ state: TargetState, for connector: String) throws {
-    let snapshot = states.withLock { all -> [String: TargetState] in
+    // Written under the lock: two changes at once must not interleave on the file, and the
+    // last written must be the latest (the file is a few bytes; the wait is one fsync).
+    try states.withLock { all in
       all[connector] = state == .running ? nil : state
-      return all
+      try write(all)
     }
-    try write(snapshot)
   }
 
   /// Forgets a deleted connector, so one created later under its name runs.
   public func forget(_ connector: String) throws {
-    let snapshot = states.withLock { all -> [String: TargetState]? in
-      all.removeValue(forKey: connector) == nil ? nil : all
+    try states.withLock { all in
+      if all.removeValue(forKey: connector) != nil { try write(all) }
     }
-    if let snapshot { try write(snapshot) }
   }
 
   private func write(_ snapshot: [String: TargetState]) throws {

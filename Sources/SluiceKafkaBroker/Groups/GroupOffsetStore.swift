@@ -51,17 +51,20 @@ final class GroupOffsetStore: Sendable {
 
   /// Stores `offsets` for `group` durably; returns once they are on disk.
   func commit(_ offsets: [TopicPartition: Committed], group: String) async throws {
-    let merged = state.withLock { all in
-      all[group, default: [:]].merge(offsets) { _, new in new }
-      return all[group]!
-    }
-    var file = File(group: group, offsets: [:])
-    for (tp, committed) in merged {
-      file.offsets[tp.topic, default: [:]]["\(tp.partition)"] = committed
-    }
-    let data = try JSONEncoder().encode(file)
+    state.withLock { all in all[group, default: [:]].merge(offsets) { _, new in new } }
     let url = folder.appendingPathComponent(Self.fileName(group))
-    try await io.run { try DurableFile.replace(url, with: data) }
+    // The group's offsets are read when the write runs, not when it was asked for: two commits
+    // of one group may reach the queue in either order, and the write that runs last must hold
+    // both (a snapshot taken before would let an older one land last and lose acknowledged
+    // offsets at a kill -9).
+    try await io.run { [self] in
+      let merged = self.state.withLock { $0[group] ?? [:] }
+      var file = File(group: group, offsets: [:])
+      for (tp, committed) in merged {
+        file.offsets[tp.topic, default: [:]]["\(tp.partition)"] = committed
+      }
+      try DurableFile.replace(url, with: try JSONEncoder().encode(file))
+    }
   }
 
   /// Forgets a deleted topic's offsets in every group (they are rewritten on the next commit).
