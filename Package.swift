@@ -23,6 +23,9 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     // The CLI's HTTPS client for the admin API (`api.tls`).
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    // `GET /metrics`: components record through swift-metrics, exported by swift-prometheus.
+    .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
   ],
   targets: [
     // MARK: - System libraries (module map + shim header only)
@@ -53,6 +56,8 @@ let package = Package(
         .product(name: "Yams", package: "Yams"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
       ]),
     .target(
       name: "SluiceLog",

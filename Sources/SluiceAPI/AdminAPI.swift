@@ -25,6 +25,8 @@ public struct AdminAPI: Sendable {
   public var auth: APIAuth?
   /// The log levels `/admin/loggers` reads and sets.
   public var logLevels = LogLevels.shared
+  /// What `GET /metrics` exports.
+  public var metrics = WorkerMetrics.shared
 
   public init(
     store: any TopicStore, status: StatusBoard, workerID: String,
@@ -52,6 +54,7 @@ public struct AdminAPI: Sendable {
     addGroupRoutes(to: router)
     addLoggerRoutes(to: router)
     addOpenAPIRoutes(to: router)
+    addMetricsRoutes(to: router)
     methods.record(router.routes)
     return router
   }

@@ -104,6 +104,7 @@ struct RunCommand: AsyncParsableCommand {
     } catch {
       throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
     }
+    WorkerMetrics.shared.bootstrap()
     let runtime = Worker(
       store: store, offsets: offsets, registry: registry, status: status, workerID: workerID,
       removalGrace: .milliseconds(worker.connectorRemovalGraceMs),
