@@ -156,11 +156,13 @@ private struct SinkConsumer {
   var committed: [TopicPartition: Int64] = [:]
   var lastCommit = ContinuousClock.now
   var lastLagReport: ContinuousClock.Instant?
+  let metrics: TaskMetrics
 
   init(runner: SinkTaskRunner, task: any SinkTask, consumer: any TopicConsumer) {
     self.runner = runner
     self.task = task
     self.consumer = consumer
+    self.metrics = TaskMetrics(kind: .sink, connector: runner.name, task: runner.index)
   }
 
   mutating func consume() async throws {
@@ -330,6 +332,7 @@ private struct SinkConsumer {
     while !remaining.isEmpty {
       do {
         try await task.put(Array(remaining))
+        metrics.count(remaining) { ($0.key?.count ?? 0) + ($0.value?.count ?? 0) }
         if failing != nil {
           runner.logger.info("sink recovered", metadata: ["task": "\(runner.index)"])
           runner.status.updateTask(runner.name, runner.index) { $0.trace = nil }

@@ -28,6 +28,7 @@ final class SourceWriter: SourceTaskContext {
   private let gate: PauseGate
   private let transforms: TransformChain
   private let errors: SinkErrorPolicy
+  private let metrics: TaskMetrics
 
   init(
     connector: String, taskIndex: Int, store: any TopicStore, session: any SourceSession,
@@ -47,6 +48,7 @@ final class SourceWriter: SourceTaskContext {
     self.logger = logger
     self.committedPosition = committedPosition
     self.history = SourceHistory(store: store, connector: connector)
+    self.metrics = TaskMetrics(kind: .source, connector: connector, task: taskIndex)
   }
 
   func setDetail(_ name: String, _ value: String?) {
@@ -78,6 +80,9 @@ final class SourceWriter: SourceTaskContext {
     // included: commit it with them.
     let last = sent.last(where: { $0.position != nil })?.position
     let bases = try await session.write(batches, committing: last)
+    for (_, batch) in batches {
+      metrics.count(batch) { ($0.key?.count ?? 0) + ($0.value?.count ?? 0) }
+    }
     for ((tp, _), (placement, base)) in zip(batches, zip(placements, bases)) {
       if let position = placement.lastPosition { await state.advance(tp, to: position) }
       for (i, index) in placement.indexes.enumerated() {
