@@ -236,16 +236,26 @@ final class CDCSourceTask: SourceTask {
           }
           // Everything before this LSN is in `records` or in the sends before them.
           let confirmable = changes.confirmableLSN
+          // Transformed here, while the send before is being written, not in the send's own
+          // turn: the chain overlaps that write instead of lengthening the next one.
+          // A transform failure fails the task once the send before has finished.
+          let transformed = records.isEmpty ? nil : Result { try context.prepare(records) }
           try await finishSend()
-          if records.isEmpty {
+          guard let transformed else {
             replication.confirm(confirmable)
             progressed()
             continue
           }
-          sending.addTask { [records] in
+          let prepared: PreparedSend
+          do {
+            prepared = try transformed.get()
+          } catch {
+            throw SendFailure(underlying: error)
+          }
+          sending.addTask {
             let placed: [RecordMetadata]
             do {
-              placed = try await context.send(records)
+              placed = try await context.send(prepared)
             } catch {
               throw SendFailure(underlying: error)
             }

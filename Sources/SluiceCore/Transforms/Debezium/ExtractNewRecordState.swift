@@ -82,6 +82,9 @@ struct ExtractNewRecordState: Transform {
   }
 
   func apply(to record: inout TransformRecord) throws(TransformError) -> Bool {
+    if case .bytes(let bytes?) = record.value, let kept = try applyToBytes(bytes, of: &record) {
+      return kept
+    }
     let value = try record.value.json()
     if value == .null {
       // The connector's tombstone after a delete.
