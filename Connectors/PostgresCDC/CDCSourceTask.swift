@@ -204,8 +204,7 @@ final class CDCSourceTask: SourceTask {
       // One chunk's records are made durable while the next chunk is decoded: at most one
       // send is in flight, so sends stay in stream order, and each chunk's LSN is confirmed
       // only when its send has returned, that is when its records are durable.
-      try await withThrowingTaskGroup(of: (confirmable: LSN, skipped: Int, tally: ChangeTally).self)
-      { sending in
+      try await withThrowingTaskGroup(of: (confirmable: LSN, skipped: Int).self) { sending in
         var inFlight = false
         /// Waits for the send in flight; then PostgreSQL may forget the WAL behind it.
         func finishSend() async throws {
@@ -220,7 +219,6 @@ final class CDCSourceTask: SourceTask {
               "skipped changes already durable in their topics (replayed by the slot)",
               metadata: ["count": "\(sent.skipped)"])
           }
-          metrics.durable(sent.tally)
           replication.confirm(sent.confirmable)
           progressed()
         }
@@ -275,14 +273,16 @@ final class CDCSourceTask: SourceTask {
             progressed()
             continue
           }
-          sending.addTask { [records] in
+          sending.addTask { [records, tally] in
             let placed: [RecordMetadata]
             do {
               placed = try await context.send(records)
             } catch {
               throw SendFailure(underlying: error)
             }
-            return (confirmable, placed.reduce(0) { $0 + ($1.wasReplayed ? 1 : 0) }, tally)
+            // Counted as soon as durable, not when the next chunk collects this send.
+            metrics.durable(tally)
+            return (confirmable, placed.reduce(0) { $0 + ($1.wasReplayed ? 1 : 0) })
           }
           inFlight = true
         }

@@ -6,6 +6,13 @@ import XCTest
 /// until the connector resumes and the slot catches up; and a slot PostgreSQL invalidates
 /// (`max_slot_wal_keep_size`) fails the task with what to do.
 final class CDCSlotHealthTests: CDCWorkerTestCase {
+  func pause(_ worker: WorkerProcess, _ name: String) throws {
+    XCTAssertEqual(try worker.send("PUT", "/connectors/\(name)/pause").status, 202)
+    try waitUntil("\(name) paused") {
+      self.taskStatus(worker, name)?["state"] as? String == "PAUSED"
+    }
+  }
+
   func warnings(_ worker: WorkerProcess, _ name: String) -> [[String: Any]] {
     taskStatus(worker, name)?["warnings"] as? [[String: Any]] ?? []
   }
@@ -40,7 +47,7 @@ final class CDCSlotHealthTests: CDCWorkerTestCase {
     let labels = ["connector": "cdc-slot-warn", "slot": "cdc_slot_warn"]
     XCTAssertEqual(try worker.metrics().value("sluice_cdc_wal_status", labels.merging(["status": "reserved"]) { $1 }), 1)
 
-    XCTAssertEqual(try worker.send("PUT", "/connectors/cdc-slot-warn/pause").status, 202)
+    try pause(worker, "cdc-slot-warn")
     // About 8 MB of WAL the paused connector cannot confirm.
     try cdcPSQL(
       url, "INSERT INTO cdc_slot_warn SELECT g, repeat('x', 500) FROM generate_series(1, 10000) g")
@@ -107,7 +114,7 @@ final class CDCSlotHealthTests: CDCWorkerTestCase {
           """))
     try worker.start()
     try waitForStreaming(worker, "cdc-slot-fail")
-    XCTAssertEqual(try worker.send("PUT", "/connectors/cdc-slot-fail/pause").status, 202)
+    try pause(worker, "cdc-slot-fail")
     try cdcPSQL(
       url, "INSERT INTO cdc_slot_fail SELECT g, repeat('x', 500) FROM generate_series(1, 10000) g")
     try waitUntil("CRITICAL in the task's status", timeout: 30) {
@@ -137,7 +144,7 @@ final class CDCSlotHealthTests: CDCWorkerTestCase {
         extra: "  slot_health_poll_ms: 200"))
     try worker.start()
     try waitForStreaming(worker, "cdc-slot-lost")
-    XCTAssertEqual(try worker.send("PUT", "/connectors/cdc-slot-lost/pause").status, 202)
+    try pause(worker, "cdc-slot-lost")
     // A slot may hold back at most 1 MB past max_wal_size's reservation: writing several WAL
     // segments while paused, then a checkpoint, makes PostgreSQL invalidate it.
     try cdcPSQL(url, "ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'; SELECT pg_reload_conf()")
