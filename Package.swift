@@ -145,7 +145,10 @@ let package = Package(
       path: "Connectors/PostgresSink"),
     .target(
       name: "PostgresCDCConnector",
-      dependencies: ["SluiceCore", "SluicePostgres", "CLibPQ", .product(name: "Metrics", package: "swift-metrics")],
+      dependencies: [
+        "SluiceCore", "SluicePostgres", "CLibPQ",
+        .product(name: "Metrics", package: "swift-metrics"),
+      ],
       path: "Connectors/PostgresCDC"),
     .target(
       name: "HTTPSinkConnector",
@@ -155,7 +158,10 @@ let package = Package(
       ],
       path: "Connectors/HTTPSink"),
     .target(
-      name: "MQTTConnector", dependencies: ["SluiceCore", "CMosquitto", .product(name: "Metrics", package: "swift-metrics")],
+      name: "MQTTConnector",
+      dependencies: [
+        "SluiceCore", "CMosquitto", .product(name: "Metrics", package: "swift-metrics"),
+      ],
       path: "Connectors/MQTT"),
 
     // MARK: - Executables

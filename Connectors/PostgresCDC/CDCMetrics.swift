@@ -1,6 +1,6 @@
 import CoreMetrics
-import Synchronization
 import SluiceCore
+import Synchronization
 
 /// The CDC connector's Prometheus series (`sluice_cdc_*`), one set per connector and held for
 /// as long as its task runs: events and transactions as they become durable, how far behind

@@ -157,7 +157,7 @@ struct SlotSetup {
       }
       if row[3] == "lost" {
         throw SetupError(
-SlotHealth.lostMessage(slot: config.slot, connector: config.name))
+          SlotHealth.lostMessage(slot: config.slot, connector: config.name))
       }
       return row[2].flatMap { LSN($0) } ?? .zero
     }

@@ -20,7 +20,8 @@ extension AdminAPI {
     // DEGRADED with 200, since restarting the worker (what a probe failing does) would not help.
     router.get("/health") { _, _ -> Response in
       let report = HealthReport(statuses: status.all(), workerID: workerID)
-      return try jsonResponse(encoding: report, status: report.isServing ? .ok : .serviceUnavailable)
+      return try jsonResponse(
+        encoding: report, status: report.isServing ? .ok : .serviceUnavailable)
     }
   }
 }
@@ -68,7 +69,8 @@ struct HealthReport: Encodable {
 
   /// False when a connector or task has FAILED or a task has a CRITICAL warning: 503.
   var isServing: Bool {
-    failedConnectors.isEmpty && !warnings.contains { $0.severity == TaskWarning.Severity.critical.rawValue }
+    failedConnectors.isEmpty
+      && !warnings.contains { $0.severity == TaskWarning.Severity.critical.rawValue }
   }
 
   init(statuses all: [ConnectorStatus], workerID: String) {
@@ -90,7 +92,8 @@ struct HealthReport: Encodable {
     var problems: [String] = []
     if !failedConnectors.isEmpty {
       problems.append(
-        "\(failedConnectors.count) connector(s) have failed: \(failedConnectors.joined(separator: ", "))")
+        "\(failedConnectors.count) connector(s) have failed: \(failedConnectors.joined(separator: ", "))"
+      )
     }
     for warning in warnings {
       problems.append("\(warning.connector) task \(warning.task): \(warning.message)")
@@ -98,6 +101,7 @@ struct HealthReport: Encodable {
     status = problems.isEmpty ? "UP" : "DEGRADED"
     message =
       problems.isEmpty
-      ? "Worker has completed startup and is ready to handle requests." : problems.joined(separator: "; ")
+      ? "Worker has completed startup and is ready to handle requests."
+      : problems.joined(separator: "; ")
   }
 }

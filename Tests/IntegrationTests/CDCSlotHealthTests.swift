@@ -24,7 +24,9 @@ final class CDCSlotHealthTests: CDCWorkerTestCase {
 
   func testAPausedConnectorsSlotAboveTheWarnThresholdIsDegradedUntilItCatchesUp() throws {
     try cdcPSQL(
-      url, "DROP TABLE IF EXISTS cdc_slot_warn; CREATE TABLE cdc_slot_warn (id int PRIMARY KEY, pad text)")
+      url,
+      "DROP TABLE IF EXISTS cdc_slot_warn; CREATE TABLE cdc_slot_warn (id int PRIMARY KEY, pad text)"
+    )
     slotsToDrop.append("cdc_slot_warn")
     let worker = try WorkerProcess()
     try worker.writeConnector(
@@ -45,7 +47,9 @@ final class CDCSlotHealthTests: CDCWorkerTestCase {
     XCTAssertEqual(try health(worker).status, 200)
     XCTAssertEqual(try health(worker).body["status"] as? String, "UP")
     let labels = ["connector": "cdc-slot-warn", "slot": "cdc_slot_warn"]
-    XCTAssertEqual(try worker.metrics().value("sluice_cdc_wal_status", labels.merging(["status": "reserved"]) { $1 }), 1)
+    XCTAssertEqual(
+      try worker.metrics().value(
+        "sluice_cdc_wal_status", labels.merging(["status": "reserved"]) { $1 }), 1)
 
     try pause(worker, "cdc-slot-warn")
     // About 8 MB of WAL the paused connector cannot confirm.
@@ -87,7 +91,8 @@ final class CDCSlotHealthTests: CDCWorkerTestCase {
     XCTAssertEqual(try health(worker).status, 200)
     XCTAssertEqual(try health(worker).body["status"] as? String, "UP")
     XCTAssertLessThan(
-      try worker.metrics().value("sluice_cdc_replication_slot_retained_wal_bytes", labels) ?? .infinity,
+      try worker.metrics().value("sluice_cdc_replication_slot_retained_wal_bytes", labels)
+        ?? .infinity,
       1_000_000)
 
     // A removed connector's series are gone.
@@ -100,7 +105,9 @@ final class CDCSlotHealthTests: CDCWorkerTestCase {
 
   func testAbovetheFailThresholdTheWarningIsCriticalAndHealthAnswers503() throws {
     try cdcPSQL(
-      url, "DROP TABLE IF EXISTS cdc_slot_fail; CREATE TABLE cdc_slot_fail (id int PRIMARY KEY, pad text)")
+      url,
+      "DROP TABLE IF EXISTS cdc_slot_fail; CREATE TABLE cdc_slot_fail (id int PRIMARY KEY, pad text)"
+    )
     slotsToDrop.append("cdc_slot_fail")
     let worker = try WorkerProcess()
     try worker.writeConnector(
@@ -134,7 +141,9 @@ final class CDCSlotHealthTests: CDCWorkerTestCase {
 
   func testASlotPostgreSQLInvalidatesFailsTheTaskWithWhatToDo() throws {
     try cdcPSQL(
-      url, "DROP TABLE IF EXISTS cdc_slot_lost; CREATE TABLE cdc_slot_lost (id int PRIMARY KEY, pad text)")
+      url,
+      "DROP TABLE IF EXISTS cdc_slot_lost; CREATE TABLE cdc_slot_lost (id int PRIMARY KEY, pad text)"
+    )
     slotsToDrop.append("cdc_slot_lost")
     let worker = try WorkerProcess()
     try worker.writeConnector(

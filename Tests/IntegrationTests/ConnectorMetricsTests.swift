@@ -66,7 +66,8 @@ final class ConnectorMetricsTests: CDCWorkerTestCase {
     let url = "http://127.0.0.1:\(port)/in"
     let json = ["Content-Type": "application/json"]
     for i in 0..<3 {
-      XCTAssertEqual(httpRequest("POST", url, headers: json, body: Data("{\"i\":\(i)}".utf8)).status, 200)
+      XCTAssertEqual(
+        httpRequest("POST", url, headers: json, body: Data("{\"i\":\(i)}".utf8)).status, 200)
     }
     XCTAssertEqual(httpRequest("POST", url, headers: json, body: Data("{bad".utf8)).status, 400)
     let c = ["connector": "hook-metrics"]
@@ -77,7 +78,8 @@ final class ConnectorMetricsTests: CDCWorkerTestCase {
       scrape.value("sluice_webhook_requests_total", c.merging(["status": "400"]) { $1 }), 1)
     XCTAssertEqual(scrape.value("sluice_webhook_request_duration_seconds_count", c), 4)
     XCTAssertEqual(
-      scrape.value("sluice_webhook_request_duration_seconds_bucket", c.merging(["le": "+Inf"]) { $1 }), 4)
+      scrape.value(
+        "sluice_webhook_request_duration_seconds_bucket", c.merging(["le": "+Inf"]) { $1 }), 4)
     // The connector's series go with it.
     try worker.removeConnector("hook-metrics")
     try waitUntil("the webhook's series removed") {
@@ -106,7 +108,9 @@ final class ConnectorMetricsTests: CDCWorkerTestCase {
     let labels = ["connector": p, "task": "0"]
     XCTAssertEqual(try worker.metrics().value("sluice_mqtt_connected", labels), 1)
     for i in 0..<5 {
-      try mosquittoPub(["-h", "127.0.0.1", "-p", "\(port)", "-t", "\(p)/d\(i)", "-q", "1", "-m", "\(i)"])
+      try mosquittoPub([
+        "-h", "127.0.0.1", "-p", "\(port)", "-t", "\(p)/d\(i)", "-q", "1", "-m", "\(i)",
+      ])
     }
     try waitUntil("5 records") { worker.recordCount("\(p).readings") == 5 }
     let scrape = try worker.metrics()
@@ -134,7 +138,8 @@ final class ConnectorMetricsTests: CDCWorkerTestCase {
     try worker.start()
     let (status, body) = try worker.post(
       "/topics/outgoing/records",
-      json: #"{"records": [{"value": {"v": "a"}}, {"value": {"v": "bad"}}, {"value": {"v": "b"}}]}"#)
+      json: #"{"records": [{"value": {"v": "a"}}, {"value": {"v": "bad"}}, {"value": {"v": "b"}}]}"#
+    )
     XCTAssertEqual(status, 200, String(decoding: body, as: UTF8.self))
     let c = ["connector": "sink-metrics"]
     try waitUntil("three requests counted") {

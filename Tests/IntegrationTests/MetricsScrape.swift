@@ -13,7 +13,8 @@ struct MetricsScrape {
 
   init(_ text: String) {
     for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-      guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...])
+      guard let space = line.lastIndex(of: " "),
+        let value = Double(line[line.index(after: space)...])
       else { continue }
       let series = line[..<space]
       guard let brace = series.firstIndex(of: "{") else {

@@ -208,7 +208,8 @@ final class ChangeTallyTests: XCTestCase {
             .init(name: "id", typeOID: 23, typeModifier: -1, isKey: true),
             .init(name: "note", typeOID: 25, typeModifier: -1, isKey: false),
           ])), at: LSN(1))
-    _ = try stream.receive(.begin(.init(finalLSN: LSN(0x500), commitTime: 1_000_000, xid: 9)), at: LSN(2))
+    _ = try stream.receive(
+      .begin(.init(finalLSN: LSN(0x500), commitTime: 1_000_000, xid: 9)), at: LSN(2))
     _ = try stream.receive(.insert(relation: 7, new: [text("1"), .null]), at: LSN(3))
     _ = try stream.receive(.insert(relation: 7, new: [text("2"), .null]), at: LSN(3))
     _ = try stream.receive(
@@ -217,11 +218,13 @@ final class ChangeTallyTests: XCTestCase {
     _ = try stream.receive(
       .update(relation: 7, old: .key([text("2"), .null]), new: [text("3"), .null]), at: LSN(4))
     _ = try stream.receive(.delete(relation: 7, old: .key([text("1"), .null])), at: LSN(5))
-    _ = try stream.receive(.truncate(relations: [7], cascade: false, restartIdentity: false), at: LSN(6))
+    _ = try stream.receive(
+      .truncate(relations: [7], cascade: false, restartIdentity: false), at: LSN(6))
     _ = try stream.receive(
       .commit(.init(commitLSN: LSN(0x500), endLSN: LSN(0x508), commitTime: 1_000_000)), at: LSN(7))
     // A heartbeat: a transaction with nothing captured.
-    _ = try stream.receive(.begin(.init(finalLSN: LSN(0x600), commitTime: 2_000_000, xid: 10)), at: LSN(8))
+    _ = try stream.receive(
+      .begin(.init(finalLSN: LSN(0x600), commitTime: 2_000_000, xid: 10)), at: LSN(8))
     _ = try stream.receive(
       .commit(.init(commitLSN: LSN(0x600), endLSN: LSN(0x608), commitTime: 2_000_000)), at: LSN(9))
     let tally = stream.takeTally()

@@ -128,7 +128,8 @@ final class SlotHealthTests: XCTestCase {
     XCTAssertTrue(size?.message.contains("expected a size like 512MB or 2GiB, or off") == true)
     let order = error("  slot_warn_retained_wal: 2GiB\n  slot_fail_retained_wal: 1GiB")
     XCTAssertEqual(order?.line, 8)
-    XCTAssertEqual(order?.message, "expected at least slot_warn_retained_wal (2.0 GiB), got 1.0 GiB")
+    XCTAssertEqual(
+      order?.message, "expected at least slot_warn_retained_wal (2.0 GiB), got 1.0 GiB")
     let poll = error("  slot_health_poll_ms: 10")
     XCTAssertEqual(poll?.line, 7)
     XCTAssertTrue(poll?.message.contains("at least 100 ms") == true)
