@@ -44,8 +44,8 @@ public final class MetricsScope: Sendable {
       defer { all.removeAll() }
       return all
     }
-    for (key, handle) in handles where SeriesHolders.shared.leave(key) {
-      handle.destroyHandle()
+    for (key, handle) in handles {
+      SeriesHolders.shared.leave(key) { handle.destroyHandle() }
     }
   }
 
@@ -55,8 +55,7 @@ public final class MetricsScope: Sendable {
     let key = SeriesKey(label: label, dimensions: dimensions)
     return held.withLock { all in
       if let known = all[key] as? Handle { return known }
-      SeriesHolders.shared.join(key)
-      let handle = make()
+      let handle = SeriesHolders.shared.join(key, make: make)
       all[key] = handle
       return handle
     }
@@ -74,19 +73,26 @@ struct SeriesKey: Hashable, Sendable {
   }
 }
 
-/// How many scopes hold each series, process-wide (swift-metrics itself is process-wide).
+/// How many scopes hold each series, process-wide (swift-metrics itself is process-wide). A
+/// handle is made and destroyed under the same lock as the count changes, so a series one
+/// scope destroys is never the one another scope has just been given.
 final class SeriesHolders: Sendable {
   static let shared = SeriesHolders()
   private let counts = Mutex<[SeriesKey: Int]>([:])
 
-  func join(_ key: SeriesKey) { counts.withLock { $0[key, default: 0] += 1 } }
+  func join<Handle>(_ key: SeriesKey, make: () -> Handle) -> Handle {
+    counts.withLock { counts in
+      counts[key, default: 0] += 1
+      return make()
+    }
+  }
 
-  /// Whether `key` has no holder left.
-  func leave(_ key: SeriesKey) -> Bool {
+  /// Runs `destroy` when `key` has no holder left.
+  func leave(_ key: SeriesKey, destroy: () -> Void) {
     counts.withLock { counts in
       let left = (counts[key] ?? 1) - 1
       counts[key] = left > 0 ? left : nil
-      return left <= 0
+      if left <= 0 { destroy() }
     }
   }
 }
