@@ -34,7 +34,7 @@ struct SlotMonitor {
         if let statistics { show(statistics) }
         context.setDetail("slot_health", nil)
         if health != last {
-          report(health)
+          report(health, after: last)
           last = health
         }
         if case .lost(let reason) = health { throw SlotLost(description: reason) }
@@ -61,11 +61,15 @@ struct SlotMonitor {
     context.setDetail("safe_wal_size_bytes", s.safeWALSizeBytes.map { "\($0)" })
   }
 
-  private func report(_ health: SlotHealth) {
+  /// Sets or clears the warning, and logs the change (a return to OK only after a warning).
+  private func report(_ health: SlotHealth, after previous: SlotHealth?) {
     context.setWarning(SlotHealth.warningSource, health.warning)
     switch health {
     case .ok, .missing:
-      context.logger.info("replication slot health is OK", metadata: ["slot": "\(config.slot)"])
+      if previous?.warning != nil {
+        context.logger.info(
+          "replication slot caught up; its health is OK", metadata: ["slot": "\(config.slot)"])
+      }
     case .degraded(let reason):
       context.logger.warning("\(reason)", metadata: ["slot": "\(config.slot)"])
     case .critical(let reason), .lost(let reason):
