@@ -35,6 +35,9 @@ public protocol SourceTaskContext: Sendable {
   func recentlyWritten(maxAgeMs: Int64?, maxCount: Int?) async throws -> WrittenRecords
   /// A value shown under `details` in this task's status (slot, lag, snapshot progress…).
   func setDetail(_ name: String, _ value: String?)
+  /// Reports (or with nil clears) a problem that does not stop the task, under `warnings` in
+  /// its status and in `GET /health` (``TaskWarning``); one per `source`.
+  func setWarning(_ source: String, _ warning: TaskWarning?)
   /// The topics, read-only for sources: partition counts (a snapshot spreading its tables).
   /// State kept in records is read back with ``recentlyWritten(maxAgeMs:maxCount:)``.
   var store: any TopicStore { get }

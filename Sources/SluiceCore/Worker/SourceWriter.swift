@@ -55,6 +55,10 @@ final class SourceWriter: SourceTaskContext {
     status.updateTask(connectorName, taskIndex) { $0.details[name] = value }
   }
 
+  func setWarning(_ source: String, _ warning: TaskWarning?) {
+    status.updateTask(connectorName, taskIndex) { $0.setWarning(source, warning) }
+  }
+
   func send(_ sent: [SourceRecord]) async throws -> [RecordMetadata] {
     guard !sent.isEmpty else { return [] }
     return try await send(prepare(sent))
