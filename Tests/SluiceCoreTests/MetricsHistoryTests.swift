@@ -58,6 +58,25 @@ final class MetricsHistoryTests: XCTestCase {
     XCTAssertEqual(series.chartPoints, series.rates, "a counter is charted as its rate")
   }
 
+  /// A task started between two samples: its counter was zero at the earlier one, so the
+  /// records it counted before the first sample that shows it are a rate, not lost.
+  func testACounterThatAppearsBetweenSamplesStartsFromZero() {
+    let registry = PrometheusCollectorRegistry()
+    let history = history(registry)
+    history.sample(at: 0)
+    registry.makeCounter(
+      name: "sluice_source_records_total", labels: [("connector", "new"), ("task", "0")]
+    ).increment(by: Int64(80))
+    history.sample(at: 10_000)
+    let series = history.series(of: "sluice_source_records_total")[0]
+    XCTAssertEqual(series.samples.map(\.value), [0, 80])
+    XCTAssertEqual(series.rates.map(\.value), [8])
+    // On the very first sample nothing says when the counter began: no rate is made up.
+    let fresh = self.history(registry)
+    fresh.sample(at: 0)
+    XCTAssertEqual(fresh.series(of: "sluice_source_records_total")[0].samples.count, 1)
+  }
+
   func testGaugeIsChartedAsItIs() {
     let registry = PrometheusCollectorRegistry()
     let lag = registry.makeGauge(

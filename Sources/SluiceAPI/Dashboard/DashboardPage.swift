@@ -57,7 +57,7 @@ enum DashboardPage {
         <form id="browser-form" class="browser-form">
           <label>Topic <select id="browser-topic" name="topic">\(topicOptions(state.topics))</select></label>
           <label>Partition <select id="browser-partition" name="partition"><option value="0">0</option></select></label>
-          <label>Newest <select id="browser-limit" name="limit"><option>10</option><option selected>25</option><option>100</option></select></label>
+          <label>Newest <select id="browser-limit" name="limit"><option selected>10</option><option>25</option><option>100</option></select></label>
           <button type="submit" class="button primary" id="browser-load">Show records</button>
         </form>
         <div id="records" class="records"><p class="empty">Choose a topic and show its newest records.</p></div>

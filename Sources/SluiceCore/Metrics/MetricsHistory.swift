@@ -82,6 +82,8 @@ public final class MetricsHistory: Service, Sendable {
   public let families: [Family]
   private let exposition: @Sendable () -> [UInt8]
   private let series = Mutex<[SeriesKey: RingBuffer<Point>]>([:])
+  /// When the previous sample was taken, nil before the first.
+  private let previousSample = Mutex<Int64?>(nil)
   private let kinds: [String: Kind]
 
   /// - Parameters:
@@ -110,9 +112,21 @@ public final class MetricsHistory: Service, Sendable {
     let read = ExpositionParser.samples(in: text, names: Set(kinds.keys))
     let oldest = time - Int64(window / .milliseconds(1))
     let capacity = capacity
+    let previous = previousSample.withLock { last in
+      defer { last = time }
+      return last
+    }
     series.withLock { all in
       for sample in read where sample.value.isFinite {
         let key = SeriesKey(name: sample.name, labels: sample.labels)
+        if all[key] == nil, kinds[sample.name] == .counter, let previous, previous < time,
+          previous >= oldest
+        {
+          // A counter absent from the previous sample was created since, at zero (a task that
+          // started): its first records are a rate too, not only a starting value.
+          all[key] = RingBuffer(capacity: capacity)
+          all[key]!.append(Point(time: previous, value: 0))
+        }
         all[key, default: RingBuffer(capacity: capacity)].append(
           Point(time: time, value: sample.value))
       }

@@ -13,6 +13,7 @@
   /** Last errors read from a connector's dead-letter topic, kept until asked again. */
   const deadLetters = new Map();
   let state = null;
+  let browsedOnce = false;
   let timer = 0;
   let messageTimer = 0;
 
@@ -24,7 +25,10 @@
   // MARK: - API
 
   async function api(method, path) {
-    const response = await fetch(path, {
+    // From the origin, not the page's URL: a page opened as http://user:pass@host/ui would
+    // make every relative fetch fail (a URL with credentials), while the browser still sends
+    // the credentials it was given for the origin.
+    const response = await fetch(location.origin + path, {
       method,
       credentials: "same-origin",
       cache: "no-store",
@@ -97,19 +101,19 @@
 
   /**
    * A sparkline of [time_ms, value] points over the last window, as inline SVG. `lines` are
-   * thresholds drawn across it ({value, kind: "warn" | "fail"}). data-points and data-last say
-   * what it drew, for tests and for people reading the DOM.
+   * thresholds drawn across it ({value, kind: "warn" | "fail"}). data-points, data-last and
+   * data-max say what it drew, for tests and for people reading the DOM.
    */
   function sparkline(points, options = {}) {
     const width = options.wide ? 420 : 120;
     const height = options.wide ? 64 : 28;
-    const now = state ? state.generated_at : Date.now();
-    const start = now - windowMs;
+    const { start, span } = chartSpan;
     const lines = (options.lines || []).filter((l) => l.value !== null && l.value !== undefined);
     const top = Math.max(1e-9, ...points.map((p) => p[1]), ...lines.map((l) => l.value)) * 1.1;
-    const x = (t) => (Math.max(0, t - start) / windowMs) * width;
+    const x = (t) => (Math.max(0, t - start) / span) * width;
     const y = (v) => height - (v / top) * (height - 2) - 1;
     const last = points.length ? points[points.length - 1][1] : "";
+    const most = points.length ? Math.max(...points.map((p) => p[1])) : "";
     let shapes = `<line class="baseline" x1="0" y1="${height - 0.5}" x2="${width}" y2="${height - 0.5}"/>`;
     if (points.length) {
       const path = points.map((p, i) => `${i ? "L" : "M"}${x(p[0]).toFixed(1)} ${y(p[1]).toFixed(1)}`).join(" ");
@@ -123,12 +127,33 @@
       shapes += `<line class="${line.kind}-line" x1="0" y1="${ly}" x2="${width}" y2="${ly}"/>`;
     }
     const label = options.label || "chart";
-    return `<svg class="spark${options.wide ? " wide" : ""}" viewBox="0 0 ${width} ${height}" preserveAspectRatio="none" role="img" aria-label="${esc(label)}" data-series="${esc(options.series || "")}" data-points="${points.length}" data-last="${last}">${shapes}<title>${esc(label)}</title></svg>`;
+    return `<svg class="spark${options.wide ? " wide" : ""}" viewBox="0 0 ${width} ${height}" preserveAspectRatio="none" role="img" aria-label="${esc(label)}" data-series="${esc(options.series || "")}" data-points="${points.length}" data-last="${last}" data-max="${most}">${shapes}<title>${esc(label)}</title></svg>`;
+  }
+
+  /**
+   * The time every chart spans: the window, or since the oldest point when the worker has run
+   * for less (so a young worker's charts fill their width), and at least a minute. One span for
+   * all charts keeps them aligned.
+   */
+  let chartSpan = { start: Date.now() - windowMs, span: windowMs };
+
+  function measureCharts(s) {
+    const now = s.generated_at;
+    let oldest = now;
+    for (const c of s.connectors) {
+      const charts = [c.throughput, c.lag].concat(c.slots.map((slot) => slot.retained_wal_bytes));
+      for (const chart of charts) {
+        if (chart && chart.points.length) oldest = Math.min(oldest, chart.points[0][0]);
+      }
+    }
+    const span = Math.min(windowMs, Math.max(60000, now - oldest));
+    chartSpan = { start: now - span, span };
   }
 
   // MARK: - Rendering
 
   function render(s) {
+    measureCharts(s);
     $("#worker-id").textContent = s.worker.id;
     $("#worker-version").textContent = s.worker.version;
     const brokers = s.worker.store.brokers || [];
@@ -147,6 +172,12 @@
       ? s.topics.map(topicRow).join("")
       : `<tr class="empty-row"><td colspan="5">No topics yet.</td></tr>`;
     renderBrowserChoices(s);
+    // The browser shows the first topic's newest records by itself once, so it is never blank
+    // when there is something to show.
+    if (!browsedOnce && s.topics.length) {
+      browsedOnce = true;
+      showRecords();
+    }
   }
 
   function renderSummary(s) {
@@ -179,7 +210,7 @@
     const name = esc(c.name);
     const tasks = c.tasks.map((t) => `<span class="pill small ${esc(t.state.toLowerCase())}" title="task ${t.id}">${t.id}: ${esc(t.state)}</span>`).join(" ");
     const lag = c.lag
-      ? `<div class="metric"><span class="value" data-role="lag">${number(c.lag.latest)}</span>${sparkline(c.lag.points, { series: "lag", label: `${c.name} lag (records)` })}</div>`
+      ? `<div class="metric">${sparkline(c.lag.points, { series: "lag", label: `${c.name} lag (records)` })}<span class="value" data-role="lag">${number(c.lag.latest)}</span></div>`
       : `<span class="sub">—</span>`;
     const dlq = c.dead_letters.count || 0;
     const actions = [];
@@ -194,7 +225,7 @@
           ${c.trace ? `<div class="trace">${esc(c.trace)}</div>` : ""}</td>
         <td>${statePill(c.state, "state")}${warn}</td>
         <td class="tasks">${tasks}</td>
-        <td class="num"><div class="metric"><span class="value" data-role="rate">${number(c.throughput.latest)}</span>${sparkline(c.throughput.points, { series: "throughput", label: `${c.name} records per second` })}</div></td>
+        <td class="num"><div class="metric">${sparkline(c.throughput.points, { series: "throughput", label: `${c.name} records per second` })}<span class="value" data-role="rate">${number(c.throughput.latest)}</span></div></td>
         <td class="num">${lag}</td>
         <td class="num"><span class="${dlq > 0 ? "pill small failed" : ""}" data-role="dlq">${number(dlq)}</span></td>
         <td class="actions-col">${actions.join("")}</td>
@@ -316,12 +347,12 @@
   function pretty(record, field) {
     if (record[field + "_b64"] !== undefined) return { text: record[field + "_b64"], note: "base64" };
     const value = record[field];
-    if (value === null || value === undefined) return { text: "null", note: "" };
+    if (value === null || value === undefined) return { text: "null", note: "", empty: true };
     if (typeof value === "object") return { text: JSON.stringify(value, null, 2), note: "JSON" };
     return { text: String(value), note: typeof value === "string" ? "" : "JSON" };
   }
 
-  function recordCard(record) {
+  function recordRow(record) {
     const key = pretty(record, "key");
     const value = pretty(record, "value");
     const headerNames = Object.keys(record.headers || {});
@@ -331,14 +362,19 @@
           const text = v && typeof v === "object" ? `${v.b64} (base64)` : v;
           return `<tr><td>${esc(n)}</td><td>${esc(text)}</td></tr>`;
         }).join("")}</table>`
-      : `<span class="sub">none</span>`;
-    return `<article class="record" data-offset="${record.offset}">
-      <div class="record-head"><span>offset <b>${record.offset}</b></span><span>partition <b>${record.partition}</b></span><span>${esc(time(record.timestamp))}</span></div>
-      <div class="record-body">
-        <div class="label">key</div><div><pre data-role="key">${esc(key.text)}</pre></div>
-        <div class="label">value</div><div><pre data-role="value">${esc(value.text)}</pre></div>
-        <div class="label">headers</div><div>${headers}</div>
-      </div></article>`;
+      : `<span class="sub">—</span>`;
+    const note = (p) => (p.note ? `<span class="note">${esc(p.note)}</span>` : "");
+    return `<tr class="record" data-offset="${record.offset}">
+      <td class="num mono">${record.offset}</td>
+      <td class="mono sub">${esc(time(record.timestamp))}</td>
+      <td><pre data-role="key"${key.empty ? ' class="null"' : ""}>${esc(key.text)}</pre>${note(key)}</td>
+      <td><pre data-role="value"${value.empty ? ' class="null"' : ""}>${esc(value.text)}</pre>${note(value)}</td>
+      <td>${headers}</td></tr>`;
+  }
+
+  function recordTable(records) {
+    return `<table class="grid records-table"><thead><tr><th class="num">Offset</th><th>Time</th><th>Key</th><th>Value</th><th>Headers</th></tr></thead>
+      <tbody>${records.map(recordRow).join("")}</tbody></table>`;
   }
 
   async function showRecords() {
@@ -351,7 +387,7 @@
     try {
       const records = await newestRecords(topic, partition, limit);
       target.innerHTML = records.length
-        ? records.map(recordCard).join("")
+        ? recordTable(records)
         : `<p class="empty">Partition ${partition} of ${esc(topic)} keeps no records.</p>`;
     } catch (error) {
       target.innerHTML = `<p class="empty">${esc(error.message)}</p>`;
