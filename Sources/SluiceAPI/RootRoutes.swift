@@ -10,7 +10,7 @@ extension AdminAPI {
     router.get("/") { request, _ -> Response in
       // Both answers say they vary with Accept, so no cache hands one to the other's client.
       if ContentNegotiation.prefersHTML(request.headers[values: .accept]) {
-        var page = try await dashboardPage()
+        var page = await dashboardPage()
         page.headers[.vary] = "Accept"
         return page
       }

@@ -248,6 +248,29 @@ final class DashboardTests: XCTestCase {
     }
   }
 
+  /// A store that cannot list its topics (a Kafka cluster out of reach) leaves the connectors
+  /// on the page, with the reason where the topics would be.
+  func testAStoreThatCannotListTopicsStillShowsTheConnectors() async throws {
+    status.set(connector("lines-in"))
+    let api = AdminAPI(store: UnreachableTopics(store: store), status: status, workerID: "test:1")
+    try await Application(router: api.router()).test(.router) { client in
+      try await client.execute(uri: "/ui/state", method: .get) { response in
+        XCTAssertEqual(response.status, .ok)
+        let state =
+          try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+        XCTAssertEqual((state?["connectors"] as? [Any])?.count, 1)
+        XCTAssertEqual((state?["topics"] as? [Any])?.count, 0)
+        XCTAssertNotNil(state?["topics_error"] as? String)
+      }
+      try await client.execute(uri: "/ui", method: .get) { response in
+        XCTAssertEqual(response.status, .ok)
+        let html = String(buffer: response.body)
+        XCTAssertTrue(html.contains(#"<div class="name">lines-in</div>"#), html)
+        XCTAssertTrue(html.contains("the topics cannot be listed: no broker answered"), html)
+      }
+    }
+  }
+
   func testSnapshotFromTheRemainingTablesGaugeAlone() {
     let series = MetricsHistory.Series(
       family: .init(DashboardMetrics.snapshotRemainingTables, .gauge),
@@ -278,5 +301,46 @@ final class DashboardTests: XCTestCase {
     XCTAssertEqual(ByteSize.parse("4096"), 4096)
     XCTAssertNil(ByteSize.parse("lots"))
     XCTAssertNil(ByteSize.parse("-1KiB"))
+  }
+}
+
+/// The embedded store, except that listing its topics fails as a Kafka cluster out of reach
+/// would.
+private struct UnreachableTopics: TopicStore {
+  let store: EmbeddedTopicStore
+
+  struct Unreachable: Error, CustomStringConvertible {
+    var description: String { "no broker answered" }
+  }
+
+  var defaultPartitions: Int { store.defaultPartitions }
+  var maxRecordBytes: Int { store.maxRecordBytes }
+  func describeStore() async -> StoreDescription { await store.describeStore() }
+  func createTopic(_ name: String, partitions: Int) async throws {
+    try await store.createTopic(name, partitions: partitions)
+  }
+  func partitionCount(of topic: String) async throws -> Int? {
+    try await store.partitionCount(of: topic)
+  }
+  func describeTopics() async throws -> [TopicDescription] { throw Unreachable() }
+  func offsets(of partition: TopicPartition) async throws -> SluiceCore.PartitionOffsets {
+    try await store.offsets(of: partition)
+  }
+  func append(_ records: [OutgoingRecord], to partition: TopicPartition) async throws -> Int64 {
+    try await store.append(records, to: partition)
+  }
+  func read(from partition: TopicPartition, offset: Int64, maxRecords: Int, maxBytes: Int)
+    async throws -> [Record]
+  {
+    try await store.read(
+      from: partition, offset: offset, maxRecords: maxRecords, maxBytes: maxBytes)
+  }
+  func makeConsumer(group: String?, member: String) async throws -> any TopicConsumer {
+    try await store.makeConsumer(group: group, member: member)
+  }
+  func makeSourceSession(connector: String, task: Int, offsets: any OffsetStore) async throws
+    -> any SourceSession
+  {
+    try await store.makeSourceSession(connector: connector, task: task, offsets: offsets)
   }
 }

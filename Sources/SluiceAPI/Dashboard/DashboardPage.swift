@@ -51,6 +51,7 @@ enum DashboardPage {
           <thead><tr><th>Topic</th><th class="num">Partitions</th><th class="num">Records kept</th><th>Offsets</th><th class="actions-col"></th></tr></thead>
           <tbody id="topics-body">\(topicRows(state.topics))</tbody>
         </table>
+        <p id="topics-error" class="message error"\(state.topicsError == nil ? " hidden" : "")>\(e(state.topicsError ?? ""))</p>
       </section>
       <section class="panel" id="browser">
         <div class="panel-head"><h2>Record browser</h2><span class="hint">The newest records of a partition, key, value and headers.</span></div>

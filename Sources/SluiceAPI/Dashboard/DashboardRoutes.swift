@@ -9,10 +9,10 @@ extension AdminAPI {
   /// the page and the requests its script makes.
   func addDashboardRoutes(to router: Router<BasicRequestContext>) {
     router.get("/ui") { _, _ -> Response in
-      try await dashboardPage()
+      await dashboardPage()
     }
     router.get("/ui/state") { _, _ -> Response in
-      var response = try jsonResponse(encoding: try await dashboardState())
+      var response = try jsonResponse(encoding: await dashboardState())
       response.headers[.cacheControl] = "no-store"
       return response
     }
@@ -25,8 +25,8 @@ extension AdminAPI {
   }
 
   /// The page, rendered with the current state.
-  func dashboardPage() async throws -> Response {
-    let html = DashboardPage.render(try await dashboardState())
+  func dashboardPage() async -> Response {
+    let html = DashboardPage.render(await dashboardState())
     var headers = DashboardAssets.securityHeaders
     headers[.contentType] = "text/html; charset=utf-8"
     headers[.cacheControl] = "no-store"
@@ -35,7 +35,7 @@ extension AdminAPI {
   }
 
   /// Everything the page shows, read now.
-  func dashboardState() async throws -> DashboardState {
+  func dashboardState() async -> DashboardState {
     let definitions = await connectors?.worker.definitions ?? [:]
     var builder = DashboardStateBuilder(
       worker: WorkerSummary(
@@ -43,7 +43,12 @@ extension AdminAPI {
         kafkaConnectVersion: SluiceVersion.kafkaConnect, store: await store.describeStore()),
       statuses: status.all())
     builder.deadLetterTopics = definitions.compactMapValues { $0.sinkErrorPolicy.deadLetterTopic }
-    builder.topics = try await store.describeTopics()
+    // A store out of reach (a Kafka cluster) must not take the connectors off the page too.
+    do {
+      builder.topics = try await store.describeTopics()
+    } catch {
+      builder.topicsError = "the topics cannot be listed: \(error)"
+    }
     if let history {
       builder.history = history.all()
       builder.sampleIntervalMs = Int64(history.interval / .milliseconds(1))

@@ -12,9 +12,13 @@ struct DashboardState: Encodable {
   var windowMs: Int64
   var connectors: [ConnectorView]
   var topics: [TopicSummary]
+  /// Why the topics could not be listed (a Kafka cluster out of reach); the connectors are
+  /// still shown.
+  var topicsError: String?
 
   enum CodingKeys: String, CodingKey {
     case worker, connectors, topics
+    case topicsError = "topics_error"
     case generatedAt = "generated_at"
     case sampleIntervalMs = "sample_interval_ms"
     case windowMs = "window_ms"

@@ -15,6 +15,7 @@ struct DashboardStateBuilder {
   /// The history's series by family name (``MetricsHistory/all()``).
   var history: [String: [MetricsHistory.Series]] = [:]
   var topics: [TopicDescription] = []
+  var topicsError: String?
   var sampleIntervalMs: Int64 = 10_000
   var windowMs: Int64 = 900_000
   var now: Int64 = 0
@@ -29,7 +30,7 @@ struct DashboardStateBuilder {
     return DashboardState(
       worker: worker, generatedAt: now, sampleIntervalMs: sampleIntervalMs, windowMs: windowMs,
       connectors: statuses.map { view(of: $0, topicNames: topicNames) },
-      topics: topics.map(TopicSummary.init))
+      topics: topics.map(TopicSummary.init), topicsError: topicsError)
   }
 
   private func view(of status: ConnectorStatus, topicNames: Set<String>) -> ConnectorView {

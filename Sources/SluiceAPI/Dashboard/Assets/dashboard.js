@@ -171,6 +171,9 @@
     $("#topics-body").innerHTML = s.topics.length
       ? s.topics.map(topicRow).join("")
       : `<tr class="empty-row"><td colspan="5">No topics yet.</td></tr>`;
+    const topicsError = $("#topics-error");
+    topicsError.textContent = s.topics_error || "";
+    topicsError.hidden = !s.topics_error;
     renderBrowserChoices(s);
     // The browser shows the first topic's newest records by itself once, so it is never blank
     // when there is something to show.
