@@ -209,6 +209,10 @@ final class DashboardTests: XCTestCase {
         XCTAssertEqual(throughput["latest"] as? Double, 40, "40 records in one second")
         XCTAssertEqual((throughput["points"] as? [[Double]])?.count, 1)
         XCTAssertNil(source["lag"], "a source has no lag")
+        let task = try XCTUnwrap((source["tasks"] as? [[String: Any]])?.first)
+        XCTAssertEqual(task["state"] as? String, "RUNNING", "the task's status fields")
+        XCTAssertEqual(task["worker_id"] as? String, "test:1")
+        XCTAssertEqual((task["throughput"] as? [String: Any])?["latest"] as? Double, 40)
 
         let sink = try XCTUnwrap(byName["lines-out"])
         XCTAssertEqual((sink["lag"] as? [String: Any])?["latest"] as? Double, 12)

@@ -104,7 +104,7 @@ enum DashboardPage {
         #"<tr class="empty-row"><td colspan="7">No connectors. Add a file to connectors_dir or POST /connectors.</td></tr>"#
     }
     return connectors.map { c in
-      let tasks = c.tasks.map { t in
+      let tasks = c.tasks.map(\.status).map { t in
         #"<span class="pill small \#(t.state.rawValue.lowercased())" title="task \#(t.id)">\#(t.id): \#(t.state.rawValue)</span>"#
       }.joined(separator: " ")
       let trace = c.trace.map { #"<div class="trace">\#(e($0))</div>"# } ?? ""

@@ -54,7 +54,7 @@ struct ConnectorView: Encodable {
   var connectorType: String
   var state: ConnectorState
   var trace: String?
-  var tasks: [TaskStatus]
+  var tasks: [TaskView]
   /// Records per second, all tasks together (written to topics by a source, delivered by a sink).
   var throughput: Chart
   /// Records a sink has yet to deliver, all partitions together; nil for sources.
@@ -67,6 +67,26 @@ struct ConnectorView: Encodable {
     case name, type, state, trace, tasks, throughput, lag, slots, snapshot
     case connectorType = "connector_type"
     case deadLetters = "dead_letters"
+  }
+}
+
+/// One task: its status as `GET /connectors/{c}/tasks/{t}/status` gives it (state, trace,
+/// restarts, details), and its own records per second.
+struct TaskView: Encodable {
+  var status: TaskStatus
+  var throughput: Chart
+
+  var state: ConnectorState { status.state }
+
+  enum CodingKeys: String, CodingKey {
+    case throughput
+  }
+
+  func encode(to encoder: any Encoder) throws {
+    // The status's fields at the top level, beside the chart.
+    try status.encode(to: encoder)
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(throughput, forKey: .throughput)
   }
 }
 

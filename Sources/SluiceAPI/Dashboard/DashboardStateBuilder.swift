@@ -42,7 +42,12 @@ struct DashboardStateBuilder {
     let deadLetterTopic = deadLetterTopics[name] ?? "\(name).dlq"
     return ConnectorView(
       name: name, type: status.type, connectorType: status.connectorType,
-      state: status.connector.state, trace: status.connector.trace, tasks: status.tasks,
+      state: status.connector.state, trace: status.connector.trace,
+      tasks: status.tasks.map { task in
+        let points = DashboardMetrics.sum(
+          throughputSeries.filter { $0.labels["task"] == String(task.id) })
+        return TaskView(status: task, throughput: Chart(latest: points.last?.value, points: points))
+      },
       throughput: Chart(latest: throughputPoints.last?.value, points: throughputPoints),
       lag: isSink ? lag(of: status) : nil,
       deadLetters: DeadLetterView(

@@ -56,6 +56,8 @@
     } catch (error) {
       setLive("error", "Not updating: " + error.message);
     }
+    // Another refresh (a button's) may have finished meanwhile: keep one timer, not two.
+    clearTimeout(timer);
     if (!document.hidden) timer = setTimeout(refresh, REFRESH_MS);
   }
 
@@ -211,7 +213,7 @@
   function connectorRows(c) {
     const isOpen = open.has(c.name);
     const name = esc(c.name);
-    const tasks = c.tasks.map((t) => `<span class="pill small ${esc(t.state.toLowerCase())}" title="task ${t.id}">${t.id}: ${esc(t.state)}</span>`).join(" ");
+    const tasks = c.tasks.map((t) => `<span class="pill small ${esc(t.state.toLowerCase())}" title="task ${t.id}: ${number(t.throughput.latest)} records/s">${t.id}: ${esc(t.state)}</span>`).join(" ");
     const lag = c.lag
       ? `<div class="metric">${sparkline(c.lag.points, { series: "lag", label: `${c.name} lag (records)` })}<span class="value" data-role="lag">${number(c.lag.latest)}</span></div>`
       : `<span class="sub">—</span>`;
@@ -255,7 +257,8 @@
         `<span class="chip"><b>${esc(k)}</b> ${esc(t.details[k])}</span>`).join("");
       return `<div class="task">
         <div class="task-head">${statePill(t.state, "small")}<span>task ${t.id}</span><span class="sub">${esc(t.worker_id)}${t.restarts ? ` · ${t.restarts} restarts` : ""}</span>
-          <span class="spacer"></span>${button("restart-task", c.name, "Restart task", t.id)}</div>
+          <span class="spacer"></span><span class="metric">${sparkline(t.throughput.points, { series: "task-throughput", label: `task ${t.id} records per second` })}<span class="value">${number(t.throughput.latest)}</span><span class="sub">/s</span></span>
+          ${button("restart-task", c.name, "Restart task", t.id)}</div>
         ${t.trace ? `<div class="trace">${esc(t.trace)}</div>` : ""}
         ${chips ? `<div class="chips">${chips}</div>` : ""}
       </div>`;
