@@ -142,6 +142,7 @@ let package = Package(
         "SluiceHTTP",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdHTTP2", package: "hummingbird"),
+        .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "Crypto", package: "swift-crypto"),
       ],
       path: "Connectors/Webhook"),
@@ -149,14 +150,25 @@ let package = Package(
       name: "PostgresSinkConnector", dependencies: ["SluiceCore", "SluicePostgres", "CLibPQ"],
       path: "Connectors/PostgresSink"),
     .target(
-      name: "PostgresCDCConnector", dependencies: ["SluiceCore", "SluicePostgres", "CLibPQ"],
+      name: "PostgresCDCConnector",
+      dependencies: [
+        "SluiceCore", "SluicePostgres", "CLibPQ",
+        .product(name: "Metrics", package: "swift-metrics"),
+      ],
       path: "Connectors/PostgresCDC"),
     .target(
       name: "HTTPSinkConnector",
-      dependencies: ["SluiceCore", "CCurl", .product(name: "Crypto", package: "swift-crypto")],
+      dependencies: [
+        "SluiceCore", "CCurl", .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Metrics", package: "swift-metrics"),
+      ],
       path: "Connectors/HTTPSink"),
     .target(
-      name: "MQTTConnector", dependencies: ["SluiceCore", "CMosquitto"], path: "Connectors/MQTT"),
+      name: "MQTTConnector",
+      dependencies: [
+        "SluiceCore", "CMosquitto", .product(name: "Metrics", package: "swift-metrics"),
+      ],
+      path: "Connectors/MQTT"),
 
     // MARK: - Executables
     .executableTarget(

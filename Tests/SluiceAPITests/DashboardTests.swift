@@ -291,6 +291,29 @@ final class DashboardTests: XCTestCase {
     XCTAssertEqual(snapshot?.fraction, 0.6)
   }
 
+  /// Thresholds from the connector's config (or its type's default) draw the lines; `off`
+  /// draws none; a task's detail of the same name wins.
+  func testSlotThresholdsFromConfigAndDetails() {
+    var builder = DashboardStateBuilder(
+      worker: WorkerSummary(
+        id: "w", version: "v", kafkaConnectVersion: "k", store: StoreDescription(kind: "embedded")),
+      statuses: [
+        connector("configured", details: ["slot": "s1"]),
+        connector("detailed", details: ["slot": "s2", "slot_warn_retained_wal": "2KiB"]),
+        connector("no-slot"),
+      ])
+    builder.slotThresholds = [
+      "configured": ("512MB", "off"), "detailed": ("1GiB", nil), "no-slot": ("1GiB", nil),
+    ]
+    let views = Dictionary(
+      uniqueKeysWithValues: builder.build().connectors.map { ($0.name, $0.slots) })
+    XCTAssertEqual(views["configured"]?.first?.slot, "s1")
+    XCTAssertEqual(views["configured"]?.first?.warnBytes, 512_000_000)
+    XCTAssertNil(views["configured"]?.first?.failBytes, "off")
+    XCTAssertEqual(views["detailed"]?.first?.warnBytes, 2048)
+    XCTAssertEqual(views["no-slot"]?.count, 0, "a connector without a slot shows none")
+  }
+
   func testSnapshotTextAndSizes() {
     let text = SnapshotText("running: table 3/3 public.items, 10 rows")
     XCTAssertEqual(text?.table, 3)

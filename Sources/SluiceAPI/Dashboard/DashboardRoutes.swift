@@ -43,6 +43,13 @@ extension AdminAPI {
         kafkaConnectVersion: SluiceVersion.kafkaConnect, store: await store.describeStore()),
       statuses: status.all())
     builder.deadLetterTopics = definitions.compactMapValues { $0.sinkErrorPolicy.deadLetterTopic }
+    if let registry = connectors?.worker.registry {
+      for (name, definition) in definitions {
+        let warn = Self.setting(DashboardStateBuilder.warnDetail, of: definition, in: registry)
+        let fail = Self.setting(DashboardStateBuilder.failDetail, of: definition, in: registry)
+        if warn != nil || fail != nil { builder.slotThresholds[name] = (warn, fail) }
+      }
+    }
     // A store out of reach (a Kafka cluster) must not take the connectors off the page too.
     do {
       builder.topics = try await store.describeTopics()
@@ -56,6 +63,26 @@ extension AdminAPI {
     }
     builder.now = Int64(Date().timeIntervalSince1970 * 1000)
     return builder.build()
+  }
+}
+
+extension AdminAPI {
+  /// A key of a connector's `config:` as its file says it, else its type's default: the CDC
+  /// connector's slot thresholds, which the page draws as lines across the slot's chart.
+  static func setting(
+    _ key: String, of definition: ConnectorDefinition, in registry: ConnectorRegistry
+  ) -> String? {
+    if case .mapping(let entries) = definition.config.content,
+      let value = entries.first(where: { $0.key == key })?.value, !value.isNull
+    {
+      return try? value.string()
+    }
+    let type: String
+    switch definition.role {
+    case .source(let name), .sink(let name): type = name
+    }
+    return registry.plugins.first { $0.sluiceType == type }?
+      .definitions.first { $0.name == key }?.defaultValue
   }
 }
 

@@ -16,12 +16,16 @@ struct DashboardStateBuilder {
   var history: [String: [MetricsHistory.Series]] = [:]
   var topics: [TopicDescription] = []
   var topicsError: String?
+  /// Each connector's slot thresholds as its config says them (`1GiB`, `off`), where it has
+  /// them; a task's status detail of the same name wins.
+  var slotThresholds: [String: (warn: String?, fail: String?)] = [:]
   var sampleIntervalMs: Int64 = 10_000
   var windowMs: Int64 = 900_000
   var now: Int64 = 0
 
-  /// Task details naming a slot's thresholds (the CDC connector's `slot_warn_retained_wal` and
-  /// `slot_fail_retained_wal`), as sizes (`1GiB`) or bytes.
+  /// The CDC connector's slot thresholds, `slot_warn_retained_wal` and `slot_fail_retained_wal`:
+  /// config keys, and task details of the same names where a task reports them; sizes (`1GiB`)
+  /// or bytes.
   static let warnDetail = "slot_warn_retained_wal"
   static let failDetail = "slot_fail_retained_wal"
 
@@ -82,8 +86,10 @@ struct DashboardStateBuilder {
   }
 
   private func slots(of status: ConnectorStatus) -> [SlotView] {
-    let warn = firstDetail(status, Self.warnDetail).flatMap(ByteSize.parse)
-    let fail = firstDetail(status, Self.failDetail).flatMap(ByteSize.parse)
+    let configured = slotThresholds[status.name]
+    // `off` (or anything that is not a size) draws no line.
+    let warn = (firstDetail(status, Self.warnDetail) ?? configured?.warn).flatMap(ByteSize.parse)
+    let fail = (firstDetail(status, Self.failDetail) ?? configured?.fail).flatMap(ByteSize.parse)
     let bySlot = Dictionary(
       grouping: series(DashboardMetrics.slotRetainedWAL, of: status.name),
       by: { $0.labels["slot"] ?? "" })
@@ -93,8 +99,9 @@ struct DashboardStateBuilder {
         slot: slot, retainedWALBytes: Chart(latest: points.last?.value, points: points),
         warnBytes: warn, failBytes: fail)
     }
-    // Thresholds without a measurement yet still say where the line is.
-    if views.isEmpty, warn != nil || fail != nil {
+    // Thresholds without a measurement yet still say where the line is, for a connector that
+    // has a slot.
+    if views.isEmpty, warn != nil || fail != nil, firstDetail(status, "slot") != nil {
       views.append(
         SlotView(
           slot: firstDetail(status, "slot") ?? "", retainedWALBytes: .empty, warnBytes: warn,

@@ -81,7 +81,7 @@ public final class MetricsHistory: Service, Sendable {
   public let window: Duration
   public let families: [Family]
   private let exposition: @Sendable () -> [UInt8]
-  private let series = Mutex<[SeriesKey: RingBuffer<Point>]>([:])
+  private let series = Mutex<[HistoryKey: RingBuffer<Point>]>([:])
   /// When the previous sample was taken, nil before the first.
   private let previousSample = Mutex<Int64?>(nil)
   private let kinds: [String: Kind]
@@ -118,7 +118,7 @@ public final class MetricsHistory: Service, Sendable {
     }
     series.withLock { all in
       for sample in read where sample.value.isFinite {
-        let key = SeriesKey(name: sample.name, labels: sample.labels)
+        let key = HistoryKey(name: sample.name, labels: sample.labels)
         if all[key] == nil, kinds[sample.name] == .counter, let previous, previous < time,
           previous >= oldest
         {
@@ -171,7 +171,7 @@ public final class MetricsHistory: Service, Sendable {
 }
 
 /// A family and one set of label values.
-private struct SeriesKey: Hashable {
+private struct HistoryKey: Hashable {
   var name: String
   var labels: [String: String]
 

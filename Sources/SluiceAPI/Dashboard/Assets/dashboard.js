@@ -164,7 +164,8 @@
     renderSummary(s);
     for (const c of s.connectors) {
       // A connector that needs attention (failed, a slot, a snapshot) shows its details once.
-      const notable = c.state === "FAILED" || c.slots.length > 0 || c.snapshot;
+      const notable = c.state === "FAILED" || c.slots.length > 0 || c.snapshot
+        || c.tasks.some((t) => t.warnings && t.warnings.length);
       if (notable && !autoOpened.has(c.name)) { autoOpened.add(c.name); open.add(c.name); }
     }
     $("#connectors-body").innerHTML = s.connectors.length
@@ -222,7 +223,15 @@
     if (c.state === "RUNNING") actions.push(button("pause", c.name, "Pause"));
     if (c.state === "PAUSED" || c.state === "STOPPED") actions.push(button("resume", c.name, "Resume"));
     actions.push(button("restart", c.name, "Restart"));
-    const warn = slotAlarm(c) ? ` <span class="pill small warn" title="a replication slot holds more WAL than its warn threshold">WAL</span>` : "";
+    // Warnings the tasks report (a slot above its threshold), else the page's own reading.
+    const warnings = c.tasks.flatMap((t) => t.warnings || []);
+    const critical = warnings.some((w) => w.severity === "CRITICAL");
+    let warn = "";
+    if (warnings.length) {
+      warn = ` <span class="pill small ${critical ? "failed" : "warn"}" data-role="warning" title="${esc(warnings.map((w) => w.message).join("\n"))}">${critical ? "CRITICAL" : "WARNING"}</span>`;
+    } else if (slotAlarm(c)) {
+      warn = ` <span class="pill small warn" title="a replication slot holds more WAL than its warn threshold">WAL</span>`;
+    }
     return `
       <tr class="connector${isOpen ? " open" : ""}" data-connector="${name}">
         <td><button class="toggle" type="button" data-action="toggle" data-connector="${name}" aria-expanded="${isOpen}" title="Details">${isOpen ? "▾" : "▸"}</button><span class="name">${name}</span>
@@ -260,6 +269,7 @@
           <span class="spacer"></span><span class="metric">${sparkline(t.throughput.points, { series: "task-throughput", label: `task ${t.id} records per second` })}<span class="value">${number(t.throughput.latest)}</span><span class="sub">/s</span></span>
           ${button("restart-task", c.name, "Restart task", t.id)}</div>
         ${t.trace ? `<div class="trace">${esc(t.trace)}</div>` : ""}
+        ${(t.warnings || []).map((w) => `<div class="warnline${w.severity === "CRITICAL" ? " bad" : ""}">${esc(w.severity)}: ${esc(w.message)}</div>`).join("")}
         ${chips ? `<div class="chips">${chips}</div>` : ""}
       </div>`;
     }).join("");
