@@ -289,6 +289,18 @@ final class DashboardTests: XCTestCase {
     XCTAssertEqual(snapshot?.remainingTables, 2)
     XCTAssertEqual(snapshot?.totalTables, 5, "the most tables the gauge showed")
     XCTAssertEqual(snapshot?.fraction, 0.6)
+
+    // A snapshot done before the window: the gauge only ever showed 0.
+    builder.history = [
+      DashboardMetrics.snapshotRemainingTables: [
+        MetricsHistory.Series(
+          family: .init(DashboardMetrics.snapshotRemainingTables, .gauge),
+          labels: ["connector": "c"], samples: [.init(time: 0, value: 0)])
+      ]
+    ]
+    let done = builder.build().connectors.first?.snapshot
+    XCTAssertEqual(done?.fraction, 1)
+    XCTAssertNil(done?.totalTables, "not 0 tables")
   }
 
   /// Thresholds from the connector's config (or its type's default) draw the lines; `off`

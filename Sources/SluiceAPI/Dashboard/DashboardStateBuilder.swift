@@ -125,10 +125,13 @@ struct DashboardStateBuilder {
       view.fraction = reading.fraction
       if view.remainingTables == nil { view.remainingTables = reading.tables - reading.table + 1 }
     } else if let remaining {
-      // The most tables the gauge ever showed within the window stands for the total.
+      // The most tables the gauge ever showed within the window stands for the total (none
+      // when it only ever showed 0: a snapshot done before the window).
       let most = remainingSeries.flatMap(\.samples).map { Int($0.value) }.max() ?? remaining
-      view.totalTables = most
+      view.totalTables = most > 0 ? most : nil
       view.fraction = most > 0 ? Double(most - remaining) / Double(most) : 1
+    } else if text?.hasPrefix("completed") == true {
+      view.fraction = 1
     }
     return view
   }
