@@ -77,8 +77,9 @@ let package = Package(
         .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "Logging", package: "swift-log"),
       ]),
-    // OpenAPI/openapi.json, the description `GET /openapi.json` serves, is compiled in
-    // (`PackageResources.openapi_json`): the binary needs no file beside it.
+    // OpenAPI/openapi.json, the description `GET /openapi.json` serves, and the dashboard's
+    // assets are compiled in (`PackageResources.openapi_json`, …): the binary needs no file
+    // beside it.
     .target(
       name: "SluiceAPI",
       dependencies: [
@@ -89,7 +90,12 @@ let package = Package(
         .product(name: "HummingbirdTLS", package: "hummingbird"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ],
-      resources: [.embedInCode("OpenAPI/openapi.json")]),
+      resources: [
+        .embedInCode("OpenAPI/openapi.json"),
+        // The dashboard's script and stylesheet (GET /ui/dashboard.js, /ui/dashboard.css).
+        .embedInCode("Dashboard/Assets/dashboard.js"),
+        .embedInCode("Dashboard/Assets/dashboard.css"),
+      ]),
 
     // The Kafka listener: the embedded log as a single-node Kafka broker (DESIGN.md §8).
     .target(
@@ -191,7 +197,12 @@ let package = Package(
     // Fixtures/: kafka-python batches the tests read by path, and the script that made them.
     .testTarget(
       name: "SluiceCompressionTests", dependencies: ["SluiceCompression"], exclude: ["Fixtures"]),
-    .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceLog"]),
+    // Prometheus: MetricsHistoryTests samples a registry of its own.
+    .testTarget(
+      name: "SluiceCoreTests",
+      dependencies: [
+        "SluiceCore", "SluiceLog", .product(name: "Prometheus", package: "swift-prometheus"),
+      ]),
     .testTarget(
       name: "SluiceKafkaBrokerTests",
       dependencies: [
@@ -205,6 +216,8 @@ let package = Package(
       dependencies: [
         "SluiceAPI", "SluiceCore", "SluiceLog",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
+        // DashboardTests charts a Prometheus registry of its own.
+        .product(name: "Prometheus", package: "swift-prometheus"),
       ]),
     .testTarget(
       name: "FileConnectorTests", dependencies: ["FileConnector", "SluiceCore", "SluiceLog"]),

@@ -2,17 +2,26 @@ import Hummingbird
 import SluiceCore
 
 extension AdminAPI {
-  /// `GET /` (Kafka Connect's root resource) and `GET /health`.
+  /// `GET /` (Kafka Connect's root resource, or the dashboard for a browser) and `GET /health`.
   func addRootRoutes(to router: Router<BasicRequestContext>) {
     // `version` parses as major.minor like Kafka Connect's, since kcctl and UIs gate features
-    // on it; Sluice's own version follows after `-sluice-`.
-    router.get("/") { _, _ -> Response in
+    // on it; Sluice's own version follows after `-sluice-`. A request that prefers HTML (a
+    // browser) gets the dashboard instead; every other one gets this JSON, as before.
+    router.get("/") { request, _ -> Response in
+      // Both answers say they vary with Accept, so no cache hands one to the other's client.
+      if ContentNegotiation.prefersHTML(request.headers[values: .accept]) {
+        var page = await dashboardPage()
+        page.headers[.vary] = "Accept"
+        return page
+      }
       let store = await store.describeStore()
-      return try jsonResponse(
+      var response = try jsonResponse(
         encoding: WorkerInfo(
           version: SluiceVersion.kafkaConnect, commit: SluiceVersion.commit,
           kafkaClusterID: store.clusterID, sluiceVersion: SluiceVersion.current,
           workerID: workerID, store: store))
+      response.headers[.vary] = "Accept"
+      return response
     }
     // KIP-1017's health check, with Sluice's reading of it: the worker is healthy while no
     // connector or task has FAILED and no task reports a warning (a replication slot holding
