@@ -81,6 +81,12 @@ final class StructuredLogTests: XCTestCase {
       $0.state = .failed
       $0.trace = "disk full"
     }
+    let failed = written.objects.last
+    // Stopped: the connector is STOPPED and its tasks are gone.
+    var stopped = try XCTUnwrap(board.status(of: "out"))
+    stopped.connector.state = .stopped
+    stopped.tasks = []
+    board.set(stopped)
     let lines = written.objects.map {
       [
         $0["message"] as? String ?? "", $0["connector"] as? String ?? "",
@@ -95,8 +101,10 @@ final class StructuredLogTests: XCTestCase {
         ["task state changed", "out", "0", "none", "UNASSIGNED", "info"],
         ["task state changed", "out", "0", "UNASSIGNED", "RUNNING", "info"],
         ["task state changed", "out", "0", "RUNNING", "FAILED", "warning"],
+        ["connector state changed", "out", "-", "RUNNING", "STOPPED", "info"],
+        ["task state changed", "out", "0", "FAILED", "none", "info"],
       ])
-    XCTAssertEqual(written.objects.last?["trace"] as? String, "disk full")
+    XCTAssertEqual(failed?["trace"] as? String, "disk full")
   }
 
   func testWorkerFileTakesLogFormat() throws {

@@ -2,16 +2,18 @@ import Logging
 
 /// One log line per change of a connector's or a task's state, as ``StatusBoard`` sees it:
 /// `connector state changed` / `task state changed` with `connector`, `task`, `from` and `to`
-/// (Kafka Connect's state names; `from: none` for a connector or task that is new), and the
-/// reason as `trace` when the new state is FAILED. A change of trace or details alone is not
-/// a change of state and logs nothing.
+/// (Kafka Connect's state names; `from: none` for a connector or task that is new, `to: none`
+/// for a task that is gone, as a stopped connector's are), and the reason as `trace` when the
+/// new state is FAILED. A change of trace or details alone is not a change of state and logs
+/// nothing.
 struct StateChangeLog: Sendable {
   /// One connector's (task nil) or one task's change.
   struct Change: Equatable, Sendable {
     var connector: String
     var task: Int?
     var from: ConnectorState?
-    var to: ConnectorState
+    /// Nil for a task that no longer exists.
+    var to: ConnectorState?
     var trace: String?
   }
 
@@ -35,6 +37,9 @@ struct StateChangeLog: Sendable {
             connector: new.name, task: task.id, from: before, to: task.state, trace: task.trace))
       }
     }
+    for gone in old?.tasks ?? [] where !new.tasks.contains(where: { $0.id == gone.id }) {
+      out.append(Change(connector: new.name, task: gone.id, from: gone.state, to: nil))
+    }
     return out
   }
 
@@ -43,7 +48,7 @@ struct StateChangeLog: Sendable {
       var metadata: Logger.Metadata = [
         "connector": "\(change.connector)",
         "from": "\(change.from?.rawValue ?? "none")",
-        "to": "\(change.to.rawValue)",
+        "to": "\(change.to?.rawValue ?? "none")",
       ]
       if let task = change.task { metadata["task"] = "\(task)" }
       if change.to == .failed, let trace = change.trace { metadata["trace"] = "\(trace)" }
