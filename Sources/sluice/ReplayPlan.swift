@@ -2,7 +2,7 @@
 /// a request that cannot be met (a time after every record) stops the connector for nothing.
 ///
 /// By offset, each partition goes to N as asked, within what the log keeps (clamped to its
-/// start and end, which the output says). By time, each partition goes back to its first
+/// start and end, which the output says) — forward too, which skips records, also said. By time, each partition goes back to its first
 /// record at or after the time; a partition the sink has not yet read that far stays where it
 /// is (a replay never skips records), and so does one whose records are all older.
 struct ReplayPlan: Equatable {
@@ -63,6 +63,11 @@ struct ReplayPlan: Equatable {
         move.note = "clamped to the log start \(p.start): offsets below it are no longer kept"
       } else if asked > p.end {
         move.note = "clamped to the log end \(p.end)"
+      }
+      // Asked for explicitly, so done; but said, since it is the opposite of a replay.
+      if let current = p.current, move.to > current {
+        let skipped = "forward: offsets \(current)..<\(move.to) are skipped, never delivered"
+        move.note = move.note.map { "\($0); \(skipped)" } ?? skipped
       }
     case .time:
       guard let found = p.atTime else {
