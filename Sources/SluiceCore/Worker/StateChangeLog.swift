@@ -3,9 +3,9 @@ import Logging
 /// One log line per change of a connector's or a task's state, as ``StatusBoard`` sees it:
 /// `connector state changed` / `task state changed` with `connector`, `task`, `from` and `to`
 /// (Kafka Connect's state names; `from: none` for a connector or task that is new, `to: none`
-/// for a task that is gone, as a stopped connector's are), and the reason as `trace` when the
-/// new state is FAILED. A change of trace or details alone is not a change of state and logs
-/// nothing.
+/// for a task that is gone, as a stopped connector's are); FAILED at `warning`. The reason of a
+/// failure is not repeated: whoever failed the task or connector logged it, with the error, as
+/// it happened. A change of trace or details alone is not a change of state and logs nothing.
 struct StateChangeLog: Sendable {
   /// One connector's (task nil) or one task's change.
   struct Change: Equatable, Sendable {
@@ -14,7 +14,6 @@ struct StateChangeLog: Sendable {
     var from: ConnectorState?
     /// Nil for a task that no longer exists.
     var to: ConnectorState?
-    var trace: String?
   }
 
   let logger: Logger
@@ -26,15 +25,14 @@ struct StateChangeLog: Sendable {
     if old?.connector.state != new.connector.state {
       out.append(
         Change(
-          connector: new.name, task: nil, from: old?.connector.state, to: new.connector.state,
-          trace: new.connector.trace))
+          connector: new.name, task: nil, from: old?.connector.state, to: new.connector.state))
     }
     for task in new.tasks {
       let before = old?.tasks.first { $0.id == task.id }?.state
       if before != task.state {
         out.append(
           Change(
-            connector: new.name, task: task.id, from: before, to: task.state, trace: task.trace))
+            connector: new.name, task: task.id, from: before, to: task.state))
       }
     }
     for gone in old?.tasks ?? [] where !new.tasks.contains(where: { $0.id == gone.id }) {
@@ -51,7 +49,6 @@ struct StateChangeLog: Sendable {
         "to": "\(change.to?.rawValue ?? "none")",
       ]
       if let task = change.task { metadata["task"] = "\(task)" }
-      if change.to == .failed, let trace = change.trace { metadata["trace"] = "\(trace)" }
       let level: Logger.Level = change.to == .failed ? .warning : .info
       logger.log(
         level: level, change.task == nil ? "connector state changed" : "task state changed",
