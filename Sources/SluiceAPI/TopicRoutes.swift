@@ -3,7 +3,8 @@ import Hummingbird
 import SluiceCore
 
 extension AdminAPI {
-  /// `GET /topics`, `GET /topics/{topic}/records`, `POST /topics/{topic}/records`.
+  /// `GET /topics`, `GET /topics/{topic}`, `GET /topics/{topic}/offsets`,
+  /// `GET /topics/{topic}/records`, `POST /topics/{topic}/records`.
   func addTopicRoutes(to router: Router<BasicRequestContext>) {
     router.get("/topics") { _, _ -> Response in
       let topics = try await store.describeTopics().map(TopicSummary.init)
@@ -16,6 +17,9 @@ extension AdminAPI {
         throw APIError(.notFound, "topic '\(topic)' not found")
       }
       return try jsonResponse(encoding: TopicSummary(description))
+    }
+    router.get("/topics/:topic/offsets") { request, context -> Response in
+      try await offsetsForTimestamp(request, topic: try context.parameters.requireDecoded("topic"))
     }
     router.get("/topics/:topic/records") { request, context -> Response in
       try await readRecords(request, topic: try context.parameters.requireDecoded("topic"))
@@ -80,6 +84,42 @@ extension AdminAPI {
     return jsonResponse(body)
   }
 
+  /// Each partition's (or `partition`'s) first offset whose record's timestamp is at or after
+  /// `timestamp` (milliseconds), beside its start and end: what `sluice replay --to-time` moves
+  /// a sink to. `offset` is null where every record kept is older.
+  private func offsetsForTimestamp(_ request: Request, topic: String) async throws -> Response {
+    let query = request.uri.queryParameters
+    guard let text = query["timestamp"].map(String.init) else {
+      throw APIError(
+        .badRequest, "query parameter 'timestamp' (milliseconds since the epoch) is required")
+    }
+    let timestamp = Int64(try integer(text, name: "timestamp", default: 0, range: 0...Int.max))
+    guard TopicName.problem(with: topic) == nil,
+      let count = try await store.partitionCount(of: topic)
+    else {
+      throw APIError(.notFound, "topic '\(topic)' not found")
+    }
+    var partitions = Array(0..<count)
+    if let asked = query["partition"].map(String.init) {
+      let partition = try integer(asked, name: "partition", default: 0, range: 0...Int(Int32.max))
+      guard partition < count else {
+        throw APIError(
+          .notFound, "topic '\(topic)' has no partition \(partition) (it has \(count))")
+      }
+      partitions = [partition]
+    }
+    var answer = TimestampOffsets(topic: topic, timestamp: timestamp, partitions: [])
+    for partition in partitions {
+      let tp = TopicPartition(topic, partition)
+      let bounds = try await store.offsets(of: tp)
+      let found = try await store.firstOffset(in: tp, atOrAfter: timestamp)
+      answer.partitions.append(
+        .init(partition: partition, offset: found, startOffset: bounds.start, endOffset: bounds.end)
+      )
+    }
+    return try jsonResponse(encoding: answer)
+  }
+
   /// Appends records given as `{"records":[{"key","value","partition","headers"}]}` (or a bare
   /// array) and answers `{"offsets":[{"partition","offset"}]}` once they are durable.
   private func produceRecords(_ request: Request, topic: String, context: BasicRequestContext)
@@ -137,4 +177,33 @@ struct TopicSummary: Encodable {
 struct ProducedOffset: Encodable {
   var partition: Int
   var offset: Int64
+}
+
+/// The answer of `GET /topics/{topic}/offsets?timestamp=`.
+struct TimestampOffsets: Encodable {
+  struct Partition: Encodable {
+    var partition: Int
+    /// The first record at or after the timestamp; nil (written as null) when all are older.
+    var offset: Int64?
+    var startOffset: Int64
+    var endOffset: Int64
+
+    enum CodingKeys: String, CodingKey {
+      case partition, offset
+      case startOffset = "start_offset"
+      case endOffset = "end_offset"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+      var container = encoder.container(keyedBy: CodingKeys.self)
+      try container.encode(partition, forKey: .partition)
+      try container.encode(offset, forKey: .offset)
+      try container.encode(startOffset, forKey: .startOffset)
+      try container.encode(endOffset, forKey: .endOffset)
+    }
+  }
+
+  var topic: String
+  var timestamp: Int64
+  var partitions: [Partition]
 }

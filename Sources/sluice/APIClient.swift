@@ -128,7 +128,28 @@ struct APIClient {
     try await send(path, method: "POST", body: json)
   }
 
+  func put(_ path: String) async throws -> Data {
+    try await send(path, method: "PUT", body: nil)
+  }
+
+  func patch(_ path: String, json: Data) async throws -> Data {
+    try await send(path, method: "PATCH", body: json)
+  }
+
+  /// The body of a 2xx answer; any other status is a ``Failure`` with the API's message.
   private func send(_ path: String, method: String, body: Data?) async throws -> Data {
+    let response = try await exchange(path, method: method, body: body)
+    guard (200..<300).contains(response.status) else {
+      throw Failure(Self.describe(response, method: method, path: path))
+    }
+    return response.body
+  }
+
+  /// The answer whatever its status, for a caller that treats some (a 404) as its own case;
+  /// only an unreachable worker throws.
+  func exchange(_ path: String, method: String, body: Data? = nil) async throws
+    -> HTTPConnection.Response
+  {
     let response: HTTPConnection.Response
     var headers: [(String, String)] = []
     if let authorization = endpoint.authorization {
@@ -150,17 +171,25 @@ struct APIClient {
         : "is `sluice run` running? set --api or SLUICE_API"
       throw Failure("cannot reach the worker at \(baseURL): \(error) (\(hint))")
     }
-    guard (200..<300).contains(response.status) else {
-      let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
-      let message = object?["message"] as? String ?? String(decoding: response.body, as: UTF8.self)
-      var text = "\(method) \(path): \(response.status) \(message)"
-      if response.status == 401 {
-        text +=
-          " (the worker has api.auth: pass its worker file with --config, or set SLUICE_API_TOKEN)"
-      }
-      throw Failure(text)
+    return response
+  }
+
+  /// The API's `message` of an answer, or its body.
+  static func message(of response: HTTPConnection.Response) -> String {
+    let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+    return object?["message"] as? String ?? String(decoding: response.body, as: UTF8.self)
+  }
+
+  /// `PUT /x: 400 <message>`, with a hint for a 401.
+  static func describe(_ response: HTTPConnection.Response, method: String, path: String)
+    -> String
+  {
+    var text = "\(method) \(path): \(response.status) \(message(of: response))"
+    if response.status == 401 {
+      text +=
+        " (the worker has api.auth: pass its worker file with --config, or set SLUICE_API_TOKEN)"
     }
-    return response.body
+    return text
   }
 
   /// One request over HTTPS; the system's trust roots plus `certificateFile`.

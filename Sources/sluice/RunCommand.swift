@@ -33,7 +33,6 @@ struct RunCommand: AsyncParsableCommand {
     // idle heap. Two arenas keep the resident set close to what is live.
     _ = glibcMallopt(glibcArenaMax, 2)
     FatalSignalLog.install()
-    let logger = Self.makeLogger()
     let environment = ProcessInfo.processInfo.environment
     let worker: WorkerConfig
     do {
@@ -41,6 +40,9 @@ struct RunCommand: AsyncParsableCommand {
     } catch {
       throw Failure("\(error)")
     }
+    // After the worker file: it says the format. Nothing logs before (a bad file is one
+    // message on standard error, not a log line).
+    let logger = Self.makeLogger(format: worker.logFormat)
 
     // Validate every connector before anything starts.
     let interpolation = worker.connectorInterpolation(environment: environment)
@@ -96,7 +98,7 @@ struct RunCommand: AsyncParsableCommand {
     let store = opened.store
     let status = StatusBoard(
       onChange: opened.publishStatus,
-      topics: ActiveTopics(path: worker.dataDir + "/connector-topics.json"))
+      topics: ActiveTopics(path: worker.dataDir + "/connector-topics.json"), logger: logger)
     let workerID = "\(worker.workerID):\(worker.api.port)"
     let targetStates: TargetStateFile
     do {
@@ -200,21 +202,30 @@ struct RunCommand: AsyncParsableCommand {
     logger.info("sluice worker stopped")
   }
 
-  /// The process's logging: standard error, levels from ``LogLevels/shared`` (the root's from
-  /// `SLUICE_LOG_LEVEL`, default INFO; changed at run time through `/admin/loggers`), and no
-  /// URL password in any line.
-  static func makeLogger() -> Logger {
+  /// The process's logging: standard error in `format` (text, or one JSON object per line),
+  /// levels from ``LogLevels/shared`` (the root's from `SLUICE_LOG_LEVEL`, default INFO;
+  /// changed at run time through `/admin/loggers`), and no URL password in any line.
+  static func makeLogger(format: LogFormat) -> Logger {
     if let text = ProcessInfo.processInfo.environment["SLUICE_LOG_LEVEL"],
       let level = LogLevel(name: text)
     {
       LogLevels.shared.setInitialRoot(level)
     }
     LoggingSystem.bootstrap { label in
-      var stream = StreamLogHandler.standardError(label: label)
-      // The level is LeveledLogHandler's to decide; the stream writes what reaches it.
-      stream.logLevel = .trace
+      // The level is LeveledLogHandler's to decide; the writer writes what reaches it.
+      let writer: any LogHandler
+      switch format {
+      case .text:
+        var stream = StreamLogHandler.standardError(label: label)
+        stream.logLevel = .trace
+        writer = stream
+      case .json:
+        var json = JSONLogHandler(label: label)
+        json.logLevel = .trace
+        writer = json
+      }
       // Connector errors quote their URLs; no log line shows a URL's password.
-      return LeveledLogHandler(label: label, wrapping: MaskingLogHandler(wrapping: stream))
+      return LeveledLogHandler(label: label, wrapping: MaskingLogHandler(wrapping: writer))
     }
     return Logger(label: "sluice")
   }

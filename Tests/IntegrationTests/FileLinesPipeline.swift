@@ -9,7 +9,8 @@ final class FileLinesPipeline {
   let output: URL
 
   /// Writes both connector files; the worker starts with ``start()``. `workerYAMLExtra` goes
-  /// into the worker file (`dashboard: {…}`), `api` into its `api:` mapping (`auth: {…}`).
+  /// into the worker file (`dashboard: {…}`, `log_format: json`), `api` into its `api:` mapping
+  /// (`auth: {…}`).
   init(workerYAMLExtra: String = "", api: String = "") throws {
     worker = try WorkerProcess(workerYAMLExtra: workerYAMLExtra, api: api)
     input = worker.directory.appendingPathComponent("in.txt")

@@ -66,6 +66,56 @@ final class AdminAPITests: XCTestCase {
     }
   }
 
+  func testOffsetsForATimestampComeFromTheTimeIndex() async throws {
+    try await store.createTopic("t", partitions: 2)
+    // Partition 0: records at 1000, 2000, 3000 (two batches); partition 1: one at 1500.
+    _ = try await store.append(
+      [1000, 2000].map { OutgoingRecord(timestamp: $0, key: nil, value: Array("v".utf8)) },
+      to: TopicPartition("t", 0))
+    _ = try await store.append(
+      [OutgoingRecord(timestamp: 3000, key: nil, value: Array("v".utf8))],
+      to: TopicPartition("t", 0))
+    _ = try await store.append(
+      [OutgoingRecord(timestamp: 1500, key: nil, value: Array("v".utf8))],
+      to: TopicPartition("t", 1))
+    try await app.test(.router) { client in
+      try await client.execute(uri: "/topics/t/offsets?timestamp=1800", method: .get) { response in
+        XCTAssertEqual(response.status, .ok)
+        let answer = json(response.body) as? [String: Any]
+        XCTAssertEqual(answer?["topic"] as? String, "t")
+        XCTAssertEqual(answer?["timestamp"] as? Int, 1800)
+        let partitions = answer?["partitions"] as? [[String: Any]]
+        XCTAssertEqual(partitions?.count, 2)
+        XCTAssertEqual(partitions?[0]["offset"] as? Int, 1)
+        XCTAssertEqual(partitions?[0]["end_offset"] as? Int, 3)
+        XCTAssertTrue(partitions?[1]["offset"] is NSNull, "every record of partition 1 is older")
+        XCTAssertEqual(partitions?[1]["start_offset"] as? Int, 0)
+      }
+      for (timestamp, offset) in [(0, 0), (1000, 0), (2001, 2), (3000, 2)] {
+        try await client.execute(
+          uri: "/topics/t/offsets?timestamp=\(timestamp)&partition=0", method: .get
+        ) { response in
+          let partitions =
+            (json(response.body) as? [String: Any])?["partitions"] as? [[String: Any]]
+          XCTAssertEqual(partitions?.count, 1)
+          XCTAssertEqual(partitions?.first?["offset"] as? Int, offset, "at \(timestamp)")
+        }
+      }
+      for (uri, status) in [
+        ("/topics/t/offsets", HTTPResponse.Status.badRequest),
+        ("/topics/t/offsets?timestamp=soon", .badRequest),
+        ("/topics/t/offsets?timestamp=-5", .badRequest),
+        ("/topics/t/offsets?timestamp=1&partition=2", .notFound),
+        ("/topics/none/offsets?timestamp=1", .notFound),
+      ] {
+        try await client.execute(uri: uri, method: .get) { response in
+          XCTAssertEqual(response.status, status, uri)
+          XCTAssertNotNil((json(response.body) as? [String: Any])?["message"], uri)
+        }
+      }
+    }
+  }
+
   func testRootSaysVersionAndStore() async throws {
     try await app.test(.router) { client in
       try await client.execute(uri: "/", method: .get) { response in

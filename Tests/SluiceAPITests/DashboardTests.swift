@@ -368,6 +368,11 @@ private struct UnreachableTopics: TopicStore {
   func append(_ records: [OutgoingRecord], to partition: TopicPartition) async throws -> Int64 {
     try await store.append(records, to: partition)
   }
+  func firstOffset(in partition: TopicPartition, atOrAfter timestamp: Int64) async throws
+    -> Int64?
+  {
+    try await store.firstOffset(in: partition, atOrAfter: timestamp)
+  }
   func read(from partition: TopicPartition, offset: Int64, maxRecords: Int, maxBytes: Int)
     async throws -> [Record]
   {

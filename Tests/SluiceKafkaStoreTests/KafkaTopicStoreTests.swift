@@ -76,6 +76,20 @@ final class KafkaTopicStoreTests: XCTestCase {
 
     let offsets = try await store.offsets(of: tp)
     XCTAssertEqual(offsets, PartitionOffsets(start: 0, end: 4), label)
+
+    // By timestamp (ListOffsets): the first record at or after it; nil when all are older.
+    // Tansu answers its earliest offset for any timestamp, so only Sluice's listener (which
+    // answers as Kafka does, from its time index) is asked.
+    for (timestamp, expected) in kind == .tansu
+      ? []
+      : [
+        (Int64(0), Int64?(0)), (1_700_000_000_124, 1), (1_700_000_000_126, 3),
+        (1_700_000_000_200, 3), (1_700_000_000_201, nil),
+      ]
+    {
+      let found = try await store.firstOffset(in: tp, atOrAfter: timestamp)
+      XCTAssertEqual(found, expected, "\(label) at \(timestamp)")
+    }
     let topics = try await store.describeTopics()
     XCTAssertEqual(topics.map(\.name), ["events", "orders"], label)
     XCTAssertEqual(

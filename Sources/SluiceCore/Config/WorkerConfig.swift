@@ -25,6 +25,8 @@ public struct WorkerConfig: Sendable {
   /// `task_shutdown_graceful_timeout_ms:` — how long a stopping connector task may take to
   /// finish its batch and commit before it is cancelled (Kafka Connect's name and default).
   public var taskShutdownGracefulTimeoutMs: Int64 = 5_000
+  /// `log_format:` — how the worker writes its log lines to standard error.
+  public var logFormat: LogFormat = .text
   public var file: String
 
   /// The rules for `${…}` in connector files.
@@ -56,7 +58,7 @@ public struct WorkerConfig: Sendable {
     let m = try root.mapping(allowedKeys: [
       "data_dir", "connectors_dir", "api", "log", "worker_id", "listeners", "secrets_dirs",
       "connector_removal_grace_ms", "task_shutdown_graceful_timeout_ms", "kafka",
-      "store", "dashboard",
+      "store", "dashboard", "log_format",
     ])
     config.dataDir = try m.string("data_dir", default: config.dataDir)
     config.connectorsDir = try m.string("connectors_dir", default: config.connectorsDir)
@@ -80,6 +82,10 @@ public struct WorkerConfig: Sendable {
       "connector_removal_grace_ms", default: config.connectorRemovalGraceMs)
     config.taskShutdownGracefulTimeoutMs = try m.durationMilliseconds(
       "task_shutdown_graceful_timeout_ms", default: config.taskShutdownGracefulTimeoutMs)
+    config.logFormat = LogFormat(
+      rawValue: try m.oneOf(
+        "log_format", allowed: LogFormat.allCases.map(\.rawValue), default: LogFormat.text.rawValue)
+    )!
     if let api = m.node("api") {
       config.api = try APIConfig(api)
     }
@@ -93,4 +99,11 @@ public struct WorkerConfig: Sendable {
     }
     return config
   }
+}
+
+/// How log lines are written: `text` for people (swift-log's stream format), `json` for log
+/// shippers (one JSON object per line, ``JSONLogHandler``).
+public enum LogFormat: String, Sendable, CaseIterable {
+  case text
+  case json
 }

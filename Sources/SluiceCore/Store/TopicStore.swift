@@ -80,6 +80,13 @@ public protocol TopicStore: Sendable {
 
   func offsets(of partition: TopicPartition) async throws -> PartitionOffsets
 
+  /// The offset of the first record of `partition` whose timestamp is at or after `timestamp`
+  /// (milliseconds since the epoch), or nil when every record kept is older: Kafka's
+  /// ListOffsets by timestamp, answered from the log's time index. What a replay by time
+  /// (`sluice replay --to-time`) moves a sink back to.
+  func firstOffset(in partition: TopicPartition, atOrAfter timestamp: Int64) async throws
+    -> Int64?
+
   /// Appends records to one partition as one batch and returns the offset of the first one.
   /// Returns only when the batch is as durable as the store's fsync policy promises.
   func append(_ records: [OutgoingRecord], to partition: TopicPartition) async throws -> Int64

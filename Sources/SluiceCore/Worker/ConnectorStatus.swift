@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 /// States as Kafka Connect names them, so existing dashboards and scripts read them unchanged.
@@ -97,17 +98,24 @@ public struct ConnectorStatus: Sendable, Codable, Equatable {
 /// The live status of every connector, written by the runners and read by the admin API.
 /// Changes of state (not of details) are handed to `onChange` as status-topic records, in the
 /// order they happen (it is called with the board's lock held, so it must only enqueue).
+///
+/// With a `logger`, each change of a connector's or a task's state is also one log line
+/// (``StateChangeLog``), written after the lock is let go.
 public final class StatusBoard: Sendable {
   private let statuses = Mutex<[String: ConnectorStatus]>([:])
   private let onChange: (@Sendable ([StatusRecord]) -> Void)?
+  private let stateLog: StateChangeLog?
   /// The topics each connector has used (KIP-558).
   public let topics: ActiveTopics
 
   public init(
-    onChange: (@Sendable ([StatusRecord]) -> Void)? = nil, topics: ActiveTopics = ActiveTopics(path: nil)
+    onChange: (@Sendable ([StatusRecord]) -> Void)? = nil,
+    topics: ActiveTopics = ActiveTopics(path: nil),
+    logger: Logger? = nil
   ) {
     self.onChange = onChange
     self.topics = topics
+    self.stateLog = logger.map(StateChangeLog.init)
   }
 
   public func all() -> [ConnectorStatus] {
@@ -120,10 +128,13 @@ public final class StatusBoard: Sendable {
 
   public func set(_ status: ConnectorStatus) {
     let masked = status.maskingCredentials()
-    statuses.withLock {
-      publish(from: $0[status.name], to: masked)
+    let changes = statuses.withLock {
+      let old = $0[status.name]
+      publish(from: old, to: masked)
       $0[status.name] = masked
+      return StateChangeLog.changes(from: old, to: masked)
     }
+    stateLog?.write(changes)
   }
 
   public func remove(_ name: String) {
@@ -132,13 +143,16 @@ public final class StatusBoard: Sendable {
 
   /// Changes one task of one connector, if both are still known.
   public func updateTask(_ name: String, _ index: Int, _ change: (inout TaskStatus) -> Void) {
-    statuses.withLock { all in
-      guard var status = all[name], index < status.tasks.count else { return }
+    let changes = statuses.withLock { all -> [StateChangeLog.Change] in
+      guard var status = all[name], index < status.tasks.count else { return [] }
       change(&status.tasks[index])
       status.tasks[index] = status.tasks[index].maskingCredentials()
-      publish(from: all[name], to: status)
+      let old = all[name]
+      publish(from: old, to: status)
       all[name] = status
+      return StateChangeLog.changes(from: old, to: status)
     }
+    stateLog?.write(changes)
   }
 
   private func publish(from old: ConnectorStatus?, to new: ConnectorStatus?) {

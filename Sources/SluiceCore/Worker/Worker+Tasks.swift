@@ -125,6 +125,10 @@ extension Worker {
   ) -> [@Sendable () async -> Void] {
     let count = definition.tasks
     return (0..<count).map { index -> @Sendable () async -> Void in
+      // Every line a task logs — the runner's and its connector's, through the context's
+      // logger — names the connector and the task.
+      var log = log
+      log[metadataKey: "task"] = "\(index)"
       switch connector {
       case .source(let source):
         let runner = SourceTaskRunner(
