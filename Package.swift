@@ -61,7 +61,10 @@ let package = Package(
       ]),
     .target(
       name: "SluiceLog",
-      dependencies: ["SluiceCore", "CRC32C", "SluiceCompression"]),
+      dependencies: [
+        "SluiceCore", "CRC32C", "SluiceCompression",
+        .product(name: "Metrics", package: "swift-metrics"),
+      ]),
     // gzip, snappy, lz4 and zstd as Kafka's RecordBatch uses them: a module of its own (not
     // part of SluiceKafka) because the log, which SluiceKafka does not depend on, reads them.
     .target(name: "SluiceCompression", dependencies: ["CZlib", "CSnappy", "CLZ4", "CZstd"]),
@@ -96,6 +99,7 @@ let package = Package(
       name: "SluiceKafkaBroker",
       dependencies: [
         "SluiceCore", "SluiceLog", "SluiceHTTP", "SluiceKafka",
+        .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -41,6 +41,12 @@ struct RunCommand: AsyncParsableCommand {
     } catch {
       throw Failure("\(error)")
     }
+    // Before any component makes its metric handles: one made earlier would stay a no-op.
+    if worker.metrics {
+      WorkerMetrics.shared.bootstrap()
+    } else {
+      WorkerMetrics.shared.switchOff()
+    }
 
     // Validate every connector before anything starts.
     let interpolation = worker.connectorInterpolation(environment: environment)
@@ -97,6 +103,8 @@ struct RunCommand: AsyncParsableCommand {
     let status = StatusBoard(
       onChange: opened.publishStatus,
       topics: ActiveTopics(path: worker.dataDir + "/connector-topics.json"))
+    let stateGauges = ConnectorStateGauges.watch(status)
+    defer { stateGauges.cancel() }
     let workerID = "\(worker.workerID):\(worker.api.port)"
     let targetStates: TargetStateFile
     do {
@@ -104,7 +112,6 @@ struct RunCommand: AsyncParsableCommand {
     } catch {
       throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
     }
-    WorkerMetrics.shared.bootstrap()
     let runtime = Worker(
       store: store, offsets: offsets, registry: registry, status: status, workerID: workerID,
       removalGrace: .milliseconds(worker.connectorRemovalGraceMs),

@@ -23,6 +23,9 @@ public struct WorkerConfig: Sendable {
   /// `task_shutdown_graceful_timeout_ms:` — how long a stopping connector task may take to
   /// finish its batch and commit before it is cancelled (Kafka Connect's name and default).
   public var taskShutdownGracefulTimeoutMs: Int64 = 5_000
+  /// `metrics:` — whether the worker collects its Prometheus metrics (`GET /metrics`); off,
+  /// nothing is recorded and `/metrics` says so. For measuring what collecting costs.
+  public var metrics = true
   public var file: String
 
   /// The rules for `${…}` in connector files.
@@ -54,11 +57,12 @@ public struct WorkerConfig: Sendable {
     let m = try root.mapping(allowedKeys: [
       "data_dir", "connectors_dir", "api", "log", "worker_id", "listeners", "secrets_dirs",
       "connector_removal_grace_ms", "task_shutdown_graceful_timeout_ms", "kafka",
-      "store",
+      "store", "metrics",
     ])
     config.dataDir = try m.string("data_dir", default: config.dataDir)
     config.connectorsDir = try m.string("connectors_dir", default: config.connectorsDir)
     config.workerID = try m.string("worker_id", default: config.workerID)
+    config.metrics = try m.bool("metrics", default: config.metrics)
     if let listeners = m.node("listeners") { config.listeners = try ListenerLimits(listeners) }
     if let kafka = m.node("kafka") { config.kafka = try KafkaListenerConfig(kafka) }
     if let store = m.node("store") { config.store = try StoreConfig(store) }
