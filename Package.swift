@@ -183,7 +183,11 @@ let package = Package(
     // Fixtures/: kafka-python batches the tests read by path, and the script that made them.
     .testTarget(
       name: "SluiceCompressionTests", dependencies: ["SluiceCompression"], exclude: ["Fixtures"]),
-    .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceLog"]),
+    .testTarget(
+      name: "SluiceCoreTests",
+      dependencies: [
+        "SluiceCore", "SluiceLog", .product(name: "Prometheus", package: "swift-prometheus"),
+      ]),
     .testTarget(
       name: "SluiceKafkaBrokerTests",
       dependencies: [
