@@ -81,14 +81,16 @@ final class MetricsWorkerTests: XCTestCase {
     XCTAssertEqual(after.value("sluice_task_state", sink.merging(["state": "RUNNING"]) { $1 }), 1)
     XCTAssertGreaterThanOrEqual(after.value("sluice_sink_batch_records_count", sink) ?? 0, 1)
     XCTAssertEqual(after.value("sluice_sink_batch_records_sum", sink), sinkBefore + 20)
-    XCTAssertGreaterThanOrEqual(after.value("sluice_source_write_duration_seconds_count", source) ?? 0, 1)
+    XCTAssertGreaterThanOrEqual(
+      after.value("sluice_source_write_duration_seconds_count", source) ?? 0, 1)
     XCTAssertGreaterThanOrEqual(after.value("sluice_sink_put_duration_seconds_count", sink) ?? 0, 1)
     XCTAssertGreaterThanOrEqual(after.value("sluice_offset_commits_total", sink) ?? 0, 1)
     XCTAssertEqual(after.families["sluice_sink_put_duration_seconds"], "histogram")
 
     // The log: the topic's 22 records, and the dead letter in the DLQ topic.
     XCTAssertEqual(after.value("sluice_log_appended_records_total", ["topic": "metered"]), 22)
-    XCTAssertEqual(after.value("sluice_log_appended_records_total", ["topic": "metered-out.dlq"]), 1)
+    XCTAssertEqual(
+      after.value("sluice_log_appended_records_total", ["topic": "metered-out.dlq"]), 1)
     XCTAssertGreaterThanOrEqual(after.value("sluice_log_segments", ["topic": "metered"]) ?? 0, 1)
     XCTAssertGreaterThan(after.value("sluice_log_size_bytes", ["topic": "metered"]) ?? 0, 0)
     XCTAssertGreaterThanOrEqual(after.value("sluice_log_fsync_duration_seconds_count") ?? 0, 1)
@@ -99,7 +101,8 @@ final class MetricsWorkerTests: XCTestCase {
       try MetricsScrape(worker).samples.allSatisfy { $0.labels["connector"] != "metered-out" }
     }
     XCTAssertEqual(
-      try MetricsScrape(worker).value("sluice_task_state", source.merging(["state": "RUNNING"]) { $1 }),
+      try MetricsScrape(worker).value(
+        "sluice_task_state", source.merging(["state": "RUNNING"]) { $1 }),
       1, "the other connector stays")
   }
 

@@ -6,7 +6,8 @@ import XCTest
 /// current state, 0 for the others, and no series once a connector is removed.
 final class ConnectorStateGaugesTests: XCTestCase {
   private let registry = PrometheusCollectorRegistry()
-  private lazy var gauges = ConnectorStateGauges(factory: PrometheusMetricsFactory(registry: registry))
+  private lazy var gauges = ConnectorStateGauges(
+    factory: PrometheusMetricsFactory(registry: registry))
   private let board = StatusBoard()
 
   override func setUp() {

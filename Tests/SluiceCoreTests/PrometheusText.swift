@@ -19,7 +19,8 @@ struct PrometheusText {
   init(text: String) {
     var samples: [Series: Double] = [:]
     for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-      guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...])
+      guard let space = line.lastIndex(of: " "),
+        let value = Double(line[line.index(after: space)...])
       else { continue }
       let series = line[..<space]
       guard let open = series.firstIndex(of: "{") else {

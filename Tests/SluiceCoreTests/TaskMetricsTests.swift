@@ -34,13 +34,15 @@ final class TaskMetricsTests: XCTestCase {
       text.samples.keys.filter { $0.labels["connector"] == "gone" }.map(\.name), [],
       "every family of the removed connector")
     XCTAssertEqual(text.value("sluice_task_errors_total", ["connector": "kept", "task": "0"]), 1)
-    XCTAssertNotNil(text.value("sluice_source_write_duration_seconds_count", ["connector": "kept", "task": "0"]))
+    XCTAssertNotNil(
+      text.value("sluice_source_write_duration_seconds_count", ["connector": "kept", "task": "0"]))
   }
 
   func testSwitchedOffMetricsAnswerACommentOnly() {
     let metrics = WorkerMetrics()
     metrics.registry.makeCounter(name: "sluice_test_total").increment()
-    XCTAssertTrue(String(decoding: metrics.exposition(), as: UTF8.self).contains("sluice_test_total"))
+    XCTAssertTrue(
+      String(decoding: metrics.exposition(), as: UTF8.self).contains("sluice_test_total"))
     metrics.switchOff()
     XCTAssertEqual(
       String(decoding: metrics.exposition(), as: UTF8.self),

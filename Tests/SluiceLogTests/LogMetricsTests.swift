@@ -29,7 +29,8 @@ final class LogMetricsTests: LogTestCase {
     XCTAssertEqual(Self.value(text, "sluice_log_appended_records_total{topic=\"\(topic)\"}"), 5)
     let bytes = Self.value(text, "sluice_log_appended_bytes_total{topic=\"\(topic)\"}") ?? 0
     XCTAssertGreaterThan(bytes, 5 * 7, "the encoded batches, headers included")
-    XCTAssertEqual(Self.value(text, "sluice_log_segments{topic=\"\(topic)\"}"), 2, "one per partition")
+    XCTAssertEqual(
+      Self.value(text, "sluice_log_segments{topic=\"\(topic)\"}"), 2, "one per partition")
     XCTAssertEqual(Self.value(text, "sluice_log_size_bytes{topic=\"\(topic)\"}"), bytes)
     XCTAssertGreaterThanOrEqual(
       (Self.value(text, "sluice_log_fsync_duration_seconds_count") ?? 0) - fsyncsBefore, 2)

@@ -41,7 +41,9 @@ struct SinkLagGauges {
   private func gauge(_ tp: TopicPartition) -> Gauge {
     Gauge(
       label: "sluice_sink_lag_records",
-      dimensions: [("connector", connector), ("topic", tp.topic), ("partition", String(tp.partition))],
+      dimensions: [
+        ("connector", connector), ("topic", tp.topic), ("partition", String(tp.partition)),
+      ],
       factory: factory)
   }
 }

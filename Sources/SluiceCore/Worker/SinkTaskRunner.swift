@@ -166,8 +166,9 @@ private struct SinkConsumer {
   let metrics: TaskMetrics
   var lag: SinkLagGauges
 
-  init(runner: SinkTaskRunner, task: any SinkTask, consumer: any TopicConsumer, metrics: TaskMetrics)
-  {
+  init(
+    runner: SinkTaskRunner, task: any SinkTask, consumer: any TopicConsumer, metrics: TaskMetrics
+  ) {
     self.runner = runner
     self.task = task
     self.consumer = consumer

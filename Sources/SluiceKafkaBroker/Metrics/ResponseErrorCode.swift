@@ -63,7 +63,9 @@ extension OffsetFetchResponse: ResponseErrorCode {
       errorCode,
       either(
         topics.firstError { $0.partitions.firstError(\.errorCode) },
-        groups.firstError { either($0.errorCode, $0.topics.firstError { $0.partitions.firstError(\.errorCode) }) }))
+        groups.firstError {
+          either($0.errorCode, $0.topics.firstError { $0.partitions.firstError(\.errorCode) })
+        }))
   }
 }
 extension CreateTopicsResponse: ResponseErrorCode {
