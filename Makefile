@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
-APT_PACKAGES := libpq-dev libmosquitto-dev libcurl4-openssl-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev pkg-config postgresql mosquitto mosquitto-clients python3 curl openssl
+# chromium and chromium-driver: the dashboard's browser test (Tests/Dashboard/dashboard_check.py).
+APT_PACKAGES := libpq-dev libmosquitto-dev libcurl4-openssl-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev pkg-config postgresql mosquitto mosquitto-clients python3 curl openssl chromium chromium-driver
 BENCH_PACKAGES := wrk
 
 .PHONY: help deps bench-deps build release run test soak fuzz fuzz-ci bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot bench-kafka bench-kafka-store bench-transforms bench-metrics kafka-tools rest-tools clean
@@ -13,7 +14,7 @@ help:
 	@echo "make test       start PostgreSQL and mosquitto on loopback and run every test"
 	@echo "make bench      run the benchmarks (Benchmarks/README.md)"
 	@echo "make kafka-tools  kcat and the Kafka clients of Tests/Kafka in .build/kafka-venv"
-	@echo "make rest-tools   schemathesis, kafka-connect-py and prometheus-client (Tests/ConnectREST) in .build/rest-venv"
+	@echo "make rest-tools   schemathesis, kafka-connect-py, selenium and prometheus-client (Tests/ConnectREST) in .build/rest-venv"
 	@echo "make soak       20 minutes of mixed load, kill -9 every 2 minutes, malformed input"
 	@echo "make fuzz       run every libFuzzer target for FUZZ_SECONDS (default 60) on Fuzz/corpus"
 	@echo "make fuzz-ci    the same, 10 s per target (replays the corpus, crashes included)"
@@ -30,7 +31,8 @@ bench-deps: deps
 kafka-tools:
 	@bash Tests/Kafka/install.sh
 
-# schemathesis and kafka-connect-py, pinned, in .build/rest-venv (Tests/ConnectREST/requirements.txt).
+# schemathesis, kafka-connect-py and selenium, pinned, in .build/rest-venv
+# (Tests/ConnectREST/requirements.txt).
 rest-tools:
 	@bash Tests/ConnectREST/install.sh
 

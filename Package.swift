@@ -80,8 +80,9 @@ let package = Package(
         .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "Logging", package: "swift-log"),
       ]),
-    // OpenAPI/openapi.json, the description `GET /openapi.json` serves, is compiled in
-    // (`PackageResources.openapi_json`): the binary needs no file beside it.
+    // OpenAPI/openapi.json, the description `GET /openapi.json` serves, and the dashboard's
+    // assets are compiled in (`PackageResources.openapi_json`, …): the binary needs no file
+    // beside it.
     .target(
       name: "SluiceAPI",
       dependencies: [
@@ -92,7 +93,12 @@ let package = Package(
         .product(name: "HummingbirdTLS", package: "hummingbird"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ],
-      resources: [.embedInCode("OpenAPI/openapi.json")]),
+      resources: [
+        .embedInCode("OpenAPI/openapi.json"),
+        // The dashboard's script and stylesheet (GET /ui/dashboard.js, /ui/dashboard.css).
+        .embedInCode("Dashboard/Assets/dashboard.js"),
+        .embedInCode("Dashboard/Assets/dashboard.css"),
+      ]),
 
     // The Kafka listener: the embedded log as a single-node Kafka broker (DESIGN.md §8).
     .target(
@@ -140,6 +146,7 @@ let package = Package(
         "SluiceHTTP",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdHTTP2", package: "hummingbird"),
+        .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "Crypto", package: "swift-crypto"),
       ],
       path: "Connectors/Webhook"),
@@ -147,14 +154,25 @@ let package = Package(
       name: "PostgresSinkConnector", dependencies: ["SluiceCore", "SluicePostgres", "CLibPQ"],
       path: "Connectors/PostgresSink"),
     .target(
-      name: "PostgresCDCConnector", dependencies: ["SluiceCore", "SluicePostgres", "CLibPQ"],
+      name: "PostgresCDCConnector",
+      dependencies: [
+        "SluiceCore", "SluicePostgres", "CLibPQ",
+        .product(name: "Metrics", package: "swift-metrics"),
+      ],
       path: "Connectors/PostgresCDC"),
     .target(
       name: "HTTPSinkConnector",
-      dependencies: ["SluiceCore", "CCurl", .product(name: "Crypto", package: "swift-crypto")],
+      dependencies: [
+        "SluiceCore", "CCurl", .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Metrics", package: "swift-metrics"),
+      ],
       path: "Connectors/HTTPSink"),
     .target(
-      name: "MQTTConnector", dependencies: ["SluiceCore", "CMosquitto"], path: "Connectors/MQTT"),
+      name: "MQTTConnector",
+      dependencies: [
+        "SluiceCore", "CMosquitto", .product(name: "Metrics", package: "swift-metrics"),
+      ],
+      path: "Connectors/MQTT"),
 
     // MARK: - Executables
     .executableTarget(
@@ -183,6 +201,7 @@ let package = Package(
     // Fixtures/: kafka-python batches the tests read by path, and the script that made them.
     .testTarget(
       name: "SluiceCompressionTests", dependencies: ["SluiceCompression"], exclude: ["Fixtures"]),
+    // Prometheus: MetricsHistoryTests and the metrics unit tests read registries of their own.
     .testTarget(
       name: "SluiceCoreTests",
       dependencies: [
@@ -201,6 +220,8 @@ let package = Package(
       dependencies: [
         "SluiceAPI", "SluiceCore", "SluiceLog",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
+        // DashboardTests charts a Prometheus registry of its own.
+        .product(name: "Prometheus", package: "swift-prometheus"),
       ]),
     .testTarget(
       name: "FileConnectorTests", dependencies: ["FileConnector", "SluiceCore", "SluiceLog"]),

@@ -5,9 +5,10 @@
 #             logical slots retain the WAL
 #   plain:    a `source: postgres-cdc` connector on one slot, no transforms, from the worker's start
 #             until the last row's event is durable in bench.bench_rows
-#   chain:    the same on the other slot with `transforms:` RegexRouter (bench.bench_rows ->
-#             cdc.bench_rows) and `filter_if` (drops deletes and the first 1,000 rows by
-#             value.after.id), until the last kept row is durable in cdc.bench_rows
+#   chain:    the same on the other slot with `transforms:` Debezium's unwrap
+#             (ExtractNewRecordState, deletes rewritten), RegexRouter (bench.bench_rows ->
+#             cdc.bench_rows) and `filter_if` (drops deleted rows and the first 1,000 rows by
+#             value.id), until the last kept row is durable in cdc.bench_rows
 # The two drains alternate which goes first from round to round. Per round: both rates, their ratio,
 # both workers' peak RSS. Then medians. Targets: chain >= 0.85 x plain, peak RSS <= +8 MiB.
 # ROUNDS and ROWS override the defaults; CHAIN_YAML and DROPPED replace the chain (the connector
@@ -23,13 +24,16 @@ bench_setup
 : >"$work/plain"; : >"$work/chain"; : >"$work/ratio"; : >"$work/rss_plain"; : >"$work/rss_chain"
 
 chain_yaml=${CHAIN_YAML:-'transforms:
+  - name: unwrap
+    type: io.debezium.transforms.ExtractNewRecordState
+    delete.tombstone.handling.mode: rewrite
   - name: rename
     type: org.apache.kafka.connect.transforms.RegexRouter
     regex: "bench\\.(.*)"
     replacement: "cdc.$1"
   - name: no-test-rows
     type: filter_if
-    if: '"'"'value.op == "d" || value.after.id <= 1000'"'"''}
+    if: '"'"'value.__deleted == "true" || value.id <= 1000'"'"''}
 
 # wait_topic TOPIC LAST DIR API: like cdc_wait_embedded, for offset LAST of TOPIC.
 wait_topic() {

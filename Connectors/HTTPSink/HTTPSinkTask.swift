@@ -19,11 +19,13 @@ final class HTTPSinkTask: SinkTask {
   private let client: CurlMulti
   private let planner: DeliveryPlanner
   private let metrics = Mutex(HTTPSinkMetrics())
+  private let exported: HTTPSinkRequestMetrics
 
   init(config: HTTPSinkConfig, context: any SinkTaskContext) {
     self.config = config
     self.context = context
     planner = DeliveryPlanner(config: config)
+    exported = HTTPSinkRequestMetrics(connector: config.name)
     client = CurlMulti(
       maxConnectionsPerHost: config.maxInFlight,
       settings: CurlSettings(timeoutMs: config.timeoutMs, tls: config.tls))
@@ -97,6 +99,8 @@ final class HTTPSinkTask: SinkTask {
   ) async throws {
     let outcome = HTTPOutcome(response, unbuildable: delivery.problem != nil)
     metrics.withLock { $0.answered(response, outcome: outcome) }
+    // A request that could not be built was never sent: not a request to count.
+    if delivery.problem == nil { exported.answered(response) }
     switch outcome {
     case .delivered:
       scheduler.completed(i)
@@ -156,6 +160,7 @@ final class HTTPSinkTask: SinkTask {
 
   func close() async {
     await client.close()
+    exported.release()
     publish(metrics.withLock { $0.details() })
   }
 }

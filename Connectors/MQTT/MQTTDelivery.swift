@@ -21,10 +21,15 @@ final class MQTTDelivery: @unchecked Sendable {
   private var dropped = 0
   private var redeliveries = 0
   private let warnings = WarningRateLimiter()
+  private let metrics: MQTTMetrics?
 
-  init(config: MQTTConfig, context: any SourceTaskContext, filter: RedeliveryFilter) {
+  init(
+    config: MQTTConfig, context: any SourceTaskContext, filter: RedeliveryFilter,
+    metrics: MQTTMetrics? = nil
+  ) {
     self.config = config
     self.context = context
+    self.metrics = metrics
     self.mapper = MQTTRecordMapper(config: config)
     self.filter = filter
   }
@@ -73,6 +78,7 @@ final class MQTTDelivery: @unchecked Sendable {
     messages += records.count - newlyDeadLettered
     deadLettered += newlyDeadLettered
     dropped += newlyDropped
+    metrics?.delivered(messages: batch.count - skipped, redeliveriesSkipped: skipped)
     context.setDetail("messages", String(messages))
     if deadLettered > 0 { context.setDetail("dead_lettered", String(deadLettered)) }
     if dropped > 0 { context.setDetail("dropped", String(dropped)) }

@@ -19,20 +19,26 @@ final class MQTTSourceTask: SourceTask {
       context.logger.warning("redelivery window skipped a partition it cannot read: \(problem)")
     }
     filter.rebuild(from: written.records)
-    let delivery = MQTTDelivery(config: config, context: context, filter: filter)
+    let metrics = MQTTMetrics(connector: config.name, task: context.taskIndex)
+    defer { metrics.release() }
+    let delivery = MQTTDelivery(
+      config: config, context: context, filter: filter, metrics: metrics)
     let context = self.context
     context.setDetail("broker", "\(config.host):\(config.port)")
     context.setDetail("client_id", config.clientID)
     let loop = MQTTNetworkLoop(config: config, logger: context.logger) { state in
       switch state {
       case .connected(let resumed):
+        metrics.connection(up: true)
         context.setDetail("connected", "true")
         context.setDetail("session", resumed ? "resumed" : "new")
         context.setDetail("last_error", nil)
       case .disconnected(let reason):
+        metrics.connection(up: false)
         context.setDetail("connected", "false")
         context.setDetail("last_error", reason)
       case .idle, .connecting:
+        metrics.connection(up: false)
         context.setDetail("connected", "false")
       }
     }

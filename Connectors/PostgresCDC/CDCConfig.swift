@@ -32,6 +32,10 @@ struct CDCConfig: Sendable {
   /// Debezium's `tombstones.on.delete`: a record with a null value after each delete.
   var tombstonesOnDelete: Bool
   var topic: TopicTemplate
+  /// When the slot's retained WAL makes the task DEGRADED, and CRITICAL (``SlotHealth``).
+  var slotThresholds: SlotThresholds
+  /// How often the slot's figures are read from `pg_replication_slots`.
+  var slotHealthPollMilliseconds: Int64
 
   /// The `config:` keys, as `/connector-plugins` describes them.
   static let definitions: [ConfigKeyDefinition] = [
@@ -70,6 +74,20 @@ struct CDCConfig: Sendable {
     .init(
       "tombstones_on_delete", .boolean, default: "true", importance: .low, group: "Events",
       "Write a record with a null value after each delete, as Debezium does, so compaction can drop the key."
+    ),
+    .init(
+      "slot_warn_retained_wal", .string, default: "1GiB", importance: .medium,
+      group: "Slot health",
+      "When the WAL the slot holds back (pg_current_wal_lsn() - restart_lsn) is above this size, the task and GET /health say DEGRADED with the reason: a size like 512MB or 2GiB, or off."
+    ),
+    .init(
+      "slot_fail_retained_wal", .string, default: "off", importance: .medium,
+      group: "Slot health",
+      "Above this size the task's warning is CRITICAL and GET /health answers 503; the task keeps streaming. A size (at least slot_warn_retained_wal), or off."
+    ),
+    .init(
+      "slot_health_poll_ms", .string, default: "10000", importance: .low, group: "Slot health",
+      "How often the slot's retained WAL, wal_status and safe_wal_size are read: milliseconds (at least 100) or a duration like 10s."
     ),
   ]
   static let keys = definitions.topLevelKeys
@@ -138,6 +156,11 @@ struct CDCConfig: Sendable {
     }
     dropSlotOnDelete = try m.bool("drop_slot_on_delete", default: false)
     tombstonesOnDelete = try m.bool("tombstones_on_delete", default: true)
+    slotThresholds = try SlotThresholds(m)
+    slotHealthPollMilliseconds = try m.durationMilliseconds("slot_health_poll_ms", default: 10_000)
+    if slotHealthPollMilliseconds < 100, let node = m.node("slot_health_poll_ms") {
+      throw node.error("expected at least 100 ms, got \(slotHealthPollMilliseconds)")
+    }
 
     let topicNode = try definition.requiredTopicNode()
     do throws(TemplateError) {

@@ -24,6 +24,29 @@ final class CDCSourceTask: SourceTask {
   }
 
   func run() async throws {
+    let metrics = CDCMetrics(connector: config.name, slot: config.slot)
+    let monitor = SlotMonitor(config: config, context: context, metrics: metrics)
+    defer {
+      monitor.clear()
+      metrics.release()
+    }
+    // `initial_only` keeps no slot to watch.
+    guard config.snapshot != .initialOnly else {
+      try await replicate(metrics: metrics)
+      return
+    }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { try await monitor.run() }
+      group.addTask { try await self.replicate(metrics: metrics) }
+      // The first to end ends both: replication when the task stops or fails, the monitor
+      // when the slot is lost (a paused task, waiting to send, would not notice otherwise).
+      try await group.next()
+      group.cancelAll()
+    }
+  }
+
+  /// Sets up, snapshots if asked, and streams, reconnecting after blips, until cancelled.
+  private func replicate(metrics: CDCMetrics) async throws {
     let control = ControlConnection(config: config)
     context.setDetail("slot", config.slot)
     context.setDetail("publication", config.publication)
@@ -38,7 +61,7 @@ final class CDCSourceTask: SourceTask {
         context.setDetail("state", "starting")
         let setup = try await control.run { try SlotSetup(config: self.config).prepare(on: $0) }
         if !snapshotDone {
-          progress = try await snapshotIfNeeded(setup: setup)
+          progress = try await snapshotIfNeeded(setup: setup, metrics: metrics)
           snapshotDone = true
         }
         if config.snapshot == .initialOnly {
@@ -47,7 +70,7 @@ final class CDCSourceTask: SourceTask {
           while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
           return
         }
-        try await stream(from: setup, control: control, snapshot: progress) {
+        try await stream(from: setup, control: control, snapshot: progress, metrics: metrics) {
           if failing {
             self.context.logger.info(
               "replication resumed", metadata: ["slot": "\(self.config.slot)"])
@@ -116,7 +139,9 @@ final class CDCSourceTask: SourceTask {
   /// Reads the tables first when the config asks for a snapshot and the connector has no
   /// position yet, or resumes one a crash cut short. Returns the snapshot's progress (nil when
   /// no snapshot was ever taken), which streaming needs to drop what the snapshot holds.
-  private func snapshotIfNeeded(setup: SlotState) async throws -> SnapshotProgress? {
+  private func snapshotIfNeeded(setup: SlotState, metrics: CDCMetrics) async throws
+    -> SnapshotProgress?
+  {
     let committed = context.committedPosition
     var progress: SnapshotProgress
     var point: SnapshotPoint?
@@ -132,7 +157,8 @@ final class CDCSourceTask: SourceTask {
       progress = SnapshotProgress(base: setup.confirmed.value, tables: [])
     }
     context.setDetail("state", "snapshotting")
-    let snapshot = InitialSnapshot(config: config, context: context, settings: settings(setup))
+    let snapshot = InitialSnapshot(
+      config: config, context: context, settings: settings(setup), metrics: metrics)
     try await snapshot.run(progress: &progress, committed: point)
     return progress
   }
@@ -146,7 +172,7 @@ final class CDCSourceTask: SourceTask {
   /// Streams until cancelled or the connection fails; `progressed` runs after each chunk.
   private func stream(
     from setup: SlotState, control: ControlConnection, snapshot: SnapshotProgress?,
-    progressed: () -> Void
+    metrics: CDCMetrics, progressed: () -> Void
   ) async throws {
     let replication = ReplicationStream(
       parameters: .init(
@@ -164,7 +190,9 @@ final class CDCSourceTask: SourceTask {
       } else { nil }
     let progressSuffix = snapshot.map { "|" + CDCPosition.encode($0) } ?? ""
     replication.start()
-    let monitor = Task { await self.monitor(replication: replication, control: control) }
+    let monitor = Task {
+      await self.monitor(replication: replication, control: control, metrics: metrics)
+    }
     defer {
       monitor.cancel()
       replication.stop()
@@ -236,19 +264,34 @@ final class CDCSourceTask: SourceTask {
           }
           // Everything before this LSN is in `records` or in the sends before them.
           let confirmable = changes.confirmableLSN
+          // Counted per chunk, into the metrics once the chunk is durable.
+          let tally = changes.takeTally()
+          // Transformed here, while the send before is being written, not in the send's own
+          // turn: the chain overlaps that write instead of lengthening the next one.
+          // A transform failure fails the task once the send before has finished.
+          let transformed = records.isEmpty ? nil : Result { try context.prepare(records) }
           try await finishSend()
-          if records.isEmpty {
+          guard let transformed else {
+            metrics.durable(tally)
             replication.confirm(confirmable)
             progressed()
             continue
           }
-          sending.addTask { [records] in
+          let prepared: PreparedSend
+          do {
+            prepared = try transformed.get()
+          } catch {
+            throw SendFailure(underlying: error)
+          }
+          sending.addTask { [tally] in
             let placed: [RecordMetadata]
             do {
-              placed = try await context.send(records)
+              placed = try await context.send(prepared)
             } catch {
               throw SendFailure(underlying: error)
             }
+            // Counted as soon as durable, not when the next chunk collects this send.
+            metrics.durable(tally)
             return (confirmable, placed.reduce(0) { $0 + ($1.wasReplayed ? 1 : 0) })
           }
           inFlight = true
@@ -279,7 +322,9 @@ final class CDCSourceTask: SourceTask {
 
   /// Writes heartbeats (so an idle slot still advances) and shows the slot's confirmed LSN and
   /// lag in the status, until cancelled.
-  private func monitor(replication: ReplicationStream, control: ControlConnection) async {
+  private func monitor(
+    replication: ReplicationStream, control: ControlConnection, metrics: CDCMetrics
+  ) async {
     let slot = config.slot
     let interval = min(config.heartbeatMilliseconds, 1000)
     var sinceHeartbeat: Int64 = 0
@@ -292,6 +337,7 @@ final class CDCSourceTask: SourceTask {
         do {
           try await control.run { try ControlConnection.heartbeat(on: $0) }
           replication.requestReply()
+          metrics.heartbeatWritten()
           context.setDetail("heartbeat", nil)
         } catch {
           context.setDetail("heartbeat", "failed: \(error)")

@@ -62,6 +62,8 @@ struct ChangeStream {
   var primaryKeys: [UInt32: [String]] = [:]
   /// Everything before this LSN has been handed out as records (or had none).
   private(set) var confirmableLSN: LSN
+  /// What was decoded since the last ``takeTally()``, for the metrics.
+  private(set) var tally = ChangeTally()
   /// The clock for the envelope's `ts_ms`; replaceable in tests.
   var now: () -> Int64 = currentTimeMillis
 
@@ -73,6 +75,12 @@ struct ChangeStream {
   /// Whether the table of a Relation message needs its primary key from the catalog.
   static func needsCatalogKey(_ relation: PgOutputMessage.Relation) -> Bool {
     relation.replicaIdentity != UInt8(ascii: "d")
+  }
+
+  /// The tally since the last call, which starts a new one.
+  mutating func takeTally() -> ChangeTally {
+    defer { tally = ChangeTally() }
+    return tally
   }
 
   /// A keepalive: between transactions, everything the server sent before it is handed out.
@@ -91,6 +99,10 @@ struct ChangeStream {
         commitMilliseconds: PostgresEpoch.milliseconds(fromPostgres: begin.commitTime))
       return []
     case .commit(let commit):
+      if let transaction {
+        if transaction.nextIndex > 0 { tally.transactions += 1 }
+        tally.lastCommitMilliseconds = transaction.commitMilliseconds
+      }
       transaction = nil
       if commit.endLSN > confirmableLSN { confirmableLSN = commit.endLSN }
       return []
@@ -108,6 +120,7 @@ struct ChangeStream {
       return try receive(.delete(relation: oid, old: Self.old(old)), at: lsn)
     case .truncate(let oids, _, _):
       var records: [ChangeRecord] = []
+      tally.truncates += oids.count
       for oid in oids {
         records.append(
           try event(try table(oid), op: "t", key: nil, before: .none, after: .none, at: lsn))
@@ -140,6 +153,7 @@ struct ChangeStream {
     case .insert(let oid, let new):
       let table = try self.table(oid)
       try checkWidth(new, table)
+      tally.creates += 1
       return [
         try event(
           table, op: "c", key: key(of: new, table), before: .none,
@@ -158,6 +172,8 @@ struct ChangeStream {
       {
         // The key changed: as Debezium does, a delete of the old key and a create of the new,
         // so each key's partition sees its own history.
+        tally.deletes += 1
+        tally.creates += 1
         var records = [
           try event(table, op: "d", key: oldKey, before: before, after: .none, at: lsn)
         ]
@@ -165,10 +181,12 @@ struct ChangeStream {
         records.append(try event(table, op: "c", key: newKey, before: .none, after: after, at: lsn))
         return records
       }
+      tally.updates += 1
       return [try event(table, op: "u", key: newKey, before: before, after: after, at: lsn)]
     case .delete(let oid, let old):
       let table = try self.table(oid)
       try checkWidth(old.row, table)
+      tally.deletes += 1
       let key = key(of: old.row, table)
       var records = [
         try event(table, op: "d", key: key, before: .old(old), after: .none, at: lsn)

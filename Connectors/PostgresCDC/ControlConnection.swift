@@ -10,9 +10,16 @@ final class ControlConnection: @unchecked Sendable {
   /// Touched only on `queue`.
   private var connection: PostgresConnection?
 
-  init(config: CDCConfig) {
+  private let applicationName: String
+
+  /// `purpose` names a second connection of the same task (`slot health`) in its queue and in
+  /// `pg_stat_activity`.
+  init(config: CDCConfig, purpose: String? = nil) {
     self.config = config
-    queue = DispatchQueue(label: "sluice.postgres-cdc.\(config.name)")
+    let suffix = purpose.map { " " + $0 } ?? ""
+    applicationName = "sluice \(config.name)\(suffix)"
+    queue = DispatchQueue(
+      label: "sluice.postgres-cdc.\(config.name)" + (purpose.map { "." + $0 } ?? ""))
   }
 
   /// Runs `work` with a working connection on the queue.
@@ -48,7 +55,7 @@ final class ControlConnection: @unchecked Sendable {
     if let connection, connection.isHealthy { return connection }
     connection = nil
     let fresh = try PostgresConnection.changeCapture(
-      url: config.url, password: config.password, applicationName: "sluice \(config.name)")
+      url: config.url, password: config.password, applicationName: applicationName)
     connection = fresh
     return fresh
   }

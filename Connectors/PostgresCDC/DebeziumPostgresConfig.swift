@@ -119,6 +119,19 @@ enum DebeziumPostgresConfig {
       "slot.drop.on.stop", .boolean, default: "false", importance: .low, group: replication,
       "Only false: Sluice keeps the slot when the connector stops (drop_slot_on_delete drops it when the connector is deleted)."
     ),
+    // Sluice's own, in Debezium's spelling: Debezium has no slot health.
+    .init(
+      "slot.warn.retained.wal", .string, default: "1GiB", importance: .medium, group: replication,
+      "Sluice: above this much WAL held back by the slot (pg_current_wal_lsn() - restart_lsn), the task and GET /health say DEGRADED with the reason. A size like 512MB or 2GiB, or off."
+    ),
+    .init(
+      "slot.fail.retained.wal", .string, default: "off", importance: .medium, group: replication,
+      "Sluice: above this size the warning is CRITICAL and GET /health answers 503; the task keeps streaming. A size, or off."
+    ),
+    .init(
+      "slot.health.poll.interval.ms", .int, default: "10000", importance: .low, group: replication,
+      "Sluice: milliseconds between readings of the slot's retained WAL, wal_status and safe_wal_size (at least 100)."
+    ),
     .init(
       "max.batch.size", .int, default: "2048", importance: .low, group: replication,
       "Accepted and without effect: Sluice batches by transaction."),
@@ -179,6 +192,15 @@ enum DebeziumPostgresConfig {
     if let heartbeat = try t.int("heartbeat.interval.ms", range: 0...Int(Int32.max)), heartbeat > 0
     {
       config.append(t.entry("heartbeat_ms", try t.required("heartbeat.interval.ms")))
+    }
+    for (key, sluiceKey) in [
+      ("slot.warn.retained.wal", "slot_warn_retained_wal"),
+      ("slot.fail.retained.wal", "slot_fail_retained_wal"),
+    ] {
+      if let node = try t.node(key) { config.append(t.entry(sluiceKey, node)) }
+    }
+    if try t.int("slot.health.poll.interval.ms", range: 100...Int(Int32.max)) != nil {
+      config.append(t.entry("slot_health_poll_ms", try t.required("slot.health.poll.interval.ms")))
     }
     if let tombstones = try t.bool("tombstones.on.delete") {
       config.append(

@@ -13,6 +13,7 @@ struct InitialSnapshot {
   let config: CDCConfig
   let context: any SourceTaskContext
   let settings: ChangeStream.Settings
+  let metrics: CDCMetrics
   /// Rows per FETCH and per send.
   static let fetchRows = 2000
   /// How often a long table's progress is logged.
@@ -73,6 +74,7 @@ struct InitialSnapshot {
     var skipped = 0
     var lastLog = ContinuousClock.now
     for index in resume.table..<progress.tables.count {
+      metrics.snapshotRemainingTables(progress.tables.count - index)
       let name = progress.tables[index]
       let table = try await session.describe(name)
       if ChangeStream.needsCatalogKey(table.relation) {
@@ -124,6 +126,7 @@ struct InitialSnapshot {
           records[records.count - 1].position = point(index, lastKey).sourcePosition(
             progress: progress)
           _ = try await context.send(records)
+          metrics.snapshotRowsDurable(records.count)
         }
         let estimate = table.estimatedRows.map { "/~\($0)" } ?? ""
         let state = "table \(index + 1)/\(progress.tables.count) \(name), \(rows)\(estimate) rows"
@@ -140,6 +143,7 @@ struct InitialSnapshot {
         "snapshot of a table done", metadata: ["table": "\(name)", "rows": "\(rows)"])
     }
     progress.done = true
+    metrics.snapshotRemainingTables(0)
     sequence += 1
     try await context.commit(point(progress.tables.count, nil).sourcePosition(progress: progress))
     context.setDetail(

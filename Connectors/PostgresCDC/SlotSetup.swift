@@ -144,14 +144,20 @@ struct SlotSetup {
 
   /// Creates the slot when missing; returns where it has confirmed up to.
   func ensureSlot(on connection: PostgresConnection, database: String) throws -> LSN {
+    // wal_status is PostgreSQL 13's: a slot it invalidated can never stream again.
+    let walStatus = connection.serverVersion >= 130000 ? "wal_status" : "NULL"
     let rows = try connection.execute(
-      "SELECT plugin, database, confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1",
+      "SELECT plugin, database, confirmed_flush_lsn, \(walStatus) FROM pg_replication_slots WHERE slot_name = $1",
       [config.slot])
     if let row = rows.first {
       guard row[0] == "pgoutput", row[1] == database else {
         throw SetupError(
           "replication slot '\(config.slot)' exists for plugin \(row[0] ?? "none") in database \(row[1] ?? "none"), not pgoutput in \(database); name another slot or run SELECT pg_drop_replication_slot('\(config.slot)');"
         )
+      }
+      if row[3] == "lost" {
+        throw SetupError(
+          SlotHealth.lostMessage(slot: config.slot, connector: config.name))
       }
       return row[2].flatMap { LSN($0) } ?? .zero
     }

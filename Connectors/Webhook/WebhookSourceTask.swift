@@ -14,14 +14,17 @@ final class WebhookSourceTask: SourceTask {
   private let pending = Atomic<Int>(0)
   /// False until the dedupe index holds every key already written: no request is taken before.
   private let ready = Atomic<Bool>(false)
+  private let metrics: WebhookMetrics
 
   init(config: WebhookConfig, context: any SourceTaskContext) {
     self.config = config
     self.context = context
+    self.metrics = WebhookMetrics(connector: config.name)
     self.dedupe = DedupeIndex(windowMs: config.dedupeWindowMs, maxBytes: config.dedupeMaxBytes)
   }
 
   func run() async throws {
+    defer { metrics.release() }
     // The path is served from the start: while the dedupe index is rebuilt, requests get a 503
     // with Retry-After (webhook senders retry those), not a 404 from a listener another
     // connector shares.
@@ -72,7 +75,15 @@ final class WebhookSourceTask: SourceTask {
 
   // MARK: - Requests
 
+  /// Answers a request, and counts the answer.
   func handle(_ request: Request) async -> Response {
+    let started = ContinuousClock.now
+    let response = await respond(to: request)
+    metrics.answered(status: response.status.code, after: ContinuousClock.now - started)
+    return response
+  }
+
+  private func respond(to request: Request) async -> Response {
     guard ready.load(ordering: .acquiring) else {
       return WebhookResponse.error(
         .serviceUnavailable, "the webhook is starting (rebuilding its dedupe index); retry shortly",

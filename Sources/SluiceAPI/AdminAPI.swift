@@ -27,6 +27,8 @@ public struct AdminAPI: Sendable {
   public var logLevels = LogLevels.shared
   /// What `GET /metrics` exports.
   public var metrics = WorkerMetrics.shared
+  /// The recent metrics the dashboard charts; nil: the dashboard shows no charts.
+  public var history: MetricsHistory?
 
   public init(
     store: any TopicStore, status: StatusBoard, workerID: String,
@@ -55,6 +57,7 @@ public struct AdminAPI: Sendable {
     addLoggerRoutes(to: router)
     addOpenAPIRoutes(to: router)
     addMetricsRoutes(to: router)
+    addDashboardRoutes(to: router)
     methods.record(router.routes)
     return router
   }

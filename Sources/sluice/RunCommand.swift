@@ -131,6 +131,12 @@ struct RunCommand: AsyncParsableCommand {
     var admin = AdminAPI(
       store: store, status: status, workerID: workerID, groups: groups, connectors: folder)
     admin.auth = worker.api.auth
+    // The dashboard's charts: the worker's own metrics, sampled in memory.
+    let history = MetricsHistory(
+      interval: .milliseconds(worker.dashboard.sampleIntervalMs),
+      families: DashboardMetrics.families,
+      exposition: { WorkerMetrics.shared.exposition() })
+    admin.history = history
     let api: any Service
     do {
       api = try admin.application(
@@ -141,7 +147,9 @@ struct RunCommand: AsyncParsableCommand {
     }
     let watcher = ConnectorDirectoryWatcher(folder: folder)
 
-    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: api)]
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+      .init(service: api), .init(service: history),
+    ]
     if let kafka = worker.kafka, let groups, let embedded = opened.embedded {
       let broker: KafkaBroker
       do {
@@ -172,7 +180,8 @@ struct RunCommand: AsyncParsableCommand {
         "store": "\(worker.store.kind)",
       ])
     // Services stop in reverse order: the watcher (no more changes), then the connectors
-    // (finish batch, commit), then the Kafka listener, then the API.
+    // (finish batch, commit), then the Kafka listener, then the dashboard's sampler, then the
+    // API.
     let group = ServiceGroup(
       configuration: .init(
         services: services,

@@ -128,7 +128,8 @@ final class ConnectorPluginTests: XCTestCase {
       cdc.connectorDefinitions.map(\.name),
       [
         "url", "password", "tables", "slot", "publication", "snapshot", "heartbeat_ms",
-        "drop_slot_on_delete", "tombstones_on_delete",
+        "drop_slot_on_delete", "tombstones_on_delete", "slot_warn_retained_wal",
+        "slot_fail_retained_wal", "slot_health_poll_ms",
       ])
     XCTAssertEqual(cdc.connectorDefinitions.first { $0.name == "password" }?.type, .password)
   }

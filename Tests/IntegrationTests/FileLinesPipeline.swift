@@ -8,9 +8,10 @@ final class FileLinesPipeline {
   let input: URL
   let output: URL
 
-  /// Writes both connector files; the worker starts with ``start()``.
-  init() throws {
-    worker = try WorkerProcess()
+  /// Writes both connector files; the worker starts with ``start()``. `workerYAMLExtra` goes
+  /// into the worker file (`dashboard: {…}`), `api` into its `api:` mapping (`auth: {…}`).
+  init(workerYAMLExtra: String = "", api: String = "") throws {
+    worker = try WorkerProcess(workerYAMLExtra: workerYAMLExtra, api: api)
     input = worker.directory.appendingPathComponent("in.txt")
     output = worker.directory.appendingPathComponent("out.txt")
     FileManager.default.createFile(atPath: input.path, contents: nil)

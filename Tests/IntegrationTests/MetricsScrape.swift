@@ -67,4 +67,14 @@ struct MetricsScrape {
 
   /// The samples named `name`.
   func all(_ name: String) -> [Sample] { samples.filter { $0.name == name } }
+
+  /// Whether any sample of `name` has these labels.
+  func has(_ name: String, _ labels: [String: String] = [:]) -> Bool {
+    value(name, labels) != nil
+  }
+}
+
+extension WorkerProcess {
+  /// `GET /metrics`, parsed by prometheus-client.
+  func metrics() throws -> MetricsScrape { try MetricsScrape(self) }
 }

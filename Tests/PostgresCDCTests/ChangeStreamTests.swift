@@ -187,3 +187,52 @@ final class ChangeStreamTests: XCTestCase {
     XCTAssertThrowsError(try ReplicationMessage.decode([UInt8(ascii: "w"), 1, 2]))
   }
 }
+
+/// The tally the metrics read: events by op as the stream hands them out, transactions with
+/// changes (not heartbeats), and the last commit time.
+final class ChangeTallyTests: XCTestCase {
+  typealias M = PgOutputMessage
+
+  func testEventsByOpTransactionsAndTheLastCommitTime() throws {
+    var stream = ChangeStream(
+      settings: .init(
+        connectorName: "shop", database: "db", topic: try TopicTemplate("t"),
+        tombstonesOnDelete: true),
+      confirmed: LSN(100))
+    let text: (String) -> M.TupleValue = { .text(Array($0.utf8)) }
+    _ = try stream.receive(
+      .relation(
+        M.Relation(
+          oid: 7, schema: "public", name: "orders", replicaIdentity: UInt8(ascii: "d"),
+          columns: [
+            .init(name: "id", typeOID: 23, typeModifier: -1, isKey: true),
+            .init(name: "note", typeOID: 25, typeModifier: -1, isKey: false),
+          ])), at: LSN(1))
+    _ = try stream.receive(
+      .begin(.init(finalLSN: LSN(0x500), commitTime: 1_000_000, xid: 9)), at: LSN(2))
+    _ = try stream.receive(.insert(relation: 7, new: [text("1"), .null]), at: LSN(3))
+    _ = try stream.receive(.insert(relation: 7, new: [text("2"), .null]), at: LSN(3))
+    _ = try stream.receive(
+      .update(relation: 7, old: nil, new: [text("1"), text("x")]), at: LSN(4))
+    // A key change counts as the delete and the create it becomes.
+    _ = try stream.receive(
+      .update(relation: 7, old: .key([text("2"), .null]), new: [text("3"), .null]), at: LSN(4))
+    _ = try stream.receive(.delete(relation: 7, old: .key([text("1"), .null])), at: LSN(5))
+    _ = try stream.receive(
+      .truncate(relations: [7], cascade: false, restartIdentity: false), at: LSN(6))
+    _ = try stream.receive(
+      .commit(.init(commitLSN: LSN(0x500), endLSN: LSN(0x508), commitTime: 1_000_000)), at: LSN(7))
+    // A heartbeat: a transaction with nothing captured.
+    _ = try stream.receive(
+      .begin(.init(finalLSN: LSN(0x600), commitTime: 2_000_000, xid: 10)), at: LSN(8))
+    _ = try stream.receive(
+      .commit(.init(commitLSN: LSN(0x600), endLSN: LSN(0x608), commitTime: 2_000_000)), at: LSN(9))
+    let tally = stream.takeTally()
+    XCTAssertEqual(
+      tally,
+      ChangeTally(
+        creates: 3, updates: 1, deletes: 2, truncates: 1, transactions: 1,
+        lastCommitMilliseconds: PostgresEpoch.milliseconds(fromPostgres: 2_000_000)))
+    XCTAssertEqual(stream.takeTally(), ChangeTally(), "taking the tally starts a new one")
+  }
+}

@@ -162,6 +162,49 @@ final class AdminAPITests: XCTestCase {
     }
   }
 
+  func testTaskWarningsMakeHealthDegradedAndCriticalOnesAnswer503() async throws {
+    status.set(
+      ConnectorStatus(
+        name: "cdc", connector: .init(state: .running, workerID: "test:1", trace: nil),
+        tasks: [TaskStatus(id: 0, state: .running, workerID: "test:1")], type: "source",
+        connectorType: "postgres-cdc", configFile: "cdc.yaml"))
+    func health() async throws -> (HTTPResponse.Status, [String: Any]) {
+      let (code, body) = try await app.test(.router) { client in
+        try await client.execute(uri: "/health", method: .get) { ($0.status, $0.body) }
+      }
+      return (code, json(body) as? [String: Any] ?? [:])
+    }
+    status.updateTask("cdc", 0) {
+      $0.setWarning(
+        "replication_slot",
+        TaskWarning(source: "replication_slot", severity: .warning, message: "slot holds 2 GiB"))
+    }
+    var (code, body) = try await health()
+    XCTAssertEqual(code, .ok, "a warning does not fail a probe")
+    XCTAssertEqual(body["status"] as? String, "DEGRADED")
+    XCTAssertEqual(body["message"] as? String, "cdc task 0: slot holds 2 GiB")
+    let warning = (body["warnings"] as? [[String: Any]])?.first
+    XCTAssertEqual(warning?["connector"] as? String, "cdc")
+    XCTAssertEqual(warning?["severity"] as? String, "WARNING")
+    XCTAssertEqual(
+      (status.status(of: "cdc")?.tasks[0].warnings?.first?.message), "slot holds 2 GiB")
+
+    status.updateTask("cdc", 0) {
+      $0.setWarning(
+        "replication_slot",
+        TaskWarning(source: "replication_slot", severity: .critical, message: "slot holds 9 GiB"))
+    }
+    (code, body) = try await health()
+    XCTAssertEqual(code, .serviceUnavailable)
+    XCTAssertEqual((body["warnings"] as? [[String: Any]])?.count, 1, "one warning per source")
+
+    status.updateTask("cdc", 0) { $0.setWarning("replication_slot", nil) }
+    (code, body) = try await health()
+    XCTAssertEqual(code, .ok)
+    XCTAssertEqual(body["status"] as? String, "UP")
+    XCTAssertNil(status.status(of: "cdc")?.tasks[0].warnings, "no warnings key when healthy")
+  }
+
   func testHealthAndConnectorStatusInKafkaConnectShape() async throws {
     status.set(
       ConnectorStatus(

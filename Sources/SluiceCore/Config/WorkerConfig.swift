@@ -13,6 +13,8 @@ public struct WorkerConfig: Sendable {
   public var listeners = ListenerLimits()
   /// `kafka:` — the Kafka listener, nil (off) unless the section is there.
   public var kafka: KafkaListenerConfig?
+  /// `dashboard:` — how often the dashboard's charts sample the worker's metrics.
+  public var dashboard = DashboardConfig()
   public var workerID = ProcessInfo.processInfo.hostName
   /// `secrets_dirs:` — the folders connector files' `${file:}` may read under; nil means only
   /// `connectors_dir` itself (the folder that holds those files). Relative to the worker file.
@@ -57,7 +59,7 @@ public struct WorkerConfig: Sendable {
     let m = try root.mapping(allowedKeys: [
       "data_dir", "connectors_dir", "api", "log", "worker_id", "listeners", "secrets_dirs",
       "connector_removal_grace_ms", "task_shutdown_graceful_timeout_ms", "kafka",
-      "store", "metrics",
+      "store", "dashboard", "metrics",
     ])
     config.dataDir = try m.string("data_dir", default: config.dataDir)
     config.connectorsDir = try m.string("connectors_dir", default: config.connectorsDir)
@@ -66,6 +68,7 @@ public struct WorkerConfig: Sendable {
     if let listeners = m.node("listeners") { config.listeners = try ListenerLimits(listeners) }
     if let kafka = m.node("kafka") { config.kafka = try KafkaListenerConfig(kafka) }
     if let store = m.node("store") { config.store = try StoreConfig(store) }
+    if let dashboard = m.node("dashboard") { config.dashboard = try DashboardConfig(dashboard) }
     if case .kafka = config.store, let listener = m.node("kafka") {
       throw listener.error(
         "the kafka listener serves the embedded log; with store kind kafka, Kafka clients use the cluster itself (remove kafka:)"

@@ -14,6 +14,13 @@ public protocol SourceTaskContext: Sendable {
   /// ``RecordMetadata/replayedOffset``); records a transform dropped get offset -2
   /// (``RecordMetadata/droppedOffset``).
   func send(_ records: [SourceRecord]) async throws -> [RecordMetadata]
+  /// `records` after the connector's transforms, for ``send(_:)-(PreparedSend)``: `send(records)`
+  /// is `send(prepare(records))`. A source that decodes its next batch while one is being
+  /// written calls it in its decode stage, so that the transforms overlap the write in flight
+  /// rather than lengthen it. Throws what a transform failure throws from `send`.
+  func prepare(_ records: [SourceRecord]) throws -> PreparedSend
+  /// Writes a prepared batch, as ``send(_:)-([SourceRecord])`` does.
+  func send(_ prepared: PreparedSend) async throws -> [RecordMetadata]
   /// Commits `position` without records: for progress made where no record is (a snapshot that
   /// opens or ends a phase). Everything sent before it must be durable, as it is once `send`
   /// has returned; ``committedPosition`` returns it after a restart.
@@ -28,9 +35,27 @@ public protocol SourceTaskContext: Sendable {
   func recentlyWritten(maxAgeMs: Int64?, maxCount: Int?) async throws -> WrittenRecords
   /// A value shown under `details` in this task's status (slot, lag, snapshot progress…).
   func setDetail(_ name: String, _ value: String?)
+  /// Reports (or with nil clears) a problem that does not stop the task, under `warnings` in
+  /// its status and in `GET /health` (``TaskWarning``); one per `source`.
+  func setWarning(_ source: String, _ warning: TaskWarning?)
   /// The topics, read-only for sources: partition counts (a snapshot spreading its tables).
   /// State kept in records is read back with ``recentlyWritten(maxAgeMs:maxCount:)``.
   var store: any TopicStore { get }
+}
+
+/// A source's batch after its transforms (``SourceTaskContext/prepare(_:)``), waiting to be
+/// written: the records to write, where each came from in the batch, and the metadata of the
+/// records a filter dropped.
+public struct PreparedSend: Sendable {
+  let records: [SourceRecord]
+  /// The index in the batch of each of `records`.
+  let kept: [Int]
+  /// Per record of the batch: filled for the dropped ones, the rest when written.
+  let results: [RecordMetadata?]
+  /// The batch's last position, committed with it (records a filter dropped included).
+  let lastPosition: SourcePosition?
+  /// What the transforms dropped and dead-lettered, counted once the send is written.
+  var outcome = TransformOutcome()
 }
 
 /// The runtime as a sink task sees it.

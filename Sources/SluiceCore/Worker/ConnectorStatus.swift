@@ -21,9 +21,11 @@ public struct TaskStatus: Sendable, Codable, Equatable {
   public var restarts: Int = 0
   /// Connector-specific figures (slot, lag, progress…), see ``SourceTaskContext/setDetail(_:_:)``.
   public var details: [String: String] = [:]
+  /// Problems the task reports while it runs (``TaskWarning``); nil when there are none.
+  public var warnings: [TaskWarning]?
 
   enum CodingKeys: String, CodingKey {
-    case id, state, trace, restarts, details
+    case id, state, trace, restarts, details, warnings
     case workerID = "worker_id"
   }
 
@@ -32,6 +34,16 @@ public struct TaskStatus: Sendable, Codable, Equatable {
     self.state = state
     self.workerID = workerID
     self.trace = trace
+  }
+}
+
+extension TaskStatus {
+  /// Replaces (or with nil removes) the warning of `source`; no warnings is nil, so the status
+  /// JSON has no `warnings` key while the task is healthy.
+  public mutating func setWarning(_ source: String, _ warning: TaskWarning?) {
+    var list = (warnings ?? []).filter { $0.source != source }
+    if let warning { list.append(warning) }
+    warnings = list.isEmpty ? nil : list
   }
 }
 
@@ -151,6 +163,11 @@ extension TaskStatus {
     var t = self
     t.trace = t.trace.map(CredentialMask.masking)
     t.details = t.details.mapValues(CredentialMask.masking)
+    t.warnings = t.warnings?.map { warning in
+      var masked = warning
+      masked.message = CredentialMask.masking(warning.message)
+      return masked
+    }
     return t
   }
 }

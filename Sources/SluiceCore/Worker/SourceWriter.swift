@@ -71,30 +71,47 @@ final class SourceWriter: SourceTaskContext {
     status.updateTask(connectorName, taskIndex) { $0.details[name] = value }
   }
 
+  func setWarning(_ source: String, _ warning: TaskWarning?) {
+    status.updateTask(connectorName, taskIndex) { $0.setWarning(source, warning) }
+  }
+
   func send(_ sent: [SourceRecord]) async throws -> [RecordMetadata] {
     guard !sent.isEmpty else { return [] }
-    // A paused connector takes no input: the task waits here with its batch, and its own
-    // buffers fill and stop it reading upstream.
-    try await gate.waitWhilePaused()
+    return try await send(prepare(sent))
+  }
+
+  func prepare(_ sent: [SourceRecord]) throws -> PreparedSend {
     var results = [RecordMetadata?](repeating: nil, count: sent.count)
     // Transformed, records keep their place in `sent` (`kept`), so each gets its metadata.
     let (records, kept, outcome) = try transformed(sent, into: &results)
+    return PreparedSend(
+      records: records, kept: kept, results: results,
+      lastPosition: sent.last(where: { $0.position != nil })?.position, outcome: outcome)
+  }
+
+  func send(_ prepared: PreparedSend) async throws -> [RecordMetadata] {
+    guard !prepared.results.isEmpty else { return [] }
+    // A paused connector takes no input: the task waits here with its batch, and its own
+    // buffers fill and stop it reading upstream.
+    try await gate.waitWhilePaused()
+    var results = prepared.results
+    let kept = prepared.kept
     var batches: [(TopicPartition, [OutgoingRecord])] = []
     var placements: [(indexes: [Int], lastPosition: SourcePosition?)] = []
-    for (tp, batch) in try await producer.route(records) {
-      let prepared = try await prepare(batch, for: tp)
-      for index in prepared.replayed {
+    for (tp, batch) in try await producer.route(prepared.records) {
+      let unwritten = try await unwritten(batch, in: tp)
+      for index in unwritten.replayed {
         results[kept[index]] = RecordMetadata(
           topic: tp.topic, partition: tp.partition, offset: RecordMetadata.replayedOffset)
       }
-      guard !prepared.records.isEmpty else { continue }
-      batches.append((tp, prepared.records))
-      placements.append((prepared.indexes, prepared.lastPosition))
+      guard !unwritten.records.isEmpty else { continue }
+      batches.append((tp, unwritten.records))
+      placements.append((unwritten.indexes, unwritten.lastPosition))
     }
     status.topics.note(connectorName, batches.lazy.map(\.0.topic))
     // Everything up to the last position of this send is written, the records a filter dropped
     // included: commit it with them.
-    let last = sent.last(where: { $0.position != nil })?.position
+    let last = prepared.lastPosition
     let started = ContinuousClock.now
     let bases = try await session.write(batches, committing: last)
     metrics.delivery.record(duration: ContinuousClock.now - started)
@@ -103,7 +120,7 @@ final class SourceWriter: SourceTaskContext {
     }
     // The position went with the records: its commit took no time of its own.
     if last != nil { metrics.offsetCommits.increment() }
-    outcome.record(in: metrics)
+    prepared.outcome.record(in: metrics)
     for ((tp, _), (placement, base)) in zip(batches, zip(placements, bases)) {
       if let position = placement.lastPosition { await state.advance(tp, to: position) }
       for (i, index) in placement.indexes.enumerated() {
@@ -182,7 +199,7 @@ final class SourceWriter: SourceTaskContext {
 
   /// One partition's share of a send without the records it already holds, the last one
   /// carrying this connector's name and the batch's last position in its headers.
-  private func prepare(_ batch: [(index: Int, record: SourceRecord)], for tp: TopicPartition)
+  private func unwritten(_ batch: [(index: Int, record: SourceRecord)], in tp: TopicPartition)
     async throws
     -> (records: [OutgoingRecord], indexes: [Int], replayed: [Int], lastPosition: SourcePosition?)
   {

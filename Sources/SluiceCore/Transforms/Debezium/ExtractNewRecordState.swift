@@ -82,6 +82,9 @@ struct ExtractNewRecordState: Transform {
   }
 
   func apply(to record: inout TransformRecord) throws(TransformError) -> Bool {
+    if case .bytes(let bytes?) = record.value, let kept = try applyToBytes(bytes, of: &record) {
+      return kept
+    }
     let value = try record.value.json()
     if value == .null {
       // The connector's tombstone after a delete.
@@ -149,6 +152,9 @@ struct ExtractNewRecordState: Transform {
 struct EnvelopeField: Sendable, Equatable {
   /// The field as written before any alias (`source.ts_ms`), for matching.
   var name: String
+  /// `newName` in UTF-8, and `"<newName>":` as it is spliced into a row.
+  var nameBytes: [UInt8] = []
+  var member: [UInt8] = []
   /// The block holding it (`source`, `transaction`), nil for the envelope's own fields.
   var block: String?
   var field: String
@@ -176,6 +182,8 @@ struct EnvelopeField: Sendable, Equatable {
     } else {
       newName = prefix + (steps.count == 2 ? "\(steps[0])_\(field)" : field)
     }
+    nameBytes = Array(newName.utf8)
+    member = JSONValue.string(newName).jsonBytes + [UInt8(ascii: ":")]
   }
 
   static func list(_ options: TransformOptions, _ key: String, prefix: String) throws(ConfigError)

@@ -135,6 +135,33 @@ enum JSONBytesPath {
     }
   }
 
+  /// Whether the object at `object` of `bytes` (valid JSON) has a member named one of `names`:
+  /// one pass over its members.
+  static func hasMember(namedAnyOf names: [[UInt8]], in bytes: [UInt8], object: Range<Int>)
+    -> Bool
+  {
+    bytes.withUnsafeBufferPointer { buffer in
+      var scanner = JSONScanner(bytes: buffer)
+      scanner.index = object.lowerBound + 1
+      while true {
+        scanner.skipWhitespace()
+        guard scanner.current == UInt8(ascii: "\"") else { return false }
+        let start = scanner.index
+        guard scanner.string() else { return false }
+        let token = UnsafeBufferPointer(rebasing: buffer[start..<scanner.index])
+        if names.contains(where: { sameName(token, $0) }) { return true }
+        scanner.skipWhitespace()
+        guard scanner.current == UInt8(ascii: ":") else { return false }
+        scanner.index += 1
+        scanner.skipWhitespace()
+        guard scanner.value(depth: 1) else { return false }
+        scanner.skipWhitespace()
+        guard scanner.current == UInt8(ascii: ",") else { return false }
+        scanner.index += 1
+      }
+    }
+  }
+
   /// Moves the scanner from an array's `[` to element `index`; false when there are fewer.
   private static func element(_ index: Int, _ scanner: inout JSONScanner) -> Bool {
     scanner.index += 1
@@ -153,7 +180,7 @@ enum JSONBytesPath {
   }
 
   /// Whether the string token (quotes included) spells `name`; escapes are decoded first.
-  private static func sameName(_ token: UnsafeBufferPointer<UInt8>, _ name: [UInt8]) -> Bool {
+  static func sameName(_ token: UnsafeBufferPointer<UInt8>, _ name: [UInt8]) -> Bool {
     let inner = UnsafeBufferPointer(rebasing: token[1..<(token.count - 1)])
     if !inner.contains(UInt8(ascii: "\\")) {
       return inner.count == name.count && inner.elementsEqual(name)
