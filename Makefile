@@ -7,14 +7,14 @@ export PATH := $(PATH):/opt/swift/usr/bin
 APT_PACKAGES := libpq-dev libmosquitto-dev libcurl4-openssl-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev pkg-config postgresql mosquitto mosquitto-clients python3 curl openssl chromium chromium-driver
 BENCH_PACKAGES := wrk
 
-.PHONY: help deps bench-deps build release run test soak fuzz fuzz-ci bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot bench-kafka bench-kafka-store bench-transforms kafka-tools rest-tools clean
+.PHONY: help deps bench-deps build release run test soak fuzz fuzz-ci bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot bench-kafka bench-kafka-store bench-transforms bench-metrics kafka-tools rest-tools clean
 
 help:
 	@echo "make run        build in release mode and start the worker with Config/worker.yaml"
 	@echo "make test       start PostgreSQL and mosquitto on loopback and run every test"
 	@echo "make bench      run the benchmarks (Benchmarks/README.md)"
 	@echo "make kafka-tools  kcat and the Kafka clients of Tests/Kafka in .build/kafka-venv"
-	@echo "make rest-tools   schemathesis, kafka-connect-py and selenium (Tests/ConnectREST) in .build/rest-venv"
+	@echo "make rest-tools   schemathesis, kafka-connect-py, selenium and prometheus-client (Tests/ConnectREST) in .build/rest-venv"
 	@echo "make soak       20 minutes of mixed load, kill -9 every 2 minutes, malformed input"
 	@echo "make fuzz       run every libFuzzer target for FUZZ_SECONDS (default 60) on Fuzz/corpus"
 	@echo "make fuzz-ci    the same, 10 s per target (replays the corpus, crashes included)"
@@ -64,7 +64,7 @@ fuzz:
 fuzz-ci:
 	FUZZ_SECONDS=10 bash Fuzz/run.sh
 
-bench: bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot bench-kafka bench-kafka-store bench-transforms
+bench: bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot bench-kafka bench-kafka-store bench-transforms bench-metrics
 
 bench-log: bench-deps
 	bash Benchmarks/bench-log.sh
@@ -92,6 +92,10 @@ bench-cdc-snapshot: deps
 
 bench-transforms: deps
 	bash Benchmarks/bench-transforms.sh
+
+# What collecting metrics costs: the webhook, file and CDC pipelines with metrics off and on.
+bench-metrics: bench-deps
+	bash Benchmarks/bench-metrics.sh
 
 bench-kafka: deps kafka-tools
 	bash Benchmarks/bench-kafka.sh

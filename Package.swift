@@ -61,7 +61,10 @@ let package = Package(
       ]),
     .target(
       name: "SluiceLog",
-      dependencies: ["SluiceCore", "CRC32C", "SluiceCompression"]),
+      dependencies: [
+        "SluiceCore", "CRC32C", "SluiceCompression",
+        .product(name: "Metrics", package: "swift-metrics"),
+      ]),
     // gzip, snappy, lz4 and zstd as Kafka's RecordBatch uses them: a module of its own (not
     // part of SluiceKafka) because the log, which SluiceKafka does not depend on, reads them.
     .target(name: "SluiceCompression", dependencies: ["CZlib", "CSnappy", "CLZ4", "CZstd"]),
@@ -102,6 +105,7 @@ let package = Package(
       name: "SluiceKafkaBroker",
       dependencies: [
         "SluiceCore", "SluiceLog", "SluiceHTTP", "SluiceKafka",
+        .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -197,7 +201,7 @@ let package = Package(
     // Fixtures/: kafka-python batches the tests read by path, and the script that made them.
     .testTarget(
       name: "SluiceCompressionTests", dependencies: ["SluiceCompression"], exclude: ["Fixtures"]),
-    // Prometheus: MetricsHistoryTests samples a registry of its own.
+    // Prometheus: MetricsHistoryTests and the metrics unit tests read registries of their own.
     .testTarget(
       name: "SluiceCoreTests",
       dependencies: [

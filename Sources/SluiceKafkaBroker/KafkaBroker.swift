@@ -25,6 +25,8 @@ public final class KafkaBroker: Sendable {
   public let saslCredentials: SASLCredentials?
   /// What ApiVersions answers: every served API, with the SASL ones only when SASL is on.
   let advertisedVersions: [ApiVersionsResponse.ApiVersion]
+  /// Requests answered, by API and error code, and their durations.
+  let requestMetrics = KafkaRequestMetrics()
 
   /// The node every partition lives on.
   static let nodeID: Int32 = 0
@@ -77,8 +79,12 @@ public final class KafkaBroker: Sendable {
       return .close(
         "API key \(request.apiKeyValue) version \(request.apiVersion) is not supported")
     }
+    let started = ContinuousClock.now
     if key == .produce && !key.decodableVersions.contains(request.apiVersion) {
       // Produce v0–2 is advertised (old clients turn compression off without it) but refused.
+      requestMetrics.record(
+        key, errorCode: KafkaErrorCode.unsupportedVersion.rawValue,
+        duration: ContinuousClock.now - started)
       return .respond(
         ResponseFrame.encode(
           ProduceResponse(), version: request.apiVersion, correlationId: request.correlationId))
@@ -89,17 +95,26 @@ public final class KafkaBroker: Sendable {
     } catch {
       return .close("cannot decode \(key) v\(request.apiVersion): \(error)")
     }
-    let version = request.apiVersion
-    let id = request.correlationId
-    let client = RequestContext(clientID: request.clientId ?? "", clientHost: clientHost)
+    let (outcome, errorCode) = await answer(
+      body, version: request.apiVersion, correlationId: request.correlationId,
+      client: RequestContext(clientID: request.clientId ?? "", clientHost: clientHost))
+    requestMetrics.record(key, errorCode: errorCode, duration: ContinuousClock.now - started)
+    return outcome
+  }
+
+  /// The answer to one decoded request, and the error code it is counted under.
+  private func answer(
+    _ body: KafkaRequestBody, version: Int16, correlationId id: Int32, client: RequestContext
+  ) async -> (Outcome, Int16) {
     switch body {
     case .apiVersions: return respond(apiVersions(), version, id)
     case .metadata(let r): return respond(await metadata(r, version: version), version, id)
     case .produce(let r):
       let response = await produce(r)
-      return r.acks == 0 ? .nothing : respond(response, version, id)
+      return r.acks == 0 ? (.nothing, response.firstErrorCode) : respond(response, version, id)
     case .fetch(let r):
-      return .respondInParts(await fetch(r, version: version, correlationId: id))
+      let (frame, errorCode) = await fetch(r, version: version, correlationId: id)
+      return (.respondInParts(frame), errorCode)
     case .listOffsets(let r): return respond(await listOffsets(r), version, id)
     case .offsetForLeaderEpoch(let r): return respond(await offsetForLeaderEpoch(r), version, id)
     case .initProducerId(let r): return respond(await initProducerId(r), version, id)
@@ -124,10 +139,13 @@ public final class KafkaBroker: Sendable {
     }
   }
 
-  private func respond<Response: KafkaResponseMessage>(
+  private func respond<Response: KafkaResponseMessage & ResponseErrorCode>(
     _ response: Response, _ version: Int16, _ correlationId: Int32
-  ) -> Outcome {
-    .respond(ResponseFrame.encode(response, version: version, correlationId: correlationId))
+  ) -> (Outcome, Int16) {
+    (
+      .respond(ResponseFrame.encode(response, version: version, correlationId: correlationId)),
+      response.firstErrorCode
+    )
   }
 
   /// The Kafka error for a store error.

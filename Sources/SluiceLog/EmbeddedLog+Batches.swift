@@ -73,5 +73,18 @@ extension EmbeddedLog {
     }
     FileIO.syncDirectory(topicsDirectory)
     try? FileManager.default.removeItem(atPath: aside)
+    TopicAppendCounters(topic: name).destroy()
+  }
+
+  /// Each topic's segment files and their bytes, summed over its partitions.
+  func footprint() -> [String: (segments: Int, bytes: Int64)] {
+    var topics: [String: (segments: Int, bytes: Int64)] = [:]
+    for (topic, logs) in partitions.withLock({ $0 }) {
+      topics[topic] = logs.reduce((0, 0)) { sum, log in
+        let part = log.footprint
+        return (sum.0 + part.segments, sum.1 + part.bytes)
+      }
+    }
+    return topics
   }
 }

@@ -14,11 +14,20 @@ public final class EmbeddedTopicStore: TopicStore {
   let groups = Mutex<[String: PartitionAssignment]>([:])
   /// Creating a topic makes directories and fsyncs them: not on the cooperative pool.
   let creation = BlockingQueue(label: "sluice.log.topic-creation")
+  /// Segment counts and sizes per topic, read before each scrape of `/metrics`.
+  private let footprint = LogFootprintGauges()
+  private let footprintHook: ScrapeHook
 
   public init(log: EmbeddedLog, defaultPartitions: Int, groupOffsets: any OffsetStore) {
     self.log = log
     self.defaultPartitions = defaultPartitions
     self.groupOffsets = groupOffsets
+    footprintHook = WorkerMetrics.shared.onScrape { [footprint] in footprint.update(from: log) }
+  }
+
+  deinit {
+    footprintHook.cancel()
+    footprint.removeAll()
   }
 
   public var maxRecordBytes: Int { log.configuration.maxRecordBytes }

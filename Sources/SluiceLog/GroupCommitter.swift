@@ -37,6 +37,7 @@ final class GroupCommitter: @unchecked Sendable {
   private let dirtyLock = NSLock()
   private var dirty: [ObjectIdentifier: PartitionLog] = [:]
   private let buffers: BatchBufferPool
+  private let fsyncTimer = FsyncTimer()
 
   init(
     policy: FsyncPolicy, tickMs: Int64, writerThreads: Int, buffers: BatchBufferPool,
@@ -123,6 +124,7 @@ final class GroupCommitter: @unchecked Sendable {
     results.reserveCapacity(group.count)
     // The last segment written to (earlier ones were sealed, i.e. synced, when they rolled).
     var touched: Segment?
+    var (appendedRecords, appendedBytes) = (0, 0)
     for i in group.indices {
       // Moved out, so the pool gets the only reference and the next encode reuses it in place.
       let batch = group[i].batch
@@ -132,6 +134,8 @@ final class GroupCommitter: @unchecked Sendable {
           batch, recordCount: group[i].recordCount, nowMs: now)
         results.append(.success(base))
         touched = segment
+        appendedRecords += group[i].recordCount
+        appendedBytes += batch.count
       } catch {
         results.append(.failure(Self.unwritable(error)))
       }
@@ -141,13 +145,16 @@ final class GroupCommitter: @unchecked Sendable {
     if let touched {
       let end = partition.writtenEnd
       if policy == .batch {
-        do { try touched.sync() } catch { syncError = Self.unwritable(error) }
+        do { try fsyncTimer.measure { try touched.sync() } } catch {
+          syncError = Self.unwritable(error)
+        }
         fsyncs.add(1, ordering: .relaxed)
       } else {
         dirtyLock.withLock { dirty[ObjectIdentifier(partition)] = partition }
       }
       if syncError == nil { partition.markDurable(upTo: end) }
     }
+    partition.appended.count(records: appendedRecords, bytes: appendedBytes)
     for (pending, result) in zip(group, results) {
       if let syncError {
         pending.continuation.resume(throwing: syncError)
@@ -188,7 +195,7 @@ final class GroupCommitter: @unchecked Sendable {
       return all
     }
     for partition in partitions {
-      try? partition.activeSegment.sync()
+      try? fsyncTimer.measure { try partition.activeSegment.sync() }
       fsyncs.add(1, ordering: .relaxed)
     }
   }

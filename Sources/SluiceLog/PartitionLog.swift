@@ -9,6 +9,8 @@ final class PartitionLog: @unchecked Sendable {
   // readers work on a snapshot taken under it.
   let topic: String
   let partition: Int
+  /// What the writer threads append here is counted on the topic's metrics.
+  let appended: TopicAppendCounters
   let directory: String
   private let configuration: LogConfiguration
   private let files: DescriptorPool
@@ -26,6 +28,7 @@ final class PartitionLog: @unchecked Sendable {
     self.files = files
     self.topic = topic
     self.partition = partition
+    self.appended = TopicAppendCounters(topic: topic)
     self.directory = directory
     self.configuration = configuration
     try FileIO.makeDirectory(directory)
@@ -105,6 +108,11 @@ final class PartitionLog: @unchecked Sendable {
   var writtenEnd: Int64 { lock.withLock { segments.last!.nextOffset } }
 
   var activeSegment: Segment { lock.withLock { segments.last! } }
+
+  /// How many segment files the partition has and their bytes (for ``LogFootprintGauges``).
+  var footprint: (segments: Int, bytes: Int64) {
+    lock.withLock { (segments.count, segments.reduce(0) { $0 + $1.size }) }
+  }
 
   // MARK: - Reading
 

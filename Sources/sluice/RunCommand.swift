@@ -43,6 +43,12 @@ struct RunCommand: AsyncParsableCommand {
     // After the worker file: it says the format. Nothing logs before (a bad file is one
     // message on standard error, not a log line).
     let logger = Self.makeLogger(format: worker.logFormat)
+    // Before any component makes its metric handles: one made earlier would stay a no-op.
+    if worker.metrics {
+      WorkerMetrics.shared.bootstrap()
+    } else {
+      WorkerMetrics.shared.switchOff()
+    }
 
     // Validate every connector before anything starts.
     let interpolation = worker.connectorInterpolation(environment: environment)
@@ -99,6 +105,8 @@ struct RunCommand: AsyncParsableCommand {
     let status = StatusBoard(
       onChange: opened.publishStatus,
       topics: ActiveTopics(path: worker.dataDir + "/connector-topics.json"), logger: logger)
+    let stateGauges = ConnectorStateGauges.watch(status)
+    defer { stateGauges.cancel() }
     let workerID = "\(worker.workerID):\(worker.api.port)"
     let targetStates: TargetStateFile
     do {
@@ -106,7 +114,6 @@ struct RunCommand: AsyncParsableCommand {
     } catch {
       throw Failure("cannot use data_dir \(worker.dataDir): \(error)")
     }
-    WorkerMetrics.shared.bootstrap()
     let runtime = Worker(
       store: store, offsets: offsets, registry: registry, status: status, workerID: workerID,
       removalGrace: .milliseconds(worker.connectorRemovalGraceMs),

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make rest-tools`: a virtualenv (.build/rest-venv) with the pinned REST tools of
 # Tests/ConnectREST/requirements.txt — schemathesis, which checks the admin API against its
-# OpenAPI description, kafka-connect-py, a Kafka Connect client, and selenium, which drives
-# Debian's chromium for the dashboard's browser test (Tests/Dashboard). Quick when done already: the
+# OpenAPI description, kafka-connect-py, a Kafka Connect client, selenium, which drives
+# Debian's chromium for the dashboard's browser test (Tests/Dashboard), and prometheus-client,
+# whose parser reads `GET /metrics` (Tests/Metrics). Quick when done already: the
 # venv is (re)made only when the requirements differ from the copy kept in it as a stamp, or when
 # it cannot import the tools.
 set -euo pipefail
@@ -11,7 +12,7 @@ bash .ci/install-packages.sh python3-venv
 venv=.build/rest-venv
 req=Tests/ConnectREST/requirements.txt
 stamp=$venv/requirements.stamp
-check() { "$venv/bin/python" -c 'import schemathesis, kafka_connect, selenium' && "$venv/bin/st" --version; }
+check() { "$venv/bin/python" -c 'import schemathesis, kafka_connect, selenium, prometheus_client' && "$venv/bin/st" --version; }
 if cmp -s "$req" "$stamp" && check >/dev/null 2>&1; then
   exit 0
 fi

@@ -29,6 +29,14 @@ final class ConfigTests: XCTestCase {
     )
   }
 
+  func testMetricsSwitchDefaultsOnAndRejectsANonBoolean() throws {
+    XCTAssertTrue(try WorkerConfig.parse(text: "data_dir: d\n", file: "worker.yaml").metrics)
+    XCTAssertFalse(try WorkerConfig.parse(text: "metrics: false\n", file: "worker.yaml").metrics)
+    XCTAssertEqual(
+      workerError("data_dir: d\nmetrics: sometimes\n"),
+      "worker.yaml:2:10: metrics: expected true or false, got 'sometimes'")
+  }
+
   func testUnknownKeyPointsAtTheKeyWithDidYouMean() {
     XCTAssertEqual(
       workerError("data_dir: data\nlog:\n  partitons: 3\n"),

@@ -27,6 +27,9 @@ public struct WorkerConfig: Sendable {
   public var taskShutdownGracefulTimeoutMs: Int64 = 5_000
   /// `log_format:` — how the worker writes its log lines to standard error.
   public var logFormat: LogFormat = .text
+  /// `metrics:` — whether the worker collects its Prometheus metrics (`GET /metrics`); off,
+  /// nothing is recorded and `/metrics` says so. For measuring what collecting costs.
+  public var metrics = true
   public var file: String
 
   /// The rules for `${…}` in connector files.
@@ -58,11 +61,12 @@ public struct WorkerConfig: Sendable {
     let m = try root.mapping(allowedKeys: [
       "data_dir", "connectors_dir", "api", "log", "worker_id", "listeners", "secrets_dirs",
       "connector_removal_grace_ms", "task_shutdown_graceful_timeout_ms", "kafka",
-      "store", "dashboard", "log_format",
+      "store", "dashboard", "log_format", "metrics",
     ])
     config.dataDir = try m.string("data_dir", default: config.dataDir)
     config.connectorsDir = try m.string("connectors_dir", default: config.connectorsDir)
     config.workerID = try m.string("worker_id", default: config.workerID)
+    config.metrics = try m.bool("metrics", default: config.metrics)
     if let listeners = m.node("listeners") { config.listeners = try ListenerLimits(listeners) }
     if let kafka = m.node("kafka") { config.kafka = try KafkaListenerConfig(kafka) }
     if let store = m.node("store") { config.store = try StoreConfig(store) }

@@ -54,6 +54,8 @@ public struct PreparedSend: Sendable {
   let results: [RecordMetadata?]
   /// The batch's last position, committed with it (records a filter dropped included).
   let lastPosition: SourcePosition?
+  /// What the transforms dropped and dead-lettered, counted once the send is written.
+  var outcome = TransformOutcome()
 }
 
 /// The runtime as a sink task sees it.

@@ -23,6 +23,7 @@ public final class WorkerMetrics: Sendable {
   private let hooks = Mutex<[Int: @Sendable () -> Void]>([:])
   private let nextHook = Atomic<Int>(0)
   private let bootstrapped = Mutex(false)
+  private let off = Atomic<Bool>(false)
 
   public init() {
     registry = PrometheusCollectorRegistry()
@@ -52,6 +53,17 @@ public final class WorkerMetrics: Sendable {
     }
   }
 
+  /// `metrics: false` in worker.yaml: nothing is bootstrapped (every handle is swift-metrics'
+  /// no-op) and ``exposition()`` is a comment saying so. It exists to measure what collecting
+  /// costs.
+  public func switchOff() { off.store(true, ordering: .relaxed) }
+
+  /// Whether ``switchOff()`` was called.
+  public var isOff: Bool { off.load(ordering: .relaxed) }
+
+  /// What `GET /metrics` answers while metrics are off.
+  public static let offExposition = Array("# metrics are off (worker.yaml: metrics: false)\n".utf8)
+
   /// Runs `hook` before every scrape until the returned token is cancelled.
   @discardableResult
   public func onScrape(_ hook: @escaping @Sendable () -> Void) -> ScrapeHook {
@@ -66,6 +78,7 @@ public final class WorkerMetrics: Sendable {
 
   /// The Prometheus text exposition, after the scrape hooks ran.
   public func exposition() -> [UInt8] {
+    if isOff { return Self.offExposition }
     for hook in hooks.withLock({ Array($0.values) }) { hook() }
     return registry.emitToBuffer()
   }

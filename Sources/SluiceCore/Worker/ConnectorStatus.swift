@@ -2,7 +2,7 @@ import Logging
 import Synchronization
 
 /// States as Kafka Connect names them, so existing dashboards and scripts read them unchanged.
-public enum ConnectorState: String, Sendable, Codable {
+public enum ConnectorState: String, Sendable, Codable, CaseIterable {
   case unassigned = "UNASSIGNED"
   case running = "RUNNING"
   case paused = "PAUSED"

@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// Runs one sink task: a member of its connector's consumer group, it is given partitions by the
@@ -27,6 +28,7 @@ struct SinkTaskRunner: Sendable {
 
   func run() async {
     var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(60))
+    let metrics = TaskMetrics(kind: .sink, connector: name, task: index)
     while !Task.isStopping {
       let started = ContinuousClock.now
       var task: (any SinkTask)?
@@ -34,7 +36,7 @@ struct SinkTaskRunner: Sendable {
       do {
         let context = SinkContext(
           connectorName: name, taskIndex: index, logger: logger, status: status,
-          deadLetters: DeadLetterWriter(runner: self))
+          deadLetters: DeadLetterWriter(runner: self, metrics: metrics))
         task = try connector.makeTask(index: index, count: count, context: context)
         status.updateTask(name, index) { [gate] in
           $0.state = gate.isPaused ? .paused : .running
@@ -43,7 +45,7 @@ struct SinkTaskRunner: Sendable {
         consumer = try await store.makeConsumer(group: name, member: "\(index)")
         let (runner, sink, member) = (self, task!, consumer!)
         let restarted = try await restart.run {
-          var loop = SinkConsumer(runner: runner, task: sink, consumer: member)
+          var loop = SinkConsumer(runner: runner, task: sink, consumer: member, metrics: metrics)
           try await loop.consume()
         }
         // The task lets go of its partitions before the group may give them to another.
@@ -61,6 +63,8 @@ struct SinkTaskRunner: Sendable {
         await consumer?.close()
         if Task.isStopping { return }
         let delay = backoff.next(afterRunning: ContinuousClock.now - started)
+        metrics.errors.increment()
+        metrics.retries.increment()
         logger.error(
           "sink task failed; restarting",
           metadata: ["task": "\(index)", "error": "\(error)", "in": "\(delay)"])
@@ -99,6 +103,8 @@ private struct SinkContext: SinkTaskContext {
 /// Writes records that cannot be delivered to the connector's dead-letter topic.
 struct DeadLetterWriter: Sendable {
   let runner: SinkTaskRunner
+  /// Counts each record written (`sluice_dlq_records_total`).
+  let metrics: TaskMetrics
   /// A bad batch would otherwise log one warning per dead-lettered record.
   let warnings = WarningRateLimiter()
 
@@ -140,6 +146,7 @@ struct DeadLetterWriter: Sendable {
           "reason": "\(reason)",
         ])
     }
+    metrics.deadLettered.increment()
     runner.status.updateTask(runner.name, runner.index) {
       $0.details["dlq_records"] = String((Int($0.details["dlq_records"] ?? "0") ?? 0) + 1)
     }
@@ -157,15 +164,21 @@ private struct SinkConsumer {
   var lastCommit = ContinuousClock.now
   var lastLagReport: ContinuousClock.Instant?
   let metrics: TaskMetrics
+  var lag: SinkLagGauges
 
-  init(runner: SinkTaskRunner, task: any SinkTask, consumer: any TopicConsumer) {
+  init(
+    runner: SinkTaskRunner, task: any SinkTask, consumer: any TopicConsumer, metrics: TaskMetrics
+  ) {
     self.runner = runner
     self.task = task
     self.consumer = consumer
-    self.metrics = TaskMetrics(kind: .sink, connector: runner.name, task: runner.index)
+    self.metrics = metrics
+    self.lag = SinkLagGauges(connector: runner.name)
   }
 
   mutating func consume() async throws {
+    // A stopped task (restarted, reconfigured, removed) shows no lag for partitions it left.
+    defer { lag.removeAll() }
     try await consumer.subscribe(runner.topics)
     do {
       while !Task.isStopping {
@@ -208,9 +221,11 @@ private struct SinkConsumer {
   mutating func poll(timeout: Duration, holding held: [Record]) async throws -> (
     records: [Record], revoked: Set<TopicPartition>
   ) {
+    let started = ContinuousClock.now
     let result = try await consumer.poll(
       maxRecords: runner.batchRecords - held.count,
       maxBytes: max(1, runner.batchBytes - Self.byteCount(held)), timeout: timeout)
+    metrics.poll?.record(duration: ContinuousClock.now - started)
     if !result.revoked.isEmpty { try await revoke(result.revoked) }
     // A stopping task takes on nothing new: leaving the group gives the partitions back.
     if !result.assigned.isEmpty && !Task.isStopping { try await assign(result.assigned) }
@@ -239,12 +254,15 @@ private struct SinkConsumer {
     let delivered = positions.filter {
       partitions.contains($0.key) && committed[$0.key] != $0.value
     }
+    let started = ContinuousClock.now
     try await consumer.commit(delivered)
+    if !delivered.isEmpty { metrics.committedOffsets(in: ContinuousClock.now - started) }
     try await task.close(partitions)
     for tp in partitions {
       positions[tp] = nil
       committed[tp] = nil
     }
+    lag.remove(partitions)
     runner.logger.info(
       "sink partitions revoked",
       metadata: ["task": "\(runner.index)", "partitions": "\(partitions)"])
@@ -300,19 +318,22 @@ private struct SinkConsumer {
     guard !chain.isEmpty else { return batch }
     var out: [Record] = []
     out.reserveCapacity(batch.count)
+    var dropped = 0
+    defer { if dropped > 0 { metrics.dropped.increment(by: Int64(dropped)) } }
     for record in batch {
       switch chain.apply(TransformRecord(record)) {
       case .record(let transformed):
         out.append(transformed.sinkRecord(from: record))
       case .dropped:
-        continue
+        dropped += 1
       case .failed(let step, let reason):
         let message = "transform '\(step)' failed: \(reason)"
+        metrics.errors.increment()
         guard runner.policy.tolerateAll else {
           throw SinkTaskFailure(
             description: "record \(record.topicPartition)@\(record.offset): \(message)")
         }
-        try await DeadLetterWriter(runner: runner).write(
+        try await DeadLetterWriter(runner: runner, metrics: metrics).write(
           record, reason: message, attempts: 1,
           extra: [RecordHeader(TransformHeaders.transform, step)])
       }
@@ -331,6 +352,8 @@ private struct SinkConsumer {
     var poison: (record: Record, attempts: Int)?
     while !remaining.isEmpty {
       do {
+        let started = ContinuousClock.now
+        defer { metrics.delivery.record(duration: ContinuousClock.now - started) }
         try await task.put(Array(remaining))
         metrics.count(remaining) { ($0.key?.count ?? 0) + ($0.value?.count ?? 0) }
         if failing != nil {
@@ -352,7 +375,9 @@ private struct SinkConsumer {
         }
         let attempts = (poison?.record == error.record ? poison!.attempts : 0) + 1
         poison = (error.record, attempts)
+        metrics.errors.increment()
         if attempts <= runner.policy.retries {
+          metrics.retries.increment()
           try await Task.sleep(for: recordBackoff.next())
           continue
         }
@@ -379,8 +404,10 @@ private struct SinkConsumer {
           runner.status.updateTask(runner.name, runner.index) { $0.trace = "retrying: \(message)" }
           failing = message
         }
+        metrics.errors.increment()
         // Stopping: a batch that cannot be delivered now is delivered by the next incarnation.
         if Task.isShuttingDownGracefully { throw CancellationError() }
+        metrics.retries.increment()
         let delay = connectionBackoff.next()
         try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
       }
@@ -388,22 +415,25 @@ private struct SinkConsumer {
   }
 
   func deadLetter(_ record: Record, reason: String, attempts: Int) async throws {
-    try await DeadLetterWriter(runner: runner).write(record, reason: reason, attempts: attempts)
+    try await DeadLetterWriter(runner: runner, metrics: metrics).write(
+      record, reason: reason, attempts: attempts)
   }
 
   /// Shows in the task's status, at most once a second, how many records of its partitions
   /// are not delivered yet (`lag_records`, the sum over its partitions of end - position) and
-  /// over how many partitions (`partitions`).
+  /// over how many partitions (`partitions`); and each partition's lag as
+  /// `sluice_sink_lag_records` (``SinkLagGauges``).
   mutating func reportLag() async {
     let now = ContinuousClock.now
     if let last = lastLagReport, now - last < .seconds(1) { return }
     lastLagReport = now
-    var lag: Int64 = 0
+    var partitions: [TopicPartition: Int64] = [:]
     for (tp, position) in positions {
       guard let end = try? await runner.store.offsets(of: tp).end else { return }
-      lag += max(0, end - position)
+      partitions[tp] = max(0, end - position)
     }
-    let (count, total) = (positions.count, lag)
+    lag.report(partitions)
+    let (count, total) = (positions.count, partitions.values.reduce(0, +))
     runner.status.updateTask(runner.name, runner.index) {
       $0.details["lag_records"] = "\(total)"
       $0.details["partitions"] = "\(count)"
@@ -421,7 +451,9 @@ private struct SinkConsumer {
     // Not cancelled half-way: a task stopped by cancellation (a restart on request) still
     // stores what it delivered, as a graceful stop does.
     let consumer = self.consumer
+    let started = ContinuousClock.now
     try await Task { try await consumer.commit(changed) }.value
+    metrics.committedOffsets(in: ContinuousClock.now - started)
     committed = positions
     lastCommit = now
   }

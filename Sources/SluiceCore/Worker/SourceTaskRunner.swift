@@ -25,6 +25,7 @@ struct SourceTaskRunner: Sendable {
 
   func run() async {
     var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(60))
+    let metrics = TaskMetrics(kind: .source, connector: name, task: index)
     while !Task.isStopping {
       let started = ContinuousClock.now
       var writer: SourceWriter?
@@ -34,7 +35,7 @@ struct SourceTaskRunner: Sendable {
         let context = SourceWriter(
           connector: name, taskIndex: index, store: store, session: session, status: status,
           logger: logger, committedPosition: try await session.committedPosition(), gate: gate,
-          transforms: transforms, errors: errors)
+          transforms: transforms, errors: errors, metrics: metrics)
         writer = context
         let task = try connector.makeTask(index: index, count: count, context: context)
         status.updateTask(name, index) { [gate] in
@@ -60,6 +61,8 @@ struct SourceTaskRunner: Sendable {
         try? await writer?.flushCommits()
         if Task.isStopping { return }
         let delay = backoff.next(afterRunning: ContinuousClock.now - started)
+        metrics.errors.increment()
+        metrics.retries.increment()
         logger.error(
           "source task failed; restarting",
           metadata: ["task": "\(index)", "error": "\(error)", "in": "\(delay)"])

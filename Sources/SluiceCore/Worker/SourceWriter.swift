@@ -1,9 +1,25 @@
 import Logging
+import Metrics
 
 /// A record a source's transform failed on, without `errors.tolerance: all`: the task fails with
 /// the reason.
 struct SourceTransformFailure: Error, CustomStringConvertible {
   var description: String
+}
+
+/// What a source's transforms did to one send, counted once it is written.
+struct TransformOutcome {
+  var dropped = 0
+  /// Records a transform failed on, sent to the dead-letter topic (each one an error).
+  var deadLettered = 0
+
+  func record(in metrics: TaskMetrics) {
+    if dropped > 0 { metrics.dropped.increment(by: Int64(dropped)) }
+    if deadLettered > 0 {
+      metrics.deadLettered.increment(by: Int64(deadLettered))
+      metrics.errors.increment(by: Int64(deadLettered))
+    }
+  }
 }
 
 /// The ``SourceTaskContext`` a source task writes through: routes records to partitions,
@@ -34,7 +50,7 @@ final class SourceWriter: SourceTaskContext {
     connector: String, taskIndex: Int, store: any TopicStore, session: any SourceSession,
     status: StatusBoard, logger: Logger, committedPosition: SourcePosition?,
     gate: PauseGate = PauseGate(), transforms: TransformChain = TransformChain(),
-    errors: SinkErrorPolicy = SinkErrorPolicy()
+    errors: SinkErrorPolicy = SinkErrorPolicy(), metrics: TaskMetrics? = nil
   ) {
     self.gate = gate
     self.transforms = transforms
@@ -48,7 +64,7 @@ final class SourceWriter: SourceTaskContext {
     self.logger = logger
     self.committedPosition = committedPosition
     self.history = SourceHistory(store: store, connector: connector)
-    self.metrics = TaskMetrics(kind: .source, connector: connector, task: taskIndex)
+    self.metrics = metrics ?? TaskMetrics(kind: .source, connector: connector, task: taskIndex)
   }
 
   func setDetail(_ name: String, _ value: String?) {
@@ -67,10 +83,10 @@ final class SourceWriter: SourceTaskContext {
   func prepare(_ sent: [SourceRecord]) throws -> PreparedSend {
     var results = [RecordMetadata?](repeating: nil, count: sent.count)
     // Transformed, records keep their place in `sent` (`kept`), so each gets its metadata.
-    let (records, kept) = try transformed(sent, into: &results)
+    let (records, kept, outcome) = try transformed(sent, into: &results)
     return PreparedSend(
       records: records, kept: kept, results: results,
-      lastPosition: sent.last(where: { $0.position != nil })?.position)
+      lastPosition: sent.last(where: { $0.position != nil })?.position, outcome: outcome)
   }
 
   func send(_ prepared: PreparedSend) async throws -> [RecordMetadata] {
@@ -95,10 +111,16 @@ final class SourceWriter: SourceTaskContext {
     status.topics.note(connectorName, batches.lazy.map(\.0.topic))
     // Everything up to the last position of this send is written, the records a filter dropped
     // included: commit it with them.
-    let bases = try await session.write(batches, committing: prepared.lastPosition)
+    let last = prepared.lastPosition
+    let started = ContinuousClock.now
+    let bases = try await session.write(batches, committing: last)
+    metrics.delivery.record(duration: ContinuousClock.now - started)
     for (_, batch) in batches {
       metrics.count(batch) { ($0.key?.count ?? 0) + ($0.value?.count ?? 0) }
     }
+    // The position went with the records: its commit took no time of its own.
+    if last != nil { metrics.offsetCommits.increment() }
+    prepared.outcome.record(in: metrics)
     for ((tp, _), (placement, base)) in zip(batches, zip(placements, bases)) {
       if let position = placement.lastPosition { await state.advance(tp, to: position) }
       for (i, index) in placement.indexes.enumerated() {
@@ -110,7 +132,9 @@ final class SourceWriter: SourceTaskContext {
   }
 
   func commit(_ position: SourcePosition) async throws {
+    let started = ContinuousClock.now
     try await session.commit(position)
+    metrics.committedOffsets(in: ContinuousClock.now - started)
   }
 
   /// `sent` after the connector's transforms, with the index in `sent` of each record kept.
@@ -118,11 +142,12 @@ final class SourceWriter: SourceTaskContext {
   /// dead-letter topic, with the reason in its headers, under `errors.tolerance: all` (sources
   /// have one too, unlike Kafka Connect's), and otherwise fails the send.
   private func transformed(_ sent: [SourceRecord], into results: inout [RecordMetadata?]) throws
-    -> (records: [SourceRecord], kept: [Int])
+    -> (records: [SourceRecord], kept: [Int], outcome: TransformOutcome)
   {
-    guard !transforms.isEmpty else { return (sent, Array(sent.indices)) }
+    guard !transforms.isEmpty else { return (sent, Array(sent.indices), TransformOutcome()) }
     var records: [SourceRecord] = []
     var kept: [Int] = []
+    var outcome = TransformOutcome()
     records.reserveCapacity(sent.count)
     kept.reserveCapacity(sent.count)
     for (index, record) in sent.enumerated() {
@@ -133,11 +158,14 @@ final class SourceWriter: SourceTaskContext {
       case .dropped:
         results[index] = RecordMetadata(
           topic: record.topic, partition: 0, offset: RecordMetadata.droppedOffset)
+        outcome.dropped += 1
       case .failed(let step, let reason):
         let message = "transform '\(step)' failed: \(reason)"
         guard errors.tolerateAll, let topic = errors.deadLetterTopic else {
+          metrics.errors.increment()
           throw SourceTransformFailure(description: message)
         }
+        outcome.deadLettered += 1
         var dead = record
         dead.topic = topic
         dead.partition = nil
@@ -151,7 +179,7 @@ final class SourceWriter: SourceTaskContext {
         kept.append(index)
       }
     }
-    return (records, kept)
+    return (records, kept, outcome)
   }
 
   /// Waits until every position committed so far is written (a task that stops or fails,

@@ -69,6 +69,12 @@ extension Worker {
     let connector = removal.connector
     return Task {
       await stopped?.value
+      // The tasks have returned: a removed connector leaves `/metrics` (unless its file came
+      // back meanwhile; the new tasks count on).
+      if !Task.isCancelled {
+        let kind: ConnectorPlugin.Kind = if case .source = connector { .source } else { .sink }
+        TaskMetrics.remove(kind: kind, connector: name, tasks: removal.tasks)
+      }
       do {
         try await Task.sleep(for: grace)
       } catch {

@@ -59,6 +59,8 @@ public actor Worker {
     var connector: ConfiguredConnector
     /// Tells this removal from a later one of the same name.
     var id: UInt64
+    /// How many tasks it ran: their metrics go once they have stopped.
+    var tasks: Int
   }
 
   var removalCount: UInt64 = 0
@@ -112,7 +114,8 @@ public actor Worker {
       try? targetStates.forget(name)
       removalCount += 1
       let removal = Removal(
-        file: current.definition.file, connector: current.connector, id: removalCount)
+        file: current.definition.file, connector: current.connector, id: removalCount,
+        tasks: current.definition.tasks)
       retiring[name] = scheduleRemoval(name, removal, after: stopped)
       pendingRemovals[name] = removal
     }
@@ -127,7 +130,8 @@ public actor Worker {
       try? targetStates.forget(name)
       removalCount += 1
       let removal = Removal(
-        file: current.definition.file, connector: current.connector, id: removalCount)
+        file: current.definition.file, connector: current.connector, id: removalCount,
+        tasks: current.definition.tasks)
       retiring[name] = scheduleRemoval(name, removal, after: retiring[name])
       pendingRemovals[name] = removal
     }

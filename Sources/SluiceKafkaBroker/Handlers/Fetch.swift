@@ -7,11 +7,14 @@ import SluiceLog
 /// Fetch, ListOffsets and OffsetForLeaderEpoch: stored batches served as they lie, long polls
 /// woken by appends.
 extension KafkaBroker {
-  /// The Fetch response frame for request `correlationId`, as buffers to write in order. The
+  /// The Fetch response frame for request `correlationId`, as buffers to write in order, and
+  /// its first partition error code (for the request metrics). The
   /// segments are read on a thread of NIO's blocking pool, never on an event loop or the
   /// cooperative pool (DESIGN.md §7); each partition's batches go from the file straight into
   /// the buffer that is sent (``RecordSet``).
-  func fetch(_ request: FetchRequest, version: Int16, correlationId: Int32) async -> [ByteBuffer] {
+  func fetch(_ request: FetchRequest, version: Int16, correlationId: Int32) async -> (
+    frame: [ByteBuffer], errorCode: Int16
+  ) {
     let deadline = ContinuousClock.now + .milliseconds(max(0, Int64(request.maxWaitMs)))
     while true {
       let appends = store.appendVersion
@@ -19,12 +22,18 @@ extension KafkaBroker {
       if pass.failed || pass.bytes >= max(1, Int(request.minBytes))
         || ContinuousClock.now >= deadline
       {
-        return pass.frame(for: request, version: version, correlationId: correlationId)
+        return (
+          pass.frame(for: request, version: version, correlationId: correlationId),
+          pass.firstErrorCode
+        )
       }
       _ = await store.waitForAppends(after: appends, timeout: deadline - ContinuousClock.now)
       if ContinuousClock.now >= deadline {
-        return await readFetchOffTheLoop(request)
-          .frame(for: request, version: version, correlationId: correlationId)
+        let last = await readFetchOffTheLoop(request)
+        return (
+          last.frame(for: request, version: version, correlationId: correlationId),
+          last.firstErrorCode
+        )
       }
     }
   }
@@ -38,6 +47,14 @@ extension KafkaBroker {
     var answers: [[(answer: FetchResponse.PartitionData, records: ByteBuffer)]] = []
     var bytes = 0
     var failed = false
+
+    /// The first partition's error code that is not 0, or 0.
+    var firstErrorCode: Int16 {
+      for topic in answers {
+        for (answer, _) in topic where answer.errorCode != 0 { return answer.errorCode }
+      }
+      return 0
+    }
 
     /// The response frame of this pass.
     func frame(for request: FetchRequest, version: Int16, correlationId: Int32) -> [ByteBuffer] {

@@ -67,6 +67,14 @@ public struct KafkaListener: Service {
     // Transactions a previous run left open or ending are ended; then timeouts are enforced.
     let transactionClock = Task { await broker.transactions.run() }
     defer { transactionClock.cancel() }
+    // Consumer groups' lag, read at each scrape while the listener runs.
+    let groupLag = GroupLagGauges()
+    let (offsets, log) = (broker.groups.offsets, broker.store.log)
+    let lagHook = WorkerMetrics.shared.onScrape { groupLag.update(offsets: offsets, log: log) }
+    defer {
+      lagHook.cancel()
+      groupLag.removeAll()
+    }
     onListening(server.channel.localAddress?.port ?? config.port)
     logger.info(
       "kafka listener started",
