@@ -57,50 +57,87 @@ struct ReplayCommand: AsyncParsableCommand {
     }
   }
 
+  // Split in steps, each its own function: Swift 6.3.1's optimizer crashed splitting the
+  // coroutine of a `run()` that did all of it (`swift build -c release`, signal 11).
   func run() async throws {
     let client = try APIClient(options)
     let name = APIClient.escape(connector)
+    let found = try await look(client: client, name: name)
+    try await replay(found, client: client, name: name)
+  }
+
+  /// What the worker says before anything changes.
+  private struct Found {
+    var state: String
+    var target: ReplayPlan.Target
+    var partitions: [ReplayPlan.Partition]
+  }
+
+  private var target: ReplayPlan.Target {
+    if let toOffset { return .offset(toOffset) }
+    return .time(Self.milliseconds(toTime ?? "") ?? 0)
+  }
+
+  /// The sink's state and partitions; checked before the stop, so a replay that cannot be
+  /// done stops nothing.
+  private func look(client: APIClient, name: String) async throws -> Found {
     let status = try await Self.object(client, "/connectors/\(name)/status", connector: connector)
-    let state = (status["connector"] as? [String: Any])?["state"] as? String ?? "RUNNING"
+    let state = Self.state(of: status)
     if status["type"] as? String == "source" {
       throw Failure(
         ReplaySourceRefusal.message(
           connector: connector, connectorType: status["connector_type"] as? String))
     }
     let info = try await Self.object(client, "/connectors/\(name)", connector: connector)
-    let topics = ((info["config"] as? [String: Any])?["topics"] as? String ?? "")
-      .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-      .filter { !$0.isEmpty }
-    let target: ReplayPlan.Target =
-      if let toOffset { .offset(toOffset) } else { .time(Self.milliseconds(toTime!)!) }
-    var partitions = try await Self.partitions(
-      of: topics, only: partition, for: target, connector: name, client: client)
-    // Checked before the stop, so a replay that cannot be done stops nothing.
+    let target = self.target
+    let partitions = try await Self.partitions(
+      of: Self.topics(of: info), only: partition, for: target, connector: name, client: client)
     do {
       _ = try ReplayPlan.make(partitions, to: target, timeText: toTime ?? "")
     } catch {
       throw Failure("cannot replay \(connector): \(error)")
     }
-    if state != "STOPPED" {
+    return Found(state: state, target: target, partitions: partitions)
+  }
+
+  /// Stops the sink, alters its offsets and puts it back as it was (on failure too).
+  private func replay(_ found: Found, client: APIClient, name: String) async throws {
+    if found.state != "STOPPED" {
       // Answered once the tasks have ended and committed what they delivered.
       _ = try await client.put("/connectors/\(name)/stop")
-      print("\(connector): stopped (was \(state))")
+      print("\(connector): stopped (was \(found.state))")
     }
     do {
-      // The offsets as the stop left them: a running sink commits only now and then.
-      let committed = try await Self.committedOffsets(client, name)
-      for i in partitions.indices {
-        partitions[i].current =
-          committed[
-            Key(topic: partitions[i].topic, partition: partitions[i].partition)]
-      }
-      let plan = try ReplayPlan.make(partitions, to: target, timeText: toTime ?? "")
+      let plan = try await planAfterStop(found, client: client, name: name)
       try await alter(plan, client: client, name: name)
     } catch {
-      let restored = await restore(state, client: client, name: name)
+      let restored = await restore(found.state, client: client, name: name)
       throw Failure("cannot replay \(connector): \(error)\n\(restored)")
     }
-    print(await restore(state, client: client, name: name))
+    print(await restore(found.state, client: client, name: name))
+  }
+
+  /// The plan with the offsets as the stop left them: a running sink commits only now and then.
+  private func planAfterStop(_ found: Found, client: APIClient, name: String) async throws
+    -> ReplayPlan
+  {
+    let committed = try await Self.committedOffsets(client, name)
+    var partitions = found.partitions
+    for i in partitions.indices {
+      partitions[i].current = committed[
+        Key(topic: partitions[i].topic, partition: partitions[i].partition)]
+    }
+    return try ReplayPlan.make(partitions, to: found.target, timeText: toTime ?? "")
+  }
+
+  private static func state(of status: [String: Any]) -> String {
+    (status["connector"] as? [String: Any])?["state"] as? String ?? "RUNNING"
+  }
+
+  private static func topics(of info: [String: Any]) -> [String] {
+    ((info["config"] as? [String: Any])?["topics"] as? String ?? "")
+      .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+      .filter { !$0.isEmpty }
   }
 
   // MARK: - Alter, restore
