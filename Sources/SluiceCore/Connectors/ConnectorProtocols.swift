@@ -43,21 +43,6 @@ public protocol SourceTaskContext: Sendable {
   var store: any TopicStore { get }
 }
 
-/// A source's batch after its transforms (``SourceTaskContext/prepare(_:)``), waiting to be
-/// written: the records to write, where each came from in the batch, and the metadata of the
-/// records a filter dropped.
-public struct PreparedSend: Sendable {
-  let records: [SourceRecord]
-  /// The index in the batch of each of `records`.
-  let kept: [Int]
-  /// Per record of the batch: filled for the dropped ones, the rest when written.
-  let results: [RecordMetadata?]
-  /// The batch's last position, committed with it (records a filter dropped included).
-  let lastPosition: SourcePosition?
-  /// What the transforms dropped and dead-lettered, counted once the send is written.
-  var outcome = TransformOutcome()
-}
-
 /// The runtime as a sink task sees it.
 public protocol SinkTaskContext: Sendable {
   var connectorName: String { get }

@@ -7,12 +7,7 @@ struct SourceTransformFailure: Error, CustomStringConvertible {
   var description: String
 }
 
-/// What a source's transforms did to one send, counted once it is written.
-struct TransformOutcome {
-  var dropped = 0
-  /// Records a transform failed on, sent to the dead-letter topic (each one an error).
-  var deadLettered = 0
-
+extension TransformOutcome {
   func record(in metrics: TaskMetrics) {
     if dropped > 0 { metrics.dropped.increment(by: Int64(dropped)) }
     if deadLettered > 0 {
