@@ -146,7 +146,6 @@ let package = Package(
         "SluiceHTTP",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdHTTP2", package: "hummingbird"),
-        .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "Crypto", package: "swift-crypto"),
       ],
       path: "Connectors/Webhook"),
@@ -164,7 +163,6 @@ let package = Package(
       name: "HTTPSinkConnector",
       dependencies: [
         "SluiceCore", "CCurl", .product(name: "Crypto", package: "swift-crypto"),
-        .product(name: "Metrics", package: "swift-metrics"),
       ],
       path: "Connectors/HTTPSink"),
     .target(

@@ -19,13 +19,13 @@ final class HTTPSinkTask: SinkTask {
   private let client: CurlMulti
   private let planner: DeliveryPlanner
   private let metrics = Mutex(HTTPSinkMetrics())
-  private let exported: HTTPSinkRequestMetrics
+  private let exported: RequestMetrics
 
   init(config: HTTPSinkConfig, context: any SinkTaskContext) {
     self.config = config
     self.context = context
     planner = DeliveryPlanner(config: config)
-    exported = HTTPSinkRequestMetrics(connector: config.name)
+    exported = RequestMetrics(prefix: "sluice_http_sink", connector: config.name)
     client = CurlMulti(
       maxConnectionsPerHost: config.maxInFlight,
       settings: CurlSettings(timeoutMs: config.timeoutMs, tls: config.tls))
@@ -100,7 +100,11 @@ final class HTTPSinkTask: SinkTask {
     let outcome = HTTPOutcome(response, unbuildable: delivery.problem != nil)
     metrics.withLock { $0.answered(response, outcome: outcome) }
     // A request that could not be built was never sent: not a request to count.
-    if delivery.problem == nil { exported.answered(response) }
+    if delivery.problem == nil {
+      // Each attempt's answer: its HTTP status, or `error` when none came (refused, timed out).
+      exported.answered(
+        response.transportError == nil ? String(response.status) : "error", after: response.latency)
+    }
     switch outcome {
     case .delivered:
       scheduler.completed(i)

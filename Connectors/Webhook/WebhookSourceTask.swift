@@ -14,12 +14,12 @@ final class WebhookSourceTask: SourceTask {
   private let pending = Atomic<Int>(0)
   /// False until the dedupe index holds every key already written: no request is taken before.
   private let ready = Atomic<Bool>(false)
-  private let metrics: WebhookMetrics
+  private let metrics: RequestMetrics
 
   init(config: WebhookConfig, context: any SourceTaskContext) {
     self.config = config
     self.context = context
-    self.metrics = WebhookMetrics(connector: config.name)
+    self.metrics = RequestMetrics(prefix: "sluice_webhook", connector: config.name)
     self.dedupe = DedupeIndex(windowMs: config.dedupeWindowMs, maxBytes: config.dedupeMaxBytes)
   }
 
@@ -79,7 +79,7 @@ final class WebhookSourceTask: SourceTask {
   func handle(_ request: Request) async -> Response {
     let started = ContinuousClock.now
     let response = await respond(to: request)
-    metrics.answered(status: response.status.code, after: ContinuousClock.now - started)
+    metrics.answered(String(response.status.code), after: ContinuousClock.now - started)
     return response
   }
 

@@ -57,16 +57,16 @@ public struct JSONLogHandler: LogHandler {
     metadata: Logger.Metadata
   ) -> String {
     var out = "{\"ts\":"
-    appendString(timestamp, to: &out)
+    RecordJSON.appendQuoted(timestamp, to: &out)
     out += ",\"level\":"
-    appendString(level.rawValue, to: &out)
+    RecordJSON.appendQuoted(level.rawValue, to: &out)
     out += ",\"label\":"
-    appendString(label, to: &out)
+    RecordJSON.appendQuoted(label, to: &out)
     out += ",\"message\":"
-    appendString(message, to: &out)
+    RecordJSON.appendQuoted(message, to: &out)
     for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
       out += ","
-      appendString(fixedFields.contains(key) ? "metadata.\(key)" : key, to: &out)
+      RecordJSON.appendQuoted(fixedFields.contains(key) ? "metadata.\(key)" : key, to: &out)
       out += ":"
       append(value, to: &out)
     }
@@ -96,8 +96,8 @@ public struct JSONLogHandler: LogHandler {
 
   private static func append(_ value: Logger.MetadataValue, to out: inout String) {
     switch value {
-    case .string(let text): appendString(text, to: &out)
-    case .stringConvertible(let value): appendString(value.description, to: &out)
+    case .string(let text): RecordJSON.appendQuoted(text, to: &out)
+    case .stringConvertible(let value): RecordJSON.appendQuoted(value.description, to: &out)
     case .array(let values):
       out += "["
       for (i, value) in values.enumerated() {
@@ -109,31 +109,12 @@ public struct JSONLogHandler: LogHandler {
       out += "{"
       for (i, (key, value)) in values.sorted(by: { $0.key < $1.key }).enumerated() {
         if i > 0 { out += "," }
-        appendString(key, to: &out)
+        RecordJSON.appendQuoted(key, to: &out)
         out += ":"
         append(value, to: &out)
       }
       out += "}"
     }
-  }
-
-  /// A JSON string: quotes, backslashes and control characters escaped (RFC 8259 §7).
-  static func appendString(_ text: String, to out: inout String) {
-    out += "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case let c where c.value < 0x20:
-        let hex = String(c.value, radix: 16)
-        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-      default: out.unicodeScalars.append(scalar)
-      }
-    }
-    out += "\""
   }
 
   /// Now, in UTC with milliseconds: `2026-12-06T11:20:04.123Z`.
