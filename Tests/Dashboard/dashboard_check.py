@@ -89,22 +89,33 @@ def rest_state(api, connector, authorization):
         return json.load(response)["connector"]["state"]
 
 
+def text_of(driver, selector):
+    """The text of the first element matching `selector`, "" when there is none.
+
+    Read inside the page in one script turn: the table is redrawn every few seconds, so an
+    element found by one WebDriver call can be gone (stale) by the next.
+    """
+    return driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.innerText.trim() : ''",
+        selector)
+
+
 def page_state(driver, connector):
-    cell = driver.find_element(
-        By.CSS_SELECTOR, f'tr.connector[data-connector="{connector}"] [data-role="state"]')
-    return cell.text.strip()
+    return text_of(driver, f'tr.connector[data-connector="{connector}"] [data-role="state"]')
 
 
 def chart(driver, connector):
-    svg = driver.find_element(
-        By.CSS_SELECTOR, f'tr.connector[data-connector="{connector}"] svg[data-series="throughput"]')
-    paths = svg.find_elements(By.CSS_SELECTOR, "path.line")
-    return {
-        "points": int(svg.get_attribute("data-points") or 0),
-        "last": float(svg.get_attribute("data-last") or 0),
-        "max": float(svg.get_attribute("data-max") or 0),
-        "path": paths[0].get_attribute("d") if paths else "",
-    }
+    """The throughput sparkline's data attributes and line, read in one script turn."""
+    return driver.execute_script("""
+        const svg = document.querySelector(arguments[0]);
+        if (!svg) return {points: 0, last: 0, max: 0, path: ""};
+        const line = svg.querySelector("path.line");
+        return {
+            points: Number(svg.getAttribute("data-points") || 0),
+            last: Number(svg.getAttribute("data-last") || 0),
+            max: Number(svg.getAttribute("data-max") || 0),
+            path: line ? line.getAttribute("d") : "",
+        };""", f'tr.connector[data-connector="{connector}"] svg[data-series="throughput"]')
 
 
 def click(driver, selector):
@@ -151,19 +162,19 @@ def main():
             chart(driver, "lines-in")), timeout=30)
         check("the records/s chart draws the new records", bool(after),
               f"before {before}, after {chart(driver, 'lines-in')}")
-        rate = driver.find_element(
-            By.CSS_SELECTOR, 'tr.connector[data-connector="lines-in"] [data-role="rate"]').text
+        rate = text_of(driver, 'tr.connector[data-connector="lines-in"] [data-role="rate"]')
         check("the table shows a rate", rate not in ("", "—"), rate)
 
         # The record browser: the newest records of `lines`, one of them ours.
         wait_for(lambda: driver.find_element(By.CSS_SELECTOR, 'tr[data-topic="lines"]'), 20)
         def newest_value():
             click(driver, 'button[data-action="browse"][data-topic="lines"]')
-            return wait_for(lambda: any(
-                marker in e.text for e in driver.find_elements(By.CSS_SELECTOR, '#records pre[data-role="value"]')), 5)
+            return wait_for(lambda: marker in driver.execute_script(
+                "return [...document.querySelectorAll('#records pre[data-role=\"value\"]')]"
+                ".map(e => e.innerText).join('\\n')"), 5)
         shown = wait_for(newest_value, timeout=30, interval=0.5)
         check("the record browser shows a record's value", shown,
-              driver.find_element(By.ID, "records").text[:300])
+              text_of(driver, "#records")[:300])
 
         click(driver, 'button[data-action="pause"][data-connector="lines-in"]')
         paused = wait_for(lambda: page_state(driver, "lines-in") == "PAUSED")
