@@ -234,11 +234,12 @@ let package = Package(
     .testTarget(
       name: "PostgresSinkTests",
       dependencies: [
-        "PostgresSinkConnector", "SluicePostgres", "SluiceCore",
+        "PostgresSinkConnector", "SluicePostgres", "SluiceCore", "SluiceTestBrokers",
         .product(name: "Logging", package: "swift-log"),
       ]),
     .testTarget(
-      name: "PostgresCDCTests", dependencies: ["PostgresCDCConnector", "SluiceCore"]),
+      name: "PostgresCDCTests",
+      dependencies: ["PostgresCDCConnector", "SluiceCore", "SluiceTestBrokers"]),
     .testTarget(name: "HTTPSinkTests", dependencies: ["HTTPSinkConnector", "SluiceCore"]),
     .testTarget(name: "MQTTConnectorTests", dependencies: ["MQTTConnector", "SluiceCore"]),
     // Every built-in connector type in Kafka Connect's flat form: plugins, definitions, round trips.
@@ -252,7 +253,8 @@ let package = Package(
     // Fixtures/ (hex files and the script that writes them) are read through #filePath.
     .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka"], exclude: ["Fixtures"]),
     // Test brokers started by tests: Tansu (from .build/kafka-venv) and Sluice's own listener
-    // ($SLUICE_BIN); shared by the Kafka client's tests and the integration tests.
+    // ($SLUICE_BIN); shared by the Kafka client's tests and the integration tests. Also where
+    // the tests find the servers `make test` starts (TestServers).
     .target(name: "SluiceTestBrokers", path: "Tests/SluiceTestBrokers"),
     // Against real brokers: Tansu (from .build/kafka-venv) and Sluice's own listener ($SLUICE_BIN).
     .testTarget(

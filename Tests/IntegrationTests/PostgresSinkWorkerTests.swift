@@ -7,8 +7,7 @@ import XCTest
 /// random workload of Debezium events replicated into a second database.
 final class PostgresSinkWorkerTests: XCTestCase {
   var url: String {
-    ProcessInfo.processInfo.environment["SLUICE_TEST_PG_URL"]
-      ?? "postgresql://sluice:sluice@127.0.0.1:5432/sluice_test"
+    TestServers.postgresURL
   }
 
   /// A second database on the same server, for replication tests.
