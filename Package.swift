@@ -241,6 +241,11 @@ let package = Package(
       name: "PostgresCDCTests",
       dependencies: ["PostgresCDCConnector", "SluiceCore", "SluiceTestBrokers"]),
     .testTarget(name: "HTTPSinkTests", dependencies: ["HTTPSinkConnector", "SluiceCore"]),
+    .testTarget(
+      name: "WebhookTests",
+      dependencies: [
+        "WebhookConnector", "SluiceCore", .product(name: "Crypto", package: "swift-crypto"),
+      ]),
     .testTarget(name: "MQTTConnectorTests", dependencies: ["MQTTConnector", "SluiceCore"]),
     // Every built-in connector type in Kafka Connect's flat form: plugins, definitions, round trips.
     .testTarget(
