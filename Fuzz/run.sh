@@ -53,7 +53,7 @@ sources() {
   segment-recovery)
     needs="crc32c compression"
     echo Fuzz/Targets/SegmentRecoveryFuzz.swift Fuzz/Shims/SluiceLogShim.swift "${log[@]}" \
-      Sources/SluiceLog/RecordBatch+Compression.swift Sources/SluiceLog/Segment.swift Sources/SluiceLog/FileIO.swift Sources/SluiceLog/OffsetIndex.swift Sources/SluiceLog/TimeIndex.swift Sources/SluiceLog/PartitionTransactions.swift Sources/SluiceLog/StoredBatchInfo.swift Sources/SluiceLog/TransactionMarker.swift Sources/SluiceLog/ProducedBatch.swift Sources/SluiceLog/DescriptorPool.swift ;;
+      Sources/SluiceLog/RecordBatch+Compression.swift Sources/SluiceLog/Segment.swift Sources/SluiceLog/SegmentRecovery.swift Sources/SluiceLog/FileIO.swift Sources/SluiceLog/OffsetIndex.swift Sources/SluiceLog/TimeIndex.swift Sources/SluiceLog/PartitionTransactions.swift Sources/SluiceLog/StoredBatchInfo.swift Sources/SluiceLog/TransactionMarker.swift Sources/SluiceLog/ProducedBatch.swift Sources/SluiceLog/DescriptorPool.swift ;;
   pgoutput)
     needs="yams"
     echo Fuzz/Targets/PgOutputFuzz.swift Fuzz/Shims/PostgresCDCShim.swift "${core[@]}" \
