@@ -21,7 +21,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     // NIOHTTPTypes: the request/response parts the listeners' ConnectionGuard sees.
     .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
-    // The CLI's HTTPS client for the admin API (`api.tls`).
+    // The CLI's client of the admin API (http and https, `api.tls`).
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     // `GET /metrics`: components record through swift-metrics, exported by swift-prometheus.
     .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -185,6 +185,7 @@ let package = Package(
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOFoundationCompat", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ]),
