@@ -192,6 +192,17 @@ let package = Package(
     .executableTarget(
       name: "sluice-log-bench", dependencies: ["SluiceLog", "SluiceCore"],
       path: "Benchmarks/LogBench"),
+    // The floor of the webhook and HTTP sink benchmarks: a Hummingbird endpoint that answers
+    // 200 without writing (Benchmarks/README.md).
+    .executableTarget(
+      name: "sluice-bench-floor",
+      dependencies: [
+        "SluiceCore",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Benchmarks/BenchFloor"),
     .executableTarget(
       name: "sluice-mqtt-publish", dependencies: ["CMosquitto"], path: "Benchmarks/MQTTPublish"),
 
