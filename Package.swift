@@ -21,7 +21,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     // NIOHTTPTypes: the request/response parts the listeners' ConnectionGuard sees.
     .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
-    // The CLI's HTTPS client for the admin API (`api.tls`).
+    // The CLI's client of the admin API (http and https, `api.tls`).
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     // `GET /metrics`: components record through swift-metrics, exported by swift-prometheus.
     .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -185,12 +185,24 @@ let package = Package(
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOFoundationCompat", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ]),
     .executableTarget(
       name: "sluice-log-bench", dependencies: ["SluiceLog", "SluiceCore"],
       path: "Benchmarks/LogBench"),
+    // The floor of the webhook and HTTP sink benchmarks: a Hummingbird endpoint that answers
+    // 200 without writing (Benchmarks/README.md).
+    .executableTarget(
+      name: "sluice-bench-floor",
+      dependencies: [
+        "SluiceCore",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Benchmarks/BenchFloor"),
     .executableTarget(
       name: "sluice-mqtt-publish", dependencies: ["CMosquitto"], path: "Benchmarks/MQTTPublish"),
 

@@ -1,3 +1,5 @@
+import SluiceCore
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -98,7 +100,7 @@ final class Segment: @unchecked Sendable {
     bytesSinceIndexEntry += batch.count
     nextOffset = header.nextOffset
     if firstTimestamp == nil { firstTimestamp = header.baseTimestamp }
-    if firstAppendMs == nil { firstAppendMs = currentMillis() }
+    if firstAppendMs == nil { firstAppendMs = currentTimeMillis() }
     maxTimestamp = max(maxTimestamp ?? header.maxTimestamp, header.maxTimestamp)
   }
 
