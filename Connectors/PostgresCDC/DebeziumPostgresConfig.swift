@@ -133,6 +133,10 @@ enum DebeziumPostgresConfig {
       "Sluice: milliseconds between readings of the slot's retained WAL, wal_status and safe_wal_size (at least 100)."
     ),
     .init(
+      "replay.window", .string, default: "0", importance: .medium, group: replication,
+      "Sluice: keep this much WAL behind the durable point decodable in the slot (a size like 512MiB; 0: none), so the connector can be moved back to an LSN inside it (PATCH offsets, sluice replay). The slot retains that much more WAL."
+    ),
+    .init(
       "max.batch.size", .int, default: "2048", importance: .low, group: replication,
       "Accepted and without effect: Sluice batches by transaction."),
   ]
@@ -196,6 +200,7 @@ enum DebeziumPostgresConfig {
     for (key, sluiceKey) in [
       ("slot.warn.retained.wal", "slot_warn_retained_wal"),
       ("slot.fail.retained.wal", "slot_fail_retained_wal"),
+      ("replay.window", "replay_window"),
     ] {
       if let node = try t.node(key) { config.append(t.entry(sluiceKey, node)) }
     }
