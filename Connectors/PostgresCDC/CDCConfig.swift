@@ -81,12 +81,12 @@ struct CDCConfig: Sendable {
     .init(
       "slot_warn_retained_wal", .string, default: "1GiB", importance: .medium,
       group: "Slot health",
-      "When the WAL the slot holds back (pg_current_wal_lsn() - restart_lsn) is above this size, the task and GET /health say DEGRADED with the reason: a size like 512MB or 2GiB, or off."
+      "When the WAL the slot holds back (pg_current_wal_lsn() - restart_lsn) is above this size, the task and GET /health say DEGRADED with the reason: a size like 512MB or 2GiB, or off. A replay_window is retained WAL too: keep this above it."
     ),
     .init(
       "slot_fail_retained_wal", .string, default: "off", importance: .medium,
       group: "Slot health",
-      "Above this size the task's warning is CRITICAL and GET /health answers 503; the task keeps streaming. A size (at least slot_warn_retained_wal), or off."
+      "Above this size the task's warning is CRITICAL and GET /health answers 503; the task keeps streaming. A size (at least slot_warn_retained_wal), or off. A replay_window counts in the retained WAL."
     ),
     .init(
       "slot_health_poll_ms", .string, default: "10000", importance: .low, group: "Slot health",

@@ -9,8 +9,9 @@
 ///   kept). On resume the slot streams from its confirmed LSN; the task drops the changes that
 ///   committed at or before `target` (they are in the topics), and the later ones are written
 ///   again, as the new generation sorts after every position written before.
-/// - At or past the committed position: forward, as before replays existed — the slot is
-///   advanced to `target` (nothing when it is there already), up to the server's current LSN.
+/// - At the committed change's commit LSN, what GET shows with a window: nothing changes.
+/// - Past the committed position: forward, as before replays existed — the slot is advanced to
+///   `target` (nothing when it is there already), up to the server's current LSN.
 enum CDCOffsetMove: Equatable {
   case refuse(String)
   /// Commit this position; the slot stays where it is.
@@ -29,8 +30,12 @@ enum CDCOffsetMove: Equatable {
         beforeConfirmedMessage(
           target: target, confirmed: confirmed, slot: slot, windowBytes: windowBytes))
     }
-    if case .change(let written, let progress)? = committed, target < written.commitLSN {
-      return .rewind(rewind(to: target, written: written, progress: progress))
+    if case .change(let written, let progress)? = committed {
+      if target < written.commitLSN {
+        return .rewind(rewind(to: target, written: written, progress: progress))
+      }
+      // GET's LSN given back (a KIP-875 tool's round trip): not a move.
+      if target == written.commitLSN { return .keep }
     }
     if target == confirmed { return .keep }
     if target > current {

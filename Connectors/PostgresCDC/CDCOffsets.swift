@@ -29,11 +29,21 @@ extension PostgresCDCConnector {
 
   var offsetPartition: [String: JSONValue] { ["server": .string(serverName)] }
 
+  /// The LSN shown is the slot's confirmed one, or the committed change's commit LSN when that
+  /// is later: with a `replay_window` the slot confirms a window behind what the topics hold,
+  /// and the committed change is where the connector goes on from. A PATCH of the LSN shown
+  /// changes nothing (``CDCOffsetMove``).
   func offsets(committed: SourcePosition?) async throws -> [ConnectorOffset] {
     guard let slot = try await slotState() else { return [] }
+    var shown = slot.confirmed
+    if case .change(let written, _)? = committed.flatMap(CDCPosition.init),
+      written.commitLSN > shown
+    {
+      shown = written.commitLSN
+    }
     var offset: [String: JSONValue] = [
-      "lsn": .int(Int64(bitPattern: slot.confirmed.value)),
-      "lsn_text": .string(slot.confirmed.description),
+      "lsn": .int(Int64(bitPattern: shown.value)),
+      "lsn_text": .string(shown.description),
     ]
     if let progress = committed.flatMap(CDCPosition.init)?.progress {
       // Debezium's offset says `snapshot: true` while its snapshot runs.

@@ -122,11 +122,11 @@ enum DebeziumPostgresConfig {
     // Sluice's own, in Debezium's spelling: Debezium has no slot health.
     .init(
       "slot.warn.retained.wal", .string, default: "1GiB", importance: .medium, group: replication,
-      "Sluice: above this much WAL held back by the slot (pg_current_wal_lsn() - restart_lsn), the task and GET /health say DEGRADED with the reason. A size like 512MB or 2GiB, or off."
+      "Sluice: above this much WAL held back by the slot (pg_current_wal_lsn() - restart_lsn), the task and GET /health say DEGRADED with the reason. A size like 512MB or 2GiB, or off. A replay.window is retained WAL too: keep this above it."
     ),
     .init(
       "slot.fail.retained.wal", .string, default: "off", importance: .medium, group: replication,
-      "Sluice: above this size the warning is CRITICAL and GET /health answers 503; the task keeps streaming. A size, or off."
+      "Sluice: above this size the warning is CRITICAL and GET /health answers 503; the task keeps streaming. A size, or off. A replay.window counts in the retained WAL."
     ),
     .init(
       "slot.health.poll.interval.ms", .int, default: "10000", importance: .low, group: replication,

@@ -75,15 +75,23 @@ extension ReplayCommand {
       throw Failure(
         "the connector has no replication slot yet, so there is nothing to move back")
     }
-    let confirmed = (entry["offset"] as? [String: Any])?["lsn_text"] as? String
+    let shown = entry["offset"] as? [String: Any]
+    let from = shown?["lsn_text"] as? String ?? "?"
+    let current = (shown?["lsn"] as? NSNumber)?.uint64Value
     let body: [String: Any] = [
       "offsets": [["partition": partition, "offset": ["lsn": found.lsn]]]
     ]
     _ = try await client.patch(
       "/connectors/\(name)/offsets", json: try JSONSerialization.data(withJSONObject: body))
-    print(
-      "\(connector): moved back to LSN \(CDCReplayLSN.text(found.lsn)) (\(found.origin)); the slot keeps WAL from \(confirmed ?? "?") on. Changes that committed after \(CDCReplayLSN.text(found.lsn)) are written to the topics again."
-    )
+    let to = CDCReplayLSN.text(found.lsn)
+    // Asked for explicitly, so done; but said, since it is the opposite of a replay.
+    let what =
+      if let current, found.lsn > current {
+        "forward: the changes that committed up to \(to) are skipped, never written"
+      } else {
+        "the changes that committed after \(to) are written to the topics again"
+      }
+    print("\(connector): \(from) → \(to) (\(found.origin)); \(what)")
   }
 
   /// The smallest `source.lsn` of the first change at or after `ms` in each partition of the

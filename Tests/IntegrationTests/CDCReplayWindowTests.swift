@@ -54,7 +54,10 @@ final class CDCReplayWindowTests: CDCWorkerTestCase {
     ])
     XCTAssertEqual(replayed.status, 0, replayed.stderr)
     XCTAssertTrue(replayed.stdout.contains("stopped (was RUNNING)"), replayed.stdout)
-    XCTAssertTrue(replayed.stdout.contains("moved back to LSN \(between)"), replayed.stdout)
+    XCTAssertTrue(replayed.stdout.contains("→ \(between) (--to-offset \(point))"), replayed.stdout)
+    XCTAssertTrue(
+      replayed.stdout.contains("the changes that committed after \(between) are written"),
+      replayed.stdout)
     XCTAssertTrue(replayed.stdout.contains("resumed"), replayed.stdout)
     try waitUntil("the second group again", timeout: 30) { try events().count >= 6 }
     Thread.sleep(forTimeInterval: 1.5)

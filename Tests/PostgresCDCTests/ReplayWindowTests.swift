@@ -174,14 +174,33 @@ final class ReplayWindowTests: XCTestCase {
       decide(0x8FFF),
       .rewind(
         .change(ChangePosition(commitLSN: LSN(0x8FFF), index: .max, generation: 1), nil)))
-    // At or past the committed change: forward, as without a window.
-    XCTAssertEqual(decide(0x9000), .advance(LSN(0x9000)))
+    // The committed change's LSN (what GET shows with a window): nothing moves.
+    XCTAssertEqual(decide(0x9000), .keep)
+    // Past the committed change: forward, as without a window.
+    XCTAssertEqual(decide(0x9001), .advance(LSN(0x9001)))
     XCTAssertEqual(decide(0xA000), .advance(LSN(0xA000)))
     guard case .refuse(let past) = decide(0xA001) else { return XCTFail("not refused") }
     XCTAssertTrue(past.contains("past the server's current WAL position"), past)
     // No change committed (a new connector, a snapshot under way): nothing to replay.
     XCTAssertEqual(decide(0x4000, committed: nil), .keep)
     XCTAssertEqual(decide(0x5000, committed: nil), .advance(LSN(0x5000)))
+  }
+
+  func testTheSlotWarningSaysHowMuchOfTheRetainedWALIsTheWindow() {
+    let reading = SlotStatistics(retainedBytes: 600 << 20, walStatus: "reserved")
+    let health = SlotHealth.assess(
+      reading, slot: "shop", connector: "shop-cdc", thresholds: SlotThresholds(warn: 512 << 20),
+      replayWindowBytes: 256 << 20)
+    guard case .degraded(let reason) = health else { return XCTFail("\(health)") }
+    XCTAssertTrue(
+      reason.contains(
+        "retains 600.0 MiB of WAL (up to 256.0 MiB of it the replay_window keeps on purpose)"),
+      reason)
+    let small = SlotStatistics(retainedBytes: 300 << 20, walStatus: "reserved")
+    XCTAssertEqual(
+      SlotHealth.assess(
+        small, slot: "shop", connector: "shop-cdc", thresholds: SlotThresholds(warn: 512 << 20),
+        replayWindowBytes: 256 << 20), .ok)
   }
 
   // MARK: - Settings
