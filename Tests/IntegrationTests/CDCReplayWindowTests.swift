@@ -75,6 +75,17 @@ final class CDCReplayWindowTests: CDCWorkerTestCase {
     try waitUntil("a change after the restart", timeout: 30) { try events().count >= 8 }
     Thread.sleep(forTimeInterval: 1.5)
     XCTAssertEqual(try events(), ["c1", "c2", "c3", "u1", "c3", "u1", "c4", "c5"])
+
+    // Offsets deleted after the replay: a new slot, whose changes are written, not dropped as
+    // older than the replay's positions (the reset keeps the generation).
+    XCTAssertEqual(try worker.send("PUT", "/connectors/cdc-window-lsn/stop").status, 204)
+    let reset = try worker.send("DELETE", "/connectors/cdc-window-lsn/offsets")
+    XCTAssertEqual(reset.status, 200, Self.message(reset.body))
+    XCTAssertEqual(try worker.send("PUT", "/connectors/cdc-window-lsn/resume").status, 202)
+    try waitForStreaming(worker, "cdc-window-lsn")
+    try cdcPSQL(url, "INSERT INTO cdc_window_lsn VALUES (6, 'six')")
+    try waitUntil("a change of the new slot", timeout: 30) { try events().count >= 9 }
+    XCTAssertEqual(try events().last, "c6")
   }
 
   func testReplayByTimeDeliversTheSecondGroupToTheSinkAgain() throws {
