@@ -56,9 +56,10 @@ struct ReplayCommand: AsyncParsableCommand {
 
   func validate() throws {
     switch [toOffset != nil, toTime != nil, toLSN != nil].filter({ $0 }).count {
-    case 0: throw ValidationError("give --to-offset N, --to-time TIME or (a CDC source) --to-lsn L")
+    case 0:
+      throw ValidationError("give --to-offset N or --to-time TIME (a CDC source: or --to-lsn L)")
     case 1: break
-    default: throw ValidationError("give one of --to-offset, --to-time and --to-lsn")
+    default: throw ValidationError("give one of --to-offset, --to-time and --to-lsn, not two")
     }
     if let toLSN, CDCReplayLSN.parse(toLSN) == nil {
       throw ValidationError(
