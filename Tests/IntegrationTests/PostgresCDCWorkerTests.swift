@@ -370,8 +370,15 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
     try everyCommittedChangeOnceInOrderAcrossRepeatedSIGKILL(slot: "cdc_crash_kafka", cluster: cluster)
   }
 
+  /// With a `replay_window` the slot confirms a window behind the durable point, so every
+  /// restart streams the whole window again; what the topics hold must still be dropped.
+  func testEveryCommittedChangeOnceInOrderAcrossRepeatedSIGKILLWithAReplayWindow() throws {
+    try everyCommittedChangeOnceInOrderAcrossRepeatedSIGKILL(
+      slot: "cdc_crash_window", cluster: nil, extra: "  replay_window: 4MiB")
+  }
+
   private func everyCommittedChangeOnceInOrderAcrossRepeatedSIGKILL(
-    slot: String, cluster: BrokerProcess?
+    slot: String, cluster: BrokerProcess?, extra: String = ""
   ) throws {
     let workload = CDCWorkload(prefix: slot, transactions: 5200, seed: 1)
     let worker = try WorkerProcess(
@@ -383,7 +390,7 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
     try worker.useThreePartitions()
     let name = slot.replacingOccurrences(of: "_", with: "-")
     try worker.writeConnector(
-      name, connectorYAML(name, tables: workload.tableList, topic: "crash.{table}"))
+      name, connectorYAML(name, tables: workload.tableList, topic: "crash.{table}", extra: extra))
     try worker.start()
     try waitForStreaming(worker, name)
     let runner = workload.run(url)
