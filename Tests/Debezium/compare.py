@@ -196,8 +196,10 @@ def debezium_version():
 
 
 def difference_key(set_name, d):
-    return (set_name, d["path"], json.dumps(d["debezium"], sort_keys=True),
-            json.dumps(d["sluice"], sort_keys=True))
+    """What identifies a difference: set, path and both values (volatile ones as "<value>")."""
+    return (set_name, d["path"],
+            json.dumps(diff.matching_value(d["path"], d["debezium"]), sort_keys=True),
+            json.dumps(diff.matching_value(d["path"], d["sluice"]), sort_keys=True))
 
 
 def load_known(path):
@@ -234,13 +236,24 @@ def write_known(path, report):
     groups = {}
     for s in report["option_sets"]:
         for d in s["differences"]:
-            reason = known.get(difference_key(s["name"], d), "TODO: why this differs")
-            groups.setdefault(reason, []).append({"set": s["name"], **d})
+            key = difference_key(s["name"], d)
+            reason = known.get(key, "TODO: why this differs")
+            groups.setdefault(reason, []).append(
+                {"set": s["name"], "path": d["path"], "debezium": json.loads(key[2]),
+                 "sluice": json.loads(key[3])})
+    dump_known(path, [{"reason": r, "differences": ds} for r, ds in groups.items()])
+
+
+def dump_known(path, groups):
+    """Writes a known-differences file: one line per difference, so diffs of it read well."""
+    line = lambda obj: json.dumps(obj, ensure_ascii=False)  # noqa: E731
+    parts = []
+    for g in groups:
+        entries = ",\n".join("   " + line(d) for d in g["differences"])
+        parts.append(f'  {{"reason": {line(g["reason"])}, "differences": [\n{entries}\n  ]}}')
     with open(path, "w") as f:
-        json.dump({"about": KNOWN_ABOUT,
-                   "groups": [{"reason": r, "differences": ds} for r, ds in groups.items()]},
-                  f, indent=1, ensure_ascii=False)
-        f.write("\n")
+        f.write(f'{{\n "about": {line(KNOWN_ABOUT)},\n "groups": [\n' + ",\n".join(parts)
+                + "\n ]\n}\n")
 
 
 KNOWN_ABOUT = ("Differences between Sluice's change events and Debezium's that "
@@ -262,6 +275,7 @@ def main():
     args = p.parse_args()
     if not args.pg_url or not args.sluice_bin:
         p.error("--pg-url (or SLUICE_TEST_PG_URL) and --sluice-bin (or SLUICE_BIN) are required")
+    args.sluice_bin = os.path.abspath(args.sluice_bin)
     sets = [parse_set(s) for s in (args.sets or ["default", "strings"])]
     started = time.monotonic()
     report = run(args, sets)

@@ -18,6 +18,7 @@ def start_jvm(log_file):
             "-Xms64m",
             "-Xmx512m",
             "-XX:TieredStopAtLevel=1",
+            "-Duser.timezone=UTC",
             f"-Dlog4j2.configurationFile={os.path.join(DEBEZIUM_DIR, 'log4j2.properties')}",
             f"-Ddbz.parity.log={log_file}",
         ]

@@ -30,7 +30,22 @@ IGNORED = [
     ("value.source.sequence", "r", "a read's sequence holds its own slot's snapshot point"),
     ("value.source.version", None, "the Debezium release vs Sluice's own version string"),
 ]
-IGNORED_REASONS = {path: reason for path, _, reason in IGNORED}
+
+# Fields compared for streamed changes whose values change from run to run (commit time, WAL
+# position, transaction id). A known-differences entry on one of them matches whatever the
+# value is (see `matching_value`); only which side has the field, and the path, must match.
+VOLATILE = {
+    "value.source.ts_ms", "value.source.ts_us", "value.source.ts_ns", "value.source.lsn",
+    "value.source.txId", "value.source.sequence",
+}
+
+
+def matching_value(path, value):
+    """The value as a known-differences entry records it: "<value>" on a volatile field."""
+    field = schema_paths(path.split(".", 1)[1]) if "." in path else path
+    if field in VOLATILE and value not in (ABSENT, PRESENT):
+        return "<value>"
+    return value
 
 
 def schema_paths(path):
