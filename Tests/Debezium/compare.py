@@ -148,7 +148,7 @@ def run(args, sets):
     report_sets = []
     for name, options in sets:
         dbz_events, slc_events = results[name]
-        compared, differences = diff.compare(dbz_events, slc_events)
+        compared, fields, differences = diff.compare(dbz_events, slc_events)
         report_sets.append({
             "name": name,
             "debezium_options": options,
@@ -158,6 +158,7 @@ def run(args, sets):
             "events": {"debezium": len(dbz_events), "sluice": len(slc_events)},
             "fields_compared": compared,
             "fields_differing": len(differences),
+            "fields": fields,
             "differences": differences,
         })
     return {

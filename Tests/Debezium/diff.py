@@ -72,6 +72,7 @@ def same(a, b):
 class Comparison:
     def __init__(self):
         self.compared = 0
+        self.fields = set()  # the compared paths without their event label
         self.differences = []
 
     def walk(self, op, path, dbz, slc):
@@ -85,6 +86,7 @@ class Comparison:
             return
         self.compared += 1
         field = path.split(".", 1)[1]
+        self.fields.add(field)
         if ignored(op, field):
             if (dbz is ABSENT) != (slc is ABSENT):
                 self.differ(path, PRESENT if slc is ABSENT else ABSENT,
@@ -123,7 +125,8 @@ def by_label(events):
 
 
 def compare(debezium_events, sluice_events):
-    """Compares two event lists; returns (fields compared, differences)."""
+    """Compares two event lists; returns (number of fields compared, the distinct field paths
+    compared, differences)."""
     dbz, slc = by_label(debezium_events), by_label(sluice_events)
     c = Comparison()
     for name in list(dbz) + [n for n in slc if n not in dbz]:
@@ -138,4 +141,4 @@ def compare(debezium_events, sluice_events):
             c.walk(op, f"{name}.{part}",
                    None if d_text is None else json.loads(d_text),
                    None if s_text is None else json.loads(s_text))
-    return c.compared, c.differences
+    return c.compared, sorted(c.fields), c.differences

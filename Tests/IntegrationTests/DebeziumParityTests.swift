@@ -71,7 +71,9 @@ final class DebeziumParityTests: XCTestCase {
       "\(gone.count) difference(s) listed in Tests/Debezium/known-differences.json no longer occur"
         + " (fixed? remove them from the list; compare.py --write-known rewrites it):\n"
         + Self.lines(gone))
-    XCTAssertEqual(process.terminationStatus, 0, log)
+    if unexpected.isEmpty && gone.isEmpty {
+      XCTAssertEqual(process.terminationStatus, 0, log)
+    }
   }
 
   /// One line per difference: set, path, Debezium's value, Sluice's value.
