@@ -24,8 +24,10 @@ import argparse
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -68,14 +70,17 @@ def expected_events(options):
     return len(fixture.SNAPSHOT_IDS) + 3 + (1 if deletes_tombstone else 0)
 
 
-def wait_for(what, condition, timeout):
+def wait_for(what, condition, broken, timeout):
+    """Waits for condition(); returns None, or why not (timeout, or what broken() says)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
-            return True
+            return None
+        reason = broken()
+        if reason:
+            return f"{what}: {reason}"
         time.sleep(0.2)
-    print(f"compare.py: timed out waiting for {what}", file=sys.stderr)
-    return False
+    return f"{what}: missing after {timeout:.0f} s"
 
 
 def count_reads(events):
@@ -110,40 +115,51 @@ def run(args, sets):
     def sluice_events(name):
         return worker.records(f"parity_{names[name]}.public.{fixture.TABLE}")
 
+    def broken():
+        if worker.process.poll() is not None:
+            return f"the Sluice worker exited with status {worker.process.returncode}"
+        for n, c in captures.items():
+            if not c.thread.is_alive():
+                return f"the Debezium engine of {n} stopped ({c.error or 'see its log'})"
+        return None
+
     errors = []
     try:
         reads = len(fixture.SNAPSHOT_IDS)
-        if not wait_for(
+        error = wait_for(
             "the snapshot reads",
             lambda: all(count_reads(captures[n].snapshot()) >= reads
                         and count_reads(sluice_events(n)) >= reads for n, _ in sets),
-            args.timeout,
-        ):
-            errors.append("snapshot reads missing after the timeout")
-        fixture.change(db, cols)
-        if not wait_for(
-            "the streamed changes",
-            lambda: all(len(captures[n].snapshot()) >= expected_events(o)
-                        and len(sluice_events(n)) >= expected_events(o) for n, o in sets),
-            args.timeout,
-        ):
-            errors.append("streamed changes missing after the timeout")
-        time.sleep(0.5)  # anything beyond the expected events shows up as a difference
+            broken, args.timeout)
+        if not error:
+            fixture.change(db, cols)
+            error = wait_for(
+                "the streamed changes",
+                lambda: all(len(captures[n].snapshot()) >= expected_events(o)
+                            and len(sluice_events(n)) >= expected_events(o) for n, o in sets),
+                broken, args.timeout)
+            time.sleep(0.5)  # anything beyond the expected events shows up as a difference
+        if error:
+            errors.append(error)
         results = {n: (captures[n].snapshot(), sluice_events(n)) for n, _ in sets}
-        for n, c in captures.items():
-            if c.error:
-                errors.append(f"Debezium engine {n}: {c.error}")
     finally:
-        for c in captures.values():
-            c.stop()
+        stopping = [threading.Thread(target=c.stop) for c in captures.values()]
+        for t in stopping:
+            t.start()
         worker.stop()
+        for t in stopping:
+            t.join()
         cleanup_slots(db, [f"sluice_parity_{s}" for s in names.values()]
                       + [f"dbz_parity_{s}" for s in names.values()], wait=True)
         if not args.keep:
             fixture.drop(db)
     if errors:
+        print(f"compare.py: {'; '.join(errors)}", file=sys.stderr)
         print(f"Sluice worker log (tail):\n{worker.log_tail()}", file=sys.stderr)
-        print(f"Debezium log: {os.path.join(work, 'debezium.log')}", file=sys.stderr)
+        print(f"Debezium log (tail):\n{tail(os.path.join(work, 'debezium.log'))}", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(worker.dir, ignore_errors=True)
 
     report_sets = []
     for name, options in sets:
@@ -170,6 +186,14 @@ def run(args, sets):
         "errors": errors,
         "option_sets": report_sets,
     }
+
+
+def tail(path, lines=40):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
 
 
 def cleanup_slots(db, slots, wait):
@@ -279,7 +303,14 @@ def main():
     args.sluice_bin = os.path.abspath(args.sluice_bin)
     sets = [parse_set(s) for s in (args.sets or ["default", "strings"])]
     started = time.monotonic()
-    report = run(args, sets)
+    try:
+        report = run(args, sets)
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(2)  # the JVM's threads must not keep the process alive
     ok = not report["errors"]
     if args.known:
         ok = check_known(report, load_known(args.known)) and ok

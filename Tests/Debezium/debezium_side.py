@@ -104,5 +104,7 @@ class Capture:
             return list(self.events)
 
     def stop(self):
+        """Closes the engine (which drops its slot); an engine still starting may take a while,
+        so this gives up after 15 s (the slot is then dropped by the next run)."""
         self.engine.close()
-        self.thread.join(timeout=30)
+        self.thread.join(timeout=15)
