@@ -183,6 +183,7 @@ def run(args, sets):
         "columns": [c[0] for c in cols],
         "ignored": [{"path": p, "events": "all" if ops is None else ops, "reason": r}
                     for p, ops, r in diff.IGNORED],
+        "volatile": sorted(diff.VOLATILE),  # compared; known-differences match any value
         "errors": errors,
         "option_sets": report_sets,
     }
