@@ -249,6 +249,19 @@ final class CDCSourceTask: SourceTask {
           records.reserveCapacity(chunk.count)
           // After a snapshot, changes go through its replay filter first.
           var replayed: [ChangeRecord] = []
+          /// Keeps a message's records: not those already written (before a replay moved the
+          /// connector back), and through the snapshot's replay filter while there is one.
+          func take(_ made: [ChangeRecord]) {
+            for record in made {
+              if let alreadyWritten, record.position <= alreadyWritten {
+                droppedWritten += 1
+              } else if filter != nil {
+                replayed.append(record)
+              } else {
+                records.append(record.sourceRecord)
+              }
+            }
+          }
           for message in chunk {
             switch message {
             case .keepalive(let walEnd, _, _):
@@ -256,15 +269,7 @@ final class CDCSourceTask: SourceTask {
             case .xLogData(let walStart, _, _, let payload):
               // Inserts, updates and deletes, nearly all of the stream, are read in place.
               if let made = try changes.receiveRowChange(payload, at: walStart) {
-                for record in made {
-                  if let alreadyWritten, record.position <= alreadyWritten {
-                    droppedWritten += 1
-                  } else if filter != nil {
-                    replayed.append(record)
-                  } else {
-                    records.append(record.sourceRecord)
-                  }
-                }
+                take(made)
                 continue
               }
               let decoded = try PgOutputMessage.decode(payload)
@@ -274,15 +279,7 @@ final class CDCSourceTask: SourceTask {
                   try ControlConnection.primaryKey(of: oid, on: $0)
                 }
               }
-              for record in try changes.receive(decoded, at: walStart) {
-                if let alreadyWritten, record.position <= alreadyWritten {
-                  droppedWritten += 1
-                } else if filter != nil {
-                  replayed.append(record)
-                } else {
-                  records.append(record.sourceRecord)
-                }
-              }
+              take(try changes.receive(decoded, at: walStart))
             }
           }
           if let filter {
