@@ -13,7 +13,7 @@ final class FusedUnwrapTests: XCTestCase {
   // MARK: - Fixtures
 
   /// The chain of a `postgres-cdc` connector file whose transforms are `unwrap` with
-  /// `options`, then a RegexRouter.
+  /// `options`, then a RegexRouter and a filter on the row.
   private func definition(_ options: [(String, String)]) throws -> ConnectorDefinition {
     var text = """
       name: shop-cdc
@@ -33,6 +33,9 @@ final class FusedUnwrapTests: XCTestCase {
           type: org.apache.kafka.connect.transforms.RegexRouter
           regex: "shop\\\\.(.*)"
           replacement: "cdc.$1"
+        - name: skip
+          type: filter_if
+          if: 'value.id == 3 || value.__op == "u"'
 
       """
     return try ConnectorDefinition.parse(text: text, file: "shop.yaml", environment: [:])
@@ -138,7 +141,8 @@ final class FusedUnwrapTests: XCTestCase {
     let split = chain.fused(into: connectorObject)
     let fusedConnector = try XCTUnwrap(split.source as? PostgresCDCConnector)
     let unwrap = try XCTUnwrap(fusedConnector.unwrap, "unwrap is fused")
-    XCTAssertEqual(split.chain.steps.map(\.name), ["rename"])
+    XCTAssertEqual(split.chain.steps.map(\.name), ["rename", "skip"])
+    XCTAssertTrue(split.chain.valuesAreJSON, "the rest of the chain reads unwrap's JSON rows")
 
     func run(_ unwrap: FusedUnwrap?, _ chain: TransformChain) throws -> [Written] {
       var stream = stream(connector: connector, unwrap: unwrap)
@@ -247,7 +251,7 @@ final class FusedUnwrapTests: XCTestCase {
       let connector = try PostgresCDCConnector(definition: definition)
       let split = definition.transforms.fused(into: connector)
       XCTAssertNil((split.source as? PostgresCDCConnector)?.unwrap, fields)
-      XCTAssertEqual(split.chain.steps.count, 2, fields)
+      XCTAssertEqual(split.chain.steps.count, 3, fields)
     }
   }
 

@@ -29,6 +29,9 @@ extension TransformChain {
       let fusing = source as? any TransformFusingSource,
       let fused = fusing.fusing(first.transform)
     else { return (source, self) }
-    return (fused, TransformChain(Array(steps.dropFirst())))
+    var rest = TransformChain(Array(steps.dropFirst()))
+    // `unwrap` writes JSON rows or no value; the source renders what it would.
+    rest.valuesAreJSON = first.transform is ExtractNewRecordState
+    return (fused, rest)
   }
 }
