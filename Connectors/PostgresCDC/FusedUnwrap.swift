@@ -8,11 +8,11 @@ import SluiceCore
 /// What it renders itself is what the transform's byte path (`ExtractNewRecordState+Bytes`)
 /// would make of this connector's envelopes: the row's bytes as written, with the added members
 /// after its last one. It takes the transform itself for what that path would not do the same
-/// way: `route.by.field` and added members whose names repeat, for every event; a table with a
-/// column of an added member's name (the transform replaces it in place), for that table's
-/// events. Those events are rendered as envelopes and given to the transform, so every record
-/// is the transform's. Options that name a part of the envelope that is a row or a block
-/// (`add.fields: before`, `after.id`) are not fused at all.
+/// way: added members whose names repeat, for every event; a table with a column of an added
+/// member's name (the transform replaces it in place), for that table's events. Those events
+/// are rendered as envelopes and given to the transform, so every record is the transform's.
+/// `route.by.field` (which changes topics) and options that name a part of the envelope that is
+/// a row or a block (`add.fields: before`, `after.id`) are not fused at all.
 struct FusedUnwrap: Sendable {
   /// The member of this connector's envelope a field in `add.fields` or `add.headers` names.
   enum Value: Sendable, Equatable {
@@ -52,7 +52,11 @@ struct FusedUnwrap: Sendable {
 
   /// Nil when `transform` is not `unwrap`, or names a part of the envelope not fused.
   init?(_ transform: any Transform) {
-    guard let unwrap = transform as? ExtractNewRecordState else { return nil }
+    // `route.by.field` changes the topic, which the snapshot's replay filter reads as the
+    // table's (the partition a key went to): left to the chain, after that filter.
+    guard let unwrap = transform as? ExtractNewRecordState, unwrap.routeByField == nil else {
+      return nil
+    }
     var fields: [Added] = []
     var headers: [Added] = []
     for (list, into) in [(unwrap.fields, 0), (unwrap.headers, 1)] {
@@ -71,7 +75,7 @@ struct FusedUnwrap: Sendable {
     var names = fields.map(\.name)
     if unwrap.deletes == .rewrite { names.append(Array(ExtractNewRecordState.deletedField.utf8)) }
     let repeated = Set(names).count != names.count
-    everyEventThroughTransform = unwrap.routeByField != nil || repeated
+    everyEventThroughTransform = repeated
     usesEventTime = (fields + headers).contains { $0.value == .eventMilliseconds }
   }
 
