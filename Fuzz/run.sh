@@ -57,7 +57,7 @@ sources() {
   pgoutput)
     needs="yams"
     echo Fuzz/Targets/PgOutputFuzz.swift Fuzz/Shims/PostgresCDCShim.swift "${core[@]}" \
-      Connectors/PostgresCDC/{PgOutputMessage,ByteReader,LSN,PositionGeneration,ReplayWindow,ReplicationMessage,ChangeStream,ChangeTally,ValueConverter,JSONWriter,CDCConfig,SlotThresholds,ByteSize}.swift ;;
+      Connectors/PostgresCDC/{PgOutputMessage,ByteReader,LSN,PositionGeneration,ReplayWindow,ReplicationMessage,ChangeStream,ChangeStream+Unwrapped,FusedUnwrap,ChangeTally,ValueConverter,JSONWriter,CDCConfig,SlotThresholds,ByteSize}.swift ;;
   json)
     needs=""
     echo Fuzz/Targets/JSONFuzz.swift Sources/SluiceCore/Records/{JSONValidator,JSONScanner,JSONObjectReader,JSONPointer,RecordJSON,Record,Clock}.swift ;;

@@ -16,10 +16,13 @@ import SluicePostgres
 /// ``SnapshotReplayFilter`` drops what the snapshot already holds.
 final class CDCSourceTask: SourceTask {
   let config: CDCConfig
+  /// The chain's `unwrap`, done as events are rendered (``FusedUnwrap``).
+  let unwrap: FusedUnwrap?
   let context: any SourceTaskContext
 
-  init(config: CDCConfig, context: any SourceTaskContext) {
+  init(config: CDCConfig, unwrap: FusedUnwrap? = nil, context: any SourceTaskContext) {
     self.config = config
+    self.unwrap = unwrap
     self.context = context
   }
 
@@ -170,7 +173,7 @@ final class CDCSourceTask: SourceTask {
   private func settings(_ setup: SlotState) -> ChangeStream.Settings {
     .init(
       connectorName: config.name, database: setup.database, topic: config.topic,
-      tombstonesOnDelete: config.tombstonesOnDelete,
+      tombstonesOnDelete: config.tombstonesOnDelete, unwrap: unwrap,
       generation: context.committedPosition.flatMap(CDCPosition.init)?.generation ?? 0)
   }
 

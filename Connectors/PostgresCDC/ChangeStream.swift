@@ -9,9 +9,12 @@ struct ChangeRecord: Equatable {
   var position: ChangePosition
   /// The table's relation OID, for the snapshot's replay filter.
   var relation: UInt32 = 0
+  /// Headers a fused `unwrap` added (``FusedUnwrap``, `add.headers`).
+  var headers: [RecordHeader] = []
 
   var sourceRecord: SourceRecord {
-    SourceRecord(topic: topic, key: key, value: value, position: position.sourcePosition)
+    SourceRecord(
+      topic: topic, key: key, value: value, headers: headers, position: position.sourcePosition)
   }
 }
 
@@ -30,6 +33,8 @@ struct ChangeStream {
     var database: String
     var topic: TopicTemplate
     var tombstonesOnDelete: Bool
+    /// The chain's `unwrap`, when this connector renders its records (``FusedUnwrap``).
+    var unwrap: FusedUnwrap? = nil
     /// The generation of the positions written (``PositionGeneration``).
     var generation: UInt32 = 0
   }
@@ -46,6 +51,9 @@ struct ChangeStream {
     var columnKeys: [[UInt8]]
     var columnKeysSize: Int
     var sourceFields: [UInt8]
+    /// Whether its events are rendered unwrapped here rather than given to the transform
+    /// (``FusedUnwrap/renders(columns:)``); false without a fused `unwrap`.
+    var rendersUnwrapped = false
   }
 
   /// The transaction being received.
@@ -124,8 +132,11 @@ struct ChangeStream {
       var records: [ChangeRecord] = []
       tally.truncates += oids.count
       for oid in oids {
-        records.append(
-          try event(try table(oid), op: "t", key: nil, before: .none, after: .none, at: lsn))
+        if let record = try event(
+          try table(oid), op: "t", key: nil, before: .none, after: .none, at: lsn)
+        {
+          records.append(record)
+        }
       }
       return records
     }
@@ -156,11 +167,10 @@ struct ChangeStream {
       let table = try self.table(oid)
       try checkWidth(new, table)
       tally.creates += 1
-      return [
-        try event(
-          table, op: "c", key: key(of: new, table), before: .none,
-          after: .row(new, substitute: nil), at: lsn)
-      ]
+      let record = try event(
+        table, op: "c", key: key(of: new, table), before: .none,
+        after: .row(new, substitute: nil), at: lsn)
+      return record.map { [$0] } ?? []
     case .update(let oid, let old, let new):
       let table = try self.table(oid)
       try checkWidth(new, table)
@@ -176,24 +186,37 @@ struct ChangeStream {
         // so each key's partition sees its own history.
         tally.deletes += 1
         tally.creates += 1
-        var records = [
-          try event(table, op: "d", key: oldKey, before: before, after: .none, at: lsn)
-        ]
-        if settings.tombstonesOnDelete { records.append(try tombstone(table, key: oldKey)) }
-        records.append(try event(table, op: "c", key: newKey, before: .none, after: after, at: lsn))
+        var records: [ChangeRecord] = []
+        if let record = try event(
+          table, op: "d", key: oldKey, before: before, after: .none, at: lsn)
+        {
+          records.append(record)
+        }
+        if settings.tombstonesOnDelete, let record = try tombstone(table, key: oldKey) {
+          records.append(record)
+        }
+        if let record = try event(table, op: "c", key: newKey, before: .none, after: after, at: lsn)
+        {
+          records.append(record)
+        }
         return records
       }
       tally.updates += 1
-      return [try event(table, op: "u", key: newKey, before: before, after: after, at: lsn)]
+      let record = try event(table, op: "u", key: newKey, before: before, after: after, at: lsn)
+      return record.map { [$0] } ?? []
     case .delete(let oid, let old):
       let table = try self.table(oid)
       try checkWidth(old.row, table)
       tally.deletes += 1
       let key = key(of: old.row, table)
-      var records = [
-        try event(table, op: "d", key: key, before: .old(old), after: .none, at: lsn)
-      ]
-      if settings.tombstonesOnDelete, key != nil { records.append(try tombstone(table, key: key)) }
+      var records: [ChangeRecord] = []
+      if let record = try event(table, op: "d", key: key, before: .old(old), after: .none, at: lsn)
+      {
+        records.append(record)
+      }
+      if settings.tombstonesOnDelete, key != nil, let record = try tombstone(table, key: key) {
+        records.append(record)
+      }
       return records
     }
   }
@@ -226,7 +249,8 @@ struct ChangeStream {
     tables[relation.oid] = Table(
       relation: relation, kinds: relation.columns.map { ValueConverter.kind(of: $0.typeOID) },
       keyColumns: keyColumns, topic: topic, columnKeys: columnKeys,
-      columnKeysSize: columnKeys.reduce(0) { $0 + $1.count }, sourceFields: source.bytes)
+      columnKeysSize: columnKeys.reduce(0) { $0 + $1.count }, sourceFields: source.bytes,
+      rendersUnwrapped: settings.unwrap?.renders(columns: names) ?? false)
   }
 
   /// The topic of a table's records: the `topic:` template with its schema, name and database.
@@ -260,7 +284,7 @@ struct ChangeStream {
   // MARK: - Events
 
   /// What goes in an envelope's `before` or `after`.
-  private enum RowJSON {
+  enum RowJSON {
     case none
     /// The row as a JSON object; unchanged TOAST values come from `substitute` (the old row)
     /// when it has them, else they are Debezium's placeholder.
@@ -283,7 +307,7 @@ struct ChangeStream {
     }
   }
 
-  private func write(_ json: RowJSON, of table: Table, to out: inout JSONWriter) {
+  func write(_ json: RowJSON, of table: Table, to out: inout JSONWriter) {
     switch json {
     case .none:
       out.null()
@@ -357,27 +381,70 @@ struct ChangeStream {
       generation: settings.generation)
   }
 
-  /// A streamed change as a record at the next position of its transaction.
+  /// A streamed change as a record at the next position of its transaction; nil when a fused
+  /// `unwrap` drops it (its position is taken all the same).
   private mutating func event(
     _ table: Table, op: StaticString, key: [UInt8]?, before: RowJSON, after: RowJSON,
     at lsn: LSN
-  ) throws(ProtocolError) -> ChangeRecord {
+  ) throws(ProtocolError) -> ChangeRecord? {
     let position = try nextPosition()
     let transaction = self.transaction!
-    let value = envelope(
-      table, op: op, before: before, after: after, milliseconds: transaction.commitMilliseconds,
+    let event = Event(
+      op: op, before: before, after: after, milliseconds: transaction.commitMilliseconds,
       snapshot: "false", xid: UInt64(transaction.xid), lsn: lsn)
+    guard
+      let (topic, value, headers) = try render(event, of: table, key: key)
+    else { return nil }
     return ChangeRecord(
-      topic: table.topic, key: key, value: value, position: position,
-      relation: table.relation.oid)
+      topic: topic, key: key, value: value, position: position,
+      relation: table.relation.oid, headers: headers)
   }
 
-  /// The Debezium envelope: before, after, source, op, ts_ms. `snapshot` is Debezium's
-  /// `source.snapshot`: "false" for streamed changes, "true" for snapshot reads.
-  private func envelope(
-    _ table: Table, op: StaticString, before: RowJSON, after: RowJSON, milliseconds: Int64,
-    snapshot: StaticString, xid: UInt64, lsn: LSN
-  ) -> [UInt8] {
+  /// What an event is rendered from: the change and its `source` block's values.
+  struct Event {
+    var op: StaticString
+    var before: RowJSON
+    var after: RowJSON
+    var milliseconds: Int64
+    /// Debezium's `source.snapshot`: "false" for streamed changes, "true" for snapshot reads.
+    var snapshot: StaticString
+    var xid: UInt64
+    var lsn: LSN
+  }
+
+  /// The record's topic, value and headers: the envelope, or with a fused `unwrap` what the
+  /// transform would make of it; nil when the transform drops it.
+  private func render(_ event: Event, of table: Table, key: [UInt8]?) throws(ProtocolError)
+    -> (topic: String, value: [UInt8]?, headers: [RecordHeader])?
+  {
+    guard let unwrap = settings.unwrap else {
+      return (table.topic, envelope(table, event, eventMilliseconds: now()), [])
+    }
+    if table.rendersUnwrapped {
+      switch unwrapped(event, of: table, unwrap) {
+      case .dropped?: return nil
+      case .record(let topic, let value, let headers)?: return (topic, value, headers)
+      case nil: break
+      }
+    }
+    // Rendered as the envelope and given to the transform, so the record is the transform's.
+    var record = TransformRecord(
+      topic: table.topic, key: key, value: envelope(table, event, eventMilliseconds: now()),
+      timestamp: 0)
+    do {
+      guard try unwrap.transform.apply(to: &record) else { return nil }
+    } catch {
+      throw ProtocolError("the unwrap transform failed on a change: \(error.reason)")
+    }
+    return (record.topic, record.value.bytes, record.headers)
+  }
+
+  /// The Debezium envelope: before, after, source, op, ts_ms (`eventMilliseconds`).
+  private func envelope(_ table: Table, _ event: Event, eventMilliseconds: Int64) -> [UInt8] {
+    let (op, before, after, milliseconds, snapshot, xid, lsn) = (
+      event.op, event.before, event.after, event.milliseconds, event.snapshot, event.xid,
+      event.lsn
+    )
     var out = JSONWriter(
       capacity: 256 + table.sourceFields.count + before.estimatedSize(table)
         + after.estimatedSize(table))
@@ -399,17 +466,28 @@ struct ChangeStream {
     out.raw("},\"op\":\"")
     op.withUTF8Buffer { out.raw($0) }
     out.raw("\",\"ts_ms\":")
-    out.number(now())
+    out.number(eventMilliseconds)
     out.byte("}")
     return out.bytes
   }
 
+  /// The tombstone after a delete; nil when a fused `unwrap` drops it (`drop.tombstones`).
   private mutating func tombstone(_ table: Table, key: [UInt8]?) throws(ProtocolError)
-    -> ChangeRecord
+    -> ChangeRecord?
   {
-    ChangeRecord(
-      topic: table.topic, key: key, value: nil, position: try nextPosition(),
-      relation: table.relation.oid)
+    let position = try nextPosition()
+    var headers: [RecordHeader] = []
+    if let unwrap = settings.unwrap {
+      // The transform's handling of the connector's tombstones, which it never sees as an
+      // envelope: dropped, or kept with its `op` header.
+      guard !unwrap.transform.dropsTombstones else { return nil }
+      for header in unwrap.transform.headers where header.name == "op" {
+        headers.append(RecordHeader(header.newName, "d"))
+      }
+    }
+    return ChangeRecord(
+      topic: table.topic, key: key, value: nil, position: position,
+      relation: table.relation.oid, headers: headers)
   }
 
   // MARK: - Snapshot reads
@@ -419,13 +497,18 @@ struct ChangeStream {
   func snapshotRead(
     _ oid: UInt32, _ values: [PgOutputMessage.TupleValue], lsn: LSN, xid: UInt64,
     milliseconds: Int64
-  ) throws(ProtocolError) -> (topic: String, key: [UInt8]?, value: [UInt8]) {
+  ) throws(ProtocolError) -> ChangeRecord? {
     let table = try self.table(oid)
     let row = Row(values)
     try checkWidth(row, table)
-    let value = envelope(
-      table, op: "r", before: .none, after: .row(row, substitute: nil),
-      milliseconds: milliseconds, snapshot: "true", xid: xid, lsn: lsn)
-    return (table.topic, key(of: row, table), value)
+    let event = Event(
+      op: "r", before: .none, after: .row(row, substitute: nil), milliseconds: milliseconds,
+      snapshot: "true", xid: xid, lsn: lsn)
+    let key = key(of: row, table)
+    guard let (topic, value, headers) = try render(event, of: table, key: key) else { return nil }
+    // The snapshot gives each record its own position.
+    return ChangeRecord(
+      topic: topic, key: key, value: value, position: ChangePosition(commitLSN: lsn, index: 0),
+      relation: oid, headers: headers)
   }
 }

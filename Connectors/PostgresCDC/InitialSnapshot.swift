@@ -102,9 +102,11 @@ struct InitialSnapshot {
         var records: [SourceRecord] = []
         var lastKey: String?
         for row in fetched {
-          let read = try encoder.snapshotRead(
-            table.relation.oid, row.values, lsn: start.lsn, xid: start.xid,
-            milliseconds: start.milliseconds)
+          guard
+            let read = try encoder.snapshotRead(
+              table.relation.oid, row.values, lsn: start.lsn, xid: start.xid,
+              milliseconds: start.milliseconds)
+          else { continue }
           if let key = read.key, !boundaries.isEmpty {
             // An ended segment already wrote this row if its key is within that segment's
             // part of the table in the row's partition.
@@ -119,7 +121,7 @@ struct InitialSnapshot {
           lastKey = read.key.map { String(decoding: $0, as: UTF8.self) }
           records.append(
             SourceRecord(
-              topic: read.topic, key: read.key, value: read.value,
+              topic: read.topic, key: read.key, value: read.value, headers: read.headers,
               position: point(index, lastKey).sourcePosition(progress: nil)))
         }
         rows += fetched.count

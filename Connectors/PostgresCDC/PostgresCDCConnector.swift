@@ -13,8 +13,10 @@ public enum PostgresCDCConnectors {
 }
 
 /// A validated `source: postgres-cdc` connector.
-struct PostgresCDCConnector: SourceConnector {
+struct PostgresCDCConnector: TransformFusingSource {
   let config: CDCConfig
+  /// The chain's `unwrap`, when the connector renders what it makes (``FusedUnwrap``).
+  private(set) var unwrap: FusedUnwrap?
 
   init(definition: ConnectorDefinition) throws {
     config = try CDCConfig(definition: definition)
@@ -23,7 +25,17 @@ struct PostgresCDCConnector: SourceConnector {
   func makeTask(index: Int, count: Int, context: any SourceTaskContext) throws -> any SourceTask {
     // A slot has one reader: further tasks would have nothing to do.
     guard index == 0 else { return IdleCDCTask() }
-    return CDCSourceTask(config: config, context: context)
+    return CDCSourceTask(config: config, unwrap: unwrap, context: context)
+  }
+
+  /// Takes over a chain's leading `unwrap` (Debezium's ExtractNewRecordState), the commonest
+  /// first transform of a CDC pipeline: events are then rendered as rows, not as envelopes
+  /// to be taken apart again.
+  func fusing(_ transform: any Transform) -> (any SourceConnector)? {
+    guard let unwrap = FusedUnwrap(transform) else { return nil }
+    var fused = self
+    fused.unwrap = unwrap
+    return fused
   }
 
   /// With `drop_slot_on_delete: true`, drops the slot (it would otherwise pin WAL forever).

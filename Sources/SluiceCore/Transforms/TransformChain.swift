@@ -33,13 +33,20 @@ public struct TransformChain: Sendable {
   }
 
   public var steps: [Step]
+  /// Whether the records given to the chain have JSON values (or none): set when a source took
+  /// over a first transform that writes JSON (``fused(into:)``), so the steps after it read
+  /// the value as the unfused chain would after that transform, without checking it again.
+  public internal(set) var valuesAreJSON = false
 
   public init(_ steps: [Step] = []) { self.steps = steps }
 
   public var isEmpty: Bool { steps.isEmpty }
 
-  public func apply(_ record: TransformRecord) -> Outcome {
+  /// The record after every step. It takes the record (`consuming`): the chain changes it in
+  /// place instead of copying it first, which on a CDC stream is a copy of every change.
+  public func apply(_ record: consuming TransformRecord) -> Outcome {
     var record = record
+    if valuesAreJSON, case .bytes(_?) = record.value { record.valueIsJSON = true }
     for step in steps {
       do {
         if let predicate = step.predicate {

@@ -15,7 +15,7 @@ extension TransformRecord {
 
   /// The source record it became; the position stays the original's, so exactly-once holds
   /// whatever the chain changed.
-  public func sourceRecord(position: SourcePosition?) -> SourceRecord {
+  public consuming func sourceRecord(position: SourcePosition?) -> SourceRecord {
     SourceRecord(
       topic: topic, partition: partition, key: key.bytes, value: value.bytes, headers: headers,
       timestamp: timestamp, position: position)

@@ -6,7 +6,14 @@ public struct TransformRecord: Sendable {
   /// Sources: nil until a partition is chosen (the key decides); sinks: the record's.
   public var partition: Int?
   public var key: RecordPart
-  public var value: RecordPart
+  public var value: RecordPart {
+    didSet { valueIsJSON = false }
+  }
+  /// Whether `value` holds bytes known to be one JSON document, because the source or a
+  /// transform before wrote them as such: reading a field then needs no pass that checks the
+  /// whole value first (the filter after `unwrap` on every CDC record). Any change to `value`
+  /// clears it; a transform that writes JSON bytes sets it again.
+  public var valueIsJSON = false
   public var headers: [RecordHeader]
   public var timestamp: Int64
   /// Sinks: the record's offset in its partition; nil for sources.

@@ -145,16 +145,18 @@ final class SourceWriter: SourceTaskContext {
     var outcome = TransformOutcome()
     records.reserveCapacity(sent.count)
     kept.reserveCapacity(sent.count)
-    for (index, record) in sent.enumerated() {
-      switch transforms.apply(TransformRecord(record)) {
+    // By index, not `enumerated()`: each record is read where it lies, not copied out first.
+    for index in sent.indices {
+      switch transforms.apply(TransformRecord(sent[index])) {
       case .record(let out):
-        records.append(out.sourceRecord(position: record.position))
+        records.append(out.sourceRecord(position: sent[index].position))
         kept.append(index)
       case .dropped:
         results[index] = RecordMetadata(
-          topic: record.topic, partition: 0, offset: RecordMetadata.droppedOffset)
+          topic: sent[index].topic, partition: 0, offset: RecordMetadata.droppedOffset)
         outcome.dropped += 1
       case .failed(let step, let reason):
+        let record = sent[index]
         let message = "transform '\(step)' failed: \(reason)"
         guard errors.tolerateAll, let topic = errors.deadLetterTopic else {
           metrics.errors.increment()

@@ -130,6 +130,9 @@ extension Worker {
     restarts: [TaskRestartSignal], logger log: Logger
   ) -> [@Sendable () async -> Void] {
     let count = definition.tasks
+    // A source may take over the chain's first transform (TransformFusingSource); its tasks
+    // then run the rest of the chain.
+    let (connector, sourceTransforms) = Self.fusingFirstTransform(connector, definition.transforms)
     return (0..<count).map { index -> @Sendable () async -> Void in
       // Every line a task logs — the runner's and its connector's, through the context's
       // logger — names the connector and the task.
@@ -140,7 +143,7 @@ extension Worker {
         let runner = SourceTaskRunner(
           connector: source, name: definition.name, index: index, count: count, store: store,
           offsets: offsets, status: status, logger: log, gate: gate, restart: restarts[index],
-          transforms: definition.transforms, errors: definition.sinkErrorPolicy)
+          transforms: sourceTransforms, errors: definition.sinkErrorPolicy)
         return { await runner.run() }
       case .sink(let sink):
         let runner = SinkTaskRunner(
@@ -151,6 +154,16 @@ extension Worker {
         return { await runner.run() }
       }
     }
+  }
+
+  /// A source connector with its chain's first transform taken over when it offers to
+  /// (``TransformFusingSource``), and the chain its tasks still run; sinks as they are.
+  private static func fusingFirstTransform(
+    _ connector: ConfiguredConnector, _ transforms: TransformChain
+  ) -> (ConfiguredConnector, TransformChain) {
+    guard case .source(let source) = connector else { return (connector, transforms) }
+    let fused = transforms.fused(into: source)
+    return (.source(fused.source), fused.chain)
   }
 
   /// Whether every task returned within `timeout`. Not a task group: a group waits for all its

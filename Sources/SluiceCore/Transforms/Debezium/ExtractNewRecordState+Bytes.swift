@@ -82,6 +82,8 @@ extension ExtractNewRecordState {
     record.headers += added
     if let topic { record.topic = topic }
     record.value = .bytes(value)
+    // Cut from an envelope checked to be JSON, with JSON members added: JSON.
+    record.valueIsJSON = true
     return true
   }
 
@@ -207,7 +209,10 @@ private struct RawEnvelope {
     bytes[range.lowerBound] == UInt8(ascii: "{") ? range : nil
   }
 
-  enum Found { case null, range(Range<Int>) }
+  enum Found {
+    case null
+    case range(Range<Int>)
+  }
 
   /// ``EnvelopeField/value(in:)`` on the bytes: the block's member, or the envelope's own when
   /// the block lacks it; null when the block is null.

@@ -7,9 +7,9 @@
 /// unchanged and truncate events (no row before or after) are dropped, as in Debezium.
 /// `replace.null.with.default` is accepted and has no effect: schemaless JSON carries no
 /// column defaults to replace nulls with.
-struct ExtractNewRecordState: Transform {
+public struct ExtractNewRecordState: Transform {
   /// What becomes of a delete event.
-  enum DeleteHandling: Sendable, Equatable {
+  public enum DeleteHandling: Sendable, Equatable {
     case drop
     /// A record with the delete's key and a null value.
     case tombstone
@@ -17,14 +17,16 @@ struct ExtractNewRecordState: Transform {
     case rewrite
   }
 
-  var deletes: DeleteHandling
+  // Readable outside SluiceCore so that a source can render what this transform would make
+  // (``TransformFusingSource``).
+  public internal(set) var deletes: DeleteHandling
   /// Whether the tombstones the connector writes after deletes are dropped.
-  var dropsTombstones: Bool
-  var fields: [EnvelopeField]
-  var headers: [EnvelopeField]
-  var routeByField: String?
+  public internal(set) var dropsTombstones: Bool
+  public internal(set) var fields: [EnvelopeField]
+  public internal(set) var headers: [EnvelopeField]
+  public internal(set) var routeByField: String?
 
-  static let deletedField = "__deleted"
+  public static let deletedField = "__deleted"
 
   static let options = [
     "delete.tombstone.handling.mode", "delete.handling.mode", "drop.tombstones", "add.fields",
@@ -81,7 +83,7 @@ struct ExtractNewRecordState: Transform {
     return transform
   }
 
-  func apply(to record: inout TransformRecord) throws(TransformError) -> Bool {
+  public func apply(to record: inout TransformRecord) throws(TransformError) -> Bool {
     if case .bytes(let bytes?) = record.value, let kept = try applyToBytes(bytes, of: &record) {
       return kept
     }
@@ -149,16 +151,16 @@ struct ExtractNewRecordState: Transform {
 /// plain `id`, `total_order`, `data_collection_order` (the `transaction` block's); `name:alias`
 /// renames it. Added as `<prefix><name>`, `<prefix><block>_<name>` when the block is written,
 /// or `<prefix><alias>`.
-struct EnvelopeField: Sendable, Equatable {
+public struct EnvelopeField: Sendable, Equatable {
   /// The field as written before any alias (`source.ts_ms`), for matching.
-  var name: String
+  public internal(set) var name: String
   /// `newName` in UTF-8, and `"<newName>":` as it is spliced into a row.
-  var nameBytes: [UInt8] = []
-  var member: [UInt8] = []
+  public internal(set) var nameBytes: [UInt8] = []
+  public internal(set) var member: [UInt8] = []
   /// The block holding it (`source`, `transaction`), nil for the envelope's own fields.
-  var block: String?
-  var field: String
-  var newName: String
+  public internal(set) var block: String?
+  public internal(set) var field: String
+  public internal(set) var newName: String
 
   init?(_ text: String, prefix: String) {
     let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
@@ -213,5 +215,15 @@ struct EnvelopeField: Sendable, Equatable {
     default:
       return envelope.object[field]
     }
+  }
+}
+
+extension ExtractNewRecordState {
+  /// The value of an `add.headers` header whose envelope member is the JSON `json`, as the
+  /// transform writes it (a string's text, other values as JSON, null as no value): for a
+  /// source that renders the transform's records itself (``TransformFusingSource``).
+  public static func headerValue(fromJSON json: [UInt8]) -> [UInt8]? {
+    guard let value = JSONValue.parse(json), value != .null else { return nil }
+    return Array(value.plainText.utf8)
   }
 }

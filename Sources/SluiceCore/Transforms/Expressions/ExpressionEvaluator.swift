@@ -146,6 +146,13 @@ extension Expression {
       return node
     case .bytes(nil):
       return .null
+    case .bytes(let bytes?) where side == .value && record.valueIsJSON:
+      // Known to be JSON: the member is found by scanning to it, without the pass that checks
+      // the whole value and lists its members.
+      guard case .range(let range) = JSONBytesPath.find(steps[...], in: bytes, from: 0) else {
+        return .null
+      }
+      return JSONBytesPath.value(bytes, range)
     case .bytes(let bytes?):
       var document = side == .key ? state.key : state.value
       if document == nil {
