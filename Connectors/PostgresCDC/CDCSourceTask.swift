@@ -166,7 +166,7 @@ final class CDCSourceTask: SourceTask {
   private func settings(_ setup: SlotState) -> ChangeStream.Settings {
     .init(
       connectorName: config.name, database: setup.database, topic: config.topic,
-      tombstonesOnDelete: config.tombstonesOnDelete)
+      tombstonesOnDelete: config.tombstonesOnDelete, conversion: config.conversion)
   }
 
   /// Streams until cancelled or the connection fails; `progressed` runs after each chunk.
@@ -186,7 +186,9 @@ final class CDCSourceTask: SourceTask {
     // (A closure here, `snapshot.map { … }`, crashes Swift 6.3.1's ClosureLifetimeFixup.)
     let filter: SnapshotReplayFilter? =
       if let snapshot {
-        SnapshotReplayFilter(progress: snapshot, control: control, store: context.store)
+        SnapshotReplayFilter(
+          progress: snapshot, control: control, store: context.store,
+          conversion: config.conversion)
       } else { nil }
     let progressSuffix = snapshot.map { "|" + CDCPosition.encode($0) } ?? ""
     replication.start()
@@ -247,6 +249,15 @@ final class CDCSourceTask: SourceTask {
                 let oid = relation.oid
                 changes.primaryKeys[oid] = try await control.run {
                   try ControlConnection.primaryKey(of: oid, on: $0)
+                }
+              }
+              if case .relation(let relation) = decoded {
+                let unknown = changes.unknownTypes(of: relation)
+                if !unknown.isEmpty {
+                  let found = try await control.run {
+                    try ControlConnection.userTypes(unknown, on: $0)
+                  }
+                  changes.userTypes.merge(found) { $1 }
                 }
               }
               for record in try changes.receive(decoded, at: walStart) {

@@ -1,0 +1,290 @@
+/// date, time, timetz, timestamp and timestamptz values under Debezium's
+/// `time.precision.mode`, read from PostgreSQL's ISO output (the CDC sessions set
+/// `datestyle=ISO`, `timezone=UTC`).
+///
+/// Debezium's forms: `date` as days since 1970-01-01 (io.debezium.time.Date); `time` and
+/// `timestamp` as milliseconds up to precision 3 (io.debezium.time.Time, .Timestamp) and
+/// microseconds above (MicroTime, MicroTimestamp); `timestamptz` and `timetz` as ISO strings
+/// in UTC (ZonedTimestamp, ZonedTime).
+enum TemporalConversion {
+  static let microsPerDay: Int64 = 86_400_000_000
+
+  // MARK: - Parsing PostgreSQL's text
+
+  /// Reads `text` left to right.
+  struct Scanner {
+    let text: [UInt8]
+    var index = 0
+
+    init<C: Collection<UInt8>>(_ text: C) { self.text = Array(text) }
+
+    var atEnd: Bool { index >= text.count }
+    var peek: UInt8? { atEnd ? nil : text[index] }
+
+    mutating func skip(_ c: Unicode.Scalar) -> Bool {
+      guard peek == UInt8(ascii: c) else { return false }
+      index += 1
+      return true
+    }
+
+    /// A run of digits as a number, and how many digits it had.
+    mutating func digits() -> (value: Int64, count: Int)? {
+      var value: Int64 = 0
+      var count = 0
+      while let c = peek, c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") {
+        value = value &* 10 &+ Int64(c - UInt8(ascii: "0"))
+        count += 1
+        index += 1
+      }
+      return count > 0 ? (value, count) : nil
+    }
+
+    /// ` BC` at the end of a date.
+    mutating func era() -> Bool {
+      if text.count - index == 3, text[index...].elementsEqual(" BC".utf8) {
+        index += 3
+        return true
+      }
+      return false
+    }
+  }
+
+  /// Days since 1970-01-01 of a proleptic Gregorian date (year 0 is 1 BC).
+  static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
+    let y = month <= 2 ? year - 1 : year
+    let era = (y >= 0 ? y : y - 399) / 400
+    let yearOfEra = y - era * 400
+    let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+    let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+    return era * 146_097 + dayOfEra - 719_468
+  }
+
+  /// The proleptic Gregorian date of a day since 1970-01-01.
+  static func civil(days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+    let z = days + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let dayOfEra = z - era * 146_097
+    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+    let mp = (5 * dayOfYear + 2) / 153
+    let day = dayOfYear - (153 * mp + 2) / 5 + 1
+    let month = mp < 10 ? mp + 3 : mp - 9
+    return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+  }
+
+  /// `HH:MM:SS[.ffffff]` as microseconds since midnight.
+  static func scanTime(_ s: inout Scanner) -> Int64? {
+    guard let hours = s.digits(), s.skip(":"), let minutes = s.digits(), s.skip(":"),
+      let seconds = s.digits()
+    else { return nil }
+    var micros = ((hours.value * 60 + minutes.value) * 60 + seconds.value) * 1_000_000
+    if s.skip("."), let fraction = s.digits() {
+      var value = fraction.value
+      var count = fraction.count
+      while count < 6 {
+        value *= 10
+        count += 1
+      }
+      while count > 6 {
+        value /= 10
+        count -= 1
+      }
+      micros += value
+    }
+    return micros
+  }
+
+  /// `+HH[:MM[:SS]]` or `-…` as seconds east of UTC.
+  static func scanOffset(_ s: inout Scanner) -> Int64? {
+    let sign: Int64
+    if s.skip("+") {
+      sign = 1
+    } else if s.skip("-") {
+      sign = -1
+    } else {
+      return nil
+    }
+    guard let hours = s.digits() else { return nil }
+    var seconds = hours.value * 3600
+    if s.skip(":"), let minutes = s.digits() { seconds += minutes.value * 60 }
+    if s.skip(":"), let secs = s.digits() { seconds += secs.value }
+    return sign * seconds
+  }
+
+  /// A date's text as days since the epoch; BC years count back from year 0 (1 BC).
+  static func date<C: Collection<UInt8>>(_ text: C) -> Int64? {
+    var s = Scanner(text)
+    guard let year = s.digits(), s.skip("-"), let month = s.digits(), s.skip("-"),
+      let day = s.digits()
+    else { return nil }
+    let bc = s.era()
+    guard s.atEnd else { return nil }
+    return days(year: bc ? 1 - year.value : year.value, month: month.value, day: day.value)
+  }
+
+  /// A timestamp's text (with an offset when `zoned`) as microseconds since the epoch, UTC.
+  static func timestamp<C: Collection<UInt8>>(_ text: C, zoned: Bool) -> Int64? {
+    var s = Scanner(text)
+    guard let year = s.digits(), s.skip("-"), let month = s.digits(), s.skip("-"),
+      let day = s.digits(), s.skip(" "), let time = scanTime(&s)
+    else { return nil }
+    var offset: Int64 = 0
+    if zoned {
+      guard let seconds = scanOffset(&s) else { return nil }
+      offset = seconds
+    }
+    let bc = s.era()
+    guard s.atEnd else { return nil }
+    let days = days(year: bc ? 1 - year.value : year.value, month: month.value, day: day.value)
+    return days * microsPerDay + time - offset * 1_000_000
+  }
+
+  // MARK: - Writing Debezium's forms
+
+  /// Positive and negative infinity of `timestamp`: Debezium's instants at ±Long.MAX_VALUE
+  /// microseconds, in milliseconds (floored, as Instant.toEpochMilli) or microseconds.
+  static let infinityMicros = (Int64.max, Int64.min)
+  static let infinityMillis = (Int64.max / 1000, Int64.min / 1000 - 1)
+
+  static func writeDate<C: Collection<UInt8>>(
+    _ text: C, mode: ValueConversionOptions.TimePrecision, to out: inout JSONWriter
+  ) {
+    if mode == .isostring, !text.contains(UInt8(ascii: "B")) {
+      out.string(utf8: text)
+      return
+    }
+    if let days = date(text) {
+      if mode == .isostring {
+        out.string(isoDate(days: days))
+      } else {
+        out.number(days)
+      }
+    } else if text.elementsEqual("infinity".utf8) {
+      // pgjdbc's dates for ±infinity, which Debezium converts to days like any other.
+      out.number(days(year: 5_877_611, month: 6, day: 21))
+    } else if text.elementsEqual("-infinity".utf8) {
+      out.number(days(year: -5_877_641, month: 6, day: 23))
+    } else {
+      out.string(utf8: text)
+    }
+  }
+
+  static func writeTime<C: Collection<UInt8>>(
+    _ text: C, precision: Int, mode: ValueConversionOptions.TimePrecision,
+    to out: inout JSONWriter
+  ) {
+    var s = Scanner(text)
+    guard let micros = scanTime(&s), s.atEnd else {
+      out.string(utf8: text)
+      return
+    }
+    switch mode {
+    case .adaptive: out.number(precision <= 3 ? micros / 1000 : micros)
+    case .adaptiveTimeMicroseconds: out.number(micros)
+    case .connect: out.number(micros / 1000)
+    case .isostring: out.string(isoTime(micros: micros, fractionDigits: nil))
+    }
+  }
+
+  static func writeTimestamp<C: Collection<UInt8>>(
+    _ text: C, precision: Int, mode: ValueConversionOptions.TimePrecision,
+    to out: inout JSONWriter
+  ) {
+    let millis = mode == .connect || (mode != .isostring && precision <= 3)
+    guard let micros = timestamp(text, zoned: false) else {
+      if text.elementsEqual("infinity".utf8) || text.elementsEqual("-infinity".utf8) {
+        let positive = text.first == UInt8(ascii: "i")
+        if mode == .isostring {
+          out.string(utf8: text)
+        } else if millis {
+          out.number(positive ? infinityMillis.0 : infinityMillis.1)
+        } else {
+          out.number(positive ? infinityMicros.0 : infinityMicros.1)
+        }
+      } else {
+        out.string(utf8: text)
+      }
+      return
+    }
+    if mode == .isostring {
+      out.string(isoTimestamp(micros: micros, fractionDigits: nil, zone: ""))
+    } else if millis {
+      out.number(floorDivide(micros, 1000))
+    } else {
+      out.number(micros)
+    }
+  }
+
+  /// timestamptz as Debezium's ZonedTimestamp: ISO-8601 in UTC with `Z`, as many fraction
+  /// digits as the column's precision; `infinity` and `-infinity` as they are.
+  static func writeZonedTimestamp<C: Collection<UInt8>>(
+    _ text: C, precision: Int, to out: inout JSONWriter
+  ) {
+    guard let micros = timestamp(text, zoned: true) else {
+      out.string(utf8: text)
+      return
+    }
+    out.string(isoTimestamp(micros: micros, fractionDigits: precision, zone: "Z"))
+  }
+
+  /// timetz as Debezium's ZonedTime: the time moved to UTC, `HH:MM:SS[.f]Z`.
+  static func writeZonedTime<C: Collection<UInt8>>(_ text: C, to out: inout JSONWriter) {
+    var s = Scanner(text)
+    guard let time = scanTime(&s), let offset = scanOffset(&s), s.atEnd else {
+      out.string(utf8: text)
+      return
+    }
+    var utc = (time - offset * 1_000_000) % microsPerDay
+    if utc < 0 { utc += microsPerDay }
+    out.string(isoTime(micros: utc, fractionDigits: nil) + "Z")
+  }
+
+  static func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
+    let q = a / b
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+  }
+
+  /// `YYYY-MM-DD` as java.time prints it: four digits at least, a sign beyond 9999 or
+  /// before year 0.
+  static func isoDate(days: Int64) -> String {
+    let (year, month, day) = civil(days: days)
+    var text: String
+    if year > 9999 {
+      text = "+\(year)"
+    } else if year < 0 {
+      text = "-" + pad(-year, 4)
+    } else {
+      text = pad(year, 4)
+    }
+    text += "-" + pad(month, 2) + "-" + pad(day, 2)
+    return text
+  }
+
+  /// `HH:MM:SS` and a fraction: `fractionDigits` digits, or (nil) as java.time's ISO
+  /// formatter prints it — none for whole seconds, else without trailing zeros.
+  static func isoTime(micros: Int64, fractionDigits: Int?) -> String {
+    let seconds = micros / 1_000_000
+    var text =
+      pad(seconds / 3600, 2) + ":" + pad(seconds / 60 % 60, 2) + ":" + pad(seconds % 60, 2)
+    let fraction = micros % 1_000_000
+    var digits = pad(fraction, 6)
+    if let width = fractionDigits {
+      digits = String(digits.prefix(max(0, min(width, 6))))
+    } else {
+      while digits.hasSuffix("0") { digits.removeLast() }
+    }
+    if !digits.isEmpty { text += "." + digits }
+    return text
+  }
+
+  static func isoTimestamp(micros: Int64, fractionDigits: Int?, zone: String) -> String {
+    let days = floorDivide(micros, microsPerDay)
+    let time = micros - days * microsPerDay
+    return isoDate(days: days) + "T" + isoTime(micros: time, fractionDigits: fractionDigits) + zone
+  }
+
+  private static func pad(_ value: Int64, _ width: Int) -> String {
+    let text = String(value)
+    return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+  }
+}
