@@ -68,11 +68,13 @@ struct KeyOrder: Sendable {
 
   /// A Connect Decimal (base64 of the unscaled two's complement) as a numeric, in SQL.
   private static func decimal(base64: String, scale: String) -> String {
+    // The bytes as an unsigned number, less 256^length when the sign bit is set.
     """
-    (SELECT (sum(get_byte(b.v, i)::numeric * power(256::numeric, length(b.v) - 1 - i)) \
-    - CASE WHEN get_byte(b.v, 0) >= 128 THEN power(256::numeric, length(b.v)) ELSE 0 END) \
-    / power(10::numeric, \(scale)) \
-    FROM (SELECT decode(\(base64), 'base64') AS v) b, generate_series(0, length(b.v) - 1) i)
+    (SELECT (x.u - CASE WHEN x.first >= 128 THEN power(256::numeric, x.n) ELSE 0 END) \
+    / power(10::numeric, \(scale)) FROM (SELECT \
+    sum(get_byte(b.v, i)::numeric * power(256::numeric, length(b.v) - 1 - i)) AS u, \
+    max(get_byte(b.v, 0)) AS first, max(length(b.v)) AS n \
+    FROM (SELECT decode(\(base64), 'base64') AS v) b, generate_series(0, length(b.v) - 1) i) x)
     """
   }
 
