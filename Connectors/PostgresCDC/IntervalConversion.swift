@@ -16,7 +16,7 @@ enum IntervalConversion {
     init() {}
 
     /// Parses ISO-8601 duration text as PostgreSQL writes it; nil for anything else.
-    init?<C: Collection<UInt8>>(_ text: C) {
+    init?<C: Collection<UInt8>>(_ text: C) where C.Index == Int {
       var s = TemporalConversion.Scanner(text)
       guard s.skip("P") else { return nil }
       var inTime = false
@@ -89,7 +89,7 @@ enum IntervalConversion {
 
   static func write<C: Collection<UInt8>>(
     _ text: C, mode: ValueConversionOptions.IntervalHandling, to out: inout JSONWriter
-  ) {
+  ) where C.Index == Int {
     guard let fields = Fields(text) else {
       out.string(utf8: text)
       return

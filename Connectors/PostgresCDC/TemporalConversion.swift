@@ -11,14 +11,17 @@ enum TemporalConversion {
 
   // MARK: - Parsing PostgreSQL's text
 
-  /// Reads `text` left to right.
-  struct Scanner {
-    let text: [UInt8]
-    var index = 0
+  /// Reads `text` left to right, in place (values are slices of the message's bytes).
+  struct Scanner<Text: Collection<UInt8>> where Text.Index == Int {
+    let text: Text
+    var index: Int
 
-    init<C: Collection<UInt8>>(_ text: C) { self.text = Array(text) }
+    init(_ text: Text) {
+      self.text = text
+      index = text.startIndex
+    }
 
-    var atEnd: Bool { index >= text.count }
+    var atEnd: Bool { index >= text.endIndex }
     var peek: UInt8? { atEnd ? nil : text[index] }
 
     mutating func skip(_ c: Unicode.Scalar) -> Bool {
@@ -41,7 +44,7 @@ enum TemporalConversion {
 
     /// ` BC` at the end of a date.
     mutating func era() -> Bool {
-      if text.count - index == 3, text[index...].elementsEqual(" BC".utf8) {
+      if text.endIndex - index == 3, text[index...].elementsEqual(" BC".utf8) {
         index += 3
         return true
       }
@@ -73,7 +76,7 @@ enum TemporalConversion {
   }
 
   /// `HH:MM:SS[.ffffff]` as microseconds since midnight.
-  static func scanTime(_ s: inout Scanner) -> Int64? {
+  static func scanTime<T>(_ s: inout Scanner<T>) -> Int64? {
     guard let hours = s.digits(), s.skip(":"), let minutes = s.digits(), s.skip(":"),
       let seconds = s.digits()
     else { return nil }
@@ -95,7 +98,7 @@ enum TemporalConversion {
   }
 
   /// `+HH[:MM[:SS]]` or `-…` as seconds east of UTC.
-  static func scanOffset(_ s: inout Scanner) -> Int64? {
+  static func scanOffset<T>(_ s: inout Scanner<T>) -> Int64? {
     let sign: Int64
     if s.skip("+") {
       sign = 1
@@ -112,7 +115,7 @@ enum TemporalConversion {
   }
 
   /// A date's text as days since the epoch; BC years count back from year 0 (1 BC).
-  static func date<C: Collection<UInt8>>(_ text: C) -> Int64? {
+  static func date<C: Collection<UInt8>>(_ text: C) -> Int64? where C.Index == Int {
     var s = Scanner(text)
     guard let year = s.digits(), s.skip("-"), let month = s.digits(), s.skip("-"),
       let day = s.digits()
@@ -123,7 +126,8 @@ enum TemporalConversion {
   }
 
   /// A timestamp's text (with an offset when `zoned`) as microseconds since the epoch, UTC.
-  static func timestamp<C: Collection<UInt8>>(_ text: C, zoned: Bool) -> Int64? {
+  static func timestamp<C: Collection<UInt8>>(_ text: C, zoned: Bool) -> Int64?
+  where C.Index == Int {
     var s = Scanner(text)
     guard let year = s.digits(), s.skip("-"), let month = s.digits(), s.skip("-"),
       let day = s.digits(), s.skip(" "), let time = scanTime(&s)
@@ -148,7 +152,7 @@ enum TemporalConversion {
 
   static func writeDate<C: Collection<UInt8>>(
     _ text: C, mode: ValueConversionOptions.TimePrecision, to out: inout JSONWriter
-  ) {
+  ) where C.Index == Int {
     if mode == .isostring, !text.contains(UInt8(ascii: "B")) {
       out.string(utf8: text)
       return
@@ -172,7 +176,7 @@ enum TemporalConversion {
   static func writeTime<C: Collection<UInt8>>(
     _ text: C, precision: Int, mode: ValueConversionOptions.TimePrecision,
     to out: inout JSONWriter
-  ) {
+  ) where C.Index == Int {
     var s = Scanner(text)
     guard let micros = scanTime(&s), s.atEnd else {
       out.string(utf8: text)
@@ -189,7 +193,7 @@ enum TemporalConversion {
   static func writeTimestamp<C: Collection<UInt8>>(
     _ text: C, precision: Int, mode: ValueConversionOptions.TimePrecision,
     to out: inout JSONWriter
-  ) {
+  ) where C.Index == Int {
     let millis = mode == .connect || (mode != .isostring && precision <= 3)
     guard let micros = timestamp(text, zoned: false) else {
       if text.elementsEqual("infinity".utf8) || text.elementsEqual("-infinity".utf8) {
@@ -219,7 +223,8 @@ enum TemporalConversion {
   /// digits as the column's precision; `infinity` and `-infinity` as they are.
   static func writeZonedTimestamp<C: Collection<UInt8>>(
     _ text: C, precision: Int, to out: inout JSONWriter
-  ) {
+  ) where C.Index == Int {
+    if writeUTCInPlace(text, precision: precision, to: &out) { return }
     guard let micros = timestamp(text, zoned: true) else {
       out.string(utf8: text)
       return
@@ -227,8 +232,43 @@ enum TemporalConversion {
     out.string(isoTimestamp(micros: micros, fractionDigits: precision, zone: "Z"))
   }
 
+  /// The common case without parsing: `YYYY-MM-DD HH:MM:SS[.f]+00` (the session is in UTC)
+  /// copied as `YYYY-MM-DDTHH:MM:SS.ffffffZ`, the fraction padded or cut to `precision`.
+  /// False for anything else (other offsets, BC, years past 9999), which takes the long way.
+  private static func writeUTCInPlace<C: Collection<UInt8>>(
+    _ text: C, precision: Int, to out: inout JSONWriter
+  ) -> Bool where C.Index == Int {
+    let start = text.startIndex
+    let end = text.endIndex
+    guard text.count >= 22, text[start + 4] == UInt8(ascii: "-"),
+      text[start + 10] == UInt8(ascii: " "), text[start + 13] == UInt8(ascii: ":"),
+      text[end - 3] == UInt8(ascii: "+"), text[end - 2] == UInt8(ascii: "0"),
+      text[end - 1] == UInt8(ascii: "0")
+    else { return false }
+    let timeEnd = start + 19
+    var fraction = text[timeEnd..<(end - 3)]
+    if !fraction.isEmpty {
+      guard fraction.first == UInt8(ascii: "."), fraction.count <= 7 else { return false }
+      fraction = fraction.dropFirst()
+    }
+    out.bytes.append(UInt8(ascii: "\""))
+    out.bytes.append(contentsOf: text[start..<(start + 10)])
+    out.bytes.append(UInt8(ascii: "T"))
+    out.bytes.append(contentsOf: text[(start + 11)..<timeEnd])
+    let width = max(0, min(precision, 6))
+    if width > 0 {
+      out.bytes.append(UInt8(ascii: "."))
+      out.bytes.append(contentsOf: fraction.prefix(width))
+      for _ in 0..<max(0, width - fraction.count) { out.bytes.append(UInt8(ascii: "0")) }
+    }
+    out.bytes.append(UInt8(ascii: "Z"))
+    out.bytes.append(UInt8(ascii: "\""))
+    return true
+  }
+
   /// timetz as Debezium's ZonedTime: the time moved to UTC, `HH:MM:SS[.f]Z`.
-  static func writeZonedTime<C: Collection<UInt8>>(_ text: C, to out: inout JSONWriter) {
+  static func writeZonedTime<C: Collection<UInt8>>(_ text: C, to out: inout JSONWriter)
+  where C.Index == Int {
     var s = Scanner(text)
     guard let time = scanTime(&s), let offset = scanOffset(&s), s.atEnd else {
       out.string(utf8: text)

@@ -153,6 +153,8 @@ final class ValueConverterTests: XCTestCase {
     XCTAssertEqual(json("2026-11-25 10:00:00+00", 1184, modifier: 0), #""2026-11-25T10:00:00Z""#)
     XCTAssertEqual(
       json("2026-11-25 10:00:00.123+00", 1184, modifier: 3), #""2026-11-25T10:00:00.123Z""#)
+    XCTAssertEqual(json("0044-03-15 10:00:00+00 BC", 1184), #""-0043-03-15T10:00:00.000000Z""#)
+    XCTAssertEqual(json("12026-11-25 10:00:00+00", 1184), #""+12026-11-25T10:00:00.000000Z""#)
     XCTAssertEqual(json("infinity", 1184), #""infinity""#)
     XCTAssertEqual(json("-infinity", 1184), #""-infinity""#)
   }
