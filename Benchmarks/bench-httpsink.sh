@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The HTTP sink benchmark of issue 7, floor and subject in the same run:
 #   subject: 200,000 records of ~200 bytes already in a topic, delivered by `sink: http` to
-#            `sluice bench-floor` (answers 200 at once): one record per request with
+#            `sluice-bench-floor` (answers 200 at once): one record per request with
 #            max_in_flight 64, then batched (500 records per request, json_array); the rate is
 #            taken at the receiver, from its first to its last request
 #   floor:   wrk -t2 -c64 POSTing the same ~200-byte body to the same receiver
@@ -14,6 +14,7 @@ records=${RECORDS:-200000}
 seconds=${SECONDS_PER_RUN:-8}
 
 swift build -c release --static-swift-stdlib --product sluice >/dev/null
+swift build -c release --static-swift-stdlib --product sluice-bench-floor >/dev/null
 bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
 work=$(mktemp -d "$PWD/.bench.XXXXXX")
 pids=()
@@ -51,7 +52,7 @@ config: { path: $work/records.jsonl, batch_lines: 5000 }
 YAML
 
 "$bin/sluice" run --config "$work/worker.yaml" >"$work/worker.log" 2>&1 & worker=$!; pids+=($worker)
-"$bin/sluice" bench-floor --listen "127.0.0.1:$receiver" >"$work/floor.log" 2>&1 & pids+=($!)
+"$bin/sluice-bench-floor" --listen "127.0.0.1:$receiver" >"$work/floor.log" 2>&1 & pids+=($!)
 end_offset() { curl -s "http://127.0.0.1:$api/topics/bench.out" 2>/dev/null | python3 -c 'import json,sys; print(sum(p["end_offset"] for p in json.load(sys.stdin)["partitions"]))' 2>/dev/null || echo 0; }
 for _ in $(seq 1 600); do [ "$(end_offset)" -ge "$records" ] && break; sleep 0.1; done
 [ "$(end_offset)" -ge "$records" ] || { echo "the topic did not fill; worker log:"; tail "$work/worker.log"; exit 1; }

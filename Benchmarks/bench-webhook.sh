@@ -2,8 +2,8 @@
 # The webhook benchmark of issue 4, floor and subject in the same run:
 #   subject: wrk, 64 connections, POSTing a 1 KiB JSON body to a webhook source (fsync: batch);
 #            every 200 means the record is durable
-#   floor:   the same wrk against `sluice bench-floor`, a Hummingbird endpoint in the same binary
-#            that reads the body and answers 200 without writing
+#   floor:   the same wrk against `sluice-bench-floor` (Benchmarks/BenchFloor), a Hummingbird
+#            endpoint built with the same flags that reads the body and answers 200 without writing
 # Prints every round and the medians. ROUNDS and SECONDS_PER_RUN override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,7 @@ rounds=${ROUNDS:-3}
 seconds=${SECONDS_PER_RUN:-10}
 
 swift build -c release --static-swift-stdlib --product sluice >/dev/null
+swift build -c release --static-swift-stdlib --product sluice-bench-floor >/dev/null
 bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
 work=$(mktemp -d "$PWD/.bench.XXXXXX")
 pids=()
@@ -41,7 +42,7 @@ wrk.body = '{"device":"d-1","pad":"$pad"}'
 LUA
 
 "$bin/sluice" run --config "$work/worker.yaml" >"$work/worker.log" 2>&1 & pids+=($!)
-"$bin/sluice" bench-floor --listen "127.0.0.1:$floor" >"$work/floor.log" 2>&1 & pids+=($!)
+"$bin/sluice-bench-floor" --listen "127.0.0.1:$floor" >"$work/floor.log" 2>&1 & pids+=($!)
 for _ in $(seq 1 100); do
   curl -s -o /dev/null "http://127.0.0.1:$hook/hook" && curl -s -o /dev/null "http://127.0.0.1:$floor/" && break
   sleep 0.1

@@ -42,7 +42,7 @@ core=(
 log=(
   Sources/SluiceLog/RecordBatch.swift Sources/SluiceLog/Bytes.swift Sources/SluiceLog/CRC32C.swift
   Sources/SluiceLog/LogTypes.swift Sources/SluiceCore/Records/Record.swift
-  Sources/SluiceCore/Records/Clock.swift
+  Sources/SluiceCore/Records/Clock.swift Sources/SluiceCore/IO/WriteAll.swift
 )
 
 # Prints the files of a target, and sets `needs` to what it links: yams, crypto, crc32c,
@@ -52,12 +52,12 @@ sources() {
   record-batch) needs="crc32c"; echo Fuzz/Targets/RecordBatchFuzz.swift "${log[@]}" ;;
   segment-recovery)
     needs="crc32c compression"
-    echo Fuzz/Targets/SegmentRecoveryFuzz.swift Fuzz/Shims/SluiceLogShim.swift "${log[@]}" \
-      Sources/SluiceLog/RecordBatch+Compression.swift Sources/SluiceLog/Segment.swift Sources/SluiceLog/FileIO.swift Sources/SluiceLog/OffsetIndex.swift Sources/SluiceLog/TimeIndex.swift Sources/SluiceLog/PartitionTransactions.swift Sources/SluiceLog/StoredBatchInfo.swift Sources/SluiceLog/TransactionMarker.swift Sources/SluiceLog/ProducedBatch.swift Sources/SluiceLog/DescriptorPool.swift ;;
+    echo Fuzz/Targets/SegmentRecoveryFuzz.swift "${log[@]}" \
+      Sources/SluiceLog/RecordBatch+Compression.swift Sources/SluiceLog/Segment.swift Sources/SluiceLog/SegmentRecovery.swift Sources/SluiceLog/FileIO.swift Sources/SluiceLog/OffsetIndex.swift Sources/SluiceLog/TimeIndex.swift Sources/SluiceLog/PartitionTransactions.swift Sources/SluiceLog/StoredBatchInfo.swift Sources/SluiceLog/TransactionMarker.swift Sources/SluiceLog/ProducedBatch.swift Sources/SluiceLog/DescriptorPool.swift ;;
   pgoutput)
     needs="yams"
     echo Fuzz/Targets/PgOutputFuzz.swift Fuzz/Shims/PostgresCDCShim.swift "${core[@]}" \
-      Connectors/PostgresCDC/{PgOutputMessage,ByteReader,LSN,ReplicationMessage,ChangeStream,ChangeTally,ValueConverter,ValueConversionOptions,ColumnKind,ArrayLiteralParser,NumericConversion,TemporalConversion,IntervalConversion,BinaryConversion,GeometryConversion,HstoreConversion,JSONWriter,CDCConfig,SlotThresholds,ByteSize}.swift ;;
+      Connectors/PostgresCDC/{PgOutputMessage,ByteReader,LSN,PositionGeneration,ReplayWindow,ReplicationMessage,ChangeStream,ChangeTally,ValueConverter,ValueConversionOptions,ColumnKind,ArrayLiteralParser,NumericConversion,TemporalConversion,IntervalConversion,BinaryConversion,GeometryConversion,HstoreConversion,JSONWriter,CDCConfig,SlotThresholds,ByteSize}.swift ;;
   json)
     needs=""
     echo Fuzz/Targets/JSONFuzz.swift Sources/SluiceCore/Records/{JSONValidator,JSONScanner,JSONObjectReader,JSONPointer,RecordJSON,Record,Clock}.swift ;;

@@ -58,15 +58,10 @@ final class FileSinkTask: SinkTask {
   /// One `write` of a put's lines, then `fdatasync`: blocking, so only on `io`.
   private func writeAndSync(_ bytes: [UInt8]) throws {
     try bytes.withUnsafeBytes { raw in
-      var done = 0
-      while done < raw.count {
-        let n = write(fd, raw.baseAddress! + done, raw.count - done)
-        if n < 0 {
-          if errno == EINTR { continue }
-          throw FileSinkError(
-            message: "cannot write \(config.path): \(String(cString: strerror(errno)))")
-        }
-        done += n
+      do throws(WriteAll.Failure) {
+        try WriteAll.write(raw, to: fd)
+      } catch {
+        throw FileSinkError(message: "cannot write \(config.path): \(error.reason)")
       }
     }
     guard fdatasync(fd) == 0 else {

@@ -46,6 +46,11 @@ struct CurlResponse: Sendable {
   var latency: Duration = .zero
   /// "1.1" or "2" (or "3"); empty without an answer.
   var httpVersion = ""
+
+  /// No answer because a libcurl call failed: its message is the transport error.
+  static func failed(_ error: CurlError) -> CurlResponse {
+    CurlResponse(status: 0, transportError: error.description, body: [])
+  }
 }
 
 /// TLS settings shared by every request of a client.
@@ -60,17 +65,41 @@ struct CurlSettings: Sendable {
   var tls: CurlTLS
 }
 
+/// A libcurl call that failed: the call, and curl's own message for the code it returned.
+struct CurlError: Error, Sendable, CustomStringConvertible {
+  var call: String
+  var message: String
+
+  var description: String { "\(call): \(message)" }
+
+  /// Throws unless an easy-interface call (`curl_easy_*`, `curl_global_init`) returned
+  /// `CURLE_OK`.
+  static func check(_ code: CURLcode, _ call: @autoclosure () -> String) throws(CurlError) {
+    guard code != CURLE_OK else { return }
+    throw CurlError(call: call(), message: String(cString: curl_easy_strerror(code)))
+  }
+
+  /// Throws unless a multi-interface call (`curl_multi_*`) returned `CURLM_OK`.
+  static func check(_ code: CURLMcode, _ call: @autoclosure () -> String) throws(CurlError) {
+    guard code != CURLM_OK else { return }
+    throw CurlError(call: call(), message: String(cString: curl_multi_strerror(code)))
+  }
+}
+
 /// libcurl's multi interface on a thread of its own: requests from any task are queued, the
 /// thread runs them concurrently over its connection cache (keep-alive, HTTP/2 multiplexing
 /// when the server offers it over TLS) and calls each request's completion from that thread.
 ///
 /// libcurl blocks in `curl_multi_poll`, so it never runs on the cooperative pool; a submit
-/// wakes it with `curl_multi_wakeup`.
+/// wakes it with `curl_multi_wakeup`. Every libcurl return code is checked: a failure while
+/// setting up throws a ``CurlError``; one while a request runs answers that request (or every
+/// running request, when the multi handle itself failed) with the error as its transport
+/// error, so the sink retries it like a refused connection.
 // @unchecked: the multi handle is used only by the client's thread, except for
 // curl_multi_wakeup, which libcurl allows from any thread; the queue is behind a mutex.
 final class CurlMulti: @unchecked Sendable {
   static let keptBodyBytes = 2048
-  private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+  private static let globalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
 
   private struct Shared {
     var queue: [CurlRequest] = []
@@ -85,14 +114,20 @@ final class CurlMulti: @unchecked Sendable {
   private let multi: UnsafeMutableRawPointer
   private let settings: CurlSettings
 
-  init(maxConnectionsPerHost: Int, settings: CurlSettings) {
-    _ = Self.globalInit
-    multi = curl_multi_init()!
+  init(maxConnectionsPerHost: Int, settings: CurlSettings) throws(CurlError) {
+    try CurlError.check(Self.globalInit, "curl_global_init")
+    guard let multi = curl_multi_init() else {
+      throw CurlError(call: "curl_multi_init", message: "no multi handle (out of memory)")
+    }
+    self.multi = multi
     self.settings = settings
-    _ = sluice_curl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxConnectionsPerHost)
-    _ = sluice_curl_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
-    _ = sluice_curl_multi_setopt_long(
-      multi, CURLMOPT_MAXCONNECTS, max(maxConnectionsPerHost, 8))
+    func set(_ option: CURLMoption, _ name: String, _ value: Int) throws(CurlError) {
+      try CurlError.check(
+        sluice_curl_multi_setopt_long(multi, option, value), "curl_multi_setopt(\(name))")
+    }
+    try set(CURLMOPT_MAX_HOST_CONNECTIONS, "CURLMOPT_MAX_HOST_CONNECTIONS", maxConnectionsPerHost)
+    try set(CURLMOPT_PIPELINING, "CURLMOPT_PIPELINING", Int(CURLPIPE_MULTIPLEX))
+    try set(CURLMOPT_MAXCONNECTS, "CURLMOPT_MAXCONNECTS", max(maxConnectionsPerHost, 8))
     let thread = Thread { [self] in loop() }
     thread.name = "sluice-http"
     thread.start()
@@ -102,7 +137,8 @@ final class CurlMulti: @unchecked Sendable {
   func submit(_ requests: [CurlRequest]) {
     guard !requests.isEmpty else { return }
     shared.withLock { $0.queue += requests }
-    curl_multi_wakeup(multi)
+    // A wake-up that fails costs at most the thread's poll timeout (1 s).
+    _ = curl_multi_wakeup(multi)
   }
 
   deinit {
@@ -116,7 +152,7 @@ final class CurlMulti: @unchecked Sendable {
   /// of the cooperative pool blocks while curl finishes its turn.
   func close() async {
     shared.withLock { $0.stopping = true }
-    curl_multi_wakeup(multi)
+    _ = curl_multi_wakeup(multi)
     await withCheckedContinuation { (closer: CheckedContinuation<Void, Never>) in
       let finished = shared.withLock { state in
         if !state.finished { state.closers.append(closer) }
@@ -138,31 +174,72 @@ final class CurlMulti: @unchecked Sendable {
         return (state.queue, state.stopping)
       }
       if stopping { break }
-      for request in queue {
-        let transfer = spare.popLast() ?? Transfer(settings)
-        transfer.prepare(request)
-        active[transfer.easy] = transfer
-        curl_multi_add_handle(multi, transfer.easy)
-      }
-      curl_multi_perform(multi, &running)
       var answers: [ObjectIdentifier: (CurlReplies, [(tag: Int, response: CurlResponse)])] = [:]
+      func answer(_ request: CurlRequest, _ response: CurlResponse) {
+        answers[ObjectIdentifier(request.replies), default: (request.replies, [])].1.append(
+          (request.tag, response))
+      }
+      /// Answers every running request with `error` and lets go of its transfer.
+      func failRunning(_ error: CurlError) {
+        for (easy, transfer) in active {
+          if let request = transfer.request { answer(request, .failed(error)) }
+          // The transfer is not reused: after a failed multi call its state is unknown.
+          _ = curl_multi_remove_handle(multi, easy)
+        }
+        active.removeAll()
+      }
+      for request in queue {
+        let transfer: Transfer
+        do throws(CurlError) {
+          if let reused = spare.popLast() {
+            transfer = reused
+          } else {
+            transfer = try Transfer(settings)
+          }
+        } catch {
+          answer(request, .failed(error))
+          continue
+        }
+        do throws(CurlError) {
+          try transfer.prepare(request)
+          try CurlError.check(curl_multi_add_handle(multi, transfer.easy), "curl_multi_add_handle")
+          active[transfer.easy] = transfer
+        } catch {
+          answer(request, .failed(error))
+          transfer.reset()
+          spare.append(transfer)
+        }
+      }
+      do throws(CurlError) {
+        try CurlError.check(curl_multi_perform(multi, &running), "curl_multi_perform")
+      } catch {
+        failRunning(error)
+      }
       var left: Int32 = 0
       while let message = curl_multi_info_read(multi, &left) {
         guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
           let transfer = active.removeValue(forKey: easy), let request = transfer.request
         else { continue }
         let result = message.pointee.data.result
-        curl_multi_remove_handle(multi, easy)
-        let response = transfer.response(result: result)
-        answers[ObjectIdentifier(request.replies), default: (request.replies, [])].1.append(
-          (request.tag, response))
+        // A handle the multi handle would not let go of is not reused.
+        let removed = curl_multi_remove_handle(multi, easy) == CURLM_OK
+        answer(request, transfer.response(result: result))
         transfer.reset()
-        spare.append(transfer)
+        if removed { spare.append(transfer) }
       }
       for (replies, list) in answers.values { replies.deliver(list) }
-      curl_multi_poll(multi, nil, 0, 1000, nil)
+      answers.removeAll()
+      do throws(CurlError) {
+        try CurlError.check(curl_multi_poll(multi, nil, 0, 1000, nil), "curl_multi_poll")
+      } catch {
+        failRunning(error)
+        for (replies, list) in answers.values { replies.deliver(list) }
+        // Without a poll to wait in, wait here rather than spin.
+        Thread.sleep(forTimeInterval: 0.1)
+      }
     }
-    for (easy, _) in active { curl_multi_remove_handle(multi, easy) }
+    // Stopping: the running transfers are abandoned (``close()``), whatever curl answers.
+    for (easy, _) in active { _ = curl_multi_remove_handle(multi, easy) }
     active.removeAll()
     spare.removeAll()
     let closers = shared.withLock { state in
@@ -183,27 +260,29 @@ private final class Transfer {
   private var headerList: UnsafeMutablePointer<curl_slist>?
   fileprivate var received: [UInt8] = []
 
-  init(_ settings: CurlSettings) {
-    easy = curl_easy_init()!
-    _ = sluice_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
-    _ = sluice_curl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
-    _ = sluice_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, settings.timeoutMs)
-    _ = sluice_curl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
+  init(_ settings: CurlSettings) throws(CurlError) {
+    guard let easy = curl_easy_init() else {
+      throw CurlError(call: "curl_easy_init", message: "no easy handle (out of memory)")
+    }
+    self.easy = easy
+    try set(CURLOPT_NOSIGNAL, "CURLOPT_NOSIGNAL", 1)
+    try set(CURLOPT_TCP_KEEPALIVE, "CURLOPT_TCP_KEEPALIVE", 1)
+    try set(CURLOPT_TIMEOUT_MS, "CURLOPT_TIMEOUT_MS", settings.timeoutMs)
+    try set(CURLOPT_HTTP_VERSION, "CURLOPT_HTTP_VERSION", Int(CURL_HTTP_VERSION_2TLS))
     // Bodies are given whole (POSTFIELDS), so the default 64 KiB upload buffer per
     // connection is memory for nothing.
-    _ = sluice_curl_easy_setopt_long(easy, CURLOPT_UPLOAD_BUFFERSIZE, 16 * 1024)
+    try set(CURLOPT_UPLOAD_BUFFERSIZE, "CURLOPT_UPLOAD_BUFFERSIZE", 16 * 1024)
     // No proxy from the environment: libcurl would read http_proxy/no_proxy on every request.
-    _ = "".withCString { sluice_curl_easy_setopt_pointer(easy, CURLOPT_PROXY, $0) }
-    if let ca = settings.tls.caFile {
-      _ = ca.withCString { sluice_curl_easy_setopt_pointer(easy, CURLOPT_CAINFO, $0) }
-    }
+    try set(CURLOPT_PROXY, "CURLOPT_PROXY", text: "")
+    if let ca = settings.tls.caFile { try set(CURLOPT_CAINFO, "CURLOPT_CAINFO", text: ca) }
     if settings.tls.insecure {
-      _ = sluice_curl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 0)
-      _ = sluice_curl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 0)
+      try set(CURLOPT_SSL_VERIFYPEER, "CURLOPT_SSL_VERIFYPEER", 0)
+      try set(CURLOPT_SSL_VERIFYHOST, "CURLOPT_SSL_VERIFYHOST", 0)
     }
-    _ = sluice_curl_easy_setopt_pointer(
-      easy, CURLOPT_WRITEDATA, Unmanaged.passUnretained(self).toOpaque())
-    _ = sluice_curl_easy_setopt_write(easy, CURLOPT_WRITEFUNCTION) { data, size, count, context in
+    try set(
+      CURLOPT_WRITEDATA, "CURLOPT_WRITEDATA", pointer: Unmanaged.passUnretained(self).toOpaque())
+    let written = sluice_curl_easy_setopt_write(easy, CURLOPT_WRITEFUNCTION) {
+      data, size, count, context in
       let bytes = size * count
       guard let data, let context else { return bytes }
       let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
@@ -216,6 +295,7 @@ private final class Transfer {
       }
       return bytes
     }
+    try CurlError.check(written, "curl_easy_setopt(CURLOPT_WRITEFUNCTION)")
   }
 
   deinit {
@@ -223,60 +303,104 @@ private final class Transfer {
     curl_easy_cleanup(easy)
   }
 
+  // MARK: - Options and information, each call checked
+
+  private func set(_ option: CURLoption, _ name: String, _ value: Int) throws(CurlError) {
+    try CurlError.check(
+      sluice_curl_easy_setopt_long(easy, option, value), "curl_easy_setopt(\(name))")
+  }
+
+  /// A string option: libcurl copies it before the call returns.
+  private func set(_ option: CURLoption, _ name: String, text: String) throws(CurlError) {
+    let code = text.withCString { sluice_curl_easy_setopt_pointer(easy, option, $0) }
+    try CurlError.check(code, "curl_easy_setopt(\(name))")
+  }
+
+  private func set(_ option: CURLoption, _ name: String, pointer: UnsafeRawPointer?)
+    throws(CurlError)
+  {
+    try CurlError.check(
+      sluice_curl_easy_setopt_pointer(easy, option, pointer), "curl_easy_setopt(\(name))")
+  }
+
+  private func set(_ option: CURLoption, _ name: String, offset: curl_off_t) throws(CurlError) {
+    try CurlError.check(
+      sluice_curl_easy_setopt_offset(easy, option, offset), "curl_easy_setopt(\(name))")
+  }
+
+  private func info(_ item: CURLINFO, _ name: String) throws(CurlError) -> Int {
+    var value = 0
+    try CurlError.check(
+      sluice_curl_easy_getinfo_long(easy, item, &value), "curl_easy_getinfo(\(name))")
+    return value
+  }
+
+  private func info(offset item: CURLINFO, _ name: String) throws(CurlError) -> curl_off_t {
+    var value: curl_off_t = 0
+    try CurlError.check(
+      sluice_curl_easy_getinfo_offset(easy, item, &value), "curl_easy_getinfo(\(name))")
+    return value
+  }
+
+  // MARK: - One request
+
   /// Sets what differs between requests; the rest was set once in `init`.
-  func prepare(_ request: CurlRequest) {
+  func prepare(_ request: CurlRequest) throws(CurlError) {
     self.request = request
     received.removeAll(keepingCapacity: true)
-    _ = request.url.withCString { sluice_curl_easy_setopt_pointer(easy, CURLOPT_URL, $0) }
+    try set(CURLOPT_URL, "CURLOPT_URL", text: request.url)
     // The body is copied because libcurl reads it while the request runs, after the caller's
     // array may be gone; COPYPOSTFIELDS would copy it once more.
     let buffer = UnsafeMutableRawBufferPointer.allocate(
       byteCount: max(request.body.count, 1), alignment: 1)
     request.body.withUnsafeBytes { buffer.copyMemory(from: $0) }
     body = buffer
-    _ = sluice_curl_easy_setopt_offset(
-      easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
-    _ = sluice_curl_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, buffer.baseAddress)
+    try set(
+      CURLOPT_POSTFIELDSIZE_LARGE, "CURLOPT_POSTFIELDSIZE_LARGE",
+      offset: curl_off_t(request.body.count))
+    try set(CURLOPT_POSTFIELDS, "CURLOPT_POSTFIELDS", pointer: buffer.baseAddress)
     if request.method == "POST" {
-      _ = sluice_curl_easy_setopt_pointer(easy, CURLOPT_CUSTOMREQUEST, nil)
+      try set(CURLOPT_CUSTOMREQUEST, "CURLOPT_CUSTOMREQUEST", pointer: nil)
     } else {
-      _ = request.method.withCString {
-        sluice_curl_easy_setopt_pointer(easy, CURLOPT_CUSTOMREQUEST, $0)
-      }
+      try set(CURLOPT_CUSTOMREQUEST, "CURLOPT_CUSTOMREQUEST", text: request.method)
     }
     // `Expect:` turns off curl's 100-continue wait for larger bodies, a needless round trip;
-    // `Accept:` drops a header that says nothing.
-    var list: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Expect:")
-    list = curl_slist_append(list, "Accept:")
-    for header in request.headers { list = curl_slist_append(list, header) }
-    headerList = list
-    _ = sluice_curl_easy_setopt_pointer(easy, CURLOPT_HTTPHEADER, list)
+    // `Accept:` drops a header that says nothing. The list is kept as it grows, so that
+    // ``reset()`` frees it whatever fails.
+    for header in ["Expect:", "Accept:"] + request.headers {
+      guard let list = curl_slist_append(headerList, header) else {
+        throw CurlError(call: "curl_slist_append", message: "no memory for a header")
+      }
+      headerList = list
+    }
+    try set(CURLOPT_HTTPHEADER, "CURLOPT_HTTPHEADER", pointer: headerList)
   }
 
+  /// The answer to the request that just finished with `result`: its status, or curl's
+  /// message for what failed (the transfer, or reading what it received).
   func response(result: CURLcode) -> CurlResponse {
-    // libcurl times every transfer already; asking it saves two clock reads per request.
-    var micros: curl_off_t = 0
-    _ = sluice_curl_easy_getinfo_offset(easy, CURLINFO_TOTAL_TIME_T, &micros)
-    let latency = Duration.microseconds(micros)
-    guard result == CURLE_OK else {
-      let text = String(cString: curl_easy_strerror(result))
+    do throws(CurlError) {
+      // libcurl times every transfer already; asking it saves two clock reads per request.
+      let latency = Duration.microseconds(try info(offset: CURLINFO_TOTAL_TIME_T, "TOTAL_TIME_T"))
+      guard result == CURLE_OK else {
+        let text = String(cString: curl_easy_strerror(result))
+        return CurlResponse(
+          status: 0, transportError: text, retryAfterSeconds: nil, body: [], latency: latency)
+      }
+      let status = try info(CURLINFO_RESPONSE_CODE, "RESPONSE_CODE")
+      let retryAfter = try info(offset: CURLINFO_RETRY_AFTER, "RETRY_AFTER")
+      let version = try info(CURLINFO_HTTP_VERSION, "HTTP_VERSION")
+      let versions = [
+        Int(CURL_HTTP_VERSION_1_0): "1.0", Int(CURL_HTTP_VERSION_1_1): "1.1",
+        Int(CURL_HTTP_VERSION_2_0): "2", Int(CURL_HTTP_VERSION_3): "3",
+      ]
       return CurlResponse(
-        status: 0, transportError: text, retryAfterSeconds: nil, body: [], latency: latency)
+        status: status, transportError: nil,
+        retryAfterSeconds: retryAfter > 0 ? Int(retryAfter) : nil, body: received,
+        latency: latency, httpVersion: versions[version] ?? "")
+    } catch {
+      return .failed(error)
     }
-    var status = 0
-    _ = sluice_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-    var retryAfter: curl_off_t = 0
-    _ = sluice_curl_easy_getinfo_offset(easy, CURLINFO_RETRY_AFTER, &retryAfter)
-    var version = 0
-    _ = sluice_curl_easy_getinfo_long(easy, CURLINFO_HTTP_VERSION, &version)
-    let versions = [
-      Int(CURL_HTTP_VERSION_1_0): "1.0", Int(CURL_HTTP_VERSION_1_1): "1.1",
-      Int(CURL_HTTP_VERSION_2_0): "2", Int(CURL_HTTP_VERSION_3): "3",
-    ]
-    return CurlResponse(
-      status: status, transportError: nil,
-      retryAfterSeconds: retryAfter > 0 ? Int(retryAfter) : nil, body: received, latency: latency,
-      httpVersion: versions[version] ?? "")
   }
 
   func reset() {

@@ -220,7 +220,7 @@ struct HTTPSinkConnector: SinkConnector {
   var offsetCommitInterval: Duration { .milliseconds(100) }
 
   func makeTask(index: Int, count: Int, context: any SinkTaskContext) throws -> any SinkTask {
-    HTTPSinkTask(config: config, context: context)
+    try HTTPSinkTask(config: config, context: context)
   }
 }
 

@@ -21,12 +21,12 @@ final class HTTPSinkTask: SinkTask {
   private let metrics = Mutex(HTTPSinkMetrics())
   private let exported: RequestMetrics
 
-  init(config: HTTPSinkConfig, context: any SinkTaskContext) {
+  init(config: HTTPSinkConfig, context: any SinkTaskContext) throws {
     self.config = config
     self.context = context
     planner = DeliveryPlanner(config: config)
     exported = RequestMetrics(prefix: "sluice_http_sink", connector: config.name)
-    client = CurlMulti(
+    client = try CurlMulti(
       maxConnectionsPerHost: config.maxInFlight,
       settings: CurlSettings(timeoutMs: config.timeoutMs, tls: config.tls))
   }
@@ -80,7 +80,10 @@ final class HTTPSinkTask: SinkTask {
         }
         send(scheduler.startable())
         let running = scheduler.running
-        if let details = metrics.withLock({ $0.inFlight = running; return $0.detailsIfDue() }) {
+        if let details = metrics.withLock({
+          $0.inFlight = running
+          return $0.detailsIfDue()
+        }) {
           publish(details)
         }
       }
@@ -192,17 +195,18 @@ enum HTTPOutcome: Equatable {
   }
 }
 
-/// The wait before another attempt: exponential from `backoff_ms`, capped at `max_backoff_ms`,
-/// with jitter (half to all of it) so that requests failing together do not retry together;
-/// never shorter than the receiver's `Retry-After`.
+/// The wait before another attempt: ``Backoff`` from `backoff_ms` up to `max_backoff_ms` with
+/// half-to-full jitter (``Backoff/Jitter/upToFull``), so that requests failing together do not
+/// retry together; never shorter than the receiver's `Retry-After` (read up to an hour).
 enum RetryDelay {
   static func after(attempt: Int, retry: HTTPSinkConfig.Retry, retryAfterSeconds: Int?)
     -> Duration
   {
-    let exponent = min(max(attempt - 1, 0), 30)
-    let capped = min(Double(retry.backoffMs) * Double(1 << exponent), Double(retry.maxBackoffMs))
-    var ms = capped * Double.random(in: 0.5...1.0)
-    if let seconds = retryAfterSeconds { ms = max(ms, Double(min(seconds, 3600)) * 1000) }
-    return .milliseconds(Int64(ms))
+    let backoff = Backoff(
+      initial: .milliseconds(retry.backoffMs), maximum: .milliseconds(retry.maxBackoffMs),
+      jitter: .upToFull)
+    let delay = backoff.delay(beforeRetry: attempt - 1)
+    guard let seconds = retryAfterSeconds else { return delay }
+    return max(delay, .seconds(min(seconds, 3600)))
   }
 }

@@ -36,6 +36,9 @@ struct CDCConfig: Sendable {
   var slotThresholds: SlotThresholds
   /// How often the slot's figures are read from `pg_replication_slots`.
   var slotHealthPollMilliseconds: Int64
+  /// `replay_window`: bytes of WAL behind the durable point the slot keeps decodable, so the
+  /// connector can be moved back inside them (``ReplayWindow``); 0 for none.
+  var replayWindowBytes: UInt64
   /// How values are written: Debezium's conversion modes.
   var conversion: ValueConversionOptions
 
@@ -80,16 +83,20 @@ struct CDCConfig: Sendable {
     .init(
       "slot_warn_retained_wal", .string, default: "1GiB", importance: .medium,
       group: "Slot health",
-      "When the WAL the slot holds back (pg_current_wal_lsn() - restart_lsn) is above this size, the task and GET /health say DEGRADED with the reason: a size like 512MB or 2GiB, or off."
+      "When the WAL the slot holds back (pg_current_wal_lsn() - restart_lsn) is above this size, the task and GET /health say DEGRADED with the reason: a size like 512MB or 2GiB, or off. A replay_window is retained WAL too: keep this above it."
     ),
     .init(
       "slot_fail_retained_wal", .string, default: "off", importance: .medium,
       group: "Slot health",
-      "Above this size the task's warning is CRITICAL and GET /health answers 503; the task keeps streaming. A size (at least slot_warn_retained_wal), or off."
+      "Above this size the task's warning is CRITICAL and GET /health answers 503; the task keeps streaming. A size (at least slot_warn_retained_wal), or off. A replay_window counts in the retained WAL."
     ),
     .init(
       "slot_health_poll_ms", .string, default: "10000", importance: .low, group: "Slot health",
       "How often the slot's retained WAL, wal_status and safe_wal_size are read: milliseconds (at least 100) or a duration like 10s."
+    ),
+    .init(
+      "replay_window", .string, default: "0", importance: .medium, group: "Replay",
+      "Keep this much WAL behind the durable point decodable in the slot (a size like 512MiB; 0: none), so the connector can be moved back to an LSN inside it (sluice replay, PATCH offsets). The slot retains that much more WAL: keep slot_warn_retained_wal above it."
     ),
     .init(
       "decimal_handling", .string, default: "precise", importance: .medium, group: "Events",
@@ -186,6 +193,16 @@ struct CDCConfig: Sendable {
     slotHealthPollMilliseconds = try m.durationMilliseconds("slot_health_poll_ms", default: 10_000)
     if slotHealthPollMilliseconds < 100, let node = m.node("slot_health_poll_ms") {
       throw node.error("expected at least 100 ms, got \(slotHealthPollMilliseconds)")
+    }
+    replayWindowBytes = try ReplayWindow.bytes(m)
+    // The window is WAL the slot holds on purpose: a warning line below it would say DEGRADED
+    // for as long as the connector runs.
+    if replayWindowBytes > 0, let warn = slotThresholds.warn, Int64(replayWindowBytes) >= warn,
+      let node = m.node("replay_window")
+    {
+      throw node.error(
+        "a replay window of \(ByteSize.text(Int64(replayWindowBytes))) keeps at least that much WAL in the slot, which is at or above slot_warn_retained_wal (\(ByteSize.text(warn))): the slot would always be DEGRADED. Raise slot_warn_retained_wal above the window, or make the window smaller"
+      )
     }
 
     conversion = try Self.conversion(m)

@@ -5,12 +5,15 @@ import SluicePostgres
 /// `{"partition": {"server": "<topic prefix>"}, "offset": {"lsn": 23546700, "lsn_text": "0/16750B8"}}`.
 ///
 /// The real resume point is the replication slot's `confirmed_flush_lsn`, so that is what GET
-/// shows (and whether a snapshot is under way, from the committed position). A PATCH can only
-/// move it forward, with `pg_replication_slot_advance`: the changes before the new LSN are then
-/// never streamed. PostgreSQL cannot replay a logical slot from before its confirmed LSN (the
-/// WAL behind it may already be recycled), so an earlier LSN is refused rather than pretended.
-/// DELETE drops the slot and forgets the committed position: on resume the slot is created
-/// anew at the server's current LSN and, with `snapshot: initial`, the tables are read again.
+/// shows (and whether a snapshot is under way, from the committed position). A PATCH to an LSN
+/// at or past the committed position moves the slot forward, with `pg_replication_slot_advance`:
+/// the changes before the new LSN are then never streamed. A PATCH to an LSN between the
+/// slot's confirmed LSN and the committed position — a range only a `replay_window` keeps — is
+/// a replay (``rewind(to:from:)``). PostgreSQL cannot decode a logical slot from before its
+/// confirmed LSN (the WAL behind it may already be recycled), so an earlier LSN is refused
+/// rather than pretended. DELETE drops the slot and forgets the committed position: on resume
+/// the slot is created anew at the server's current LSN and, with `snapshot: initial`, the
+/// tables are read again.
 extension PostgresCDCConnector {
   /// Debezium's `topic.prefix` when the topic template is `<prefix>.{schema}.{table}`, else
   /// the connector's name.
@@ -26,11 +29,21 @@ extension PostgresCDCConnector {
 
   var offsetPartition: [String: JSONValue] { ["server": .string(serverName)] }
 
+  /// The LSN shown is the slot's confirmed one, or the committed change's commit LSN when that
+  /// is later: with a `replay_window` the slot confirms a window behind what the topics hold,
+  /// and the committed change is where the connector goes on from. A PATCH of the LSN shown
+  /// changes nothing (``CDCOffsetMove``).
   func offsets(committed: SourcePosition?) async throws -> [ConnectorOffset] {
     guard let slot = try await slotState() else { return [] }
+    var shown = slot.confirmed
+    if case .change(let written, _)? = committed.flatMap(CDCPosition.init),
+      written.commitLSN > shown
+    {
+      shown = written.commitLSN
+    }
     var offset: [String: JSONValue] = [
-      "lsn": .int(Int64(bitPattern: slot.confirmed.value)),
-      "lsn_text": .string(slot.confirmed.description),
+      "lsn": .int(Int64(bitPattern: shown.value)),
+      "lsn_text": .string(shown.description),
     ]
     if let progress = committed.flatMap(CDCPosition.init)?.progress {
       // Debezium's offset says `snapshot: true` while its snapshot runs.
@@ -40,7 +53,8 @@ extension PostgresCDCConnector {
     return [ConnectorOffset(partition: offsetPartition, offset: offset)]
   }
 
-  /// Advances the slot to the LSN given; `"offset": null` is a reset.
+  /// Moves the connector to the LSN given, forward or (inside a `replay_window`) back, as
+  /// ``CDCOffsetMove`` decides; `"offset": null` is a reset.
   func alterOffsets(_ offsets: [ConnectorOffset], committed: SourcePosition?) async throws
     -> SourceOffsetChange
   {
@@ -64,15 +78,15 @@ extension PostgresCDCConnector {
       throw ConnectorOffsetsFailure(
         message: "replication slot '\(config.slot)' is still in use by another process")
     }
-    if target < slot.confirmed {
-      throw ConnectorOffsetsError(
-        "LSN \(target) is before the confirmed_flush_lsn \(slot.confirmed) of replication slot '\(config.slot)': PostgreSQL cannot replay a logical replication slot from before its confirmed_flush_lsn (the WAL behind it may already be gone), so a CDC connector's offset can only move forward. To read the data again, DELETE the offsets: the slot is dropped and created anew, and with snapshot: initial the tables are read again."
-      )
-    }
-    if target == slot.confirmed { return .keep }
-    if target > slot.current {
-      throw ConnectorOffsetsError(
-        "LSN \(target) is past the server's current WAL position \(slot.current)")
+    switch CDCOffsetMove.decide(
+      target: target, confirmed: slot.confirmed, current: slot.current,
+      committed: committed.flatMap(CDCPosition.init), slot: config.slot,
+      windowBytes: config.replayWindowBytes)
+    {
+    case .refuse(let message): throw ConnectorOffsetsError(message)
+    case .keep: return .keep
+    case .rewind(let position): return .commit(position.sourcePosition)
+    case .advance: break
     }
     // PostgreSQL advances a slot only as far as its WAL is flushed; commits made with
     // synchronous_commit off are flushed within moments, so go on until the target is reached.
@@ -98,14 +112,18 @@ extension PostgresCDCConnector {
     return .keep
   }
 
-  /// Drops the slot (as ``removed()`` does) and forgets the committed position.
+  /// Drops the slot (as ``removed()`` does) and forgets the committed position. After a replay
+  /// the generation stays: the topics hold that generation's positions, which would make the
+  /// runtime drop every record of a new connector in generation 0 as already written.
   func resetOffsets(committed: SourcePosition?) async throws -> SourceOffsetChange {
     try await withSlot("drop") { connection in
       try connection.execute(
         "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
         [config.slot])
     }
-    return .clear
+    let generation = committed.flatMap(CDCPosition.init)?.generation ?? 0
+    return generation == 0
+      ? .clear : .commit(CDCPosition.reset(generation: generation).sourcePosition)
   }
 
   // MARK: - Internals

@@ -152,6 +152,10 @@ final class CDCSourceTask: SourceTask {
       if known.done { return known }
       progress = known
       point = at
+    case .reset?:
+      // Offsets reset after a replay: a new connector in the replay's generation.
+      guard config.snapshot != .never else { return nil }
+      progress = SnapshotProgress(base: setup.confirmed.value, tables: [])
     case .snapshot(_, nil)?, nil:
       guard committed == nil, config.snapshot != .never else { return nil }
       progress = SnapshotProgress(base: setup.confirmed.value, tables: [])
@@ -166,7 +170,20 @@ final class CDCSourceTask: SourceTask {
   private func settings(_ setup: SlotState) -> ChangeStream.Settings {
     .init(
       connectorName: config.name, database: setup.database, topic: config.topic,
-      tombstonesOnDelete: config.tombstonesOnDelete, conversion: config.conversion)
+      tombstonesOnDelete: config.tombstonesOnDelete,
+      generation: context.committedPosition.flatMap(CDCPosition.init)?.generation ?? 0,
+      conversion: config.conversion)
+  }
+
+  /// The committed change position: the slot may stream changes up to it again (a restart,
+  /// a `replay_window`, a replay that moved the offsets back), and those are in the topics
+  /// already. After a replay it is the replay's LSN in a new generation, which the runtime's
+  /// check against each partition's last position would let through.
+  private var alreadyWritten: ChangePosition? {
+    if case .change(let position, _)? = context.committedPosition.flatMap(CDCPosition.init) {
+      return position
+    }
+    return nil
   }
 
   /// Streams until cancelled or the connection fails; `progressed` runs after each chunk.
@@ -202,6 +219,11 @@ final class CDCSourceTask: SourceTask {
     context.setDetail("state", "streaming")
     var replayedDuplicates = 0
     let context = self.context
+    // With a `replay_window`, PostgreSQL is told an LSN that far behind the durable one.
+    var window = ReplayWindow(bytes: config.replayWindowBytes, confirmed: setup.confirmed)
+    let alreadyWritten = self.alreadyWritten
+    /// Changes at or before the committed position, dropped here; counted with the runtime's.
+    var droppedWritten = 0
     try await withTaskCancellationHandler {
       // One chunk's records are made durable while the next chunk is decoded: at most one
       // send is in flight, so sends stay in stream order, and each chunk's LSN is confirmed
@@ -221,7 +243,7 @@ final class CDCSourceTask: SourceTask {
               "skipped changes already durable in their topics (replayed by the slot)",
               metadata: ["count": "\(sent.skipped)"])
           }
-          replication.confirm(sent.confirmable)
+          if let lsn = window.durable(sent.confirmable) { replication.confirm(lsn) }
           progressed()
         }
         for try await chunk in replication.chunks {
@@ -237,10 +259,14 @@ final class CDCSourceTask: SourceTask {
             case .xLogData(let walStart, _, _, let payload):
               // Inserts, updates and deletes, nearly all of the stream, are read in place.
               if let made = try changes.receiveRowChange(payload, at: walStart) {
-                if filter != nil {
-                  replayed += made
-                } else {
-                  for record in made { records.append(record.sourceRecord) }
+                for record in made {
+                  if let alreadyWritten, record.position <= alreadyWritten {
+                    droppedWritten += 1
+                  } else if filter != nil {
+                    replayed.append(record)
+                  } else {
+                    records.append(record.sourceRecord)
+                  }
                 }
                 continue
               }
@@ -261,7 +287,9 @@ final class CDCSourceTask: SourceTask {
                 }
               }
               for record in try changes.receive(decoded, at: walStart) {
-                if filter != nil {
+                if let alreadyWritten, record.position <= alreadyWritten {
+                  droppedWritten += 1
+                } else if filter != nil {
                   replayed.append(record)
                 } else {
                   records.append(record.sourceRecord)
@@ -282,9 +310,17 @@ final class CDCSourceTask: SourceTask {
           // A transform failure fails the task once the send before has finished.
           let transformed = records.isEmpty ? nil : Result { try context.prepare(records) }
           try await finishSend()
+          if droppedWritten > 0 {
+            replayedDuplicates += droppedWritten
+            context.setDetail("skipped_already_durable", "\(replayedDuplicates)")
+            context.logger.info(
+              "skipped changes already durable in their topics (at or before the committed position)",
+              metadata: ["count": "\(droppedWritten)"])
+            droppedWritten = 0
+          }
           guard let transformed else {
             metrics.durable(tally)
-            replication.confirm(confirmable)
+            if let lsn = window.durable(confirmable) { replication.confirm(lsn) }
             progressed()
             continue
           }

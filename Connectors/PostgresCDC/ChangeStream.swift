@@ -30,6 +30,8 @@ struct ChangeStream {
     var database: String
     var topic: TopicTemplate
     var tombstonesOnDelete: Bool
+    /// The generation of the positions written (``PositionGeneration``).
+    var generation: UInt32 = 0
     /// How values are written: Debezium's decimal, time, interval, binary and hstore modes.
     var conversion: ValueConversionOptions = .debezium
   }
@@ -377,7 +379,9 @@ struct ChangeStream {
       transaction.nextIndex += 1
       self.transaction = transaction
     }
-    return ChangePosition(commitLSN: transaction.commitLSN, index: transaction.nextIndex)
+    return ChangePosition(
+      commitLSN: transaction.commitLSN, index: transaction.nextIndex,
+      generation: settings.generation)
   }
 
   /// A streamed change as a record at the next position of its transaction.

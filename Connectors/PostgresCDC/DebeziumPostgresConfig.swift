@@ -127,15 +127,19 @@ enum DebeziumPostgresConfig {
     // Sluice's own, in Debezium's spelling: Debezium has no slot health.
     .init(
       "slot.warn.retained.wal", .string, default: "1GiB", importance: .medium, group: replication,
-      "Sluice: above this much WAL held back by the slot (pg_current_wal_lsn() - restart_lsn), the task and GET /health say DEGRADED with the reason. A size like 512MB or 2GiB, or off."
+      "Sluice: above this much WAL held back by the slot (pg_current_wal_lsn() - restart_lsn), the task and GET /health say DEGRADED with the reason. A size like 512MB or 2GiB, or off. A replay.window is retained WAL too: keep this above it."
     ),
     .init(
       "slot.fail.retained.wal", .string, default: "off", importance: .medium, group: replication,
-      "Sluice: above this size the warning is CRITICAL and GET /health answers 503; the task keeps streaming. A size, or off."
+      "Sluice: above this size the warning is CRITICAL and GET /health answers 503; the task keeps streaming. A size, or off. A replay.window counts in the retained WAL."
     ),
     .init(
       "slot.health.poll.interval.ms", .int, default: "10000", importance: .low, group: replication,
       "Sluice: milliseconds between readings of the slot's retained WAL, wal_status and safe_wal_size (at least 100)."
+    ),
+    .init(
+      "replay.window", .string, default: "0", importance: .medium, group: replication,
+      "Sluice: keep this much WAL behind the durable point decodable in the slot (a size like 512MiB; 0: none), so the connector can be moved back to an LSN inside it (PATCH offsets, sluice replay). The slot retains that much more WAL."
     ),
     .init(
       "max.batch.size", .int, default: "2048", importance: .low, group: replication,
@@ -197,6 +201,7 @@ enum DebeziumPostgresConfig {
     for (key, sluiceKey) in [
       ("slot.warn.retained.wal", "slot_warn_retained_wal"),
       ("slot.fail.retained.wal", "slot_fail_retained_wal"),
+      ("replay.window", "replay_window"),
     ] {
       if let node = try t.node(key) { config.append(t.entry(sluiceKey, node)) }
     }

@@ -60,7 +60,9 @@ struct InitialSnapshot {
     let base = progress.base
     var sequence: UInt64 = 0
     func point(_ table: Int, _ key: String?) -> SnapshotPoint {
-      SnapshotPoint(base: base, segment: segment, sequence: sequence, table: table, key: key)
+      SnapshotPoint(
+        base: base, segment: segment, sequence: sequence, table: table, key: key,
+        generation: settings.generation)
     }
     // The new segment is committed before it writes, so a crash ends it from its own start.
     try await context.commit(

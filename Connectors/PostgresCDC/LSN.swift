@@ -27,22 +27,30 @@ struct LSN: Sendable, Hashable, Comparable, CustomStringConvertible {
 
 /// A change's place in the stream as a ``SourcePosition``: the commit LSN of its transaction,
 /// then its index inside the transaction, both fixed-width hexadecimal (`CCCCCCCCCCCCCCCC-IIIIIIII`),
-/// so byte order is commit order, which is the order the slot replays changes in.
+/// so byte order is commit order, which is the order the slot replays changes in. After a
+/// replay moved the connector back, the text starts with its ``PositionGeneration`` prefix, so
+/// changes streamed again sort after those written before.
 struct ChangePosition: Sendable, Hashable, Comparable, CustomStringConvertible {
   var commitLSN: LSN
   var index: UInt32
+  /// 0 until the connector's offsets are first moved back (``PositionGeneration``).
+  var generation: UInt32
 
-  init(commitLSN: LSN, index: UInt32) {
+  init(commitLSN: LSN, index: UInt32, generation: UInt32 = 0) {
     self.commitLSN = commitLSN
     self.index = index
+    self.generation = generation
   }
 
   init?(_ position: SourcePosition) {
-    let parts = position.text.split(separator: "-")
+    guard let (generation, text) = PositionGeneration.split(Substring(position.text)) else {
+      return nil
+    }
+    let parts = text.split(separator: "-")
     guard parts.count == 2, parts[0].count == 16, parts[1].count == 8,
       let lsn = UInt64(parts[0], radix: 16), let index = UInt32(parts[1], radix: 16)
     else { return nil }
-    self.init(commitLSN: LSN(lsn), index: index)
+    self.init(commitLSN: LSN(lsn), index: index, generation: generation)
   }
 
   /// The same text as `SourcePosition.hex(commitLSN) + "-" + SourcePosition.hex(index, width: 8)`,
@@ -61,12 +69,15 @@ struct ChangePosition: Sendable, Hashable, Comparable, CustomStringConvertible {
       }
       return 25
     }
+    if generation != 0 { return SourcePosition(PositionGeneration.prefix(generation) + text) }
     return SourcePosition(text)
   }
 
   static func < (a: Self, b: Self) -> Bool {
-    (a.commitLSN, a.index) < (b.commitLSN, b.index)
+    (a.generation, a.commitLSN, a.index) < (b.generation, b.commitLSN, b.index)
   }
 
-  var description: String { "\(commitLSN)#\(index)" }
+  var description: String {
+    generation == 0 ? "\(commitLSN)#\(index)" : "\(commitLSN)#\(index) (generation \(generation))"
+  }
 }

@@ -29,12 +29,19 @@ enum SlotHealth: Equatable {
   /// No row for the slot (not created yet, or dropped).
   case missing
 
+  /// `replayWindowBytes`: the connector's `replay_window`, WAL the slot holds on purpose, which
+  /// the messages name so that nobody hunts for a stuck connector that is not there.
   static func assess(
-    _ s: SlotStatistics, slot: String, connector: String, thresholds: SlotThresholds
+    _ s: SlotStatistics, slot: String, connector: String, thresholds: SlotThresholds,
+    replayWindowBytes: UInt64 = 0
   ) -> SlotHealth {
     if s.walStatus == "lost" { return .lost(lostMessage(slot: slot, connector: connector)) }
     let retained = s.retainedBytes ?? 0
-    let figures = "retains \(ByteSize.text(retained)) of WAL"
+    var figures = "retains \(ByteSize.text(retained)) of WAL"
+    if replayWindowBytes > 0 {
+      figures +=
+        " (up to \(ByteSize.text(Int64(replayWindowBytes))) of it the replay_window keeps on purpose)"
+    }
     let advice =
       "Sluice confirms WAL only once its records are durable: a paused, failing or slow connector, or a long transaction in the database, holds it back. Resume or fix the connector, or end the transaction"
     if let fail = thresholds.fail, retained > fail {

@@ -28,7 +28,8 @@ struct SlotMonitor {
         let health =
           statistics.map {
             SlotHealth.assess(
-              $0, slot: slot, connector: config.name, thresholds: config.slotThresholds)
+              $0, slot: slot, connector: config.name, thresholds: config.slotThresholds,
+              replayWindowBytes: config.replayWindowBytes)
           }
           ?? .missing
         if let statistics { show(statistics) }

@@ -142,6 +142,7 @@ struct SnapshotProgress: Codable, Equatable, Sendable {
 /// `BBBBBBBBBBBBBBBB-SSSSSSSSSSSSSSSSSNNNNNNNNNNNNTTTT|<progress>|<key>`: the base LSN less one,
 /// the segment's LSN, the sequence number and the table index in fixed-width hexadecimal (the
 /// part compared), then the progress (only on the last record of a send) and the row's key.
+/// A snapshot taken after a replay reset the offsets starts with that ``PositionGeneration``.
 struct SnapshotPoint: Equatable, Sendable {
   var base: UInt64
   var segment: UInt64
@@ -149,9 +150,12 @@ struct SnapshotPoint: Equatable, Sendable {
   var table: Int
   /// The row's Debezium key as JSON; nil before a segment's first row.
   var key: String?
+  /// 0 unless the offsets were reset after a replay (``PositionGeneration``).
+  var generation: UInt32 = 0
 
   func sourcePosition(progress: SnapshotProgress?) -> SourcePosition {
-    var text = SourcePosition.hex(max(base, 1) - 1) + "-S" + SourcePosition.hex(segment)
+    var text = PositionGeneration.prefix(generation)
+    text += SourcePosition.hex(max(base, 1) - 1) + "-S" + SourcePosition.hex(segment)
     text += SourcePosition.hex(sequence, width: 12) + SourcePosition.hex(UInt64(table), width: 4)
     text += "|" + (progress.map(CDCPosition.encode) ?? "") + "|" + (key ?? "")
     return SourcePosition(text)
@@ -159,17 +163,24 @@ struct SnapshotPoint: Equatable, Sendable {
 }
 
 /// A CDC source position: a snapshot record's or a streamed change's, either with the snapshot
-/// progress when it carries one.
+/// progress when it carries one; or, after offsets that held a replay's generation were reset,
+/// only that generation (the connector starts anew, and its positions must stay in it).
 enum CDCPosition: Equatable {
   case snapshot(SnapshotPoint, SnapshotProgress?)
   case change(ChangePosition, SnapshotProgress?)
+  /// Nothing committed but the generation: the task starts as a new connector would.
+  case reset(generation: UInt32)
 
   init?(_ position: SourcePosition) {
     let parts = position.text.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false)
     let progress = parts.count > 1 && !parts[1].isEmpty ? Self.decode(parts[1]) : nil
     if parts.count > 1, parts[1].isEmpty == false, progress == nil { return nil }
-    let fixed = parts[0]
-    if let change = ChangePosition(SourcePosition(String(fixed))) {
+    guard let (generation, fixed) = PositionGeneration.split(parts[0]) else { return nil }
+    if fixed.isEmpty, generation > 0, parts.count == 1 {
+      self = .reset(generation: generation)
+      return
+    }
+    if let change = ChangePosition(SourcePosition(String(parts[0]))) {
       self = .change(change, progress)
       return
     }
@@ -184,13 +195,37 @@ enum CDCPosition: Equatable {
     else { return nil }
     let key = parts[2].isEmpty ? nil : String(parts[2])
     self = .snapshot(
-      SnapshotPoint(base: base + 1, segment: segment, sequence: sequence, table: table, key: key),
+      SnapshotPoint(
+        base: base + 1, segment: segment, sequence: sequence, table: table, key: key,
+        generation: generation),
       progress)
+  }
+
+  /// The position as the runtime keeps it.
+  var sourcePosition: SourcePosition {
+    switch self {
+    case .snapshot(let point, let progress):
+      point.sourcePosition(progress: progress)
+    case .change(let change, let progress):
+      SourcePosition(change.sourcePosition.text + (progress.map { "|" + Self.encode($0) } ?? ""))
+    case .reset(let generation):
+      SourcePosition(PositionGeneration.prefix(generation))
+    }
+  }
+
+  /// The generation positions are written in (``PositionGeneration``).
+  var generation: UInt32 {
+    switch self {
+    case .snapshot(let point, _): point.generation
+    case .change(let change, _): change.generation
+    case .reset(let generation): generation
+    }
   }
 
   var progress: SnapshotProgress? {
     switch self {
     case .snapshot(_, let progress), .change(_, let progress): progress
+    case .reset: nil
     }
   }
 

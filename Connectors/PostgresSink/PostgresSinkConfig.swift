@@ -82,14 +82,7 @@ struct PostgresSinkConfig: Sendable {
   init(definition: ConnectorDefinition) throws {
     name = definition.name
     let m = try definition.configMapping(allowedKeys: Self.keys)
-    let urlNode = try m.required("url")
-    url = try urlNode.string()
-    guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") || url.contains("=")
-    else {
-      throw urlNode.error(
-        "expected a PostgreSQL URL like postgresql://user@127.0.0.1:5432/db, got \(CredentialMask.masking(urlNode.kindDescription))"
-      )
-    }
+    url = try m.postgresURL("url")
     password = try m.optionalString("password")
     schema = try m.string("schema", default: "public")
     if let node = m.node("table") {

@@ -24,17 +24,21 @@ enum CRC32C {
   /// One flat table (8 × 256) so the hot loop indexes a single buffer.
   private static let flat: [UInt32] = tables.flatMap { $0 }
 
-  static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-    guard bytes.count > 0 else { return 0 }
-    if hardware { return sluice_crc32c_hardware(0, bytes.baseAddress, bytes.count) }
-    return software(bytes)
+  /// The checksum of `bytes`; with `continuing`, of the bytes summed before (whose checksum
+  /// it is) followed by these, so a long run can be summed piece by piece.
+  static func checksum(_ bytes: UnsafeRawBufferPointer, continuing previous: UInt32 = 0) -> UInt32
+  {
+    guard bytes.count > 0 else { return previous }
+    if hardware { return sluice_crc32c_hardware(previous, bytes.baseAddress, bytes.count) }
+    return software(bytes, continuing: previous)
   }
 
   /// The table-driven version (also the reference the tests compare the hardware one with).
-  static func software(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-    guard bytes.count > 0 else { return 0 }
+  static func software(_ bytes: UnsafeRawBufferPointer, continuing previous: UInt32 = 0) -> UInt32
+  {
+    guard bytes.count > 0 else { return previous }
     return flat.withUnsafeBufferPointer { t in
-      var crc: UInt32 = 0xFFFF_FFFF
+      var crc: UInt32 = ~previous
       var p = bytes.baseAddress!
       var count = bytes.count
       while count >= 8 {

@@ -67,7 +67,7 @@ extension EmbeddedLog {
     guard removed != nil else { throw LogError.unknownTopic(name) }
     // '~' is not allowed in topic names: a folder left by a crash here is not loaded as a topic.
     let folder = "\(topicsDirectory)/\(name)"
-    let aside = "\(topicsDirectory)/\(name)~deleted-\(UInt64(Date().timeIntervalSince1970 * 1000))"
+    let aside = "\(topicsDirectory)/\(name)~deleted-\(currentTimeMillis())"
     guard rename(folder, aside) == 0 else {
       throw LogError.io(path: folder, operation: "rename", reason: FileIO.reason())
     }

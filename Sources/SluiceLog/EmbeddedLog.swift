@@ -40,7 +40,7 @@ public final class EmbeddedLog: Sendable {
     for leftover in topics where leftover.contains("~deleted-") {
       try? FileManager.default.removeItem(atPath: directory + "/topics/" + leftover)
     }
-    for topic in topics where TopicNames.problem(with: topic) == nil {
+    for topic in topics where TopicName.problem(with: topic) == nil {
       let topicDir = directory + "/topics/" + topic
       let count =
         ((try? FileManager.default.contentsOfDirectory(atPath: topicDir)) ?? []).compactMap(
@@ -71,7 +71,7 @@ public final class EmbeddedLog: Sendable {
   // MARK: - Topics
 
   public func createTopic(_ name: String, partitions count: Int) throws {
-    if let problem = TopicNames.problem(with: name) {
+    if let problem = TopicName.problem(with: name) {
       throw LogError.invalidTopicName(name, reason: problem)
     }
     guard count >= 1 else {
@@ -194,21 +194,5 @@ public final class EmbeddedLog: Sendable {
 
   func checkOpen() throws {
     if isClosed.load(ordering: .sequentiallyConsistent) { throw LogError.closed }
-  }
-}
-
-/// Kafka's topic name rules (the log keeps them so topics can move to Kafka unchanged).
-enum TopicNames {
-  static func problem(with name: String) -> String? {
-    if name.isEmpty { return "a topic name cannot be empty" }
-    if name == "." || name == ".." { return "a topic name cannot be '.' or '..'" }
-    if name.utf8.count > 249 { return "a topic name has at most 249 characters" }
-    if let bad = name.unicodeScalars.first(where: {
-      !(("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
-        || $0 == "." || $0 == "_" || $0 == "-")
-    }) {
-      return "'\(bad)' is not allowed; use letters, digits, '.', '_' and '-'"
-    }
-    return nil
   }
 }

@@ -53,18 +53,16 @@ public final class EmbeddedTopicStore: TopicStore {
     try log.topicNames().map { name in
       let count = log.partitionCount(of: name) ?? 0
       let partitions = try (0..<count).map { p in
-        let o = try translatingLogErrors { try log.offsets(topic: name, partition: p) }
-        return SluiceCore.PartitionOffsets(start: o.start, end: o.end)
+        try translatingLogErrors { try log.offsets(topic: name, partition: p) }
       }
       return TopicDescription(name: name, partitions: partitions)
     }
   }
 
-  public func offsets(of partition: TopicPartition) async throws -> SluiceCore.PartitionOffsets {
-    let o = try translatingLogErrors {
+  public func offsets(of partition: TopicPartition) async throws -> PartitionOffsets {
+    try translatingLogErrors {
       try log.offsets(topic: partition.topic, partition: partition.partition)
     }
-    return SluiceCore.PartitionOffsets(start: o.start, end: o.end)
   }
 
   public func append(_ records: [OutgoingRecord], to partition: TopicPartition) async throws

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 #if canImport(Glibc)
   import Glibc
@@ -25,15 +26,10 @@ enum FileIO {
   static func writeAll(
     _ fd: Int32, _ bytes: UnsafeRawBufferPointer, at position: Int64, path: String
   ) throws {
-    var done = 0
-    while done < bytes.count {
-      let n = pwrite(
-        fd, bytes.baseAddress! + done, bytes.count - done, off_t(position) + off_t(done))
-      if n < 0 {
-        if errno == EINTR { continue }
-        throw LogError.io(path: path, operation: "write", reason: reason())
-      }
-      done += n
+    do throws(WriteAll.Failure) {
+      try WriteAll.write(bytes, to: fd, at: position)
+    } catch {
+      throw LogError.io(path: path, operation: "write", reason: error.reason)
     }
   }
 

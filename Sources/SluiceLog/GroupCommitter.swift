@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 import Synchronization
 
 /// The log's writer threads. Callers queue encoded batches per partition; a free writer thread
@@ -119,7 +120,7 @@ final class GroupCommitter: @unchecked Sendable {
   /// publishes and acknowledges the appends (all failing if the sync fails).
   private func commit(_ group: inout [Pending]) {
     let partition = group[0].partition
-    let now = currentMillis()
+    let now = currentTimeMillis()
     var results: [Result<Int64, any Error>] = []
     results.reserveCapacity(group.count)
     // The last segment written to (earlier ones were sealed, i.e. synced, when they rolled).
@@ -167,7 +168,7 @@ final class GroupCommitter: @unchecked Sendable {
   // MARK: - Ticker thread
 
   private func runTicker() {
-    var lastTick = currentMillis()
+    var lastTick = currentTimeMillis()
     let intervalMs: Int64? = if case .interval(let ms) = policy { Int64(ms) } else { nil }
     let wakeEvery = min(intervalMs ?? tickMs, tickMs)
     tickerCondition.lock()
@@ -175,7 +176,7 @@ final class GroupCommitter: @unchecked Sendable {
       _ = tickerCondition.wait(until: Date(timeIntervalSinceNow: Double(wakeEvery) / 1000))
       if tickerStopping { break }
       tickerCondition.unlock()
-      let now = currentMillis()
+      let now = currentTimeMillis()
       if intervalMs != nil { syncDirty() }
       if now - lastTick >= tickMs {
         lastTick = now
@@ -207,8 +208,4 @@ final class GroupCommitter: @unchecked Sendable {
     }
     return error
   }
-}
-
-func currentMillis() -> Int64 {
-  Int64((Date().timeIntervalSince1970 * 1000).rounded())
 }

@@ -90,17 +90,6 @@ public struct StoredLogRecord: Sendable, Equatable {
   public var headers: [LogHeader]
 }
 
-/// First kept offset and next offset of a partition.
-public struct PartitionOffsets: Sendable, Equatable {
-  public var start: Int64
-  public var end: Int64
-
-  public init(start: Int64, end: Int64) {
-    self.start = start
-    self.end = end
-  }
-}
-
 /// What went wrong in the log, with what a user needs to act on it.
 public enum LogError: Error, CustomStringConvertible, Sendable {
   case locked(directory: String, pid: String)

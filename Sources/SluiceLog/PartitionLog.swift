@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 /// One partition of one topic: its segments, the active one last. Appends come only from the
 /// log's writer threads, one at a time per partition (``CommitSchedule``); reads come from any

@@ -13,6 +13,8 @@ enum RecordBatch {
   static let headerSize = 61
   /// Bytes of baseOffset + batchLength, which `batchLength` does not count.
   static let logOverhead = 12
+  /// The magic byte (2 for RecordBatch v2): a cheap first test of whether bytes start a batch.
+  static let magicOffset = 16
   static let crcOffset = 17
   static let attributesOffset = 21
 
@@ -77,7 +79,7 @@ enum RecordBatch {
   }
 
   /// The fixed fields a reader needs to walk a segment without decoding records.
-  struct Header {
+  struct Header: Equatable {
     var baseOffset: Int64
     /// Whole batch size on disk, log overhead included.
     var size: Int

@@ -1,3 +1,5 @@
+import SluiceCore
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -98,7 +100,7 @@ final class Segment: @unchecked Sendable {
     bytesSinceIndexEntry += batch.count
     nextOffset = header.nextOffset
     if firstTimestamp == nil { firstTimestamp = header.baseTimestamp }
-    if firstAppendMs == nil { firstAppendMs = currentMillis() }
+    if firstAppendMs == nil { firstAppendMs = currentTimeMillis() }
     maxTimestamp = max(maxTimestamp ?? header.maxTimestamp, header.maxTimestamp)
   }
 
@@ -123,13 +125,13 @@ final class Segment: @unchecked Sendable {
       return
     }
     let last = index.last
-    let start = last.map { Int64($0.position) } ?? 0
-    let expected = baseOffset + Int64(last?.relativeOffset ?? 0)
-    let scan = try scan(
-      from: start, expectedOffset: expected, fileSize: fileSize, verify: false, rebuildIndex: false)
-    size = scan.validEnd
-    nextOffset = scan.nextOffset
-    if scan.validEnd != fileSize {
+    let outcome = try walk(
+      SegmentRecovery(
+        from: last.map { Int64($0.position) } ?? 0,
+        expectedOffset: baseOffset + Int64(last?.relativeOffset ?? 0), fileSize: fileSize,
+        verify: false, searchPastDamage: false),
+      rebuildIndex: false)
+    guard case .intact = outcome else {
       // Not clean after all: fall back to a full recovery.
       _ = try recover()
       return
@@ -143,23 +145,26 @@ final class Segment: @unchecked Sendable {
   }
 
   private func rebuildIndexes(fileSize: Int64) throws {
-    let scan = try rescan(fileSize: fileSize, verify: false)
-    if scan.validEnd != fileSize { _ = try recover() }
+    let outcome = try rescan(fileSize: fileSize, verify: false, searchPastDamage: false)
+    if case .intact = outcome { return }
+    _ = try recover()
   }
 
   /// Forgets the indexes and what was learned of the segment, and walks it from the start
   /// again, rebuilding them.
-  private func rescan(fileSize: Int64, verify: Bool) throws -> ScanResult {
+  private func rescan(fileSize: Int64, verify: Bool, searchPastDamage: Bool) throws
+    -> SegmentRecovery.Outcome
+  {
     try index.reset()
     try timeIndex.reset()
     bytesSinceIndexEntry = 0
     firstTimestamp = nil
     maxTimestamp = nil
-    let scan = try scan(
-      from: 0, expectedOffset: baseOffset, fileSize: fileSize, verify: verify, rebuildIndex: true)
-    size = scan.validEnd
-    nextOffset = scan.nextOffset
-    return scan
+    return try walk(
+      SegmentRecovery(
+        from: 0, expectedOffset: baseOffset, fileSize: fileSize, verify: verify,
+        searchPastDamage: searchPastDamage),
+      rebuildIndex: true)
   }
 
   /// Scans the whole segment, verifying every batch, rebuilding the index, and cutting a torn
@@ -167,101 +172,62 @@ final class Segment: @unchecked Sendable {
   /// intact one: that is corruption, and dropping the intact batch would lose data.
   func recover() throws -> Int64 {
     let fileSize = try fileSize()
-    let scan = try rescan(fileSize: fileSize, verify: true)
-    guard scan.validEnd < fileSize else { return 0 }
-    if let intact = try findIntactBatch(
-      after: scan.validEnd, fileSize: fileSize, atOrAfter: scan.nextOffset)
-    {
+    switch try rescan(fileSize: fileSize, verify: true, searchPastDamage: true) {
+    case .intact:
+      return 0
+    case .corrupt(let at, let intact, _):
       throw LogError.corruptSegment(
-        file: logPath, position: scan.validEnd,
+        file: logPath, position: at,
         reason:
-          "a damaged batch is followed by an intact one at byte \(intact); move the segment aside or truncate it at byte \(scan.validEnd) to drop everything from there"
+          "a damaged batch is followed by an intact one at byte \(intact); move the segment aside or truncate it at byte \(at) to drop everything from there"
       )
-    }
-    try file.use(writes: true) { fd in
-      guard ftruncate(fd, off_t(scan.validEnd)) == 0 else {
-        throw LogError.io(path: logPath, operation: "truncate", reason: FileIO.reason())
-      }
-    }
-    try sync()
-    return fileSize - scan.validEnd
-  }
-
-  struct ScanResult {
-    var validEnd: Int64
-    var nextOffset: Int64
-  }
-
-  /// Walks batches from `position`, stopping at the first one that is incomplete, implausible,
-  /// out of sequence or (with `verify`) fails its CRC.
-  private func scan(
-    from position: Int64, expectedOffset: Int64, fileSize: Int64, verify: Bool, rebuildIndex: Bool
-  ) throws
-    -> ScanResult
-  {
-    var position = position
-    var expected = expectedOffset
-    var chunk: [UInt8] = []
-    var chunkStart: Int64 = 0
-    while position < fileSize {
-      // Keep a window of the file that holds at least the next header.
-      if position < chunkStart
-        || position + Int64(RecordBatch.headerSize) > chunkStart + Int64(chunk.count)
-      {
-        chunk = try readBytes(count: Int(min(fileSize - position, 4 << 20)), at: position)
-        chunkStart = position
-      }
-      let local = Int(position - chunkStart)
-      let header = chunk.withUnsafeBytes {
-        RecordBatch.header(UnsafeRawBufferPointer(rebasing: $0[local...]))
-      }
-      guard let header, header.baseOffset == expected, position + Int64(header.size) <= fileSize
-      else { break }
-      if local + header.size > chunk.count {
-        chunk = try readBytes(
-          count: max(header.size, Int(min(fileSize - position, 4 << 20))), at: position)
-        chunkStart = position
-      }
-      let start = Int(position - chunkStart)
-      if verify {
-        let valid = chunk.withUnsafeBytes {
-          RecordBatch.crcIsValid(
-            UnsafeRawBufferPointer(rebasing: $0[start..<(start + header.size)]), header: header)
+    case .torn(let at, _):
+      try file.use(writes: true) { fd in
+        guard ftruncate(fd, off_t(at)) == 0 else {
+          throw LogError.io(path: logPath, operation: "truncate", reason: FileIO.reason())
         }
-        guard valid else { break }
       }
-      if rebuildIndex {
-        try indexBatch(baseOffset: header.baseOffset, at: position)
-        bytesSinceIndexEntry += header.size
-      }
-      if firstTimestamp == nil && position == 0 { firstTimestamp = header.baseTimestamp }
-      maxTimestamp = max(maxTimestamp ?? header.maxTimestamp, header.maxTimestamp)
-      position += Int64(header.size)
-      expected = header.nextOffset
+      try sync()
+      return fileSize - at
     }
-    return ScanResult(validEnd: position, nextOffset: expected)
   }
 
-  /// The position of a complete, CRC-valid batch after `position` that continues the offsets.
-  private func findIntactBatch(after position: Int64, fileSize: Int64, atOrAfter offset: Int64)
-    throws -> Int64?
+  /// Carries out `recovery` on this segment's file: reads what it asks for, indexes each valid
+  /// batch (with `rebuildIndex`), learns the timestamps, and takes the size and next offset
+  /// the valid batches end at.
+  private func walk(_ recovery: SegmentRecovery, rebuildIndex: Bool) throws
+    -> SegmentRecovery.Outcome
   {
-    let bytes = try readBytes(count: Int(fileSize - position), at: position)
-    return bytes.withUnsafeBytes { raw -> Int64? in
-      var i = 1
-      while i + RecordBatch.headerSize <= raw.count {
-        // Cheap filter first: the magic byte must be 2.
-        if raw[i + 16] == 2,
-          let header = RecordBatch.header(UnsafeRawBufferPointer(rebasing: raw[i...])),
-          header.baseOffset >= offset, i + header.size <= raw.count,
-          RecordBatch.crcIsValid(
-            UnsafeRawBufferPointer(rebasing: raw[i..<(i + header.size)]), header: header)
-        {
-          return position + Int64(i)
+    var recovery = recovery
+    var window: [UInt8] = []
+    var windowStart: Int64 = 0
+    while true {
+      switch window.withUnsafeBytes({ recovery.next(window: $0, at: windowStart) }) {
+      case .needBytes(let position, let count):
+        window = try readBytes(count: count, at: position)
+        windowStart = position
+        guard window.count == count else {
+          // The file ends before the size it had a moment ago, or the read failed: cutting
+          // anything on that basis could drop good batches.
+          throw LogError.io(
+            path: logPath, operation: "read",
+            reason: "\(window.count) of \(count) bytes at \(position): \(FileIO.reason())")
         }
-        i += 1
+      case .batch(let header, let position):
+        if rebuildIndex {
+          try indexBatch(baseOffset: header.baseOffset, at: position)
+          bytesSinceIndexEntry += header.size
+        }
+        if firstTimestamp == nil && position == 0 { firstTimestamp = header.baseTimestamp }
+        maxTimestamp = max(maxTimestamp ?? header.maxTimestamp, header.maxTimestamp)
+      case .end(let outcome):
+        switch outcome {
+        case .intact(let end, let next), .torn(let end, let next), .corrupt(let end, _, let next):
+          size = end
+          nextOffset = next
+        }
+        return outcome
       }
-      return nil
     }
   }
 

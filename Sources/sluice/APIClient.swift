@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOFoundationCompat
+import NIOPosix
 import NIOSSL
 import SluiceCore
 
@@ -100,10 +101,24 @@ struct APIEndpoint {
 
 /// A minimal client of the admin API: one request, the body back, errors as clear messages.
 ///
-/// `http://` goes over ``HTTPConnection`` (a plain socket, nothing more loaded); `https://`
-/// over AsyncHTTPClient, which the worker binary already links through SwiftNIO and
-/// swift-nio-ssl.
+/// Every request goes over AsyncHTTPClient, `http://` and `https://` alike, with a connect
+/// timeout (``connectTimeout``), a read timeout (``readTimeout``) and no retry of a refused
+/// connection: a command run with no worker listening says so at once (``Unreachable``).
 struct APIClient {
+  /// A status and a body, whatever the status.
+  struct Response {
+    var status: Int
+    var body: Data
+  }
+
+  /// How long a connection (and its TLS handshake) may take to open.
+  static let connectTimeout: TimeAmount = .seconds(5)
+  /// How long the worker may stay silent while it answers; the longest the CLI asks it to wait
+  /// is `consume --follow`'s one-second `wait_ms`.
+  static let readTimeout: TimeAmount = .seconds(60)
+  /// The largest answer read.
+  static let maxBodyBytes = 512 << 20
+
   let endpoint: APIEndpoint
 
   var baseURL: String { endpoint.baseURL }
@@ -146,80 +161,94 @@ struct APIClient {
   }
 
   /// The answer whatever its status, for a caller that treats some (a 404) as its own case;
-  /// only an unreachable worker throws.
-  func exchange(_ path: String, method: String, body: Data? = nil) async throws
-    -> HTTPConnection.Response
-  {
-    let response: HTTPConnection.Response
-    var headers: [(String, String)] = []
+  /// only a worker that cannot be reached throws.
+  func exchange(_ path: String, method: String, body: Data? = nil) async throws -> Response {
+    var request = HTTPClientRequest(url: baseURL + path)
+    request.method = .init(rawValue: method)
     if let authorization = endpoint.authorization {
-      headers.append(("Authorization", authorization))
+      request.headers.add(name: "Authorization", value: authorization)
+    }
+    if let body {
+      request.headers.add(name: "Content-Type", value: "application/json")
+      request.body = .bytes(ByteBuffer(data: body))
     }
     do {
-      if baseURL.lowercased().hasPrefix("https://") {
-        response = try await Self.sendTLS(
-          method: method, url: baseURL + path, body: body, headers: headers,
-          trusting: endpoint.trustedCertificateFile)
-      } else {
-        response = try HTTPConnection.send(
-          method: method, url: baseURL + path, body: body, headers: headers)
+      return try await HTTPClient.withHTTPClient(configuration: configuration) { client in
+        let response = try await client.execute(request, deadline: .distantFuture)
+        let bytes = try await response.body.collect(upTo: Self.maxBodyBytes)
+        return Response(status: Int(response.status.code), body: Data(buffer: bytes))
       }
     } catch {
-      let hint =
-        "\(error)".contains("CERTIFICATE_VERIFY_FAILED")
-        ? "the worker's certificate is not trusted: pass its worker file with --config"
-        : "is `sluice run` running? set --api or SLUICE_API"
-      throw Failure("cannot reach the worker at \(baseURL): \(error) (\(hint))")
+      throw Failure(Self.unreachable(baseURL, error))
     }
-    return response
+  }
+
+  /// The timeouts, and the worker's certificate trusted beside the system's roots.
+  private var configuration: HTTPClient.Configuration {
+    var tls = TLSConfiguration.makeClientConfiguration()
+    if let file = endpoint.trustedCertificateFile { tls.additionalTrustRoots = [.file(file)] }
+    var configuration = HTTPClient.Configuration(
+      tlsConfiguration: tls,
+      timeout: .init(connect: Self.connectTimeout, read: Self.readTimeout))
+    // A refused connection or an untrusted certificate fails the request at once instead of
+    // being retried until the connect timeout.
+    configuration.connectionPool.retryConnectionEstablishment = false
+    return configuration
+  }
+
+  /// What the user reads when the request got no answer: `no Sluice worker answers at
+  /// http://…: connection refused` when nothing listens there, the transport's error otherwise,
+  /// each with what to do about it.
+  static func unreachable(_ baseURL: String, _ error: any Error) -> String {
+    let nobody = "(is `sluice run` running? set --api or SLUICE_API)"
+    if let reason = noListener(error) {
+      return "no Sluice worker answers at \(baseURL): \(reason) \(nobody)"
+    }
+    if let error = error as? HTTPClientError, error == .readTimeout {
+      return
+        "the worker at \(baseURL) stopped answering: nothing read for \(Self.readTimeout.nanoseconds / 1_000_000_000) s"
+    }
+    let hint =
+      "\(error)".contains("CERTIFICATE_VERIFY_FAILED")
+      ? "the worker's certificate is not trusted: pass its worker file with --config"
+      : nobody
+    return "cannot reach the worker at \(baseURL): \(error) (\(hint))"
+  }
+
+  /// Why no connection opened (`connection refused`, `cannot resolve host`, `no answer within
+  /// 5 s`), or nil when one did and something else failed.
+  private static func noListener(_ error: any Error) -> String? {
+    if let error = error as? NIOConnectionError {
+      if let io = error.connectionErrors.lazy.compactMap({ $0.error as? IOError }).first {
+        return String(cString: strerror(io.errnoCode)).lowercased()
+      }
+      if error.connectionErrors.isEmpty { return "cannot resolve \(error.host)" }
+      return error.connectionErrors.first.map { "\($0.error)" }
+    }
+    if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
+    if let error = error as? HTTPClientError, error == .connectTimeout {
+      return "no answer within \(Self.connectTimeout.nanoseconds / 1_000_000_000) s"
+    }
+    if case ChannelError.connectTimeout = error {
+      return "no answer within \(Self.connectTimeout.nanoseconds / 1_000_000_000) s"
+    }
+    return nil
   }
 
   /// The API's `message` of an answer, or its body.
-  static func message(of response: HTTPConnection.Response) -> String {
+  static func message(of response: Response) -> String {
     let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
     return object?["message"] as? String ?? String(decoding: response.body, as: UTF8.self)
   }
 
   /// `PUT /x: 400 <message>`, with a hint for a 401.
-  static func describe(_ response: HTTPConnection.Response, method: String, path: String)
-    -> String
-  {
+  static func describe(_ response: Response, method: String, path: String) -> String {
     var text = "\(method) \(path): \(response.status) \(message(of: response))"
     if response.status == 401 {
       text +=
         " (the worker has api.auth: pass its worker file with --config, or set SLUICE_API_TOKEN)"
     }
     return text
-  }
-
-  /// One request over HTTPS; the system's trust roots plus `certificateFile`.
-  private static func sendTLS(
-    method: String, url: String, body: Data?, headers: [(String, String)],
-    trusting certificateFile: String?
-  ) async throws -> HTTPConnection.Response {
-    var tls = TLSConfiguration.makeClientConfiguration()
-    if let certificateFile { tls.additionalTrustRoots = [.file(certificateFile)] }
-    var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-    // A handshake that fails is retried until the connect timeout: an untrusted certificate
-    // should not keep the user waiting long.
-    configuration.timeout.connect = .seconds(5)
-    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    do {
-      var request = HTTPClientRequest(url: url)
-      request.method = .init(rawValue: method)
-      for (name, value) in headers { request.headers.add(name: name, value: value) }
-      if let body {
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(data: body))
-      }
-      let response = try await client.execute(request, timeout: .seconds(60))
-      let bytes = try await response.body.collect(upTo: 512 << 20)
-      try await client.shutdown()
-      return HTTPConnection.Response(status: Int(response.status.code), body: Data(buffer: bytes))
-    } catch {
-      try? await client.shutdown()
-      throw error
-    }
   }
 
   /// `text` as a URL path segment.

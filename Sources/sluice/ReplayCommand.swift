@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 
 /// `sluice replay SINK --to-offset N | --to-time TIME [--partition P]`: moves a sink connector
-/// back so it delivers again from an offset or a time.
+/// back so it delivers again from an offset or a time; `sluice replay CDC_SOURCE --to-lsn L |
+/// --to-offset N | --to-time TIME` moves a PostgreSQL CDC source with a `replay_window` back to
+/// an LSN its slot still holds (``lookCDC(status:client:name:)``).
 ///
 /// It works through the admin API the way Kafka Connect's KIP-875 does it (so `api.auth` and
 /// TLS apply): stop the connector (offsets change only while it is STOPPED), PATCH its offsets,
@@ -11,7 +13,8 @@ import Foundation
 struct ReplayCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "replay",
-    abstract: "Move a sink connector back so it delivers again from an offset or a time.",
+    abstract:
+      "Move a sink connector back so it delivers again from an offset or a time, or a CDC source with a replay_window back to an LSN.",
     discussion: """
       Every partition of the sink's topics moves (only partition P with --partition). \
       --to-offset N sets each to N, clamped to what the log keeps; --to-time (ISO 8601, \
@@ -19,16 +22,29 @@ struct ReplayCommand: AsyncParsableCommand {
       record at or after that time. The connector is stopped, its offsets altered, and it is \
       resumed (or paused again, or left stopped, as it was). Records from there on are \
       delivered again: an at-least-once sink (HTTP) sends them again, the PostgreSQL sink's \
-      upsert mode absorbs them. Source connectors are not replayed: their records are in the \
-      topics already, so replay the sinks that read them.
+      upsert mode absorbs them. \
+      A PostgreSQL CDC source with a replay_window moves back as a whole to an LSN its slot \
+      still holds: --to-lsn 0/16B3748, --to-offset N (the LSN as an integer, as GET \
+      /connectors/{c}/offsets shows it), or --to-time (the source.lsn of the first change at \
+      or after the time in the topics it wrote). The changes that committed after that LSN \
+      are written to the topics again: duplicates, on purpose, for every sink that reads them. \
+      Other source connectors are not replayed: their records are in the topics already, so \
+      replay the sinks that read them.
       """)
 
   @OptionGroup var options: APIOptions
 
-  @Argument(help: "The sink connector's name.") var connector: String
+  @Argument(help: "The sink connector's (or CDC source's) name.") var connector: String
 
-  @Option(name: .customLong("to-offset"), help: "Deliver again from this offset.")
+  @Option(
+    name: .customLong("to-offset"),
+    help: "Deliver again from this offset (a CDC source: this LSN, as an integer).")
   var toOffset: Int64?
+
+  @Option(
+    name: .customLong("to-lsn"),
+    help: "A CDC source only: write again the changes that committed after this LSN (0/16B3748).")
+  var toLSN: String?
 
   @Option(
     name: .customLong("to-time"),
@@ -39,10 +55,15 @@ struct ReplayCommand: AsyncParsableCommand {
   var partition: Int?
 
   func validate() throws {
-    switch (toOffset, toTime) {
-    case (nil, nil): throw ValidationError("give --to-offset N or --to-time TIME")
-    case (.some, .some): throw ValidationError("give --to-offset or --to-time, not both")
-    default: break
+    switch [toOffset != nil, toTime != nil, toLSN != nil].filter({ $0 }).count {
+    case 0:
+      throw ValidationError("give --to-offset N or --to-time TIME (a CDC source: or --to-lsn L)")
+    case 1: break
+    default: throw ValidationError("give one of --to-offset, --to-time and --to-lsn, not two")
+    }
+    if let toLSN, CDCReplayLSN.parse(toLSN) == nil {
+      throw ValidationError(
+        "--to-lsn '\(toLSN)' is not an LSN: give PostgreSQL's form, like 0/16B3748")
     }
     if let toOffset, toOffset < 0 {
       throw ValidationError("--to-offset must be 0 or more, got \(toOffset)")
@@ -62,8 +83,19 @@ struct ReplayCommand: AsyncParsableCommand {
   func run() async throws {
     let client = try APIClient(options)
     let name = APIClient.escape(connector)
-    let found = try await look(client: client, name: name)
+    let status = try await Self.object(client, "/connectors/\(name)/status", connector: connector)
+    if status["type"] as? String == "source", status["connector_type"] as? String == "postgres-cdc"
+    {
+      try await replaySource(status: status, client: client, name: name)
+      return
+    }
+    let found = try await look(status: status, client: client, name: name)
     try await replay(found, client: client, name: name)
+  }
+
+  private func replaySource(status: [String: Any], client: APIClient, name: String) async throws {
+    let found = try await lookCDC(status: status, client: client, name: name)
+    try await replayCDC(found, client: client, name: name)
   }
 
   /// What the worker says before anything changes.
@@ -80,13 +112,15 @@ struct ReplayCommand: AsyncParsableCommand {
 
   /// The sink's state and partitions; checked before the stop, so a replay that cannot be
   /// done stops nothing.
-  private func look(client: APIClient, name: String) async throws -> Found {
-    let status = try await Self.object(client, "/connectors/\(name)/status", connector: connector)
+  private func look(status: [String: Any], client: APIClient, name: String) async throws -> Found {
     let state = Self.state(of: status)
     if status["type"] as? String == "source" {
       throw Failure(
         ReplaySourceRefusal.message(
           connector: connector, connectorType: status["connector_type"] as? String))
+    }
+    if toLSN != nil {
+      throw Failure("cannot replay \(connector): --to-lsn is for a PostgreSQL CDC source")
     }
     let info = try await Self.object(client, "/connectors/\(name)", connector: connector)
     let target = self.target
@@ -124,13 +158,14 @@ struct ReplayCommand: AsyncParsableCommand {
     let committed = try await Self.committedOffsets(client, name)
     var partitions = found.partitions
     for i in partitions.indices {
-      partitions[i].current = committed[
-        Key(topic: partitions[i].topic, partition: partitions[i].partition)]
+      partitions[i].current =
+        committed[
+          Key(topic: partitions[i].topic, partition: partitions[i].partition)]
     }
     return try ReplayPlan.make(partitions, to: found.target, timeText: toTime ?? "")
   }
 
-  private static func state(of status: [String: Any]) -> String {
+  static func state(of status: [String: Any]) -> String {
     (status["connector"] as? [String: Any])?["state"] as? String ?? "RUNNING"
   }
 
@@ -169,7 +204,7 @@ struct ReplayCommand: AsyncParsableCommand {
 
   /// Puts the connector back as it was: paused again, left stopped, or else resumed (a FAILED
   /// connector too: a replay is a fresh start). Says what it did, or why it could not.
-  private func restore(_ state: String, client: APIClient, name: String) async -> String {
+  func restore(_ state: String, client: APIClient, name: String) async -> String {
     let (path, done): (String?, String) =
       switch state {
       case "STOPPED": (nil, "left STOPPED as it was; resume it to deliver")
@@ -254,7 +289,7 @@ struct ReplayCommand: AsyncParsableCommand {
   }
 
   /// A JSON object the API answers for the connector; 404 is an unknown connector.
-  private static func object(_ client: APIClient, _ path: String, connector: String) async throws
+  static func object(_ client: APIClient, _ path: String, connector: String) async throws
     -> [String: Any]
   {
     let response = try await client.exchange(path, method: "GET")

@@ -15,10 +15,13 @@ enum ReplaySourceRefusal {
       "To deliver its events again, replay the sink connectors that read its topics: `sluice replay SINK --to-time TIME` (the records are in the log for as long as it keeps them)."
     if connectorType == "postgres-cdc" {
       return """
-        cannot replay \(connector): it is a PostgreSQL CDC source, and its replication slot cannot be moved back. \
-        PostgreSQL does not decode a logical slot from before its confirmed_flush_lsn, and Sluice confirms an LSN \
-        only once every change up to it is durable in the topic: each change the slot could still stream is in the \
-        topic already (and would be dropped as a duplicate). \(replaySinks) To read the tables again, stop the \
+        cannot replay \(connector): it is a PostgreSQL CDC source without a replay_window, and its replication slot \
+        cannot be moved back. PostgreSQL does not decode a logical slot from before its confirmed_flush_lsn, and \
+        Sluice confirms an LSN as soon as every change up to it is durable in the topic: each change the slot could \
+        still stream is in the topic already (and would be dropped as a duplicate). To be able to move it back, set \
+        replay_window in its config (a size like 512MiB): the slot then keeps that much WAL behind the durable point \
+        decodable, and `sluice replay \(connector) --to-time TIME | --to-lsn LSN` writes the changes after that point \
+        to the topics again (the slot retains that much more WAL). \(replaySinks) To read the tables again, stop the \
         connector and DELETE its offsets (the slot is dropped and created anew; with snapshot: initial the tables \
         are snapshotted again). Moving the slot forward, skipping changes, is a PATCH of its offsets.
         """

@@ -16,6 +16,6 @@ struct Sluice: AsyncParsableCommand {
     subcommands: [
       RunCommand.self, ValidateCommand.self, TopicsCommand.self, ConsumeCommand.self,
       ProduceCommand.self,
-      StatusCommand.self, GroupsCommand.self, ReplayCommand.self, BenchFloorCommand.self,
+      StatusCommand.self, GroupsCommand.self, ReplayCommand.self,
     ])
 }

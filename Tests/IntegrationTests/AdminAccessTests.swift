@@ -87,6 +87,19 @@ final class AdminAccessTests: XCTestCase {
     XCTAssertEqual(consumed.stdout.split(separator: "\n").count, 2, consumed.stdout)
   }
 
+  func testCLISaysNoWorkerAnswersWhenNothingListens() throws {
+    let url = "http://127.0.0.1:\(try WorkerProcess.freePort())"
+    for command in [["topics"], ["status"], ["consume", "t"]] {
+      let started = Date()
+      let result = try runSluice(command + ["--api", url])
+      XCTAssertEqual(result.status, 1, "\(command)")
+      XCTAssertTrue(
+        result.stderr.contains("no Sluice worker answers at \(url): connection refused"),
+        result.stderr)
+      XCTAssertLessThan(Date().timeIntervalSince(started), 4, "a refused connection is not retried")
+    }
+  }
+
   // MARK: - Refusal
 
   func testTheWorkerRefusesToListenOffLoopbackWithoutAuth() throws {

@@ -54,6 +54,7 @@ final class CDCOffsetsTests: CDCWorkerTestCase {
       "PATCH", "/connectors/cdc-offsets/offsets", json: patch(number: confirmed - 1))
     XCTAssertEqual(back.status, 400)
     XCTAssertTrue(message(back.body).contains("confirmed_flush_lsn"), message(back.body))
+    XCTAssertTrue(message(back.body).contains("Set replay_window"), message(back.body))
 
     // Forward past two changes: they are skipped, the one after comes.
     // The test server commits asynchronously: these commits are flushed, so the LSN is past them.

@@ -1,9 +1,10 @@
 import Foundation
 import XCTest
 
-/// `sluice replay` on a CDC pipeline against the PostgreSQL of `make test`: the CDC source is
-/// refused with the reason (its slot cannot stream from before `confirmed_flush_lsn`, and what
-/// it could stream is in the topic already) and left running with its slot where it was; the
+/// `sluice replay` on a CDC pipeline against the PostgreSQL of `make test`: the CDC source
+/// without a `replay_window` is refused with the reason (its slot cannot stream from before
+/// `confirmed_flush_lsn`, and what it could stream is in the topic already, unless a window
+/// keeps WAL behind; ``CDCReplayWindowTests``) and left running with its slot where it was; the
 /// sink that reads its topic replays the change events by time, from the log.
 final class CDCReplayTests: CDCWorkerTestCase {
   func testCDCSourceIsRefusedAndItsSinkReplaysTheChangesByTime() throws {
@@ -60,6 +61,8 @@ final class CDCReplayTests: CDCWorkerTestCase {
     XCTAssertTrue(refused.stderr.contains("PostgreSQL CDC source"), refused.stderr)
     XCTAssertTrue(refused.stderr.contains("confirmed_flush_lsn"), refused.stderr)
     XCTAssertTrue(refused.stderr.contains("replay the sink connectors"), refused.stderr)
+    XCTAssertTrue(refused.stderr.contains("without a replay_window"), refused.stderr)
+    XCTAssertTrue(refused.stderr.contains("set replay_window in its config"), refused.stderr)
     let status = try worker.getJSON("/connectors/cdc-replay/status") as? [String: Any]
     XCTAssertEqual((status?["connector"] as? [String: Any])?["state"] as? String, "RUNNING")
     let slotAfter = try cdcPSQL(

@@ -50,17 +50,9 @@ final class FileExactlyOnceTests: XCTestCase {
     writer.start()
 
     // Kill at random moments while lines are still being written, at least five times.
-    var kills = 0
-    var killsWhileWriting = 0
-    var generator = SystemRandomNumberGenerator()
-    while kills < 6 || !writer.finished {
-      Thread.sleep(forTimeInterval: Double.random(in: 0.05...1.0, using: &generator))
-      if !writer.finished { killsWhileWriting += 1 }
-      worker.kill9()
-      kills += 1
-      try worker.start()
-    }
-    XCTAssertGreaterThanOrEqual(killsWhileWriting, 5)
+    let crashes = try CrashLoop(atLeast: 6, pauses: 0.05...1.0)
+      .run(worker, while: { !writer.finished }, busy: { !writer.finished })
+    XCTAssertGreaterThanOrEqual(crashes.whileBusy, 5)
 
     let expected = (1...total).map { LineWriter.line($0) }
     let values = try waitForValues(in: output, count: total, worker: worker)

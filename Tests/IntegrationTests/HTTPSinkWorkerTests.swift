@@ -445,16 +445,9 @@ final class HTTPSinkWorkerTests: XCTestCase {
     let total = 20_000
     let writer = LineWriter(url: input, total: total, linesPerChunk: 1000, pause: 0.25)
     writer.start()
-    var kills = 0
-    var killsWhileDelivering = 0
-    while kills < 6 || !writer.finished {
-      Thread.sleep(forTimeInterval: Double.random(in: 0.2...0.8))
-      if receiver.deliveredByKey.count < total { killsWhileDelivering += 1 }
-      worker.kill9()
-      kills += 1
-      try worker.start()
-    }
-    XCTAssertGreaterThanOrEqual(killsWhileDelivering, 5, "kills while records were in flight")
+    let crashes = try CrashLoop(atLeast: 6, pauses: 0.2...0.8)
+      .run(worker, while: { !writer.finished }, busy: { receiver.deliveredByKey.count < total })
+    XCTAssertGreaterThanOrEqual(crashes.whileBusy, 5, "kills while records were in flight")
     receiver.wait(timeout: 120) { _ in receiver.deliveredByKey.count >= total }
 
     let topic = try worker.records("crash")
@@ -469,7 +462,7 @@ final class HTTPSinkWorkerTests: XCTestCase {
     }
     let requests = delivered.values.reduce(0) { $0 + $1.count }
     print(
-      "HTTP sink crash test\(cluster == nil ? "" : " on Kafka"): \(kills) kills, \(total) records, \(requests) accepted requests, \(requests - delivered.count) repeated (same Idempotency-Key)"
+      "HTTP sink crash test\(cluster == nil ? "" : " on Kafka"): \(crashes.kills) kills, \(total) records, \(requests) accepted requests, \(requests - delivered.count) repeated (same Idempotency-Key)"
     )
     XCTAssertNotNil(worker.terminate())
   }

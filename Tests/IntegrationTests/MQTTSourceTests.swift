@@ -274,13 +274,8 @@ final class MQTTSourceTests: XCTestCase {
       "--port", "\(port)", "--count", "\(total)", "--rate", "5000", "--topic",
       "\(p)/d{device}/temperature",
     ])
-    var kills = 0
-    while publisher.isRunning || kills < 5 {
-      Thread.sleep(forTimeInterval: Double.random(in: 0.8...1.6))
-      worker.kill9()
-      kills += 1
-      try worker.start()
-    }
+    let kills = try CrashLoop(atLeast: 5, pauses: 0.8...1.6)
+      .run(worker, while: { publisher.isRunning }).kills
     XCTAssertEqual(publisher.terminationStatus, 0)
     // Wait for all of them, or until nothing more arrives for 10 s (then count what is lost).
     // Records, not end offsets: on Kafka the offsets count transaction markers too.

@@ -121,31 +121,31 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
     try worker.start()
     let runner = workload.run(url)
 
-    var kills = 0
-    var killsWhileSnapshotting = 0
-    var generator = SystemRandomNumberGenerator()
     // Kills at random moments of the snapshot, as long as it runs…
-    while killsWhileSnapshotting < 5 && kills < 12 {
-      let deadline = Date().addingTimeInterval(20)
-      var state = detail(worker, "snap-crash", "state")
-      while state != "snapshotting" && state != "streaming" && Date() < deadline {
-        Thread.sleep(forTimeInterval: 0.02)
-        state = detail(worker, "snap-crash", "state")
-      }
-      if state != "snapshotting" { break }
-      Thread.sleep(forTimeInterval: Double.random(in: 0.05...0.5, using: &generator))
-      if detail(worker, "snap-crash", "state") == "snapshotting" { killsWhileSnapshotting += 1 }
-      worker.kill9()
-      kills += 1
-      try worker.start(timeout: 60)
-    }
+    var killsWhileSnapshotting = 0
+    let snapshotting = try CrashLoop(atLeast: 0, atMost: 12, pauses: 0.05...0.5, startTimeout: 60)
+      .run(
+        worker, while: { killsWhileSnapshotting < 5 },
+        ready: {
+          // Wait for the restarted task to be back in its snapshot; stop once it is past it.
+          let deadline = Date().addingTimeInterval(20)
+          var state = self.detail(worker, "snap-crash", "state")
+          while state != "snapshotting" && state != "streaming" && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+            state = self.detail(worker, "snap-crash", "state")
+          }
+          return state == "snapshotting"
+        },
+        busy: {
+          let busy = self.detail(worker, "snap-crash", "state") == "snapshotting"
+          if busy { killsWhileSnapshotting += 1 }
+          return busy
+        })
     // …then while the rest of the workload streams.
-    while !runner.finished && kills < 16 {
-      Thread.sleep(forTimeInterval: Double.random(in: 0.3...1.2, using: &generator))
-      worker.kill9()
-      kills += 1
-      try worker.start(timeout: 60)
-    }
+    let streaming = try CrashLoop(
+      atLeast: 0, atMost: 16 - snapshotting.kills, pauses: 0.3...1.2, startTimeout: 60
+    ).run(worker, while: { !runner.finished })
+    let kills = snapshotting.kills + streaming.kills
     try waitUntil("the workload's end", timeout: 300) { runner.finished }
     XCTAssertNil(runner.failure)
     XCTAssertGreaterThanOrEqual(killsWhileSnapshotting, 3, "kills in the middle of the snapshot")

@@ -382,8 +382,15 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
       slot: "cdc_crash_kafka", cluster: cluster)
   }
 
+  /// With a `replay_window` the slot confirms a window behind the durable point, so every
+  /// restart streams the whole window again; what the topics hold must still be dropped.
+  func testEveryCommittedChangeOnceInOrderAcrossRepeatedSIGKILLWithAReplayWindow() throws {
+    try everyCommittedChangeOnceInOrderAcrossRepeatedSIGKILL(
+      slot: "cdc_crash_window", cluster: nil, extra: "  replay_window: 4MiB")
+  }
+
   private func everyCommittedChangeOnceInOrderAcrossRepeatedSIGKILL(
-    slot: String, cluster: BrokerProcess?
+    slot: String, cluster: BrokerProcess?, extra: String = ""
   ) throws {
     let workload = CDCWorkload(prefix: slot, transactions: 5200, seed: 1)
     let worker = try WorkerProcess(
@@ -395,31 +402,24 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
     try worker.useThreePartitions()
     let name = slot.replacingOccurrences(of: "_", with: "-")
     try worker.writeConnector(
-      name, connectorYAML(name, tables: workload.tableList, topic: "crash.{table}"))
+      name, connectorYAML(name, tables: workload.tableList, topic: "crash.{table}", extra: extra))
     try worker.start()
     try waitForStreaming(worker, name)
     let runner = workload.run(url)
 
-    var kills = 0
-    var killsWhileLoading = 0
-    var generator = SystemRandomNumberGenerator()
-    while kills < 6 || !runner.finished {
-      // Short enough that five or more kills land while the workload runs, also on Kafka,
-      // where a restart takes longer (one run had four).
-      Thread.sleep(forTimeInterval: Double.random(in: 0.1...0.8, using: &generator))
-      if !runner.finished { killsWhileLoading += 1 }
-      worker.kill9()
-      kills += 1
-      try worker.start(timeout: 60)
-    }
+    // Pauses short enough that five or more kills land while the workload runs, also on
+    // Kafka, where a restart takes longer (one run had four).
+    let crashes = try CrashLoop(atLeast: 6, pauses: 0.1...0.8, startTimeout: 60)
+      .run(worker, while: { !runner.finished }, busy: { !runner.finished })
+    let kills = crashes.kills
     XCTAssertNil(runner.failure)
-    XCTAssertGreaterThanOrEqual(killsWhileLoading, 5, "kills while changes were being made")
+    XCTAssertGreaterThanOrEqual(crashes.whileBusy, 5, "kills while changes were being made")
     XCTAssertGreaterThanOrEqual(workload.changeCount, 50_000)
     try workload.verify(
       worker, topicPrefix: "crash.", context: "after \(kills) kills", cluster: cluster)
     let replays = worker.log().components(separatedBy: "skipped changes already durable").count - 1
     print(
-      "CDC crash test: \(kills) kills, \(killsWhileLoading) while loading, \(replays) replays with changes already durable skipped"
+      "CDC crash test: \(kills) kills, \(crashes.whileBusy) while loading, \(replays) replays with changes already durable skipped"
     )
     XCTAssertNotNil(worker.terminate())
   }

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceTestBrokers
 import XCTest
 
 /// PostgreSQL sinks that start together against a fresh database: they create the one offsets
@@ -7,8 +8,7 @@ import XCTest
 /// `pg_type`).
 final class PostgresSinkConcurrentStartTests: XCTestCase {
   var url: String {
-    ProcessInfo.processInfo.environment["SLUICE_TEST_PG_URL"]
-      ?? "postgresql://sluice:sluice@127.0.0.1:5432/sluice_test"
+    TestServers.postgresURL
   }
 
   func database(_ name: String) -> String { String(url[..<url.lastIndex(of: "/")!]) + "/" + name }

@@ -7,8 +7,7 @@ import XCTest
 /// random workload of Debezium events replicated into a second database.
 final class PostgresSinkWorkerTests: XCTestCase {
   var url: String {
-    ProcessInfo.processInfo.environment["SLUICE_TEST_PG_URL"]
-      ?? "postgresql://sluice:sluice@127.0.0.1:5432/sluice_test"
+    TestServers.postgresURL
   }
 
   /// A second database on the same server, for replication tests.
@@ -100,17 +99,10 @@ final class PostgresSinkWorkerTests: XCTestCase {
       makeLine: { #"{"n": \#($0), "pad": "\#(pad)"}"# })
     writer.start()
 
-    var kills = 0
-    var killsWhileLoading = 0
-    var generator = SystemRandomNumberGenerator()
-    while kills < 6 || !writer.finished {
-      Thread.sleep(forTimeInterval: Double.random(in: 0.1...0.6, using: &generator))
-      if try Int(psql("SELECT count(*) FROM \(table)")) ?? 0 < total { killsWhileLoading += 1 }
-      worker.kill9()
-      kills += 1
-      try worker.start()
-    }
-    XCTAssertGreaterThanOrEqual(killsWhileLoading, 5, "kills while rows were still arriving")
+    let crashes = try CrashLoop(atLeast: 6, pauses: 0.1...0.6).run(
+      worker, while: { !writer.finished },
+      busy: { try Int(self.psql("SELECT count(*) FROM \(table)")) ?? 0 < total })
+    XCTAssertGreaterThanOrEqual(crashes.whileBusy, 5, "kills while rows were still arriving")
 
     try waitUntil("all rows in \(table)", timeout: 120) {
       (try? Int(self.psql("SELECT count(*) FROM \(table)")) ?? 0) ?? 0 >= total
@@ -119,7 +111,7 @@ final class PostgresSinkWorkerTests: XCTestCase {
     let summary = try psql(
       "SELECT count(*), count(DISTINCT n), min(n), max(n) FROM \(table)")
     XCTAssertEqual(
-      summary, "\(total)|\(total)|1|\(total)", "rows, distinct, min, max after \(kills) kills")
+      summary, "\(total)|\(total)|1|\(total)", "rows, distinct, min, max after \(crashes.kills) kills")
     XCTAssertNotNil(worker.terminate())
   }
 

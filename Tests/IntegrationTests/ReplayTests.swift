@@ -76,7 +76,8 @@ final class ReplayTests: XCTestCase {
 
     let refusals: [([String], String)] = [
       (["lines-out"], "give --to-offset N or --to-time TIME"),
-      (["lines-out", "--to-offset", "1", "--to-time", "0"], "not both"),
+      (["lines-out", "--to-offset", "1", "--to-time", "0"], "not two"),
+      (["lines-out", "--to-lsn", "0/1"], "--to-lsn is for a PostgreSQL CDC source"),
       (["lines-out", "--to-time", "yesterday"], "is not a time"),
       (["lines-out", "--to-offset=-1"], "--to-offset must be 0 or more"),
       (["nope", "--to-offset", "0"], "unknown connector 'nope'"),

@@ -432,16 +432,10 @@ final class WebhookSourceTests: XCTestCase {
       return (200..<300).contains(r.status)
     }
     clients.start()
-    var kills = 0
-    while kills < 6 || !clients.finished {
-      Thread.sleep(forTimeInterval: Double.random(in: 0.3...1.5))
-      if clients.finished && kills >= 6 { break }
-      worker.kill9()
-      kills += 1
-      try worker.start()
-    }
+    let crashes = try CrashLoop(atLeast: 6, pauses: 0.3...1.5)
+      .run(worker, while: { !clients.finished }, busy: { !clients.finished })
     while !clients.finished { Thread.sleep(forTimeInterval: 0.1) }
-    XCTAssertGreaterThanOrEqual(kills, 5)
+    XCTAssertGreaterThanOrEqual(crashes.whileBusy, 5, "kills while clients were posting")
     XCTAssertEqual(clients.acknowledged, total)
 
     let keys = try worker.records("crash").compactMap {

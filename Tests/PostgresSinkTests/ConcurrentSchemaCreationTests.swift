@@ -1,6 +1,7 @@
 import Foundation
 import SluiceCore
 import SluicePostgres
+import SluiceTestBrokers
 import XCTest
 
 @testable import PostgresSinkConnector
@@ -10,8 +11,7 @@ import XCTest
 /// unique violation on `pg_type`).
 final class ConcurrentSchemaCreationTests: XCTestCase {
   var url: String {
-    ProcessInfo.processInfo.environment["SLUICE_TEST_PG_URL"]
-      ?? "postgresql://sluice:sluice@127.0.0.1:5432/sluice_test"
+    TestServers.postgresURL
   }
 
   func testTasksOpeningTogetherAllCreateTheOffsetsTableWithoutFailing() async throws {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SluiceCore
 import SluicePostgres
+import SluiceTestBrokers
 import XCTest
 
 @testable import PostgresSinkConnector
@@ -10,8 +11,7 @@ import XCTest
 /// (`SLUICE_TEST_PG_URL`): modes, deletes, truncates, schema changes, quoting and its offsets.
 final class PostgresSinkTests: XCTestCase {
   var url: String {
-    ProcessInfo.processInfo.environment["SLUICE_TEST_PG_URL"]
-      ?? "postgresql://sluice:sluice@127.0.0.1:5432/sluice_test"
+    TestServers.postgresURL
   }
 
   private func database() throws -> PostgresConnection {

@@ -61,7 +61,7 @@ extension AdminAPI {
       builder.sampleIntervalMs = Int64(history.interval / .milliseconds(1))
       builder.windowMs = Int64(history.window / .milliseconds(1))
     }
-    builder.now = Int64(Date().timeIntervalSince1970 * 1000)
+    builder.now = currentTimeMillis()
     return builder.build()
   }
 }

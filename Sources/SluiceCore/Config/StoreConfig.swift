@@ -228,17 +228,13 @@ public struct KafkaStoreConfig: Sendable, Equatable {
     return brokers
   }
 
-  /// A Kafka topic name: 1–249 of `[a-zA-Z0-9._-]`, not `.` or `..`.
+  /// A Kafka topic name (``TopicName``): 1–249 of `[a-zA-Z0-9._-]`, not `.` or `..`.
   static func topicName(_ m: ConfigMapping, _ key: String, default value: String)
     throws(ConfigError) -> String
   {
     guard let n = m.node(key) else { return value }
     let name = try n.string()
-    let allowed = name.unicodeScalars.allSatisfy {
-      ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
-        || $0 == "." || $0 == "_" || $0 == "-"
-    }
-    guard !name.isEmpty, name.count <= 249, allowed, name != ".", name != ".." else {
+    guard TopicName.problem(with: name) == nil else {
       throw n.error(
         "\(key) must be a Kafka topic name (1 to 249 of letters, digits, '.', '_', '-'), got '\(name)'"
       )

@@ -77,17 +77,8 @@ public struct JSONLogHandler: LogHandler {
   /// Standard error, one `write` per line so lines of concurrent tasks do not interleave.
   public static let standardError: Output = { line in
     var line = line
-    line.withUTF8 { bytes in
-      var done = 0
-      while done < bytes.count {
-        let n = write(2, bytes.baseAddress! + done, bytes.count - done)
-        if n < 0 {
-          if errno == EINTR { continue }
-          return
-        }
-        done += n
-      }
-    }
+    // Nowhere to report a failed write to standard error: the line is dropped.
+    line.withUTF8 { bytes in _ = try? WriteAll.write(UnsafeRawBufferPointer(bytes), to: 2) }
   }
 
   // MARK: - Encoding

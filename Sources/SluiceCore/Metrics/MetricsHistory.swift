@@ -107,7 +107,7 @@ public final class MetricsHistory: Service, Sendable {
   var capacity: Int { Int(window / interval) + 1 }
 
   /// Reads the exposition now and records its samples as taken at `time` (ms since 1970).
-  public func sample(at time: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) {
+  public func sample(at time: Int64 = currentTimeMillis()) {
     let text = String(decoding: exposition(), as: UTF8.self)
     let read = ExpositionParser.samples(in: text, names: Set(kinds.keys))
     let oldest = time - Int64(window / .milliseconds(1))

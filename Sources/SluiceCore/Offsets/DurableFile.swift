@@ -16,14 +16,10 @@ public enum DurableFile {
     guard fd >= 0 else { throw failure(errno, "open", temporary.path, writing: url) }
     defer { close(fd) }
     try data.withUnsafeBytes { raw in
-      var done = 0
-      while done < raw.count {
-        let n = write(fd, raw.baseAddress! + done, raw.count - done)
-        if n < 0 {
-          if errno == EINTR { continue }
-          throw failure(errno, "write", temporary.path, writing: url)
-        }
-        done += n
+      do throws(WriteAll.Failure) {
+        try WriteAll.write(raw, to: fd)
+      } catch {
+        throw failure(error.code, "write", temporary.path, writing: url)
       }
     }
     guard fsync(fd) == 0 else { throw failure(errno, "fsync", temporary.path, writing: url) }

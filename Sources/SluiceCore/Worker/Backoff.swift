@@ -1,23 +1,52 @@
-/// Capped exponential backoff with jitter: 100 ms, 200 ms, 400 ms … up to `maximum`.
+/// Capped exponential backoff with jitter: `initial`, twice that, four times … up to `maximum`,
+/// each delay scaled by a random factor of the ``Jitter`` strategy.
 ///
-/// A value type: each retry loop owns one, `next()` advances it and `reset()` starts over after
-/// a success, so the schedule is testable without sleeping.
+/// The one backoff of Sluice: the worker's task restarts and reconnects, the connectors'
+/// reconnects and the HTTP sink's retries all take their delays from it. A value type: each
+/// retry loop owns one, `next()` advances it and `reset()` starts over after a success, so the
+/// schedule is testable without sleeping; a caller that counts attempts itself asks
+/// ``delay(beforeRetry:)``.
 public struct Backoff: Sendable {
-  public var initial: Duration
-  public var maximum: Duration
-  public private(set) var attempt = 0
+  /// How a delay is spread so that clients failing together do not retry together: the delay
+  /// is multiplied by a factor drawn uniformly from `factors`.
+  public struct Jitter: Sendable, Equatable {
+    public var factors: ClosedRange<Double>
 
-  public init(initial: Duration = .milliseconds(100), maximum: Duration = .seconds(30)) {
-    self.initial = initial
-    self.maximum = maximum
+    public init(factors: ClosedRange<Double>) { self.factors = factors }
+
+    /// ±20% around the delay (0.8 to 1.2 times it): the runtime's restarts and reconnects.
+    public static let twentyPercent = Jitter(factors: 0.8...1.2)
+    /// Half to all of the delay, never more: the HTTP sink's retries, which promise the
+    /// receiver no wait longer than `max_backoff_ms`.
+    public static let upToFull = Jitter(factors: 0.5...1.0)
   }
 
-  /// The delay before the next attempt (with ±20% jitter), and counts the attempt.
+  public var initial: Duration
+  public var maximum: Duration
+  public var jitter: Jitter
+  public private(set) var attempt = 0
+
+  public init(
+    initial: Duration = .milliseconds(100), maximum: Duration = .seconds(30),
+    jitter: Jitter = .twentyPercent
+  ) {
+    self.initial = initial
+    self.maximum = maximum
+    self.jitter = jitter
+  }
+
+  /// The delay before the next attempt, and counts the attempt.
   public mutating func next() -> Duration {
-    let exponent = min(attempt, 30)
-    attempt += 1
+    defer { attempt += 1 }
+    return delay(beforeRetry: attempt)
+  }
+
+  /// The delay before retry number `retry` (0 for the first retry), without counting it:
+  /// `initial · 2^retry`, capped at `maximum`, times the jitter.
+  public func delay(beforeRetry retry: Int) -> Duration {
+    let exponent = min(max(retry, 0), 30)
     let base = min(initial * (1 << exponent), maximum)
-    return base * Double.random(in: 0.8...1.2)
+    return base * Double.random(in: jitter.factors)
   }
 
   public mutating func reset() { attempt = 0 }

@@ -341,22 +341,23 @@ private struct SinkConsumer {
     return out
   }
 
-  /// Delivers records in order. Connection-type errors are retried forever with capped backoff;
-  /// a ``SinkRecordError`` is retried `policy.retries` times, then dead-lettered or fatal.
+  /// Delivers records in order, doing what ``SinkDelivery`` decides after each failure.
   func deliver(_ records: ArraySlice<Record>) async throws {
+    var delivery = SinkDelivery(policy: runner.policy)
+    try await deliver(records, with: &delivery)
+  }
+
+  private func deliver(_ records: ArraySlice<Record>, with delivery: inout SinkDelivery)
+    async throws
+  {
     var remaining = records
-    var connectionBackoff = Backoff(
-      initial: runner.policy.initialBackoff, maximum: runner.policy.maximumBackoff)
-    var recordBackoff = connectionBackoff
-    var failing: String?
-    var poison: (record: Record, attempts: Int)?
     while !remaining.isEmpty {
       do {
         let started = ContinuousClock.now
         defer { metrics.delivery.record(duration: ContinuousClock.now - started) }
         try await task.put(Array(remaining))
         metrics.count(remaining) { ($0.key?.count ?? 0) + ($0.value?.count ?? 0) }
-        if failing != nil {
+        if delivery.delivered() {
           runner.logger.info("sink recovered", metadata: ["task": "\(runner.index)"])
           runner.status.updateTask(runner.name, runner.index) { $0.trace = nil }
         }
@@ -369,26 +370,25 @@ private struct SinkConsumer {
         else {
           throw SinkTaskFailure(description: "sink reported a record outside the batch: \(error)")
         }
+        // The records before it were not applied either: deliver them first, in order.
         if at > remaining.startIndex {
           try await deliver(remaining[..<at])
           remaining = remaining[at...]
         }
-        let attempts = (poison?.record == error.record ? poison!.attempts : 0) + 1
-        poison = (error.record, attempts)
         metrics.errors.increment()
-        if attempts <= runner.policy.retries {
+        switch delivery.refused(error.record) {
+        case .retryRecord(let delay):
           metrics.retries.increment()
-          try await Task.sleep(for: recordBackoff.next())
-          continue
-        }
-        guard runner.policy.tolerateAll else {
+          try await Task.sleep(for: delay)
+        case .fail(let attempts):
           throw SinkTaskFailure(
             description: "\(error) (after \(attempts) attempts; errors.tolerance is none)")
+        case .deadLetter(let attempts):
+          try await deadLetter(error.record, reason: error.reason, attempts: attempts)
+          remaining = remaining.dropFirst()
+        case .retryBatch, .stop:
+          preconditionFailure("a refused record is retried, dead-lettered or fatal")
         }
-        try await deadLetter(error.record, reason: error.reason, attempts: attempts)
-        remaining = remaining.dropFirst()
-        poison = nil
-        recordBackoff.reset()
       } catch is CancellationError {
         throw CancellationError()
       } catch let rewind as SinkRewind {
@@ -397,19 +397,25 @@ private struct SinkConsumer {
         throw failure
       } catch {
         let message = "\(error)"
-        if failing != message {
-          runner.logger.error(
-            "sink delivery failing; retrying",
-            metadata: ["task": "\(runner.index)", "error": "\(message)"])
-          runner.status.updateTask(runner.name, runner.index) { $0.trace = "retrying: \(message)" }
-          failing = message
-        }
         metrics.errors.increment()
-        // Stopping: a batch that cannot be delivered now is delivered by the next incarnation.
-        if Task.isShuttingDownGracefully { throw CancellationError() }
-        metrics.retries.increment()
-        let delay = connectionBackoff.next()
-        try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+        switch delivery.failed(message, shuttingDown: Task.isShuttingDownGracefully) {
+        case .stop:
+          // A batch that cannot be delivered now is delivered by the next incarnation.
+          throw CancellationError()
+        case .retryBatch(let delay, let report):
+          if report {
+            runner.logger.error(
+              "sink delivery failing; retrying",
+              metadata: ["task": "\(runner.index)", "error": "\(message)"])
+            runner.status.updateTask(runner.name, runner.index) {
+              $0.trace = "retrying: \(message)"
+            }
+          }
+          metrics.retries.increment()
+          try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+        case .retryRecord, .deadLetter, .fail:
+          preconditionFailure("a failed delivery is retried or stopped")
+        }
       }
     }
   }

@@ -69,7 +69,7 @@ extension KafkaBroker {
 
   func offsetCommit(_ request: OffsetCommitRequest) async -> OffsetCommitResponse {
     var committed: [TopicPartition: GroupOffsetStore.Committed] = [:]
-    let now = Int64(Date.now.timeIntervalSince1970 * 1000)
+    let now = currentTimeMillis()
     for topic in request.topics {
       for p in topic.partitions {
         committed[TopicPartition(topic.name, Int(p.partitionIndex))] = .init(

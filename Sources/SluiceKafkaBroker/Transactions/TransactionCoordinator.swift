@@ -61,7 +61,7 @@ actor TransactionCoordinator {
     }
     while !Task.isCancelled {
       try? await Task.sleep(for: .seconds(1))
-      let now = Self.nowMs()
+      let now = currentTimeMillis()
       for id in Array(states.keys) where !ending.contains(id) {
         if let action = states[id]!.expire(nowMs: now) {
           logger.info(
@@ -119,7 +119,7 @@ actor TransactionCoordinator {
     guard var state = states[id] else { return .invalidProducerIDMapping }
     let before = state
     let error = state.addPartitions(
-      partitions, producerID: producerID, epoch: epoch, nowMs: Self.nowMs())
+      partitions, producerID: producerID, epoch: epoch, nowMs: currentTimeMillis())
     guard error == .none else { return error }
     if state != before { guard await save(state) else { return .kafkaStorageError } }
     return .none
@@ -131,7 +131,7 @@ actor TransactionCoordinator {
     guard var state = states[id] else { return .invalidProducerIDMapping }
     let before = state
     let error = state.addOffsets(
-      group: group, producerID: producerID, epoch: epoch, nowMs: Self.nowMs())
+      group: group, producerID: producerID, epoch: epoch, nowMs: currentTimeMillis())
     guard error == .none else { return error }
     if state != before { guard await save(state) else { return .kafkaStorageError } }
     return .none
@@ -225,7 +225,7 @@ actor TransactionCoordinator {
     }
     let batch = marker.batch(
       producerID: state.producerID, producerEpoch: state.markerEpoch, coordinatorEpoch: 0,
-      timestamp: Self.nowMs())
+      timestamp: currentTimeMillis())
     let store = self.store
     let failed = await withTaskGroup(of: Bool.self) { group in
       for partition in partitions {
@@ -282,6 +282,4 @@ actor TransactionCoordinator {
       return false
     }
   }
-
-  static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
+import SluiceCore
 
 /// A record header: a name and an optional value.
 public struct KafkaHeader: Sendable, Equatable, Hashable {
@@ -32,19 +28,12 @@ public struct KafkaRecord: Sendable, Equatable {
   /// A record; the timestamp defaults to now.
   public init(
     key: [UInt8]? = nil, value: [UInt8]?, headers: [KafkaHeader] = [],
-    timestamp: Int64 = KafkaRecord.now()
+    timestamp: Int64 = currentTimeMillis()
   ) {
     self.key = key
     self.value = value
     self.headers = headers
     self.timestamp = timestamp
-  }
-
-  /// Milliseconds since the epoch.
-  public static func now() -> Int64 {
-    var spec = timespec()
-    clock_gettime(CLOCK_REALTIME, &spec)
-    return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
   }
 }
 

@@ -1,12 +1,12 @@
 import Foundation
+import SluiceTestBrokers
 import XCTest
 
 /// What the CDC worker tests share: the PostgreSQL of `make test`, connector files, status
 /// details, and dropping each test's slots at the end (an abandoned slot pins WAL).
 class CDCWorkerTestCase: XCTestCase {
   var url: String {
-    ProcessInfo.processInfo.environment["SLUICE_TEST_PG_URL"]
-      ?? "postgresql://sluice:sluice@127.0.0.1:5432/sluice_test"
+    TestServers.postgresURL
   }
 
   var slotsToDrop: [String] = []

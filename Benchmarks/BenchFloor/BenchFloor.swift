@@ -4,15 +4,17 @@ import Logging
 import SluiceCore
 import Synchronization
 
-/// `sluice bench-floor`: an HTTP endpoint in this same binary that answers 200 without writing
-/// anything — the floor the webhook benchmark compares the webhook source with, and the
-/// receiver of the HTTP sink benchmark. `GET /stats` tells how many POSTs arrived and when the
-/// first and the last did (ms since the epoch); `DELETE /stats` starts counting again.
-struct BenchFloorCommand: AsyncParsableCommand {
+/// `sluice-bench-floor`: an HTTP endpoint that answers 200 without writing anything — the floor
+/// the webhook benchmark compares the webhook source with, and the receiver of the HTTP sink
+/// benchmark. Benchmark code, not part of the product: built from this package with the same
+/// Hummingbird and the same flags as `sluice`, so the two differ only by what the webhook
+/// source does. `GET /stats` tells how many POSTs arrived and when the first and the last did
+/// (ms since the epoch); `DELETE /stats` starts counting again.
+@main
+struct BenchFloor: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "bench-floor",
-    abstract: "Serve POST answers of 200 without writing (the webhook benchmark's floor).",
-    shouldDisplay: false)
+    commandName: "sluice-bench-floor",
+    abstract: "Serve POST answers of 200 without writing (the webhook benchmark's floor).")
 
   @Option(help: "Address to listen on.") var listen = "127.0.0.1:8090"
 
@@ -20,7 +22,7 @@ struct BenchFloorCommand: AsyncParsableCommand {
     guard let colon = listen.lastIndex(of: ":"),
       let port = Int(listen[listen.index(after: colon)...])
     else {
-      throw Failure("--listen expects host:port")
+      throw ValidationError("--listen expects host:port")
     }
     let router = Router()
     let stats = Mutex((requests: 0, first: Int64(0), last: Int64(0)))
