@@ -47,8 +47,8 @@ enum BinaryConversion {
   }
 
   /// A bit string (`0101`): bit(1) as a boolean; longer ones as Debezium's Bits — the bits
-  /// as one number (the first bit the highest), its bytes little-endian, `ceil(n/8)` of them
-  /// for bit(n) and as many as the value's length needs for varbit — in base64.
+  /// as one number (the first bit the highest), its bytes little-endian without high zero
+  /// bytes (as Java's `BitSet.toByteArray()`: none for zero) — in base64.
   static func writeBits<C: Collection<UInt8>>(
     _ text: C, length: Int?, to out: inout JSONWriter
   ) {
@@ -68,6 +68,7 @@ enum BinaryConversion {
       guard position / 8 < count else { break }
       bytes[position / 8] |= 1 << (position % 8)
     }
+    while bytes.last == 0 { bytes.removeLast() }
     out.string(Data(bytes).base64EncodedString())
   }
 

@@ -69,8 +69,8 @@ struct ChangeStream {
   /// Types created in the database (domains, enums, hstore…) that columns use, looked up in
   /// the catalog by the task before the Relation message naming them is applied.
   var userTypes: [UInt32: UserType] = [:]
-  /// The end of the last transaction received: the first half of Debezium's
-  /// `source.sequence`.
+  /// Where the last commit received sat: the first half of Debezium's `source.sequence`.
+  /// Nil until this stream has seen one, as Debezium's is after a snapshot.
   private(set) var lastCommitLSN: LSN?
   /// Everything before this LSN has been handed out as records (or had none).
   private(set) var confirmableLSN: LSN
@@ -82,7 +82,6 @@ struct ChangeStream {
   init(settings: Settings, confirmed: LSN) {
     self.settings = settings
     self.confirmableLSN = confirmed
-    self.lastCommitLSN = confirmed == .zero ? nil : confirmed
   }
 
   /// The type OIDs of `relation`'s columns that the catalog must describe before it is
@@ -441,7 +440,7 @@ struct ChangeStream {
     out.number(xid)
     out.raw(",\"lsn\":")
     out.number(lsn.value)
-    out.raw(",\"xmin\":null},\"transaction\":null,\"op\":\"")
+    out.raw(",\"xmin\":null,\"origin\":null,\"origin_lsn\":null},\"transaction\":null,\"op\":\"")
     op.withUTF8Buffer { out.raw($0) }
     let millis = now()
     out.raw("\",\"ts_ms\":")

@@ -92,13 +92,12 @@ enum NumericConversion {
       return bytes[0] & 0x80 == 0 ? [0xFF] + bytes : bytes
     }
 
-    /// The text Java's `BigDecimal.toString()` gives: plain, or scientific when the scale is
-    /// negative or the value is below 10^-6 (`1E-7`, `0E-10`).
-    var javaString: String {
+    /// The text Java's `BigDecimal.toPlainString()` gives (Debezium's string mode): never
+    /// scientific, `-0.00000025` not `-2.5E-7`.
+    var plainString: String {
       var out = negative ? "-" : ""
       let text = String(decoding: digits.map { $0 + UInt8(ascii: "0") }, as: UTF8.self)
-      let adjusted = -scale + (digits.count - 1)
-      if scale >= 0 && adjusted >= -6 {
+      if scale >= 0 {
         if scale == 0 {
           out += text
         } else if digits.count > scale {
@@ -108,10 +107,7 @@ enum NumericConversion {
         }
         return out
       }
-      out += text.prefix(1)
-      if digits.count > 1 { out += "." + text.dropFirst() }
-      out += "E" + (adjusted >= 0 ? "+" : "") + String(adjusted)
-      return out
+      return out + text + String(repeating: "0", count: -scale)
     }
   }
 
@@ -138,7 +134,7 @@ enum NumericConversion {
     case .double:
       writeDouble(text, to: &out)
     case .string:
-      out.string(scale.map { value.rescaled(to: $0) }.map(\.javaString) ?? value.javaString)
+      out.string(scale.map { value.rescaled(to: $0) }.map(\.plainString) ?? value.plainString)
     }
   }
 
@@ -189,8 +185,8 @@ enum NumericConversion {
     let scaled = value.rescaled(to: moneyScale)
     switch mode {
     case .precise: out.string(Data(scaled.unscaledBytes).base64EncodedString())
-    case .double: writeDouble(Array(scaled.javaString.utf8), to: &out)
-    case .string: out.string(scaled.javaString)
+    case .double: writeDouble(Array(scaled.plainString.utf8), to: &out)
+    case .string: out.string(scaled.plainString)
     }
   }
 

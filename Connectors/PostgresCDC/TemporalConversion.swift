@@ -145,21 +145,21 @@ enum TemporalConversion {
 
   // MARK: - Writing Debezium's forms
 
-  /// Positive and negative infinity of `timestamp`: Debezium's instants at ±Long.MAX_VALUE
-  /// microseconds, in milliseconds (floored, as Instant.toEpochMilli) or microseconds.
-  static let infinityMicros = (Int64.max, Int64.min)
-  static let infinityMillis = (Int64.max / 1000, Int64.min / 1000 - 1)
+  /// Positive and negative infinity of `timestamp` as Debezium 3.6 writes them: pgjdbc's
+  /// infinity constants (`PGStatement.DATE_POSITIVE_INFINITY`, `DATE_NEGATIVE_INFINITY`)
+  /// taken as microseconds, in milliseconds for precision ≤ 3.
+  static let infinityMicros: (Int64, Int64) = (
+    9_223_372_036_825_200_000, -9_223_372_036_832_400_000
+  )
+  static let infinityMillis = (infinityMicros.0 / 1000, infinityMicros.1 / 1000)
 
   static func writeDate<C: Collection<UInt8>>(
     _ text: C, mode: ValueConversionOptions.TimePrecision, to out: inout JSONWriter
   ) where C.Index == Int {
-    if mode == .isostring, !text.contains(UInt8(ascii: "B")) {
-      out.string(utf8: text)
-      return
-    }
     if let days = date(text) {
       if mode == .isostring {
-        out.string(isoDate(days: days))
+        // Debezium's IsoDate ends with the zone, always UTC.
+        out.string(isoDate(days: days) + "Z")
       } else {
         out.number(days)
       }
@@ -186,7 +186,7 @@ enum TemporalConversion {
     case .adaptive: out.number(precision <= 3 ? micros / 1000 : micros)
     case .adaptiveTimeMicroseconds: out.number(micros)
     case .connect: out.number(micros / 1000)
-    case .isostring: out.string(isoTime(micros: micros, fractionDigits: nil))
+    case .isostring: out.string(isoTime(micros: micros, fractionDigits: nil) + "Z")
     }
   }
 
@@ -199,7 +199,8 @@ enum TemporalConversion {
       if text.elementsEqual("infinity".utf8) || text.elementsEqual("-infinity".utf8) {
         let positive = text.first == UInt8(ascii: "i")
         if mode == .isostring {
-          out.string(utf8: text)
+          let micros = positive ? infinityMicros.0 : infinityMicros.1
+          out.string(isoTimestamp(micros: micros, fractionDigits: nil, zone: "Z"))
         } else if millis {
           out.number(positive ? infinityMillis.0 : infinityMillis.1)
         } else {
@@ -211,7 +212,7 @@ enum TemporalConversion {
       return
     }
     if mode == .isostring {
-      out.string(isoTimestamp(micros: micros, fractionDigits: nil, zone: ""))
+      out.string(isoTimestamp(micros: micros, fractionDigits: nil, zone: "Z"))
     } else if millis {
       out.number(floorDivide(micros, 1000))
     } else {
@@ -319,7 +320,10 @@ enum TemporalConversion {
 
   static func isoTimestamp(micros: Int64, fractionDigits: Int?, zone: String) -> String {
     let days = floorDivide(micros, microsPerDay)
-    let time = micros - days * microsPerDay
+    // The remainder, not micros - days * microsPerDay: that product overflows near the
+    // ends of the range (Debezium's -infinity).
+    var time = micros % microsPerDay
+    if time < 0 { time += microsPerDay }
     return isoDate(days: days) + "T" + isoTime(micros: time, fractionDigits: fractionDigits) + zone
   }
 

@@ -70,7 +70,7 @@ final class ValueConverterTests: XCTestCase {
     XCTAssertEqual(json("Infinity", 1700, options(decimal: .double)), #""Infinity""#)
     XCTAssertEqual(
       json("1234.56", 1700, modifier: numeric(10, 2), options(decimal: .string)), #""1234.56""#)
-    XCTAssertEqual(json("0.0000001", 1700, options(decimal: .string)), #""1E-7""#)
+    XCTAssertEqual(json("-0.00000025", 1700, options(decimal: .string)), #""-0.00000025""#)
     XCTAssertEqual(json("0.000001", 1700, options(decimal: .string)), #""0.000001""#)
     XCTAssertEqual(json("NaN", 1700, options(decimal: .string)), #""NAN""#)
   }
@@ -116,7 +116,7 @@ final class ValueConverterTests: XCTestCase {
     XCTAssertEqual(json("0001-01-01 BC", 1082), "-719528")
     XCTAssertEqual(json("2026-11-25", 1082, options(time: .adaptiveTimeMicroseconds)), "20782")
     XCTAssertEqual(json("2026-11-25", 1082, options(time: .connect)), "20782")
-    XCTAssertEqual(json("2026-11-25", 1082, options(time: .isostring)), #""2026-11-25""#)
+    XCTAssertEqual(json("2026-11-25", 1082, options(time: .isostring)), #""2026-11-25Z""#)
   }
 
   func testTimePerPrecisionAndMode() {
@@ -126,7 +126,7 @@ final class ValueConverterTests: XCTestCase {
       json("10:00:00.5", 1083, modifier: 3, options(time: .adaptiveTimeMicroseconds)), "36000500000"
     )
     XCTAssertEqual(json("10:00:00.5", 1083, options(time: .connect)), "36000500")
-    XCTAssertEqual(json("10:00:00.5", 1083, options(time: .isostring)), #""10:00:00.5""#)
+    XCTAssertEqual(json("10:00:00.5", 1083, options(time: .isostring)), #""10:00:00.5Z""#)
     XCTAssertEqual(json("24:00:00", 1083), "86400000000")
   }
 
@@ -141,10 +141,15 @@ final class ValueConverterTests: XCTestCase {
     XCTAssertEqual(json("2026-11-25 10:00:00.5", 1114, modifier: 3), "1795600800500")
     XCTAssertEqual(json("2026-11-25 10:00:00.5", 1114, options(time: .connect)), "1795600800500")
     XCTAssertEqual(
-      json("2026-11-25 10:00:00.5", 1114, options(time: .isostring)), #""2026-11-25T10:00:00.5""#)
+      json("2026-11-25 10:00:00.5", 1114, options(time: .isostring)), #""2026-11-25T10:00:00.5Z""#)
     XCTAssertEqual(json("1969-12-31 23:59:59.9995", 1114, modifier: 3), "-1", "floored")
-    XCTAssertEqual(json("infinity", 1114), "9223372036854775807")
-    XCTAssertEqual(json("-infinity", 1114), "-9223372036854775808")
+    XCTAssertEqual(json("infinity", 1114), "9223372036825200000")
+    XCTAssertEqual(json("-infinity", 1114), "-9223372036832400000")
+    XCTAssertEqual(json("infinity", 1114, modifier: 3), "9223372036825200")
+    XCTAssertEqual(
+      json("infinity", 1114, options(time: .isostring)), #""+294247-01-10T04:00:25.2Z""#)
+    XCTAssertEqual(
+      json("-infinity", 1114, options(time: .isostring)), #""-290308-12-21T19:59:27.6Z""#)
   }
 
   func testTimestamptzIsISOInUTCWithTheColumnsFractionDigits() {
@@ -175,6 +180,8 @@ final class ValueConverterTests: XCTestCase {
     XCTAssertEqual(json("101", 1560, modifier: 3), #""BQ==""#)
     XCTAssertEqual(json("1000000001", 1560, modifier: 10), #""AQI=""#)
     XCTAssertEqual(json("1111111111", 1562), #""/wM=""#)
+    XCTAssertEqual(json("00000000", 1560, modifier: 8), #""""#, "zero: no bytes, as BitSet")
+    XCTAssertEqual(json("0000000100000000", 1560, modifier: 16), #""AAE=""#)
   }
 
   func testPointIsDebeziumsGeometryStruct() {
