@@ -79,7 +79,10 @@ struct CopyText {
     case .time(let millis):
       return integer().map { DebeziumValueText.time(micros: millis ? $0 * 1000 : $0) }
     case .timestamp(let millis):
-      return integer().map { DebeziumValueText.timestamp(micros: millis ? $0 * 1000 : $0) }
+      return integer().map {
+        DebeziumValueText.infinity(epoch: $0, millis: millis)
+          ?? DebeziumValueText.timestamp(micros: millis ? $0 * 1000 : $0)
+      }
     case .interval:
       return integer().map { "\($0) microseconds" }
     case .money:

@@ -49,6 +49,19 @@ enum DebeziumValueText {
     return text + " " + time(micros: rest)
   }
 
+  /// `infinity` or `-infinity` for Debezium's constants of a timestamp's infinities (pgjdbc's,
+  /// taken as microseconds; divided by 1000 for milliseconds); nil for other values.
+  static func infinity(epoch value: Int64, millis: Bool) -> String? {
+    let (positive, negative): (Int64, Int64) = (
+      9_223_372_036_825_200_000, -9_223_372_036_832_400_000
+    )
+    switch value {
+    case millis ? positive / 1000 : positive: return "infinity"
+    case millis ? negative / 1000 : negative: return "-infinity"
+    default: return nil
+    }
+  }
+
   /// A Connect Decimal's unscaled bytes (big-endian two's complement, base64) with `scale`
   /// as decimal text; nil when `base64` is not base64.
   static func decimal(base64: String, scale: Int) -> String? {

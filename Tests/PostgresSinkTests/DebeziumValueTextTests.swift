@@ -12,6 +12,11 @@ final class DebeziumValueTextTests: XCTestCase {
       DebeziumValueText.timestamp(micros: 1_795_600_800_500_000), "2026-11-25 10:00:00.500000")
     XCTAssertEqual(DebeziumValueText.timestamp(micros: -1), "1969-12-31 23:59:59.999999")
     XCTAssertEqual(DebeziumValueText.time(micros: 36_000_500_000), "10:00:00.500000")
+    XCTAssertEqual(
+      DebeziumValueText.infinity(epoch: 9_223_372_036_825_200_000, millis: false), "infinity")
+    XCTAssertEqual(
+      DebeziumValueText.infinity(epoch: -9_223_372_036_832_400, millis: true), "-infinity")
+    XCTAssertNil(DebeziumValueText.infinity(epoch: 0, millis: false))
   }
 
   func testConnectDecimalsBecomeDecimalText() {
