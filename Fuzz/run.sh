@@ -71,7 +71,7 @@ sources() {
   config)
     needs="yams crypto"
     echo Fuzz/Targets/ConfigFuzz.swift "${core[@]}" Connectors/Webhook/{WebhookConfig,SignatureCheck}.swift \
-      Connectors/MQTT/MQTTConfig.swift Connectors/PostgresCDC/{CDCConfig,ValueConversionOptions,SlotThresholds,ByteSize,LSN}.swift ;;
+      Connectors/MQTT/MQTTConfig.swift Connectors/PostgresCDC/{CDCConfig,ValueConversionOptions,SlotThresholds,ByteSize,LSN,PositionGeneration,ReplayWindow}.swift ;;
   mqtt-payload)
     needs="yams"
     echo Fuzz/Targets/MQTTPayloadFuzz.swift "${core[@]}" \

@@ -252,6 +252,19 @@ final class CDCSourceTask: SourceTask {
           records.reserveCapacity(chunk.count)
           // After a snapshot, changes go through its replay filter first.
           var replayed: [ChangeRecord] = []
+          /// Keeps a message's records: not those already written (before a replay moved the
+          /// connector back), and through the snapshot's replay filter while there is one.
+          func take(_ made: [ChangeRecord]) {
+            for record in made {
+              if let alreadyWritten, record.position <= alreadyWritten {
+                droppedWritten += 1
+              } else if filter != nil {
+                replayed.append(record)
+              } else {
+                records.append(record.sourceRecord)
+              }
+            }
+          }
           for message in chunk {
             switch message {
             case .keepalive(let walEnd, _, _):
@@ -259,15 +272,7 @@ final class CDCSourceTask: SourceTask {
             case .xLogData(let walStart, _, _, let payload):
               // Inserts, updates and deletes, nearly all of the stream, are read in place.
               if let made = try changes.receiveRowChange(payload, at: walStart) {
-                for record in made {
-                  if let alreadyWritten, record.position <= alreadyWritten {
-                    droppedWritten += 1
-                  } else if filter != nil {
-                    replayed.append(record)
-                  } else {
-                    records.append(record.sourceRecord)
-                  }
-                }
+                take(made)
                 continue
               }
               let decoded = try PgOutputMessage.decode(payload)
@@ -286,15 +291,7 @@ final class CDCSourceTask: SourceTask {
                   changes.userTypes.merge(found) { $1 }
                 }
               }
-              for record in try changes.receive(decoded, at: walStart) {
-                if let alreadyWritten, record.position <= alreadyWritten {
-                  droppedWritten += 1
-                } else if filter != nil {
-                  replayed.append(record)
-                } else {
-                  records.append(record.sourceRecord)
-                }
-              }
+              take(try changes.receive(decoded, at: walStart))
             }
           }
           if let filter {
