@@ -61,7 +61,9 @@ enum BinaryConversion {
       out.raw(bits.first == UInt8(ascii: "1") ? "true" : "false")
       return
     }
-    let count = max(1, ((length ?? bits.count) + 7) / 8)
+    // High zero bytes are dropped below, so the value's own length is enough (a declared
+    // length can be far larger than the bits sent).
+    let count = max(1, (bits.count + 7) / 8)
     var bytes = [UInt8](repeating: 0, count: count)
     // The last character is bit 0.
     for (position, c) in bits.reversed().enumerated() where c == UInt8(ascii: "1") {

@@ -26,10 +26,10 @@ enum IntervalConversion {
           continue
         }
         let negative = s.skip("-")
-        guard let whole = s.digits() else { return nil }
+        guard let whole = s.digits(max: 10) else { return nil }
         var fraction: Int64 = 0
         if s.skip(".") {
-          guard let digits = s.digits() else { return nil }
+          guard let digits = s.digits(max: 9) else { return nil }
           var value = digits.value
           var count = digits.count
           while count < 6 {
@@ -68,7 +68,10 @@ enum IntervalConversion {
       let totalDays = Double(years * 12 + months) * daysPerMonth + Double(days)
       let totalSeconds =
         ((totalDays * 24 + Double(hours)) * 60 + Double(minutes)) * 60 + Double(seconds)
-      return Int64(totalSeconds * 1e6) + micros
+      // Java's (long) cast saturates; Swift's would trap.
+      let total = totalSeconds * 1e6
+      guard total > -9.2e18, total < 9.2e18 else { return total < 0 ? Int64.min : Int64.max }
+      return Int64(total) &+ micros
     }
 
     /// Debezium's Interval string: `P<y>Y<m>M<d>DT<h>H<m>M<s>S`, every field written.

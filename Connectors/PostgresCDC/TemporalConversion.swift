@@ -30,8 +30,9 @@ enum TemporalConversion {
       return true
     }
 
-    /// A run of digits as a number, and how many digits it had.
-    mutating func digits() -> (value: Int64, count: Int)? {
+    /// A run of 1 to `max` digits as a number, and how many digits it had; nil for more,
+    /// so no later arithmetic on a field can overflow whatever the bytes are.
+    mutating func digits(max: Int) -> (value: Int64, count: Int)? {
       var value: Int64 = 0
       var count = 0
       while let c = peek, c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") {
@@ -39,7 +40,7 @@ enum TemporalConversion {
         count += 1
         index += 1
       }
-      return count > 0 ? (value, count) : nil
+      return count > 0 && count <= max ? (value, count) : nil
     }
 
     /// ` BC` at the end of a date.
@@ -77,11 +78,11 @@ enum TemporalConversion {
 
   /// `HH:MM:SS[.ffffff]` as microseconds since midnight.
   static func scanTime<T>(_ s: inout Scanner<T>) -> Int64? {
-    guard let hours = s.digits(), s.skip(":"), let minutes = s.digits(), s.skip(":"),
-      let seconds = s.digits()
+    guard let hours = s.digits(max: 2), s.skip(":"), let minutes = s.digits(max: 2), s.skip(":"),
+      let seconds = s.digits(max: 2)
     else { return nil }
     var micros = ((hours.value * 60 + minutes.value) * 60 + seconds.value) * 1_000_000
-    if s.skip("."), let fraction = s.digits() {
+    if s.skip("."), let fraction = s.digits(max: 9) {
       var value = fraction.value
       var count = fraction.count
       while count < 6 {
@@ -107,18 +108,18 @@ enum TemporalConversion {
     } else {
       return nil
     }
-    guard let hours = s.digits() else { return nil }
+    guard let hours = s.digits(max: 2) else { return nil }
     var seconds = hours.value * 3600
-    if s.skip(":"), let minutes = s.digits() { seconds += minutes.value * 60 }
-    if s.skip(":"), let secs = s.digits() { seconds += secs.value }
+    if s.skip(":"), let minutes = s.digits(max: 2) { seconds += minutes.value * 60 }
+    if s.skip(":"), let secs = s.digits(max: 2) { seconds += secs.value }
     return sign * seconds
   }
 
   /// A date's text as days since the epoch; BC years count back from year 0 (1 BC).
   static func date<C: Collection<UInt8>>(_ text: C) -> Int64? where C.Index == Int {
     var s = Scanner(text)
-    guard let year = s.digits(), s.skip("-"), let month = s.digits(), s.skip("-"),
-      let day = s.digits()
+    guard let year = s.digits(max: 7), s.skip("-"), let month = s.digits(max: 2), s.skip("-"),
+      let day = s.digits(max: 2)
     else { return nil }
     let bc = s.era()
     guard s.atEnd else { return nil }
@@ -129,8 +130,8 @@ enum TemporalConversion {
   static func timestamp<C: Collection<UInt8>>(_ text: C, zoned: Bool) -> Int64?
   where C.Index == Int {
     var s = Scanner(text)
-    guard let year = s.digits(), s.skip("-"), let month = s.digits(), s.skip("-"),
-      let day = s.digits(), s.skip(" "), let time = scanTime(&s)
+    guard let year = s.digits(max: 7), s.skip("-"), let month = s.digits(max: 2), s.skip("-"),
+      let day = s.digits(max: 2), s.skip(" "), let time = scanTime(&s)
     else { return nil }
     var offset: Int64 = 0
     if zoned {
@@ -140,7 +141,11 @@ enum TemporalConversion {
     let bc = s.era()
     guard s.atEnd else { return nil }
     let days = days(year: bc ? 1 - year.value : year.value, month: month.value, day: day.value)
-    return days * microsPerDay + time - offset * 1_000_000
+    // Years of up to seven digits can pass the microsecond range: nil, not a trap.
+    let (start, overflow) = days.multipliedReportingOverflow(by: microsPerDay)
+    let (micros, past) = start.addingReportingOverflow(time - offset * 1_000_000)
+    guard !overflow, !past else { return nil }
+    return micros
   }
 
   // MARK: - Writing Debezium's forms

@@ -184,6 +184,14 @@ final class ValueConverterTests: XCTestCase {
     XCTAssertEqual(json("0000000100000000", 1560, modifier: 16), #""AAE=""#)
   }
 
+  func testOutOfRangeTextIsKeptAsTextNotATrap() {
+    XCTAssertEqual(json("9999999-01-01 00:00:00", 1114), #""9999999-01-01 00:00:00""#)
+    XCTAssertEqual(json("99999999999999999999-01-01", 1082), #""99999999999999999999-01-01""#)
+    XCTAssertEqual(json("999999999:00:00", 1083), #""999999999:00:00""#)
+    XCTAssertEqual(json("P9999999999Y", 1186), "9223372036854775807", "saturates as Java's cast")
+    XCTAssertEqual(json("101", 1560, modifier: Int32.max), #""BQ==""#)
+  }
+
   func testPointIsDebeziumsGeometryStruct() {
     XCTAssertEqual(
       json("(1,2)", 600), #"{"x":1.0,"y":2.0,"wkb":"AQEAAAAAAAAAAADwPwAAAAAAAABA","srid":null}"#)
