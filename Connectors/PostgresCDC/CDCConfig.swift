@@ -39,6 +39,8 @@ struct CDCConfig: Sendable {
   /// `replay_window`: bytes of WAL behind the durable point the slot keeps decodable, so the
   /// connector can be moved back inside them (``ReplayWindow``); 0 for none.
   var replayWindowBytes: UInt64
+  /// How values are written: Debezium's conversion modes.
+  var conversion: ValueConversionOptions
 
   /// The `config:` keys, as `/connector-plugins` describes them.
   static let definitions: [ConfigKeyDefinition] = [
@@ -96,6 +98,30 @@ struct CDCConfig: Sendable {
       "replay_window", .string, default: "0", importance: .medium, group: "Replay",
       "Keep this much WAL behind the durable point decodable in the slot (a size like 512MiB; 0: none), so the connector can be moved back to an LSN inside it (sluice replay, PATCH offsets). The slot retains that much more WAL: keep slot_warn_retained_wal above it."
     ),
+    .init(
+      "decimal_handling", .string, default: "precise", importance: .medium, group: "Events",
+      allowed: ValueConversionOptions.DecimalHandling.allCases.map(\.rawValue),
+      "Debezium's decimal.handling.mode for numeric, decimal and money: precise (base64 of the unscaled value; {scale, value} for numeric without a scale), double, or string."
+    ),
+    .init(
+      "time_precision", .string, default: "adaptive", importance: .medium, group: "Events",
+      allowed: ValueConversionOptions.TimePrecision.allCases.map(\.rawValue),
+      "Debezium's time.precision.mode: adaptive (dates as days since the epoch; times and timestamps in ms up to precision 3, else µs), adaptive_time_microseconds, connect (days, ms, ms) or isostring."
+    ),
+    .init(
+      "interval_handling", .string, default: "numeric", importance: .low, group: "Events",
+      allowed: ValueConversionOptions.IntervalHandling.allCases.map(\.rawValue),
+      "Debezium's interval.handling.mode: numeric (approximate microseconds) or string (ISO-8601, P1Y2M3DT4H5M6.5S)."
+    ),
+    .init(
+      "binary_handling", .string, default: "bytes", importance: .low, group: "Events",
+      allowed: ValueConversionOptions.BinaryHandling.allCases.map(\.rawValue),
+      "Debezium's binary.handling.mode for bytea: bytes (base64 in JSON), base64, base64-url-safe or hex."
+    ),
+    .init(
+      "hstore_handling", .string, default: "json", importance: .low, group: "Events",
+      allowed: ValueConversionOptions.HstoreHandling.allCases.map(\.rawValue),
+      "Debezium's hstore.handling.mode: json (a string of JSON) or map (a JSON object)."),
   ]
   static let keys = definitions.topLevelKeys
   static let topicPlaceholders = ["schema", "table", "db"]
@@ -179,6 +205,8 @@ struct CDCConfig: Sendable {
       )
     }
 
+    conversion = try Self.conversion(m)
+
     let topicNode = try definition.requiredTopicNode()
     do throws(TemplateError) {
       topic = try TopicTemplate(definition.topic ?? "")
@@ -187,6 +215,27 @@ struct CDCConfig: Sendable {
     } catch {
       throw topicNode.error(error.message)
     }
+  }
+}
+
+extension CDCConfig {
+  /// The conversion modes from `decimal_handling`, `time_precision`, `interval_handling`,
+  /// `binary_handling` and `hstore_handling`; a value not allowed is an error at its line.
+  fileprivate static func conversion(_ m: ConfigMapping) throws -> ValueConversionOptions {
+    func mode<Mode: RawRepresentable & CaseIterable>(_ key: String, _ fallback: Mode) throws
+      -> Mode where Mode.RawValue == String
+    {
+      let text = try m.oneOf(
+        key, allowed: Mode.allCases.map(\.rawValue), default: fallback.rawValue)
+      return Mode(rawValue: text) ?? fallback
+    }
+    let defaults = ValueConversionOptions.debezium
+    return ValueConversionOptions(
+      decimal: try mode("decimal_handling", defaults.decimal),
+      time: try mode("time_precision", defaults.time),
+      interval: try mode("interval_handling", defaults.interval),
+      binary: try mode("binary_handling", defaults.binary),
+      hstore: try mode("hstore_handling", defaults.hstore))
   }
 }
 

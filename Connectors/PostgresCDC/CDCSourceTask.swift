@@ -174,7 +174,8 @@ final class CDCSourceTask: SourceTask {
     .init(
       connectorName: config.name, database: setup.database, topic: config.topic,
       tombstonesOnDelete: config.tombstonesOnDelete, unwrap: unwrap,
-      generation: context.committedPosition.flatMap(CDCPosition.init)?.generation ?? 0)
+      generation: context.committedPosition.flatMap(CDCPosition.init)?.generation ?? 0,
+      conversion: config.conversion)
   }
 
   /// The committed change position: the slot may stream changes up to it again (a restart,
@@ -205,7 +206,9 @@ final class CDCSourceTask: SourceTask {
     // (A closure here, `snapshot.map { … }`, crashes Swift 6.3.1's ClosureLifetimeFixup.)
     let filter: SnapshotReplayFilter? =
       if let snapshot {
-        SnapshotReplayFilter(progress: snapshot, control: control, store: context.store)
+        SnapshotReplayFilter(
+          progress: snapshot, control: control, store: context.store,
+          conversion: config.conversion)
       } else { nil }
     let progressSuffix = snapshot.map { "|" + CDCPosition.encode($0) } ?? ""
     replication.start()
@@ -280,6 +283,15 @@ final class CDCSourceTask: SourceTask {
                 let oid = relation.oid
                 changes.primaryKeys[oid] = try await control.run {
                   try ControlConnection.primaryKey(of: oid, on: $0)
+                }
+              }
+              if case .relation(let relation) = decoded {
+                let unknown = changes.unknownTypes(of: relation)
+                if !unknown.isEmpty {
+                  let found = try await control.run {
+                    try ControlConnection.userTypes(unknown, on: $0)
+                  }
+                  changes.userTypes.merge(found) { $1 }
                 }
               }
               take(try changes.receive(decoded, at: walStart))

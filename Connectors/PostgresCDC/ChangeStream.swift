@@ -37,12 +37,14 @@ struct ChangeStream {
     var unwrap: FusedUnwrap? = nil
     /// The generation of the positions written (``PositionGeneration``).
     var generation: UInt32 = 0
+    /// How values are written: Debezium's decimal, time, interval, binary and hstore modes.
+    var conversion: ValueConversionOptions = .debezium
   }
 
   /// A table as its latest Relation message described it.
   struct Table {
     var relation: PgOutputMessage.Relation
-    var kinds: [ValueConverter.Kind]
+    var kinds: [ColumnKind]
     /// Indexes of the primary-key columns, in key order; empty: records have no key.
     var keyColumns: [Int]
     var topic: String
@@ -60,8 +62,10 @@ struct ChangeStream {
   struct Transaction {
     var xid: UInt32
     var commitLSN: LSN
-    var commitMilliseconds: Int64
+    var commitMicroseconds: Int64
     var nextIndex: UInt32 = 0
+
+    var commitMilliseconds: Int64 { TemporalConversion.floorDivide(commitMicroseconds, 1000) }
   }
 
   let settings: Settings
@@ -70,6 +74,12 @@ struct ChangeStream {
   /// Primary keys of tables whose replica identity is not the primary key (FULL, USING INDEX),
   /// looked up in the catalog by the task before their Relation message is applied.
   var primaryKeys: [UInt32: [String]] = [:]
+  /// Types created in the database (domains, enums, hstore…) that columns use, looked up in
+  /// the catalog by the task before the Relation message naming them is applied.
+  var userTypes: [UInt32: UserType] = [:]
+  /// Where the last commit received sat: the first half of Debezium's `source.sequence`.
+  /// Nil until this stream has seen one, as Debezium's is after a snapshot.
+  private(set) var lastCommitLSN: LSN?
   /// Everything before this LSN has been handed out as records (or had none).
   private(set) var confirmableLSN: LSN
   /// What was decoded since the last ``takeTally()``, for the metrics.
@@ -80,6 +90,14 @@ struct ChangeStream {
   init(settings: Settings, confirmed: LSN) {
     self.settings = settings
     self.confirmableLSN = confirmed
+  }
+
+  /// The type OIDs of `relation`'s columns that the catalog must describe before it is
+  /// applied (types created in the database, not yet known).
+  func unknownTypes(of relation: PgOutputMessage.Relation) -> [UInt32] {
+    relation.columns.map(\.typeOID).filter {
+      ColumnKind.needsCatalog($0) && userTypes[$0] == nil
+    }
   }
 
   /// Whether the table of a Relation message needs its primary key from the catalog.
@@ -106,7 +124,7 @@ struct ChangeStream {
     case .begin(let begin):
       transaction = Transaction(
         xid: begin.xid, commitLSN: begin.finalLSN,
-        commitMilliseconds: PostgresEpoch.milliseconds(fromPostgres: begin.commitTime))
+        commitMicroseconds: PostgresEpoch.microseconds(fromPostgres: begin.commitTime))
       return []
     case .commit(let commit):
       if let transaction {
@@ -114,6 +132,8 @@ struct ChangeStream {
         tally.lastCommitMilliseconds = transaction.commitMilliseconds
       }
       transaction = nil
+      // Debezium's last commit LSN is where the commit message sat in the stream.
+      lastCommitLSN = lsn
       if commit.endLSN > confirmableLSN { confirmableLSN = commit.endLSN }
       return []
     case .relation(let relation):
@@ -239,15 +259,16 @@ struct ChangeStream {
       return out.bytes
     }
     var source = JSONWriter()
-    source.raw(",\"db\":")
-    source.string(settings.database)
     source.raw(",\"schema\":")
     source.string(relation.schema)
     source.raw(",\"table\":")
     source.string(relation.name)
     source.raw(",\"txId\":")
     tables[relation.oid] = Table(
-      relation: relation, kinds: relation.columns.map { ValueConverter.kind(of: $0.typeOID) },
+      relation: relation,
+      kinds: relation.columns.map {
+        ColumnKind.of($0.typeOID, modifier: $0.typeModifier, userTypes: userTypes)
+      },
       keyColumns: keyColumns, topic: topic, columnKeys: columnKeys,
       columnKeysSize: columnKeys.reduce(0) { $0 + $1.count }, sourceFields: source.bytes,
       rendersUnwrapped: settings.unwrap?.renders(columns: names) ?? false)
@@ -326,13 +347,16 @@ struct ChangeStream {
       }
       out.byte("}")
     case .keyColumns(let row):
+      // Debezium 3.x writes every column, null where the replica identity has no value.
       out.byte("{")
-      var first = true
-      for (i, column) in table.relation.columns.enumerated() where column.isKey {
-        if !first { out.byte(",") }
-        first = false
+      for (i, column) in table.relation.columns.enumerated() {
+        if i > 0 { out.byte(",") }
         out.raw(table.columnKeys[i])
-        write(column: i, of: row, kind: table.kinds[i], to: &out)
+        if column.isKey {
+          write(column: i, of: row, kind: table.kinds[i], to: &out)
+        } else {
+          out.null()
+        }
       }
       out.byte("}")
     }
@@ -353,12 +377,14 @@ struct ChangeStream {
   }
 
   private func write(
-    column i: Int, of row: Row, kind: ValueConverter.Kind, to out: inout JSONWriter
+    column i: Int, of row: Row, kind: ColumnKind, to out: inout JSONWriter
   ) {
     switch row.columns[i] {
     case .null: out.null()
-    case .unchangedToast: out.string(ValueConverter.unavailable)
-    case .text(let range): ValueConverter.write(row.bytes[range], as: kind, to: &out)
+    case .unchangedToast:
+      ValueConverter.writeUnavailable(as: kind, options: settings.conversion, to: &out)
+    case .text(let range):
+      ValueConverter.write(row.bytes[range], as: kind, options: settings.conversion, to: &out)
     }
   }
 
@@ -390,8 +416,8 @@ struct ChangeStream {
     let position = try nextPosition()
     let transaction = self.transaction!
     let event = Event(
-      op: op, before: before, after: after, milliseconds: transaction.commitMilliseconds,
-      snapshot: "false", xid: UInt64(transaction.xid), lsn: lsn)
+      op: op, before: before, after: after, microseconds: transaction.commitMicroseconds,
+      snapshot: "false", lastCommitLSN: lastCommitLSN, xid: UInt64(transaction.xid), lsn: lsn)
     guard
       let (topic, value, headers) = try render(event, of: table, key: key)
     else { return nil }
@@ -405,11 +431,17 @@ struct ChangeStream {
     var op: StaticString
     var before: RowJSON
     var after: RowJSON
-    var milliseconds: Int64
+    /// The commit time (the snapshot's time for reads), in microseconds.
+    var microseconds: Int64
     /// Debezium's `source.snapshot`: "false" for streamed changes, "true" for snapshot reads.
     var snapshot: StaticString
+    /// The commit before this change's, for Debezium's `source.sequence`.
+    var lastCommitLSN: LSN?
     var xid: UInt64
     var lsn: LSN
+
+    /// `source.ts_ms`: the commit time in milliseconds.
+    var milliseconds: Int64 { TemporalConversion.floorDivide(microseconds, 1000) }
   }
 
   /// The record's topic, value and headers: the envelope, or with a fused `unwrap` what the
@@ -439,11 +471,12 @@ struct ChangeStream {
     return (record.topic, record.value.bytes, record.headers)
   }
 
-  /// The Debezium envelope: before, after, source, op, ts_ms (`eventMilliseconds`).
+  /// The Debezium 3.x envelope: before, after, source, transaction, op, and ts_ms, ts_us,
+  /// ts_ns (`eventMilliseconds`, when Sluice made the event).
   private func envelope(_ table: Table, _ event: Event, eventMilliseconds: Int64) -> [UInt8] {
-    let (op, before, after, milliseconds, snapshot, xid, lsn) = (
-      event.op, event.before, event.after, event.milliseconds, event.snapshot, event.xid,
-      event.lsn
+    let (op, before, after, microseconds, snapshot, lastCommitLSN, xid, lsn) = (
+      event.op, event.before, event.after, event.microseconds, event.snapshot,
+      event.lastCommitLSN, event.xid, event.lsn
     )
     var out = JSONWriter(
       capacity: 256 + table.sourceFields.count + before.estimatedSize(table)
@@ -455,18 +488,39 @@ struct ChangeStream {
     out.raw(",\"source\":{\"version\":\"sluice\",\"connector\":\"postgresql\",\"name\":")
     out.string(settings.connectorName)
     out.raw(",\"ts_ms\":")
-    out.number(milliseconds)
+    out.number(TemporalConversion.floorDivide(microseconds, 1000))
     out.raw(",\"snapshot\":\"")
     snapshot.withUTF8Buffer { out.raw($0) }
-    out.byte("\"")
+    out.raw("\",\"db\":")
+    out.string(settings.database)
+    // Debezium's sequence: the last commit's LSN and this change's, as decimal strings in a
+    // JSON array, itself written as a string.
+    out.raw(",\"sequence\":\"[")
+    if let lastCommitLSN {
+      out.raw("\\\"")
+      out.number(lastCommitLSN.value)
+      out.raw("\\\"")
+    } else {
+      out.raw("null")
+    }
+    out.raw(",\\\"")
+    out.number(lsn.value)
+    out.raw("\\\"]\",\"ts_us\":")
+    out.number(microseconds)
+    out.raw(",\"ts_ns\":")
+    out.number(microseconds.multipliedReportingOverflow(by: 1000).partialValue)
     out.raw(table.sourceFields)
     out.number(xid)
     out.raw(",\"lsn\":")
     out.number(lsn.value)
-    out.raw("},\"op\":\"")
+    out.raw(",\"xmin\":null,\"origin\":null,\"origin_lsn\":null},\"transaction\":null,\"op\":\"")
     op.withUTF8Buffer { out.raw($0) }
     out.raw("\",\"ts_ms\":")
     out.number(eventMilliseconds)
+    out.raw(",\"ts_us\":")
+    out.number(eventMilliseconds &* 1000)
+    out.raw(",\"ts_ns\":")
+    out.number(eventMilliseconds &* 1_000_000)
     out.byte("}")
     return out.bytes
   }
@@ -502,8 +556,8 @@ struct ChangeStream {
     let row = Row(values)
     try checkWidth(row, table)
     let event = Event(
-      op: "r", before: .none, after: .row(row, substitute: nil), milliseconds: milliseconds,
-      snapshot: "true", xid: xid, lsn: lsn)
+      op: "r", before: .none, after: .row(row, substitute: nil), microseconds: milliseconds * 1000,
+      snapshot: "true", lastCommitLSN: nil, xid: xid, lsn: lsn)
     let key = key(of: row, table)
     guard let (topic, value, headers) = try render(event, of: table, key: key) else { return nil }
     // The snapshot gives each record its own position.

@@ -74,6 +74,43 @@ final class ControlConnection: @unchecked Sendable {
     ).compactMap { $0[0] }
   }
 
+  /// What `pg_type` says of types created in the database (`oids`), and of the base and
+  /// element types they name in turn, for writing their values as Debezium does.
+  static func userTypes(_ oids: [UInt32], on connection: PostgresConnection) throws
+    -> [UInt32: UserType]
+  {
+    var found: [UInt32: UserType] = [:]
+    var wanted = Set(oids)
+    // Domains over domains and arrays of domains: a few rounds reach the built-in types.
+    for _ in 0..<8 where !wanted.isEmpty {
+      let rows = try connection.execute(
+        """
+        SELECT oid::text, typname, typtype::text, typbasetype::text, typtypmod::text,
+          typelem::text, typcategory::text
+        FROM pg_type WHERE oid = ANY($1::oid[])
+        """, ["{" + wanted.map(String.init).joined(separator: ",") + "}"])
+      wanted = []
+      for row in rows {
+        guard let oid = row[0].flatMap({ UInt32($0) }) else { continue }
+        let base = row[3].flatMap { UInt32($0) } ?? 0
+        let element = row[5].flatMap { UInt32($0) } ?? 0
+        let type: UserType
+        if row[2] == "d", base != 0 {
+          type = .domain(base: base, modifier: row[4].flatMap { Int32($0) } ?? -1)
+          if ColumnKind.needsCatalog(base), found[base] == nil { wanted.insert(base) }
+        } else if row[6] == "A", element != 0 {
+          type = .array(element: element)
+          if ColumnKind.needsCatalog(element), found[element] == nil { wanted.insert(element) }
+        } else {
+          type = .named(row[1] ?? "")
+        }
+        found[oid] = type
+      }
+      wanted.subtract(found.keys)
+    }
+    return found
+  }
+
   /// The slot's confirmed LSN and how many bytes of WAL it holds back.
   static func slotLag(slot: String, on connection: PostgresConnection) throws -> (LSN?, Int64?) {
     let row = try connection.execute(

@@ -5,8 +5,8 @@ import SluiceCore
 ///
 /// What translates exactly is translated: the connection, `topic.prefix` (topics
 /// `<prefix>.<schema>.<table>`, as Debezium names them), include lists that name tables,
-/// the slot, the publication, the snapshot modes Sluice has. A setting whose behaviour
-/// Sluice does not have — a table pattern, column filters, decimals as bytes — is an error
+/// the slot, the publication, the snapshot modes Sluice has, the value conversion modes. A setting whose behaviour
+/// Sluice does not have — a table pattern, column filters — is an error
 /// that names the key and says why, never silently dropped.
 enum DebeziumPostgresConfig {
   static let className = "io.debezium.connector.postgresql.PostgresConnector"
@@ -99,22 +99,27 @@ enum DebeziumPostgresConfig {
       "tombstones.on.delete", .boolean, default: "true", importance: .medium, group: events,
       "Whether a delete event is followed by a tombstone (a record with a null value)."),
     .init(
-      "decimal.handling.mode", .string, importance: .medium, group: events,
-      allowed: ["string"],
-      "Sluice sends numeric values as exact strings: only 'string' (precise and double are not built)."
+      "decimal.handling.mode", .string, default: "precise", importance: .medium, group: events,
+      allowed: ValueConversionOptions.DecimalHandling.allCases.map(\.rawValue),
+      "How numeric, decimal and money values are written: precise (Connect Decimal: base64 of the unscaled value), double or string."
     ),
     .init(
-      "time.precision.mode", .string, importance: .medium, group: events,
-      allowed: ["isostring"],
-      "Sluice sends dates and times as ISO-8601 strings: only 'isostring'."),
-    .init(
-      "binary.handling.mode", .string, importance: .low, group: events,
-      allowed: ["bytes", "base64"],
-      "Sluice sends bytea as base64, as the JSON converter writes bytes: 'bytes' or 'base64'."),
-    .init(
-      "interval.handling.mode", .string, importance: .low, group: events,
-      "Not built: Sluice sends intervals as PostgreSQL's text ('1 day 02:00:00'), neither numeric nor ISO-8601 string."
+      "time.precision.mode", .string, default: "adaptive", importance: .medium, group: events,
+      allowed: ValueConversionOptions.TimePrecision.allCases.map(\.rawValue),
+      "How dates, times and timestamps are written: adaptive, adaptive_time_microseconds, connect or isostring."
     ),
+    .init(
+      "binary.handling.mode", .string, default: "bytes", importance: .low, group: events,
+      allowed: ValueConversionOptions.BinaryHandling.allCases.map(\.rawValue),
+      "How bytea values are written: bytes, base64, base64-url-safe or hex."),
+    .init(
+      "interval.handling.mode", .string, default: "numeric", importance: .low, group: events,
+      allowed: ValueConversionOptions.IntervalHandling.allCases.map(\.rawValue),
+      "How interval values are written: numeric (microseconds) or string (ISO-8601)."),
+    .init(
+      "hstore.handling.mode", .string, default: "json", importance: .low, group: events,
+      allowed: ValueConversionOptions.HstoreHandling.allCases.map(\.rawValue),
+      "How hstore values are written: json (a string) or map (an object)."),
     .init(
       "slot.drop.on.stop", .boolean, default: "false", importance: .low, group: replication,
       "Only false: Sluice keeps the slot when the connector stops (drop_slot_on_delete drops it when the connector is deleted)."
@@ -148,10 +153,6 @@ enum DebeziumPostgresConfig {
         "publication.autocreate.mode", ["all_tables", "filtered"],
         "Sluice creates a missing publication for the captured tables and adds missing tables to it"
       ),
-      ("decimal.handling.mode", ["string"], "Sluice sends numeric values as exact strings"),
-      ("time.precision.mode", ["isostring"], "Sluice sends dates and times as ISO-8601 strings"),
-      ("binary.handling.mode", ["bytes", "base64"], "Sluice sends bytea values as base64"),
-      ("interval.handling.mode", [], "Sluice sends intervals as PostgreSQL's text"),
       (
         "slot.drop.on.stop", ["false"],
         "Sluice keeps the slot when the connector stops; it drops it only when the connector is deleted (drop_slot_on_delete)"
@@ -206,6 +207,32 @@ enum DebeziumPostgresConfig {
     }
     if try t.int("slot.health.poll.interval.ms", range: 100...Int(Int32.max)) != nil {
       config.append(t.entry("slot_health_poll_ms", try t.required("slot.health.poll.interval.ms")))
+    }
+    for (key, sluiceKey, allowed) in [
+      (
+        "decimal.handling.mode", "decimal_handling",
+        ValueConversionOptions.DecimalHandling.allCases.map(\.rawValue)
+      ),
+      (
+        "time.precision.mode", "time_precision",
+        ValueConversionOptions.TimePrecision.allCases.map(\.rawValue)
+      ),
+      (
+        "interval.handling.mode", "interval_handling",
+        ValueConversionOptions.IntervalHandling.allCases.map(\.rawValue)
+      ),
+      (
+        "binary.handling.mode", "binary_handling",
+        ValueConversionOptions.BinaryHandling.allCases.map(\.rawValue)
+      ),
+      (
+        "hstore.handling.mode", "hstore_handling",
+        ValueConversionOptions.HstoreHandling.allCases.map(\.rawValue)
+      ),
+    ] {
+      if let mode = try t.oneOf(key, allowed) {
+        config.append(t.entry(sluiceKey, t.located(.scalar(mode), at: key)))
+      }
     }
     if let tombstones = try t.bool("tombstones.on.delete") {
       config.append(

@@ -78,7 +78,8 @@ struct InitialSnapshot {
     for index in resume.table..<progress.tables.count {
       metrics.snapshotRemainingTables(progress.tables.count - index)
       let name = progress.tables[index]
-      let table = try await session.describe(name)
+      let table = try await session.describe(name, conversion: settings.conversion)
+      encoder.userTypes.merge(table.userTypes) { $1 }
       if ChangeStream.needsCatalogKey(table.relation) {
         encoder.primaryKeys[table.relation.oid] = table.primaryKey
       }
@@ -200,8 +201,14 @@ final class SnapshotReplayFilter {
   /// How many changes were dropped so far.
   private(set) var dropped = 0
 
-  init(progress: SnapshotProgress, control: ControlConnection, store: any TopicStore) {
+  private let conversion: ValueConversionOptions
+
+  init(
+    progress: SnapshotProgress, control: ControlConnection, store: any TopicStore,
+    conversion: ValueConversionOptions = .debezium
+  ) {
     self.progress = progress
+    self.conversion = conversion
     self.control = control
     self.store = store
     var indexes: [QualifiedName: Int] = [:]
@@ -257,9 +264,8 @@ final class SnapshotReplayFilter {
     if let known = comparisons[[keyText, boundary]] { return known }
     let order = KeyOrder(
       table: table.relation.qualifiedName,
-      columns: table.keyColumns.map { i in
-        (table.relation.columns[i].name, table.kinds[i] == .bytea)
-      })
+      columns: table.keyColumns.map { i in (table.relation.columns[i].name, table.kinds[i]) },
+      options: conversion)
     let within = try await control.run {
       try order.isKey(keyText, atOrBefore: boundary, on: $0)
     }

@@ -55,6 +55,12 @@ enum PostgresEpoch {
     return overflow ? Int64.max / 1000 : sum / 1000
   }
 
+  /// Microseconds since the Unix epoch of a PostgreSQL timestamp, saturating as above.
+  static func microseconds(fromPostgres micros: Int64) -> Int64 {
+    let (sum, overflow) = micros.addingReportingOverflow(unixOffsetMicroseconds)
+    return overflow ? Int64.max : sum
+  }
+
   static func postgresMicroseconds(fromUnixMilliseconds millis: Int64) -> Int64 {
     millis * 1000 - unixOffsetMicroseconds
   }

@@ -25,6 +25,8 @@ final class SnapshotSession: @unchecked Sendable {
     var keyOrder: KeyOrder?
     /// PostgreSQL's estimate (`reltuples`); nil when the table was never analysed.
     var estimatedRows: Int64?
+    /// The types created in the database that its columns use.
+    var userTypes: [UInt32: UserType] = [:]
   }
 
   private let config: CDCConfig
@@ -97,7 +99,9 @@ final class SnapshotSession: @unchecked Sendable {
   }
 
   /// The table's columns (those pgoutput sends: not dropped, not generated) and key.
-  func describe(_ name: QualifiedName) async throws -> Table {
+  func describe(_ name: QualifiedName, conversion: ValueConversionOptions = .debezium)
+    async throws -> Table
+  {
     try await run {
       let reader = try self.connectedReader()
       guard
@@ -122,6 +126,8 @@ final class SnapshotSession: @unchecked Sendable {
           typeModifier: column[2].flatMap { Int32($0) } ?? -1,
           isKey: primaryKey.contains(column[0] ?? ""))
       }
+      let userTypes = try ControlConnection.userTypes(
+        columns.map(\.typeOID).filter(ColumnKind.needsCatalog), on: reader)
       let relation = PgOutputMessage.Relation(
         oid: oid, schema: name.schema, name: name.table,
         replicaIdentity: row[1]?.utf8.first ?? UInt8(ascii: "d"), columns: columns)
@@ -131,15 +137,18 @@ final class SnapshotSession: @unchecked Sendable {
         : KeyOrder(
           table: name,
           columns: primaryKey.map { key in
-            (
+            let column = columns.first { $0.name == key }
+            return (
               key,
-              columns.first { $0.name == key }.map { ValueConverter.kind(of: $0.typeOID) } == .bytea
+              column.map {
+                ColumnKind.of($0.typeOID, modifier: $0.typeModifier, userTypes: userTypes)
+              } ?? .text
             )
-          })
+          }, options: conversion)
       let estimate = row[2].flatMap { Int64($0) }
       return Table(
         relation: relation, primaryKey: primaryKey, keyOrder: keyOrder,
-        estimatedRows: estimate.flatMap { $0 >= 0 ? $0 : nil })
+        estimatedRows: estimate.flatMap { $0 >= 0 ? $0 : nil }, userTypes: userTypes)
     }
   }
 
@@ -191,36 +200,4 @@ final class SnapshotSession: @unchecked Sendable {
 
 extension PgOutputMessage.Relation {
   var qualifiedName: QualifiedName { QualifiedName(schema: schema, table: name) }
-}
-
-/// SQL that compares a table's primary keys in PostgreSQL's own order (the columns' types and
-/// collations), with keys given as Debezium key JSON: a snapshot segment resumes after a key,
-/// and the replay filter asks whether a change's key is within a segment's part of the table.
-struct KeyOrder: Sendable {
-  var table: QualifiedName
-  /// The key columns in key order, and whether each is bytea (base64 in the JSON).
-  var columns: [(name: String, isBytea: Bool)]
-
-  /// The key columns of the row `alias`, comma-separated.
-  func columns(alias: String) -> String {
-    columns.map { "\(alias).\(quoteIdentifier($0.name))" }.joined(separator: ", ")
-  }
-
-  /// The key columns of the Debezium key JSON in parameter `$parameter`, typed as the table's.
-  func key(parameter: Int) -> String {
-    columns.map { column in
-      column.isBytea
-        ? "decode(($\(parameter)::json)->>\(quoteLiteral(column.name)), 'base64')"
-        : "(json_populate_record(null::\(table.quoted), $\(parameter)::json)).\(quoteIdentifier(column.name))"
-    }.joined(separator: ", ")
-  }
-
-  /// Whether `key` sorts at or before `boundary` (both Debezium key JSON).
-  func isKey(_ key: String, atOrBefore boundary: String, on connection: PostgresConnection) throws
-    -> Bool
-  {
-    try connection.execute(
-      "SELECT (\(self.key(parameter: 1))) <= (\(self.key(parameter: 2)))", [key, boundary]
-    ).first?.first == "t"
-  }
 }

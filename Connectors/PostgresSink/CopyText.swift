@@ -24,8 +24,22 @@ struct CopyText {
   }
 
   private mutating func append(_ value: FieldValue, for column: TableColumn) {
+    if let text = debeziumText(value, for: column.encoding) {
+      appendEscaped(Array(text.utf8)[...])
+      return
+    }
     switch (value.kind, column.encoding) {
-    case (.string, .json), (_, .json):
+    case (.string, .json):
+      // Debezium sends json and jsonb as a string holding the document.
+      let text = JSONObjectReader.string(value.bytes, value.range) ?? ""
+      if (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed))
+        != nil
+      {
+        appendEscaped(Array(text.utf8)[...])
+      } else {
+        appendEscaped(value.raw)
+      }
+    case (_, .json):
       appendEscaped(value.raw)
     case (.string, .bytea):
       appendBytea(value)
@@ -44,6 +58,48 @@ struct CopyText {
     default:
       // Numbers and booleans as written; objects and arrays as JSON text.
       appendEscaped(value.raw)
+    }
+  }
+
+  /// The column's text of a value in one of Debezium's encodings (days, epoch milli- or
+  /// microseconds, Connect Decimals); nil for values the other cases write as they are.
+  private func debeziumText(_ value: FieldValue, for encoding: TableColumn.Encoding) -> String? {
+    func integer() -> Int64? {
+      value.kind == .number ? Int64(String(decoding: value.raw, as: UTF8.self)) : nil
+    }
+    func decimal(scale: Int) -> String? {
+      guard value.kind == .string, let text = JSONObjectReader.string(value.bytes, value.range),
+        !DebeziumValueText.isDecimalText(text)
+      else { return nil }
+      return DebeziumValueText.decimal(base64: text, scale: scale)
+    }
+    switch encoding {
+    case .date:
+      return integer().map(DebeziumValueText.date(days:))
+    case .time(let millis):
+      return integer().map { DebeziumValueText.time(micros: millis ? $0 * 1000 : $0) }
+    case .timestamp(let millis):
+      return integer().map {
+        DebeziumValueText.infinity(epoch: $0, millis: millis)
+          ?? DebeziumValueText.timestamp(micros: millis ? $0 * 1000 : $0)
+      }
+    case .interval:
+      return integer().map { "\($0) microseconds" }
+    case .money:
+      return decimal(scale: 2)
+    case .numeric(let scale):
+      if value.kind == .object,
+        let members = JSONObjectReader.members(of: value.bytes, in: value.range),
+        let scaleMember = members.first(where: { $0.name == "scale" }),
+        let scale = Int(String(decoding: value.bytes[scaleMember.value], as: UTF8.self)),
+        let unscaled = members.first(where: { $0.name == "value" }),
+        let text = JSONObjectReader.string(value.bytes, unscaled.value)
+      {
+        return DebeziumValueText.decimal(base64: text, scale: scale)
+      }
+      return decimal(scale: scale ?? 0)
+    default:
+      return nil
     }
   }
 

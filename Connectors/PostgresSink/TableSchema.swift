@@ -1,5 +1,5 @@
-import SluicePostgres
 import Foundation
+import SluicePostgres
 
 /// A schema-qualified table name; SQL always sees it quoted, so any name is safe.
 struct TableName: Hashable, CustomStringConvertible {
@@ -17,7 +17,16 @@ func quoteIdentifier(_ name: String) -> String {
 
 /// What the sink knows of one column: enough to encode JSON values for it.
 struct TableColumn {
-  enum Encoding { case text, json, bytea, array }
+  /// How JSON values become the column's text; the temporal and numeric cases read Debezium's
+  /// encodings (``DebeziumValueText``).
+  enum Encoding: Equatable {
+    case text, json, bytea, array, date, interval, money
+    /// `time(p)`, `timestamp(p)`: numbers are milliseconds when p ≤ 3, else microseconds.
+    case time(millis: Bool)
+    case timestamp(millis: Bool)
+    /// `numeric(p, s)`: `scale` nil without a declared scale.
+    case numeric(scale: Int?)
+  }
   var name: String
   var type: String
   var encoding: Encoding
@@ -34,19 +43,30 @@ struct TableSchema {
   static func load(_ table: TableName, on connection: PostgresConnection) throws -> TableSchema {
     let rows = try connection.execute(
       """
-      SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory, t.typname
+      SELECT a.attname, format_type(a.atttypid, a.atttypmod), b.typcategory, b.typname,
+        (CASE WHEN a.atttypmod = -1 AND t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END)::text
       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+      JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
       WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum
       """, [table.quoted])
     var columns: [String: TableColumn] = [:]
     for row in rows {
       guard let name = row[0], let type = row[1] else { continue }
+      let modifier = row[4].flatMap { Int($0) } ?? -1
+      let precision = modifier >= 0 ? modifier : 6
       let encoding: TableColumn.Encoding =
         switch (row[2], row[3]) {
         case ("A", _): .array
         case (_, "json"), (_, "jsonb"): .json
         case (_, "bytea"): .bytea
+        case (_, "date"): .date
+        case (_, "time"): .time(millis: precision <= 3)
+        case (_, "timestamp"): .timestamp(millis: precision <= 3)
+        case (_, "interval"): .interval
+        case (_, "money"): .money
+        case (_, "numeric"):
+          .numeric(scale: modifier >= 4 ? ((((modifier - 4) & 0x7FF) ^ 1024) - 1024) : nil)
         default: .text
         }
       columns[name] = TableColumn(name: name, type: type, encoding: encoding)

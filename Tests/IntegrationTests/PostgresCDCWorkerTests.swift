@@ -71,12 +71,15 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
     let full = try worker.records("ev.public.cdc_full")
     let toast = try worker.records("ev.public.cdc_toast")
 
+    // Debezium's defaults: numeric(20,6) as base64 of its unscaled value, json as a string,
+    // date as days, time and timestamp (precision 6) as microseconds, timestamptz in UTC.
     let row1: [String: Any] = [
-      "id": 1, "i2": -32768, "i8": 9_223_372_036_854_775_807, "num": "12345678901234.123456",
+      "id": 1, "i2": -32768, "i8": 9_223_372_036_854_775_807, "num": "AKtUqYzrGELA",
       "f4": 1.5, "f8": -2.25e-10, "b": true, "t": "héllo \"q\"\\", "vc": "short",
-      "j": ["a": [1, 2]], "jb": ["b": ["c": NSNull()]], "u": "a1b2c3d4-0000-4000-8000-000000000001",
-      "by": "AP8Q", "d": "2026-11-25", "tm": "13:45:01.5", "ts": "2026-11-25T10:00:00.123456",
-      "tstz": "2026-11-25T08:00:00Z", "ia": [1, NSNull(), 3], "ta": ["a b", "c"], "gone": NSNull(),
+      "j": #"{"a": [1, 2]}"#, "jb": #"{"b": {"c": null}}"#,
+      "u": "a1b2c3d4-0000-4000-8000-000000000001", "by": "AP8Q", "d": 20782,
+      "tm": 49_501_500_000, "ts": 1_795_600_800_123_456, "tstz": "2026-11-25T08:00:00.000000Z",
+      "ia": [1, NSNull(), 3], "ta": ["a b", "c"], "gone": NSNull(),
     ]
     var row1Changed = row1
     row1Changed["t"] = "changed"
@@ -97,7 +100,8 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
     let expectedTypes: [(key: [String: Any]?, op: String?, before: Any, after: Any)] = [
       (["id": 1], "c", NSNull(), row1),
       (["id": 1], "u", NSNull(), row1Changed),
-      (["id": 1], "d", ["id": 1], NSNull()),
+      // Debezium 3.x: every column in before, null outside the replica identity.
+      (["id": 1], "d", nulls(1, columns + ["gone"]), NSNull()),
       (["id": 1], nil, NSNull(), NSNull()),  // tombstone
       (["id": 2], "c", NSNull(), row2),
       (["id": 3], "c", NSNull(), row3),
@@ -124,7 +128,7 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
         (["id": 1], "c", NSNull(), ["id": 1, "big": bigValue, "n": 1]),
         (["id": 1], "u", NSNull(), ["id": 1, "big": "__debezium_unavailable_value", "n": 2]),
         // A changed key: a delete of the old key, its tombstone, a create of the new one.
-        (["id": 1], "d", ["id": 1], NSNull()),
+        (["id": 1], "d", ["id": 1, "big": NSNull(), "n": NSNull()], NSNull()),
         (["id": 1], nil, NSNull(), NSNull()),
         (["id": 5], "c", NSNull(), ["id": 5, "big": "__debezium_unavailable_value", "n": 2]),
       ], table: "cdc_toast")
@@ -175,6 +179,13 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
         lsn, lastLSN, "LSNs grow (a key change is two events of one change)", file: file, line: line
       )
       lastLSN = lsn
+      // Debezium's sequence: ["<last commit LSN>","<this LSN>"] as a string; xmin null.
+      let sequence = try XCTUnwrap(source["sequence"] as? String, file: file, line: line)
+      let pair = try JSONSerialization.jsonObject(with: Data(sequence.utf8)) as? [Any]
+      XCTAssertEqual(pair?.count, 2, sequence, file: file, line: line)
+      XCTAssertEqual(pair?.last as? String, String(lsn), sequence, file: file, line: line)
+      XCTAssertTrue(source["xmin"] is NSNull, file: file, line: line)
+      XCTAssertEqual(source["ts_us"] as? Int, ts * 1000 + (source["ts_us"] as? Int ?? 0) % 1000)
     }
   }
 
@@ -367,7 +378,8 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
     let cluster = try BrokerProcess(.sluice)
     try cluster.start()
     defer { cluster.stop() }
-    try everyCommittedChangeOnceInOrderAcrossRepeatedSIGKILL(slot: "cdc_crash_kafka", cluster: cluster)
+    try everyCommittedChangeOnceInOrderAcrossRepeatedSIGKILL(
+      slot: "cdc_crash_kafka", cluster: cluster)
   }
 
   /// With a `replay_window` the slot confirms a window behind the durable point, so every
@@ -541,7 +553,8 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
     defer { cluster.stop() }
     let workload = CDCWorkload(prefix: "cdc_tansu", transactions: 300, seed: 5)
     let worker = try WorkerProcess(
-      workerYAMLExtra: "store: { kind: kafka, bootstrap: [\(cluster.address)], default_partitions: 3 }")
+      workerYAMLExtra:
+        "store: { kind: kafka, bootstrap: [\(cluster.address)], default_partitions: 3 }")
     try workload.prepare(url)
     slotsToDrop.append("cdc_tansu")
     try worker.writeConnector(
@@ -566,7 +579,8 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
     defer { cluster.stop() }
     let workload = CDCWorkload(prefix: "cdc_cluster_restart", transactions: 3000, seed: 4)
     let worker = try WorkerProcess(
-      workerYAMLExtra: "store: { kind: kafka, bootstrap: [\(cluster.address)], default_partitions: 3 }")
+      workerYAMLExtra:
+        "store: { kind: kafka, bootstrap: [\(cluster.address)], default_partitions: 3 }")
     try workload.prepare(url)
     slotsToDrop.append("cdc_cluster_restart")
     try worker.writeConnector(

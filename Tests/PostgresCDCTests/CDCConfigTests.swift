@@ -63,6 +63,31 @@ final class CDCConfigTests: XCTestCase {
         .snapshot, .initialOnly)
   }
 
+  func testConversionModesDefaultToDebeziumsAndAreReadFromTheConfig() throws {
+    let url = "  url: postgresql://127.0.0.1/shop\n  tables: [a]\n"
+    XCTAssertEqual(try config(url).conversion, .debezium)
+    XCTAssertEqual(
+      try config(
+        url
+          + "  decimal_handling: string\n  time_precision: adaptive_time_microseconds\n"
+          + "  interval_handling: string\n  binary_handling: base64-url-safe\n"
+          + "  hstore_handling: map\n"
+      ).conversion,
+      ValueConversionOptions(
+        decimal: .string, time: .adaptiveTimeMicroseconds, interval: .string,
+        binary: .base64UrlSafe, hstore: .map))
+    for (key, value, line) in [
+      ("decimal_handling", "exact", 8), ("time_precision", "micro", 8),
+      ("interval_handling", "iso", 8), ("binary_handling", "base32", 8),
+      ("hstore_handling", "object", 8),
+    ] {
+      let bad = error(url + "  snapshot: never\n  \(key): \(value)\n")
+      XCTAssertEqual(bad?.line, line, key)
+      XCTAssertEqual(bad?.key, "config.\(key)")
+      XCTAssertTrue(bad?.message.contains(value) == true, "\(String(describing: bad))")
+    }
+  }
+
   func testErrorsNameTheLineTheKeyAndWhatWasExpected() {
     let url = "  url: postgresql://127.0.0.1/shop\n"
     let unknown = error(url + "  tables: [a]\n  slott: x\n")

@@ -47,7 +47,7 @@ final class ChangeStreamTests: XCTestCase {
     XCTAssertEqual(String(decoding: record.key!, as: UTF8.self), #"{"id":1}"#)
     XCTAssertEqual(
       String(decoding: record.value!, as: UTF8.self),
-      #"{"before":null,"after":{"id":1,"note":"a \"b\""},"source":{"version":"sluice","connector":"postgresql","name":"shop","ts_ms":946684800000,"snapshot":"false","db":"db","schema":"public","table":"orders","txId":9,"lsn":1024},"op":"c","ts_ms":42}"#
+      #"{"before":null,"after":{"id":1,"note":"a \"b\""},"source":{"version":"sluice","connector":"postgresql","name":"shop","ts_ms":946684800000,"snapshot":"false","db":"db","sequence":"[null,\"1024\"]","ts_us":946684800000000,"ts_ns":946684800000000000,"schema":"public","table":"orders","txId":9,"lsn":1024,"xmin":null,"origin":null,"origin_lsn":null},"transaction":null,"op":"c","ts_ms":42,"ts_us":42000,"ts_ns":42000000}"#
     )
     XCTAssertEqual(record.position.sourcePosition.text, "0000000000000500-00000000")
   }
@@ -87,14 +87,14 @@ final class ChangeStreamTests: XCTestCase {
     XCTAssertEqual(ChangePosition(positions[25])?.index, 5)
   }
 
-  func testDeleteWithDefaultIdentityHasTheKeyAsBeforeAndATombstone() throws {
+  func testDeleteWithDefaultIdentityHasEveryColumnAsBeforeNullOutsideTheKey() throws {
     var stream = try makeStream()
     _ = try stream.receive(relation(), at: LSN(1))
     _ = try stream.receive(.begin(.init(finalLSN: LSN(0x500), commitTime: 0, xid: 9)), at: LSN(2))
     let records = try stream.receive(
       .delete(relation: 7, old: .key([text("5"), .null])), at: LSN(3))
     XCTAssertEqual(records.count, 2)
-    XCTAssertEqual(json(records[0].value)?["before"] as? NSDictionary, ["id": 5])
+    XCTAssertEqual(json(records[0].value)?["before"] as? NSDictionary, ["id": 5, "note": NSNull()])
     XCTAssertTrue(json(records[0].value)?["after"] is NSNull)
     XCTAssertEqual(json(records[0].value)?["op"] as? String, "d")
     XCTAssertEqual(records[1].key, records[0].key)

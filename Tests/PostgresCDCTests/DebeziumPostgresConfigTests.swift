@@ -104,6 +104,8 @@ final class DebeziumPostgresConfigTests: XCTestCase {
       decimal.handling.mode=string
       time.precision.mode=isostring
       binary.handling.mode=base64
+      interval.handling.mode=string
+      hstore.handling.mode=map
       slot.drop.on.stop=false
       max.batch.size=4096
       key.converter=org.apache.kafka.connect.json.JsonConverter
@@ -124,6 +126,10 @@ final class DebeziumPostgresConfigTests: XCTestCase {
     XCTAssertEqual(config.snapshot, .never)
     XCTAssertEqual(config.heartbeatMilliseconds, 5000)
     XCTAssertFalse(config.tombstonesOnDelete)
+    XCTAssertEqual(
+      config.conversion,
+      ValueConversionOptions(
+        decimal: .string, time: .isostring, interval: .string, binary: .base64, hstore: .map))
     XCTAssertEqual(definition.topic, "dbserver1.{schema}.{table}")
     // What is kept is what was written: the reference, not the password.
     XCTAssertEqual(definition.connectConfig["database.password"], "${env:PGPASSWORD}")
@@ -137,6 +143,9 @@ final class DebeziumPostgresConfigTests: XCTestCase {
         "database.user": "u", "database.dbname": "d", "topic.prefix": "p",
       ]), file: "all.json", interpolation: Interpolation(environment: [:]))
     XCTAssertEqual(try CDCConfig(definition: definition).tables, .all)
+    XCTAssertEqual(
+      try CDCConfig(definition: definition).conversion, .debezium,
+      "without the modes, Debezium's defaults")
   }
 
   func testSettingsSluiceDoesNotHaveAreErrorsNamingTheKey() {
@@ -170,20 +179,12 @@ final class DebeziumPostgresConfigTests: XCTestCase {
         "column.exclude.list: column filters are not built in Sluice: every column is captured"
       ),
       (
-        [("decimal.handling.mode", "precise")],
-        "decimal.handling.mode: 'precise' is not built in Sluice: Sluice sends numeric values as exact strings (accepted: string)"
+        [("decimal.handling.mode", "exact")],
+        "decimal.handling.mode: expected one of precise, double, string, got 'exact'"
       ),
       (
-        [("time.precision.mode", "adaptive")],
-        "time.precision.mode: 'adaptive' is not built in Sluice: Sluice sends dates and times as ISO-8601 strings (accepted: isostring)"
-      ),
-      (
-        [("binary.handling.mode", "hex")],
-        "binary.handling.mode: 'hex' is not built in Sluice: Sluice sends bytea values as base64 (accepted: bytes, base64)"
-      ),
-      (
-        [("interval.handling.mode", "numeric")],
-        "interval.handling.mode: 'numeric' is not built in Sluice: Sluice sends intervals as PostgreSQL's text"
+        [("time.precision.mode", "nanos")],
+        "time.precision.mode: expected one of adaptive, adaptive_time_microseconds, connect, isostring, got 'nanos'"
       ),
       (
         [("slot.drop.on.stop", "true")],

@@ -134,6 +134,45 @@ final class PostgresSinkTests: XCTestCase {
     await sink.close()
   }
 
+  func testDebeziumEncodedValuesAreReadByTheTargetColumnsType() async throws {
+    try reset(["dbz_typed"], connector: "pg-dbz-types")
+    try database().execute(
+      "CREATE TABLE dbz_typed (id int PRIMARY KEY, d date, t3 time(3), t time, ts3 timestamp(3), ts timestamp, amount numeric(10,2), free numeric, cash money, span interval, doc jsonb, at timestamptz)"
+    )
+    let sink = try task("pg-dbz-types", "  table: dbz_typed\n  mode: upsert")
+    _ = try await sink.open([TopicPartition("dbz_typed", 0)])
+    // An event as Sluice's CDC source (and Debezium) writes it with the default options.
+    try await sink.put([
+      record(
+        "dbz_typed", key: #"{"id":1}"#,
+        value:
+          #"{"before":null,"after":{"id":1,"d":20782,"t3":36000500,"t":36000500001,"ts3":1795600800500,"ts":1795600800500001,"amount":"AeJA","free":{"scale":2,"value":"AJY="},"cash":"nA==","span":37091106500000,"doc":"{\"a\": [1, 2]}","at":"2026-11-25T10:00:00.500000Z"},"source":{"version":"sluice","connector":"postgresql"},"op":"c","ts_ms":1}"#
+      )
+    ])
+    XCTAssertEqual(
+      try rows(
+        "SELECT d::text, t3::text, t::text, ts3::text, ts::text, amount::text, free::text, cash::numeric::text, extract(epoch from span)::text, doc->'a'->>1, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') FROM dbz_typed"
+      ),
+      [
+        [
+          "2026-11-25", "10:00:00.5", "10:00:00.500001", "2026-11-25 10:00:00.5",
+          "2026-11-25 10:00:00.500001", "1234.56", "1.50", "-1.00", "37091106.500000", "2",
+          "2026-11-25 10:00:00.500",
+        ]
+      ])
+    // Values already in PostgreSQL's text form still work.
+    try await sink.put([
+      record(
+        "dbz_typed", key: #"{"id":2}"#,
+        value:
+          #"{"id":2,"d":"2026-11-25","ts":"2026-11-25T10:00:00","amount":"12.30","doc":{"k":1}}"#)
+    ])
+    XCTAssertEqual(
+      try rows("SELECT d::text, ts::text, amount::text, doc->>'k' FROM dbz_typed WHERE id = 2"),
+      [["2026-11-25", "2026-11-25 10:00:00", "12.30", "1"]])
+    await sink.close()
+  }
+
   func testAutoCreateAutoEvolveAndTypes() async throws {
     try reset(["readings"], connector: "pg-types")
     let sink = try task(
