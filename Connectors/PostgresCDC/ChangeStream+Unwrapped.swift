@@ -90,6 +90,9 @@ extension ChangeStream {
       event.op.withUTF8Buffer { out.raw($0) }
       out.byte("\"")
     case .eventMilliseconds: out.number(eventMilliseconds)
+    case .eventMicroseconds: out.number(eventMilliseconds &* 1000)
+    case .eventNanoseconds: out.number(eventMilliseconds &* 1_000_000)
+    case .null: out.raw("null")
     case .source(let member):
       switch member {
       case .version: out.raw("\"sluice\"")
@@ -101,6 +104,10 @@ extension ChangeStream {
         event.snapshot.withUTF8Buffer { out.raw($0) }
         out.byte("\"")
       case .db: out.string(settings.database)
+      case .sequence: writeSequence(of: event, to: &out)
+      case .microseconds: out.number(event.microseconds)
+      case .nanoseconds: out.number(event.nanoseconds)
+      case .xmin, .origin, .originLSN: out.raw("null")
       case .schema: out.string(table.relation.schema)
       case .table: out.string(table.relation.name)
       case .txId: out.number(event.xid)

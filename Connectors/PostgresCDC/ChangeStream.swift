@@ -442,6 +442,24 @@ struct ChangeStream {
 
     /// `source.ts_ms`: the commit time in milliseconds.
     var milliseconds: Int64 { TemporalConversion.floorDivide(microseconds, 1000) }
+    /// `source.ts_ns`: the commit time in nanoseconds (wrapping as Java's long would).
+    var nanoseconds: Int64 { microseconds.multipliedReportingOverflow(by: 1000).partialValue }
+  }
+
+  /// Debezium's `source.sequence`: the last commit's LSN and this change's, as decimal strings
+  /// in a JSON array, itself written as a JSON string.
+  func writeSequence(of event: Event, to out: inout JSONWriter) {
+    out.raw("\"[")
+    if let lastCommitLSN = event.lastCommitLSN {
+      out.raw("\\\"")
+      out.number(lastCommitLSN.value)
+      out.raw("\\\"")
+    } else {
+      out.raw("null")
+    }
+    out.raw(",\\\"")
+    out.number(event.lsn.value)
+    out.raw("\\\"]\"")
   }
 
   /// The record's topic, value and headers: the envelope, or with a fused `unwrap` what the
@@ -474,9 +492,9 @@ struct ChangeStream {
   /// The Debezium 3.x envelope: before, after, source, transaction, op, and ts_ms, ts_us,
   /// ts_ns (`eventMilliseconds`, when Sluice made the event).
   private func envelope(_ table: Table, _ event: Event, eventMilliseconds: Int64) -> [UInt8] {
-    let (op, before, after, microseconds, snapshot, lastCommitLSN, xid, lsn) = (
-      event.op, event.before, event.after, event.microseconds, event.snapshot,
-      event.lastCommitLSN, event.xid, event.lsn
+    let (op, before, after, microseconds, snapshot, xid, lsn) = (
+      event.op, event.before, event.after, event.microseconds, event.snapshot, event.xid,
+      event.lsn
     )
     var out = JSONWriter(
       capacity: 256 + table.sourceFields.count + before.estimatedSize(table)
@@ -493,22 +511,12 @@ struct ChangeStream {
     snapshot.withUTF8Buffer { out.raw($0) }
     out.raw("\",\"db\":")
     out.string(settings.database)
-    // Debezium's sequence: the last commit's LSN and this change's, as decimal strings in a
-    // JSON array, itself written as a string.
-    out.raw(",\"sequence\":\"[")
-    if let lastCommitLSN {
-      out.raw("\\\"")
-      out.number(lastCommitLSN.value)
-      out.raw("\\\"")
-    } else {
-      out.raw("null")
-    }
-    out.raw(",\\\"")
-    out.number(lsn.value)
-    out.raw("\\\"]\",\"ts_us\":")
-    out.number(microseconds)
+    out.raw(",\"sequence\":")
+    writeSequence(of: event, to: &out)
+    out.raw(",\"ts_us\":")
+    out.number(event.microseconds)
     out.raw(",\"ts_ns\":")
-    out.number(microseconds.multipliedReportingOverflow(by: 1000).partialValue)
+    out.number(event.nanoseconds)
     out.raw(table.sourceFields)
     out.number(xid)
     out.raw(",\"lsn\":")

@@ -18,16 +18,23 @@ struct FusedUnwrap: Sendable {
   enum Value: Sendable, Equatable {
     /// `op`.
     case op
-    /// The envelope's `ts_ms`: when the event was rendered.
-    case eventMilliseconds
+    /// The envelope's `ts_ms`, `ts_us`, `ts_ns`: when the event was rendered.
+    case eventMilliseconds, eventMicroseconds, eventNanoseconds
     case source(SourceMember)
+    /// A member whose value is always null: the `transaction` block's (the envelope's
+    /// `transaction` is null), `source.xmin`, `source.origin`.
+    case null
   }
 
   /// The members of the envelope's `source` block, as ``ChangeStream`` writes them.
   enum SourceMember: String, Sendable, CaseIterable {
     case version, connector, name
     case milliseconds = "ts_ms"
-    case snapshot, db, schema, table, txId, lsn
+    case snapshot, db, sequence
+    case microseconds = "ts_us"
+    case nanoseconds = "ts_ns"
+    case schema, table, txId, lsn, xmin, origin
+    case originLSN = "origin_lsn"
   }
 
   /// A member added to the row, or a header: its name and where its value comes from.
@@ -101,6 +108,9 @@ struct FusedUnwrap: Sendable {
     case "source"?:
       if let member = SourceMember(rawValue: field.field) { return .some(.source(member)) }
       return own(field.field)
+    case "transaction"?:
+      // The envelope's `transaction` is null: every member of it is null.
+      return .some(.null)
     default:
       // No block, or one that is absent (`transaction`) or not an object (`op`): the
       // envelope's own member.
@@ -112,6 +122,9 @@ struct FusedUnwrap: Sendable {
     switch name {
     case "op": .some(.op)
     case "ts_ms": .some(.eventMilliseconds)
+    case "ts_us": .some(.eventMicroseconds)
+    case "ts_ns": .some(.eventNanoseconds)
+    case "transaction": .some(.null)
     case "before", "after", "source": nil
     default: .some(nil)
     }

@@ -211,7 +211,8 @@ final class FusedUnwrapTests: XCTestCase {
 
   func testAddedFieldsWithSourceFieldsAliasesAndAPrefix() throws {
     let fields =
-      "op,ts_ms,table,lsn,source.ts_ms,source.snapshot:snap,txId,db,schema,name,version,connector,transaction.id,id,total_order,source.op:sop,source.missing"
+      "op,ts_ms,table,lsn,source.ts_ms,source.snapshot:snap,txId,db,schema,name,version,connector,transaction.id,id,total_order,source.op:sop,source.missing,"
+        + "sequence,ts_us,ts_ns,source.ts_us,source.ts_ns:sns,xmin,origin,origin_lsn,transaction"
     for mode in ["tombstone", "rewrite", "drop"] {
       try assertSame([("delete.tombstone.handling.mode", mode), ("add.fields", fields)])
     }
@@ -223,7 +224,8 @@ final class FusedUnwrapTests: XCTestCase {
   }
 
   func testAddedHeadersWithAPrefix() throws {
-    let headers = "op,source.lsn:where,db,ts_ms,source.ts_ms,name,snapshot,source.missing"
+    let headers =
+      "op,source.lsn:where,db,ts_ms,source.ts_ms,name,snapshot,source.missing,sequence,ts_ns,xmin,transaction.id"
     for mode in ["tombstone", "rewrite", "rewrite-with-tombstone", "drop"] {
       try assertSame([
         ("delete.tombstone.handling.mode", mode), ("add.headers", headers),
