@@ -1,4 +1,5 @@
 import Foundation
+import SluiceTestBrokers
 import XCTest
 
 /// The dashboard on a real worker running the file pipeline (`lines-in` → topic `lines` →
@@ -7,8 +8,7 @@ import XCTest
 /// virtualenv `make rest-tools` makes; Debian's chromium and chromium-driver from `make deps`).
 /// The browser run leaves its screenshot at `.build/dashboard.png`.
 final class DashboardBrowserTests: XCTestCase {
-  static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
+  static let repository = TestServers.repository
   static let python = repository.appendingPathComponent(".build/rest-venv/bin/python")
   static let script = repository.appendingPathComponent("Tests/Dashboard/dashboard_check.py")
   static let screenshot = repository.appendingPathComponent(".build/dashboard.png")

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceTestBrokers
 import XCTest
 
 /// The admin API's OpenAPI description against a real worker: `GET /openapi.json` serves the
@@ -10,8 +11,7 @@ import XCTest
 /// topic routes answer with data, not only 404s.
 final class OpenAPIConformanceTests: XCTestCase {
   /// The repository, found from this file.
-  static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
+  static let repository = TestServers.repository
   static let document = repository.appendingPathComponent(
     "Sources/SluiceAPI/OpenAPI/openapi.json")
   static let schemathesis = repository.appendingPathComponent(".build/rest-venv/bin/st")

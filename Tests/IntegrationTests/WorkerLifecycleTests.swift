@@ -1,4 +1,5 @@
 import Foundation
+import SluiceTestBrokers
 import XCTest
 
 /// The worker as a user meets it: hot-reloaded connector files, the CLI against a running worker,
@@ -220,9 +221,7 @@ func waitUntil(
 /// The shipped configs stay valid: every example and the default worker pass `sluice validate`.
 final class ShippedConfigTests: XCTestCase {
   func testEveryShippedConfigValidates() throws {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-      .deletingLastPathComponent()
-      .deletingLastPathComponent()
+    let root = TestServers.repository
     let config = root.appendingPathComponent("Config")
     var files = [config.appendingPathComponent("worker.yaml").path]
     for folder in ["connectors", "examples"] {

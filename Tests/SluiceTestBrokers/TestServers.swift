@@ -5,6 +5,10 @@ import Foundation
 /// `Tests/Servers/run-tests.sh`) stops at once with what to do, rather than trying a server
 /// that may be someone else's.
 public enum TestServers {
+  /// The repository's folder, found from this file's place in it (Tests/SluiceTestBrokers/).
+  public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+
   /// `SLUICE_TEST_PG_URL`: PostgreSQL 15 with `wal_level=logical`, as user `sluice`.
   public static var postgresURL: String { required("SLUICE_TEST_PG_URL") }
 

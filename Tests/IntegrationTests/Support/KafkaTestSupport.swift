@@ -1,12 +1,11 @@
 import Foundation
+import SluiceTestBrokers
 import XCTest
 
 /// A worker with its Kafka listener on a free port, and the real-client tools of Tests/Kafka
 /// (run with the virtualenv `make kafka-tools` makes: confluent-kafka, kafka-python, aiokafka).
 class KafkaWorkerTestCase: XCTestCase {
-  /// The repository, found from this file.
-  static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
+  static let repository = TestServers.repository
   static let python = repository.appendingPathComponent(".build/kafka-venv/bin/python").path
 
   /// A worker whose `kafka:` listens on a free port; `bootstrap` is that address.
