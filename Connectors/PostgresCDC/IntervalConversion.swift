@@ -29,18 +29,8 @@ enum IntervalConversion {
         guard let whole = s.digits(max: 10) else { return nil }
         var fraction: Int64 = 0
         if s.skip(".") {
-          guard let digits = s.digits(max: 9) else { return nil }
-          var value = digits.value
-          var count = digits.count
-          while count < 6 {
-            value *= 10
-            count += 1
-          }
-          while count > 6 {
-            value /= 10
-            count -= 1
-          }
-          fraction = value
+          guard let micros = s.microsecondFraction() else { return nil }
+          fraction = micros
         }
         let sign: Int64 = negative ? -1 : 1
         let value = sign * whole.value

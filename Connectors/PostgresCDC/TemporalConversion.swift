@@ -43,6 +43,21 @@ enum TemporalConversion {
       return count > 0 && count <= max ? (value, count) : nil
     }
 
+    /// The digits after a decimal point (at most nine) as microseconds: fewer than six are
+    /// padded, more are cut.
+    mutating func microsecondFraction() -> Int64? {
+      guard var (value, count) = digits(max: 9) else { return nil }
+      while count < 6 {
+        value *= 10
+        count += 1
+      }
+      while count > 6 {
+        value /= 10
+        count -= 1
+      }
+      return value
+    }
+
     /// ` BC` at the end of a date.
     mutating func era() -> Bool {
       if text.endIndex - index == 3, text[index...].elementsEqual(" BC".utf8) {
@@ -82,19 +97,7 @@ enum TemporalConversion {
       let seconds = s.digits(max: 2)
     else { return nil }
     var micros = ((hours.value * 60 + minutes.value) * 60 + seconds.value) * 1_000_000
-    if s.skip("."), let fraction = s.digits(max: 9) {
-      var value = fraction.value
-      var count = fraction.count
-      while count < 6 {
-        value *= 10
-        count += 1
-      }
-      while count > 6 {
-        value /= 10
-        count -= 1
-      }
-      micros += value
-    }
+    if s.skip("."), let fraction = s.microsecondFraction() { micros += fraction }
     return micros
   }
 
