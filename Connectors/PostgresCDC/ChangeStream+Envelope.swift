@@ -1,0 +1,200 @@
+import SluiceCore
+
+/// How a change becomes Debezium's event: the `before`/`after` rows, the key, the `source`
+/// block and the envelope around them, or with a fused `unwrap` the transform's record.
+/// Kept apart from ``ChangeStream``'s transitions so the wire format reads in one place.
+extension ChangeStream {
+
+  /// What goes in an envelope's `before` or `after`.
+  enum RowJSON {
+    case none
+    /// The row as a JSON object; unchanged TOAST values come from `substitute` (the old row)
+    /// when it has them, else they are Debezium's placeholder.
+    case row(Row, substitute: Row?)
+    /// Only the key columns (the old row of REPLICA IDENTITY DEFAULT or USING INDEX).
+    case keyColumns(Row)
+
+    /// `before`: the whole old row (REPLICA IDENTITY FULL) or only its key columns.
+    static func old(_ old: RowChange.Old) -> RowJSON {
+      old.isFull ? .row(old.row, substitute: nil) : .keyColumns(old.row)
+    }
+
+    /// About how many bytes its JSON takes, to size the event's buffer once.
+    func estimatedSize(_ table: Table) -> Int {
+      switch self {
+      case .none: 4
+      case .row(let row, _), .keyColumns(let row):
+        row.bytes.count + table.columnKeysSize + 8 * row.count
+      }
+    }
+  }
+
+  func write(_ json: RowJSON, of table: Table, to out: inout JSONWriter) {
+    switch json {
+    case .none:
+      out.null()
+    case .row(let row, let substitute):
+      out.byte("{")
+      for i in 0..<row.count {
+        if i > 0 { out.byte(",") }
+        out.raw(table.columnKeys[i])
+        if row.columns[i] == .unchangedToast, let substitute, i < substitute.count,
+          substitute.hasText(i)
+        {
+          write(column: i, of: substitute, kind: table.kinds[i], to: &out)
+        } else {
+          write(column: i, of: row, kind: table.kinds[i], to: &out)
+        }
+      }
+      out.byte("}")
+    case .keyColumns(let row):
+      // Debezium 3.x writes every column, null where the replica identity has no value.
+      out.byte("{")
+      for (i, column) in table.relation.columns.enumerated() {
+        if i > 0 { out.byte(",") }
+        out.raw(table.columnKeys[i])
+        if column.isKey {
+          write(column: i, of: row, kind: table.kinds[i], to: &out)
+        } else {
+          out.null()
+        }
+      }
+      out.byte("}")
+    }
+  }
+
+  /// Debezium's key: `{"<pk column>": value, …}`; nil for tables without a key.
+  func key(of row: Row, _ table: Table) -> [UInt8]? {
+    guard !table.keyColumns.isEmpty else { return nil }
+    var out = JSONWriter(capacity: 32)
+    out.byte("{")
+    for (n, i) in table.keyColumns.enumerated() {
+      if n > 0 { out.byte(",") }
+      out.raw(table.columnKeys[i])
+      write(column: i, of: row, kind: table.kinds[i], to: &out)
+    }
+    out.byte("}")
+    return out.bytes
+  }
+
+  func write(
+    column i: Int, of row: Row, kind: ColumnKind, to out: inout JSONWriter
+  ) {
+    switch row.columns[i] {
+    case .null: out.null()
+    case .unchangedToast:
+      ValueConverter.writeUnavailable(as: kind, options: settings.conversion, to: &out)
+    case .text(let range):
+      ValueConverter.write(row.bytes[range], as: kind, options: settings.conversion, to: &out)
+    }
+  }
+
+
+  /// What an event is rendered from: the change and its `source` block's values.
+  struct Event {
+    var op: StaticString
+    var before: RowJSON
+    var after: RowJSON
+    /// The commit time (the snapshot's time for reads), in microseconds.
+    var microseconds: Int64
+    /// Debezium's `source.snapshot`: "false" for streamed changes, "true" for snapshot reads.
+    var snapshot: StaticString
+    /// The commit before this change's, for Debezium's `source.sequence`.
+    var lastCommitLSN: LSN?
+    var xid: UInt64
+    var lsn: LSN
+
+    /// `source.ts_ms`: the commit time in milliseconds.
+    var milliseconds: Int64 { TemporalConversion.floorDivide(microseconds, 1000) }
+    /// `source.ts_ns`: the commit time in nanoseconds (wrapping as Java's long would).
+    var nanoseconds: Int64 { microseconds.multipliedReportingOverflow(by: 1000).partialValue }
+  }
+
+  /// Debezium's `source.sequence`: the last commit's LSN and this change's, as decimal strings
+  /// in a JSON array, itself written as a JSON string.
+  func writeSequence(of event: Event, to out: inout JSONWriter) {
+    out.raw("\"[")
+    if let lastCommitLSN = event.lastCommitLSN {
+      out.raw("\\\"")
+      out.number(lastCommitLSN.value)
+      out.raw("\\\"")
+    } else {
+      out.raw("null")
+    }
+    out.raw(",\\\"")
+    out.number(event.lsn.value)
+    out.raw("\\\"]\"")
+  }
+
+  /// The record's topic, value and headers: the envelope, or with a fused `unwrap` what the
+  /// transform would make of it; nil when the transform drops it.
+  func render(_ event: Event, of table: Table, key: [UInt8]?) throws(ProtocolError)
+    -> (topic: String, value: [UInt8]?, headers: [RecordHeader])?
+  {
+    guard let unwrap = settings.unwrap else {
+      return (table.topic, envelope(table, event, eventMilliseconds: now()), [])
+    }
+    if table.rendersUnwrapped {
+      switch unwrapped(event, of: table, unwrap) {
+      case .dropped?: return nil
+      case .record(let topic, let value, let headers)?: return (topic, value, headers)
+      case nil: break
+      }
+    }
+    // Rendered as the envelope and given to the transform, so the record is the transform's.
+    var record = TransformRecord(
+      topic: table.topic, key: key, value: envelope(table, event, eventMilliseconds: now()),
+      timestamp: 0)
+    do {
+      guard try unwrap.transform.apply(to: &record) else { return nil }
+    } catch {
+      throw ProtocolError("the unwrap transform failed on a change: \(error.reason)")
+    }
+    return (record.topic, record.value.bytes, record.headers)
+  }
+
+  /// The Debezium 3.x envelope: before, after, source, transaction, op, and ts_ms, ts_us,
+  /// ts_ns (`eventMilliseconds`, when Sluice made the event).
+  func envelope(_ table: Table, _ event: Event, eventMilliseconds: Int64) -> [UInt8] {
+    let (op, before, after, microseconds, snapshot, xid, lsn) = (
+      event.op, event.before, event.after, event.microseconds, event.snapshot, event.xid,
+      event.lsn
+    )
+    var out = JSONWriter(
+      capacity: 256 + table.sourceFields.count + before.estimatedSize(table)
+        + after.estimatedSize(table))
+    out.raw("{\"before\":")
+    write(before, of: table, to: &out)
+    out.raw(",\"after\":")
+    write(after, of: table, to: &out)
+    out.raw(",\"source\":{\"version\":\"sluice\",\"connector\":\"postgresql\",\"name\":")
+    out.string(settings.connectorName)
+    out.raw(",\"ts_ms\":")
+    out.number(TemporalConversion.floorDivide(microseconds, 1000))
+    out.raw(",\"snapshot\":\"")
+    snapshot.withUTF8Buffer { out.raw($0) }
+    out.raw("\",\"db\":")
+    out.string(settings.database)
+    out.raw(",\"sequence\":")
+    writeSequence(of: event, to: &out)
+    out.raw(",\"ts_us\":")
+    out.number(event.microseconds)
+    out.raw(",\"ts_ns\":")
+    out.number(event.nanoseconds)
+    out.raw(table.sourceFields)
+    out.number(xid)
+    out.raw(",\"lsn\":")
+    out.number(lsn.value)
+    out.raw(",\"xmin\":null,\"origin\":null,\"origin_lsn\":null},\"transaction\":null,\"op\":\"")
+    op.withUTF8Buffer { out.raw($0) }
+    out.raw("\",\"ts_ms\":")
+    out.number(eventMilliseconds)
+    out.raw(",\"ts_us\":")
+    out.number(eventMilliseconds &* 1000)
+    out.raw(",\"ts_ns\":")
+    out.number(eventMilliseconds &* 1_000_000)
+    out.byte("}")
+    return out.bytes
+  }
+
+}
