@@ -41,6 +41,12 @@ struct CDCConfig: Sendable {
   var replayWindowBytes: UInt64
   /// How values are written: Debezium's conversion modes.
   var conversion: ValueConversionOptions
+  /// `provide_transaction_metadata` and `transaction_topic`: BEGIN/END records and the
+  /// events' `transaction` blocks (``TransactionMetadata``); nil: off.
+  var transactionMetadata: TransactionMetadata?
+  /// `heartbeat_topic`: where Debezium's heartbeat records go every `heartbeat_ms`
+  /// (``DebeziumHeartbeat``); nil: none.
+  var heartbeatTopic: String?
 
   /// The `config:` keys, as `/connector-plugins` describes them.
   static let definitions: [ConfigKeyDefinition] = [
@@ -122,6 +128,19 @@ struct CDCConfig: Sendable {
       "hstore_handling", .string, default: "json", importance: .low, group: "Events",
       allowed: ValueConversionOptions.HstoreHandling.allCases.map(\.rawValue),
       "Debezium's hstore.handling.mode: json (a string of JSON) or map (a JSON object)."),
+    .init(
+      "provide_transaction_metadata", .boolean, default: "false", importance: .low,
+      group: "Events",
+      "Debezium's provide.transaction.metadata: a BEGIN record before each transaction's events and an END record with its event counts after them, to transaction_topic, and a transaction block (id, total_order, data_collection_order) in each event."
+    ),
+    .init(
+      "transaction_topic", .string, importance: .low, group: "Events",
+      "The topic of the BEGIN and END records; default <name>.transaction, Debezium's <topic.prefix>.transaction."
+    ),
+    .init(
+      "heartbeat_topic", .string, default: "false", importance: .low, group: "Events",
+      "Debezium's heartbeat records ({\"serverName\": <name>} → {\"ts_ms\": …}) every heartbeat_ms, beside the WAL heartbeat: false, true (topic __debezium-heartbeat.<name>) or a topic name."
+    ),
   ]
   static let keys = definitions.topLevelKeys
   static let topicPlaceholders = ["schema", "table", "db"]
@@ -206,6 +225,7 @@ struct CDCConfig: Sendable {
     }
 
     conversion = try Self.conversion(m)
+    (transactionMetadata, heartbeatTopic) = try Self.debeziumTopics(m, name: definition.name)
 
     let topicNode = try definition.requiredTopicNode()
     do throws(TemplateError) {
@@ -219,6 +239,35 @@ struct CDCConfig: Sendable {
 }
 
 extension CDCConfig {
+  /// `provide_transaction_metadata` with `transaction_topic`, and `heartbeat_topic`; a topic
+  /// name that cannot be one is an error at its line.
+  fileprivate static func debeziumTopics(_ m: ConfigMapping, name: String) throws
+    -> (TransactionMetadata?, String?)
+  {
+    func topic(_ key: String, _ text: String) throws -> String {
+      if let problem = TopicName.problem(with: text),
+        let node = m.node(key) ?? m.node("provide_transaction_metadata")
+      {
+        throw node.error("'\(text)' cannot name a topic: \(problem)")
+      }
+      return text
+    }
+    var metadata: TransactionMetadata?
+    if try m.bool("provide_transaction_metadata", default: false) {
+      let text = try m.string(
+        "transaction_topic",
+        default: ChangeStream.topicSafe(name) + "." + TransactionMetadata.defaultSuffix)
+      metadata = TransactionMetadata(topic: try topic("transaction_topic", text))
+    }
+    var heartbeat: String?
+    switch try m.string("heartbeat_topic", default: "false") {
+    case "false": heartbeat = nil
+    case "true": heartbeat = DebeziumHeartbeat.defaultPrefix + "." + ChangeStream.topicSafe(name)
+    case let text: heartbeat = try topic("heartbeat_topic", text)
+    }
+    return (metadata, heartbeat)
+  }
+
   /// The conversion modes from `decimal_handling`, `time_precision`, `interval_handling`,
   /// `binary_handling` and `hstore_handling`; a value not allowed is an error at its line.
   fileprivate static func conversion(_ m: ConfigMapping) throws -> ValueConversionOptions {

@@ -175,7 +175,7 @@ final class CDCSourceTask: SourceTask {
       connectorName: config.name, database: setup.database, topic: config.topic,
       tombstonesOnDelete: config.tombstonesOnDelete, unwrap: unwrap,
       generation: context.committedPosition.flatMap(CDCPosition.init)?.generation ?? 0,
-      conversion: config.conversion)
+      conversion: config.conversion, transactionMetadata: config.transactionMetadata)
   }
 
   /// The committed change position: the slot may stream changes up to it again (a restart,
@@ -225,6 +225,13 @@ final class CDCSourceTask: SourceTask {
     // With a `replay_window`, PostgreSQL is told an LSN that far behind the durable one.
     var window = ReplayWindow(bytes: config.replayWindowBytes, confirmed: setup.confirmed)
     let alreadyWritten = self.alreadyWritten
+    // Debezium's heartbeat records, after each chunk once the interval has passed (the WAL
+    // heartbeat makes a chunk arrive at least that often).
+    var heartbeat: DebeziumHeartbeat? = nil
+    if let topic = config.heartbeatTopic {
+      heartbeat = DebeziumHeartbeat(
+        topic: topic, serverName: config.name, intervalMilliseconds: config.heartbeatMilliseconds)
+    }
     /// Changes at or before the committed position, dropped here; counted with the runtime's.
     var droppedWritten = 0
     try await withTaskCancellationHandler {
@@ -301,6 +308,7 @@ final class CDCSourceTask: SourceTask {
             records = try await afterSnapshot(
               replayed, filter: filter, tables: changes.tables, progress: progressSuffix)
           }
+          if let record = heartbeat?.due(now: currentTimeMillis()) { records.append(record) }
           // Everything before this LSN is in `records` or in the sends before them.
           let confirmable = changes.confirmableLSN
           // Counted per chunk, into the metrics once the chunk is durable.

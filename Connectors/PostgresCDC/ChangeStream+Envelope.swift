@@ -103,6 +103,8 @@ extension ChangeStream {
     var lastCommitLSN: LSN?
     var xid: UInt64
     var lsn: LSN
+    /// The `transaction` block; nil (null) without transaction metadata and for reads.
+    var transaction: TransactionBlock? = nil
 
     /// `source.ts_ms`: the commit time in milliseconds.
     var milliseconds: Int64 { TemporalConversion.floorDivide(microseconds, 1000) }
@@ -185,7 +187,9 @@ extension ChangeStream {
     out.number(xid)
     out.raw(",\"lsn\":")
     out.number(lsn.value)
-    out.raw(",\"xmin\":null,\"origin\":null,\"origin_lsn\":null},\"transaction\":null,\"op\":\"")
+    out.raw(",\"xmin\":null,\"origin\":null,\"origin_lsn\":null},\"transaction\":")
+    Self.write(event.transaction, to: &out)
+    out.raw(",\"op\":\"")
     op.withUTF8Buffer { out.raw($0) }
     out.raw("\",\"ts_ms\":")
     out.number(eventMilliseconds)

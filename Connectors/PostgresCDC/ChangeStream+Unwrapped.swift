@@ -93,6 +93,14 @@ extension ChangeStream {
     case .eventMicroseconds: out.number(eventMilliseconds &* 1000)
     case .eventNanoseconds: out.number(eventMilliseconds &* 1_000_000)
     case .null: out.raw("null")
+    case .transactionBlock: Self.write(event.transaction, to: &out)
+    case .transaction(let member):
+      guard let block = event.transaction else { return out.null() }
+      switch member {
+      case .id: Self.writeTransactionID(xid: block.xid, lsn: block.lsn, to: &out)
+      case .totalOrder: out.number(block.totalOrder)
+      case .collectionOrder: out.number(block.collectionOrder)
+      }
     case .source(let member):
       switch member {
       case .version: out.raw("\"sluice\"")

@@ -39,6 +39,8 @@ struct ChangeStream {
     var generation: UInt32 = 0
     /// How values are written: Debezium's decimal, time, interval, binary and hstore modes.
     var conversion: ValueConversionOptions = .debezium
+    /// BEGIN/END records and `transaction` blocks (``TransactionMetadata``); nil: none.
+    var transactionMetadata: TransactionMetadata? = nil
   }
 
   /// A table as its latest Relation message described it.
@@ -64,6 +66,15 @@ struct ChangeStream {
     var commitLSN: LSN
     var commitMicroseconds: Int64
     var nextIndex: UInt32 = 0
+    /// Where its Begin message sat: the LSN in the id of its BEGIN record.
+    var beginLSN = LSN(0)
+    /// With transaction metadata: whether its BEGIN record was handed out (it takes index 0
+    /// and goes out with the first event), and its events so far.
+    var begun = false
+    var counts = TransactionCounts()
+    /// Whether it carried Sluice's WAL heartbeat message: without changes it has no BEGIN
+    /// and END records (it is Sluice's, not the database's).
+    var isHeartbeat = false
 
     var commitMilliseconds: Int64 { TemporalConversion.floorDivide(commitMicroseconds, 1000) }
   }
@@ -122,11 +133,14 @@ struct ChangeStream {
   {
     switch message {
     case .begin(let begin):
+      // With metadata, index 0 is the BEGIN record's: it sorts before every event.
       transaction = Transaction(
         xid: begin.xid, commitLSN: begin.finalLSN,
-        commitMicroseconds: PostgresEpoch.microseconds(fromPostgres: begin.commitTime))
+        commitMicroseconds: PostgresEpoch.microseconds(fromPostgres: begin.commitTime),
+        nextIndex: settings.transactionMetadata == nil ? 0 : 1, beginLSN: lsn)
       return []
     case .commit(let commit):
+      let records = try closingRecords(at: lsn)
       if let transaction {
         if transaction.nextIndex > 0 { tally.transactions += 1 }
         tally.lastCommitMilliseconds = transaction.commitMilliseconds
@@ -135,19 +149,22 @@ struct ChangeStream {
       // Debezium's last commit LSN is where the commit message sat in the stream.
       lastCommitLSN = lsn
       if commit.endLSN > confirmableLSN { confirmableLSN = commit.endLSN }
-      return []
+      return records
     case .relation(let relation):
       try define(relation)
       return []
-    case .type, .origin, .message:
+    case .message(let transactional, _, let prefix, _):
+      if transactional, prefix == Self.heartbeatPrefix { transaction?.isHeartbeat = true }
+      return []
+    case .type, .origin:
       return []
     case .insert(let oid, let new):
-      return try receive(.insert(relation: oid, new: Row(new)), at: lsn)
+      return opening(try receive(.insert(relation: oid, new: Row(new)), at: lsn))
     case .update(let oid, let old, let new):
-      return try receive(
-        .update(relation: oid, old: old.map(Self.old), new: Row(new)), at: lsn)
+      return opening(
+        try receive(.update(relation: oid, old: old.map(Self.old), new: Row(new)), at: lsn))
     case .delete(let oid, let old):
-      return try receive(.delete(relation: oid, old: Self.old(old)), at: lsn)
+      return opening(try receive(.delete(relation: oid, old: Self.old(old)), at: lsn))
     case .truncate(let oids, _, _):
       var records: [ChangeRecord] = []
       tally.truncates += oids.count
@@ -158,8 +175,49 @@ struct ChangeStream {
           records.append(record)
         }
       }
-      return records
+      return opening(records)
     }
+  }
+
+  /// The prefix of Sluice's WAL heartbeat message (``ControlConnection/heartbeat(on:)``).
+  static let heartbeatPrefix = "sluice-heartbeat"
+
+  // MARK: - Transaction metadata (TransactionMetadata.swift renders the records)
+
+  /// `records` of a change, after the transaction's BEGIN record when they are its first
+  /// (or the transform dropped them: the events still count, as in Debezium).
+  private mutating func opening(_ records: [ChangeRecord]) -> [ChangeRecord] {
+    guard let metadata = settings.transactionMetadata, var transaction, !transaction.begun,
+      transaction.counts.total > 0
+    else { return records }
+    transaction.begun = true
+    self.transaction = transaction
+    return [beginRecord(transaction, metadata)] + records
+  }
+
+  private func beginRecord(_ transaction: Transaction, _ metadata: TransactionMetadata)
+    -> ChangeRecord
+  {
+    Self.transactionRecord(
+      ending: false, transaction, lsn: transaction.beginLSN,
+      position: ChangePosition(
+        commitLSN: transaction.commitLSN, index: 0, generation: settings.generation),
+      metadata: metadata)
+  }
+
+  /// At a commit: the END record (after the BEGIN record when no event handed it out), at
+  /// the transaction's last position; none for Sluice's own heartbeat transactions.
+  private mutating func closingRecords(at lsn: LSN) throws(ProtocolError) -> [ChangeRecord] {
+    guard let metadata = settings.transactionMetadata, let open = transaction,
+      open.begun || !open.isHeartbeat
+    else { return [] }
+    var records: [ChangeRecord] = []
+    if !open.begun { records.append(beginRecord(open, metadata)) }
+    let position = try nextPosition()
+    records.append(
+      Self.transactionRecord(
+        ending: true, open, lsn: lsn, position: position, metadata: metadata))
+    return records
   }
 
   /// The hot path: an Insert, Update or Delete read in place from its message bytes (the
@@ -169,7 +227,7 @@ struct ChangeStream {
     -> [ChangeRecord]?
   {
     guard PgOutputMessage.isRowChange(bytes) else { return nil }
-    return try receive(try PgOutputMessage.decodeRowChange(bytes), at: lsn)
+    return opening(try receive(try PgOutputMessage.decodeRowChange(bytes), at: lsn))
   }
 
   private static func old(_ old: PgOutputMessage.OldTuple) -> RowChange.Old {
@@ -330,10 +388,15 @@ struct ChangeStream {
     at lsn: LSN
   ) throws(ProtocolError) -> ChangeRecord? {
     let position = try nextPosition()
-    let transaction = self.transaction!
-    let event = Event(
-      op: op, before: before, after: after, microseconds: transaction.commitMicroseconds,
-      snapshot: "false", lastCommitLSN: lastCommitLSN, xid: UInt64(transaction.xid), lsn: lsn)
+    var event = Event(
+      op: op, before: before, after: after, microseconds: transaction!.commitMicroseconds,
+      snapshot: "false", lastCommitLSN: lastCommitLSN, xid: UInt64(transaction!.xid), lsn: lsn)
+    if settings.transactionMetadata != nil {
+      let order = transaction!.counts.count(
+        table.relation.oid, name: table.relation.schema + "." + table.relation.name)
+      event.transaction = TransactionBlock(
+        xid: event.xid, lsn: lsn, totalOrder: order.total, collectionOrder: order.collection)
+    }
     guard
       let (topic, value, headers) = try render(event, of: table, key: key)
     else { return nil }

@@ -124,6 +124,7 @@ final class ControlConnection: @unchecked Sendable {
 
   /// Writes a transactional message to the WAL so an idle slot has something to confirm.
   static func heartbeat(on connection: PostgresConnection) throws {
-    try connection.execute("SELECT pg_logical_emit_message(true, 'sluice-heartbeat', '')")
+    try connection.execute(
+      "SELECT pg_logical_emit_message(true, '\(ChangeStream.heartbeatPrefix)', '')")
   }
 }

@@ -93,8 +93,22 @@ enum DebeziumPostgresConfig {
     ),
     .init(
       "heartbeat.interval.ms", .int, default: "0", importance: .low, group: replication,
-      "Milliseconds between heartbeats that let an idle slot advance. Sluice writes them to the WAL (pg_logical_emit_message) and always does, every 10 s when 0; no heartbeat topic records are written."
+      "Milliseconds between heartbeats: above 0, heartbeat records to <topic.heartbeat.prefix>.<topic.prefix> at this interval. Sluice also writes a WAL heartbeat (pg_logical_emit_message) that lets an idle slot advance, always, every 10 s when 0."
     ),
+    .init(
+      "topic.heartbeat.prefix", .string, default: "__debezium-heartbeat", importance: .low,
+      group: events, "The prefix of the heartbeat topic, <prefix>.<topic.prefix>."),
+    .init(
+      "topic.heartbeat.name", .string, importance: .low, group: events,
+      "The heartbeat topic's full name, instead of <topic.heartbeat.prefix>.<topic.prefix>."),
+    .init(
+      "provide.transaction.metadata", .boolean, default: "false", importance: .low,
+      group: events,
+      "BEGIN and END records of each transaction to <topic.prefix>.<topic.transaction>, and a transaction block in each event."
+    ),
+    .init(
+      "topic.transaction", .string, default: "transaction", importance: .low, group: events,
+      "The suffix of the transaction metadata topic, <topic.prefix>.<topic.transaction>."),
     .init(
       "tombstones.on.delete", .boolean, default: "true", importance: .medium, group: events,
       "Whether a delete event is followed by a tombstone (a record with a null value)."),
@@ -249,9 +263,39 @@ enum DebeziumPostgresConfig {
       throw prefixNode.error(
         "a topic prefix uses letters, digits, '.', '_' and '-', got \(prefixNode.kindDescription)")
     }
+    config += try debeziumTopics(t, prefix: prefix)
     var topic = prefixNode
     topic.content = .scalar("\(prefix).{schema}.{table}")
     return try t.definition(type: "postgres-cdc", topic: topic, config: config)
+  }
+
+  /// `provide_transaction_metadata` and `transaction_topic` (`<prefix>.<topic.transaction>`),
+  /// and with `heartbeat.interval.ms` above 0 `heartbeat_topic` (`topic.heartbeat.name`, else
+  /// `<topic.heartbeat.prefix>.<prefix>`), as Debezium names those topics.
+  private static func debeziumTopics(_ t: ConnectTranslation, prefix: String) throws(ConfigError)
+    -> [ConfigNode.Entry]
+  {
+    var entries: [ConfigNode.Entry] = []
+    if try t.bool("provide.transaction.metadata") == true {
+      entries.append(
+        t.entry(
+          "provide_transaction_metadata",
+          t.located(.scalar("true"), at: "provide.transaction.metadata")))
+      let suffix = try t.string("topic.transaction") ?? TransactionMetadata.defaultSuffix
+      entries.append(
+        t.entry(
+          "transaction_topic",
+          t.located(
+            .scalar("\(prefix).\(suffix)"),
+            at: t.has("topic.transaction") ? "topic.transaction" : "provide.transaction.metadata")))
+    }
+    if let interval = try t.int("heartbeat.interval.ms", range: 0...Int(Int32.max)), interval > 0 {
+      let key = t.has("topic.heartbeat.name") ? "topic.heartbeat.name" : "heartbeat.interval.ms"
+      let heartbeatPrefix = try t.string("topic.heartbeat.prefix") ?? DebeziumHeartbeat.defaultPrefix
+      let topic = try t.string("topic.heartbeat.name") ?? "\(heartbeatPrefix).\(prefix)"
+      entries.append(t.entry("heartbeat_topic", t.located(.scalar(topic), at: key)))
+    }
+    return entries
   }
 
   /// `postgresql://user@host:port/dbname?sslmode=…` from the `database.*` keys.

@@ -21,9 +21,19 @@ struct FusedUnwrap: Sendable {
     /// The envelope's `ts_ms`, `ts_us`, `ts_ns`: when the event was rendered.
     case eventMilliseconds, eventMicroseconds, eventNanoseconds
     case source(SourceMember)
-    /// A member whose value is always null: the `transaction` block's (the envelope's
-    /// `transaction` is null), `source.xmin`, `source.origin`.
+    /// A member of the `transaction` block: null without transaction metadata.
+    case transaction(TransactionMember)
+    /// The `transaction` block itself: an object with transaction metadata, else null.
+    case transactionBlock
+    /// A member whose value is always null: `source.xmin`, `source.origin`.
     case null
+  }
+
+  /// The members of the envelope's `transaction` block (``TransactionMetadata``).
+  enum TransactionMember: String, Sendable {
+    case id
+    case totalOrder = "total_order"
+    case collectionOrder = "data_collection_order"
   }
 
   /// The members of the envelope's `source` block, as ``ChangeStream`` writes them.
@@ -109,8 +119,8 @@ struct FusedUnwrap: Sendable {
       if let member = SourceMember(rawValue: field.field) { return .some(.source(member)) }
       return own(field.field)
     case "transaction"?:
-      // The envelope's `transaction` is null: every member of it is null.
-      return .some(.null)
+      // Null without transaction metadata; another member is the transform's to look up.
+      return TransactionMember(rawValue: field.field).map { .some(.transaction($0)) }
     default:
       // No block, or one that is absent (`transaction`) or not an object (`op`): the
       // envelope's own member.
@@ -124,7 +134,7 @@ struct FusedUnwrap: Sendable {
     case "ts_ms": .some(.eventMilliseconds)
     case "ts_us": .some(.eventMicroseconds)
     case "ts_ns": .some(.eventNanoseconds)
-    case "transaction": .some(.null)
+    case "transaction": .some(.transactionBlock)
     case "before", "after", "source": nil
     default: .some(nil)
     }

@@ -125,6 +125,9 @@ final class DebeziumPostgresConfigTests: XCTestCase {
     XCTAssertEqual(config.publication, "inventory_pub")
     XCTAssertEqual(config.snapshot, .never)
     XCTAssertEqual(config.heartbeatMilliseconds, 5000)
+    // Debezium's heartbeat records, to __debezium-heartbeat.<topic.prefix>; no metadata.
+    XCTAssertEqual(config.heartbeatTopic, "__debezium-heartbeat.dbserver1")
+    XCTAssertNil(config.transactionMetadata)
     XCTAssertFalse(config.tombstonesOnDelete)
     XCTAssertEqual(
       config.conversion,
@@ -133,6 +136,38 @@ final class DebeziumPostgresConfigTests: XCTestCase {
     XCTAssertEqual(definition.topic, "dbserver1.{schema}.{table}")
     // What is kept is what was written: the reference, not the password.
     XCTAssertEqual(definition.connectConfig["database.password"], "${env:PGPASSWORD}")
+  }
+
+  func testTransactionMetadataAndHeartbeatTopicsAreNamedAsDebeziumNamesThem() throws {
+    func config(_ pairs: [String: String]) throws -> CDCConfig {
+      var config = ConnectConfig([
+        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+        "database.hostname": "db", "database.user": "u", "database.dbname": "shop",
+        "topic.prefix": "shop", "table.include.list": "public.orders",
+      ])
+      for (key, value) in pairs { config[key] = value }
+      return try CDCConfig(
+        definition: try registry.definition(
+          name: "x", config: config, file: "x.json",
+          interpolation: Interpolation(environment: [:])))
+    }
+    let plain = try config([:])
+    XCTAssertNil(plain.transactionMetadata)
+    XCTAssertNil(plain.heartbeatTopic)
+    let on = try config(["provide.transaction.metadata": "true", "heartbeat.interval.ms": "1000"])
+    XCTAssertEqual(on.transactionMetadata, TransactionMetadata(topic: "shop.transaction"))
+    XCTAssertEqual(on.heartbeatTopic, "__debezium-heartbeat.shop")
+    XCTAssertEqual(on.heartbeatMilliseconds, 1000)
+    let named = try config([
+      "provide.transaction.metadata": "true", "topic.transaction": "tx",
+      "heartbeat.interval.ms": "2000", "topic.heartbeat.prefix": "hb",
+    ])
+    XCTAssertEqual(named.transactionMetadata?.topic, "shop.tx")
+    XCTAssertEqual(named.heartbeatTopic, "hb.shop")
+    let full = try config(["heartbeat.interval.ms": "2000", "topic.heartbeat.name": "beats"])
+    XCTAssertEqual(full.heartbeatTopic, "beats")
+    // No heartbeat records without an interval, as in Debezium.
+    XCTAssertNil(try config(["topic.heartbeat.prefix": "hb"]).heartbeatTopic)
   }
 
   func testNoIncludeListCapturesEveryTable() throws {

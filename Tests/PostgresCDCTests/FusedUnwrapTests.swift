@@ -41,12 +41,15 @@ final class FusedUnwrapTests: XCTestCase {
     return try ConnectorDefinition.parse(text: text, file: "shop.yaml", environment: [:])
   }
 
-  private func stream(connector: String, unwrap: FusedUnwrap?) -> ChangeStream {
+  private func stream(connector: String, unwrap: FusedUnwrap?, metadata: Bool = false)
+    -> ChangeStream
+  {
     var stream = ChangeStream(
       settings: .init(
         connectorName: connector, database: "d\"b",
         topic: try! TopicTemplate("shop.{schema}.{table}"),
-        tombstonesOnDelete: true, unwrap: unwrap),
+        tombstonesOnDelete: true, unwrap: unwrap,
+        transactionMetadata: metadata ? TransactionMetadata(topic: "shop.transaction") : nil),
       confirmed: LSN(100))
     stream.now = { 42 }
     return stream
@@ -132,8 +135,9 @@ final class FusedUnwrapTests: XCTestCase {
 
   /// The changes and snapshot reads rendered as envelopes and sent through the whole chain,
   /// and rendered by the fused `unwrap` and sent through the rest of it.
-  private func bothWays(_ options: [(String, String)], connector: String = "shop")
-    throws -> (unfused: [Written], fused: [Written])
+  private func bothWays(
+    _ options: [(String, String)], connector: String = "shop", metadata: Bool = false
+  ) throws -> (unfused: [Written], fused: [Written])
   {
     let definition = try definition(options)
     let chain = definition.transforms
@@ -145,7 +149,7 @@ final class FusedUnwrapTests: XCTestCase {
     XCTAssertTrue(split.chain.valuesAreJSON, "the rest of the chain reads unwrap's JSON rows")
 
     func run(_ unwrap: FusedUnwrap?, _ chain: TransformChain) throws -> [Written] {
-      var stream = stream(connector: connector, unwrap: unwrap)
+      var stream = stream(connector: connector, unwrap: unwrap, metadata: metadata)
       var records: [SourceRecord] = []
       for message in messages {
         records += try stream.receive(message, at: LSN(0x400)).map(\.sourceRecord)
@@ -181,10 +185,10 @@ final class FusedUnwrapTests: XCTestCase {
   }
 
   private func assertSame(
-    _ options: [(String, String)], connector: String = "shop", file: StaticString = #filePath,
-    line: UInt = #line
+    _ options: [(String, String)], connector: String = "shop", metadata: Bool = false,
+    file: StaticString = #filePath, line: UInt = #line
   ) throws {
-    let (unfused, fused) = try bothWays(options, connector: connector)
+    let (unfused, fused) = try bothWays(options, connector: connector, metadata: metadata)
     XCTAssertFalse(unfused.isEmpty, file: file, line: line)
     XCTAssertEqual(unfused.count, fused.count, "\(options)", file: file, line: line)
     for (a, b) in zip(unfused, fused) where a != b {
@@ -221,6 +225,27 @@ final class FusedUnwrapTests: XCTestCase {
         ("delete.handling.mode", "rewrite"), ("add.fields", fields), ("add.fields.prefix", "meta_"),
       ],
       connector: "sh\"op\\n")
+  }
+
+  func testTransactionMetadataInAddedFieldsAndHeadersAndBeginEndPassUnchanged() throws {
+    let fields = "op,transaction.id,transaction.total_order,transaction.data_collection_order,transaction"
+    for mode in ["tombstone", "rewrite", "drop"] {
+      try assertSame(
+        [
+          ("delete.tombstone.handling.mode", mode), ("add.fields", fields),
+          ("add.headers", "transaction.id,transaction.total_order"),
+        ], metadata: true)
+    }
+    let (unfused, fused) = try bothWays(
+      [("add.fields", "transaction.data_collection_order")], metadata: true)
+    // BEGIN and END are not envelopes: both ways they pass `unwrap` as they are.
+    for records in [unfused, fused] {
+      let transactionRecords = records.filter { $0.topic == "cdc.transaction" }
+      XCTAssertEqual(transactionRecords.count, 2)
+      XCTAssertEqual(transactionRecords.first?.value?.hasPrefix(#"{"status":"BEGIN","id":"9:1024""#), true)
+      XCTAssertEqual(transactionRecords.last?.value?.hasPrefix(#"{"status":"END","id":"9:1024","event_count":13,"#), true)
+    }
+    XCTAssertTrue(fused.contains { $0.value?.contains(#"_data_collection_order":3"#) == true })
   }
 
   func testAddedHeadersWithAPrefix() throws {

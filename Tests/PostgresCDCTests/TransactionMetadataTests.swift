@@ -1,0 +1,207 @@
+import Foundation
+import SluiceCore
+import XCTest
+
+@testable import PostgresCDCConnector
+
+/// Debezium's transaction metadata from the pgoutput state machine: BEGIN and END records,
+/// each event's `transaction` block, the counts, and the positions that make them exactly once.
+final class TransactionMetadataTests: XCTestCase {
+  typealias M = PgOutputMessage
+
+  private func makeStream(metadata: Bool = true) throws -> ChangeStream {
+    var stream = ChangeStream(
+      settings: .init(
+        connectorName: "shop", database: "db", topic: try TopicTemplate("shop.{schema}.{table}"),
+        tombstonesOnDelete: true,
+        transactionMetadata: metadata ? TransactionMetadata(topic: "shop.transaction") : nil),
+      confirmed: LSN(100))
+    stream.now = { 42 }
+    return stream
+  }
+
+  private func relation(_ oid: UInt32, _ schema: String, _ name: String) -> M {
+    .relation(
+      M.Relation(
+        oid: oid, schema: schema, name: name, replicaIdentity: UInt8(ascii: "d"),
+        columns: [
+          .init(name: "id", typeOID: 23, typeModifier: -1, isKey: true),
+          .init(name: "note", typeOID: 25, typeModifier: -1, isKey: false),
+        ]))
+  }
+
+  private func row(_ id: Int) -> [M.TupleValue] { [.text(Array("\(id)".utf8)), .null] }
+  private func text(_ bytes: [UInt8]?) -> String? { bytes.map { String(decoding: $0, as: UTF8.self) } }
+
+  /// One transaction over two tables: two inserts into `orders`, a delete (and its tombstone)
+  /// from `inventory.items`, an update of `orders`; committed 2000-01-01 00:00:01.5.
+  private func transaction(_ stream: inout ChangeStream) throws -> [ChangeRecord] {
+    _ = try stream.receive(relation(7, "public", "orders"), at: LSN(1))
+    _ = try stream.receive(relation(8, "inventory", "items"), at: LSN(2))
+    var records = try stream.receive(
+      .begin(.init(finalLSN: LSN(0x900), commitTime: 1_500_000, xid: 77)), at: LSN(0x800))
+    records += try stream.receive(.insert(relation: 7, new: row(1)), at: LSN(0x810))
+    records += try stream.receive(.insert(relation: 7, new: row(2)), at: LSN(0x820))
+    records += try stream.receive(.delete(relation: 8, old: .key(row(5))), at: LSN(0x830))
+    records += try stream.receive(.update(relation: 7, old: nil, new: row(1)), at: LSN(0x840))
+    records += try stream.receive(
+      .commit(.init(commitLSN: LSN(0x900), endLSN: LSN(0x908), commitTime: 1_500_000)),
+      at: LSN(0x908))
+    return records
+  }
+
+  /// (The tables in END in the order Java 17's HashMap gives: public.orders first.)
+  func testBeginEventsWithBlocksAndEndWithCountsAsDebeziumWritesThem() throws {
+    var stream = try makeStream()
+    let records = try transaction(&stream)
+    XCTAssertEqual(
+      records.map(\.topic),
+      [
+        "shop.transaction", "shop.public.orders", "shop.public.orders", "shop.inventory.items",
+        "shop.inventory.items", "shop.public.orders", "shop.transaction",
+      ])
+    // Debezium's ids: the xid and the LSN of the message at hand (Begin, event, Commit).
+    XCTAssertEqual(text(records[0].key), #"{"id":"77:2048"}"#)
+    XCTAssertEqual(
+      text(records[0].value),
+      #"{"status":"BEGIN","id":"77:2048","event_count":null,"data_collections":null,"ts_ms":946684801500}"#
+    )
+    XCTAssertEqual(text(records[6].key), #"{"id":"77:2312"}"#)
+    XCTAssertEqual(
+      text(records[6].value),
+      #"{"status":"END","id":"77:2312","event_count":4,"data_collections":[{"data_collection":"public.orders","event_count":3},{"data_collection":"inventory.items","event_count":1}],"ts_ms":946684801500}"#
+    )
+    let blocks = [1, 2, 3, 5].map { i -> String in
+      let value = text(records[i].value)!
+      let start = value.range(of: #""transaction":"#)!.upperBound
+      let end = value.range(of: #","op":"#)!.lowerBound
+      return String(value[start..<end])
+    }
+    XCTAssertEqual(
+      blocks,
+      [
+        #"{"id":"77:2064","total_order":1,"data_collection_order":1}"#,
+        #"{"id":"77:2080","total_order":2,"data_collection_order":2}"#,
+        #"{"id":"77:2096","total_order":3,"data_collection_order":1}"#,
+        #"{"id":"77:2112","total_order":4,"data_collection_order":3}"#,
+      ])
+    // The tombstone is not an event of its own (Debezium counts the delete once).
+    XCTAssertNil(records[4].value)
+  }
+
+  func testBeginTakesTheFirstPositionAndEndTheLastSoAReplayRewritesThemIdentically() throws {
+    var stream = try makeStream()
+    let records = try transaction(&stream)
+    XCTAssertEqual(
+      records.map(\.position.sourcePosition.text),
+      (0...6).map { "0000000000000900-0000000\($0)" })
+    // A replay of the same transaction (after a crash) makes the same records at the same
+    // positions: the runtime drops those already durable, BEGIN and END included.
+    var replay = try makeStream()
+    XCTAssertEqual(try transaction(&replay), records)
+  }
+
+  func testWithoutMetadataEventsKeepANullBlockAndTheirPositions() throws {
+    var stream = try makeStream(metadata: false)
+    let records = try transaction(&stream)
+    XCTAssertEqual(records.count, 5)
+    XCTAssertFalse(records.contains { $0.topic == "shop.transaction" })
+    XCTAssertEqual(records[0].position.sourcePosition.text, "0000000000000900-00000000")
+    for record in records where record.value != nil {
+      XCTAssertTrue(text(record.value)!.contains(#""transaction":null,"op""#))
+    }
+  }
+
+  func testSluiceHeartbeatTransactionsHaveNoRecordsButOtherEmptyOnesDo() throws {
+    var stream = try makeStream()
+    _ = try stream.receive(.begin(.init(finalLSN: LSN(0x900), commitTime: 0, xid: 5)), at: LSN(0x880))
+    _ = try stream.receive(
+      .message(transactional: true, lsn: LSN(0x890), prefix: ChangeStream.heartbeatPrefix, content: []),
+      at: LSN(0x890))
+    XCTAssertEqual(
+      try stream.receive(
+        .commit(.init(commitLSN: LSN(0x900), endLSN: LSN(0x908), commitTime: 0)), at: LSN(0x908)),
+      [])
+    // Someone else's logical message: a transaction with no events, as Debezium reports it.
+    _ = try stream.receive(.begin(.init(finalLSN: LSN(0xA00), commitTime: 0, xid: 6)), at: LSN(0x980))
+    _ = try stream.receive(
+      .message(transactional: true, lsn: LSN(0x990), prefix: "app", content: []), at: LSN(0x990))
+    let records = try stream.receive(
+      .commit(.init(commitLSN: LSN(0xA00), endLSN: LSN(0xA08), commitTime: 0)), at: LSN(0xA08))
+    XCTAssertEqual(records.map { text($0.value) }, [
+      #"{"status":"BEGIN","id":"6:2432","event_count":null,"data_collections":null,"ts_ms":946684800000}"#,
+      #"{"status":"END","id":"6:2568","event_count":0,"data_collections":[],"ts_ms":946684800000}"#,
+    ])
+    XCTAssertEqual(
+      records.map(\.position.sourcePosition.text),
+      ["0000000000000A00-00000000", "0000000000000A00-00000001"])
+  }
+
+  func testSnapshotReadsHaveANullBlock() throws {
+    var stream = try makeStream()
+    _ = try stream.receive(relation(7, "public", "orders"), at: LSN(1))
+    let read = try XCTUnwrap(
+      try stream.snapshotRead(7, row(3), lsn: LSN(0x300), xid: 4, milliseconds: 7))
+    XCTAssertTrue(text(read.value)!.contains(#""transaction":null,"op":"r""#))
+  }
+
+  func testEndListsTablesInJavaHashMapOrder() {
+    // The orders java.util.HashMap iterates these in (Java 17), including one resize.
+    let small = ["public.orders", "public.items", "public.flags"]
+    XCTAssertEqual(
+      TransactionCounts.javaHashMapOrder(small).map { small[$0] },
+      ["public.items", "public.orders", "public.flags"])
+    let large = [
+      "public.a", "public.b", "inventory.customers", "s.t", "public.dbz_parity", "x.y",
+      "public.zeta", "z.z9", "public.aa", "public.ab", "public.ac", "public.ad", "public.ae",
+    ]
+    XCTAssertEqual(
+      TransactionCounts.javaHashMapOrder(large).map { large[$0] },
+      [
+        "x.y", "public.a", "public.b", "z.z9", "public.zeta", "public.dbz_parity", "public.ae",
+        "public.ad", "inventory.customers", "s.t", "public.aa", "public.ac", "public.ab",
+      ])
+  }
+
+  func testHeartbeatRecordsAtTheIntervalWithoutAPosition() {
+    var heartbeat = DebeziumHeartbeat(
+      topic: "__debezium-heartbeat.shop", serverName: "shop", intervalMilliseconds: 1000)
+    let first = heartbeat.due(now: 5000)
+    XCTAssertEqual(text(first?.key), #"{"serverName":"shop"}"#)
+    XCTAssertEqual(text(first?.value), #"{"ts_ms":5000}"#)
+    XCTAssertEqual(first?.topic, "__debezium-heartbeat.shop")
+    XCTAssertNil(first?.position)
+    XCTAssertNil(heartbeat.due(now: 5999))
+    XCTAssertEqual(text(heartbeat.due(now: 6000)?.value), #"{"ts_ms":6000}"#)
+  }
+
+  func testConfigKeys() throws {
+    func config(_ lines: String) throws -> CDCConfig {
+      let text = """
+        name: shop
+        source: postgres-cdc
+        topic: "shop.{schema}.{table}"
+        config:
+          url: postgresql://u@127.0.0.1/db
+          tables: [orders]
+        \(lines)
+        """
+      return try CDCConfig(
+        definition: try ConnectorDefinition.parse(text: text, file: "shop.yaml", environment: [:]))
+    }
+    let off = try config("")
+    XCTAssertNil(off.transactionMetadata)
+    XCTAssertNil(off.heartbeatTopic)
+    let on = try config("  provide_transaction_metadata: true\n  heartbeat_topic: true")
+    XCTAssertEqual(on.transactionMetadata, TransactionMetadata(topic: "shop.transaction"))
+    XCTAssertEqual(on.heartbeatTopic, "__debezium-heartbeat.shop")
+    let named = try config(
+      "  provide_transaction_metadata: true\n  transaction_topic: tx\n  heartbeat_topic: hb.shop")
+    XCTAssertEqual(named.transactionMetadata?.topic, "tx")
+    XCTAssertEqual(named.heartbeatTopic, "hb.shop")
+    XCTAssertThrowsError(try config("  provide_transaction_metadata: true\n  transaction_topic: 'a b'")) {
+      error in
+      XCTAssertEqual((error as? ConfigError)?.line, 8, "\(error)")
+    }
+  }
+}
