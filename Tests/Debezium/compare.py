@@ -46,6 +46,7 @@ PRESETS = {
         "interval.handling.mode": "string",
     },
     "schemas": {"schemas.enable": "true"},
+    "transactions": {"provide.transaction.metadata": "true"},
 }
 
 
@@ -67,7 +68,10 @@ def parse_set(text):
 
 def expected_events(options):
     deletes_tombstone = str(options.get("tombstones.on.delete", "true")).lower() == "true"
-    return len(fixture.SNAPSHOT_IDS) + 3 + (1 if deletes_tombstone else 0)
+    # With transaction metadata, a BEGIN and an END for each of the three transactions.
+    metadata = str(options.get("provide.transaction.metadata", "false")).lower() == "true"
+    return (len(fixture.SNAPSHOT_IDS) + 3 + (1 if deletes_tombstone else 0)
+            + (2 * fixture.STREAMED_TRANSACTIONS if metadata else 0))
 
 
 def wait_for(what, condition, broken, timeout):
@@ -113,7 +117,11 @@ def run(args, sets):
         captures[name].start()
 
     def sluice_events(name):
-        return worker.records(f"parity_{names[name]}.public.{fixture.TABLE}")
+        # The table's topic, then the transaction metadata topic (Debezium's
+        # <topic.prefix>.transaction; empty without provide.transaction.metadata).
+        prefix = f"parity_{names[name]}"
+        return (worker.records(f"{prefix}.public.{fixture.TABLE}")
+                + worker.records(f"{prefix}.transaction"))
 
     def broken():
         if worker.process.poll() is not None:

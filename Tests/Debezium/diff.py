@@ -1,7 +1,8 @@
 """Field-by-field comparison of Debezium's and Sluice's events (Tests/Debezium/compare.py).
 
 Events are paired by what they are: `r:id=1` (snapshot read of key id=1), `c:id=3`, `u:id=3`,
-`d:id=3`, `tombstone:id=3`. Both sides' key and value are walked together; every leaf (a
+`d:id=3`, `tombstone:id=3`; transaction metadata records (provide.transaction.metadata) by
+status and the transaction's place in the stream, `BEGIN:tx1`, `END:tx1`, `BEGIN:tx2`, …. Both sides' key and value are walked together; every leaf (a
 scalar, or an object or array whose shape differs between the sides) is one compared field,
 named by its path, e.g. `u:id=3.value.after.c_date`. Numbers compare by value (2.0 equals 2);
 a boolean is never a number. A key present on one side only is a difference whose other value
@@ -15,10 +16,13 @@ PRESENT = "<present>"
 
 # Fields whose values are not compared, with why. Their presence still is: a field Debezium
 # has and Sluice lacks is a difference. `ops` limits a rule to those events.
+# Change events (not BEGIN/END records, whose ts_ms is the commit time and is compared).
+EVENTS = ("r", "c", "u", "d", "t", "tombstone")
+
 IGNORED = [
-    ("value.ts_ms", None, "when the connector processed the event: differs between any two runs"),
-    ("value.ts_us", None, "as value.ts_ms, in microseconds"),
-    ("value.ts_ns", None, "as value.ts_ms, in nanoseconds"),
+    ("value.ts_ms", EVENTS, "when the connector processed the event: differs between any two runs"),
+    ("value.ts_us", EVENTS, "as value.ts_ms, in microseconds"),
+    ("value.ts_ns", EVENTS, "as value.ts_ms, in nanoseconds"),
     ("value.source.ts_ms", "r", "a snapshot read's time is when each connector's snapshot ran"
      " (compared for streamed changes: the commit time)"),
     ("value.source.ts_us", "r", "as value.source.ts_ms of a read, in microseconds"),
@@ -37,6 +41,8 @@ IGNORED = [
 VOLATILE = {
     "value.source.ts_ms", "value.source.ts_us", "value.source.ts_ns", "value.source.lsn",
     "value.source.txId", "value.source.sequence",
+    # Transaction metadata: `<xid>:<lsn>` ids and the commit time of BEGIN and END.
+    "value.transaction.id", "key.id", "value.id", "value.ts_ms",
 }
 
 
@@ -99,8 +105,17 @@ class Comparison:
         self.differences.append({"path": path, "debezium": dbz, "sluice": slc})
 
 
-def label(key_text, value_text):
-    """`<op>:<key>` for an event, `tombstone:<key>` for a null value."""
+def label(key_text, value_text, transactions):
+    """`<op>:<key>` for an event, `tombstone:<key>` for a null value, `<status>:tx<n>` for the
+    n-th transaction's BEGIN or END record (`transactions` counts BEGINs seen so far)."""
+    if value_text is not None:
+        value = json.loads(value_text)
+        if isinstance(value, dict) and "payload" in value and "schema" in value:
+            value = value["payload"]
+        if isinstance(value, dict) and value.get("status") in ("BEGIN", "END"):
+            if value["status"] == "BEGIN":
+                transactions[0] += 1
+            return f"{value['status']}:tx{transactions[0]}"
     key = json.loads(key_text) if key_text else None
     if isinstance(key, dict) and "payload" in key and "schema" in key:
         key = key["payload"]
@@ -115,8 +130,10 @@ def label(key_text, value_text):
 
 def by_label(events):
     out = {}
-    for _, key, value in events:
-        name = label(key, value)
+    # BEGIN and END records, by topic: Sluice's come after its table's events.
+    transactions = [0]
+    for _, key, value in sorted(events, key=lambda e: ".transaction" in (e[0] or "")):
+        name = label(key, value, transactions)
         n, unique = 2, name
         while unique in out:  # the same change twice: keep both, the second as name#2
             unique, n = f"{name}#{n}", n + 1

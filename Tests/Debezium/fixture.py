@@ -62,6 +62,8 @@ EXTENSION_COLUMNS = {
 # The snapshot rows and the one streamed row, by primary key.
 SNAPSHOT_IDS = [1, 2]
 STREAMED_ID = 3
+# The streamed changes are this many transactions (a BEGIN and an END each, with metadata).
+STREAMED_TRANSACTIONS = 3
 
 
 class Database:

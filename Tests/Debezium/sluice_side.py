@@ -135,7 +135,8 @@ def connector_yaml(name, pg_url, table, slot, sluice_options):
         f"  tables: [public.{table}]",
         f"  slot: {slot}",
         f"  publication: {slot}",
-        "  heartbeat_ms: 60000",
+        # No WAL heartbeat during the run: Debezium's slot would see its transactions.
+        "  heartbeat_ms: 3600000",
     ]
     lines += [f"  {k}: {yaml_scalar(v)}" for k, v in sluice_options.items()]
     return "\n".join(lines) + "\n"

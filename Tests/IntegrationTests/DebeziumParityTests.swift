@@ -5,7 +5,9 @@ import XCTest
 /// (in the virtualenv `make debezium-tools` makes) runs the Debezium PostgreSQL connector,
 /// embedded, and a Sluice worker on the same table and changes, for Debezium's default options
 /// and for `decimal.handling.mode=string, time.precision.mode=isostring,
-/// interval.handling.mode=string`, and compares their events field by field. The differences
+/// interval.handling.mode=string`, and with `provide.transaction.metadata=true` (BEGIN/END
+/// records of the transaction topic and the events' `transaction` blocks, ids, counts and
+/// commit times included), and compares their events field by field. The differences
 /// must be exactly those listed in Tests/Debezium/known-differences.json: a new one fails, and
 /// so does a listed one that no longer occurs (it was fixed: remove it from the list).
 final class DebeziumParityTests: XCTestCase {
@@ -31,7 +33,7 @@ final class DebeziumParityTests: XCTestCase {
     process.executableURL = Self.python
     process.arguments = [
       Self.tool.path, "--pg-url", url, "--sluice-bin", WorkerProcess.binary,
-      "--set", "default", "--set", "strings", "--known", Self.known.path,
+      "--set", "default", "--set", "strings", "--set", "transactions", "--known", Self.known.path,
     ]
     let out = Pipe()
     process.standardOutput = out
@@ -57,7 +59,18 @@ final class DebeziumParityTests: XCTestCase {
     }
     print(String(format: "Debezium parity: %.1f s", seconds))
     XCTAssertEqual(report["errors"] as? [String] ?? ["no errors field"], [], log)
-    XCTAssertEqual(sets.count, 2)
+    XCTAssertEqual(sets.count, 3)
+    // The transaction metadata was compared, not missing on both sides: the events' blocks
+    // and the BEGIN/END records' every field.
+    let compared = Set(sets.first { $0["name"] as? String == "transactions" }?["fields"] as? [String] ?? [])
+    for field in [
+      "value.transaction.id", "value.transaction.total_order",
+      "value.transaction.data_collection_order", "key.id", "value.status", "value.id",
+      "value.event_count", "value.data_collections[0].data_collection",
+      "value.data_collections[0].event_count",
+    ] {
+      XCTAssertTrue(compared.contains(field), "\(field) was not compared")
+    }
 
     let known = report["known"] as? [String: Any] ?? [:]
     let unexpected = known["unexpected"] as? [[String: Any]] ?? []
