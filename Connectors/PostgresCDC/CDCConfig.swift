@@ -239,6 +239,11 @@ struct CDCConfig: Sendable {
 }
 
 extension CDCConfig {
+  /// The connector's name with what a topic name cannot hold as `_` (as table topics are).
+  fileprivate static func topicSafe(_ name: String) -> String {
+    String(String.UnicodeScalarView(name.unicodeScalars.map { TopicName.isLegal($0) ? $0 : "_" }))
+  }
+
   /// `provide_transaction_metadata` with `transaction_topic`, and `heartbeat_topic`; a topic
   /// name that cannot be one is an error at its line.
   fileprivate static func debeziumTopics(_ m: ConfigMapping, name: String) throws
@@ -256,13 +261,13 @@ extension CDCConfig {
     if try m.bool("provide_transaction_metadata", default: false) {
       let text = try m.string(
         "transaction_topic",
-        default: ChangeStream.topicSafe(name) + "." + TransactionMetadata.defaultSuffix)
+        default: topicSafe(name) + "." + TransactionMetadata.defaultSuffix)
       metadata = TransactionMetadata(topic: try topic("transaction_topic", text))
     }
     var heartbeat: String?
     switch try m.string("heartbeat_topic", default: "false") {
     case "false": heartbeat = nil
-    case "true": heartbeat = DebeziumHeartbeat.defaultPrefix + "." + ChangeStream.topicSafe(name)
+    case "true": heartbeat = DebeziumHeartbeat.defaultPrefix + "." + topicSafe(name)
     case let text: heartbeat = try topic("heartbeat_topic", text)
     }
     return (metadata, heartbeat)
