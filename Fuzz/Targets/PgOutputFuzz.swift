@@ -3,11 +3,12 @@
 // keepalive), decoded by Connectors/PostgresCDC (ReplicationMessage, PgOutputMessage) and fed
 // to two ChangeStreams: one gets every message through `decode` + `receive`, the other takes
 // Insert/Update/Delete through the in-place `receiveRowChange`, as CDCSourceTask does. Both
-// must agree, record for record, on every message.
+// must agree, record for record, on every message. Transaction metadata is on, so BEGIN/END
+// records and the events' transaction blocks are made (and compared) too.
 
 private let settings = ChangeStream.Settings(
   connectorName: "fuzz", database: "shop", topic: try! TopicTemplate("cdc.{db}.{schema}.{table}"),
-  tombstonesOnDelete: true)
+  tombstonesOnDelete: true, transactionMetadata: TransactionMetadata(topic: "fuzz.transaction"))
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPgOutput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
