@@ -291,7 +291,8 @@ enum DebeziumPostgresConfig {
     }
     if let interval = try t.int("heartbeat.interval.ms", range: 0...Int(Int32.max)), interval > 0 {
       let key = t.has("topic.heartbeat.name") ? "topic.heartbeat.name" : "heartbeat.interval.ms"
-      let heartbeatPrefix = try t.string("topic.heartbeat.prefix") ?? DebeziumHeartbeat.defaultPrefix
+      let heartbeatPrefix =
+        try t.string("topic.heartbeat.prefix") ?? DebeziumHeartbeat.defaultPrefix
       let topic = try t.string("topic.heartbeat.name") ?? "\(heartbeatPrefix).\(prefix)"
       entries.append(t.entry("heartbeat_topic", t.located(.scalar(topic), at: key)))
     }

@@ -62,7 +62,8 @@ final class DebeziumParityTests: XCTestCase {
     XCTAssertEqual(sets.count, 3)
     // The transaction metadata was compared, not missing on both sides: the events' blocks
     // and the BEGIN/END records' every field.
-    let compared = Set(sets.first { $0["name"] as? String == "transactions" }?["fields"] as? [String] ?? [])
+    let compared = Set(
+      sets.first { $0["name"] as? String == "transactions" }?["fields"] as? [String] ?? [])
     for field in [
       "value.transaction.id", "value.transaction.total_order",
       "value.transaction.data_collection_order", "key.id", "value.status", "value.id",
@@ -93,7 +94,8 @@ final class DebeziumParityTests: XCTestCase {
   static func lines(_ differences: [[String: Any]]) -> String {
     differences.prefix(60).map { d in
       "  [\(d["set"] ?? "?")] \(d["path"] ?? "?"): debezium \(json(d["debezium"])), sluice \(json(d["sluice"]))"
-    }.joined(separator: "\n") + (differences.count > 60 ? "\n  … \(differences.count - 60) more" : "")
+    }.joined(separator: "\n")
+      + (differences.count > 60 ? "\n  … \(differences.count - 60) more" : "")
   }
 
   static func json(_ value: Any?) -> String {

@@ -178,7 +178,8 @@ final class PostgresCDCTransactionMetadataTests: CDCWorkerTestCase {
     XCTAssertGreaterThanOrEqual(replays, 1, "restarts that streamed durable records again")
     print(
       String(
-        format: "CDC transaction metadata crash test: %d kills (%d while loading), %d replays with records already durable skipped, %d transactions, %d events, %d heartbeat records, %.1f s",
+        format:
+          "CDC transaction metadata crash test: %d kills (%d while loading), %d replays with records already durable skipped, %d transactions, %d events, %d heartbeat records, %.1f s",
         crashes.kills, crashes.whileBusy, replays, committed.count, seen.count, beats.count,
         Date().timeIntervalSince(started)))
     XCTAssertNotNil(worker.terminate())

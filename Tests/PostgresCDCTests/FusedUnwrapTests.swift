@@ -137,8 +137,7 @@ final class FusedUnwrapTests: XCTestCase {
   /// and rendered by the fused `unwrap` and sent through the rest of it.
   private func bothWays(
     _ options: [(String, String)], connector: String = "shop", metadata: Bool = false
-  ) throws -> (unfused: [Written], fused: [Written])
-  {
+  ) throws -> (unfused: [Written], fused: [Written]) {
     let definition = try definition(options)
     let chain = definition.transforms
     let connectorObject = try PostgresCDCConnector(definition: definition)
@@ -216,7 +215,7 @@ final class FusedUnwrapTests: XCTestCase {
   func testAddedFieldsWithSourceFieldsAliasesAndAPrefix() throws {
     let fields =
       "op,ts_ms,table,lsn,source.ts_ms,source.snapshot:snap,txId,db,schema,name,version,connector,transaction.id,id,total_order,source.op:sop,source.missing,"
-        + "sequence,ts_us,ts_ns,source.ts_us,source.ts_ns:sns,xmin,origin,origin_lsn,transaction"
+      + "sequence,ts_us,ts_ns,source.ts_us,source.ts_ns:sns,xmin,origin,origin_lsn,transaction"
     for mode in ["tombstone", "rewrite", "drop"] {
       try assertSame([("delete.tombstone.handling.mode", mode), ("add.fields", fields)])
     }
@@ -228,7 +227,8 @@ final class FusedUnwrapTests: XCTestCase {
   }
 
   func testTransactionMetadataInAddedFieldsAndHeadersAndBeginEndPassUnchanged() throws {
-    let fields = "op,transaction.id,transaction.total_order,transaction.data_collection_order,transaction"
+    let fields =
+      "op,transaction.id,transaction.total_order,transaction.data_collection_order,transaction"
     for mode in ["tombstone", "rewrite", "drop"] {
       try assertSame(
         [
@@ -242,8 +242,11 @@ final class FusedUnwrapTests: XCTestCase {
     for records in [unfused, fused] {
       let transactionRecords = records.filter { $0.topic == "cdc.transaction" }
       XCTAssertEqual(transactionRecords.count, 2)
-      XCTAssertEqual(transactionRecords.first?.value?.hasPrefix(#"{"status":"BEGIN","id":"9:1024""#), true)
-      XCTAssertEqual(transactionRecords.last?.value?.hasPrefix(#"{"status":"END","id":"9:1024","event_count":13,"#), true)
+      XCTAssertEqual(
+        transactionRecords.first?.value?.hasPrefix(#"{"status":"BEGIN","id":"9:1024""#), true)
+      XCTAssertEqual(
+        transactionRecords.last?.value?.hasPrefix(
+          #"{"status":"END","id":"9:1024","event_count":13,"#), true)
     }
     XCTAssertTrue(fused.contains { $0.value?.contains(#"_data_collection_order":3"#) == true })
   }

@@ -31,7 +31,9 @@ final class TransactionMetadataTests: XCTestCase {
   }
 
   private func row(_ id: Int) -> [M.TupleValue] { [.text(Array("\(id)".utf8)), .null] }
-  private func text(_ bytes: [UInt8]?) -> String? { bytes.map { String(decoding: $0, as: UTF8.self) } }
+  private func text(_ bytes: [UInt8]?) -> String? {
+    bytes.map { String(decoding: $0, as: UTF8.self) }
+  }
 
   /// One transaction over two tables: two inserts into `orders`, a delete (and its tombstone)
   /// from `inventory.items`, an update of `orders`; committed 2000-01-01 00:00:01.5.
@@ -114,24 +116,29 @@ final class TransactionMetadataTests: XCTestCase {
 
   func testSluiceHeartbeatTransactionsHaveNoRecordsButOtherEmptyOnesDo() throws {
     var stream = try makeStream()
-    _ = try stream.receive(.begin(.init(finalLSN: LSN(0x900), commitTime: 0, xid: 5)), at: LSN(0x880))
     _ = try stream.receive(
-      .message(transactional: true, lsn: LSN(0x890), prefix: ChangeStream.heartbeatPrefix, content: []),
+      .begin(.init(finalLSN: LSN(0x900), commitTime: 0, xid: 5)), at: LSN(0x880))
+    _ = try stream.receive(
+      .message(
+        transactional: true, lsn: LSN(0x890), prefix: ChangeStream.heartbeatPrefix, content: []),
       at: LSN(0x890))
     XCTAssertEqual(
       try stream.receive(
         .commit(.init(commitLSN: LSN(0x900), endLSN: LSN(0x908), commitTime: 0)), at: LSN(0x908)),
       [])
     // Someone else's logical message: a transaction with no events, as Debezium reports it.
-    _ = try stream.receive(.begin(.init(finalLSN: LSN(0xA00), commitTime: 0, xid: 6)), at: LSN(0x980))
+    _ = try stream.receive(
+      .begin(.init(finalLSN: LSN(0xA00), commitTime: 0, xid: 6)), at: LSN(0x980))
     _ = try stream.receive(
       .message(transactional: true, lsn: LSN(0x990), prefix: "app", content: []), at: LSN(0x990))
     let records = try stream.receive(
       .commit(.init(commitLSN: LSN(0xA00), endLSN: LSN(0xA08), commitTime: 0)), at: LSN(0xA08))
-    XCTAssertEqual(records.map { text($0.value) }, [
-      #"{"status":"BEGIN","id":"6:2432","event_count":null,"data_collections":null,"ts_ms":946684800000}"#,
-      #"{"status":"END","id":"6:2568","event_count":0,"data_collections":[],"ts_ms":946684800000}"#,
-    ])
+    XCTAssertEqual(
+      records.map { text($0.value) },
+      [
+        #"{"status":"BEGIN","id":"6:2432","event_count":null,"data_collections":null,"ts_ms":946684800000}"#,
+        #"{"status":"END","id":"6:2568","event_count":0,"data_collections":[],"ts_ms":946684800000}"#,
+      ])
     XCTAssertEqual(
       records.map(\.position.sourcePosition.text),
       ["0000000000000A00-00000000", "0000000000000A00-00000001"])
@@ -199,7 +206,9 @@ final class TransactionMetadataTests: XCTestCase {
       "  provide_transaction_metadata: true\n  transaction_topic: tx\n  heartbeat_topic: hb.shop")
     XCTAssertEqual(named.transactionMetadata?.topic, "tx")
     XCTAssertEqual(named.heartbeatTopic, "hb.shop")
-    XCTAssertThrowsError(try config("  provide_transaction_metadata: true\n  transaction_topic: 'a b'")) {
+    XCTAssertThrowsError(
+      try config("  provide_transaction_metadata: true\n  transaction_topic: 'a b'")
+    ) {
       error in
       XCTAssertEqual((error as? ConfigError)?.line, 8, "\(error)")
     }
