@@ -141,14 +141,10 @@ struct ChangeStream {
       return []
     case .type, .origin, .message:
       return []
-    case .insert(let oid, let new):
-      return try receive(.insert(relation: oid, new: Row(new)), at: lsn)
-    case .update(let oid, let old, let new):
-      return try receive(
-        .update(relation: oid, old: old.map(Self.old), new: Row(new)), at: lsn)
-    case .delete(let oid, let old):
-      return try receive(.delete(relation: oid, old: Self.old(old)), at: lsn)
-    case .truncate(let oids, _, _):
+    case .rowChange(let change):
+      return try receive(change, at: lsn)
+    case .truncate(let truncate):
+      let oids = truncate.relations
       var records: [ChangeRecord] = []
       tally.truncates += oids.count
       for oid in oids {
@@ -162,21 +158,14 @@ struct ChangeStream {
     }
   }
 
-  /// The hot path: an Insert, Update or Delete read in place from its message bytes (the
-  /// same records as ``receive(_:at:)`` of the decoded message); nil for other messages,
+  /// The hot path: an Insert, Update or Delete decoded from its message bytes and applied
+  /// (the same records as ``receive(_:at:)`` of the decoded message); nil for other messages,
   /// which go through ``PgOutputMessage/decode(_:)`` and ``receive(_:at:)``.
   mutating func receiveRowChange(_ bytes: ArraySlice<UInt8>, at lsn: LSN) throws(ProtocolError)
     -> [ChangeRecord]?
   {
-    guard PgOutputMessage.isRowChange(bytes) else { return nil }
-    return try receive(try PgOutputMessage.decodeRowChange(bytes), at: lsn)
-  }
-
-  private static func old(_ old: PgOutputMessage.OldTuple) -> RowChange.Old {
-    switch old {
-    case .key(let values): RowChange.Old(row: Row(values), isFull: false)
-    case .full(let values): RowChange.Old(row: Row(values), isFull: true)
-    }
+    guard RowChange.isRowChange(bytes) else { return nil }
+    return try receive(try RowChange.decode(bytes), at: lsn)
   }
 
   private mutating func receive(_ change: RowChange, at lsn: LSN) throws(ProtocolError)
