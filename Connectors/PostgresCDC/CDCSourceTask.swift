@@ -53,10 +53,7 @@ final class CDCSourceTask: SourceTask {
     let control = ControlConnection(config: config)
     context.setDetail("slot", config.slot)
     context.setDetail("publication", config.publication)
-    var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(30))
-    var failing = false
-    var hasStreamed = false
-    var outageStart: ContinuousClock.Instant?
+    var reconnect = ReconnectPolicy()
     var snapshotDone = false
     var progress: SnapshotProgress?
     while !Task.isCancelled {
@@ -74,70 +71,42 @@ final class CDCSourceTask: SourceTask {
           return
         }
         try await stream(from: setup, control: control, snapshot: progress, metrics: metrics) {
-          if failing {
+          if reconnect.streamed() {
             self.context.logger.info(
               "replication resumed", metadata: ["slot": "\(self.config.slot)"])
-            failing = false
           }
-          backoff.reset()
-          hasStreamed = true
-          outageStart = nil
         }
         if Task.isCancelled { break }
         // The server ended the stream without an error: start again.
         throw PostgresError(sqlState: nil, message: "replication stream ended")
-      } catch let failure as SendFailure {
-        // The runtime could not make records or their position durable (the log or the
-        // offsets file cannot be written): not a connection blip to retry here, but a task
-        // error. The task is FAILED in status and the worker restarts it with backoff; the
-        // slot replays from its confirmed LSN, which never passed what was made durable.
-        if Task.isCancelled { break }
-        context.setDetail("state", "failed: \(failure)")
-        await control.close()
-        throw failure.underlying
-      } catch  where error is SetupError || !snapshotDone {
-        // A setup the user must fix, or a snapshot that failed: the task is FAILED and the
-        // worker restarts it with backoff (a snapshot resumes from what its records made
-        // durable).
-        if Task.isCancelled { break }
-        context.setDetail("state", "failed: \(error)")
-        await control.close()
-        throw error
       } catch {
         if Task.isCancelled { break }
-        let now = ContinuousClock.now
-        let down = now - (outageStart ?? now)
-        outageStart = outageStart ?? now
-        // Blips (a restarted server, a terminated walsender) are retried here, with the task
-        // RUNNING. An outage that lasts, or a first connection that fails, is thrown: the task
-        // is FAILED in status and /health, and the worker restarts it with capped backoff.
-        // A killed predecessor's walsender lets go of the slot within moments (SQLSTATE 55006).
-        let slotBusy = (error as? PostgresError)?.sqlState == "55006"
-        guard
-          (hasStreamed && down < Self.reconnectWindow) || (slotBusy && down < Self.slotBusyWindow)
-        else {
+        let failure: ReconnectPolicy.Failure =
+          if error is SendFailure {
+            .send
+          } else if error is SetupError || !snapshotDone {
+            .setupOrSnapshot
+          } else {
+            .connection(slotBusy: (error as? PostgresError)?.sqlState == "55006")
+          }
+        switch reconnect.decide(failure, at: .now) {
+        case .fail:
           context.setDetail("state", "failed: \(error)")
           await control.close()
-          throw error
+          throw (error as? SendFailure)?.underlying ?? error
+        case .retry(let delay, let warn):
+          if warn {
+            context.logger.warning(
+              "replication interrupted; reconnecting with backoff",
+              metadata: ["slot": "\(config.slot)", "error": "\(error)"])
+          }
+          context.setDetail("state", "reconnecting: \(error)")
+          try? await Task.sleep(for: delay)
         }
-        let delay = backoff.next()
-        if !failing {
-          context.logger.warning(
-            "replication interrupted; reconnecting with backoff",
-            metadata: ["slot": "\(config.slot)", "error": "\(error)"])
-          failing = true
-        }
-        context.setDetail("state", "reconnecting: \(error)")
-        try? await Task.sleep(for: delay)
       }
     }
     await control.close()
   }
-
-  /// How long a task that has streamed retries a lost connection itself before it fails.
-  static let reconnectWindow: Duration = .seconds(15)
-  /// How long a starting task waits for a slot still held by a walsender of a killed worker.
-  static let slotBusyWindow: Duration = .seconds(60)
 
   /// Reads the tables first when the config asks for a snapshot and the connector has no
   /// position yet, or resumes one a crash cut short. Returns the snapshot's progress (nil when

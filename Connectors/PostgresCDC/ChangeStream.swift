@@ -140,9 +140,12 @@ struct ChangeStream {
         nextIndex: settings.transactionMetadata == nil ? 0 : 1, beginLSN: lsn)
       return []
     case .commit(let commit):
+      // A transaction with changes took a position past the BEGIN record's.
+      let firstEventIndex: UInt32 = settings.transactionMetadata == nil ? 0 : 1
+      let hadChanges = (transaction?.nextIndex ?? 0) > firstEventIndex
       let records = try closingRecords(at: lsn)
       if let transaction {
-        if transaction.nextIndex > 0 { tally.transactions += 1 }
+        if hadChanges { tally.transactions += 1 }
         tally.lastCommitMilliseconds = transaction.commitMilliseconds
       }
       transaction = nil
@@ -153,19 +156,17 @@ struct ChangeStream {
     case .relation(let relation):
       try define(relation)
       return []
-    case .message(let transactional, _, let prefix, _):
-      if transactional, prefix == Self.heartbeatPrefix { transaction?.isHeartbeat = true }
+    case .message(let message):
+      if message.transactional, message.prefix == Self.heartbeatPrefix {
+        transaction?.isHeartbeat = true
+      }
       return []
     case .type, .origin:
       return []
-    case .insert(let oid, let new):
-      return opening(try receive(.insert(relation: oid, new: Row(new)), at: lsn))
-    case .update(let oid, let old, let new):
-      return opening(
-        try receive(.update(relation: oid, old: old.map(Self.old), new: Row(new)), at: lsn))
-    case .delete(let oid, let old):
-      return opening(try receive(.delete(relation: oid, old: Self.old(old)), at: lsn))
-    case .truncate(let oids, _, _):
+    case .rowChange(let change):
+      return opening(try receive(change, at: lsn))
+    case .truncate(let truncate):
+      let oids = truncate.relations
       var records: [ChangeRecord] = []
       tally.truncates += oids.count
       for oid in oids {
@@ -220,21 +221,14 @@ struct ChangeStream {
     return records
   }
 
-  /// The hot path: an Insert, Update or Delete read in place from its message bytes (the
-  /// same records as ``receive(_:at:)`` of the decoded message); nil for other messages,
+  /// The hot path: an Insert, Update or Delete decoded from its message bytes and applied
+  /// (the same records as ``receive(_:at:)`` of the decoded message); nil for other messages,
   /// which go through ``PgOutputMessage/decode(_:)`` and ``receive(_:at:)``.
   mutating func receiveRowChange(_ bytes: ArraySlice<UInt8>, at lsn: LSN) throws(ProtocolError)
     -> [ChangeRecord]?
   {
-    guard PgOutputMessage.isRowChange(bytes) else { return nil }
-    return opening(try receive(try PgOutputMessage.decodeRowChange(bytes), at: lsn))
-  }
-
-  private static func old(_ old: PgOutputMessage.OldTuple) -> RowChange.Old {
-    switch old {
-    case .key(let values): RowChange.Old(row: Row(values), isFull: false)
-    case .full(let values): RowChange.Old(row: Row(values), isFull: true)
-    }
+    guard RowChange.isRowChange(bytes) else { return nil }
+    return opening(try receive(try RowChange.decode(bytes), at: lsn))
   }
 
   private mutating func receive(_ change: RowChange, at lsn: LSN) throws(ProtocolError)

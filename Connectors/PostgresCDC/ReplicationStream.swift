@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 import SluicePostgres
 
 /// The replication connection on a thread of its own: reads the walsender's messages in
@@ -38,11 +39,11 @@ final class ReplicationStream: @unchecked Sendable {
   static let maxChunkMessages = 4096
   static let maxChunkBytes = 4 << 20
   /// PostgreSQL drops a walsender that is silent for `wal_sender_timeout` (60 s by default).
-  static let feedbackInterval: TimeInterval = 10
+  static let feedbackInterval: Duration = .seconds(10)
   /// While the task takes no chunks (paused, or topics slow), this thread does not read the
   /// server's keepalives and so cannot see one that asks for a reply: it reports every second
   /// instead, which keeps a walsender with a `wal_sender_timeout` down to 2 s.
-  static let blockedFeedbackInterval: TimeInterval = 1
+  static let blockedFeedbackInterval: Duration = .seconds(1)
 
   init(parameters: Parameters, confirmed: LSN) {
     self.parameters = parameters
@@ -110,9 +111,7 @@ final class ReplicationStream: @unchecked Sendable {
       // 0/0: the server starts at the slot's confirmed_flush_lsn, the last durable point.
       try connection.startCopyBoth(
         "START_REPLICATION SLOT \(quoteIdentifier(parameters.slot)) LOGICAL 0/0 (\(options))")
-      var reported = LSN.zero
-      var lastFeedback = Date.distantPast
-      var replyOwed = false
+      var feedback = StandbyFeedback()
       while !isStopped {
         var chunk: [ReplicationMessage] = []
         var bytes = 0
@@ -120,7 +119,9 @@ final class ReplicationStream: @unchecked Sendable {
           switch try connection.readCopyData(timeoutMilliseconds: chunk.isEmpty ? 100 : 0) {
           case .data(let data):
             let message = try ReplicationMessage.decode(data)
-            if case .keepalive(_, _, true) = message { replyOwed = true }
+            if case .keepalive(_, _, let replyRequested) = message {
+              feedback.keepalive(replyRequested: replyRequested)
+            }
             chunk.append(message)
             bytes += data.count
           case .none:
@@ -133,15 +134,13 @@ final class ReplicationStream: @unchecked Sendable {
           // Wait for room, answering the server meanwhile so it does not time us out.
           var turn = reserveRoom(timeout: 0.1)
           while turn == .wait {
-            try sendFeedback(
-              connection, &reported, &lastFeedback, &replyOwed,
-              interval: Self.blockedFeedbackInterval)
+            try sendFeedback(connection, &feedback, interval: Self.blockedFeedbackInterval)
             turn = reserveRoom(timeout: 0.1)
           }
           if turn == .stop { break }
           continuation.yield(chunk)
         }
-        try sendFeedback(connection, &reported, &lastFeedback, &replyOwed)
+        try sendFeedback(connection, &feedback)
       }
       continuation.finish()
     } catch {
@@ -149,26 +148,23 @@ final class ReplicationStream: @unchecked Sendable {
     }
   }
 
-  /// Sends a status update when the durable LSN moved, the server asked, a heartbeat wants a
-  /// reply, or the interval passed.
+  /// Sends the status update ``StandbyFeedback`` says is due, if any.
   private func sendFeedback(
-    _ connection: PostgresConnection, _ reported: inout LSN, _ lastFeedback: inout Date,
-    _ replyOwed: inout Bool, interval: TimeInterval = feedbackInterval
+    _ connection: PostgresConnection, _ feedback: inout StandbyFeedback,
+    interval: Duration = feedbackInterval
   ) throws {
     let (durable, wantReply) = condition.withLock {
       defer { replyWanted = false }
       return (self.durable, replyWanted)
     }
-    let due = Date().timeIntervalSince(lastFeedback) >= interval
-    guard durable != reported || replyOwed || wantReply || due else { return }
+    guard
+      let due = feedback.update(
+        durable: durable, wantReply: wantReply, interval: interval, now: .now)
+    else { return }
     let update = StandbyStatusUpdate(
-      durable: durable,
-      clientTime: PostgresEpoch.postgresMicroseconds(
-        fromUnixMilliseconds: Int64(Date().timeIntervalSince1970 * 1000)),
-      replyRequested: wantReply)
+      durable: due.lsn,
+      clientTime: PostgresEpoch.postgresMicroseconds(fromUnixMilliseconds: currentTimeMillis()),
+      replyRequested: due.replyRequested)
     try connection.putCopyData(update.bytes)
-    reported = durable
-    lastFeedback = Date()
-    replyOwed = false
   }
 }

@@ -1,6 +1,6 @@
 // Fuzz target `pgoutput`: bytes as a replication session, a run of frames (2-byte big-endian
 // length, then one CopyData message: `w` XLogData carrying a pgoutput message, or `k`
-// keepalive), decoded by Connectors/PostgresCDC (ReplicationMessage, PgOutputMessage) and fed
+// keepalive), decoded by Connectors/PostgresCDC (ReplicationMessage, PgOutput/) and fed
 // to two ChangeStreams: one gets every message through `decode` + `receive`, the other takes
 // Insert/Update/Delete through the in-place `receiveRowChange`, as CDCSourceTask does. Both
 // must agree, record for record, on every message. Transaction metadata is on, so BEGIN/END

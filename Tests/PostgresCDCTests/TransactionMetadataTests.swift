@@ -101,6 +101,7 @@ final class TransactionMetadataTests: XCTestCase {
     // positions: the runtime drops those already durable, BEGIN and END included.
     var replay = try makeStream()
     XCTAssertEqual(try transaction(&replay), records)
+    XCTAssertEqual(stream.takeTally().transactions, 1)
   }
 
   func testWithoutMetadataEventsKeepANullBlockAndTheirPositions() throws {
@@ -120,17 +121,21 @@ final class TransactionMetadataTests: XCTestCase {
       .begin(.init(finalLSN: LSN(0x900), commitTime: 0, xid: 5)), at: LSN(0x880))
     _ = try stream.receive(
       .message(
-        transactional: true, lsn: LSN(0x890), prefix: ChangeStream.heartbeatPrefix, content: []),
+        .init(
+          transactional: true, lsn: LSN(0x890), prefix: ChangeStream.heartbeatPrefix, content: [])),
       at: LSN(0x890))
     XCTAssertEqual(
       try stream.receive(
         .commit(.init(commitLSN: LSN(0x900), endLSN: LSN(0x908), commitTime: 0)), at: LSN(0x908)),
       [])
+    // Metrics count transactions with changes only (the BEGIN's position is not a change).
+    XCTAssertEqual(stream.takeTally().transactions, 0)
     // Someone else's logical message: a transaction with no events, as Debezium reports it.
     _ = try stream.receive(
       .begin(.init(finalLSN: LSN(0xA00), commitTime: 0, xid: 6)), at: LSN(0x980))
     _ = try stream.receive(
-      .message(transactional: true, lsn: LSN(0x990), prefix: "app", content: []), at: LSN(0x990))
+      .message(.init(transactional: true, lsn: LSN(0x990), prefix: "app", content: [])),
+      at: LSN(0x990))
     let records = try stream.receive(
       .commit(.init(commitLSN: LSN(0xA00), endLSN: LSN(0xA08), commitTime: 0)), at: LSN(0xA08))
     XCTAssertEqual(
