@@ -263,6 +263,10 @@ extension CDCConfig {
         "transaction_topic",
         default: topicSafe(name) + "." + TransactionMetadata.defaultSuffix)
       metadata = TransactionMetadata(topic: try topic("transaction_topic", text))
+    } else if let node = m.node("transaction_topic") {
+      throw node.error(
+        "transaction_topic names the topic of transaction metadata records: set provide_transaction_metadata: true, or remove it"
+      )
     }
     var heartbeat: String?
     switch try m.string("heartbeat_topic", default: "false") {

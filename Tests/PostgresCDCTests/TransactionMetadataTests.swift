@@ -217,5 +217,10 @@ final class TransactionMetadataTests: XCTestCase {
       error in
       XCTAssertEqual((error as? ConfigError)?.line, 8, "\(error)")
     }
+    // A topic for records that are off is a mistake, not something to ignore.
+    XCTAssertThrowsError(try config("  transaction_topic: tx")) { error in
+      XCTAssertEqual((error as? ConfigError)?.line, 7, "\(error)")
+      XCTAssertTrue("\(error)".contains("provide_transaction_metadata: true"), "\(error)")
+    }
   }
 }
