@@ -122,6 +122,10 @@ struct CDCConfig: Sendable {
       "hstore_handling", .string, default: "json", importance: .low, group: "Events",
       allowed: ValueConversionOptions.HstoreHandling.allCases.map(\.rawValue),
       "Debezium's hstore.handling.mode: json (a string of JSON) or map (a JSON object)."),
+    .init(
+      "schemas", .boolean, default: "false", importance: .medium, group: "Events",
+      "Keys and values as Kafka Connect's JSON converter writes them with schemas.enable=true: {\"schema\": …, \"payload\": …}, with Debezium's schemas (<topic>.Key, <topic>.Envelope, io.debezium.time.Date, org.apache.kafka.connect.data.Decimal…). Not together with the unwrap transform."
+    ),
   ]
   static let keys = definitions.topLevelKeys
   static let topicPlaceholders = ["schema", "table", "db"]
@@ -206,6 +210,7 @@ struct CDCConfig: Sendable {
     }
 
     conversion = try Self.conversion(m)
+    conversion.schemas = try Self.schemas(m, definition)
 
     let topicNode = try definition.requiredTopicNode()
     do throws(TemplateError) {
@@ -236,6 +241,26 @@ extension CDCConfig {
       interval: try mode("interval_handling", defaults.interval),
       binary: try mode("binary_handling", defaults.binary),
       hstore: try mode("hstore_handling", defaults.hstore))
+  }
+}
+
+extension CDCConfig {
+  /// `schemas`; an error with the `unwrap` transform, which would pass the `{"schema",
+  /// "payload"}` values on unchanged (it reads envelopes without schemas).
+  fileprivate static func schemas(_ m: ConfigMapping, _ definition: ConnectorDefinition) throws
+    -> Bool
+  {
+    guard try m.bool("schemas", default: false), let node = m.node("schemas") else {
+      return false
+    }
+    if let step = definition.transforms.steps.first(where: {
+      $0.transform is ExtractNewRecordState
+    }) {
+      throw node.error(
+        "schemas: true (the JSON converter's schemas.enable=true) and the unwrap transform ('\(step.name)', ExtractNewRecordState) cannot be used together: unwrap reads change events without the converter's schema. Use schemas: false with unwrap, or drop unwrap (a sink that reads Debezium's envelope, such as Sluice's postgres sink, takes the events as they are)"
+      )
+    }
+    return true
   }
 }
 

@@ -39,6 +39,9 @@ struct ChangeStream {
     var generation: UInt32 = 0
     /// How values are written: Debezium's decimal, time, interval, binary and hstore modes.
     var conversion: ValueConversionOptions = .debezium
+    /// `schemas: true`: keys and values in the JSON converter's `{"schema","payload"}` form,
+    /// with Debezium's schemas (``DebeziumSchemas``).
+    var schemas: Bool { conversion.schemas }
   }
 
   /// A table as its latest Relation message described it.
@@ -53,6 +56,10 @@ struct ChangeStream {
     var columnKeys: [[UInt8]]
     var columnKeysSize: Int
     var sourceFields: [UInt8]
+    /// With `schemas: true`, `{"schema":<Key or Envelope schema>,"payload":` before the key and
+    /// the value (closed by `}`), rendered once per Relation message; empty otherwise.
+    var keySchema: [UInt8] = []
+    var valueSchema: [UInt8] = []
     /// Whether its events are rendered unwrapped here rather than given to the transform
     /// (``FusedUnwrap/renders(columns:)``); false without a fused `unwrap`.
     var rendersUnwrapped = false
@@ -264,7 +271,7 @@ struct ChangeStream {
     source.raw(",\"table\":")
     source.string(relation.name)
     source.raw(",\"txId\":")
-    tables[relation.oid] = Table(
+    var table = Table(
       relation: relation,
       kinds: relation.columns.map {
         ColumnKind.of($0.typeOID, modifier: $0.typeModifier, userTypes: userTypes)
@@ -272,6 +279,20 @@ struct ChangeStream {
       keyColumns: keyColumns, topic: topic, columnKeys: columnKeys,
       columnKeysSize: columnKeys.reduce(0) { $0 + $1.count }, sourceFields: source.bytes,
       rendersUnwrapped: settings.unwrap?.renders(columns: names) ?? false)
+    if settings.schemas {
+      let value = DebeziumSchemas.value(
+        of: relation, keyColumns: keyColumns, topic: topic, userTypes: userTypes,
+        options: settings.conversion)
+      table.valueSchema = DebeziumSchemas.prefix(
+        DebeziumSchemas.envelope(value: value, topic: topic))
+      if let key = DebeziumSchemas.key(
+        of: relation, keyColumns: keyColumns, topic: topic, userTypes: userTypes,
+        options: settings.conversion)
+      {
+        table.keySchema = DebeziumSchemas.prefix(key)
+      }
+    }
+    tables[relation.oid] = table
   }
 
   /// The topic of a table's records: the `topic:` template with its schema, name and database.

@@ -86,8 +86,10 @@ final class ControlConnection: @unchecked Sendable {
       let rows = try connection.execute(
         """
         SELECT oid::text, typname, typtype::text, typbasetype::text, typtypmod::text,
-          typelem::text, typcategory::text
-        FROM pg_type WHERE oid = ANY($1::oid[])
+          typelem::text, typcategory::text,
+          (SELECT array_agg(enumlabel ORDER BY enumsortorder)::text FROM pg_enum
+            WHERE enumtypid = t.oid)
+        FROM pg_type t WHERE oid = ANY($1::oid[])
         """, ["{" + wanted.map(String.init).joined(separator: ",") + "}"])
       wanted = []
       for row in rows {
@@ -101,6 +103,8 @@ final class ControlConnection: @unchecked Sendable {
         } else if row[6] == "A", element != 0 {
           type = .array(element: element)
           if ColumnKind.needsCatalog(element), found[element] == nil { wanted.insert(element) }
+        } else if row[2] == "e" {
+          type = .enumeration(labels: row[7].map(Self.arrayElements) ?? [])
         } else {
           type = .named(row[1] ?? "")
         }
@@ -109,6 +113,15 @@ final class ControlConnection: @unchecked Sendable {
       wanted.subtract(found.keys)
     }
     return found
+  }
+
+  /// The elements of a one-dimensional text array's literal (`{a,"b c"}`).
+  static func arrayElements(_ literal: String) -> [String] {
+    var parser = ArrayLiteralParser(bytes: Array(literal.utf8))
+    guard case .array(let items)? = parser.parse() else { return [] }
+    return items.compactMap {
+      if case .element(let text) = $0 { String(decoding: text, as: UTF8.self) } else { nil }
+    }
   }
 
   /// The slot's confirmed LSN and how many bytes of WAL it holds back.
