@@ -76,6 +76,11 @@ final class KeyOrderTests: XCTestCase {
         XCTAssertTrue(try order.isKey(low, atOrBefore: high, on: db), what)
         XCTAssertFalse(try order.isKey(high, atOrBefore: low, on: db), what)
         XCTAssertTrue(try order.isKey(high, atOrBefore: high, on: db), "exact: \(what)")
+        // With `schemas: true` the key is the payload of {"schema", "payload"}.
+        let schema = #"{"schema":{"type":"struct","fields":[],"optional":false},"payload":"#
+        XCTAssertTrue(
+          try order.isKey(schema + low + "}", atOrBefore: schema + high + "}", on: db), what)
+        XCTAssertFalse(try order.isKey(schema + high + "}", atOrBefore: low, on: db), what)
       }
       try db.execute("DROP TABLE \(table)")
     }
@@ -99,6 +104,12 @@ final class KeyOrderTests: XCTestCase {
       columns.map(\.0).filter(ColumnKind.needsCatalog), on: db)
     let kinds = columns.map { ColumnKind.of($0.0, modifier: $0.1, userTypes: types) }
     XCTAssertEqual(kinds, [.text, .array(of: .text), .date, .numeric(scale: 2)])
+    // An enum's labels, in their order, for Debezium's io.debezium.data.Enum schema.
+    XCTAssertEqual(types[columns[0].0], .enumeration(labels: ["sad", "happy"]))
+    XCTAssertEqual(
+      DebeziumSchemas.column(columns[1].0, userTypes: types).json,
+      #"{"type":"array","items":{"type":"string","optional":true,"name":"io.debezium.data.Enum","version":1,"parameters":{"allowed":"sad,happy"}},"optional":true}"#
+    )
     try db.execute("DROP TABLE user_types_t")
   }
 }
