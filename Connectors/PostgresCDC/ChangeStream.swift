@@ -84,6 +84,10 @@ struct ChangeStream {
   /// Types created in the database (domains, enums, hstore…) that columns use, looked up in
   /// the catalog by the task before the Relation message naming them is applied.
   var userTypes: [UInt32: UserType] = [:]
+  /// With `schemas: true`: per table, what the catalog says of its columns that pgoutput does
+  /// not (NOT NULL, defaults), for Debezium's `optional` and `default` (``ColumnFacts``). A
+  /// table without an entry has every column outside the primary key optional, without default.
+  var columnFacts: [UInt32: ColumnFacts] = [:]
   /// Where the last commit received sat: the first half of Debezium's `source.sequence`.
   /// Nil until this stream has seen one, as Debezium's is after a snapshot.
   private(set) var lastCommitLSN: LSN?
@@ -282,7 +286,7 @@ struct ChangeStream {
     if settings.schemas {
       let value = DebeziumSchemas.value(
         of: relation, keyColumns: keyColumns, topic: topic, userTypes: userTypes,
-        options: settings.conversion)
+        options: settings.conversion, facts: columnFacts[relation.oid])
       table.valueSchema = DebeziumSchemas.prefix(
         DebeziumSchemas.envelope(value: value, topic: topic))
       if let key = DebeziumSchemas.key(

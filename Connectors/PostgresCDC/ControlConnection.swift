@@ -115,6 +115,24 @@ final class ControlConnection: @unchecked Sendable {
     return found
   }
 
+  /// NOT NULL and constant defaults of a table's columns, for `schemas: true`
+  /// (``ChangeStream/columnFacts``).
+  static func columnFacts(of oid: UInt32, on connection: PostgresConnection) throws -> ColumnFacts {
+    let rows = try connection.execute(
+      """
+      SELECT a.attname, a.attnotnull::text, pg_get_expr(d.adbin, d.adrelid)
+      FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+      """, ["\(oid)"])
+    var columns: [String: ColumnFacts.Column] = [:]
+    for row in rows {
+      guard let name = row[0] else { continue }
+      columns[name] = ColumnFacts.Column(
+        notNull: row[1] == "true", defaultLiteral: row[2].flatMap(ColumnFacts.literal(ofDefault:)))
+    }
+    return ColumnFacts(columns: columns)
+  }
+
   /// The elements of a one-dimensional text array's literal (`{a,"b c"}`).
   static func arrayElements(_ literal: String) -> [String] {
     var parser = ArrayLiteralParser(bytes: Array(literal.utf8))

@@ -157,18 +157,27 @@ enum DebeziumSchemas {
 
   // MARK: - A table's schemas
 
-  /// `<topic>.Value`: every column, optional unless it is in the primary key (`keyColumns`).
+  /// `<topic>.Value`: every column, optional unless it is in the primary key (`keyColumns`)
+  /// or `facts` say NOT NULL, with the default `facts` give.
   static func value(
     of relation: PgOutputMessage.Relation, keyColumns: [Int], topic: String,
-    userTypes: [UInt32: UserType], options: ValueConversionOptions
+    userTypes: [UInt32: UserType], options: ValueConversionOptions, facts: ColumnFacts? = nil
   ) -> ConnectSchema {
     .structure(
       relation.columns.enumerated().map { i, column in
-        .init(
-          name: column.name,
-          schema: Self.column(
-            column.typeOID, modifier: column.typeModifier, userTypes: userTypes,
-            options: options, optional: !keyColumns.contains(i)))
+        let fact = facts?.columns[column.name]
+        var schema = Self.column(
+          column.typeOID, modifier: column.typeModifier, userTypes: userTypes,
+          options: options, optional: !keyColumns.contains(i) && fact?.notNull != true)
+        if let literal = fact?.defaultLiteral {
+          var out = JSONWriter()
+          ValueConverter.write(
+            Array(literal.utf8),
+            as: ColumnKind.of(column.typeOID, modifier: column.typeModifier, userTypes: userTypes),
+            options: options, to: &out)
+          schema.defaultJSON = String(decoding: out.bytes, as: UTF8.self)
+        }
+        return .init(name: column.name, schema: schema)
       }, optional: true, name: "\(topic).Value")
   }
 
@@ -256,5 +265,62 @@ enum DebeziumSchemas {
     schema.write(to: &out)
     out.raw(",\"payload\":")
     return out.bytes
+  }
+}
+
+/// What the catalog says of a table's columns that pgoutput's Relation message does not, for
+/// the Value schema: NOT NULL (`"optional": false`) and a default that is a constant.
+struct ColumnFacts: Equatable, Sendable {
+  struct Column: Equatable, Sendable {
+    var notNull: Bool
+    /// The default's value in the type's text form (what pgoutput would send for it); nil
+    /// without a default or for one that is not a constant (`nextval(…)`, `now()`).
+    var defaultLiteral: String?
+  }
+
+  var columns: [String: Column]
+
+  /// The constant of a default expression as `pg_get_expr` prints it — `5`, `(-1)`,
+  /// `'x'::text`, `'2024-01-01'::date`, `true` — or nil for anything else (a function call,
+  /// an operator, a non-constant).
+  static func literal(ofDefault expression: String) -> String? {
+    var text = Substring(expression)
+    while text.hasPrefix("("), text.hasSuffix(")") { text = text.dropFirst().dropLast() }
+    if text.hasPrefix("'") {
+      // 'text'::type (quotes doubled inside), then casts only.
+      var value = ""
+      var i = text.index(after: text.startIndex)
+      while i < text.endIndex {
+        if text[i] == "'" {
+          let next = text.index(after: i)
+          if next < text.endIndex, text[next] == "'" {
+            value.append("'")
+            i = text.index(after: next)
+            continue
+          }
+          let rest = text[next...]
+          guard rest.isEmpty || isCasts(rest) else { return nil }
+          return value
+        }
+        value.append(text[i])
+        i = text.index(after: i)
+      }
+      return nil
+    }
+    let number = text.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+    let rest = text.dropFirst(number.count)
+    guard rest.isEmpty || isCasts(rest) else { return nil }
+    if number == "true" || number == "false" { return number == "true" ? "t" : "f" }
+    guard !number.isEmpty,
+      number.allSatisfy({ $0.isASCII && ($0.isNumber || "-+.eE".contains($0)) }),
+      number.contains(where: \.isNumber)
+    else { return nil }
+    return number
+  }
+
+  /// `::type` casts, one or more (`::character varying`, `::numeric(5,2)`).
+  private static func isCasts(_ text: Substring) -> Bool {
+    text.hasPrefix("::")
+      && text.allSatisfy { $0.isLetter || $0.isNumber || " _:(),\"[].".contains($0) }
   }
 }

@@ -331,6 +331,50 @@ final class DebeziumSchemasTests: XCTestCase {
     )
   }
 
+  func testCatalogFactsGiveNotNullAndConstantDefaultsAsDebeziumDoes() {
+    // Debezium 3.6's schemas of `integer NOT NULL DEFAULT 5`, `text DEFAULT 'x'` and
+    // `bigint NOT NULL DEFAULT 0`.
+    let relation = PgOutputMessage.Relation(
+      oid: 9, schema: "public", name: "t", replicaIdentity: UInt8(ascii: "d"),
+      columns: [
+        .init(name: "c_dflt", typeOID: 23, typeModifier: -1, isKey: false),
+        .init(name: "c_txt_dflt", typeOID: 25, typeModifier: -1, isKey: false),
+        .init(name: "c_serial_like", typeOID: 20, typeModifier: -1, isKey: false),
+        .init(name: "c_day", typeOID: 1082, typeModifier: -1, isKey: false),
+      ])
+    let facts = ColumnFacts(columns: [
+      "c_dflt": .init(notNull: true, defaultLiteral: ColumnFacts.literal(ofDefault: "5")),
+      "c_txt_dflt": .init(
+        notNull: false, defaultLiteral: ColumnFacts.literal(ofDefault: "'x'::text")),
+      "c_serial_like": .init(notNull: true, defaultLiteral: ColumnFacts.literal(ofDefault: "0")),
+      "c_day": .init(
+        notNull: false, defaultLiteral: ColumnFacts.literal(ofDefault: "'1970-01-02'::date")),
+    ])
+    let schema = DebeziumSchemas.value(
+      of: relation, keyColumns: [], topic: "p", userTypes: [:], options: .debezium, facts: facts)
+    XCTAssertEqual(
+      schema.fields.map(\.schema.json),
+      [
+        #"{"type":"int32","optional":false,"default":5}"#,
+        #"{"type":"string","optional":true,"default":"x"}"#,
+        #"{"type":"int64","optional":false,"default":0}"#,
+        #"{"type":"int32","optional":true,"name":"io.debezium.time.Date","version":1,"default":1}"#,
+      ])
+  }
+
+  func testOnlyConstantDefaultsAreTaken() {
+    XCTAssertEqual(ColumnFacts.literal(ofDefault: "(-1)"), "-1")
+    XCTAssertEqual(ColumnFacts.literal(ofDefault: "'-1'::integer"), "-1")
+    XCTAssertEqual(ColumnFacts.literal(ofDefault: "'it''s'::character varying"), "it's")
+    XCTAssertEqual(ColumnFacts.literal(ofDefault: "1.50::numeric(5,2)"), "1.50")
+    XCTAssertEqual(ColumnFacts.literal(ofDefault: "true"), "t")
+    XCTAssertNil(ColumnFacts.literal(ofDefault: "nextval('t_id_seq'::regclass)"))
+    XCTAssertNil(ColumnFacts.literal(ofDefault: "now()"))
+    XCTAssertNil(ColumnFacts.literal(ofDefault: "CURRENT_TIMESTAMP"))
+    XCTAssertNil(ColumnFacts.literal(ofDefault: "('x'::text || 'y'::text)"))
+    XCTAssertNil(ColumnFacts.literal(ofDefault: "gen_random_uuid()"))
+  }
+
   // MARK: - Config
 
   func cdc(_ body: String, transforms: String = "") throws -> CDCConfig {

@@ -112,4 +112,27 @@ final class KeyOrderTests: XCTestCase {
     )
     try db.execute("DROP TABLE user_types_t")
   }
+
+  func testTheCatalogGivesNotNullAndConstantDefaultsForSchemas() throws {
+    let db = try connection()
+    try db.execute("DROP TABLE IF EXISTS facts_t")
+    try db.execute(
+      "CREATE TABLE facts_t (id serial PRIMARY KEY, n integer NOT NULL DEFAULT -1, t text DEFAULT 'it''s', d date DEFAULT '2024-01-01', at timestamptz DEFAULT now(), plain numeric)"
+    )
+    let oid = try db.execute("SELECT 'facts_t'::regclass::oid::text").first?[0].flatMap {
+      UInt32($0)
+    }
+    let facts = try ControlConnection.columnFacts(of: oid ?? 0, on: db)
+    XCTAssertEqual(
+      facts.columns,
+      [
+        "id": .init(notNull: true, defaultLiteral: nil),
+        "n": .init(notNull: true, defaultLiteral: "-1"),
+        "t": .init(notNull: false, defaultLiteral: "it's"),
+        "d": .init(notNull: false, defaultLiteral: "2024-01-01"),
+        "at": .init(notNull: false, defaultLiteral: nil),
+        "plain": .init(notNull: false, defaultLiteral: nil),
+      ])
+    try db.execute("DROP TABLE facts_t")
+  }
 }
