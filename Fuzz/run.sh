@@ -57,7 +57,7 @@ sources() {
   pgoutput)
     needs="yams"
     echo Fuzz/Targets/PgOutputFuzz.swift Fuzz/Shims/PostgresCDCShim.swift "${core[@]}" \
-      Connectors/PostgresCDC/PgOutput/*.swift Connectors/PostgresCDC/{ByteReader,LSN,PositionGeneration,ReplayWindow,ReplicationMessage,ChangeStream,ChangeStream+Envelope,ChangeStream+Unwrapped,FusedUnwrap,ChangeTally,ValueConverter,ValueConversionOptions,ColumnKind,ArrayLiteralParser,NumericConversion,TemporalConversion,IntervalConversion,BinaryConversion,GeometryConversion,HstoreConversion,JSONWriter,CDCConfig,SlotThresholds,ByteSize,TransactionMetadata,ChangeStream+Transactions,DebeziumHeartbeat}.swift ;;
+      Connectors/PostgresCDC/PgOutput/*.swift Connectors/PostgresCDC/{ByteReader,LSN,PositionGeneration,ReplayWindow,ReplicationMessage,ChangeStream,ChangeStream+Envelope,ChangeStream+Unwrapped,FusedUnwrap,ChangeTally,ValueConverter,ValueConversionOptions,ColumnKind,ArrayLiteralParser,NumericConversion,TemporalConversion,IntervalConversion,BinaryConversion,GeometryConversion,HstoreConversion,JSONWriter,ConnectSchema,DebeziumSchemas,CDCConfig,SlotThresholds,ByteSize,TransactionMetadata,ChangeStream+Transactions,DebeziumHeartbeat}.swift ;;
   json)
     needs=""
     echo Fuzz/Targets/JSONFuzz.swift Sources/SluiceCore/Records/{JSONValidator,JSONScanner,JSONObjectReader,JSONPointer,RecordJSON,Record,Clock}.swift ;;

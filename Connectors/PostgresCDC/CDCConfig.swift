@@ -141,6 +141,10 @@ struct CDCConfig: Sendable {
       "heartbeat_topic", .string, default: "false", importance: .low, group: "Events",
       "Debezium's heartbeat records ({\"serverName\": <name>} → {\"ts_ms\": …}) every heartbeat_ms, beside the WAL heartbeat: false, true (topic __debezium-heartbeat.<name>) or a topic name."
     ),
+    .init(
+      "schemas", .boolean, default: "false", importance: .medium, group: "Events",
+      "Keys and values as Kafka Connect's JSON converter writes them with schemas.enable=true: {\"schema\": …, \"payload\": …}, with Debezium's schemas (<topic>.Key, <topic>.Envelope, io.debezium.time.Date, org.apache.kafka.connect.data.Decimal…). Not together with the unwrap transform."
+    ),
   ]
   static let keys = definitions.topLevelKeys
   static let topicPlaceholders = ["schema", "table", "db"]
@@ -226,6 +230,7 @@ struct CDCConfig: Sendable {
 
     conversion = try Self.conversion(m)
     (transactionMetadata, heartbeatTopic) = try Self.debeziumTopics(m, name: definition.name)
+    conversion.schemas = try Self.schemas(m, definition)
 
     let topicNode = try definition.requiredTopicNode()
     do throws(TemplateError) {
@@ -294,6 +299,26 @@ extension CDCConfig {
       interval: try mode("interval_handling", defaults.interval),
       binary: try mode("binary_handling", defaults.binary),
       hstore: try mode("hstore_handling", defaults.hstore))
+  }
+}
+
+extension CDCConfig {
+  /// `schemas`; an error with the `unwrap` transform, which would pass the `{"schema",
+  /// "payload"}` values on unchanged (it reads envelopes without schemas).
+  fileprivate static func schemas(_ m: ConfigMapping, _ definition: ConnectorDefinition) throws
+    -> Bool
+  {
+    guard try m.bool("schemas", default: false), let node = m.node("schemas") else {
+      return false
+    }
+    if let step = definition.transforms.steps.first(where: {
+      $0.transform is ExtractNewRecordState
+    }) {
+      throw node.error(
+        "schemas: true (the JSON converter's schemas.enable=true) and the unwrap transform ('\(step.name)', ExtractNewRecordState) cannot be used together: unwrap reads change events without the converter's schema. Use schemas: false with unwrap, or drop unwrap (a sink that reads Debezium's envelope, such as Sluice's postgres sink, takes the events as they are)"
+      )
+    }
+    return true
   }
 }
 

@@ -66,7 +66,8 @@ extension ChangeStream {
   /// Debezium's key: `{"<pk column>": value, …}`; nil for tables without a key.
   func key(of row: Row, _ table: Table) -> [UInt8]? {
     guard !table.keyColumns.isEmpty else { return nil }
-    var out = JSONWriter(capacity: 32)
+    var out = JSONWriter(capacity: 32 + table.keySchema.count)
+    out.raw(table.keySchema)
     out.byte("{")
     for (n, i) in table.keyColumns.enumerated() {
       if n > 0 { out.byte(",") }
@@ -74,6 +75,7 @@ extension ChangeStream {
       write(column: i, of: row, kind: table.kinds[i], to: &out)
     }
     out.byte("}")
+    if !table.keySchema.isEmpty { out.byte("}") }
     return out.bytes
   }
 
@@ -88,7 +90,6 @@ extension ChangeStream {
       ValueConverter.write(row.bytes[range], as: kind, options: settings.conversion, to: &out)
     }
   }
-
 
   /// What an event is rendered from: the change and its `source` block's values.
   struct Event {
@@ -163,8 +164,9 @@ extension ChangeStream {
       event.lsn
     )
     var out = JSONWriter(
-      capacity: 256 + table.sourceFields.count + before.estimatedSize(table)
-        + after.estimatedSize(table))
+      capacity: 256 + table.valueSchema.count + table.sourceFields.count
+        + before.estimatedSize(table) + after.estimatedSize(table))
+    out.raw(table.valueSchema)
     out.raw("{\"before\":")
     write(before, of: table, to: &out)
     out.raw(",\"after\":")
@@ -198,6 +200,7 @@ extension ChangeStream {
     out.raw(",\"ts_ns\":")
     out.number(eventMilliseconds &* 1_000_000)
     out.byte("}")
+    if !table.valueSchema.isEmpty { out.byte("}") }
     return out.bytes
   }
 

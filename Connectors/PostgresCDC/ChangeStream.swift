@@ -41,6 +41,9 @@ struct ChangeStream {
     var conversion: ValueConversionOptions = .debezium
     /// BEGIN/END records and `transaction` blocks (``TransactionMetadata``); nil: none.
     var transactionMetadata: TransactionMetadata? = nil
+    /// `schemas: true`: keys and values in the JSON converter's `{"schema","payload"}` form,
+    /// with Debezium's schemas (``DebeziumSchemas``).
+    var schemas: Bool { conversion.schemas }
   }
 
   /// A table as its latest Relation message described it.
@@ -55,6 +58,10 @@ struct ChangeStream {
     var columnKeys: [[UInt8]]
     var columnKeysSize: Int
     var sourceFields: [UInt8]
+    /// With `schemas: true`, `{"schema":<Key or Envelope schema>,"payload":` before the key and
+    /// the value (closed by `}`), rendered once per Relation message; empty otherwise.
+    var keySchema: [UInt8] = []
+    var valueSchema: [UInt8] = []
     /// Whether its events are rendered unwrapped here rather than given to the transform
     /// (``FusedUnwrap/renders(columns:)``); false without a fused `unwrap`.
     var rendersUnwrapped = false
@@ -88,6 +95,10 @@ struct ChangeStream {
   /// Types created in the database (domains, enums, hstore…) that columns use, looked up in
   /// the catalog by the task before the Relation message naming them is applied.
   var userTypes: [UInt32: UserType] = [:]
+  /// With `schemas: true`: per table, what the catalog says of its columns that pgoutput does
+  /// not (NOT NULL, defaults), for Debezium's `optional` and `default` (``ColumnFacts``). A
+  /// table without an entry has every column outside the primary key optional, without default.
+  var columnFacts: [UInt32: ColumnFacts] = [:]
   /// Where the last commit received sat: the first half of Debezium's `source.sequence`.
   /// Nil until this stream has seen one, as Debezium's is after a snapshot.
   private(set) var lastCommitLSN: LSN?
@@ -316,7 +327,7 @@ struct ChangeStream {
     source.raw(",\"table\":")
     source.string(relation.name)
     source.raw(",\"txId\":")
-    tables[relation.oid] = Table(
+    var table = Table(
       relation: relation,
       kinds: relation.columns.map {
         ColumnKind.of($0.typeOID, modifier: $0.typeModifier, userTypes: userTypes)
@@ -324,6 +335,20 @@ struct ChangeStream {
       keyColumns: keyColumns, topic: topic, columnKeys: columnKeys,
       columnKeysSize: columnKeys.reduce(0) { $0 + $1.count }, sourceFields: source.bytes,
       rendersUnwrapped: settings.unwrap?.renders(columns: names) ?? false)
+    if settings.schemas {
+      let value = DebeziumSchemas.value(
+        of: relation, keyColumns: keyColumns, topic: topic, userTypes: userTypes,
+        options: settings.conversion, facts: columnFacts[relation.oid])
+      table.valueSchema = DebeziumSchemas.prefix(
+        DebeziumSchemas.envelope(value: value, topic: topic))
+      if let key = DebeziumSchemas.key(
+        of: relation, keyColumns: keyColumns, topic: topic, userTypes: userTypes,
+        options: settings.conversion)
+      {
+        table.keySchema = DebeziumSchemas.prefix(key)
+      }
+    }
+    tables[relation.oid] = table
   }
 
   /// The topic of a table's records: the `topic:` template with its schema, name and database.

@@ -54,6 +54,7 @@ indirect enum ColumnKind: Equatable, Sendable {
     guard depth < 16, let user = userTypes[oid] else { return .text }
     switch user {
     case .named(let name): return name == "hstore" ? .hstore : .text
+    case .enumeration: return .text
     case .domain(let base, let baseModifier):
       return of(
         base, modifier: baseModifier >= 0 ? baseModifier : modifier, userTypes: userTypes,
@@ -80,6 +81,8 @@ indirect enum ColumnKind: Equatable, Sendable {
 enum UserType: Equatable, Sendable {
   /// An enum, an extension's base type (hstore, ltree, citext…) or anything else by name.
   case named(String)
+  /// An enum and its labels in sort order (Debezium's `io.debezium.data.Enum` lists them).
+  case enumeration(labels: [String])
   /// A domain: its base type and the modifier the domain gives it.
   case domain(base: UInt32, modifier: Int32)
   /// An array of `element`.

@@ -86,8 +86,10 @@ final class ControlConnection: @unchecked Sendable {
       let rows = try connection.execute(
         """
         SELECT oid::text, typname, typtype::text, typbasetype::text, typtypmod::text,
-          typelem::text, typcategory::text
-        FROM pg_type WHERE oid = ANY($1::oid[])
+          typelem::text, typcategory::text,
+          (SELECT array_agg(enumlabel ORDER BY enumsortorder)::text FROM pg_enum
+            WHERE enumtypid = t.oid)
+        FROM pg_type t WHERE oid = ANY($1::oid[])
         """, ["{" + wanted.map(String.init).joined(separator: ",") + "}"])
       wanted = []
       for row in rows {
@@ -101,6 +103,8 @@ final class ControlConnection: @unchecked Sendable {
         } else if row[6] == "A", element != 0 {
           type = .array(element: element)
           if ColumnKind.needsCatalog(element), found[element] == nil { wanted.insert(element) }
+        } else if row[2] == "e" {
+          type = .enumeration(labels: row[7].map(Self.arrayElements) ?? [])
         } else {
           type = .named(row[1] ?? "")
         }
@@ -109,6 +113,33 @@ final class ControlConnection: @unchecked Sendable {
       wanted.subtract(found.keys)
     }
     return found
+  }
+
+  /// NOT NULL and constant defaults of a table's columns, for `schemas: true`
+  /// (``ChangeStream/columnFacts``).
+  static func columnFacts(of oid: UInt32, on connection: PostgresConnection) throws -> ColumnFacts {
+    let rows = try connection.execute(
+      """
+      SELECT a.attname, a.attnotnull::text, pg_get_expr(d.adbin, d.adrelid)
+      FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+      """, ["\(oid)"])
+    var columns: [String: ColumnFacts.Column] = [:]
+    for row in rows {
+      guard let name = row[0] else { continue }
+      columns[name] = ColumnFacts.Column(
+        notNull: row[1] == "true", defaultLiteral: row[2].flatMap(ColumnFacts.literal(ofDefault:)))
+    }
+    return ColumnFacts(columns: columns)
+  }
+
+  /// The elements of a one-dimensional text array's literal (`{a,"b c"}`).
+  static func arrayElements(_ literal: String) -> [String] {
+    var parser = ArrayLiteralParser(bytes: Array(literal.utf8))
+    guard case .array(let items)? = parser.parse() else { return [] }
+    return items.compactMap {
+      if case .element(let text) = $0 { String(decoding: text, as: UTF8.self) } else { nil }
+    }
   }
 
   /// The slot's confirmed LSN and how many bytes of WAL it holds back.

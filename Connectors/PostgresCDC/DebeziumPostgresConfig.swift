@@ -15,7 +15,7 @@ enum DebeziumPostgresConfig {
     .translator(
       className: className, aliases: [], kind: .source, sluiceType: "postgres-cdc",
       definitions: definitions, converters: ConnectCommonKeys.jsonConverters,
-      translate: translate)
+      readsSchemaEnvelopes: true, translate: translate)
   }
 
   private static let connection = "Connection"
@@ -248,6 +248,7 @@ enum DebeziumPostgresConfig {
         config.append(t.entry(sluiceKey, t.located(.scalar(mode), at: key)))
       }
     }
+    if let schemas = try schemas(t) { config.append(schemas) }
     if let tombstones = try t.bool("tombstones.on.delete") {
       config.append(
         t.entry(
@@ -297,6 +298,31 @@ enum DebeziumPostgresConfig {
       entries.append(t.entry("heartbeat_topic", t.located(.scalar(topic), at: key)))
     }
     return entries
+  }
+
+  /// Sluice's `schemas` from the JSON converter's settings. A side's
+  /// `*.converter.schemas.enable` decides; naming `*.converter` (the JsonConverter) without it
+  /// means true, Kafka's default for that converter; a side with neither follows the other,
+  /// and neither side given is Sluice's schemaless JSON. Sluice writes key and value with
+  /// schemas or both without: sides that differ are an error.
+  private static func schemas(_ t: ConnectTranslation) throws(ConfigError) -> ConfigNode.Entry? {
+    var sides: [(key: String, enabled: Bool)] = []
+    for side in ["key", "value"] {
+      let flag = "\(side).converter.schemas.enable"
+      if let enabled = try t.bool(flag) {
+        sides.append((flag, enabled))
+      } else if t.has("\(side).converter") {
+        sides.append(("\(side).converter", true))
+      }
+    }
+    guard let last = sides.last else { return nil }
+    if let first = sides.first, first.enabled != last.enabled {
+      throw t.error(
+        last.key,
+        "Sluice writes keys and values both with the JSON converter's schema or both without; \(first.key) means schemas.enable=\(first.enabled) and \(last.key) means \(last.enabled) (a JsonConverter without schemas.enable has it true, as in Kafka)"
+      )
+    }
+    return t.entry("schemas", t.located(.scalar(last.enabled ? "true" : "false"), at: last.key))
   }
 
   /// `postgresql://user@host:port/dbname?sslmode=…` from the `database.*` keys.

@@ -19,12 +19,16 @@ struct KeyOrder: Sendable {
   }
 
   /// The key columns of the Debezium key JSON in parameter `$parameter`, typed as the table's.
+  /// A key written with `schemas: true` is `{"schema":…,"payload":{…}}`: its payload is used.
   func key(parameter: Int) -> String {
-    columns.map { column in
-      let json = "($\(parameter)::json)->\(quoteLiteral(column.name))"
-      let text = "($\(parameter)::json)->>\(quoteLiteral(column.name))"
+    let p = "$\(parameter)::json"
+    let object =
+      "(CASE WHEN (\(p))->'schema'->>'type' = 'struct' THEN (\(p))->'payload' ELSE \(p) END)"
+    return columns.map { column in
+      let json = "\(object)->\(quoteLiteral(column.name))"
+      let text = "\(object)->>\(quoteLiteral(column.name))"
       return value(json: json, text: text, kind: column.kind)
-        ?? "(json_populate_record(null::\(table.quoted), $\(parameter)::json)).\(quoteIdentifier(column.name))"
+        ?? "(json_populate_record(null::\(table.quoted), \(object))).\(quoteIdentifier(column.name))"
     }.joined(separator: ", ")
   }
 

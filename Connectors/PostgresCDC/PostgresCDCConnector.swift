@@ -32,7 +32,8 @@ struct PostgresCDCConnector: TransformFusingSource {
   /// first transform of a CDC pipeline: events are then rendered as rows, not as envelopes
   /// to be taken apart again.
   func fusing(_ transform: any Transform) -> (any SourceConnector)? {
-    guard let unwrap = FusedUnwrap(transform) else { return nil }
+    // The fused rendering writes rows without the converter's schema.
+    guard !config.conversion.schemas, let unwrap = FusedUnwrap(transform) else { return nil }
     var fused = self
     fused.unwrap = unwrap
     return fused

@@ -57,6 +57,10 @@ struct ValueConversionOptions: Sendable, Equatable {
   var interval: IntervalHandling = .numeric
   var binary: BinaryHandling = .bytes
   var hstore: HstoreHandling = .json
+  /// `schemas` (the JSON converter's `schemas.enable`): keys and values as
+  /// `{"schema","payload"}` with Debezium's Connect schemas. Kept with the value modes because
+  /// the schema of each column follows them, and every renderer of events gets these options.
+  var schemas = false
 
   /// Debezium's defaults.
   static let debezium = ValueConversionOptions()

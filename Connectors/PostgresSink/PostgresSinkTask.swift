@@ -364,9 +364,12 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
         )
       }
       if !missing.isEmpty {
-        for (value, _) in missing {
+        for (value, change) in missing {
+          let type =
+            TableSchema.columnTypes(of: change.schema)[value.column]
+            ?? TableSchema.inferredType(of: value)
           try connection.changeSchema(
-            "ALTER TABLE \(table.quoted) ADD COLUMN IF NOT EXISTS \(quoteIdentifier(value.column)) \(TableSchema.inferredType(of: value))",
+            "ALTER TABLE \(table.quoted) ADD COLUMN IF NOT EXISTS \(quoteIdentifier(value.column)) \(type)",
             object: "table \(table)")
         }
         context.logger.info(

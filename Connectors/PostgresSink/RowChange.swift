@@ -35,6 +35,9 @@ struct RowChange {
   var fields: [FieldValue]
   /// Index of the record in the batch it came from.
   var recordIndex: Int
+  /// The JSON converter's schema of the record's value (`{"schema","payload"}`), when it has
+  /// one: `auto_create` and `auto_evolve` type columns by it (``TableSchema/columnTypes(of:)``).
+  var schema: FieldValue? = nil
 
   /// The key as bytes, for folding changes of one row together.
   var keyBytes: [UInt8] {
@@ -94,6 +97,10 @@ struct RowChangeDecoder {
     guard var members = JSONObjectReader.members(of: value) else {
       throw DecodeError("the value is not a JSON object")
     }
+    let schema = member("schema", of: members).flatMap { m in
+      members.count == 2 && m.kind == .object
+        ? FieldValue(column: "schema", bytes: value, range: m.value, kind: m.kind) : nil
+    }
     members = unwrapPayload(members, in: value)
     guard let op = members.first(where: { $0.name == "op" && $0.kind == .string }),
       members.contains(where: { $0.name == "after" || $0.name == "before" })
@@ -101,7 +108,7 @@ struct RowChangeDecoder {
       let fields = mapped(members, in: value)
       return try RowChange(
         kind: .write, table: try table(for: record.topic, source: nil), key: key ?? [],
-        fields: fields, recordIndex: index
+        fields: fields, recordIndex: index, schema: schema
       ).completed(mode: config.mode, primaryKey: config.primaryKey)
     }
     let source = member("source", of: members).flatMap {
@@ -121,7 +128,7 @@ struct RowChangeDecoder {
       }
       return try RowChange(
         kind: .write, table: table, key: key ?? [], fields: mapped(fields, in: value),
-        recordIndex: index
+        recordIndex: index, schema: schema
       ).completed(mode: config.mode, primaryKey: config.primaryKey)
     case "d":
       guard config.delete else { return nil }

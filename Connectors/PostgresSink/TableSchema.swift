@@ -89,12 +89,16 @@ struct TableSchema {
     }
   }
 
-  /// `CREATE TABLE` for a change's row, with its key as the primary key.
+  /// `CREATE TABLE` for a change's row, with its key as the primary key. Columns the record's
+  /// schema describes get the type it says (``columnTypes(of:)``), others one inferred from
+  /// the value.
   static func createStatement(for change: RowChange) -> String {
     var seen = Set<String>()
     var definitions: [String] = []
+    let typed = columnTypes(of: change.schema)
     for value in change.fields where seen.insert(value.column).inserted {
-      definitions.append("\(quoteIdentifier(value.column)) \(inferredType(of: value))")
+      definitions.append(
+        "\(quoteIdentifier(value.column)) \(typed[value.column] ?? inferredType(of: value))")
     }
     if !change.key.isEmpty {
       definitions.append(
@@ -102,5 +106,86 @@ struct TableSchema {
     }
     return
       "CREATE TABLE IF NOT EXISTS \(change.table.quoted) (\(definitions.joined(separator: ", ")))"
+  }
+}
+
+// MARK: - Types from the JSON converter's schema
+
+extension TableSchema {
+  /// The column types a record's Kafka Connect schema gives its row's fields: the `after`
+  /// struct of a Debezium envelope's schema, or the value's own struct. Debezium's semantic
+  /// types decide where they are known (Connect Decimal → numeric(p,s), io.debezium.time.Date
+  /// → date, MicroTimestamp → timestamp, ZonedTimestamp → timestamptz, Json → jsonb, Uuid →
+  /// uuid…), else the Connect type (int16 → smallint, int32 → integer, int64 → bigint, float →
+  /// real, double → double precision, boolean, string → text, bytes → bytea, arrays of these).
+  /// Empty without a schema, or with one that is not a struct.
+  static func columnTypes(of schema: FieldValue?) -> [String: String] {
+    guard let schema,
+      let parsed = try? JSONSerialization.jsonObject(with: Data(schema.raw)) as? [String: Any],
+      var fields = parsed["fields"] as? [[String: Any]]
+    else { return [:] }
+    if let after = fields.first(where: { $0["field"] as? String == "after" }),
+      fields.contains(where: { $0["field"] as? String == "op" }),
+      let row = after["fields"] as? [[String: Any]]
+    {
+      fields = row
+    }
+    var types: [String: String] = [:]
+    for field in fields {
+      if let name = field["field"] as? String, let type = sqlType(of: field) {
+        types[name] = type
+      }
+    }
+    return types
+  }
+
+  /// The PostgreSQL type for values of one Connect schema.
+  static func sqlType(of schema: [String: Any]) -> String? {
+    let parameters = schema["parameters"] as? [String: String] ?? [:]
+    switch schema["name"] as? String {
+    case "org.apache.kafka.connect.data.Decimal":
+      guard let precision = parameters["connect.decimal.precision"].flatMap(Int.init),
+        let scale = parameters["scale"].flatMap(Int.init), precision > 0
+      else { return "numeric" }
+      return "numeric(\(precision),\(scale))"
+    case "io.debezium.data.VariableScaleDecimal": return "numeric"
+    case "io.debezium.time.Date", "org.apache.kafka.connect.data.Date", "io.debezium.time.IsoDate":
+      return "date"
+    case "io.debezium.time.Time", "org.apache.kafka.connect.data.Time": return "time(3)"
+    case "io.debezium.time.MicroTime", "io.debezium.time.NanoTime", "io.debezium.time.IsoTime":
+      return "time"
+    case "io.debezium.time.ZonedTime": return "timetz"
+    case "io.debezium.time.Timestamp", "org.apache.kafka.connect.data.Timestamp":
+      return "timestamp(3)"
+    case "io.debezium.time.MicroTimestamp", "io.debezium.time.NanoTimestamp",
+      "io.debezium.time.IsoTimestamp":
+      return "timestamp"
+    case "io.debezium.time.ZonedTimestamp": return "timestamptz"
+    case "io.debezium.time.MicroDuration", "io.debezium.time.Interval": return "interval"
+    case "io.debezium.data.Json": return "jsonb"
+    case "io.debezium.data.Uuid": return "uuid"
+    case "io.debezium.data.Xml": return "xml"
+    case "io.debezium.data.Tsvector": return "tsvector"
+    // Bits arrive as their bytes; a point as {x, y, wkb, srid}.
+    case "io.debezium.data.Bits": return "bytea"
+    default: break
+    }
+    switch schema["type"] as? String {
+    case "int8", "int16": return "smallint"
+    case "int32": return "integer"
+    case "int64": return "bigint"
+    case "float", "float32": return "real"
+    case "double", "float64": return "double precision"
+    case "boolean": return "boolean"
+    case "string": return "text"
+    case "bytes": return "bytea"
+    case "struct", "map": return "jsonb"
+    case "array":
+      guard let items = schema["items"] as? [String: Any], let element = sqlType(of: items),
+        element != "jsonb", !element.hasSuffix("[]")
+      else { return "jsonb" }
+      return element + "[]"
+    default: return nil
+    }
   }
 }

@@ -4,15 +4,23 @@
 // to two ChangeStreams: one gets every message through `decode` + `receive`, the other takes
 // Insert/Update/Delete through the in-place `receiveRowChange`, as CDCSourceTask does. Both
 // must agree, record for record, on every message. Transaction metadata is on, so BEGIN/END
-// records and the events' transaction blocks are made (and compared) too.
+// records and the events' transaction blocks are made (and compared) too. An input whose first
+// byte is odd runs with `schemas: true` (the schemas rendered from whatever Relation messages
+// say).
 
 private let settings = ChangeStream.Settings(
   connectorName: "fuzz", database: "shop", topic: try! TopicTemplate("cdc.{db}.{schema}.{table}"),
   tombstonesOnDelete: true, transactionMetadata: TransactionMetadata(topic: "fuzz.transaction"))
+private let schemaSettings: ChangeStream.Settings = {
+  var settings = settings
+  settings.conversion.schemas = true
+  return settings
+}()
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPgOutput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   let input = Array(UnsafeBufferPointer(start: data, count: size))
+  let settings = (input.first ?? 0) & 1 == 1 ? schemaSettings : settings
   var decoded = ChangeStream(settings: settings, confirmed: LSN(0))
   var inPlace = ChangeStream(settings: settings, confirmed: LSN(0))
   decoded.now = { 1_700_000_000_000 }

@@ -7,6 +7,11 @@ scalar, or an object or array whose shape differs between the sides) is one comp
 named by its path, e.g. `u:id=3.value.after.c_date`. Numbers compare by value (2.0 equals 2);
 a boolean is never a number. A key present on one side only is a difference whose other value
 is "<absent>"; an event one side lacks is one difference at the event's label.
+
+With schemas on (the `schemas` set), keys and values are `{"schema", "payload"}`: payloads are
+compared as above (`value.payload.after.c_date`), and schemas member by member, a struct's
+fields by name with their order as one field (`value.schema.fields[after].fields[c_date].name`,
+`value.schema.fields.<order>`).
 """
 
 import json
@@ -86,6 +91,14 @@ class Comparison:
             for k in list(dbz) + [k for k in slc if k not in dbz]:
                 self.walk(op, f"{path}.{k}", dbz.get(k, ABSENT), slc.get(k, ABSENT))
             return
+        if is_schema_fields(dbz) and is_schema_fields(slc):
+            # A struct schema's members: compared by field name (paths read
+            # `schema.fields[after].fields[c_date].name`), their order as one field more.
+            d_by, s_by = {f["field"]: f for f in dbz}, {f["field"]: f for f in slc}
+            self.walk(op, f"{path}.<order>", [f["field"] for f in dbz], [f["field"] for f in slc])
+            for k in list(d_by) + [k for k in s_by if k not in d_by]:
+                self.walk(op, f"{path}[{k}]", d_by.get(k, ABSENT), s_by.get(k, ABSENT))
+            return
         if isinstance(dbz, list) and isinstance(slc, list) and len(dbz) == len(slc):
             for i, (x, y) in enumerate(zip(dbz, slc)):
                 self.walk(op, f"{path}[{i}]", x, y)
@@ -103,6 +116,12 @@ class Comparison:
 
     def differ(self, path, dbz, slc):
         self.differences.append({"path": path, "debezium": dbz, "sluice": slc})
+
+
+def is_schema_fields(value):
+    """Whether `value` is a Connect struct schema's `fields` list (members named by `field`)."""
+    return (isinstance(value, list) and len(value) > 0
+            and all(isinstance(f, dict) and isinstance(f.get("field"), str) for f in value))
 
 
 def label(key_text, value_text, transactions):

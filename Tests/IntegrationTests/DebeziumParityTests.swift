@@ -3,11 +3,13 @@ import XCTest
 
 /// Sluice's change events against the real Debezium's (issue 16): Tests/Debezium/compare.py
 /// (in the virtualenv `make debezium-tools` makes) runs the Debezium PostgreSQL connector,
-/// embedded, and a Sluice worker on the same table and changes, for Debezium's default options
-/// and for `decimal.handling.mode=string, time.precision.mode=isostring,
-/// interval.handling.mode=string`, and with `provide.transaction.metadata=true` (BEGIN/END
-/// records of the transaction topic and the events' `transaction` blocks, ids, counts and
-/// commit times included), and compares their events field by field. The differences
+/// embedded, and a Sluice worker on the same table and changes, for Debezium's default options,
+/// for `decimal.handling.mode=string, time.precision.mode=isostring,
+/// interval.handling.mode=string`, with `provide.transaction.metadata=true` (BEGIN/END records
+/// of the transaction topic and the events' `transaction` blocks, ids, counts and commit times
+/// included), and with the JSON converter's schemas (Debezium's `schemas.enable=true`, Sluice's
+/// `schemas: true`), and compares their events field by field, the schemas member by member.
+/// The differences
 /// must be exactly those listed in Tests/Debezium/known-differences.json: a new one fails, and
 /// so does a listed one that no longer occurs (it was fixed: remove it from the list).
 final class DebeziumParityTests: XCTestCase {
@@ -33,7 +35,8 @@ final class DebeziumParityTests: XCTestCase {
     process.executableURL = Self.python
     process.arguments = [
       Self.tool.path, "--pg-url", url, "--sluice-bin", WorkerProcess.binary,
-      "--set", "default", "--set", "strings", "--set", "transactions", "--known", Self.known.path,
+      "--set", "default", "--set", "strings", "--set", "transactions", "--set", "schemas",
+      "--known", Self.known.path,
     ]
     let out = Pipe()
     process.standardOutput = out
@@ -59,7 +62,7 @@ final class DebeziumParityTests: XCTestCase {
     }
     print(String(format: "Debezium parity: %.1f s", seconds))
     XCTAssertEqual(report["errors"] as? [String] ?? ["no errors field"], [], log)
-    XCTAssertEqual(sets.count, 3)
+    XCTAssertEqual(sets.count, 4)
     // The transaction metadata was compared, not missing on both sides: the events' blocks
     // and the BEGIN/END records' every field.
     let compared = Set(

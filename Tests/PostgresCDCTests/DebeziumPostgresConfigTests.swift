@@ -246,10 +246,12 @@ final class DebeziumPostgresConfigTests: XCTestCase {
       ),
       (
         [
+          ("key.converter", "org.apache.kafka.connect.json.JsonConverter"),
+          ("key.converter.schemas.enable", "false"),
           ("value.converter", "org.apache.kafka.connect.json.JsonConverter"),
           ("value.converter.schemas.enable", "true"),
         ],
-        "value.converter.schemas.enable: Sluice writes and reads JSON without the converter's schema; schemas.enable=true is not built for io.debezium.connector.postgresql.PostgresConnector"
+        "value.converter.schemas.enable: Sluice writes keys and values both with the JSON converter's schema or both without; key.converter.schemas.enable means schemas.enable=false and value.converter.schemas.enable means true (a JsonConverter without schemas.enable has it true, as in Kafka)"
       ),
       (
         [("slot.name", "Bad-Slot")],

@@ -76,6 +76,11 @@ final class KeyOrderTests: XCTestCase {
         XCTAssertTrue(try order.isKey(low, atOrBefore: high, on: db), what)
         XCTAssertFalse(try order.isKey(high, atOrBefore: low, on: db), what)
         XCTAssertTrue(try order.isKey(high, atOrBefore: high, on: db), "exact: \(what)")
+        // With `schemas: true` the key is the payload of {"schema", "payload"}.
+        let schema = #"{"schema":{"type":"struct","fields":[],"optional":false},"payload":"#
+        XCTAssertTrue(
+          try order.isKey(schema + low + "}", atOrBefore: schema + high + "}", on: db), what)
+        XCTAssertFalse(try order.isKey(schema + high + "}", atOrBefore: low, on: db), what)
       }
       try db.execute("DROP TABLE \(table)")
     }
@@ -99,6 +104,35 @@ final class KeyOrderTests: XCTestCase {
       columns.map(\.0).filter(ColumnKind.needsCatalog), on: db)
     let kinds = columns.map { ColumnKind.of($0.0, modifier: $0.1, userTypes: types) }
     XCTAssertEqual(kinds, [.text, .array(of: .text), .date, .numeric(scale: 2)])
+    // An enum's labels, in their order, for Debezium's io.debezium.data.Enum schema.
+    XCTAssertEqual(types[columns[0].0], .enumeration(labels: ["sad", "happy"]))
+    XCTAssertEqual(
+      DebeziumSchemas.column(columns[1].0, userTypes: types).json,
+      #"{"type":"array","items":{"type":"string","optional":true,"name":"io.debezium.data.Enum","version":1,"parameters":{"allowed":"sad,happy"}},"optional":true}"#
+    )
     try db.execute("DROP TABLE user_types_t")
+  }
+
+  func testTheCatalogGivesNotNullAndConstantDefaultsForSchemas() throws {
+    let db = try connection()
+    try db.execute("DROP TABLE IF EXISTS facts_t")
+    try db.execute(
+      "CREATE TABLE facts_t (id serial PRIMARY KEY, n integer NOT NULL DEFAULT -1, t text DEFAULT 'it''s', d date DEFAULT '2024-01-01', at timestamptz DEFAULT now(), plain numeric)"
+    )
+    let oid = try db.execute("SELECT 'facts_t'::regclass::oid::text").first?[0].flatMap {
+      UInt32($0)
+    }
+    let facts = try ControlConnection.columnFacts(of: oid ?? 0, on: db)
+    XCTAssertEqual(
+      facts.columns,
+      [
+        "id": .init(notNull: true, defaultLiteral: nil),
+        "n": .init(notNull: true, defaultLiteral: "-1"),
+        "t": .init(notNull: false, defaultLiteral: "it's"),
+        "d": .init(notNull: false, defaultLiteral: "2024-01-01"),
+        "at": .init(notNull: false, defaultLiteral: nil),
+        "plain": .init(notNull: false, defaultLiteral: nil),
+      ])
+    try db.execute("DROP TABLE facts_t")
   }
 }
