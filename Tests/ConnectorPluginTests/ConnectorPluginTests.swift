@@ -130,7 +130,8 @@ final class ConnectorPluginTests: XCTestCase {
         "url", "password", "tables", "slot", "publication", "snapshot", "heartbeat_ms",
         "drop_slot_on_delete", "tombstones_on_delete", "slot_warn_retained_wal",
         "slot_fail_retained_wal", "slot_health_poll_ms", "replay_window", "decimal_handling",
-        "time_precision", "interval_handling", "binary_handling", "hstore_handling", "schemas",
+        "time_precision", "interval_handling", "binary_handling", "hstore_handling",
+        "provide_transaction_metadata", "transaction_topic", "heartbeat_topic", "schemas",
       ])
     XCTAssertEqual(cdc.connectorDefinitions.first { $0.name == "password" }?.type, .password)
   }

@@ -91,7 +91,8 @@ final class PostgresCDCTransactionMetadataTests: CDCWorkerTestCase {
       transactions[start..<min(start + 25, transactions.count)].map(\.sql).joined(
         separator: "\n")
     }
-    let runner = CDCWorkload.Runner.start(chunks, url: url)
+    // Spaced so the load outlasts at least two of the kills on any machine (about 8 s).
+    let runner = CDCWorkload.Runner.start(chunks, url: url, spacing: 0.25)
     let crashes = try CrashLoop(atLeast: 3, atMost: 3, pauses: 0.3...1.2, startTimeout: 60)
       .run(worker, while: { !runner.finished }, busy: { !runner.finished })
     XCTAssertNil(runner.failure)

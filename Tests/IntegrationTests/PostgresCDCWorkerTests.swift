@@ -709,12 +709,16 @@ final class CDCWorkload: @unchecked Sendable {
       }
     }
 
-    /// Runs SQL chunks one after another with psql on a thread of their own.
-    static func start(_ chunks: [String], url: String) -> Runner {
+    /// Runs SQL chunks one after another with psql on a thread of their own; `spacing` apart
+    /// when a test needs the load to last however fast the machine is.
+    static func start(_ chunks: [String], url: String, spacing: TimeInterval = 0) -> Runner {
       let runner = Runner()
       Thread {
         do {
-          for chunk in chunks { try cdcPSQL(url, chunk) }
+          for chunk in chunks {
+            try cdcPSQL(url, chunk)
+            if spacing > 0 { Thread.sleep(forTimeInterval: spacing) }
+          }
           runner.finish(nil)
         } catch {
           runner.finish("\(error)")
