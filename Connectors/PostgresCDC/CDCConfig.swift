@@ -123,12 +123,11 @@ struct CDCConfig: Sendable {
       allowed: ValueConversionOptions.HstoreHandling.allCases.map(\.rawValue),
       "Debezium's hstore.handling.mode: json (a string of JSON) or map (a JSON object)."),
   ]
-  static let keys = definitions.topLevelKeys
   static let topicPlaceholders = ["schema", "table", "db"]
 
   init(definition: ConnectorDefinition) throws {
     name = definition.name
-    let m = try definition.configMapping(allowedKeys: Self.keys)
+    let m = try definition.configMapping(Self.definitions)
     let urlNode = try m.required("url")
     url = try urlNode.string()
     guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") || url.contains("=")
