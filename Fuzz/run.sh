@@ -46,13 +46,14 @@ log=(
   Sources/SluiceCore/Records/Clock.swift Sources/SluiceCore/IO/WriteAll.swift
 )
 
-# The CDC source's files that need no database, task runtime or metrics: every file of
-# Connectors/PostgresCDC but those naming SluicePostgres, PostgresConnection, a SourceTask or
-# swift-metrics. Found by grep rather than listed, so a new file of pure decoding or config
-# code is fuzzed without editing this script (a hand-kept list broke three times).
+# The CDC source's files that need no database, task runtime or metrics: every file under
+# Connectors/PostgresCDC (subfolders too) but those naming SluicePostgres, PostgresConnection,
+# a SourceTask or swift-metrics. Found by grep rather than listed, so a new file of pure
+# decoding or config code is fuzzed without editing this script (a hand-kept list broke three
+# times).
 cdc_pure() {
-  grep -L -E 'SluicePostgres|PostgresConnection|SourceTask|import (Core)?Metrics|MetricsScope' \
-    Connectors/PostgresCDC/*.swift
+  grep -rL -E 'SluicePostgres|PostgresConnection|SourceTask|import (Core)?Metrics|MetricsScope' \
+    --include='*.swift' Connectors/PostgresCDC | sort
 }
 
 # Prints the files of a target, and sets `needs` to what it links: yams, crypto, crc32c,
