@@ -150,11 +150,13 @@ let package = Package(
       ],
       path: "Connectors/Webhook"),
     .target(
-      name: "PostgresSinkConnector", dependencies: ["SluiceCore", "SluicePostgres", "CLibPQ"],
+      name: "PostgresSinkConnector", dependencies: ["SluiceCore", "SluicePostgres"],
       path: "Connectors/PostgresSink"),
     .target(
       name: "PostgresCDCConnector",
       dependencies: [
+        // CLibPQ only for the snapshot's row fetch (PostgresConnection+Snapshot.swift), the
+        // last connector file calling libpq itself.
         "SluiceCore", "SluicePostgres", "CLibPQ",
         .product(name: "Metrics", package: "swift-metrics"),
       ],

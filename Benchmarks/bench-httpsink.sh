@@ -8,20 +8,14 @@
 # Prints every round and the medians. ROUNDS, RECORDS and SECONDS_PER_RUN override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/opt/swift/usr/bin"
+# shellcheck source=Benchmarks/bench-lib.sh
+source Benchmarks/bench-lib.sh
 rounds=${ROUNDS:-3}
 records=${RECORDS:-200000}
 seconds=${SECONDS_PER_RUN:-8}
 
-swift build -c release --static-swift-stdlib --product sluice >/dev/null
-swift build -c release --static-swift-stdlib --product sluice-bench-floor >/dev/null
-bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
-work=$(mktemp -d "$PWD/.bench.XXXXXX")
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+bench_build sluice sluice-bench-floor
+bench_workdir
 api=$(free_port); receiver=$(free_port)
 mkdir -p "$work/connectors"
 cat >"$work/worker.yaml" <<YAML
@@ -51,20 +45,19 @@ topic: bench.out
 config: { path: $work/records.jsonl, batch_lines: 5000 }
 YAML
 
-"$bin/sluice" run --config "$work/worker.yaml" >"$work/worker.log" 2>&1 & worker=$!; pids+=($worker)
-"$bin/sluice-bench-floor" --listen "127.0.0.1:$receiver" >"$work/floor.log" 2>&1 & pids+=($!)
+"$bin/sluice" run --config "$work/worker.yaml" >"$work/worker.log" 2>&1 & worker=$!
+"$bin/sluice-bench-floor" --listen "127.0.0.1:$receiver" >"$work/floor.log" 2>&1 & bench_track $!
 end_offset() { curl -s "http://127.0.0.1:$api/topics/bench.out" 2>/dev/null | python3 -c 'import json,sys; print(sum(p["end_offset"] for p in json.load(sys.stdin)["partitions"]))' 2>/dev/null || echo 0; }
 for _ in $(seq 1 600); do [ "$(end_offset)" -ge "$records" ] && break; sleep 0.1; done
 [ "$(end_offset)" -ge "$records" ] || { echo "the topic did not fill; worker log:"; tail "$work/worker.log"; exit 1; }
 rm "$work/connectors/load.yaml"
 # A fresh worker for the sinks, so that the peak RSS is the sink's and not the loader's.
 kill "$worker"; wait "$worker" 2>/dev/null || true
-"$bin/sluice" run --config "$work/worker.yaml" >>"$work/worker.log" 2>&1 & worker=$!; pids+=($worker)
+"$bin/sluice" run --config "$work/worker.yaml" >>"$work/worker.log" 2>&1 & worker=$!
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$api/health" && break; sleep 0.1; done
 
 stats() { curl -s "http://127.0.0.1:$receiver/stats"; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 # Delivers the whole topic with the given sink config; prints "records/s requests/s peak-RSS-MiB".
 run_sink() {

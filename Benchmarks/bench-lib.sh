@@ -1,15 +1,17 @@
-# Helpers the CDC benchmarks share; sourced by them, not run. `bench_setup` builds the release
-# binary ($bin), starts throwaway PostgreSQL and mosquitto servers ($url) and makes a scratch
-# folder ($work); `bench_cleanup` (the EXIT trap) stops a running $worker, $sampler and $tansu
-# and removes only what `bench_setup` made. The CDC backlog drain (`cdc_drain_*`) is shared by
-# bench-cdc.sh and bench-kafka-store.sh, Tansu (`tansu_*`) by bench-kafka-store.sh and
-# bench-cdc-latency.sh.
+# Helpers every benchmark shares; sourced by them, not run. `bench_build PRODUCT...` builds release
+# binaries into $bin; `bench_workdir` makes the scratch folder $work; `bench_servers_start`
+# starts throwaway PostgreSQL and mosquitto servers ($url); `bench_setup` is the three for the
+# CDC benchmarks. `bench_track PID` hands a process of the script's own to `bench_cleanup` (the
+# EXIT trap), which stops it, a running $worker, $sampler and $tansu, and removes only what
+# the helpers made. The CDC backlog drain (`cdc_drain_*`) is shared by bench-cdc.sh and
+# bench-kafka-store.sh, Tansu (`tansu_*`) by bench-kafka-store.sh and bench-cdc-latency.sh.
 export PATH="$PATH:/opt/swift/usr/bin"
 worker=""
 sampler=""
 tansu=""
 bench_servers=""
 bench_work=""
+bench_pids=()
 
 psql_q() { PGOPTIONS="-c client_min_messages=warning" psql "$url" -XAtq -v ON_ERROR_STOP=1 "$@"; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -17,6 +19,8 @@ now() { date +%s.%N; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 bench_cleanup() {
+  local p
+  for p in "${bench_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   [ -n "$sampler" ] && kill "$sampler" 2>/dev/null || true
   [ -n "$worker" ] && kill "$worker" 2>/dev/null || true
   [ -n "$tansu" ] && kill "$tansu" 2>/dev/null || true
@@ -26,17 +30,42 @@ bench_cleanup() {
 }
 trap bench_cleanup EXIT
 
-bench_setup() {
-  swift build -c release --static-swift-stdlib --product sluice >/dev/null
+# bench_build PRODUCT...: the release binaries, built as shipped (static Swift runtime); $bin
+# is their folder.
+bench_build() {
+  local product
+  for product in "$@"; do swift build -c release --static-swift-stdlib --product "$product" >/dev/null; done
   bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
+}
+
+# bench_workdir: a scratch folder $work on the repository's disk (like a worker's data_dir).
+bench_workdir() {
   bench_work=$(mktemp -d "$PWD/.bench.XXXXXX")
   work=$bench_work
+}
+
+# bench_servers_start: throwaway PostgreSQL and mosquitto (Tests/Servers/start.sh); $url is the
+# PostgreSQL URL, and the servers' env file is sourced.
+bench_servers_start() {
   bench_servers=$(mktemp -d /tmp/sluice-bench-servers.XXXXXX)
   bash Tests/Servers/start.sh "$bench_servers" >/dev/null
   # shellcheck disable=SC1091
   source "$bench_servers/env"
   url=$SLUICE_TEST_PG_URL
 }
+
+bench_setup() {
+  bench_build sluice
+  bench_workdir
+  bench_servers_start
+}
+
+# bench_track PID: stop PID (a broker, a floor server, a worker the script restarts) at exit.
+bench_track() { bench_pids+=("$1"); }
+
+# rss_mib PID: PID's resident memory now; peak_rss_mib PID: its peak so far (VmHWM); 0 when gone.
+rss_mib() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$1/status" 2>/dev/null || echo 0; }
+peak_rss_mib() { awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # cpu_seconds PID: the user + system CPU seconds PID has used so far (0 when it is gone).
 cpu_seconds() {
@@ -75,8 +104,7 @@ tansu_start() {
 }
 # tansu_stop: stops $tansu; sets $tansu_peak_mib (VmHWM) and $tansu_cpu (CPU seconds it used).
 tansu_stop() {
-  tansu_peak_mib=0
-  [ -r "/proc/$tansu/status" ] && tansu_peak_mib=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$tansu/status")
+  tansu_peak_mib=$(peak_rss_mib "$tansu")
   tansu_cpu=$(cpu_seconds "$tansu")
   kill "$tansu" 2>/dev/null || true; wait "$tansu" 2>/dev/null || true; tansu=""
 }

@@ -6,7 +6,8 @@
 # Prints every round and the medians. ROUNDS, RECORDS, BATCH override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/opt/swift/usr/bin"
+# shellcheck source=Benchmarks/bench-lib.sh
+source Benchmarks/bench-lib.sh
 rounds=${ROUNDS:-5}
 records=${RECORDS:-262144}
 record_bytes=1024
@@ -14,13 +15,8 @@ batch=${BATCH:-1024}
 producers=4
 in_flight=${IN_FLIGHT:-1}
 
-swift build -c release --static-swift-stdlib --product sluice-log-bench >/dev/null
-swift build -c release --static-swift-stdlib --product sluice >/dev/null
-bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
-work=$(mktemp -d "$PWD/.bench.XXXXXX")   # on the repository's disk, like data_dir
-trap 'rm -rf "$work"' EXIT
-
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+bench_build sluice-log-bench sluice
+bench_workdir
 bytes=$((records * record_bytes))
 echo "log benchmark: $records records × $record_bytes B = $((bytes >> 20)) MiB per round, batches of $batch, $producers producers with $in_flight appends in flight each, $rounds rounds"
 : >"$work/dd" ; : >"$work/append" ; : >"$work/read"
@@ -45,11 +41,11 @@ echo "median: dd (floor) ${dd_median} MB/s | append ${append_median} MB/s | rati
 # Idle RSS of a worker with the default demo connectors (file source and sink, no input).
 mkdir -p "$work/idle/Config/connectors"
 cp Config/connectors/*.yaml "$work/idle/Config/connectors/"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 sed "s/127.0.0.1:8083/127.0.0.1:$port/" Config/worker.yaml >"$work/idle/Config/worker.yaml"
 (cd "$work/idle" && exec "$bin/sluice" run --config Config/worker.yaml >"$work/idle.log" 2>&1) &
-pid=$!
+worker=$!
 sleep 5
-rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
-kill -TERM "$pid"; wait "$pid" || true
-echo "idle worker RSS: $((rss_kib / 1024)) MiB (${rss_kib} KiB, target < 30 MiB)"
+idle_mib=$(rss_mib "$worker")
+kill -TERM "$worker"; wait "$worker" || true; worker=""
+echo "idle worker RSS: ${idle_mib} MiB (target < 30 MiB)"

@@ -13,20 +13,14 @@
 # ROUNDS, MESSAGES and PUBLISHERS override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/opt/swift/usr/bin"
+# shellcheck source=Benchmarks/bench-lib.sh
+source Benchmarks/bench-lib.sh
 rounds=${ROUNDS:-3}
 messages=${MESSAGES:-500000}
 publishers=${PUBLISHERS:-4}
 
-swift build -c release --static-swift-stdlib --product sluice >/dev/null
-swift build -c release --static-swift-stdlib --product sluice-mqtt-publish >/dev/null
-bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
-work=$(mktemp -d "$PWD/.bench.XXXXXX")
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+bench_build sluice sluice-mqtt-publish
+bench_workdir
 api=$(free_port); mqtt=$(free_port)
 mkdir -p "$work/connectors"
 cat >"$work/mosquitto.conf" <<CONF
@@ -36,7 +30,7 @@ max_queued_messages 10000000
 log_dest none
 user root
 CONF
-mosquitto -c "$work/mosquitto.conf" & pids+=($!)
+mosquitto -c "$work/mosquitto.conf" & bench_track $!
 cat >"$work/worker.yaml" <<YAML
 data_dir: $work/data
 connectors_dir: $work/connectors
@@ -54,7 +48,7 @@ config:
   payload: json
 YAML
 start_worker() {
-  "$bin/sluice" run --config "$work/worker.yaml" >>"$work/worker.log" 2>&1 & worker=$!; pids+=($worker)
+  "$bin/sluice" run --config "$work/worker.yaml" >>"$work/worker.log" 2>&1 & worker=$!
   for _ in $(seq 1 200); do
     curl -sf "http://127.0.0.1:$api/connectors/bench/status" | grep -q '"connected":"true"' && return
     sleep 0.05
@@ -68,8 +62,6 @@ stored() {
   n=$(curl -s "http://127.0.0.1:$api/topics/bench.readings" | grep -o '"end_offset":[0-9]*' | cut -d: -f2 | paste -sd+ | bc || true)
   echo "${n:-0}"
 }
-now() { date +%s.%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # PUBLISHERS publishers side by side, MESSAGES in all, to 100 devices' topics under $1.
 publish() {
   local each=$((messages / publishers)) p ps=()
@@ -103,13 +95,13 @@ for round in $(seq 1 "$rounds"); do
   mosquitto_sub -h 127.0.0.1 -p "$mqtt" -q 1 -c -i "floor-drain$round" -t "drain$round/+/reading" -C "$messages" >"$work/floor.out"
   end=$(now)
   df=$(rate "$start" "$end")
-  live_rss=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$worker/status")
+  live_rss=$(peak_rss_mib "$worker")
   before=$(stored)
   kill -TERM "$worker"; wait "$worker" || true
   publish bench
   start=$(now); start_worker; wait_stored $((before + messages)); end=$(now)
   ds=$(rate "$start" "$end")
-  rss=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$worker/status")
+  rss=$(peak_rss_mib "$worker")
   [ "$live_rss" -gt "$rss" ] && rss=$live_rss
   printf 'round %d: live: floor %.0f msg/s | mqtt source %.0f msg/s | ratio %.2f || backlog: floor %.0f | source %.0f | ratio %.2f || worker peak RSS %d MiB\n' \
     "$round" "$lf" "$ls" "$(echo "$ls / $lf" | bc -l)" "$df" "$ds" "$(echo "$ds / $df" | bc -l)" "$rss"

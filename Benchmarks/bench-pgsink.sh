@@ -10,29 +10,16 @@
 # ROUNDS and RECORDS override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/opt/swift/usr/bin"
+# shellcheck source=Benchmarks/bench-lib.sh
+source Benchmarks/bench-lib.sh
 rounds=${ROUNDS:-3}
 records=${RECORDS:-1000000}
 batch=${BATCH:-5000}
 
-swift build -c release --static-swift-stdlib --product sluice >/dev/null
-bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
-work=$(mktemp -d "$PWD/.bench.XXXXXX")
-servers=$(mktemp -d /tmp/sluice-bench-servers.XXXXXX)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  bash Tests/Servers/stop.sh "$servers" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-bash Tests/Servers/start.sh "$servers" >/dev/null
-# shellcheck disable=SC1091
-source "$servers/env"
-db="$SLUICE_TEST_PG_URL"
+bench_setup
+db="$url"
 sql() { psql "$db" -XAtq -v ON_ERROR_STOP=1 -c "$1" 2>&1 | grep -v '^NOTICE' || true; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 api=$(free_port)
 mkdir -p "$work/connectors"
 cat >"$work/worker.yaml" <<YAML
@@ -44,11 +31,11 @@ YAML
 
 start_worker() {
   "$bin/sluice" run --config "$work/worker.yaml" >>"$work/worker.log" 2>&1 &
-  pid=$!
+  worker=$!
   for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$api/connectors" && return; sleep 0.1; done
   echo "worker did not start"; tail -20 "$work/worker.log"; exit 1
 }
-stop_worker() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
+stop_worker() { kill "$worker"; wait "$worker" 2>/dev/null || true; worker=""; }
 end_offset() {
   curl -s "http://127.0.0.1:$api/topics/$1" | python3 -c 'import json,sys; print(sum(p["end_offset"] for p in json.load(sys.stdin).get("partitions", [])))' 2>/dev/null || echo 0
 }
@@ -75,9 +62,6 @@ until [ "$(end_offset bench.rows)" -ge "$records" ]; do sleep 0.5; done
 rm "$work/connectors/load.yaml"
 stop_worker
 
-now() { date +%s.%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-
 floor_round() {
   sql "DROP TABLE IF EXISTS floor_rows; CREATE TABLE floor_rows (id bigint, body text, at timestamptz)"
   local t0 t1
@@ -87,7 +71,7 @@ floor_round() {
   awk -v n="$records" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", n / (b - a)}'
 }
 
-# sink_round MODE: loads the topic into a fresh table; prints "rate rss_kib".
+# sink_round MODE: loads the topic into a fresh table; prints "rate peak_rss_mib".
 sink_round() {
   local mode=$1 table="sink_$1" key="" t0 t1
   if [ "$mode" = upsert ]; then key="PRIMARY KEY"; fi
@@ -110,7 +94,7 @@ YAML
   done
   t1=$(sql "SELECT extract(epoch FROM max(updated_at)) FROM sluice_sink_offsets WHERE connector = 'bench-sink'")
   local rss
-  rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  rss=$(peak_rss_mib "$worker")
   rm "$work/connectors/sink.yaml"
   stop_worker
   local rows
@@ -125,10 +109,10 @@ for round in $(seq 1 "$rounds"); do
   f=$(floor_round)
   read -r i irss < <(sink_round insert)
   read -r u ursss < <(sink_round upsert)
-  echo "round $round: floor (psql \\copy) $f rows/s | insert $i rows/s (peak RSS $((irss / 1024)) MiB) | upsert $u rows/s (peak RSS $((ursss / 1024)) MiB)"
+  echo "round $round: floor (psql \\copy) $f rows/s | insert $i rows/s (peak RSS $irss MiB) | upsert $u rows/s (peak RSS $ursss MiB)"
   echo "$f" >>"$work/floor"; echo "$i" >>"$work/insert"; echo "$u" >>"$work/upsert"
   echo "$irss" >>"$work/rss"; echo "$ursss" >>"$work/rss"
 done
 f=$(median <"$work/floor"); i=$(median <"$work/insert"); u=$(median <"$work/upsert")
 maxrss=$(sort -n "$work/rss" | tail -1)
-echo "median: floor $f rows/s | insert $i rows/s, ratio $(awk -v a="$i" -v b="$f" 'BEGIN {printf "%.2f", a / b}') (target >= 0.60) | upsert $u rows/s, ratio $(awk -v a="$u" -v b="$f" 'BEGIN {printf "%.2f", a / b}') (target >= 0.40) | peak RSS $((maxrss / 1024)) MiB (target < 64)"
+echo "median: floor $f rows/s | insert $i rows/s, ratio $(awk -v a="$i" -v b="$f" 'BEGIN {printf "%.2f", a / b}') (target >= 0.60) | upsert $u rows/s, ratio $(awk -v a="$u" -v b="$f" 'BEGIN {printf "%.2f", a / b}') (target >= 0.40) | peak RSS $maxrss MiB (target < 64)"

@@ -7,19 +7,13 @@
 # Prints every round and the medians. ROUNDS and SECONDS_PER_RUN override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/opt/swift/usr/bin"
+# shellcheck source=Benchmarks/bench-lib.sh
+source Benchmarks/bench-lib.sh
 rounds=${ROUNDS:-3}
 seconds=${SECONDS_PER_RUN:-10}
 
-swift build -c release --static-swift-stdlib --product sluice >/dev/null
-swift build -c release --static-swift-stdlib --product sluice-bench-floor >/dev/null
-bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
-work=$(mktemp -d "$PWD/.bench.XXXXXX")
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+bench_build sluice sluice-bench-floor
+bench_workdir
 api=$(free_port); hook=$(free_port); floor=$(free_port)
 mkdir -p "$work/connectors"
 cat >"$work/worker.yaml" <<YAML
@@ -41,8 +35,8 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"device":"d-1","pad":"$pad"}'
 LUA
 
-"$bin/sluice" run --config "$work/worker.yaml" >"$work/worker.log" 2>&1 & pids+=($!)
-"$bin/sluice-bench-floor" --listen "127.0.0.1:$floor" >"$work/floor.log" 2>&1 & pids+=($!)
+"$bin/sluice" run --config "$work/worker.yaml" >"$work/worker.log" 2>&1 & worker=$!
+"$bin/sluice-bench-floor" --listen "127.0.0.1:$floor" >"$work/floor.log" 2>&1 & bench_track $!
 for _ in $(seq 1 100); do
   curl -s -o /dev/null "http://127.0.0.1:$hook/hook" && curl -s -o /dev/null "http://127.0.0.1:$floor/" && break
   sleep 0.1
@@ -51,7 +45,6 @@ done
 run_wrk() { wrk -t2 -c64 -d"${seconds}s" --latency -s "$work/post.lua" "$1"; }
 rps() { awk '/Requests\/sec/ {print $2}'; }
 p99_ms() { awk '$1 == "99%" { v=$2; if (v ~ /us$/) { sub(/us/,"",v); v=v/1000 } else if (v ~ /ms$/) { sub(/ms/,"",v) } else if (v ~ /s$/) { sub(/s/,"",v); v=v*1000 }; print v }'; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 echo "webhook benchmark: wrk -t2 -c64 -d${seconds}s, 1 KiB JSON bodies, $rounds rounds"
 : >"$work/f_rps"; : >"$work/h_rps"; : >"$work/h_p99"; : >"$work/f_p99"

@@ -54,7 +54,6 @@ struct FileSourceConfig: Sendable {
       "The longest line; a longer one is a record error (dead-lettered with errors.tolerance=all). A size like 1000KiB."
     ),
   ]
-  static let keys = definitions.topLevelKeys
 }
 
 /// `sink: file` settings.
@@ -74,7 +73,6 @@ struct FileSinkConfig: Sendable {
       "json: one JSON line per record (topic, partition, offset, key, value, headers), exactly once; value: only the values, one per line, at least once."
     ),
   ]
-  static let keys = definitions.topLevelKeys
 }
 
 /// A validated `source: file` connector.
@@ -82,7 +80,7 @@ struct FileSourceConnector: SourceConnector {
   let config: FileSourceConfig
 
   init(definition: ConnectorDefinition) throws {
-    let m = try definition.configMapping(allowedKeys: FileSourceConfig.keys)
+    let m = try definition.configMapping(FileSourceConfig.definitions)
     let topicNode = try definition.requiredTopicNode()
     let template: TopicTemplate
     do {
@@ -125,7 +123,7 @@ struct FileSinkConnector: SinkConnector {
   let config: FileSinkConfig
 
   init(definition: ConnectorDefinition) throws {
-    let m = try definition.configMapping(allowedKeys: FileSinkConfig.keys)
+    let m = try definition.configMapping(FileSinkConfig.definitions)
     config = FileSinkConfig(
       path: try m.string("path"),
       format: FileSinkConfig.Format(

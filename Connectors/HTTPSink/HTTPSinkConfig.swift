@@ -126,11 +126,10 @@ struct HTTPSinkConfig: Sendable {
       "tls.insecure", .boolean, default: "false", importance: .low, group: "TLS",
       "Skip the server's certificate checks (tests only)."),
   ]
-  static let keys = definitions.topLevelKeys
 
   init(definition: ConnectorDefinition) throws {
     name = definition.name
-    let m = try definition.configMapping(allowedKeys: Self.keys)
+    let m = try definition.configMapping(Self.definitions)
     let batchMode = m.has("batch")
     let urlNode = try m.required("url")
     let urlText = try urlNode.string()

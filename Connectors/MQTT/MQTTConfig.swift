@@ -134,11 +134,10 @@ struct MQTTConfig: Sendable {
       "reconnect.max", .string, default: "30s", importance: .low, group: "Session",
       "The longest wait between reconnects."),
   ]
-  static let keys = definitions.topLevelKeys
 
   init(definition: ConnectorDefinition) throws {
     name = definition.name
-    let m = try definition.configMapping(allowedKeys: Self.keys)
+    let m = try definition.configMapping(Self.definitions)
 
     // Broker address.
     let urlNode = try m.required("url")

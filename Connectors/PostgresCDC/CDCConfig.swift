@@ -146,12 +146,11 @@ struct CDCConfig: Sendable {
       "Keys and values as Kafka Connect's JSON converter writes them with schemas.enable=true: {\"schema\": …, \"payload\": …}, with Debezium's schemas (<topic>.Key, <topic>.Envelope, io.debezium.time.Date, org.apache.kafka.connect.data.Decimal…). Not together with the unwrap transform."
     ),
   ]
-  static let keys = definitions.topLevelKeys
   static let topicPlaceholders = ["schema", "table", "db"]
 
   init(definition: ConnectorDefinition) throws {
     name = definition.name
-    let m = try definition.configMapping(allowedKeys: Self.keys)
+    let m = try definition.configMapping(Self.definitions)
     let urlNode = try m.required("url")
     url = try urlNode.string()
     guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") || url.contains("=")

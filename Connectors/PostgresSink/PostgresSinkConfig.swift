@@ -76,12 +76,11 @@ struct PostgresSinkConfig: Sendable {
       group: "Tables",
       "The table that holds the sink's offsets, written in the same transaction as each batch."),
   ]
-  static let keys = definitions.topLevelKeys
   static let tablePlaceholders = ["topic", "source.schema", "source.table", "source.db"]
 
   init(definition: ConnectorDefinition) throws {
     name = definition.name
-    let m = try definition.configMapping(allowedKeys: Self.keys)
+    let m = try definition.configMapping(Self.definitions)
     url = try m.postgresURL("url")
     password = try m.optionalString("password")
     schema = try m.string("schema", default: "public")

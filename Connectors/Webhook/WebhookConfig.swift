@@ -111,11 +111,10 @@ struct WebhookConfig: Sendable {
       "protocol", .string, default: "http1", importance: .low, group: "Listener",
       allowed: ["http1", "h2c"], "HTTP/1.1, or HTTP/2 over cleartext with prior knowledge."),
   ]
-  static let keys = definitions.topLevelKeys
 
   init(definition: ConnectorDefinition) throws {
     name = definition.name
-    let m = try definition.configMapping(allowedKeys: Self.keys)
+    let m = try definition.configMapping(Self.definitions)
     (host, port) = try m.hostPort("listen", default: ("127.0.0.1", 8080))
     let pathNode = try m.required("path")
     path = try pathNode.string()

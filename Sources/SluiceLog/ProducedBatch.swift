@@ -85,10 +85,10 @@ public struct ProducedBatch: Sendable {
   {
     do {
       try bytes.withUnsafeBytes { raw in
-        var r = ByteReader(UnsafeRawBufferPointer(rebasing: raw[RecordBatch.headerSize...]))
+        var r = BigEndianReader(UnsafeRawBufferPointer(rebasing: raw[RecordBatch.headerSize...]))
         for index in 0..<Int64(header.recordCount) {
           let length = try r.varint()
-          guard length > 0, length <= Int64(r.count - r.position) else {
+          guard length > 0, length <= Int64(r.remaining) else {
             throw ProducedBatchError.invalidRecord("record \(index) runs past the batch")
           }
           let end = r.position + Int(length)
@@ -102,7 +102,7 @@ public struct ProducedBatch: Sendable {
           }
           r.position = end
         }
-        guard r.position == r.count else {
+        guard r.position == r.bytes.endIndex else {
           throw ProducedBatchError.invalidRecord("bytes left over after the last record")
         }
       }

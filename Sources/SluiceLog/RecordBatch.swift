@@ -1,3 +1,5 @@
+import SluiceCore
+
 /// Kafka's RecordBatch v2, the unit Sluice writes to and reads from segments, so a Kafka-protocol
 /// listener could later serve segments as they lie.
 ///
@@ -107,7 +109,7 @@ enum RecordBatch {
   /// Parses the header at the start of `buffer`; nil if it is too short or not plausibly a v2 batch.
   static func header(_ buffer: UnsafeRawBufferPointer) -> Header? {
     guard buffer.count >= headerSize else { return nil }
-    var r = ByteReader(buffer)
+    var r = BigEndianReader(buffer)
     guard let baseOffset = try? r.bigEndian(Int64.self), let length = try? r.bigEndian(Int32.self),
       length >= Int32(headerSize - logOverhead), (try? r.bigEndian(Int32.self)) != nil,
       let magic = try? r.int8(), magic == 2, let crc = try? r.bigEndian(UInt32.self),
@@ -152,7 +154,7 @@ enum RecordBatch {
     into out: inout [StoredLogRecord],
     limit: Int
   ) throws {
-    var r = ByteReader(section)
+    var r = BigEndianReader(section)
     for _ in 0..<Int(header.recordCount) {
       if out.count >= limit { return }
       let length = Int(try r.varint())
@@ -173,7 +175,9 @@ enum RecordBatch {
       var headers: [LogHeader] = []
       if headerCount > 0 {
         // Each header takes at least two bytes.
-        guard headerCount <= Int64(r.count - r.position) / 2 else { throw ByteReader.Truncated() }
+        guard headerCount <= Int64(r.remaining) / 2 else {
+          throw MalformedBytes("record headers run past the batch")
+        }
         headers.reserveCapacity(Int(headerCount))
         for _ in 0..<headerCount {
           let name = String(decoding: try r.lengthPrefixed() ?? [], as: UTF8.self)

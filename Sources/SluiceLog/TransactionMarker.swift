@@ -1,3 +1,5 @@
+import SluiceCore
+
 /// A transaction marker: the control batch a Kafka broker's transaction coordinator writes to
 /// every partition of a transaction when it ends (KIP-98), so that read_committed readers know
 /// whether the producer's records before it count.
@@ -59,7 +61,7 @@ public enum TransactionMarker: Int16, Sendable, Equatable {
   /// The marker a stored control batch holds (its whole bytes), or nil if it holds none.
   static func read(_ batch: UnsafeRawBufferPointer) -> TransactionMarker? {
     guard batch.count > RecordBatch.headerSize else { return nil }
-    var r = ByteReader(UnsafeRawBufferPointer(rebasing: batch[RecordBatch.headerSize...]))
+    var r = BigEndianReader(UnsafeRawBufferPointer(rebasing: batch[RecordBatch.headerSize...]))
     guard (try? r.varint()) != nil, (try? r.int8()) != nil, (try? r.varint()) != nil,
       (try? r.varint()) != nil, let key = try? r.lengthPrefixed(), key.count >= 4
     else { return nil }

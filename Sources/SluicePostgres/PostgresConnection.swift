@@ -18,12 +18,15 @@ package struct PostgresError: Error, CustomStringConvertible, Sendable {
 
 /// One libpq connection with a synchronous API: connecting, queries with text parameters, and
 /// turning results and errors into Swift values. The PostgreSQL sink and the CDC source share
-/// it and add what only they need (COPY in; replication streaming) in extensions of their own.
+/// it; what only one of them needs (COPY in, the COPY BOTH replication stream) is in this
+/// module's extensions too, so no connector touches libpq.
 ///
 /// libpq blocks, so callers use it from a thread or serial queue of their own, never from
 /// Swift's cooperative pool (STYLE.md §3). One connection is used by one thread at a time.
 package final class PostgresConnection {
-  /// The libpq connection, for the connectors' extensions; nil only while `init` fails.
+  /// The libpq connection; nil only while `init` fails. Visible outside this module only
+  /// because the CDC snapshot's row fetch (PostgresConnection+Snapshot.swift) still calls
+  /// libpq itself; once that moves here, this becomes `private(set) var`.
   package private(set) var handle: OpaquePointer?
 
   /// Connects with a libpq URL or key=value string; `password` and `applicationName` override
@@ -87,7 +90,7 @@ package final class PostgresConnection {
     return rows(of: result)
   }
 
-  package func rows(of result: OpaquePointer?) -> [[String?]] {
+  private func rows(of result: OpaquePointer?) -> [[String?]] {
     var rows: [[String?]] = []
     let rowCount = PQntuples(result)
     let columnCount = PQnfields(result)
@@ -102,7 +105,8 @@ package final class PostgresConnection {
     return rows
   }
 
-  /// Throws the server's error (SQLSTATE, message, detail) unless `result` succeeded.
+  /// Throws the server's error (SQLSTATE, message, detail) unless `result` succeeded. Visible
+  /// outside this module only for the snapshot's row fetch, like `handle`.
   package func check(_ result: OpaquePointer?) throws {
     guard let result else { throw connectionError("query") }
     let status = PQresultStatus(result)
@@ -116,7 +120,7 @@ package final class PostgresConnection {
     throw PostgresError(sqlState: state, message: message.isEmpty ? "\(status)" : message)
   }
 
-  package func connectionError(_ during: String) -> PostgresError {
+  func connectionError(_ during: String) -> PostgresError {
     let text = handle.map { String(cString: PQerrorMessage($0)) } ?? ""
     return PostgresError(
       sqlState: nil, message: "PostgreSQL connection failed during \(during): \(Self.trimmed(text))"

@@ -28,10 +28,8 @@ struct RunCommand: AsyncParsableCommand {
   var config = "Config/worker.yaml"
 
   func run() async throws {
-    // glibc gives every thread that mallocs its own arena and keeps what is freed in it; a
-    // worker's threads (NIO, dispatch queues, the log's writer) would each hold megabytes of
-    // idle heap. Two arenas keep the resident set close to what is live.
-    _ = glibcMallopt(glibcArenaMax, 2)
+    let tuneResidentMemory = ResidentMemory.isOn
+    if tuneResidentMemory { ResidentMemory.limitMallocArenas() }
     FatalSignalLog.install()
     let environment = ProcessInfo.processInfo.environment
     let worker: WorkerConfig
@@ -192,9 +190,10 @@ struct RunCommand: AsyncParsableCommand {
     // Once the connectors and the API are up, the code only start-up ran can go; later, code
     // that ran once (a config reload, an API call) goes too, a minute at a time.
     let trim = Task {
+      guard tuneResidentMemory else { return }
       try await Task.sleep(for: .seconds(2))
       while !Task.isCancelled {
-        CodePages.release()
+        ResidentMemory.releaseCodePages()
         try await Task.sleep(for: .seconds(60))
       }
     }
@@ -243,7 +242,3 @@ struct Failure: Error, CustomStringConvertible {
   var description: String
   init(_ description: String) { self.description = description }
 }
-
-/// glibc's `mallopt` and `M_ARENA_MAX` from <malloc.h>, which the Glibc module does not export.
-@_silgen_name("mallopt") private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-private let glibcArenaMax: Int32 = -8

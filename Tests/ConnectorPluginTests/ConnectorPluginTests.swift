@@ -90,6 +90,39 @@ final class ConnectorPluginTests: XCTestCase {
           + registry.sinkTypes.map { "sluice.sink.\($0)" }))
   }
 
+  /// A connector's keys are declared once (its definitions) and read by name: every key its
+  /// parser looks up is declared (else a file could not set it: it would be an unknown key), and
+  /// every declared key is looked up (else it would be accepted and silently ignored). Checked
+  /// over the example files, whose parsers record what they read.
+  func testEveryConnectorReadsExactlyTheKeysItDeclares() throws {
+    let registry = self.registry
+    var read: [String: Set<String>] = [:]
+    for folder in ["Config/examples", "Config/connectors"] {
+      let url = repository.appendingPathComponent(folder)
+      for file in try FileManager.default.contentsOfDirectory(
+        at: url, includingPropertiesForKeys: nil
+      ) where file.pathExtension == "yaml" {
+        let text = try String(contentsOf: file, encoding: .utf8)
+        let definition = try ConnectorDefinition.parse(
+          text: text, file: file.path,
+          interpolation: Interpolation(environment: environment(for: text)), registry: registry)
+        _ = try registry.instantiate(definition)
+        guard let className = definition.connectConfig.connectorClass,
+          className.hasPrefix("sluice.")
+        else { continue }
+        read[className, default: []].formUnion(definition.configKeysRead.all)
+      }
+    }
+    let native = registry.plugins.filter { $0.className.hasPrefix("sluice.") }
+    XCTAssertEqual(Set(read.keys), Set(native.map(\.className)))
+    for plugin in native {
+      let declared = Set(plugin.connectorDefinitions.topLevelKeys)
+      let looked = read[plugin.className] ?? []
+      XCTAssertEqual(looked.subtracting(declared), [], "\(plugin.className) reads undeclared keys")
+      XCTAssertEqual(declared.subtracting(looked), [], "\(plugin.className) never reads these")
+    }
+  }
+
   func testEveryPluginDescribesItsKeys() throws {
     let registry = self.registry
     XCTAssertEqual(

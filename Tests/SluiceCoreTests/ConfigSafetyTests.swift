@@ -138,7 +138,7 @@ final class ConfigSafetyTests: XCTestCase {
   func testASmallAliasIsAccepted() throws {
     let definition = try ConnectorDefinition.parse(
       text: "name: x\nsource: file\ntopic: &t shop\nconfig: { path: *t }\n", file: "a.yaml")
-    XCTAssertEqual(try definition.configMapping(allowedKeys: ["path"]).string("path"), "shop")
+    XCTAssertEqual(try definition.config.mapping(allowedKeys: ["path"]).string("path"), "shop")
   }
 
   // MARK: - Secrets
@@ -151,7 +151,7 @@ final class ConfigSafetyTests: XCTestCase {
         let d = try ConnectorDefinition.parse(
           text: "name: x\nsource: file\ntopic: t\nconfig:\n\(config)\n", file: "c.yaml",
           environment: environment)
-        let m = try d.configMapping(allowedKeys: ["port", "mode", "flag"])
+        let m = try d.config.mapping(allowedKeys: ["port", "mode", "flag"])
         _ = try m.int("port", default: 1, range: 1...65535)
         _ = try m.oneOf("mode", allowed: ["a", "b"], default: "a")
         _ = try m.bool("flag", default: true)
@@ -196,7 +196,7 @@ final class ConfigSafetyTests: XCTestCase {
         let d = try ConnectorDefinition.parse(
           text: "name: x\nsource: file\ntopic: t\nconfig: { k: '\(reference)' }\n", file: file,
           interpolation: interpolation)
-        return try d.configMapping(allowedKeys: ["k"]).string("k")
+        return try d.config.mapping(allowedKeys: ["k"]).string("k")
       } catch {
         return "\(error)"
       }

@@ -91,7 +91,7 @@ final class ConfigTests: XCTestCase {
     let definition = try ConnectorDefinition.parse(
       text: "name: x\nsource: file\ntopic: t\nconfig:\n  tables:\n    - a\n    - [b]\n",
       file: "c.yaml", environment: [:])
-    let m = try definition.configMapping(allowedKeys: ["tables"])
+    let m = try definition.config.mapping(allowedKeys: ["tables"])
     XCTAssertThrowsError(try m.stringList("tables")) { error in
       XCTAssertEqual("\(error)", "c.yaml:7:7: config.tables[1]: expected a string, got a list")
     }
@@ -120,7 +120,7 @@ final class ConfigTests: XCTestCase {
     let file = secret.deletingLastPathComponent().appendingPathComponent("c.yaml").path
     let definition = try ConnectorDefinition.parse(
       text: text, file: file, environment: ["PGPASSWORD": "pw", "TWICE": "${env:PGPASSWORD}"])
-    let m = try definition.configMapping(allowedKeys: ["a", "b", "c", "d", "e"])
+    let m = try definition.config.mapping(allowedKeys: ["a", "b", "c", "d", "e"])
     XCTAssertEqual(try m.string("a"), "pw")
     XCTAssertEqual(try m.string("b"), "fallback")
     XCTAssertEqual(try m.string("c"), "pre-s3cret-post")
@@ -147,7 +147,7 @@ final class ConfigTests: XCTestCase {
     XCTAssertEqual(definition.name, "j")
     XCTAssertEqual(definition.role, .sink("file"))
     XCTAssertEqual(definition.topics, ["a", "b"])
-    XCTAssertEqual(try definition.configMapping(allowedKeys: ["path"]).string("path"), "/tmp/x")
+    XCTAssertEqual(try definition.config.mapping(allowedKeys: ["path"]).string("path"), "/tmp/x")
   }
 
   func testDuplicateKeyIsAnErrorAtTheSecondOne() {

@@ -169,7 +169,7 @@ final class ConnectConfigTests: XCTestCase {
     let definition: ConnectorDefinition
     init(_ definition: ConnectorDefinition) throws {
       self.definition = definition
-      let m = try definition.configMapping(allowedKeys: Self.definitions.topLevelKeys)
+      let m = try definition.config.mapping(allowedKeys: Self.definitions.topLevelKeys)
       _ = try m.string("path")
       _ = try m.int("count", default: 1, range: 1...10)
       if let batch = m.node("batch") {

@@ -1,13 +1,18 @@
+import Synchronization
+
 /// A mapping whose keys have been checked against the allowed ones; typed getters give errors at
 /// the offending value, or at the mapping for a missing key.
 public struct ConfigMapping: Sendable {
   public let node: ConfigNode
   public let entries: [ConfigNode.Entry]
+  /// Where the keys looked up are recorded, for a connector's `config:` (``ConnectorDefinition/configMapping(_:)``).
+  var reads: ConfigKeyReads? = nil
 
   public func has(_ key: String) -> Bool { self.node(key) != nil }
 
   /// The value under `key`, nil when absent or written as null.
   public func node(_ key: String) -> ConfigNode? {
+    reads?.record(key)
     guard let value = entries.first(where: { $0.key == key })?.value, !value.isNull else {
       return nil
     }
@@ -100,4 +105,20 @@ public struct ConfigMapping: Sendable {
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
     return (host.isEmpty ? "0.0.0.0" : host, port)
   }
+}
+
+/// The keys a connector's config parser looked up, present or not. A connector declares its
+/// keys once, in its `definitions` (what `/connector-plugins` describes and what a file may
+/// hold); the parser then reads them by name. Recording the reads lets a test hold the two
+/// together: a key read but not declared would be refused as unknown, one declared but never
+/// read would be accepted and ignored.
+public final class ConfigKeyReads: Sendable {
+  private let keys = Mutex<Set<String>>([])
+
+  public init() {}
+
+  func record(_ key: String) { keys.withLock { _ = $0.insert(key) } }
+
+  /// Every key looked up so far.
+  public var all: Set<String> { keys.withLock { $0 } }
 }

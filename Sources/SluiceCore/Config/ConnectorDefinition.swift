@@ -43,10 +43,18 @@ public struct ConnectorDefinition: Sendable {
   /// YAML file its flattening (``NativeConnectForm``), which translates back to an equal
   /// definition. Values are as written (`${env:…}` unexpanded).
   public var connectConfig = ConnectConfig()
+  /// The `config:` keys the connector has looked up (``configMapping(_:)``), shared by copies.
+  public let configKeysRead = ConfigKeyReads()
 
-  /// The `config:` section as a mapping with these keys.
-  public func configMapping(allowedKeys: [String]) throws(ConfigError) -> ConfigMapping {
-    try config.mapping(allowedKeys: allowedKeys)
+  /// The `config:` section as a mapping with the top-level keys of `definitions` (the
+  /// connector's declared keys, the one list of them); the keys the connector then reads are
+  /// recorded in ``configKeysRead``.
+  public func configMapping(_ definitions: [ConfigKeyDefinition]) throws(ConfigError)
+    -> ConfigMapping
+  {
+    var mapping = try config.mapping(allowedKeys: definitions.topLevelKeys)
+    mapping.reads = configKeysRead
+    return mapping
   }
 
   /// The `topic:` node; sources call it to report template errors in place.

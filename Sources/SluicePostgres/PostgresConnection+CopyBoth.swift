@@ -1,32 +1,16 @@
 import CLibPQ
 import Foundation
-import SluicePostgres
 
 #if canImport(Glibc)
   import Glibc
 #endif
 
-/// What the CDC source needs of a libpq connection beyond the shared one: sessions that decode
-/// the same whatever the server's defaults, replication connections, and the COPY BOTH stream.
-/// The only file of the CDC connector that touches libpq.
+/// The COPY BOTH stream of a replication connection (`START_REPLICATION`): reading the
+/// server's CopyData messages with a timeout and sending the client's (standby status
+/// updates). The CDC source decodes what the messages hold.
 extension PostgresConnection {
-  /// ISO dates, UTC and round-trippable floats, so values decode the same whatever the
-  /// server's defaults are.
-  static let changeCaptureSessionOptions =
-    "-c datestyle=ISO -c intervalstyle=iso_8601 -c timezone=UTC -c extra_float_digits=3"
-
-  /// A connection for the CDC source, ordinary or (`replication`) speaking the walsender
-  /// protocol for logical replication.
-  static func changeCapture(
-    url: String, password: String?, applicationName: String, replication: Bool = false
-  ) throws -> PostgresConnection {
-    try PostgresConnection(
-      url: url, password: password, applicationName: applicationName,
-      options: changeCaptureSessionOptions, replication: replication)
-  }
-
   /// What `readCopyData` found.
-  enum CopyRead {
+  package enum CopyRead: Equatable {
     case data([UInt8])
     /// Nothing arrived within the timeout.
     case none
@@ -35,10 +19,10 @@ extension PostgresConnection {
   }
 
   /// The server's version as a number (150018 for 15.18).
-  var serverVersion: Int { Int(PQserverVersion(handle)) }
+  package var serverVersion: Int { Int(PQserverVersion(handle)) }
 
   /// Sends a command that switches the connection into COPY BOTH (`START_REPLICATION`).
-  func startCopyBoth(_ sql: String) throws {
+  package func startCopyBoth(_ sql: String) throws {
     let result = PQexec(handle, sql)
     defer { PQclear(result) }
     guard let result else { throw connectionError("START_REPLICATION") }
@@ -49,7 +33,7 @@ extension PostgresConnection {
   }
 
   /// Reads the next CopyData message, waiting up to `timeoutMilliseconds` for one.
-  func readCopyData(timeoutMilliseconds: Int32) throws -> CopyRead {
+  package func readCopyData(timeoutMilliseconds: Int32) throws -> CopyRead {
     if let message = try takeCopyData() { return message }
     var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
     let ready = poll(&descriptor, 1, timeoutMilliseconds)
@@ -83,7 +67,7 @@ extension PostgresConnection {
   }
 
   /// Sends one CopyData message (a standby status update) and flushes it.
-  func putCopyData(_ bytes: [UInt8]) throws {
+  package func putCopyData(_ bytes: [UInt8]) throws {
     let sent = bytes.withUnsafeBufferPointer { buffer in
       buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
         PQputCopyData(handle, $0, Int32(buffer.count))

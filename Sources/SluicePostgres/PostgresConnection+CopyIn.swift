@@ -1,21 +1,11 @@
 import CLibPQ
-import SluicePostgres
 
-extension PostgresError {
-  /// Errors of one record's data rather than of the connection or the schema: wrong type or
-  /// format (class 22), a violated constraint (class 23), a datatype mismatch.
-  var isDataError: Bool {
-    guard let state = sqlState else { return false }
-    return state.hasPrefix("22") || state.hasPrefix("23") || state == "42804"
-  }
-}
-
-/// What the PostgreSQL sink needs of a libpq connection beyond the shared one: COPY in. The
-/// only file of the sink that touches libpq.
+/// `COPY … FROM STDIN`, the PostgreSQL sink's bulk write: one call sends the statement, the
+/// data in COPY's text format and the end marker, and collects the server's verdict.
 extension PostgresConnection {
   /// Runs `COPY … FROM STDIN` with `data` in COPY's text format; `sql` may start with other
   /// statements (`BEGIN; COPY …`), which run in the same round trip.
-  func copyIn(_ sql: String, data: [UInt8]) throws {
+  package func copyIn(_ sql: String, data: [UInt8]) throws {
     let start = PQexec(handle, sql)
     let status = PQresultStatus(start)
     if status != PGRES_COPY_IN {
@@ -28,6 +18,7 @@ extension PostgresConnection {
     data.withUnsafeBufferPointer { buffer in
       var sent = 0
       while sent < buffer.count {
+        // libpq takes an Int32 length: the data goes in slices of 1 MiB.
         let size = min(1 << 20, buffer.count - sent)
         let ok = buffer.baseAddress!.advanced(by: sent).withMemoryRebound(
           to: CChar.self, capacity: size
