@@ -41,6 +41,8 @@ struct CDCConfig: Sendable {
   var replayWindowBytes: UInt64
   /// How values are written: Debezium's conversion modes.
   var conversion: ValueConversionOptions
+  /// Incremental snapshots on signal: the signal table and the chunk size.
+  var incremental = IncrementalSnapshotConfig()
 
   /// The `config:` keys, as `/connector-plugins` describes them.
   static let definitions: [ConfigKeyDefinition] = [
@@ -122,7 +124,7 @@ struct CDCConfig: Sendable {
       "hstore_handling", .string, default: "json", importance: .low, group: "Events",
       allowed: ValueConversionOptions.HstoreHandling.allCases.map(\.rawValue),
       "Debezium's hstore.handling.mode: json (a string of JSON) or map (a JSON object)."),
-  ]
+  ] + IncrementalSnapshotConfig.definitions
   static let keys = definitions.topLevelKeys
   static let topicPlaceholders = ["schema", "table", "db"]
 
@@ -206,6 +208,7 @@ struct CDCConfig: Sendable {
     }
 
     conversion = try Self.conversion(m)
+    incremental = try IncrementalSnapshotConfig(m)
 
     let topicNode = try definition.requiredTopicNode()
     do throws(TemplateError) {
