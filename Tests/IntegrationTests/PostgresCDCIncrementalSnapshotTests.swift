@@ -47,7 +47,8 @@ final class PostgresCDCIncrementalSnapshotTests: CDCWorkerTestCase {
     }
     try waitUntil("the workload's end", timeout: 60) { workload.finished }
     XCTAssertNil(workload.failure)
-    let replay = try waitForTopicToEqualTable(worker, "inc.public.inc_a", table: "inc_a")
+    let replay = try waitForTopicToEqualTable(
+      worker, "inc.public.inc_a", table: "inc_a", slot: "inc_sig")
     XCTAssertEqual(replay.violations, [], "older reads after newer changes")
     XCTAssertGreaterThanOrEqual(replay.reads, 2 * (rows - rows / 5), "two snapshots' reads")
     XCTAssertTrue(replay.sawIncrementalSource, "source.snapshot is \"incremental\"")
@@ -72,13 +73,21 @@ final class PostgresCDCIncrementalSnapshotTests: CDCWorkerTestCase {
       "inc-big",
       connectorYAML(
         "inc-big", tables: "[inc_big]", topic: "big.{table}",
+        // Flat rows (the fused unwrap renders the chunks' rows too): a million records
+        // read back quickly.
         extra: """
             snapshot: never
             incremental_chunk_size: 40000
+          transforms:
+            - name: unwrap
+              type: io.debezium.transforms.ExtractNewRecordState
+              delete.tombstone.handling.mode: rewrite
+              add.fields: op
           """))
     try worker.start()
     try waitForStreaming(worker, "inc-big")
-    let workload = Workload(url: url, table: "inc_big", rows: rows, iterations: 6000)
+    let workload = Workload(
+      url: url, table: "inc_big", rows: rows, iterations: 100_000, seconds: 20)
     let (status, body) = try worker.post(
       "/connectors/inc-big/signals",
       json: #"{"id":"big","type":"execute-snapshot","data":{"data-collections":["public.inc_big"]}}"#
@@ -97,10 +106,12 @@ final class PostgresCDCIncrementalSnapshotTests: CDCWorkerTestCase {
       worker.log().contains("incremental snapshot big completed")
     }
     let took = Date().timeIntervalSince(started)
+    print("incremental snapshot of \(rows) rows read in \(String(format: "%.1f", took)) s")
     try waitUntil("the workload's end", timeout: 60) { workload.finished }
     XCTAssertNil(workload.failure)
     XCTAssertEqual(killsWhileReading, 3, "every kill landed while chunks were being read")
-    let replay = try waitForTopicToEqualTable(worker, "big.inc_big", table: "inc_big")
+    let replay = try waitForTopicToEqualTable(
+      worker, "big.inc_big", table: "inc_big", slot: "inc_big")
     XCTAssertEqual(replay.violations, [], "older reads after newer changes")
     XCTAssertGreaterThanOrEqual(replay.reads, rows - 10_000, "the rows not changed meanwhile")
     XCTAssertEqual(replay.duplicateReads, 0, "a row read twice")
@@ -250,12 +261,23 @@ final class PostgresCDCIncrementalSnapshotTests: CDCWorkerTestCase {
   }
 
   /// Waits until the topic, replayed, holds the table's rows; returns the replay.
-  func waitForTopicToEqualTable(_ worker: WorkerProcess, _ topic: String, table: String) throws
+  func waitForTopicToEqualTable(
+    _ worker: WorkerProcess, _ topic: String, table: String, slot: String
+  ) throws
     -> TopicReplay
   {
     let expected = try tableRows(table)
+    // Everything in the WAL up to a marker written now is durable in the topic once the
+    // slot has confirmed past it: one read of the topic then suffices.
+    let marker = try cdcPSQL(url, "SELECT pg_logical_emit_message(true, 'test-marker', 'x')")
+    try waitUntil("the slot past the marker", timeout: 90) {
+      try cdcPSQL(
+        url,
+        "SELECT bool_and(confirmed_flush_lsn >= '\(marker)') FROM pg_replication_slots WHERE slot_name = '\(slot)'"
+      ) == "t"
+    }
     var replay = TopicReplay(records: [])
-    try waitUntil("the topic to equal the table", timeout: 90) {
+    try waitUntil("the topic to equal the table", timeout: 60) {
       replay = TopicReplay(records: try worker.records(topic))
       return replay.state == expected
     }
@@ -293,15 +315,18 @@ struct TopicReplay {
     var read: Set<Int> = []
     for record in records {
       guard let key = record["key"] as? [String: Any], let id = key["id"] as? Int,
-        let value = record["value"] as? [String: Any], let op = value["op"] as? String
+        let value = record["value"] as? [String: Any]
       else { continue }
+      // The envelope, or a flat row with `__op` (unwrap, deletes rewritten).
+      let flat = value["__op"] != nil
+      guard let op = (flat ? value["__op"] : value["op"]) as? String else { continue }
       events += 1
-      let v = (value["after"] as? [String: Any])?["v"] as? Int
+      let v = (flat ? value["v"] : (value["after"] as? [String: Any])?["v"]) as? Int
       switch op {
       case "r":
         reads += 1
         if !read.insert(id).inserted { duplicateReads += 1 }
-        if (value["source"] as? [String: Any])?["snapshot"] as? String == "incremental" {
+        if flat || (value["source"] as? [String: Any])?["snapshot"] as? String == "incremental" {
           sawIncrementalSource = true
         }
         if deleted.contains(id), violations.count < 10 {
@@ -338,15 +363,21 @@ final class Workload: @unchecked Sendable {
   var finished: Bool { lock.withLock { done } }
   var failure: (any Error)? { lock.withLock { error } }
 
-  init(url: String, table: String, rows: Int, iterations: Int) {
+  /// Runs `iterations` transactions, or for `seconds` at most.
+  init(url: String, table: String, rows: Int, iterations: Int, seconds: Int = 60) {
     let sql = """
       DO $$
       DECLARE next int := \(rows) + 1;
+      DECLARE k int;
+      DECLARE deadline timestamptz := clock_timestamp() + interval '\(seconds) seconds';
       BEGIN
         FOR i IN 1..\(iterations) LOOP
-          UPDATE \(table) SET v = v + 1 WHERE id = 1 + floor(random() * \(rows))::int;
+          EXIT WHEN clock_timestamp() > deadline;
+          k := 1 + floor(random() * \(rows))::int;
+          UPDATE \(table) SET v = v + 1 WHERE id = k;
           IF i % 5 = 0 THEN
-            DELETE FROM \(table) WHERE id = 1 + floor(random() * \(rows))::int;
+            k := 1 + floor(random() * \(rows))::int;
+            DELETE FROM \(table) WHERE id = k;
           END IF;
           IF i % 7 = 0 THEN
             INSERT INTO \(table) VALUES (next, 0);
