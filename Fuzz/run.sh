@@ -57,7 +57,7 @@ sources() {
   pgoutput)
     needs="yams"
     echo Fuzz/Targets/PgOutputFuzz.swift Fuzz/Shims/PostgresCDCShim.swift "${core[@]}" \
-      Connectors/PostgresCDC/{PgOutputMessage,ByteReader,LSN,PositionGeneration,ReplayWindow,ReplicationMessage,ChangeStream,ChangeStream+Envelope,ChangeStream+Unwrapped,FusedUnwrap,ChangeTally,ValueConverter,ValueConversionOptions,ColumnKind,ArrayLiteralParser,NumericConversion,TemporalConversion,IntervalConversion,BinaryConversion,GeometryConversion,HstoreConversion,JSONWriter,CDCConfig,SlotThresholds,ByteSize}.swift ;;
+      Connectors/PostgresCDC/{PgOutputMessage,ByteReader,LSN,PositionGeneration,ReplayWindow,ReplicationMessage,ChangeStream,ChangeStream+Envelope,ChangeStream+Unwrapped,FusedUnwrap,ChangeTally,ValueConverter,ValueConversionOptions,ColumnKind,ArrayLiteralParser,NumericConversion,TemporalConversion,IntervalConversion,BinaryConversion,GeometryConversion,HstoreConversion,JSONWriter,CDCConfig,IncrementalSnapshotConfig,SlotThresholds,ByteSize}.swift ;;
   json)
     needs=""
     echo Fuzz/Targets/JSONFuzz.swift Sources/SluiceCore/Records/{JSONValidator,JSONScanner,JSONObjectReader,JSONPointer,RecordJSON,Record,Clock}.swift ;;
@@ -71,7 +71,7 @@ sources() {
   config)
     needs="yams crypto"
     echo Fuzz/Targets/ConfigFuzz.swift "${core[@]}" Connectors/Webhook/{WebhookConfig,SignatureCheck}.swift \
-      Connectors/MQTT/MQTTConfig.swift Connectors/PostgresCDC/{CDCConfig,ValueConversionOptions,SlotThresholds,ByteSize,LSN,PositionGeneration,ReplayWindow}.swift ;;
+      Connectors/MQTT/MQTTConfig.swift Connectors/PostgresCDC/{CDCConfig,IncrementalSnapshotConfig,ValueConversionOptions,SlotThresholds,ByteSize,LSN,PositionGeneration,ReplayWindow}.swift ;;
   mqtt-payload)
     needs="yams"
     echo Fuzz/Targets/MQTTPayloadFuzz.swift "${core[@]}" \
