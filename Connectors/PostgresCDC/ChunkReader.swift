@@ -100,7 +100,9 @@ final class ChunkReader: @unchecked Sendable {
             limit: request.size, on: connection)
         }
         header.kind = .close
-        header.columns = table.columns.map { .init(name: $0.name, type: $0.type, modifier: $0.modifier) }
+        header.columns = table.columns.map {
+          .init(name: $0.name, type: $0.type, modifier: $0.modifier)
+        }
         header.identity = table.identity
         header.after = request.after
         header.last = rows.last.map { row in table.keyIndexes.map { row[$0] ?? "" } }
@@ -209,9 +211,11 @@ final class ChunkReader: @unchecked Sendable {
   private static func maximumKey(
     of table: Described, filter: String?, on connection: PostgresConnection
   ) throws -> [String]? {
-    var sql = "SELECT \(table.key.map { "t." + quoteIdentifier($0) + "::text" }.joined(separator: ", ")) FROM \(table.quoted) t"
+    var sql =
+      "SELECT \(table.key.map { "t." + quoteIdentifier($0) + "::text" }.joined(separator: ", ")) FROM \(table.quoted) t"
     if let filter { sql += " WHERE (\(filter))" }
-    sql += " ORDER BY " + table.key.map { "t." + quoteIdentifier($0) + " DESC" }.joined(separator: ", ")
+    sql +=
+      " ORDER BY " + table.key.map { "t." + quoteIdentifier($0) + " DESC" }.joined(separator: ", ")
     sql += " LIMIT 1"
     guard let row = try connection.execute(sql).first else { return nil }
     return row.map { $0 ?? "" }
@@ -222,7 +226,8 @@ final class ChunkReader: @unchecked Sendable {
     _ table: Described, after: [String]?, upTo maximum: [String], filter: String?, limit: Int,
     on connection: PostgresConnection
   ) throws -> [[String?]] {
-    var sql = "SELECT " + table.columns.map { "t." + quoteIdentifier($0.name) }.joined(separator: ", ")
+    var sql =
+      "SELECT " + table.columns.map { "t." + quoteIdentifier($0.name) }.joined(separator: ", ")
     sql += " FROM \(table.quoted) t WHERE (\(table.keyList)) <= (\(table.keyParameters(from: 1)))"
     var parameters: [String?] = maximum
     if let after {

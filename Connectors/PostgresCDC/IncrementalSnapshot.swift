@@ -213,7 +213,8 @@ struct IncrementalSnapshot {
     var actions: [Action] = [.emit(rows: kept, header: message)]
     if message.done == true {
       actions.append(
-        .log("incremental snapshot \(running.id): \(message.table) read in \(running.chunk) chunks"))
+        .log("incremental snapshot \(running.id): \(message.table) read in \(running.chunk) chunks")
+      )
       running.tables.removeFirst()
       restartTable(&running)
     }

@@ -37,7 +37,8 @@ struct IncrementalSnapshotConfig: Sendable, Equatable {
       }
       signalTable = name
     }
-    chunkSize = try m.int("incremental_chunk_size", default: Self.defaultChunkSize, range: 1...1_000_000)
+    chunkSize = try m.int(
+      "incremental_chunk_size", default: Self.defaultChunkSize, range: 1...1_000_000)
   }
 }
 

@@ -154,7 +154,8 @@ struct IncrementalSnapshotStream {
       }
       var records: [ChangeRecord] = []
       for case .emit(let kept, let header) in actions {
-        records += try await render(kept, of: header, transaction: transaction, at: lsn,
+        records += try await render(
+          kept, of: header, transaction: transaction, at: lsn,
           changes: changes, control: control)
       }
       perform(actions)
@@ -212,10 +213,11 @@ struct IncrementalSnapshotStream {
         context.logger.info("\(message)")
       case .emit:
         break
-    }
+      }
     }
     context.setDetail(
-      "incremental_snapshot", machine.state.running.map(Self.describe) ?? (carriesState ? "idle" : nil))
+      "incremental_snapshot",
+      machine.state.running.map(Self.describe) ?? (carriesState ? "idle" : nil))
   }
 
   static let warningSource = "incremental_snapshot"
@@ -280,7 +282,9 @@ extension ChangeStream {
     }
     let row = Row(values)
     guard row.count == table.relation.columns.count else {
-      throw ProtocolError("an incremental snapshot row has \(row.count) values for \(table.relation.columns.count) columns")
+      throw ProtocolError(
+        "an incremental snapshot row has \(row.count) values for \(table.relation.columns.count) columns"
+      )
     }
     let event = Event(
       op: "r", before: .none, after: .row(row, substitute: nil), microseconds: microseconds,

@@ -21,10 +21,11 @@ extension PostgresCDCConnector {
     do {
       written = try await control.run { connection in
         if connection.serverVersion >= 140000 {
-          let lsn = try connection.execute(
-            "SELECT pg_logical_emit_message(true, $1, $2::text)::text",
-            [WatermarkMessage.signalPrefix, document]
-          ).first?.first ?? nil
+          let lsn =
+            try connection.execute(
+              "SELECT pg_logical_emit_message(true, $1, $2::text)::text",
+              [WatermarkMessage.signalPrefix, document]
+            ).first?.first ?? nil
           return .success("signal written to the WAL at \(lsn ?? "?")")
         }
         guard let signalTable else {

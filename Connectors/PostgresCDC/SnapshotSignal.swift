@@ -67,7 +67,8 @@ enum SnapshotSignal: Equatable {
           )
         }
         guard let table = QualifiedName(parsing: named) else {
-          throw SignalError("\"\(named)\" in additional-conditions is not a table name (schema.table)")
+          throw SignalError(
+            "\"\(named)\" in additional-conditions is not a table name (schema.table)")
         }
         guard tables.contains(table) else {
           throw SignalError(

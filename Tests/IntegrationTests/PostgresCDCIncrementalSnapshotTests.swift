@@ -32,7 +32,8 @@ final class PostgresCDCIncrementalSnapshotTests: CDCWorkerTestCase {
 
     let (status, body) = try worker.post(
       "/connectors/inc-sig/signals",
-      json: #"{"id":"api-1","type":"execute-snapshot","data":{"data-collections":["public.inc_a"],"type":"incremental"}}"#
+      json:
+        #"{"id":"api-1","type":"execute-snapshot","data":{"data-collections":["public.inc_a"],"type":"incremental"}}"#
     )
     XCTAssertEqual(status, 202, String(decoding: body, as: UTF8.self))
     try waitUntil("the API's snapshot", timeout: 60) {
@@ -90,7 +91,8 @@ final class PostgresCDCIncrementalSnapshotTests: CDCWorkerTestCase {
       url: url, table: "inc_big", rows: rows, iterations: 100_000, seconds: 20)
     let (status, body) = try worker.post(
       "/connectors/inc-big/signals",
-      json: #"{"id":"big","type":"execute-snapshot","data":{"data-collections":["public.inc_big"]}}"#
+      json:
+        #"{"id":"big","type":"execute-snapshot","data":{"data-collections":["public.inc_big"]}}"#
     )
     XCTAssertEqual(status, 202, String(decoding: body, as: UTF8.self))
     let started = Date()
@@ -140,7 +142,8 @@ final class PostgresCDCIncrementalSnapshotTests: CDCWorkerTestCase {
     try waitForStreaming(worker, "inc-ctl")
     func signal(_ type: String, _ data: String = "null") throws {
       let (status, body) = try worker.post(
-        "/connectors/inc-ctl/signals", json: #"{"id":"\#(type)","type":"\#(type)","data":\#(data)}"#)
+        "/connectors/inc-ctl/signals", json: #"{"id":"\#(type)","type":"\#(type)","data":\#(data)}"#
+      )
       XCTAssertEqual(status, 202, String(decoding: body, as: UTF8.self))
     }
     func reads() -> Int {
@@ -191,7 +194,10 @@ final class PostgresCDCIncrementalSnapshotTests: CDCWorkerTestCase {
       ("not json", "not a JSON object"),
       (#"{"type":"execute-snapshot"}"#, "\"id\""),
       (#"{"id":"x","type":"execute-snapshot","data":{}}"#, "data-collections"),
-      (#"{"id":"x","type":"execute-snapshot","data":{"data-collections":["a.b"],"type":"blocking"}}"#, "incremental"),
+      (
+        #"{"id":"x","type":"execute-snapshot","data":{"data-collections":["a.b"],"type":"blocking"}}"#,
+        "incremental"
+      ),
       (#"{"id":"x","type":"snapshot-please","data":{}}"#, "not one Sluice acts on"),
       (#"{"id":"x","type":"execute-snapshot","data":[1]}"#, "\"data\""),
       (#"{"id":"x","type":"execute-snapshot","extra":1}"#, "unknown field"),
@@ -211,14 +217,18 @@ final class PostgresCDCIncrementalSnapshotTests: CDCWorkerTestCase {
     // A table that cannot be read: a warning; the task and its streaming go on.
     let (status, _) = try worker.post(
       "/connectors/inc-bad/signals",
-      json: #"{"id":"ghost","type":"execute-snapshot","data":{"data-collections":["public.no_such_table"]}}"#
+      json:
+        #"{"id":"ghost","type":"execute-snapshot","data":{"data-collections":["public.no_such_table"]}}"#
     )
     XCTAssertEqual(status, 202)
-    try waitUntil("the warning", timeout: 30) { self.warning(worker, "inc-bad").contains("no_such_table") }
+    try waitUntil("the warning", timeout: 30) {
+      self.warning(worker, "inc-bad").contains("no_such_table")
+    }
     XCTAssertTrue(warning(worker, "inc-bad").contains("does not exist"), warning(worker, "inc-bad"))
     try cdcPSQL(
       url,
-      #"INSERT INTO inc_bad_signals VALUES ('junk', 'execute-snapshot', '{"data-collections": 5}')"#)
+      #"INSERT INTO inc_bad_signals VALUES ('junk', 'execute-snapshot', '{"data-collections": 5}')"#
+    )
     try waitUntil("the signal table's bad signal", timeout: 30) {
       self.warning(worker, "inc-bad").contains("a signal was ignored")
     }
@@ -284,7 +294,8 @@ final class PostgresCDCIncrementalSnapshotTests: CDCWorkerTestCase {
     if replay.state != expected {
       let missing = expected.filter { replay.state[$0.key] != $0.value }.prefix(5)
       let extra = replay.state.filter { expected[$0.key] == nil }.prefix(5)
-      XCTFail("differs from the table: e.g. \(Array(missing)) missing/different, \(Array(extra)) extra")
+      XCTFail(
+        "differs from the table: e.g. \(Array(missing)) missing/different, \(Array(extra)) extra")
     }
     return replay
   }

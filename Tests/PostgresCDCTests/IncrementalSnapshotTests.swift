@@ -24,7 +24,9 @@ final class IncrementalSnapshotTests: XCTestCase {
       kind: kind, snapshot: snapshot, table: orders, chunk: chunk, attempt: attempt,
       relation: 16384, key: ["id"])
     if kind == .close {
-      message.columns = [.init(name: "id", type: 23, modifier: -1), .init(name: "name", type: 25, modifier: -1)]
+      message.columns = [
+        .init(name: "id", type: 23, modifier: -1), .init(name: "name", type: 25, modifier: -1),
+      ]
       message.identity = "d"
       message.last = last
       message.done = done
@@ -65,8 +67,12 @@ final class IncrementalSnapshotTests: XCTestCase {
   func testAnExecuteSignalAsksForTheFirstChunkWithTheFilter() {
     var machine = IncrementalSnapshot(state: .init(), chunkSize: 2)
     let actions = start(&machine)
-    XCTAssertTrue(actions.contains(
-      .read(.init(snapshot: 100, table: orders, filter: "id > 0", chunk: 0, after: nil, maximum: nil, size: 2))))
+    XCTAssertTrue(
+      actions.contains(
+        .read(
+          .init(
+            snapshot: 100, table: orders, filter: "id > 0", chunk: 0, after: nil, maximum: nil,
+            size: 2))))
     XCTAssertTrue(machine.unsaved)
     XCTAssertEqual(machine.state.running?.tables.map(\.name), [orders])
   }
@@ -81,9 +87,15 @@ final class IncrementalSnapshotTests: XCTestCase {
     let actions = machine.highWatermark(
       header(.close, last: ["2"], maximum: ["5"]), rows: [row(1, "a"), row(2, "b")],
       commitLSN: LSN(200), at: LSN(190))
-    XCTAssertEqual(actions.first, .emit(rows: [row(1, "a")], header: header(.close, last: ["2"], maximum: ["5"])))
-    XCTAssertTrue(actions.contains(
-      .read(.init(snapshot: 100, table: orders, filter: "id > 0", chunk: 1, after: ["2"], maximum: ["5"], size: 2))))
+    XCTAssertEqual(
+      actions.first, .emit(rows: [row(1, "a")], header: header(.close, last: ["2"], maximum: ["5"]))
+    )
+    XCTAssertTrue(
+      actions.contains(
+        .read(
+          .init(
+            snapshot: 100, table: orders, filter: "id > 0", chunk: 1, after: ["2"], maximum: ["5"],
+            size: 2))))
     XCTAssertNil(machine.hold)
     XCTAssertEqual(machine.state.running?.rows, 1)
   }
@@ -92,10 +104,13 @@ final class IncrementalSnapshotTests: XCTestCase {
     var machine = IncrementalSnapshot(state: .init(), chunkSize: 2)
     _ = start(&machine)
     XCTAssertEqual(
-      machine.highWatermark(header(.close, last: ["2"]), rows: [row(1, "a")], commitLSN: LSN(200), at: LSN(190)), [])
+      machine.highWatermark(
+        header(.close, last: ["2"]), rows: [row(1, "a")], commitLSN: LSN(200), at: LSN(190)), [])
     machine.lowWatermark(header(.open, attempt: "b"), confirmable: LSN(150))
     XCTAssertEqual(
-      machine.highWatermark(header(.close, attempt: "a", last: ["2"]), rows: [row(1, "a")], commitLSN: LSN(200), at: LSN(190)), [])
+      machine.highWatermark(
+        header(.close, attempt: "a", last: ["2"]), rows: [row(1, "a")], commitLSN: LSN(200),
+        at: LSN(190)), [])
     XCTAssertEqual(machine.state.running?.chunk, 0)
   }
 
@@ -104,16 +119,19 @@ final class IncrementalSnapshotTests: XCTestCase {
     _ = start(&machine)
     machine.lowWatermark(header(.open), confirmable: LSN(150))
     _ = machine.highWatermark(
-      header(.close, last: ["2"], maximum: ["5"]), rows: [row(1, "a"), row(2, "b")], commitLSN: LSN(200), at: LSN(190))
+      header(.close, last: ["2"], maximum: ["5"]), rows: [row(1, "a"), row(2, "b")],
+      commitLSN: LSN(200), at: LSN(190))
     let durable = machine.state
     // After a restart the slot streams the signal and the chunk again.
     var restarted = IncrementalSnapshot(state: durable, chunkSize: 2)
     _ = restarted.start()
     XCTAssertEqual(
-      restarted.signal(.execute(id: "s1", tables: [orders], filters: [:]), commitLSN: LSN(100), at: LSN(100)), [])
+      restarted.signal(
+        .execute(id: "s1", tables: [orders], filters: [:]), commitLSN: LSN(100), at: LSN(100)), [])
     restarted.lowWatermark(header(.open), confirmable: LSN(150))
     XCTAssertEqual(
-      restarted.highWatermark(header(.close, last: ["2"]), rows: [row(1, "a")], commitLSN: LSN(200), at: LSN(190)), [])
+      restarted.highWatermark(
+        header(.close, last: ["2"]), rows: [row(1, "a")], commitLSN: LSN(200), at: LSN(190)), [])
     XCTAssertEqual(restarted.state, durable)
   }
 
@@ -124,13 +142,15 @@ final class IncrementalSnapshotTests: XCTestCase {
     first.lowWatermark(header(.open), confirmable: LSN(150))
     first.changed(relation: 16384, keys: [key(1)])
     let emitted = first.highWatermark(
-      header(.close, last: ["2"]), rows: [row(1, "a"), row(2, "b")], commitLSN: LSN(200), at: LSN(190))
+      header(.close, last: ["2"]), rows: [row(1, "a"), row(2, "b")], commitLSN: LSN(200),
+      at: LSN(190))
     var again = IncrementalSnapshot(state: before, chunkSize: 2)
     _ = again.start()
     again.lowWatermark(header(.open), confirmable: LSN(150))
     again.changed(relation: 16384, keys: [key(1)])
     let replayed = again.highWatermark(
-      header(.close, last: ["2"]), rows: [row(1, "a"), row(2, "b")], commitLSN: LSN(200), at: LSN(190))
+      header(.close, last: ["2"]), rows: [row(1, "a"), row(2, "b")], commitLSN: LSN(200),
+      at: LSN(190))
     XCTAssertEqual(emitted.first, replayed.first)
     XCTAssertEqual(emitted.first, .emit(rows: [row(2, "b")], header: header(.close, last: ["2"])))
   }
@@ -140,7 +160,8 @@ final class IncrementalSnapshotTests: XCTestCase {
     _ = start(&machine)
     machine.lowWatermark(header(.open), confirmable: LSN(150))
     let actions = machine.highWatermark(
-      header(.close, last: ["1"], done: true), rows: [row(1, "a")], commitLSN: LSN(200), at: LSN(190))
+      header(.close, last: ["1"], done: true), rows: [row(1, "a")], commitLSN: LSN(200),
+      at: LSN(190))
     XCTAssertNil(machine.state.running)
     XCTAssertFalse(actions.contains { if case .read = $0 { true } else { false } })
     XCTAssertEqual(machine.state.through, 200, "the finished state still says what was applied")
@@ -165,12 +186,18 @@ final class IncrementalSnapshotTests: XCTestCase {
   func testASkippedTableIsAWarningAndTheNextTableIsRead() {
     var machine = IncrementalSnapshot(state: .init(), chunkSize: 2)
     let other = QualifiedName(schema: "public", table: "items")
-    _ = machine.signal(.execute(id: "s", tables: [orders, other], filters: [:]), commitLSN: LSN(100), at: LSN(100))
+    _ = machine.signal(
+      .execute(id: "s", tables: [orders, other], filters: [:]), commitLSN: LSN(100), at: LSN(100))
     var skip = header(.skip)
     skip.reason = "table public.orders does not exist"
     let actions = machine.skipped(skip, commitLSN: LSN(200), at: LSN(200))
-    XCTAssertTrue(actions.contains { if case .warn(let m) = $0 { m.contains("does not exist") } else { false } })
-    XCTAssertTrue(actions.contains { if case .read(let r) = $0 { r.table == other && r.chunk == 0 } else { false } })
+    XCTAssertTrue(
+      actions.contains { if case .warn(let m) = $0 { m.contains("does not exist") } else { false } }
+    )
+    XCTAssertTrue(
+      actions.contains {
+        if case .read(let r) = $0 { r.table == other && r.chunk == 0 } else { false }
+      })
   }
 
   func testTheStateRidesInPositionsAfterTheSnapshotProgress() {
@@ -178,7 +205,8 @@ final class IncrementalSnapshotTests: XCTestCase {
     _ = start(&machine)
     let stamp = machine.stamp()
     XCTAssertFalse(machine.unsaved)
-    let plain = IncrementalSnapshot.appending(stamp, to: SourcePosition("0000000000000100-00000000"))
+    let plain = IncrementalSnapshot.appending(
+      stamp, to: SourcePosition("0000000000000100-00000000"))
     XCTAssertEqual(IncrementalSnapshot.state(in: plain), machine.state)
     guard case .change(let change, nil)? = CDCPosition(plain) else {
       return XCTFail("still a change position: \(plain)")
@@ -212,13 +240,21 @@ final class IncrementalSnapshotTests: XCTestCase {
           .utf8))
     XCTAssertEqual(execute, .execute(id: "x", tables: [orders], filters: [orders: "id > 5"]))
     XCTAssertEqual(
-      try SnapshotSignal.parse(id: "s", type: "stop-snapshot", data: .null), .stop(id: "s", tables: nil))
+      try SnapshotSignal.parse(id: "s", type: "stop-snapshot", data: .null),
+      .stop(id: "s", tables: nil))
     for (type, data, reason) in [
       ("execute-snapshot", #"{}"#, "data-collections"),
       ("execute-snapshot", #"{"data-collections":[1]}"#, "not a table name"),
-      ("execute-snapshot", #"{"data-collections":["a.b"],"type":"blocking"}"#, "only \"incremental\""),
+      (
+        "execute-snapshot", #"{"data-collections":["a.b"],"type":"blocking"}"#,
+        "only \"incremental\""
+      ),
       ("execute-snapshot", #"{"data-collections":["a.b"],"surrogate-key":"k"}"#, "surrogate-key"),
-      ("execute-snapshot", #"{"data-collections":["a.b"],"additional-conditions":[{"data-collection":"c.d","filter":"x"}]}"#, "not in data-collections"),
+      (
+        "execute-snapshot",
+        #"{"data-collections":["a.b"],"additional-conditions":[{"data-collection":"c.d","filter":"x"}]}"#,
+        "not in data-collections"
+      ),
       ("snapshot-now", #"{}"#, "not one Sluice acts on"),
     ] {
       XCTAssertThrowsError(
