@@ -71,7 +71,10 @@ struct IncrementalSnapshot {
   }
 
   private(set) var state: State
-  private(set) var window: IncrementalSnapshotWindow?
+  private(set) var window: IncrementalSnapshotWindow? {
+    // A closed window holds the slot back no more.
+    didSet { if window == nil { hold = nil } }
+  }
   /// While a window is open, the LSN the slot may be confirmed up to at most: the end of the
   /// last transaction before its low watermark, so that a replay sees the whole window again.
   private(set) var hold: LSN?

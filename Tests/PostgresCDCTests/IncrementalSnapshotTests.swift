@@ -181,6 +181,13 @@ final class IncrementalSnapshotTests: XCTestCase {
     XCTAssertNil(machine.state.running)
     machine.lowWatermark(header(.open, chunk: 1), confirmable: LSN(450))
     XCTAssertNil(machine.window, "no window once stopped")
+    // A stop while a window is open lets the slot go on.
+    var open = IncrementalSnapshot(state: .init(), chunkSize: 2)
+    _ = start(&open)
+    open.lowWatermark(header(.open), confirmable: LSN(150))
+    XCTAssertEqual(open.hold, LSN(150))
+    _ = open.signal(.stop(id: "x", tables: nil), commitLSN: LSN(160), at: LSN(160))
+    XCTAssertNil(open.hold)
   }
 
   func testASkippedTableIsAWarningAndTheNextTableIsRead() {
