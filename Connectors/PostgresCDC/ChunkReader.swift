@@ -93,6 +93,7 @@ final class ChunkReader: @unchecked Sendable {
         // The low watermark, committed before the SELECT starts: what the SELECT sees is at
         // least as new as the stream before it.
         try Self.emit(header.encoded(), on: connection)
+        try Self.awaitEarlierCommits(on: connection)
         var rows: [[String?]] = []
         if let maximum {
           rows = try Self.select(
@@ -116,6 +117,37 @@ final class ChunkReader: @unchecked Sendable {
         header.reason = "reading it failed: \(error)"
         try Self.emit(header.encoded(), on: connection)
       }
+    }
+  }
+
+  /// Waits until the transactions whose commit records precede the low watermark are
+  /// visible to a new snapshot. PostgreSQL writes a commit record, flushes it, and only then
+  /// takes the transaction out of the running ones: a transaction that committed just before
+  /// the watermark in the WAL (so the stream meets it before the window opens) can still be
+  /// invisible to the SELECT, which would then read a row older than the change the stream
+  /// already wrote. Those are the transactions of the snapshot taken now that the commit log
+  /// says committed (wait for them to become visible), or that are still committing (a short
+  /// grace, since a transaction that merely stays open is not one of them).
+  private static func awaitEarlierCommits(on connection: PostgresConnection) throws {
+    guard let taken = try connection.execute("SELECT txid_current_snapshot()::text").first?.first,
+      let snapshot = taken
+    else { return }
+    let started = ContinuousClock.now
+    while true {
+      let row = try connection.execute(
+        """
+        SELECT count(*) FILTER (WHERE s = 'committed'
+            AND NOT txid_visible_in_snapshot(x, txid_current_snapshot()))::text,
+          count(*) FILTER (WHERE s = 'in progress')::text
+        FROM (SELECT x, txid_status(x) AS s FROM txid_snapshot_xip($1::txid_snapshot) x) t
+        """, [snapshot]
+      ).first
+      let committing = row?[0].flatMap { Int($0) } ?? 0
+      let running = row?[1].flatMap { Int($0) } ?? 0
+      let waited = ContinuousClock.now - started
+      if committing == 0 && (running == 0 || waited > .milliseconds(50)) { return }
+      if waited > .seconds(10) { return }
+      usleep(1000)
     }
   }
 
