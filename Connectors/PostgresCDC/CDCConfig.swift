@@ -47,6 +47,8 @@ struct CDCConfig: Sendable {
   /// `heartbeat_topic`: where Debezium's heartbeat records go every `heartbeat_ms`
   /// (``DebeziumHeartbeat``); nil: none.
   var heartbeatTopic: String?
+  /// Incremental snapshots on signal: the signal table and the chunk size.
+  var incremental = IncrementalSnapshotConfig()
 
   /// The `config:` keys, as `/connector-plugins` describes them.
   static let definitions: [ConfigKeyDefinition] = [
@@ -145,7 +147,7 @@ struct CDCConfig: Sendable {
       "schemas", .boolean, default: "false", importance: .medium, group: "Events",
       "Keys and values as Kafka Connect's JSON converter writes them with schemas.enable=true: {\"schema\": …, \"payload\": …}, with Debezium's schemas (<topic>.Key, <topic>.Envelope, io.debezium.time.Date, org.apache.kafka.connect.data.Decimal…). Not together with the unwrap transform."
     ),
-  ]
+  ] + IncrementalSnapshotConfig.definitions
   static let topicPlaceholders = ["schema", "table", "db"]
 
   init(definition: ConnectorDefinition) throws {
@@ -230,6 +232,7 @@ struct CDCConfig: Sendable {
     conversion = try Self.conversion(m)
     (transactionMetadata, heartbeatTopic) = try Self.debeziumTopics(m, name: definition.name)
     conversion.schemas = try Self.schemas(m, definition)
+    incremental = try IncrementalSnapshotConfig(m)
 
     let topicNode = try definition.requiredTopicNode()
     do throws(TemplateError) {

@@ -56,6 +56,7 @@ final class CDCSourceTask: SourceTask {
     var reconnect = ReconnectPolicy()
     var snapshotDone = false
     var progress: SnapshotProgress?
+    let incremental = IncrementalSnapshotLedger(durable: context.committedPosition)
     while !Task.isCancelled {
       do {
         context.setDetail("state", "starting")
@@ -70,7 +71,10 @@ final class CDCSourceTask: SourceTask {
           while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
           return
         }
-        try await stream(from: setup, control: control, snapshot: progress, metrics: metrics) {
+        try await stream(
+          from: setup, control: control, snapshot: progress, incremental: incremental,
+          metrics: metrics
+        ) {
           if reconnect.streamed() {
             self.context.logger.info(
               "replication resumed", metadata: ["slot": "\(self.config.slot)"])
@@ -161,7 +165,7 @@ final class CDCSourceTask: SourceTask {
   /// Streams until cancelled or the connection fails; `progressed` runs after each chunk.
   private func stream(
     from setup: SlotState, control: ControlConnection, snapshot: SnapshotProgress?,
-    metrics: CDCMetrics, progressed: () -> Void
+    incremental ledger: IncrementalSnapshotLedger, metrics: CDCMetrics, progressed: () -> Void
   ) async throws {
     let replication = ReplicationStream(
       parameters: .init(
@@ -180,13 +184,21 @@ final class CDCSourceTask: SourceTask {
           conversion: config.conversion)
       } else { nil }
     let progressSuffix = snapshot.map { "|" + CDCPosition.encode($0) } ?? ""
+    // Incremental snapshots on signal go on from the last state made durable.
+    let reader = ChunkReader(config: config, context: context)
+    var incremental = IncrementalSnapshotStream(
+      state: ledger.durable, config: config, settings: settings(setup), reader: reader,
+      context: context)
     replication.start()
+    reader.start()
+    incremental.start()
     let monitor = Task {
       await self.monitor(replication: replication, control: control, metrics: metrics)
     }
     defer {
       monitor.cancel()
       replication.stop()
+      reader.stop()
     }
     context.setDetail("state", "streaming")
     var replayedDuplicates = 0
@@ -207,7 +219,9 @@ final class CDCSourceTask: SourceTask {
       // One chunk's records are made durable while the next chunk is decoded: at most one
       // send is in flight, so sends stay in stream order, and each chunk's LSN is confirmed
       // only when its send has returned, that is when its records are durable.
-      try await withThrowingTaskGroup(of: (confirmable: LSN, skipped: Int).self) { sending in
+      try await withThrowingTaskGroup(
+        of: (confirmable: LSN, skipped: Int, incremental: IncrementalSnapshot.State?).self
+      ) { sending in
         var inFlight = false
         /// Waits for the send in flight; then PostgreSQL may forget the WAL behind it.
         func finishSend() async throws {
@@ -222,6 +236,7 @@ final class CDCSourceTask: SourceTask {
               "skipped changes already durable in their topics (replayed by the slot)",
               metadata: ["count": "\(sent.skipped)"])
           }
+          if let state = sent.incremental { ledger.durable = state }
           if let lsn = window.durable(sent.confirmable) { replication.confirm(lsn) }
           progressed()
         }
@@ -251,6 +266,9 @@ final class CDCSourceTask: SourceTask {
             case .xLogData(let walStart, _, _, let payload):
               // Inserts, updates and deletes, nearly all of the stream, are read in place.
               if let made = try changes.receiveRowChange(payload, at: walStart) {
+                if try incremental.observeRowChange(payload, at: walStart, changes: changes) {
+                  continue
+                }
                 take(made)
                 continue
               }
@@ -271,15 +289,24 @@ final class CDCSourceTask: SourceTask {
                 }
               }
               take(try changes.receive(decoded, at: walStart))
+              take(
+                try await incremental.receive(
+                  decoded, at: walStart, changes: changes, control: control))
             }
           }
           if let filter {
             records = try await afterSnapshot(
               replayed, filter: filter, tables: changes.tables, progress: progressSuffix)
           }
+          // The incremental snapshot's state rides on the last record; a change of it without
+          // a record is committed on its own, before the slot is confirmed past it.
+          let (stateCommit, mustSave, stamped) = incremental.carry(
+            on: &records, snapshot: snapshot, generation: settings(setup).generation)
+          // Debezium's heartbeat record has no position: after the state is carried.
           if let record = heartbeat?.due(now: currentTimeMillis()) { records.append(record) }
-          // Everything before this LSN is in `records` or in the sends before them.
-          let confirmable = changes.confirmableLSN
+          // Everything before this LSN is in `records` or in the sends before them (and the
+          // slot keeps an open chunk window whole, for a replay to see it again).
+          let confirmable = incremental.confirmable(changes.confirmableLSN)
           // Counted per chunk, into the metrics once the chunk is durable.
           let tally = changes.takeTally()
           // Transformed here, while the send before is being written, not in the send's own
@@ -296,6 +323,14 @@ final class CDCSourceTask: SourceTask {
             droppedWritten = 0
           }
           guard let transformed else {
+            if let stateCommit {
+              do {
+                try await context.commit(stateCommit)
+              } catch {
+                throw SendFailure(underlying: error)
+              }
+              if let stamped { ledger.durable = stamped }
+            }
             metrics.durable(tally)
             if let lsn = window.durable(confirmable) { replication.confirm(lsn) }
             progressed()
@@ -307,16 +342,22 @@ final class CDCSourceTask: SourceTask {
           } catch {
             throw SendFailure(underlying: error)
           }
+          // The state to commit after the send: on the last change record, or on its own
+          // when the only record is a heartbeat (which has no position).
+          let flush =
+            stateCommit ?? (mustSave ? records.last(where: { $0.position != nil })?.position : nil)
           sending.addTask { [tally] in
             let placed: [RecordMetadata]
             do {
               placed = try await context.send(prepared)
+              // A changed snapshot state is durable before the slot may forget its cause.
+              if let flush { try await context.commit(flush) }
             } catch {
               throw SendFailure(underlying: error)
             }
             // Counted as soon as durable, not when the next chunk collects this send.
             metrics.durable(tally)
-            return (confirmable, placed.reduce(0) { $0 + ($1.wasReplayed ? 1 : 0) })
+            return (confirmable, placed.reduce(0) { $0 + ($1.wasReplayed ? 1 : 0) }, stamped)
           }
           inFlight = true
         }

@@ -156,6 +156,13 @@ enum DebeziumPostgresConfig {
       "Sluice: keep this much WAL behind the durable point decodable in the slot (a size like 512MiB; 0: none), so the connector can be moved back to an LSN inside it (PATCH offsets, sluice replay). The slot retains that much more WAL."
     ),
     .init(
+      "signal.data.collection", .string, importance: .low, group: replication,
+      "The signal table, schema.table (columns id, type, data): its inserts are signals such as execute-snapshot (incremental snapshots). Sluice adds it to the publication."
+    ),
+    .init(
+      "incremental.snapshot.chunk.size", .int, default: "1024", importance: .low,
+      group: replication, "Rows read per chunk of an incremental snapshot."),
+    .init(
       "max.batch.size", .int, default: "2048", importance: .low, group: replication,
       "Accepted and without effect: Sluice batches by transaction."),
   ]
@@ -216,8 +223,13 @@ enum DebeziumPostgresConfig {
       ("slot.warn.retained.wal", "slot_warn_retained_wal"),
       ("slot.fail.retained.wal", "slot_fail_retained_wal"),
       ("replay.window", "replay_window"),
+      ("signal.data.collection", "signal_data_collection"),
     ] {
       if let node = try t.node(key) { config.append(t.entry(sluiceKey, node)) }
+    }
+    if try t.int("incremental.snapshot.chunk.size", range: 1...1_000_000) != nil {
+      config.append(
+        t.entry("incremental_chunk_size", try t.required("incremental.snapshot.chunk.size")))
     }
     if try t.int("slot.health.poll.interval.ms", range: 100...Int(Int32.max)) != nil {
       config.append(t.entry("slot_health_poll_ms", try t.required("slot.health.poll.interval.ms")))

@@ -38,6 +38,7 @@ struct SlotSetup {
     }
     let database = try connection.execute("SELECT current_database()").first?.first ?? nil
     try checkTables(on: connection)
+    try config.incremental.checkSignalTable(on: connection)
     try ensurePublication(on: connection)
     // `initial_only` reads under snapshots of temporary slots and streams nothing: a slot of
     // its own would only pin WAL.
@@ -118,7 +119,8 @@ struct SlotSetup {
           "publication '\(config.publication)' exists but not FOR ALL TABLES as tables: \"*\" asks; run DROP PUBLICATION \(publication); or name another publication"
         )
       }
-    case .listed(let names):
+    case .listed(let listed):
+      let names = config.incremental.published(listed)
       if existing.isEmpty {
         try connection.execute(
           "CREATE PUBLICATION \(publication) FOR TABLE \(names.map(\.quoted).joined(separator: ", "))"

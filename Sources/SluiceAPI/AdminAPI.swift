@@ -52,6 +52,7 @@ public struct AdminAPI: Sendable {
     addConnectorConfigRoutes(to: router)
     addPluginRoutes(to: router)
     addOffsetRoutes(to: router)
+    addSignalRoutes(to: router)
     addTopicRoutes(to: router)
     addGroupRoutes(to: router)
     addLoggerRoutes(to: router)

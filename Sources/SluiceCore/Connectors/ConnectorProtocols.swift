@@ -155,6 +155,10 @@ public protocol SourceConnector: Sendable {
     -> SourceOffsetChange
   /// KIP-875 `DELETE …/offsets` of a stopped connector: afterwards it starts as a new one would.
   func resetOffsets(committed: SourcePosition?) async throws -> SourceOffsetChange
+  /// `POST /connectors/{c}/signals` while the connector runs: hands a Debezium signal to the
+  /// connector, which makes it durable where its task reads it (the CDC source: its WAL) and
+  /// returns what to tell the caller. Default (ConnectorSignal.swift): refused.
+  func signal(_ signal: ConnectorSignal) async throws -> String
 }
 
 /// A configured sink connector: validated config, and a factory for its tasks.

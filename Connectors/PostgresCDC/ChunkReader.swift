@@ -1,0 +1,273 @@
+import Foundation
+import SluiceCore
+import SluicePostgres
+
+/// Reads the chunks an incremental snapshot asks for, one at a time, on a connection of its
+/// own (libpq blocks; ``ControlConnection``'s queue): for each, a low watermark, the SELECT of
+/// the next rows in primary-key order, and a high watermark carrying those rows
+/// (``WatermarkMessage``). It decides nothing: the stream meets what it wrote and
+/// ``IncrementalSnapshot`` decides. A table it cannot read gets a `skip` message with the
+/// reason; a lost connection is retried with backoff until the stream stops the reader.
+final class ChunkReader: @unchecked Sendable {
+  private let config: CDCConfig
+  private let connection: ControlConnection
+  private let context: any SourceTaskContext
+  private let requests: AsyncStream<IncrementalSnapshot.ChunkRequest>
+  private let continuation: AsyncStream<IncrementalSnapshot.ChunkRequest>.Continuation
+  private var worker: Task<Void, Never>?
+
+  init(config: CDCConfig, context: any SourceTaskContext) {
+    self.config = config
+    self.context = context
+    connection = ControlConnection(config: config, purpose: "incremental snapshot")
+    (requests, continuation) = AsyncStream.makeStream(of: IncrementalSnapshot.ChunkRequest.self)
+  }
+
+  /// Starts reading requests as they come.
+  func start() {
+    worker = Task { [requests] in
+      for await request in requests {
+        var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(10))
+        var warned = false
+        while !Task.isCancelled {
+          do {
+            try await self.read(request)
+            break
+          } catch {
+            if Task.isCancelled { break }
+            if !warned {
+              self.context.logger.warning(
+                "reading a chunk of the incremental snapshot failed; retrying",
+                metadata: ["table": "\(request.table)", "error": "\(error)"])
+              warned = true
+            }
+            try? await Task.sleep(for: backoff.next())
+          }
+        }
+      }
+    }
+  }
+
+  func submit(_ request: IncrementalSnapshot.ChunkRequest) {
+    continuation.yield(request)
+  }
+
+  /// Stops reading; a chunk being read may still be written (the stream ignores it).
+  func stop() {
+    continuation.finish()
+    worker?.cancel()
+    let connection = self.connection
+    let worker = self.worker
+    Task {
+      await worker?.value
+      await connection.close()
+    }
+  }
+
+  // MARK: - One chunk
+
+  private func read(_ request: IncrementalSnapshot.ChunkRequest) async throws {
+    let publication = config.publication
+    try await connection.run { connection in
+      let attempt = UUID().uuidString
+      var header = WatermarkMessage(
+        kind: .open, snapshot: request.snapshot, table: request.table, chunk: request.chunk,
+        attempt: attempt)
+      let table: Described
+      switch try Self.describe(request.table, publication: publication, on: connection) {
+      case .failure(let refusal):
+        header.kind = .skip
+        header.reason = refusal.description
+        try Self.emit(header.encoded(), on: connection)
+        return
+      case .success(let described):
+        table = described
+      }
+      header.relation = table.oid
+      header.key = table.key
+      var maximum = request.maximum
+      do {
+        if request.chunk == 0 {
+          maximum = try Self.maximumKey(of: table, filter: request.filter, on: connection)
+        }
+        // The low watermark, committed before the SELECT starts: what the SELECT sees is at
+        // least as new as the stream before it.
+        try Self.emit(header.encoded(), on: connection)
+        try Self.awaitEarlierCommits(on: connection)
+        var rows: [[String?]] = []
+        if let maximum {
+          rows = try Self.select(
+            table, after: request.after, upTo: maximum, filter: request.filter,
+            limit: request.size, on: connection)
+        }
+        header.kind = .close
+        header.columns = table.columns.map {
+          .init(name: $0.name, type: $0.type, modifier: $0.modifier)
+        }
+        header.identity = table.identity
+        header.after = request.after
+        header.last = rows.last.map { row in table.keyIndexes.map { row[$0] ?? "" } }
+        if request.chunk == 0 { header.maximum = maximum }
+        header.done = maximum == nil || rows.count < request.size || header.last == maximum
+        try Self.emit(header.encoded(rows: rows), on: connection)
+      } catch let error as PostgresError where Self.isTheQuery(error) {
+        // The filter or the table refused the query (a bad additional condition, a missing
+        // privilege): a retry would fail the same way.
+        header.kind = .skip
+        header.reason = "reading it failed: \(error)"
+        try Self.emit(header.encoded(), on: connection)
+      }
+    }
+  }
+
+  /// Waits until the transactions whose commit records precede the low watermark are
+  /// visible to a new snapshot. PostgreSQL writes a commit record, flushes it, and only then
+  /// takes the transaction out of the running ones: a transaction that committed just before
+  /// the watermark in the WAL (so the stream meets it before the window opens) can still be
+  /// invisible to the SELECT, which would then read a row older than the change the stream
+  /// already wrote. Those are the transactions of the snapshot taken now that the commit log
+  /// says committed (wait for them to become visible), or that are still committing (a short
+  /// grace, since a transaction that merely stays open is not one of them).
+  private static func awaitEarlierCommits(on connection: PostgresConnection) throws {
+    guard let taken = try connection.execute("SELECT txid_current_snapshot()::text").first?.first,
+      let snapshot = taken
+    else { return }
+    let started = ContinuousClock.now
+    while true {
+      let row = try connection.execute(
+        """
+        SELECT count(*) FILTER (WHERE s = 'committed'
+            AND NOT txid_visible_in_snapshot(x, txid_current_snapshot()))::text,
+          count(*) FILTER (WHERE s = 'in progress')::text
+        FROM (SELECT x, txid_status(x) AS s FROM txid_snapshot_xip($1::txid_snapshot) x) t
+        """, [snapshot]
+      ).first
+      let committing = row?[0].flatMap { Int($0) } ?? 0
+      let running = row?[1].flatMap { Int($0) } ?? 0
+      let waited = ContinuousClock.now - started
+      if committing == 0 && (running == 0 || waited > .milliseconds(50)) { return }
+      if waited > .seconds(10) { return }
+      usleep(1000)
+    }
+  }
+
+  /// Errors of the statement rather than of the connection or the server's state.
+  private static func isTheQuery(_ error: PostgresError) -> Bool {
+    guard let state = error.sqlState else { return false }
+    return ["42", "22", "0A", "2B", "44"].contains(String(state.prefix(2)))
+  }
+
+  /// Writes a watermark into the WAL in a transaction of its own.
+  private static func emit(_ content: String, on connection: PostgresConnection) throws {
+    try connection.execute(
+      "SELECT pg_logical_emit_message(true, $1, $2::text)", [WatermarkMessage.prefix, content])
+  }
+
+  /// A table as the chunk reads it.
+  struct Described {
+    var oid: UInt32
+    var identity: String
+    var columns: [(name: String, type: UInt32, modifier: Int32, sqlType: String)]
+    /// The primary key's columns, in key order, and their places among `columns`.
+    var key: [String]
+    var keyIndexes: [Int]
+    var quoted: String
+
+    var keyList: String { key.map { "t." + quoteIdentifier($0) }.joined(separator: ", ") }
+
+    func keyParameters(from first: Int) -> String {
+      keyIndexes.enumerated().map { "$\(first + $0.offset)::\(columns[$0.element].sqlType)" }
+        .joined(separator: ", ")
+    }
+  }
+
+  private static func describe(
+    _ name: QualifiedName, publication: String, on connection: PostgresConnection
+  ) throws -> Result<Described, SignalError> {
+    guard
+      let row = try connection.execute(
+        """
+        SELECT c.oid::text, c.relreplident::text,
+          EXISTS (SELECT 1 FROM pg_publication_tables p WHERE p.pubname = $3
+            AND p.schemaname = n.nspname AND p.tablename = c.relname),
+          EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident
+            AND NOT i.indisprimary)
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
+        """, [name.schema, name.table, publication]
+      ).first, let oid = row[0].flatMap({ UInt32($0) })
+    else { return .failure(SignalError("table \(name) does not exist")) }
+    guard row[2] == "t" else {
+      return .failure(
+        SignalError(
+          "table \(name) is not in publication \(publication): this connector does not capture it"))
+    }
+    let key = try ControlConnection.primaryKey(of: oid, on: connection)
+    guard !key.isEmpty else {
+      return .failure(
+        SignalError(
+          "table \(name) has no primary key, which an incremental snapshot reads by (Debezium's surrogate-key is not built in Sluice)"
+        ))
+    }
+    let identity = row[1] ?? "d"
+    if identity == "n" || (identity == "i" && row[3] == "t") {
+      return .failure(
+        SignalError(
+          "table \(name) has REPLICA IDENTITY \(identity == "n" ? "NOTHING" : "USING INDEX") other than its primary key, so its deletes do not carry the key an incremental snapshot needs"
+        ))
+    }
+    let columns = try connection.execute(
+      """
+      SELECT attname, atttypid::text, atttypmod::text, format_type(atttypid, atttypmod)
+      FROM pg_attribute
+      WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
+      ORDER BY attnum
+      """, ["\(oid)"]
+    ).map { column in
+      (
+        name: column[0] ?? "", type: column[1].flatMap { UInt32($0) } ?? 0,
+        modifier: column[2].flatMap { Int32($0) } ?? -1, sqlType: column[3] ?? "text"
+      )
+    }
+    let keyIndexes = key.compactMap { k in columns.firstIndex { $0.name == k } }
+    guard keyIndexes.count == key.count else {
+      return .failure(SignalError("table \(name): a primary-key column is generated"))
+    }
+    return .success(
+      Described(
+        oid: oid, identity: identity, columns: columns, key: key, keyIndexes: keyIndexes,
+        quoted: name.quoted))
+  }
+
+  /// The largest key (with the filter): where the table's read ends. Nil: no row.
+  private static func maximumKey(
+    of table: Described, filter: String?, on connection: PostgresConnection
+  ) throws -> [String]? {
+    var sql =
+      "SELECT \(table.key.map { "t." + quoteIdentifier($0) + "::text" }.joined(separator: ", ")) FROM \(table.quoted) t"
+    if let filter { sql += " WHERE (\(filter))" }
+    sql +=
+      " ORDER BY " + table.key.map { "t." + quoteIdentifier($0) + " DESC" }.joined(separator: ", ")
+    sql += " LIMIT 1"
+    guard let row = try connection.execute(sql).first else { return nil }
+    return row.map { $0 ?? "" }
+  }
+
+  /// The chunk: up to `limit` rows after `after` up to `upTo`, in key order, as text.
+  private static func select(
+    _ table: Described, after: [String]?, upTo maximum: [String], filter: String?, limit: Int,
+    on connection: PostgresConnection
+  ) throws -> [[String?]] {
+    var sql =
+      "SELECT " + table.columns.map { "t." + quoteIdentifier($0.name) }.joined(separator: ", ")
+    sql += " FROM \(table.quoted) t WHERE (\(table.keyList)) <= (\(table.keyParameters(from: 1)))"
+    var parameters: [String?] = maximum
+    if let after {
+      sql += " AND (\(table.keyList)) > (\(table.keyParameters(from: parameters.count + 1)))"
+      parameters += after
+    }
+    if let filter { sql += " AND (\(filter))" }
+    sql += " ORDER BY \(table.keyList) LIMIT \(limit)"
+    return try connection.execute(sql, parameters)
+  }
+}

@@ -1,0 +1,330 @@
+import SluiceCore
+
+/// What the streaming loop of ``CDCSourceTask`` calls for incremental snapshots: it finds
+/// signals (the admin API's WAL messages, inserts into the signal table), watermarks and the
+/// snapshotted table's changes in the stream, feeds them to ``IncrementalSnapshot``, carries
+/// out its actions (chunk reads by the ``ChunkReader``, rows rendered as `op: "r"` events), and
+/// stamps its state on the positions the runtime commits.
+///
+/// A chunk's rows are emitted at the high watermark's transaction: positions (commit LSN of
+/// that transaction, 0, 1, …), which nothing else uses (the transaction holds only the
+/// message), in the order the rows were read. So they sort after every change before the
+/// watermark and before every change after it, in each partition.
+struct IncrementalSnapshotStream {
+  private(set) var machine: IncrementalSnapshot
+  private let reader: ChunkReader
+  private let context: any SourceTaskContext
+  /// Renders the chunks' rows; tables are defined from each high watermark's columns.
+  private var encoder: ChangeStream
+  private let signalTable: QualifiedName?
+  /// Whether the signal table's own changes are written to a topic (it is in `tables:`).
+  private let capturesSignalTable: Bool
+  private var signalRelation: UInt32?
+
+  init(
+    state: IncrementalSnapshot.State, config: CDCConfig, settings: ChangeStream.Settings,
+    reader: ChunkReader, context: any SourceTaskContext
+  ) {
+    machine = IncrementalSnapshot(state: state, chunkSize: config.incremental.chunkSize)
+    self.reader = reader
+    self.context = context
+    encoder = ChangeStream(settings: settings, confirmed: .zero)
+    signalTable = config.incremental.signalTable
+    if let signalTable, case .listed(let names) = config.tables {
+      capturesSignalTable = names.contains(signalTable)
+    } else {
+      capturesSignalTable = true
+    }
+  }
+
+  /// Streaming starts: asks for the next chunk of a snapshot under way.
+  mutating func start() {
+    perform(machine.start())
+    if let running = machine.state.running {
+      context.setDetail("incremental_snapshot", Self.describe(running))
+    }
+  }
+
+  /// The LSN the slot may be confirmed up to at most while a chunk's window is open.
+  func confirmable(_ lsn: LSN) -> LSN {
+    guard let hold = machine.hold else { return lsn }
+    return min(hold, lsn)
+  }
+
+  // MARK: - Stream
+
+  /// An Insert, Update or Delete, before it is applied: a signal when it is an insert into
+  /// the signal table, a changed key when the table is in a chunk's window. Returns whether
+  /// the change's records are to be dropped (the signal table, when it is not captured).
+  mutating func observeRowChange(
+    _ payload: ArraySlice<UInt8>, at lsn: LSN, changes: ChangeStream
+  )
+    throws(ProtocolError) -> Bool
+  {
+    guard payload.count >= 5 else { return false }
+    let start = payload.startIndex
+    var oid: UInt32 = 0
+    for i in 1...4 { oid = oid << 8 | UInt32(payload[start + i]) }
+    if oid == signalRelation {
+      if payload[start] == UInt8(ascii: "I"), let transaction = changes.transaction,
+        let table = changes.tables[oid],
+        case .insert(_, let row) = try PgOutputMessage.decodeRowChange(payload)
+      {
+        let names = table.relation.columns.map(\.name)
+        func text(_ column: String) -> String? {
+          guard let i = names.firstIndex(of: column), i < row.count,
+            case .text(let range) = row.columns[i]
+          else { return nil }
+          return String(decoding: row.bytes[range], as: UTF8.self)
+        }
+        let type = text("type") ?? ""
+        if SnapshotSignal.concerns(type: type) {
+          let data = text("data").flatMap { JSONValue.parse(Array($0.utf8)) } ?? .null
+          apply(
+            Result { () throws(SignalError) in
+              try SnapshotSignal.parse(id: text("id") ?? "", type: type, data: data)
+            }, transaction: transaction, at: lsn)
+        }
+      }
+      return !capturesSignalTable
+    }
+    guard oid == machine.watchedRelation, let table = changes.tables[oid],
+      let keyColumns = machine.window?.keyColumns
+    else { return false }
+    let names = table.relation.columns.map(\.name)
+    let indexes = keyColumns.compactMap { names.firstIndex(of: $0) }
+    var keys: [IncrementalSnapshotWindow.Key?] = []
+    if indexes.count != keyColumns.count {
+      keys = [nil]
+    } else {
+      switch try PgOutputMessage.decodeRowChange(payload) {
+      case .insert(_, let new):
+        keys = [IncrementalSnapshotWindow.key(of: new, at: indexes)]
+      case .update(_, let old, let new):
+        keys = [IncrementalSnapshotWindow.key(of: new, at: indexes)]
+        if let old { keys.append(IncrementalSnapshotWindow.key(of: old.row, at: indexes)) }
+      case .delete(_, let old):
+        keys = [IncrementalSnapshotWindow.key(of: old.row, at: indexes)]
+      }
+    }
+    machine.changed(relation: oid, keys: keys)
+    return false
+  }
+
+  /// Any other message, after ``ChangeStream`` applied it; returns the chunk rows it releases.
+  mutating func receive(
+    _ message: PgOutputMessage, at lsn: LSN, changes: ChangeStream, control: ControlConnection
+  ) async throws -> [ChangeRecord] {
+    switch message {
+    case .relation(let relation):
+      if relation.qualifiedName == signalTable { signalRelation = relation.oid }
+      return []
+    case .truncate(let relations, _, _):
+      machine.truncated(relations: relations)
+      return []
+    case .message(true, _, let prefix, let content):
+      guard let transaction = changes.transaction else { return [] }
+      if prefix == WatermarkMessage.signalPrefix {
+        apply(
+          Result { () throws(SignalError) in try SnapshotSignal.parse(document: content) },
+          transaction: transaction, at: lsn)
+        return []
+      }
+      guard prefix == WatermarkMessage.prefix else { return [] }
+      let header: WatermarkMessage
+      let rows: [[PgOutputMessage.TupleValue]]
+      do {
+        (header, rows) = try WatermarkMessage.decode(content)
+      } catch {
+        // Someone else's message under Sluice's prefix: never a reason to stop streaming.
+        context.logger.warning(
+          "ignored a malformed incremental snapshot watermark", metadata: ["error": "\(error)"])
+        return []
+      }
+      let actions: [IncrementalSnapshot.Action]
+      switch header.kind {
+      case .open:
+        machine.lowWatermark(header, confirmable: changes.confirmableLSN)
+        return []
+      case .close:
+        actions = machine.highWatermark(
+          header, rows: rows, commitLSN: transaction.commitLSN, at: lsn)
+      case .skip:
+        actions = machine.skipped(header, commitLSN: transaction.commitLSN, at: lsn)
+      }
+      var records: [ChangeRecord] = []
+      for case .emit(let kept, let header) in actions {
+        records += try await render(
+          kept, of: header, transaction: transaction, at: lsn,
+          changes: changes, control: control)
+      }
+      perform(actions)
+      return records
+    default:
+      return []
+    }
+  }
+
+  // MARK: - Durability
+
+  /// Whether the state changed since it last rode on a position: the records (or a commit)
+  /// that carry it must be durable before the slot is confirmed past this point.
+  var hasUnsavedState: Bool { machine.unsaved }
+
+  /// Whether positions carry the state at all (once a snapshot signal was applied).
+  var carriesState: Bool { machine.state != IncrementalSnapshot.State() }
+
+  /// The state as a suffix for the last position of a send.
+  mutating func stamp() -> String { machine.stamp() }
+
+  /// A position to commit the state with when no record carries it: just before the
+  /// transaction that last changed it, so everything it covers is durable already.
+  func commitPosition(generation: UInt32) -> ChangePosition {
+    ChangePosition(
+      commitLSN: LSN(max(machine.state.through, 1) - 1), index: .max, generation: generation)
+  }
+
+  // MARK: - Internals
+
+  private mutating func apply(
+    _ parsed: Result<SnapshotSignal, SignalError>, transaction: ChangeStream.Transaction,
+    at lsn: LSN
+  ) {
+    switch parsed {
+    case .success(let signal):
+      if case .execute = signal { context.setWarning(Self.warningSource, nil) }
+      perform(machine.signal(signal, commitLSN: transaction.commitLSN, at: lsn))
+    case .failure(let error):
+      perform(machine.refused(error, commitLSN: transaction.commitLSN, at: lsn))
+    }
+  }
+
+  private func perform(_ actions: [IncrementalSnapshot.Action]) {
+    for action in actions {
+      switch action {
+      case .read(let request):
+        reader.submit(request)
+      case .warn(let message):
+        context.logger.warning("\(message)")
+        context.setWarning(
+          Self.warningSource,
+          TaskWarning(source: Self.warningSource, severity: .warning, message: message))
+      case .log(let message):
+        context.logger.info("\(message)")
+      case .emit:
+        break
+      }
+    }
+    context.setDetail(
+      "incremental_snapshot",
+      machine.state.running.map(Self.describe) ?? (carriesState ? "idle" : nil))
+  }
+
+  static let warningSource = "incremental_snapshot"
+
+  private static func describe(_ running: IncrementalSnapshot.Running) -> String {
+    let table = running.tables.first.map { "\($0.name) chunk \(running.chunk)" } ?? "-"
+    return
+      "\(running.paused ? "paused" : "running") \(running.id): \(table), \(running.tables.count) tables left, \(running.rows) rows"
+  }
+
+  /// The rows of a chunk as `op: "r"` events at the high watermark's positions.
+  private mutating func render(
+    _ rows: [[PgOutputMessage.TupleValue]], of header: WatermarkMessage,
+    transaction: ChangeStream.Transaction, at lsn: LSN, changes: ChangeStream,
+    control: ControlConnection
+  ) async throws -> [ChangeRecord] {
+    guard !rows.isEmpty, let columns = header.columns else { return [] }
+    let relation = PgOutputMessage.Relation(
+      oid: header.relation, schema: header.table.schema, name: header.table.table,
+      replicaIdentity: header.identity?.utf8.first ?? UInt8(ascii: "d"),
+      columns: columns.map {
+        PgOutputMessage.Column(
+          name: $0.name, typeOID: $0.type, typeModifier: $0.modifier,
+          isKey: header.key.contains($0.name))
+      })
+    if encoder.tables[relation.oid]?.relation != relation {
+      encoder.userTypes.merge(changes.userTypes) { $1 }
+      let unknown = encoder.unknownTypes(of: relation)
+      if !unknown.isEmpty {
+        let found = try await control.run { try ControlConnection.userTypes(unknown, on: $0) }
+        encoder.userTypes.merge(found) { $1 }
+      }
+      encoder.primaryKeys[relation.oid] = header.key
+      _ = try encoder.receive(.relation(relation), at: lsn)
+    }
+    var records: [ChangeRecord] = []
+    records.reserveCapacity(rows.count)
+    for (i, row) in rows.enumerated() {
+      let position = ChangePosition(
+        commitLSN: transaction.commitLSN, index: UInt32(i),
+        generation: encoder.settings.generation)
+      if let record = try encoder.incrementalRead(
+        relation.oid, row, position: position, xid: UInt64(transaction.xid),
+        microseconds: transaction.commitMicroseconds, lsn: lsn)
+      {
+        records.append(record)
+      }
+    }
+    return records
+  }
+}
+
+extension ChangeStream {
+  /// A row an incremental snapshot read from table `oid`, as Debezium's `op: "r"` event with
+  /// `source.snapshot` "incremental", at `position`.
+  func incrementalRead(
+    _ oid: UInt32, _ values: [PgOutputMessage.TupleValue], position: ChangePosition, xid: UInt64,
+    microseconds: Int64, lsn: LSN
+  ) throws(ProtocolError) -> ChangeRecord? {
+    guard let table = tables[oid] else {
+      throw ProtocolError("an incremental snapshot row of relation \(oid) before its columns")
+    }
+    let row = Row(values)
+    guard row.count == table.relation.columns.count else {
+      throw ProtocolError(
+        "an incremental snapshot row has \(row.count) values for \(table.relation.columns.count) columns"
+      )
+    }
+    let event = Event(
+      op: "r", before: .none, after: .row(row, substitute: nil), microseconds: microseconds,
+      snapshot: "incremental", lastCommitLSN: nil, xid: xid, lsn: lsn)
+    let key = key(of: row, table)
+    guard let (topic, value, headers) = try render(event, of: table, key: key) else { return nil }
+    return ChangeRecord(
+      topic: topic, key: key, value: value, position: position, relation: oid, headers: headers)
+  }
+}
+
+extension IncrementalSnapshotStream {
+  /// Puts the state on the last of a send's `records` (after the initial snapshot's
+  /// progress, when there is one). Returns the position to commit on its own when the state
+  /// changed and no record carries it, whether the send must be flushed before the slot is
+  /// confirmed, and the state that is durable once that is done.
+  mutating func carry(
+    on records: inout [SourceRecord], snapshot: SnapshotProgress?, generation: UInt32
+  ) -> (commit: SourcePosition?, mustSave: Bool, stamped: IncrementalSnapshot.State?) {
+    guard carriesState else { return (nil, false, nil) }
+    let mustSave = hasUnsavedState
+    if let last = records.last?.position {
+      records[records.count - 1].position = IncrementalSnapshot.appending(stamp(), to: last)
+      return (nil, mustSave, machine.state)
+    }
+    guard mustSave else { return (nil, false, nil) }
+    let position = CDCPosition.change(commitPosition(generation: generation), snapshot)
+    return (
+      IncrementalSnapshot.appending(stamp(), to: position.sourcePosition), false, machine.state
+    )
+  }
+}
+
+/// The incremental snapshot's state as last made durable, kept by the task across
+/// reconnections: a new stream replays the slot from its confirmed LSN, which never passed a
+/// change of the state that is not durable, and goes on from this state.
+final class IncrementalSnapshotLedger {
+  var durable: IncrementalSnapshot.State
+
+  init(durable position: SourcePosition?) {
+    durable = IncrementalSnapshot.state(in: position)
+  }
+}
