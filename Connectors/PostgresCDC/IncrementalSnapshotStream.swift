@@ -68,7 +68,7 @@ struct IncrementalSnapshotStream {
     if oid == signalRelation {
       if payload[start] == UInt8(ascii: "I"), let transaction = changes.transaction,
         let table = changes.tables[oid],
-        case .insert(_, let row) = try PgOutputMessage.decodeRowChange(payload)
+        case .insert(_, let row) = try RowChange.decode(payload)
       {
         let names = table.relation.columns.map(\.name)
         func text(_ column: String) -> String? {
@@ -97,7 +97,7 @@ struct IncrementalSnapshotStream {
     if indexes.count != keyColumns.count {
       keys = [nil]
     } else {
-      switch try PgOutputMessage.decodeRowChange(payload) {
+      switch try RowChange.decode(payload) {
       case .insert(_, let new):
         keys = [IncrementalSnapshotWindow.key(of: new, at: indexes)]
       case .update(_, let old, let new):
@@ -119,10 +119,11 @@ struct IncrementalSnapshotStream {
     case .relation(let relation):
       if relation.qualifiedName == signalTable { signalRelation = relation.oid }
       return []
-    case .truncate(let relations, _, _):
-      machine.truncated(relations: relations)
+    case .truncate(let truncate):
+      machine.truncated(relations: truncate.relations)
       return []
-    case .message(true, _, let prefix, let content):
+    case .message(let message) where message.transactional:
+      let (prefix, content) = (message.prefix, message.content)
       guard let transaction = changes.transaction else { return [] }
       if prefix == WatermarkMessage.signalPrefix {
         apply(
