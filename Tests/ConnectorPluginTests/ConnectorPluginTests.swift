@@ -165,6 +165,7 @@ final class ConnectorPluginTests: XCTestCase {
         "slot_fail_retained_wal", "slot_health_poll_ms", "replay_window", "decimal_handling",
         "time_precision", "interval_handling", "binary_handling", "hstore_handling",
         "provide_transaction_metadata", "transaction_topic", "heartbeat_topic", "schemas",
+        "signal_data_collection", "incremental_chunk_size",
       ])
     XCTAssertEqual(cdc.connectorDefinitions.first { $0.name == "password" }?.type, .password)
   }
