@@ -287,6 +287,12 @@ final class CDCSourceTask: SourceTask {
                   }
                   changes.userTypes.merge(found) { $1 }
                 }
+                // NOT NULL and defaults: in Debezium's schemas, and a NULL in a column with a
+                // default is written as the default (as Kafka Connect's JSON converter does).
+                let oid = relation.oid
+                changes.columnFacts[oid] = try await control.run {
+                  try ControlConnection.columnFacts(of: oid, on: $0)
+                }
               }
               take(try changes.receive(decoded, at: walStart))
               take(

@@ -29,6 +29,9 @@ extension ChangeStream {
     }
   }
 
+  /// A row's columns as JSON. A NULL in a column with a constant default is written as that
+  /// default, as Debezium's events are through Kafka Connect's JSON converter
+  /// (`replace.null.with.default`, true by default since Kafka 3.5), with or without schemas.
   func write(_ json: RowJSON, of table: Table, to out: inout JSONWriter) {
     switch json {
     case .none:
@@ -42,6 +45,8 @@ extension ChangeStream {
           substitute.hasText(i)
         {
           write(column: i, of: substitute, kind: table.kinds[i], to: &out)
+        } else if row.columns[i] == .null, let value = table.defaultJSON(i) {
+          out.raw(value)
         } else {
           write(column: i, of: row, kind: table.kinds[i], to: &out)
         }
@@ -55,6 +60,8 @@ extension ChangeStream {
         out.raw(table.columnKeys[i])
         if column.isKey {
           write(column: i, of: row, kind: table.kinds[i], to: &out)
+        } else if let value = table.defaultJSON(i) {
+          out.raw(value)
         } else {
           out.null()
         }

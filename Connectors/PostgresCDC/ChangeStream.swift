@@ -65,6 +65,12 @@ struct ChangeStream {
     /// Whether its events are rendered unwrapped here rather than given to the transform
     /// (``FusedUnwrap/renders(columns:)``); false without a fused `unwrap`.
     var rendersUnwrapped = false
+    /// Each column's constant default as JSON (nil: none), written for a NULL
+    /// (``ChangeStream/write(_:of:to:)``); from ``ChangeStream/columnFacts``.
+    var defaults: [[UInt8]?] = []
+
+    /// Column `i`'s default as JSON, if it has one.
+    func defaultJSON(_ i: Int) -> [UInt8]? { i < defaults.count ? defaults[i] : nil }
   }
 
   /// The transaction being received.
@@ -306,6 +312,19 @@ struct ChangeStream {
 
   // MARK: - Tables
 
+  /// Each column's constant default, converted as its values are.
+  static func defaults(
+    of relation: PgOutputMessage.Relation, kinds: [ColumnKind], facts: ColumnFacts?,
+    options: ValueConversionOptions
+  ) -> [[UInt8]?] {
+    relation.columns.enumerated().map { i, column in
+      guard let literal = facts?.columns[column.name]?.defaultLiteral else { return nil }
+      var out = JSONWriter()
+      ValueConverter.write(Array(literal.utf8)[...], as: kinds[i], options: options, to: &out)
+      return out.bytes
+    }
+  }
+
   private mutating func define(_ relation: PgOutputMessage.Relation) throws(ProtocolError) {
     let names = relation.columns.map(\.name)
     var keyColumns: [Int]
@@ -335,6 +354,9 @@ struct ChangeStream {
       keyColumns: keyColumns, topic: topic, columnKeys: columnKeys,
       columnKeysSize: columnKeys.reduce(0) { $0 + $1.count }, sourceFields: source.bytes,
       rendersUnwrapped: settings.unwrap?.renders(columns: names) ?? false)
+    table.defaults = Self.defaults(
+      of: relation, kinds: table.kinds, facts: columnFacts[relation.oid],
+      options: settings.conversion)
     if settings.schemas {
       let value = DebeziumSchemas.value(
         of: relation, keyColumns: keyColumns, topic: topic, userTypes: userTypes,

@@ -83,6 +83,7 @@ struct InitialSnapshot {
       if ChangeStream.needsCatalogKey(table.relation) {
         encoder.primaryKeys[table.relation.oid] = table.primaryKey
       }
+      if let facts = table.facts { encoder.columnFacts[table.relation.oid] = facts }
       _ = try encoder.receive(.relation(table.relation), at: start.lsn)
       let topic = try ChangeStream.topic(for: name, settings: settings)
       let partitions =

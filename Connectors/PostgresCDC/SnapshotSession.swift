@@ -27,6 +27,8 @@ final class SnapshotSession: @unchecked Sendable {
     var estimatedRows: Int64?
     /// The types created in the database that its columns use.
     var userTypes: [UInt32: UserType] = [:]
+    /// NOT NULL and constant defaults (Debezium's schemas; NULLs written as the default).
+    var facts: ColumnFacts? = nil
   }
 
   private let config: CDCConfig
@@ -146,9 +148,11 @@ final class SnapshotSession: @unchecked Sendable {
             )
           }, options: conversion)
       let estimate = row[2].flatMap { Int64($0) }
+      let facts = try ControlConnection.columnFacts(of: oid, on: reader)
       return Table(
         relation: relation, primaryKey: primaryKey, keyOrder: keyOrder,
-        estimatedRows: estimate.flatMap { $0 >= 0 ? $0 : nil }, userTypes: userTypes)
+        estimatedRows: estimate.flatMap { $0 >= 0 ? $0 : nil }, userTypes: userTypes,
+        facts: facts)
     }
   }
 

@@ -54,6 +54,9 @@ COLUMNS = [
     ("c_varbit", "bit varying", "B'101'", "B''", "B'1'", None),
     ("c_tsvector", "tsvector", "'a fat cat'", "''", "'rat'", None),
     ("c_domain", "dbz_parity_positive", "42", "1", "7", None),
+    # Catalog facts Debezium's schemas carry: NOT NULL (not optional) and constant defaults.
+    ("c_not_null", "integer NOT NULL DEFAULT 7", "1", "2", "3", "4"),
+    ("c_default", "text DEFAULT 'dflt'", "'a'", "NULL", "'b'", None),
 ]
 EXTENSION_COLUMNS = {
     "ltree": ("c_ltree", "ltree", "'Top.Science.Astronomy'", "''", "'A'", None),
