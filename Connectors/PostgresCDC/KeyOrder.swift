@@ -19,12 +19,18 @@ struct KeyOrder: Sendable {
   }
 
   /// The key columns of the Debezium key JSON in parameter `$parameter`, typed as the table's.
-  func key(parameter: Int) -> String {
+  func key(parameter: Int) -> String { key(source: "$\(parameter)") }
+
+  /// The key columns of the Debezium key JSON `json`, inlined as a literal: for `COPY (SELECT
+  /// …)`, which takes no parameters.
+  func key(literal json: String) -> String { key(source: quoteLiteral(json)) }
+
+  private func key(source: String) -> String {
     columns.map { column in
-      let json = "($\(parameter)::json)->\(quoteLiteral(column.name))"
-      let text = "($\(parameter)::json)->>\(quoteLiteral(column.name))"
+      let json = "(\(source)::json)->\(quoteLiteral(column.name))"
+      let text = "(\(source)::json)->>\(quoteLiteral(column.name))"
       return value(json: json, text: text, kind: column.kind)
-        ?? "(json_populate_record(null::\(table.quoted), $\(parameter)::json)).\(quoteIdentifier(column.name))"
+        ?? "(json_populate_record(null::\(table.quoted), \(source)::json)).\(quoteIdentifier(column.name))"
     }.joined(separator: ", ")
   }
 
