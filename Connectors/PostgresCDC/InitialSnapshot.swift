@@ -31,8 +31,8 @@ struct InitialSnapshot {
   /// Batches that may wait for the writer, per reader.
   static let waitingBatchesPerReader = 2
   /// A table is split into ranges only when each gets at least this many rows (or blocks).
-  static let minimumRangeRows: Int64 = 250_000
-  static let minimumRangeBlocks = 4096
+  static let minimumRangeRows: Int64 = 40_000
+  static let minimumRangeBlocks = 1024
   /// How often a long table's progress is logged.
   static let logInterval: Duration = .seconds(10)
 
