@@ -20,6 +20,8 @@ extension PostgresConnection {
   /// Up to `max` rows of the COPY started by ``startCopyOut(_:)``, each as its fields (nil for
   /// SQL NULL, escapes undone); nil once the COPY has ended and the server said it succeeded.
   package func copyOutRows(max: Int) throws -> [[[UInt8]?]]? {
+    // The COPY ended with the rows of the last call: its command is over.
+    if PQtransactionStatus(handle) != PQTRANS_ACTIVE { return nil }
     var rows: [[[UInt8]?]] = []
     rows.reserveCapacity(max)
     while rows.count < max {
