@@ -100,7 +100,9 @@ struct InitialSnapshot {
     // The tables still to read, described under the snapshot.
     var reading = progress.reading ?? .init()
     let unfinished = (0..<progress.partCount).filter { !reading.isFinished($0) }
-    let tableIndexes = fresh ? Array(progress.tables.indices)
+    let tableIndexes =
+      fresh
+      ? Array(progress.tables.indices)
       : Array(Set(unfinished.map { progress.table(ofPart: $0) })).sorted()
     var encoder = ChangeStream(settings: settings, confirmed: .zero)
     var infos: [Int: TableInfo] = [:]
@@ -180,9 +182,11 @@ struct InitialSnapshot {
                 "rows": "\(rowsPerPart[part, default: 0])",
               ])
             metrics.snapshotRemainingTables(
-              Set((0..<progress.partCount).filter { !reading.isFinished($0) }.map {
-                progress.table(ofPart: $0)
-              }).count)
+              Set(
+                (0..<progress.partCount).filter { !reading.isFinished($0) }.map {
+                  progress.table(ofPart: $0)
+                }
+              ).count)
           case .batch(var batch):
             total += batch.rows
             skipped += batch.skipped
@@ -255,7 +259,9 @@ struct InitialSnapshot {
         let count = min(threads, Int(rows / Self.minimumRangeRows))
         var keys: [String] = []
         for row in try await session.rangeBoundaries(of: table, count: count) {
-          let values = row.map { $0.map { PgOutputMessage.TupleValue.text(Array($0.utf8)) } ?? .null }
+          let values = row.map {
+            $0.map { PgOutputMessage.TupleValue.text(Array($0.utf8)) } ?? .null
+          }
           if let key = try encoder.snapshotRead(
             table.relation.oid, values, lsn: start.lsn, xid: 0, milliseconds: 0)?.key
           {
@@ -316,7 +322,8 @@ struct InitialSnapshot {
         batchNumber += 1
         for fields in fetched {
           guard fields.count >= columns + (keyed ? work.boundaries.count : 1) else {
-            throw PostgresError(sqlState: nil, message: "a COPY row of \(info.name) has too few fields")
+            throw PostgresError(
+              sqlState: nil, message: "a COPY row of \(info.name) has too few fields")
           }
           let values = fields[0..<columns].map {
             $0.map(PgOutputMessage.TupleValue.text) ?? .null
@@ -332,7 +339,8 @@ struct InitialSnapshot {
             if !work.boundaries.isEmpty {
               // An ended segment already wrote this row if its key is within that segment's
               // part of the table in the row's partition.
-              let rowPartition = Partitioner.partition(forKey: recordKey, partitions: info.partitions)
+              let rowPartition = Partitioner.partition(
+                forKey: recordKey, partitions: info.partitions)
               let owned = progress.boundaryKeys(inPart: work.part, partition: rowPartition)
               if owned.contains(where: { boundary in
                 work.boundaries.firstIndex(of: boundary).map {

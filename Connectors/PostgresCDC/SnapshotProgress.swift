@@ -134,7 +134,9 @@ struct SnapshotProgress: Codable, Equatable, Sendable {
     func boundaryKeys(part: Int) -> [String] {
       var all: [String] = []
       if part == wholeTables { all = keys.values.sorted() + (otherKeys.map { [$0] } ?? []) }
-      if let b = partKeys?[part] { all += b.keys.values.sorted() + (b.otherKeys.map { [$0] } ?? []) }
+      if let b = partKeys?[part] {
+        all += b.keys.values.sorted() + (b.otherKeys.map { [$0] } ?? [])
+      }
       return all
     }
   }

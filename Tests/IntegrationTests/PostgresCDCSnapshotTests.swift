@@ -169,7 +169,9 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
     let resumed = log.components(separatedBy: "resuming the interrupted snapshot").count - 1
     XCTAssertGreaterThanOrEqual(resumed, 1, "a snapshot segment was resumed")
     if threads > 1 {
-      XCTAssertTrue(log.contains("parts=4") || log.contains(#""parts":"4""#), "the two tables read as two key ranges each")
+      XCTAssertTrue(
+        log.contains("parts=4") || log.contains(#""parts":"4""#),
+        "the two tables read as two key ranges each")
     }
     print(
       "CDC snapshot crash test (snapshot_max_threads \(threads)): \(kills) kills, \(killsWhileSnapshotting) while snapshotting, \(resumed) resumed segments, snapshot_overlap_dropped \(detail(worker, name, "snapshot_overlap_dropped") ?? "0")"
@@ -231,7 +233,9 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
     let log = worker.log()
     let resumed = log.components(separatedBy: "resuming the interrupted snapshot").count - 1
     XCTAssertGreaterThanOrEqual(resumed, 1, "a snapshot segment was resumed")
-    XCTAssertTrue(log.contains("parts=2") || log.contains(#""parts":"2""#), "the table read as two block ranges")
+    XCTAssertTrue(
+      log.contains("parts=2") || log.contains(#""parts":"2""#), "the table read as two block ranges"
+    )
     print(
       "CDC keyless snapshot crash test: \(killsWhileSnapshotting) kills while snapshotting, \(resumed) resumed segments, \(records.count) records"
     )
