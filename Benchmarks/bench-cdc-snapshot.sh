@@ -1,61 +1,93 @@
 #!/usr/bin/env bash
-# The CDC source's initial snapshot, floor and subject in the same run (not a target of issue 3;
-# measured so the figure is known):
-#   table:   ROWS rows (id, 100-byte text, timestamp)
-#   floor:   psql copying the same rows in key order to a file
-#            (\copy (SELECT * FROM t ORDER BY id) TO file)
-#   subject: a `source: postgres-cdc` connector with `snapshot: initial_only`, until every row is
-#            durable in the topic as a Debezium `r` event; its peak RSS
-# ROUNDS and ROWS override the defaults.
+# The CDC source's initial snapshot (issue 16 point 5), floor and subject in the same run, for the
+# issue's two shapes:
+#   one:     ONE_ROWS rows in one table (default 10,000,000)
+#   eight:   8 tables of EIGHT_ROWS rows (default 1,000,000 each)
+#   rows:    (id bigint primary key, 100-byte text, timestamptz), VACUUM ANALYZEd
+#   floor:   psql copying the same rows to /dev/null, one \copy per table, tables one after another
+#            (\copy (SELECT * FROM t ORDER BY id) TO /dev/null)
+#   subject: a fresh worker with a `source: postgres-cdc` connector, `snapshot: initial_only`,
+#            `snapshot_max_threads: THREADS` (default 4), from its start until every row is
+#            durable in the topics as a Debezium `r` event; its peak RSS (VmRSS every 0.1 s)
+# ROUNDS (default 3), ONE_ROWS, EIGHT_ROWS, THREADS and SHAPES ("one eight") override the defaults.
+# Each round prints its figures; then the medians per shape (the ratio is median sluice rows/s over
+# median floor rows/s) and the highest peak RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${ROUNDS:-3}
-rows=${ROWS:-1000000}
+one_rows=${ONE_ROWS:-10000000}
+eight_rows=${EIGHT_ROWS:-1000000}
+threads=${THREADS:-4}
+shapes=${SHAPES:-one eight}
 # shellcheck source=Benchmarks/bench-lib.sh
 source Benchmarks/bench-lib.sh
 bench_setup
 
-psql_q -c "DROP TABLE IF EXISTS snap_rows; CREATE TABLE snap_rows (id bigint PRIMARY KEY, pad text, at timestamptz)" \
-  -c "INSERT INTO snap_rows SELECT g, repeat('x', 100), now() FROM generate_series(1, $rows) g" \
-  -c "VACUUM ANALYZE snap_rows"
-: >"$work/floor"; : >"$work/sluice"; : >"$work/rss"
-echo "CDC snapshot benchmark: $rows rows, $rounds rounds"
-for round in $(seq 1 "$rounds"); do
-  start=$(now)
-  psql_q -c "\\copy (SELECT * FROM snap_rows ORDER BY id) TO '$work/floor.out'"
-  floor_s=$(awk -v a="$start" -v b="$(now)" 'BEGIN {print b - a}')
-  rm -f "$work/floor.out"
+# snap_tables SHAPE: the tables of SHAPE, as `name rows` lines.
+snap_tables() {
+  case $1 in
+    one) echo "snap_one $one_rows" ;;
+    eight) for i in 1 2 3 4 5 6 7 8; do echo "snap_eight_$i $eight_rows"; done ;;
+  esac
+}
 
+# snap_round SHAPE ROUND: one floor and one worker run; appends to $work/SHAPE.{floor,sluice,rss}.
+snap_round() {
+  local shape=$1 round=$2 total=0 names=() list start floor_s api dir sluice_s f r name n
+  while read -r name n; do names+=("$name"); total=$((total + n)); done < <(snap_tables "$shape")
+  start=$(now)
+  for name in "${names[@]}"; do
+    psql_q -c "\\copy (SELECT * FROM $name ORDER BY id) TO '/dev/null'"
+  done
+  floor_s=$(awk -v a="$start" -v b="$(now)" 'BEGIN {print b - a}')
+
+  dir="$work/$shape-r$round"
   api=$(free_port)
-  mkdir -p "$work/r$round/connectors"
-  cat >"$work/r$round/worker.yaml" <<YAML
-data_dir: $work/r$round/data
-connectors_dir: $work/r$round/connectors
-api: { listen: 127.0.0.1:$api }
-log: { fsync: batch }
-YAML
-  cat >"$work/r$round/connectors/snap.yaml" <<YAML
+  mkdir -p "$dir/connectors"
+  printf 'data_dir: %s\nconnectors_dir: %s\napi: { listen: 127.0.0.1:%s }\nlog: { fsync: batch }\n' \
+    "$dir/data" "$dir/connectors" "$api" >"$dir/worker.yaml"
+  list=$(IFS=,; echo "${names[*]}")
+  cat >"$dir/connectors/snap.yaml" <<YAML
 name: snap
 source: postgres-cdc
 topic: "snap.{table}"
-config: { url: "$url", tables: [snap_rows], slot: bench_snap, publication: bench_snap, snapshot: initial_only }
+config: { url: "$url", tables: [$list], slot: bench_snap_$shape, publication: bench_snap_$shape, snapshot: initial_only, snapshot_max_threads: $threads }
 YAML
   start=$(now)
-  "$bin/sluice" run --config "$work/r$round/worker.yaml" >"$work/r$round/worker.log" 2>&1 & worker=$!
-  peak=0
-  for _ in $(seq 1 6000); do
-    rss=$(awk '/VmRSS/ {print $2}' "/proc/$worker/status" 2>/dev/null || echo 0)
-    [ "$rss" -gt "$peak" ] && peak=$rss
-    n=$(curl -s "http://127.0.0.1:$api/topics/snap.snap_rows" 2>/dev/null | python3 -c 'import json,sys; print(sum(p["end_offset"] for p in json.load(sys.stdin)["partitions"]))' 2>/dev/null || echo 0)
-    [ "$n" -ge "$rows" ] && break
-    sleep 0.25
+  "$bin/sluice" run --config "$dir/worker.yaml" >"$dir/worker.log" 2>&1 & worker=$!
+  rss_sampler_start "$worker" "$dir/rss"
+  # Done when the task says the snapshot completed (every row durable) and stopped (initial_only).
+  for _ in $(seq 1 36000); do
+    curl -s "http://127.0.0.1:$api/connectors/snap/status" 2>/dev/null | grep -q '"completed: ' && break
+    kill -0 "$worker" 2>/dev/null || break
+    sleep 0.05
   done
   sluice_s=$(awk -v a="$start" -v b="$(now)" 'BEGIN {print b - a}')
+  rss_sampler_stop "$dir/rss"
+  n=0
+  for name in "${names[@]}"; do
+    n=$((n + $(curl -s "http://127.0.0.1:$api/topics/snap.$name" | python3 -c 'import json,sys; print(sum(p["end_offset"] for p in json.load(sys.stdin)["partitions"]))')))
+  done
   kill "$worker"; wait "$worker" 2>/dev/null || true; worker=""
-  f=$(awk -v n="$rows" -v s="$floor_s" 'BEGIN {printf "%.0f", n / s}')
-  r=$(awk -v n="$rows" -v s="$sluice_s" 'BEGIN {printf "%.0f", n / s}')
-  echo "round $round: floor psql \\copy ${f} rows/s | sluice ${r} rows/s (r events durable, worker start included) | ratio $(awk -v a="$r" -v b="$f" 'BEGIN {printf "%.2f", a / b}') | peak RSS $((peak / 1024)) MiB"
-  echo "$f" >>"$work/floor"; echo "$r" >>"$work/sluice"; echo "$((peak / 1024))" >>"$work/rss"
+  if [ "$n" -ne "$total" ]; then echo "round $round ($shape): $n records for $total rows, see $dir/worker.log" >&2; exit 1; fi
+  f=$(awk -v n="$total" -v s="$floor_s" 'BEGIN {printf "%.0f", n / s}')
+  r=$(awk -v n="$total" -v s="$sluice_s" 'BEGIN {printf "%.0f", n / s}')
+  echo "$shape round $round: floor psql \\copy ${f} rows/s | sluice ${r} rows/s (worker start included) | ratio $(awk -v a="$r" -v b="$f" 'BEGIN {printf "%.2f", a / b}') | peak RSS ${peak_mib} MiB"
+  echo "$f" >>"$work/$shape.floor"; echo "$r" >>"$work/$shape.sluice"; echo "$peak_mib" >>"$work/$shape.rss"
+}
+
+for shape in $shapes; do
+  sql=""
+  while read -r name n; do
+    sql+="DROP TABLE IF EXISTS $name; CREATE TABLE $name (id bigint PRIMARY KEY, pad text, at timestamptz);"
+    sql+="INSERT INTO $name SELECT g, repeat('x', 100), now() FROM generate_series(1, $n) g;"
+  done < <(snap_tables "$shape")
+  psql_q -c "$sql"
+  psql_q -c "VACUUM ANALYZE"
+  echo "CDC snapshot benchmark, $shape: $(snap_tables "$shape" | awk '{n += $2; t++} END {print t " table(s), " n " rows"}'), snapshot_max_threads $threads, $rounds rounds"
+  for round in $(seq 1 "$rounds"); do snap_round "$shape" "$round"; done
 done
-f=$(median <"$work/floor"); r=$(median <"$work/sluice")
-echo "median: floor $f rows/s | sluice $r rows/s | ratio $(awk -v a="$r" -v b="$f" 'BEGIN {printf "%.2f", a / b}') | peak RSS $(sort -n "$work/rss" | tail -1) MiB"
+for shape in $shapes; do
+  f=$(median <"$work/$shape.floor"); r=$(median <"$work/$shape.sluice")
+  echo "median $shape: floor $f rows/s | sluice $r rows/s | ratio $(awk -v a="$r" -v b="$f" 'BEGIN {printf "%.2f", a / b}') | peak RSS $(sort -n "$work/$shape.rss" | tail -1) MiB"
+done

@@ -27,6 +27,9 @@ struct CDCConfig: Sendable {
   var slot: String
   var publication: String
   var snapshot: Snapshot
+  /// `snapshot_max_threads`: connections that read the snapshot's tables, and ranges of one
+  /// large table, in parallel under one exported snapshot (``InitialSnapshot``).
+  var snapshotMaxThreads = 1
   var heartbeatMilliseconds: Int64
   var dropSlotOnDelete: Bool
   /// Debezium's `tombstones.on.delete`: a record with a null value after each delete.
@@ -76,6 +79,10 @@ struct CDCConfig: Sendable {
       "snapshot", .string, default: "initial", importance: .medium, group: "Capture",
       allowed: ["initial", "never", "initial_only"],
       "initial: read every captured table once when the connector has no position, then stream; never: stream changes only; initial_only: read the tables once and stop."
+    ),
+    .init(
+      "snapshot_max_threads", .int, default: "1", importance: .low, group: "Capture",
+      "Connections that read the snapshot in parallel (1 to 64), under one exported snapshot: several tables at once, and key ranges (or block ranges) of a large table."
     ),
     .init(
       "heartbeat_ms", .string, default: "10000", importance: .low, group: "Capture",
@@ -207,6 +214,7 @@ struct CDCConfig: Sendable {
         rawValue: try m.oneOf(
           "snapshot", allowed: ["initial", "never", "initial_only"], default: "initial"))
       ?? .initial
+    snapshotMaxThreads = try m.int("snapshot_max_threads", default: 1, range: 1...64)
     heartbeatMilliseconds = try m.durationMilliseconds("heartbeat_ms", default: 10_000)
     if heartbeatMilliseconds < 100, let node = m.node("heartbeat_ms") {
       throw node.error("expected at least 100 ms, got \(heartbeatMilliseconds)")

@@ -92,6 +92,10 @@ enum DebeziumPostgresConfig {
       "initial: snapshot the tables when there is no position, then stream; initial_only: snapshot and stop; no_data (or never): stream only."
     ),
     .init(
+      "snapshot.max.threads", .int, default: "1", importance: .low, group: replication,
+      "How many connections read the initial snapshot in parallel (tables, and key or block ranges of a large table), under one exported snapshot."
+    ),
+    .init(
       "heartbeat.interval.ms", .int, default: "0", importance: .low, group: replication,
       "Milliseconds between heartbeats: above 0, heartbeat records to <topic.heartbeat.prefix>.<topic.prefix> at this interval. Sluice also writes a WAL heartbeat (pg_logical_emit_message) that lets an idle slot advance, always, every 10 s when 0."
     ),
@@ -214,6 +218,9 @@ enum DebeziumPostgresConfig {
           "'\(mode)' is not built in Sluice (initial, initial_only and no_data are)")
       }
       config.append(t.entry("snapshot", t.located(.scalar(snapshot), at: "snapshot.mode")))
+    }
+    if try t.int("snapshot.max.threads", range: 1...64) != nil {
+      config.append(t.entry("snapshot_max_threads", try t.required("snapshot.max.threads")))
     }
     if let heartbeat = try t.int("heartbeat.interval.ms", range: 0...Int(Int32.max)), heartbeat > 0
     {

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluicePostgres
 
 /// Reads the captured tables into their topics as `op: "r"` events before streaming starts
 /// (`snapshot: initial | initial_only`), exactly once across crashes.
@@ -7,36 +8,54 @@ import SluiceCore
 /// Each run is one segment of ``SnapshotProgress``: it ends an open segment a crash left
 /// behind (from the positions durable in the topics), takes a new exported snapshot, and reads
 /// on from where the last one durably got, skipping rows that an ended segment already wrote.
-/// Every record's position carries the segment, a sequence number and its key; the last record
-/// of each send carries the progress too, so the runtime's committed position is all it needs.
+/// Every record's position carries the segment, a sequence number, its part and its key; the
+/// last record of each send carries the progress too, so the runtime's committed position is
+/// all it needs.
+///
+/// With `snapshot_max_threads` > 1 the first segment splits the tables into parts (ranges of
+/// a large table's keys, sampled, or of a keyless table's blocks, when there are fewer tables
+/// than threads), and that many readers read parts at once, each on a connection of its own
+/// under the same exported snapshot, each encoding its rows. They hand batches to the one
+/// writer through a bounded ``SnapshotHandOff``; the writer numbers them and sends them one
+/// at a time, each send of one part, which is what keeps a crash's cut send to one part
+/// (``SnapshotProgress``). Within a partition, rows of different parts interleave.
 struct InitialSnapshot {
   let config: CDCConfig
   let context: any SourceTaskContext
   let settings: ChangeStream.Settings
   let metrics: CDCMetrics
-  /// Rows per FETCH and per send.
-  static let fetchRows = 2000
+  /// Rows a reader reads and encodes at a time.
+  static let batchRows = 2000
+  /// Records per send at most (batches of one part that wait are merged up to it).
+  static let sendRecords = 8192
+  /// Batches that may wait for the writer, per reader.
+  static let waitingBatchesPerReader = 2
+  /// A table is split into ranges only when each gets at least this many rows (or blocks).
+  static let minimumRangeRows: Int64 = 40_000
+  static let minimumRangeBlocks = 1024
   /// How often a long table's progress is logged.
   static let logInterval: Duration = .seconds(10)
 
   /// Runs the snapshot to its end; `progress` is its state when it returns or throws.
   func run(progress: inout SnapshotProgress, committed: SnapshotPoint?) async throws {
-    var resume = SnapshotProgress.Resume(
-      table: committed?.table ?? 0, afterKey: committed?.key)
     if progress.open != nil, let committed {
-      resume = progress.endOpenSegment(
-        committed: committed, tails: try await tails(of: progress, from: committed.table))
+      let from = progress.reading.map {
+        $0.below < progress.partCount ? progress.table(ofPart: $0.below) : progress.tables.count
+      }
+      let resume = progress.endOpenSegment(
+        committed: committed,
+        tails: try await tails(of: progress, from: from ?? committed.table))
       context.logger.info(
         "resuming the interrupted snapshot under a new snapshot",
         metadata: [
-          "table":
-            "\(resume.table < progress.tables.count ? progress.tables[resume.table].description : "-")",
+          "part": "\(resume.table)",
           "segments": "\(progress.closed.count + 1)",
         ])
     }
+    progress.adoptReading(.init(table: committed?.table ?? 0, afterKey: committed?.key))
     let session = SnapshotSession(config: config)
     do {
-      try await read(progress: &progress, from: resume, session: session)
+      try await read(progress: &progress, fresh: committed == nil, session: session)
       await session.finish()
     } catch {
       await session.finish()
@@ -44,11 +63,24 @@ struct InitialSnapshot {
     }
   }
 
+  /// The encoder each reader copies: a value whose only member that is not `Sendable` is its
+  /// clock (a plain function), and of which each reader mutates only its own copy.
+  private struct ReaderEncoder: @unchecked Sendable {
+    var value: ChangeStream
+  }
+
+  /// What the readers need of one table.
+  private struct TableInfo: Sendable {
+    var table: SnapshotSession.Table
+    var name: QualifiedName
+    var partitions: Int
+  }
+
   private func read(
-    progress: inout SnapshotProgress, from resume: SnapshotProgress.Resume,
-    session: SnapshotSession
+    progress: inout SnapshotProgress, fresh: Bool, session: SnapshotSession
   ) async throws {
-    let start = try await session.begin()
+    let threads = max(1, config.snapshotMaxThreads)
+    let start = try await session.begin(readers: threads)
     if progress.tables.isEmpty {
       switch config.tables {
       case .listed(let names): progress.tables = names
@@ -59,24 +91,22 @@ struct InitialSnapshot {
     let segment = start.lsn.value
     let base = progress.base
     var sequence: UInt64 = 0
-    func point(_ table: Int, _ key: String?) -> SnapshotPoint {
+    func point(_ part: Int, _ key: String?) -> SnapshotPoint {
       SnapshotPoint(
-        base: base, segment: segment, sequence: sequence, table: table, key: key,
+        base: base, segment: segment, sequence: sequence, table: part, key: key,
         generation: settings.generation)
     }
-    // The new segment is committed before it writes, so a crash ends it from its own start.
-    try await context.commit(
-      point(resume.table, resume.afterKey).sourcePosition(progress: progress))
-    context.logger.info(
-      "snapshot segment started",
-      metadata: ["lsn": "\(start.lsn)", "tables": "\(progress.tables.count)"])
 
+    // The tables still to read, described under the snapshot.
+    var reading = progress.reading ?? .init()
+    let unfinished = (0..<progress.partCount).filter { !reading.isFinished($0) }
+    let tableIndexes =
+      fresh
+      ? Array(progress.tables.indices)
+      : Array(Set(unfinished.map { progress.table(ofPart: $0) })).sorted()
     var encoder = ChangeStream(settings: settings, confirmed: .zero)
-    var total = 0
-    var skipped = 0
-    var lastLog = ContinuousClock.now
-    for index in resume.table..<progress.tables.count {
-      metrics.snapshotRemainingTables(progress.tables.count - index)
+    var infos: [Int: TableInfo] = [:]
+    for index in tableIndexes {
       let name = progress.tables[index]
       let table = try await session.describe(name, conversion: settings.conversion)
       encoder.userTypes.merge(table.userTypes) { $1 }
@@ -88,70 +118,116 @@ struct InitialSnapshot {
       let topic = try ChangeStream.topic(for: name, settings: settings)
       let partitions =
         try await context.store.partitionCount(of: topic) ?? context.store.defaultPartitions
-      let keyed = table.keyOrder != nil
-      let boundaries = keyed ? progress.boundaryKeys(inTable: index) : []
-      try await session.open(
-        table, after: keyed && index == resume.table ? resume.afterKey : nil,
-        boundaries: boundaries)
-      var rows = 0
-      let columns = table.relation.columns.count
-      // The next rows are fetched while this batch is encoded and made durable.
-      var next = Task { try await session.fetch(Self.fetchRows, valueColumns: columns) }
-      while !Task.isCancelled {
-        let fetched = try await next.value
-        if fetched.isEmpty { break }
-        next = Task { try await session.fetch(Self.fetchRows, valueColumns: columns) }
-        var records: [SourceRecord] = []
-        var lastKey: String?
-        for row in fetched {
-          guard
-            let read = try encoder.snapshotRead(
-              table.relation.oid, row.values, lsn: start.lsn, xid: start.xid,
-              milliseconds: start.milliseconds)
-          else { continue }
-          if let key = read.key, !boundaries.isEmpty {
-            // An ended segment already wrote this row if its key is within that segment's
-            // part of the table in the row's partition.
-            let partition = Partitioner.partition(forKey: key, partitions: partitions)
-            let owned = progress.boundaryKeys(inTable: index, partition: partition)
-            if owned.contains(where: { row.flags[boundaries.firstIndex(of: $0)!] }) {
-              skipped += 1
-              continue
-            }
+      infos[index] = TableInfo(table: table, name: name, partitions: partitions)
+    }
+    if fresh && threads > 1 && progress.tables.count < threads {
+      try await plan(
+        &progress, infos: infos, threads: threads, session: session, encoder: encoder,
+        start: start)
+    }
+    progress.reading = reading
+
+    // The new segment is committed before it writes, so a crash ends it from its own start.
+    let first = (0..<progress.partCount).first { !reading.isFinished($0) } ?? progress.partCount
+    try await context.commit(
+      point(first, reading.cursors[first]).sourcePosition(progress: progress))
+    context.logger.info(
+      "snapshot segment started",
+      metadata: [
+        "lsn": "\(start.lsn)", "tables": "\(progress.tables.count)",
+        "parts": "\(progress.partCount)", "readers": "\(threads)",
+      ])
+
+    let work = (0..<progress.partCount).filter { !reading.isFinished($0) }.map { part in
+      SnapshotHandOff.Work(
+        part: part, after: reading.cursors[part],
+        boundaries: infos[progress.table(ofPart: part)]?.table.keyOrder == nil
+          ? [] : progress.boundaryKeys(inPart: part))
+    }
+    let readers = min(threads, max(1, work.count))
+    let handOff = SnapshotHandOff(
+      work: work, readers: readers, capacity: readers * Self.waitingBatchesPerReader)
+    var total = 0
+    var skipped = 0
+    var lastLog = ContinuousClock.now
+    var rowsPerPart: [Int: Int] = [:]
+    let frozen = progress
+    metrics.snapshotRemainingTables(Set(work.map { progress.table(ofPart: $0.part) }).count)
+
+    let encoderCopy = ReaderEncoder(value: encoder)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for reader in 0..<readers {
+        group.addTask { [infos] in
+          do {
+            try await Self.readParts(
+              reader: reader, session: session, handOff: handOff, progress: frozen,
+              infos: infos, encoder: encoderCopy.value, start: start)
+            await handOff.readerEnded(nil)
+          } catch {
+            await handOff.readerEnded(error)
+            throw error
           }
-          sequence += 1
-          lastKey = read.key.map { String(decoding: $0, as: UTF8.self) }
-          records.append(
-            SourceRecord(
-              topic: read.topic, key: read.key, value: read.value, headers: read.headers,
-              position: point(index, lastKey).sourcePosition(progress: nil)))
-        }
-        rows += fetched.count
-        total += fetched.count
-        if !records.isEmpty {
-          records[records.count - 1].position = point(index, lastKey).sourcePosition(
-            progress: progress)
-          _ = try await context.send(records)
-          metrics.snapshotRowsDurable(records.count)
-        }
-        let estimate = table.estimatedRows.map { "/~\($0)" } ?? ""
-        let state = "table \(index + 1)/\(progress.tables.count) \(name), \(rows)\(estimate) rows"
-        context.setDetail("snapshot", "running: " + state)
-        context.setDetail("snapshot_rows", "\(total)")
-        if ContinuousClock.now - lastLog >= Self.logInterval {
-          lastLog = .now
-          context.logger.info("snapshot progress", metadata: ["at": "\(state)"])
         }
       }
-      if Task.isCancelled { throw CancellationError() }
-      try await session.closeCursor()
-      context.logger.info(
-        "snapshot of a table done", metadata: ["table": "\(name)", "rows": "\(rows)"])
+      do {
+        while let item = try await handOff.take(maxRecords: Self.sendRecords) {
+          try Task.checkCancellation()
+          switch item {
+          case .finished(let part):
+            reading.finish(part)
+            let table = progress.table(ofPart: part)
+            context.logger.info(
+              "snapshot of a part done",
+              metadata: [
+                "table": "\(progress.tables[table])", "part": "\(part)",
+                "rows": "\(rowsPerPart[part, default: 0])",
+              ])
+            metrics.snapshotRemainingTables(
+              Set(
+                (0..<progress.partCount).filter { !reading.isFinished($0) }.map {
+                  progress.table(ofPart: $0)
+                }
+              ).count)
+          case .batch(var batch):
+            total += batch.rows
+            skipped += batch.skipped
+            rowsPerPart[batch.part, default: 0] += batch.rows
+            guard !batch.records.isEmpty else { continue }
+            for i in batch.records.indices {
+              sequence += 1
+              batch.records[i].position = point(batch.part, batch.keys[i]).sourcePosition(
+                progress: nil)
+            }
+            if let key = batch.keys.last, !key.isEmpty { reading.cursors[batch.part] = key }
+            progress.reading = reading
+            batch.records[batch.records.count - 1].position = point(
+              batch.part, batch.keys.last
+            ).sourcePosition(progress: progress)
+            _ = try await context.send(batch.records)
+            metrics.snapshotRowsDurable(batch.records.count)
+            let table = progress.tables[progress.table(ofPart: batch.part)]
+            let state = "part \(batch.part + 1)/\(progress.partCount) (\(table)), \(total) rows"
+            context.setDetail("snapshot", "running: " + state)
+            context.setDetail("snapshot_rows", "\(total)")
+            if ContinuousClock.now - lastLog >= Self.logInterval {
+              lastLog = .now
+              context.logger.info("snapshot progress", metadata: ["at": "\(state)"])
+            }
+          }
+        }
+      } catch {
+        await handOff.stop()
+        group.cancelAll()
+        throw error
+      }
+      try await group.waitForAll()
     }
+    if Task.isCancelled { throw CancellationError() }
+    progress.reading = reading
     progress.done = true
     metrics.snapshotRemainingTables(0)
     sequence += 1
-    try await context.commit(point(progress.tables.count, nil).sourcePosition(progress: progress))
+    try await context.commit(point(progress.partCount, nil).sourcePosition(progress: progress))
     context.setDetail(
       "snapshot",
       "completed: \(progress.tables.count) tables, \(total) rows read in the last segment, \(progress.closed.count + 1) segments"
@@ -160,8 +236,136 @@ struct InitialSnapshot {
       "snapshot completed",
       metadata: [
         "rows": "\(total)", "skipped_already_durable": "\(skipped)",
-        "segments": "\(progress.closed.count + 1)",
+        "segments": "\(progress.closed.count + 1)", "parts": "\(progress.partCount)",
       ])
+  }
+
+  // MARK: - Parts
+
+  /// Splits tables into parts for parallel readers, when there are fewer tables than
+  /// readers: a keyed table of at least twice ``minimumRangeRows`` rows into key ranges cut
+  /// at sampled keys, a keyless one of at least twice ``minimumRangeBlocks`` blocks into block
+  /// ranges (the last one open, for blocks the table gains). The parts go into `progress`
+  /// before anything is written, and stay as they are for every later segment.
+  private func plan(
+    _ progress: inout SnapshotProgress, infos: [Int: TableInfo], threads: Int,
+    session: SnapshotSession, encoder: ChangeStream, start: SnapshotSession.Start
+  ) async throws {
+    var parts: [SnapshotProgress.Part] = []
+    for index in progress.tables.indices {
+      guard let info = infos[index] else { continue }
+      let table = info.table
+      let rows = table.estimatedRows ?? 0
+      if table.keyOrder != nil, rows >= 2 * Self.minimumRangeRows {
+        let count = min(threads, Int(rows / Self.minimumRangeRows))
+        var keys: [String] = []
+        for row in try await session.rangeBoundaries(of: table, count: count) {
+          let values = row.map {
+            $0.map { PgOutputMessage.TupleValue.text(Array($0.utf8)) } ?? .null
+          }
+          if let key = try encoder.snapshotRead(
+            table.relation.oid, values, lsn: start.lsn, xid: 0, milliseconds: 0)?.key
+          {
+            let text = String(decoding: key, as: UTF8.self)
+            if !keys.contains(text) { keys.append(text) }
+          }
+        }
+        var after: String?
+        for key in keys {
+          parts.append(.init(table: index, after: after, upTo: key))
+          after = key
+        }
+        parts.append(.init(table: index, after: after))
+      } else if table.keyOrder == nil, table.blocks >= 2 * Self.minimumRangeBlocks {
+        let count = min(threads, table.blocks / Self.minimumRangeBlocks)
+        let step = table.blocks / count
+        for i in 0..<count {
+          parts.append(
+            .init(
+              table: index, firstBlock: i == 0 ? nil : i * step,
+              endBlock: i == count - 1 ? nil : (i + 1) * step))
+        }
+      } else {
+        parts.append(.init(table: index))
+      }
+    }
+    if parts.count > progress.tables.count { progress.parts = parts }
+  }
+
+  // MARK: - Readers
+
+  /// One reader: takes parts from `handOff` until none is left, reads each with COPY under
+  /// the segment's snapshot, encodes its rows as `r` events and hands them over. The next rows
+  /// are read on the reader's connection while the last are encoded.
+  private static func readParts(
+    reader: Int, session: SnapshotSession, handOff: SnapshotHandOff, progress: SnapshotProgress,
+    infos: [Int: TableInfo], encoder: ChangeStream, start: SnapshotSession.Start
+  ) async throws {
+    var batchNumber = reader
+    while let work = await handOff.next() {
+      let tableIndex = progress.table(ofPart: work.part)
+      guard let info = infos[tableIndex] else { continue }
+      let table = info.table
+      let part = progress.parts?[work.part] ?? .init(table: tableIndex)
+      let keyed = table.keyOrder != nil
+      try await session.copy(
+        table, part: part, after: work.after, boundaries: work.boundaries, reader: reader)
+      let columns = table.relation.columns.count
+      var next = Task { try await session.rows(reader: reader, max: batchRows) }
+      while let fetched = try await next.value {
+        next = Task { try await session.rows(reader: reader, max: batchRows) }
+        try Task.checkCancellation()
+        var batch = SnapshotBatch(part: work.part, records: [], keys: [], rows: 0, skipped: 0)
+        batch.records.reserveCapacity(fetched.count)
+        batch.keys.reserveCapacity(fetched.count)
+        // Each send of a keyless part goes to one partition (``SnapshotProgress``).
+        let partition = keyed ? nil : batchNumber % info.partitions
+        batchNumber += 1
+        for fields in fetched {
+          guard fields.count >= columns + (keyed ? work.boundaries.count : 1) else {
+            throw PostgresError(
+              sqlState: nil, message: "a COPY row of \(info.name) has too few fields")
+          }
+          let values = fields[0..<columns].map {
+            $0.map(PgOutputMessage.TupleValue.text) ?? .null
+          }
+          guard
+            let read = try encoder.snapshotRead(
+              table.relation.oid, values, lsn: start.lsn, xid: start.xid,
+              milliseconds: start.milliseconds)
+          else { continue }
+          let key: String
+          if keyed, let recordKey = read.key {
+            key = String(decoding: recordKey, as: UTF8.self)
+            if !work.boundaries.isEmpty {
+              // An ended segment already wrote this row if its key is within that segment's
+              // part of the table in the row's partition.
+              let rowPartition = Partitioner.partition(
+                forKey: recordKey, partitions: info.partitions)
+              let owned = progress.boundaryKeys(inPart: work.part, partition: rowPartition)
+              if owned.contains(where: { boundary in
+                work.boundaries.firstIndex(of: boundary).map {
+                  fields[columns + $0] == Array("t".utf8)
+                } ?? false
+              }) {
+                batch.skipped += 1
+                continue
+              }
+            }
+          } else {
+            key = String(decoding: fields[fields.count - 1] ?? [], as: UTF8.self)
+          }
+          batch.records.append(
+            SourceRecord(
+              topic: read.topic, partition: partition, key: read.key, value: read.value,
+              headers: read.headers, position: nil))
+          batch.keys.append(key)
+        }
+        batch.rows = fetched.count
+        try await handOff.put(.batch(batch))
+      }
+      try await handOff.put(.finished(part: work.part))
+    }
   }
 
   /// The last snapshot record of every partition of the topics of tables from `table` on.
@@ -169,7 +373,7 @@ struct InitialSnapshot {
     -> [SnapshotProgress.Tail]
   {
     var topics: [String] = []
-    for index in table..<progress.tables.count {
+    for index in min(table, progress.tables.count)..<progress.tables.count {
       let topic = try ChangeStream.topic(for: progress.tables[index], settings: settings)
       if !topics.contains(topic) { topics.append(topic) }
     }

@@ -20,8 +20,14 @@ struct KeyOrder: Sendable {
 
   /// The key columns of the Debezium key JSON in parameter `$parameter`, typed as the table's.
   /// A key written with `schemas: true` is `{"schema":…,"payload":{…}}`: its payload is used.
-  func key(parameter: Int) -> String {
-    let p = "$\(parameter)::json"
+  func key(parameter: Int) -> String { key(source: "$\(parameter)") }
+
+  /// The key columns of the Debezium key JSON `json`, inlined as a literal: for `COPY (SELECT
+  /// …)`, which takes no parameters.
+  func key(literal json: String) -> String { key(source: quoteLiteral(json)) }
+
+  private func key(source: String) -> String {
+    let p = "(\(source))::json"
     let object =
       "(CASE WHEN (\(p))->'schema'->>'type' = 'struct' THEN (\(p))->'payload' ELSE \(p) END)"
     return columns.map { column in

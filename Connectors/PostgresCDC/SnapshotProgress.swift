@@ -12,6 +12,21 @@ import SluiceCore
 /// that row ("owns" it): earlier changes are already in that segment's `r` event. A row owned
 /// by a segment is one it read, or that did not exist when it read the part of the table the
 /// row falls in; the claims below say which part that was.
+///
+/// **Parts.** The data is read as *parts*: a whole table, or (with `snapshot_max_threads` > 1)
+/// a range of a large table's keys, or of a keyless table's blocks (``Part``). Positions name a
+/// part by its index (without ``parts``, part *i* is table *i*). Several parts are read at
+/// once by parallel readers, but one writer makes their rows durable one send at a time, and
+/// every send holds rows of one part only. So after a crash exactly one send can be cut short,
+/// of one part, just as when the tables were read one after another; ``reading`` says where
+/// every other part got (finished, or up to the last durable key of its last whole send).
+/// Ending a segment turns that into a claim per part; a part's claims over the segments are
+/// consecutive ranges of its keys in key order, so the first claim holding a key owns it.
+///
+/// **Keyless tables** are read in block order by ctid (`ctid > '(b,o)'`): their rows' "key" in
+/// positions is the ctid. Their records carry no Kafka key, so each send of a keyless part goes
+/// to one partition: the cut send's tail there is exactly how far it got, and the next segment
+/// reads on after it instead of reading the table again.
 struct SnapshotProgress: Codable, Equatable, Sendable {
   /// The main slot's confirmed LSN when the snapshot began; streaming replays from there.
   /// Snapshot positions sort just before it, so they precede every streamed change.
@@ -25,18 +40,105 @@ struct SnapshotProgress: Codable, Equatable, Sendable {
   var open: UInt64?
   /// Every table is read: only streaming is left.
   var done = false
+  /// The parts the snapshot reads, planned by its first segment when it splits tables into
+  /// ranges; nil: one part per table (part *i* is table *i*).
+  var parts: [Part]?
+  /// How far each part got, as of this progress's record; nil only in progress written before
+  /// parts were read in parallel (then the committed point's part and key say it).
+  var reading: Reading?
 
-  /// What one ended segment owns: every table before ``wholeTables``, and of table
-  /// ``wholeTables`` the keys up to and including ``keys``[partition], or ``otherKeys`` in
-  /// partitions not listed (nil: none of that table).
+  /// A range of one table: keys after ``after`` up to and including ``upTo`` (Debezium key
+  /// JSON, in PostgreSQL's key order), or for a keyless table the blocks from ``firstBlock``
+  /// up to, not including, ``endBlock``. A bound that is nil is open.
+  struct Part: Codable, Equatable, Sendable {
+    var table: Int
+    var after: String?
+    var upTo: String?
+    var firstBlock: Int?
+    var endBlock: Int?
+  }
+
+  /// Which parts are read to their end, and how far the others got: the key (or ctid) of the
+  /// last row of their last durable send.
+  struct Reading: Codable, Equatable, Sendable {
+    /// Every part before this one is finished.
+    var below = 0
+    /// Finished parts from ``below`` on.
+    var finished: [Int] = []
+    /// Parts under way: the last key durable in each.
+    var cursors: [Int: String] = [:]
+
+    func isFinished(_ part: Int) -> Bool { part < below || finished.contains(part) }
+
+    mutating func finish(_ part: Int) {
+      cursors[part] = nil
+      if !isFinished(part) { finished.append(part) }
+      while let i = finished.firstIndex(of: below) {
+        finished.remove(at: i)
+        below += 1
+      }
+    }
+  }
+
+  /// The number of parts: ``parts``' count, or one per table.
+  var partCount: Int { parts?.count ?? tables.count }
+
+  /// The table of part `part`.
+  func table(ofPart part: Int) -> Int { parts.map { $0[part].table } ?? part }
+
+  /// The parts of table `table`.
+  func parts(ofTable table: Int) -> [Int] {
+    guard let parts else { return [table] }
+    return parts.indices.filter { parts[$0].table == table }
+  }
+
+  /// What one ended segment owns: every part before ``wholeTables`` (named for when parts
+  /// were tables), and of part ``wholeTables`` the keys up to and including
+  /// ``keys``[partition], or ``otherKeys`` in partitions not listed (nil: none of that part).
+  /// A segment that read parts in parallel also owns ``wholeParts`` and, of each part in
+  /// ``partKeys``, the keys up to its boundary. A later claim may repeat what an earlier one
+  /// owns; the earliest wins (``SnapshotProgress/owner(table:partition:hasKey:keyIsWithin:)``).
   struct Claim: Codable, Equatable, Sendable {
     var lsn: UInt64
     var wholeTables: Int
     var otherKeys: String?
     var keys: [Int: String] = [:]
+    var wholeParts: [Int]? = nil
+    var partKeys: [Int: Boundary]? = nil
 
-    /// The boundary key in `partition` of the partly owned table, if any.
+    /// How far a segment got in one part it read partly.
+    struct Boundary: Codable, Equatable, Sendable {
+      var otherKeys: String?
+      var keys: [Int: String] = [:]
+    }
+
+    /// The boundary key in `partition` of the partly owned part ``wholeTables``, if any.
     func boundary(partition: Int) -> String? { keys[partition] ?? otherKeys }
+
+    /// What the claim owns of `part`.
+    enum Ownership: Equatable {
+      case none
+      case whole
+      /// The keys up to and including this one (in the partition asked about).
+      case upTo(String)
+    }
+
+    func ownership(part: Int, partition: Int) -> Ownership {
+      if part < wholeTables || wholeParts?.contains(part) == true { return .whole }
+      if part == wholeTables, let key = boundary(partition: partition) { return .upTo(key) }
+      if let b = partKeys?[part], let key = b.keys[partition] ?? b.otherKeys { return .upTo(key) }
+      return .none
+    }
+
+    /// Every boundary key the claim holds in `part`.
+    func boundaryKeys(part: Int) -> [String] {
+      var all: [String] = []
+      if part == wholeTables { all = keys.values.sorted() + (otherKeys.map { [$0] } ?? []) }
+      if let b = partKeys?[part] {
+        all += b.keys.values.sorted() + (b.otherKeys.map { [$0] } ?? [])
+      }
+      return all
+    }
   }
 
   init(base: UInt64, tables: [QualifiedName]) {
@@ -71,6 +173,38 @@ struct SnapshotProgress: Codable, Equatable, Sendable {
       return Resume(table: committed.table, afterKey: committed.key)
     }
     let beyond = tails.filter { $0.point.segment == open && $0.point.sequence > committed.sequence }
+    if var reading {
+      // Parts read in parallel: the cut send was of one part (its `table` field).
+      let last = beyond.max { $0.point.sequence < $1.point.sequence }
+      let cut = last?.point.table
+      let cutTails = beyond.filter { $0.point.table == cut }
+      var keyless = false
+      if let cut, let ctid = last?.point.key, ctid.hasPrefix("(") {
+        // A keyless part's send went to one partition: its tail is how far the part got.
+        keyless = true
+        reading.cursors[cut] = ctid
+      }
+      var claim = Claim(lsn: open, wholeTables: reading.below, otherKeys: nil)
+      let finished = reading.finished.sorted()
+      if !finished.isEmpty { claim.wholeParts = finished }
+      for part in Set(reading.cursors.keys).union(cut.map { [$0] } ?? []).sorted()
+      where !reading.isFinished(part) {
+        var boundary = Claim.Boundary(otherKeys: reading.cursors[part])
+        if part == cut, !keyless {
+          for tail in cutTails { boundary.keys[tail.partition] = tail.point.key }
+        }
+        if part == reading.below {
+          claim.otherKeys = boundary.otherKeys
+          claim.keys = boundary.keys
+        } else if boundary.otherKeys != nil || !boundary.keys.isEmpty {
+          claim.partKeys = (claim.partKeys ?? [:]).merging([part: boundary]) { $1 }
+        }
+      }
+      closed.append(claim)
+      self.open = nil
+      self.reading = reading
+      return Resume(table: reading.below, afterKey: reading.cursors[reading.below])
+    }
     var claim = Claim(lsn: open, wholeTables: committed.table, otherKeys: committed.key)
     var resume = Resume(table: committed.table, afterKey: committed.key)
     if let table = beyond.map(\.point.table).max() {
@@ -85,25 +219,37 @@ struct SnapshotProgress: Codable, Equatable, Sendable {
     }
     closed.append(claim)
     self.open = nil
+    // From here on, as if the progress had been written with parts: before the resume point
+    // every part is finished; the one it names got up to its key.
+    adoptReading(resume)
     return resume
   }
 
-  /// The distinct boundary keys that ended segments hold inside `table`.
-  func boundaryKeys(inTable table: Int) -> [String] {
+  /// Where progress that predates ``reading`` stands: every part before `resume`'s finished,
+  /// its part read up to its key.
+  mutating func adoptReading(_ resume: Resume) {
+    guard reading == nil else { return }
+    var reading = Reading(below: resume.table)
+    if let key = resume.afterKey { reading.cursors[resume.table] = key }
+    self.reading = reading
+  }
+
+  /// The distinct boundary keys that ended segments hold inside `part`.
+  func boundaryKeys(inPart part: Int) -> [String] {
     var keys: [String] = []
-    for claim in closed where claim.wholeTables == table {
-      for key in claim.keys.values.sorted() + (claim.otherKeys.map { [$0] } ?? [])
-      where !keys.contains(key) {
-        keys.append(key)
-      }
+    for claim in closed {
+      for key in claim.boundaryKeys(part: part) where !keys.contains(key) { keys.append(key) }
     }
     return keys
   }
 
-  /// The boundary keys that apply to `partition` of `table`: a new segment skips a row of that
+  /// The boundary keys that apply to `partition` of `part`: a new segment skips a row of that
   /// partition whose key is at or before one of them (an ended segment owns it).
-  func boundaryKeys(inTable table: Int, partition: Int) -> [String] {
-    closed.filter { $0.wholeTables == table }.compactMap { $0.boundary(partition: partition) }
+  func boundaryKeys(inPart part: Int, partition: Int) -> [String] {
+    closed.compactMap {
+      if case .upTo(let key) = $0.ownership(part: part, partition: partition) { return key }
+      return nil
+    }
   }
 
   // MARK: - Filtering the replay
@@ -125,12 +271,30 @@ struct SnapshotProgress: Codable, Equatable, Sendable {
   func owner(
     table: Int, partition: Int, hasKey: Bool, keyIsWithin: KeyComparison
   ) async throws -> UInt64 {
-    for claim in closed {
-      if table < claim.wholeTables { return claim.lsn }
-      if table == claim.wholeTables, hasKey, let boundary = claim.boundary(partition: partition),
-        try await keyIsWithin(boundary)
-      {
+    let tableParts = parts(ofTable: table)
+    guard hasKey else {
+      for claim in closed
+      where tableParts.allSatisfy({ claim.ownership(part: $0, partition: partition) == .whole }) {
         return claim.lsn
+      }
+      return open ?? base
+    }
+    /// Whether the key is in `part`'s range (always, when the table is one part).
+    func inPart(_ part: Int) async throws -> Bool {
+      guard tableParts.count > 1, let range = parts?[part] else { return true }
+      if let after = range.after, try await keyIsWithin(after) { return false }
+      if let upTo = range.upTo, try await !keyIsWithin(upTo) { return false }
+      return true
+    }
+    for claim in closed {
+      for part in tableParts {
+        switch claim.ownership(part: part, partition: partition) {
+        case .none: continue
+        case .whole:
+          if try await inPart(part) { return claim.lsn }
+        case .upTo(let boundary):
+          if try await keyIsWithin(boundary), try await inPart(part) { return claim.lsn }
+        }
       }
     }
     return open ?? base

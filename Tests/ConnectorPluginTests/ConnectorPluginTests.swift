@@ -160,7 +160,8 @@ final class ConnectorPluginTests: XCTestCase {
     XCTAssertEqual(
       cdc.connectorDefinitions.map(\.name),
       [
-        "url", "password", "tables", "slot", "publication", "snapshot", "heartbeat_ms",
+        "url", "password", "tables", "slot", "publication", "snapshot", "snapshot_max_threads",
+        "heartbeat_ms",
         "drop_slot_on_delete", "tombstones_on_delete", "slot_warn_retained_wal",
         "slot_fail_retained_wal", "slot_health_poll_ms", "replay_window", "decimal_handling",
         "time_precision", "interval_handling", "binary_handling", "hstore_handling",

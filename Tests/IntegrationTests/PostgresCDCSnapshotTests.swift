@@ -110,14 +110,28 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
   // MARK: - Exactly once
 
   func testChangesDuringTheSnapshotAppearOnceAcrossSIGKILLInTheMiddleOfIt() throws {
+    try crashTest(name: "snap-crash", threads: 1, transactions: 2000, seed: 7)
+  }
+
+  /// Three readers for two tables: each table is cut into key ranges read in parallel, and a
+  /// kill leaves several parts partly read.
+  func testChangesDuringAParallelSnapshotAppearOnceAcrossSIGKILLInTheMiddleOfIt() throws {
+    try crashTest(name: "snap-pcrash", threads: 3, transactions: 1000, seed: 11)
+  }
+
+  private func crashTest(name: String, threads: Int, transactions: Int, seed: UInt64) throws {
+    let prefix = name.replacingOccurrences(of: "-", with: "_")
     let workload = SnapshotWorkload(
-      prefix: "snap_crash", preloaded: 100_000, transactions: 2000, seed: 7)
+      prefix: prefix, preloaded: 100_000, transactions: transactions, seed: seed)
     try workload.prepare(url)
-    slotsToDrop.append("snap_crash")
+    slotsToDrop.append(prefix)
     let worker = try WorkerProcess()
     try worker.useThreePartitions()
     try worker.writeConnector(
-      "snap-crash", connectorYAML("snap-crash", tables: workload.tableList, topic: "sc.{table}"))
+      name,
+      connectorYAML(
+        name, tables: workload.tableList, topic: "sc.{table}",
+        extra: "  snapshot_max_threads: \(threads)"))
     try worker.start()
     let runner = workload.run(url)
 
@@ -129,15 +143,15 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
         ready: {
           // Wait for the restarted task to be back in its snapshot; stop once it is past it.
           let deadline = Date().addingTimeInterval(20)
-          var state = self.detail(worker, "snap-crash", "state")
+          var state = self.detail(worker, name, "state")
           while state != "snapshotting" && state != "streaming" && Date() < deadline {
             Thread.sleep(forTimeInterval: 0.02)
-            state = self.detail(worker, "snap-crash", "state")
+            state = self.detail(worker, name, "state")
           }
           return state == "snapshotting"
         },
         busy: {
-          let busy = self.detail(worker, "snap-crash", "state") == "snapshotting"
+          let busy = self.detail(worker, name, "state") == "snapshotting"
           if busy { killsWhileSnapshotting += 1 }
           return busy
         })
@@ -149,13 +163,81 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
     try waitUntil("the workload's end", timeout: 300) { runner.finished }
     XCTAssertNil(runner.failure)
     XCTAssertGreaterThanOrEqual(killsWhileSnapshotting, 3, "kills in the middle of the snapshot")
-    try waitForStreaming(worker, "snap-crash")
+    try waitForStreaming(worker, name)
     try workload.verify(worker, topicPrefix: "sc.", context: "after \(kills) kills")
     let log = worker.log()
     let resumed = log.components(separatedBy: "resuming the interrupted snapshot").count - 1
     XCTAssertGreaterThanOrEqual(resumed, 1, "a snapshot segment was resumed")
+    if threads > 1 {
+      XCTAssertTrue(
+        log.contains("parts=4") || log.contains(#""parts":"4""#),
+        "the two tables read as two key ranges each")
+    }
     print(
-      "CDC snapshot crash test: \(kills) kills, \(killsWhileSnapshotting) while snapshotting, \(resumed) resumed segments, snapshot_overlap_dropped \(detail(worker, "snap-crash", "snapshot_overlap_dropped") ?? "0")"
+      "CDC snapshot crash test (snapshot_max_threads \(threads)): \(kills) kills, \(killsWhileSnapshotting) while snapshotting, \(resumed) resumed segments, snapshot_overlap_dropped \(detail(worker, name, "snapshot_overlap_dropped") ?? "0")"
+    )
+    XCTAssertNotNil(worker.terminate())
+  }
+
+  /// A table without a primary key is read by ctid ranges: a kill in the middle of it resumes
+  /// after the last row durable instead of reading the table again, so every row is there once.
+  func testAKeylessTableIsReadOnceAcrossSIGKILLInTheMiddleOfIt() throws {
+    let rows = 150_000
+    try cdcPSQL(
+      url,
+      """
+      DROP TABLE IF EXISTS snap_keyless;
+      CREATE TABLE snap_keyless (n int, note text);
+      ALTER TABLE snap_keyless REPLICA IDENTITY FULL;
+      INSERT INTO snap_keyless SELECT g, repeat('k', 200) FROM generate_series(1, \(rows)) g;
+      ANALYZE snap_keyless;
+      """)
+    slotsToDrop.append("snap_keyless")
+    let worker = try WorkerProcess()
+    try worker.useThreePartitions()
+    try worker.writeConnector(
+      "snap-keyless",
+      connectorYAML(
+        "snap-keyless", tables: "[snap_keyless]", topic: "kl.{table}",
+        extra: "  snapshot_max_threads: 2"))
+    try worker.start()
+    var killsWhileSnapshotting = 0
+    try CrashLoop(atLeast: 0, atMost: 8, pauses: 0.2...1.0, startTimeout: 60).run(
+      worker, while: { killsWhileSnapshotting < 3 },
+      ready: {
+        let deadline = Date().addingTimeInterval(20)
+        var state = self.detail(worker, "snap-keyless", "state")
+        while state != "snapshotting" && state != "streaming" && Date() < deadline {
+          Thread.sleep(forTimeInterval: 0.02)
+          state = self.detail(worker, "snap-keyless", "state")
+        }
+        return state == "snapshotting"
+      },
+      busy: {
+        let busy = self.detail(worker, "snap-keyless", "state") == "snapshotting"
+        if busy { killsWhileSnapshotting += 1 }
+        return busy
+      })
+    try waitForStreaming(worker, "snap-keyless")
+    XCTAssertGreaterThanOrEqual(killsWhileSnapshotting, 2, "kills in the middle of the snapshot")
+    let records = try worker.records("kl.snap_keyless")
+    var seen: [Int: Int] = [:]
+    for record in records {
+      guard let n = ((record["value"] as? [String: Any])?["after"] as? [String: Any])?["n"] as? Int
+      else { continue }
+      seen[n, default: 0] += 1
+    }
+    XCTAssertEqual(seen.count, rows, "every row")
+    XCTAssertEqual(seen.values.filter { $0 > 1 }.count, 0, "no row twice")
+    XCTAssertEqual(records.count, rows)
+    let log = worker.log()
+    let resumed = log.components(separatedBy: "resuming the interrupted snapshot").count - 1
+    XCTAssertGreaterThanOrEqual(resumed, 1, "a snapshot segment was resumed")
+    XCTAssertTrue(
+      log.contains("parts=2") || log.contains(#""parts":"2""#), "the table read as two block ranges"
+    )
+    print(
+      "CDC keyless snapshot crash test: \(killsWhileSnapshotting) kills while snapshotting, \(resumed) resumed segments, \(records.count) records"
     )
     XCTAssertNotNil(worker.terminate())
   }
@@ -274,6 +356,7 @@ final class SnapshotWorkload: @unchecked Sendable {
         DROP TABLE IF EXISTS \(table);
         CREATE TABLE \(table) (id int PRIMARY KEY, v bigint, note text);
         INSERT INTO \(table) SELECT g, 0, repeat('p', 40) FROM generate_series(1, \(preloaded)) g;
+        ANALYZE \(table);
 
         """
     }

@@ -69,10 +69,10 @@ final class SnapshotProgressTests: XCTestCase {
     XCTAssertEqual(
       progress.closed,
       [.init(lsn: 0x180, wholeTables: 1, otherKeys: #"{"id":40}"#, keys: [0: #"{"id":44}"#])])
-    XCTAssertEqual(progress.boundaryKeys(inTable: 1), [#"{"id":44}"#, #"{"id":40}"#])
-    XCTAssertEqual(progress.boundaryKeys(inTable: 1, partition: 0), [#"{"id":44}"#])
-    XCTAssertEqual(progress.boundaryKeys(inTable: 1, partition: 2), [#"{"id":40}"#])
-    XCTAssertEqual(progress.boundaryKeys(inTable: 2), [])
+    XCTAssertEqual(progress.boundaryKeys(inPart: 1), [#"{"id":44}"#, #"{"id":40}"#])
+    XCTAssertEqual(progress.boundaryKeys(inPart: 1, partition: 0), [#"{"id":44}"#])
+    XCTAssertEqual(progress.boundaryKeys(inPart: 1, partition: 2), [#"{"id":40}"#])
+    XCTAssertEqual(progress.boundaryKeys(inPart: 2), [])
   }
 
   func testACutSendOfALaterTableEndsTheCommittedTableWhole() {
@@ -127,5 +127,85 @@ final class SnapshotProgressTests: XCTestCase {
     XCTAssertEqual(result5, 0x200, "a truncate: the first segment that read the table whole")
     XCTAssertTrue(progress.mayOverlap(commitLSN: 0x2FF))
     XCTAssertFalse(progress.mayOverlap(commitLSN: 0x300))
+  }
+
+  // MARK: - Parts read in parallel
+
+  func testAParallelSegmentClaimsEachPartAsFarAsItGotAndTheCutSendPerPartition() async throws {
+    var progress = SnapshotProgress(base: 0x100, tables: Array(tables.prefix(2)))
+    progress.parts = [
+      .init(table: 0, upTo: "k100"), .init(table: 0, after: "k100", upTo: "k200"),
+      .init(table: 0, after: "k200"), .init(table: 1),
+    ]
+    progress.open = 0x180
+    progress.reading = .init(below: 0, finished: [1], cursors: [0: "k50", 2: "k250"])
+    let tails: [SnapshotProgress.Tail] = [
+      .init(partition: 0, point: point(0x180, 44, 0, "k60")),
+      .init(partition: 1, point: point(0x180, 43, 0, "k58")),
+      .init(partition: 2, point: point(0x180, 40, 2, "k250")),  // the committed send
+    ]
+    let resume = progress.endOpenSegment(committed: point(0x180, 40, 2, "k250"), tails: tails)
+    XCTAssertEqual(resume, .init(table: 0, afterKey: "k50"))
+    XCTAssertEqual(
+      progress.closed,
+      [
+        .init(
+          lsn: 0x180, wholeTables: 0, otherKeys: "k50", keys: [0: "k60", 1: "k58"],
+          wholeParts: [1], partKeys: [2: .init(otherKeys: "k250")])
+      ])
+    XCTAssertEqual(progress.reading?.cursors, [0: "k50", 2: "k250"], "resume each where it got")
+    XCTAssertEqual(progress.boundaryKeys(inPart: 0, partition: 0), ["k60"])
+    XCTAssertEqual(progress.boundaryKeys(inPart: 0, partition: 2), ["k50"])
+    XCTAssertEqual(progress.boundaryKeys(inPart: 2), ["k250"])
+    XCTAssertEqual(progress.boundaryKeys(inPart: 3), [])
+
+    progress.open = 0x200
+    let number = { (text: String) in Int(text.dropFirst())! }
+    func owner(_ table: Int, _ partition: Int, _ key: String?) async throws -> UInt64 {
+      try await progress.owner(table: table, partition: partition, hasKey: key != nil) {
+        number(key!) <= number($0)
+      }
+    }
+    let inFinishedPart = try await owner(0, 2, "k150")
+    XCTAssertEqual(inFinishedPart, 0x180, "a part the first segment finished")
+    let upToCursor = try await owner(0, 2, "k240")
+    XCTAssertEqual(upToCursor, 0x180, "part 2 up to its cursor")
+    let pastCursor = try await owner(0, 2, "k260")
+    XCTAssertEqual(pastCursor, 0x200)
+    let cutSend = try await owner(0, 0, "k60")
+    XCTAssertEqual(cutSend, 0x180, "partition 0 got the cut send up to k60")
+    let otherPartition = try await owner(0, 2, "k60")
+    XCTAssertEqual(otherPartition, 0x200, "other partitions only up to the cursor k50")
+    let untouched = try await owner(1, 0, "k1")
+    XCTAssertEqual(untouched, 0x200, "a table no part of which was read")
+    let truncate = try await owner(0, 0, nil)
+    XCTAssertEqual(truncate, 0x200, "no segment read the whole table before the last")
+
+    // The progress travels in positions.
+    let position = point(0x180, 40, 2, "k250").sourcePosition(progress: progress)
+    XCTAssertEqual(CDCPosition(position), .snapshot(point(0x180, 40, 2, "k250"), progress))
+  }
+
+  func testAKeylessPartResumesAfterTheCutSendsLastRow() {
+    var progress = SnapshotProgress(base: 0x100, tables: Array(tables.prefix(2)))
+    progress.open = 0x180
+    progress.reading = .init(below: 1, cursors: [1: "(3,5)"])
+    // The cut send went to one partition, as every send of a keyless part does.
+    let tails: [SnapshotProgress.Tail] = [.init(partition: 2, point: point(0x180, 11, 1, "(7,2)"))]
+    let resume = progress.endOpenSegment(committed: point(0x180, 10, 1, "(3,5)"), tails: tails)
+    XCTAssertEqual(resume, .init(table: 1, afterKey: "(7,2)"))
+    XCTAssertEqual(progress.closed, [.init(lsn: 0x180, wholeTables: 1, otherKeys: "(7,2)")])
+  }
+
+  func testReadingFinishesPartsInAnyOrder() {
+    var reading = SnapshotProgress.Reading(cursors: [0: "a", 2: "b"])
+    reading.finish(2)
+    XCTAssertEqual(reading, .init(below: 0, finished: [2], cursors: [0: "a"]))
+    reading.finish(0)
+    XCTAssertEqual(reading, .init(below: 1, finished: [2]))
+    reading.finish(1)
+    XCTAssertEqual(reading, .init(below: 3))
+    XCTAssertTrue(reading.isFinished(2))
+    XCTAssertFalse(reading.isFinished(3))
   }
 }

@@ -1,0 +1,135 @@
+import SluiceCore
+
+/// Rows of one part that a snapshot reader encoded, on their way to the writer.
+struct SnapshotBatch: Sendable {
+  var part: Int
+  /// The `r` events to write, without positions yet (the writer numbers them).
+  var records: [SourceRecord]
+  /// Per record, the key its position names: the Debezium key JSON, or a keyless row's ctid.
+  var keys: [String]
+  /// Rows read, the skipped ones included.
+  var rows: Int
+  /// Rows an ended segment already wrote.
+  var skipped: Int
+}
+
+/// Between the snapshot's readers and its one writer: the parts left to read, handed out in
+/// order, and the batches read, at most `capacity` waiting, so memory stays bounded however
+/// slowly the topics take them. A reader that finds no room waits; the writer waits for a
+/// batch until every reader has ended. The first reader error ends the hand-off and is what
+/// the writer's next take throws.
+actor SnapshotHandOff {
+  /// What a reader hands over.
+  enum Item: Sendable {
+    case batch(SnapshotBatch)
+    /// Every row of the part is in batches handed over before this.
+    case finished(part: Int)
+  }
+
+  /// A part a reader is to read, from after `after` (nil: its start), skipping rows that an
+  /// ended segment owns (``SnapshotProgress/boundaryKeys(inPart:)``).
+  struct Work: Sendable {
+    var part: Int
+    var after: String?
+    var boundaries: [String]
+  }
+
+  private let capacity: Int
+  private var work: [Work]
+  private var nextWork = 0
+  private var items: [Item] = []
+  private var readers: Int
+  private var failure: (any Error)?
+  private var stopped = false
+  private var waitingReaders: [CheckedContinuation<Void, Never>] = []
+  private var waitingWriter: CheckedContinuation<Item?, any Error>?
+
+  init(work: [Work], readers: Int, capacity: Int) {
+    self.work = work
+    self.readers = readers
+    self.capacity = max(1, capacity)
+  }
+
+  /// The next part for a reader; nil when none is left or the hand-off ended.
+  func next() -> Work? {
+    guard !stopped, nextWork < work.count else { return nil }
+    defer { nextWork += 1 }
+    return work[nextWork]
+  }
+
+  /// Hands `item` to the writer, waiting while `capacity` items wait. Throws once the
+  /// hand-off ended.
+  func put(_ item: Item) async throws {
+    while items.count >= capacity && !stopped {
+      await withCheckedContinuation { waitingReaders.append($0) }
+    }
+    if stopped { throw CancellationError() }
+    if let writer = waitingWriter {
+      waitingWriter = nil
+      writer.resume(returning: item)
+    } else {
+      items.append(item)
+    }
+  }
+
+  /// A reader is done (with `error` when it failed).
+  func readerEnded(_ error: (any Error)?) {
+    readers -= 1
+    if let error, failure == nil, !(error is CancellationError) || !stopped {
+      failure = error
+      stop()
+    }
+    if readers == 0 || failure != nil, let writer = waitingWriter {
+      waitingWriter = nil
+      if let failure { writer.resume(throwing: failure) } else { writer.resume(returning: nil) }
+    }
+  }
+
+  /// The next item for the writer: a batch merged with the batches of the same part that wait
+  /// behind it, up to `maxRecords` records; nil once every reader ended and nothing waits.
+  func take(maxRecords: Int) async throws -> Item? {
+    if let failure { throw failure }
+    guard !items.isEmpty else {
+      if readers == 0 { return nil }
+      let item = try await withCheckedThrowingContinuation { waitingWriter = $0 }
+      wakeReaders()
+      return item
+    }
+    var item = items.removeFirst()
+    if case .batch(var batch) = item {
+      var index = 0
+      while index < items.count && batch.records.count < maxRecords {
+        guard case .batch(let more) = items[index] else {
+          if case .finished(let part) = items[index], part == batch.part { break }
+          index += 1
+          continue
+        }
+        // A keyless part's batches each go to one partition of their own: never merged.
+        if more.part != batch.part || batch.records.first?.partition != nil {
+          index += 1
+          continue
+        }
+        batch.records += more.records
+        batch.keys += more.keys
+        batch.rows += more.rows
+        batch.skipped += more.skipped
+        items.remove(at: index)
+      }
+      item = .batch(batch)
+    }
+    wakeReaders()
+    return item
+  }
+
+  /// Ends the hand-off: waiting readers throw, no more parts are handed out.
+  func stop() {
+    stopped = true
+    wakeReaders()
+  }
+
+  private func wakeReaders() {
+    let waiting = waitingReaders
+    waitingReaders = []
+    for reader in waiting { reader.resume() }
+  }
+}
