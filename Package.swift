@@ -155,9 +155,7 @@ let package = Package(
     .target(
       name: "PostgresCDCConnector",
       dependencies: [
-        // CLibPQ only for the snapshot's row fetch (PostgresConnection+Snapshot.swift), the
-        // last connector file calling libpq itself.
-        "SluiceCore", "SluicePostgres", "CLibPQ",
+        "SluiceCore", "SluicePostgres",
         .product(name: "Metrics", package: "swift-metrics"),
       ],
       path: "Connectors/PostgresCDC"),

@@ -24,10 +24,9 @@ package struct PostgresError: Error, CustomStringConvertible, Sendable {
 /// libpq blocks, so callers use it from a thread or serial queue of their own, never from
 /// Swift's cooperative pool (STYLE.md §3). One connection is used by one thread at a time.
 package final class PostgresConnection {
-  /// The libpq connection; nil only while `init` fails. Visible outside this module only
-  /// because the CDC snapshot's row fetch (PostgresConnection+Snapshot.swift) still calls
-  /// libpq itself; once that moves here, this becomes `private(set) var`.
-  package private(set) var handle: OpaquePointer?
+  /// The libpq connection; nil only while `init` fails. Never seen outside this module: no
+  /// other target calls libpq.
+  private(set) var handle: OpaquePointer?
 
   /// Connects with a libpq URL or key=value string; `password` and `applicationName` override
   /// what the URL says. `options` are the server settings for the session (`-c name=value`);
@@ -105,9 +104,8 @@ package final class PostgresConnection {
     return rows
   }
 
-  /// Throws the server's error (SQLSTATE, message, detail) unless `result` succeeded. Visible
-  /// outside this module only for the snapshot's row fetch, like `handle`.
-  package func check(_ result: OpaquePointer?) throws {
+  /// Throws the server's error (SQLSTATE, message, detail) unless `result` succeeded.
+  func check(_ result: OpaquePointer?) throws {
     guard let result else { throw connectionError("query") }
     let status = PQresultStatus(result)
     guard status != PGRES_COMMAND_OK, status != PGRES_TUPLES_OK else { return }
