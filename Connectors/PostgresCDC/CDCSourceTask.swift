@@ -307,7 +307,7 @@ final class CDCSourceTask: SourceTask {
           // The incremental snapshot's state rides on the last record; a change of it without
           // a record is committed on its own, before the slot is confirmed past it.
           let (stateCommit, mustSave, stamped) = incremental.carry(
-            on: &records, snapshot: snapshot, generation: settings(setup).generation)
+            on: &records, snapshot: snapshot, generation: changes.settings.generation)
           // Debezium's heartbeat record has no position: after the state is carried.
           if let record = heartbeat?.due(now: currentTimeMillis()) { records.append(record) }
           // Everything before this LSN is in `records` or in the sends before them (and the
