@@ -71,10 +71,13 @@ struct IncrementalSnapshot {
   }
 
   private(set) var state: State
-  private(set) var window: IncrementalSnapshotWindow? {
-    // A closed window holds the slot back no more.
-    didSet { if window == nil { hold = nil } }
-  }
+  /// Closed only through ``closeWindow()``, which lets the slot go too.
+  private(set) var window: IncrementalSnapshotWindow?
+  /// The relation whose changes the open window collects, if any: every streamed change is
+  /// checked against it. (Kept beside ``window`` rather than read from it: reading the optional
+  /// window in the inlined stream loop crashed Swift 6.3.1's release optimiser, CopyPropagation
+  /// "Found outside of lifetime use".)
+  private(set) var watchedRelation: UInt32?
   /// While a window is open, the LSN the slot may be confirmed up to at most: the end of the
   /// last transaction before its low watermark, so that a replay sees the whole window again.
   private(set) var hold: LSN?
@@ -95,6 +98,13 @@ struct IncrementalSnapshot {
     self.chunkSize = chunkSize
   }
 
+  /// Closes the open window: a closed window holds the slot back no more.
+  private mutating func closeWindow() {
+    window = nil
+    watchedRelation = nil
+    hold = nil
+  }
+
   /// Whether a snapshot is read (or paused), for the status.
   var isActive: Bool { state.running != nil }
 
@@ -103,8 +113,7 @@ struct IncrementalSnapshot {
   /// now is then stale and ignored.)
   mutating func start() -> [Action] {
     requested = nil
-    window = nil
-    hold = nil
+    closeWindow()
     return request()
   }
 
@@ -145,7 +154,7 @@ struct IncrementalSnapshot {
       } else {
         state.running = nil
       }
-      if state.running == nil { window = nil }
+      if state.running == nil { closeWindow() }
       actions.append(.log("stop-snapshot \(id): incremental snapshot \(running.id) stopped"))
     case .pause(let id):
       state.running?.paused = true
@@ -172,11 +181,10 @@ struct IncrementalSnapshot {
     window = IncrementalSnapshotWindow(
       snapshot: message.snapshot, table: message.table, chunk: message.chunk,
       attempt: message.attempt, relation: message.relation, keyColumns: message.key)
+    watchedRelation = message.relation
     hold = confirmable
   }
 
-  /// The relation whose changes the open window collects, if any.
-  var watchedRelation: UInt32? { window?.relation }
 
   /// A change of the window's table: the keys it touched (nil: one it could not tell).
   mutating func changed(relation: UInt32, keys: [IncrementalSnapshotWindow.Key?]) {
@@ -194,8 +202,7 @@ struct IncrementalSnapshot {
     at lsn: LSN
   ) -> [Action] {
     guard let window, window.attempt == message.attempt else { return [] }
-    self.window = nil
-    hold = nil
+    closeWindow()
     guard isNew(commitLSN, lsn), expects(message), var running = state.running else {
       return []
     }
@@ -240,7 +247,7 @@ struct IncrementalSnapshot {
     running.tables.removeFirst()
     restartTable(&running)
     state.running = running.tables.isEmpty ? nil : running
-    if window?.table == message.table { window = nil }
+    if window?.table == message.table { closeWindow() }
     return [
       .warn(
         "incremental snapshot \(running.id): \(message.table) skipped: \(message.reason ?? "unknown reason")"
@@ -309,8 +316,7 @@ struct IncrementalSnapshot {
     running.chunk = 0
     running.after = nil
     running.maximum = nil
-    window = nil
-    hold = nil
+    closeWindow()
   }
 
   private mutating func request() -> [Action] {

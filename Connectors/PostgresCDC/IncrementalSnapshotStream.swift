@@ -66,31 +66,51 @@ struct IncrementalSnapshotStream {
     var oid: UInt32 = 0
     for i in 1...4 { oid = oid << 8 | UInt32(payload[start + i]) }
     if oid == signalRelation {
-      if payload[start] == UInt8(ascii: "I"), let transaction = changes.transaction,
-        let table = changes.tables[oid],
-        case .insert(_, let row) = try RowChange.decode(payload)
-      {
-        let names = table.relation.columns.map(\.name)
-        func text(_ column: String) -> String? {
-          guard let i = names.firstIndex(of: column), i < row.count,
-            case .text(let range) = row.columns[i]
-          else { return nil }
-          return String(decoding: row.bytes[range], as: UTF8.self)
-        }
-        let type = text("type") ?? ""
-        if SnapshotSignal.concerns(type: type) {
-          let data = text("data").flatMap { JSONValue.parse(Array($0.utf8)) } ?? .null
-          apply(
-            Result { () throws(SignalError) in
-              try SnapshotSignal.parse(id: text("id") ?? "", type: type, data: data)
-            }, transaction: transaction, at: lsn)
-        }
-      }
+      try observeSignal(payload, oid: oid, at: lsn, changes: changes)
       return !capturesSignalTable
     }
-    guard oid == machine.watchedRelation, let table = changes.tables[oid],
-      let keyColumns = machine.window?.keyColumns
-    else { return false }
+    if oid == machine.watchedRelation { try observeWatched(payload, oid: oid, changes: changes) }
+    return false
+  }
+
+  // The two kinds of change are decoded in functions of their own, never inlined, so that the
+  // check every change goes through stays three comparisons. (Inlined, they also crashed Swift
+  // 6.3.1's release optimiser: CopyPropagation, "Found outside of lifetime use".)
+
+  /// An insert into the signal table: the signal it carries, applied.
+  @inline(never)
+  private mutating func observeSignal(
+    _ payload: ArraySlice<UInt8>, oid: UInt32, at lsn: LSN, changes: ChangeStream
+  ) throws(ProtocolError) {
+    guard payload[payload.startIndex] == UInt8(ascii: "I"), let transaction = changes.transaction,
+      let table = changes.tables[oid],
+      case .insert(_, let row) = try RowChange.decode(payload)
+    else { return }
+    let names = table.relation.columns.map(\.name)
+    func text(_ column: String) -> String? {
+      guard let i = names.firstIndex(of: column), i < row.count,
+        case .text(let range) = row.columns[i]
+      else { return nil }
+      return String(decoding: row.bytes[range], as: UTF8.self)
+    }
+    let type = text("type") ?? ""
+    if SnapshotSignal.concerns(type: type) {
+      let data = text("data").flatMap { JSONValue.parse(Array($0.utf8)) } ?? .null
+      apply(
+        Result { () throws(SignalError) in
+          try SnapshotSignal.parse(id: text("id") ?? "", type: type, data: data)
+        }, transaction: transaction, at: lsn)
+    }
+  }
+
+  /// A change of the table whose chunk window is open: the keys it touched.
+  @inline(never)
+  private mutating func observeWatched(
+    _ payload: ArraySlice<UInt8>, oid: UInt32, changes: ChangeStream
+  ) throws(ProtocolError) {
+    guard let table = changes.tables[oid], let keyColumns = machine.window?.keyColumns else {
+      return
+    }
     let names = table.relation.columns.map(\.name)
     let indexes = keyColumns.compactMap { names.firstIndex(of: $0) }
     var keys: [IncrementalSnapshotWindow.Key?] = []
@@ -108,7 +128,6 @@ struct IncrementalSnapshotStream {
       }
     }
     machine.changed(relation: oid, keys: keys)
-    return false
   }
 
   /// Any other message, after ``ChangeStream`` applied it; returns the chunk rows it releases.
