@@ -113,6 +113,9 @@ extension ChangeStream {
     var lsn: LSN
     /// The `transaction` block; nil (null) without transaction metadata and for reads.
     var transaction: TransactionBlock? = nil
+    /// The event's `source`, `transaction` and `op` already rendered (``sourceAndOp(_:_:)``):
+    /// the same for every read of a table in a snapshot, so its reader renders it once.
+    var renderedSourceAndOp: [UInt8]? = nil
 
     /// `source.ts_ms`: the commit time in milliseconds.
     var milliseconds: Int64 { TemporalConversion.floorDivide(microseconds, 1000) }
@@ -166,24 +169,41 @@ extension ChangeStream {
   /// The Debezium 3.x envelope: before, after, source, transaction, op, and ts_ms, ts_us,
   /// ts_ns (`eventMilliseconds`, when Sluice made the event).
   func envelope(_ table: Table, _ event: Event, eventMilliseconds: Int64) -> [UInt8] {
-    let (op, before, after, microseconds, snapshot, xid, lsn) = (
-      event.op, event.before, event.after, event.microseconds, event.snapshot, event.xid,
-      event.lsn
-    )
     var out = JSONWriter(
-      capacity: 256 + table.valueSchema.count + table.sourceFields.count
-        + before.estimatedSize(table) + after.estimatedSize(table))
+      capacity: 160 + table.valueSchema.count
+        + (event.renderedSourceAndOp?.count ?? 200 + table.sourceFields.count)
+        + event.before.estimatedSize(table) + event.after.estimatedSize(table))
     out.raw(table.valueSchema)
     out.raw("{\"before\":")
-    write(before, of: table, to: &out)
+    write(event.before, of: table, to: &out)
     out.raw(",\"after\":")
-    write(after, of: table, to: &out)
+    write(event.after, of: table, to: &out)
+    if let rendered = event.renderedSourceAndOp {
+      out.raw(rendered)
+    } else {
+      writeSourceAndOp(table, event, to: &out)
+    }
+    Self.writeEventTime(eventMilliseconds, to: &out)
+    out.byte("}")
+    if !table.valueSchema.isEmpty { out.byte("}") }
+    return out.bytes
+  }
+
+  /// The envelope's members after `after`, up to `op` and its value: what
+  /// ``Event/renderedSourceAndOp`` holds.
+  func sourceAndOp(_ table: Table, _ event: Event) -> [UInt8] {
+    var out = JSONWriter(capacity: 256 + table.sourceFields.count)
+    writeSourceAndOp(table, event, to: &out)
+    return out.bytes
+  }
+
+  private func writeSourceAndOp(_ table: Table, _ event: Event, to out: inout JSONWriter) {
     out.raw(",\"source\":{\"version\":\"sluice\",\"connector\":\"postgresql\",\"name\":")
     out.string(settings.connectorName)
     out.raw(",\"ts_ms\":")
-    out.number(TemporalConversion.floorDivide(microseconds, 1000))
+    out.number(event.milliseconds)
     out.raw(",\"snapshot\":\"")
-    snapshot.withUTF8Buffer { out.raw($0) }
+    event.snapshot.withUTF8Buffer { out.raw($0) }
     out.raw("\",\"db\":")
     out.string(settings.database)
     out.raw(",\"sequence\":")
@@ -193,22 +213,36 @@ extension ChangeStream {
     out.raw(",\"ts_ns\":")
     out.number(event.nanoseconds)
     out.raw(table.sourceFields)
-    out.number(xid)
+    out.number(event.xid)
     out.raw(",\"lsn\":")
-    out.number(lsn.value)
+    out.number(event.lsn.value)
     out.raw(",\"xmin\":null,\"origin\":null,\"origin_lsn\":null},\"transaction\":")
     Self.write(event.transaction, to: &out)
     out.raw(",\"op\":\"")
-    op.withUTF8Buffer { out.raw($0) }
-    out.raw("\",\"ts_ms\":")
-    out.number(eventMilliseconds)
+    event.op.withUTF8Buffer { out.raw($0) }
+    out.byte("\"")
+  }
+
+  /// `,"ts_ms":…,"ts_us":…,"ts_ns":…`: one time in three units. After a positive number of
+  /// milliseconds the others are its digits and zeros, so it is converted to digits once.
+  static func writeEventTime(_ milliseconds: Int64, to out: inout JSONWriter) {
+    out.raw(",\"ts_ms\":")
+    guard milliseconds > 0, milliseconds < Int64.max / 1_000_000 else {
+      out.number(milliseconds)
+      out.raw(",\"ts_us\":")
+      out.number(milliseconds &* 1000)
+      out.raw(",\"ts_ns\":")
+      out.number(milliseconds &* 1_000_000)
+      return
+    }
+    let start = out.bytes.count
+    out.number(milliseconds)
+    let digits = out.bytes.count - start
     out.raw(",\"ts_us\":")
-    out.number(eventMilliseconds &* 1000)
-    out.raw(",\"ts_ns\":")
-    out.number(eventMilliseconds &* 1_000_000)
-    out.byte("}")
-    if !table.valueSchema.isEmpty { out.byte("}") }
-    return out.bytes
+    for i in 0..<digits { out.bytes.append(out.bytes[start + i]) }
+    out.raw("000,\"ts_ns\":")
+    for i in 0..<digits { out.bytes.append(out.bytes[start + i]) }
+    out.raw("000000")
   }
 
 }

@@ -394,7 +394,8 @@ struct ChangeStream {
     String(String.UnicodeScalarView(name.unicodeScalars.map { TopicName.isLegal($0) ? $0 : "_" }))
   }
 
-  private func table(_ oid: UInt32) throws(ProtocolError) -> Table {
+  /// The table of relation `oid`, which a Relation message must have defined.
+  func table(_ oid: UInt32) throws(ProtocolError) -> Table {
     guard let table = tables[oid] else {
       throw ProtocolError("a change for relation \(oid) before its Relation message")
     }
@@ -473,17 +474,40 @@ struct ChangeStream {
     _ oid: UInt32, _ values: [PgOutputMessage.TupleValue], lsn: LSN, xid: UInt64,
     milliseconds: Int64
   ) throws(ProtocolError) -> ChangeRecord? {
-    let table = try self.table(oid)
-    let row = Row(values)
+    try snapshotRead(Row(values), of: self.table(oid), lsn: lsn, xid: xid, milliseconds: milliseconds)
+  }
+
+  /// A row the initial snapshot read from `table` (one of ``tables``, looked up once by a
+  /// reader for all its rows) as Debezium's `op: "r"` event. `mark` is Debezium's
+  /// `source.snapshot` for it (``SnapshotMark``); `sourceAndOp`, when given, is what
+  /// ``readSourceAndOp(_:lsn:xid:milliseconds:mark:)`` returned for the same values.
+  func snapshotRead(
+    _ row: Row, of table: Table, lsn: LSN, xid: UInt64, milliseconds: Int64,
+    mark: SnapshotMark = .middle, sourceAndOp: [UInt8]? = nil
+  ) throws(ProtocolError) -> ChangeRecord? {
     try checkWidth(row, table)
-    let event = Event(
-      op: "r", before: .none, after: .row(row, substitute: nil), microseconds: milliseconds * 1000,
-      snapshot: "true", lastCommitLSN: nil, xid: xid, lsn: lsn)
+    var event = readEvent(lsn: lsn, xid: xid, milliseconds: milliseconds, mark: mark)
+    event.after = .row(row, substitute: nil)
+    event.renderedSourceAndOp = sourceAndOp
     let key = key(of: row, table)
     guard let (topic, value, headers) = try render(event, of: table, key: key) else { return nil }
     // The snapshot gives each record its own position.
     return ChangeRecord(
       topic: topic, key: key, value: value, position: ChangePosition(commitLSN: lsn, index: 0),
-      relation: oid, headers: headers)
+      relation: table.relation.oid, headers: headers)
+  }
+
+  /// The `source`, `transaction` and `op` of every read of `table` with these values, rendered
+  /// once for ``snapshotRead(_:of:lsn:xid:milliseconds:mark:sourceAndOp:)``.
+  func readSourceAndOp(
+    _ table: Table, lsn: LSN, xid: UInt64, milliseconds: Int64, mark: SnapshotMark
+  ) -> [UInt8] {
+    sourceAndOp(table, readEvent(lsn: lsn, xid: xid, milliseconds: milliseconds, mark: mark))
+  }
+
+  private func readEvent(lsn: LSN, xid: UInt64, milliseconds: Int64, mark: SnapshotMark) -> Event {
+    Event(
+      op: "r", before: .none, after: .none, microseconds: milliseconds * 1000,
+      snapshot: mark.text, lastCommitLSN: nil, xid: xid, lsn: lsn)
   }
 }

@@ -91,6 +91,8 @@ struct InitialSnapshot {
     let segment = start.lsn.value
     let base = progress.base
     var sequence: UInt64 = 0
+    let positions = SnapshotPositions(
+      base: base, segment: segment, generation: settings.generation)
     func point(_ part: Int, _ key: String?) -> SnapshotPoint {
       SnapshotPoint(
         base: base, segment: segment, sequence: sequence, table: part, key: key,
@@ -195,14 +197,14 @@ struct InitialSnapshot {
             guard !batch.records.isEmpty else { continue }
             for i in batch.records.indices {
               sequence += 1
-              batch.records[i].position = point(batch.part, batch.keys[i]).sourcePosition(
-                progress: nil)
+              batch.records[i].position = positions.position(
+                sequence: sequence, table: batch.part, key: batch.keys[i])
             }
-            if let key = batch.keys.last, !key.isEmpty { reading.cursors[batch.part] = key }
+            let lastKey = batch.keys.last.map { String(decoding: $0, as: UTF8.self) }
+            if let lastKey, !lastKey.isEmpty { reading.cursors[batch.part] = lastKey }
             progress.reading = reading
-            batch.records[batch.records.count - 1].position = point(
-              batch.part, batch.keys.last
-            ).sourcePosition(progress: progress)
+            batch.records[batch.records.count - 1].position = point(batch.part, lastKey)
+              .sourcePosition(progress: progress)
             _ = try await context.send(batch.records)
             metrics.snapshotRowsDurable(batch.records.count)
             let table = progress.tables[progress.table(ofPart: batch.part)]
@@ -295,13 +297,12 @@ struct InitialSnapshot {
   // MARK: - Readers
 
   /// One reader: takes parts from `handOff` until none is left, reads each with COPY under
-  /// the segment's snapshot, encodes its rows as `r` events and hands them over. The next rows
-  /// are read on the reader's connection while the last are encoded.
+  /// the segment's snapshot, encodes its rows as `r` events on the reader's queue as they
+  /// arrive (``SnapshotRowEncoder``) and hands them over a batch at a time.
   private static func readParts(
     reader: Int, session: SnapshotSession, handOff: SnapshotHandOff, progress: SnapshotProgress,
     infos: [Int: TableInfo], encoder: ChangeStream, start: SnapshotSession.Start
   ) async throws {
-    var batchNumber = reader
     while let work = await handOff.next() {
       let tableIndex = progress.table(ofPart: work.part)
       guard let info = infos[tableIndex] else { continue }
@@ -310,59 +311,19 @@ struct InitialSnapshot {
       let keyed = table.keyOrder != nil
       try await session.copy(
         table, part: part, after: work.after, boundaries: work.boundaries, reader: reader)
-      let columns = table.relation.columns.count
-      var next = Task { try await session.rows(reader: reader, max: batchRows) }
-      while let fetched = try await next.value {
-        next = Task { try await session.rows(reader: reader, max: batchRows) }
+      let rows = SnapshotRowEncoder(
+        stream: encoder, table: try encoder.table(table.relation.oid),
+        part: .init(
+          index: work.part, table: tableIndex, tableCount: progress.tables.count, name: info.name,
+          partitions: info.partitions,
+          startsTable: work.after == nil && part.after == nil && part.firstBlock == nil,
+          endsTable: part.upTo == nil && part.endBlock == nil, boundaries: work.boundaries),
+        progress: progress, start: start, keyed: keyed, firstBatchNumber: reader)
+      var more = true
+      while more {
+        more = try await session.read(reader: reader, max: batchRows, into: rows)
         try Task.checkCancellation()
-        var batch = SnapshotBatch(part: work.part, records: [], keys: [], rows: 0, skipped: 0)
-        batch.records.reserveCapacity(fetched.count)
-        batch.keys.reserveCapacity(fetched.count)
-        // Each send of a keyless part goes to one partition (``SnapshotProgress``).
-        let partition = keyed ? nil : batchNumber % info.partitions
-        batchNumber += 1
-        for fields in fetched {
-          guard fields.count >= columns + (keyed ? work.boundaries.count : 1) else {
-            throw PostgresError(
-              sqlState: nil, message: "a COPY row of \(info.name) has too few fields")
-          }
-          let values = fields[0..<columns].map {
-            $0.map(PgOutputMessage.TupleValue.text) ?? .null
-          }
-          guard
-            let read = try encoder.snapshotRead(
-              table.relation.oid, values, lsn: start.lsn, xid: start.xid,
-              milliseconds: start.milliseconds)
-          else { continue }
-          let key: String
-          if keyed, let recordKey = read.key {
-            key = String(decoding: recordKey, as: UTF8.self)
-            if !work.boundaries.isEmpty {
-              // An ended segment already wrote this row if its key is within that segment's
-              // part of the table in the row's partition.
-              let rowPartition = Partitioner.partition(
-                forKey: recordKey, partitions: info.partitions)
-              let owned = progress.boundaryKeys(inPart: work.part, partition: rowPartition)
-              if owned.contains(where: { boundary in
-                work.boundaries.firstIndex(of: boundary).map {
-                  fields[columns + $0] == Array("t".utf8)
-                } ?? false
-              }) {
-                batch.skipped += 1
-                continue
-              }
-            }
-          } else {
-            key = String(decoding: fields[fields.count - 1] ?? [], as: UTF8.self)
-          }
-          batch.records.append(
-            SourceRecord(
-              topic: read.topic, partition: partition, key: read.key, value: read.value,
-              headers: read.headers, position: nil))
-          batch.keys.append(key)
-        }
-        batch.rows = fetched.count
-        try await handOff.put(.batch(batch))
+        try await handOff.put(.batch(try rows.takeBatch(ended: !more)))
       }
       try await handOff.put(.finished(part: work.part))
     }

@@ -5,8 +5,9 @@ struct SnapshotBatch: Sendable {
   var part: Int
   /// The `r` events to write, without positions yet (the writer numbers them).
   var records: [SourceRecord]
-  /// Per record, the key its position names: the Debezium key JSON, or a keyless row's ctid.
-  var keys: [String]
+  /// Per record, the key its position names: the Debezium key JSON (the record's own key
+  /// bytes, not a copy), or a keyless row's ctid.
+  var keys: [[UInt8]]
   /// Rows read, the skipped ones included.
   var rows: Int
   /// Rows an ended segment already wrote.

@@ -326,6 +326,63 @@ struct SnapshotPoint: Equatable, Sendable {
   }
 }
 
+/// The positions of one segment's records that carry no progress (all but the last of a
+/// send), built from the text they share in one allocation each: the snapshot writes a
+/// million of them a second. Each is what ``SnapshotPoint/sourcePosition(progress:)`` makes.
+struct SnapshotPositions {
+  private let point: SnapshotPoint
+  /// The generation prefix, the base and the segment: `[G…-]BBBB…-SSSS…`.
+  private let head: [UInt8]
+
+  init(base: UInt64, segment: UInt64, generation: UInt32) {
+    point = SnapshotPoint(
+      base: base, segment: segment, sequence: 0, table: 0, key: nil, generation: generation)
+    let text =
+      PositionGeneration.prefix(generation) + SourcePosition.hex(max(base, 1) - 1) + "-S"
+      + SourcePosition.hex(segment)
+    head = Array(text.utf8)
+  }
+
+  func position(sequence: UInt64, table: Int, key: [UInt8]) -> SourcePosition {
+    // Past the fixed widths (never in practice), the general form widens them.
+    guard sequence >> 48 == 0, table >= 0, table >> 16 == 0 else {
+      var slow = point
+      slow.sequence = sequence
+      slow.table = table
+      slow.key = String(decoding: key, as: UTF8.self)
+      return slow.sourcePosition(progress: nil)
+    }
+    let count = head.count + 12 + 4 + 2 + key.count
+    let text = String(unsafeUninitializedCapacity: count) { buffer in
+      var i = 0
+      for byte in head {
+        buffer[i] = byte
+        i += 1
+      }
+      func hex(_ value: UInt64, width: Int) {
+        var rest = value
+        for j in stride(from: i + width - 1, through: i, by: -1) {
+          let digit = UInt8(truncatingIfNeeded: rest & 0xF)
+          buffer[j] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "A") + digit - 10
+          rest >>= 4
+        }
+        i += width
+      }
+      hex(sequence, width: 12)
+      hex(UInt64(table), width: 4)
+      buffer[i] = UInt8(ascii: "|")
+      buffer[i + 1] = UInt8(ascii: "|")
+      i += 2
+      for byte in key {
+        buffer[i] = byte
+        i += 1
+      }
+      return i
+    }
+    return SourcePosition(text)
+  }
+}
+
 /// A CDC source position: a snapshot record's or a streamed change's, either with the snapshot
 /// progress when it carries one; or, after offsets that held a replay's generation were reset,
 /// only that generation (the connector starts anew, and its positions must stay in it).

@@ -212,7 +212,7 @@ final class SnapshotSession: @unchecked Sendable {
   /// Starts reading `part` of `table` on reader `reader`: the table's columns in key order
   /// (block order for a keyless table) after `after` (a key, or a ctid), then per key in
   /// `boundaries` whether the row's key is at or before it, then for a keyless table the
-  /// row's ctid. Then ``rows(reader:max:)`` until nil.
+  /// row's ctid. Then ``read(reader:max:into:)`` until it returns false.
   func copy(
     _ table: Table, part: SnapshotProgress.Part, after: String?, boundaries: [String],
     reader: Int
@@ -249,9 +249,12 @@ final class SnapshotSession: @unchecked Sendable {
     try await run(on: reader) { [sql] connection in try connection.startCopyOut(sql) }
   }
 
-  /// The next rows of reader `reader`'s COPY, each as its fields; nil at its end.
-  func rows(reader: Int, max: Int) async throws -> [[[UInt8]?]]? {
-    try await run(on: reader) { connection in try connection.copyOutRows(max: max) }
+  /// Hands up to `max` rows of reader `reader`'s COPY to `encoder`, on the reader's queue;
+  /// false once the COPY has ended.
+  func read(reader: Int, max: Int, into encoder: SnapshotRowEncoder) async throws -> Bool {
+    try await run(on: reader) { connection in
+      try connection.copyOut(max: max) { try encoder.add($0) }
+    }
   }
 
   /// Ends the snapshot transactions and closes the readers. A reader cut short in the middle

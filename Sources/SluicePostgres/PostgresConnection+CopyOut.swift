@@ -1,12 +1,18 @@
 import CLibPQ
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// `COPY (SELECT …) TO STDOUT` in PostgreSQL's text format, streamed row by row: the CDC
 /// source's initial snapshot reads its tables this way. A COPY sends rows without the cursor's
 /// round trip per FETCH and without a result set libpq first builds in memory; when the reader
 /// stops taking rows, TCP's window fills and the server waits, so memory stays bounded.
 extension PostgresConnection {
-  /// Starts `sql` (a `COPY … TO STDOUT` statement); then ``copyOutRows(max:)`` until it
-  /// returns nil. Nothing else may run on the connection meanwhile.
+  /// Starts `sql` (a `COPY … TO STDOUT` statement); then ``copyOut(max:_:)`` until it
+  /// returns false. Nothing else may run on the connection meanwhile.
   package func startCopyOut(_ sql: String) throws {
     let result = PQexec(handle, sql)
     defer { PQclear(result) }
@@ -17,32 +23,35 @@ extension PostgresConnection {
     }
   }
 
-  /// Up to `max` rows of the COPY started by ``startCopyOut(_:)``, each as its fields (nil for
-  /// SQL NULL, escapes undone); nil once the COPY has ended and the server said it succeeded.
-  package func copyOutRows(max: Int) throws -> [[[UInt8]?]]? {
+  /// Hands up to `max` rows of the COPY started by ``startCopyOut(_:)`` to `body`, each as
+  /// its line in libpq's buffer (valid only during the call: ``CopyTextFormat/parse(_:into:)``
+  /// reads it into a reused ``CopyRow``). Returns false once the COPY has ended and the server
+  /// said it succeeded, true while more rows may follow.
+  package func copyOut(
+    max: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void
+  ) throws -> Bool {
     // The COPY ended with the rows of the last call: its command is over.
-    if PQtransactionStatus(handle) != PQTRANS_ACTIVE { return nil }
-    var rows: [[[UInt8]?]] = []
-    rows.reserveCapacity(max)
-    while rows.count < max {
+    if PQtransactionStatus(handle) != PQTRANS_ACTIVE { return false }
+    var count = 0
+    while count < max {
       var buffer: UnsafeMutablePointer<CChar>?
       let length = PQgetCopyData(handle, &buffer, 0)
       if length > 0, let buffer {
         defer { PQfreemem(buffer) }
-        rows.append(
-          buffer.withMemoryRebound(to: UInt8.self, capacity: Int(length)) {
-            CopyTextFormat.fields(of: UnsafeBufferPointer(start: $0, count: Int(length)))
-          })
+        try buffer.withMemoryRebound(to: UInt8.self, capacity: Int(length)) {
+          try body(UnsafeBufferPointer(start: $0, count: Int(length)))
+        }
+        count += 1
         continue
       }
       if length == -1 {
         // The COPY is over: its result says whether it succeeded.
         try finishCopyOut()
-        return rows.isEmpty ? nil : rows
+        return false
       }
       throw connectionError("COPY")
     }
-    return rows
+    return true
   }
 
   /// Reads the results after the COPY's data until libpq has none left, throwing the first
@@ -59,21 +68,49 @@ extension PostgresConnection {
   }
 }
 
+/// One row of a COPY in PostgreSQL's text format with its escapes undone: the fields' bytes
+/// one after another in `bytes`, and per field its range there (nil for SQL NULL). A reader
+/// keeps one and parses every row into it, so a table is read without an allocation per row
+/// once the buffers have grown.
+package struct CopyRow {
+  package var bytes: [UInt8] = []
+  package var fields: [Range<Int>?] = []
+
+  package init() {}
+}
+
 /// PostgreSQL's COPY text format: one row per line, fields separated by tabs, `\N` for NULL,
 /// and backslash escapes for the bytes that would be ambiguous (`\\`, `\t`, `\n`, `\r`, `\b`,
 /// `\f`, `\v`, and on input also octal `\NNN` and hex `\xNN`, undone here as well).
 package enum CopyTextFormat {
-  /// The fields of one row (with or without its trailing newline).
-  package static func fields(of line: UnsafeBufferPointer<UInt8>) -> [[UInt8]?] {
+  /// Parses one row (with or without its trailing newline) into `row`, replacing what it held.
+  package static func parse(_ line: UnsafeBufferPointer<UInt8>, into row: inout CopyRow) {
+    row.bytes.removeAll(keepingCapacity: true)
+    row.fields.removeAll(keepingCapacity: true)
     var end = line.count
     if end > 0, line[end - 1] == UInt8(ascii: "\n") { end -= 1 }
-    var fields: [[UInt8]?] = []
+    guard end > 0, let base = line.baseAddress else {
+      row.fields.append(0..<0)
+      return
+    }
+    if memchr(base, Int32(UInt8(ascii: "\\")), end) == nil {
+      // Most rows have no escape at all: one copy, and the fields are the runs between tabs.
+      row.bytes.append(contentsOf: UnsafeBufferPointer(start: base, count: end))
+      var start = 0
+      while let tab = memchr(base + start, Int32(UInt8(ascii: "\t")), end - start) {
+        let index = base.distance(to: tab.assumingMemoryBound(to: UInt8.self))
+        row.fields.append(start..<index)
+        start = index + 1
+      }
+      row.fields.append(start..<end)
+      return
+    }
     var start = 0
     var index = 0
     var escaped = false
     while true {
       if index == end || line[index] == UInt8(ascii: "\t") {
-        fields.append(field(line, start, index, escaped: escaped))
+        appendField(line, start, index, escaped: escaped, to: &row)
         if index == end { break }
         index += 1
         start = index
@@ -88,35 +125,41 @@ package enum CopyTextFormat {
         index += 1
       }
     }
-    return fields
   }
 
-  private static func field(
-    _ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, escaped: Bool
-  ) -> [UInt8]? {
+  private static func appendField(
+    _ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, escaped: Bool,
+    to row: inout CopyRow
+  ) {
     let count = Swift.max(0, Swift.min(end, line.count) - start)
-    if !escaped { return Array(UnsafeBufferPointer(rebasing: line[start..<(start + count)])) }
-    if count == 2, line[start + 1] == UInt8(ascii: "N") { return nil }
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(count)
+    if count == 2, escaped, line[start + 1] == UInt8(ascii: "N") {
+      row.fields.append(nil)
+      return
+    }
+    let first = row.bytes.count
+    defer { row.fields.append(first..<row.bytes.count) }
+    if !escaped {
+      row.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: line[start..<(start + count)]))
+      return
+    }
     var i = start
     let stop = start + count
     while i < stop {
       let byte = line[i]
       i += 1
       guard byte == UInt8(ascii: "\\"), i < stop else {
-        bytes.append(byte)
+        row.bytes.append(byte)
         continue
       }
       let next = line[i]
       i += 1
       switch next {
-      case UInt8(ascii: "b"): bytes.append(8)
-      case UInt8(ascii: "f"): bytes.append(12)
-      case UInt8(ascii: "n"): bytes.append(10)
-      case UInt8(ascii: "r"): bytes.append(13)
-      case UInt8(ascii: "t"): bytes.append(9)
-      case UInt8(ascii: "v"): bytes.append(11)
+      case UInt8(ascii: "b"): row.bytes.append(8)
+      case UInt8(ascii: "f"): row.bytes.append(12)
+      case UInt8(ascii: "n"): row.bytes.append(10)
+      case UInt8(ascii: "r"): row.bytes.append(13)
+      case UInt8(ascii: "t"): row.bytes.append(9)
+      case UInt8(ascii: "v"): row.bytes.append(11)
       case UInt8(ascii: "0")...UInt8(ascii: "7"):
         var value = Int(next - UInt8(ascii: "0"))
         var digits = 1
@@ -125,7 +168,7 @@ package enum CopyTextFormat {
           i += 1
           digits += 1
         }
-        bytes.append(UInt8(truncatingIfNeeded: value))
+        row.bytes.append(UInt8(truncatingIfNeeded: value))
       case UInt8(ascii: "x") where i < stop && hexValue(line[i]) != nil:
         var value = hexValue(line[i])!
         i += 1
@@ -133,13 +176,12 @@ package enum CopyTextFormat {
           value = value * 16 + low
           i += 1
         }
-        bytes.append(value)
+        row.bytes.append(value)
       default:
         // `\\` and any other escaped byte stand for themselves.
-        bytes.append(next)
+        row.bytes.append(next)
       }
     }
-    return bytes
   }
 
   private static func hexValue(_ byte: UInt8) -> UInt8? {

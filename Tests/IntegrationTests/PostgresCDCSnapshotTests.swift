@@ -72,7 +72,8 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
     XCTAssertEqual(canonicalJSON(readAfter), canonicalJSON(createdAfter), "every type as streamed")
     XCTAssertTrue(read["before"] is NSNull)
     let source = try XCTUnwrap(read["source"] as? [String: Any])
-    XCTAssertEqual(source["snapshot"] as? String, "true")
+    // The first table's only row: Debezium's `first` (its `last` goes to the last table's).
+    XCTAssertEqual(source["snapshot"] as? String, "first")
     XCTAssertEqual(source["table"] as? String, "snap_types")
     XCTAssertNotNil(source["lsn"] as? Int)
     XCTAssertTrue((source["sequence"] as? String)?.hasPrefix("[null,") == true)
@@ -89,6 +90,19 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
       ["x", "y"])
 
     let composite = try worker.records("snap.public.snap_composite")
+    // Debezium's marks on the last table: its first row, every other, and the snapshot's last.
+    var marks: [String: [String]] = [:]
+    for record in composite {
+      guard let value = record["value"] as? [String: Any], value["op"] as? String == "r",
+        let source = value["source"] as? [String: Any], let mark = source["snapshot"] as? String,
+        let key = record["key"] as? [String: Any]
+      else { continue }
+      marks[mark, default: []].append("\(key["name"] ?? "")/\(key["n"] ?? "")")
+    }
+    XCTAssertEqual(marks["first_in_data_collection"], ["k0/7"], "the first row in key order")
+    XCTAssertEqual(marks["last"], ["k6/4997"], "the last row in key order")
+    XCTAssertEqual(marks["true"]?.count, 4998)
+    XCTAssertEqual(marks.count, 3, "\(marks.keys)")
     let keys = composite.compactMap { $0["key"] as? [String: Any] }
     XCTAssertEqual(keys.count, 5001)
     XCTAssertEqual(Set(keys.map(canonicalJSON)).count, 5001, "each row once")

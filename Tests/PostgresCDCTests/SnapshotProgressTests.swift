@@ -36,6 +36,45 @@ final class SnapshotProgressTests: XCTestCase {
     XCTAssertNil(CDCPosition(SourcePosition("garbage")))
   }
 
+  func testTheWritersQuickPositionsAreTheGeneralForm() {
+    let key = #"{"id":"é|b"}"#
+    for (generation, sequence, table) in [
+      (UInt32(0), UInt64(1), 0), (0, 0xABC_DEF0_1234, 0xFFFF), (7, 42, 3), (0, 1 << 48, 2),
+      (0, 5, 1 << 16),
+    ] {
+      let quick = SnapshotPositions(base: 0x100, segment: 0x1_80A0, generation: generation)
+        .position(sequence: sequence, table: table, key: Array(key.utf8))
+      var general = point(0x1_80A0, sequence, table, key)
+      general.generation = generation
+      XCTAssertEqual(quick, general.sourcePosition(progress: nil), "\(sequence) \(table)")
+      // (Values past the widths are never reached: their text does not parse back.)
+      if sequence >> 48 == 0 && table >> 16 == 0 {
+        XCTAssertEqual(CDCPosition(quick), .snapshot(general, nil))
+      }
+    }
+    // A keyless row's ctid as its key.
+    XCTAssertEqual(
+      SnapshotPositions(base: 1, segment: 2, generation: 0).position(
+        sequence: 3, table: 4, key: Array("(0,5)".utf8)),
+      SnapshotPoint(base: 1, segment: 2, sequence: 3, table: 4, key: "(0,5)")
+        .sourcePosition(progress: nil))
+  }
+
+  func testDebeziumsSnapshotMarks() {
+    func mark(_ first: Bool, _ last: Bool, table: Int, of count: Int) -> String {
+      "\(SnapshotMark(firstInTable: first, lastInTable: last, firstTable: table == 0, lastTable: table == count - 1).text)"
+    }
+    XCTAssertEqual(mark(true, false, table: 0, of: 2), "first")
+    XCTAssertEqual(mark(false, true, table: 0, of: 2), "last_in_data_collection")
+    XCTAssertEqual(mark(true, false, table: 1, of: 2), "first_in_data_collection")
+    XCTAssertEqual(mark(false, true, table: 1, of: 2), "last")
+    XCTAssertEqual(mark(false, false, table: 1, of: 3), "true")
+    // One row that is first and last: the last mark wins, as in Debezium.
+    XCTAssertEqual(mark(true, true, table: 0, of: 1), "last")
+    XCTAssertEqual(mark(true, true, table: 0, of: 2), "first")
+    XCTAssertEqual(mark(true, true, table: 1, of: 3), "last_in_data_collection")
+  }
+
   func testStateAfterTheSeparatorIsNotCompared() {
     let plain = SourcePosition("0000000000000100-00000001")
     let carrying = SourcePosition("0000000000000100-00000001|state")

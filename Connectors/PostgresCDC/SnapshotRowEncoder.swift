@@ -1,0 +1,140 @@
+import SluiceCore
+import SluicePostgres
+
+/// One snapshot reader's work on one part of a table: each COPY row, parsed in place into a
+/// reused ``CopyRow``, becomes Debezium's `op: "r"` event in the batch being filled.
+///
+/// Used on the reader's own queue, row after row, so no row is copied into an array of its
+/// own first. It holds the last row back until it knows whether another follows, for
+/// Debezium's `last` and `last_in_data_collection` marks (``SnapshotMark``).
+final class SnapshotRowEncoder: @unchecked Sendable {
+  /// What the encoder needs to know of the part it reads.
+  struct Part {
+    var index: Int
+    /// The table's place in the snapshot's list, and how many there are (for the marks).
+    var table: Int
+    var tableCount: Int
+    var name: QualifiedName
+    var partitions: Int
+    /// Whether the COPY starts at the table's first row and ends at its last.
+    var startsTable: Bool
+    var endsTable: Bool
+    /// Keys an ended segment owns up to (``SnapshotProgress/boundaryKeys(inPart:)``): the
+    /// COPY adds per key a column saying whether the row's key is at or before it.
+    var boundaries: [String]
+  }
+
+  private let stream: ChangeStream
+  private let table: ChangeStream.Table
+  private let part: Part
+  private let progress: SnapshotProgress
+  private let start: SnapshotSession.Start
+  private let keyed: Bool
+  private let columns: Int
+  /// The row parsed last, not yet encoded, and the buffer the next one is parsed into.
+  private var held = CopyRow()
+  private var isHolding = false
+  private var spare = CopyRow()
+  /// The columns of the row being encoded, reused row after row.
+  private var rowColumns: [Row.Column] = []
+  /// Rows read so far, the skipped ones included.
+  private var rowsRead = 0
+  private var batch: SnapshotBatch
+  private var batchNumber: Int
+  /// The Kafka timestamp of the batch's records: one clock reading per batch.
+  private var timestamp: Int64 = 0
+  /// Per mark, the events' `source`, `transaction` and `op`, the same for every row.
+  private var sourceAndOp: [SnapshotMark: [UInt8]] = [:]
+
+  init(
+    stream: ChangeStream, table: ChangeStream.Table, part: Part, progress: SnapshotProgress,
+    start: SnapshotSession.Start, keyed: Bool, firstBatchNumber: Int
+  ) {
+    self.stream = stream
+    self.table = table
+    self.part = part
+    self.progress = progress
+    self.start = start
+    self.keyed = keyed
+    self.columns = table.relation.columns.count
+    self.batchNumber = firstBatchNumber
+    batch = SnapshotBatch(part: part.index, records: [], keys: [], rows: 0, skipped: 0)
+  }
+
+  /// Reads one COPY row: the row held before it is encoded, and this one is held.
+  func add(_ line: UnsafeBufferPointer<UInt8>) throws {
+    if batch.rows == 0 { timestamp = currentTimeMillis() }
+    CopyTextFormat.parse(line, into: &spare)
+    swap(&held, &spare)
+    defer { rowsRead += 1 }
+    batch.rows += 1
+    if isHolding { try encode(spare, isFirst: rowsRead == 1, isLast: false) }
+    isHolding = true
+  }
+
+  /// The rows encoded since the last call, and the partition a keyless part's next batch
+  /// goes to. At the end of the COPY (`ended`), the held row is encoded as its last.
+  func takeBatch(ended: Bool) throws -> SnapshotBatch {
+    if ended, isHolding {
+      isHolding = false
+      try encode(held, isFirst: rowsRead == 1, isLast: true)
+    }
+    let taken = batch
+    batch = SnapshotBatch(part: part.index, records: [], keys: [], rows: 0, skipped: 0)
+    batchNumber += 1
+    return taken
+  }
+
+  private func encode(_ row: CopyRow, isFirst: Bool, isLast: Bool) throws {
+    guard row.fields.count >= columns + (keyed ? part.boundaries.count : 1) else {
+      throw PostgresError(sqlState: nil, message: "a COPY row of \(part.name) has too few fields")
+    }
+    rowColumns.removeAll(keepingCapacity: true)
+    for i in 0..<columns { rowColumns.append(row.fields[i].map(Row.Column.text) ?? .null) }
+    let values = Row(bytes: row.bytes[...], columns: rowColumns)
+    let mark = SnapshotMark(
+      firstInTable: isFirst && part.startsTable, lastInTable: isLast && part.endsTable,
+      firstTable: part.table == 0, lastTable: part.table == part.tableCount - 1)
+    let rendered: [UInt8]
+    if let known = sourceAndOp[mark] {
+      rendered = known
+    } else {
+      rendered = stream.readSourceAndOp(
+        table, lsn: start.lsn, xid: start.xid, milliseconds: start.milliseconds, mark: mark)
+      sourceAndOp[mark] = rendered
+    }
+    guard
+      let read = try stream.snapshotRead(
+        values, of: table, lsn: start.lsn, xid: start.xid, milliseconds: start.milliseconds,
+        mark: mark, sourceAndOp: rendered)
+    else { return }
+    let key: [UInt8]
+    if keyed, let recordKey = read.key {
+      key = recordKey
+      if !part.boundaries.isEmpty, isOwnedByEndedSegment(recordKey, row) {
+        batch.skipped += 1
+        return
+      }
+    } else {
+      key = row.fields[row.fields.count - 1].map { Array(row.bytes[$0]) } ?? []
+    }
+    batch.records.append(
+      SourceRecord(
+        // Each send of a keyless part goes to one partition (``SnapshotProgress``).
+        topic: read.topic, partition: keyed ? nil : batchNumber % part.partitions, key: read.key,
+        value: read.value, headers: read.headers, timestamp: timestamp, position: nil))
+    batch.keys.append(key)
+  }
+
+  /// Whether an ended segment already wrote this row: its key is within that segment's part
+  /// of the table in the row's partition.
+  private func isOwnedByEndedSegment(_ key: [UInt8], _ row: CopyRow) -> Bool {
+    let partition = Partitioner.partition(forKey: key, partitions: part.partitions)
+    let owned = progress.boundaryKeys(inPart: part.index, partition: partition)
+    return owned.contains { boundary in
+      part.boundaries.firstIndex(of: boundary).map { i in
+        row.fields[columns + i].map { row.bytes[$0].elementsEqual("t".utf8) } ?? false
+      } ?? false
+    }
+  }
+}
