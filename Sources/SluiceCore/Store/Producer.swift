@@ -10,37 +10,39 @@ public struct Producer: Sendable {
     self.partitioner = partitioner
   }
 
-  /// Records grouped by partition, in first-seen order, each with its index in `records`.
-  public func route(_ records: [SourceRecord]) async throws -> [(
-    TopicPartition, [(index: Int, record: SourceRecord)]
-  )] {
+  /// The indexes in `records` grouped by partition, in first-seen order. (Indexes, not the
+  /// records: a source sends up to a million records a second, each of whose copies would
+  /// retain and release its topic, key, value and headers.)
+  public func route(_ records: [SourceRecord]) async throws -> [(TopicPartition, [Int])] {
     var partitionCounts: [String: Int] = [:]
     var batchIndexes: [TopicPartition: Int] = [:]
-    var batches: [(TopicPartition, [(index: Int, record: SourceRecord)])] = []
+    var batches: [(TopicPartition, [Int])] = []
     // Runs of records for the same topic and partition (a source's usual output) skip the
     // dictionary lookups, which hash the topic name.
     var lastTopic: String?
     var lastCount = 0
     var lastBatch = -1
-    for (index, record) in records.enumerated() {
-      if record.topic != lastTopic {
-        if let known = partitionCounts[record.topic] {
+    for index in records.indices {
+      let topic = records[index].topic
+      if topic != lastTopic {
+        if let known = partitionCounts[topic] {
           lastCount = known
         } else {
-          lastCount = try await store.ensureTopic(record.topic)
-          partitionCounts[record.topic] = lastCount
+          lastCount = try await store.ensureTopic(topic)
+          partitionCounts[topic] = lastCount
         }
-        lastTopic = record.topic
+        lastTopic = topic
         lastBatch = -1
       }
       let count = lastCount
       let partition =
-        record.partition ?? partitioner.partition(forKey: record.key, partitions: count)
+        records[index].partition
+        ?? partitioner.partition(forKey: records[index].key, partitions: count)
       guard partition >= 0 && partition < count else {
-        throw TopicStoreError.unknownPartition(record.topic, partition, partitions: count)
+        throw TopicStoreError.unknownPartition(topic, partition, partitions: count)
       }
       if lastBatch < 0 || batches[lastBatch].0.partition != partition {
-        let tp = TopicPartition(record.topic, partition)
+        let tp = TopicPartition(topic, partition)
         if let known = batchIndexes[tp] {
           lastBatch = known
         } else {
@@ -50,7 +52,7 @@ public struct Producer: Sendable {
           if lastBatch == 0 { batches[0].1.reserveCapacity(records.count) }
         }
       }
-      batches[lastBatch].1.append((index, record))
+      batches[lastBatch].1.append(index)
     }
     return batches
   }
@@ -65,15 +67,15 @@ public struct Producer: Sendable {
           tp,
           batch.map {
             OutgoingRecord(
-              timestamp: $0.record.timestamp, key: $0.record.key, value: $0.record.value,
-              headers: $0.record.headers)
+              timestamp: records[$0].timestamp, key: records[$0].key, value: records[$0].value,
+              headers: records[$0].headers)
           }
         )
       })
     var results = [RecordMetadata?](repeating: nil, count: records.count)
     for ((tp, batch), base) in zip(routed, bases) {
-      for (i, entry) in batch.enumerated() {
-        results[entry.index] = RecordMetadata(
+      for (i, index) in batch.enumerated() {
+        results[index] = RecordMetadata(
           topic: tp.topic, partition: tp.partition, offset: base + Int64(i))
       }
     }

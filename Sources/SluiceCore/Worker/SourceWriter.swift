@@ -94,7 +94,7 @@ final class SourceWriter: SourceTaskContext {
     var batches: [(TopicPartition, [OutgoingRecord])] = []
     var placements: [(indexes: [Int], lastPosition: SourcePosition?)] = []
     for (tp, batch) in try await producer.route(prepared.records) {
-      let unwritten = try await unwritten(batch, in: tp)
+      let unwritten = try await unwritten(batch, of: prepared.records, in: tp)
       for index in unwritten.replayed {
         results[kept[index]] = RecordMetadata(
           topic: tp.topic, partition: tp.partition, offset: RecordMetadata.replayedOffset)
@@ -196,27 +196,31 @@ final class SourceWriter: SourceTaskContext {
 
   /// One partition's share of a send without the records it already holds, the last one
   /// carrying this connector's name and the batch's last position in its headers.
-  private func unwritten(_ batch: [(index: Int, record: SourceRecord)], in tp: TopicPartition)
+  private func unwritten(_ batch: [Int], of records: [SourceRecord], in tp: TopicPartition)
     async throws
     -> (records: [OutgoingRecord], indexes: [Int], replayed: [Int], lastPosition: SourcePosition?)
   {
-    let hasPositions = batch.contains { $0.record.position != nil }
+    let hasPositions = batch.contains { records[$0].position != nil }
     let durable = hasPositions ? try await lastDurablePosition(tp) : nil
     var outgoing: [OutgoingRecord] = []
     var indexes: [Int] = []
     var replayed: [Int] = []
-    for (index, record) in batch {
-      if let position = record.position, let durable, position <= durable {
+    outgoing.reserveCapacity(batch.count)
+    indexes.reserveCapacity(batch.count)
+    for index in batch {
+      if let durable, let position = records[index].position, position <= durable {
         replayed.append(index)
         continue
       }
       outgoing.append(
         OutgoingRecord(
-          timestamp: record.timestamp, key: record.key, value: record.value, headers: record.headers
-        ))
+          timestamp: records[index].timestamp, key: records[index].key,
+          value: records[index].value, headers: records[index].headers))
       indexes.append(index)
     }
-    let lastPosition = batch.last(where: { $0.record.position != nil })?.record.position
+    let lastPosition = batch.last(where: { records[$0].position != nil }).flatMap {
+      records[$0].position
+    }
     if let lastPosition, !outgoing.isEmpty {
       outgoing[outgoing.count - 1].headers += [
         RecordHeader(SourceHeaders.connector, connectorName),
