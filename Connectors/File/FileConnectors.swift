@@ -104,17 +104,12 @@ struct FileSourceConnector: SourceConnector {
     )
   }
 
-  func makeTask(index: Int, count: Int, context: any SourceTaskContext) throws -> any SourceTask {
-    // One file has one reader: extra tasks would read the same lines.
-    guard index == 0 else { return IdleSourceTask() }
-    return FileSourceTask(config: config, context: context)
-  }
-}
+  /// One: a file has one reader; more tasks would read the same lines (Kafka's
+  /// FileStreamSourceConnector also makes one task config whatever `tasks.max` is).
+  func taskCount(maxTasks: Int) -> Int { 1 }
 
-/// A task with nothing to do (the file source's tasks beyond the first).
-struct IdleSourceTask: SourceTask {
-  func run() async throws {
-    while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+  func makeTask(index: Int, count: Int, context: any SourceTaskContext) throws -> any SourceTask {
+    FileSourceTask(config: config, context: context)
   }
 }
 

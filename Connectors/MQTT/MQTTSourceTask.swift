@@ -77,17 +77,11 @@ struct MQTTSourceConnector: SourceConnector {
     config = try MQTTConfig(definition: definition)
   }
 
-  func makeTask(index: Int, count: Int, context: any SourceTaskContext) throws -> any SourceTask {
-    // One client id is one session on the broker; a second task would take it over.
-    guard index == 0 else { return IdleMQTTTask() }
-    return MQTTSourceTask(config: config, context: context)
-  }
-}
+  /// One: a client id is one session on the broker; a second task would take it over.
+  func taskCount(maxTasks: Int) -> Int { 1 }
 
-/// Tasks beyond the first of an MQTT connector have nothing to do.
-struct IdleMQTTTask: SourceTask {
-  func run() async throws {
-    while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+  func makeTask(index: Int, count: Int, context: any SourceTaskContext) throws -> any SourceTask {
+    MQTTSourceTask(config: config, context: context)
   }
 }
 

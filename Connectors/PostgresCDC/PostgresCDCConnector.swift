@@ -22,10 +22,11 @@ struct PostgresCDCConnector: TransformFusingSource {
     config = try CDCConfig(definition: definition)
   }
 
+  /// One: a slot has one reader (Debezium's PostgreSQL connector also runs a single task).
+  func taskCount(maxTasks: Int) -> Int { 1 }
+
   func makeTask(index: Int, count: Int, context: any SourceTaskContext) throws -> any SourceTask {
-    // A slot has one reader: further tasks would have nothing to do.
-    guard index == 0 else { return IdleCDCTask() }
-    return CDCSourceTask(config: config, unwrap: unwrap, context: context)
+    CDCSourceTask(config: config, unwrap: unwrap, context: context)
   }
 
   /// Takes over a chain's leading `unwrap` (Debezium's ExtractNewRecordState), the commonest
@@ -58,12 +59,5 @@ struct PostgresCDCConnector: TransformFusingSource {
       }
     }
     await control.close()
-  }
-}
-
-/// The tasks beyond the first: a slot is read by one task.
-struct IdleCDCTask: SourceTask {
-  func run() async throws {
-    while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
   }
 }

@@ -241,17 +241,11 @@ struct WebhookSourceConnector: SourceConnector {
     config = try WebhookConfig(definition: definition)
   }
 
-  func makeTask(index: Int, count: Int, context: any SourceTaskContext) throws -> any SourceTask {
-    // One endpoint has one handler; extra tasks would compete for the same path.
-    guard index == 0 else { return IdleWebhookTask() }
-    return WebhookSourceTask(config: config, context: context)
-  }
-}
+  /// One: an endpoint has one handler; more tasks would compete for the same path.
+  func taskCount(maxTasks: Int) -> Int { 1 }
 
-/// Tasks beyond the first of a webhook connector have nothing to do.
-struct IdleWebhookTask: SourceTask {
-  func run() async throws {
-    while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+  func makeTask(index: Int, count: Int, context: any SourceTaskContext) throws -> any SourceTask {
+    WebhookSourceTask(config: config, context: context)
   }
 }
 

@@ -24,12 +24,12 @@ extension AdminAPI {
       if await folder.worker.definitions[name] != nil || status.status(of: name) != nil {
         throw APIError(.conflict, "Connector \(name) already exists")
       }
-      let definition = try await validated(name: name, config: config, folder: folder)
+      let (definition, connector) = try await validated(name: name, config: config, folder: folder)
       if let initial, initial != .running {
         try folder.worker.targetStates.set(initial, for: name)
       }
       try await write(name, config, replacing: nil, folder: folder)
-      return try jsonResponse(encoding: info(of: definition), status: .created)
+      return try jsonResponse(encoding: info(of: definition, connector), status: .created)
     }
     router.get("/connectors/:name/config") { _, context -> Response in
       let (_, definition) = try await lookUp(try context.parameters.requireDecoded("name"))
@@ -82,9 +82,10 @@ extension AdminAPI {
     let folder = try requireFolder()
     let existing = await folder.worker.definitions[name]?.file ?? status.status(of: name)?.configFile
     if existing == nil && !creating { throw APIError(.notFound, "Connector \(name) not found") }
-    let definition = try await validated(name: name, config: config, folder: folder)
+    let (definition, connector) = try await validated(name: name, config: config, folder: folder)
     try await write(name, config, replacing: existing, folder: folder)
-    return try jsonResponse(encoding: info(of: definition), status: existing == nil ? .created : .ok)
+    return try jsonResponse(
+      encoding: info(of: definition, connector), status: existing == nil ? .created : .ok)
   }
 
   private func write(
@@ -100,21 +101,23 @@ extension AdminAPI {
   /// Translates and builds the connector as the worker will when it loads the file, so a
   /// config that would not run is refused before anything is written (400 with the reason).
   private func validated(name: String, config: ConnectConfig, folder: ConnectorFolder)
-    async throws -> ConnectorDefinition
+    async throws -> (ConnectorDefinition, ConfiguredConnector)
   {
     let registry = folder.worker.registry
     let file = (folder.directory as NSString).appendingPathComponent("\(name).yaml")
     do {
       let definition = try registry.definition(
         name: name, config: config, file: file, interpolation: folder.interpolation)
-      _ = try registry.instantiate(definition)
-      return definition
+      return (definition, try registry.instantiate(definition))
     } catch {
       throw APIError(.badRequest, "Connector configuration is invalid: \(error)")
     }
   }
 
-  private func info(of definition: ConnectorDefinition) -> ConnectorInfo {
+  /// The answer to a config write: the tasks listed are those the connector will run.
+  private func info(of definition: ConnectorDefinition, _ connector: ConfiguredConnector)
+    -> ConnectorInfo
+  {
     let type: String
     switch definition.role {
     case .source: type = "source"
@@ -122,7 +125,9 @@ extension AdminAPI {
     }
     return ConnectorInfo(
       name: definition.name, config: shownConfig(of: definition),
-      tasks: (0..<definition.tasks).map { TaskID(connector: definition.name, task: $0) },
+      tasks: (0..<connector.taskCount(maxTasks: definition.tasks)).map {
+        TaskID(connector: definition.name, task: $0)
+      },
       type: type)
   }
 

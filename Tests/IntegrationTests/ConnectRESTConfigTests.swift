@@ -66,6 +66,40 @@ final class ConnectRESTConfigTests: XCTestCase {
     XCTAssertEqual(try object(again.body)["error_code"] as? Int, 409)
   }
 
+  /// As in Kafka Connect, `tasks.max` is a maximum: a connector that reads one file runs one
+  /// task, and the API, the status and the metrics list that one (a sink's tasks all run:
+  /// SinkGroupTests).
+  func testTheTasksListedAreThoseTheConnectorRunsWithinTasksMax() throws {
+    let input = worker.directory.appendingPathComponent("wide.txt")
+    try "one\n".write(to: input, atomically: false, encoding: .utf8)
+    let source = try worker.send(
+      "POST", "/connectors",
+      json:
+        #"{"name": "wide-source", "config": {"connector.class": "FileStreamSource", "tasks.max": "3", "file": "\#(input.path)", "topic": "wide"}}"#
+    )
+    XCTAssertEqual(source.status, 201, String(decoding: source.body, as: UTF8.self))
+    let created = try XCTUnwrap(JSONSerialization.jsonObject(with: source.body) as? [String: Any])
+    XCTAssertEqual((created["tasks"] as? [[String: Any]])?.compactMap { $0["task"] as? Int }, [0])
+    try waitUntil("its one task running") {
+      let s = try worker.getJSON("/connectors/wide-source/status") as? [String: Any]
+      return (s?["tasks"] as? [[String: Any]])?.map { $0["state"] as? String } == ["RUNNING"]
+    }
+    try waitUntil("the line written") { try worker.records("wide").count == 1 }
+    let listed = try worker.getJSON("/connectors/wide-source/tasks") as? [[String: Any]]
+    XCTAssertEqual(listed?.count, 1)
+    let info = try worker.getJSON("/connectors/wide-source") as? [String: Any]
+    XCTAssertEqual((info?["tasks"] as? [[String: Any]])?.compactMap { $0["task"] as? Int }, [0])
+    XCTAssertEqual(
+      (try worker.getJSON("/connectors/wide-source/config") as? [String: String])?["tasks.max"],
+      "3", "the config keeps the maximum asked for")
+    XCTAssertEqual(try worker.send("GET", "/connectors/wide-source/tasks/1/status").status, 404)
+    XCTAssertEqual(try worker.send("POST", "/connectors/wide-source/tasks/1/restart").status, 404)
+    let metrics = String(decoding: try worker.get("/metrics").body, as: UTF8.self)
+      .split(separator: "\n").filter { $0.contains(#"connector="wide-source""#) }
+    XCTAssertTrue(metrics.contains { $0.contains(#"task="0""#) }, metrics.joined(separator: "\n"))
+    XCTAssertFalse(metrics.contains { $0.contains(#"task="1""#) }, metrics.joined(separator: "\n"))
+  }
+
   func testPutPatchDeleteAndHandEditedFiles() throws {
     let input = worker.directory.appendingPathComponent("in.txt")
     FileManager.default.createFile(atPath: input.path, contents: nil)

@@ -141,6 +141,12 @@ public struct SinkRewind: Error, CustomStringConvertible, Sendable {
 
 /// A configured source connector: validated config, and a factory for its tasks.
 public protocol SourceConnector: Sendable {
+  /// How many tasks it runs when its file allows `maxTasks` (`tasks:`, Kafka Connect's
+  /// `tasks.max`), as Kafka Connect's `Connector.taskConfigs(maxTasks)` says it by the number of
+  /// configs it returns: from 1 to `maxTasks` (the runtime keeps it there). Status, the REST
+  /// API and metrics show these tasks only. Default: `maxTasks`.
+  func taskCount(maxTasks: Int) -> Int
+  /// Task `index` of the ``taskCount(maxTasks:)`` tasks, which `count` is.
   func makeTask(index: Int, count: Int, context: any SourceTaskContext) throws -> any SourceTask
   /// Called when the connector's file is removed (not on shutdown), to drop upstream state.
   func removed() async
@@ -163,6 +169,11 @@ public protocol SourceConnector: Sendable {
 
 /// A configured sink connector: validated config, and a factory for its tasks.
 public protocol SinkConnector: Sendable {
+  /// How many tasks it runs when its file allows `maxTasks`, as
+  /// ``SourceConnector/taskCount(maxTasks:)`` says for a source. Default: `maxTasks` (the tasks
+  /// share the partitions as one consumer group).
+  func taskCount(maxTasks: Int) -> Int
+  /// Task `index` of the ``taskCount(maxTasks:)`` tasks, which `count` is.
   func makeTask(index: Int, count: Int, context: any SinkTaskContext) throws -> any SinkTask
   func removed() async
   /// How large the batches given to `put` may grow, and how long to wait for one to fill.
@@ -196,10 +207,12 @@ public struct SinkBatching: Sendable, Equatable {
 }
 
 extension SourceConnector {
+  public func taskCount(maxTasks: Int) -> Int { maxTasks }
   public func removed() async {}
 }
 
 extension SinkConnector {
+  public func taskCount(maxTasks: Int) -> Int { maxTasks }
   public func removed() async {}
   public var batching: SinkBatching { SinkBatching() }
   public var offsetCommitInterval: Duration { .seconds(1) }

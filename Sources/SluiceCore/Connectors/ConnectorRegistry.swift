@@ -6,6 +6,21 @@ public enum ConfiguredConnector: Sendable {
   case sink(any SinkConnector)
 }
 
+extension ConfiguredConnector {
+  /// The tasks the worker runs for it under `tasks: maxTasks`: what the connector declares,
+  /// kept from 1 to `maxTasks`. Kafka Connect also lets a connector return no task config;
+  /// here every connector runs at least one task, so a running connector is never one that
+  /// does nothing.
+  public func taskCount(maxTasks: Int) -> Int {
+    let declared =
+      switch self {
+      case .source(let connector): connector.taskCount(maxTasks: maxTasks)
+      case .sink(let connector): connector.taskCount(maxTasks: maxTasks)
+      }
+    return min(max(declared, 1), max(maxTasks, 1))
+  }
+}
+
 /// The table of connector types the executable knows (`file`, `postgres-cdc`, …) and of the
 /// Kafka Connect classes it translates (`io.debezium.connector.postgresql.PostgresConnector`, …).
 ///

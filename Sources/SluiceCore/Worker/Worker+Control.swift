@@ -110,9 +110,8 @@ extension Worker {
   /// a stopped connector (no tasks).
   func keepStopped(_ definition: ConnectorDefinition, _ connector: ConfiguredConnector) {
     stopped[definition.name] = Stopped(definition: definition, connector: connector)
-    var s = Self.initialStatus(definition, workerID: workerID)
+    var s = Self.initialStatus(definition, tasks: 0, workerID: workerID)
     s.connector.state = .stopped
-    s.tasks = []
     status.set(s)
   }
 }

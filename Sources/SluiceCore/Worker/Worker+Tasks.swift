@@ -14,7 +14,9 @@ extension Worker {
     // runs to its end).
     let previous = retiring.removeValue(forKey: name)
     let board = status
-    var fresh = Self.initialStatus(definition, workerID: workerID)
+    // Only the tasks the connector declares run (and show in status), as in Kafka Connect.
+    let count = connector.taskCount(maxTasks: definition.tasks)
+    var fresh = Self.initialStatus(definition, tasks: count, workerID: workerID)
     if targetStates.state(of: name) == .paused { fresh.connector.state = .paused }
     if previous != nil {
       // No tasks yet: the old ones' last status updates find nothing to change.
@@ -27,7 +29,7 @@ extension Worker {
       board.set(fresh)
     }
     let gate = PauseGate(paused: targetStates.state(of: name) == .paused)
-    let restarts = (0..<definition.tasks).map { _ in TaskRestartSignal() }
+    let restarts = (0..<count).map { _ in TaskRestartSignal() }
     let run = ConnectorRun(
       tasks: makeRunners(definition, connector, gate: gate, restarts: restarts, logger: log),
       gracePeriod: taskStopGrace, logger: log)
@@ -129,7 +131,7 @@ extension Worker {
     _ definition: ConnectorDefinition, _ connector: ConfiguredConnector, gate: PauseGate,
     restarts: [TaskRestartSignal], logger log: Logger
   ) -> [@Sendable () async -> Void] {
-    let count = definition.tasks
+    let count = restarts.count
     // A source may take over the chain's first transform (TransformFusingSource); its tasks
     // then run the rest of the chain.
     let (connector, sourceTransforms) = Self.fusingFirstTransform(connector, definition.transforms)
@@ -197,7 +199,8 @@ extension Worker {
     warning.cancel()
   }
 
-  static func initialStatus(_ definition: ConnectorDefinition, workerID: String)
+  /// A connector's status as its `tasks` tasks start: UNASSIGNED each.
+  static func initialStatus(_ definition: ConnectorDefinition, tasks: Int, workerID: String)
     -> ConnectorStatus
   {
     let (kind, type): (String, String) =
@@ -207,7 +210,7 @@ extension Worker {
       }
     return ConnectorStatus(
       name: definition.name, connector: .init(state: .running, workerID: workerID, trace: nil),
-      tasks: (0..<definition.tasks).map {
+      tasks: (0..<tasks).map {
         TaskStatus(id: $0, state: .unassigned, workerID: workerID)
       },
       type: kind, connectorType: type, configFile: definition.file)

@@ -115,7 +115,7 @@ public actor Worker {
       removalCount += 1
       let removal = Removal(
         file: current.definition.file, connector: current.connector, id: removalCount,
-        tasks: current.definition.tasks)
+        tasks: current.restarts.count)
       retiring[name] = scheduleRemoval(name, removal, after: stopped)
       pendingRemovals[name] = removal
     }
@@ -131,7 +131,7 @@ public actor Worker {
       removalCount += 1
       let removal = Removal(
         file: current.definition.file, connector: current.connector, id: removalCount,
-        tasks: current.definition.tasks)
+        tasks: current.connector.taskCount(maxTasks: current.definition.tasks))
       retiring[name] = scheduleRemoval(name, removal, after: retiring[name])
       pendingRemovals[name] = removal
     }
