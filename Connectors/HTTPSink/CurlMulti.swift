@@ -61,7 +61,7 @@ struct CurlTLS: Sendable, Equatable {
 
 /// Settings that are the same for every request of a client, set once per connection handle.
 struct CurlSettings: Sendable {
-  var timeoutMs: Int
+  var timeout: Duration
   var tls: CurlTLS
 }
 
@@ -267,7 +267,7 @@ private final class Transfer {
     self.easy = easy
     try set(CURLOPT_NOSIGNAL, "CURLOPT_NOSIGNAL", 1)
     try set(CURLOPT_TCP_KEEPALIVE, "CURLOPT_TCP_KEEPALIVE", 1)
-    try set(CURLOPT_TIMEOUT_MS, "CURLOPT_TIMEOUT_MS", settings.timeoutMs)
+    try set(CURLOPT_TIMEOUT_MS, "CURLOPT_TIMEOUT_MS", Int(settings.timeout.inMilliseconds))
     try set(CURLOPT_HTTP_VERSION, "CURLOPT_HTTP_VERSION", Int(CURL_HTTP_VERSION_2TLS))
     // Bodies are given whole (POSTFIELDS), so the default 64 KiB upload buffer per
     // connection is memory for nothing.

@@ -28,7 +28,7 @@ final class HTTPSinkTask: SinkTask {
     exported = RequestMetrics(prefix: "sluice_http_sink", connector: config.name)
     client = try CurlMulti(
       maxConnectionsPerHost: config.maxInFlight,
-      settings: CurlSettings(timeoutMs: config.timeoutMs, tls: config.tls))
+      settings: CurlSettings(timeout: config.timeout, tls: config.tls))
   }
 
   func put(_ records: [Record]) async throws {
@@ -203,7 +203,7 @@ enum RetryDelay {
     -> Duration
   {
     let backoff = Backoff(
-      initial: .milliseconds(retry.backoffMs), maximum: .milliseconds(retry.maxBackoffMs),
+      initial: retry.backoff, maximum: retry.maxBackoff,
       jitter: .upToFull)
     let delay = backoff.delay(beforeRetry: attempt - 1)
     guard let seconds = retryAfterSeconds else { return delay }

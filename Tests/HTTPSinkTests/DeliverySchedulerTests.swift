@@ -57,7 +57,8 @@ final class DeliverySchedulerTests: XCTestCase {
   }
 
   func testRetryDelayGrowsIsCappedJitteredAndHonoursRetryAfter() {
-    let retry = HTTPSinkConfig.Retry(maxAttempts: 10, backoffMs: 100, maxBackoffMs: 1000)
+    let retry = HTTPSinkConfig.Retry(
+      maxAttempts: 10, backoff: .milliseconds(100), maxBackoff: .seconds(1))
     for _ in 0..<50 {
       let first = RetryDelay.after(attempt: 1, retry: retry, retryAfterSeconds: nil)
       XCTAssert(first >= .milliseconds(50) && first <= .milliseconds(100), "\(first)")
