@@ -250,7 +250,8 @@ struct MQTTConfig: Sendable {
     reconnectMaximum = .seconds(30)
     if let node = m.node("reconnect") {
       let r = try node.mapping(allowedKeys: Self.definitions.keys(under: "reconnect"))
-      reconnectInitial = max(.milliseconds(10), try r.duration("initial", default: reconnectInitial))
+      reconnectInitial = max(
+        .milliseconds(10), try r.duration("initial", default: reconnectInitial))
       reconnectMaximum = max(reconnectInitial, try r.duration("max", default: reconnectMaximum))
     }
 

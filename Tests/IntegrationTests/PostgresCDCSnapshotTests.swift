@@ -366,7 +366,8 @@ final class SnapshotWorkload: @unchecked Sendable {
 
         """
     }
-    sql += "DROP TABLE IF EXISTS \(sentinelTable); CREATE TABLE \(sentinelTable) (id int PRIMARY KEY);\n"
+    sql +=
+      "DROP TABLE IF EXISTS \(sentinelTable); CREATE TABLE \(sentinelTable) (id int PRIMARY KEY);\n"
     try cdcPSQL(url, sql)
   }
 
@@ -384,7 +385,8 @@ final class SnapshotWorkload: @unchecked Sendable {
       }
     }
     try passCDCSentinel(
-      worker, url: TestServers.postgresURL, table: sentinelTable, topic: topicPrefix + sentinelTable)
+      worker, url: TestServers.postgresURL, table: sentinelTable,
+      topic: topicPrefix + sentinelTable)
     actual = try actualEvents(worker, topicPrefix: topicPrefix)
     var wrong = 0
     var readDuringWorkload = 0

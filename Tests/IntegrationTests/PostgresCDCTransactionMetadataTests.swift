@@ -110,7 +110,9 @@ final class PostgresCDCTransactionMetadataTests: CDCWorkerTestCase {
     func xid(_ id: Any?) -> Int? { (id as? String).flatMap { Int($0.split(separator: ":")[0]) } }
     // A sentinel transaction, committed last: once its END is in, so is any repeat.
     let sentinel = try XCTUnwrap(
-      Int(try cdcPSQL(url, "BEGIN; INSERT INTO txm_end VALUES (1); SELECT txid_current(); COMMIT;")))
+      Int(
+        try cdcPSQL(
+          url, "BEGIN; INSERT INTO txm_end VALUES (1); SELECT txid_current(); COMMIT;")))
     try waitUntil("the sentinel transaction's END", timeout: 60) {
       try worker.records("txm-crash.transaction").contains {
         let value = $0["value"] as? [String: Any]

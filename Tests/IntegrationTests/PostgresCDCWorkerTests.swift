@@ -701,7 +701,8 @@ final class CDCWorkload: @unchecked Sendable {
       sql +=
         "DROP TABLE IF EXISTS \(table); CREATE TABLE \(table) (id int PRIMARY KEY, v bigint, note text);\n"
     }
-    sql += "DROP TABLE IF EXISTS \(sentinelTable); CREATE TABLE \(sentinelTable) (id int PRIMARY KEY);\n"
+    sql +=
+      "DROP TABLE IF EXISTS \(sentinelTable); CREATE TABLE \(sentinelTable) (id int PRIMARY KEY);\n"
     try cdcPSQL(url, sql)
   }
 
@@ -755,7 +756,8 @@ final class CDCWorkload: @unchecked Sendable {
       return records.values.map(\.count).reduce(0, +) >= self.eventCount
     }
     try passCDCSentinel(
-      worker, url: TestServers.postgresURL, table: sentinelTable, topic: topicPrefix + sentinelTable)
+      worker, url: TestServers.postgresURL, table: sentinelTable,
+      topic: topicPrefix + sentinelTable)
     try check(context: context) { try worker.records(topicPrefix + $0) }
     if let cluster {
       try check(context: context + ", read by librdkafka read_committed") {

@@ -25,7 +25,8 @@ final class DashboardConfigTests: XCTestCase {
     XCTAssertEqual(
       try parse("dashboard: { sample_interval_ms: 1s }\n").dashboard.sampleInterval, .seconds(1))
     XCTAssertEqual(
-      try parse("dashboard:\n  sample_interval_ms: 250\n").dashboard.sampleInterval, .milliseconds(250))
+      try parse("dashboard:\n  sample_interval_ms: 250\n").dashboard.sampleInterval,
+      .milliseconds(250))
   }
 
   func testOutOfRangeAndUnknownKeysAreErrorsAtTheirLine() {

@@ -121,7 +121,8 @@ extension TransactionalSourceSessionTests {
       XCTAssertNil(record.header(SourceHistoryTopic.offsetHeader), "placement headers are dropped")
     }
     // By age (the last 10 s) and by count.
-    let young = try await next.recentlyWritten(maxAge: .milliseconds(10_500), maxCount: nil, nowMs: now)
+    let young = try await next.recentlyWritten(
+      maxAge: .milliseconds(10_500), maxCount: nil, nowMs: now)
     XCTAssertEqual(young.records.count, 10)
     let newest = try await next.recentlyWritten(maxAge: nil, maxCount: 4, nowMs: now)
     XCTAssertEqual(newest.records.map(\.offset), written.suffix(4).map(\.1))

@@ -173,7 +173,8 @@ final class EmbeddedLogTests: LogTestCase {
 
   func testIntervalPolicyAcknowledgesBeforeTheSyncAndSyncsOnItsTimer() async throws {
     let log = try EmbeddedLog(
-      directory: directory, configuration: LogConfiguration(fsync: .interval(every: .milliseconds(20))))
+      directory: directory,
+      configuration: LogConfiguration(fsync: .interval(every: .milliseconds(20))))
     try log.createTopic("t", partitions: 2)
     _ = try await log.append([record(0)], topic: "t", partition: 0)
     _ = try await log.append([record(1)], topic: "t", partition: 1)

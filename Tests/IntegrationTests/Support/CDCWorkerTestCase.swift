@@ -57,7 +57,9 @@ class CDCWorkerTestCase: XCTestCase {
   /// otherwise have cut, which a fixed sleep could only hope for.
   func waitForStandbyReply(walsender pid: String, after seconds: Int) throws {
     let since = try cdcPSQL(url, "SELECT extract(epoch FROM now())")
-    try waitUntil("a standby reply to walsender \(pid) \(seconds) s on", timeout: Double(seconds) + 30) {
+    try waitUntil(
+      "a standby reply to walsender \(pid) \(seconds) s on", timeout: Double(seconds) + 30
+    ) {
       try cdcPSQL(
         url,
         "SELECT count(*) FROM pg_stat_replication WHERE pid = \(pid) AND extract(epoch FROM reply_time) > \(since) + \(seconds)"
