@@ -39,8 +39,8 @@ final class CurlReplies: Sendable {
 struct CurlResponse: Sendable {
   var status: Int
   var transportError: String?
-  /// The server's `Retry-After`, in seconds, when it sent one.
-  var retryAfterSeconds: Int? = nil
+  /// The server's `Retry-After` (a number of seconds on the wire), when it sent one.
+  var retryAfter: Duration? = nil
   /// The first ``CurlMulti/keptBodyBytes`` bytes of the response body.
   var body: [UInt8]
   var latency: Duration = .zero
@@ -385,7 +385,7 @@ private final class Transfer {
       guard result == CURLE_OK else {
         let text = String(cString: curl_easy_strerror(result))
         return CurlResponse(
-          status: 0, transportError: text, retryAfterSeconds: nil, body: [], latency: latency)
+          status: 0, transportError: text, retryAfter: nil, body: [], latency: latency)
       }
       let status = try info(CURLINFO_RESPONSE_CODE, "RESPONSE_CODE")
       let retryAfter = try info(offset: CURLINFO_RETRY_AFTER, "RETRY_AFTER")
@@ -396,7 +396,7 @@ private final class Transfer {
       ]
       return CurlResponse(
         status: status, transportError: nil,
-        retryAfterSeconds: retryAfter > 0 ? Int(retryAfter) : nil, body: received,
+        retryAfter: retryAfter > 0 ? .seconds(retryAfter) : nil, body: received,
         latency: latency, httpVersion: versions[version] ?? "")
     } catch {
       return .failed(error)
