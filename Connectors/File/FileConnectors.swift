@@ -94,7 +94,7 @@ struct FileSourceConnector: SourceConnector {
       path: try m.string("path"),
       topic: template.text,
       batchLines: try m.int("batch_lines", default: 1000, range: 1...100_000),
-      pollInterval: .milliseconds(try m.durationMilliseconds("poll_ms", default: 200)),
+      pollInterval: try m.duration("poll_ms", default: .milliseconds(200)),
       startAtEnd: try m.oneOf("start", allowed: ["beginning", "end"], default: "beginning")
         == "end",
       // Below log.max_record_bytes' default (1 MiB) by room for the record's headers.

@@ -39,8 +39,8 @@ final class CurlReplies: Sendable {
 struct CurlResponse: Sendable {
   var status: Int
   var transportError: String?
-  /// The server's `Retry-After`, in seconds, when it sent one.
-  var retryAfterSeconds: Int? = nil
+  /// The server's `Retry-After` (a number of seconds on the wire), when it sent one.
+  var retryAfter: Duration? = nil
   /// The first ``CurlMulti/keptBodyBytes`` bytes of the response body.
   var body: [UInt8]
   var latency: Duration = .zero
@@ -61,7 +61,7 @@ struct CurlTLS: Sendable, Equatable {
 
 /// Settings that are the same for every request of a client, set once per connection handle.
 struct CurlSettings: Sendable {
-  var timeoutMs: Int
+  var timeout: Duration
   var tls: CurlTLS
 }
 
@@ -267,7 +267,7 @@ private final class Transfer {
     self.easy = easy
     try set(CURLOPT_NOSIGNAL, "CURLOPT_NOSIGNAL", 1)
     try set(CURLOPT_TCP_KEEPALIVE, "CURLOPT_TCP_KEEPALIVE", 1)
-    try set(CURLOPT_TIMEOUT_MS, "CURLOPT_TIMEOUT_MS", settings.timeoutMs)
+    try set(CURLOPT_TIMEOUT_MS, "CURLOPT_TIMEOUT_MS", Int(settings.timeout.inMilliseconds))
     try set(CURLOPT_HTTP_VERSION, "CURLOPT_HTTP_VERSION", Int(CURL_HTTP_VERSION_2TLS))
     // Bodies are given whole (POSTFIELDS), so the default 64 KiB upload buffer per
     // connection is memory for nothing.
@@ -385,7 +385,7 @@ private final class Transfer {
       guard result == CURLE_OK else {
         let text = String(cString: curl_easy_strerror(result))
         return CurlResponse(
-          status: 0, transportError: text, retryAfterSeconds: nil, body: [], latency: latency)
+          status: 0, transportError: text, retryAfter: nil, body: [], latency: latency)
       }
       let status = try info(CURLINFO_RESPONSE_CODE, "RESPONSE_CODE")
       let retryAfter = try info(offset: CURLINFO_RETRY_AFTER, "RETRY_AFTER")
@@ -396,7 +396,7 @@ private final class Transfer {
       ]
       return CurlResponse(
         status: status, transportError: nil,
-        retryAfterSeconds: retryAfter > 0 ? Int(retryAfter) : nil, body: received,
+        retryAfter: retryAfter > 0 ? .seconds(retryAfter) : nil, body: received,
         latency: latency, httpVersion: versions[version] ?? "")
     } catch {
       return .failed(error)

@@ -16,15 +16,15 @@ struct HTTPSinkConfig: Sendable {
   struct Batch: Sendable {
     var maxRecords: Int
     var maxBytes: Int
-    var lingerMs: Int64
+    var linger: Duration
     var format: BatchFormat
   }
 
   /// `retry:` — attempts per request (0: unlimited) and the backoff between them.
   struct Retry: Sendable {
     var maxAttempts: Int
-    var backoffMs: Int64
-    var maxBackoffMs: Int64
+    var backoff: Duration
+    var maxBackoff: Duration
   }
 
   var name: String
@@ -38,7 +38,8 @@ struct HTTPSinkConfig: Sendable {
   var maxInFlight: Int
   var ordering: Ordering
   var retry: Retry
-  var timeoutMs: Int
+  /// `timeout_ms`: the time one request may take.
+  var timeout: Duration
   var tls: CurlTLS
 
   /// The `config:` keys, as `/connector-plugins` describes them.
@@ -164,7 +165,7 @@ struct HTTPSinkConfig: Sendable {
       batch = Batch(
         maxRecords: try b.int("max_records", default: 500, range: 1...100_000),
         maxBytes: Int(try b.bytes("max_bytes", default: 1 << 20)),
-        lingerMs: try b.durationMilliseconds("linger_ms", default: 0),
+        linger: try b.duration("linger_ms", default: .zero),
         format: BatchFormat(
           rawValue: try b.oneOf("format", allowed: ["json_array", "ndjson"], default: "json_array"))!
       )
@@ -176,12 +177,12 @@ struct HTTPSinkConfig: Sendable {
       let r = try node.mapping(allowedKeys: Self.definitions.keys(under: "retry"))
       retry = Retry(
         maxAttempts: try r.int("max_attempts", default: 10, range: 0...1_000_000),
-        backoffMs: try r.durationMilliseconds("backoff_ms", default: 200),
-        maxBackoffMs: try r.durationMilliseconds("max_backoff_ms", default: 30_000))
+        backoff: try r.duration("backoff_ms", default: .milliseconds(200)),
+        maxBackoff: try r.duration("max_backoff_ms", default: .seconds(30)))
     } else {
-      retry = Retry(maxAttempts: 10, backoffMs: 200, maxBackoffMs: 30_000)
+      retry = Retry(maxAttempts: 10, backoff: .milliseconds(200), maxBackoff: .seconds(30))
     }
-    timeoutMs = Int(try m.durationMilliseconds("timeout_ms", default: 30_000))
+    timeout = try m.duration("timeout_ms", default: .seconds(30))
     tls = CurlTLS()
     if let node = m.node("tls") {
       let t = try node.mapping(allowedKeys: Self.definitions.keys(under: "tls"))
@@ -208,7 +209,7 @@ struct HTTPSinkConnector: SinkConnector {
       return SinkBatching(
         maxRecords: min(batch.maxRecords * requests, 100_000),
         maxBytes: min(max(batch.maxBytes * 2, 1 << 20), 8 << 20),
-        linger: .milliseconds(batch.lingerMs))
+        linger: batch.linger)
     }
     // A batch ends with its last requests running alone; 4,096 records make that tail short.
     return SinkBatching(maxRecords: max(4096, config.maxInFlight * 64), maxBytes: 1 << 20)

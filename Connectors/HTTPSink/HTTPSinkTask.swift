@@ -28,7 +28,7 @@ final class HTTPSinkTask: SinkTask {
     exported = RequestMetrics(prefix: "sluice_http_sink", connector: config.name)
     client = try CurlMulti(
       maxConnectionsPerHost: config.maxInFlight,
-      settings: CurlSettings(timeoutMs: config.timeoutMs, tls: config.tls))
+      settings: CurlSettings(timeout: config.timeout, tls: config.tls))
   }
 
   func put(_ records: [Record]) async throws {
@@ -114,7 +114,7 @@ final class HTTPSinkTask: SinkTask {
     case .retry where config.retry.maxAttempts == 0 || attempt < config.retry.maxAttempts:
       scheduler.willRetry(i)
       let delay = RetryDelay.after(
-        attempt: attempt, retry: config.retry, retryAfterSeconds: response.retryAfterSeconds)
+        attempt: attempt, retry: config.retry, retryAfter: response.retryAfter)
       retries.append(
         Task {
           try? await Task.sleep(for: delay)
@@ -199,14 +199,14 @@ enum HTTPOutcome: Equatable {
 /// half-to-full jitter (``Backoff/Jitter/upToFull``), so that requests failing together do not
 /// retry together; never shorter than the receiver's `Retry-After` (read up to an hour).
 enum RetryDelay {
-  static func after(attempt: Int, retry: HTTPSinkConfig.Retry, retryAfterSeconds: Int?)
+  static func after(attempt: Int, retry: HTTPSinkConfig.Retry, retryAfter: Duration?)
     -> Duration
   {
     let backoff = Backoff(
-      initial: .milliseconds(retry.backoffMs), maximum: .milliseconds(retry.maxBackoffMs),
+      initial: retry.backoff, maximum: retry.maxBackoff,
       jitter: .upToFull)
     let delay = backoff.delay(beforeRetry: attempt - 1)
-    guard let seconds = retryAfterSeconds else { return delay }
-    return max(delay, .seconds(min(seconds, 3600)))
+    guard let retryAfter else { return delay }
+    return max(delay, min(retryAfter, .seconds(3600)))
   }
 }

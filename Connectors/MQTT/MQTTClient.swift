@@ -118,10 +118,12 @@ final class MQTTClient {
     if config.protocolVersion == .v5 && !config.cleanSession {
       // MQTT 5 ends a session when the connection closes unless CONNECT asks for an expiry.
       mosquitto_property_add_int32(
-        &properties, Self.propertySessionExpiry, config.sessionExpirySeconds)
+        &properties, Self.propertySessionExpiry,
+        UInt32(clamping: config.sessionExpiry.inMilliseconds / 1000))
     }
     let rc = mosquitto_connect_bind_v5(
-      handle, config.host, Int32(config.port), Int32(config.keepAliveSeconds), nil, properties)
+      handle, config.host, Int32(config.port),
+      Int32(config.keepAlive.inMilliseconds / 1000), nil, properties)
     return rc == MOSQ_ERR_SUCCESS.rawValue
       ? nil : MQTTError(code: rc, doing: "cannot connect to \(config.host):\(config.port)")
   }

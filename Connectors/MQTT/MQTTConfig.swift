@@ -56,10 +56,11 @@ struct MQTTConfig: Sendable {
   var username: String?
   var password: String?
   var protocolVersion: ProtocolVersion
-  var keepAliveSeconds: Int
+  /// `keep_alive`: 5 s to 65,535 s (MQTT's two-byte field of seconds).
+  var keepAlive: Duration
   var cleanSession: Bool
   /// MQTT 5 session expiry: how long the broker keeps the session while the worker is away.
-  var sessionExpirySeconds: UInt32
+  var sessionExpiry: Duration
   var subscriptions: [Subscription]
   var payload: Payload
   var key: KeySource
@@ -68,8 +69,9 @@ struct MQTTConfig: Sendable {
   /// Messages received but not yet durable, at most: the MQTT 5 receive maximum, and the batch
   /// the network loop reads before it makes them durable.
   var maxInflight: Int
-  var reconnectInitialMs: Int64
-  var reconnectMaximumMs: Int64
+  /// `reconnect.initial` / `reconnect.max`: the backoff between connection attempts.
+  var reconnectInitial: Duration
+  var reconnectMaximum: Duration
 
   /// The `config:` keys, as `/connector-plugins` describes them.
   static let definitions: [ConfigKeyDefinition] = [
@@ -198,14 +200,12 @@ struct MQTTConfig: Sendable {
     }
     let version = try m.oneOf("protocol", allowed: ["5", "3.1.1"], default: "5")
     protocolVersion = ProtocolVersion(rawValue: version)!
-    let keepAlive = try m.durationMilliseconds("keep_alive", default: 60_000)
-    guard (5_000...65_535_000).contains(keepAlive) else {
+    keepAlive = try m.duration("keep_alive", default: .seconds(60))
+    guard (Duration.seconds(5)...Duration.seconds(65_535)).contains(keepAlive) else {
       throw (m.node("keep_alive") ?? m.node).error("expected a keep-alive from 5s to 65535s")
     }
-    keepAliveSeconds = Int(keepAlive / 1000)
     cleanSession = try m.bool("clean_session", default: false)
-    let expiry = try m.durationMilliseconds("session_expiry", default: 7 * 86_400_000)
-    sessionExpirySeconds = UInt32(min(expiry / 1000, Int64(UInt32.max)))
+    sessionExpiry = try m.duration("session_expiry", default: .seconds(7 * 86_400))
 
     // Subscriptions.
     let defaultQoS = try m.int("qos", default: 1, range: 0...2)
@@ -246,13 +246,13 @@ struct MQTTConfig: Sendable {
       }
     }
     maxInflight = try m.int("max_inflight", default: 1000, range: 1...65535)
-    reconnectInitialMs = 500
-    reconnectMaximumMs = 30_000
+    reconnectInitial = .milliseconds(500)
+    reconnectMaximum = .seconds(30)
     if let node = m.node("reconnect") {
       let r = try node.mapping(allowedKeys: Self.definitions.keys(under: "reconnect"))
-      reconnectInitialMs = max(10, try r.durationMilliseconds("initial", default: 500))
-      reconnectMaximumMs = max(
-        reconnectInitialMs, try r.durationMilliseconds("max", default: 30_000))
+      reconnectInitial = max(
+        .milliseconds(10), try r.duration("initial", default: reconnectInitial))
+      reconnectMaximum = max(reconnectInitial, try r.duration("max", default: reconnectMaximum))
     }
 
     if definition.deadLetterTopicIsExplicit || !definition.sinkErrorPolicy.tolerateAll {

@@ -41,8 +41,7 @@ final class MQTTNetworkLoop: Sendable {
   func run(connected: () -> Void, deliver: Deliver) throws {
     let client = try MQTTClient(config: config)
     var session = MQTTSession(
-      initialBackoff: .milliseconds(config.reconnectInitialMs),
-      maximumBackoff: .milliseconds(config.reconnectMaximumMs))
+      initialBackoff: config.reconnectInitial, maximumBackoff: config.reconnectMaximum)
     var open = false
 
     func apply(_ step: MQTTSession.Step) {
@@ -68,7 +67,7 @@ final class MQTTNetworkLoop: Sendable {
       }
 
       var lost: MQTTError?
-      if wait(client.socket, forWrite: client.wantsWrite, timeoutMs: 200) {
+      if wait(client.socket, forWrite: client.wantsWrite, timeout: .milliseconds(200)) {
         // One packet per read; a read that yields no message (socket drained, a packet only
         // partly arrived, or a packet that is not a PUBLISH) ends the batch, so a busy feed
         // costs no extra poll per message.
@@ -108,11 +107,11 @@ final class MQTTNetworkLoop: Sendable {
   }
 
   /// Polls the socket; true when it is readable (or closed, which a read then reports).
-  private func wait(_ socket: Int32, forWrite: Bool, timeoutMs: Int32) -> Bool {
+  private func wait(_ socket: Int32, forWrite: Bool, timeout: Duration) -> Bool {
     guard socket >= 0 else { return true }
     var fd = pollfd(
       fd: socket, events: Int16(POLLIN) | (forWrite ? Int16(POLLOUT) : 0), revents: 0)
-    guard poll(&fd, 1, timeoutMs) > 0 else { return false }
+    guard poll(&fd, 1, Int32(clamping: timeout.inMilliseconds)) > 0 else { return false }
     return fd.revents & (Int16(POLLIN) | Int16(POLLHUP) | Int16(POLLERR)) != 0
   }
 
@@ -120,9 +119,7 @@ final class MQTTNetworkLoop: Sendable {
   private func sleep(_ delay: Duration) {
     let end = ContinuousClock.now + delay
     while !isStopped && ContinuousClock.now < end {
-      let left = (end - ContinuousClock.now).components
-      Thread.sleep(
-        forTimeInterval: min(0.1, Double(left.seconds) + Double(left.attoseconds) / 1e18))
+      Thread.sleep(forTimeInterval: min(0.1, (end - ContinuousClock.now).inSeconds))
     }
   }
 }

@@ -14,7 +14,7 @@ final class MQTTSourceTask: SourceTask {
 
   func run() async throws {
     var filter = RedeliveryFilter(window: config.maxInflight)
-    let written = try await context.recentlyWritten(maxAgeMs: nil, maxCount: config.maxInflight)
+    let written = try await context.recentlyWritten(maxAge: nil, maxCount: config.maxInflight)
     for problem in written.unreadable {
       context.logger.warning("redelivery window skipped a partition it cannot read: \(problem)")
     }

@@ -76,7 +76,7 @@ struct RedeliveryFilter {
   var count: Int { recent.count }
 
   /// Starts from the last `window` messages this connector wrote, oldest first
-  /// (``SourceTaskContext/recentlyWritten(maxAgeMs:maxCount:)``).
+  /// (``SourceTaskContext/recentlyWritten(maxAge:maxCount:)``).
   mutating func rebuild(from records: [Record]) {
     recent = []
     next = 0

@@ -30,7 +30,11 @@ struct CDCConfig: Sendable {
   /// `snapshot_max_threads`: connections that read the snapshot's tables, and ranges of one
   /// large table, in parallel under one exported snapshot (``InitialSnapshot``).
   var snapshotMaxThreads = 1
-  var heartbeatMilliseconds: Int64
+  /// `heartbeat_ms`: how often a WAL message is written so an idle slot advances.
+  var heartbeatInterval: Duration
+  /// ``heartbeatInterval`` in milliseconds, for the replication loop until it takes a
+  /// `Duration` (``DebeziumHeartbeat`` compares it with record timestamps).
+  var heartbeatMilliseconds: Int64 { heartbeatInterval.inMilliseconds }
   var dropSlotOnDelete: Bool
   /// Debezium's `tombstones.on.delete`: a record with a null value after each delete.
   var tombstonesOnDelete: Bool
@@ -38,7 +42,7 @@ struct CDCConfig: Sendable {
   /// When the slot's retained WAL makes the task DEGRADED, and CRITICAL (``SlotHealth``).
   var slotThresholds: SlotThresholds
   /// How often the slot's figures are read from `pg_replication_slots`.
-  var slotHealthPollMilliseconds: Int64
+  var slotHealthPollInterval: Duration
   /// `replay_window`: bytes of WAL behind the durable point the slot keeps decodable, so the
   /// connector can be moved back inside them (``ReplayWindow``); 0 for none.
   var replayWindowBytes: UInt64
@@ -215,16 +219,16 @@ struct CDCConfig: Sendable {
           "snapshot", allowed: ["initial", "never", "initial_only"], default: "initial"))
       ?? .initial
     snapshotMaxThreads = try m.int("snapshot_max_threads", default: 1, range: 1...64)
-    heartbeatMilliseconds = try m.durationMilliseconds("heartbeat_ms", default: 10_000)
-    if heartbeatMilliseconds < 100, let node = m.node("heartbeat_ms") {
-      throw node.error("expected at least 100 ms, got \(heartbeatMilliseconds)")
+    heartbeatInterval = try m.duration("heartbeat_ms", default: .seconds(10))
+    if heartbeatInterval < .milliseconds(100), let node = m.node("heartbeat_ms") {
+      throw node.error("expected at least 100 ms, got \(heartbeatInterval.inMilliseconds)")
     }
     dropSlotOnDelete = try m.bool("drop_slot_on_delete", default: false)
     tombstonesOnDelete = try m.bool("tombstones_on_delete", default: true)
     slotThresholds = try SlotThresholds(m)
-    slotHealthPollMilliseconds = try m.durationMilliseconds("slot_health_poll_ms", default: 10_000)
-    if slotHealthPollMilliseconds < 100, let node = m.node("slot_health_poll_ms") {
-      throw node.error("expected at least 100 ms, got \(slotHealthPollMilliseconds)")
+    slotHealthPollInterval = try m.duration("slot_health_poll_ms", default: .seconds(10))
+    if slotHealthPollInterval < .milliseconds(100), let node = m.node("slot_health_poll_ms") {
+      throw node.error("expected at least 100 ms, got \(slotHealthPollInterval.inMilliseconds)")
     }
     replayWindowBytes = try ReplayWindow.bytes(m)
     // The window is WAL the slot holds on purpose: a warning line below it would say DEGRADED

@@ -22,7 +22,7 @@ struct SlotMonitor {
     var last: SlotHealth?
     while !Task.isCancelled {
       // Until the slot exists (set-up creates it as the task starts), look again soon.
-      var wait = config.slotHealthPollMilliseconds
+      var wait = config.slotHealthPollInterval
       do {
         let statistics = try await connection.run { try Self.read(slot: slot, on: $0) }
         let health =
@@ -39,14 +39,14 @@ struct SlotMonitor {
           last = health
         }
         if case .lost(let reason) = health { throw SlotLost(description: reason) }
-        if health == .missing { wait = min(wait, 1000) }
+        if health == .missing { wait = min(wait, .seconds(1)) }
       } catch let error as SlotLost {
         throw error
       } catch {
         if Task.isCancelled { break }
         context.setDetail("slot_health", "cannot read the slot's figures: \(error)")
       }
-      try? await Task.sleep(for: .milliseconds(wait))
+      try? await Task.sleep(for: wait)
     }
   }
 

@@ -21,7 +21,8 @@ struct PostgresSinkConfig: Sendable {
   var autoCreate: Bool
   var autoEvolve: Bool
   var batchSize: Int
-  var lingerMs: Int64
+  /// `linger_ms`: how long a batch waits to fill.
+  var linger: Duration
   var offsetsTable: String
 
   /// The `config:` keys, as `/connector-plugins` describes them.
@@ -119,7 +120,7 @@ struct PostgresSinkConfig: Sendable {
     autoCreate = try m.bool("auto_create", default: false)
     autoEvolve = try m.bool("auto_evolve", default: false)
     batchSize = try m.int("batch_size", default: 1000, range: 1...100_000)
-    lingerMs = try m.durationMilliseconds("linger_ms", default: 0)
+    linger = try m.duration("linger_ms", default: .zero)
     offsetsTable = try m.string("offsets_table", default: "sluice_sink_offsets")
   }
 }
@@ -133,7 +134,7 @@ struct PostgresSinkConnector: SinkConnector {
   }
 
   var batching: SinkBatching {
-    SinkBatching(maxRecords: config.batchSize, linger: .milliseconds(config.lingerMs))
+    SinkBatching(maxRecords: config.batchSize, linger: config.linger)
   }
 
   func makeTask(index: Int, count: Int, context: any SinkTaskContext) throws -> any SinkTask {

@@ -39,13 +39,17 @@ actor DedupeIndex {
   private var order = CircularBuffer<(key: String, sequence: UInt64)>()
   private var nextSequence: UInt64 = 0
   private var inFlight: [String: Task<Placement, any Error>] = [:]
-  let windowMs: Int64
+  /// How long a key is remembered.
+  let window: Duration
+  /// ``window`` in the unit of the times it is compared with (record timestamps).
+  private let windowMs: Int64
   private let maxBytes: Int
   private(set) var bytes = 0
   private(set) var evicted = 0
 
-  init(windowMs: Int64, maxBytes: Int = 64 << 20) {
-    self.windowMs = windowMs
+  init(window: Duration, maxBytes: Int = 64 << 20) {
+    self.window = window
+    self.windowMs = window.inMilliseconds
     self.maxBytes = maxBytes
   }
 
@@ -107,7 +111,7 @@ actor DedupeIndex {
   }
 
   /// Rebuilds the index from the records this connector wrote inside the window, oldest first
-  /// (``SourceTaskContext/recentlyWritten(maxAgeMs:maxCount:)``).
+  /// (``SourceTaskContext/recentlyWritten(maxAge:maxCount:)``).
   func rebuild(from records: [Record], nowMs: Int64) {
     for record in records {
       guard nowMs.saturatingMinus(record.timestamp) <= windowMs,

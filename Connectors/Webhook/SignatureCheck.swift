@@ -8,7 +8,7 @@ import SluiceCore
 enum SignatureCheck: Sendable {
   case none
   case github(secret: [UInt8])
-  case stripe(secret: [UInt8], toleranceSeconds: Int64)
+  case stripe(secret: [UInt8], tolerance: Duration)
   case hmac(secret: [UInt8], header: String, prefix: String, base64: Bool)
   case bearer(token: String)
   case basic(user: String, password: String)
@@ -26,7 +26,7 @@ enum SignatureCheck: Sendable {
     case "stripe":
       self = .stripe(
         secret: Array(try m.string("secret").utf8),
-        toleranceSeconds: try m.durationMilliseconds("tolerance", default: 300_000) / 1000)
+        tolerance: try m.duration("tolerance", default: .seconds(300)))
     case "hmac-sha256":
       self = .hmac(
         secret: Array(try m.string("secret").utf8),
@@ -71,7 +71,8 @@ enum SignatureCheck: Sendable {
       // Subtracting a timestamp from outside can overflow; an overflow is far outside any
       // tolerance, so it is refused like one (before the HMAC is computed).
       let (age, overflow) = nowSeconds.subtractingReportingOverflow(seconds)
-      guard !overflow, age.magnitude <= tolerance.magnitude else {
+      // Stripe's timestamps are whole seconds, so the tolerance is compared in them.
+      guard !overflow, age.magnitude <= tolerance.components.seconds.magnitude else {
         return "Stripe-Signature timestamp is outside the tolerance"
       }
       let expected = Hex.lowercase(Self.hmac(secret, Array("\(timestamp).".utf8) + body))

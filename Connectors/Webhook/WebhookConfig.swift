@@ -22,7 +22,7 @@ struct WebhookConfig: Sendable {
   var headerAllowList: [String]
   var signature: SignatureCheck
   var dedupeHeader: String?
-  var dedupeWindowMs: Int64
+  var dedupeWindow: Duration
   /// Memory the dedupe index may hold; past it the oldest keys are forgotten first.
   var dedupeMaxBytes: Int
   /// The longest idempotency key accepted (400 above it).
@@ -146,12 +146,12 @@ struct WebhookConfig: Sendable {
     if let node = m.node("dedupe") {
       let d = try node.mapping(allowedKeys: Self.definitions.keys(under: "dedupe"))
       dedupeHeader = try d.string("header")
-      dedupeWindowMs = try d.durationMilliseconds("window", default: 86_400_000)
+      dedupeWindow = try d.duration("window", default: .seconds(86_400))
       dedupeMaxBytes = Int(try d.bytes("max_bytes", default: 64 << 20))
       dedupeMaxKeyBytes = try d.int("max_key_bytes", default: 256, range: 1...65_536)
     } else {
       dedupeHeader = nil
-      dedupeWindowMs = 0
+      dedupeWindow = .zero
       dedupeMaxBytes = 0
       dedupeMaxKeyBytes = 0
     }

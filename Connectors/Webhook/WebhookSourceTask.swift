@@ -20,7 +20,7 @@ final class WebhookSourceTask: SourceTask {
     self.config = config
     self.context = context
     self.metrics = RequestMetrics(prefix: "sluice_webhook", connector: config.name)
-    self.dedupe = DedupeIndex(windowMs: config.dedupeWindowMs, maxBytes: config.dedupeMaxBytes)
+    self.dedupe = DedupeIndex(window: config.dedupeWindow, maxBytes: config.dedupeMaxBytes)
   }
 
   func run() async throws {
@@ -41,7 +41,7 @@ final class WebhookSourceTask: SourceTask {
     }
     if config.dedupeHeader != nil {
       let written = try await context.recentlyWritten(
-        maxAgeMs: dedupe.windowMs, maxCount: nil)
+        maxAge: dedupe.window, maxCount: nil)
       await dedupe.rebuild(from: written.records, nowMs: currentTimeMillis())
       for problem in written.unreadable {
         context.logger.warning("dedupe rebuild skipped a partition it cannot read: \(problem)")

@@ -10,8 +10,8 @@ import Foundation
 private let secret = Array("whsec_fuzz".utf8)
 private let checks: [SignatureCheck] = [
   .github(secret: secret),
-  .stripe(secret: secret, toleranceSeconds: 300),
-  .stripe(secret: secret, toleranceSeconds: Int64.max),
+  .stripe(secret: secret, tolerance: .seconds(300)),
+  .stripe(secret: secret, tolerance: .seconds(Int64.max)),
   .hmac(secret: secret, header: "X-Signature", prefix: "sha256=", base64: false),
   .hmac(secret: secret, header: "X-Signature", prefix: "", base64: true),
   .bearer(token: "token"),

@@ -59,7 +59,7 @@ public final class EmbeddedLog: Sendable {
     partitions.withLock { $0 = loaded }
     let buffers = self.buffers
     let committer = GroupCommitter(
-      policy: configuration.fsync, tickMs: configuration.retentionCheckIntervalMs,
+      policy: configuration.fsync, tick: configuration.retentionCheckInterval,
       writerThreads: configuration.writerThreads, buffers: buffers,
       onTick: { [weak self] now in
         buffers.trimIfIdle()

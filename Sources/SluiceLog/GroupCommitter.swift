@@ -32,7 +32,7 @@ final class GroupCommitter: @unchecked Sendable {
   private var tickerStopping = false
   private var tickerStopped = false
   private let policy: FsyncPolicy
-  private let tickMs: Int64
+  private let tick: Duration
   private let onTick: (Int64) -> Void
   private let fsyncs = Atomic<Int>(0)
   private let dirtyLock = NSLock()
@@ -41,12 +41,12 @@ final class GroupCommitter: @unchecked Sendable {
   private let fsyncTimer = FsyncTimer()
 
   init(
-    policy: FsyncPolicy, tickMs: Int64, writerThreads: Int, buffers: BatchBufferPool,
+    policy: FsyncPolicy, tick: Duration, writerThreads: Int, buffers: BatchBufferPool,
     onTick: @escaping (Int64) -> Void
   ) {
     self.policy = policy
     self.buffers = buffers
-    self.tickMs = tickMs
+    self.tick = tick
     self.onTick = onTick
     let count = max(1, writerThreads)
     runningWriters = count
@@ -168,19 +168,19 @@ final class GroupCommitter: @unchecked Sendable {
   // MARK: - Ticker thread
 
   private func runTicker() {
-    var lastTick = currentTimeMillis()
-    let intervalMs: Int64? = if case .interval(let ms) = policy { Int64(ms) } else { nil }
-    let wakeEvery = min(intervalMs ?? tickMs, tickMs)
+    var lastTick = ContinuousClock.now
+    let interval: Duration? = if case .interval(let every) = policy { every } else { nil }
+    let wakeEvery = min(interval ?? tick, tick)
     tickerCondition.lock()
     while !tickerStopping {
-      _ = tickerCondition.wait(until: Date(timeIntervalSinceNow: Double(wakeEvery) / 1000))
+      _ = tickerCondition.wait(until: Date(timeIntervalSinceNow: wakeEvery.inSeconds))
       if tickerStopping { break }
       tickerCondition.unlock()
-      let now = currentTimeMillis()
-      if intervalMs != nil { syncDirty() }
-      if now - lastTick >= tickMs {
-        lastTick = now
-        onTick(now)
+      if interval != nil { syncDirty() }
+      if ContinuousClock.now - lastTick >= tick {
+        lastTick = .now
+        // Retention compares record timestamps, so it gets the wall clock they are written in.
+        onTick(currentTimeMillis())
       }
       tickerCondition.lock()
     }

@@ -4,8 +4,8 @@ import SluiceCore
 public enum FsyncPolicy: Sendable, Equatable {
   /// fdatasync before acknowledging; concurrent appends share one (group commit).
   case batch
-  /// Acknowledge after the write; fdatasync every `milliseconds`.
-  case interval(milliseconds: Int)
+  /// Acknowledge after the write; fdatasync every `every`.
+  case interval(every: Duration)
   /// Leave flushing to the OS (fsync only on close).
   case none
 }
@@ -13,13 +13,16 @@ public enum FsyncPolicy: Sendable, Equatable {
 /// How the embedded log rolls, retains and syncs its segments.
 public struct LogConfiguration: Sendable {
   public var segmentBytes: Int64
-  public var segmentMaxAgeMs: Int64?
-  public var retentionMs: Int64?
+  /// How long a segment takes appends before it is rolled; nil: only by size.
+  public var segmentMaxAge: Duration?
+  /// How old a sealed segment's newest record may get before it is deleted; nil: no limit.
+  public var retention: Duration?
   public var retentionBytes: Int64?
   public var indexIntervalBytes: Int
   public var fsync: FsyncPolicy
   public var maxRecordBytes: Int
-  public var retentionCheckIntervalMs: Int64
+  /// How often retention runs (on the ticker thread).
+  public var retentionCheckInterval: Duration
   /// Threads that write and fdatasync partitions; this many partitions commit side by side.
   public var writerThreads: Int
   /// Topics the log may hold; creating one more is refused (templated topics from outside).
@@ -29,20 +32,20 @@ public struct LogConfiguration: Sendable {
   public var maxOpenFiles: Int?
 
   public init(
-    segmentBytes: Int64 = 256 << 20, segmentMaxAgeMs: Int64? = 7 * 86_400_000,
-    retentionMs: Int64? = 168 * 3_600_000,
+    segmentBytes: Int64 = 256 << 20, segmentMaxAge: Duration? = .seconds(7 * 86_400),
+    retention: Duration? = .seconds(168 * 3_600),
     retentionBytes: Int64? = nil, indexIntervalBytes: Int = 4096, fsync: FsyncPolicy = .batch,
-    maxRecordBytes: Int = 1 << 20, retentionCheckIntervalMs: Int64 = 60_000,
+    maxRecordBytes: Int = 1 << 20, retentionCheckInterval: Duration = .seconds(60),
     writerThreads: Int = 4, maxTopics: Int = 10_000, maxOpenFiles: Int? = nil
   ) {
     self.segmentBytes = segmentBytes
-    self.segmentMaxAgeMs = segmentMaxAgeMs
-    self.retentionMs = retentionMs
+    self.segmentMaxAge = segmentMaxAge
+    self.retention = retention
     self.retentionBytes = retentionBytes
     self.indexIntervalBytes = indexIntervalBytes
     self.fsync = fsync
     self.maxRecordBytes = maxRecordBytes
-    self.retentionCheckIntervalMs = retentionCheckIntervalMs
+    self.retentionCheckInterval = retentionCheckInterval
     self.writerThreads = writerThreads
     self.maxTopics = maxTopics
     self.maxOpenFiles = maxOpenFiles

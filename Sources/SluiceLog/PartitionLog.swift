@@ -82,8 +82,8 @@ final class PartitionLog: @unchecked Sendable {
       var active = segments.last!
       let full = active.size > 0 && active.size + Int64(batch.count) > configuration.segmentBytes
       let old =
-        configuration.segmentMaxAgeMs.map { age in
-          active.firstAppendMs.map { nowMs - $0 > age } ?? false
+        configuration.segmentMaxAge.map { age in
+          active.firstAppendMs.map { nowMs - $0 > age.inMilliseconds } ?? false
         } ?? false
       if active.size > 0 && (full || old) {
         try active.seal()
@@ -161,7 +161,9 @@ final class PartitionLog: @unchecked Sendable {
       var total = segments.reduce(0) { $0 + $1.size }
       for segment in segments.dropLast() {
         let expired =
-          configuration.retentionMs.map { limit in (segment.maxTimestamp ?? .max) < nowMs - limit }
+          configuration.retention.map { limit in
+            (segment.maxTimestamp ?? .max) < nowMs - limit.inMilliseconds
+          }
           ?? false
         let oversized =
           configuration.retentionBytes.map { limit in total - segment.size >= limit } ?? false

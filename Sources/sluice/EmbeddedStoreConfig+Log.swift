@@ -7,11 +7,11 @@ extension EmbeddedStoreConfig {
     let policy: FsyncPolicy =
       switch fsync {
       case .batch: .batch
-      case .interval: .interval(milliseconds: fsyncIntervalMs)
+      case .interval: .interval(every: fsyncInterval)
       case .none: .none
       }
     return LogConfiguration(
-      segmentBytes: segmentBytes, segmentMaxAgeMs: segmentMs, retentionMs: retentionMs,
+      segmentBytes: segmentBytes, segmentMaxAge: segmentAge, retention: retention,
       retentionBytes: retentionBytes,
       fsync: policy, maxRecordBytes: maxRecordBytes, maxTopics: maxTopics)
   }

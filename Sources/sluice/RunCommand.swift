@@ -114,8 +114,8 @@ struct RunCommand: AsyncParsableCommand {
     }
     let runtime = Worker(
       store: store, offsets: offsets, registry: registry, status: status, workerID: workerID,
-      removalGrace: .milliseconds(worker.connectorRemovalGraceMs),
-      taskStopGrace: .milliseconds(worker.taskShutdownGracefulTimeoutMs),
+      removalGrace: worker.connectorRemovalGrace,
+      taskStopGrace: worker.taskShutdownGracefulTimeout,
       targetStates: targetStates, logger: logger)
     let folder = ConnectorFolder(
       directory: worker.connectorsDir, worker: runtime, interpolation: interpolation,
@@ -133,7 +133,7 @@ struct RunCommand: AsyncParsableCommand {
     admin.auth = worker.api.auth
     // The dashboard's charts: the worker's own metrics, sampled in memory.
     let history = MetricsHistory(
-      interval: .milliseconds(worker.dashboard.sampleIntervalMs),
+      interval: worker.dashboard.sampleInterval,
       families: DashboardMetrics.families,
       exposition: { WorkerMetrics.shared.exposition() })
     admin.history = history

@@ -97,6 +97,6 @@ enum StoreFactory {
       client: client, replicationFactor: Int16(clamping: config.replicationFactor ?? -1),
       defaultPartitions: config.defaultPartitions, offsetsTopic: config.offsetsTopic,
       statusTopic: config.statusTopic, historyTopic: config.historyTopic,
-      linger: .milliseconds(config.lingerMs))
+      linger: config.linger)
   }
 }

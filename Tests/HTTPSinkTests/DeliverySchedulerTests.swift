@@ -57,15 +57,16 @@ final class DeliverySchedulerTests: XCTestCase {
   }
 
   func testRetryDelayGrowsIsCappedJitteredAndHonoursRetryAfter() {
-    let retry = HTTPSinkConfig.Retry(maxAttempts: 10, backoffMs: 100, maxBackoffMs: 1000)
+    let retry = HTTPSinkConfig.Retry(
+      maxAttempts: 10, backoff: .milliseconds(100), maxBackoff: .seconds(1))
     for _ in 0..<50 {
-      let first = RetryDelay.after(attempt: 1, retry: retry, retryAfterSeconds: nil)
+      let first = RetryDelay.after(attempt: 1, retry: retry, retryAfter: nil)
       XCTAssert(first >= .milliseconds(50) && first <= .milliseconds(100), "\(first)")
-      let third = RetryDelay.after(attempt: 3, retry: retry, retryAfterSeconds: nil)
+      let third = RetryDelay.after(attempt: 3, retry: retry, retryAfter: nil)
       XCTAssert(third >= .milliseconds(200) && third <= .milliseconds(400), "\(third)")
-      let late = RetryDelay.after(attempt: 20, retry: retry, retryAfterSeconds: nil)
+      let late = RetryDelay.after(attempt: 20, retry: retry, retryAfter: nil)
       XCTAssert(late >= .milliseconds(500) && late <= .milliseconds(1000), "\(late)")
-      let told = RetryDelay.after(attempt: 1, retry: retry, retryAfterSeconds: 2)
+      let told = RetryDelay.after(attempt: 1, retry: retry, retryAfter: .seconds(2))
       XCTAssertEqual(told, .seconds(2))
     }
   }

@@ -45,8 +45,8 @@ final class HTTPSinkTranslatorTests: XCTestCase {
     XCTAssertEqual(config.batch?.maxRecords, 50)
     XCTAssertEqual(config.batch?.format, .jsonArray)
     XCTAssertEqual(config.retry.maxAttempts, 5)
-    XCTAssertEqual(config.retry.backoffMs, 500)
-    XCTAssertEqual(config.timeoutMs, 10000)
+    XCTAssertEqual(config.retry.backoff, .milliseconds(500))
+    XCTAssertEqual(config.timeout, .seconds(10))
 
     let single = try self.config([
       "connector.class": "io.confluent.connect.http.HttpSinkConnector", "topics": "orders",
@@ -55,7 +55,7 @@ final class HTTPSinkTranslatorTests: XCTestCase {
     XCTAssertEqual(single.url.text, "https://api.example.com/orders/{key}")
     XCTAssertNil(single.batch)
     XCTAssertEqual(single.retry.maxAttempts, 11)
-    XCTAssertEqual(single.retry.backoffMs, 3000)
+    XCTAssertEqual(single.retry.backoff, .seconds(3))
     // Sluice's own rule still holds: a batch has one URL, so {key} cannot be in it.
     XCTAssertThrowsError(
       try self.config([
@@ -82,7 +82,7 @@ final class HTTPSinkTranslatorTests: XCTestCase {
     XCTAssertEqual(config.batch?.format, .ndjson)
     XCTAssertEqual(config.batch?.maxRecords, 200)
     XCTAssertEqual(config.retry.maxAttempts, 2)
-    XCTAssertEqual(config.timeoutMs, 5000)
+    XCTAssertEqual(config.timeout, .seconds(5))
     XCTAssertEqual(
       registry.redacted(
         ConnectConfig([

@@ -41,7 +41,8 @@ final class CDCPauseTests: CDCWorkerTestCase {
       try cdcPSQL(
         url, "INSERT INTO cdc_paused SELECT g FROM generate_series(\(from), \(from + 9_999)) g")
     }
-    Thread.sleep(forTimeInterval: 8)
+    // Two timeouts of the server's, answered by the paused task, and nothing written meanwhile.
+    try waitForStandbyReply(walsender: pid, after: 4)
     XCTAssertEqual(
       try worker.records("paused.cdc_paused").count, 100, "a paused connector writes nothing")
     XCTAssertEqual(

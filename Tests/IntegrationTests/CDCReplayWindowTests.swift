@@ -59,21 +59,21 @@ final class CDCReplayWindowTests: CDCWorkerTestCase {
       replayed.stdout.contains("the changes that committed after \(between) are written"),
       replayed.stdout)
     XCTAssertTrue(replayed.stdout.contains("resumed"), replayed.stdout)
-    try waitUntil("the second group again", timeout: 30) { try events().count >= 6 }
-    Thread.sleep(forTimeInterval: 1.5)
-    XCTAssertEqual(
-      try events(), ["c1", "c2", "c3", "u1", "c3", "u1"],
-      "the changes after the LSN again, those before it not")
-
-    // Later changes come once, and a crash after the replay repeats nothing.
+    // Changes come in commit order: once the later change 4 is in, everything the replay
+    // wrote is before it.
     try cdcPSQL(url, "INSERT INTO cdc_window_lsn VALUES (4, 'four')")
-    try waitUntil("a change after the replay", timeout: 30) { try events().count == 7 }
+    try waitUntil("a change after the replay", timeout: 30) { try events().last == "c4" }
+    XCTAssertEqual(
+      try events(), ["c1", "c2", "c3", "u1", "c3", "u1", "c4"],
+      "the changes after the LSN again, those before it not, later ones once")
+
+    // A crash after the replay repeats nothing.
     worker.kill9()
     try worker.start(timeout: 60)
     try waitForStreaming(worker, "cdc-window-lsn")
     try cdcPSQL(url, "INSERT INTO cdc_window_lsn VALUES (5, 'five')")
-    try waitUntil("a change after the restart", timeout: 30) { try events().count >= 8 }
-    Thread.sleep(forTimeInterval: 1.5)
+    // A repeat of an earlier change would come before change 5, in commit order.
+    try waitUntil("a change after the restart", timeout: 30) { try events().last == "c5" }
     XCTAssertEqual(try events(), ["c1", "c2", "c3", "u1", "c3", "u1", "c4", "c5"])
 
     // Offsets deleted after the replay: a new slot, whose changes are written, not dropped as
@@ -144,10 +144,14 @@ final class CDCReplayWindowTests: CDCWorkerTestCase {
     XCTAssertEqual(replayed.status, 0, replayed.stderr)
     XCTAssertTrue(replayed.stdout.contains("the first change at or after"), replayed.stdout)
     XCTAssertTrue(replayed.stdout.contains("wtime.public.cdc_window_time/0"), replayed.stdout)
-    try waitUntil("the second group again", timeout: 30) { delivered().count >= 6 }
-    Thread.sleep(forTimeInterval: 1.5)
+    // A sentinel change after the replay: once it is delivered, so is all the replay wrote.
+    try cdcPSQL(url, "INSERT INTO cdc_window_time VALUES (4, 'four')")
+    try waitUntil("the second group again and the sentinel", timeout: 30) {
+      delivered().last == "c4"
+    }
     XCTAssertEqual(
-      delivered(), ["c1", "c2", "c3", "u2", "c3", "u2"], "the second group again, the first not")
+      delivered(), ["c1", "c2", "c3", "u2", "c3", "u2", "c4"],
+      "the second group again, the first not")
     let status = try worker.getJSON("/connectors/cdc-window-time/status") as? [String: Any]
     XCTAssertEqual((status?["connector"] as? [String: Any])?["state"] as? String, "RUNNING")
   }

@@ -74,7 +74,13 @@ final class ConnectorFolderResilienceTests: XCTestCase {
         && (connector?["trace"] as? String ?? "").contains(
           "connector name 'x' is already used by \(aFile)")
     }
-    Thread.sleep(forTimeInterval: 1.5)
+    // A sentinel connector, added after: once it has delivered its line, the folder has been
+    // read again since the newcomer, and a takeover would have shown.
+    let third = worker.directory.appendingPathComponent("third.txt")
+    try append(["from-third"], to: third)
+    try worker.writeConnector(
+      "z", "name: z\nsource: file\ntopic: z\nconfig: { path: \(third.path), poll_ms: 20 }\n")
+    try waitUntil("the sentinel connector's line") { try worker.records("z").count == 1 }
     let x = try worker.getJSON("/connectors/x/status") as? [String: Any]
     XCTAssertEqual(x?["config_file"] as? String, aFile)
     XCTAssertEqual(try taskState(worker, "x"), "RUNNING")

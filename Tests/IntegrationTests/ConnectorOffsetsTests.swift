@@ -67,8 +67,10 @@ final class ConnectorOffsetsTests: XCTestCase {
     try append(6...6)
     try waitUntil("every line again after the reset") { try topicLines().count == 19 }
     XCTAssertEqual(Array(try topicLines().suffix(6)), (1...6).map { "line \($0)" })
-    Thread.sleep(forTimeInterval: 0.5)
-    XCTAssertEqual(try topicLines().count, 19, "nothing more than asked for")
+    // A sentinel line: read after everything before it, so nothing more can come before it.
+    try append(7...7)
+    try waitUntil("the sentinel line") { try topicLines().last == "line 7" }
+    XCTAssertEqual(try topicLines().count, 20, "nothing more than asked for")
 
     // Bodies that do not fit the connector are 400s naming the problem; unknown ones 404.
     XCTAssertEqual(try worker.send("PUT", "/connectors/lines-in/stop").status, 204)

@@ -134,7 +134,11 @@ final class DebeziumTransformWorkerTests: CDCWorkerTestCase {
     try waitUntil("the customer events", timeout: 30) {
       ((try? worker.records("outbox.event.Customer")) ?? []).count >= 2
     }
-    Thread.sleep(forTimeInterval: 1)  // room for anything extra to show up
+    // A sentinel event, committed last: anything extra would be in before it.
+    try cdcPSQL(url, "INSERT INTO dbz_outbox VALUES ('end', 'End', 'end', 'End', '{}')")
+    try waitUntil("the sentinel event", timeout: 30) {
+      ((try? worker.records("outbox.event.End")) ?? []).count == 1
+    }
     let orders = try worker.records("outbox.event.Order")
     XCTAssertEqual(orders.count, 2, "\(orders)")
     XCTAssertEqual(orders.map { $0["key"] as? String }, ["o-1", "o-1"])

@@ -157,9 +157,12 @@ final class KafkaClientTests: KafkaWorkerTestCase {
         "--bootstrap", bootstrap, "--topic", "idem", "--partitions", "3", "--produce-for", "12",
         "--rate", "3000", "--ack-log", ackLog,
       ])
-    Thread.sleep(forTimeInterval: 4)
+    // Killed once the producer has acknowledged records (the log is flushed every 64 KiB).
+    try waitUntil("acknowledged records before the kill", timeout: 30) {
+      (try FileManager.default.attributesOfItem(atPath: ackLog)[.size] as? Int ?? 0) > 0
+    }
     worker.kill9()
-    Thread.sleep(forTimeInterval: 1)
+    Thread.sleep(forTimeInterval: 1)  // down for a while: the producer retries meanwhile
     try worker.start()
     let produced = producing.wait()
     XCTAssertEqual(produced["ok"] as? Bool, true, "\(produced)\n\(producing.stderr.suffix(1500))")

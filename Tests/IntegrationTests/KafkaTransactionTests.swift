@@ -29,7 +29,9 @@ final class KafkaTransactionTests: KafkaWorkerTestCase {
     defer { _ = worker.terminate() }
     try transactions(
       bootstrap, "open", ["--topic", "late", "--txid", "tx-late", "--timeout-ms", "2000"])
-    Thread.sleep(forTimeInterval: 4)
+    try waitUntil("the coordinator aborted the transaction", timeout: 30) {
+      worker.log().contains("transaction aborted: past its timeout")
+    }
     let read = try transactions(
       bootstrap, "read", ["--topic", "late", "--settle", "1.5"])
     XCTAssertEqual(read["values"] as? [String], [], "the timed-out transaction was aborted")

@@ -167,10 +167,17 @@ final class MQTTSourceTests: XCTestCase {
     ])
     try worker.start()
     try waitUntil("10,000 records", timeout: 60) { worker.recordCount("\(p).readings") >= 10_000 }
-    Thread.sleep(forTimeInterval: 0.5)
+    // A sentinel message after them: a repeat of one would be written before it.
+    try publish([
+      "--port", "\(port)", "--count", "1", "--first", "10000", "--topic",
+      "\(p)/d{device}/temperature",
+    ])
+    try waitUntil("the sentinel message", timeout: 30) {
+      sequenceNumbers(try worker.records("\(p).readings")).contains(10_000)
+    }
     let seqs = sequenceNumbers(try worker.records("\(p).readings"))
-    XCTAssertEqual(seqs.count, 10_000)
-    XCTAssertEqual(Set(seqs), Set(0..<10_000))
+    XCTAssertEqual(seqs.count, 10_001)
+    XCTAssertEqual(Set(seqs), Set(0...10_000))
     XCTAssertEqual(worker.taskDetails(p)["session"], "resumed")
   }
 
@@ -286,7 +293,14 @@ final class MQTTSourceTests: XCTestCase {
       let now = Set(sequenceNumbers(try worker.records("\(p).readings"))).count
       if now != stored { (stored, changed) = (now, Date()) }
     }
-    Thread.sleep(forTimeInterval: 1)  // redeliveries still on their way would show up now
+    // A sentinel message after the rest: redeliveries still on their way come before it.
+    try publish([
+      "--port", "\(port)", "--count", "1", "--first", "\(total)", "--topic",
+      "\(p)/d{device}/temperature",
+    ])
+    try waitUntil("the sentinel message", timeout: 60) {
+      sequenceNumbers(try worker.records("\(p).readings")).contains(total)
+    }
     let seqs = sequenceNumbers(try worker.records("\(p).readings"))
     var seen = Set<Int>()
     var duplicated = 0

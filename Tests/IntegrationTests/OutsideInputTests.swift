@@ -214,9 +214,13 @@ final class OutsideInputTests: XCTestCase {
     // A restart does not repeat the dead-lettered line.
     XCTAssertEqual(worker.terminate()?.status, 0)
     try worker.start()
-    Thread.sleep(forTimeInterval: 1)
+    // A sentinel line: the file is read in order, so a repeat would be written before it.
+    try append(["fourth"], to: input)
+    try waitUntil("the sentinel line") {
+      try worker.records("lines").last?["value"] as? String == "fourth"
+    }
     XCTAssertEqual(try worker.records("lines.dlq").count, 1)
-    XCTAssertEqual(try worker.records("lines").count, 2)
+    XCTAssertEqual(try worker.records("lines").count, 3)
     XCTAssertEqual(worker.terminate()?.status, 0)
   }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceTestBrokers
 import XCTest
 
 /// The initial snapshot of the PostgreSQL CDC source in a real worker process: rows read as
@@ -18,13 +19,14 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
     try cdcPSQL(
       url,
       """
-      DROP TABLE IF EXISTS snap_types, snap_nokey, snap_composite;
+      DROP TABLE IF EXISTS snap_types, snap_nokey, snap_composite, snap_end;
       CREATE TABLE snap_types (id int PRIMARY KEY, i2 smallint, i8 bigint, num numeric(20,6),
         f4 real, f8 double precision, b bool, t text, vc varchar(10), j json, jb jsonb, u uuid,
         by bytea, d date, tm time, ts timestamp, tstz timestamptz, ia int[], ta text[], n text);
       CREATE TABLE snap_nokey (a int, b text);
       ALTER TABLE snap_nokey REPLICA IDENTITY FULL;
       CREATE TABLE snap_composite (name text, n int, v int, PRIMARY KEY (name, n));
+      CREATE TABLE snap_end (id int PRIMARY KEY);
       INSERT INTO snap_types VALUES (1, \(values));
       INSERT INTO snap_nokey VALUES (1, 'x'), (2, 'y');
       INSERT INTO snap_composite SELECT 'k' || (g % 7), g, g FROM generate_series(1, 5000) g;
@@ -35,12 +37,12 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
     try worker.writeConnector(
       "snap-events",
       connectorYAML(
-        "snap-events", tables: "[snap_types, snap_nokey, snap_composite]",
+        "snap-events", tables: "[snap_types, snap_nokey, snap_composite, snap_end]",
         topic: "snap.{schema}.{table}"))
     try worker.start()
     try waitForStreaming(worker, "snap-events")
     XCTAssertTrue(
-      detail(worker, "snap-events", "snapshot")?.hasPrefix("completed: 3 tables, 5003 rows")
+      detail(worker, "snap-events", "snapshot")?.hasPrefix("completed: 4 tables, 5003 rows")
         == true,
       "\(String(describing: detail(worker, "snap-events", "snapshot")))")
     try cdcPSQL(
@@ -51,7 +53,7 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
       ((try? worker.records("snap.public.snap_types")) ?? []).count >= 2
         && ((try? worker.records("snap.public.snap_composite")) ?? []).count >= 5001
     }
-    Thread.sleep(forTimeInterval: 1)
+    try passCDCSentinel(worker, url: url, table: "snap_end", topic: "snap.public.snap_end")
 
     let types = try worker.records("snap.public.snap_types").compactMap {
       $0["value"] as? [String: Any]
@@ -305,6 +307,9 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
 /// once, in order. Nothing before that point may appear and nothing after it may be missing.
 final class SnapshotWorkload: @unchecked Sendable {
   let tables: [String]
+  /// A table of the connector's that the workload leaves alone: a row committed to it after
+  /// the workload is the sentinel ``verify(_:topicPrefix:context:)`` waits for.
+  let sentinelTable: String
   let preloaded: Int
   private(set) var chunks: [String] = []
   /// Per "table|id": "c:v", "u:v", "d", "tomb", starting with the preloaded "c:0".
@@ -312,6 +317,7 @@ final class SnapshotWorkload: @unchecked Sendable {
 
   init(prefix: String, preloaded: Int, transactions: Int, seed: UInt64) {
     tables = ["\(prefix)_a", "\(prefix)_b"]
+    sentinelTable = "\(prefix)_end"
     self.preloaded = preloaded
     var random = SeededGenerator(seed: seed)
     var present: [String: Set<Int>] = [:]
@@ -361,7 +367,7 @@ final class SnapshotWorkload: @unchecked Sendable {
     }
   }
 
-  var tableList: String { "[" + tables.joined(separator: ", ") + "]" }
+  var tableList: String { "[" + (tables + [sentinelTable]).joined(separator: ", ") + "]" }
 
   func prepare(_ url: String) throws {
     var sql = ""
@@ -374,6 +380,8 @@ final class SnapshotWorkload: @unchecked Sendable {
 
         """
     }
+    sql +=
+      "DROP TABLE IF EXISTS \(sentinelTable); CREATE TABLE \(sentinelTable) (id int PRIMARY KEY);\n"
     try cdcPSQL(url, sql)
   }
 
@@ -390,7 +398,9 @@ final class SnapshotWorkload: @unchecked Sendable {
         events.last == "tomb" || actual[key]?.last?.dropFirst(2) == events.last?.dropFirst(2)
       }
     }
-    Thread.sleep(forTimeInterval: 2)  // room for a duplicate to show up
+    try passCDCSentinel(
+      worker, url: TestServers.postgresURL, table: sentinelTable,
+      topic: topicPrefix + sentinelTable)
     actual = try actualEvents(worker, topicPrefix: topicPrefix)
     var wrong = 0
     var readDuringWorkload = 0

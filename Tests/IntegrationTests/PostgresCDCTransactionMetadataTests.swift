@@ -64,9 +64,10 @@ final class PostgresCDCTransactionMetadataTests: CDCWorkerTestCase {
     try cdcPSQL(
       url,
       """
-      DROP TABLE IF EXISTS txm_a, txm_b;
+      DROP TABLE IF EXISTS txm_a, txm_b, txm_end;
       CREATE TABLE txm_a (id int PRIMARY KEY, v text);
       CREATE TABLE txm_b (id int PRIMARY KEY, v text);
+      CREATE TABLE txm_end (id int PRIMARY KEY);
       """)
     slotsToDrop.append("txm_crash")
     let transactions = workload(800)
@@ -76,7 +77,7 @@ final class PostgresCDCTransactionMetadataTests: CDCWorkerTestCase {
     try worker.writeConnector(
       "txm-crash",
       connectorYAML(
-        "txm-crash", tables: "[public.txm_a, public.txm_b]", topic: "txm.{table}",
+        "txm-crash", tables: "[public.txm_a, public.txm_b, public.txm_end]", topic: "txm.{table}",
         extra: """
             snapshot: never
             provide_transaction_metadata: true
@@ -105,13 +106,25 @@ final class PostgresCDCTransactionMetadataTests: CDCWorkerTestCase {
       }
       return ends.count >= committed.count
     }
-    Thread.sleep(forTimeInterval: 1)  // room for a duplicate to show up
-    let metadata = try worker.records("txm-crash.transaction")
+    // BEGIN and END per xid (the id's first half; Debezium's ids end in each record's LSN).
+    func xid(_ id: Any?) -> Int? { (id as? String).flatMap { Int($0.split(separator: ":")[0]) } }
+    // A sentinel transaction, committed last: once its END is in, so is any repeat.
+    let sentinel = try XCTUnwrap(
+      Int(
+        try cdcPSQL(
+          url, "BEGIN; INSERT INTO txm_end VALUES (1); SELECT txid_current(); COMMIT;")))
+    try waitUntil("the sentinel transaction's END", timeout: 60) {
+      try worker.records("txm-crash.transaction").contains {
+        let value = $0["value"] as? [String: Any]
+        return value?["status"] as? String == "END" && xid(value?["id"]) == sentinel
+      }
+    }
+    let metadata = try worker.records("txm-crash.transaction").filter {
+      xid(($0["value"] as? [String: Any])?["id"]) != sentinel
+    }
     var events: [[String: Any]] = []
     for table in ["txm_a", "txm_b"] { events += try worker.records("txm.\(table)") }
 
-    // BEGIN and END per xid (the id's first half; Debezium's ids end in each record's LSN).
-    func xid(_ id: Any?) -> Int? { (id as? String).flatMap { Int($0.split(separator: ":")[0]) } }
     var begins: [Int: Int] = [:]
     var endOf: [Int: [String: Any]] = [:]
     for record in metadata {

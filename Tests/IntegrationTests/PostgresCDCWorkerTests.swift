@@ -15,20 +15,21 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
     try cdcPSQL(
       url,
       """
-      DROP TABLE IF EXISTS cdc_types, cdc_full, cdc_toast;
+      DROP TABLE IF EXISTS cdc_types, cdc_full, cdc_toast, cdc_events_end;
       CREATE TABLE cdc_types (id int PRIMARY KEY, i2 smallint, i8 bigint, num numeric(20,6),
         f4 real, f8 double precision, b bool, t text, vc varchar(10), j json, jb jsonb, u uuid,
         by bytea, d date, tm time, ts timestamp, tstz timestamptz, ia int[], ta text[], gone text);
       CREATE TABLE cdc_full (id int PRIMARY KEY, big text, n int);
       ALTER TABLE cdc_full REPLICA IDENTITY FULL;
       CREATE TABLE cdc_toast (id int PRIMARY KEY, big text, n int);
+      CREATE TABLE cdc_events_end (id int PRIMARY KEY);
       """)
     slotsToDrop.append("cdc_events")
     let worker = try WorkerProcess()
     try worker.writeConnector(
       "cdc-events",
       connectorYAML(
-        "cdc-events", tables: "[cdc_types, public.cdc_full, public.cdc_toast]",
+        "cdc-events", tables: "[cdc_types, public.cdc_full, public.cdc_toast, cdc_events_end]",
         topic: "ev.{schema}.{table}"))
     try worker.start()
     try waitForStreaming(worker, "cdc-events")
@@ -66,7 +67,9 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
     try waitUntil("all toast events", timeout: 30) {
       ((try? worker.records("ev.public.cdc_toast")) ?? []).count >= 5
     }
-    Thread.sleep(forTimeInterval: 1)  // room for anything extra to show up
+    // Anything extra (a rolled-back insert, a repeat) would be in before the sentinel.
+    try passCDCSentinel(
+      worker, url: url, table: "cdc_events_end", topic: "ev.public.cdc_events_end")
     let types = try worker.records("ev.public.cdc_types")
     let full = try worker.records("ev.public.cdc_full")
     let toast = try worker.records("ev.public.cdc_toast")
@@ -263,7 +266,7 @@ final class PostgresCDCWorkerTests: CDCWorkerTestCase {
     let pid = try cdcPSQL(
       url, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'cdc_quiet'")
     XCTAssertFalse(pid.isEmpty)
-    Thread.sleep(forTimeInterval: 8)
+    try waitForStandbyReply(walsender: pid, after: 4)
     XCTAssertEqual(
       try cdcPSQL(url, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'cdc_quiet'"),
       pid, "the same walsender is still streaming")
@@ -684,7 +687,13 @@ final class CDCWorkload: @unchecked Sendable {
     }
   }
 
-  var tableList: String { "[" + tables.map { "public.\($0)" }.joined(separator: ", ") + "]" }
+  /// A table of the connector's that the workload leaves alone: a row committed to it after
+  /// the workload is the sentinel ``verify(_:topicPrefix:context:cluster:)`` waits for.
+  var sentinelTable: String { "\(prefix)_end" }
+
+  var tableList: String {
+    "[" + (tables + [sentinelTable]).map { "public.\($0)" }.joined(separator: ", ") + "]"
+  }
 
   func prepare(_ url: String) throws {
     var sql = ""
@@ -692,6 +701,8 @@ final class CDCWorkload: @unchecked Sendable {
       sql +=
         "DROP TABLE IF EXISTS \(table); CREATE TABLE \(table) (id int PRIMARY KEY, v bigint, note text);\n"
     }
+    sql +=
+      "DROP TABLE IF EXISTS \(sentinelTable); CREATE TABLE \(sentinelTable) (id int PRIMARY KEY);\n"
     try cdcPSQL(url, sql)
   }
 
@@ -744,7 +755,9 @@ final class CDCWorkload: @unchecked Sendable {
       for table in self.tables { records[table] = try worker.records(topicPrefix + table) }
       return records.values.map(\.count).reduce(0, +) >= self.eventCount
     }
-    Thread.sleep(forTimeInterval: 2)  // room for a duplicate to show up
+    try passCDCSentinel(
+      worker, url: TestServers.postgresURL, table: sentinelTable,
+      topic: topicPrefix + sentinelTable)
     try check(context: context) { try worker.records(topicPrefix + $0) }
     if let cluster {
       try check(context: context + ", read by librdkafka read_committed") {

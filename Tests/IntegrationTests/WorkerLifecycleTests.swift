@@ -202,22 +202,6 @@ final class WorkerLifecycleTests: XCTestCase {
   }
 }
 
-/// Polls `condition` every 50 ms for up to `timeout` seconds; fails the test if it never holds.
-func waitUntil(
-  _ what: String, timeout: TimeInterval = 20, file: StaticString = #filePath, line: UInt = #line,
-  _ condition: () throws -> Bool
-)
-  throws
-{
-  let deadline = Date().addingTimeInterval(timeout)
-  while Date() < deadline {
-    if (try? condition()) == true { return }
-    Thread.sleep(forTimeInterval: 0.05)
-  }
-  XCTFail("timed out waiting for: \(what)", file: file, line: line)
-  throw WorkerError("timed out waiting for: \(what)")
-}
-
 /// The shipped configs stay valid: every example and the default worker pass `sluice validate`.
 final class ShippedConfigTests: XCTestCase {
   func testEveryShippedConfigValidates() throws {

@@ -44,7 +44,7 @@ final class CDCConfigTests: XCTestCase {
       ]))
     XCTAssertEqual(full.slot, "shop_slot")
     XCTAssertEqual(full.publication, "shop_pub")
-    XCTAssertEqual(full.heartbeatMilliseconds, 500)
+    XCTAssertEqual(full.heartbeatInterval, .milliseconds(500))
     XCTAssertTrue(full.dropSlotOnDelete)
     XCTAssertFalse(full.tombstonesOnDelete)
     XCTAssertEqual(full.snapshot, .never)
@@ -53,7 +53,7 @@ final class CDCConfigTests: XCTestCase {
     XCTAssertEqual(minimal.tables, .all)
     XCTAssertEqual(minimal.slot, "sluice_shop_cdc")
     XCTAssertEqual(minimal.publication, "sluice_shop_cdc")
-    XCTAssertEqual(minimal.heartbeatMilliseconds, 10_000)
+    XCTAssertEqual(minimal.heartbeatInterval, .seconds(10))
     XCTAssertFalse(minimal.dropSlotOnDelete)
     XCTAssertTrue(minimal.tombstonesOnDelete)
     // Debezium's default: read the tables first.

@@ -124,7 +124,7 @@ final class DebeziumPostgresConfigTests: XCTestCase {
     XCTAssertEqual(config.slot, "inventory_slot")
     XCTAssertEqual(config.publication, "inventory_pub")
     XCTAssertEqual(config.snapshot, .never)
-    XCTAssertEqual(config.heartbeatMilliseconds, 5000)
+    XCTAssertEqual(config.heartbeatInterval, .seconds(5))
     // Debezium's heartbeat records, to __debezium-heartbeat.<topic.prefix>; no metadata.
     XCTAssertEqual(config.heartbeatTopic, "__debezium-heartbeat.dbserver1")
     XCTAssertNil(config.transactionMetadata)
@@ -157,7 +157,7 @@ final class DebeziumPostgresConfigTests: XCTestCase {
     let on = try config(["provide.transaction.metadata": "true", "heartbeat.interval.ms": "1000"])
     XCTAssertEqual(on.transactionMetadata, TransactionMetadata(topic: "shop.transaction"))
     XCTAssertEqual(on.heartbeatTopic, "__debezium-heartbeat.shop")
-    XCTAssertEqual(on.heartbeatMilliseconds, 1000)
+    XCTAssertEqual(on.heartbeatInterval, .seconds(1))
     let named = try config([
       "provide.transaction.metadata": "true", "topic.transaction": "tx",
       "heartbeat.interval.ms": "2000", "topic.heartbeat.prefix": "hb",

@@ -97,7 +97,7 @@ final class SlotHealthTests: XCTestCase {
   func testDefaultsWarnAt1GiBWithNoFailThresholdEvery10s() throws {
     let c = try config("")
     XCTAssertEqual(c.slotThresholds, SlotThresholds(warn: 1 << 30, fail: nil))
-    XCTAssertEqual(c.slotHealthPollMilliseconds, 10_000)
+    XCTAssertEqual(c.slotHealthPollInterval, .seconds(10))
   }
 
   func testSizesOffAndThePollInterval() throws {
@@ -108,7 +108,7 @@ final class SlotHealthTests: XCTestCase {
         slot_health_poll_ms: 2s
       """)
     XCTAssertEqual(c.slotThresholds, SlotThresholds(warn: 512_000_000, fail: 2 << 30))
-    XCTAssertEqual(c.slotHealthPollMilliseconds, 2000)
+    XCTAssertEqual(c.slotHealthPollInterval, .seconds(2))
     XCTAssertEqual(
       try config("  slot_warn_retained_wal: off\n  slot_fail_retained_wal: 1048576").slotThresholds,
       SlotThresholds(warn: nil, fail: 1 << 20))
@@ -154,6 +154,6 @@ final class SlotHealthTests: XCTestCase {
       registry: registry)
     let c = try CDCConfig(definition: definition)
     XCTAssertEqual(c.slotThresholds, SlotThresholds(warn: 256 << 20, fail: nil))
-    XCTAssertEqual(c.slotHealthPollMilliseconds, 500)
+    XCTAssertEqual(c.slotHealthPollInterval, .milliseconds(500))
   }
 }

@@ -193,7 +193,7 @@ final class ConfigTests: XCTestCase {
     guard case .embedded(let log) = worker.store else { return XCTFail("\(worker.store)") }
     XCTAssertEqual(log.partitions, 4)
     XCTAssertEqual(log.segmentBytes, 64 << 20)
-    XCTAssertEqual(log.retentionMs, 24 * 3_600_000)
+    XCTAssertEqual(log.retention, .seconds(24 * 3_600))
     XCTAssertEqual(log.retentionBytes, 1 << 30)
     XCTAssertEqual(log.fsync, .interval)
     XCTAssertEqual(log.maxRecordBytes, 2 << 20)

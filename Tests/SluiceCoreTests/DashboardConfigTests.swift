@@ -17,15 +17,16 @@ final class DashboardConfigTests: XCTestCase {
   }
 
   func testDefaultIsTenSeconds() throws {
-    XCTAssertEqual(try parse("data_dir: d\n").dashboard.sampleIntervalMs, 10_000)
-    XCTAssertEqual(try parse("dashboard: {}\n").dashboard.sampleIntervalMs, 10_000)
+    XCTAssertEqual(try parse("data_dir: d\n").dashboard.sampleInterval, .seconds(10))
+    XCTAssertEqual(try parse("dashboard: {}\n").dashboard.sampleInterval, .seconds(10))
   }
 
   func testIntervalTakesDurations() throws {
     XCTAssertEqual(
-      try parse("dashboard: { sample_interval_ms: 1s }\n").dashboard.sampleIntervalMs, 1000)
+      try parse("dashboard: { sample_interval_ms: 1s }\n").dashboard.sampleInterval, .seconds(1))
     XCTAssertEqual(
-      try parse("dashboard:\n  sample_interval_ms: 250\n").dashboard.sampleIntervalMs, 250)
+      try parse("dashboard:\n  sample_interval_ms: 250\n").dashboard.sampleInterval,
+      .milliseconds(250))
   }
 
   func testOutOfRangeAndUnknownKeysAreErrorsAtTheirLine() {

@@ -3,7 +3,7 @@ import XCTest
 
 final class WarningRateLimiterTests: XCTestCase {
   func testEachKindOncePerIntervalWithTheSuppressedCount() {
-    let limiter = WarningRateLimiter(intervalMs: 1000)
+    let limiter = WarningRateLimiter(interval: .seconds(1))
     XCTAssertEqual(limiter.line("a", "first", nowMs: 0), "first")
     XCTAssertNil(limiter.line("a", "again", nowMs: 10))
     XCTAssertNil(limiter.line("a", "again", nowMs: 999))

@@ -85,7 +85,7 @@ extension TransactionalSourceSessionTests {
     try await store.start()
     try await store.createTopic("hooks", partitions: 3)
     let web = try await store.makeSourceSession(connector: "web", task: 0, offsets: NoOffsets())
-    let empty = try await web.recentlyWritten(maxAgeMs: nil, maxCount: nil, nowMs: 0)
+    let empty = try await web.recentlyWritten(maxAge: nil, maxCount: nil, nowMs: 0)
     XCTAssertEqual(empty.records.count, 0)
     let now = currentTimeMillis()
     var written: [(TopicPartition, Int64, String)] = []
@@ -103,14 +103,14 @@ extension TransactionalSourceSessionTests {
       [(TopicPartition("hooks", 0), [OutgoingRecord(key: nil, value: Array("c".utf8))])],
       committing: SourcePosition("0/1"))
     let mqtt = try await store.makeSourceSession(connector: "mqtt", task: 0, offsets: NoOffsets())
-    _ = try await mqtt.recentlyWritten(maxAgeMs: nil, maxCount: 10, nowMs: now)
+    _ = try await mqtt.recentlyWritten(maxAge: nil, maxCount: 10, nowMs: now)
     _ = try await mqtt.write(
       [(TopicPartition("hooks", 1), [OutgoingRecord(key: nil, value: Array("m".utf8))])],
       committing: nil)
 
     // The next incarnation of `web` reads back its records, oldest first, each with its place.
     let next = try await store.makeSourceSession(connector: "web", task: 0, offsets: NoOffsets())
-    let all = try await next.recentlyWritten(maxAgeMs: nil, maxCount: nil, nowMs: now)
+    let all = try await next.recentlyWritten(maxAge: nil, maxCount: nil, nowMs: now)
     XCTAssertEqual(all.unreadable, [])
     XCTAssertEqual(
       all.records.compactMap { $0.header("Idempotency-Key").map { String(decoding: $0, as: UTF8.self) } },
@@ -121,16 +121,17 @@ extension TransactionalSourceSessionTests {
       XCTAssertNil(record.header(SourceHistoryTopic.offsetHeader), "placement headers are dropped")
     }
     // By age (the last 10 s) and by count.
-    let young = try await next.recentlyWritten(maxAgeMs: 10_500, maxCount: nil, nowMs: now)
+    let young = try await next.recentlyWritten(
+      maxAge: .milliseconds(10_500), maxCount: nil, nowMs: now)
     XCTAssertEqual(young.records.count, 10)
-    let newest = try await next.recentlyWritten(maxAgeMs: nil, maxCount: 4, nowMs: now)
+    let newest = try await next.recentlyWritten(maxAge: nil, maxCount: 4, nowMs: now)
     XCTAssertEqual(newest.records.map(\.offset), written.suffix(4).map(\.1))
     // `cdc` never asked: no copies of its records; `mqtt` asked: its one record is there.
     let cdcHistory = try await SourceHistoryTopic(store: store, connector: "cdc").recent(
-      maxAgeMs: nil, maxCount: nil, nowMs: now)
+      maxAge: nil, maxCount: nil, nowMs: now)
     XCTAssertEqual(cdcHistory.records.count, 0)
     let mqttHistory = try await SourceHistoryTopic(store: store, connector: "mqtt").recent(
-      maxAgeMs: nil, maxCount: nil, nowMs: now)
+      maxAge: nil, maxCount: nil, nowMs: now)
     XCTAssertEqual(mqttHistory.records.map { $0.value.map { String(decoding: $0, as: UTF8.self) } }, ["m"])
     // The history topic is the store's own: not listed with the connectors' topics.
     let topics = try await store.describeTopics().map(\.name)

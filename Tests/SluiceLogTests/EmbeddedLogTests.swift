@@ -173,7 +173,8 @@ final class EmbeddedLogTests: LogTestCase {
 
   func testIntervalPolicyAcknowledgesBeforeTheSyncAndSyncsOnItsTimer() async throws {
     let log = try EmbeddedLog(
-      directory: directory, configuration: LogConfiguration(fsync: .interval(milliseconds: 20)))
+      directory: directory,
+      configuration: LogConfiguration(fsync: .interval(every: .milliseconds(20))))
     try log.createTopic("t", partitions: 2)
     _ = try await log.append([record(0)], topic: "t", partition: 0)
     _ = try await log.append([record(1)], topic: "t", partition: 1)
@@ -200,7 +201,7 @@ final class EmbeddedLogTests: LogTestCase {
 
   func testRetentionDeletesWholeOldSegmentsOnly() async throws {
     let config = LogConfiguration(
-      segmentBytes: 2048, retentionMs: 60_000, retentionCheckIntervalMs: 3_600_000)
+      segmentBytes: 2048, retention: .seconds(60), retentionCheckInterval: .seconds(3_600))
     let log = try EmbeddedLog(directory: directory, configuration: config)
     try log.createTopic("t", partitions: 1)
     let now: Int64 = 1_800_000_000_000
@@ -230,7 +231,7 @@ final class EmbeddedLogTests: LogTestCase {
   func testRetentionBySizeNeverDeletesTheActiveSegment() async throws {
     let log = try EmbeddedLog(
       directory: directory,
-      configuration: LogConfiguration(segmentBytes: 2048, retentionMs: nil, retentionBytes: 1))
+      configuration: LogConfiguration(segmentBytes: 2048, retention: nil, retentionBytes: 1))
     try log.createTopic("t", partitions: 1)
     for i in 0..<30 { _ = try await log.append([record(i)], topic: "t", partition: 0) }
     try log.enforceRetention(nowMs: 0)

@@ -8,7 +8,7 @@ import XCTest
 /// forgotten, memory stays bounded, and a restart rebuilds it from the written records.
 final class DedupeIndexTests: XCTestCase {
   func testARepeatInsideTheWindowGetsTheFirstAnswerAndWritesNothing() async throws {
-    let index = DedupeIndex(windowMs: 1_000)
+    let index = DedupeIndex(window: .milliseconds(1_000))
     let writes = Counter()
     let first = try await index.placement(for: "k", nowMs: 0) { await writes.add(); return placed(1) }
     let again = try await index.placement(for: "k", nowMs: 1_000) { await writes.add(); return placed(2) }
@@ -23,7 +23,7 @@ final class DedupeIndexTests: XCTestCase {
   }
 
   func testConcurrentRepeatsWaitForTheWriteInFlight() async throws {
-    let index = DedupeIndex(windowMs: 60_000)
+    let index = DedupeIndex(window: .milliseconds(60_000))
     let writes = Counter()
     let results = try await withThrowingTaskGroup(of: (Placement, replayed: Bool).self) { group in
       for _ in 0..<8 {
@@ -45,7 +45,7 @@ final class DedupeIndexTests: XCTestCase {
 
   func testAFailedWriteIsForgottenSoARetryWrites() async throws {
     struct Refused: Error {}
-    let index = DedupeIndex(windowMs: 60_000)
+    let index = DedupeIndex(window: .milliseconds(60_000))
     do {
       _ = try await index.placement(for: "k", nowMs: 0) { throw Refused() }
       XCTFail("the write's error reaches the caller")
@@ -57,7 +57,7 @@ final class DedupeIndexTests: XCTestCase {
 
   func testTheOldestKeysGoFirstPastTheMemoryBound() async throws {
     let perKey = 1 + "hooks".utf8.count + DedupeIndex.entryOverhead
-    let index = DedupeIndex(windowMs: 60_000, maxBytes: perKey * 3)
+    let index = DedupeIndex(window: .milliseconds(60_000), maxBytes: perKey * 3)
     for (i, key) in ["a", "b", "c", "d", "e"].enumerated() {
       _ = try await index.placement(for: key, nowMs: Int64(i)) { placed(Int64(i)) }
     }
@@ -72,7 +72,7 @@ final class DedupeIndexTests: XCTestCase {
   }
 
   func testExpireForgetsKeysOlderThanTheWindow() async throws {
-    let index = DedupeIndex(windowMs: 100)
+    let index = DedupeIndex(window: .milliseconds(100))
     _ = try await index.placement(for: "old", nowMs: 0) { placed(1) }
     _ = try await index.placement(for: "new", nowMs: 150) { placed(2) }
     await index.expire(nowMs: 200)
@@ -81,7 +81,7 @@ final class DedupeIndexTests: XCTestCase {
   }
 
   func testRebuildsFromTheRecordsInsideTheWindow() async throws {
-    let index = DedupeIndex(windowMs: 1_000)
+    let index = DedupeIndex(window: .milliseconds(1_000))
     func record(_ key: String?, offset: Int64, at ms: Int64) -> Record {
       Record(
         topic: "hooks", partition: 1, offset: offset, timestamp: ms, key: nil, value: [],

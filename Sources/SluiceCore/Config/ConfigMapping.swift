@@ -70,6 +70,11 @@ public struct ConfigMapping: Sendable {
     try node(key)?.durationMilliseconds() ?? value
   }
 
+  /// A duration key (`500ms`, `10s`, a bare number meaning milliseconds) as a `Duration`.
+  public func duration(_ key: String, default value: Duration) throws(ConfigError) -> Duration {
+    try node(key)?.duration() ?? value
+  }
+
   public func stringList(_ key: String) throws(ConfigError) -> [String] {
     try required(key).stringList()
   }

@@ -331,6 +331,13 @@ public struct ConfigNode: Sendable {
     throw error("expected a duration like 500ms, 10s, 5m, 24h or 7d, got \(kindDescription)")
   }
 
+  /// ``durationMilliseconds()`` as a `Duration`: the config boundary where a YAML duration
+  /// (`500ms`, `10s`, or a bare number of milliseconds under a `_ms` key) becomes the type the
+  /// runtime waits with.
+  public func duration() throws(ConfigError) -> Duration {
+    .milliseconds(try durationMilliseconds())
+  }
+
   /// `number × factor` as an integer: nil when `number` is not a non-negative number, an error
   /// naming the limit when it is above `maximum` (`inf` and `1e300` included), so that no
   /// conversion from Double can trap.

@@ -225,10 +225,8 @@ extension ConnectorDefinition {
         throw dlq.error(problem)
       }
       policy.retries = try e.int("retries", default: 5, range: 0...1_000_000)
-      policy.initialBackoff = .milliseconds(
-        try e.durationMilliseconds("retry_backoff_ms", default: 100))
-      policy.maximumBackoff = .milliseconds(
-        try e.durationMilliseconds("max_retry_backoff_ms", default: 10_000))
+      policy.initialBackoff = try e.duration("retry_backoff_ms", default: .milliseconds(100))
+      policy.maximumBackoff = try e.duration("max_retry_backoff_ms", default: .seconds(10))
     }
     let deadLetterTopicIsExplicit = policy.deadLetterTopic != nil
     if policy.deadLetterTopic == nil { policy.deadLetterTopic = "\(name).dlq" }

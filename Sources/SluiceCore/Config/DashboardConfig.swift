@@ -9,21 +9,21 @@
 /// sample per series per interval).
 public struct DashboardConfig: Sendable, Equatable {
   /// `sample_interval_ms`: the time between samples, 100 ms to 60 s (default 10 s).
-  public var sampleIntervalMs: Int64 = 10_000
+  public var sampleInterval: Duration = .seconds(10)
 
-  public static let sampleIntervalRange: ClosedRange<Int64> = 100...60_000
+  public static let sampleIntervalRange: ClosedRange<Duration> = .milliseconds(100)...(.seconds(60))
 
   public init() {}
 
   init(_ node: ConfigNode) throws(ConfigError) {
     let m = try node.mapping(allowedKeys: ["sample_interval_ms"])
     guard let interval = m.node("sample_interval_ms") else { return }
-    let ms = try interval.durationMilliseconds()
+    let duration = try interval.duration()
     // Below 100 ms the sampler would spend its time reading the exposition; above a minute
     // the 15-minute charts would have too few points to show a trend.
-    guard Self.sampleIntervalRange.contains(ms) else {
+    guard Self.sampleIntervalRange.contains(duration) else {
       throw interval.error("expected a duration from 100ms to 60s, got \(interval.kindDescription)")
     }
-    sampleIntervalMs = ms
+    sampleInterval = duration
   }
 }

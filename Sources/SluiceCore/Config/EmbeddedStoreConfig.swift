@@ -6,11 +6,14 @@ public struct EmbeddedStoreConfig: Sendable, Equatable {
 
   public var partitions = 1
   public var segmentBytes: Int64 = 256 << 20
-  public var segmentMs: Int64 = 7 * 86_400_000
-  public var retentionMs: Int64? = 168 * 3_600_000
+  /// `segment_ms`: how long a segment takes appends before it is rolled.
+  public var segmentAge: Duration = .seconds(7 * 86_400)
+  /// `retention_ms` / `retention_hours`: how old records may get; nil keeps them.
+  public var retention: Duration? = .seconds(168 * 3_600)
   public var retentionBytes: Int64?
   public var fsync: FsyncMode = .batch
-  public var fsyncIntervalMs = 1000
+  /// `fsync_interval_ms`: with `fsync: interval`, the time between fdatasyncs.
+  public var fsyncInterval: Duration = .seconds(1)
   public var maxRecordBytes = 1 << 20
   /// Topics the log may hold (`log.max_topics`): templated webhooks, the produce API and
   /// dead-letter topics create topics on first write, and this bounds them.
@@ -34,19 +37,20 @@ public struct EmbeddedStoreConfig: Sendable, Equatable {
     if segmentBytes > Int64(Int32.max), let n = l.node("segment_bytes") {
       throw n.error("a segment holds at most 2GiB - 1B (2147483647 bytes), as in Kafka")
     }
-    segmentMs = try l.durationMilliseconds("segment_ms", default: segmentMs)
+    segmentAge = try l.duration("segment_ms", default: segmentAge)
     if let hours = l.node("retention_hours") {
       let ms = try hours.double() * 3_600_000
       guard ms >= 0, ms <= Double(ConfigNode.maximumMilliseconds) else {
         throw hours.error("expected hours from 0 to 876000, got \(hours.kindDescription)")
       }
-      retentionMs = Int64(ms)
+      retention = .milliseconds(Int64(ms))
     }
-    if let ms = l.node("retention_ms") { retentionMs = try ms.durationMilliseconds() }
+    if let ms = l.node("retention_ms") { retention = try ms.duration() }
     retentionBytes = try l.optionalBytes("retention_bytes")
     fsync = FsyncMode(
       rawValue: try l.oneOf("fsync", allowed: ["batch", "interval", "none"], default: "batch"))!
-    fsyncIntervalMs = try l.int("fsync_interval_ms", default: 1000, range: 1...3_600_000)
+    fsyncInterval = .milliseconds(
+      try l.int("fsync_interval_ms", default: 1000, range: 1...3_600_000))
     let maxRecord = try l.bytes("max_record_bytes", default: Int64(maxRecordBytes))
     guard maxRecord >= 1, maxRecord <= 64 << 20 else {
       throw try l.required("max_record_bytes").error("expected a size from 1B to 64MiB")

@@ -61,7 +61,7 @@ public struct KafkaListenerConfig: Sendable, Equatable {
       throw given.error("max_request_bytes must be between 1KiB and 1GiB")
     }
     maxRequestBytes = Int(bytes)
-    idleTimeout = .milliseconds(try m.durationMilliseconds("idle_timeout", default: 600_000))
+    idleTimeout = try m.duration("idle_timeout", default: .seconds(600))
     if let tls = m.node("tls") { self.tls = try KafkaListenerTLS(tls) }
     if let sasl = m.node("sasl") { self.sasl = try KafkaListenerSASL(sasl) }
   }

@@ -20,9 +20,9 @@ public struct ListenerLimits: Sendable, Equatable {
   init(_ node: ConfigNode) throws(ConfigError) {
     let m = try node.mapping(allowedKeys: Self.keys)
     maxConnections = try m.int("max_connections", default: maxConnections, range: 1...1_000_000)
-    headerTimeout = .milliseconds(try m.durationMilliseconds("header_timeout", default: 10_000))
-    readTimeout = .milliseconds(try m.durationMilliseconds("read_timeout", default: 60_000))
-    idleTimeout = .milliseconds(try m.durationMilliseconds("idle_timeout", default: 60_000))
+    headerTimeout = try m.duration("header_timeout", default: .seconds(10))
+    readTimeout = try m.duration("read_timeout", default: .seconds(60))
+    idleTimeout = try m.duration("idle_timeout", default: .seconds(60))
   }
 
   /// The limits of this process: `sluice run` sets them from worker.yaml before any listener

@@ -112,7 +112,7 @@ public struct KafkaStoreConfig: Sendable, Equatable {
   public var historyTopic = "sluice-history"
   /// How long a source task's next transaction waits after the last one committed, so sends
   /// that come meanwhile share it (`linger_ms`, as Kafka producers call it; default 5 ms).
-  public var lingerMs: Int64 = 5
+  public var linger: Duration = .milliseconds(5)
 
   public init(bootstrap: [Broker]) {
     self.bootstrap = bootstrap
@@ -142,9 +142,9 @@ public struct KafkaStoreConfig: Sendable, Equatable {
     offsetsTopic = try Self.topicName(m, "offsets_topic", default: offsetsTopic)
     statusTopic = try Self.topicName(m, "status_topic", default: statusTopic)
     historyTopic = try Self.topicName(m, "history_topic", default: historyTopic)
-    lingerMs = try m.durationMilliseconds("linger_ms", default: lingerMs)
-    if lingerMs > 60_000, let n = m.node("linger_ms") {
-      throw n.error("linger_ms is at most 1 minute, got \(lingerMs) ms")
+    linger = try m.duration("linger_ms", default: linger)
+    if linger > .seconds(60), let n = m.node("linger_ms") {
+      throw n.error("linger_ms is at most 1 minute, got \(linger.inMilliseconds) ms")
     }
     let topics = [
       ("offsets_topic", offsetsTopic), ("status_topic", statusTopic),

@@ -21,10 +21,10 @@ public struct WorkerConfig: Sendable {
   public var secretsDirs: [String]?
   /// `connector_removal_grace_ms:` — how long a connector file must stay gone before the
   /// connector's destructive cleanup (dropping a CDC slot, for instance) runs.
-  public var connectorRemovalGraceMs: Int64 = 10_000
+  public var connectorRemovalGrace: Duration = .seconds(10)
   /// `task_shutdown_graceful_timeout_ms:` — how long a stopping connector task may take to
   /// finish its batch and commit before it is cancelled (Kafka Connect's name and default).
-  public var taskShutdownGracefulTimeoutMs: Int64 = 5_000
+  public var taskShutdownGracefulTimeout: Duration = .seconds(5)
   /// `log_format:` — how the worker writes its log lines to standard error.
   public var logFormat: LogFormat = .text
   /// `metrics:` — whether the worker collects its Prometheus metrics (`GET /metrics`); off,
@@ -82,10 +82,10 @@ public struct WorkerConfig: Sendable {
         $0.hasPrefix("/") ? $0 : (base as NSString).appendingPathComponent($0)
       }
     }
-    config.connectorRemovalGraceMs = try m.durationMilliseconds(
-      "connector_removal_grace_ms", default: config.connectorRemovalGraceMs)
-    config.taskShutdownGracefulTimeoutMs = try m.durationMilliseconds(
-      "task_shutdown_graceful_timeout_ms", default: config.taskShutdownGracefulTimeoutMs)
+    config.connectorRemovalGrace = try m.duration(
+      "connector_removal_grace_ms", default: config.connectorRemovalGrace)
+    config.taskShutdownGracefulTimeout = try m.duration(
+      "task_shutdown_graceful_timeout_ms", default: config.taskShutdownGracefulTimeout)
     config.logFormat = LogFormat(
       rawValue: try m.oneOf(
         "log_format", allowed: LogFormat.allCases.map(\.rawValue), default: LogFormat.text.rawValue)

@@ -29,17 +29,17 @@ public protocol SourceTaskContext: Sendable {
   /// runtime compares replays with), or nil when it wrote none there.
   func lastDurablePosition(in partition: TopicPartition) async throws -> SourcePosition?
   /// The records this connector wrote that are still kept, for state a source rebuilds from
-  /// them after a restart (idempotency keys, a redelivery window): those newer than `maxAgeMs`,
+  /// them after a restart (idempotency keys, a redelivery window): those newer than `maxAge`,
   /// or among the last `maxCount` of each partition (the newest `maxCount` of those), oldest
   /// first. Its records are those with its `sluice.source` header (``SourceHeaders``).
-  func recentlyWritten(maxAgeMs: Int64?, maxCount: Int?) async throws -> WrittenRecords
+  func recentlyWritten(maxAge: Duration?, maxCount: Int?) async throws -> WrittenRecords
   /// A value shown under `details` in this task's status (slot, lag, snapshot progress…).
   func setDetail(_ name: String, _ value: String?)
   /// Reports (or with nil clears) a problem that does not stop the task, under `warnings` in
   /// its status and in `GET /health` (``TaskWarning``); one per `source`.
   func setWarning(_ source: String, _ warning: TaskWarning?)
   /// The topics, read-only for sources: partition counts (a snapshot spreading its tables).
-  /// State kept in records is read back with ``recentlyWritten(maxAgeMs:maxCount:)``.
+  /// State kept in records is read back with ``recentlyWritten(maxAge:maxCount:)``.
   var store: any TopicStore { get }
 }
 

@@ -4,10 +4,11 @@ import Synchronization
 /// bad feed, a flood of refused connections or clients retrying against a full disk cannot fill
 /// the log with one line per event.
 public final class WarningRateLimiter: Sendable {
+  /// The interval in the unit of `nowMs`, the wall clock of ``currentTimeMillis()``.
   private let intervalMs: Int64
   private let state = Mutex<[String: (lastMs: Int64, suppressed: Int)]>([:])
 
-  public init(intervalMs: Int64 = 60_000) { self.intervalMs = intervalMs }
+  public init(interval: Duration = .seconds(60)) { self.intervalMs = interval.inMilliseconds }
 
   /// Nil when a warning of `kind` was let through less than the interval ago (it is counted);
   /// else the number of warnings of that kind suppressed since the last one let through.

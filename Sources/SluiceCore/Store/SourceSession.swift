@@ -20,9 +20,10 @@ public protocol SourceSession: Sendable {
   /// Returns once every position committed so far is durable: a stopping task calls it before
   /// the next incarnation reads ``committedPosition()``.
   func flush() async throws
-  /// The connector's own recent records, oldest first: those younger than `maxAgeMs` before
-  /// `nowMs`, at most the newest `maxCount` (``SourceTaskContext/recentlyWritten(maxAgeMs:maxCount:)``).
-  func recentlyWritten(maxAgeMs: Int64?, maxCount: Int?, nowMs: Int64) async throws
+  /// The connector's own recent records, oldest first: those younger than `maxAge` before
+  /// `nowMs` (a record timestamp, milliseconds since the epoch), at most the newest `maxCount`
+  /// (``SourceTaskContext/recentlyWritten(maxAge:maxCount:)``).
+  func recentlyWritten(maxAge: Duration?, maxCount: Int?, nowMs: Int64) async throws
     -> WrittenRecords
   /// Forgets the committed position, durably: ``committedPosition()`` returns nil afterwards
   /// (KIP-875 `DELETE …/offsets`, for a stopped connector).
@@ -86,11 +87,11 @@ public struct DurableAppendSession: SourceSession {
   }
 
   /// Read back from the tails of the store's partitions (``SourceHistory``).
-  public func recentlyWritten(maxAgeMs: Int64?, maxCount: Int?, nowMs: Int64) async throws
+  public func recentlyWritten(maxAge: Duration?, maxCount: Int?, nowMs: Int64) async throws
     -> WrittenRecords
   {
     try await SourceHistory(store: store, connector: connector).recent(
-      maxAgeMs: maxAgeMs, maxCount: maxCount, nowMs: nowMs)
+      maxAge: maxAge, maxCount: maxCount, nowMs: nowMs)
   }
 }
 

@@ -5,7 +5,7 @@
 /// their `sluice.source` header (``SourceHeaders``); connectors are handed records, never the
 /// store.
 ///
-/// ``lastPosition(in:)`` reads the one partition a send goes to, on any store. ``recent(maxAgeMs:maxCount:nowMs:)``
+/// ``lastPosition(in:)`` reads the one partition a send goes to, on any store. ``recent(maxAge:maxCount:nowMs:)``
 /// reads the tails of every partition: the embedded log's ``DurableAppendSession`` uses it; a
 /// Kafka cluster's session, which cannot afford to read every topic of the cluster, keeps the
 /// connector's records in a history topic of its own instead.
@@ -33,9 +33,11 @@ struct SourceHistory: Sendable {
   }
 
   /// This connector's records at the tails of every partition: each partition is read back
-  /// until its records are older than `maxAgeMs` before `nowMs`, or over its last `maxCount`
-  /// offsets; of those, the newest `maxCount`, oldest first.
-  func recent(maxAgeMs: Int64?, maxCount: Int?, nowMs: Int64) async throws -> WrittenRecords {
+  /// until its records are older than `maxAge` before `nowMs` (a record timestamp), or over its
+  /// last `maxCount` offsets; of those, the newest `maxCount`, oldest first.
+  func recent(maxAge: Duration?, maxCount: Int?, nowMs: Int64) async throws -> WrittenRecords {
+    // Record timestamps are milliseconds, so the age is compared in them.
+    let maxAgeMs = maxAge?.inMilliseconds
     var found: [Record] = []
     var unreadable: [String] = []
     for topic in try await store.describeTopics() {
@@ -83,7 +85,7 @@ struct SourceHistory: Sendable {
   }
 }
 
-/// A source connector's own records, as ``SourceTaskContext/recentlyWritten(maxAgeMs:maxCount:)``
+/// A source connector's own records, as ``SourceTaskContext/recentlyWritten(maxAge:maxCount:)``
 /// gives them back: oldest first, and the partitions that could not be read (damaged data in
 /// someone else's topic must not stop the source), each with the reason.
 public struct WrittenRecords: Sendable {

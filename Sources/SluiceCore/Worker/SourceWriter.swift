@@ -189,9 +189,9 @@ final class SourceWriter: SourceTaskContext {
     try await lastDurablePosition(partition)
   }
 
-  func recentlyWritten(maxAgeMs: Int64?, maxCount: Int?) async throws -> WrittenRecords {
+  func recentlyWritten(maxAge: Duration?, maxCount: Int?) async throws -> WrittenRecords {
     try await session.recentlyWritten(
-      maxAgeMs: maxAgeMs, maxCount: maxCount, nowMs: currentTimeMillis())
+      maxAge: maxAge, maxCount: maxCount, nowMs: currentTimeMillis())
   }
 
   /// One partition's share of a send without the records it already holds, the last one

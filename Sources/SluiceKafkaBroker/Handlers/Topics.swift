@@ -101,10 +101,10 @@ extension KafkaBroker {
     let log = store.log.configuration
     return [
       ("cleanup.policy", "delete", 2),
-      ("retention.ms", "\(log.retentionMs ?? -1)", 5),
+      ("retention.ms", "\(log.retention?.inMilliseconds ?? -1)", 5),
       ("retention.bytes", "\(log.retentionBytes ?? -1)", 5),
       ("segment.bytes", "\(log.segmentBytes)", 3),
-      ("segment.ms", "\(log.segmentMaxAgeMs ?? 604_800_000)", 5),
+      ("segment.ms", "\(log.segmentMaxAge?.inMilliseconds ?? 604_800_000)", 5),
       ("max.message.bytes", "\(maxBatchBytes)", 3),
       ("message.timestamp.type", "CreateTime", 2),
       ("min.insync.replicas", "1", 3),

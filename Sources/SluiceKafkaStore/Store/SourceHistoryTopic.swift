@@ -43,10 +43,12 @@ struct SourceHistoryTopic: Sendable {
   }
 
   /// The connector's records from its history partition, oldest first, each with the topic,
-  /// partition and offset of the original: those younger than `maxAgeMs` before `nowMs` (read
+  /// partition and offset of the original: those younger than `maxAge` before `nowMs` (read
   /// forward once from the offset ListOffsets gives for that time), at most the newest
   /// `maxCount` (read back from the end until that many are found).
-  func recent(maxAgeMs: Int64?, maxCount: Int?, nowMs: Int64) async throws -> WrittenRecords {
+  func recent(maxAge: Duration?, maxCount: Int?, nowMs: Int64) async throws -> WrittenRecords {
+    // Record timestamps are milliseconds, so the age is compared in them.
+    let maxAgeMs = maxAge?.inMilliseconds
     let tp = try await partition()
     let bounds = try await store.offsets(of: tp)
     var ours: [Record] = []

@@ -27,7 +27,7 @@ public actor TransactionalSourceSession: SourceSession {
   /// A transaction's share of pending writes at most, so one stays a bounded request.
   static let maxWritesPerTransaction = 1000
   /// The connector's copies in the history topic, written once it asked for its history
-  /// (``recentlyWritten(maxAgeMs:maxCount:nowMs:)``, at its start): connectors that never ask
+  /// (``recentlyWritten(maxAge:maxCount:nowMs:)``, at its start): connectors that never ask
   /// (CDC, file) do not pay for them.
   private let history: SourceHistoryTopic
   private var keepsHistory = false
@@ -209,12 +209,12 @@ public actor TransactionalSourceSession: SourceSession {
 
   /// From the history topic (``SourceHistoryTopic``); from now on this session keeps copies
   /// of what it writes there.
-  public func recentlyWritten(maxAgeMs: Int64?, maxCount: Int?, nowMs: Int64) async throws
+  public func recentlyWritten(maxAge: Duration?, maxCount: Int?, nowMs: Int64) async throws
     -> WrittenRecords
   {
     keepsHistory = true
     do {
-      return try await history.recent(maxAgeMs: maxAgeMs, maxCount: maxCount, nowMs: nowMs)
+      return try await history.recent(maxAge: maxAge, maxCount: maxCount, nowMs: nowMs)
     } catch {
       throw KafkaTopicStore.translate(error)
     }
