@@ -11,6 +11,10 @@ import SluicePostgres
 /// runtime drops the records that were already durable (their positions are not past the
 /// last one in their partition). A lost connection is retried with capped backoff.
 ///
+/// Every decision of that loop (what to look up in the catalog, which records to keep, what
+/// to send, commit and confirm, whether to reconnect) is ``ReplicationSession``'s, a value
+/// with no I/O; this class runs what it asks for: libpq calls, sends, commits, logs, sleeps.
+///
 /// With `snapshot: initial` a connector without a position first reads the tables
 /// (``InitialSnapshot``); streaming then replays the slot from where the snapshot began and
 /// ``SnapshotReplayFilter`` drops what the snapshot already holds.
