@@ -284,12 +284,7 @@ final class ReplicationSessionTests: XCTestCase {
     // A lost connection: the next stream goes on from the durable state and asks again.
     guard case .retry = session.failed(PostgresError(sqlState: nil, message: "gone"), at: start)
     else { return XCTFail("a blip after streaming is retried") }
-    session.startStreaming(
-      .init(
-        settings: .init(
-          connectorName: "shop", database: "shop",
-          topic: try TopicTemplate("shop.{schema}.{table}"), tombstonesOnDelete: true),
-        confirmed: LSN(0x508), committed: commit, snapshot: nil, config: try config()))
+    session = try session.restarted(try config(), confirmed: LSN(0x508), committed: commit)
     XCTAssertTrue(session.takeEffects().contains(.read(request)))
   }
 
@@ -407,14 +402,16 @@ final class ReplicationSessionTests: XCTestCase {
 
 extension ReplicationSession {
   /// The same session with a new stream, as the task starts one after reconnecting.
-  fileprivate func restarted(_ config: CDCConfig) throws -> ReplicationSession {
+  fileprivate func restarted(
+    _ config: CDCConfig, confirmed: LSN = LSN(0x100), committed: SourcePosition? = nil
+  ) throws -> ReplicationSession {
     var session = self
     session.startStreaming(
       .init(
         settings: .init(
           connectorName: "shop", database: "shop",
           topic: try TopicTemplate("shop.{schema}.{table}"), tombstonesOnDelete: true),
-        confirmed: LSN(0x100), committed: nil, snapshot: nil, config: config))
+        confirmed: confirmed, committed: committed, snapshot: nil, config: config))
     return session
   }
 }
