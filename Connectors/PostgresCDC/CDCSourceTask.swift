@@ -174,7 +174,7 @@ final class CDCSourceTask: SourceTask {
       // One chunk's records are made durable while the next chunk is decoded: at most one
       // send is in flight, so sends stay in stream order, and each chunk's LSN is confirmed
       // only when its send has returned, that is when its records are durable.
-      try await withThrowingTaskGroup(of: (emit: Emit, skipped: Int).self) { sending in
+      try await withThrowingTaskGroup(of: (receipt: Emit.Receipt, skipped: Int).self) { sending in
         var inFlight = false
         /// Waits for the send in flight; then PostgreSQL may forget the WAL behind it.
         func finishSend() async throws {
@@ -188,11 +188,11 @@ final class CDCSourceTask: SourceTask {
               "skipped changes already durable in their topics (replayed by the slot)",
               metadata: ["count": "\(sent.skipped)"])
           }
-          durable(sent.emit)
+          durable(sent.receipt)
         }
-        /// Confirms what `emit` made durable.
-        func durable(_ emit: Emit) {
-          let (confirm, resumed) = session.madeDurable(emit)
+        /// Confirms what an emit made durable.
+        func durable(_ receipt: Emit.Receipt) {
+          let (confirm, resumed) = session.madeDurable(receipt)
           if let confirm { replication.confirm(confirm) }
           if resumed {
             context.logger.info("replication resumed", metadata: ["slot": "\(self.config.slot)"])
@@ -233,7 +233,7 @@ final class CDCSourceTask: SourceTask {
               }
             }
             metrics.durable(emit.tally)
-            durable(emit)
+            durable(emit.receipt)
             continue
           }
           let prepared: PreparedSend
@@ -242,18 +242,18 @@ final class CDCSourceTask: SourceTask {
           } catch {
             throw SendFailure(underlying: error)
           }
-          sending.addTask {
+          sending.addTask { [commit = emit.commit, tally = emit.tally, receipt = emit.receipt] in
             let placed: [RecordMetadata]
             do {
               placed = try await context.send(prepared)
               // A changed snapshot state is durable before the slot may forget its cause.
-              if let commit = emit.commit { try await context.commit(commit) }
+              if let commit { try await context.commit(commit) }
             } catch {
               throw SendFailure(underlying: error)
             }
             // Counted as soon as durable, not when the next chunk collects this send.
-            metrics.durable(emit.tally)
-            return (emit, placed.reduce(0) { $0 + ($1.wasReplayed ? 1 : 0) })
+            metrics.durable(tally)
+            return (receipt, placed.reduce(0) { $0 + ($1.wasReplayed ? 1 : 0) })
           }
           inFlight = true
         }

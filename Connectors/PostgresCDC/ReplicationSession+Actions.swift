@@ -37,4 +37,14 @@ struct Emit {
   var tally: ChangeTally
   /// Changes at or before the committed position that the chunk dropped.
   var droppedWritten: Int
+
+  /// What the session needs back once this is durable (not the records, which need not be
+  /// kept alive for it).
+  var receipt: Receipt { Receipt(confirmAfter: confirmAfter, state: state) }
+
+  /// An emit made durable, for ``ReplicationSession/madeDurable(_:)``.
+  struct Receipt: Sendable {
+    var confirmAfter: LSN
+    var state: IncrementalSnapshot.State?
+  }
 }

@@ -154,7 +154,7 @@ struct ReplicationSession {
   /// An ``Emit`` is durable (its records sent, its commit done): the incremental state it
   /// carried is the durable one, and the LSN PostgreSQL may now be told is returned (nil:
   /// none new). `resumed` tells that an outage just ended (to log it).
-  mutating func madeDurable(_ emit: Emit) -> (confirm: LSN?, resumed: Bool) {
+  mutating func madeDurable(_ emit: Emit.Receipt) -> (confirm: LSN?, resumed: Bool) {
     if let state = emit.state { incrementalDurable = state }
     let confirm = stream?.window.durable(emit.confirmAfter)
     return (confirm, reconnect.streamed())

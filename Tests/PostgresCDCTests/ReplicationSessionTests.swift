@@ -170,8 +170,8 @@ final class ReplicationSessionTests: XCTestCase {
     XCTAssertEqual(emit.records.count, 2)
     XCTAssertEqual(emit.confirmAfter, LSN(0x508), "the commit's end LSN")
     XCTAssertNil(emit.commit, "no snapshot state to commit on its own")
-    XCTAssertEqual(session.madeDurable(emit).confirm, LSN(0x508))
-    XCTAssertNil(session.madeDurable(emit).confirm, "a durable LSN is confirmed once")
+    XCTAssertEqual(session.madeDurable(emit.receipt).confirm, LSN(0x508))
+    XCTAssertNil(session.madeDurable(emit.receipt).confirm, "a durable LSN is confirmed once")
   }
 
   func testAKeepaliveBetweenTransactionsMovesTheConfirmableLSNButNotInsideOne() throws {
@@ -179,7 +179,7 @@ final class ReplicationSessionTests: XCTestCase {
     try feed(&session, [.keepalive(walEnd: LSN(0x900), sendTime: 0, replyRequested: false)])
     let idle = session.endChunk(now: 0)
     XCTAssertTrue(idle.records.isEmpty)
-    XCTAssertEqual(session.madeDurable(idle).confirm, LSN(0x900))
+    XCTAssertEqual(session.madeDurable(idle.receipt).confirm, LSN(0x900))
 
     try feed(
       &session,
@@ -188,7 +188,7 @@ final class ReplicationSessionTests: XCTestCase {
         .keepalive(walEnd: LSN(0x980), sendTime: 0, replyRequested: false),
       ])
     XCTAssertNil(
-      session.madeDurable(session.endChunk(now: 0)).confirm,
+      session.madeDurable(session.endChunk(now: 0).receipt).confirm,
       "an open transaction holds the slot where it was")
   }
 
@@ -196,10 +196,10 @@ final class ReplicationSessionTests: XCTestCase {
     var session = try streaming(windowBytes: 0x500)
     try feed(&session, transaction(0x500, ids: [1]))
     XCTAssertNil(
-      session.madeDurable(session.endChunk(now: 0)).confirm,
+      session.madeDurable(session.endChunk(now: 0).receipt).confirm,
       "0x508 − 0x500 is before the slot's confirmed 0x100")
     try feed(&session, transaction(0x900, ids: [2]))
-    XCTAssertEqual(session.madeDurable(session.endChunk(now: 0)).confirm, LSN(0x408))
+    XCTAssertEqual(session.madeDurable(session.endChunk(now: 0).receipt).confirm, LSN(0x408))
   }
 
   func testChangesAtOrBeforeTheCommittedPositionAreDroppedAndCounted() throws {
@@ -278,7 +278,7 @@ final class ReplicationSessionTests: XCTestCase {
       commit.text.hasPrefix(ChangePosition(commitLSN: LSN(0x4FF), index: .max).sourcePosition.text))
     XCTAssertEqual(emit.state?.running?.id, "s1")
     XCTAssertNil(session.incrementalDurable.running)
-    _ = session.madeDurable(emit)
+    _ = session.madeDurable(emit.receipt)
     XCTAssertEqual(session.incrementalDurable.running?.id, "s1")
 
     // A lost connection: the next stream goes on from the durable state and asks again.
@@ -346,7 +346,7 @@ final class ReplicationSessionTests: XCTestCase {
 
     session = try streaming()
     try feed(&session, transaction(0x500, ids: [1]))
-    XCTAssertFalse(session.madeDurable(session.endChunk(now: 0)).resumed)
+    XCTAssertFalse(session.madeDurable(session.endChunk(now: 0).receipt).resumed)
     guard case .retry(_, warn: true) = session.failed(lost, at: start) else {
       return XCTFail("a blip after streaming is retried, with a warning")
     }
@@ -361,12 +361,12 @@ final class ReplicationSessionTests: XCTestCase {
 
   func testStreamingAgainAfterAnOutageIsReportedOnce() throws {
     var session = try streaming()
-    _ = session.madeDurable(session.endChunk(now: 0))
+    _ = session.madeDurable(session.endChunk(now: 0).receipt)
     guard case .retry = session.failed(PostgresError(sqlState: nil, message: "x"), at: start)
     else { return XCTFail("retried") }
     session = try session.restarted(try config())
-    XCTAssertTrue(session.madeDurable(session.endChunk(now: 0)).resumed)
-    XCTAssertFalse(session.madeDurable(session.endChunk(now: 0)).resumed)
+    XCTAssertTrue(session.madeDurable(session.endChunk(now: 0).receipt).resumed)
+    XCTAssertFalse(session.madeDurable(session.endChunk(now: 0).receipt).resumed)
   }
 
   // MARK: - Initial snapshot
