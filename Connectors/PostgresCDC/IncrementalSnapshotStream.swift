@@ -1,19 +1,45 @@
 import SluiceCore
 
-/// What the streaming loop of ``CDCSourceTask`` calls for incremental snapshots: it finds
-/// signals (the admin API's WAL messages, inserts into the signal table), watermarks and the
-/// snapshotted table's changes in the stream, feeds them to ``IncrementalSnapshot``, carries
-/// out its actions (chunk reads by the ``ChunkReader``, rows rendered as `op: "r"` events), and
-/// stamps its state on the positions the runtime commits.
+/// The incremental snapshot's part of a ``ReplicationSession``: it finds signals (the admin
+/// API's WAL messages, inserts into the signal table), watermarks and the snapshotted table's
+/// changes in the stream, feeds them to ``IncrementalSnapshot``, renders the rows it releases
+/// as `op: "r"` events, and stamps its state on the positions the runtime commits. It does no
+/// I/O: chunk reads, log lines and status details wait in ``effects`` for ``CDCSourceTask``
+/// to carry out, and types the catalog must describe are asked for
+/// (``Outcome/needsUserTypes(_:)``) and answered with ``found(userTypes:changes:)``.
 ///
 /// A chunk's rows are emitted at the high watermark's transaction: positions (commit LSN of
 /// that transaction, 0, 1, …), which nothing else uses (the transaction holds only the
 /// message), in the order the rows were read. So they sort after every change before the
 /// watermark and before every change after it, in each partition.
 struct IncrementalSnapshotStream {
+  /// What the task does for the stream: the machine's actions and the status it shows.
+  enum Effect: Equatable {
+    /// Give the request to the ``ChunkReader``.
+    case read(IncrementalSnapshot.ChunkRequest)
+    /// Log a warning and show it as the task's `incremental_snapshot` warning.
+    case warn(String)
+    /// Log an info line.
+    case log(String)
+    /// Log a warning only (a watermark that is not Sluice's to act on).
+    case logWarning(String, error: String)
+    /// An execute signal was accepted: the warning of an earlier refusal is cleared.
+    case clearWarning
+    /// The `incremental_snapshot` status detail (nil: none).
+    case detail(String?)
+  }
+
+  /// What a message did: the rows it released, or the types to look up before it can.
+  enum Outcome: Equatable {
+    case records([ChangeRecord])
+    /// The catalog must describe these types before the released rows are rendered; the
+    /// message is held until ``found(userTypes:changes:)``.
+    case needsUserTypes([UInt32])
+  }
+
   private(set) var machine: IncrementalSnapshot
-  private let reader: ChunkReader
-  private let context: any SourceTaskContext
+  /// What the task is to do, in order; taken with ``takeEffects()``.
+  private(set) var effects: [Effect] = []
   /// Renders the chunks' rows; tables are defined from each high watermark's columns.
   private var encoder: ChangeStream
   private let signalTable: QualifiedName?
@@ -21,13 +47,12 @@ struct IncrementalSnapshotStream {
   private let capturesSignalTable: Bool
   private var signalRelation: UInt32?
 
-  init(
-    state: IncrementalSnapshot.State, config: CDCConfig, settings: ChangeStream.Settings,
-    reader: ChunkReader, context: any SourceTaskContext
-  ) {
+  /// A high watermark's actions held while the catalog is asked about their rows' types.
+  private var held:
+    (actions: [IncrementalSnapshot.Action], transaction: ChangeStream.Transaction, lsn: LSN)?
+
+  init(state: IncrementalSnapshot.State, config: CDCConfig, settings: ChangeStream.Settings) {
     machine = IncrementalSnapshot(state: state, chunkSize: config.incremental.chunkSize)
-    self.reader = reader
-    self.context = context
     encoder = ChangeStream(settings: settings, confirmed: .zero)
     signalTable = config.incremental.signalTable
     if let signalTable, case .listed(let names) = config.tables {
@@ -41,8 +66,14 @@ struct IncrementalSnapshotStream {
   mutating func start() {
     perform(machine.start())
     if let running = machine.state.running {
-      context.setDetail("incremental_snapshot", Self.describe(running))
+      effects.append(.detail(Self.describe(running)))
     }
+  }
+
+  /// The effects since the last call, in order.
+  mutating func takeEffects() -> [Effect] {
+    defer { effects = [] }
+    return effects
   }
 
   /// The LSN the slot may be confirmed up to at most while a chunk's window is open.
@@ -130,59 +161,88 @@ struct IncrementalSnapshotStream {
     machine.changed(relation: oid, keys: keys)
   }
 
-  /// Any other message, after ``ChangeStream`` applied it; returns the chunk rows it releases.
-  mutating func receive(
-    _ message: PgOutputMessage, at lsn: LSN, changes: ChangeStream, control: ControlConnection
-  ) async throws -> [ChangeRecord] {
+  /// Any other message, after ``ChangeStream`` applied it: the chunk rows it releases, or the
+  /// types to look up first.
+  mutating func receive(_ message: PgOutputMessage, at lsn: LSN, changes: ChangeStream)
+    throws(ProtocolError) -> Outcome
+  {
     switch message {
     case .relation(let relation):
       if relation.qualifiedName == signalTable { signalRelation = relation.oid }
-      return []
+      return .records([])
     case .truncate(let truncate):
       machine.truncated(relations: truncate.relations)
-      return []
+      return .records([])
     case .message(let message) where message.transactional:
       let (prefix, content) = (message.prefix, message.content)
-      guard let transaction = changes.transaction else { return [] }
+      guard let transaction = changes.transaction else { return .records([]) }
       if prefix == WatermarkMessage.signalPrefix {
         apply(
           Result { () throws(SignalError) in try SnapshotSignal.parse(document: content) },
           transaction: transaction, at: lsn)
-        return []
+        return .records([])
       }
-      guard prefix == WatermarkMessage.prefix else { return [] }
+      guard prefix == WatermarkMessage.prefix else { return .records([]) }
       let header: WatermarkMessage
       let rows: [[PgOutputMessage.TupleValue]]
       do {
         (header, rows) = try WatermarkMessage.decode(content)
       } catch {
         // Someone else's message under Sluice's prefix: never a reason to stop streaming.
-        context.logger.warning(
-          "ignored a malformed incremental snapshot watermark", metadata: ["error": "\(error)"])
-        return []
+        effects.append(
+          .logWarning("ignored a malformed incremental snapshot watermark", error: "\(error)"))
+        return .records([])
       }
       let actions: [IncrementalSnapshot.Action]
       switch header.kind {
       case .open:
         machine.lowWatermark(header, confirmable: changes.confirmableLSN)
-        return []
+        return .records([])
       case .close:
         actions = machine.highWatermark(
           header, rows: rows, commitLSN: transaction.commitLSN, at: lsn)
       case .skip:
         actions = machine.skipped(header, commitLSN: transaction.commitLSN, at: lsn)
       }
-      var records: [ChangeRecord] = []
+      encoder.userTypes.merge(changes.userTypes) { $1 }
+      var unknown: [UInt32] = []
       for case .emit(let kept, let header) in actions {
-        records += try await render(
-          kept, of: header, transaction: transaction, at: lsn,
-          changes: changes, control: control)
+        guard let relation = Self.relation(of: kept, header) else { continue }
+        if encoder.tables[relation.oid]?.relation != relation {
+          unknown += encoder.unknownTypes(of: relation).filter { !unknown.contains($0) }
+        }
       }
-      perform(actions)
-      return records
+      guard unknown.isEmpty else {
+        held = (actions, transaction, lsn)
+        return .needsUserTypes(unknown)
+      }
+      return .records(try release(actions, transaction: transaction, at: lsn))
     default:
-      return []
+      return .records([])
     }
+  }
+
+  /// The catalog's answer to ``Outcome/needsUserTypes(_:)``: renders the held rows.
+  mutating func found(userTypes: [UInt32: UserType], changes: ChangeStream)
+    throws(ProtocolError) -> [ChangeRecord]
+  {
+    guard let (actions, transaction, lsn) = held else { return [] }
+    held = nil
+    encoder.userTypes.merge(changes.userTypes) { $1 }
+    encoder.userTypes.merge(userTypes) { $1 }
+    return try release(actions, transaction: transaction, at: lsn)
+  }
+
+  /// Renders the rows of a watermark's actions and queues the rest of them.
+  private mutating func release(
+    _ actions: [IncrementalSnapshot.Action], transaction: ChangeStream.Transaction, at lsn: LSN
+  ) throws(ProtocolError) -> [ChangeRecord] {
+    var records: [ChangeRecord] = []
+    for case .emit(let kept, let header) in actions {
+      records += try render(kept, of: header, transaction: transaction, at: lsn)
+    }
+    perform(actions)
+    return records
   }
 
   // MARK: - Durability
@@ -212,32 +272,24 @@ struct IncrementalSnapshotStream {
   ) {
     switch parsed {
     case .success(let signal):
-      if case .execute = signal { context.setWarning(Self.warningSource, nil) }
+      if case .execute = signal { effects.append(.clearWarning) }
       perform(machine.signal(signal, commitLSN: transaction.commitLSN, at: lsn))
     case .failure(let error):
       perform(machine.refused(error, commitLSN: transaction.commitLSN, at: lsn))
     }
   }
 
-  private func perform(_ actions: [IncrementalSnapshot.Action]) {
+  private mutating func perform(_ actions: [IncrementalSnapshot.Action]) {
     for action in actions {
       switch action {
-      case .read(let request):
-        reader.submit(request)
-      case .warn(let message):
-        context.logger.warning("\(message)")
-        context.setWarning(
-          Self.warningSource,
-          TaskWarning(source: Self.warningSource, severity: .warning, message: message))
-      case .log(let message):
-        context.logger.info("\(message)")
-      case .emit:
-        break
+      case .read(let request): effects.append(.read(request))
+      case .warn(let message): effects.append(.warn(message))
+      case .log(let message): effects.append(.log(message))
+      case .emit: break
       }
     }
-    context.setDetail(
-      "incremental_snapshot",
-      machine.state.running.map(Self.describe) ?? (carriesState ? "idle" : nil))
+    effects.append(
+      .detail(machine.state.running.map(Self.describe) ?? (carriesState ? "idle" : nil)))
   }
 
   static let warningSource = "incremental_snapshot"
@@ -248,14 +300,13 @@ struct IncrementalSnapshotStream {
       "\(running.paused ? "paused" : "running") \(running.id): \(table), \(running.tables.count) tables left, \(running.rows) rows"
   }
 
-  /// The rows of a chunk as `op: "r"` events at the high watermark's positions.
-  private mutating func render(
-    _ rows: [[PgOutputMessage.TupleValue]], of header: WatermarkMessage,
-    transaction: ChangeStream.Transaction, at lsn: LSN, changes: ChangeStream,
-    control: ControlConnection
-  ) async throws -> [ChangeRecord] {
-    guard !rows.isEmpty, let columns = header.columns else { return [] }
-    let relation = PgOutputMessage.Relation(
+  /// The table of a chunk's rows, as a Relation message would describe it; nil when there
+  /// are no rows to render.
+  private static func relation(
+    of rows: [[PgOutputMessage.TupleValue]], _ header: WatermarkMessage
+  ) -> PgOutputMessage.Relation? {
+    guard !rows.isEmpty, let columns = header.columns else { return nil }
+    return PgOutputMessage.Relation(
       oid: header.relation, schema: header.table.schema, name: header.table.table,
       replicaIdentity: header.identity?.utf8.first ?? UInt8(ascii: "d"),
       columns: columns.map {
@@ -263,13 +314,16 @@ struct IncrementalSnapshotStream {
           name: $0.name, typeOID: $0.type, typeModifier: $0.modifier,
           isKey: header.key.contains($0.name))
       })
+  }
+
+  /// The rows of a chunk as `op: "r"` events at the high watermark's positions (their types
+  /// known: ``receive(_:at:changes:)`` asked for those that were not).
+  private mutating func render(
+    _ rows: [[PgOutputMessage.TupleValue]], of header: WatermarkMessage,
+    transaction: ChangeStream.Transaction, at lsn: LSN
+  ) throws(ProtocolError) -> [ChangeRecord] {
+    guard let relation = Self.relation(of: rows, header) else { return [] }
     if encoder.tables[relation.oid]?.relation != relation {
-      encoder.userTypes.merge(changes.userTypes) { $1 }
-      let unknown = encoder.unknownTypes(of: relation)
-      if !unknown.isEmpty {
-        let found = try await control.run { try ControlConnection.userTypes(unknown, on: $0) }
-        encoder.userTypes.merge(found) { $1 }
-      }
       encoder.primaryKeys[relation.oid] = header.key
       _ = try encoder.receive(.relation(relation), at: lsn)
     }
@@ -335,16 +389,5 @@ extension IncrementalSnapshotStream {
     return (
       IncrementalSnapshot.appending(stamp(), to: position.sourcePosition), false, machine.state
     )
-  }
-}
-
-/// The incremental snapshot's state as last made durable, kept by the task across
-/// reconnections: a new stream replays the slot from its confirmed LSN, which never passed a
-/// change of the state that is not durable, and goes on from this state.
-final class IncrementalSnapshotLedger {
-  var durable: IncrementalSnapshot.State
-
-  init(durable position: SourcePosition?) {
-    durable = IncrementalSnapshot.state(in: position)
   }
 }

@@ -38,12 +38,6 @@ final class ReplicationStream: @unchecked Sendable {
 
   static let maxChunkMessages = 4096
   static let maxChunkBytes = 4 << 20
-  /// PostgreSQL drops a walsender that is silent for `wal_sender_timeout` (60 s by default).
-  static let feedbackInterval: Duration = .seconds(10)
-  /// While the task takes no chunks (paused, or topics slow), this thread does not read the
-  /// server's keepalives and so cannot see one that asks for a reply: it reports every second
-  /// instead, which keeps a walsender with a `wal_sender_timeout` down to 2 s.
-  static let blockedFeedbackInterval: Duration = .seconds(1)
 
   init(parameters: Parameters, confirmed: LSN) {
     self.parameters = parameters
@@ -134,7 +128,7 @@ final class ReplicationStream: @unchecked Sendable {
           // Wait for room, answering the server meanwhile so it does not time us out.
           var turn = reserveRoom(timeout: 0.1)
           while turn == .wait {
-            try sendFeedback(connection, &feedback, interval: Self.blockedFeedbackInterval)
+            try sendFeedback(connection, &feedback, waitingForRoom: true)
             turn = reserveRoom(timeout: 0.1)
           }
           if turn == .stop { break }
@@ -151,7 +145,7 @@ final class ReplicationStream: @unchecked Sendable {
   /// Sends the status update ``StandbyFeedback`` says is due, if any.
   private func sendFeedback(
     _ connection: PostgresConnection, _ feedback: inout StandbyFeedback,
-    interval: Duration = feedbackInterval
+    waitingForRoom: Bool = false
   ) throws {
     let (durable, wantReply) = condition.withLock {
       defer { replyWanted = false }
@@ -159,7 +153,7 @@ final class ReplicationStream: @unchecked Sendable {
     }
     guard
       let due = feedback.update(
-        durable: durable, wantReply: wantReply, interval: interval, now: .now)
+        durable: durable, wantReply: wantReply, waitingForRoom: waitingForRoom, now: .now)
     else { return }
     let update = StandbyStatusUpdate(
       durable: due.lsn,
