@@ -16,9 +16,7 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
   public var description: String { "\(status.code) \(message)" }
 
   public func response(from request: Request, context: some RequestContext) throws -> Response {
-    var body = "{\"error_code\":\(status.code),\"message\":"
-    RecordJSON.appendQuoted(message, to: &body)
-    body += "}\n"
+    let body = "{\"error_code\":\(status.code),\"message\":\(JSONWriter.quoted(message))}\n"
     var fields = headers
     fields[.contentType] = "application/json"
     // A 503 is a moment's state (a full disk, a closing log): say when to come back.
