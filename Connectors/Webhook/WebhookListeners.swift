@@ -172,7 +172,7 @@ enum WebhookResponse {
   static func error(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:])
     -> Response
   {
-    let body = "{\"error_code\":\(status.code),\"message\":\(JSONWriter.quoted(message))}\n"
+    let body = ErrorBody.json(code: status.code, message: message)
     var fields = headers
     fields[.contentType] = "application/json"
     return Response(
