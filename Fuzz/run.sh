@@ -48,11 +48,12 @@ log=(
 
 # The CDC source's files that need no database, task runtime or metrics: every file under
 # Connectors/PostgresCDC (subfolders too) but those naming SluicePostgres, PostgresConnection,
-# a SourceTask or swift-metrics. Found by grep rather than listed, so a new file of pure
+# a SourceTask or swift-metrics, and the alias of SluiceCore's JSONWriter (the fuzz module is
+# SluiceCore itself). Found by grep rather than listed, so a new file of pure
 # decoding or config code is fuzzed without editing this script (a hand-kept list broke three
 # times).
 cdc_pure() {
-  grep -rL -E 'SluicePostgres|PostgresConnection|SourceTask|import (Core)?Metrics|MetricsScope' \
+  grep -rL -E 'SluicePostgres|PostgresConnection|SourceTask|import (Core)?Metrics|MetricsScope|= SluiceCore\.' \
     --include='*.swift' Connectors/PostgresCDC | sort
 }
 
@@ -71,7 +72,7 @@ sources() {
       $(cdc_pure) ;;
   json)
     needs=""
-    echo Fuzz/Targets/JSONFuzz.swift Sources/SluiceCore/Records/{JSONValidator,JSONScanner,JSONObjectReader,JSONPointer,RecordJSON,Record,Clock}.swift ;;
+    echo Fuzz/Targets/JSONFuzz.swift Sources/SluiceCore/Records/{JSONValidator,JSONScanner,JSONObjectReader,JSONPointer,JSONValue,JSONValue+Parse,JSONWriter,RecordJSON,Record,Clock}.swift ;;
   produce-request)
     needs="yams"
     echo Fuzz/Targets/ProduceRequestFuzz.swift Fuzz/Shims/SluiceAPIShim.swift "${core[@]}" \

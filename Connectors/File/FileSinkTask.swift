@@ -158,10 +158,10 @@ final class FileSinkTask: SinkTask {
 
   /// Topic, partition and offset of one JSON line written by this sink.
   static func position(in line: [UInt8]) -> (TopicPartition, Int64)? {
-    guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-      let topic = object["topic"] as? String,
-      let partition = (object["partition"] as? NSNumber)?.intValue,
-      let offset = (object["offset"] as? NSNumber)?.int64Value
+    guard case .object(let object)? = JSONValue.parse(line),
+      let topic = object["topic"]?.string,
+      let partition = object["partition"]?.integer.flatMap({ Int(exactly: $0) }),
+      let offset = object["offset"]?.integer
     else { return nil }
     return (TopicPartition(topic, partition), offset)
   }

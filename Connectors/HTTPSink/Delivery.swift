@@ -74,11 +74,7 @@ struct DeliveryPlanner: Sendable {
     var delivery = Delivery(
       records: [record], url: "", headers: [], body: body, orderKeys: orderKeys(record))
     do throws(RenderError) {
-      let document = { () -> Any? in
-        record.value.flatMap {
-          try? JSONSerialization.jsonObject(with: Data($0), options: .fragmentsAllowed)
-        }
-      }
+      let document = { () -> JSONValue? in record.value.flatMap(JSONValue.parse) }
       delivery.url = try config.url.render(record, value: document())
       delivery.headers = try headers(for: record, body: body, document: document)
     } catch {
@@ -112,7 +108,7 @@ struct DeliveryPlanner: Sendable {
     return delivery
   }
 
-  private func headers(for record: Record, body: [UInt8], document: () -> Any?)
+  private func headers(for record: Record, body: [UInt8], document: () -> JSONValue?)
     throws(RenderError) -> [String]
   {
     var lines = fixedLines
@@ -137,19 +133,19 @@ struct DeliveryPlanner: Sendable {
   /// The value as JSON (valid JSON as it is, other UTF-8 as a string, other bytes as base64
   /// in a string, no value as null), or the record envelope of `sluice consume`.
   private func bodyBytes(_ record: Record, oneLine: Bool = false) -> [UInt8] {
-    if config.body == .envelope { return Array(RecordJSON.line(for: record).utf8) }
+    if config.body == .envelope { return RecordJSON.bytes(for: record) }
     guard let value = record.value else { return Array("null".utf8) }
     if JSONValidator.isValid(value) {
       guard oneLine, value.contains(where: { $0 == 10 || $0 == 13 }) else { return value }
       // Newlines between JSON tokens are whitespace; NDJSON needs each record on one line.
       return value.map { $0 == 10 || $0 == 13 ? 32 : $0 }
     }
-    var text = ""
-    if let utf8 = String(validating: value, as: UTF8.self) {
-      RecordJSON.appendQuoted(utf8, to: &text)
+    var out = JSONWriter(capacity: value.count + 2)
+    if String(validating: value, as: UTF8.self) != nil {
+      out.string(utf8: value)
     } else {
-      text = "\"\(Data(value).base64EncodedString())\""
+      out.string(Data(value).base64EncodedString())
     }
-    return Array(text.utf8)
+    return out.bytes
   }
 }

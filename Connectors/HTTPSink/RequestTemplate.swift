@@ -65,12 +65,12 @@ struct RequestTemplate: Sendable {
   }
 
   /// The text for `record`; throws the reason when a placeholder has no value in it.
-  func render(_ record: Record, value document: @autoclosure () -> Any?) throws(RenderError)
+  func render(_ record: Record, value document: @autoclosure () -> JSONValue?) throws(RenderError)
     -> String
   {
     if parts.count == 1, case .literal(let text) = parts[0] { return text }
     var out = ""
-    var decodedValue: Any?? = nil
+    var decodedValue: JSONValue?? = nil
     for part in parts {
       let filled: String?
       switch part {
@@ -82,7 +82,7 @@ struct RequestTemplate: Sendable {
       case .key: filled = record.key.map(Self.keyText)
       case .keyPointer(let pointer):
         filled = record.key.flatMap {
-          JSONPointer.text(pointer, in: try? JSONSerialization.jsonObject(with: Data($0), options: .fragmentsAllowed))
+          JSONPointer.text(pointer, in: JSONValue.parse($0))
         }
       case .valuePointer(let pointer):
         if decodedValue == nil { decodedValue = .some(document()) }
@@ -109,10 +109,7 @@ struct RequestTemplate: Sendable {
     charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
   private static func keyText(_ key: [UInt8]) -> String {
-    if key.count >= 2, key.first == UInt8(ascii: "\""),
-      let text = try? JSONSerialization.jsonObject(with: Data(key), options: .fragmentsAllowed)
-        as? String
-    {
+    if key.count >= 2, key.first == UInt8(ascii: "\""), let text = JSONValue.parse(key)?.string {
       return text
     }
     return String(decoding: key, as: UTF8.self)

@@ -32,9 +32,7 @@ struct CopyText {
     case (.string, .json):
       // Debezium sends json and jsonb as a string holding the document.
       let text = JSONObjectReader.string(value.bytes, value.range) ?? ""
-      if (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed))
-        != nil
-      {
+      if JSONValidator.isValid(Array(text.utf8)) {
         appendEscaped(Array(text.utf8)[...])
       } else {
         appendEscaped(value.raw)

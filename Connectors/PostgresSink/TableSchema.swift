@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 import SluicePostgres
 
 /// A schema-qualified table name; SQL always sees it quoted, so any name is safe.
@@ -120,19 +121,18 @@ extension TableSchema {
   /// real, double → double precision, boolean, string → text, bytes → bytea, arrays of these).
   /// Empty without a schema, or with one that is not a struct.
   static func columnTypes(of schema: FieldValue?) -> [String: String] {
-    guard let schema,
-      let parsed = try? JSONSerialization.jsonObject(with: Data(schema.raw)) as? [String: Any],
-      var fields = parsed["fields"] as? [[String: Any]]
+    guard let schema, case .object(let parsed)? = JSONValue.parse(Array(schema.raw)),
+      var fields = objects(parsed["fields"])
     else { return [:] }
-    if let after = fields.first(where: { $0["field"] as? String == "after" }),
-      fields.contains(where: { $0["field"] as? String == "op" }),
-      let row = after["fields"] as? [[String: Any]]
+    if let after = fields.first(where: { $0["field"]?.string == "after" }),
+      fields.contains(where: { $0["field"]?.string == "op" }),
+      let row = objects(after["fields"])
     {
       fields = row
     }
     var types: [String: String] = [:]
     for field in fields {
-      if let name = field["field"] as? String, let type = sqlType(of: field) {
+      if let name = field["field"]?.string, let type = sqlType(of: field) {
         types[name] = type
       }
     }
@@ -140,12 +140,13 @@ extension TableSchema {
   }
 
   /// The PostgreSQL type for values of one Connect schema.
-  static func sqlType(of schema: [String: Any]) -> String? {
-    let parameters = schema["parameters"] as? [String: String] ?? [:]
-    switch schema["name"] as? String {
+  static func sqlType(of schema: JSONObject) -> String? {
+    let parameters: JSONObject
+    if case .object(let object)? = schema["parameters"] { parameters = object } else { parameters = [:] }
+    switch schema["name"]?.string {
     case "org.apache.kafka.connect.data.Decimal":
-      guard let precision = parameters["connect.decimal.precision"].flatMap(Int.init),
-        let scale = parameters["scale"].flatMap(Int.init), precision > 0
+      guard let precision = parameters["connect.decimal.precision"]?.string.flatMap(Int.init),
+        let scale = parameters["scale"]?.string.flatMap(Int.init), precision > 0
       else { return "numeric" }
       return "numeric(\(precision),\(scale))"
     case "io.debezium.data.VariableScaleDecimal": return "numeric"
@@ -170,7 +171,7 @@ extension TableSchema {
     case "io.debezium.data.Bits": return "bytea"
     default: break
     }
-    switch schema["type"] as? String {
+    switch schema["type"]?.string {
     case "int8", "int16": return "smallint"
     case "int32": return "integer"
     case "int64": return "bigint"
@@ -181,11 +182,22 @@ extension TableSchema {
     case "bytes": return "bytea"
     case "struct", "map": return "jsonb"
     case "array":
-      guard let items = schema["items"] as? [String: Any], let element = sqlType(of: items),
+      guard case .object(let items)? = schema["items"], let element = sqlType(of: items),
         element != "jsonb", !element.hasSuffix("[]")
       else { return "jsonb" }
       return element + "[]"
     default: return nil
     }
+  }
+
+  /// The objects of a JSON array (a schema's `fields`); nil when it is not an array of objects.
+  private static func objects(_ value: JSONValue?) -> [JSONObject]? {
+    guard case .array(let values)? = value else { return nil }
+    var objects: [JSONObject] = []
+    for value in values {
+      guard case .object(let object) = value else { return nil }
+      objects.append(object)
+    }
+    return objects
   }
 }

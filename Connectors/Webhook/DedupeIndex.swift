@@ -8,10 +8,7 @@ struct Placement: Sendable, Equatable {
   var offset: Int64
 
   var json: String {
-    var out = "{\"topic\":"
-    RecordJSON.appendQuoted(topic, to: &out)
-    out += ",\"partition\":\(partition),\"offset\":\(offset)}\n"
-    return out
+    "{\"topic\":\(JSONWriter.quoted(topic)),\"partition\":\(partition),\"offset\":\(offset)}\n"
   }
 }
 

@@ -172,9 +172,7 @@ enum WebhookResponse {
   static func error(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:])
     -> Response
   {
-    var body = "{\"error_code\":\(status.code),\"message\":"
-    RecordJSON.appendQuoted(message, to: &body)
-    body += "}\n"
+    let body = ErrorBody.json(code: status.code, message: message)
     var fields = headers
     fields[.contentType] = "application/json"
     return Response(

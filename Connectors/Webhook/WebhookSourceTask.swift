@@ -132,13 +132,13 @@ final class WebhookSourceTask: SourceTask {
     {
       return WebhookResponse.error(.unauthorized, problem)
     }
-    var document: Any?
+    var document: JSONValue?
     if config.content == .json {
       if let offset = JSONValidator.errorOffset(body) {
         return WebhookResponse.error(.badRequest, "body is not valid JSON: error at byte \(offset)")
       }
       if needsDocument {
-        document = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
+        document = JSONValue.parse(body)
       }
     }
 

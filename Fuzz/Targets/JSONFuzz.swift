@@ -1,12 +1,12 @@
-import Foundation
-
 // Fuzz target `json`: bytes as a JSON document, through Sources/SluiceCore/Records: the
 // validator, the in-place object and array reader (members, elements, strings), and RFC 6901
-// pointers into the decoded document (JSONPointer, as webhook keys and topics use them).
+// pointers into the parsed document (JSONValue.parse, JSONPointer, as webhook keys and topics
+// use them), and the writer (JSONWriter, through JSONValue).
 // Input: a first line holding a JSON pointer, then the document.
 //
 // Checks: every member and element the reader locates is itself valid JSON, objects the reader
-// accepts are valid, and the name cache gives the same names as decoding them.
+// accepts are valid, the name cache gives the same names as decoding them, only valid documents
+// parse, and what the writer writes of one is valid and writes back the same.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzJSON(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -19,11 +19,16 @@ public func fuzzJSON(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   if let offset = JSONValidator.errorOffset(document) {
     precondition(offset >= 0 && offset <= document.count, "error offset outside the document")
   }
-  // Foundation's parser is more lenient (it takes `[1, ]`), so it is not an oracle here; the
-  // pointer below only walks documents the validator accepts, as the webhook source does.
-  let foundation =
-    valid
-    ? try? JSONSerialization.jsonObject(with: Data(document), options: [.fragmentsAllowed]) : nil
+  let parsed = JSONValue.parse(document)
+  // Valid JSON whose strings are not UTF-8 does not parse (nor did it through Foundation).
+  precondition(parsed == nil || valid, "parsed what the validator refuses")
+  if let parsed {
+    let written = parsed.jsonBytes
+    precondition(JSONValidator.isValid(written), "the writer wrote invalid JSON")
+    // Numbers may print in another form (1e3 as 1000.0, 1e400 as null), so the check is that
+    // writing is stable: what was written parses and writes back byte for byte.
+    precondition(JSONValue.parse(written)?.jsonBytes == written, "written JSON is not stable")
+  }
 
   if let members = JSONObjectReader.members(of: document) {
     precondition(valid, "members of an object the validator refuses")
@@ -57,8 +62,8 @@ public func fuzzJSON(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
       JSONObjectReader.elements(of: document, in: 0..<document.count) != nil,
       "a valid array has no elements")
   }
-  if let foundation {
-    _ = JSONPointer.text(pointer, in: foundation)
+  if let parsed {
+    _ = JSONPointer.text(pointer, in: parsed)
   }
   return 0
 }

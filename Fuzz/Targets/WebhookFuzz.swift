@@ -39,7 +39,7 @@ public func fuzzWebhook(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   }
 
   guard JSONValidator.errorOffset(body) == nil else { return 0 }
-  let document = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
+  let document = JSONValue.parse(body)
   _ = JSONPointer.text(pointer, in: document)
   _ = try? topic.render { placeholder in
     if placeholder.hasPrefix("header:") { return header }

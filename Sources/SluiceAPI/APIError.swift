@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import SluiceCore
+import SluiceHTTP
 
 /// An error answer in Kafka Connect's shape: `{"error_code": 404, "message": "…"}`.
 public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
@@ -16,9 +17,7 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
   public var description: String { "\(status.code) \(message)" }
 
   public func response(from request: Request, context: some RequestContext) throws -> Response {
-    var body = "{\"error_code\":\(status.code),\"message\":"
-    RecordJSON.appendQuoted(message, to: &body)
-    body += "}\n"
+    let body = ErrorBody.json(code: status.code, message: message)
     var fields = headers
     fields[.contentType] = "application/json"
     // A 503 is a moment's state (a full disk, a closing log): say when to come back.

@@ -201,23 +201,19 @@ extension AdminAPI {
 }
 
 /// One value of a Kafka Connect config: a string, or a number or boolean taken as its text
-/// (Kafka Connect's JSON mapper does the same); null removes the key in a PATCH.
+/// (Kafka Connect's JSON mapper does the same); null removes the key in a PATCH. Read as a
+/// ``JSONValue``, Sluice's one JSON value.
 struct ConfigText: Decodable {
   var text: String?
 
   init(from decoder: any Decoder) throws {
-    let c = try decoder.singleValueContainer()
-    if c.decodeNil() {
-      text = nil
-    } else if let s = try? c.decode(String.self) {
-      text = s
-    } else if let b = try? c.decode(Bool.self) {
-      text = b ? "true" : "false"
-    } else if let i = try? c.decode(Int64.self) {
-      text = String(i)
-    } else if let d = try? c.decode(Double.self) {
-      text = String(d)
-    } else {
+    switch try JSONValue(from: decoder) {
+    case .null: text = nil
+    case .string(let s): text = s
+    case .bool(let b): text = b ? "true" : "false"
+    case .int(let i): text = String(i)
+    case .double(let d): text = String(d)
+    case .array, .object:
       throw DecodingError.typeMismatch(
         String.self,
         .init(codingPath: decoder.codingPath, debugDescription: "a config value is a string"))

@@ -28,11 +28,10 @@ extension AdminAPI {
     router.put("/admin/loggers/:name") { request, context -> Response in
       let name = try context.parameters.requireDecoded("name")
       let body = try await self.body(of: request)
-      let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
-      guard let object else {
+      guard case .object(let object)? = JSONValue.parse(Array(body.readableBytesView)) else {
         throw APIError(.badRequest, "the body must be a JSON object like {\"level\":\"DEBUG\"}")
       }
-      guard let text = object["level"] as? String else {
+      guard let text = object["level"]?.string else {
         throw APIError(.badRequest, "Desired 'level' parameter was not specified in request.")
       }
       guard let level = LogLevel(rawValue: text.uppercased()) else {

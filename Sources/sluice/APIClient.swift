@@ -237,8 +237,21 @@ struct APIClient {
 
   /// The API's `message` of an answer, or its body.
   static func message(of response: Response) -> String {
-    let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
-    return object?["message"] as? String ?? String(decoding: response.body, as: UTF8.self)
+    JSONValue.parse(Array(response.body))?["message"]?.string
+      ?? String(decoding: response.body, as: UTF8.self)
+  }
+
+  /// A 2xx answer's body as JSON; a ``Failure`` when it is not JSON.
+  func getJSON(_ path: String) async throws -> JSONValue {
+    try Self.json(try await get(path), from: path)
+  }
+
+  /// `data` as JSON; a ``Failure`` naming `path` when it is not JSON.
+  static func json(_ data: Data, from path: String) throws -> JSONValue {
+    guard let value = JSONValue.parse(Array(data)) else {
+      throw Failure("GET \(path): the worker's answer is not JSON")
+    }
+    return value
   }
 
   /// `PUT /x: 400 <message>`, with a hint for a 401.

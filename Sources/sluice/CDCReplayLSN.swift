@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 /// LSN text and the bits of JSON `sluice replay` reads for a CDC source.
 enum CDCReplayLSN {
@@ -26,10 +27,8 @@ enum CDCReplayLSN {
   }
 
   /// `source.lsn` of a Debezium change event's value as `GET /topics/{t}/records` shows it.
-  static func sourceLSN(ofValue value: Any?) -> UInt64? {
-    guard let envelope = value as? [String: Any], let source = envelope["source"] as? [String: Any],
-      let lsn = (source["lsn"] as? NSNumber)?.int64Value, lsn >= 0
-    else { return nil }
+  static func sourceLSN(ofValue value: JSONValue?) -> UInt64? {
+    guard let lsn = value?["source"]?["lsn"]?.integer, lsn >= 0 else { return nil }
     return UInt64(lsn)
   }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SluiceCore
 
 /// `sluice consume TOPIC`: prints records as JSON lines, like kafka-console-consumer.
 struct ConsumeCommand: AsyncParsableCommand {
@@ -31,13 +32,13 @@ struct ConsumeCommand: AsyncParsableCommand {
   func run() async throws {
     let client = try APIClient(options)
     let path = "/topics/\(APIClient.escape(topic))"
-    let info =
-      (try JSONSerialization.jsonObject(with: try await client.get(path)) as? [String: Any]) ?? [:]
+    let info = try await client.getJSON(path)
     var next: [Int: Int64] = [:]
-    for p in info["partitions"] as? [[String: Any]] ?? [] {
-      guard let id = p["partition"] as? Int, partition == nil || partition == id else { continue }
-      let start = (p["start_offset"] as? NSNumber)?.int64Value ?? 0
-      let end = (p["end_offset"] as? NSNumber)?.int64Value ?? 0
+    for p in info["partitions"]?.array ?? [] {
+      guard let id = p["partition"]?.integer.map({ Int($0) }), partition == nil || partition == id
+      else { continue }
+      let start = p["start_offset"]?.integer ?? 0
+      let end = p["end_offset"]?.integer ?? 0
       next[id] = offset ?? (fromBeginning ? start : end)
     }
     guard !next.isEmpty else {
@@ -62,10 +63,8 @@ struct ConsumeCommand: AsyncParsableCommand {
         gotAny = true
         FileHandle.standardOutput.write(data)
         printed += lines.count
-        let last =
-          (try? JSONSerialization.jsonObject(with: Data(lines.last!)) as? [String: Any]) ?? [:]
-        next[id] =
-          ((last["offset"] as? NSNumber)?.int64Value ?? next[id]! + Int64(lines.count) - 1) + 1
+        let last = JSONValue.parse(Array(lines.last!))
+        next[id] = (last?["offset"]?.integer ?? next[id]! + Int64(lines.count) - 1) + 1
       }
       if !gotAny {
         if !follow { return }
@@ -98,25 +97,25 @@ struct ProduceCommand: AsyncParsableCommand {
     let path = "/topics/\(APIClient.escape(topic))/records"
     // Interactive use sends each line at once; piped input is sent in batches.
     let batchSize = isatty(0) != 0 ? 1 : 500
-    var batch: [[String: Any]] = []
+    var batch: [JSONValue] = []
     var sent = 0
     func flush() async throws {
       guard !batch.isEmpty else { return }
-      let body = try JSONSerialization.data(withJSONObject: ["records": batch])
-      _ = try await client.post(path, json: body)
+      let body = JSONValue.object(["records": .array(batch)]).jsonBytes
+      _ = try await client.post(path, json: Data(body))
       sent += batch.count
       batch.removeAll()
     }
     while let line = readLine(strippingNewline: true) {
-      var record: [String: Any] = [:]
+      var record = JSONObject()
       var value = Substring(line)
       if let keySeparator, let range = line.range(of: keySeparator) {
-        record["key"] = String(line[..<range.lowerBound])
+        record["key"] = .string(String(line[..<range.lowerBound]))
         value = line[range.upperBound...]
       }
-      record["value"] = String(value)
-      if let partition { record["partition"] = partition }
-      batch.append(record)
+      record["value"] = .string(String(value))
+      if let partition { record["partition"] = .int(Int64(partition)) }
+      batch.append(.object(record))
       if batch.count >= batchSize { try await flush() }
     }
     try await flush()

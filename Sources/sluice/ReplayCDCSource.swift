@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 /// `sluice replay CDC_CONNECTOR --to-lsn L | --to-offset N | --to-time TIME`: moves a PostgreSQL
 /// CDC source back to an LSN its slot can still decode, so the changes that committed after it
@@ -23,11 +24,11 @@ extension ReplayCommand {
   }
 
   /// Checks the connector has a window and works out the LSN, or says why not.
-  func lookCDC(status: [String: Any], client: APIClient, name: String) async throws -> CDCFound {
+  func lookCDC(status: JSONValue, client: APIClient, name: String) async throws -> CDCFound {
     let info = try await Self.object(client, "/connectors/\(name)", connector: connector)
-    let config = info["config"] as? [String: Any] ?? [:]
+    let config = info["config"]
     // The YAML file's key, or the Kafka Connect (Debezium) form's.
-    let window = (config["replay_window"] ?? config["replay.window"]) as? String
+    let window = (config?["replay_window"] ?? config?["replay.window"])?.string
     guard CDCReplayLSN.isWindow(window) else {
       throw Failure(
         ReplaySourceRefusal.message(connector: connector, connectorType: "postgres-cdc"))
@@ -68,21 +69,25 @@ extension ReplayCommand {
   private func alterCDC(_ found: CDCFound, client: APIClient, name: String) async throws {
     // The partition as the connector shows it (`{"server": …}`); none without a slot.
     let data = try await client.get("/connectors/\(name)/offsets")
-    let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-    guard let entry = (object?["offsets"] as? [[String: Any]])?.first,
-      let partition = entry["partition"] as? [String: Any]
+    guard let entry = JSONValue.parse(Array(data))?["offsets"]?.array?.first,
+      let partition = entry["partition"]?.object
     else {
       throw Failure(
         "the connector has no replication slot yet, so there is nothing to move back")
     }
-    let shown = entry["offset"] as? [String: Any]
-    let from = shown?["lsn_text"] as? String ?? "?"
-    let current = (shown?["lsn"] as? NSNumber)?.uint64Value
-    let body: [String: Any] = [
-      "offsets": [["partition": partition, "offset": ["lsn": found.lsn]]]
-    ]
-    _ = try await client.patch(
-      "/connectors/\(name)/offsets", json: try JSONSerialization.data(withJSONObject: body))
+    let shown = entry["offset"]
+    let from = shown?["lsn_text"]?.string ?? "?"
+    let current = shown?["lsn"]?.integer.flatMap { UInt64(exactly: $0) }
+    // An LSN past Int64.max is refused by the worker (its offsets are JSON integers).
+    let body: JSONValue = .object([
+      "offsets": .array([
+        .object([
+          "partition": .object(partition),
+          "offset": .object(["lsn": .int(Int64(clamping: found.lsn))]),
+        ])
+      ])
+    ])
+    _ = try await client.patch("/connectors/\(name)/offsets", json: Data(body.jsonBytes))
     let to = CDCReplayLSN.text(found.lsn)
     // Asked for explicitly, so done; but said, since it is the opposite of a replay.
     let what =
@@ -100,8 +105,8 @@ extension ReplayCommand {
     -> (UInt64, String)
   {
     let data = try await client.get("/connectors/\(name)/topics")
-    let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-    let topics = ((object?[connector] as? [String: Any])?["topics"] as? [String] ?? []).sorted()
+    let topics = (JSONValue.parse(Array(data))?[connector]?["topics"]?.array ?? [])
+      .compactMap(\.string).sorted()
     guard !topics.isEmpty else {
       throw Failure(
         "cannot replay \(connector) by time: it has written to no topic yet (GET /connectors/\(name)/topics)"
@@ -117,21 +122,21 @@ extension ReplayCommand {
         throw Failure(
           APIClient.describe(response, method: "GET", path: "/topics/\(escaped)/offsets"))
       }
-      let offsets = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
-      for p in offsets?["partitions"] as? [[String: Any]] ?? [] {
-        guard let index = p["partition"] as? Int,
-          let offset = (p["offset"] as? NSNumber)?.int64Value
-        else { continue }
+      let offsets = JSONValue.parse(Array(response.body))
+      for p in offsets?["partitions"]?.array ?? [] {
+        guard let index = p["partition"]?.integer, let offset = p["offset"]?.integer else {
+          continue
+        }
         // Tombstones and records of other writers carry no `source.lsn`: read on a little.
         let records = try await client.get(
           "/topics/\(escaped)/records?partition=\(index)&offset=\(offset)&limit=50")
-        let list = (try? JSONSerialization.jsonObject(with: records)) as? [[String: Any]] ?? []
+        let list = JSONValue.parse(Array(records))?.array ?? []
         for record in list {
           guard let lsn = CDCReplayLSN.sourceLSN(ofValue: record["value"]) else { continue }
           if best == nil || lsn < best!.lsn {
             best = (
               lsn,
-              "\(topic)/\(index) offset \((record["offset"] as? NSNumber)?.int64Value ?? offset)"
+              "\(topic)/\(index) offset \(record["offset"]?.integer ?? offset)"
             )
           }
           break

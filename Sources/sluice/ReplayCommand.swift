@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SluiceCore
 
 /// `sluice replay SINK --to-offset N | --to-time TIME [--partition P]`: moves a sink connector
 /// back so it delivers again from an offset or a time; `sluice replay CDC_SOURCE --to-lsn L |
@@ -84,8 +85,7 @@ struct ReplayCommand: AsyncParsableCommand {
     let client = try APIClient(options)
     let name = APIClient.escape(connector)
     let status = try await Self.object(client, "/connectors/\(name)/status", connector: connector)
-    if status["type"] as? String == "source", status["connector_type"] as? String == "postgres-cdc"
-    {
+    if status["type"]?.string == "source", status["connector_type"]?.string == "postgres-cdc" {
       try await replaySource(status: status, client: client, name: name)
       return
     }
@@ -93,7 +93,7 @@ struct ReplayCommand: AsyncParsableCommand {
     try await replay(found, client: client, name: name)
   }
 
-  private func replaySource(status: [String: Any], client: APIClient, name: String) async throws {
+  private func replaySource(status: JSONValue, client: APIClient, name: String) async throws {
     let found = try await lookCDC(status: status, client: client, name: name)
     try await replayCDC(found, client: client, name: name)
   }
@@ -112,12 +112,12 @@ struct ReplayCommand: AsyncParsableCommand {
 
   /// The sink's state and partitions; checked before the stop, so a replay that cannot be
   /// done stops nothing.
-  private func look(status: [String: Any], client: APIClient, name: String) async throws -> Found {
+  private func look(status: JSONValue, client: APIClient, name: String) async throws -> Found {
     let state = Self.state(of: status)
-    if status["type"] as? String == "source" {
+    if status["type"]?.string == "source" {
       throw Failure(
         ReplaySourceRefusal.message(
-          connector: connector, connectorType: status["connector_type"] as? String))
+          connector: connector, connectorType: status["connector_type"]?.string))
     }
     if toLSN != nil {
       throw Failure("cannot replay \(connector): --to-lsn is for a PostgreSQL CDC source")
@@ -165,12 +165,12 @@ struct ReplayCommand: AsyncParsableCommand {
     return try ReplayPlan.make(partitions, to: found.target, timeText: toTime ?? "")
   }
 
-  static func state(of status: [String: Any]) -> String {
-    (status["connector"] as? [String: Any])?["state"] as? String ?? "RUNNING"
+  static func state(of status: JSONValue) -> String {
+    status["connector"]?["state"]?.string ?? "RUNNING"
   }
 
-  private static func topics(of info: [String: Any]) -> [String] {
-    ((info["config"] as? [String: Any])?["topics"] as? String ?? "")
+  private static func topics(of info: JSONValue) -> [String] {
+    (info["config"]?["topics"]?.string ?? "")
       .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
       .filter { !$0.isEmpty }
   }
@@ -189,16 +189,18 @@ struct ReplayCommand: AsyncParsableCommand {
     guard !changing.isEmpty else {
       return print("\(connector): every partition is already there; nothing changed")
     }
-    let body: [String: Any] = [
-      "offsets": changing.map { move in
-        [
-          "partition": ["kafka_topic": move.topic, "kafka_partition": move.partition],
-          "offset": ["kafka_offset": move.to],
-        ]
-      }
-    ]
-    _ = try await client.patch(
-      "/connectors/\(name)/offsets", json: try JSONSerialization.data(withJSONObject: body))
+    let body: JSONValue = .object([
+      "offsets": .array(
+        changing.map { move in
+          .object([
+            "partition": .object([
+              "kafka_topic": .string(move.topic), "kafka_partition": .int(Int64(move.partition)),
+            ]),
+            "offset": .object(["kafka_offset": .int(move.to)]),
+          ])
+        })
+    ])
+    _ = try await client.patch("/connectors/\(name)/offsets", json: Data(body.jsonBytes))
     print("\(connector): offsets of \(changing.count) partition(s) altered")
   }
 
@@ -245,16 +247,17 @@ struct ReplayCommand: AsyncParsableCommand {
       guard (200..<300).contains(response.status) else {
         throw Failure(APIClient.describe(response, method: "GET", path: path))
       }
-      let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
-      for p in object?["partitions"] as? [[String: Any]] ?? [] {
-        guard let index = p["partition"] as? Int, only == nil || only == index else { continue }
-        let start = (p["start_offset"] as? NSNumber)?.int64Value ?? 0
-        let end = (p["end_offset"] as? NSNumber)?.int64Value ?? 0
+      let object = JSONValue.parse(Array(response.body))
+      for p in object?["partitions"]?.array ?? [] {
+        guard let index = p["partition"]?.integer.map({ Int($0) }), only == nil || only == index
+        else { continue }
+        let start = p["start_offset"]?.integer ?? 0
+        let end = p["end_offset"]?.integer ?? 0
         result.append(
           ReplayPlan.Partition(
             topic: topic, partition: index, start: start, end: end,
             current: committed[Key(topic: topic, partition: index)],
-            atTime: (p["offset"] as? NSNumber)?.int64Value))
+            atTime: p["offset"]?.integer))
       }
     }
     if result.isEmpty, let only {
@@ -274,14 +277,11 @@ struct ReplayCommand: AsyncParsableCommand {
     -> [Key: Int64]
   {
     let data = try await client.get("/connectors/\(name)/offsets")
-    let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
     var result: [Key: Int64] = [:]
-    for entry in object?["offsets"] as? [[String: Any]] ?? [] {
-      guard let partition = entry["partition"] as? [String: Any],
-        let topic = partition["kafka_topic"] as? String,
-        let index = partition["kafka_partition"] as? Int,
-        let offset = ((entry["offset"] as? [String: Any])?["kafka_offset"] as? NSNumber)?
-          .int64Value
+    for entry in JSONValue.parse(Array(data))?["offsets"]?.array ?? [] {
+      guard let topic = entry["partition"]?["kafka_topic"]?.string,
+        let index = entry["partition"]?["kafka_partition"]?.integer.map({ Int($0) }),
+        let offset = entry["offset"]?["kafka_offset"]?.integer
       else { continue }
       result[Key(topic: topic, partition: index)] = offset
     }
@@ -290,7 +290,7 @@ struct ReplayCommand: AsyncParsableCommand {
 
   /// A JSON object the API answers for the connector; 404 is an unknown connector.
   static func object(_ client: APIClient, _ path: String, connector: String) async throws
-    -> [String: Any]
+    -> JSONValue
   {
     let response = try await client.exchange(path, method: "GET")
     if response.status == 404 {
@@ -301,7 +301,7 @@ struct ReplayCommand: AsyncParsableCommand {
     guard (200..<300).contains(response.status) else {
       throw Failure(APIClient.describe(response, method: "GET", path: path))
     }
-    return (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any] ?? [:]
+    return JSONValue.parse(Array(response.body)) ?? .object([:])
   }
 
   /// Milliseconds since the epoch of ISO 8601 text (with or without fractional seconds, `Z`

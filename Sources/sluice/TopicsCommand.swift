@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SluiceCore
 
 /// `sluice topics`: lists topics with each partition's start and end offsets.
 struct TopicsCommand: AsyncParsableCommand {
@@ -16,13 +17,13 @@ struct TopicsCommand: AsyncParsableCommand {
       FileHandle.standardOutput.write(data)
       return
     }
-    let topics = (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
+    let topics = try APIClient.json(data, from: "/topics").array ?? []
     print("TOPIC\tPARTITION\tSTART\tEND")
     for topic in topics {
-      let name = topic["name"] as? String ?? "?"
-      for p in topic["partitions"] as? [[String: Any]] ?? [] {
+      let name = topic["name"]?.string ?? "?"
+      for p in topic["partitions"]?.array ?? [] {
         print(
-          "\(name)\t\(p["partition"] ?? "?")\t\(p["start_offset"] ?? "?")\t\(p["end_offset"] ?? "?")"
+          "\(name)\t\(shown(p["partition"]))\t\(shown(p["start_offset"]))\t\(shown(p["end_offset"]))"
         )
       }
     }
@@ -40,40 +41,40 @@ struct StatusCommand: AsyncParsableCommand {
 
   func run() async throws {
     let client = try APIClient(options)
-    let statuses: [[String: Any]]
+    let statuses: [JSONValue]
     if let connector {
-      let data = try await client.get("/connectors/\(APIClient.escape(connector))/status")
+      let path = "/connectors/\(APIClient.escape(connector))/status"
+      let data = try await client.get(path)
       if json { return FileHandle.standardOutput.write(data) }
-      statuses = [(try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]]
+      statuses = [try APIClient.json(data, from: path)]
     } else {
-      let data = try await client.get("/connectors?expand=status")
+      let path = "/connectors?expand=status"
+      let data = try await client.get(path)
       if json { return FileHandle.standardOutput.write(data) }
-      let all = (try JSONSerialization.jsonObject(with: data) as? [String: [String: Any]]) ?? [:]
-      statuses = all.keys.sorted().compactMap { all[$0]?["status"] as? [String: Any] }
+      let all = try APIClient.json(data, from: path).object ?? [:]
+      statuses = all.keys.sorted().compactMap { all[$0]?["status"] }.filter { $0.object != nil }
     }
-    if let info = try? JSONSerialization.jsonObject(with: await client.get("/")) as? [String: Any],
-      let store = info["store"] as? [String: Any]
-    {
+    if let info = try? await client.getJSON("/"), let store = info["store"]?.object {
       print(Self.storeLine(store))
     }
     if statuses.isEmpty { print("no connectors") }
     for s in statuses {
-      let connector = s["connector"] as? [String: Any] ?? [:]
+      let connector = s["connector"]
       print(
-        "\(s["name"] ?? "?") (\(s["type"] ?? "?") \(s["connector_type"] ?? "?")): \(connector["state"] ?? "?")"
+        "\(shown(s["name"])) (\(shown(s["type"])) \(shown(s["connector_type"]))): \(shown(connector?["state"]))"
       )
-      if let trace = connector["trace"] as? String { print("  error: \(trace)") }
-      for task in s["tasks"] as? [[String: Any]] ?? [] {
-        var line = "  task \(task["id"] ?? "?"): \(task["state"] ?? "?")"
-        if let restarts = task["restarts"] as? Int, restarts > 0 {
+      if let trace = connector?["trace"]?.string { print("  error: \(trace)") }
+      for task in s["tasks"]?.array ?? [] {
+        var line = "  task \(shown(task["id"])): \(shown(task["state"]))"
+        if let restarts = task["restarts"]?.integer, restarts > 0 {
           line += " (restarted \(restarts)×)"
         }
         print(line)
-        if let trace = task["trace"] as? String { print("    \(trace)") }
-        for (key, value) in (task["details"] as? [String: Any] ?? [:]).sorted(by: {
+        if let trace = task["trace"]?.string { print("    \(trace)") }
+        for (key, value) in (task["details"]?.object?.members ?? []).sorted(by: {
           $0.key < $1.key
         }) {
-          print("    \(key): \(value)")
+          print("    \(key): \(value.plainText)")
         }
       }
     }
@@ -82,13 +83,13 @@ struct StatusCommand: AsyncParsableCommand {
 
 extension StatusCommand {
   /// `store: kafka (brokers 10.0.0.1:9092, 10.0.0.2:9092; cluster abc)` or `store: embedded`.
-  static func storeLine(_ store: [String: Any]) -> String {
-    var line = "store: \(store["kind"] ?? "?")"
+  static func storeLine(_ store: JSONObject) -> String {
+    var line = "store: \(shown(store["kind"]))"
     var parts: [String] = []
-    if let brokers = store["brokers"] as? [String], !brokers.isEmpty {
+    if let brokers = store["brokers"]?.array?.compactMap(\.string), !brokers.isEmpty {
       parts.append("brokers " + brokers.joined(separator: ", "))
     }
-    if let cluster = store["cluster_id"] as? String { parts.append("cluster \(cluster)") }
+    if let cluster = store["cluster_id"]?.string { parts.append("cluster \(cluster)") }
     if !parts.isEmpty { line += " (" + parts.joined(separator: "; ") + ")" }
     return line
   }
@@ -107,18 +108,25 @@ struct GroupsCommand: AsyncParsableCommand {
   func run() async throws {
     let data = try await APIClient(options).get("/groups")
     if json { return FileHandle.standardOutput.write(data) }
-    let groups = (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
+    let groups = try APIClient.json(data, from: "/groups").array ?? []
     if groups.isEmpty { return print("no consumer groups") }
     print("GROUP\tSTATE\tMEMBERS\tTOPIC\tPARTITION\tCOMMITTED\tEND\tLAG")
     for group in groups {
-      let head = "\(group["group"] ?? "?")\t\(group["state"] ?? "?")\t\(group["members"] ?? 0)"
-      let partitions = group["partitions"] as? [[String: Any]] ?? []
+      let head =
+        "\(shown(group["group"]))\t\(shown(group["state"]))\t\(shown(group["members"], else: "0"))"
+      let partitions = group["partitions"]?.array ?? []
       if partitions.isEmpty { print("\(head)\t-\t-\t-\t-\t-") }
       for p in partitions {
         print(
-          "\(head)\t\(p["topic"] ?? "?")\t\(p["partition"] ?? "?")\t\(p["committed_offset"] ?? "-")\t\(p["end_offset"] ?? "-")\t\(p["lag"] ?? "-")"
+          "\(head)\t\(shown(p["topic"]))\t\(shown(p["partition"]))\t\(shown(p["committed_offset"], else: "-"))\t\(shown(p["end_offset"], else: "-"))\t\(shown(p["lag"], else: "-"))"
         )
       }
     }
   }
+}
+
+/// A field of an API answer in a table: a string's text, other values as JSON, `absent` when
+/// the answer has no such field.
+func shown(_ value: JSONValue?, else absent: String = "?") -> String {
+  value?.plainText ?? absent
 }

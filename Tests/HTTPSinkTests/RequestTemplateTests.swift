@@ -24,9 +24,7 @@ final class RequestTemplateTests: XCTestCase {
   private func render(_ template: RequestTemplate, _ record: Record) throws -> String {
     try template.render(
       record,
-      value: record.value.flatMap {
-        try? JSONSerialization.jsonObject(with: Data($0), options: .fragmentsAllowed)
-      })
+      value: record.value.flatMap(JSONValue.parse))
   }
 
   func testALiteralIsItself() throws {

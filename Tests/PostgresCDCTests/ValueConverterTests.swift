@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SluiceCore
 
 @testable import PostgresCDCConnector
 

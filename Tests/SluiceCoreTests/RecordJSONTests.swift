@@ -30,6 +30,19 @@ final class RecordJSONTests: XCTestCase {
     XCTAssertEqual((object?["value"] as? [String: Any])?["a"] as? [Int], [1, 2])
   }
 
+  /// The exact line for newlines between JSON tokens (a CRLF is one space), escapes in names,
+  /// and control characters in text values: `sluice consume` and file sinks are read back.
+  func testOneLineFormsAreByteExact() {
+    let record = Record(
+      topic: "t\"q", partition: 1, offset: -1, timestamp: Int64.max, key: Array("k\u{1}é".utf8),
+      value: Array("{\r\n\"a\":\r[1,\n2]\r\n}".utf8), headers: [RecordHeader(name: "n\n", value: nil)])
+    XCTAssertEqual(
+      RecordJSON.line(for: record),
+      #"{"topic":"t\"q","partition":1,"offset":-1,"timestamp":9223372036854775807,"key":"k\u0001é","value":{ "a": [1, 2] },"headers":{"n\n":null}}"#
+    )
+    XCTAssertEqual(RecordJSON.bytes(for: record), Array(RecordJSON.line(for: record).utf8))
+  }
+
   func testValidatorAcceptsJSONAndRejectsTheRest() {
     for valid in [
       "0", "-1.5e3", "\"a\\u00e9\"", "[]", "{}", " {\"a\":[true,false,null]} ", "[1,{\"b\":\"c\"}]",

@@ -36,6 +36,15 @@ final class StatusRecordTests: XCTestCase {
     XCTAssertEqual(failed["state"] as? String, "FAILED")
     XCTAssertEqual(failed["worker_id"] as? String, "w:1")
     XCTAssertFalse((failed["trace"] as? String ?? "").contains("secret"), "\(failed)")
+    // Kafka Connect's members in name order, written by the one JSON writer (a `/` in the
+    // trace is not escaped, as JSONSerialization's `\/` was).
+    XCTAssertEqual(
+      String(decoding: records[0].value ?? [], as: UTF8.self),
+      #"{"generation":0,"state":"RUNNING","trace":null,"worker_id":"w:1"}"#)
+    let trace = try XCTUnwrap(failed["trace"] as? String)
+    XCTAssertEqual(
+      String(decoding: records[3].value ?? [], as: UTF8.self),
+      "{\"generation\":0,\"state\":\"FAILED\",\"trace\":\"\(trace)\",\"worker_id\":\"w:1\"}")
     XCTAssertNil(records[4].value, "a removed connector leaves a tombstone")
     XCTAssertNil(records[5].value)
   }

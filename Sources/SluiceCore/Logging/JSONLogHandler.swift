@@ -56,22 +56,22 @@ public struct JSONLogHandler: LogHandler {
     timestamp: String, level: Logger.Level, label: String, message: String,
     metadata: Logger.Metadata
   ) -> String {
-    var out = "{\"ts\":"
-    RecordJSON.appendQuoted(timestamp, to: &out)
-    out += ",\"level\":"
-    RecordJSON.appendQuoted(level.rawValue, to: &out)
-    out += ",\"label\":"
-    RecordJSON.appendQuoted(label, to: &out)
-    out += ",\"message\":"
-    RecordJSON.appendQuoted(message, to: &out)
+    var out = JSONWriter(capacity: 128 + message.utf8.count)
+    out.raw("{\"ts\":")
+    out.string(timestamp)
+    out.raw(",\"level\":")
+    out.string(level.rawValue)
+    out.raw(",\"label\":")
+    out.string(label)
+    out.raw(",\"message\":")
+    out.string(message)
     for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
-      out += ","
-      RecordJSON.appendQuoted(fixedFields.contains(key) ? "metadata.\(key)" : key, to: &out)
-      out += ":"
+      out.byte(",")
+      out.key(fixedFields.contains(key) ? "metadata.\(key)" : key)
       append(value, to: &out)
     }
-    out += "}\n"
-    return out
+    out.raw("}\n")
+    return out.text
   }
 
   /// Standard error, one `write` per line so lines of concurrent tasks do not interleave.
@@ -85,26 +85,25 @@ public struct JSONLogHandler: LogHandler {
 
   private static let fixedFields: Set<String> = ["ts", "level", "label", "message"]
 
-  private static func append(_ value: Logger.MetadataValue, to out: inout String) {
+  private static func append(_ value: Logger.MetadataValue, to out: inout JSONWriter) {
     switch value {
-    case .string(let text): RecordJSON.appendQuoted(text, to: &out)
-    case .stringConvertible(let value): RecordJSON.appendQuoted(value.description, to: &out)
+    case .string(let text): out.string(text)
+    case .stringConvertible(let value): out.string(value.description)
     case .array(let values):
-      out += "["
+      out.byte("[")
       for (i, value) in values.enumerated() {
-        if i > 0 { out += "," }
+        if i > 0 { out.byte(",") }
         append(value, to: &out)
       }
-      out += "]"
+      out.byte("]")
     case .dictionary(let values):
-      out += "{"
+      out.byte("{")
       for (i, (key, value)) in values.sorted(by: { $0.key < $1.key }).enumerated() {
-        if i > 0 { out += "," }
-        RecordJSON.appendQuoted(key, to: &out)
-        out += ":"
+        if i > 0 { out.byte(",") }
+        out.key(key)
         append(value, to: &out)
       }
-      out += "}"
+      out.byte("}")
     }
   }
 

@@ -51,5 +51,9 @@ extension JSONValue {
   }
 
   /// The value as UTF-8 JSON bytes.
-  public var jsonBytes: [UInt8] { Array(jsonText.utf8) }
+  public var jsonBytes: [UInt8] {
+    var out = JSONWriter()
+    write(to: &out)
+    return out.bytes
+  }
 }

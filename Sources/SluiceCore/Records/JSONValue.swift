@@ -63,39 +63,57 @@ public enum JSONValue: Sendable, Codable, Equatable, Hashable {
     if case .string(let value) = self { value } else { nil }
   }
 
+  /// The text of a string, anything else as JSON: for header and topic text, and for showing.
+  public var plainText: String {
+    if case .string(let text) = self { text } else { jsonText }
+  }
+
+  /// The elements of an ``array(_:)``.
+  public var array: [JSONValue]? {
+    if case .array(let values) = self { values } else { nil }
+  }
+
+  /// The members of an ``object(_:)``.
+  public var object: JSONObject? {
+    if case .object(let object) = self { object } else { nil }
+  }
+
+  /// The member `key` of an object; nil when there is none or this is not an object.
+  public subscript(key: String) -> JSONValue? {
+    if case .object(let object) = self { object[key] } else { nil }
+  }
+
   /// The value as JSON text (`"abc"`, `12`, `{"a":1}`), members in their order.
   public var jsonText: String {
-    var out = ""
+    var out = JSONWriter()
     write(to: &out)
-    return out
+    return out.text
   }
 
   /// Appends the value's JSON text.
-  public func write(to out: inout String) {
+  public func write(to out: inout JSONWriter) {
     switch self {
-    case .null: out += "null"
-    case .bool(let value): out += value ? "true" : "false"
-    case .int(let value): out += String(value)
-    case .double(let value):
-      // JSON has no NaN or infinities; a transform that makes one writes null.
-      out += value.isFinite ? "\(value)" : "null"
-    case .string(let value): RecordJSON.appendQuoted(value, to: &out)
+    case .null: out.null()
+    case .bool(let value): out.bool(value)
+    case .int(let value): out.number(value)
+    // JSON has no NaN or infinities; a transform that makes one writes null.
+    case .double(let value): out.number(value)
+    case .string(let value): out.string(value)
     case .array(let values):
-      out += "["
+      out.byte("[")
       for (i, value) in values.enumerated() {
-        if i > 0 { out += "," }
+        if i > 0 { out.byte(",") }
         value.write(to: &out)
       }
-      out += "]"
+      out.byte("]")
     case .object(let object):
-      out += "{"
+      out.byte("{")
       for (i, member) in object.members.enumerated() {
-        if i > 0 { out += "," }
-        RecordJSON.appendQuoted(member.key, to: &out)
-        out += ":"
+        if i > 0 { out.byte(",") }
+        out.key(member.key)
         member.value.write(to: &out)
       }
-      out += "}"
+      out.byte("}")
     }
   }
 }

@@ -9,74 +9,92 @@ import Foundation
 public enum RecordJSON {
   /// Renders one record as a single line of JSON (no trailing newline).
   public static func line(for record: Record) -> String {
-    var out = String()
-    out.reserveCapacity(64 + (record.value?.count ?? 0) + (record.key?.count ?? 0))
-    out += "{\"topic\":"
-    appendQuoted(record.topic, to: &out)
-    out +=
-      ",\"partition\":\(record.partition),\"offset\":\(record.offset),\"timestamp\":\(record.timestamp),"
-    appendBytes(record.key, field: "key", to: &out)
-    out += ","
-    appendBytes(record.value, field: "value", to: &out)
-    out += ",\"headers\":{"
+    bytes(for: record).withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
+  }
+
+  /// ``line(for:)`` as UTF-8 bytes.
+  public static func bytes(for record: Record) -> [UInt8] {
+    var out = JSONWriter(capacity: 64 + (record.value?.count ?? 0) + (record.key?.count ?? 0))
+    write(record, to: &out)
+    return out.bytes
+  }
+
+  /// Appends ``line(for:)``'s JSON.
+  public static func write(_ record: Record, to out: inout JSONWriter) {
+    out.raw("{\"topic\":")
+    out.string(record.topic)
+    out.raw(",\"partition\":")
+    out.number(Int64(record.partition))
+    out.raw(",\"offset\":")
+    out.number(record.offset)
+    out.raw(",\"timestamp\":")
+    out.number(record.timestamp)
+    out.raw(",")
+    writeBytes(record.key, field: "key", to: &out)
+    out.raw(",")
+    writeBytes(record.value, field: "value", to: &out)
+    out.raw(",\"headers\":{")
     for (i, header) in record.headers.enumerated() {
-      if i > 0 { out += "," }
-      appendQuoted(header.name, to: &out)
-      out += ":"
+      if i > 0 { out.raw(",") }
+      out.key(header.name)
       if let value = header.value {
-        if let text = String(validating: value, as: UTF8.self) {
-          appendQuoted(text, to: &out)
+        if isUTF8(value) {
+          out.string(utf8: value)
         } else {
-          out += "{\"b64\":\"\(Data(value).base64EncodedString())\"}"
+          out.raw("{\"b64\":\"")
+          out.raw(Data(value).base64EncodedString().utf8)
+          out.raw("\"}")
         }
       } else {
-        out += "null"
+        out.null()
       }
     }
-    out += "}}"
-    return out
+    out.raw("}}")
   }
 
-  private static func appendBytes(_ bytes: [UInt8]?, field: String, to out: inout String) {
+  private static func writeBytes(_ bytes: [UInt8]?, field: StaticString, to out: inout JSONWriter) {
     guard let bytes else {
-      out += "\"\(field)\":null"
+      out.byte("\"")
+      out.raw(field)
+      out.raw("\":null")
       return
     }
-    if JSONValidator.isValid(bytes), let text = String(validating: bytes, as: UTF8.self) {
-      out += "\"\(field)\":"
-      // Valid JSON may still hold raw newlines between tokens; keep a record on one line.
-      if text.contains(where: \.isNewline) {
-        out += text.replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(
-          of: "\n", with: " "
-        )
-        .replacingOccurrences(of: "\r", with: " ")
-      } else {
-        out += text
+    if JSONValidator.isValid(bytes), isUTF8(bytes) {
+      out.byte("\"")
+      out.raw(field)
+      out.raw("\":")
+      // Valid JSON may still hold raw newlines between tokens; keep a record on one line
+      // (a CRLF becomes one space).
+      guard bytes.contains(where: { $0 == 10 || $0 == 13 }) else {
+        out.raw(bytes)
+        return
       }
-    } else if let text = String(validating: bytes, as: UTF8.self) {
-      out += "\"\(field)\":"
-      appendQuoted(text, to: &out)
+      var i = 0
+      while i < bytes.count {
+        let c = bytes[i]
+        if c == 13 || c == 10 {
+          out.byte(" ")
+          if c == 13, i + 1 < bytes.count, bytes[i + 1] == 10 { i += 1 }
+        } else {
+          out.bytes.append(c)
+        }
+        i += 1
+      }
+    } else if isUTF8(bytes) {
+      out.byte("\"")
+      out.raw(field)
+      out.raw("\":")
+      out.string(utf8: bytes)
     } else {
-      out += "\"\(field)_b64\":\"\(Data(bytes).base64EncodedString())\""
+      out.byte("\"")
+      out.raw(field)
+      out.raw("_b64\":\"")
+      out.raw(Data(bytes).base64EncodedString().utf8)
+      out.byte("\"")
     }
   }
 
-  /// Appends `text` as a JSON string literal.
-  public static func appendQuoted(_ text: String, to out: inout String) {
-    out += "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case _ where scalar.value < 0x20:
-        out += String(format: "\\u%04x", scalar.value)
-      default:
-        out.unicodeScalars.append(scalar)
-      }
-    }
-    out += "\""
+  private static func isUTF8(_ bytes: [UInt8]) -> Bool {
+    String(validating: bytes, as: UTF8.self) != nil
   }
 }

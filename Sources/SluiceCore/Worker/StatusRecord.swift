@@ -1,5 +1,3 @@
-import Foundation
-
 /// A status change as Kafka Connect writes it to its status topic: key
 /// `status-connector-<name>` or `status-task-<name>-<id>`, value
 /// `{"state","trace","worker_id","generation"}`, or no value (a tombstone) when the connector is
@@ -51,12 +49,16 @@ public struct StatusRecord: Sendable, Equatable {
     return out
   }
 
+  /// Members in name order, as Kafka Connect's status records have them.
   private static func encode(state: ConnectorState, trace: String?, workerID: String) -> [UInt8] {
-    let object: [String: Any] = [
-      "state": state.rawValue, "trace": trace ?? NSNull(), "worker_id": workerID,
-      "generation": 0,
-    ]
-    let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-    return Array(data ?? Data())
+    var out = JSONWriter(capacity: 96 + (trace?.utf8.count ?? 0))
+    out.raw("{\"generation\":0,\"state\":")
+    out.string(state.rawValue)
+    out.raw(",\"trace\":")
+    if let trace { out.string(trace) } else { out.null() }
+    out.raw(",\"worker_id\":")
+    out.string(workerID)
+    out.byte("}")
+    return out.bytes
   }
 }

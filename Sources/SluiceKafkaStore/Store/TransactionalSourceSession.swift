@@ -53,7 +53,8 @@ public actor TransactionalSourceSession: SourceSession {
   var positionKey: [UInt8] { Self.positionKey(connector: connector) }
 
   static func positionKey(connector: String) -> [UInt8] {
-    Array("[\"\(connector)\",{}]".utf8)
+    // Kafka Connect's JSON converter escapes the name; so does the writer.
+    Array("[\(JSONWriter.quoted(connector)),{}]".utf8)
   }
 
   /// Read after starting the producer: an earlier generation's open transaction is aborted

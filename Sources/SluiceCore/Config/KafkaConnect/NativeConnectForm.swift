@@ -85,12 +85,8 @@ public enum NativeConnectForm {
     }
   }
 
-  /// `text` as a JSON string literal (``RecordJSON/appendQuoted(_:to:)``).
-  static func jsonString(_ text: String) -> String {
-    var out = ""
-    RecordJSON.appendQuoted(text, to: &out)
-    return out
-  }
+  /// `text` as a JSON string literal.
+  static func jsonString(_ text: String) -> String { JSONWriter.quoted(text) }
 
   // MARK: - Translating back
 

@@ -35,13 +35,6 @@ struct ChangeEnvelope {
   }
 }
 
-extension JSONValue {
-  /// The value as header or topic text: a string's own text, anything else as JSON.
-  var plainText: String {
-    if case .string(let text) = self { text } else { jsonText }
-  }
-}
-
 extension TransformOptions {
   /// Debezium's transforms have no `$Key`/`$Value` forms: they read the whole record.
   func refuseKeySide() throws(ConfigError) {
