@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 /// bytea values under Debezium's `binary.handling.mode`, and bit strings as Debezium's Bits.
 enum BinaryConversion {

@@ -1,3 +1,5 @@
+import SluiceCore
+
 /// A Kafka Connect schema, written as Kafka's JSON converter writes it with
 /// `schemas.enable=true`: the `schema` half of `{"schema": …, "payload": …}`.
 ///

@@ -1,3 +1,5 @@
+import SluiceCore
+
 /// The Kafka Connect schemas Debezium's PostgreSQL connector gives its events (3.x), for
 /// `schemas: true`: each column's schema by its type and the conversion options, the table's
 /// `<topic>.Key` and `<topic>.Value` structs, and the `<topic>.Envelope` with Debezium's

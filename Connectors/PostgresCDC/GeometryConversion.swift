@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 /// point values as Debezium's io.debezium.data.geometry.Point: `{"x","y","wkb","srid"}`,
 /// the WKB a little-endian well-known-binary point and `srid` null (PostgreSQL's point has

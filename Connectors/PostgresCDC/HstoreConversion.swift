@@ -1,3 +1,5 @@
+import SluiceCore
+
 /// hstore values under Debezium's `hstore.handling.mode`: `json` writes the pairs as JSON
 /// text in a string, `map` as a JSON object.
 ///

@@ -1,3 +1,5 @@
+import SluiceCore
+
 /// interval values under Debezium's `interval.handling.mode`, read from PostgreSQL's
 /// `intervalstyle=iso_8601` output (`P1Y2M3DT4H5M6.5S`, `PT0S`, `P-1Y-2M`), which the CDC
 /// sessions set.

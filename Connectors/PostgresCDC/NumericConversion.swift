@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 /// numeric, decimal and money values under Debezium's `decimal.handling.mode`.
 ///

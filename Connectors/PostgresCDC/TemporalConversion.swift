@@ -1,3 +1,5 @@
+import SluiceCore
+
 /// date, time, timetz, timestamp and timestamptz values under Debezium's
 /// `time.precision.mode`, read from PostgreSQL's ISO output (the CDC sessions set
 /// `datestyle=ISO`, `timezone=UTC`).

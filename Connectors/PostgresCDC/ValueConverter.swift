@@ -1,3 +1,5 @@
+import SluiceCore
+
 /// Turns a column's text (pgoutput and the snapshot's cursor send values in their text output
 /// form) into the JSON Debezium's PostgreSQL connector writes for it under the same options,
 /// as Kafka Connect's JSON converter (schemas off) prints it. Each family of types has its own
