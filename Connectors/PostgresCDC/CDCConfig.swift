@@ -32,9 +32,6 @@ struct CDCConfig: Sendable {
   var snapshotMaxThreads = 1
   /// `heartbeat_ms`: how often a WAL message is written so an idle slot advances.
   var heartbeatInterval: Duration
-  /// ``heartbeatInterval`` in milliseconds, for the replication loop until it takes a
-  /// `Duration` (``DebeziumHeartbeat`` compares it with record timestamps).
-  var heartbeatMilliseconds: Int64 { heartbeatInterval.inMilliseconds }
   var dropSlotOnDelete: Bool
   /// Debezium's `tombstones.on.delete`: a record with a null value after each delete.
   var tombstonesOnDelete: Bool

@@ -150,7 +150,7 @@ final class CDCSourceTask: SourceTask {
     let reader = ChunkReader(config: config, context: context)
     let heartbeat = config.heartbeatTopic.map {
       DebeziumHeartbeat(
-        topic: $0, serverName: config.name, intervalMilliseconds: config.heartbeatMilliseconds)
+        topic: $0, serverName: config.name, interval: config.heartbeatInterval)
     }
     session.startStreaming(
       .init(
@@ -328,14 +328,14 @@ final class CDCSourceTask: SourceTask {
     replication: ReplicationStream, control: ControlConnection, metrics: CDCMetrics
   ) async {
     let slot = config.slot
-    let interval = min(config.heartbeatMilliseconds, 1000)
-    var sinceHeartbeat: Int64 = 0
+    let interval = min(config.heartbeatInterval, .seconds(1))
+    var sinceHeartbeat: Duration = .zero
     while !Task.isCancelled {
-      try? await Task.sleep(for: .milliseconds(interval))
+      try? await Task.sleep(for: interval)
       if Task.isCancelled { return }
       sinceHeartbeat += interval
-      if sinceHeartbeat >= config.heartbeatMilliseconds {
-        sinceHeartbeat = 0
+      if sinceHeartbeat >= config.heartbeatInterval {
+        sinceHeartbeat = .zero
         do {
           try await control.run { try ControlConnection.heartbeat(on: $0) }
           replication.requestReply()

@@ -15,23 +15,23 @@ struct DebeziumHeartbeat: Sendable {
   let topic: String
   /// `{"serverName":"<name>"}`, the same for every record.
   let key: [UInt8]
-  let intervalMilliseconds: Int64
+  let interval: Duration
   private var lastMilliseconds: Int64?
 
-  init(topic: String, serverName: String, intervalMilliseconds: Int64) {
+  init(topic: String, serverName: String, interval: Duration) {
     self.topic = topic
     var key = JSONWriter(capacity: 32)
     key.raw("{\"serverName\":")
     key.string(serverName)
     key.byte("}")
     self.key = key.bytes
-    self.intervalMilliseconds = intervalMilliseconds
+    self.interval = interval
   }
 
-  /// The heartbeat record due at `now` (the first at once, then one per interval); nil when
-  /// none is due.
+  /// The heartbeat record due at `now` (milliseconds since the epoch: the first at once, then
+  /// one per interval); nil when none is due.
   mutating func due(now: Int64) -> SourceRecord? {
-    if let last = lastMilliseconds, now - last < intervalMilliseconds { return nil }
+    if let last = lastMilliseconds, now - last < interval.inMilliseconds { return nil }
     lastMilliseconds = now
     return record(at: now)
   }

@@ -237,7 +237,7 @@ final class ReplicationSessionTests: XCTestCase {
   func testDebeziumHeartbeatRecordsComeOncePerIntervalWithoutAPosition() throws {
     var session = try streaming(
       heartbeat: DebeziumHeartbeat(
-        topic: "__debezium-heartbeat.shop", serverName: "shop", intervalMilliseconds: 1000))
+        topic: "__debezium-heartbeat.shop", serverName: "shop", interval: .seconds(1)))
     let first = session.endChunk(now: 5000)
     XCTAssertEqual(first.records.map(\.topic), ["__debezium-heartbeat.shop"])
     XCTAssertNil(first.records[0].position)

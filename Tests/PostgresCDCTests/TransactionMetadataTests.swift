@@ -177,7 +177,7 @@ final class TransactionMetadataTests: XCTestCase {
 
   func testHeartbeatRecordsAtTheIntervalWithoutAPosition() {
     var heartbeat = DebeziumHeartbeat(
-      topic: "__debezium-heartbeat.shop", serverName: "shop", intervalMilliseconds: 1000)
+      topic: "__debezium-heartbeat.shop", serverName: "shop", interval: .seconds(1))
     let first = heartbeat.due(now: 5000)
     XCTAssertEqual(text(first?.key), #"{"serverName":"shop"}"#)
     XCTAssertEqual(text(first?.value), #"{"ts_ms":5000}"#)

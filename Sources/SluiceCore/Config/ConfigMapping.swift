@@ -65,11 +65,6 @@ public struct ConfigMapping: Sendable {
 
   public func optionalBytes(_ key: String) throws(ConfigError) -> Int64? { try node(key)?.bytes() }
 
-  public func durationMilliseconds(_ key: String, default value: Int64) throws(ConfigError) -> Int64
-  {
-    try node(key)?.durationMilliseconds() ?? value
-  }
-
   /// A duration key (`500ms`, `10s`, a bare number meaning milliseconds) as a `Duration`.
   public func duration(_ key: String, default value: Duration) throws(ConfigError) -> Duration {
     try node(key)?.duration() ?? value
