@@ -116,6 +116,9 @@ extension ChangeStream {
     /// The event's `source`, `transaction` and `op` already rendered (``sourceAndOp(_:_:)``):
     /// the same for every read of a table in a snapshot, so its reader renders it once.
     var renderedSourceAndOp: [UInt8]? = nil
+    /// When Sluice made the event (the envelope's `ts_ms`); nil: now. A snapshot reader reads
+    /// the clock once per batch rather than once per row.
+    var madeMilliseconds: Int64? = nil
 
     /// `source.ts_ms`: the commit time in milliseconds.
     var milliseconds: Int64 { TemporalConversion.floorDivide(microseconds, 1000) }
@@ -145,7 +148,8 @@ extension ChangeStream {
     -> (topic: String, value: [UInt8]?, headers: [RecordHeader])?
   {
     guard let unwrap = settings.unwrap else {
-      return (table.topic, envelope(table, event, eventMilliseconds: now()), [])
+      let value = envelope(table, event, eventMilliseconds: event.madeMilliseconds ?? now())
+      return (table.topic, value, [])
     }
     if table.rendersUnwrapped {
       switch unwrapped(event, of: table, unwrap) {
@@ -155,9 +159,8 @@ extension ChangeStream {
       }
     }
     // Rendered as the envelope and given to the transform, so the record is the transform's.
-    var record = TransformRecord(
-      topic: table.topic, key: key, value: envelope(table, event, eventMilliseconds: now()),
-      timestamp: 0)
+    let value = envelope(table, event, eventMilliseconds: event.madeMilliseconds ?? now())
+    var record = TransformRecord(topic: table.topic, key: key, value: value, timestamp: 0)
     do {
       guard try unwrap.transform.apply(to: &record) else { return nil }
     } catch {

@@ -480,15 +480,17 @@ struct ChangeStream {
   /// A row the initial snapshot read from `table` (one of ``tables``, looked up once by a
   /// reader for all its rows) as Debezium's `op: "r"` event. `mark` is Debezium's
   /// `source.snapshot` for it (``SnapshotMark``); `sourceAndOp`, when given, is what
-  /// ``readSourceAndOp(_:lsn:xid:milliseconds:mark:)`` returned for the same values.
+  /// ``readSourceAndOp(_:lsn:xid:milliseconds:mark:)`` returned for the same values;
+  /// `madeMilliseconds`, when given, is the envelope's `ts_ms` (else the clock's now).
   func snapshotRead(
     _ row: Row, of table: Table, lsn: LSN, xid: UInt64, milliseconds: Int64,
-    mark: SnapshotMark = .middle, sourceAndOp: [UInt8]? = nil
+    mark: SnapshotMark = .middle, sourceAndOp: [UInt8]? = nil, madeMilliseconds: Int64? = nil
   ) throws(ProtocolError) -> ChangeRecord? {
     try checkWidth(row, table)
     var event = readEvent(lsn: lsn, xid: xid, milliseconds: milliseconds, mark: mark)
     event.after = .row(row, substitute: nil)
     event.renderedSourceAndOp = sourceAndOp
+    event.madeMilliseconds = madeMilliseconds
     let key = key(of: row, table)
     guard let (topic, value, headers) = try render(event, of: table, key: key) else { return nil }
     // The snapshot gives each record its own position.
@@ -498,7 +500,7 @@ struct ChangeStream {
   }
 
   /// The `source`, `transaction` and `op` of every read of `table` with these values, rendered
-  /// once for ``snapshotRead(_:of:lsn:xid:milliseconds:mark:sourceAndOp:)``.
+  /// once for ``snapshotRead(_:of:lsn:xid:milliseconds:mark:sourceAndOp:madeMilliseconds:)``.
   func readSourceAndOp(
     _ table: Table, lsn: LSN, xid: UInt64, milliseconds: Int64, mark: SnapshotMark
   ) -> [UInt8] {

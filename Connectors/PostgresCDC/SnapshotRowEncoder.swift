@@ -41,7 +41,8 @@ final class SnapshotRowEncoder: @unchecked Sendable {
   private var rowsRead = 0
   private var batch: SnapshotBatch
   private var batchNumber: Int
-  /// The Kafka timestamp of the batch's records: one clock reading per batch.
+  /// The Kafka timestamp and envelope `ts_ms` of the batch's records: one clock reading per
+  /// batch.
   private var timestamp: Int64 = 0
   /// Per mark, the events' `source`, `transaction` and `op`, the same for every row.
   private var sourceAndOp: [SnapshotMark: [UInt8]] = [:]
@@ -106,7 +107,7 @@ final class SnapshotRowEncoder: @unchecked Sendable {
     guard
       let read = try stream.snapshotRead(
         values, of: table, lsn: start.lsn, xid: start.xid, milliseconds: start.milliseconds,
-        mark: mark, sourceAndOp: rendered)
+        mark: mark, sourceAndOp: rendered, madeMilliseconds: timestamp)
     else { return }
     let key: [UInt8]
     if keyed, let recordKey = read.key {
