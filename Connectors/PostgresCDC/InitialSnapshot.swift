@@ -206,6 +206,12 @@ struct InitialSnapshot {
             batch.records[batch.records.count - 1].position = point(batch.part, lastKey)
               .sourcePosition(progress: progress)
             _ = try await context.send(batch.records)
+            // Ending a segment after a crash takes the records past the committed position for
+            // those of one cut send (``SnapshotProgress/endOpenSegment(committed:tails:)``): the
+            // position must not lag further behind, as it may with the embedded store, which
+            // writes it in the background (a lag across sends of different parts re-read rows
+            // already written).
+            try await context.flushCommits()
             metrics.snapshotRowsDurable(batch.records.count)
             let table = progress.tables[progress.table(ofPart: batch.part)]
             let state = "part \(batch.part + 1)/\(progress.partCount) (\(table)), \(total) rows"

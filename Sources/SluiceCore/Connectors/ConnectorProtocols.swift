@@ -25,6 +25,11 @@ public protocol SourceTaskContext: Sendable {
   /// opens or ends a phase). Everything sent before it must be durable, as it is once `send`
   /// has returned; ``committedPosition`` returns it after a restart.
   func commit(_ position: SourcePosition) async throws
+  /// Returns once the position of every send so far is durable. A store without transactions
+  /// writes a send's position after the send returns, so after a crash ``committedPosition``
+  /// may be a few sends behind the records; a source whose restart must know exactly which
+  /// sends were whole (the snapshot's segments) waits for it after each send.
+  func flushCommits() async throws
   /// The position of the last record this connector durably wrote to `partition` (the one the
   /// runtime compares replays with), or nil when it wrote none there.
   func lastDurablePosition(in partition: TopicPartition) async throws -> SourcePosition?
