@@ -153,6 +153,7 @@ struct InitialSnapshot {
     var skipped = 0
     var lastLog = ContinuousClock.now
     var rowsPerPart: [Int: Int] = [:]
+    var lastSentPart: Int?
     let frozen = progress
     metrics.snapshotRemainingTables(Set(work.map { progress.table(ofPart: $0.part) }).count)
 
@@ -205,13 +206,14 @@ struct InitialSnapshot {
             progress.reading = reading
             batch.records[batch.records.count - 1].position = point(batch.part, lastKey)
               .sourcePosition(progress: progress)
-            _ = try await context.send(batch.records)
             // Ending a segment after a crash takes the records past the committed position for
-            // those of one cut send (``SnapshotProgress/endOpenSegment(committed:tails:)``): the
-            // position must not lag further behind, as it may with the embedded store, which
-            // writes it in the background (a lag across sends of different parts re-read rows
-            // already written).
-            try await context.flushCommits()
+            // those of one part (``SnapshotProgress/endOpenSegment(committed:tails:)``). The
+            // embedded store writes a send's position in the background, so it may lag a few
+            // sends behind: before a send of another part, the last one's must be durable
+            // (else rows of the parts in between were read again).
+            if let lastSentPart, lastSentPart != batch.part { try await context.flushCommits() }
+            lastSentPart = batch.part
+            _ = try await context.send(batch.records)
             metrics.snapshotRowsDurable(batch.records.count)
             let table = progress.tables[progress.table(ofPart: batch.part)]
             let state = "part \(batch.part + 1)/\(progress.partCount) (\(table)), \(total) rows"

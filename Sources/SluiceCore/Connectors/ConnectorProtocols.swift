@@ -28,7 +28,7 @@ public protocol SourceTaskContext: Sendable {
   /// Returns once the position of every send so far is durable. A store without transactions
   /// writes a send's position after the send returns, so after a crash ``committedPosition``
   /// may be a few sends behind the records; a source whose restart must know exactly which
-  /// sends were whole (the snapshot's segments) waits for it after each send.
+  /// sends were whole (the snapshot's segments) waits for it where that matters.
   func flushCommits() async throws
   /// The position of the last record this connector durably wrote to `partition` (the one the
   /// runtime compares replays with), or nil when it wrote none there.
