@@ -5,7 +5,9 @@ import SluiceCore
 /// functions read, by the target column's type: a number for a `date` column is days since
 /// the epoch, for `timestamp(p)` and `time(p)` milliseconds (p ≤ 3) or microseconds (as
 /// Debezium's adaptive mode writes them), for `interval` microseconds; a base64 string or a
-/// `{"scale","value"}` object for `numeric` and `money` is a Connect Decimal.
+/// `{"scale","value"}` object for `numeric` and `money` is a Connect Decimal; a base64 string
+/// for `bit(n)` and `bit varying` is Debezium's Bits, a `{x, y, wkb, srid}` object for
+/// `point` Debezium's Point, an object for `hstore` a Connect map of its pairs.
 ///
 /// Without a schema the JSON does not say which encoding a value has, so the column's type
 /// decides; values already in PostgreSQL's text form (ISO strings, decimal strings) pass
@@ -98,6 +100,66 @@ enum DebeziumValueText {
     if scale > 0 { text.insert(".", at: text.index(text.endIndex, offsetBy: -scale)) }
     if scale < 0 { text += String(repeating: "0", count: -scale) }
     return (negative ? "-" : "") + text
+  }
+
+  /// Debezium's Bits (the bits as one number, its bytes little-endian, base64) as a bit
+  /// string: `length` characters for `bit(n)` (high zeros kept, as the column has them), the
+  /// significant bits when `length` is nil, for `bit varying` (the bytes do not say how many
+  /// leading zeros there were). A value with more significant bits than `length` keeps them
+  /// all, so PostgreSQL rejects it rather than the sink cutting it. Nil when `base64` is not
+  /// base64.
+  static func bits(base64: String, length: Int?) -> String? {
+    guard let data = Data(base64Encoded: base64) else { return nil }
+    let bytes = [UInt8](data)
+    func bit(_ i: Int) -> Bool { i / 8 < bytes.count && bytes[i / 8] >> (i % 8) & 1 == 1 }
+    let significant =
+      bytes.lastIndex { $0 != 0 }.map { $0 * 8 + (8 - bytes[$0].leadingZeroBitCount) } ?? 0
+    let count = max(length ?? 1, significant)
+    var text = [UInt8](repeating: UInt8(ascii: "0"), count: count)
+    for i in 0..<significant where bit(i) { text[count - 1 - i] = UInt8(ascii: "1") }
+    return String(decoding: text, as: UTF8.self)
+  }
+
+  /// Whether `text` is a bit string (`0101`) that fits a column of `length` bits: exactly
+  /// `length` for `bit(n)`, at most it for `bit varying(n)`, any for `bit varying`.
+  static func isBitText(_ text: String, length: Int?, varying: Bool) -> Bool {
+    let utf8 = text.utf8
+    guard !utf8.isEmpty, utf8.allSatisfy({ $0 == UInt8(ascii: "0") || $0 == UInt8(ascii: "1") })
+    else {
+      return false
+    }
+    guard let length else { return true }
+    return varying ? utf8.count <= length : utf8.count == length
+  }
+
+  /// A `point`'s text `(x,y)` of Debezium's Point coordinates, each a JSON number as written
+  /// (so no digit is lost) or a string such as `NaN`.
+  static func point(x: String, y: String) -> String { "(\(x),\(y))" }
+
+  /// The coordinates of a well-known-binary point (byte order, type 1, x, y), as Debezium's
+  /// Point carries it in `wkb`; nil for anything else.
+  static func point(wkb base64: String) -> (x: Double, y: Double)? {
+    guard let data = Data(base64Encoded: base64), data.count >= 21 else { return nil }
+    let bytes = [UInt8](data)
+    let little = bytes[0] == 1
+    func word(_ at: Int, _ size: Int) -> UInt64 {
+      let part = bytes[at..<(at + size)]
+      return (little ? part.reversed() : Array(part)).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+    guard bytes[0] <= 1, word(1, 4) == 1 else { return nil }
+    return (Double(bitPattern: word(5, 8)), Double(bitPattern: word(13, 8)))
+  }
+
+  /// hstore's text (`"a"=>"1", "b"=>NULL`) of its pairs; keys and values quoted, their quotes
+  /// and backslashes escaped as hstore's input reads them.
+  static func hstore(_ pairs: [(key: String, value: String?)]) -> String {
+    func quoted(_ text: String) -> String {
+      "\""
+        + text.replacingOccurrences(of: "\\", with: "\\\\")
+        .replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+    return pairs.map { quoted($0.key) + "=>" + ($0.value.map(quoted) ?? "NULL") }
+      .joined(separator: ", ")
   }
 
   /// Whether `text` is a decimal number as PostgreSQL's numeric input reads it.

@@ -332,6 +332,13 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
         order.append(change.table)
       }
     }
+    // The extension types the database has, looked up once when a record's schema is read.
+    var available: Set<String>?
+    func described(_ change: RowChange) throws -> [String: SchemaColumn] {
+      guard change.schema != nil else { return [:] }
+      if available == nil { available = try SchemaColumn.available(on: connection) }
+      return SchemaColumn.columns(of: change.schema, available: available ?? [])
+    }
     for table in order {
       var schema = try tables[table] ?? TableSchema.load(table, on: connection)
       if schema.columns.isEmpty {
@@ -344,7 +351,8 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
         }
         let sample = changes.first { $0.table == table && $0.kind == .write } ?? firstChange[table]!
         try connection.changeSchema(
-          TableSchema.createStatement(for: sample), object: "table \(table)")
+          TableSchema.createStatement(for: sample, described: described(sample)),
+          object: "table \(table)")
         context.logger.info("created table", metadata: ["table": "\(table)"])
         schema = try TableSchema.load(table, on: connection)
       }
@@ -364,12 +372,16 @@ final class PostgresSinkTask: SinkTask, @unchecked Sendable {
         )
       }
       if !missing.isEmpty {
+        var describedBy: [Int: [String: SchemaColumn]] = [:]
         for (value, change) in missing {
-          let type =
-            TableSchema.columnTypes(of: change.schema)[value.column]
-            ?? TableSchema.inferredType(of: value)
+          if describedBy[change.recordIndex] == nil {
+            describedBy[change.recordIndex] = try described(change)
+          }
+          let definition =
+            describedBy[change.recordIndex]?[value.column]?.definition(value.column, notNull: false)
+            ?? "\(quoteIdentifier(value.column)) \(TableSchema.inferredType(of: value))"
           try connection.changeSchema(
-            "ALTER TABLE \(table.quoted) ADD COLUMN IF NOT EXISTS \(quoteIdentifier(value.column)) \(type)",
+            "ALTER TABLE \(table.quoted) ADD COLUMN IF NOT EXISTS \(definition)",
             object: "table \(table)")
         }
         context.logger.info(

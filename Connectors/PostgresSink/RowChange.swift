@@ -36,7 +36,7 @@ struct RowChange {
   /// Index of the record in the batch it came from.
   var recordIndex: Int
   /// The JSON converter's schema of the record's value (`{"schema","payload"}`), when it has
-  /// one: `auto_create` and `auto_evolve` type columns by it (``TableSchema/columnTypes(of:)``).
+  /// one: `auto_create` and `auto_evolve` type columns by it (``SchemaColumn/columns(of:available:)``).
   var schema: FieldValue? = nil
 
   /// The key as bytes, for folding changes of one row together.

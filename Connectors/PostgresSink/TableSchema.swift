@@ -18,15 +18,41 @@ func quoteIdentifier(_ name: String) -> String {
 
 /// What the sink knows of one column: enough to encode JSON values for it.
 struct TableColumn {
-  /// How JSON values become the column's text; the temporal and numeric cases read Debezium's
-  /// encodings (``DebeziumValueText``).
-  enum Encoding: Equatable {
-    case text, json, bytea, array, date, interval, money
+  /// How JSON values become the column's text; the temporal, numeric and structured cases
+  /// read Debezium's encodings (``DebeziumValueText``).
+  indirect enum Encoding: Equatable {
+    case text, json, bytea, date, interval, money, point, hstore
     /// `time(p)`, `timestamp(p)`: numbers are milliseconds when p ≤ 3, else microseconds.
     case time(millis: Bool)
     case timestamp(millis: Bool)
     /// `numeric(p, s)`: `scale` nil without a declared scale.
     case numeric(scale: Int?)
+    /// `bit(n)` (`varying` false), `bit varying(n)`; `length` nil for `bit varying`.
+    case bits(length: Int?, varying: Bool)
+    /// An array whose elements are encoded as `element` says.
+    case array(of: Encoding)
+
+    /// The encoding of a column of the type `typeName` (`pg_type.typname`) with `modifier`
+    /// (`atttypmod`, -1 for none).
+    init(typeName: String?, modifier: Int) {
+      let precision = modifier >= 0 ? modifier : 6
+      switch typeName {
+      case "json", "jsonb": self = .json
+      case "bytea": self = .bytea
+      case "date": self = .date
+      case "time": self = .time(millis: precision <= 3)
+      case "timestamp": self = .timestamp(millis: precision <= 3)
+      case "interval": self = .interval
+      case "money": self = .money
+      case "numeric":
+        self = .numeric(scale: modifier >= 4 ? ((((modifier - 4) & 0x7FF) ^ 1024) - 1024) : nil)
+      case "bit": self = .bits(length: modifier > 0 ? modifier : 1, varying: false)
+      case "varbit": self = .bits(length: modifier > 0 ? modifier : nil, varying: true)
+      case "point": self = .point
+      case "hstore": self = .hstore
+      default: self = .text
+      }
+    }
   }
   var name: String
   var type: String
@@ -45,31 +71,23 @@ struct TableSchema {
     let rows = try connection.execute(
       """
       SELECT a.attname, format_type(a.atttypid, a.atttypmod), b.typcategory, b.typname,
-        (CASE WHEN a.atttypmod = -1 AND t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END)::text
+        (CASE WHEN a.atttypmod = -1 AND t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END)::text,
+        e.typname
       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
       JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+      LEFT JOIN pg_type e ON e.oid = b.typelem AND b.typcategory = 'A'
       WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum
       """, [table.quoted])
     var columns: [String: TableColumn] = [:]
     for row in rows {
       guard let name = row[0], let type = row[1] else { continue }
+      // An array's modifier is its elements' (numeric(10,2)[], time(3)[]).
       let modifier = row[4].flatMap { Int($0) } ?? -1
-      let precision = modifier >= 0 ? modifier : 6
       let encoding: TableColumn.Encoding =
-        switch (row[2], row[3]) {
-        case ("A", _): .array
-        case (_, "json"), (_, "jsonb"): .json
-        case (_, "bytea"): .bytea
-        case (_, "date"): .date
-        case (_, "time"): .time(millis: precision <= 3)
-        case (_, "timestamp"): .timestamp(millis: precision <= 3)
-        case (_, "interval"): .interval
-        case (_, "money"): .money
-        case (_, "numeric"):
-          .numeric(scale: modifier >= 4 ? ((((modifier - 4) & 0x7FF) ^ 1024) - 1024) : nil)
-        default: .text
-        }
+        row[2] == "A"
+        ? .array(of: .init(typeName: row[5], modifier: modifier))
+        : .init(typeName: row[3], modifier: modifier)
       columns[name] = TableColumn(name: name, type: type, encoding: encoding)
     }
     return TableSchema(table: table, columns: columns, staging: nil)
@@ -91,15 +109,17 @@ struct TableSchema {
   }
 
   /// `CREATE TABLE` for a change's row, with its key as the primary key. Columns the record's
-  /// schema describes get the type it says (``columnTypes(of:)``), others one inferred from
-  /// the value.
-  static func createStatement(for change: RowChange) -> String {
+  /// schema describes (`described`, from ``SchemaColumn/columns(of:available:)``) get the
+  /// type, NOT NULL and default it says, others a type inferred from the value.
+  static func createStatement(for change: RowChange, described: [String: SchemaColumn])
+    -> String
+  {
     var seen = Set<String>()
     var definitions: [String] = []
-    let typed = columnTypes(of: change.schema)
     for value in change.fields where seen.insert(value.column).inserted {
       definitions.append(
-        "\(quoteIdentifier(value.column)) \(typed[value.column] ?? inferredType(of: value))")
+        described[value.column]?.definition(value.column, notNull: true)
+          ?? "\(quoteIdentifier(value.column)) \(inferredType(of: value))")
     }
     if !change.key.isEmpty {
       definitions.append(
@@ -107,97 +127,5 @@ struct TableSchema {
     }
     return
       "CREATE TABLE IF NOT EXISTS \(change.table.quoted) (\(definitions.joined(separator: ", ")))"
-  }
-}
-
-// MARK: - Types from the JSON converter's schema
-
-extension TableSchema {
-  /// The column types a record's Kafka Connect schema gives its row's fields: the `after`
-  /// struct of a Debezium envelope's schema, or the value's own struct. Debezium's semantic
-  /// types decide where they are known (Connect Decimal → numeric(p,s), io.debezium.time.Date
-  /// → date, MicroTimestamp → timestamp, ZonedTimestamp → timestamptz, Json → jsonb, Uuid →
-  /// uuid…), else the Connect type (int16 → smallint, int32 → integer, int64 → bigint, float →
-  /// real, double → double precision, boolean, string → text, bytes → bytea, arrays of these).
-  /// Empty without a schema, or with one that is not a struct.
-  static func columnTypes(of schema: FieldValue?) -> [String: String] {
-    guard let schema, case .object(let parsed)? = JSONValue.parse(Array(schema.raw)),
-      var fields = objects(parsed["fields"])
-    else { return [:] }
-    if let after = fields.first(where: { $0["field"]?.string == "after" }),
-      fields.contains(where: { $0["field"]?.string == "op" }),
-      let row = objects(after["fields"])
-    {
-      fields = row
-    }
-    var types: [String: String] = [:]
-    for field in fields {
-      if let name = field["field"]?.string, let type = sqlType(of: field) {
-        types[name] = type
-      }
-    }
-    return types
-  }
-
-  /// The PostgreSQL type for values of one Connect schema.
-  static func sqlType(of schema: JSONObject) -> String? {
-    let parameters: JSONObject
-    if case .object(let object)? = schema["parameters"] { parameters = object } else { parameters = [:] }
-    switch schema["name"]?.string {
-    case "org.apache.kafka.connect.data.Decimal":
-      guard let precision = parameters["connect.decimal.precision"]?.string.flatMap(Int.init),
-        let scale = parameters["scale"]?.string.flatMap(Int.init), precision > 0
-      else { return "numeric" }
-      return "numeric(\(precision),\(scale))"
-    case "io.debezium.data.VariableScaleDecimal": return "numeric"
-    case "io.debezium.time.Date", "org.apache.kafka.connect.data.Date", "io.debezium.time.IsoDate":
-      return "date"
-    case "io.debezium.time.Time", "org.apache.kafka.connect.data.Time": return "time(3)"
-    case "io.debezium.time.MicroTime", "io.debezium.time.NanoTime", "io.debezium.time.IsoTime":
-      return "time"
-    case "io.debezium.time.ZonedTime": return "timetz"
-    case "io.debezium.time.Timestamp", "org.apache.kafka.connect.data.Timestamp":
-      return "timestamp(3)"
-    case "io.debezium.time.MicroTimestamp", "io.debezium.time.NanoTimestamp",
-      "io.debezium.time.IsoTimestamp":
-      return "timestamp"
-    case "io.debezium.time.ZonedTimestamp": return "timestamptz"
-    case "io.debezium.time.MicroDuration", "io.debezium.time.Interval": return "interval"
-    case "io.debezium.data.Json": return "jsonb"
-    case "io.debezium.data.Uuid": return "uuid"
-    case "io.debezium.data.Xml": return "xml"
-    case "io.debezium.data.Tsvector": return "tsvector"
-    // Bits arrive as their bytes; a point as {x, y, wkb, srid}.
-    case "io.debezium.data.Bits": return "bytea"
-    default: break
-    }
-    switch schema["type"]?.string {
-    case "int8", "int16": return "smallint"
-    case "int32": return "integer"
-    case "int64": return "bigint"
-    case "float", "float32": return "real"
-    case "double", "float64": return "double precision"
-    case "boolean": return "boolean"
-    case "string": return "text"
-    case "bytes": return "bytea"
-    case "struct", "map": return "jsonb"
-    case "array":
-      guard case .object(let items)? = schema["items"], let element = sqlType(of: items),
-        element != "jsonb", !element.hasSuffix("[]")
-      else { return "jsonb" }
-      return element + "[]"
-    default: return nil
-    }
-  }
-
-  /// The objects of a JSON array (a schema's `fields`); nil when it is not an array of objects.
-  private static func objects(_ value: JSONValue?) -> [JSONObject]? {
-    guard case .array(let values)? = value else { return nil }
-    var objects: [JSONObject] = []
-    for value in values {
-      guard case .object(let object) = value else { return nil }
-      objects.append(object)
-    }
-    return objects
   }
 }

@@ -32,4 +32,46 @@ final class DebeziumValueTextTests: XCTestCase {
     XCTAssertTrue(DebeziumValueText.isDecimalText("-12.5"))
     XCTAssertFalse(DebeziumValueText.isDecimalText("AeJA"))
   }
+
+  func testBitsBecomeBitStringsOfTheColumnsLength() {
+    // Debezium's Bits: the bits as one number, little-endian, high zero bytes dropped.
+    XCTAssertEqual(DebeziumValueText.bits(base64: "BQ==", length: 3), "101")
+    XCTAssertEqual(DebeziumValueText.bits(base64: "Dw==", length: 8), "00001111")
+    XCTAssertEqual(DebeziumValueText.bits(base64: "AgE=", length: 16), "0000000100000010")
+    XCTAssertEqual(DebeziumValueText.bits(base64: "AQID", length: 24), "000000110000001000000001")
+    // Padded to whole bytes, as Debezium's own connector may send them.
+    XCTAssertEqual(DebeziumValueText.bits(base64: "BQA=", length: 3), "101")
+    XCTAssertEqual(DebeziumValueText.bits(base64: "", length: 4), "0000")
+    // bit varying: the significant bits; zero is "0".
+    XCTAssertEqual(DebeziumValueText.bits(base64: "AgE=", length: nil), "100000010")
+    XCTAssertEqual(DebeziumValueText.bits(base64: "", length: nil), "0")
+    // More bits than the column holds are kept, for PostgreSQL to refuse, never cut.
+    XCTAssertEqual(DebeziumValueText.bits(base64: "BQ==", length: 2), "101")
+    XCTAssertNil(DebeziumValueText.bits(base64: "not base64!", length: 3))
+
+    XCTAssertTrue(DebeziumValueText.isBitText("0101", length: 4, varying: false))
+    XCTAssertFalse(DebeziumValueText.isBitText("0101", length: 5, varying: false))
+    XCTAssertTrue(DebeziumValueText.isBitText("01", length: 5, varying: true))
+    XCTAssertTrue(DebeziumValueText.isBitText("0111011", length: nil, varying: true))
+    XCTAssertFalse(DebeziumValueText.isBitText("BQ==", length: nil, varying: true))
+    XCTAssertFalse(DebeziumValueText.isBitText("", length: nil, varying: true))
+  }
+
+  func testPointsComeFromTheirCoordinatesOrTheirWellKnownBinary() {
+    XCTAssertEqual(DebeziumValueText.point(x: "1.5", y: "-2.25"), "(1.5,-2.25)")
+    let little = DebeziumValueText.point(wkb: "AQEAAAAAAAAAAAD4PwAAAAAAAADA")
+    XCTAssertEqual(little?.x, 1.5)
+    XCTAssertEqual(little?.y, -2)
+    let big = DebeziumValueText.point(wkb: "AAAAAAE/+AAAAAAAAMAAAAAAAAAA")
+    XCTAssertEqual(big?.x, 1.5)
+    XCTAssertEqual(big?.y, -2)
+    XCTAssertNil(DebeziumValueText.point(wkb: "AQI="))
+  }
+
+  func testHstoreTextQuotesAndEscapesKeysAndValues() {
+    XCTAssertEqual(
+      DebeziumValueText.hstore([("a", "1"), ("b \"q\"", nil), ("c\\", "x=>y")]),
+      #""a"=>"1", "b \"q\""=>NULL, "c\\"=>"x=>y""#)
+    XCTAssertEqual(DebeziumValueText.hstore([]), "")
+  }
 }

@@ -225,6 +225,126 @@ final class PostgresSinkTests: XCTestCase {
     await typed.close()
   }
 
+  /// A `{"schema","payload"}` record whose fields `c0`, `c1`… have the schemas given, and
+  /// the payload `values` (JSON text, keyed by `id`).
+  private func schemaRecord(
+    _ topic: String, id: Int, fields: [String], values: [String]
+  ) -> Record {
+    let named = fields.enumerated().map { i, field in
+      String(field.dropLast()) + #","field":"c\#(i)"}"#
+    }
+    let payload = values.enumerated().map { #""c\#($0)":\#($1)"# }
+    return record(
+      topic, key: #"{"id":\#(id)}"#,
+      value:
+        #"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},\#(named.joined(separator: ","))],"optional":false},"payload":{"id":\#(id),\#(payload.joined(separator: ","))}}"#
+    )
+  }
+
+  func testSchemaColumnsTakeExtensionTypesOnlyWhereTheDatabaseHasThem() async throws {
+    let fields = [
+      #"{"type":"map","keys":{"type":"string","optional":false},"values":{"type":"string","optional":true},"optional":true}"#,
+      #"{"type":"string","optional":true,"name":"io.debezium.data.Ltree","version":1}"#,
+    ]
+    let values = [#"{"a":"1","b \"q\"":null}"#, #""top.science""#]
+    let types =
+      "SELECT column_name, udt_name FROM information_schema.columns WHERE table_name = 'ext_typed' AND column_name LIKE 'c%' ORDER BY 1"
+
+    // This database has hstore and ltree: the map is an hstore, the Ltree an ltree.
+    try reset(["ext_typed"], connector: "pg-ext")
+    try database().execute("CREATE EXTENSION IF NOT EXISTS hstore")
+    try database().execute("CREATE EXTENSION IF NOT EXISTS ltree")
+    let sink = try task("pg-ext", "  table: ext_typed\n  mode: upsert\n  auto_create: true")
+    _ = try await sink.open([TopicPartition("ext", 0)])
+    try await sink.put([schemaRecord("ext", id: 1, fields: fields, values: values)])
+    await sink.close()
+    XCTAssertEqual(try rows(types), [["c0", "hstore"], ["c1", "ltree"]])
+    XCTAssertEqual(
+      try rows("SELECT c0 -> 'a', c0 ? 'b \"q\"', c0 -> 'b \"q\"', c1::text FROM ext_typed"),
+      [["1", "t", nil, "top.science"]])
+
+    // A database without them: jsonb and text, the values as they came.
+    try database().execute("DROP DATABASE IF EXISTS sluice_sink_plain")
+    try database().execute("CREATE DATABASE sluice_sink_plain")
+    let plainURL = url.replacingOccurrences(of: "/sluice_test", with: "/sluice_sink_plain")
+    let plain = try PostgresConnection(
+      url: plainURL, password: nil, applicationName: "sluice-tests")
+    let definition = try ConnectorDefinition.parse(
+      text:
+        "name: pg-plain\nsink: postgres\ntopics: [t]\nconfig:\n  url: \(plainURL)\n  table: ext_typed\n  mode: upsert\n  auto_create: true",
+      file: "pg-plain.yaml")
+    let plainSink = PostgresSinkTask(
+      config: try PostgresSinkConfig(definition: definition), context: TestSinkContext("pg-plain"))
+    _ = try await plainSink.open([TopicPartition("ext", 0)])
+    try await plainSink.put([schemaRecord("ext", id: 1, fields: fields, values: values)])
+    await plainSink.close()
+    XCTAssertEqual(try plain.execute(types), [["c0", "jsonb"], ["c1", "text"]])
+    XCTAssertEqual(
+      try plain.execute("SELECT c0 ->> 'a', c0 -> 'b \"q\"', c1 FROM ext_typed"),
+      [["1", "null", "top.science"]])
+  }
+
+  func testSchemaColumnsKeepNotNullAndDefaultsAndAddedOnesFillExistingRows() async throws {
+    try reset(["defaults_typed"], connector: "pg-defaults")
+    let sink = try task(
+      "pg-defaults",
+      "  table: defaults_typed\n  mode: upsert\n  auto_create: true\n  auto_evolve: true")
+    _ = try await sink.open([TopicPartition("defaults", 0)])
+    let money =
+      #"{"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2"}}"#
+    try await sink.put([
+      schemaRecord(
+        "defaults", id: 1,
+        fields: [
+          #"{"type":"int32","optional":false,"default":42}"#,
+          #"{"type":"string","optional":true,"default":"it's a \\ b"}"#,
+          #"{"type":"int32","optional":false,"name":"io.debezium.time.Date","version":1,"default":20782}"#,
+          money,
+        ],
+        values: ["7", #""x""#, "0", #""BNI=""#])
+    ])
+    // A later schema adds two NOT NULL fields: the one with a default is NOT NULL and fills
+    // the row already there, the one without stays nullable (it could not be added).
+    try await sink.put([
+      schemaRecord(
+        "defaults", id: 2,
+        fields: [
+          #"{"type":"int32","optional":false,"default":42}"#,
+          #"{"type":"string","optional":true,"default":"it's a \\ b"}"#,
+          #"{"type":"int32","optional":false,"name":"io.debezium.time.Date","version":1,"default":20782}"#,
+          money,
+          #"{"type":"boolean","optional":false,"default":true}"#,
+          #"{"type":"int64","optional":false}"#,
+        ],
+        values: ["8", "null", "1", #""/w==""#, "false", "5"])
+    ])
+    await sink.close()
+    XCTAssertEqual(
+      try rows(
+        """
+        SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull::text,
+          pg_get_expr(d.adbin, d.adrelid)
+        FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attrelid = 'defaults_typed'::regclass AND a.attnum > 0 ORDER BY a.attnum
+        """),
+      [
+        ["id", "integer", "true", nil],
+        ["c0", "integer", "true", "42"],
+        ["c1", "text", "false", #"'it''s a \ b'::text"#],
+        ["c2", "date", "true", "'2026-11-25'::date"],
+        ["c3", "numeric(38,2)", "false", nil],
+        ["c4", "boolean", "true", "true"],
+        ["c5", "bigint", "false", nil],
+      ])
+    XCTAssertEqual(
+      try rows(
+        "SELECT id, c0, c1, c2::text, c3::text, c4::text, c5 FROM defaults_typed ORDER BY id"),
+      [
+        ["1", "7", "x", "1970-01-01", "12.34", "true", nil],
+        ["2", "8", nil, "1970-01-02", "-0.01", "false", "5"],
+      ])
+  }
+
   func testAPoisonRecordIsReportedAloneAndNothingOfItsBatchIsCommitted() async throws {
     try reset(["counts"], connector: "pg-poison")
     try database().execute("CREATE TABLE counts (id int PRIMARY KEY, n int NOT NULL)")
