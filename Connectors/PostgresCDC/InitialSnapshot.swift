@@ -26,10 +26,13 @@ struct InitialSnapshot {
   let metrics: CDCMetrics
   /// Rows a reader reads and encodes at a time.
   static let batchRows = 2000
-  /// Records per send at most (batches of one part that wait are merged up to it).
-  static let sendRecords = 8192
-  /// Batches that may wait for the writer, per reader.
-  static let waitingBatchesPerReader = 2
+  /// Records per send at most (batches of one part that wait are merged up to it). About
+  /// 2.5 MiB of events of a narrow table, so a send's encoded batch fits the log's buffer pool
+  /// (``BatchBufferPool``) and stays in cache while it is checksummed and written.
+  static let sendRecords = 4096
+  /// Batches that may wait for the writer: one per reader, and one more so a lone reader
+  /// reads on while the writer writes.
+  static func waitingBatches(readers: Int) -> Int { readers + 1 }
   /// A table is split into ranges only when each gets at least this many rows (or blocks).
   static let minimumRangeRows: Int64 = 40_000
   static let minimumRangeBlocks = 1024
@@ -148,7 +151,7 @@ struct InitialSnapshot {
     }
     let readers = min(threads, max(1, work.count))
     let handOff = SnapshotHandOff(
-      work: work, readers: readers, capacity: readers * Self.waitingBatchesPerReader)
+      work: work, readers: readers, capacity: Self.waitingBatches(readers: readers))
     var total = 0
     var skipped = 0
     var lastLog = ContinuousClock.now

@@ -68,13 +68,8 @@ public final class EmbeddedTopicStore: TopicStore {
   public func append(_ records: [OutgoingRecord], to partition: TopicPartition) async throws
     -> Int64
   {
-    let batch = records.map { r in
-      LogRecord(
-        timestamp: r.timestamp, key: r.key, value: r.value,
-        headers: r.headers.map { LogHeader(name: $0.name, value: $0.value) })
-    }
     let base = try await translatingLogErrors {
-      try await log.append(batch, topic: partition.topic, partition: partition.partition)
+      try await log.append(records, topic: partition.topic, partition: partition.partition)
     }
     wakeReaders()
     return base

@@ -52,31 +52,15 @@ public struct LogConfiguration: Sendable {
   }
 }
 
-/// A header of a log record.
-public struct LogHeader: Sendable, Equatable {
-  public var name: String
-  public var value: [UInt8]?
+/// A header of a log record: the runtime's own header type, so records reach the log without
+/// being converted.
+public typealias LogHeader = RecordHeader
 
-  public init(name: String, value: [UInt8]?) {
-    self.name = name
-    self.value = value
-  }
-}
+/// A record to append: the runtime's ``OutgoingRecord`` itself, so a send is encoded straight
+/// from the records the writer routed, not from a copy of each.
+public typealias LogRecord = OutgoingRecord
 
-/// A record to append.
-public struct LogRecord: Sendable, Equatable {
-  public var timestamp: Int64
-  public var key: [UInt8]?
-  public var value: [UInt8]?
-  public var headers: [LogHeader]
-
-  public init(timestamp: Int64, key: [UInt8]?, value: [UInt8]?, headers: [LogHeader] = []) {
-    self.timestamp = timestamp
-    self.key = key
-    self.value = value
-    self.headers = headers
-  }
-
+extension OutgoingRecord {
   /// Bytes that count against `maxRecordBytes`.
   var payloadSize: Int {
     (key?.count ?? 0) + (value?.count ?? 0)

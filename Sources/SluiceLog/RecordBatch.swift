@@ -51,7 +51,8 @@ enum RecordBatch {
       size += lengthPrefixedSize(record.key) + lengthPrefixedSize(record.value)
       size += ByteWriter.varintSize(Int64(record.headers.count))
       for header in record.headers {
-        size += lengthPrefixedSize(Array(header.name.utf8)) + lengthPrefixedSize(header.value)
+        let name = header.name.utf8.count
+        size += ByteWriter.varintSize(Int64(name)) + name + lengthPrefixedSize(header.value)
       }
       w.varint(Int64(size))
       w.int8(0)  // record attributes
