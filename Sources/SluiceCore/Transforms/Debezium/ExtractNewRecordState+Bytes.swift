@@ -2,8 +2,9 @@
 /// spliced in after its last member, so a change event is neither parsed to a tree nor written
 /// again — the transform's common case, on every record of a CDC pipeline. Gives the records the
 /// tree path (``ExtractNewRecordState/apply(to:)``) gives, and declines (nil) what it does not
-/// handle the same way: bytes that are not a JSON object, an `op` written with escapes, and a
-/// row that already has a member of a name it would add (the tree replaces it in place).
+/// handle the same way: bytes that are not a JSON object, an `op` written with escapes, a row
+/// that already has a member of a name it would add (the tree replaces it in place), and the
+/// JSON converter's `{"schema","payload"}` form (whose schema the tree path rewrites too).
 extension ExtractNewRecordState {
   /// The event after the transform; nil to take the tree path.
   func applyToBytes(_ bytes: [UInt8], of record: inout TransformRecord) throws(TransformError)
@@ -12,7 +13,7 @@ extension ExtractNewRecordState {
     guard let document = JSONBytesPath.document(bytes), case .object(let members) = document
     else { return nil }
     let envelope = RawEnvelope(bytes: bytes, document: document, members: members)
-    guard let op = envelope.op else { return true }
+    guard let op = envelope.op else { return envelope.isSchemaWrapped ? nil : true }
     guard !op.escaped else { return nil }
     guard envelope.after != nil || envelope.before != nil else { return true }
     let afterRow = envelope.after.flatMap(envelope.object)
@@ -143,6 +144,8 @@ private struct RawEnvelope {
   var op: Op?
   var after: Range<Int>?
   var before: Range<Int>?
+  /// Whether the members are the JSON converter's `schema` and `payload`.
+  var isSchemaWrapped = false
 
   /// The `op` string token (quotes included).
   struct Op {
@@ -162,8 +165,11 @@ private struct RawEnvelope {
   }
 
   private static let opName = Array("op".utf8)
+  private static let falseString = Array("\"false\"".utf8)
   private static let afterName = Array("after".utf8)
   private static let beforeName = Array("before".utf8)
+  private static let schemaName = Array("schema".utf8)
+  private static let payloadName = Array("payload".utf8)
 
   init(
     bytes: [UInt8], document: JSONBytesPath.Document,
@@ -174,6 +180,15 @@ private struct RawEnvelope {
     var op: Range<Int>?
     var after: Range<Int>?
     var before: Range<Int>?
+    isSchemaWrapped = bytes.withUnsafeBufferPointer { buffer in
+      members.count == 2
+        && members.contains {
+          JSONBytesPath.sameName(UnsafeBufferPointer(rebasing: buffer[$0.name]), Self.schemaName)
+        }
+        && members.contains {
+          JSONBytesPath.sameName(UnsafeBufferPointer(rebasing: buffer[$0.name]), Self.payloadName)
+        }
+    }
     bytes.withUnsafeBufferPointer { buffer in
       for member in members {
         let name = UnsafeBufferPointer(rebasing: buffer[member.name])
@@ -225,6 +240,7 @@ private struct RawEnvelope {
       if case .range(let range) = JSONBytesPath.find(
         [.name(field.field, Array(field.field.utf8))][...], in: bytes, from: blockRange.lowerBound)
       {
+        if field.isSourceSnapshot, bytes[range].elementsEqual(Self.falseString) { return .null }
         return .range(range)
       }
       return member(field.field).map(Found.range)
