@@ -205,6 +205,103 @@ final class ExtractNewRecordStateSchemasTests: XCTestCase {
     XCTAssertEqual(value(unwrap, heartbeat), heartbeat)
   }
 
+  func testLaterTransformsReadTheRowUnderPayload() throws {
+    let text = """
+      name: c
+      source: file
+      topic: t
+      config: { path: /x }
+      transforms:
+        - { name: unwrap, type: unwrap, delete.tombstone.handling.mode: rewrite }
+        - { name: live, type: filter_if, if: 'value.payload.__deleted == "true"' }
+      """
+    let chain = try ConnectorDefinition.parse(text: text, file: "c.yaml", environment: [:])
+      .transforms
+    XCTAssertTrue(isDropped(chain, event("d", before: row)))
+    XCTAssertNotNil(value(chain, event("c", after: row)))
+  }
+
+  // MARK: - The bytes path
+
+  /// `unwrap` on the record's bytes and on its parsed value (the tree path) give the same
+  /// record, for every delete mode, added fields and headers, routing, and the events the
+  /// bytes path leaves to the tree (a column named like an added field, an escaped `op`).
+  func testTheBytesPathGivesWhatTheTreePathGives() throws {
+    let other = row.replacingOccurrences(of: "Anne", with: "Bob")
+    let clash = #"{"id":1004,"name":"Anne","price":"AJY=","__op":"x"}"#
+    let events = [
+      event("c", after: row), event("r", after: row), event("u", before: other, after: row),
+      event("d", before: row), event("d"), event("t"), event("c", after: clash),
+      event("c", after: row).replacingOccurrences(of: #""op":"c""#, with: #""op":"\u0063""#),
+      event("r", after: row).replacingOccurrences(
+        of: #""snapshot":"false""#, with: #""snapshot":"last""#),
+      #"{"schema":\#(envelopeSchema),"payload":null}"#,
+      #"{"schema":{"type":"struct","fields":[],"optional":false,"name":"x.Heartbeat"},"payload":{"ts_ms":1}}"#,
+    ]
+    let configs: [[(String, String)]] = [
+      [], [("delete.tombstone.handling.mode", "rewrite")],
+      [("delete.tombstone.handling.mode", "drop")],
+      [("delete.tombstone.handling.mode", "rewrite-with-tombstone")],
+      [("delete.tombstone.handling.mode", "delete-to-tombstone")],
+      [("delete.handling.mode", "rewrite"), ("drop.tombstones", "false")],
+      [
+        (
+          "add.fields", "op,table,lsn,source.ts_ms,ts_ms,transaction.id,snapshot,nosuch,version:VER"
+        ),
+        ("delete.tombstone.handling.mode", "rewrite"),
+      ],
+      [("add.fields", "op:name"), ("add.fields.prefix", "")],
+      [("add.fields", "op,op"), ("delete.tombstone.handling.mode", "rewrite")],
+      [("add.headers", "op,db,lsn,transaction.id,snapshot,nosuch"), ("add.headers.prefix", "h_")],
+      [("route.by.field", "name"), ("delete.tombstone.handling.mode", "rewrite")],
+    ]
+    var bytesPathKept = 0
+    for options in configs {
+      let unwrap = try XCTUnwrap(chain(options).steps.first?.transform)
+      for event in events {
+        let context = "options \(options), event \(event.suffix(220))"
+        var raw = record(event)
+        var parsed = record(event)
+        _ = try parsed.value.json()  // the tree path: the value is already parsed
+        func run(_ record: inout TransformRecord) -> (kept: Bool?, error: String?) {
+          do throws(TransformError) {
+            return (try unwrap.apply(to: &record), nil)
+          } catch {
+            return (nil, error.reason)
+          }
+        }
+        let a = run(&raw)
+        let b = run(&parsed)
+        switch (a.kept, b.kept) {
+        case (let keptA?, let keptB?):
+          XCTAssertEqual(keptA, keptB, context)
+          guard keptA else { continue }
+          if case .bytes = raw.value, raw.valueIsJSON { bytesPathKept += 1 }
+          XCTAssertEqual(raw.topic, parsed.topic, context)
+          XCTAssertEqual(raw.headers, parsed.headers, context)
+          XCTAssertEqual(try raw.value.json(), try parsed.value.json(), context)
+        case (nil, nil):
+          XCTAssertEqual(a.error, b.error, context)
+        default:
+          XCTFail("bytes: \(a), tree: \(b); \(context)")
+        }
+      }
+    }
+    XCTAssertGreaterThan(bytesPathKept, 40, "the bytes path took the common cases")
+  }
+
+  func testRowsOfAnotherTableGetTheirOwnSchema() throws {
+    let unwrap = try chain([("add.fields", "op")])
+    let first = try XCTUnwrap(value(unwrap, event("c", after: row)))
+    let renamed = event("c", after: row).replacingOccurrences(
+      of: "db.public.customers.", with: "db.public.clients.")
+    let second = try XCTUnwrap(value(unwrap, renamed))
+    XCTAssertTrue(first.contains(#""name":"db.public.customers.Value""#), first)
+    XCTAssertTrue(second.contains(#""name":"db.public.clients.Value""#), second)
+    XCTAssertEqual(
+      try XCTUnwrap(value(unwrap, event("u", before: row, after: row))).count, first.count)
+  }
+
   func testRouteByFieldReadsThePayloadsRow() throws {
     let unwrap = try chain([("route.by.field", "name")])
     guard case .record(let out) = unwrap.apply(record(event("c", after: row))) else {

@@ -26,9 +26,16 @@ extension ExtractNewRecordState {
 
     init?(_ value: JSONValue) {
       guard case .object(let wrapper) = value, wrapper.members.count == 2,
-        case .object(let schema)? = wrapper["schema"], let payload = wrapper["payload"],
-        case .string(let name)? = schema["name"], name.hasSuffix(".Envelope")
+        case .object(let schema)? = wrapper["schema"], let payload = wrapper["payload"]
       else { return nil }
+      self.init(schema: schema, payload: payload)
+    }
+
+    /// Nil when `schema` is not a change event's (its name does not end in `.Envelope`).
+    init?(schema: JSONObject, payload: JSONValue) {
+      guard case .string(let name)? = schema["name"], name.hasSuffix(".Envelope") else {
+        return nil
+      }
       self.schema = schema
       self.payload = payload
     }
@@ -123,20 +130,31 @@ extension ExtractNewRecordState {
       rowSchema = schema
       if deletes == .rewrite { deleted = "false" }
     }
+    if let deleted { row[Self.deletedField] = .string(deleted) }
+    for field in fields {
+      guard let schema = event.schema(of: field) else { continue }
+      row[field.newName] = Self.raw(field.value(in: envelope), of: schema)
+    }
+    let valueSchema = valueSchema(of: rowSchema, in: event)
+    record.value = .json(.object(["schema": .object(valueSchema), "payload": .object(row)]))
+    return true
+  }
+
+  /// The schema of the row cut from the envelope's member of schema `rowSchema`: the struct
+  /// rebuilt, not optional, with `__deleted` (`rewrite` modes) and the added fields the
+  /// envelope's schema declares.
+  func valueSchema(of rowSchema: JSONObject, in event: SchemaWrappedEnvelope) -> JSONObject {
     var fieldSchemas = Self.fields(of: rowSchema)
-    if let deleted {
-      row[Self.deletedField] = .string(deleted)
+    if deletes == .rewrite {
       Self.set(Self.deletedSchema, named: Self.deletedField, in: &fieldSchemas)
     }
     for field in fields {
       guard let schema = event.schema(of: field) else { continue }
-      row[field.newName] = Self.raw(field.value(in: envelope), of: schema)
       Self.set(Self.copy(schema, optional: true), named: field.newName, in: &fieldSchemas)
     }
     var valueSchema = Self.copy(rowSchema, optional: false)
     valueSchema["fields"] = .array(fieldSchemas)
-    record.value = .json(.object(["schema": .object(valueSchema), "payload": .object(row)]))
-    return true
+    return valueSchema
   }
 
   /// A tombstone kept (`drop.tombstones: false`, `rewrite-with-tombstone`) with the `op`

@@ -31,6 +31,8 @@ public struct ExtractNewRecordState: Transform {
   public internal(set) var fields: [EnvelopeField]
   public internal(set) var headers: [EnvelopeField]
   public internal(set) var routeByField: String?
+  /// The row schemas of the envelope schemas seen, for the bytes path with schemas.
+  let schemaCache = UnwrapSchemaCache()
 
   public static let deletedField = "__deleted"
 
