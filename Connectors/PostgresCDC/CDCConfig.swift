@@ -51,6 +51,12 @@ struct CDCConfig: Sendable {
   /// `heartbeat_topic`: where Debezium's heartbeat records go every `heartbeat_ms`
   /// (``DebeziumHeartbeat``); nil: none.
   var heartbeatTopic: String?
+  /// What Debezium calls the server: its `topic.prefix`, here the literal part of a topic
+  /// template `<prefix>.{schema}.{table}` (the shape Debezium names topics by, and what the
+  /// Kafka Connect form's `topic.prefix` becomes), else the connector's name. It keys the
+  /// heartbeat records (`{"serverName": …}`), names their default topic and the offsets'
+  /// partition (`{"server": …}`).
+  var serverName: String
   /// Incremental snapshots on signal: the signal table and the chunk size.
   var incremental = IncrementalSnapshotConfig()
 
@@ -149,11 +155,11 @@ struct CDCConfig: Sendable {
     ),
     .init(
       "heartbeat_topic", .string, default: "false", importance: .low, group: "Events",
-      "Debezium's heartbeat records ({\"serverName\": <name>} → {\"ts_ms\": …}) every heartbeat_ms, beside the WAL heartbeat: false, true (topic __debezium-heartbeat.<name>) or a topic name."
+      "Debezium's heartbeat records ({\"serverName\": <server>} → {\"ts_ms\": …}) every heartbeat_ms, beside the WAL heartbeat: false, true (topic __debezium-heartbeat.<server>) or a topic name. <server> is the topic prefix of a topic template <prefix>.{schema}.{table} (Debezium's topic.prefix), else the connector's name."
     ),
     .init(
       "schemas", .boolean, default: "false", importance: .medium, group: "Events",
-      "Keys and values as Kafka Connect's JSON converter writes them with schemas.enable=true: {\"schema\": …, \"payload\": …}, with Debezium's schemas (<topic>.Key, <topic>.Envelope, io.debezium.time.Date, org.apache.kafka.connect.data.Decimal…). Not together with the unwrap transform."
+      "Keys and values as Kafka Connect's JSON converter writes them with schemas.enable=true: {\"schema\": …, \"payload\": …}, with Debezium's schemas (<topic>.Key, <topic>.Envelope, io.debezium.time.Date, org.apache.kafka.connect.data.Decimal…); the unwrap transform then writes rows with their <topic>.Value schema."
     ),
   ] + IncrementalSnapshotConfig.definitions
   static let topicPlaceholders = ["schema", "table", "db"]
@@ -239,8 +245,7 @@ struct CDCConfig: Sendable {
     }
 
     conversion = try Self.conversion(m)
-    (transactionMetadata, heartbeatTopic) = try Self.debeziumTopics(m, name: definition.name)
-    conversion.schemas = try Self.schemas(m, definition)
+    conversion.schemas = try m.bool("schemas", default: false)
     incremental = try IncrementalSnapshotConfig(m)
 
     let topicNode = try definition.requiredTopicNode()
@@ -251,6 +256,19 @@ struct CDCConfig: Sendable {
     } catch {
       throw topicNode.error(error.message)
     }
+    serverName = Self.serverName(topic: topic, name: definition.name)
+    (transactionMetadata, heartbeatTopic) = try Self.debeziumTopics(
+      m, name: definition.name, serverName: serverName)
+  }
+
+  /// ``serverName``: the prefix of `<prefix>.{schema}.{table}`, else the connector's name.
+  static func serverName(topic: TopicTemplate, name: String) -> String {
+    let suffix = ".{schema}.{table}"
+    if topic.text.hasSuffix(suffix) {
+      let prefix = String(topic.text.dropLast(suffix.count))
+      if !prefix.isEmpty && !prefix.contains("{") { return prefix }
+    }
+    return name
   }
 }
 
@@ -260,10 +278,11 @@ extension CDCConfig {
     String(String.UnicodeScalarView(name.unicodeScalars.map { TopicName.isLegal($0) ? $0 : "_" }))
   }
 
-  /// `provide_transaction_metadata` with `transaction_topic`, and `heartbeat_topic`; a topic
+  /// `provide_transaction_metadata` with `transaction_topic`, and `heartbeat_topic` (`true`:
+  /// `__debezium-heartbeat.<server name>`, as Debezium names it by its `topic.prefix`); a topic
   /// name that cannot be one is an error at its line.
-  fileprivate static func debeziumTopics(_ m: ConfigMapping, name: String) throws
-    -> (TransactionMetadata?, String?)
+  fileprivate static func debeziumTopics(_ m: ConfigMapping, name: String, serverName: String)
+    throws -> (TransactionMetadata?, String?)
   {
     func topic(_ key: String, _ text: String) throws -> String {
       if let problem = TopicName.problem(with: text),
@@ -287,7 +306,7 @@ extension CDCConfig {
     var heartbeat: String?
     switch try m.string("heartbeat_topic", default: "false") {
     case "false": heartbeat = nil
-    case "true": heartbeat = DebeziumHeartbeat.defaultPrefix + "." + topicSafe(name)
+    case "true": heartbeat = DebeziumHeartbeat.defaultPrefix + "." + topicSafe(serverName)
     case let text: heartbeat = try topic("heartbeat_topic", text)
     }
     return (metadata, heartbeat)
@@ -310,26 +329,6 @@ extension CDCConfig {
       interval: try mode("interval_handling", defaults.interval),
       binary: try mode("binary_handling", defaults.binary),
       hstore: try mode("hstore_handling", defaults.hstore))
-  }
-}
-
-extension CDCConfig {
-  /// `schemas`; an error with the `unwrap` transform, which would pass the `{"schema",
-  /// "payload"}` values on unchanged (it reads envelopes without schemas).
-  fileprivate static func schemas(_ m: ConfigMapping, _ definition: ConnectorDefinition) throws
-    -> Bool
-  {
-    guard try m.bool("schemas", default: false), let node = m.node("schemas") else {
-      return false
-    }
-    if let step = definition.transforms.steps.first(where: {
-      $0.transform is ExtractNewRecordState
-    }) {
-      throw node.error(
-        "schemas: true (the JSON converter's schemas.enable=true) and the unwrap transform ('\(step.name)', ExtractNewRecordState) cannot be used together: unwrap reads change events without the converter's schema. Use schemas: false with unwrap, or drop unwrap (a sink that reads Debezium's envelope, such as Sluice's postgres sink, takes the events as they are)"
-      )
-    }
-    return true
   }
 }
 

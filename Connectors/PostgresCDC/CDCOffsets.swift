@@ -16,16 +16,8 @@ import SluicePostgres
 /// tables are read again.
 extension PostgresCDCConnector {
   /// Debezium's `topic.prefix` when the topic template is `<prefix>.{schema}.{table}`, else
-  /// the connector's name.
-  var serverName: String {
-    let suffix = ".{schema}.{table}"
-    let text = config.topic.text
-    if text.hasSuffix(suffix) {
-      let prefix = String(text.dropLast(suffix.count))
-      if !prefix.isEmpty && !prefix.contains("{") { return prefix }
-    }
-    return config.name
-  }
+  /// the connector's name (``CDCConfig/serverName``).
+  var serverName: String { config.serverName }
 
   var offsetPartition: [String: JSONValue] { ["server": .string(serverName)] }
 

@@ -150,7 +150,8 @@ final class CDCSourceTask: SourceTask {
     let reader = ChunkReader(config: config, context: context)
     let heartbeat = config.heartbeatTopic.map {
       DebeziumHeartbeat(
-        topic: $0, serverName: config.name, interval: config.heartbeatInterval)
+        topic: $0, serverName: config.serverName, schemas: config.conversion.schemas,
+        interval: config.heartbeatInterval)
     }
     session.startStreaming(
       .init(

@@ -79,7 +79,8 @@ extension ChangeStream {
     }
   }
 
-  /// An envelope member's JSON, exactly as ``envelope(_:_:eventMilliseconds:)`` writes it.
+  /// An envelope member's JSON, exactly as ``envelope(_:_:eventMilliseconds:)`` writes it and
+  /// the transform adds it.
   private func write(
     _ value: FusedUnwrap.Value, of event: Event, _ table: Table, eventMilliseconds: Int64,
     to out: inout JSONWriter
@@ -108,6 +109,8 @@ extension ChangeStream {
       case .name: out.string(settings.connectorName)
       case .milliseconds: out.number(event.milliseconds)
       case .snapshot:
+        // A streamed change's "false" stands for Debezium's null (``EnvelopeField``).
+        if event.snapshot.withUTF8Buffer({ $0.elementsEqual("false".utf8) }) { return out.null() }
         out.byte("\"")
         event.snapshot.withUTF8Buffer { out.raw($0) }
         out.byte("\"")

@@ -33,7 +33,9 @@ struct PostgresCDCConnector: TransformFusingSource {
   /// first transform of a CDC pipeline: events are then rendered as rows, not as envelopes
   /// to be taken apart again.
   func fusing(_ transform: any Transform) -> (any SourceConnector)? {
-    // The fused rendering writes rows without the converter's schema.
+    // With schemas the transform rewrites the row's schema as well: left to the chain, where
+    // it cuts the row out of the event's bytes and takes the row's schema from what it worked
+    // out once per envelope schema (ExtractNewRecordState+SchemaBytes).
     guard !config.conversion.schemas, let unwrap = FusedUnwrap(transform) else { return nil }
     var fused = self
     fused.unwrap = unwrap

@@ -101,6 +101,14 @@ struct RowChangeDecoder {
       members.count == 2 && m.kind == .object
         ? FieldValue(column: "schema", bytes: value, range: m.value, kind: m.kind) : nil
     }
+    // `{"schema": …, "payload": null}` is the JSON converter's null value (what `unwrap`
+    // makes of a delete with schemas on): a tombstone, as Kafka Connect sinks read it.
+    if schema != nil, member("payload", of: members)?.kind == .null {
+      guard config.delete else { return nil }
+      return RowChange(
+        kind: .delete, table: try table(for: record.topic, source: nil),
+        key: try requireKey(key, for: "a null payload"), fields: [], recordIndex: index)
+    }
     members = unwrapPayload(members, in: value)
     guard let op = members.first(where: { $0.name == "op" && $0.kind == .string }),
       members.contains(where: { $0.name == "after" || $0.name == "before" })

@@ -48,6 +48,32 @@ PRESETS = {
     },
     "schemas": {"schemas.enable": "true"},
     "transactions": {"provide.transaction.metadata": "true"},
+    # ExtractNewRecordState on both sides, with the converter's schemas: rows with their
+    # <topic>.Value schema, __deleted and added fields typed as Debezium types them. An unwrap
+    # set adds `op` so that its events pair by operation (diff.label reads `__op`).
+    "unwrap": {
+        "schemas.enable": "true",
+        "transforms": "unwrap",
+        "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.unwrap.delete.tombstone.handling.mode": "rewrite",
+        "transforms.unwrap.add.fields":
+            "op,table,lsn,source.ts_ms,snapshot,transaction.id,db,ts_ms,txId,nope",
+    },
+    # The same without schemas (Sluice's connector renders the rows itself: FusedUnwrap).
+    "unwrap-json": {
+        "transforms": "unwrap",
+        "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.unwrap.delete.tombstone.handling.mode": "rewrite",
+        "transforms.unwrap.add.fields":
+            "op,table,lsn,source.ts_ms,snapshot,transaction.id,db,ts_ms,txId,nope",
+    },
+    # The default delete mode: a delete is the row's schema with a null payload.
+    "unwrap-tombstone": {
+        "schemas.enable": "true",
+        "transforms": "unwrap",
+        "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+        "transforms.unwrap.add.fields": "op",
+    },
 }
 
 
@@ -71,7 +97,14 @@ def expected_events(options):
     deletes_tombstone = str(options.get("tombstones.on.delete", "true")).lower() == "true"
     # With transaction metadata, a BEGIN and an END for each of the three transactions.
     metadata = str(options.get("provide.transaction.metadata", "false")).lower() == "true"
-    return (len(fixture.SNAPSHOT_IDS) + 3 + fixture.MULTI_EVENTS
+    # ExtractNewRecordState drops the connector's tombstones but in rewrite-with-tombstone
+    # mode, and in drop mode the two deletes too.
+    deletes = 0
+    if options.get("transforms") == "unwrap":
+        mode = options.get("transforms.unwrap.delete.tombstone.handling.mode", "tombstone")
+        deletes_tombstone = deletes_tombstone and mode == "rewrite-with-tombstone"
+        deletes = -2 if mode == "drop" else 0
+    return (len(fixture.SNAPSHOT_IDS) + 3 + fixture.MULTI_EVENTS + deletes
             + (2 if deletes_tombstone else 0)
             + (2 * fixture.STREAMED_TRANSACTIONS if metadata else 0))
 
@@ -90,7 +123,9 @@ def wait_for(what, condition, broken, timeout):
 
 
 def count_reads(events):
-    return sum(1 for _, k, v in events if v is not None and '"op":"r"' in v.replace(" ", ""))
+    """Snapshot reads: `"op":"r"`, or an unwrapped row's added `"__op":"r"`."""
+    return sum(1 for _, k, v in events if v is not None
+               and re.search(r'"(__)?op":"r"', v.replace(" ", "")))
 
 
 def run(args, sets):
@@ -178,7 +213,7 @@ def run(args, sets):
         report_sets.append({
             "name": name,
             "debezium_options": options,
-            "sluice_options": {sluice_side.OPTION_NAMES[k]: v for k, v in options.items()
+            "sluice_options": {sluice_side.sluice_key(k): v for k, v in options.items()
                                if k not in refused[name]},
             "not_accepted_by_sluice": refused[name],
             "events": {"debezium": len(dbz_events), "sluice": len(slc_events)},
@@ -312,7 +347,8 @@ def main():
     p.add_argument("--pg-url", default=os.environ.get("SLUICE_TEST_PG_URL"), required=False)
     p.add_argument("--sluice-bin", default=os.environ.get("SLUICE_BIN"))
     p.add_argument("--set", action="append", dest="sets",
-                   help="an option set: a preset (default, strings, schemas) or NAME:k=v,k=v")
+                   help="an option set: a preset (default, strings, schemas, transactions, unwrap,"
+                   " unwrap-json, unwrap-tombstone) or NAME:k=v,k=v")
     p.add_argument("--known", help="known-differences file to check the differences against")
     p.add_argument("--write-known", help="rewrite this known-differences file from this run")
     p.add_argument("--timeout", type=float, default=90, help="seconds to wait for events")

@@ -1,7 +1,8 @@
 """Field-by-field comparison of Debezium's and Sluice's events (Tests/Debezium/compare.py).
 
 Events are paired by what they are: `r:id=1` (snapshot read of key id=1), `c:id=3`, `u:id=3`,
-`d:id=3`, `tombstone:id=3`; transaction metadata records (provide.transaction.metadata) by
+`d:id=3`, `tombstone:id=3` (rows `unwrap` made by their added `__op`, and its deletes in
+`tombstone` mode, the row's schema with a null payload, as `null-payload:id=3`); transaction metadata records (provide.transaction.metadata) by
 status and the transaction's place in the stream, `BEGIN:tx1`, `END:tx1`, `BEGIN:tx2`, …. Both sides' key and value are walked together; every leaf (a
 scalar, or an object or array whose shape differs between the sides) is one compared field,
 named by its path, e.g. `u:id=3.value.after.c_date`. Numbers compare by value (2.0 equals 2);
@@ -38,6 +39,11 @@ IGNORED = [
      " (compared for streamed changes)"),
     ("value.source.sequence", "r", "a read's sequence holds its own slot's snapshot point"),
     ("value.source.version", None, "the Debezium release vs Sluice's own version string"),
+    # What `unwrap` (the unwrap presets) adds from the envelope, under the same rules.
+    ("value.__ts_ms", None, "as value.ts_ms, added by unwrap"),
+    ("value.__source_ts_ms", "r", "as value.source.ts_ms of a read, added by unwrap"),
+    ("value.__lsn", "r", "as value.source.lsn of a read, added by unwrap"),
+    ("value.__txId", "r", "as value.source.txId of a read, added by unwrap"),
 ]
 
 # Fields compared for streamed changes whose values change from run to run (commit time, WAL
@@ -46,6 +52,7 @@ IGNORED = [
 VOLATILE = {
     "value.source.ts_ms", "value.source.ts_us", "value.source.ts_ns", "value.source.lsn",
     "value.source.txId", "value.source.sequence",
+    "value.__source_ts_ms", "value.__lsn", "value.__txId",
     # Transaction metadata: `<xid>:<lsn>` ids and the commit time of BEGIN and END.
     "value.transaction.id", "key.id", "value.id", "value.ts_ms",
 }
@@ -144,7 +151,9 @@ def label(key_text, value_text, transactions):
     value = json.loads(value_text)
     if isinstance(value, dict) and "payload" in value and "schema" in value:
         value = value["payload"]
-    return f"{value.get('op', '?')}:{k}"
+        if value is None:
+            return f"null-payload:{k}"
+    return f"{value.get('op', value.get('__op', '?'))}:{k}"
 
 
 def by_label(events):

@@ -7,7 +7,9 @@ topic Debezium would (`<name>.public.<table>`). Events are read back through the
 
 Debezium's option names map to Sluice's YAML keys (issue 16). A Sluice build that does not know
 a key (or a value) yet would refuse the connector, so each mapped option is first checked with
-`sluice validate` and left out when refused; the report lists what was left out.
+`sluice validate` and left out when refused; the report lists what was left out. Kafka Connect's
+`transforms` and `transforms.<alias>.<option>` become the connector's `transforms:` list, under
+the same names; checked as a whole, so refused (and reported) as a whole.
 """
 
 import json
@@ -29,6 +31,23 @@ OPTION_NAMES = {
     "tombstones.on.delete": "tombstones_on_delete",
     "provide.transaction.metadata": "provide_transaction_metadata",
 }
+
+
+def sluice_key(option):
+    """The Sluice name of a Debezium option (a transform's options keep theirs)."""
+    return option if option.startswith("transforms") else OPTION_NAMES.get(option, option)
+
+
+def transforms_of(options):
+    """Kafka Connect's `transforms=a,b` and `transforms.a.type=…` as Sluice's `transforms:`
+    list: [(alias, {option: value})], `type` first."""
+    aliases = [a.strip() for a in str(options.get("transforms", "")).split(",") if a.strip()]
+    out = []
+    for alias in aliases:
+        prefix = f"transforms.{alias}."
+        given = {k[len(prefix):]: v for k, v in options.items() if k.startswith(prefix)}
+        out.append((alias, dict(sorted(given.items(), key=lambda kv: kv[0] != "type"))))
+    return out
 
 
 def free_port():
@@ -62,11 +81,12 @@ class Worker:
         self.process = None
         self.log_path = os.path.join(self.dir, "worker.log")
 
-    def accepted(self, name, pg_url, table, key, value):
-        """Whether this Sluice accepts `key: value` in a postgres-cdc connector."""
+    def accepted(self, name, pg_url, table, options, transforms=()):
+        """Whether this Sluice accepts the `options` (Sluice's keys) and `transforms` in a
+        postgres-cdc connector."""
         path = os.path.join(self.dir, "probe.yaml")
         with open(path, "w") as f:
-            f.write(connector_yaml(name, pg_url, table, name, {key: value}))
+            f.write(connector_yaml(name, pg_url, table, name, options, transforms))
         done = subprocess.run([self.binary, "validate", path], capture_output=True, text=True)
         os.remove(path)
         return done.returncode == 0
@@ -75,13 +95,19 @@ class Worker:
         """Writes the connector file; returns {debezium option: value} left out as refused."""
         given, refused = {}, {}
         for key, value in options.items():
+            if key.startswith("transforms"):
+                continue
             sluice_key = OPTION_NAMES.get(key)
-            if sluice_key and self.accepted(name, pg_url, table, sluice_key, value):
+            if sluice_key and self.accepted(name, pg_url, table, {sluice_key: value}):
                 given[sluice_key] = value
             else:
                 refused[key] = value
+        transforms = transforms_of(options)
+        if transforms and not self.accepted(name, pg_url, table, given, transforms):
+            refused.update({k: v for k, v in options.items() if k.startswith("transforms")})
+            transforms = []
         with open(os.path.join(self.dir, "connectors", f"{name}.yaml"), "w") as f:
-            f.write(connector_yaml(name, pg_url, table, slot, given))
+            f.write(connector_yaml(name, pg_url, table, slot, given, transforms))
         return refused
 
     def start(self):
@@ -125,7 +151,7 @@ class Worker:
                 self.process.wait()
 
 
-def connector_yaml(name, pg_url, table, slot, sluice_options):
+def connector_yaml(name, pg_url, table, slot, sluice_options, transforms=()):
     lines = [
         f"name: {name}",
         "source: postgres-cdc",
@@ -139,4 +165,9 @@ def connector_yaml(name, pg_url, table, slot, sluice_options):
         "  heartbeat_ms: 3600000",
     ]
     lines += [f"  {k}: {yaml_scalar(v)}" for k, v in sluice_options.items()]
+    if transforms:
+        lines.append("transforms:")
+        for alias, given in transforms:
+            lines.append(f"  - name: {alias}")
+            lines += [f"    {k}: {yaml_scalar(v)}" for k, v in given.items()]
     return "\n".join(lines) + "\n"

@@ -7,8 +7,10 @@ import XCTest
 /// for `decimal.handling.mode=string, time.precision.mode=isostring,
 /// interval.handling.mode=string`, with `provide.transaction.metadata=true` (BEGIN/END records
 /// of the transaction topic and the events' `transaction` blocks, ids, counts and commit times
-/// included), and with the JSON converter's schemas (Debezium's `schemas.enable=true`, Sluice's
-/// `schemas: true`), and compares their events field by field, the schemas member by member.
+/// included), with the JSON converter's schemas (Debezium's `schemas.enable=true`, Sluice's
+/// `schemas: true`), and with ExtractNewRecordState (`unwrap`) in `rewrite` mode with added
+/// fields, with and without schemas, and in `tombstone` mode with schemas, and compares their events field by field, the
+/// schemas member by member.
 /// The differences
 /// must be exactly those listed in Tests/Debezium/known-differences.json: a new one fails, and
 /// so does a listed one that no longer occurs (it was fixed: remove it from the list).
@@ -36,6 +38,7 @@ final class DebeziumParityTests: XCTestCase {
     process.arguments = [
       Self.tool.path, "--pg-url", url, "--sluice-bin", WorkerProcess.binary,
       "--set", "default", "--set", "strings", "--set", "transactions", "--set", "schemas",
+      "--set", "unwrap", "--set", "unwrap-json", "--set", "unwrap-tombstone",
       "--known", Self.known.path,
     ]
     let out = Pipe()
@@ -62,7 +65,7 @@ final class DebeziumParityTests: XCTestCase {
     }
     print(String(format: "Debezium parity: %.1f s", seconds))
     XCTAssertEqual(report["errors"] as? [String] ?? ["no errors field"], [], log)
-    XCTAssertEqual(sets.count, 4)
+    XCTAssertEqual(sets.count, 7)
     // The transaction metadata was compared, not missing on both sides: the events' blocks
     // and the BEGIN/END records' every field.
     let compared = Set(
@@ -74,6 +77,28 @@ final class DebeziumParityTests: XCTestCase {
       "value.data_collections[0].event_count",
     ] {
       XCTAssertTrue(compared.contains(field), "\(field) was not compared")
+    }
+    // The unwrapped rows were compared, schemas and added fields included: both sides ran
+    // the transform, Sluice's accepted it (nothing left out).
+    for (name, fields) in [
+      (
+        "unwrap",
+        [
+          "value.payload.__deleted", "value.payload.__snapshot", "value.schema.name",
+          "value.schema.optional", "value.schema.fields[__lsn].type",
+          "value.schema.fields[__snapshot].parameters.allowed",
+        ]
+      ),
+      ("unwrap-json", ["value.__deleted", "value.__snapshot", "value.__lsn", "value.__db"]),
+      ("unwrap-tombstone", ["value.payload.__op", "value.payload", "value.schema.optional"]),
+    ] {
+      let set = sets.first { $0["name"] as? String == name }
+      let compared = Set(set?["fields"] as? [String] ?? [])
+      for field in fields {
+        XCTAssertTrue(compared.contains(field), "\(name): \(field) was not compared")
+      }
+      XCTAssertEqual(
+        (set?["not_accepted_by_sluice"] as? [String: Any])?.count, 0, "\(name): \(set ?? [:])")
     }
 
     let known = report["known"] as? [String: Any] ?? [:]

@@ -127,6 +127,7 @@ final class DebeziumPostgresConfigTests: XCTestCase {
     XCTAssertEqual(config.heartbeatInterval, .seconds(5))
     // Debezium's heartbeat records, to __debezium-heartbeat.<topic.prefix>; no metadata.
     XCTAssertEqual(config.heartbeatTopic, "__debezium-heartbeat.dbserver1")
+    XCTAssertEqual(config.serverName, "dbserver1")
     XCTAssertNil(config.transactionMetadata)
     XCTAssertFalse(config.tombstonesOnDelete)
     XCTAssertEqual(
@@ -158,6 +159,8 @@ final class DebeziumPostgresConfigTests: XCTestCase {
     XCTAssertEqual(on.transactionMetadata, TransactionMetadata(topic: "shop.transaction"))
     XCTAssertEqual(on.heartbeatTopic, "__debezium-heartbeat.shop")
     XCTAssertEqual(on.heartbeatInterval, .seconds(1))
+    // The heartbeat key's serverName is the topic prefix, not the connector's name ("x").
+    XCTAssertEqual(on.serverName, "shop")
     let named = try config([
       "provide.transaction.metadata": "true", "topic.transaction": "tx",
       "heartbeat.interval.ms": "2000", "topic.heartbeat.prefix": "hb",

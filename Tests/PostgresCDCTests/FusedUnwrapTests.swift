@@ -14,7 +14,9 @@ final class FusedUnwrapTests: XCTestCase {
 
   /// The chain of a `postgres-cdc` connector file whose transforms are `unwrap` with
   /// `options`, then a RegexRouter and a filter on the row.
-  private func definition(_ options: [(String, String)]) throws -> ConnectorDefinition {
+  private func definition(_ options: [(String, String)], schemas: Bool = false) throws
+    -> ConnectorDefinition
+  {
     var text = """
       name: shop-cdc
       source: postgres-cdc
@@ -22,6 +24,7 @@ final class FusedUnwrapTests: XCTestCase {
       config:
         url: postgresql://sluice@127.0.0.1:5432/shop
         tables: [orders]
+        schemas: \(schemas)
       transforms:
         - name: unwrap
           type: io.debezium.transforms.ExtractNewRecordState
@@ -283,6 +286,18 @@ final class FusedUnwrapTests: XCTestCase {
       let split = definition.transforms.fused(into: connector)
       XCTAssertNil((split.source as? PostgresCDCConnector)?.unwrap, "\(fields)")
       XCTAssertEqual(split.chain.steps.count, 3, "\(fields)")
+    }
+  }
+
+  /// With schemas the transform rewrites the row's schema as well as the row
+  /// (`ExtractNewRecordState+Schemas`): the renderer leaves `unwrap` to the chain.
+  func testWithSchemasUnwrapIsNotFused() throws {
+    for options in [[], [("add.fields", "op,lsn")]] {
+      let definition = try definition(options, schemas: true)
+      let split = definition.transforms.fused(
+        into: try PostgresCDCConnector(definition: definition))
+      XCTAssertNil((split.source as? PostgresCDCConnector)?.unwrap, "\(options)")
+      XCTAssertEqual(split.chain.steps.count, 3, "\(options)")
     }
   }
 

@@ -187,6 +187,52 @@ final class TransactionMetadataTests: XCTestCase {
     XCTAssertEqual(text(heartbeat.due(now: 6000)?.value), #"{"ts_ms":6000}"#)
   }
 
+  func testHeartbeatRecordsWithSchemasAreInDebeziumsConverterForm() {
+    var heartbeat = DebeziumHeartbeat(
+      topic: "__debezium-heartbeat.shop", serverName: "shop", schemas: true,
+      interval: .seconds(1))
+    let first = heartbeat.due(now: 5000)
+    // As the real Debezium 3.6 writes them through the JSON converter with schemas.
+    XCTAssertEqual(
+      text(first?.key),
+      #"{"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"serverName"}],"optional":false,"name":"io.debezium.connector.common.ServerNameKey","version":1},"payload":{"serverName":"shop"}}"#
+    )
+    XCTAssertEqual(
+      text(first?.value),
+      #"{"schema":{"type":"struct","fields":[{"type":"int64","optional":false,"field":"ts_ms"}],"optional":false,"name":"io.debezium.connector.common.Heartbeat","version":1},"payload":{"ts_ms":5000}}"#
+    )
+  }
+
+  /// Debezium keys heartbeats by its `topic.prefix` and names their topic by it: in the YAML
+  /// form that is the prefix of a `<prefix>.{schema}.{table}` template, else the name.
+  func testHeartbeatServerNameAndTopicAreTheTopicPrefixOrTheConnectorsName() throws {
+    func config(_ topic: String, _ heartbeat: String = "true") throws -> CDCConfig {
+      let text = """
+        name: shop-cdc
+        source: postgres-cdc
+        topic: "\(topic)"
+        config:
+          url: postgresql://u@127.0.0.1/db
+          tables: [orders]
+          heartbeat_topic: \(heartbeat)
+        """
+      return try CDCConfig(
+        definition: try ConnectorDefinition.parse(text: text, file: "shop.yaml", environment: [:]))
+    }
+    let prefixed = try config("shop.{schema}.{table}")
+    XCTAssertEqual(prefixed.serverName, "shop")
+    XCTAssertEqual(prefixed.heartbeatTopic, "__debezium-heartbeat.shop")
+    for topic in ["cdc.{table}", "{schema}.{table}", "x.{db}.{schema}.{table}"] {
+      let named = try config(topic)
+      XCTAssertEqual(named.serverName, "shop-cdc", topic)
+      XCTAssertEqual(named.heartbeatTopic, "__debezium-heartbeat.shop-cdc", topic)
+    }
+    // A topic named in heartbeat_topic is taken as written; the key still has the prefix.
+    let named = try config("shop.{schema}.{table}", "beats")
+    XCTAssertEqual(named.heartbeatTopic, "beats")
+    XCTAssertEqual(named.serverName, "shop")
+  }
+
   func testConfigKeys() throws {
     func config(_ lines: String) throws -> CDCConfig {
       let text = """

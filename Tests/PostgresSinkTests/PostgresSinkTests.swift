@@ -106,6 +106,13 @@ final class PostgresSinkTests: XCTestCase {
       )
     ])
     XCTAssertEqual(try rows("SELECT count(*) FROM customers"), [["3"]])
+    // The converter's null value, what `unwrap` makes of a delete with schemas: a delete.
+    try await sink.put([
+      record(
+        "db.public.customers", key: #"{"schema": {}, "payload": {"id": 5}}"#,
+        value: #"{"schema": {"type": "struct", "optional": true}, "payload": null}"#)
+    ])
+    XCTAssertEqual(try rows("SELECT id FROM customers ORDER BY id"), [["1"], ["2"]])
     try await sink.put([
       record(
         "db.public.customers", key: nil,

@@ -172,6 +172,20 @@ final class DebeziumTransformTests: XCTestCase {
     XCTAssertEqual(
       try text(XCTUnwrap(kept(transaction, record(event("r", after: row)))).value),
       String(row.dropLast()) + #","__transaction_id":null}"#)
+    // A streamed change's source.snapshot "false" is the converter's default for Debezium's
+    // null, which Debezium adds (as the real Debezium 3.6 does); a snapshot's own value stays.
+    let snapshot = try chain("unwrap", [("add.fields", "snapshot"), ("add.headers", "snapshot")])
+    let streamed = event("c", after: row).replacingOccurrences(
+      of: #""db":"inventory""#, with: #""snapshot":"false","db":"inventory""#)
+    let streamedOut = try XCTUnwrap(kept(snapshot, record(streamed)))
+    XCTAssertEqual(text(streamedOut.value), String(row.dropLast()) + #","__snapshot":null}"#)
+    XCTAssertEqual(streamedOut.headers.map(\.name), ["__snapshot"])
+    XCTAssertNil(streamedOut.headers.first?.value)
+    let read = event("r", after: row).replacingOccurrences(
+      of: #""db":"inventory""#, with: #""snapshot":"last","db":"inventory""#)
+    XCTAssertEqual(
+      try text(XCTUnwrap(kept(snapshot, record(read))).value),
+      String(row.dropLast()) + #","__snapshot":"last"}"#)
     // Rewritten deletes get them too, after __deleted.
     let rewrite = try chain(
       "unwrap", [("delete.tombstone.handling.mode", "rewrite"), ("add.fields", "op")])

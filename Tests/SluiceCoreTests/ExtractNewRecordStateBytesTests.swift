@@ -13,7 +13,7 @@ final class ExtractNewRecordStateBytesTests: XCTestCase {
   }
 
   private let source =
-    #"{"version":"3.0","connector":"postgresql","name":"db","ts_ms":1559033904000,"db":"inv","schema":"public","table":"customers","txId":556,"lsn":24023128}"#
+    #"{"version":"3.0","connector":"postgresql","name":"db","ts_ms":1559033904000,"snapshot":"false","db":"inv","schema":"public","table":"customers","txId":556,"lsn":24023128}"#
 
   private func event(_ op: String, before: String, after: String, transaction: String = "null")
     -> String
@@ -45,7 +45,10 @@ final class ExtractNewRecordStateBytesTests: XCTestCase {
     [("delete.tombstone.handling.mode", "drop")],
     [("delete.tombstone.handling.mode", "rewrite-with-tombstone")],
     [("delete.handling.mode", "rewrite"), ("drop.tombstones", "false")],
-    [("add.fields", "op,source.ts_ms,table:tbl,transaction.id,lsn,missing,source.nothing")],
+    [
+      ("add.fields", "op,source.ts_ms,table:tbl,transaction.id,lsn,missing,source.nothing,snapshot")
+    ],
+    [("add.headers", "snapshot,source.snapshot:s"), ("delete.tombstone.handling.mode", "rewrite")],
     [("add.headers", "op,db,transaction.total_order,ts_ms"), ("add.headers.prefix", "h_")],
     [("route.by.field", "region"), ("delete.tombstone.handling.mode", "rewrite")],
     [

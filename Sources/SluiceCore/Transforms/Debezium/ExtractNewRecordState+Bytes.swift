@@ -3,7 +3,9 @@
 /// again — the transform's common case, on every record of a CDC pipeline. Gives the records the
 /// tree path (``ExtractNewRecordState/apply(to:)``) gives, and declines (nil) what it does not
 /// handle the same way: bytes that are not a JSON object, an `op` written with escapes, and a
-/// row that already has a member of a name it would add (the tree replaces it in place).
+/// row that already has a member of a name it would add (the tree replaces it in place). The
+/// JSON converter's `{"schema","payload"}` form goes through it too, its payload cut the same
+/// way (`ExtractNewRecordState+SchemaBytes`).
 extension ExtractNewRecordState {
   /// The event after the transform; nil to take the tree path.
   func applyToBytes(_ bytes: [UInt8], of record: inout TransformRecord) throws(TransformError)
@@ -12,9 +14,48 @@ extension ExtractNewRecordState {
     guard let document = JSONBytesPath.document(bytes), case .object(let members) = document
     else { return nil }
     let envelope = RawEnvelope(bytes: bytes, document: document, members: members)
-    guard let op = envelope.op else { return true }
-    guard !op.escaped else { return nil }
-    guard envelope.after != nil || envelope.before != nil else { return true }
+    if envelope.isSchemaWrapped {
+      return try applyToSchemaWrappedBytes(bytes, members, of: &record)
+    }
+    switch try unwrapped(envelope, strict: false) {
+    case .decline: return nil
+    case .unchanged: return true
+    case .dropped: return false
+    case .tombstone(let added, let topic):
+      record.headers += added
+      if let topic { record.topic = topic }
+      record.value = .bytes(nil)
+      return true
+    case .row(let value, _, let added, let topic):
+      record.headers += added
+      if let topic { record.topic = topic }
+      record.value = .bytes(value)
+      // Cut from an envelope checked to be JSON, with JSON members added: JSON.
+      record.valueIsJSON = true
+      return true
+    }
+  }
+
+  /// What the bytes path makes of an envelope.
+  enum BytesOutcome {
+    /// The tree path is to decide.
+    case decline
+    /// Not a change event: the record passes as it is.
+    case unchanged
+    case dropped
+    /// A delete become a tombstone, with the headers and the topic (`route.by.field`) to set.
+    case tombstone([RecordHeader], String?)
+    /// The row as JSON, whether it is the row before (a rewritten delete), headers, topic.
+    case row([UInt8], fromBefore: Bool, [RecordHeader], String?)
+  }
+
+  /// The transform on `envelope`'s bytes. `strict`: a field or header the envelope does not
+  /// hold declines (with schemas every declared one is added, which the tree path does).
+  func unwrapped(_ envelope: RawEnvelope, strict: Bool) throws(TransformError) -> BytesOutcome {
+    let bytes = envelope.bytes
+    guard let op = envelope.op else { return .unchanged }
+    guard !op.escaped else { return .decline }
+    guard envelope.after != nil || envelope.before != nil else { return .unchanged }
     let afterRow = envelope.after.flatMap(envelope.object)
     let beforeRow = envelope.before.flatMap(envelope.object)
     // A truncate has neither row: Debezium drops it.
@@ -22,13 +63,15 @@ extension ExtractNewRecordState {
       guard op.is("t") else {
         throw TransformError("a '\(op.text(bytes))' event with neither a row before nor after")
       }
-      return false
+      return .dropped
     }
     let deleting = op.is("d")
     var added: [RecordHeader] = []
     for header in headers {
       switch envelope.value(of: header) {
-      case nil: continue
+      case nil:
+        if strict { return .decline }
+        continue
       case .null?: added.append(RecordHeader(name: header.newName, value: nil))
       case .range(let range)?:
         let value = JSONBytesPath.value(bytes, range)
@@ -49,12 +92,8 @@ extension ExtractNewRecordState {
     var deleted: [UInt8]?
     if deleting {
       switch deletes {
-      case .drop: return false
-      case .tombstone:
-        record.headers += added
-        if let topic { record.topic = topic }
-        record.value = .bytes(nil)
-        return true
+      case .drop: return .dropped
+      case .tombstone: return .tombstone(added, topic)
       case .rewrite:
         guard let beforeRow else {
           throw TransformError("a delete event without a 'before' row to rewrite")
@@ -73,18 +112,15 @@ extension ExtractNewRecordState {
     if let deleted { splices.append(Splice(Self.deletedName, Self.deletedMember, deleted[...])) }
     for field in fields {
       switch envelope.value(of: field) {
-      case nil: continue
+      case nil:
+        if strict { return .decline }
+        continue
       case .null?: splices.append(Splice(field.nameBytes, field.member, Self.null[...]))
       case .range(let range)?: splices.append(Splice(field.nameBytes, field.member, bytes[range]))
       }
     }
-    guard let value = Self.row(bytes, row, adding: splices) else { return nil }
-    record.headers += added
-    if let topic { record.topic = topic }
-    record.value = .bytes(value)
-    // Cut from an envelope checked to be JSON, with JSON members added: JSON.
-    record.valueIsJSON = true
-    return true
+    guard let value = Self.row(bytes, row, adding: splices) else { return .decline }
+    return .row(value, fromBefore: deleting, added, topic)
   }
 
   /// A member to add to the row: its name, `"name":` as written, and the value's bytes.
@@ -137,12 +173,14 @@ extension ExtractNewRecordState {
 /// A change event's members in its bytes, for ``ExtractNewRecordState/applyToBytes(_:of:)``:
 /// `op`, `after` and `before` found in one pass over the envelope's members, the first of
 /// equal names as a parsed object's lookup finds.
-private struct RawEnvelope {
+struct RawEnvelope {
   let bytes: [UInt8]
   let document: JSONBytesPath.Document
   var op: Op?
   var after: Range<Int>?
   var before: Range<Int>?
+  /// Whether the members are the JSON converter's `schema` and `payload`.
+  var isSchemaWrapped = false
 
   /// The `op` string token (quotes included).
   struct Op {
@@ -162,8 +200,11 @@ private struct RawEnvelope {
   }
 
   private static let opName = Array("op".utf8)
+  private static let falseString = Array("\"false\"".utf8)
   private static let afterName = Array("after".utf8)
   private static let beforeName = Array("before".utf8)
+  private static let schemaName = Array("schema".utf8)
+  private static let payloadName = Array("payload".utf8)
 
   init(
     bytes: [UInt8], document: JSONBytesPath.Document,
@@ -174,6 +215,15 @@ private struct RawEnvelope {
     var op: Range<Int>?
     var after: Range<Int>?
     var before: Range<Int>?
+    isSchemaWrapped = bytes.withUnsafeBufferPointer { buffer in
+      members.count == 2
+        && members.contains {
+          JSONBytesPath.sameName(UnsafeBufferPointer(rebasing: buffer[$0.name]), Self.schemaName)
+        }
+        && members.contains {
+          JSONBytesPath.sameName(UnsafeBufferPointer(rebasing: buffer[$0.name]), Self.payloadName)
+        }
+    }
     bytes.withUnsafeBufferPointer { buffer in
       for member in members {
         let name = UnsafeBufferPointer(rebasing: buffer[member.name])
@@ -225,6 +275,7 @@ private struct RawEnvelope {
       if case .range(let range) = JSONBytesPath.find(
         [.name(field.field, Array(field.field.utf8))][...], in: bytes, from: blockRange.lowerBound)
       {
+        if field.isSourceSnapshot, bytes[range].elementsEqual(Self.falseString) { return .null }
         return .range(range)
       }
       return member(field.field).map(Found.range)

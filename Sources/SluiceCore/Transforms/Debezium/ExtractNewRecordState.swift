@@ -4,9 +4,11 @@
 /// metadata from the envelope can be added as fields (`add.fields`) or headers (`add.headers`).
 ///
 /// Records that are not change events (heartbeats, schema changes, message events) pass
-/// unchanged and truncate events (no row before or after) are dropped, as in Debezium.
-/// `replace.null.with.default` is accepted and has no effect: schemaless JSON carries no
-/// column defaults to replace nulls with.
+/// unchanged and truncate events (no row before or after) are dropped, as in Debezium. Events
+/// in the JSON converter's `{"schema","payload"}` form get the row's schema with the row
+/// (`ExtractNewRecordState+Schemas`). `replace.null.with.default` is accepted and has no
+/// effect: Sluice's CDC source already writes a NULL in a column with a default as the
+/// default, as Kafka Connect's JSON converter does by default.
 public struct ExtractNewRecordState: Transform {
   /// What becomes of a delete event.
   public enum DeleteHandling: Sendable, Equatable {
@@ -22,9 +24,15 @@ public struct ExtractNewRecordState: Transform {
   public internal(set) var deletes: DeleteHandling
   /// Whether the tombstones the connector writes after deletes are dropped.
   public internal(set) var dropsTombstones: Bool
+  /// With ``DeleteHandling/tombstone``: whether a delete in the `{"schema","payload"}` form
+  /// keeps the row's schema with a null payload (Debezium's `tombstone`) rather than becoming
+  /// a real tombstone (`delete-to-tombstone`). Without schemas both are a null value.
+  public internal(set) var tombstoneKeepsSchema = true
   public internal(set) var fields: [EnvelopeField]
   public internal(set) var headers: [EnvelopeField]
   public internal(set) var routeByField: String?
+  /// The row schemas of the envelope schemas seen, for the bytes path with schemas.
+  let schemaCache = UnwrapSchemaCache()
 
   public static let deletedField = "__deleted"
 
@@ -58,8 +66,9 @@ public struct ExtractNewRecordState: Transform {
       case "rewrite-with-tombstone":
         transform.deletes = .rewrite
         transform.dropsTombstones = false
-      // `tombstone` and `delete-to-tombstone` differ only in the value schema Debezium keeps
-      // on the converted delete; schemaless, both are a null value.
+      case "delete-to-tombstone":
+        transform.deletes = .tombstone
+        transform.tombstoneKeepsSchema = false
       default: transform.deletes = .tombstone
       }
     } else {
@@ -88,14 +97,9 @@ public struct ExtractNewRecordState: Transform {
       return kept
     }
     let value = try record.value.json()
-    if value == .null {
-      // The connector's tombstone after a delete.
-      guard !dropsTombstones else { return false }
-      for header in headers where header.name == "op" {
-        record.headers.append(RecordHeader(header.newName, "d"))
-      }
-      return true
-    }
+    // The connector's tombstone after a delete.
+    if value == .null { return keepsTombstone(&record) }
+    if let event = SchemaWrappedEnvelope(value) { return try apply(event, to: &record) }
     guard let envelope = ChangeEnvelope(value) else { return true }
     // A truncate has neither row: Debezium drops it.
     if envelope.after == nil && envelope.before == nil {
@@ -151,6 +155,10 @@ public struct ExtractNewRecordState: Transform {
 /// plain `id`, `total_order`, `data_collection_order` (the `transaction` block's); `name:alias`
 /// renames it. Added as `<prefix><name>`, `<prefix><block>_<name>` when the block is written,
 /// or `<prefix><alias>`.
+///
+/// `source.snapshot` of a streamed change reads `"false"` in the envelope: the JSON converter's
+/// default for the null Debezium's source struct holds there. Debezium copies the field
+/// without its default, so `"false"` is added as null (as the real Debezium 3.6 writes it).
 public struct EnvelopeField: Sendable, Equatable {
   /// The field as written before any alias (`source.ts_ms`), for matching.
   public internal(set) var name: String
@@ -202,6 +210,9 @@ public struct EnvelopeField: Sendable, Equatable {
     return fields
   }
 
+  /// Whether this is `source.snapshot`, whose `"false"` is added as null.
+  var isSourceSnapshot: Bool { block == "source" && field == "snapshot" }
+
   /// The field's value; nil when the envelope does not have it (a block that is there but null,
   /// such as `transaction` during a snapshot, gives null). Looked up in the envelope itself
   /// when its block lacks it (a field an earlier transform added).
@@ -209,6 +220,7 @@ public struct EnvelopeField: Sendable, Equatable {
     guard let block else { return envelope.object[field] }
     switch envelope.object[block] {
     case .object(let parent)?:
+      if isSourceSnapshot, parent[field] == .string("false") { return .null }
       return parent[field] ?? envelope.object[field]
     case .null?:
       return .null
