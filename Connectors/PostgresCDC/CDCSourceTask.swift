@@ -68,6 +68,15 @@ final class CDCSourceTask: SourceTask {
           progress = try await snapshotIfNeeded(setup: setup, metrics: metrics)
           session.snapshotFinished()
         }
+        if let blocking = session.pendingBlocking {
+          session.blockingBegins()
+          if let read = try await blockingSnapshot(
+            blocking, setup: setup, control: control, metrics: metrics)
+          {
+            progress = read
+          }
+          session.blockingTaken()
+        }
         if config.snapshot == .initialOnly {
           context.setDetail("state", "snapshot complete; not streaming (snapshot: initial_only)")
           await control.close()
@@ -77,6 +86,8 @@ final class CDCSourceTask: SourceTask {
         try await stream(
           from: setup, control: control, snapshot: progress, session: &session, metrics: metrics)
         if Task.isCancelled { break }
+        // Stopped for a blocking snapshot: read it, then stream again.
+        if session.pendingBlocking != nil { continue }
         // The server ended the stream without an error: start again.
         throw PostgresError(sqlState: nil, message: "replication stream ended")
       } catch {
@@ -113,10 +124,89 @@ final class CDCSourceTask: SourceTask {
       return nil
     }
     context.setDetail("state", "snapshotting")
+    if let id = progress.blocking {
+      context.setDetail("state", "blocking snapshot")
+      context.setDetail("blocking_snapshot", "running \(id): resuming after a restart")
+      context.logger.info(
+        "resuming the interrupted blocking snapshot", metadata: ["id": "\(id)"])
+    }
     let snapshot = InitialSnapshot(
       config: config, context: context, settings: settings(setup), metrics: metrics)
     try await snapshot.run(progress: &progress, committed: point)
+    if let id = progress.blocking {
+      context.setDetail("blocking_snapshot", "completed \(id): \(describe(progress.tables))")
+      context.logger.info(
+        "blocking snapshot completed: streaming resumes", metadata: ["id": "\(id)"])
+    }
     return progress
+  }
+
+  /// A blocking snapshot (Debezium's `execute-snapshot` with `type: blocking`): with
+  /// streaming stopped after its signal's transaction, the tables its `data-collections`
+  /// select are read as the initial snapshot reads them — their rows `op: "r"` events with
+  /// `source.snapshot` `first` … `last` — under a snapshot taken now, at positions just after
+  /// the signal's transaction; then streaming goes on from there. Returns its progress, nil
+  /// when no captured table was selected (a warning says so).
+  ///
+  /// A crash while it reads leaves snapshot positions committed, so the restarted task
+  /// resumes it as it resumes an initial snapshot (``snapshotIfNeeded(setup:metrics:)``):
+  /// rows already durable are not read again.
+  private func blockingSnapshot(
+    _ blocking: IncrementalSnapshot.Blocking, setup: SlotState, control: ControlConnection,
+    metrics: CDCMetrics
+  ) async throws -> SnapshotProgress? {
+    let publication = config.publication
+    let uncaptured = config.uncapturedSignalTable
+    let captured = try await control.run {
+      try ControlConnection.capturedTables(publication: publication, except: uncaptured, on: $0)
+    }
+    var tables: [QualifiedName] = []
+    var unmatched: [String] = []
+    for entry in blocking.tables {
+      let selected =
+        entry.pattern.map { TableSelector(expression: $0).select(from: captured) }
+        ?? captured.filter { $0 == entry.name }
+      if selected.isEmpty { unmatched.append(entry.description) }
+      for table in selected where !tables.contains(table) { tables.append(table) }
+    }
+    if !unmatched.isEmpty {
+      let message =
+        "blocking snapshot \(blocking.id): \(unmatched.joined(separator: ", ")) \(unmatched.count == 1 ? "selects" : "select") no captured table (not in publication \(publication))"
+      warn(message)
+    }
+    guard !tables.isEmpty else {
+      context.logger.info(
+        "blocking snapshot left out: no table to read", metadata: ["id": "\(blocking.id)"])
+      return nil
+    }
+    context.setDetail("state", "blocking snapshot")
+    context.setDetail("blocking_snapshot", "running \(blocking.id): \(describe(tables))")
+    context.logger.info(
+      "blocking snapshot started: streaming stopped",
+      metadata: [
+        "id": "\(blocking.id)", "after": "\(LSN(blocking.commitLSN))",
+        "tables": "\(describe(tables))",
+      ])
+    var progress = SnapshotProgress(base: blocking.commitLSN + 1, tables: tables)
+    progress.blocking = blocking.id
+    let snapshot = InitialSnapshot(
+      config: config, context: context, settings: settings(setup), metrics: metrics)
+    try await snapshot.run(progress: &progress, committed: nil)
+    context.setDetail("blocking_snapshot", "completed \(blocking.id): \(describe(tables))")
+    context.logger.info(
+      "blocking snapshot completed: streaming resumes", metadata: ["id": "\(blocking.id)"])
+    return progress
+  }
+
+  private func describe(_ tables: [QualifiedName]) -> String {
+    tables.map(\.description).joined(separator: ", ")
+  }
+
+  /// A warning in the log and in the task's status, beside the incremental snapshot's.
+  private func warn(_ message: String) {
+    let source = IncrementalSnapshotStream.warningSource
+    context.logger.warning("\(message)")
+    context.setWarning(source, TaskWarning(source: source, severity: .warning, message: message))
   }
 
   private func settings(_ setup: SlotState) -> ChangeStream.Settings {
@@ -138,10 +228,11 @@ final class CDCSourceTask: SourceTask {
         applicationName: "sluice \(config.name) replication", slot: config.slot,
         publication: config.publication, withMessages: setup.serverVersion >= 140000),
       confirmed: setup.confirmed)
-    // After a snapshot, changes go through its replay filter.
+    // After an initial snapshot, changes go through its replay filter (not after a blocking
+    // one: changes after its signal follow its rows, as Debezium's do).
     // (A closure here, `snapshot.map { … }`, crashes Swift 6.3.1's ClosureLifetimeFixup.)
     let filter: SnapshotReplayFilter? =
-      if let snapshot {
+      if let snapshot, snapshot.blocking == nil {
         SnapshotReplayFilter(
           progress: snapshot, control: control, store: context.store,
           conversion: config.conversion)
@@ -235,6 +326,7 @@ final class CDCSourceTask: SourceTask {
             }
             metrics.durable(emit.tally)
             durable(emit.receipt)
+            if session.isStoppedForBlocking { break }
             continue
           }
           let prepared: PreparedSend
@@ -257,6 +349,8 @@ final class CDCSourceTask: SourceTask {
             return (receipt, placed.reduce(0) { $0 + ($1.wasReplayed ? 1 : 0) })
           }
           inFlight = true
+          // A blocking snapshot's signal: this send is the stream's last.
+          if session.isStoppedForBlocking { break }
         }
         try await finishSend()
       }
@@ -295,9 +389,7 @@ final class CDCSourceTask: SourceTask {
       case .read(let request):
         reader.submit(request)
       case .warn(let message):
-        context.logger.warning("\(message)")
-        context.setWarning(
-          source, TaskWarning(source: source, severity: .warning, message: message))
+        warn(message)
       case .log(let message):
         context.logger.info("\(message)")
       case .logWarning(let message, let error):

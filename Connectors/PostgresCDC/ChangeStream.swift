@@ -11,10 +11,13 @@ struct ChangeRecord: Equatable {
   var relation: UInt32 = 0
   /// Headers a fused `unwrap` added (``FusedUnwrap``, `add.headers`).
   var headers: [RecordHeader] = []
+  /// Nil: the runtime's partitioner decides.
+  var partition: Int? = nil
 
   var sourceRecord: SourceRecord {
     SourceRecord(
-      topic: topic, key: key, value: value, headers: headers, position: position.sourcePosition)
+      topic: topic, partition: partition, key: key, value: value, headers: headers,
+      position: position.sourcePosition)
   }
 }
 
@@ -474,7 +477,8 @@ struct ChangeStream {
     _ oid: UInt32, _ values: [PgOutputMessage.TupleValue], lsn: LSN, xid: UInt64,
     milliseconds: Int64
   ) throws(ProtocolError) -> ChangeRecord? {
-    try snapshotRead(Row(values), of: self.table(oid), lsn: lsn, xid: xid, milliseconds: milliseconds)
+    try snapshotRead(
+      Row(values), of: self.table(oid), lsn: lsn, xid: xid, milliseconds: milliseconds)
   }
 
   /// A row the initial snapshot read from `table` (one of ``tables``, looked up once by a

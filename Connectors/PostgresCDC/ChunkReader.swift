@@ -4,10 +4,13 @@ import SluicePostgres
 
 /// Reads the chunks an incremental snapshot asks for, one at a time, on a connection of its
 /// own (libpq blocks; ``ControlConnection``'s queue): for each, a low watermark, the SELECT of
-/// the next rows in primary-key order, and a high watermark carrying those rows
+/// the next rows in primary-key (or surrogate-key) order, and a high watermark carrying those
+/// rows
 /// (``WatermarkMessage``). It decides nothing: the stream meets what it wrote and
 /// ``IncrementalSnapshot`` decides. A table it cannot read gets a `skip` message with the
-/// reason; a lost connection is retried with backoff until the stream stops the reader.
+/// reason; a `data-collections` expression gets an `expand` message listing the captured
+/// tables it matches. A lost connection is retried with backoff until the stream stops the
+/// reader.
 final class ChunkReader: @unchecked Sendable {
   private let config: CDCConfig
   private let connection: ControlConnection
@@ -68,13 +71,26 @@ final class ChunkReader: @unchecked Sendable {
 
   private func read(_ request: IncrementalSnapshot.ChunkRequest) async throws {
     let publication = config.publication
+    let uncapturedSignalTable = config.uncapturedSignalTable
     try await connection.run { connection in
       let attempt = UUID().uuidString
       var header = WatermarkMessage(
         kind: .open, snapshot: request.snapshot, table: request.table, chunk: request.chunk,
         attempt: attempt)
+      if let pattern = request.pattern {
+        header.kind = .expand
+        header.pattern = pattern
+        header.tables = TableSelector(expression: pattern).select(
+          from: try ControlConnection.capturedTables(
+            publication: publication, except: uncapturedSignalTable, on: connection))
+        try Self.emit(header.encoded(), on: connection)
+        return
+      }
       let table: Described
-      switch try Self.describe(request.table, publication: publication, on: connection) {
+      switch try Self.describe(
+        request.table, surrogateKey: request.surrogateKey, publication: publication,
+        on: connection)
+      {
       case .failure(let refusal):
         header.kind = .skip
         header.reason = refusal.description
@@ -85,10 +101,13 @@ final class ChunkReader: @unchecked Sendable {
       }
       header.relation = table.oid
       header.key = table.key
+      if table.primaryKey != table.key { header.primaryKey = table.primaryKey }
+      header.surrogateKey = request.surrogateKey
       var maximum = request.maximum
       do {
         if request.chunk == 0 {
           maximum = try Self.maximumKey(of: table, filter: request.filter, on: connection)
+          header.note = try Self.surrogateKeyNote(table, on: connection)
         }
         // The low watermark, committed before the SELECT starts: what the SELECT sees is at
         // least as new as the stream before it.
@@ -106,7 +125,7 @@ final class ChunkReader: @unchecked Sendable {
         }
         header.identity = table.identity
         header.after = request.after
-        header.last = rows.last.map { row in table.keyIndexes.map { row[$0] ?? "" } }
+        header.last = rows.last.map { row in table.orderIndexes.map { row[$0] ?? "" } }
         if request.chunk == 0 { header.maximum = maximum }
         header.done = maximum == nil || rows.count < request.size || header.last == maximum
         try Self.emit(header.encoded(rows: rows), on: connection)
@@ -168,21 +187,29 @@ final class ChunkReader: @unchecked Sendable {
     var oid: UInt32
     var identity: String
     var columns: [(name: String, type: UInt32, modifier: Int32, sqlType: String)]
-    /// The primary key's columns, in key order, and their places among `columns`.
+    /// The columns the chunk's window compares changes by (the primary key, or for a table
+    /// without one the surrogate key), in key order.
     var key: [String]
     var keyIndexes: [Int]
+    /// The primary key, which keys the events (empty for a table without one).
+    var primaryKey: [String]
+    /// The columns chunks are ordered and bounded by (the surrogate key, or the primary key),
+    /// and their places among `columns`.
+    var order: [String]
+    var orderIndexes: [Int]
     var quoted: String
 
-    var keyList: String { key.map { "t." + quoteIdentifier($0) }.joined(separator: ", ") }
+    var orderList: String { order.map { "t." + quoteIdentifier($0) }.joined(separator: ", ") }
 
-    func keyParameters(from first: Int) -> String {
-      keyIndexes.enumerated().map { "$\(first + $0.offset)::\(columns[$0.element].sqlType)" }
+    func orderParameters(from first: Int) -> String {
+      orderIndexes.enumerated().map { "$\(first + $0.offset)::\(columns[$0.element].sqlType)" }
         .joined(separator: ", ")
     }
   }
 
   private static func describe(
-    _ name: QualifiedName, publication: String, on connection: PostgresConnection
+    _ name: QualifiedName, surrogateKey: String?, publication: String,
+    on connection: PostgresConnection
   ) throws -> Result<Described, SignalError> {
     guard
       let row = try connection.execute(
@@ -190,8 +217,9 @@ final class ChunkReader: @unchecked Sendable {
         SELECT c.oid::text, c.relreplident::text,
           EXISTS (SELECT 1 FROM pg_publication_tables p WHERE p.pubname = $3
             AND p.schemaname = n.nspname AND p.tablename = c.relname),
-          EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident
-            AND NOT i.indisprimary)
+          (SELECT string_agg(a.attname, ',') FROM pg_index i
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+            WHERE i.indrelid = c.oid AND i.indisreplident)
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
         """, [name.schema, name.table, publication]
@@ -202,18 +230,31 @@ final class ChunkReader: @unchecked Sendable {
         SignalError(
           "table \(name) is not in publication \(publication): this connector does not capture it"))
     }
-    let key = try ControlConnection.primaryKey(of: oid, on: connection)
-    guard !key.isEmpty else {
+    let primaryKey = try ControlConnection.primaryKey(of: oid, on: connection)
+    let order = surrogateKey.map { [$0] } ?? primaryKey
+    guard !order.isEmpty else {
       return .failure(
         SignalError(
-          "table \(name) has no primary key, which an incremental snapshot reads by (Debezium's surrogate-key is not built in Sluice)"
+          "table \(name) has no primary key, which an incremental snapshot reads by: give the execute-snapshot signal a \"surrogate-key\" (a unique, non-null column) to read it by"
         ))
     }
+    let key = primaryKey.isEmpty ? order : primaryKey
+    // A delete carries only the replica identity's columns: the window must find its key there.
     let identity = row[1] ?? "d"
-    if identity == "n" || (identity == "i" && row[3] == "t") {
+    let identityColumns: [String]? =
+      switch identity {
+      case "f": nil
+      case "i": (row[3] ?? "").split(separator: ",").map(String.init)
+      case "n": []
+      default: primaryKey
+      }
+    if let identityColumns, !primaryKey.isEmpty || identity != "d",
+      !key.allSatisfy(identityColumns.contains)
+    {
+      let named = ["n": "NOTHING", "i": "USING INDEX", "d": "DEFAULT"][identity] ?? identity
       return .failure(
         SignalError(
-          "table \(name) has REPLICA IDENTITY \(identity == "n" ? "NOTHING" : "USING INDEX") other than its primary key, so its deletes do not carry the key an incremental snapshot needs"
+          "table \(name) has REPLICA IDENTITY \(named), so its deletes do not carry \(key.joined(separator: ", ")), which an incremental snapshot compares changes by\(primaryKey.isEmpty ? " (a table without a primary key needs REPLICA IDENTITY FULL, or USING INDEX on a unique index of the surrogate key)" : "")"
         ))
     }
     let columns = try connection.execute(
@@ -230,44 +271,78 @@ final class ChunkReader: @unchecked Sendable {
       )
     }
     let keyIndexes = key.compactMap { k in columns.firstIndex { $0.name == k } }
-    guard keyIndexes.count == key.count else {
-      return .failure(SignalError("table \(name): a primary-key column is generated"))
+    let orderIndexes = order.compactMap { k in columns.firstIndex { $0.name == k } }
+    if let surrogateKey, orderIndexes.isEmpty {
+      return .failure(
+        SignalError(
+          "table \(name) has no column \"\(surrogateKey)\" (the signal's surrogate-key) that it could be read by"
+        ))
+    }
+    guard keyIndexes.count == key.count, orderIndexes.count == order.count else {
+      return .failure(SignalError("table \(name): a key column is generated"))
     }
     return .success(
       Described(
         oid: oid, identity: identity, columns: columns, key: key, keyIndexes: keyIndexes,
-        quoted: name.quoted))
+        primaryKey: primaryKey, order: order, orderIndexes: orderIndexes, quoted: name.quoted))
   }
 
-  /// The largest key (with the filter): where the table's read ends. Nil: no row.
+  /// What the user should know about a surrogate key that nothing keeps unique and non-null:
+  /// the chunks resume after the last value read, so rows sharing a value across a chunk's
+  /// end are missed, and rows where it is NULL are never read.
+  private static func surrogateKeyNote(_ table: Described, on connection: PostgresConnection)
+    throws -> String?
+  {
+    guard table.order != table.primaryKey, let column = table.order.first else { return nil }
+    let row = try connection.execute(
+      """
+      SELECT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = $1::oid AND i.indisunique
+          AND i.indnatts = 1 AND i.indpred IS NULL
+          AND i.indkey[0] = (SELECT attnum FROM pg_attribute WHERE attrelid = $1::oid AND attname = $2)),
+        (SELECT attnotnull FROM pg_attribute WHERE attrelid = $1::oid AND attname = $2)
+      """, ["\(table.oid)", column]
+    ).first
+    let unique = row?[0] == "t"
+    let notNull = row?[1] == "t"
+    guard !unique || !notNull else { return nil }
+    let missing = [unique ? nil : "unique", notNull ? nil : "NOT NULL"].compactMap { $0 }
+    return
+      "surrogate-key \(column) of \(table.quoted) is not declared \(missing.joined(separator: " and ")): rows sharing a value across a chunk's end are missed, and rows where it is NULL are never read"
+  }
+
+  /// The largest order key (with the filter): where the table's read ends. Nil: no row.
   private static func maximumKey(
     of table: Described, filter: String?, on connection: PostgresConnection
   ) throws -> [String]? {
+    let columns = table.order.map { "t." + quoteIdentifier($0) }
     var sql =
-      "SELECT \(table.key.map { "t." + quoteIdentifier($0) + "::text" }.joined(separator: ", ")) FROM \(table.quoted) t"
-    if let filter { sql += " WHERE (\(filter))" }
-    sql +=
-      " ORDER BY " + table.key.map { "t." + quoteIdentifier($0) + " DESC" }.joined(separator: ", ")
+      "SELECT \(columns.map { $0 + "::text" }.joined(separator: ", ")) FROM \(table.quoted) t"
+    // Rows whose surrogate key is NULL sort last but are never read: they must not be the end.
+    var conditions = columns.map { "\($0) IS NOT NULL" }
+    if let filter { conditions.append("(\(filter))") }
+    sql += " WHERE " + conditions.joined(separator: " AND ")
+    sql += " ORDER BY " + columns.map { $0 + " DESC" }.joined(separator: ", ")
     sql += " LIMIT 1"
     guard let row = try connection.execute(sql).first else { return nil }
     return row.map { $0 ?? "" }
   }
 
-  /// The chunk: up to `limit` rows after `after` up to `upTo`, in key order, as text.
+  /// The chunk: up to `limit` rows after `after` up to `upTo`, in order-key order, as text.
   private static func select(
     _ table: Described, after: [String]?, upTo maximum: [String], filter: String?, limit: Int,
     on connection: PostgresConnection
   ) throws -> [[String?]] {
     var sql =
       "SELECT " + table.columns.map { "t." + quoteIdentifier($0.name) }.joined(separator: ", ")
-    sql += " FROM \(table.quoted) t WHERE (\(table.keyList)) <= (\(table.keyParameters(from: 1)))"
+    sql +=
+      " FROM \(table.quoted) t WHERE (\(table.orderList)) <= (\(table.orderParameters(from: 1)))"
     var parameters: [String?] = maximum
     if let after {
-      sql += " AND (\(table.keyList)) > (\(table.keyParameters(from: parameters.count + 1)))"
+      sql += " AND (\(table.orderList)) > (\(table.orderParameters(from: parameters.count + 1)))"
       parameters += after
     }
     if let filter { sql += " AND (\(filter))" }
-    sql += " ORDER BY \(table.keyList) LIMIT \(limit)"
+    sql += " ORDER BY \(table.orderList) LIMIT \(limit)"
     return try connection.execute(sql, parameters)
   }
 }

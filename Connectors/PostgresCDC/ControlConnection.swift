@@ -143,6 +143,17 @@ final class ControlConnection: @unchecked Sendable {
   }
 
   /// The slot's confirmed LSN and how many bytes of WAL it holds back.
+  /// The tables a snapshot on signal may read: the publication's, but the signal table when
+  /// its own rows are not captured, ordered by schema and name.
+  static func capturedTables(
+    publication: String, except signalTable: QualifiedName?, on connection: PostgresConnection
+  ) throws -> [QualifiedName] {
+    try connection.execute(
+      "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2",
+      [publication]
+    ).map { QualifiedName(schema: $0[0] ?? "", table: $0[1] ?? "") }.filter { $0 != signalTable }
+  }
+
   static func slotLag(slot: String, on connection: PostgresConnection) throws -> (LSN?, Int64?) {
     let row = try connection.execute(
       """

@@ -12,10 +12,66 @@ import SluiceCore
 /// (``stamp(_:)``), and a restart rebuilds the machine from the committed state and replays
 /// the slot: what it decided before the crash it decides again in the same way.
 struct IncrementalSnapshot {
-  /// A table to read, with the `additional-conditions` filter of its signal.
+  /// A table to read, with the `additional-conditions` filter of its signal; or a
+  /// `data-collections` regular expression not yet matched against the captured tables.
   struct Table: Codable, Equatable, Sendable {
+    /// The table (unused while ``pattern`` is set).
     var name: QualifiedName
     var filter: String?
+    /// Debezium's `surrogate-key`: the column the chunks are ordered and bounded by instead
+    /// of the primary key (which still keys the events).
+    var surrogateKey: String? = nil
+    /// An expression the reader matches against the captured tables when it comes first: it
+    /// writes the tables it matches into the WAL (an `expand` watermark), which take its
+    /// place, so a replay meets the same list.
+    var pattern: String? = nil
+    /// For an expression: the signal's `additional-conditions`, to give the tables it
+    /// matches their filters.
+    var conditions: [Condition]? = nil
+
+    /// An `additional-conditions` entry: a table name or expression and its filter.
+    struct Condition: Codable, Equatable, Sendable {
+      var collection: String
+      var filter: String
+    }
+
+    init(name: QualifiedName, filter: String? = nil, surrogateKey: String? = nil) {
+      self.name = name
+      self.filter = filter
+      self.surrogateKey = surrogateKey
+    }
+
+    init(pattern: String, conditions: [Condition] = [], surrogateKey: String? = nil) {
+      self.name = QualifiedName(schema: "", table: "")
+      self.pattern = pattern
+      self.conditions = conditions.isEmpty ? nil : conditions
+      self.surrogateKey = surrogateKey
+    }
+
+    /// The same table, or the same expression.
+    func isSameEntry(as other: Table) -> Bool {
+      pattern == other.pattern && (pattern != nil || name == other.name)
+    }
+
+    /// Whether one of `selectors` (a stop-snapshot's) takes the entry out.
+    func isSelected(by selectors: [TableSelector]) -> Bool {
+      if let pattern { return selectors.contains { $0.text == pattern } }
+      return selectors.contains { $0.matches(name) }
+    }
+
+    /// The entries for the tables an expression matched, each with the first condition that
+    /// selects it.
+    func expanded(to tables: [QualifiedName]) -> [Table] {
+      tables.map { name in
+        let filter = (conditions ?? []).first {
+          ((try? TableSelector(parsing: $0.collection)) ?? TableSelector(expression: $0.collection))
+            .matches(name)
+        }?.filter
+        return Table(name: name, filter: filter, surrogateKey: surrogateKey)
+      }
+    }
+
+    var description: String { pattern.map { "/\($0)/" } ?? name.description }
   }
 
   /// A snapshot being read.
@@ -38,6 +94,18 @@ struct IncrementalSnapshot {
     var rows: UInt64 = 0
   }
 
+  /// A blocking snapshot asked for and not begun yet: streaming stops after the signal's
+  /// transaction, and the task reads the tables before it streams again. Once the read has
+  /// begun, its own positions (``SnapshotProgress``) say how far it got.
+  struct Blocking: Codable, Equatable, Sendable {
+    /// The execute-snapshot signal's id.
+    var id: String
+    /// The commit LSN of the signal's transaction: the snapshot's rows sort just after it.
+    var commitLSN: UInt64
+    /// The `data-collections` entries: tables, and expressions to match when it begins.
+    var tables: [Table]
+  }
+
   /// What must survive a crash.
   struct State: Codable, Equatable, Sendable {
     /// The commit LSN of the last transaction whose signal or watermark changed the state,
@@ -46,6 +114,7 @@ struct IncrementalSnapshot {
     var through: UInt64 = 0
     var throughAt: UInt64 = 0
     var running: Running? = nil
+    var blocking: Blocking? = nil
   }
 
   /// A chunk for the reader (``ChunkReader``) to read.
@@ -57,6 +126,10 @@ struct IncrementalSnapshot {
     var after: [String]?
     var maximum: [String]?
     var size: Int
+    /// The column to order and bound the chunks by instead of the primary key.
+    var surrogateKey: String? = nil
+    /// Not a chunk: match this expression against the captured tables (an `expand`).
+    var pattern: String? = nil
   }
 
   enum Action: Equatable {
@@ -90,12 +163,19 @@ struct IncrementalSnapshot {
   private struct ChunkKey: Equatable {
     var snapshot: UInt64
     var table: QualifiedName
+    var pattern: String?
     var chunk: UInt32
   }
 
-  init(state: State, chunkSize: Int) {
+  /// Transactions committed at or before this LSN are never applied: a snapshot's progress
+  /// says its stream starts after them (the signal of a blocking snapshot, whose positions
+  /// carry no state while it reads).
+  let floor: UInt64
+
+  init(state: State, chunkSize: Int, floor: UInt64 = 0) {
     self.state = state
     self.chunkSize = chunkSize
+    self.floor = floor
   }
 
   /// Closes the open window: a closed window holds the slot back no more.
@@ -125,21 +205,25 @@ struct IncrementalSnapshot {
     advance(commitLSN, lsn)
     var actions: [Action] = []
     switch signal {
-    case .execute(let id, let tables, let filters):
-      let listed = tables.map { Table(name: $0, filter: filters[$0]) }
+    case .execute(let execute) where execute.blocking:
+      return blocking(execute, commitLSN: commitLSN, at: lsn)
+    case .execute(let execute):
+      let (id, listed) = (execute.id, execute.tables)
       if var running = state.running {
-        let added = listed.filter { table in !running.tables.contains { $0.name == table.name } }
+        let added = listed.filter { table in
+          !running.tables.contains { $0.isSameEntry(as: table) }
+        }
         running.tables += added
         state.running = running
         actions.append(
           .log(
-            "execute-snapshot \(id): added \(added.map(\.name.description).joined(separator: ", ")) to the running incremental snapshot \(running.id)"
+            "execute-snapshot \(id): added \(added.map(\.description).joined(separator: ", ")) to the running incremental snapshot \(running.id)"
           ))
       } else {
         state.running = Running(id: id, snapshot: lsn.value, tables: listed)
         actions.append(
           .log(
-            "incremental snapshot \(id) started: \(tables.map(\.description).joined(separator: ", "))"
+            "incremental snapshot \(id) started: \(listed.map(\.description).joined(separator: ", "))"
           ))
       }
     case .stop(let id, let tables):
@@ -147,9 +231,9 @@ struct IncrementalSnapshot {
         return [.log("stop-snapshot \(id): no incremental snapshot is running")]
       }
       if let tables {
-        let current = running.tables.first?.name
-        running.tables.removeAll { tables.contains($0.name) }
-        if running.tables.first?.name != current { restartTable(&running) }
+        let current = running.tables.first
+        running.tables.removeAll { $0.isSelected(by: tables) }
+        if running.tables.first != current { restartTable(&running) }
         state.running = running.tables.isEmpty ? nil : running
       } else {
         state.running = nil
@@ -164,6 +248,43 @@ struct IncrementalSnapshot {
       actions.append(.log("resume-snapshot \(id): incremental snapshot resumed"))
     }
     return actions + request()
+  }
+
+  /// A blocking execute-snapshot: streaming is to stop after this transaction (the task
+  /// reads ``State/blocking``). Not while an incremental snapshot runs: its chunk windows
+  /// live in the stream, which the blocking read would stop under them.
+  private mutating func blocking(_ execute: SnapshotSignal.Execute, commitLSN: LSN, at lsn: LSN)
+    -> [Action]
+  {
+    if let running = state.running {
+      return [
+        .warn(
+          "execute-snapshot \(execute.id) (blocking) was ignored: incremental snapshot \(running.id) is running; stop it (stop-snapshot) or let it finish, then send the signal again"
+        )
+      ]
+    }
+    if var blocking = state.blocking, blocking.commitLSN == commitLSN.value {
+      // Two signals in one transaction: one read.
+      blocking.tables += execute.tables.filter { table in
+        !blocking.tables.contains { $0.isSameEntry(as: table) }
+      }
+      state.blocking = blocking
+    } else {
+      state.blocking = Blocking(id: execute.id, commitLSN: commitLSN.value, tables: execute.tables)
+    }
+    return [
+      .log(
+        "blocking snapshot \(execute.id): streaming stops after this transaction to read \(execute.tables.map(\.description).joined(separator: ", "))"
+      )
+    ]
+  }
+
+  /// The blocking snapshot is behind the stream now (begun, or left out): the state no longer
+  /// asks for it.
+  mutating func blockingTaken() {
+    guard state.blocking != nil else { return }
+    state.blocking = nil
+    unsaved = true
   }
 
   /// A signal that could not be read: the user sees why.
@@ -184,7 +305,6 @@ struct IncrementalSnapshot {
     watchedRelation = message.relation
     hold = confirmable
   }
-
 
   /// A change of the window's table: the keys it touched (nil: one it could not tell).
   mutating func changed(relation: UInt32, keys: [IncrementalSnapshotWindow.Key?]) {
@@ -221,6 +341,9 @@ struct IncrementalSnapshot {
     running.after = message.last ?? running.after
     running.rows += UInt64(kept.count)
     var actions: [Action] = [.emit(rows: kept, header: message)]
+    if let note = message.note {
+      actions.append(.warn("incremental snapshot \(running.id): \(note)"))
+    }
     if message.done == true {
       actions.append(
         .log("incremental snapshot \(running.id): \(message.table) read in \(running.chunk) chunks")
@@ -253,6 +376,37 @@ struct IncrementalSnapshot {
         "incremental snapshot \(running.id): \(message.table) skipped: \(message.reason ?? "unknown reason")"
       )
     ] + request()
+  }
+
+  /// The tables a `data-collections` expression matched: they take its place, each with
+  /// the first of its conditions that selects it. None is a warning, as a missing table is.
+  mutating func expanded(_ message: WatermarkMessage, commitLSN: LSN, at lsn: LSN) -> [Action] {
+    guard isNew(commitLSN, lsn), expects(message), var running = state.running,
+      let entry = running.tables.first
+    else { return [] }
+    advance(commitLSN, lsn)
+    let matched = (message.tables ?? []).filter { name in
+      !running.tables.contains { $0.pattern == nil && $0.name == name }
+    }
+    running.tables.replaceSubrange(0..<1, with: entry.expanded(to: matched))
+    restartTable(&running)
+    state.running = running.tables.isEmpty ? nil : running
+    var actions: [Action] = []
+    if matched.isEmpty {
+      let reason =
+        (message.tables ?? []).isEmpty
+        ? "matches no captured table" : "matches only tables the snapshot reads already"
+      actions.append(.warn("incremental snapshot \(running.id): \(entry.description) \(reason)"))
+    } else {
+      actions.append(
+        .log(
+          "incremental snapshot \(running.id): \(entry.description) matches \(matched.map(\.description).joined(separator: ", "))"
+        ))
+    }
+    if state.running == nil {
+      actions.append(.log("incremental snapshot \(running.id) completed: \(running.rows) rows"))
+    }
+    return actions + request()
   }
 
   // MARK: - Durability
@@ -297,7 +451,7 @@ struct IncrementalSnapshot {
   /// Whether a message at `lsn` in a transaction committed at `commitLSN` is past what the
   /// state holds (the slot streams the same transactions again after a restart).
   private func isNew(_ commitLSN: LSN, _ lsn: LSN) -> Bool {
-    (commitLSN.value, lsn.value) > (state.through, state.throughAt)
+    commitLSN.value > floor && (commitLSN.value, lsn.value) > (state.through, state.throughAt)
   }
 
   private mutating func advance(_ commitLSN: LSN, _ lsn: LSN) {
@@ -307,9 +461,11 @@ struct IncrementalSnapshot {
   }
 
   private func expects(_ message: WatermarkMessage) -> Bool {
-    guard let running = state.running, let table = running.tables.first else { return false }
-    return message.snapshot == running.snapshot && message.table == table.name
-      && message.chunk == running.chunk
+    guard let running = state.running, let table = running.tables.first,
+      message.snapshot == running.snapshot, message.chunk == running.chunk
+    else { return false }
+    if message.kind == .expand { return table.pattern != nil && message.pattern == table.pattern }
+    return table.pattern == nil && message.table == table.name
   }
 
   private mutating func restartTable(_ running: inout Running) {
@@ -323,14 +479,16 @@ struct IncrementalSnapshot {
     guard let running = state.running, !running.paused, let table = running.tables.first else {
       return []
     }
-    let key = ChunkKey(snapshot: running.snapshot, table: table.name, chunk: running.chunk)
+    let key = ChunkKey(
+      snapshot: running.snapshot, table: table.name, pattern: table.pattern, chunk: running.chunk)
     guard requested != key else { return [] }
     requested = key
     return [
       .read(
         ChunkRequest(
           snapshot: running.snapshot, table: table.name, filter: table.filter,
-          chunk: running.chunk, after: running.after, maximum: running.maximum, size: chunkSize))
+          chunk: running.chunk, after: running.after, maximum: running.maximum, size: chunkSize,
+          surrogateKey: table.surrogateKey, pattern: table.pattern))
     ]
   }
 }

@@ -50,3 +50,14 @@ extension IncrementalSnapshotConfig {
     return listed + [signalTable]
   }
 }
+
+extension CDCConfig {
+  /// The signal table when its own rows are not captured (it is not in `tables`): in the
+  /// publication only for its signals, so a `data-collections` expression never selects it.
+  var uncapturedSignalTable: QualifiedName? {
+    guard let signalTable = incremental.signalTable, case .listed(let names) = tables,
+      !names.contains(signalTable)
+    else { return nil }
+    return signalTable
+  }
+}

@@ -51,15 +51,15 @@ struct IncrementalSnapshotStream {
   private var held:
     (actions: [IncrementalSnapshot.Action], transaction: ChangeStream.Transaction, lsn: LSN)?
 
-  init(state: IncrementalSnapshot.State, config: CDCConfig, settings: ChangeStream.Settings) {
-    machine = IncrementalSnapshot(state: state, chunkSize: config.incremental.chunkSize)
+  init(
+    state: IncrementalSnapshot.State, config: CDCConfig, settings: ChangeStream.Settings,
+    floor: UInt64 = 0
+  ) {
+    machine = IncrementalSnapshot(
+      state: state, chunkSize: config.incremental.chunkSize, floor: floor)
     encoder = ChangeStream(settings: settings, confirmed: .zero)
     signalTable = config.incremental.signalTable
-    if let signalTable, case .listed(let names) = config.tables {
-      capturesSignalTable = names.contains(signalTable)
-    } else {
-      capturesSignalTable = true
-    }
+    capturesSignalTable = config.uncapturedSignalTable == nil
   }
 
   /// Streaming starts: asks for the next chunk of a snapshot under way.
@@ -203,6 +203,8 @@ struct IncrementalSnapshotStream {
           header, rows: rows, commitLSN: transaction.commitLSN, at: lsn)
       case .skip:
         actions = machine.skipped(header, commitLSN: transaction.commitLSN, at: lsn)
+      case .expand:
+        actions = machine.expanded(header, commitLSN: transaction.commitLSN, at: lsn)
       }
       encoder.userTypes.merge(changes.userTypes) { $1 }
       var unknown: [UInt32] = []
@@ -251,6 +253,19 @@ struct IncrementalSnapshotStream {
   /// that carry it must be durable before the slot is confirmed past this point.
   var hasUnsavedState: Bool { machine.unsaved }
 
+  /// The blocking snapshot a signal asked for, until the task takes it.
+  var blocking: IncrementalSnapshot.Blocking? { machine.state.blocking }
+
+  /// The task has taken the blocking snapshot (begun or left out).
+  mutating func blockingTaken() { machine.blockingTaken() }
+
+  /// The blocking snapshot asked for is not taken: the user sees why.
+  mutating func refuseBlocking(_ reason: String) {
+    guard let blocking = machine.state.blocking else { return }
+    machine.blockingTaken()
+    effects.append(.warn("execute-snapshot \(blocking.id) (blocking) was ignored: \(reason)"))
+  }
+
   /// Whether positions carry the state at all (once a snapshot signal was applied).
   var carriesState: Bool { machine.state != IncrementalSnapshot.State() }
 
@@ -295,7 +310,7 @@ struct IncrementalSnapshotStream {
   static let warningSource = "incremental_snapshot"
 
   private static func describe(_ running: IncrementalSnapshot.Running) -> String {
-    let table = running.tables.first.map { "\($0.name) chunk \(running.chunk)" } ?? "-"
+    let table = running.tables.first.map { "\($0.description) chunk \(running.chunk)" } ?? "-"
     return
       "\(running.paused ? "paused" : "running") \(running.id): \(table), \(running.tables.count) tables left, \(running.rows) rows"
   }
@@ -312,7 +327,7 @@ struct IncrementalSnapshotStream {
       columns: columns.map {
         PgOutputMessage.Column(
           name: $0.name, typeOID: $0.type, typeModifier: $0.modifier,
-          isKey: header.key.contains($0.name))
+          isKey: (header.primaryKey ?? header.key).contains($0.name))
       })
   }
 
@@ -324,7 +339,7 @@ struct IncrementalSnapshotStream {
   ) throws(ProtocolError) -> [ChangeRecord] {
     guard let relation = Self.relation(of: rows, header) else { return [] }
     if encoder.tables[relation.oid]?.relation != relation {
-      encoder.primaryKeys[relation.oid] = header.key
+      encoder.primaryKeys[relation.oid] = header.primaryKey ?? header.key
       _ = try encoder.receive(.relation(relation), at: lsn)
     }
     var records: [ChangeRecord] = []
@@ -365,8 +380,12 @@ extension ChangeStream {
       snapshot: "incremental", lastCommitLSN: nil, xid: xid, lsn: lsn)
     let key = key(of: row, table)
     guard let (topic, value, headers) = try render(event, of: table, key: key) else { return nil }
+    // A keyless row (a table read by its surrogate key) goes to partition 0: the runtime
+    // would spread keyless records round-robin, so a replay could put one in a partition
+    // whose last position is behind it and write it twice.
     return ChangeRecord(
-      topic: topic, key: key, value: value, position: position, relation: oid, headers: headers)
+      topic: topic, key: key, value: value, position: position, relation: oid, headers: headers,
+      partition: key == nil ? 0 : nil)
   }
 }
 

@@ -26,7 +26,8 @@ struct ReplicationSession {
     /// The task's committed position when the stream starts.
     var committed: SourcePosition?
     /// The initial snapshot's progress, nil when none was ever taken: changes go through its
-    /// replay filter and the last record of each send carries it.
+    /// replay filter and the last record of each send carries it. A blocking snapshot's
+    /// progress instead says only where streaming goes on: after its signal's transaction.
     var snapshot: SnapshotProgress?
     /// `replay_window` in bytes.
     var replayWindowBytes: UInt64 = 0
@@ -85,6 +86,26 @@ struct ReplicationSession {
 
   /// The snapshot is behind (or none was needed): later failures are connection blips.
   mutating func snapshotFinished() { snapshotDone = true }
+
+  // MARK: - Blocking snapshots
+
+  /// A blocking snapshot whose signal is durable and that has not begun: the task reads its
+  /// tables before it streams again.
+  var pendingBlocking: IncrementalSnapshot.Blocking? { incrementalDurable.blocking }
+
+  /// The current stream stopped after a blocking snapshot's signal: the task ends it once its
+  /// last send is durable.
+  var isStoppedForBlocking: Bool { stream?.stoppedForBlocking ?? false }
+
+  /// A blocking snapshot begins: until it ends, a failure fails the task, which resumes it
+  /// from what its records made durable (as the initial snapshot does).
+  mutating func blockingBegins() { snapshotDone = false }
+
+  /// The blocking snapshot ended (read, or left out): streaming goes on.
+  mutating func blockingTaken() {
+    incrementalDurable.blocking = nil
+    snapshotDone = true
+  }
 
   // MARK: - Reconnecting
 
@@ -187,9 +208,14 @@ extension ReplicationSession {
     /// already. After a replay it is the replay's LSN in a new generation, which the
     /// runtime's check against each partition's last position would let through.
     let alreadyWritten: ChangePosition?
+    /// The initial snapshot's progress, for its replay filter (nil after a blocking snapshot,
+    /// whose rows come before the changes after its signal, as Debezium's do).
     let snapshot: SnapshotProgress?
     /// `|<progress>`, the suffix of a send's last position after a snapshot.
     let progressSuffix: String
+    /// Set at the commit of a blocking snapshot's signal: every message after it waits for
+    /// the next stream, which starts once the tables are read.
+    private(set) var stoppedForBlocking = false
 
     /// The chunk's records so far.
     var records: [SourceRecord] = []
@@ -210,21 +236,33 @@ extension ReplicationSession {
 
     init(_ start: StreamStart, incremental state: IncrementalSnapshot.State) {
       changes = ChangeStream(settings: start.settings, confirmed: start.confirmed)
+      // A snapshot's records sort just before its base: every transaction that committed
+      // before it is in the topics, or (initial snapshot) never streamed again. For a blocking
+      // snapshot that is what says its signal's transaction is behind, since the positions it
+      // commits carry no incremental state.
+      let floor = start.snapshot.map { max($0.base, 1) - 1 } ?? 0
       incremental = IncrementalSnapshotStream(
-        state: state, config: start.config, settings: start.settings)
+        state: state, config: start.config, settings: start.settings, floor: floor)
       window = ReplayWindow(bytes: start.replayWindowBytes, confirmed: start.confirmed)
       heartbeat = start.heartbeat
+      var written: ChangePosition?
       if case .change(let position, _)? = start.committed.flatMap(CDCPosition.init) {
-        alreadyWritten = position
-      } else {
-        alreadyWritten = nil
+        written = position
       }
-      snapshot = start.snapshot
-      progressSuffix = start.snapshot.map { "|" + CDCPosition.encode($0) } ?? ""
+      if floor > 0 {
+        let before = ChangePosition(
+          commitLSN: LSN(floor), index: .max, generation: start.settings.generation)
+        written = max(written ?? before, before)
+      }
+      alreadyWritten = written
+      snapshot = start.snapshot?.blocking == nil ? start.snapshot : nil
+      progressSuffix = snapshot.map { "|" + CDCPosition.encode($0) } ?? ""
       incremental.start()
     }
 
     mutating func receive(_ message: ReplicationMessage) throws(ProtocolError) -> Step {
+      // After a blocking snapshot's signal, the slot streams the rest again once it is read.
+      if stoppedForBlocking { return .next }
       switch message {
       case .keepalive(let walEnd, _, _):
         changes.keepalive(walEnd: walEnd)
@@ -276,6 +314,7 @@ extension ReplicationSession {
       -> Step
     {
       take(try changes.receive(decoded, at: lsn))
+      if case .commit(let commit) = decoded { stopIfBlocking(at: commit.commitLSN) }
       switch try incremental.receive(decoded, at: lsn, changes: changes) {
       case .records(let made):
         take(made)
@@ -284,6 +323,21 @@ extension ReplicationSession {
         held = .snapshotRows
         return .lookUp(CatalogLookup(primaryKeyOf: nil, userTypes: types, columnFactsOf: nil))
       }
+    }
+
+    /// At the commit of a blocking snapshot's signal, the stream stops. Not when the signal
+    /// is in the part of the slot the initial snapshot overlaps: those changes go through
+    /// its replay filter, which a blocking snapshot's progress would replace.
+    private mutating func stopIfBlocking(at commitLSN: LSN) {
+      guard let blocking = incremental.blocking, blocking.commitLSN == commitLSN.value else {
+        return
+      }
+      if let open = snapshot?.open, commitLSN.value < open {
+        incremental.refuseBlocking(
+          "it was sent while the initial snapshot was read (before \(LSN(open))); send it again")
+        return
+      }
+      stoppedForBlocking = true
     }
 
     /// Keeps a message's records: not those already written (before a replay moved the

@@ -46,6 +46,10 @@ struct SnapshotProgress: Codable, Equatable, Sendable {
   /// How far each part got, as of this progress's record; nil only in progress written before
   /// parts were read in parallel (then the committed point's part and key say it).
   var reading: Reading?
+  /// The id of the execute-snapshot signal when this is a blocking snapshot's progress (nil:
+  /// the initial snapshot's). Its ``base`` is one past the signal's commit LSN; streaming goes
+  /// on after that commit with no replay filter, as Debezium's does.
+  var blocking: String? = nil
 
   /// A range of one table: keys after ``after`` up to and including ``upTo`` (Debezium key
   /// JSON, in PostgreSQL's key order), or for a keyless table the blocks from ``firstBlock``

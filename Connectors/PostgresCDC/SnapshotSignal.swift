@@ -1,22 +1,34 @@
 import Foundation
 import SluiceCore
 
-/// A Debezium signal that concerns incremental snapshots, checked: `execute-snapshot` (the
-/// tables, `data-collections`, and per table an optional `additional-conditions` filter),
-/// `stop-snapshot`, `pause-snapshot`, `resume-snapshot`. The same parse serves the admin API
-/// (a 400 with the reason) and the signal table (a task warning): both reach the task as the
-/// same document through the WAL.
+/// A Debezium signal that concerns snapshots on signal, checked: `execute-snapshot` (the
+/// tables, `data-collections`, as names or regular expressions; `type` incremental or
+/// blocking; for an incremental one, per table an optional `additional-conditions` filter and
+/// a `surrogate-key`), `stop-snapshot`, `pause-snapshot`, `resume-snapshot`. The same parse
+/// serves the admin API (a 400 with the reason) and the signal table (a task warning): both
+/// reach the task as the same document through the WAL.
 enum SnapshotSignal: Equatable {
-  /// Read `tables` in chunks while streaming; `filters` narrows a table's rows (SQL).
-  case execute(id: String, tables: [QualifiedName], filters: [QualifiedName: String])
-  /// Stop the snapshot, or (`tables` given) take those tables out of it.
-  case stop(id: String, tables: [QualifiedName]?)
+  /// Read tables: in chunks while streaming goes on, or (blocking) with streaming stopped.
+  case execute(Execute)
+  /// Stop the snapshot, or (`tables` given) take the tables they select out of it.
+  case stop(id: String, tables: [TableSelector]?)
   case pause(id: String)
   case resume(id: String)
 
+  /// An `execute-snapshot` signal.
+  struct Execute: Equatable {
+    var id: String
+    /// Debezium's `type: blocking`: streaming stops while the tables are read.
+    var blocking = false
+    /// The `data-collections` entries in order: tables named (with their filter) and
+    /// expressions still to be matched against the captured tables.
+    var tables: [IncrementalSnapshot.Table]
+  }
+
   var id: String {
     switch self {
-    case .execute(let id, _, _), .stop(let id, _), .pause(let id), .resume(let id): id
+    case .execute(let execute): execute.id
+    case .stop(let id, _), .pause(let id), .resume(let id): id
     }
   }
 
@@ -39,50 +51,13 @@ enum SnapshotSignal: Equatable {
     }
     switch type {
     case "execute-snapshot":
-      try checkIncremental(fields)
-      if let key = fields["surrogate-key"], key != .null, key.string?.isEmpty == false {
-        throw SignalError(
-          "\"surrogate-key\" is not built in Sluice: incremental snapshots read tables by their primary key"
-        )
-      }
-      guard let tables = try collections(fields["data-collections"]), !tables.isEmpty else {
-        throw SignalError(
-          "execute-snapshot needs \"data-collections\": a non-empty list of tables like [\"public.orders\"]"
-        )
-      }
-      var filters: [QualifiedName: String] = [:]
-      var conditions: [JSONValue] = []
-      switch fields["additional-conditions"] {
-      case nil, .null?: break
-      case .array(let list)?: conditions = list
-      default: throw SignalError("\"additional-conditions\" must be a list")
-      }
-      for condition in conditions {
-        guard case .object(let object) = condition,
-          let named = object.dictionary["data-collection"]?.string,
-          let filter = object.dictionary["filter"]?.string
-        else {
-          throw SignalError(
-            "each of \"additional-conditions\" is {\"data-collection\": \"schema.table\", \"filter\": \"SQL condition\"}"
-          )
-        }
-        guard let table = QualifiedName(parsing: named) else {
-          throw SignalError(
-            "\"\(named)\" in additional-conditions is not a table name (schema.table)")
-        }
-        guard tables.contains(table) else {
-          throw SignalError(
-            "additional-conditions names \(table), which is not in data-collections")
-        }
-        let trimmed = filter.trimmingCharacters(in: .whitespaces)
-        guard !trimmed.isEmpty else { throw SignalError("the filter for \(table) is empty") }
-        // Debezium applies the first condition that matches a table.
-        if filters[table] == nil { filters[table] = trimmed }
-      }
-      return .execute(id: id, tables: tables, filters: filters)
+      return .execute(try execute(id: id, fields))
     case "stop-snapshot":
-      try checkIncremental(fields)
-      return .stop(id: id, tables: try collections(fields["data-collections"]))
+      guard try snapshotType(fields) == .incremental else {
+        throw SignalError(
+          "stop-snapshot stops incremental snapshots; a blocking one runs to its end")
+      }
+      return .stop(id: id, tables: try selectors(fields["data-collections"]))
     case "pause-snapshot": return .pause(id: id)
     case "resume-snapshot": return .resume(id: id)
     default:
@@ -104,33 +79,128 @@ enum SnapshotSignal: Equatable {
     return try parse(id: id, type: type, data: fields["data"] ?? .null)
   }
 
-  /// Debezium's `data.type`: incremental unless said otherwise; blocking is not built.
-  private static func checkIncremental(_ fields: [String: JSONValue]) throws(SignalError) {
-    guard let type = fields["type"], type != .null else { return }
-    guard let text = type.string, text.lowercased() == "incremental" else {
+  // MARK: - execute-snapshot
+
+  private static func execute(id: String, _ fields: [String: JSONValue]) throws(SignalError)
+    -> Execute
+  {
+    let blocking = try snapshotType(fields) == .blocking
+    guard let selectors = try selectors(fields["data-collections"]), !selectors.isEmpty else {
       throw SignalError(
-        "snapshot type \(type.jsonText) is not built in Sluice; only \"incremental\" is")
+        "execute-snapshot needs \"data-collections\": a non-empty list of tables like [\"public.orders\"] or regular expressions like [\"public\\\\.orders_.*\"]"
+      )
+    }
+    var surrogateKey: String?
+    switch fields["surrogate-key"] {
+    case nil, .null?: break
+    case .string(let text)?:
+      let trimmed = text.trimmingCharacters(in: .whitespaces)
+      if !trimmed.isEmpty { surrogateKey = trimmed }
+    default: throw SignalError("\"surrogate-key\" must be a column name")
+    }
+    let conditions = try conditions(fields["additional-conditions"], selectors: selectors)
+    if blocking, surrogateKey != nil {
+      throw SignalError(
+        "\"surrogate-key\" applies to incremental snapshots; a blocking snapshot reads tables as the initial snapshot does"
+      )
+    }
+    if blocking, !conditions.isEmpty {
+      throw SignalError(
+        "\"additional-conditions\" are not built for blocking snapshots in Sluice; use an incremental snapshot to read part of a table"
+      )
+    }
+    var tables: [IncrementalSnapshot.Table] = []
+    for selector in selectors {
+      var table: IncrementalSnapshot.Table
+      if let name = selector.name {
+        // Debezium applies the first condition that matches a table.
+        table = .init(
+          name: name, filter: conditions.first { $0.selector.matches(name) }?.filter)
+      } else {
+        table = .init(
+          pattern: selector.text,
+          conditions: conditions.map { .init(collection: $0.selector.text, filter: $0.filter) })
+      }
+      table.surrogateKey = surrogateKey
+      if !tables.contains(where: { $0.isSameEntry(as: table) }) { tables.append(table) }
+    }
+    return Execute(id: id, blocking: blocking, tables: tables)
+  }
+
+  /// `additional-conditions`: a filter per table, named or selected by an expression.
+  private static func conditions(_ value: JSONValue?, selectors: [TableSelector])
+    throws(SignalError) -> [(selector: TableSelector, filter: String)]
+  {
+    var list: [JSONValue] = []
+    switch value {
+    case nil, .null?: return []
+    case .array(let items)?: list = items
+    default: throw SignalError("\"additional-conditions\" must be a list")
+    }
+    var conditions: [(selector: TableSelector, filter: String)] = []
+    for condition in list {
+      guard case .object(let object) = condition,
+        let named = object.dictionary["data-collection"]?.string,
+        let filter = object.dictionary["filter"]?.string
+      else {
+        throw SignalError(
+          "each of \"additional-conditions\" is {\"data-collection\": \"schema.table\", \"filter\": \"SQL condition\"}"
+        )
+      }
+      let selector: TableSelector
+      do {
+        selector = try TableSelector(parsing: named)
+      } catch {
+        throw SignalError("additional-conditions: \(error.description)")
+      }
+      // Against names only, it can be told now whether the condition applies to anything.
+      if let name = selector.name, selectors.allSatisfy({ $0.name != nil }),
+        !selectors.contains(where: { $0.name == name })
+      {
+        throw SignalError(
+          "additional-conditions names \(name), which is not in data-collections")
+      }
+      let trimmed = filter.trimmingCharacters(in: .whitespaces)
+      guard !trimmed.isEmpty else { throw SignalError("the filter for \(named) is empty") }
+      conditions.append((selector, trimmed))
+    }
+    return conditions
+  }
+
+  private enum SnapshotType { case incremental, blocking }
+
+  /// Debezium's `data.type`: incremental unless said otherwise, or blocking.
+  private static func snapshotType(_ fields: [String: JSONValue]) throws(SignalError)
+    -> SnapshotType
+  {
+    guard let type = fields["type"], type != .null else { return .incremental }
+    switch type.string?.lowercased() {
+    case "incremental"?: return .incremental
+    case "blocking"?: return .blocking
+    default:
+      throw SignalError(
+        "snapshot type \(type.jsonText) is not one Sluice knows: \"incremental\" or \"blocking\"")
     }
   }
 
-  /// `data-collections` as table names; nil when absent or empty.
-  private static func collections(_ value: JSONValue?) throws(SignalError) -> [QualifiedName]? {
+  /// `data-collections` as selectors; nil when absent or empty.
+  private static func selectors(_ value: JSONValue?) throws(SignalError) -> [TableSelector]? {
     switch value {
     case nil, .null?: return nil
     case .array(let list)?:
-      var tables: [QualifiedName] = []
+      var selectors: [TableSelector] = []
       for item in list {
-        guard let text = item.string?.trimmingCharacters(in: .whitespaces),
-          let table = QualifiedName(parsing: text)
-        else {
+        guard let text = item.string else {
           throw SignalError(
-            "\"data-collections\" holds \(item.jsonText), which is not a table name (schema.table)")
+            "\"data-collections\" holds \(item.jsonText), which is not a table name or a regular expression (a string)"
+          )
         }
-        if !tables.contains(table) { tables.append(table) }
+        let selector = try TableSelector(parsing: text)
+        if !selectors.contains(selector) { selectors.append(selector) }
       }
-      return tables.isEmpty ? nil : tables
+      return selectors.isEmpty ? nil : selectors
     default:
-      throw SignalError("\"data-collections\" must be a list of table names")
+      throw SignalError("\"data-collections\" must be a list of table names or regular expressions")
     }
   }
 }

@@ -9,6 +9,8 @@ import Foundation
 ///   message carries the rows the SELECT returned (as text, as pgoutput sends values), the
 ///   columns they have and the key range they cover.
 /// - `skip`: a table that cannot be read (missing, no primary key, not captured).
+/// - `expand`: the captured tables a `data-collections` regular expression matched, in the
+///   order they are read.
 ///
 /// Carrying the rows in the WAL is what makes a replay after a crash identical to the first
 /// time: the stream meets the same rows between the same changes and gives them the same
@@ -20,7 +22,7 @@ struct WatermarkMessage: Codable, Equatable {
   /// The prefix of signals the admin API writes (``SnapshotSignal/parse(document:)``).
   static let signalPrefix = "sluice-signal"
 
-  enum Kind: String, Codable { case open, close, skip }
+  enum Kind: String, Codable { case open, close, skip, expand }
 
   /// A column of the chunk's rows, as a Relation message describes it.
   struct Column: Codable, Equatable {
@@ -38,8 +40,15 @@ struct WatermarkMessage: Codable, Equatable {
   /// One read of the chunk: a low and high watermark belong together when theirs is equal.
   var attempt: String
   var relation: UInt32 = 0
-  /// The primary-key columns, in key order.
+  /// The columns the chunk's window compares streamed changes by, in key order: the primary
+  /// key, or for a table without one the `surrogate-key` column.
   var key: [String] = []
+  /// The table's primary key, which keys the events, when it is not ``key`` (a table without
+  /// one: empty); nil when it is.
+  var primaryKey: [String]? = nil
+  /// Debezium's `surrogate-key`: the column the chunks are ordered and bounded by (nil: the
+  /// primary key), whose values ``after``, ``last`` and ``maximum`` hold.
+  var surrogateKey: String? = nil
   /// `close`: the columns of the rows, the replica identity, and the key range read: after
   /// `after` (nil: from the start) up to and including `last` (nil: no row).
   var columns: [Column]? = nil
@@ -52,6 +61,12 @@ struct WatermarkMessage: Codable, Equatable {
   var done: Bool? = nil
   /// `skip`: why the table is not read.
   var reason: String? = nil
+  /// `close` of chunk 0: something about the read the user should see (a surrogate key that
+  /// nothing keeps unique).
+  var note: String? = nil
+  /// `expand`: the expression, and the captured tables it matched.
+  var pattern: String? = nil
+  var tables: [QualifiedName]? = nil
 
   // MARK: - Encoding
 

@@ -195,8 +195,12 @@ final class PostgresCDCIncrementalSnapshotTests: CDCWorkerTestCase {
       (#"{"type":"execute-snapshot"}"#, "\"id\""),
       (#"{"id":"x","type":"execute-snapshot","data":{}}"#, "data-collections"),
       (
-        #"{"id":"x","type":"execute-snapshot","data":{"data-collections":["a.b"],"type":"blocking"}}"#,
-        "incremental"
+        #"{"id":"x","type":"execute-snapshot","data":{"data-collections":["a.b"],"type":"parallel"}}"#,
+        "\"incremental\" or \"blocking\""
+      ),
+      (
+        #"{"id":"x","type":"execute-snapshot","data":{"data-collections":["public\\.(inc"]}}"#,
+        "not a valid regular expression"
       ),
       (#"{"id":"x","type":"snapshot-please","data":{}}"#, "not one Sluice acts on"),
       (#"{"id":"x","type":"execute-snapshot","data":[1]}"#, "\"data\""),
@@ -246,9 +250,12 @@ final class PostgresCDCIncrementalSnapshotTests: CDCWorkerTestCase {
     XCTAssertEqual(stoppedStatus, 409, String(decoding: stoppedBody, as: UTF8.self))
     XCTAssertNotNil(worker.terminate())
   }
+}
 
-  // MARK: - Support
+// MARK: - Support
 
+/// What the tests of snapshots on signal share.
+extension CDCWorkerTestCase {
   func warning(_ worker: WorkerProcess, _ name: String) -> String {
     let warnings = taskStatus(worker, name)?["warnings"] as? [[String: Any]] ?? []
     return warnings.compactMap { $0["message"] as? String }.joined(separator: "; ")

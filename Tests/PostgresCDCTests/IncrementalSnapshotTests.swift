@@ -60,7 +60,7 @@ final class IncrementalSnapshotTests: XCTestCase {
 
   func start(_ machine: inout IncrementalSnapshot) -> [IncrementalSnapshot.Action] {
     machine.signal(
-      .execute(id: "s1", tables: [orders], filters: [orders: "id > 0"]),
+      .execute(.init(id: "s1", tables: [.init(name: orders, filter: "id > 0")])),
       commitLSN: LSN(100), at: LSN(100))
   }
 
@@ -127,7 +127,8 @@ final class IncrementalSnapshotTests: XCTestCase {
     _ = restarted.start()
     XCTAssertEqual(
       restarted.signal(
-        .execute(id: "s1", tables: [orders], filters: [:]), commitLSN: LSN(100), at: LSN(100)), [])
+        .execute(.init(id: "s1", tables: [.init(name: orders)])), commitLSN: LSN(100), at: LSN(100)),
+      [])
     restarted.lowWatermark(header(.open), confirmable: LSN(150))
     XCTAssertEqual(
       restarted.highWatermark(
@@ -194,7 +195,8 @@ final class IncrementalSnapshotTests: XCTestCase {
     var machine = IncrementalSnapshot(state: .init(), chunkSize: 2)
     let other = QualifiedName(schema: "public", table: "items")
     _ = machine.signal(
-      .execute(id: "s", tables: [orders, other], filters: [:]), commitLSN: LSN(100), at: LSN(100))
+      .execute(.init(id: "s", tables: [.init(name: orders), .init(name: other)])),
+      commitLSN: LSN(100), at: LSN(100))
     var skip = header(.skip)
     skip.reason = "table public.orders does not exist"
     let actions = machine.skipped(skip, commitLSN: LSN(200), at: LSN(200))
@@ -228,6 +230,183 @@ final class IncrementalSnapshotTests: XCTestCase {
     XCTAssertFalse(SourcePosition("0000000000000100-00000000") < plain, "the state is not compared")
   }
 
+  // MARK: - Regular expressions and surrogate keys
+
+  func testAnExpressionIsMatchedByTheReaderAndTheTablesItListsTakeItsPlace() {
+    var machine = IncrementalSnapshot(state: .init(), chunkSize: 2)
+    let items = QualifiedName(schema: "public", table: "items")
+    let actions = machine.signal(
+      .execute(
+        .init(
+          id: "r",
+          tables: [
+            .init(
+              pattern: "public\\.(orders|items)",
+              conditions: [.init(collection: "public.items", filter: "id > 3")],
+              surrogateKey: "code"),
+            .init(pattern: "nothing\\..*"),
+          ])), commitLSN: LSN(100), at: LSN(100))
+    guard case .read(let request)? = actions.last else { return XCTFail("\(actions)") }
+    XCTAssertEqual(request.pattern, "public\\.(orders|items)", "the reader matches it first")
+    var expand = WatermarkMessage(
+      kind: .expand, snapshot: 100, table: QualifiedName(schema: "", table: ""), chunk: 0,
+      attempt: "e")
+    expand.pattern = request.pattern
+    expand.tables = [items, orders]
+    let expanded = machine.expanded(expand, commitLSN: LSN(200), at: LSN(190))
+    XCTAssertEqual(
+      machine.state.running?.tables.prefix(2).map { [$0.name.description, $0.filter ?? "-"] },
+      [["public.items", "id > 3"], ["public.orders", "-"]],
+      "each with the condition that selects it")
+    XCTAssertEqual(machine.state.running?.tables.first?.surrogateKey, "code")
+    XCTAssertTrue(
+      expanded.contains(
+        .read(
+          .init(
+            snapshot: 100, table: items, filter: "id > 3", chunk: 0, after: nil, maximum: nil,
+            size: 2, surrogateKey: "code"))))
+    XCTAssertEqual(
+      machine.expanded(expand, commitLSN: LSN(200), at: LSN(190)), [], "a replay is not applied")
+
+    // The second expression matches nothing: a warning, and the snapshot ends with the tables.
+    var skip = header(.skip)
+    skip.table = items
+    _ = machine.skipped(skip, commitLSN: LSN(300), at: LSN(300))
+    _ = machine.skipped(header(.skip), commitLSN: LSN(400), at: LSN(400))
+    var none = expand
+    none.pattern = "nothing\\..*"
+    none.tables = []
+    let unmatched = machine.expanded(none, commitLSN: LSN(500), at: LSN(500))
+    XCTAssertTrue(
+      unmatched.contains {
+        if case .warn(let m) = $0 {
+          m.contains("/nothing\\..*/ matches no captured table")
+        } else {
+          false
+        }
+      }, "\(unmatched)")
+    XCTAssertNil(machine.state.running)
+  }
+
+  func testTableSelectorsAreNamesOrExpressionsOverTheWholeId() throws {
+    let name = try TableSelector(parsing: "public.orders")
+    XCTAssertEqual(name.name, orders)
+    XCTAssertEqual(try TableSelector(parsing: "orders").name, orders, "schema public")
+    XCTAssertEqual(
+      try TableSelector(parsing: #""Odd.Schema"."T""#).name,
+      QualifiedName(schema: "Odd.Schema", table: "T"))
+    let expression = try TableSelector(parsing: "public\\.ord.*")
+    XCTAssertNil(expression.name)
+    XCTAssertTrue(expression.matches(orders))
+    XCTAssertFalse(
+      expression.matches(QualifiedName(schema: "other", table: "public.orders")),
+      "anchored at the start")
+    XCTAssertFalse(
+      try TableSelector(parsing: "public\\.ord").matches(orders), "and at the end: the whole id")
+    XCTAssertTrue(try TableSelector(parsing: "public.orders|public.items").matches(orders))
+    XCTAssertFalse(
+      try TableSelector(parsing: "Public\\.orders").matches(orders), "case-sensitive, as Java's")
+    XCTAssertThrowsError(try TableSelector(parsing: "public.(orders"))
+    XCTAssertThrowsError(try TableSelector(parsing: "a)(b"), "only valid inside the wrapper")
+  }
+
+  func testSignalsWithExpressionsAndASurrogateKey() throws {
+    let signal = try SnapshotSignal.parse(
+      document: Array(
+        #"{"id":"x","type":"execute-snapshot","data":{"data-collections":["public.orders","inventory\\..*"],"surrogate-key":" code ","additional-conditions":[{"data-collection":"inventory\\.parts","filter":"qty > 0"}]}}"#
+          .utf8))
+    XCTAssertEqual(
+      signal,
+      .execute(
+        .init(
+          id: "x",
+          tables: [
+            .init(name: orders, surrogateKey: "code"),
+            .init(
+              pattern: "inventory\\..*",
+              conditions: [.init(collection: "inventory\\.parts", filter: "qty > 0")],
+              surrogateKey: "code"),
+          ])))
+    let blocking = try SnapshotSignal.parse(
+      id: "b", type: "execute-snapshot",
+      data: JSONValue.parse(Array(#"{"data-collections":["orders"],"type":"BLOCKING"}"#.utf8))!)
+    XCTAssertEqual(
+      blocking, .execute(.init(id: "b", blocking: true, tables: [.init(name: orders)])))
+    XCTAssertEqual(
+      try SnapshotSignal.parse(
+        id: "s", type: "stop-snapshot",
+        data: JSONValue.parse(Array(#"{"data-collections":["public\\.ord.*"]}"#.utf8))!),
+      .stop(id: "s", tables: [TableSelector(expression: "public\\.ord.*")]))
+  }
+
+  func testAStopWithAnExpressionTakesOutTheTablesItSelects() {
+    var machine = IncrementalSnapshot(state: .init(), chunkSize: 2)
+    let items = QualifiedName(schema: "public", table: "items")
+    let parts = QualifiedName(schema: "inventory", table: "parts")
+    _ = machine.signal(
+      .execute(
+        .init(id: "s", tables: [.init(name: orders), .init(name: items), .init(name: parts)])),
+      commitLSN: LSN(100), at: LSN(100))
+    let actions = machine.signal(
+      .stop(id: "x", tables: [TableSelector(expression: "public\\..*")]), commitLSN: LSN(200),
+      at: LSN(200))
+    XCTAssertEqual(machine.state.running?.tables.map(\.name), [parts])
+    XCTAssertTrue(
+      actions.contains { if case .read(let r) = $0 { r.table == parts } else { false } })
+  }
+
+  func testAChunkOfASurrogateKeyedTableWithoutAPrimaryKeyIsComparedByThatColumn() {
+    var machine = IncrementalSnapshot(state: .init(), chunkSize: 2)
+    _ = machine.signal(
+      .execute(.init(id: "s", tables: [.init(name: orders, surrogateKey: "id")])),
+      commitLSN: LSN(100), at: LSN(100))
+    var open = header(.open)
+    open.primaryKey = []
+    open.surrogateKey = "id"
+    machine.lowWatermark(open, confirmable: LSN(150))
+    XCTAssertEqual(machine.window?.keyColumns, ["id"])
+    machine.changed(relation: 16384, keys: [key(1)])
+    var close = header(.close, last: ["2"], maximum: ["9"])
+    close.primaryKey = []
+    close.surrogateKey = "id"
+    close.note = "surrogate-key id is not declared unique"
+    let actions = machine.highWatermark(
+      close, rows: [row(1, "a"), row(2, "b")], commitLSN: LSN(200), at: LSN(190))
+    XCTAssertEqual(actions.first, .emit(rows: [row(2, "b")], header: close))
+    XCTAssertTrue(actions.contains(.warn("incremental snapshot s: \(close.note!)")))
+    XCTAssertTrue(
+      actions.contains {
+        if case .read(let r) = $0 { r.after == ["2"] && r.surrogateKey == "id" } else { false }
+      })
+  }
+
+  // MARK: - Blocking snapshots
+
+  func testABlockingSignalIsRecordedForTheTaskButNotWhileAnIncrementalSnapshotRuns() {
+    var machine = IncrementalSnapshot(state: .init(), chunkSize: 2)
+    let blocking = SnapshotSignal.execute(
+      .init(id: "b", blocking: true, tables: [.init(name: orders)]))
+    let actions = machine.signal(blocking, commitLSN: LSN(100), at: LSN(90))
+    XCTAssertEqual(
+      machine.state.blocking, .init(id: "b", commitLSN: 100, tables: [.init(name: orders)]))
+    XCTAssertFalse(actions.contains { if case .read = $0 { true } else { false } })
+    XCTAssertTrue(machine.unsaved, "the request is made durable before the slot moves past it")
+    machine.blockingTaken()
+    XCTAssertNil(machine.state.blocking)
+
+    var running = IncrementalSnapshot(state: .init(), chunkSize: 2)
+    _ = start(&running)
+    let refused = running.signal(blocking, commitLSN: LSN(200), at: LSN(200))
+    XCTAssertNil(running.state.blocking)
+    XCTAssertTrue(
+      refused.contains { if case .warn(let m) = $0 { m.contains("is running") } else { false } })
+
+    // A stream after a blocking snapshot starts past its signal's transaction.
+    var after = IncrementalSnapshot(state: .init(), chunkSize: 2, floor: 100)
+    XCTAssertEqual(after.signal(blocking, commitLSN: LSN(100), at: LSN(90)), [])
+    XCTAssertNil(after.state.blocking)
+  }
+
   // MARK: - Messages and signals
 
   func testWatermarkRowsRoundTripThroughTheMessageText() throws {
@@ -245,7 +424,8 @@ final class IncrementalSnapshotTests: XCTestCase {
       document: Array(
         #"{"id":"x","type":"execute-snapshot","data":{"data-collections":["public.orders"],"type":"INCREMENTAL","additional-conditions":[{"data-collection":"public.orders","filter":"id > 5"}]}}"#
           .utf8))
-    XCTAssertEqual(execute, .execute(id: "x", tables: [orders], filters: [orders: "id > 5"]))
+    XCTAssertEqual(
+      execute, .execute(.init(id: "x", tables: [.init(name: orders, filter: "id > 5")])))
     XCTAssertEqual(
       try SnapshotSignal.parse(id: "s", type: "stop-snapshot", data: .null),
       .stop(id: "s", tables: nil))
@@ -253,10 +433,21 @@ final class IncrementalSnapshotTests: XCTestCase {
       ("execute-snapshot", #"{}"#, "data-collections"),
       ("execute-snapshot", #"{"data-collections":[1]}"#, "not a table name"),
       (
-        "execute-snapshot", #"{"data-collections":["a.b"],"type":"blocking"}"#,
-        "only \"incremental\""
+        "execute-snapshot", #"{"data-collections":["a.b"],"type":"snapshot-please"}"#,
+        "\"incremental\" or \"blocking\""
       ),
-      ("execute-snapshot", #"{"data-collections":["a.b"],"surrogate-key":"k"}"#, "surrogate-key"),
+      (
+        "execute-snapshot", #"{"data-collections":["a.b"],"type":"blocking","surrogate-key":"k"}"#,
+        "surrogate-key"
+      ),
+      ("execute-snapshot", #"{"data-collections":["public.(orders"]}"#, "not a valid regular"),
+      ("execute-snapshot", #"{"data-collections":["a.b"],"surrogate-key":5}"#, "column name"),
+      (
+        "execute-snapshot",
+        #"{"data-collections":["a.b"],"type":"blocking","additional-conditions":[{"data-collection":"a.b","filter":"x"}]}"#,
+        "not built for blocking"
+      ),
+      ("stop-snapshot", #"{"type":"blocking"}"#, "runs to its end"),
       (
         "execute-snapshot",
         #"{"data-collections":["a.b"],"additional-conditions":[{"data-collection":"c.d","filter":"x"}]}"#,

@@ -288,6 +288,86 @@ final class ReplicationSessionTests: XCTestCase {
     XCTAssertTrue(session.takeEffects().contains(.read(request)))
   }
 
+  func testABlockingSignalStopsTheStreamAfterItsTransactionUntilItsStateIsDurable() throws {
+    var session = try streaming()
+    let signal =
+      #"{"id":"b1","type":"execute-snapshot","data":{"data-collections":["public.orders"],"type":"blocking"}}"#
+    try feed(
+      &session,
+      transaction(0x400, ids: [1]) + [
+        xLog(0x440, begin(final: 0x500, xid: 8)),
+        xLog(0x450, logicalMessage(WatermarkMessage.signalPrefix, signal)),
+        xLog(0x500, commit(0x500)),
+      ] + transaction(0x600, ids: [2]))
+    XCTAssertTrue(session.isStoppedForBlocking)
+    let emit = session.endChunk(now: 0)
+    XCTAssertEqual(
+      emit.records.map { text($0.key) }, [#"{"id":1}"#],
+      "the transaction after the signal's waits for the next stream")
+    XCTAssertEqual(emit.confirmAfter, LSN(0x508), "confirmed up to the signal's transaction")
+    XCTAssertEqual(emit.state?.blocking?.id, "b1")
+    XCTAssertEqual(emit.state?.blocking?.commitLSN, 0x500)
+    XCTAssertNil(session.pendingBlocking, "not before its request is durable")
+    _ = session.madeDurable(emit.receipt)
+    XCTAssertEqual(session.pendingBlocking?.tables.map(\.name.description), ["public.orders"])
+    XCTAssertEqual(
+      IncrementalSnapshot.state(in: emit.records.last?.position).blocking?.id, "b1",
+      "a restart before the read begins finds the request")
+
+    // The read began (its positions took over) and ended: the next stream goes on after the
+    // signal's transaction, with no replay filter and no progress on its positions, and the
+    // signal, streamed again, is not taken twice.
+    session.blockingTaken()
+    var progress = SnapshotProgress(base: 0x501, tables: [])
+    progress.blocking = "b1"
+    progress.done = true
+    session = try session.restarted(
+      try config(), confirmed: LSN(0x300), committed: emit.records.last?.position,
+      snapshot: progress)
+    try feed(
+      &session,
+      transaction(0x400, ids: [1]) + [
+        xLog(0x440, begin(final: 0x500, xid: 8)),
+        xLog(0x450, logicalMessage(WatermarkMessage.signalPrefix, signal)),
+        xLog(0x500, commit(0x500)),
+      ] + transaction(0x600, ids: [2]))
+    XCTAssertFalse(session.isStoppedForBlocking)
+    XCTAssertNil(session.takeReplayed(), "no replay filter after a blocking snapshot")
+    let next = session.endChunk(now: 0)
+    XCTAssertEqual(next.records.map { text($0.key) }, [#"{"id":2}"#])
+    XCTAssertEqual(
+      next.records.first.flatMap { $0.position.flatMap(CDCPosition.init) },
+      .change(ChangePosition(commitLSN: LSN(0x600), index: 0), nil))
+    XCTAssertEqual(next.droppedWritten, 1, "the change before the signal is in the topics")
+    XCTAssertNil(session.pendingBlocking)
+  }
+
+  func testABlockingSignalTheInitialSnapshotOverlapsIsRefused() throws {
+    var progress = SnapshotProgress(base: 0x100, tables: [])
+    progress.open = 0x700
+    progress.done = true
+    var session = try streaming(snapshot: progress)
+    let signal =
+      #"{"id":"b1","type":"execute-snapshot","data":{"data-collections":["orders"],"type":"blocking"}}"#
+    try feed(
+      &session,
+      [
+        xLog(0x440, begin(final: 0x500, xid: 8)),
+        xLog(0x450, logicalMessage(WatermarkMessage.signalPrefix, signal)),
+        xLog(0x500, commit(0x500)),
+      ])
+    XCTAssertFalse(session.isStoppedForBlocking)
+    XCTAssertTrue(
+      session.takeEffects().contains {
+        if case .warn(let m) = $0 {
+          m.contains("while the initial snapshot was read")
+        } else {
+          false
+        }
+      })
+    XCTAssertNil(session.endChunk(now: 0).state?.blocking)
+  }
+
   func testChunkRowsOfATypeNotYetDescribedWaitForTheCatalog() throws {
     var session = try streaming()
     let signal =
@@ -403,7 +483,8 @@ final class ReplicationSessionTests: XCTestCase {
 extension ReplicationSession {
   /// The same session with a new stream, as the task starts one after reconnecting.
   fileprivate func restarted(
-    _ config: CDCConfig, confirmed: LSN = LSN(0x100), committed: SourcePosition? = nil
+    _ config: CDCConfig, confirmed: LSN = LSN(0x100), committed: SourcePosition? = nil,
+    snapshot: SnapshotProgress? = nil
   ) throws -> ReplicationSession {
     var session = self
     session.startStreaming(
@@ -411,7 +492,7 @@ extension ReplicationSession {
         settings: .init(
           connectorName: "shop", database: "shop",
           topic: try TopicTemplate("shop.{schema}.{table}"), tombstonesOnDelete: true),
-        confirmed: confirmed, committed: committed, snapshot: nil, config: config))
+        confirmed: confirmed, committed: committed, snapshot: snapshot, config: config))
     return session
   }
 }
