@@ -292,13 +292,14 @@ final class ReplicationSessionTests: XCTestCase {
     var session = try streaming()
     let signal =
       #"{"id":"b1","type":"execute-snapshot","data":{"data-collections":["public.orders"],"type":"blocking"}}"#
-    try feed(
-      &session,
+    // A change, the signal's transaction, and a change after it: streamed twice below.
+    let wal =
       transaction(0x400, ids: [1]) + [
         xLog(0x440, begin(final: 0x500, xid: 8)),
         xLog(0x450, logicalMessage(WatermarkMessage.signalPrefix, signal)),
         xLog(0x500, commit(0x500)),
-      ] + transaction(0x600, ids: [2]))
+      ] + transaction(0x600, ids: [2])
+    try feed(&session, wal)
     XCTAssertTrue(session.isStoppedForBlocking)
     let emit = session.endChunk(now: 0)
     XCTAssertEqual(
@@ -324,13 +325,7 @@ final class ReplicationSessionTests: XCTestCase {
     session = try session.restarted(
       try config(), confirmed: LSN(0x300), committed: emit.records.last?.position,
       snapshot: progress)
-    try feed(
-      &session,
-      transaction(0x400, ids: [1]) + [
-        xLog(0x440, begin(final: 0x500, xid: 8)),
-        xLog(0x450, logicalMessage(WatermarkMessage.signalPrefix, signal)),
-        xLog(0x500, commit(0x500)),
-      ] + transaction(0x600, ids: [2]))
+    try feed(&session, wal)
     XCTAssertFalse(session.isStoppedForBlocking)
     XCTAssertNil(session.takeReplayed(), "no replay filter after a blocking snapshot")
     let next = session.endChunk(now: 0)
