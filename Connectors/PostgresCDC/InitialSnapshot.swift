@@ -178,7 +178,8 @@ struct InitialSnapshot {
       do {
         while let item = try await handOff.take(maxRecords: Self.sendRecords) {
           try Task.checkCancellation()
-          switch item {
+          // Consumed, so the batch the writer numbers is the only owner of its records.
+          switch consume item {
           case .finished(let part):
             reading.finish(part)
             let table = progress.table(ofPart: part)

@@ -96,30 +96,33 @@ actor SnapshotHandOff {
       wakeReaders()
       return item
     }
-    var item = items.removeFirst()
-    if case .batch(var batch) = item {
+    // Bound straight from `removeFirst()`, so the merge appends to arrays no other value
+    // shares (appending to a shared one first copies it, retaining every record's bytes).
+    switch items.removeFirst() {
+    case .finished(let part):
+      wakeReaders()
+      return .finished(part: part)
+    case .batch(var batch):
       var index = 0
-      while index < items.count && batch.records.count < maxRecords {
-        guard case .batch(let more) = items[index] else {
-          if case .finished(let part) = items[index], part == batch.part { break }
+      // A keyless part's batches each go to one partition of their own: never merged.
+      let mergeable = batch.records.first?.partition == nil
+      while mergeable && index < items.count && batch.records.count < maxRecords {
+        switch items[index] {
+        case .finished(let part) where part == batch.part:
+          index = items.count
+        case .batch(let more) where more.part == batch.part:
+          items.remove(at: index)
+          batch.records += more.records
+          batch.keys += more.keys
+          batch.rows += more.rows
+          batch.skipped += more.skipped
+        default:
           index += 1
-          continue
         }
-        // A keyless part's batches each go to one partition of their own: never merged.
-        if more.part != batch.part || batch.records.first?.partition != nil {
-          index += 1
-          continue
-        }
-        batch.records += more.records
-        batch.keys += more.keys
-        batch.rows += more.rows
-        batch.skipped += more.skipped
-        items.remove(at: index)
       }
-      item = .batch(batch)
+      wakeReaders()
+      return .batch(batch)
     }
-    wakeReaders()
-    return item
   }
 
   /// Ends the hand-off: waiting readers throw, no more parts are handed out.
