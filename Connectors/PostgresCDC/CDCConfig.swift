@@ -151,7 +151,7 @@ struct CDCConfig: Sendable {
     ),
     .init(
       "transaction_topic", .string, importance: .low, group: "Events",
-      "The topic of the BEGIN and END records; default <name>.transaction, Debezium's <topic.prefix>.transaction."
+      "The topic of the BEGIN and END records; default <server>.transaction, as Debezium's <topic.prefix>.transaction. <server> is the topic prefix of a topic template <prefix>.{schema}.{table}, else the connector's name."
     ),
     .init(
       "heartbeat_topic", .string, default: "false", importance: .low, group: "Events",
@@ -258,7 +258,7 @@ struct CDCConfig: Sendable {
     }
     serverName = Self.serverName(topic: topic, name: definition.name)
     (transactionMetadata, heartbeatTopic) = try Self.debeziumTopics(
-      m, name: definition.name, serverName: serverName)
+      m, serverName: serverName)
   }
 
   /// ``serverName``: the prefix of `<prefix>.{schema}.{table}`, else the connector's name.
@@ -278,10 +278,10 @@ extension CDCConfig {
     String(String.UnicodeScalarView(name.unicodeScalars.map { TopicName.isLegal($0) ? $0 : "_" }))
   }
 
-  /// `provide_transaction_metadata` with `transaction_topic`, and `heartbeat_topic` (`true`:
-  /// `__debezium-heartbeat.<server name>`, as Debezium names it by its `topic.prefix`); a topic
-  /// name that cannot be one is an error at its line.
-  fileprivate static func debeziumTopics(_ m: ConfigMapping, name: String, serverName: String)
+  /// `provide_transaction_metadata` with `transaction_topic` (default `<server name>.transaction`)
+  /// and `heartbeat_topic` (`true`: `__debezium-heartbeat.<server name>`), named as Debezium
+  /// names them by its `topic.prefix`; a topic name that cannot be one is an error at its line.
+  fileprivate static func debeziumTopics(_ m: ConfigMapping, serverName: String)
     throws -> (TransactionMetadata?, String?)
   {
     func topic(_ key: String, _ text: String) throws -> String {
@@ -296,7 +296,7 @@ extension CDCConfig {
     if try m.bool("provide_transaction_metadata", default: false) {
       let text = try m.string(
         "transaction_topic",
-        default: topicSafe(name) + "." + TransactionMetadata.defaultSuffix)
+        default: topicSafe(serverName) + "." + TransactionMetadata.defaultSuffix)
       metadata = TransactionMetadata(topic: try topic("transaction_topic", text))
     } else if let node = m.node("transaction_topic") {
       throw node.error(

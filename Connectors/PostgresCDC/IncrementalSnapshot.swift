@@ -450,7 +450,7 @@ struct IncrementalSnapshot {
 
   /// Whether a message at `lsn` in a transaction committed at `commitLSN` is past what the
   /// state holds (the slot streams the same transactions again after a restart).
-  private func isNew(_ commitLSN: LSN, _ lsn: LSN) -> Bool {
+  func isNew(_ commitLSN: LSN, _ lsn: LSN) -> Bool {
     commitLSN.value > floor && (commitLSN.value, lsn.value) > (state.through, state.throughAt)
   }
 

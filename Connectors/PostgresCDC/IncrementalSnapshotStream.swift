@@ -287,7 +287,11 @@ struct IncrementalSnapshotStream {
   ) {
     switch parsed {
     case .success(let signal):
-      if case .execute = signal { effects.append(.clearWarning) }
+      // A new execute-snapshot replaces the last one's warning; one the slot streams again
+      // (after streaming restarted, a blocking snapshot's among them) keeps it.
+      if case .execute = signal, machine.isNew(transaction.commitLSN, lsn) {
+        effects.append(.clearWarning)
+      }
       perform(machine.signal(signal, commitLSN: transaction.commitLSN, at: lsn))
     case .failure(let error):
       perform(machine.refused(error, commitLSN: transaction.commitLSN, at: lsn))

@@ -4,7 +4,7 @@
 /// rest. When a row is both, the last wins, then the first, as in Debezium's
 /// `RelationalSnapshotChangeEventSource` (its chunked, multi-threaded snapshot marks the same
 /// way: by table order, not by the order rows are written).
-enum SnapshotMark: Hashable, Sendable {
+enum SnapshotMark: Int, CaseIterable, Sendable {
   case first
   case firstInTable
   case middle

@@ -44,8 +44,9 @@ final class SnapshotRowEncoder: @unchecked Sendable {
   /// The Kafka timestamp and envelope `ts_ms` of the batch's records: one clock reading per
   /// batch.
   private var timestamp: Int64 = 0
-  /// Per mark, the events' `source`, `transaction` and `op`, the same for every row.
-  private var sourceAndOp: [SnapshotMark: [UInt8]] = [:]
+  /// Per mark (by its raw value), the events' `source`, `transaction` and `op`, the same for
+  /// every row: an array, not a dictionary, so a row does not hash its mark.
+  private var sourceAndOp = [[UInt8]?](repeating: nil, count: SnapshotMark.allCases.count)
 
   init(
     stream: ChangeStream, table: ChangeStream.Table, part: Part, progress: SnapshotProgress,
@@ -97,12 +98,12 @@ final class SnapshotRowEncoder: @unchecked Sendable {
       firstInTable: isFirst && part.startsTable, lastInTable: isLast && part.endsTable,
       firstTable: part.table == 0, lastTable: part.table == part.tableCount - 1)
     let rendered: [UInt8]
-    if let known = sourceAndOp[mark] {
+    if let known = sourceAndOp[mark.rawValue] {
       rendered = known
     } else {
       rendered = stream.readSourceAndOp(
         table, lsn: start.lsn, xid: start.xid, milliseconds: start.milliseconds, mark: mark)
-      sourceAndOp[mark] = rendered
+      sourceAndOp[mark.rawValue] = rendered
     }
     guard
       let read = try stream.snapshotRead(

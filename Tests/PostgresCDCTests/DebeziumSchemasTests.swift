@@ -368,6 +368,8 @@ final class DebeziumSchemasTests: XCTestCase {
     XCTAssertEqual(ColumnFacts.literal(ofDefault: "'it''s'::character varying"), "it's")
     XCTAssertEqual(ColumnFacts.literal(ofDefault: "1.50::numeric(5,2)"), "1.50")
     XCTAssertEqual(ColumnFacts.literal(ofDefault: "true"), "t")
+    // B'101' as pg_get_expr prints it.
+    XCTAssertEqual(ColumnFacts.literal(ofDefault: #"'101'::"bit""#), "101")
     XCTAssertNil(ColumnFacts.literal(ofDefault: "nextval('t_id_seq'::regclass)"))
     XCTAssertNil(ColumnFacts.literal(ofDefault: "now()"))
     XCTAssertNil(ColumnFacts.literal(ofDefault: "CURRENT_TIMESTAMP"))

@@ -301,6 +301,8 @@ final class ReplicationSessionTests: XCTestCase {
       ] + transaction(0x600, ids: [2])
     try feed(&session, wal)
     XCTAssertTrue(session.isStoppedForBlocking)
+    XCTAssertTrue(
+      session.takeEffects().contains(.clearWarning), "a new signal clears the last one's warning")
     let emit = session.endChunk(now: 0)
     XCTAssertEqual(
       emit.records.map { text($0.key) }, [#"{"id":1}"#],
@@ -327,6 +329,9 @@ final class ReplicationSessionTests: XCTestCase {
       snapshot: progress)
     try feed(&session, wal)
     XCTAssertFalse(session.isStoppedForBlocking)
+    XCTAssertFalse(
+      session.takeEffects().contains(.clearWarning),
+      "streamed again, the signal keeps the warning its snapshot gave")
     XCTAssertNil(session.takeReplayed(), "no replay filter after a blocking snapshot")
     let next = session.endChunk(now: 0)
     XCTAssertEqual(next.records.map { text($0.key) }, [#"{"id":2}"#])

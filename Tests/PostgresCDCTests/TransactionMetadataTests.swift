@@ -203,8 +203,9 @@ final class TransactionMetadataTests: XCTestCase {
     )
   }
 
-  /// Debezium keys heartbeats by its `topic.prefix` and names their topic by it: in the YAML
-  /// form that is the prefix of a `<prefix>.{schema}.{table}` template, else the name.
+  /// Debezium keys heartbeats by its `topic.prefix` and names their topic and the transaction
+  /// topic by it: in the YAML form that is the prefix of a `<prefix>.{schema}.{table}`
+  /// template, else the name.
   func testHeartbeatServerNameAndTopicAreTheTopicPrefixOrTheConnectorsName() throws {
     func config(_ topic: String, _ heartbeat: String = "true") throws -> CDCConfig {
       let text = """
@@ -215,6 +216,7 @@ final class TransactionMetadataTests: XCTestCase {
           url: postgresql://u@127.0.0.1/db
           tables: [orders]
           heartbeat_topic: \(heartbeat)
+          provide_transaction_metadata: true
         """
       return try CDCConfig(
         definition: try ConnectorDefinition.parse(text: text, file: "shop.yaml", environment: [:]))
@@ -222,10 +224,12 @@ final class TransactionMetadataTests: XCTestCase {
     let prefixed = try config("shop.{schema}.{table}")
     XCTAssertEqual(prefixed.serverName, "shop")
     XCTAssertEqual(prefixed.heartbeatTopic, "__debezium-heartbeat.shop")
+    XCTAssertEqual(prefixed.transactionMetadata?.topic, "shop.transaction")
     for topic in ["cdc.{table}", "{schema}.{table}", "x.{db}.{schema}.{table}"] {
       let named = try config(topic)
       XCTAssertEqual(named.serverName, "shop-cdc", topic)
       XCTAssertEqual(named.heartbeatTopic, "__debezium-heartbeat.shop-cdc", topic)
+      XCTAssertEqual(named.transactionMetadata?.topic, "shop-cdc.transaction", topic)
     }
     // A topic named in heartbeat_topic is taken as written; the key still has the prefix.
     let named = try config("shop.{schema}.{table}", "beats")
