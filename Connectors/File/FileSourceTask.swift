@@ -43,7 +43,7 @@ final class FileSourceTask: SourceTask {
                 position: position.sourcePosition))
           }
         }
-        _ = try await context.send(records)
+        _ = try await context.send(consume records)
         context.setDetail(
           "position",
           "\(FilePosition(generation: generation, offset: file.offset, inode: file.inode))")

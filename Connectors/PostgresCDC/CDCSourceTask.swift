@@ -290,7 +290,7 @@ final class CDCSourceTask: SourceTask {
             context.logger.info("replication resumed", metadata: ["slot": "\(self.config.slot)"])
           }
         }
-        for try await chunk in replication.chunks {
+        chunks: for try await chunk in replication.chunks {
           replication.consumed()
           for message in chunk {
             var step = try session.receive(message)
@@ -302,12 +302,21 @@ final class CDCSourceTask: SourceTask {
           if let filter, let replayed = session.takeReplayed() {
             session.kept(try await afterSnapshot(replayed, filter: filter, tables: session.tables))
           }
-          let emit = session.endChunk(now: currentTimeMillis())
+          var emit = session.endChunk(now: currentTimeMillis())
           // Transformed here, while the send before is being written, not in the send's own
           // turn: the chain overlaps that write instead of lengthening the next one.
-          // A transform failure fails the task once the send before has finished.
-          let transformed =
-            emit.records.isEmpty ? nil : Result { try context.prepare(emit.records) }
+          // A transform failure fails the task once the send before has finished. The records
+          // are moved out of `emit` and on into the send, whose records they become.
+          var records: [SourceRecord] = []
+          swap(&records, &emit.records)
+          var prepared: Result<PreparedSend, any Error>?
+          if !records.isEmpty {
+            do {
+              prepared = .success(try context.prepare(consume records))
+            } catch {
+              prepared = .failure(error)
+            }
+          }
           try await finishSend()
           if emit.droppedWritten > 0 {
             context.setDetail(
@@ -316,7 +325,10 @@ final class CDCSourceTask: SourceTask {
               "skipped changes already durable in their topics (at or before the committed position)",
               metadata: ["count": "\(emit.droppedWritten)"])
           }
-          guard let transformed else {
+          // Taken out of `prepared`, so the send task holds the only reference to its records.
+          let handover: Handover<PreparedSend>
+          switch prepared.take() {
+          case nil:
             if let commit = emit.commit {
               do {
                 try await context.commit(commit)
@@ -326,19 +338,17 @@ final class CDCSourceTask: SourceTask {
             }
             metrics.durable(emit.tally)
             durable(emit.receipt)
-            if session.isStoppedForBlocking { break }
-            continue
-          }
-          let prepared: PreparedSend
-          do {
-            prepared = try transformed.get()
-          } catch {
+            if session.isStoppedForBlocking { break chunks }
+            continue chunks
+          case .failure(let error)?:
             throw SendFailure(underlying: error)
+          case .success(let send)?:
+            handover = Handover(send)
           }
           sending.addTask { [commit = emit.commit, tally = emit.tally, receipt = emit.receipt] in
             let placed: [RecordMetadata]
             do {
-              placed = try await context.send(prepared)
+              placed = try await context.send(handover.take())
               // A changed snapshot state is durable before the slot may forget its cause.
               if let commit { try await context.commit(commit) }
             } catch {

@@ -217,8 +217,13 @@ struct InitialSnapshot {
             // (else rows of the parts in between were read again).
             if let lastSentPart, lastSentPart != batch.part { try await context.flushCommits() }
             lastSentPart = batch.part
-            _ = try await context.send(batch.records)
-            metrics.snapshotRowsDurable(batch.records.count)
+            // Moved out of the batch, so the send owns the records and moves their bytes into
+            // the log's records instead of copying them (``SourceTaskContext/send(_:)``).
+            var records: [SourceRecord] = []
+            swap(&records, &batch.records)
+            let count = records.count
+            _ = try await context.send(consume records)
+            metrics.snapshotRowsDurable(count)
             let table = progress.tables[progress.table(ofPart: batch.part)]
             let state = "part \(batch.part + 1)/\(progress.partCount) (\(table)), \(total) rows"
             context.setDetail("snapshot", "running: " + state)

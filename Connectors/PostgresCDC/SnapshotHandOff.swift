@@ -25,6 +25,13 @@ actor SnapshotHandOff {
     case batch(SnapshotBatch)
     /// Every row of the part is in batches handed over before this.
     case finished(part: Int)
+
+    var part: Int {
+      switch self {
+      case .batch(let batch): batch.part
+      case .finished(let part): part
+      }
+    }
   }
 
   /// A part a reader is to read, from after `after` (nil: its start), skipping rows that an
@@ -44,6 +51,8 @@ actor SnapshotHandOff {
   private var stopped = false
   private var waitingReaders: [CheckedContinuation<Void, Never>] = []
   private var waitingWriter: CheckedContinuation<Item?, any Error>?
+  /// The part of the item the writer took last (see ``take(maxRecords:)``).
+  private var lastPart: Int?
 
   init(work: [Work], readers: Int, capacity: Int) {
     self.work = work
@@ -67,6 +76,7 @@ actor SnapshotHandOff {
     if stopped { throw CancellationError() }
     if let writer = waitingWriter {
       waitingWriter = nil
+      lastPart = item.part
       writer.resume(returning: item)
     } else {
       items.append(item)
@@ -88,6 +98,14 @@ actor SnapshotHandOff {
 
   /// The next item for the writer: a batch merged with the batches of the same part that wait
   /// behind it, up to `maxRecords` records; nil once every reader ended and nothing waits.
+  ///
+  /// The writer stays with the part it took last while that part has items waiting, and
+  /// otherwise takes the oldest item. Each change of part waits for the last send's position
+  /// to be durable (``InitialSnapshot``), and only a part's own batches merge into larger
+  /// sends. Where the writer is the slower side (a small host), the other parts' readers wait
+  /// with the hand-off full, one part is written after another, and the host's cores go to
+  /// one reader and the writer; where the readers are, the part has nothing waiting and the
+  /// writer goes round the parts.
   func take(maxRecords: Int) async throws -> Item? {
     if let failure { throw failure }
     guard !items.isEmpty else {
@@ -96,9 +114,11 @@ actor SnapshotHandOff {
       wakeReaders()
       return item
     }
-    // Bound straight from `removeFirst()`, so the merge appends to arrays no other value
+    // Bound straight from `remove(at:)`, so the merge appends to arrays no other value
     // shares (appending to a shared one first copies it, retaining every record's bytes).
-    switch items.removeFirst() {
+    let next = lastPart.flatMap { part in items.firstIndex { $0.part == part } } ?? 0
+    lastPart = items[next].part
+    switch items.remove(at: next) {
     case .finished(let part):
       wakeReaders()
       return .finished(part: part)

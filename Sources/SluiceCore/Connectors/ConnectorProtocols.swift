@@ -13,14 +13,17 @@ public protocol SourceTaskContext: Sendable {
   /// (their metadata is that of the stored copy's partition with offset -1,
   /// ``RecordMetadata/replayedOffset``); records a transform dropped get offset -2
   /// (``RecordMetadata/droppedOffset``).
-  func send(_ records: [SourceRecord]) async throws -> [RecordMetadata]
+  ///
+  /// `records` is consumed: passed as its last use (`send(consume records)` when in doubt), the
+  /// runtime moves each record's bytes into the log's records instead of copying them.
+  func send(_ records: consuming [SourceRecord]) async throws -> [RecordMetadata]
   /// `records` after the connector's transforms, for ``send(_:)-(PreparedSend)``: `send(records)`
   /// is `send(prepare(records))`. A source that decodes its next batch while one is being
   /// written calls it in its decode stage, so that the transforms overlap the write in flight
   /// rather than lengthen it. Throws what a transform failure throws from `send`.
-  func prepare(_ records: [SourceRecord]) throws -> PreparedSend
+  func prepare(_ records: consuming [SourceRecord]) throws -> PreparedSend
   /// Writes a prepared batch, as ``send(_:)-([SourceRecord])`` does.
-  func send(_ prepared: PreparedSend) async throws -> [RecordMetadata]
+  func send(_ prepared: consuming PreparedSend) async throws -> [RecordMetadata]
   /// Commits `position` without records: for progress made where no record is (a snapshot that
   /// opens or ends a phase). Everything sent before it must be durable, as it is once `send`
   /// has returned; ``committedPosition`` returns it after a restart.

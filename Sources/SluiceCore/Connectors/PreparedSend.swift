@@ -2,7 +2,9 @@
 /// written: the records to write, where each came from in the batch, and the metadata of the
 /// records a filter dropped.
 public struct PreparedSend: Sendable {
-  let records: [SourceRecord]
+  /// A `var`: the send moves each record's key, value and headers out of it into the records
+  /// it writes (``SourceWriter``), rather than copying them.
+  var records: [SourceRecord]
   /// The index in the batch of each of `records`.
   let kept: [Int]
   /// Per record of the batch: filled for the dropped ones, the rest when written.

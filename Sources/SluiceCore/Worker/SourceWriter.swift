@@ -70,21 +70,28 @@ final class SourceWriter: SourceTaskContext {
     status.updateTask(connectorName, taskIndex) { $0.setWarning(source, warning) }
   }
 
-  func send(_ sent: [SourceRecord]) async throws -> [RecordMetadata] {
+  func send(_ sent: consuming [SourceRecord]) async throws -> [RecordMetadata] {
     guard !sent.isEmpty else { return [] }
     return try await send(prepare(sent))
   }
 
-  func prepare(_ sent: [SourceRecord]) throws -> PreparedSend {
+  func prepare(_ sent: consuming [SourceRecord]) throws -> PreparedSend {
     var results = [RecordMetadata?](repeating: nil, count: sent.count)
+    let lastPosition = sent.last(where: { $0.position != nil })?.position
+    guard !transforms.isEmpty else {
+      // Untransformed, the batch itself goes on (moved, not copied: see `unwritten`).
+      return PreparedSend(
+        records: sent, kept: Array(0..<results.count), results: results,
+        lastPosition: lastPosition)
+    }
     // Transformed, records keep their place in `sent` (`kept`), so each gets its metadata.
     let (records, kept, outcome) = try transformed(sent, into: &results)
     return PreparedSend(
-      records: records, kept: kept, results: results,
-      lastPosition: sent.last(where: { $0.position != nil })?.position, outcome: outcome)
+      records: records, kept: kept, results: results, lastPosition: lastPosition,
+      outcome: outcome)
   }
 
-  func send(_ prepared: PreparedSend) async throws -> [RecordMetadata] {
+  func send(_ prepared: consuming PreparedSend) async throws -> [RecordMetadata] {
     guard !prepared.results.isEmpty else { return [] }
     // A paused connector takes no input: the task waits here with its batch, and its own
     // buffers fill and stop it reading upstream.
@@ -94,7 +101,7 @@ final class SourceWriter: SourceTaskContext {
     var batches: [(TopicPartition, [OutgoingRecord])] = []
     var placements: [(indexes: [Int], lastPosition: SourcePosition?)] = []
     for (tp, batch) in try await producer.route(prepared.records) {
-      let unwritten = try await unwritten(batch, of: prepared.records, in: tp)
+      let unwritten = try await unwritten(batch, of: &prepared.records, in: tp)
       for index in unwritten.replayed {
         results[kept[index]] = RecordMetadata(
           topic: tp.topic, partition: tp.partition, offset: RecordMetadata.replayedOffset)
@@ -139,7 +146,6 @@ final class SourceWriter: SourceTaskContext {
   private func transformed(_ sent: [SourceRecord], into results: inout [RecordMetadata?]) throws
     -> (records: [SourceRecord], kept: [Int], outcome: TransformOutcome)
   {
-    guard !transforms.isEmpty else { return (sent, Array(sent.indices), TransformOutcome()) }
     var records: [SourceRecord] = []
     var kept: [Int] = []
     var outcome = TransformOutcome()
@@ -196,7 +202,12 @@ final class SourceWriter: SourceTaskContext {
 
   /// One partition's share of a send without the records it already holds, the last one
   /// carrying this connector's name and the batch's last position in its headers.
-  private func unwritten(_ batch: [Int], of records: [SourceRecord], in tp: TopicPartition)
+  ///
+  /// Each record's key, value and headers are moved out of `records`, not copied: a copy
+  /// retains each of them, on bytes the source's thread wrote last, and releases them again
+  /// when the send's records go (a snapshot sends millions). A batch the caller still holds is
+  /// copied once, when the first is moved, and the caller's stays as it was.
+  private func unwritten(_ batch: [Int], of records: inout [SourceRecord], in tp: TopicPartition)
     async throws
     -> (records: [OutgoingRecord], indexes: [Int], replayed: [Int], lastPosition: SourcePosition?)
   {
@@ -212,10 +223,12 @@ final class SourceWriter: SourceTaskContext {
         replayed.append(index)
         continue
       }
+      var headers: [RecordHeader] = []
+      swap(&headers, &records[index].headers)
       outgoing.append(
         OutgoingRecord(
-          timestamp: records[index].timestamp, key: records[index].key,
-          value: records[index].value, headers: records[index].headers))
+          timestamp: records[index].timestamp, key: records[index].key.take(),
+          value: records[index].value.take(), headers: headers))
       indexes.append(index)
     }
     let lastPosition = batch.last(where: { records[$0].position != nil }).flatMap {
