@@ -64,7 +64,7 @@ YAML
   sluice_s=$(awk -v a="$start" -v b="$(now)" 'BEGIN {print b - a}')
   exec {log}<&-
   # The kernel's own peak (VmHWM): exact, and nothing samples the worker while it runs.
-  peak_mib=$(awk '/^VmHWM:/ {print int($2 / 1024)}' "/proc/$worker/status" 2>/dev/null || echo 0)
+  peak_mib=$(peak_rss_mib "$worker")
   n=0
   for name in "${names[@]}"; do
     n=$((n + $(curl -s "http://127.0.0.1:$api/topics/snap.$name" | python3 -c 'import json,sys; print(sum(p["end_offset"] for p in json.load(sys.stdin)["partitions"]))')))

@@ -17,26 +17,33 @@ public struct SourcePosition: Sendable, Hashable, Comparable, Codable, CustomStr
   public static let stateSeparator = UInt8(ascii: "|")
 
   public static func < (a: Self, b: Self) -> Bool {
-    // The runtime compares a position per record it writes: bytes, not Characters.
-    var a = a.text
-    var b = b.text
-    return a.withUTF8 { x in
-      b.withUTF8 { y in
-        let n = min(x.count, y.count)
-        var i = 0
-        while i < n {
-          let (p, q) = (x[i], y[i])
-          if p == stateSeparator || q == stateSeparator {
-            return p == stateSeparator && q != stateSeparator
-          }
-          if p != q { return p < q }
-          i += 1
-        }
-        // One is a prefix of the other (up to its state): shorter sorts first, unless the
-        // rest of the longer one is only state.
-        return x.count < y.count && y[n] != stateSeparator
-      }
+    // The runtime compares a position per record it writes: bytes, not Characters, read in
+    // place (a native string's own storage; a copy made contiguous only for a bridged one).
+    if let ordered = a.text.utf8.withContiguousStorageIfAvailable({ x in
+      b.text.utf8.withContiguousStorageIfAvailable { y in isOrdered(x, y) }
+    }), let ordered {
+      return ordered
     }
+    return isOrdered(Array(a.text.utf8)[...], Array(b.text.utf8)[...])
+  }
+
+  private static func isOrdered<Bytes: RandomAccessCollection<UInt8>>(_ x: Bytes, _ y: Bytes)
+    -> Bool where Bytes.Index == Int
+  {
+    let (x0, y0) = (x.startIndex, y.startIndex)
+    let n = min(x.count, y.count)
+    var i = 0
+    while i < n {
+      let (p, q) = (x[x0 + i], y[y0 + i])
+      if p == stateSeparator || q == stateSeparator {
+        return p == stateSeparator && q != stateSeparator
+      }
+      if p != q { return p < q }
+      i += 1
+    }
+    // One is a prefix of the other (up to its state): shorter sorts first, unless the rest of
+    // the longer one is only state.
+    return x.count < y.count && y[y0 + n] != stateSeparator
   }
 
   public var description: String { text }
