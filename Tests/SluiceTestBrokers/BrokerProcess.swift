@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -109,7 +110,20 @@ public final class BrokerProcess: @unchecked Sendable {
     return url.deletingLastPathComponent().appendingPathComponent("sluice").path
   }
 
+  /// A port nothing listens on now, never one this process was given before: the kernel may
+  /// hand the same free port to two `bind(0)`s in a row, and a test that asks for two ports
+  /// (a worker's API and its Kafka listener) would then start the second on the first.
   public static func freePort() throws -> Int {
+    for _ in 0..<100 {
+      let port = try unusedPort()
+      if givenPorts.withLock({ $0.insert(port).inserted }) { return port }
+    }
+    throw BrokerError("no free port not given out before")
+  }
+
+  private static let givenPorts = Mutex<Set<Int>>([])
+
+  private static func unusedPort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
