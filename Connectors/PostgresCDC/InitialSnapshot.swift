@@ -8,9 +8,10 @@ import SluicePostgres
 /// Each run is one segment of ``SnapshotProgress``: it ends an open segment a crash left
 /// behind (from the positions durable in the topics), takes a new exported snapshot, and reads
 /// on from where the last one durably got, skipping rows that an ended segment already wrote.
-/// Every record's position carries the segment, a sequence number, its part and its key; the
-/// last record of each send carries the progress too, so the runtime's committed position is
-/// all it needs.
+/// A record's position carries the segment, a sequence number, its part and its key (every
+/// record's when transforms may move records between partitions, else only each partition's
+/// last of a send: the one the runtime keeps); the last record of each send carries the
+/// progress too, so the runtime's committed position is all it needs.
 ///
 /// With `snapshot_max_threads` > 1 the first segment splits the tables into parts (ranges of
 /// a large table's keys, sampled, or of a keyless table's blocks, when there are fewer tables
@@ -158,6 +159,9 @@ struct InitialSnapshot {
     var rowsPerPart: [Int: Int] = [:]
     var lastSentPart: Int?
     let frozen = progress
+    // Without transforms, records go to the partitions the readers pick, and only each
+    // partition's last record of a send needs a position (``SourceTaskContext``).
+    let lastsOnly = !context.transformsRecords
     metrics.snapshotRemainingTables(Set(work.map { progress.table(ofPart: $0.part) }).count)
 
     let encoderCopy = ReaderEncoder(value: encoder)
@@ -167,7 +171,7 @@ struct InitialSnapshot {
           do {
             try await Self.readParts(
               reader: reader, session: session, handOff: handOff, progress: frozen,
-              infos: infos, encoder: encoderCopy.value, start: start)
+              infos: infos, encoder: encoderCopy.value, start: start, partitionsKeys: lastsOnly)
             await handOff.readerEnded(nil)
           } catch {
             await handOff.readerEnded(error)
@@ -200,10 +204,22 @@ struct InitialSnapshot {
             skipped += batch.skipped
             rowsPerPart[batch.part, default: 0] += batch.rows
             guard !batch.records.isEmpty else { continue }
-            for i in batch.records.indices {
-              sequence += 1
-              batch.records[i].position = positions.position(
-                sequence: sequence, table: batch.part, key: batch.keys[i])
+            if lastsOnly {
+              // Every record has its partition: number them all, position each partition's last.
+              let partitions = infos[progress.table(ofPart: batch.part)]?.partitions ?? 1
+              var last = [Int](repeating: -1, count: partitions)
+              for i in batch.records.indices { last[batch.records[i].partition ?? 0] = i }
+              for i in last where i >= 0 {
+                batch.records[i].position = positions.position(
+                  sequence: sequence + UInt64(i) + 1, table: batch.part, key: batch.keys[i])
+              }
+              sequence += UInt64(batch.records.count)
+            } else {
+              for i in batch.records.indices {
+                sequence += 1
+                batch.records[i].position = positions.position(
+                  sequence: sequence, table: batch.part, key: batch.keys[i])
+              }
             }
             let lastKey = batch.keys.last.map { String(decoding: $0, as: UTF8.self) }
             if let lastKey, !lastKey.isEmpty { reading.cursors[batch.part] = lastKey }
@@ -318,7 +334,8 @@ struct InitialSnapshot {
   /// arrive (``SnapshotRowEncoder``) and hands them over a batch at a time.
   private static func readParts(
     reader: Int, session: SnapshotSession, handOff: SnapshotHandOff, progress: SnapshotProgress,
-    infos: [Int: TableInfo], encoder: ChangeStream, start: SnapshotSession.Start
+    infos: [Int: TableInfo], encoder: ChangeStream, start: SnapshotSession.Start,
+    partitionsKeys: Bool
   ) async throws {
     while let work = await handOff.next() {
       let tableIndex = progress.table(ofPart: work.part)
@@ -334,7 +351,8 @@ struct InitialSnapshot {
           index: work.part, table: tableIndex, tableCount: progress.tables.count, name: info.name,
           partitions: info.partitions,
           startsTable: work.after == nil && part.after == nil && part.firstBlock == nil,
-          endsTable: part.upTo == nil && part.endBlock == nil, boundaries: work.boundaries),
+          endsTable: part.upTo == nil && part.endBlock == nil, boundaries: work.boundaries,
+          partitionsKeys: partitionsKeys),
         progress: progress, start: start, keyed: keyed, firstBatchNumber: reader)
       var more = true
       while more {

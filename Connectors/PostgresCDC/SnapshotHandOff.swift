@@ -130,10 +130,10 @@ actor SnapshotHandOff {
         switch items[index] {
         case .finished(let part) where part == batch.part:
           index = items.count
-        case .batch(let more) where more.part == batch.part:
-          items.remove(at: index)
-          batch.records += more.records
-          batch.keys += more.keys
+        case .batch(let part) where part.part == batch.part:
+          guard case .batch(var more) = items.remove(at: index) else { continue }
+          batch.records.append(movingFrom: &more.records)
+          batch.keys.append(movingFrom: &more.keys)
           batch.rows += more.rows
           batch.skipped += more.skipped
         default:
@@ -155,5 +155,21 @@ actor SnapshotHandOff {
     let waiting = waitingReaders
     waitingReaders = []
     for reader in waiting { reader.resume() }
+  }
+}
+
+extension Array {
+  /// Appends the elements of `other`, moving them out of it (it ends empty). `+=` copies each
+  /// element, which retains everything a record holds here and releases it again with
+  /// `other`: for records written on another thread, each of those is a cache miss.
+  fileprivate mutating func append(movingFrom other: inout [Element]) {
+    guard !isEmpty else {
+      swap(&self, &other)
+      return
+    }
+    reserveCapacity(count + other.count)
+    // Reversed in place (swaps move), then popped from the end: each element moves twice.
+    other.reverse()
+    while let element = other.popLast() { append(element) }
   }
 }

@@ -22,6 +22,10 @@ final class SnapshotRowEncoder: @unchecked Sendable {
     /// Keys an ended segment owns up to (``SnapshotProgress/boundaryKeys(inPart:)``): the
     /// COPY adds per key a column saying whether the row's key is at or before it.
     var boundaries: [String]
+    /// Whether a keyed row's partition is picked here (from its key, as the producer would):
+    /// so when no transform may move records, the writer knows each partition's last record
+    /// of a send, the only one that needs a position.
+    var partitionsKeys: Bool
   }
 
   private let stream: ChangeStream
@@ -111,27 +115,30 @@ final class SnapshotRowEncoder: @unchecked Sendable {
         mark: mark, sourceAndOp: rendered, madeMilliseconds: timestamp)
     else { return }
     let key: [UInt8]
+    // Each send of a keyless part goes to one partition (``SnapshotProgress``).
+    var partition: Int? = keyed ? nil : batchNumber % part.partitions
     if keyed, let recordKey = read.key {
       key = recordKey
-      if !part.boundaries.isEmpty, isOwnedByEndedSegment(recordKey, row) {
+      let keyPartition =
+        part.partitions == 1 ? 0 : Partitioner.partition(forKey: recordKey, partitions: part.partitions)
+      if !part.boundaries.isEmpty, isOwnedByEndedSegment(row, partition: keyPartition) {
         batch.skipped += 1
         return
       }
+      if part.partitionsKeys { partition = keyPartition }
     } else {
       key = row.fields[row.fields.count - 1].map { Array(row.bytes[$0]) } ?? []
     }
     batch.records.append(
       SourceRecord(
-        // Each send of a keyless part goes to one partition (``SnapshotProgress``).
-        topic: read.topic, partition: keyed ? nil : batchNumber % part.partitions, key: read.key,
-        value: read.value, headers: read.headers, timestamp: timestamp, position: nil))
+        topic: read.topic, partition: partition, key: read.key, value: read.value,
+        headers: read.headers, timestamp: timestamp, position: nil))
     batch.keys.append(key)
   }
 
   /// Whether an ended segment already wrote this row: its key is within that segment's part
   /// of the table in the row's partition.
-  private func isOwnedByEndedSegment(_ key: [UInt8], _ row: CopyRow) -> Bool {
-    let partition = Partitioner.partition(forKey: key, partitions: part.partitions)
+  private func isOwnedByEndedSegment(_ row: CopyRow, partition: Int) -> Bool {
     let owned = progress.boundaryKeys(inPart: part.index, partition: partition)
     return owned.contains { boundary in
       part.boundaries.firstIndex(of: boundary).map { i in

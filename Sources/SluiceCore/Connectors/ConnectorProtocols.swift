@@ -24,6 +24,11 @@ public protocol SourceTaskContext: Sendable {
   func prepare(_ records: consuming [SourceRecord]) throws -> PreparedSend
   /// Writes a prepared batch, as ``send(_:)-([SourceRecord])`` does.
   func send(_ prepared: consuming PreparedSend) async throws -> [RecordMetadata]
+  /// Whether the connector has transforms, which may change a record's topic, key or
+  /// partition. Without them a record goes where the source sees it go: a source that sends
+  /// many records per partition (the snapshot) may then give a position only to each
+  /// partition's last record of a send, the one the runtime keeps it with.
+  var transformsRecords: Bool { get }
   /// Commits `position` without records: for progress made where no record is (a snapshot that
   /// opens or ends a phase). Everything sent before it must be durable, as it is once `send`
   /// has returned; ``committedPosition`` returns it after a restart.

@@ -70,6 +70,8 @@ final class SourceWriter: SourceTaskContext {
     status.updateTask(connectorName, taskIndex) { $0.setWarning(source, warning) }
   }
 
+  var transformsRecords: Bool { !transforms.isEmpty }
+
   func send(_ sent: consuming [SourceRecord]) async throws -> [RecordMetadata] {
     guard !sent.isEmpty else { return [] }
     return try await send(prepare(sent))
