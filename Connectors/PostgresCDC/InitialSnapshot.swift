@@ -8,10 +8,11 @@ import SluicePostgres
 /// Each run is one segment of ``SnapshotProgress``: it ends an open segment a crash left
 /// behind (from the positions durable in the topics), takes a new exported snapshot, and reads
 /// on from where the last one durably got, skipping rows that an ended segment already wrote.
-/// A record's position carries the segment, a sequence number, its part and its key (every
-/// record's when transforms may move records between partitions, else only each partition's
-/// last of a send: the one the runtime keeps); the last record of each send carries the
-/// progress too, so the runtime's committed position is all it needs.
+/// A record's position carries the segment, a sequence number, its part and its key; the last
+/// record of each send carries the progress too, so the runtime's committed position is all it
+/// needs. Without transforms the readers encode the events in Kafka's format themselves, and
+/// only each partition's last event of a send gets its position (the one the runtime keeps);
+/// with them, every event is a record with its position, as transforms may move it.
 ///
 /// With `snapshot_max_threads` > 1 the first segment splits the tables into parts (ranges of
 /// a large table's keys, sampled, or of a keyless table's blocks, when there are fewer tables
@@ -159,9 +160,10 @@ struct InitialSnapshot {
     var rowsPerPart: [Int: Int] = [:]
     var lastSentPart: Int?
     let frozen = progress
-    // Without transforms, records go to the partitions the readers pick, and only each
-    // partition's last record of a send needs a position (``SourceTaskContext``).
-    let lastsOnly = !context.transformsRecords
+    // Without transforms, the readers encode the events in Kafka's format, each to the
+    // partition they pick, and only each partition's last of a send gets a position
+    // (``SourceTaskContext/send(encoded:committing:)``).
+    let encodes = !context.transformsRecords
     metrics.snapshotRemainingTables(Set(work.map { progress.table(ofPart: $0.part) }).count)
 
     let encoderCopy = ReaderEncoder(value: encoder)
@@ -171,7 +173,7 @@ struct InitialSnapshot {
           do {
             try await Self.readParts(
               reader: reader, session: session, handOff: handOff, progress: frozen,
-              infos: infos, encoder: encoderCopy.value, start: start, partitionsKeys: lastsOnly)
+              infos: infos, encoder: encoderCopy.value, start: start, encodes: encodes)
             await handOff.readerEnded(nil)
           } catch {
             await handOff.readerEnded(error)
@@ -203,29 +205,34 @@ struct InitialSnapshot {
             total += batch.rows
             skipped += batch.skipped
             rowsPerPart[batch.part, default: 0] += batch.rows
-            guard !batch.records.isEmpty else { continue }
-            if lastsOnly {
-              // Every record has its partition: number them all, position each partition's last.
-              let partitions = infos[progress.table(ofPart: batch.part)]?.partitions ?? 1
-              var last = [Int](repeating: -1, count: partitions)
-              for i in batch.records.indices { last[batch.records[i].partition ?? 0] = i }
-              for i in last where i >= 0 {
-                batch.records[i].position = positions.position(
-                  sequence: sequence + UInt64(i) + 1, table: batch.part, key: batch.keys[i])
-              }
-              sequence += UInt64(batch.records.count)
-            } else {
-              for i in batch.records.indices {
-                sequence += 1
-                batch.records[i].position = positions.position(
-                  sequence: sequence, table: batch.part, key: batch.keys[i])
-              }
-            }
-            let lastKey = batch.keys.last.map { String(decoding: $0, as: UTF8.self) }
+            let count = batch.count
+            guard count > 0 else { continue }
+            // Every event is numbered, in the order read; the last one's position carries the
+            // progress too.
+            let first = sequence
+            sequence += UInt64(count)
+            let lastKey = batch.lastKey.map { String(decoding: $0, as: UTF8.self) }
             if let lastKey, !lastKey.isEmpty { reading.cursors[batch.part] = lastKey }
             progress.reading = reading
-            batch.records[batch.records.count - 1].position = point(batch.part, lastKey)
-              .sourcePosition(progress: progress)
+            let last = point(batch.part, lastKey).sourcePosition(progress: progress)
+            var sends: [EncodedSend] = []
+            for piece in batch.pieces {
+              let position =
+                piece.lastIndex == count - 1
+                ? last
+                : positions.position(
+                  sequence: first + UInt64(piece.lastIndex) + 1, table: batch.part,
+                  key: piece.lastKey)
+              sends.append(
+                EncodedSend(
+                  partition: TopicPartition(batch.topic, piece.partition), records: piece.records,
+                  last: piece.last, position: position))
+            }
+            for i in batch.records.indices.dropLast() {
+              batch.records[i].position = positions.position(
+                sequence: first + UInt64(i) + 1, table: batch.part, key: batch.keys[i])
+            }
+            if !batch.records.isEmpty { batch.records[count - 1].position = last }
             // Ending a segment after a crash takes the records past the committed position for
             // those of one part (``SnapshotProgress/endOpenSegment(committed:tails:)``). The
             // embedded store writes a send's position in the background, so it may lag a few
@@ -233,12 +240,16 @@ struct InitialSnapshot {
             // (else rows of the parts in between were read again).
             if let lastSentPart, lastSentPart != batch.part { try await context.flushCommits() }
             lastSentPart = batch.part
-            // Moved out of the batch, so the send owns the records and moves their bytes into
-            // the log's records instead of copying them (``SourceTaskContext/send(_:)``).
-            var records: [SourceRecord] = []
-            swap(&records, &batch.records)
-            let count = records.count
-            _ = try await context.send(consume records)
+            if !sends.isEmpty {
+              batch.pieces = []
+              try await context.send(encoded: sends, committing: last)
+            } else {
+              // Moved out of the batch, so the send owns the records and moves their bytes
+              // into the log's records instead of copying them (``SourceTaskContext/send(_:)``).
+              var records: [SourceRecord] = []
+              swap(&records, &batch.records)
+              _ = try await context.send(consume records)
+            }
             metrics.snapshotRowsDurable(count)
             let table = progress.tables[progress.table(ofPart: batch.part)]
             let state = "part \(batch.part + 1)/\(progress.partCount) (\(table)), \(total) rows"
@@ -335,7 +346,7 @@ struct InitialSnapshot {
   private static func readParts(
     reader: Int, session: SnapshotSession, handOff: SnapshotHandOff, progress: SnapshotProgress,
     infos: [Int: TableInfo], encoder: ChangeStream, start: SnapshotSession.Start,
-    partitionsKeys: Bool
+    encodes: Bool
   ) async throws {
     while let work = await handOff.next() {
       let tableIndex = progress.table(ofPart: work.part)
@@ -352,7 +363,7 @@ struct InitialSnapshot {
           partitions: info.partitions,
           startsTable: work.after == nil && part.after == nil && part.firstBlock == nil,
           endsTable: part.upTo == nil && part.endBlock == nil, boundaries: work.boundaries,
-          partitionsKeys: partitionsKeys),
+          encodes: encodes),
         progress: progress, start: start, keyed: keyed, firstBatchNumber: reader)
       var more = true
       while more {

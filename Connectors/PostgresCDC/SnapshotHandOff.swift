@@ -1,17 +1,43 @@
 import SluiceCore
 
-/// Rows of one part that a snapshot reader encoded, on their way to the writer.
+/// Rows of one part that a snapshot reader encoded, on their way to the writer: as records
+/// (`records`, when transforms may change them) or already in Kafka's format (`pieces`).
 struct SnapshotBatch: Sendable {
   var part: Int
   /// The `r` events to write, without positions yet (the writer numbers them).
-  var records: [SourceRecord]
+  var records: [SourceRecord] = []
   /// Per record, the key its position names: the Debezium key JSON (the record's own key
   /// bytes, not a copy), or a keyless row's ctid.
-  var keys: [[UInt8]]
+  var keys: [[UInt8]] = []
+  /// The events in Kafka's format, one piece per partition they go to, in partition order,
+  /// and their topic.
+  var pieces: [Piece] = []
+  var topic = ""
+  /// Events in `pieces`.
+  var encodedCount = 0
   /// Rows read, the skipped ones included.
-  var rows: Int
+  var rows = 0
   /// Rows an ended segment already wrote.
-  var skipped: Int
+  var skipped = 0
+
+  /// One partition's events of an encoded batch: an ``EncodedSend`` but for its position.
+  struct Piece: Sendable {
+    var partition: Int
+    /// Every event but the last.
+    var records: EncodedRecords
+    var last: OutgoingRecord
+    /// The key the last event's position names, and the event's place in the batch.
+    var lastKey: [UInt8]
+    var lastIndex: Int
+  }
+
+  /// Events to write.
+  var count: Int { pieces.isEmpty ? records.count : encodedCount }
+
+  /// The key the batch's last event's position names.
+  var lastKey: [UInt8]? {
+    pieces.isEmpty ? keys.last : pieces.first { $0.lastIndex == encodedCount - 1 }?.lastKey
+  }
 }
 
 /// Between the snapshot's readers and its one writer: the parts left to read, handed out in
@@ -124,8 +150,9 @@ actor SnapshotHandOff {
       return .finished(part: part)
     case .batch(var batch):
       var index = 0
-      // A keyless part's batches each go to one partition of their own: never merged.
-      let mergeable = batch.records.first?.partition == nil
+      // A keyless part's batches each go to one partition of their own, and encoded ones
+      // number their records from their first: never merged.
+      let mergeable = batch.pieces.isEmpty && batch.records.first?.partition == nil
       while mergeable && index < items.count && batch.records.count < maxRecords {
         switch items[index] {
         case .finished(let part) where part == batch.part:

@@ -22,15 +22,52 @@ final class SnapshotRowEncoder: @unchecked Sendable {
     /// Keys an ended segment owns up to (``SnapshotProgress/boundaryKeys(inPart:)``): the
     /// COPY adds per key a column saying whether the row's key is at or before it.
     var boundaries: [String]
-    /// Whether a keyed row's partition is picked here (from its key, as the producer would):
-    /// so when no transform may move records, the writer knows each partition's last record
-    /// of a send, the only one that needs a position.
-    var partitionsKeys: Bool
+    /// Whether the events are encoded here in Kafka's format (``SnapshotBatch/pieces``), each
+    /// keyed row's partition picked from its key as the producer would: when no transform may
+    /// change them (``SourceTaskContext/transformsRecords``).
+    var encodes: Bool
   }
 
+  private var state: SnapshotRowEncoding
+
+  init(
+    stream: ChangeStream, table: ChangeStream.Table, part: Part, progress: SnapshotProgress,
+    start: SnapshotSession.Start, keyed: Bool, firstBatchNumber: Int
+  ) {
+    state = SnapshotRowEncoding(
+      stream: stream, table: table, part: part, progress: progress, start: start, keyed: keyed,
+      firstBatchNumber: firstBatchNumber)
+  }
+
+  /// Encodes the rows `read` hands over, each a COPY row: the row held before it is encoded,
+  /// and it is held (``SnapshotRowEncoding/add(_:)``). The state is one access for all of
+  /// them, not one per row and field (a class's stored properties are checked for exclusive
+  /// access at run time).
+  func encodeRows(
+    _ read: ((UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Bool
+  ) throws -> Bool {
+    try Self.encodeRows(into: &state, read)
+  }
+
+  private static func encodeRows(
+    into state: inout SnapshotRowEncoding,
+    _ read: ((UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Bool
+  ) throws -> Bool {
+    try read { try state.add($0) }
+  }
+
+  /// The rows encoded since the last call (``SnapshotRowEncoding/takeBatch(ended:)``).
+  func takeBatch(ended: Bool) throws -> SnapshotBatch {
+    try state.takeBatch(ended: ended)
+  }
+}
+
+/// What a ``SnapshotRowEncoder`` keeps from row to row: the rows held and parsed, the batch
+/// being filled, and what every row of the part shares.
+struct SnapshotRowEncoding {
   private let stream: ChangeStream
   private let table: ChangeStream.Table
-  private let part: Part
+  private let part: SnapshotRowEncoder.Part
   private let progress: SnapshotProgress
   private let start: SnapshotSession.Start
   private let keyed: Bool
@@ -45,6 +82,10 @@ final class SnapshotRowEncoder: @unchecked Sendable {
   private var rowsRead = 0
   private var batch: SnapshotBatch
   private var batchNumber: Int
+  /// Per partition, the encoded events of the batch being filled (``encodes``) and the bytes
+  /// its last batch took, which the next one reserves.
+  private var pieces: [PieceBuilder?]
+  private var pieceBytes: [Int]
   /// The Kafka timestamp and envelope `ts_ms` of the batch's records: one clock reading per
   /// batch.
   private var timestamp: Int64 = 0
@@ -53,7 +94,8 @@ final class SnapshotRowEncoder: @unchecked Sendable {
   private var sourceAndOp = [[UInt8]?](repeating: nil, count: SnapshotMark.allCases.count)
 
   init(
-    stream: ChangeStream, table: ChangeStream.Table, part: Part, progress: SnapshotProgress,
+    stream: ChangeStream, table: ChangeStream.Table, part: SnapshotRowEncoder.Part,
+    progress: SnapshotProgress,
     start: SnapshotSession.Start, keyed: Bool, firstBatchNumber: Int
   ) {
     self.stream = stream
@@ -64,11 +106,13 @@ final class SnapshotRowEncoder: @unchecked Sendable {
     self.keyed = keyed
     self.columns = table.relation.columns.count
     self.batchNumber = firstBatchNumber
-    batch = SnapshotBatch(part: part.index, records: [], keys: [], rows: 0, skipped: 0)
+    pieces = Array(repeating: nil, count: part.encodes ? part.partitions : 0)
+    pieceBytes = Array(repeating: 0, count: pieces.count)
+    batch = SnapshotBatch(part: part.index)
   }
 
   /// Reads one COPY row: the row held before it is encoded, and this one is held.
-  func add(_ line: UnsafeBufferPointer<UInt8>) throws {
+  mutating func add(_ line: UnsafeBufferPointer<UInt8>) throws {
     if batch.rows == 0 { timestamp = currentTimeMillis() }
     CopyTextFormat.parse(line, into: &spare)
     swap(&held, &spare)
@@ -80,18 +124,27 @@ final class SnapshotRowEncoder: @unchecked Sendable {
 
   /// The rows encoded since the last call, and the partition a keyless part's next batch
   /// goes to. At the end of the COPY (`ended`), the held row is encoded as its last.
-  func takeBatch(ended: Bool) throws -> SnapshotBatch {
+  mutating func takeBatch(ended: Bool) throws -> SnapshotBatch {
     if ended, isHolding {
       isHolding = false
       try encode(held, isFirst: rowsRead == 1, isLast: true)
     }
+    for partition in pieces.indices {
+      guard let piece = pieces[partition] else { continue }
+      pieces[partition] = nil
+      pieceBytes[partition] = piece.records.recordBytes + 1024
+      batch.pieces.append(
+        .init(
+          partition: partition, records: piece.records, last: piece.last,
+          lastKey: piece.lastKey, lastIndex: piece.lastIndex))
+    }
     let taken = batch
-    batch = SnapshotBatch(part: part.index, records: [], keys: [], rows: 0, skipped: 0)
+    batch = SnapshotBatch(part: part.index)
     batchNumber += 1
     return taken
   }
 
-  private func encode(_ row: CopyRow, isFirst: Bool, isLast: Bool) throws {
+  private mutating func encode(_ row: CopyRow, isFirst: Bool, isLast: Bool) throws {
     guard row.fields.count >= columns + (keyed ? part.boundaries.count : 1) else {
       throw PostgresError(sqlState: nil, message: "a COPY row of \(part.name) has too few fields")
     }
@@ -125,15 +178,45 @@ final class SnapshotRowEncoder: @unchecked Sendable {
         batch.skipped += 1
         return
       }
-      if part.partitionsKeys { partition = keyPartition }
+      if part.encodes { partition = keyPartition }
     } else {
       key = row.fields[row.fields.count - 1].map { Array(row.bytes[$0]) } ?? []
+    }
+    if part.encodes {
+      // (A keyed table's events all have keys: the partition is only nil without one.)
+      let partition = partition ?? 0
+      // The partition's last event is held back for the writer, which gives it its position.
+      let last = OutgoingRecord(
+        timestamp: timestamp, key: read.key, value: read.value, headers: read.headers)
+      // Taken out and put back: two accesses to the encoder's state, not one per field.
+      if var piece = pieces[partition].take() {
+        piece.records.append(piece.last)
+        piece.last = last
+        piece.lastKey = key
+        piece.lastIndex = batch.encodedCount
+        pieces[partition] = piece
+      } else {
+        pieces[partition] = PieceBuilder(
+          records: EncodedRecords(capacity: pieceBytes[partition]), last: last, lastKey: key,
+          lastIndex: batch.encodedCount)
+      }
+      batch.topic = read.topic
+      batch.encodedCount += 1
+      return
     }
     batch.records.append(
       SourceRecord(
         topic: read.topic, partition: partition, key: read.key, value: read.value,
         headers: read.headers, timestamp: timestamp, position: nil))
     batch.keys.append(key)
+  }
+
+  /// One partition's events of the batch being filled.
+  private struct PieceBuilder {
+    var records: EncodedRecords
+    var last: OutgoingRecord
+    var lastKey: [UInt8]
+    var lastIndex: Int
   }
 
   /// Whether an ended segment already wrote this row: its key is within that segment's part

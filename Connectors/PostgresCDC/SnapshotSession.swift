@@ -253,7 +253,7 @@ final class SnapshotSession: @unchecked Sendable {
   /// false once the COPY has ended.
   func read(reader: Int, max: Int, into encoder: SnapshotRowEncoder) async throws -> Bool {
     try await run(on: reader) { connection in
-      try connection.copyOut(max: max) { try encoder.add($0) }
+      try encoder.encodeRows { rows in try connection.copyOut(max: max, rows) }
     }
   }
 

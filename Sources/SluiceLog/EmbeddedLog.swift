@@ -143,6 +143,34 @@ public final class EmbeddedLog: Sendable {
     }
   }
 
+  /// Appends records a source encoded itself as one batch (their header is written into the
+  /// room they left for it) and returns the first one's offset, as ``append(_:topic:partition:)``.
+  public func append(encoded records: EncodedRecords, topic: String, partition p: Int)
+    async throws -> Int64
+  {
+    guard !records.isEmpty else { return try offsets(topic: topic, partition: p).end }
+    if records.largestPayload > configuration.maxRecordBytes {
+      throw LogError.recordTooLarge(
+        size: records.largestPayload, limit: configuration.maxRecordBytes)
+    }
+    for timestamp in [records.minTimestamp, records.maxTimestamp]
+    where !RecordTimestamp.valid.contains(timestamp) {
+      throw LogError.timestampOutOfRange(timestamp)
+    }
+    try checkOpen()
+    let log = try partition(topic, p)
+    guard let committer = committer.withLock({ $0 }) else { throw LogError.closed }
+    let count = records.count
+    return try await withCheckedThrowingContinuation { continuation in
+      // Framed here, so the queued append holds the only reference to the buffer (which the
+      // writer thread hands to `buffers` once it is written).
+      committer.submit(
+        .init(
+          partition: log, batch: RecordBatch.frame(records), recordCount: count,
+          continuation: continuation))
+    }
+  }
+
   /// Records from `offset`; with `committedOnly` (read_committed), only those below the
   /// partition's last stable offset and none of an aborted transaction.
   public func read(

@@ -75,6 +75,17 @@ public final class EmbeddedTopicStore: TopicStore {
     return base
   }
 
+  public func append(encoded records: EncodedRecords, to partition: TopicPartition)
+    async throws -> Int64
+  {
+    let base = try await translatingLogErrors {
+      try await log.append(
+        encoded: records, topic: partition.topic, partition: partition.partition)
+    }
+    wakeReaders()
+    return base
+  }
+
   /// Tells readers waiting in ``waitForAppends(after:timeout:)`` that a partition grew.
   func wakeReaders() { signal.signal() }
 

@@ -12,7 +12,7 @@ import SluiceCore
 /// of time gets its offset written in when the writer places it.
 enum RecordBatch {
   /// Bytes before the records.
-  static let headerSize = 61
+  static let headerSize = EncodedRecords.headerSize
   /// Bytes of baseOffset + batchLength, which `batchLength` does not count.
   static let logOverhead = 12
   /// The magic byte (2 for RecordBatch v2): a cheap first test of whether bytes start a batch.
@@ -23,62 +23,41 @@ enum RecordBatch {
   /// Encodes records as one batch with base offset 0, into `buffer`'s storage when it is
   /// large enough (see ``BatchBufferPool``).
   static func encode(_ records: [LogRecord], reusing buffer: consuming [UInt8] = []) -> [UInt8] {
-    let baseTimestamp = records.first?.timestamp ?? 0
-    var maxTimestamp = baseTimestamp
-    var capacity = headerSize
-    for record in records {
-      maxTimestamp = max(maxTimestamp, record.timestamp)
-      capacity += record.payloadSize + 24
-    }
-    var w = ByteWriter(reusing: consume buffer, capacity: capacity)
-    w.int64(0)  // baseOffset, written by the segment when it places the batch
-    w.int32(0)  // batchLength, filled below
-    w.int32(-1)  // partitionLeaderEpoch
-    w.int8(2)  // magic
-    w.int32(0)  // crc, filled below
-    w.int16(0)  // attributes: no compression, CreateTime, not transactional
-    w.int32(Int32(records.count - 1))  // lastOffsetDelta
-    w.int64(baseTimestamp)
-    w.int64(maxTimestamp)
-    w.int64(-1)  // producerId
-    w.int16(-1)  // producerEpoch
-    w.int32(-1)  // baseSequence
-    w.int32(Int32(records.count))
-    for (delta, record) in records.enumerated() {
-      // The length prefix comes first, so size the record before writing it in place.
-      let timestampDelta = record.timestamp - baseTimestamp
-      var size = 1 + ByteWriter.varintSize(timestampDelta) + ByteWriter.varintSize(Int64(delta))
-      size += lengthPrefixedSize(record.key) + lengthPrefixedSize(record.value)
-      size += ByteWriter.varintSize(Int64(record.headers.count))
-      for header in record.headers {
-        let name = header.name.utf8.count
-        size += ByteWriter.varintSize(Int64(name)) + name + lengthPrefixedSize(header.value)
-      }
-      w.varint(Int64(size))
-      w.int8(0)  // record attributes
-      w.varint(timestampDelta)
-      w.varint(Int64(delta))
-      w.lengthPrefixed(record.key)
-      w.lengthPrefixed(record.value)
-      w.varint(Int64(record.headers.count))
-      for header in record.headers {
-        w.lengthPrefixed(Array(header.name.utf8))
-        w.lengthPrefixed(header.value)
-      }
-    }
-    // Patched in place: a copy of the array here would copy the whole batch.
-    w.bytes.withUnsafeMutableBytes { raw in
-      raw.storeBytes(
-        of: UInt32(raw.count - logOverhead).bigEndian, toByteOffset: 8, as: UInt32.self)
-      let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[attributesOffset...]))
-      raw.storeBytes(of: crc.bigEndian, toByteOffset: crcOffset, as: UInt32.self)
-    }
-    return w.bytes
+    var capacity = 0
+    for record in records { capacity += record.payloadSize + 24 }
+    let encoded = EncodedRecords(reusing: buffer, capacity: capacity)
+    for record in records { encoded.append(record) }
+    return frame(encoded)
   }
 
-  private static func lengthPrefixedSize(_ data: [UInt8]?) -> Int {
-    guard let data else { return ByteWriter.varintSize(-1) }
-    return ByteWriter.varintSize(Int64(data.count)) + data.count
+  /// The batch of `encoded`'s records with base offset 0: the header is written into the room
+  /// the records left for it, so the records are not copied.
+  static func frame(_ encoded: EncodedRecords) -> [UInt8] {
+    let count = encoded.count
+    let baseTimestamp = encoded.firstTimestamp
+    let maxTimestamp = encoded.maxTimestamp
+    var bytes = encoded.takeBytes()
+    // Patched in place: a copy of the array here would copy the whole batch.
+    bytes.withUnsafeMutableBytes { raw in
+      func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+        raw.storeBytes(of: value.bigEndian, toByteOffset: offset, as: T.self)
+      }
+      put(Int64(0), at: 0)  // baseOffset, written by the segment when it places the batch
+      put(Int32(raw.count - logOverhead), at: 8)  // batchLength
+      put(Int32(-1), at: 12)  // partitionLeaderEpoch
+      put(Int8(2), at: magicOffset)
+      put(Int16(0), at: attributesOffset)  // no compression, CreateTime, not transactional
+      put(Int32(count - 1), at: 23)  // lastOffsetDelta
+      put(baseTimestamp, at: 27)
+      put(maxTimestamp, at: 35)
+      put(Int64(-1), at: 43)  // producerId
+      put(Int16(-1), at: 51)  // producerEpoch
+      put(Int32(-1), at: 53)  // baseSequence
+      put(Int32(count), at: 57)
+      let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[attributesOffset...]))
+      put(crc, at: crcOffset)
+    }
+    return bytes
   }
 
   /// The fixed fields a reader needs to walk a segment without decoding records.

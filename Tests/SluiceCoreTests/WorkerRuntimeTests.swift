@@ -59,6 +59,57 @@ final class WorkerRuntimeTests: XCTestCase {
     XCTAssertEqual(committed, SourcePosition(SourcePosition.hex(15)))
   }
 
+  /// A send the source encoded itself: each partition's records as encoded, its last record
+  /// with the connector's headers and its position (which a restart finds), the send's
+  /// position committed; a partition whose send is not past its durable position is skipped.
+  func testAnEncodedSendWritesEachPartitionWithItsPositionOnTheLastRecord() async throws {
+    let offsets = try FileOffsetStore(directory: directory.appendingPathComponent("offsets").path)
+    let writer = makeWriter(offsets)
+    XCTAssertFalse(writer.transformsRecords)
+    func send(_ numbers: ClosedRange<Int>, to partition: Int) -> EncodedSend {
+      let records = EncodedRecords()
+      for n in numbers.dropLast() {
+        records.append(OutgoingRecord(timestamp: 1_000 + Int64(n), key: nil, value: Array("v\(n)".utf8)))
+      }
+      return EncodedSend(
+        partition: TopicPartition("events", partition), records: records,
+        last: OutgoingRecord(
+          timestamp: 1_000 + Int64(numbers.upperBound), key: nil,
+          value: Array("v\(numbers.upperBound)".utf8)),
+        position: SourcePosition(SourcePosition.hex(UInt64(numbers.upperBound))))
+    }
+    try await writer.send(
+      encoded: [send(1...3, to: 0), send(4...5, to: 1)],
+      committing: SourcePosition(SourcePosition.hex(5)))
+    // Partition 0 is at 3 already: its share of this send is a replay.
+    try await writer.send(
+      encoded: [send(2...3, to: 0), send(6...6, to: 1)],
+      committing: SourcePosition(SourcePosition.hex(6)))
+
+    func values(_ partition: Int) async throws -> [Record] {
+      try await store.read(
+        from: TopicPartition("events", partition), offset: 0, maxRecords: 100, maxBytes: 1 << 20)
+    }
+    let first = try await values(0)
+    let second = try await values(1)
+    XCTAssertEqual(first.map { String(decoding: $0.value!, as: UTF8.self) }, ["v1", "v2", "v3"])
+    XCTAssertEqual(second.map { String(decoding: $0.value!, as: UTF8.self) }, ["v4", "v5", "v6"])
+    XCTAssertEqual(first.map(\.timestamp), [1_001, 1_002, 1_003])
+    XCTAssertEqual(first.first?.headers, [], "only the last record carries the headers")
+    XCTAssertEqual(first.last?.header(SourceHeaders.connector), Array("probe".utf8))
+    XCTAssertEqual(
+      first.last?.header(SourceHeaders.position), Array(SourcePosition.hex(3).utf8))
+    XCTAssertEqual(
+      second.last?.header(SourceHeaders.position), Array(SourcePosition.hex(6).utf8))
+    try await writer.flushCommits()
+    let committed = try await offsets.sourcePosition(connector: "probe")
+    XCTAssertEqual(committed, SourcePosition(SourcePosition.hex(6)))
+    // A restarted writer finds each partition's position in its last record.
+    let restarted = makeWriter(offsets)
+    let durable = try await restarted.lastDurablePosition(in: TopicPartition("events", 1))
+    XCTAssertEqual(durable, SourcePosition(SourcePosition.hex(6)))
+  }
+
   /// Sends commit their position in the background, newest last; an explicit commit is on disk
   /// when it returns.
   func testPositionsAreCommittedInOrderWithoutTheSendWaitingAndACommitIsDurableOnReturn()

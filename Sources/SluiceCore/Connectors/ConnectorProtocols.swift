@@ -24,6 +24,14 @@ public protocol SourceTaskContext: Sendable {
   func prepare(_ records: consuming [SourceRecord]) throws -> PreparedSend
   /// Writes a prepared batch, as ``send(_:)-([SourceRecord])`` does.
   func send(_ prepared: consuming PreparedSend) async throws -> [RecordMetadata]
+  /// Writes records the source encoded itself, one ``EncodedSend`` per partition, commits
+  /// `position` with them (the send's last), and returns when they are durable: for a source
+  /// of many small records (the snapshot), whose records then never become objects of their
+  /// own. Only where ``transformsRecords`` is false and the source picked each record's
+  /// partition as the producer would; a partition whose send is not past the position durable
+  /// there is skipped whole, as a replay.
+  func send(encoded sends: consuming [EncodedSend], committing position: SourcePosition?)
+    async throws
   /// Whether the connector has transforms, which may change a record's topic, key or
   /// partition. Without them a record goes where the source sees it go: a source that sends
   /// many records per partition (the snapshot) may then give a position only to each

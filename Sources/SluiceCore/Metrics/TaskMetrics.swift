@@ -61,10 +61,15 @@ struct TaskMetrics: Sendable {
 
   /// Counts a batch that reached its destination, and its size.
   func count<Batch: Collection>(_ batch: Batch, bytes: (Batch.Element) -> Int) {
-    guard !batch.isEmpty else { return }
-    records.increment(by: Int64(batch.count))
-    self.bytes.increment(by: Int64(batch.reduce(0) { $0 + bytes($1) }))
-    batchRecords.record(batch.count)
+    count(records: batch.count, bytes: batch.reduce(0) { $0 + bytes($1) })
+  }
+
+  /// Counts a batch of `records` records of `bytes` key and value bytes.
+  func count(records count: Int, bytes: Int) {
+    guard count > 0 else { return }
+    records.increment(by: Int64(count))
+    self.bytes.increment(by: Int64(bytes))
+    batchRecords.record(count)
   }
 
   /// Counts an offset commit that took `duration`.

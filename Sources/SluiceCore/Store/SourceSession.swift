@@ -15,6 +15,11 @@ public protocol SourceSession: Sendable {
   /// never before the records it covers are durable.
   func write(_ batches: [(TopicPartition, [OutgoingRecord])], committing position: SourcePosition?)
     async throws -> [Int64]
+  /// ``write(_:committing:)`` for records a source encoded itself (``EncodedRecords``).
+  func write(
+    encoded batches: [(TopicPartition, EncodedRecords)],
+    committing position: SourcePosition?
+  ) async throws -> [Int64]
   /// Commits a position without records and returns when it is durable.
   func commit(_ position: SourcePosition) async throws
   /// Returns once every position committed so far is durable: a stopping task calls it before
@@ -31,6 +36,16 @@ public protocol SourceSession: Sendable {
 }
 
 extension SourceSession {
+  /// Decodes the records and writes them: for a session whose store encodes its own batches.
+  public func write(
+    encoded batches: [(TopicPartition, EncodedRecords)],
+    committing position: SourcePosition?
+  ) async throws -> [Int64] {
+    var decoded: [(TopicPartition, [OutgoingRecord])] = []
+    for (tp, records) in batches { decoded.append((tp, try records.decoded())) }
+    return try await write(decoded, committing: position)
+  }
+
   public func resetPosition() async throws {
     throw OffsetStoreError(message: "this store cannot forget a source position")
   }
@@ -70,6 +85,15 @@ public struct DurableAppendSession: SourceSession {
     _ batches: [(TopicPartition, [OutgoingRecord])], committing position: SourcePosition?
   ) async throws -> [Int64] {
     let bases = try await store.append(batches)
+    if let position { try await committer.schedule(position) }
+    return bases
+  }
+
+  public func write(
+    encoded batches: [(TopicPartition, EncodedRecords)],
+    committing position: SourcePosition?
+  ) async throws -> [Int64] {
+    let bases = try await store.append(encoded: batches)
     if let position { try await committer.schedule(position) }
     return bases
   }

@@ -90,6 +90,11 @@ public protocol TopicStore: Sendable {
   /// Appends records to one partition as one batch and returns the offset of the first one.
   /// Returns only when the batch is as durable as the store's fsync policy promises.
   func append(_ records: [OutgoingRecord], to partition: TopicPartition) async throws -> Int64
+  /// Appends records a source encoded itself as one batch, as ``append(_:to:)`` does. A store
+  /// that writes Kafka's batches as they are (the embedded log) frames the bytes; the default
+  /// decodes them and appends the records.
+  func append(encoded records: EncodedRecords, to partition: TopicPartition) async throws
+    -> Int64
 
   /// Records from `offset` on, at most `maxRecords` (and roughly `maxBytes`, but at least one).
   /// An offset at or past the end gives an empty array; one below the start throws
@@ -147,10 +152,36 @@ extension TopicStore {
   /// batch's base offset in the order given. If one partition fails, others may have been
   /// written (as with Kafka).
   public func append(_ batches: [(TopicPartition, [OutgoingRecord])]) async throws -> [Int64] {
+    try await appendAll(batches) { records, tp in try await self.append(records, to: tp) }
+  }
+
+  /// Appends each partition's encoded records as one batch, all partitions at once, as
+  /// ``append(_:)-([(TopicPartition,[OutgoingRecord])])`` does.
+  public func append(encoded batches: [(TopicPartition, EncodedRecords)]) async throws
+    -> [Int64]
+  {
+    try await appendAll(batches) { records, tp in try await self.append(encoded: records, to: tp) }
+  }
+
+  public func append(encoded records: EncodedRecords, to partition: TopicPartition)
+    async throws -> Int64
+  {
+    try await append(records.decoded(), to: partition)
+  }
+
+  private func appendAll<Records: Sendable>(
+    _ batches: [(TopicPartition, Records)],
+    _ append: @escaping @Sendable (Records, TopicPartition) async throws -> Int64
+  ) async throws -> [Int64] {
     var bases = [Int64](repeating: 0, count: batches.count)
+    // One partition (a source's usual send) is appended where it is, not in a child task.
+    if batches.count == 1 {
+      bases[0] = try await append(batches[0].1, batches[0].0)
+      return bases
+    }
     try await withThrowingTaskGroup(of: (Int, Int64).self) { group in
       for (i, (tp, records)) in batches.enumerated() {
-        group.addTask { (i, try await self.append(records, to: tp)) }
+        group.addTask { (i, try await append(records, tp)) }
       }
       for try await (i, base) in group { bases[i] = base }
     }

@@ -135,6 +135,51 @@ final class SourceWriter: SourceTaskContext {
     return results.map { $0! }
   }
 
+  func send(encoded sends: consuming [EncodedSend], committing position: SourcePosition?)
+    async throws
+  {
+    guard !sends.isEmpty else { return }
+    // Transforms work on records, which encoded sends do not have: a source asks first.
+    precondition(transforms.isEmpty, "an encoded send on a connector with transforms")
+    try await gate.waitWhilePaused()
+    var batches: [(TopicPartition, EncodedRecords)] = []
+    var positions: [SourcePosition] = []
+    var partitionCounts: [String: Int] = [:]
+    while var send = sends.popLast() {
+      let tp = send.partition
+      let count: Int
+      if let known = partitionCounts[tp.topic] {
+        count = known
+      } else {
+        count = try await store.ensureTopic(tp.topic)
+        partitionCounts[tp.topic] = count
+      }
+      guard tp.partition >= 0 && tp.partition < count else {
+        throw TopicStoreError.unknownPartition(tp.topic, tp.partition, partitions: count)
+      }
+      if let durable = try await lastDurablePosition(tp), send.position <= durable { continue }
+      send.last.headers += [
+        RecordHeader(SourceHeaders.connector, connectorName),
+        RecordHeader(SourceHeaders.position, send.position.text),
+      ]
+      send.records.append(send.last)
+      batches.append((tp, send.records))
+      positions.append(send.position)
+    }
+    // Popped from the end: back in the order given.
+    batches.reverse()
+    positions.reverse()
+    status.topics.note(connectorName, batches.lazy.map(\.0.topic))
+    let started = ContinuousClock.now
+    _ = try await session.write(encoded: batches, committing: position)
+    metrics.delivery.record(duration: ContinuousClock.now - started)
+    for (_, records) in batches {
+      metrics.count(records: records.count, bytes: records.keyValueBytes)
+    }
+    if position != nil { metrics.offsetCommits.increment() }
+    for ((tp, _), position) in zip(batches, positions) { await state.advance(tp, to: position) }
+  }
+
   func commit(_ position: SourcePosition) async throws {
     let started = ContinuousClock.now
     try await session.commit(position)

@@ -1,0 +1,189 @@
+/// One partition's records already in Kafka's record format (RecordBatch v2, uncompressed), in
+/// one buffer that leaves room for the batch's header: what a source that makes many small
+/// records (a snapshot) builds on its own threads, so the store frames, checksums and writes
+/// them without looking at a record, and no record becomes an object of its own
+/// (``SourceTaskContext/send(encoded:committing:)``). The embedded log encodes its batches
+/// with it too.
+///
+/// A class, used by one task at a time: the source fills it and hands it to the send, which
+/// takes the buffer out (``takeBytes()``) to write the header into. A value would be copied
+/// whole there whenever a second copy of it were still alive on the way (a capture, an
+/// argument), and a send's buffer is megabytes.
+///
+/// Each record is `length varint | attributes i8 | timestampDelta varint | offsetDelta varint |
+/// key | value | header count varint | headers`, lengths and deltas zigzag varints, deltas from
+/// the first record's timestamp and offset (Kafka's protocol guide, "Record").
+public final class EncodedRecords: @unchecked Sendable {
+  /// Bytes of the batch header before the records: the first bytes of ``bytes``, zero until
+  /// the store fills them in.
+  public static let headerSize = 61
+
+  /// What the records hold so far, in one stored value: each access to a class's stored
+  /// property is checked for exclusivity at run time, so a record's append makes one.
+  private struct Contents {
+    var bytes: [UInt8]
+    var count = 0
+    var firstTimestamp: Int64 = 0
+    var minTimestamp: Int64 = 0
+    var maxTimestamp: Int64 = 0
+    var largestPayload = 0
+    var keyValueBytes = 0
+
+    mutating func append(
+      timestamp: Int64, key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader]
+    ) {
+      if count == 0 {
+        firstTimestamp = timestamp
+        minTimestamp = timestamp
+        maxTimestamp = timestamp
+      } else {
+        minTimestamp = min(minTimestamp, timestamp)
+        maxTimestamp = max(maxTimestamp, timestamp)
+      }
+      let keyValue = (key?.count ?? 0) + (value?.count ?? 0)
+      var payload = keyValue
+      for header in headers { payload += header.name.utf8.count + (header.value?.count ?? 0) }
+      // Wrapping: a timestamp far from the first is refused by the store (its valid range),
+      // and must not trap here first.
+      EncodedRecords.write(
+        into: &bytes, timestampDelta: timestamp &- firstTimestamp, offsetDelta: Int64(count),
+        key: key, value: value, headers: headers)
+      count += 1
+      largestPayload = max(largestPayload, payload)
+      keyValueBytes += keyValue
+    }
+  }
+
+  private var contents: Contents
+
+  /// The header's room, then the records.
+  public var bytes: [UInt8] { contents.bytes }
+  public var count: Int { contents.count }
+  /// The first record's timestamp (the batch's base), the smallest and the largest.
+  public var firstTimestamp: Int64 { contents.firstTimestamp }
+  public var minTimestamp: Int64 { contents.minTimestamp }
+  public var maxTimestamp: Int64 { contents.maxTimestamp }
+  /// Key, value and header bytes of the largest record: what a store's record limit is about.
+  public var largestPayload: Int { contents.largestPayload }
+  /// Key and value bytes of all of them (the runtime's `bytes` metric).
+  public var keyValueBytes: Int { contents.keyValueBytes }
+
+  /// Empty, in `buffer`'s storage (a buffer used before, kept to spare `malloc` the pages)
+  /// with room for `capacity` bytes of records.
+  public init(reusing buffer: consuming [UInt8] = [], capacity: Int = 0) {
+    var bytes = consume buffer
+    bytes.removeAll(keepingCapacity: true)
+    bytes.reserveCapacity(Self.headerSize + capacity)
+    bytes.append(contentsOf: repeatElement(0, count: Self.headerSize))
+    contents = Contents(bytes: bytes)
+  }
+
+  public var isEmpty: Bool { count == 0 }
+
+  /// Bytes of records (the buffer without the header's room).
+  public var recordBytes: Int { contents.bytes.count - Self.headerSize }
+
+  public func append(_ record: OutgoingRecord) {
+    contents.append(
+      timestamp: record.timestamp, key: record.key, value: record.value, headers: record.headers)
+  }
+
+  /// Appends one record at offset delta ``count``.
+  public func append(
+    timestamp: Int64, key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader]
+  ) {
+    contents.append(timestamp: timestamp, key: key, value: value, headers: headers)
+  }
+
+  /// One record's bytes.
+  fileprivate static func write(
+    into bytes: inout [UInt8], timestampDelta: Int64, offsetDelta: Int64, key: [UInt8]?,
+    value: [UInt8]?, headers: [RecordHeader]
+  ) {
+    // The length prefix comes first, so the record is sized before it is written.
+    var size = 1 + varintSize(timestampDelta) + varintSize(offsetDelta)
+    size += lengthPrefixedSize(key?.count) + lengthPrefixedSize(value?.count)
+    size += varintSize(Int64(headers.count))
+    for header in headers {
+      size +=
+        lengthPrefixedSize(header.name.utf8.count) + lengthPrefixedSize(header.value?.count)
+    }
+    varint(Int64(size), to: &bytes)
+    bytes.append(0)  // record attributes
+    varint(timestampDelta, to: &bytes)
+    varint(offsetDelta, to: &bytes)
+    lengthPrefixed(key, to: &bytes)
+    lengthPrefixed(value, to: &bytes)
+    varint(Int64(headers.count), to: &bytes)
+    for header in headers {
+      varint(Int64(header.name.utf8.count), to: &bytes)
+      bytes.append(contentsOf: header.name.utf8)
+      lengthPrefixed(header.value, to: &bytes)
+    }
+  }
+
+  /// The records again, for a store that does not take the encoded form (it encodes its own).
+  public func decoded() throws -> [OutgoingRecord] {
+    try bytes.withUnsafeBytes { raw in
+      var r = BigEndianReader(UnsafeRawBufferPointer(rebasing: raw[Self.headerSize...]))
+      var records: [OutgoingRecord] = []
+      records.reserveCapacity(count)
+      for _ in 0..<count {
+        _ = try r.varint()  // length
+        _ = try r.int8()  // attributes
+        let timestamp = firstTimestamp &+ (try r.varint())
+        _ = try r.varint()  // offset delta
+        let key = try r.lengthPrefixed()
+        let value = try r.lengthPrefixed()
+        var headers: [RecordHeader] = []
+        for _ in 0..<(try r.varint()) {
+          let name = String(decoding: try r.lengthPrefixed() ?? [], as: UTF8.self)
+          headers.append(RecordHeader(name: name, value: try r.lengthPrefixed()))
+        }
+        records.append(
+          OutgoingRecord(timestamp: timestamp, key: key, value: value, headers: headers))
+      }
+      return records
+    }
+  }
+
+  /// Hands the buffer over (the store writes the header into it), leaving none here: the
+  /// last use of the records, which keep only their count and timestamps.
+  public func takeBytes() -> [UInt8] {
+    var taken: [UInt8] = []
+    swap(&taken, &contents.bytes)
+    return taken
+  }
+
+  private static func varint(_ v: Int64, to bytes: inout [UInt8]) {
+    var z = UInt64(bitPattern: (v << 1) ^ (v >> 63))
+    while z >= 0x80 {
+      bytes.append(UInt8(truncatingIfNeeded: z) | 0x80)
+      z >>= 7
+    }
+    bytes.append(UInt8(z))
+  }
+
+  /// Length-prefixed bytes; nil is length -1.
+  private static func lengthPrefixed(_ data: [UInt8]?, to bytes: inout [UInt8]) {
+    guard let data else { return varint(-1, to: &bytes) }
+    varint(Int64(data.count), to: &bytes)
+    bytes.append(contentsOf: data)
+  }
+
+  /// Bytes of a zigzag varint.
+  public static func varintSize(_ v: Int64) -> Int {
+    var z = UInt64(bitPattern: (v << 1) ^ (v >> 63))
+    var n = 1
+    while z >= 0x80 {
+      z >>= 7
+      n += 1
+    }
+    return n
+  }
+
+  private static func lengthPrefixedSize(_ count: Int?) -> Int {
+    guard let count else { return varintSize(-1) }
+    return varintSize(Int64(count)) + count
+  }
+}

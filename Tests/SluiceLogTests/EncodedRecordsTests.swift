@@ -1,0 +1,103 @@
+import Foundation
+import SluiceCore
+import XCTest
+
+@testable import SluiceLog
+
+/// Records a source encodes itself (``EncodedRecords``): the same bytes the log encodes, read
+/// back as written, decoded again for stores that encode their own, and refused as the log
+/// refuses records.
+final class EncodedRecordsTests: LogTestCase {
+  private func sample() -> [LogRecord] {
+    [
+      record(1),
+      // Older than the first: a negative timestamp delta.
+      LogRecord(timestamp: 1_600_000_000_000, key: nil, value: Array("v".utf8)),
+      LogRecord(
+        timestamp: 1_700_000_000_500, key: Array("k".utf8), value: nil,
+        headers: [
+          LogHeader(name: "a", value: nil), LogHeader(name: "é", value: Array("x".utf8)),
+        ]),
+      record(4, size: 300),
+    ]
+  }
+
+  func testTheLogsBatchOfEncodedRecordsIsByteForByteTheBatchOfTheRecords() {
+    let records = sample()
+    let encoded = EncodedRecords()
+    for record in records { encoded.append(record) }
+    XCTAssertEqual(encoded.count, 4)
+    XCTAssertEqual(encoded.firstTimestamp, 1_700_000_000_001)
+    XCTAssertEqual(encoded.minTimestamp, 1_600_000_000_000)
+    XCTAssertEqual(encoded.maxTimestamp, 1_700_000_000_500)
+    XCTAssertEqual(encoded.largestPayload, record(4, size: 300).payloadSize)
+    XCTAssertEqual(
+      encoded.keyValueBytes, records.reduce(0) { $0 + ($1.key?.count ?? 0) + ($1.value?.count ?? 0) })
+    XCTAssertEqual(try encoded.decoded(), records)
+
+    let batch = RecordBatch.frame(encoded)
+    XCTAssertTrue(encoded.bytes.isEmpty, "the buffer went to the batch, not a copy")
+    let header = batch.withUnsafeBytes { RecordBatch.header($0) }
+    XCTAssertEqual(header?.recordCount, 4)
+    XCTAssertEqual(header?.lastOffsetDelta, 3)
+    XCTAssertEqual(header?.baseTimestamp, 1_700_000_000_001)
+    XCTAssertEqual(header?.maxTimestamp, 1_700_000_000_500)
+    XCTAssertEqual(header?.size, batch.count)
+    XCTAssertTrue(batch.withUnsafeBytes { RecordBatch.crcIsValid($0, header: header!) })
+    var decoded: [StoredLogRecord] = []
+    XCTAssertNoThrow(
+      try batch.withUnsafeBytes {
+        try RecordBatch.records(
+          $0, header: header!, from: 0, below: 4, into: &decoded, limit: 10)
+      })
+    XCTAssertEqual(
+      decoded.map {
+        LogRecord(timestamp: $0.timestamp, key: $0.key, value: $0.value, headers: $0.headers)
+      }, records)
+    XCTAssertEqual(decoded.map(\.offset), [0, 1, 2, 3])
+  }
+
+  func testEncodedRecordsAppendToThePartitionAfterRecordsAndReadBack() async throws {
+    let log = try EmbeddedLog(directory: directory)
+    try log.createTopic("t", partitions: 1)
+    _ = try await log.append([record(0)], topic: "t", partition: 0)
+    let encoded = EncodedRecords(capacity: 1024)
+    for record in sample() { encoded.append(record) }
+    let base = try await log.append(encoded: encoded, topic: "t", partition: 0)
+    XCTAssertEqual(base, 1)
+    let all = try readAll(log, "t")
+    XCTAssertEqual(all.map(\.offset), [0, 1, 2, 3, 4])
+    XCTAssertEqual(
+      all.dropFirst().map {
+        LogRecord(timestamp: $0.timestamp, key: $0.key, value: $0.value, headers: $0.headers)
+      }, sample())
+    log.close()
+  }
+
+  func testEncodedRecordsOverTheLimitOrOutOfTimeAreRefusedAndNothingIsWritten() async throws {
+    let log = try EmbeddedLog(
+      directory: directory, configuration: LogConfiguration(maxRecordBytes: 1000))
+    try log.createTopic("t", partitions: 1)
+    let large = EncodedRecords()
+    large.append(record(1))
+    large.append(record(2, size: 5000))
+    do {
+      _ = try await log.append(encoded: large, topic: "t", partition: 0)
+      XCTFail("expected recordTooLarge")
+    } catch LogError.recordTooLarge(let size, let limit) {
+      XCTAssertGreaterThan(size, 5000)
+      XCTAssertEqual(limit, 1000)
+    }
+    let early = EncodedRecords()
+    early.append(record(1))
+    early.append(LogRecord(timestamp: -5, key: nil, value: nil))
+    do {
+      _ = try await log.append(encoded: early, topic: "t", partition: 0)
+      XCTFail("expected timestampOutOfRange")
+    } catch LogError.timestampOutOfRange(let timestamp) {
+      XCTAssertEqual(timestamp, -5)
+    }
+    XCTAssertEqual(try log.offsets(topic: "t", partition: 0).end, 0)
+    log.close()
+  }
+}
