@@ -164,6 +164,7 @@ struct InitialSnapshot {
     // partition they pick, and only each partition's last of a send gets a position
     // (``SourceTaskContext/send(encoded:committing:)``).
     let encodes = !context.transformsRecords
+    let store = context.store
     metrics.snapshotRemainingTables(Set(work.map { progress.table(ofPart: $0.part) }).count)
 
     let encoderCopy = ReaderEncoder(value: encoder)
@@ -173,7 +174,8 @@ struct InitialSnapshot {
           do {
             try await Self.readParts(
               reader: reader, session: session, handOff: handOff, progress: frozen,
-              infos: infos, encoder: encoderCopy.value, start: start, encodes: encodes)
+              infos: infos, encoder: encoderCopy.value, start: start, encodes: encodes,
+              store: store)
             await handOff.readerEnded(nil)
           } catch {
             await handOff.readerEnded(error)
@@ -346,7 +348,7 @@ struct InitialSnapshot {
   private static func readParts(
     reader: Int, session: SnapshotSession, handOff: SnapshotHandOff, progress: SnapshotProgress,
     infos: [Int: TableInfo], encoder: ChangeStream, start: SnapshotSession.Start,
-    encodes: Bool
+    encodes: Bool, store: any TopicStore
   ) async throws {
     while let work = await handOff.next() {
       let tableIndex = progress.table(ofPart: work.part)
@@ -363,7 +365,7 @@ struct InitialSnapshot {
           partitions: info.partitions,
           startsTable: work.after == nil && part.after == nil && part.firstBlock == nil,
           endsTable: part.upTo == nil && part.endBlock == nil, boundaries: work.boundaries,
-          encodes: encodes),
+          encodes: encodes, store: store),
         progress: progress, start: start, keyed: keyed, firstBatchNumber: reader)
       var more = true
       while more {

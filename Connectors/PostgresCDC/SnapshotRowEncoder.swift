@@ -24,8 +24,10 @@ final class SnapshotRowEncoder: @unchecked Sendable {
     var boundaries: [String]
     /// Whether the events are encoded here in Kafka's format (``SnapshotBatch/pieces``), each
     /// keyed row's partition picked from its key as the producer would: when no transform may
-    /// change them (``SourceTaskContext/transformsRecords``).
+    /// change them (``SourceTaskContext/transformsRecords``), into the store's recycled
+    /// buffers (``TopicStore/recycledBuffer()``).
     var encodes: Bool
+    var store: (any TopicStore)?
   }
 
   private var state: SnapshotRowEncoding
@@ -197,8 +199,9 @@ struct SnapshotRowEncoding {
         pieces[partition] = piece
       } else {
         pieces[partition] = PieceBuilder(
-          records: EncodedRecords(capacity: pieceBytes[partition]), last: last, lastKey: key,
-          lastIndex: batch.encodedCount)
+          records: EncodedRecords(
+            reusing: part.store?.recycledBuffer() ?? [], capacity: pieceBytes[partition]),
+          last: last, lastKey: key, lastIndex: batch.encodedCount)
       }
       batch.topic = read.topic
       batch.encodedCount += 1

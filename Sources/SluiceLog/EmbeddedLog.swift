@@ -143,6 +143,10 @@ public final class EmbeddedLog: Sendable {
     }
   }
 
+  /// An empty buffer with the capacity of a batch written before, if one is kept
+  /// (``BatchBufferPool``): what a source encodes its next records into.
+  public func recycledBuffer() -> [UInt8] { buffers.take() }
+
   /// Appends records a source encoded itself as one batch (their header is written into the
   /// room they left for it) and returns the first one's offset, as ``append(_:topic:partition:)``.
   public func append(encoded records: EncodedRecords, topic: String, partition p: Int)

@@ -75,6 +75,8 @@ public final class EmbeddedTopicStore: TopicStore {
     return base
   }
 
+  public func recycledBuffer() -> [UInt8] { log.recycledBuffer() }
+
   public func append(encoded records: EncodedRecords, to partition: TopicPartition)
     async throws -> Int64
   {

@@ -95,6 +95,10 @@ public protocol TopicStore: Sendable {
   /// decodes them and appends the records.
   func append(encoded records: EncodedRecords, to partition: TopicPartition) async throws
     -> Int64
+  /// An empty buffer to encode records into (``EncodedRecords/init(reusing:capacity:)``): one
+  /// a written batch left, whose pages are mapped already, where the store keeps them (the
+  /// embedded log); else a new one.
+  func recycledBuffer() -> [UInt8]
 
   /// Records from `offset` on, at most `maxRecords` (and roughly `maxBytes`, but at least one).
   /// An offset at or past the end gives an empty array; one below the start throws
@@ -168,6 +172,8 @@ extension TopicStore {
   {
     try await append(records.decoded(), to: partition)
   }
+
+  public func recycledBuffer() -> [UInt8] { [] }
 
   private func appendAll<Records: Sendable>(
     _ batches: [(TopicPartition, Records)],
