@@ -26,8 +26,11 @@ struct InitialSnapshot {
   let context: any SourceTaskContext
   let settings: ChangeStream.Settings
   let metrics: CDCMetrics
-  /// Rows a reader reads and encodes at a time.
+  /// Rows a reader reads and encodes at a time into records (with transforms), which the
+  /// hand-off merges into sends.
   static let batchRows = 2000
+  /// Rows a reader encodes at a time in Kafka's format: a send each (they do not merge).
+  static let encodedBatchRows = 3072
   /// Records per send at most (batches of one part that wait are merged up to it). About
   /// 2.5 MiB of events of a narrow table, so a send's encoded batch fits the log's buffer pool
   /// (``BatchBufferPool``) and stays in cache while it is checksummed and written.
@@ -369,7 +372,8 @@ struct InitialSnapshot {
         progress: progress, start: start, keyed: keyed, firstBatchNumber: reader)
       var more = true
       while more {
-        more = try await session.read(reader: reader, max: batchRows, into: rows)
+        more = try await session.read(
+          reader: reader, max: encodes ? encodedBatchRows : batchRows, into: rows)
         try Task.checkCancellation()
         try await handOff.put(.batch(try rows.takeBatch(ended: !more)))
       }

@@ -76,8 +76,9 @@ actor SnapshotHandOff {
   private var failure: (any Error)?
   private var stopped = false
   private var waitingReaders: [CheckedContinuation<Void, Never>] = []
-  private var waitingWriter: CheckedContinuation<Item?, any Error>?
-  /// The part of the item the writer took last (see ``take(maxRecords:)``).
+  private var waitingWriter: CheckedContinuation<Void, Never>?
+  /// The part of the item the writer took last while it is still being read (see
+  /// ``take(maxRecords:)``).
   private var lastPart: Int?
 
   init(work: [Work], readers: Int, capacity: Int) {
@@ -100,13 +101,8 @@ actor SnapshotHandOff {
       await withCheckedContinuation { waitingReaders.append($0) }
     }
     if stopped { throw CancellationError() }
-    if let writer = waitingWriter {
-      waitingWriter = nil
-      lastPart = item.part
-      writer.resume(returning: item)
-    } else {
-      items.append(item)
-    }
+    items.append(item)
+    wakeWriter()
   }
 
   /// A reader is done (with `error` when it failed).
@@ -116,39 +112,49 @@ actor SnapshotHandOff {
       failure = error
       stop()
     }
-    if readers == 0 || failure != nil, let writer = waitingWriter {
-      waitingWriter = nil
-      if let failure { writer.resume(throwing: failure) } else { writer.resume(returning: nil) }
-    }
+    wakeWriter()
   }
 
   /// The next item for the writer: a batch merged with the batches of the same part that wait
   /// behind it, up to `maxRecords` records; nil once every reader ended and nothing waits.
   ///
-  /// The writer stays with the part it took last while that part has items waiting, and
-  /// otherwise takes the oldest item. Each change of part waits for the last send's position
-  /// to be durable (``InitialSnapshot``), and only a part's own batches merge into larger
-  /// sends. Where the writer is the slower side (a small host), the other parts' readers wait
-  /// with the hand-off full, one part is written after another, and the host's cores go to
-  /// one reader and the writer; where the readers are, the part has nothing waiting and the
-  /// writer goes round the parts.
+  /// The writer stays with the part it took last until that part is finished or the hand-off
+  /// is full: with nothing of it waiting, it waits for its reader rather than take another
+  /// part's batch. Each change of part waits for the last send's position to be durable
+  /// (``InitialSnapshot``), so changing at every batch would cost a flush per batch; changing
+  /// when the hand-off is full takes the other parts' waiting batches in a row. Only a part's
+  /// own batches merge into larger sends.
   func take(maxRecords: Int) async throws -> Item? {
-    if let failure { throw failure }
-    guard !items.isEmpty else {
-      if readers == 0 { return nil }
-      let item = try await withCheckedThrowingContinuation { waitingWriter = $0 }
-      wakeReaders()
-      return item
+    while true {
+      if let failure { throw failure }
+      if let item = takeReady(maxRecords: maxRecords) {
+        wakeReaders()
+        return item
+      }
+      if readers == 0 && items.isEmpty { return nil }
+      await withCheckedContinuation { waitingWriter = $0 }
+    }
+  }
+
+  /// What the writer may take now (``take(maxRecords:)``), nil when it is to wait.
+  private func takeReady(maxRecords: Int) -> Item? {
+    guard !items.isEmpty else { return nil }
+    let next: Int
+    if let lastPart, let index = items.firstIndex(where: { $0.part == lastPart }) {
+      next = index
+    } else if lastPart != nil && readers > 0 && items.count < capacity && !stopped {
+      return nil
+    } else {
+      next = 0
     }
     // Bound straight from `remove(at:)`, so the merge appends to arrays no other value
     // shares (appending to a shared one first copies it, retaining every record's bytes).
-    let next = lastPart.flatMap { part in items.firstIndex { $0.part == part } } ?? 0
-    lastPart = items[next].part
     switch items.remove(at: next) {
     case .finished(let part):
-      wakeReaders()
+      lastPart = nil
       return .finished(part: part)
     case .batch(var batch):
+      lastPart = batch.part
       var index = 0
       // A keyless part's batches each go to one partition of their own, and encoded ones
       // number their records from their first: never merged.
@@ -167,7 +173,6 @@ actor SnapshotHandOff {
           index += 1
         }
       }
-      wakeReaders()
       return .batch(batch)
     }
   }
@@ -176,6 +181,13 @@ actor SnapshotHandOff {
   func stop() {
     stopped = true
     wakeReaders()
+    wakeWriter()
+  }
+
+  private func wakeWriter() {
+    let writer = waitingWriter
+    waitingWriter = nil
+    writer?.resume()
   }
 
   private func wakeReaders() {

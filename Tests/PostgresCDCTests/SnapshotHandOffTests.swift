@@ -51,8 +51,8 @@ final class SnapshotHandOffTests: XCTestCase {
     XCTAssertEqual(last, "end")
   }
 
-  func testTheWriterStaysWithThePartItTookLastWhileItHasBatchesWaiting() async throws {
-    let handOff = SnapshotHandOff(work: [], readers: 2, capacity: 10)
+  func testTheWriterStaysWithThePartItTookLastUntilItEndsOrTheHandOffIsFull() async throws {
+    let handOff = SnapshotHandOff(work: [], readers: 2, capacity: 3)
     try await handOff.put(batch(0, [1]))
     let first = try await take(handOff)
     XCTAssertEqual(first, "0:1")
@@ -60,12 +60,30 @@ final class SnapshotHandOffTests: XCTestCase {
     try await handOff.put(batch(0, [2]))
     let second = try await take(handOff)
     XCTAssertEqual(second, "0:2", "part 0 again, though part 1's batch is older")
-    let third = try await take(handOff)
-    XCTAssertEqual(third, "1:10", "with nothing of part 0 waiting, the oldest")
+    // Nothing of part 0 waits: the writer waits for it, though part 1 has a batch waiting…
+    let waiting = Task { try await handOff.take(maxRecords: 100) }
+    try await Task.sleep(for: .milliseconds(100))
     try await handOff.put(batch(0, [3]))
+    guard case .batch(let third)? = try await waiting.value else {
+      return XCTFail("expected a batch")
+    }
+    XCTAssertEqual(third.part, 0, "the writer waited for part 0")
+    XCTAssertEqual(third.keys, [Array("3".utf8)])
+    // …until the hand-off is full: then the oldest batch, and its part is the writer's.
     try await handOff.put(batch(1, [11]))
+    try await handOff.put(batch(1, [12]))
     let fourth = try await take(handOff)
-    XCTAssertEqual(fourth, "1:11", "now part 1 is the one taken last")
+    XCTAssertEqual(fourth, "1:10,11,12", "full: part 1's batches, merged")
+    try await handOff.put(batch(0, [4]))
+    try await handOff.put(.finished(part: 1))
+    let fifth = try await take(handOff)
+    XCTAssertEqual(fifth, "1 done", "part 1 is the writer's until it ends")
+    let sixth = try await take(handOff)
+    XCTAssertEqual(sixth, "0:4", "then whatever waits")
+    await handOff.readerEnded(nil)
+    await handOff.readerEnded(nil)
+    let last = try await take(handOff)
+    XCTAssertEqual(last, "end")
   }
 
   func testMergingStopsAtTheSendSizeAndNeverTakesAKeylessPartsBatches() async throws {
@@ -77,6 +95,9 @@ final class SnapshotHandOffTests: XCTestCase {
     XCTAssertEqual(full, "0:1,2,3,4")
     let rest = try await take(handOff, max: 4)
     XCTAssertEqual(rest, "0:5")
+    try await handOff.put(.finished(part: 0))
+    let done = try await take(handOff)
+    XCTAssertEqual(done, "0 done")
     // Each send of a keyless part goes to one partition of its own.
     try await handOff.put(batch(2, [6], keyless: true))
     try await handOff.put(batch(2, [7], keyless: true))
