@@ -139,8 +139,12 @@ final class SourceWriter: SourceTaskContext {
     async throws
   {
     guard !sends.isEmpty else { return }
-    // Transforms work on records, which encoded sends do not have: a source asks first.
-    precondition(transforms.isEmpty, "an encoded send on a connector with transforms")
+    // Transforms work on records, which encoded sends do not have: a source asks first
+    // (``transformsRecords``), and one that did not fails its task, not the worker.
+    guard transforms.isEmpty else {
+      throw SourceTransformFailure(
+        description: "the connector's transforms cannot run on records its source encoded itself")
+    }
     try await gate.waitWhilePaused()
     var batches: [(TopicPartition, EncodedRecords)] = []
     var positions: [SourcePosition] = []
