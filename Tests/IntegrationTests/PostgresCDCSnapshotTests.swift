@@ -200,7 +200,9 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
   /// A table without a primary key is read by ctid ranges: a kill in the middle of it resumes
   /// after the last row durable instead of reading the table again, so every row is there once.
   func testAKeylessTableIsReadOnceAcrossSIGKILLInTheMiddleOfIt() throws {
-    let rows = 150_000
+    // Enough rows, and kills soon enough after each start, for several kills to land while
+    // the snapshot runs (it read 150,000 rows between two kills once readers encoded batches).
+    let rows = 300_000
     try cdcPSQL(
       url,
       """
@@ -220,7 +222,7 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
         extra: "  snapshot_max_threads: 2"))
     try worker.start()
     var killsWhileSnapshotting = 0
-    try CrashLoop(atLeast: 0, atMost: 8, pauses: 0.2...1.0, startTimeout: 60).run(
+    try CrashLoop(atLeast: 0, atMost: 8, pauses: 0.05...0.4, startTimeout: 60).run(
       worker, while: { killsWhileSnapshotting < 3 },
       ready: {
         let deadline = Date().addingTimeInterval(20)
