@@ -37,14 +37,4 @@ struct ByteWriter {
     varint(Int64(data.count))
     bytes.append(contentsOf: data)
   }
-
-  static func varintSize(_ v: Int64) -> Int {
-    var z = UInt64(bitPattern: (v << 1) ^ (v >> 63))
-    var n = 1
-    while z >= 0x80 {
-      z >>= 7
-      n += 1
-    }
-    return n
-  }
 }
