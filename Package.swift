@@ -177,6 +177,7 @@ let package = Package(
       name: "sluice",
       dependencies: [
         "SluiceCore", "SluiceLog", "SluiceAPI", "SluiceKafkaBroker", "SluiceKafkaStore",
+        "SluiceCompression",
         "FileConnector",
         "WebhookConnector",
         "PostgresSinkConnector", "HTTPSinkConnector", "MQTTConnector", "PostgresCDCConnector",
@@ -207,7 +208,8 @@ let package = Package(
       name: "sluice-mqtt-publish", dependencies: ["CMosquitto"], path: "Benchmarks/MQTTPublish"),
 
     // MARK: - Tests
-    .testTarget(name: "SluiceLogTests", dependencies: ["SluiceLog", "SluiceCore"]),
+    .testTarget(
+      name: "SluiceLogTests", dependencies: ["SluiceLog", "SluiceCore", "SluiceCompression"]),
     // Fixtures/: kafka-python batches the tests read by path, and the script that made them.
     .testTarget(
       name: "SluiceCompressionTests", dependencies: ["SluiceCompression"], exclude: ["Fixtures"]),

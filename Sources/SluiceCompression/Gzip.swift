@@ -9,8 +9,11 @@ public enum Gzip {
   // + 32: detect gzip or zlib from the header, as librdkafka's reader does.
   private static let autoWindowBits: Int32 = 15 + 32
 
-  /// One gzip member holding `input`, at zlib's default level (6, as Kafka's default).
-  public static func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
+  /// One gzip member holding `input`, at zlib's default level (6, as Kafka's default),
+  /// appended to `output`.
+  public static func compress(
+    _ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]
+  ) throws {
     guard input.count <= Int(UInt32.max) else {
       throw CompressionError.failed(
         codec: name, reason: "input of \(input.count) bytes is too large")
@@ -22,8 +25,11 @@ public enum Gzip {
     guard status == Z_OK else { throw error(status, stream) }
     defer { deflateEnd(&stream) }
     // deflateBound is the worst case for this stream's settings, so one Z_FINISH suffices.
-    var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))))
-    let written = output.withUnsafeMutableBytes { out in
+    let start = output.count
+    let bound = Int(deflateBound(&stream, uLong(input.count)))
+    output.append(contentsOf: repeatElement(0, count: bound))
+    let written = output.withUnsafeMutableBytes { whole in
+      let out = UnsafeMutableRawBufferPointer(rebasing: whole[start...])
       stream.next_in = mutableBytes(input)
       stream.avail_in = uInt(input.count)
       stream.next_out = out.baseAddress?.assumingMemoryBound(to: Bytef.self)
@@ -31,9 +37,11 @@ public enum Gzip {
       status = deflate(&stream, Z_FINISH)
       return out.count - Int(stream.avail_out)
     }
-    guard status == Z_STREAM_END else { throw error(status, stream) }
-    output.removeLast(output.count - written)
-    return output
+    guard status == Z_STREAM_END else {
+      output.removeLast(bound)
+      throw error(status, stream)
+    }
+    output.removeLast(bound - written)
   }
 
   /// The bytes of every gzip (or zlib) member in `input`, at most `limit` of them.

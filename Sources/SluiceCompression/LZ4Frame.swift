@@ -8,22 +8,27 @@ public enum LZ4Frame {
 
   /// One frame holding `input`, laid out as Kafka's producer writes it: 64 KiB independent
   /// blocks, no content size or checksum, which every Kafka client's reader accepts (some,
-  /// like sarama's, reject dependent blocks).
-  public static func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
+  /// like sarama's, reject dependent blocks). Appended to `output`.
+  public static func compress(
+    _ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]
+  ) throws {
     var preferences = LZ4F_preferences_t()
     preferences.frameInfo.blockSizeID = LZ4F_max64KB
     preferences.frameInfo.blockMode = LZ4F_blockIndependent
     let bound = LZ4F_compressFrameBound(input.count, &preferences)
-    var output = [UInt8](repeating: 0, count: bound)
-    let written = output.withUnsafeMutableBytes { out in
-      LZ4F_compressFrame(out.baseAddress, out.count, input.baseAddress, input.count, &preferences)
+    let start = output.count
+    output.append(contentsOf: repeatElement(0, count: bound))
+    let written = output.withUnsafeMutableBytes { whole in
+      let out = UnsafeMutableRawBufferPointer(rebasing: whole[start...])
+      return LZ4F_compressFrame(
+        out.baseAddress, out.count, input.baseAddress, input.count, &preferences)
     }
     if LZ4F_isError(written) != 0 {
+      output.removeLast(bound)
       throw CompressionError.failed(
         codec: name, reason: String(cString: LZ4F_getErrorName(written)))
     }
-    output.removeLast(output.count - written)
-    return output
+    output.removeLast(bound - written)
   }
 
   /// The bytes of the frame (or concatenated frames) in `input`, at most `limit` of them.

@@ -18,15 +18,23 @@ public enum RecordBatchCompression: Int16, Sendable, CaseIterable {
     self = codec
   }
 
+  /// `input` compressed the way Kafka's Java producer writes this codec, appended to
+  /// `output` (so a batch's header can go first without a copy). On error `output` is as it was.
+  public func compress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) throws {
+    switch self {
+    case .none: output.append(contentsOf: input)
+    case .gzip: try Gzip.compress(input, appendingTo: &output)
+    case .snappy: try Snappy.compress(input, appendingTo: &output)
+    case .lz4: try LZ4Frame.compress(input, appendingTo: &output)
+    case .zstd: try Zstd.compress(input, appendingTo: &output)
+    }
+  }
+
   /// `input` compressed the way Kafka's Java producer writes this codec.
   public func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
-    switch self {
-    case .none: [UInt8](input)
-    case .gzip: try Gzip.compress(input)
-    case .snappy: try Snappy.compress(input)
-    case .lz4: try LZ4Frame.compress(input)
-    case .zstd: try Zstd.compress(input)
-    }
+    var output: [UInt8] = []
+    try compress(input, appendingTo: &output)
+    return output
   }
 
   /// `input` decompressed; throws ``CompressionError/limitExceeded(codec:limit:)`` rather than

@@ -15,11 +15,15 @@ public enum Snappy {
   /// snappy-java's default block size: Java consumers size their buffers by it.
   static let blockSize = 32 * 1024
 
-  /// `input` in xerial framing, one raw Snappy block per 32 KiB.
-  public static func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
-    var output = magic
+  /// `input` in xerial framing, one raw Snappy block per 32 KiB, appended to `output`.
+  public static func compress(
+    _ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]
+  ) throws {
+    let streamStart = output.count
     output.reserveCapacity(
-      headerSize + (input.count / blockSize + 1) * (4 + snappy_max_compressed_length(blockSize)))
+      streamStart + headerSize + (input.count / blockSize + 1)
+        * (4 + snappy_max_compressed_length(blockSize)))
+    output.append(contentsOf: magic)
     appendBigEndian(1, to: &output)  // version
     appendBigEndian(1, to: &output)  // minimum compatible version
     var start = 0
@@ -29,13 +33,14 @@ public enum Snappy {
       let lengthAt = output.count
       appendBigEndian(0, to: &output)
       var length = snappy_max_compressed_length(block.count)
-      output.append(contentsOf: [UInt8](repeating: 0, count: length))
+      output.append(contentsOf: repeatElement(0, count: length))
       let status = output.withUnsafeMutableBytes { out in
         snappy_compress(
           block.baseAddress?.assumingMemoryBound(to: CChar.self), block.count,
           out.baseAddress!.advanced(by: lengthAt + 4).assumingMemoryBound(to: CChar.self), &length)
       }
       guard status == SNAPPY_OK else {
+        output.removeLast(output.count - streamStart)
         throw CompressionError.failed(
           codec: name, reason: "snappy_compress status \(status.rawValue)")
       }
@@ -45,7 +50,6 @@ public enum Snappy {
       }
       start += block.count
     }
-    return output
   }
 
   /// The bytes of a xerial-framed stream or of one raw Snappy block, at most `limit` of them.

@@ -7,18 +7,23 @@ public enum Zstd {
   /// Kafka's default level (`compression.zstd.level` = 3).
   static let level: Int32 = 3
 
-  /// One frame holding `input` at level 3, with its content size.
-  public static func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
-    var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
-    let written = output.withUnsafeMutableBytes { out in
-      ZSTD_compress(out.baseAddress, out.count, input.baseAddress, input.count, level)
+  /// One frame holding `input` at level 3, with its content size, appended to `output`.
+  public static func compress(
+    _ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]
+  ) throws {
+    let start = output.count
+    let bound = ZSTD_compressBound(input.count)
+    output.append(contentsOf: repeatElement(0, count: bound))
+    let written = output.withUnsafeMutableBytes { whole in
+      let out = UnsafeMutableRawBufferPointer(rebasing: whole[start...])
+      return ZSTD_compress(out.baseAddress, out.count, input.baseAddress, input.count, level)
     }
     if ZSTD_isError(written) != 0 {
+      output.removeLast(bound)
       throw CompressionError.failed(
         codec: name, reason: String(cString: ZSTD_getErrorName(written)))
     }
-    output.removeLast(output.count - written)
-    return output
+    output.removeLast(bound - written)
   }
 
   /// The bytes of the frames in `input`, at most `limit` of them.

@@ -136,11 +136,27 @@ public final class EmbeddedLog: Sendable {
     return try await withCheckedThrowingContinuation { continuation in
       // Encoded here so that the queued append holds the only reference to the buffer, which
       // the writer thread hands back to `buffers` once it is written.
-      committer.submit(
-        .init(
-          partition: log, batch: RecordBatch.encode(records, reusing: buffers.take()),
-          recordCount: records.count, continuation: continuation))
+      do {
+        let encoded = RecordBatch.encoded(records, reusing: buffers.take())
+        committer.submit(
+          .init(
+            partition: log, batch: try batch(of: encoded), recordCount: records.count,
+            continuation: continuation))
+      } catch {
+        continuation.resume(throwing: error)
+      }
     }
+  }
+
+  /// `encoded` as the batch the log writes: framed where it lies, or with `compression` set,
+  /// its records compressed into a spare buffer (theirs goes back to `buffers`).
+  private func batch(of encoded: EncodedRecords) throws -> [UInt8] {
+    let codec = configuration.compression
+    guard codec != .none else { return RecordBatch.frame(encoded) }
+    let (batch, spent) = try RecordBatch.frame(
+      encoded, compressedWith: codec, into: buffers.take())
+    buffers.give(spent)
+    return batch
   }
 
   /// An empty buffer with the capacity of a batch written before, if one is kept
@@ -168,10 +184,14 @@ public final class EmbeddedLog: Sendable {
     return try await withCheckedThrowingContinuation { continuation in
       // Framed here, so the queued append holds the only reference to the buffer (which the
       // writer thread hands to `buffers` once it is written).
-      committer.submit(
-        .init(
-          partition: log, batch: RecordBatch.frame(records), recordCount: count,
-          continuation: continuation))
+      do {
+        committer.submit(
+          .init(
+            partition: log, batch: try batch(of: records), recordCount: count,
+            continuation: continuation))
+      } catch {
+        continuation.resume(throwing: error)
+      }
     }
   }
 

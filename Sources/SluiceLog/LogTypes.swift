@@ -1,3 +1,4 @@
+import SluiceCompression
 import SluiceCore
 
 /// When an append counts as durable (`log.fsync`).
@@ -30,13 +31,17 @@ public struct LogConfiguration: Sendable {
   /// Segment and index files kept open at once (idle ones past it are closed until needed);
   /// nil: half the process's descriptor limit (``DescriptorPool``).
   public var maxOpenFiles: Int?
+  /// The codec of the batches the log encodes itself (Kafka's `compression.type` for a
+  /// producer); batches Kafka clients produce keep theirs, as Kafka's `producer` setting does.
+  public var compression: RecordBatchCompression
 
   public init(
     segmentBytes: Int64 = 256 << 20, segmentMaxAge: Duration? = .seconds(7 * 86_400),
     retention: Duration? = .seconds(168 * 3_600),
     retentionBytes: Int64? = nil, indexIntervalBytes: Int = 4096, fsync: FsyncPolicy = .batch,
     maxRecordBytes: Int = 1 << 20, retentionCheckInterval: Duration = .seconds(60),
-    writerThreads: Int = 4, maxTopics: Int = 10_000, maxOpenFiles: Int? = nil
+    writerThreads: Int = 4, maxTopics: Int = 10_000, maxOpenFiles: Int? = nil,
+    compression: RecordBatchCompression = .none
   ) {
     self.segmentBytes = segmentBytes
     self.segmentMaxAge = segmentMaxAge
@@ -49,6 +54,7 @@ public struct LogConfiguration: Sendable {
     self.writerThreads = writerThreads
     self.maxTopics = maxTopics
     self.maxOpenFiles = maxOpenFiles
+    self.compression = compression
   }
 }
 

@@ -1,3 +1,4 @@
+import SluiceCompression
 import SluiceCore
 
 /// Kafka's RecordBatch v2, the unit Sluice writes to and reads from segments, so a Kafka-protocol
@@ -23,41 +24,88 @@ enum RecordBatch {
   /// Encodes records as one batch with base offset 0, into `buffer`'s storage when it is
   /// large enough (see ``BatchBufferPool``).
   static func encode(_ records: [LogRecord], reusing buffer: consuming [UInt8] = []) -> [UInt8] {
+    frame(encoded(records, reusing: buffer))
+  }
+
+  /// `records` in the v2 record format, ready for a header, in `buffer`'s storage when it is
+  /// large enough.
+  static func encoded(_ records: [LogRecord], reusing buffer: consuming [UInt8] = [])
+    -> EncodedRecords
+  {
     var capacity = 0
     for record in records { capacity += record.payloadSize + 24 }
     let encoded = EncodedRecords(reusing: buffer, capacity: capacity)
     for record in records { encoded.append(record) }
-    return frame(encoded)
+    return encoded
   }
 
   /// The batch of `encoded`'s records with base offset 0: the header is written into the room
   /// the records left for it, so the records are not copied.
   static func frame(_ encoded: EncodedRecords) -> [UInt8] {
-    let count = encoded.count
-    let baseTimestamp = encoded.firstTimestamp
-    let maxTimestamp = encoded.maxTimestamp
+    let fields = Fields(encoded, codec: .none)
     var bytes = encoded.takeBytes()
-    // Patched in place: a copy of the array here would copy the whole batch.
-    bytes.withUnsafeMutableBytes { raw in
-      func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
-        raw.storeBytes(of: value.bigEndian, toByteOffset: offset, as: T.self)
-      }
-      put(Int64(0), at: 0)  // baseOffset, written by the segment when it places the batch
-      put(Int32(raw.count - logOverhead), at: 8)  // batchLength
-      put(Int32(-1), at: 12)  // partitionLeaderEpoch
-      put(Int8(2), at: magicOffset)
-      put(Int16(0), at: attributesOffset)  // no compression, CreateTime, not transactional
-      put(Int32(count - 1), at: 23)  // lastOffsetDelta
-      put(baseTimestamp, at: 27)
-      put(maxTimestamp, at: 35)
-      put(Int64(-1), at: 43)  // producerId
-      put(Int16(-1), at: 51)  // producerEpoch
-      put(Int32(-1), at: 53)  // baseSequence
-      put(Int32(count), at: 57)
-      let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[attributesOffset...]))
-      put(crc, at: crcOffset)
-    }
+    fields.write(into: &bytes)
     return bytes
+  }
+
+  /// The batch of `encoded`'s records with base offset 0 and its records section compressed
+  /// by `codec`, written into `output` (a spare buffer: its contents are dropped), and the
+  /// records' own buffer, free for the next batch.
+  static func frame(
+    _ encoded: EncodedRecords, compressedWith codec: RecordBatchCompression,
+    into output: consuming [UInt8]
+  ) throws -> (batch: [UInt8], spent: [UInt8]) {
+    let fields = Fields(encoded, codec: codec)
+    let records = encoded.takeBytes()
+    var batch = consume output
+    batch.removeAll(keepingCapacity: true)
+    batch.append(contentsOf: repeatElement(0, count: headerSize))
+    try records.withUnsafeBytes { raw in
+      try codec.compress(
+        UnsafeRawBufferPointer(rebasing: raw[headerSize...]), appendingTo: &batch)
+    }
+    fields.write(into: &batch)
+    return (batch, records)
+  }
+
+  /// What a batch's header says about its records, written once the records are in place.
+  private struct Fields {
+    var count: Int
+    var baseTimestamp: Int64
+    var maxTimestamp: Int64
+    var codec: RecordBatchCompression
+
+    init(_ encoded: EncodedRecords, codec: RecordBatchCompression) {
+      count = encoded.count
+      baseTimestamp = encoded.firstTimestamp
+      maxTimestamp = encoded.maxTimestamp
+      self.codec = codec
+    }
+
+    /// Fills the first ``headerSize`` bytes of `bytes` (the records follow) and its CRC.
+    func write(into bytes: inout [UInt8]) {
+      // Patched in place: a copy of the array here would copy the whole batch.
+      bytes.withUnsafeMutableBytes { raw in
+        func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+          raw.storeBytes(of: value.bigEndian, toByteOffset: offset, as: T.self)
+        }
+        put(Int64(0), at: 0)  // baseOffset, written by the segment when it places the batch
+        put(Int32(raw.count - logOverhead), at: 8)  // batchLength
+        put(Int32(-1), at: 12)  // partitionLeaderEpoch
+        put(Int8(2), at: magicOffset)
+        // The codec in bits 0–2; CreateTime, not transactional.
+        put(codec.rawValue, at: attributesOffset)
+        put(Int32(count - 1), at: 23)  // lastOffsetDelta
+        put(baseTimestamp, at: 27)
+        put(maxTimestamp, at: 35)
+        put(Int64(-1), at: 43)  // producerId
+        put(Int16(-1), at: 51)  // producerEpoch
+        put(Int32(-1), at: 53)  // baseSequence
+        put(Int32(count), at: 57)
+        let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[attributesOffset...]))
+        put(crc, at: crcOffset)
+      }
+    }
   }
 
   /// The fixed fields a reader needs to walk a segment without decoding records.

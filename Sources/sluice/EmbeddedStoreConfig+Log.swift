@@ -1,3 +1,4 @@
+import SluiceCompression
 import SluiceCore
 import SluiceLog
 
@@ -13,6 +14,20 @@ extension EmbeddedStoreConfig {
     return LogConfiguration(
       segmentBytes: segmentBytes, segmentMaxAge: segmentAge, retention: retention,
       retentionBytes: retentionBytes,
-      fsync: policy, maxRecordBytes: maxRecordBytes, maxTopics: maxTopics)
+      fsync: policy, maxRecordBytes: maxRecordBytes, maxTopics: maxTopics,
+      compression: compression.codec)
+  }
+}
+
+extension CompressionType {
+  /// The codec Kafka's attributes bits name for this `compression.type`.
+  var codec: RecordBatchCompression {
+    switch self {
+    case .none: .none
+    case .gzip: .gzip
+    case .snappy: .snappy
+    case .lz4: .lz4
+    case .zstd: .zstd
+    }
   }
 }

@@ -34,6 +34,89 @@ final class KafkaClientTests: KafkaWorkerTestCase {
     XCTAssertEqual(records.first?["key"] as? String, "key-0")
   }
 
+  /// With `log.compression`, the batches Sluice writes for its own sources lie compressed on
+  /// disk, and every client (and kcat, on Debian's older librdkafka) reads them through the
+  /// listener as it reads a producer's.
+  func testBatchesSluiceCompressesItselfAreReadByEveryClient() throws {
+    for (codec, bits) in [("lz4", 3), ("zstd", 4)] {
+      let (worker, bootstrap) = try startKafkaWorker(
+        log: "{ partitions: 1, fsync: batch, compression: \(codec) }")
+      let topic = "own-\(codec)"
+      var keys: [String] = []
+      for batch in 0..<3 {
+        let records = (0..<50).map { i -> String in
+          let n = batch * 50 + i
+          keys.append("k\(n)")
+          return #"{"key": "k\#(n)", "value": {"n": \#(n), "text": "a value that repeats itself"}}"#
+        }
+        let posted = try worker.post(
+          "/topics/\(topic)/records", json: #"{"records": [\#(records.joined(separator: ","))]}"#)
+        XCTAssertEqual(posted.status, 200, String(decoding: posted.body, as: UTF8.self))
+      }
+      XCTAssertEqual(try worker.storedCodecs(topic), [bits, bits, bits], codec)
+      for client in ["confluent", "kafka-python", "aiokafka"] {
+        let read = try runProgram(
+          Self.python, ["-c", Self.readKeysScript, client, bootstrap, topic, "150"])
+        let got = read.output.split(separator: "\n").last.flatMap {
+          try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String]
+        }
+        XCTAssertEqual(got, keys, "\(client) reading \(codec) batches: \(read.output.suffix(1500))")
+      }
+      let kcat = try runProgram(
+        "/usr/bin/kcat",
+        ["-C", "-b", bootstrap, "-t", topic, "-p", "0", "-o", "beginning", "-c", "150", "-e", "-f", "%k %s\n"])
+      XCTAssertEqual(kcat.status, 0, kcat.output)
+      let lines = kcat.output.split(separator: "\n").filter { $0.hasPrefix("k") }
+      XCTAssertEqual(lines.map { String($0.prefix { $0 != " " }) }, keys, "kcat reading \(codec)")
+      XCTAssertTrue(lines.last?.contains(#""n":149"#) == true, "\(lines.last ?? "")")
+      XCTAssertEqual(worker.terminate()?.status, 0)
+    }
+  }
+
+  /// Reads `count` records of partition 0 of a topic from the beginning with one client
+  /// (argv: client, bootstrap, topic, count) and prints their keys as a JSON list.
+  private static let readKeysScript = """
+    import asyncio, json, sys
+    client, bootstrap, topic, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    keys = []
+    if client == "confluent":
+        from confluent_kafka import Consumer, TopicPartition
+        c = Consumer({"bootstrap.servers": bootstrap, "group.id": "keys", "enable.auto.commit": False})
+        c.assign([TopicPartition(topic, 0, 0)])
+        while len(keys) < count:
+            m = c.poll(10)
+            if m is None: break
+            if not m.error(): keys.append(m.key().decode())
+        c.close()
+    elif client == "kafka-python":
+        from kafka import KafkaConsumer, TopicPartition
+        c = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=10000)
+        tp = TopicPartition(topic, 0)
+        c.assign([tp])
+        c.seek_to_beginning(tp)
+        for m in c:
+            keys.append(m.key.decode())
+            if len(keys) >= count: break
+        c.close()
+    else:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+        async def main():
+            c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+            await c.start()
+            tp = TopicPartition(topic, 0)
+            c.assign([tp])
+            await c.seek_to_beginning(tp)
+            try:
+                while len(keys) < count:
+                    got = await c.getmany(tp, timeout_ms=10000)
+                    if not got: break
+                    keys.extend(m.key.decode() for m in got.get(tp, []))
+            finally:
+                await c.stop()
+        asyncio.run(main())
+    print(json.dumps(keys))
+    """
+
   /// Metadata with each client (topics created with a partition count), kcat -L, and reading
   /// from a timestamp (ListOffsets by timestamp) with each client.
   func testMetadataKcatAndConsumingFromATimestamp() throws {

@@ -132,17 +132,23 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
 
   /// Four readers for three tables (two loaded, and the workload's sentinel table): each loaded
   /// table is cut into key ranges read in parallel, and a kill leaves several parts partly read.
+  /// The log compresses its batches (`compression: lz4`), so recovery after each kill and the
+  /// final check read compressed batches.
   func testChangesDuringAParallelSnapshotAppearOnceAcrossSIGKILLInTheMiddleOfIt() throws {
-    try crashTest(name: "snap-pcrash", threads: 4, transactions: 1000, seed: 11)
+    try crashTest(
+      name: "snap-pcrash", threads: 4, transactions: 1000, seed: 11, compression: "lz4")
   }
 
-  private func crashTest(name: String, threads: Int, transactions: Int, seed: UInt64) throws {
+  private func crashTest(
+    name: String, threads: Int, transactions: Int, seed: UInt64, compression: String = "none"
+  ) throws {
     let prefix = name.replacingOccurrences(of: "-", with: "_")
     let workload = SnapshotWorkload(
       prefix: prefix, preloaded: 100_000, transactions: transactions, seed: seed)
     try workload.prepare(url)
     slotsToDrop.append(prefix)
-    let worker = try WorkerProcess()
+    let worker = try WorkerProcess(
+      log: "{ partitions: 1, fsync: batch, compression: \(compression) }")
     try worker.useThreePartitions()
     try worker.writeConnector(
       name,
@@ -182,6 +188,11 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
     XCTAssertGreaterThanOrEqual(killsWhileSnapshotting, 3, "kills in the middle of the snapshot")
     try waitForStreaming(worker, name)
     try workload.verify(worker, topicPrefix: "sc.", context: "after \(kills) kills")
+    if compression == "lz4", let table = workload.tables.first {
+      let codecs = try (0..<3).flatMap { try worker.storedCodecs("sc.\(table)", partition: $0) }
+      XCTAssertFalse(codecs.isEmpty)
+      XCTAssertEqual(Set(codecs), [3], "every batch of sc.\(table) is lz4")
+    }
     let log = worker.log()
     let resumed = log.components(separatedBy: "resuming the interrupted snapshot").count - 1
     XCTAssertGreaterThanOrEqual(resumed, 1, "a snapshot segment was resumed")

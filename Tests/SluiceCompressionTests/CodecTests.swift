@@ -24,6 +24,18 @@ final class CodecTests: XCTestCase {
     }
   }
 
+  func testCompressingAfterAPrefixKeepsThePrefixAndWritesTheSameStream() throws {
+    let prefix: [UInt8] = Array(repeating: 7, count: 61)
+    for codec in codecs + [.none] {
+      var output = prefix
+      try sample.withUnsafeBytes { try codec.compress($0, appendingTo: &output) }
+      XCTAssertEqual(Array(output.prefix(61)), prefix, "\(codec)")
+      let stream = Array(output.dropFirst(61))
+      XCTAssertEqual(stream, try codec.compress(sample), "\(codec)")
+      XCTAssertEqual(try codec.decompress(stream, limit: sample.count), sample, "\(codec)")
+    }
+  }
+
   func testNoneIsTheBytesThemselves() throws {
     XCTAssertEqual(try RecordBatchCompression.none.compress([1, 2, 3]), [1, 2, 3])
     XCTAssertEqual(try RecordBatchCompression.none.decompress([1, 2, 3], limit: 3), [1, 2, 3])
@@ -85,7 +97,7 @@ final class CodecTests: XCTestCase {
   }
 
   func testSnappyWritesXerialFramingInThirtyTwoKiBBlocks() throws {
-    let framed = try sample.withUnsafeBytes { try Snappy.compress($0) }
+    let framed = try RecordBatchCompression.snappy.compress(sample)
     XCTAssertEqual(
       Array(framed.prefix(16)), [0x82] + Array("SNAPPY".utf8) + [0, 0, 0, 0, 1, 0, 0, 0, 1])
     // Walk the blocks: each raw block states its length, at most 32 KiB.
@@ -108,8 +120,8 @@ final class CodecTests: XCTestCase {
   }
 
   func testGzipReadsConcatenatedMembers() throws {
-    let first = try Array("first,".utf8).withUnsafeBytes { try Gzip.compress($0) }
-    let second = try Array("second".utf8).withUnsafeBytes { try Gzip.compress($0) }
+    let first = try RecordBatchCompression.gzip.compress(Array("first,".utf8))
+    let second = try RecordBatchCompression.gzip.compress(Array("second".utf8))
     XCTAssertEqual(
       try RecordBatchCompression.gzip.decompress(first + second, limit: 100),
       Array("first,second".utf8))

@@ -186,7 +186,7 @@ final class ConfigTests: XCTestCase {
         data_dir: /var/lib/sluice
         connectors_dir: /etc/sluice/connectors
         api: { listen: 0.0.0.0:9000, allow_unauthenticated: true }
-        log: { partitions: 4, segment_bytes: 64MiB, retention_hours: 24, retention_bytes: 1GiB, fsync: interval, fsync_interval_ms: 250, max_record_bytes: 2MiB }
+        log: { partitions: 4, segment_bytes: 64MiB, retention_hours: 24, retention_bytes: 1GiB, fsync: interval, fsync_interval_ms: 250, max_record_bytes: 2MiB, compression: lz4 }
         """, file: "w.yaml", environment: [:])
     XCTAssertEqual(worker.dataDir, "/var/lib/sluice")
     XCTAssertEqual(worker.api.port, 9000)
@@ -197,6 +197,7 @@ final class ConfigTests: XCTestCase {
     XCTAssertEqual(log.retentionBytes, 1 << 30)
     XCTAssertEqual(log.fsync, .interval)
     XCTAssertEqual(log.maxRecordBytes, 2 << 20)
+    XCTAssertEqual(log.compression, .lz4)
 
     let sink = try ConnectorDefinition.parse(
       text: """
@@ -213,6 +214,23 @@ final class ConfigTests: XCTestCase {
     XCTAssertEqual(sink.sinkErrorPolicy.tolerateAll, true)
     XCTAssertEqual(sink.sinkErrorPolicy.deadLetterTopic, "orders.dlq")
     XCTAssertEqual(sink.sinkErrorPolicy.retries, 3)
+  }
+
+  func testLogCompressionDefaultsToNoneAndAnUnknownCodecIsAnErrorAtItsLine() throws {
+    let plain = try WorkerConfig.parse(
+      text: "data_dir: /d\nconnectors_dir: /c\n", file: "w.yaml", environment: [:])
+    guard case .embedded(let log) = plain.store else { return XCTFail("\(plain.store)") }
+    XCTAssertEqual(log.compression, CompressionType.none)
+    XCTAssertThrowsError(
+      try WorkerConfig.parse(
+        text: "data_dir: /d\nconnectors_dir: /c\nlog:\n  compression: lz5\n", file: "w.yaml",
+        environment: [:])
+    ) { error in
+      let text = "\(error)"
+      XCTAssertTrue(text.contains("w.yaml:4"), text)
+      XCTAssertTrue(text.contains("none, gzip, snappy, lz4, zstd"), text)
+      XCTAssertTrue(text.contains("did you mean 'lz4'"), text)
+    }
   }
 
   func testDidYouMeanDistance() {

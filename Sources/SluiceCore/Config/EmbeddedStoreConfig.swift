@@ -18,6 +18,9 @@ public struct EmbeddedStoreConfig: Sendable, Equatable {
   /// Topics the log may hold (`log.max_topics`): templated webhooks, the produce API and
   /// dead-letter topics create topics on first write, and this bounds them.
   public var maxTopics = 10_000
+  /// `compression`: the codec of the batches the log writes for Sluice's own sources (Kafka's
+  /// `compression.type`); what Kafka clients produce is kept as they compressed it.
+  public var compression: CompressionType = .none
 
   public init() {}
 
@@ -26,6 +29,7 @@ public struct EmbeddedStoreConfig: Sendable, Equatable {
     let l = try node.mapping(allowedKeys: [
       "partitions", "segment_bytes", "segment_ms", "retention_hours", "retention_ms",
       "retention_bytes", "fsync", "fsync_interval_ms", "max_record_bytes", "max_topics",
+      "compression",
     ])
     partitions = try l.int("partitions", default: 1, range: 1...10_000)
     segmentBytes = try l.bytes("segment_bytes", default: segmentBytes)
@@ -57,5 +61,8 @@ public struct EmbeddedStoreConfig: Sendable, Equatable {
     }
     maxRecordBytes = Int(maxRecord)
     maxTopics = try l.int("max_topics", default: maxTopics, range: 1...1_000_000)
+    compression = CompressionType(
+      rawValue: try l.oneOf(
+        "compression", allowed: CompressionType.allCases.map(\.rawValue), default: "none"))!
   }
 }
