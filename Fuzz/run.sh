@@ -62,7 +62,7 @@ cdc_pure() {
 # compression (the SluiceCompression module over the system's zlib, snappy, lz4 and zstd).
 sources() {
   case $1 in
-  record-batch) needs="crc32c"; echo Fuzz/Targets/RecordBatchFuzz.swift "${log[@]}" ;;
+  record-batch) needs="crc32c compression"; echo Fuzz/Targets/RecordBatchFuzz.swift "${log[@]}" ;;
   segment-recovery)
     needs="crc32c compression"
     echo Fuzz/Targets/SegmentRecoveryFuzz.swift "${log[@]}" \
