@@ -25,23 +25,15 @@ public enum Gzip {
     guard status == Z_OK else { throw error(status, stream) }
     defer { deflateEnd(&stream) }
     // deflateBound is the worst case for this stream's settings, so one Z_FINISH suffices.
-    let start = output.count
-    let bound = Int(deflateBound(&stream, uLong(input.count)))
-    output.append(contentsOf: repeatElement(0, count: bound))
-    let written = output.withUnsafeMutableBytes { whole in
-      let out = UnsafeMutableRawBufferPointer(rebasing: whole[start...])
+    try output.appendCompressed(bound: Int(deflateBound(&stream, uLong(input.count)))) { out in
       stream.next_in = mutableBytes(input)
       stream.avail_in = uInt(input.count)
       stream.next_out = out.baseAddress?.assumingMemoryBound(to: Bytef.self)
       stream.avail_out = uInt(out.count)
       status = deflate(&stream, Z_FINISH)
+      guard status == Z_STREAM_END else { throw error(status, stream) }
       return out.count - Int(stream.avail_out)
     }
-    guard status == Z_STREAM_END else {
-      output.removeLast(bound)
-      throw error(status, stream)
-    }
-    output.removeLast(bound - written)
   }
 
   /// The bytes of every gzip (or zlib) member in `input`, at most `limit` of them.

@@ -15,20 +15,16 @@ public enum LZ4Frame {
     var preferences = LZ4F_preferences_t()
     preferences.frameInfo.blockSizeID = LZ4F_max64KB
     preferences.frameInfo.blockMode = LZ4F_blockIndependent
-    let bound = LZ4F_compressFrameBound(input.count, &preferences)
-    let start = output.count
-    output.append(contentsOf: repeatElement(0, count: bound))
-    let written = output.withUnsafeMutableBytes { whole in
-      let out = UnsafeMutableRawBufferPointer(rebasing: whole[start...])
-      return LZ4F_compressFrame(
+    try output.appendCompressed(bound: LZ4F_compressFrameBound(input.count, &preferences)) {
+      out in
+      let written = LZ4F_compressFrame(
         out.baseAddress, out.count, input.baseAddress, input.count, &preferences)
+      if LZ4F_isError(written) != 0 {
+        throw CompressionError.failed(
+          codec: name, reason: String(cString: LZ4F_getErrorName(written)))
+      }
+      return written
     }
-    if LZ4F_isError(written) != 0 {
-      output.removeLast(bound)
-      throw CompressionError.failed(
-        codec: name, reason: String(cString: LZ4F_getErrorName(written)))
-    }
-    output.removeLast(bound - written)
   }
 
   /// The bytes of the frame (or concatenated frames) in `input`, at most `limit` of them.

@@ -11,19 +11,15 @@ public enum Zstd {
   public static func compress(
     _ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]
   ) throws {
-    let start = output.count
-    let bound = ZSTD_compressBound(input.count)
-    output.append(contentsOf: repeatElement(0, count: bound))
-    let written = output.withUnsafeMutableBytes { whole in
-      let out = UnsafeMutableRawBufferPointer(rebasing: whole[start...])
-      return ZSTD_compress(out.baseAddress, out.count, input.baseAddress, input.count, level)
+    try output.appendCompressed(bound: ZSTD_compressBound(input.count)) { out in
+      let written = ZSTD_compress(
+        out.baseAddress, out.count, input.baseAddress, input.count, level)
+      if ZSTD_isError(written) != 0 {
+        throw CompressionError.failed(
+          codec: name, reason: String(cString: ZSTD_getErrorName(written)))
+      }
+      return written
     }
-    if ZSTD_isError(written) != 0 {
-      output.removeLast(bound)
-      throw CompressionError.failed(
-        codec: name, reason: String(cString: ZSTD_getErrorName(written)))
-    }
-    output.removeLast(bound - written)
   }
 
   /// The bytes of the frames in `input`, at most `limit` of them.

@@ -133,30 +133,40 @@ public final class EmbeddedLog: Sendable {
     try checkOpen()
     let log = try partition(topic, p)
     guard let committer = committer.withLock({ $0 }) else { throw LogError.closed }
-    return try await withCheckedThrowingContinuation { continuation in
-      // Encoded here so that the queued append holds the only reference to the buffer, which
-      // the writer thread hands back to `buffers` once it is written.
+    return try await enqueue(recordCount: records.count, to: log, committer) {
+      RecordBatch.encoded(records, reusing: buffers.take())
+    }
+  }
+
+  /// Queues the records `encode` returns as one batch of `log` and returns its first offset
+  /// once durable. They are encoded and framed (compressed with `compression` set, into a
+  /// spare buffer while theirs goes back to `buffers`) inside the queuing, so that the queued
+  /// append holds the only reference to the batch, which the writer thread hands to `buffers`
+  /// once it is written.
+  private func enqueue(
+    recordCount: Int, to log: PartitionLog, _ committer: GroupCommitter,
+    _ encode: () -> EncodedRecords
+  ) async throws -> Int64 {
+    try await withCheckedThrowingContinuation { continuation in
       do {
-        let encoded = RecordBatch.encoded(records, reusing: buffers.take())
+        let encoded = encode()
+        let batch: [UInt8]
+        let codec = configuration.compression
+        if codec == .none {
+          batch = RecordBatch.frame(encoded)
+        } else {
+          let spent: [UInt8]
+          (batch, spent) = try RecordBatch.frame(
+            encoded, compressedWith: codec, into: buffers.take())
+          buffers.give(spent)
+        }
         committer.submit(
           .init(
-            partition: log, batch: try batch(of: encoded), recordCount: records.count,
-            continuation: continuation))
+            partition: log, batch: batch, recordCount: recordCount, continuation: continuation))
       } catch {
         continuation.resume(throwing: error)
       }
     }
-  }
-
-  /// `encoded` as the batch the log writes: framed where it lies, or with `compression` set,
-  /// its records compressed into a spare buffer (theirs goes back to `buffers`).
-  private func batch(of encoded: EncodedRecords) throws -> [UInt8] {
-    let codec = configuration.compression
-    guard codec != .none else { return RecordBatch.frame(encoded) }
-    let (batch, spent) = try RecordBatch.frame(
-      encoded, compressedWith: codec, into: buffers.take())
-    buffers.give(spent)
-    return batch
   }
 
   /// An empty buffer with the capacity of a batch written before, if one is kept
@@ -180,19 +190,7 @@ public final class EmbeddedLog: Sendable {
     try checkOpen()
     let log = try partition(topic, p)
     guard let committer = committer.withLock({ $0 }) else { throw LogError.closed }
-    let count = records.count
-    return try await withCheckedThrowingContinuation { continuation in
-      // Framed here, so the queued append holds the only reference to the buffer (which the
-      // writer thread hands to `buffers` once it is written).
-      do {
-        committer.submit(
-          .init(
-            partition: log, batch: try batch(of: records), recordCount: count,
-            continuation: continuation))
-      } catch {
-        continuation.resume(throwing: error)
-      }
-    }
+    return try await enqueue(recordCount: records.count, to: log, committer) { records }
   }
 
   /// Records from `offset`; with `committedOnly` (read_committed), only those below the
