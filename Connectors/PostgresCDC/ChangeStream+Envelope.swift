@@ -94,7 +94,11 @@ extension ChangeStream {
     case .unchangedToast:
       ValueConverter.writeUnavailable(as: kind, options: settings.conversion, to: &out)
     case .text(let range):
-      ValueConverter.write(row.bytes[range], as: kind, options: settings.conversion, to: &out)
+      // Through a buffer pointer: slices of the message retain it at every cut the
+      // converters make, about ten a value.
+      row.bytes[range].withUnsafeBufferPointer {
+        ValueConverter.write($0, as: kind, options: settings.conversion, to: &out)
+      }
     }
   }
 

@@ -1,7 +1,10 @@
 /// What a column's values are, for writing them as Debezium does: decided once per Relation
 /// message from the column's type OID and type modifier (`atttypmod`), which carry the
 /// precision of times and the scale of numerics.
-indirect enum ColumnKind: Equatable, Sendable {
+///
+/// Only `array` is indirect: the other kinds are stored inline, so handing a row's kinds to the
+/// converters, column after column, copies a value instead of retaining and releasing a box.
+enum ColumnKind: Equatable, Sendable {
   case integer, float, bool, text, json, bytea, money, timetz, interval, point
   case hstore
   /// `numeric(p, s)`: `scale` nil when the column declares none (Debezium's variable scale).
@@ -15,7 +18,7 @@ indirect enum ColumnKind: Equatable, Sendable {
   /// `bit(n)`: a boolean for bit(1), else Debezium's Bits (little-endian bytes).
   case bit(length: Int)
   case varbit
-  case array(of: ColumnKind)
+  indirect case array(of: ColumnKind)
 
   /// The kind of type `oid` with modifier `modifier`; `userTypes` describes types created in
   /// the database (domains, extension types such as hstore, enums), which have no fixed OID.

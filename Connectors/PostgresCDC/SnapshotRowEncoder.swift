@@ -135,9 +135,11 @@ struct SnapshotRowEncoding {
       guard let piece = pieces[partition] else { continue }
       pieces[partition] = nil
       pieceBytes[partition] = piece.records.recordBytes + 1024
+      // A piece holds at least one event (it is made for one).
+      guard let last = piece.records.removeLast() else { continue }
       batch.pieces.append(
         .init(
-          partition: partition, records: piece.records, last: piece.last,
+          partition: partition, records: piece.records, last: last,
           lastKey: piece.lastKey, lastIndex: piece.lastIndex))
     }
     let taken = batch
@@ -187,22 +189,18 @@ struct SnapshotRowEncoding {
     if part.encodes {
       // (A keyed table's events all have keys: the partition is only nil without one.)
       let partition = partition ?? 0
-      // The partition's last event is held back for the writer, which gives it its position.
-      let last = OutgoingRecord(
-        timestamp: timestamp, key: read.key, value: read.value, headers: read.headers)
-      // Taken out and put back: two accesses to the encoder's state, not one per field.
-      if var piece = pieces[partition].take() {
-        piece.records.append(piece.last)
-        piece.last = last
-        piece.lastKey = key
-        piece.lastIndex = batch.encodedCount
-        pieces[partition] = piece
-      } else {
+      // Every event goes in as it comes; the partition's last one is taken back out when
+      // the batch is taken, for the writer, which gives it its position.
+      if pieces[partition] == nil {
         pieces[partition] = PieceBuilder(
           records: EncodedRecords(
             reusing: part.store?.recycledBuffer() ?? [], capacity: pieceBytes[partition]),
-          last: last, lastKey: key, lastIndex: batch.encodedCount)
+          lastKey: [], lastIndex: 0)
       }
+      pieces[partition]!.records.append(
+        timestamp: timestamp, key: read.key, value: read.value, headers: read.headers)
+      pieces[partition]!.lastKey = key
+      pieces[partition]!.lastIndex = batch.encodedCount
       batch.topic = read.topic
       batch.encodedCount += 1
       return
@@ -217,7 +215,6 @@ struct SnapshotRowEncoding {
   /// One partition's events of the batch being filled.
   private struct PieceBuilder {
     var records: EncodedRecords
-    var last: OutgoingRecord
     var lastKey: [UInt8]
     var lastIndex: Int
   }

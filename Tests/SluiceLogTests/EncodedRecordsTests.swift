@@ -57,6 +57,36 @@ final class EncodedRecordsTests: LogTestCase {
     XCTAssertEqual(decoded.map(\.offset), [0, 1, 2, 3])
   }
 
+  /// A source appends each record as it comes and takes the last back out to give it headers
+  /// of its own (the snapshot's position): what remains is the batch of the records before
+  /// it, and the record put back with its headers makes the batch of all of them.
+  func testTheLastRecordTakenBackAndPutBackWithHeadersMakesTheBatchOfTheRecords() throws {
+    let records = sample()
+    let encoded = EncodedRecords()
+    for record in records { encoded.append(record) }
+    let last = try XCTUnwrap(encoded.removeLast())
+    XCTAssertEqual(last, records[3])
+    XCTAssertEqual(encoded.count, 3)
+    XCTAssertEqual(try encoded.decoded(), Array(records.prefix(3)))
+    XCTAssertEqual(
+      encoded.keyValueBytes,
+      records.prefix(3).reduce(0) { $0 + ($1.key?.count ?? 0) + ($1.value?.count ?? 0) })
+
+    var amended = records[3]
+    amended.headers.append(LogHeader(name: "sluice.position", value: Array("p1".utf8)))
+    encoded.append(amended)
+    let expected = EncodedRecords()
+    for record in records.prefix(3) + [amended] { expected.append(record) }
+    XCTAssertEqual(encoded.bytes, expected.bytes)
+    XCTAssertEqual(encoded.count, 4)
+
+    // Down to none, then nothing more to take.
+    for _ in 0..<4 { XCTAssertNotNil(encoded.removeLast()) }
+    XCTAssertNil(encoded.removeLast())
+    XCTAssertEqual(encoded.recordBytes, 0)
+    XCTAssertEqual(encoded.keyValueBytes, 0)
+  }
+
   func testEncodedRecordsAppendToThePartitionAfterRecordsAndReadBack() async throws {
     let log = try EmbeddedLog(directory: directory)
     try log.createTopic("t", partitions: 1)

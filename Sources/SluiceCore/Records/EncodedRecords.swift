@@ -28,6 +28,9 @@ public final class EncodedRecords: @unchecked Sendable {
     var maxTimestamp: Int64 = 0
     var largestPayload = 0
     var keyValueBytes = 0
+    /// Where the last record starts in `bytes` (``EncodedRecords/removeLast()``); nil once it
+    /// was taken, until the next append.
+    var lastStart: Int? = nil
 
     mutating func append(
       timestamp: Int64, key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader]
@@ -43,6 +46,7 @@ public final class EncodedRecords: @unchecked Sendable {
       let keyValue = (key?.count ?? 0) + (value?.count ?? 0)
       var payload = keyValue
       for header in headers { payload += header.name.utf8.count + (header.value?.count ?? 0) }
+      lastStart = bytes.count
       // Wrapping: a timestamp far from the first is refused by the store (its valid range),
       // and must not trap here first.
       EncodedRecords.write(
@@ -128,23 +132,66 @@ public final class EncodedRecords: @unchecked Sendable {
       var r = BigEndianReader(UnsafeRawBufferPointer(rebasing: raw[Self.headerSize...]))
       var records: [OutgoingRecord] = []
       records.reserveCapacity(count)
-      for _ in 0..<count {
-        _ = try r.varint()  // length
-        _ = try r.int8()  // attributes
-        let timestamp = firstTimestamp &+ (try r.varint())
-        _ = try r.varint()  // offset delta
-        let key = try r.lengthPrefixed()
-        let value = try r.lengthPrefixed()
-        var headers: [RecordHeader] = []
-        for _ in 0..<(try r.varint()) {
-          let name = String(decoding: try r.lengthPrefixed() ?? [], as: UTF8.self)
-          headers.append(RecordHeader(name: name, value: try r.lengthPrefixed()))
-        }
-        records.append(
-          OutgoingRecord(timestamp: timestamp, key: key, value: value, headers: headers))
-      }
+      for _ in 0..<count { records.append(try Self.record(&r, firstTimestamp: firstTimestamp)) }
       return records
     }
+  }
+
+  /// Takes the last record out and returns it: a source appends every record as it comes and
+  /// takes the last back once it knows it is the last, which gets headers of its own
+  /// (``EncodedSend/last``), rather than holding each record back until the next one comes.
+  /// The bounds (``minTimestamp``, ``maxTimestamp``, ``largestPayload``) still count it, as the
+  /// record put back does. Nil when there are no records.
+  public func removeLast() -> OutgoingRecord? {
+    guard contents.count > 0 else { return nil }
+    let start = contents.lastStart ?? startOfLastRecord()
+    // Written here, so it decodes: a failure would be a bug of `write`, not of the input.
+    guard
+      let record = try? contents.bytes.withUnsafeBytes({ raw in
+        var r = BigEndianReader(UnsafeRawBufferPointer(rebasing: raw[start...]))
+        return try Self.record(&r, firstTimestamp: contents.firstTimestamp)
+      })
+    else { preconditionFailure("EncodedRecords: its last record does not decode") }
+    contents.bytes.removeSubrange(start...)
+    contents.count -= 1
+    contents.lastStart = nil
+    contents.keyValueBytes -= (record.key?.count ?? 0) + (record.value?.count ?? 0)
+    return record
+  }
+
+  /// Where the last record starts, found by walking the records' length prefixes: for a
+  /// second ``removeLast()`` in a row, which the last append did not prepare for.
+  private func startOfLastRecord() -> Int {
+    contents.bytes.withUnsafeBytes { raw in
+      var r = BigEndianReader(UnsafeRawBufferPointer(rebasing: raw[...]))
+      r.position = Self.headerSize
+      for _ in 0..<(contents.count - 1) {
+        guard let length = try? r.varint(), (try? r.skip(Int(length))) != nil else {
+          preconditionFailure("EncodedRecords: a record's length does not hold")
+        }
+      }
+      return r.position
+    }
+  }
+
+  /// The record `r` is at, which it reads past.
+  private static func record(
+    _ r: inout BigEndianReader<UnsafeRawBufferPointer>, firstTimestamp: Int64
+  ) throws
+    -> OutgoingRecord
+  {
+    _ = try r.varint()  // length
+    _ = try r.int8()  // attributes
+    let timestamp = firstTimestamp &+ (try r.varint())
+    _ = try r.varint()  // offset delta
+    let key = try r.lengthPrefixed()
+    let value = try r.lengthPrefixed()
+    var headers: [RecordHeader] = []
+    for _ in 0..<(try r.varint()) {
+      let name = String(decoding: try r.lengthPrefixed() ?? [], as: UTF8.self)
+      headers.append(RecordHeader(name: name, value: try r.lengthPrefixed()))
+    }
+    return OutgoingRecord(timestamp: timestamp, key: key, value: value, headers: headers)
   }
 
   /// Hands the buffer over (the store writes the header into it), leaving none here: the
@@ -168,7 +215,8 @@ public final class EncodedRecords: @unchecked Sendable {
   private static func lengthPrefixed(_ data: [UInt8]?, to bytes: inout [UInt8]) {
     guard let data else { return varint(-1, to: &bytes) }
     varint(Int64(data.count), to: &bytes)
-    bytes.append(contentsOf: data)
+    // From the storage: the generic append retains and releases `data` on each call.
+    data.withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
   }
 
   /// Bytes of a zigzag varint.

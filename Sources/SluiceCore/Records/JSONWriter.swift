@@ -35,6 +35,16 @@ public struct JSONWriter {
   }
   @inlinable
   public mutating func raw<C: Collection<UInt8>>(_ text: C) { bytes.append(contentsOf: text) }
+  /// Bytes already rendered (field names, values cut from a message): copied from their
+  /// storage, which, unlike the generic `append(contentsOf:)`, retains nothing per call.
+  @inlinable
+  public mutating func raw(_ text: [UInt8]) {
+    text.withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
+  }
+  @inlinable
+  public mutating func raw(_ text: ArraySlice<UInt8>) {
+    text.withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
+  }
   @inlinable
   public mutating func byte(_ c: Unicode.Scalar) { bytes.append(UInt8(ascii: c)) }
 
