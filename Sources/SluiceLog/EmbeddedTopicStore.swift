@@ -80,12 +80,22 @@ public final class EmbeddedTopicStore: TopicStore {
   public func append(encoded records: EncodedRecords, to partition: TopicPartition)
     async throws -> Int64
   {
-    let base = try await translatingLogErrors {
-      try await log.append(
-        encoded: records, topic: partition.topic, partition: partition.partition)
+    try await submit(encoded: records, to: partition).value()
+  }
+
+  /// Queues the batch in the log (framed, compressed, after those queued before it) and
+  /// returns; readers are woken once it is durable.
+  public func submit(encoded records: EncodedRecords, to partition: TopicPartition)
+    async throws -> PendingWrite<Int64>
+  {
+    let promise = try translatingLogErrors {
+      try log.submit(encoded: records, topic: partition.topic, partition: partition.partition)
     }
-    wakeReaders()
-    return base
+    return PendingWrite { [self] in
+      let base = try await translatingLogErrors { try await promise.value() }
+      wakeReaders()
+      return base
+    }
   }
 
   /// Tells readers waiting in ``waitForAppends(after:timeout:)`` that a partition grew.
