@@ -186,16 +186,6 @@ struct InitialSnapshot {
           }
         }
       }
-      // The send started last and not yet durable, with its rows: the next is started before
-      // it is waited for, so the log syncs one send while the next is framed and compressed
-      // (``SourceTaskContext/start(encoded:committing:)``), in order, positions included.
-      var inFlight: (write: PendingWrite<Void>, rows: Int)?
-      /// Waits until the send in flight, if any, is durable.
-      func settle() async throws {
-        guard let (write, rows) = inFlight.take() else { return }
-        try await write.value()
-        metrics.snapshotRowsDurable(rows)
-      }
       do {
         while let item = try await handOff.take(maxRecords: Self.sendRecords) {
           try Task.checkCancellation()
@@ -253,25 +243,19 @@ struct InitialSnapshot {
             // embedded store writes a send's position in the background, so it may lag a few
             // sends behind: before a send of another part, the last one's must be durable
             // (else rows of the parts in between were read again).
-            if let lastSentPart, lastSentPart != batch.part {
-              try await settle()
-              try await context.flushCommits()
-            }
+            if let lastSentPart, lastSentPart != batch.part { try await context.flushCommits() }
             lastSentPart = batch.part
             if !sends.isEmpty {
               batch.pieces = []
-              let started = try await context.start(encoded: sends, committing: last)
-              try await settle()
-              inFlight = (started, count)
+              try await context.send(encoded: sends, committing: last)
             } else {
-              try await settle()
               // Moved out of the batch, so the send owns the records and moves their bytes
               // into the log's records instead of copying them (``SourceTaskContext/send(_:)``).
               var records: [SourceRecord] = []
               swap(&records, &batch.records)
               _ = try await context.send(consume records)
-              metrics.snapshotRowsDurable(count)
             }
+            metrics.snapshotRowsDurable(count)
             let table = progress.tables[progress.table(ofPart: batch.part)]
             let state = "part \(batch.part + 1)/\(progress.partCount) (\(table)), \(total) rows"
             context.setDetail("snapshot", "running: " + state)
@@ -282,7 +266,6 @@ struct InitialSnapshot {
             }
           }
         }
-        try await settle()
       } catch {
         await handOff.stop()
         group.cancelAll()

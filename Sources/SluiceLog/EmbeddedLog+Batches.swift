@@ -11,10 +11,12 @@ extension EmbeddedLog {
     try checkOpen()
     let log = try partition(topic, p)
     guard let committer = committer.withLock({ $0 }) else { throw LogError.closed }
-    let promise = AppendPromise()
-    committer.submit(
-      .init(partition: log, batch: batch.bytes, recordCount: batch.recordCount, promise: promise))
-    return try await promise.value()
+    return try await withCheckedThrowingContinuation { continuation in
+      committer.submit(
+        .init(
+          partition: log, batch: batch.bytes, recordCount: batch.recordCount,
+          continuation: continuation))
+    }
   }
 
   /// Whole stored batches from the one holding `offset` on, up to about `maxBytes` (at least

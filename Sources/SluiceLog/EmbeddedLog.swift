@@ -135,37 +135,38 @@ public final class EmbeddedLog: Sendable {
     guard let committer = committer.withLock({ $0 }) else { throw LogError.closed }
     return try await enqueue(recordCount: records.count, to: log, committer) {
       RecordBatch.encoded(records, reusing: buffers.take())
-    }.value()
+    }
   }
 
-  /// Queues the records `encode` returns as one batch of `log`; the promise gives its first
-  /// offset once durable. They are encoded and framed (compressed with `compression` set, into
-  /// a spare buffer while theirs goes back to `buffers`) here, on the caller's thread, and the
-  /// queued append holds the only reference to the batch, which the writer thread hands to
-  /// `buffers` once it is written.
+  /// Queues the records `encode` returns as one batch of `log` and returns its first offset
+  /// once durable. They are encoded and framed (compressed with `compression` set, into a
+  /// spare buffer while theirs goes back to `buffers`) inside the queuing, so that the queued
+  /// append holds the only reference to the batch, which the writer thread hands to `buffers`
+  /// once it is written.
   private func enqueue(
     recordCount: Int, to log: PartitionLog, _ committer: GroupCommitter,
     _ encode: () -> EncodedRecords
-  ) -> AppendPromise {
-    let promise = AppendPromise()
-    do {
-      let encoded = encode()
-      let batch: [UInt8]
-      let codec = configuration.compression
-      if codec == .none {
-        batch = RecordBatch.frame(encoded)
-      } else {
-        let spent: [UInt8]
-        (batch, spent) = try RecordBatch.frame(
-          encoded, compressedWith: codec, into: buffers.take())
-        buffers.give(spent)
+  ) async throws -> Int64 {
+    try await withCheckedThrowingContinuation { continuation in
+      do {
+        let encoded = encode()
+        let batch: [UInt8]
+        let codec = configuration.compression
+        if codec == .none {
+          batch = RecordBatch.frame(encoded)
+        } else {
+          let spent: [UInt8]
+          (batch, spent) = try RecordBatch.frame(
+            encoded, compressedWith: codec, into: buffers.take())
+          buffers.give(spent)
+        }
+        committer.submit(
+          .init(
+            partition: log, batch: batch, recordCount: recordCount, continuation: continuation))
+      } catch {
+        continuation.resume(throwing: error)
       }
-      committer.submit(
-        .init(partition: log, batch: batch, recordCount: recordCount, promise: promise))
-    } catch {
-      promise.resume(with: .failure(error))
     }
-    return promise
   }
 
   /// An empty buffer with the capacity of a batch written before, if one is kept
@@ -177,20 +178,7 @@ public final class EmbeddedLog: Sendable {
   public func append(encoded records: EncodedRecords, topic: String, partition p: Int)
     async throws -> Int64
   {
-    try await submit(encoded: records, topic: topic, partition: p).value()
-  }
-
-  /// Queues records a source encoded itself as one batch, after every batch queued before it
-  /// to the partition, and returns at once: the promise gives the first one's offset once
-  /// durable. A refusal (too large, out of time, closed) is thrown here.
-  func submit(encoded records: EncodedRecords, topic: String, partition p: Int) throws
-    -> AppendPromise
-  {
-    if records.isEmpty {
-      let promise = AppendPromise()
-      promise.resume(with: .success(try offsets(topic: topic, partition: p).end))
-      return promise
-    }
+    guard !records.isEmpty else { return try offsets(topic: topic, partition: p).end }
     if records.largestPayload > configuration.maxRecordBytes {
       throw LogError.recordTooLarge(
         size: records.largestPayload, limit: configuration.maxRecordBytes)
@@ -202,7 +190,7 @@ public final class EmbeddedLog: Sendable {
     try checkOpen()
     let log = try partition(topic, p)
     guard let committer = committer.withLock({ $0 }) else { throw LogError.closed }
-    return enqueue(recordCount: records.count, to: log, committer) { records }
+    return try await enqueue(recordCount: records.count, to: log, committer) { records }
   }
 
   /// Records from `offset`; with `committedOnly` (read_committed), only those below the

@@ -80,22 +80,12 @@ public final class EmbeddedTopicStore: TopicStore {
   public func append(encoded records: EncodedRecords, to partition: TopicPartition)
     async throws -> Int64
   {
-    try await submit(encoded: records, to: partition).value()
-  }
-
-  /// Queues the batch in the log (framed, compressed, after those queued before it) and
-  /// returns; readers are woken once it is durable.
-  public func submit(encoded records: EncodedRecords, to partition: TopicPartition)
-    async throws -> PendingWrite<Int64>
-  {
-    let promise = try translatingLogErrors {
-      try log.submit(encoded: records, topic: partition.topic, partition: partition.partition)
+    let base = try await translatingLogErrors {
+      try await log.append(
+        encoded: records, topic: partition.topic, partition: partition.partition)
     }
-    return PendingWrite { [self] in
-      let base = try await translatingLogErrors { try await promise.value() }
-      wakeReaders()
-      return base
-    }
+    wakeReaders()
+    return base
   }
 
   /// Tells readers waiting in ``waitForAppends(after:timeout:)`` that a partition grew.

@@ -20,7 +20,7 @@ final class GroupCommitter: @unchecked Sendable {
     var partition: PartitionLog
     var batch: [UInt8]
     var recordCount: Int
-    var promise: AppendPromise
+    var continuation: CheckedContinuation<Int64, any Error>
   }
 
   private let condition = NSCondition()
@@ -66,7 +66,7 @@ final class GroupCommitter: @unchecked Sendable {
     condition.lock()
     if schedule.isStopping {
       condition.unlock()
-      pending.promise.resume(with: .failure(LogError.closed))
+      pending.continuation.resume(throwing: LogError.closed)
       return
     }
     let lane = ObjectIdentifier(pending.partition)
@@ -158,9 +158,9 @@ final class GroupCommitter: @unchecked Sendable {
     partition.appended.count(records: appendedRecords, bytes: appendedBytes)
     for (pending, result) in zip(group, results) {
       if let syncError {
-        pending.promise.resume(with: .failure(syncError))
+        pending.continuation.resume(throwing: syncError)
       } else {
-        pending.promise.resume(with: result)
+        pending.continuation.resume(with: result)
       }
     }
   }

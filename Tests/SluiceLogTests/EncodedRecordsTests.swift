@@ -104,41 +104,6 @@ final class EncodedRecordsTests: LogTestCase {
     log.close()
   }
 
-  /// Started appends (``TopicStore/submit(encoded:to:)``) are queued in the order started and
-  /// take their offsets in that order, whatever order they are waited for in, each readable
-  /// once waited for; a refusal is thrown when starting, and queues nothing.
-  func testStartedAppendsTakeOffsetsInTheOrderStartedWhateverOrderTheyAreWaitedFor()
-    async throws
-  {
-    let log = try EmbeddedLog(directory: directory)
-    defer { log.close() }
-    let store = EmbeddedTopicStore(
-      log: log, defaultPartitions: 1,
-      groupOffsets: try FileOffsetStore(directory: directory + "-o"))
-    try await store.createTopic("t", partitions: 1)
-    let tp = TopicPartition("t", 0)
-    var started: [PendingWrite<Int64>] = []
-    for i in 0..<5 {
-      let encoded = EncodedRecords()
-      for j in 0..<3 { encoded.append(record(10 * i + j)) }
-      started.append(try await store.submit(encoded: encoded, to: tp))
-    }
-    var bases: [Int64] = []
-    for write in started.reversed() { bases.insert(try await write.value(), at: 0) }
-    XCTAssertEqual(bases, [0, 3, 6, 9, 12])
-    XCTAssertEqual(try readAll(log, "t").map(\.value), (0..<5).flatMap { i in
-      (0..<3).map { j in record(10 * i + j).value }
-    })
-
-    let large = EncodedRecords()
-    large.append(record(99, size: 2 << 20))
-    do {
-      _ = try await store.submit(encoded: large, to: tp)
-      XCTFail("expected a refusal")
-    } catch TopicStoreError.recordTooLarge {}
-    XCTAssertEqual(try log.offsets(topic: "t", partition: 0).end, 15)
-  }
-
   func testEncodedRecordsOverTheLimitOrOutOfTimeAreRefusedAndNothingIsWritten() async throws {
     let log = try EmbeddedLog(
       directory: directory, configuration: LogConfiguration(maxRecordBytes: 1000))

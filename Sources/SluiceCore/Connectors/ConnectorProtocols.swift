@@ -32,13 +32,6 @@ public protocol SourceTaskContext: Sendable {
   /// there is skipped whole, as a replay.
   func send(encoded sends: consuming [EncodedSend], committing position: SourcePosition?)
     async throws
-  /// Starts ``send(encoded:committing:)`` and returns once the records are queued in the
-  /// store after everything sent or started before; the pending send's value comes when
-  /// `send` would have returned. A source with one writer starts its next send before waiting
-  /// for the last, so the store syncs one while the next is framed and compressed. The
-  /// store commits the positions in the order the sends were started.
-  func start(encoded sends: consuming [EncodedSend], committing position: SourcePosition?)
-    async throws -> PendingWrite<Void>
   /// Whether the connector has transforms, which may change a record's topic, key or
   /// partition. Without them a record goes where the source sees it go: a source that sends
   /// many records per partition (the snapshot) may then give a position only to each

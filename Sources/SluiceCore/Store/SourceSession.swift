@@ -20,14 +20,6 @@ public protocol SourceSession: Sendable {
     encoded batches: [(TopicPartition, EncodedRecords)],
     committing position: SourcePosition?
   ) async throws -> [Int64]
-  /// Starts ``write(encoded:committing:)``: the batches are queued after everything started
-  /// before, and the pending write's value is what `write` returns, once it would have
-  /// returned. A session whose store queues appends returns before the records are durable,
-  /// so its source may start its next write meanwhile; the default writes them first.
-  func start(
-    encoded batches: [(TopicPartition, EncodedRecords)],
-    committing position: SourcePosition?
-  ) async throws -> PendingWrite<[Int64]>
   /// Commits a position without records and returns when it is durable.
   func commit(_ position: SourcePosition) async throws
   /// Returns once every position committed so far is durable: a stopping task calls it before
@@ -52,13 +44,6 @@ extension SourceSession {
     var decoded: [(TopicPartition, [OutgoingRecord])] = []
     for (tp, records) in batches { decoded.append((tp, try records.decoded())) }
     return try await write(decoded, committing: position)
-  }
-
-  public func start(
-    encoded batches: [(TopicPartition, EncodedRecords)],
-    committing position: SourcePosition?
-  ) async throws -> PendingWrite<[Int64]> {
-    .done(try await write(encoded: batches, committing: position))
   }
 
   public func resetPosition() async throws {
@@ -108,25 +93,9 @@ public struct DurableAppendSession: SourceSession {
     encoded batches: [(TopicPartition, EncodedRecords)],
     committing position: SourcePosition?
   ) async throws -> [Int64] {
-    try await start(encoded: batches, committing: position).value()
-  }
-
-  /// Queues each partition's batch in turn (``TopicStore/submit(encoded:to:)``); once every
-  /// one is durable, the position is scheduled, in the order the writes were started.
-  public func start(
-    encoded batches: [(TopicPartition, EncodedRecords)],
-    committing position: SourcePosition?
-  ) async throws -> PendingWrite<[Int64]> {
-    var pending: [PendingWrite<Int64>] = []
-    for (tp, records) in batches {
-      pending.append(try await store.submit(encoded: records, to: tp))
-    }
-    return PendingWrite { [committer, pending] in
-      var bases: [Int64] = []
-      for write in pending { bases.append(try await write.value()) }
-      if let position { try await committer.schedule(position) }
-      return bases
-    }
+    let bases = try await store.append(encoded: batches)
+    if let position { try await committer.schedule(position) }
+    return bases
   }
 
   public func commit(_ position: SourcePosition) async throws {

@@ -95,12 +95,6 @@ public protocol TopicStore: Sendable {
   /// decodes them and appends the records.
   func append(encoded records: EncodedRecords, to partition: TopicPartition) async throws
     -> Int64
-  /// Starts ``append(encoded:to:)``: the batch is queued after every batch started or appended
-  /// to the partition before it, and its base offset comes once it is durable. A store that
-  /// queues appends (the embedded log) returns before then, so its caller may start the next;
-  /// the default appends it whole first.
-  func submit(encoded records: EncodedRecords, to partition: TopicPartition) async throws
-    -> PendingWrite<Int64>
   /// An empty buffer to encode records into (``EncodedRecords/init(reusing:capacity:)``): one
   /// a written batch left, whose pages are mapped already, where the store keeps them (the
   /// embedded log); else a new one.
@@ -165,16 +159,18 @@ extension TopicStore {
     try await appendAll(batches) { records, tp in try await self.append(records, to: tp) }
   }
 
+  /// Appends each partition's encoded records as one batch, all partitions at once, as
+  /// ``append(_:)-([(TopicPartition,[OutgoingRecord])])`` does.
+  public func append(encoded batches: [(TopicPartition, EncodedRecords)]) async throws
+    -> [Int64]
+  {
+    try await appendAll(batches) { records, tp in try await self.append(encoded: records, to: tp) }
+  }
+
   public func append(encoded records: EncodedRecords, to partition: TopicPartition)
     async throws -> Int64
   {
     try await append(records.decoded(), to: partition)
-  }
-
-  public func submit(encoded records: EncodedRecords, to partition: TopicPartition)
-    async throws -> PendingWrite<Int64>
-  {
-    .done(try await append(encoded: records, to: partition))
   }
 
   public func recycledBuffer() -> [UInt8] { [] }

@@ -138,13 +138,7 @@ final class SourceWriter: SourceTaskContext {
   func send(encoded sends: consuming [EncodedSend], committing position: SourcePosition?)
     async throws
   {
-    try await start(encoded: sends, committing: position).value()
-  }
-
-  func start(encoded sends: consuming [EncodedSend], committing position: SourcePosition?)
-    async throws -> PendingWrite<Void>
-  {
-    guard !sends.isEmpty else { return .done(()) }
+    guard !sends.isEmpty else { return }
     // Transforms work on records, which encoded sends do not have: a source asks first
     // (``transformsRecords``), and one that did not fails its task, not the worker.
     guard transforms.isEmpty else {
@@ -181,16 +175,13 @@ final class SourceWriter: SourceTaskContext {
     positions.reverse()
     status.topics.note(connectorName, batches.lazy.map(\.0.topic))
     let started = ContinuousClock.now
-    // Counted now: the store takes the buffers once the batches are written.
-    let counts = batches.map { (tp, records) in (tp, records.count, records.keyValueBytes) }
-    let write = try await session.start(encoded: batches, committing: position)
-    return PendingWrite { [self, positions] in
-      _ = try await write.value()
-      metrics.delivery.record(duration: ContinuousClock.now - started)
-      for (_, records, bytes) in counts { metrics.count(records: records, bytes: bytes) }
-      if position != nil { metrics.offsetCommits.increment() }
-      for ((tp, _, _), position) in zip(counts, positions) { await state.advance(tp, to: position) }
+    _ = try await session.write(encoded: batches, committing: position)
+    metrics.delivery.record(duration: ContinuousClock.now - started)
+    for (_, records) in batches {
+      metrics.count(records: records.count, bytes: records.keyValueBytes)
     }
+    if position != nil { metrics.offsetCommits.increment() }
+    for ((tp, _), position) in zip(batches, positions) { await state.advance(tp, to: position) }
   }
 
   func commit(_ position: SourcePosition) async throws {
