@@ -29,8 +29,14 @@ struct InitialSnapshot {
   /// Rows a reader reads and encodes at a time into records (with transforms), which the
   /// hand-off merges into sends.
   static let batchRows = 2000
-  /// Rows a reader encodes at a time in Kafka's format: a send each (they do not merge).
-  static let encodedBatchRows = 3072
+  /// Rows a reader encodes at a time in Kafka's format: a send each (they do not merge), of
+  /// about 2 MiB on disk for a narrow table's events (about 630 bytes each) whether the
+  /// readers compress them (``TopicStore/recordsCompressor``: LZ4 about 5 to 1) or not. Each
+  /// send waits for its own write and sync, so fewer, larger sends go faster; the bytes they
+  /// hold while they wait bound memory.
+  static func encodedBatchRows(compressed: Bool) -> Int {
+    compressed ? 16384 : 3072
+  }
   /// Records per send at most (batches of one part that wait are merged up to it). About
   /// 2.5 MiB of events of a narrow table, so a send's encoded batch fits the log's buffer pool
   /// (``BatchBufferPool``) and stays in cache while it is checksummed and written.
@@ -373,7 +379,10 @@ struct InitialSnapshot {
       var more = true
       while more {
         more = try await session.read(
-          reader: reader, max: encodes ? encodedBatchRows : batchRows, into: rows)
+          reader: reader,
+          max: encodes
+            ? encodedBatchRows(compressed: store.recordsCompressor != nil) : batchRows,
+          into: rows)
         try Task.checkCancellation()
         try await handOff.put(.batch(try rows.takeBatch(ended: !more)))
       }

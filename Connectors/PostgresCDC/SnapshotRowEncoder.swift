@@ -25,7 +25,8 @@ final class SnapshotRowEncoder: @unchecked Sendable {
     /// Whether the events are encoded here in Kafka's format (``SnapshotBatch/pieces``), each
     /// keyed row's partition picked from its key as the producer would: when no transform may
     /// change them (``SourceTaskContext/transformsRecords``), into the store's recycled
-    /// buffers (``TopicStore/recycledBuffer()``).
+    /// buffers (``TopicStore/recycledBuffer()``), and compressed here too when the store
+    /// offers a compressor (``TopicStore/recordsCompressor``).
     var encodes: Bool
     var store: (any TopicStore)?
   }
@@ -88,6 +89,9 @@ struct SnapshotRowEncoding {
   /// its last batch took, which the next one reserves.
   private var pieces: [PieceBuilder?]
   private var pieceBytes: [Int]
+  /// The store's compressor, with which the pieces are compressed as they fill (on this
+  /// reader's thread, not the writer's).
+  private let compressor: (any RecordsCompressor)?
   /// The Kafka timestamp and envelope `ts_ms` of the batch's records: one clock reading per
   /// batch.
   private var timestamp: Int64 = 0
@@ -110,6 +114,7 @@ struct SnapshotRowEncoding {
     self.batchNumber = firstBatchNumber
     pieces = Array(repeating: nil, count: part.encodes ? part.partitions : 0)
     pieceBytes = Array(repeating: 0, count: pieces.count)
+    compressor = part.encodes ? part.store?.recordsCompressor : nil
     batch = SnapshotBatch(part: part.index)
   }
 
@@ -194,7 +199,8 @@ struct SnapshotRowEncoding {
       if pieces[partition] == nil {
         pieces[partition] = PieceBuilder(
           records: EncodedRecords(
-            reusing: part.store?.recycledBuffer() ?? [], capacity: pieceBytes[partition]),
+            reusing: part.store?.recycledBuffer() ?? [], capacity: pieceBytes[partition],
+            compressor: compressor),
           lastKey: [], lastIndex: 0)
       }
       pieces[partition]!.records.append(

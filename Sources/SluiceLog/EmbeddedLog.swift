@@ -152,7 +152,8 @@ public final class EmbeddedLog: Sendable {
         let encoded = encode()
         let batch: [UInt8]
         let codec = configuration.compression
-        if codec == .none {
+        // Records a source compressed itself are framed as they are.
+        if codec == .none || encoded.isCompressed {
           batch = RecordBatch.frame(encoded)
         } else {
           let spent: [UInt8]
@@ -172,6 +173,13 @@ public final class EmbeddedLog: Sendable {
   /// An empty buffer with the capacity of a batch written before, if one is kept
   /// (``BatchBufferPool``): what a source encodes its next records into.
   public func recycledBuffer() -> [UInt8] { buffers.take() }
+
+  /// LZ4's compressor when the log compresses with LZ4, the one codec whose stream a source
+  /// can write a piece at a time (``LZ4RecordsCompressor``); the others compress whole
+  /// batches here.
+  public var recordsCompressor: (any RecordsCompressor)? {
+    configuration.compression == .lz4 ? LZ4RecordsCompressor() : nil
+  }
 
   /// Appends records a source encoded itself as one batch (their header is written into the
   /// room they left for it) and returns the first one's offset, as ``append(_:topic:partition:)``.

@@ -77,6 +77,8 @@ public final class EmbeddedTopicStore: TopicStore {
 
   public func recycledBuffer() -> [UInt8] { log.recycledBuffer() }
 
+  public var recordsCompressor: (any RecordsCompressor)? { log.recordsCompressor }
+
   public func append(encoded records: EncodedRecords, to partition: TopicPartition)
     async throws -> Int64
   {

@@ -39,10 +39,10 @@ enum RecordBatch {
     return encoded
   }
 
-  /// The batch of `encoded`'s records with base offset 0: the header is written into the room
-  /// the records left for it, so the records are not copied.
+  /// The batch of `encoded`'s records with base offset 0, compressed or not as they are: the
+  /// header is written into the room the records left for it, so the records are not copied.
   static func frame(_ encoded: EncodedRecords) -> [UInt8] {
-    let fields = Fields(encoded, codec: .none)
+    let fields = Fields(encoded, codec: RecordBatchCompression(rawValue: encoded.codec) ?? .none)
     var bytes = encoded.takeBytes()
     fields.write(into: &bytes)
     return bytes

@@ -75,7 +75,7 @@ final class KafkaClientTests: KafkaWorkerTestCase {
 
   /// Reads `count` records of partition 0 of a topic from the beginning with one client
   /// (argv: client, bootstrap, topic, count) and prints their keys as a JSON list.
-  private static let readKeysScript = """
+  static let readKeysScript = """
     import asyncio, json, sys
     client, bootstrap, topic, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     keys = []

@@ -273,6 +273,66 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
     XCTAssertNotNil(worker.terminate())
   }
 
+  // MARK: - Compressed by the readers
+
+  /// With `log.compression: lz4` the snapshot's readers compress the events as they encode
+  /// them, and the writer adds each send's last event (the one with the position) to the same
+  /// LZ4 frame: every Kafka client and kcat read those batches through the listener, each row
+  /// once, in key order.
+  func testASnapshotCompressedByItsReadersIsReadByEveryKafkaClient() throws {
+    let rows = 40_000
+    try cdcPSQL(
+      url,
+      """
+      DROP TABLE IF EXISTS snap_lz4;
+      CREATE TABLE snap_lz4 (id int PRIMARY KEY, pad text);
+      INSERT INTO snap_lz4 SELECT g, md5(g::text) FROM generate_series(1, \(rows)) g;
+      """)
+    slotsToDrop.append("snap_lz4")
+    let port = try WorkerProcess.freePort()
+    let worker = try WorkerProcess(
+      workerYAMLExtra: "kafka: { listen: 127.0.0.1:\(port) }\n",
+      log: "{ partitions: 1, fsync: batch, compression: lz4 }")
+    try worker.writeConnector(
+      "snap-lz4",
+      connectorYAML(
+        "snap-lz4", tables: "[snap_lz4]", topic: "lz4.{table}", extra: "  snapshot: initial_only"))
+    try worker.start()
+    try waitUntil("the snapshot's end", timeout: 60) {
+      self.detail(worker, "snap-lz4", "state")?.contains("initial_only") == true
+    }
+    let codecs = try worker.storedCodecs("lz4.snap_lz4")
+    XCTAssertGreaterThan(codecs.count, 1, "several sends")
+    XCTAssertEqual(Set(codecs), [3], "every batch lz4")
+    let bootstrap = "127.0.0.1:\(port)"
+    func ids(_ keys: [String]) -> [Int] {
+      keys.compactMap {
+        (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["id"] as? Int
+      }
+    }
+    for client in ["confluent", "kafka-python", "aiokafka"] {
+      let read = try runProgram(
+        KafkaWorkerTestCase.python,
+        ["-c", KafkaClientTests.readKeysScript, client, bootstrap, "lz4.snap_lz4", "\(rows)"])
+      let keys = read.output.split(separator: "\n").last.flatMap {
+        try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String]
+      }
+      XCTAssertEqual(
+        ids(keys ?? []), Array(1...rows), "\(client): \(read.output.suffix(1500))")
+    }
+    let kcat = try runProgram(
+      "/usr/bin/kcat",
+      [
+        "-C", "-b", bootstrap, "-t", "lz4.snap_lz4", "-p", "0", "-o", "beginning", "-c", "\(rows)",
+        "-e", "-f", "%k\n",
+      ])
+    XCTAssertEqual(kcat.status, 0, String(kcat.output.suffix(1500)))
+    XCTAssertEqual(
+      ids(kcat.output.split(separator: "\n").map(String.init).filter { $0.hasPrefix("{") }),
+      Array(1...rows), "kcat")
+    XCTAssertNotNil(worker.terminate())
+  }
+
   // MARK: - initial_only
 
   func testInitialOnlyReadsTheTablesOnceAndKeepsNoSlot() throws {

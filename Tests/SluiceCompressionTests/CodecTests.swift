@@ -126,4 +126,42 @@ final class CodecTests: XCTestCase {
       try RecordBatchCompression.gzip.decompress(first + second, limit: 100),
       Array("first,second".utf8))
   }
+
+  /// A frame written a piece at a time (a snapshot reader's events, then the writer's last
+  /// one) is one frame: header, independent blocks of at most 64 KiB, end mark.
+  func testAnLZ4FrameWrittenInPiecesIsOneFrameOfIndependentBlocks() throws {
+    let last = Array("the last record, with its position".utf8)
+    var frame = LZ4Frame.frameHeader
+    sample.withUnsafeBytes { LZ4Frame.appendBlocks($0, to: &frame) }
+    last.withUnsafeBytes { LZ4Frame.appendBlocks($0, to: &frame) }
+    frame += LZ4Frame.endMark
+    XCTAssertEqual(try RecordBatchCompression.lz4.decompress(frame, limit: .max), sample + last)
+    // Magic number, then flags: version 1 and independent blocks (0x60), 64 KiB blocks (0x40).
+    XCTAssertEqual(Array(frame.prefix(6)), [0x04, 0x22, 0x4D, 0x18, 0x60, 0x40])
+    // Walk the blocks: one per 64 KiB of the sample, one for the last record, then the end.
+    var position = LZ4Frame.frameHeader.count
+    var sizes: [Int] = []
+    while true {
+      let size = frame[position..<(position + 4)].reversed().reduce(0) { $0 << 8 | Int($1) }
+      position += 4
+      if size == 0 { break }
+      sizes.append(size & 0x7FFF_FFFF)
+      position += size & 0x7FFF_FFFF
+    }
+    XCTAssertEqual(position, frame.count)
+    XCTAssertEqual(sizes.count, (sample.count + 65535) / 65536 + 1)
+    XCTAssertTrue(sizes.allSatisfy { $0 <= 65536 }, "\(sizes)")
+  }
+
+  /// Bytes that do not shrink go in a block stored as it is (the size's high bit set).
+  func testAnLZ4BlockThatDoesNotShrinkIsStoredAsItIs() throws {
+    var generator = SystemRandomNumberGenerator()
+    let noise = (0..<1000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    let frame = try RecordBatchCompression.lz4.compress(noise)
+    let header = LZ4Frame.frameHeader.count
+    XCTAssertEqual(Array(frame[header..<(header + 4)]), [0xE8, 0x03, 0x00, 0x80])
+    XCTAssertEqual(Array(frame[(header + 4)..<(header + 1004)]), noise)
+    XCTAssertEqual(Array(frame.suffix(4)), LZ4Frame.endMark)
+    XCTAssertEqual(try RecordBatchCompression.lz4.decompress(frame, limit: 1000), noise)
+  }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCompression
 import SluiceCore
 import XCTest
 
@@ -128,6 +129,54 @@ final class EncodedRecordsTests: LogTestCase {
       XCTAssertEqual(timestamp, -5)
     }
     XCTAssertEqual(try log.offsets(topic: "t", partition: 0).end, 0)
+    log.close()
+  }
+
+  /// With the log's LZ4 compressor the records are compressed as they come, a 64 KiB chunk
+  /// at a time on the source's thread; the newest stays uncompressed, so the last record can
+  /// still be taken back and put back with its headers. The log frames the batch as it is:
+  /// one LZ4 frame that reads back as the records, and as the same records section the
+  /// uncompressed encoding writes.
+  func testRecordsCompressedAsTheyComeAreOneLZ4BatchThatReadsBack() async throws {
+    let log = try EmbeddedLog(
+      directory: directory, configuration: LogConfiguration(compression: .lz4))
+    try log.createTopic("t", partitions: 1)
+    let compressor = try XCTUnwrap(log.recordsCompressor)
+    XCTAssertEqual(compressor.codec, 3)
+    // 600 records of about 320 bytes: three chunks and some.
+    var records = (0..<600).map { record($0, size: 300) }
+    let encoded = EncodedRecords(compressor: compressor)
+    for record in records { encoded.append(record) }
+    XCTAssertTrue(encoded.isCompressed)
+    // All but the last chunk compressed, that one not yet.
+    XCTAssertLessThan(encoded.recordBytes, 600 * 300 / 2, "compressed as they came")
+    XCTAssertThrowsError(try encoded.decoded()) { XCTAssertTrue($0 is EncodedRecordsCompressed) }
+    // The newest record, then one more (the chunk's records before it are not compressed yet).
+    XCTAssertEqual(encoded.removeLast(), records[599])
+    XCTAssertEqual(encoded.removeLast(), records[598])
+    XCTAssertEqual(encoded.count, 598)
+    records[598].headers.append(LogHeader(name: "sluice.position", value: Array("p".utf8)))
+    encoded.append(records[598])
+    records.removeLast()
+
+    let base = try await log.append(encoded: encoded, topic: "t", partition: 0)
+    XCTAssertEqual(base, 0)
+    let all = try readAll(log, "t")
+    XCTAssertEqual(all.map(\.offset), (0..<599).map(Int64.init))
+    XCTAssertEqual(
+      all.map {
+        LogRecord(timestamp: $0.timestamp, key: $0.key, value: $0.value, headers: $0.headers)
+      }, records)
+    let stored = try log.readBatches(topic: "t", partition: 0, from: 0, maxBytes: 1 << 20)
+    let header = try XCTUnwrap(stored.withUnsafeBytes { RecordBatch.header($0) })
+    XCTAssertEqual(header.size, stored.count, "one batch")
+    XCTAssertEqual(stored[22] & 0x07, 3, "lz4 in the attributes")
+    XCTAssertTrue(stored.withUnsafeBytes { RecordBatch.crcIsValid($0, header: header) })
+    let plain = EncodedRecords()
+    for record in records { plain.append(record) }
+    let section = try RecordBatchCompression.lz4.decompress(
+      Array(stored.dropFirst(EncodedRecords.headerSize)), limit: 1 << 20)
+    XCTAssertEqual(section, Array(plain.bytes.dropFirst(EncodedRecords.headerSize)))
     log.close()
   }
 }

@@ -1,5 +1,5 @@
-/// One partition's records already in Kafka's record format (RecordBatch v2, uncompressed), in
-/// one buffer that leaves room for the batch's header: what a source that makes many small
+/// One partition's records already in Kafka's record format (RecordBatch v2), in one buffer
+/// that leaves room for the batch's header: what a source that makes many small
 /// records (a snapshot) builds on its own threads, so the store frames, checksums and writes
 /// them without looking at a record, and no record becomes an object of its own
 /// (``SourceTaskContext/send(encoded:committing:)``). The embedded log encodes its batches
@@ -13,6 +13,11 @@
 /// Each record is `length varint | attributes i8 | timestampDelta varint | offsetDelta varint |
 /// key | value | header count varint | headers`, lengths and deltas zigzag varints, deltas from
 /// the first record's timestamp and offset (Kafka's protocol guide, "Record").
+///
+/// Made with a compressor (``RecordsCompressor``), it compresses the records as they come, on
+/// the source's thread, a chunk at a time; the newest record stays uncompressed until the next
+/// comes (so ``removeLast()`` can take it back), and the stream ends when the store takes the
+/// bytes.
 public final class EncodedRecords: @unchecked Sendable {
   /// Bytes of the batch header before the records: the first bytes of ``bytes``, zero until
   /// the store fills them in.
@@ -28,9 +33,14 @@ public final class EncodedRecords: @unchecked Sendable {
     var maxTimestamp: Int64 = 0
     var largestPayload = 0
     var keyValueBytes = 0
-    /// Where the last record starts in `bytes` (``EncodedRecords/removeLast()``); nil once it
-    /// was taken, until the next append.
+    /// Where the last record starts in `bytes`, or in `pending` when compressing
+    /// (``EncodedRecords/removeLast()``); nil once it was taken, until the next append.
     var lastStart: Int? = nil
+    /// The codec the records after the header's room are in, if any, and the records not
+    /// compressed yet, `pendingCount` of them: the newest always among them.
+    var compressor: (any RecordsCompressor)? = nil
+    var pending: [UInt8] = []
+    var pendingCount = 0
 
     mutating func append(
       timestamp: Int64, key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader]
@@ -46,17 +56,40 @@ public final class EncodedRecords: @unchecked Sendable {
       let keyValue = (key?.count ?? 0) + (value?.count ?? 0)
       var payload = keyValue
       for header in headers { payload += header.name.utf8.count + (header.value?.count ?? 0) }
-      lastStart = bytes.count
       // Wrapping: a timestamp far from the first is refused by the store (its valid range),
       // and must not trap here first.
-      EncodedRecords.write(
-        into: &bytes, timestampDelta: timestamp &- firstTimestamp, offsetDelta: Int64(count),
-        key: key, value: value, headers: headers)
+      if compressor != nil {
+        // The records before this one are compressed once they fill a chunk.
+        if pending.count >= EncodedRecords.compressionChunk { compressPending() }
+        lastStart = pending.count
+        pendingCount += 1
+        EncodedRecords.write(
+          into: &pending, timestampDelta: timestamp &- firstTimestamp, offsetDelta: Int64(count),
+          key: key, value: value, headers: headers)
+      } else {
+        lastStart = bytes.count
+        EncodedRecords.write(
+          into: &bytes, timestampDelta: timestamp &- firstTimestamp, offsetDelta: Int64(count),
+          key: key, value: value, headers: headers)
+      }
       count += 1
       largestPayload = max(largestPayload, payload)
       keyValueBytes += keyValue
     }
+
+    /// Compresses the pending records onto `bytes`.
+    mutating func compressPending() {
+      guard let compressor, !pending.isEmpty else { return }
+      pending.withUnsafeBytes { compressor.compress($0, appendingTo: &bytes) }
+      pending.removeAll(keepingCapacity: true)
+      pendingCount = 0
+      lastStart = nil
+    }
   }
+
+  /// Uncompressed bytes a compressing ``EncodedRecords`` gathers before it compresses them:
+  /// LZ4's block size, so each compression call makes one block.
+  public static let compressionChunk = 64 << 10
 
   private var contents: Contents
 
@@ -73,19 +106,31 @@ public final class EncodedRecords: @unchecked Sendable {
   public var keyValueBytes: Int { contents.keyValueBytes }
 
   /// Empty, in `buffer`'s storage (a buffer used before, kept to spare `malloc` the pages)
-  /// with room for `capacity` bytes of records.
-  public init(reusing buffer: consuming [UInt8] = [], capacity: Int = 0) {
+  /// with room for `capacity` bytes of records (compressed, with a `compressor`).
+  public init(
+    reusing buffer: consuming [UInt8] = [], capacity: Int = 0,
+    compressor: (any RecordsCompressor)? = nil
+  ) {
     var bytes = consume buffer
     bytes.removeAll(keepingCapacity: true)
     bytes.reserveCapacity(Self.headerSize + capacity)
     bytes.append(contentsOf: repeatElement(0, count: Self.headerSize))
-    contents = Contents(bytes: bytes)
+    compressor?.start(appendingTo: &bytes)
+    contents = Contents(bytes: bytes, compressor: compressor)
+    if compressor != nil { contents.pending.reserveCapacity(Self.compressionChunk + 4096) }
   }
 
   public var isEmpty: Bool { count == 0 }
 
-  /// Bytes of records (the buffer without the header's room).
-  public var recordBytes: Int { contents.bytes.count - Self.headerSize }
+  /// Bytes of records (the buffer without the header's room), those compressed so far as
+  /// they are compressed.
+  public var recordBytes: Int { contents.bytes.count - Self.headerSize + contents.pending.count }
+
+  /// Whether the records are compressed (made with a ``RecordsCompressor``).
+  public var isCompressed: Bool { contents.compressor != nil }
+
+  /// The codec the records are in, as a batch's attributes name it (0: none).
+  public var codec: Int16 { contents.compressor?.codec ?? 0 }
 
   public func append(_ record: OutgoingRecord) {
     contents.append(
@@ -127,8 +172,12 @@ public final class EncodedRecords: @unchecked Sendable {
   }
 
   /// The records again, for a store that does not take the encoded form (it encodes its own).
+  /// Throws for compressed records, which only a store that offers a compressor gets.
   public func decoded() throws -> [OutgoingRecord] {
-    try bytes.withUnsafeBytes { raw in
+    if let compressor = contents.compressor {
+      throw EncodedRecordsCompressed(codec: compressor.codec)
+    }
+    return try bytes.withUnsafeBytes { raw in
       var r = BigEndianReader(UnsafeRawBufferPointer(rebasing: raw[Self.headerSize...]))
       var records: [OutgoingRecord] = []
       records.reserveCapacity(count)
@@ -142,30 +191,46 @@ public final class EncodedRecords: @unchecked Sendable {
   /// (``EncodedSend/last``), rather than holding each record back until the next one comes.
   /// The bounds (``minTimestamp``, ``maxTimestamp``, ``largestPayload``) still count it, as the
   /// record put back does. Nil when there are no records.
+  /// Compressing, only the records not compressed yet can be taken back: always the newest,
+  /// and the others of its chunk.
   public func removeLast() -> OutgoingRecord? {
     guard contents.count > 0 else { return nil }
-    let start = contents.lastStart ?? startOfLastRecord()
+    let compressing = isCompressed
+    precondition(
+      !compressing || contents.pendingCount > 0,
+      "EncodedRecords: the records to take back are compressed already")
+    let start =
+      contents.lastStart
+      ?? (compressing
+        ? Self.startOfLast(contents.pendingCount, in: contents.pending, from: 0)
+        : Self.startOfLast(contents.count, in: contents.bytes, from: Self.headerSize))
     // Written here, so it decodes: a failure would be a bug of `write`, not of the input.
     guard
-      let record = try? contents.bytes.withUnsafeBytes({ raw in
+      let record = try? (compressing ? contents.pending : contents.bytes).withUnsafeBytes({ raw in
         var r = BigEndianReader(UnsafeRawBufferPointer(rebasing: raw[start...]))
         return try Self.record(&r, firstTimestamp: contents.firstTimestamp)
       })
     else { preconditionFailure("EncodedRecords: its last record does not decode") }
-    contents.bytes.removeSubrange(start...)
+    if compressing {
+      contents.pending.removeSubrange(start...)
+      contents.pendingCount -= 1
+    } else {
+      contents.bytes.removeSubrange(start...)
+    }
     contents.count -= 1
     contents.lastStart = nil
     contents.keyValueBytes -= (record.key?.count ?? 0) + (record.value?.count ?? 0)
     return record
   }
 
-  /// Where the last record starts, found by walking the records' length prefixes: for a
-  /// second ``removeLast()`` in a row, which the last append did not prepare for.
-  private func startOfLastRecord() -> Int {
-    contents.bytes.withUnsafeBytes { raw in
+  /// Where the last of the `count` records from `start` in `bytes` starts, found by walking
+  /// their length prefixes: for a second ``removeLast()`` in a row, which the last append did
+  /// not prepare for.
+  private static func startOfLast(_ count: Int, in bytes: [UInt8], from start: Int) -> Int {
+    bytes.withUnsafeBytes { raw in
       var r = BigEndianReader(UnsafeRawBufferPointer(rebasing: raw[...]))
-      r.position = Self.headerSize
-      for _ in 0..<(contents.count - 1) {
+      r.position = start
+      for _ in 0..<(count - 1) {
         guard let length = try? r.varint(), (try? r.skip(Int(length))) != nil else {
           preconditionFailure("EncodedRecords: a record's length does not hold")
         }
@@ -195,8 +260,13 @@ public final class EncodedRecords: @unchecked Sendable {
   }
 
   /// Hands the buffer over (the store writes the header into it), leaving none here: the
-  /// last use of the records, which keep only their count and timestamps.
+  /// last use of the records, which keep only their count and timestamps. A compressed
+  /// stream is ended first.
   public func takeBytes() -> [UInt8] {
+    if let compressor = contents.compressor {
+      contents.compressPending()
+      compressor.finish(appendingTo: &contents.bytes)
+    }
     var taken: [UInt8] = []
     swap(&taken, &contents.bytes)
     return taken
@@ -233,5 +303,14 @@ public final class EncodedRecords: @unchecked Sendable {
   private static func lengthPrefixedSize(_ count: Int?) -> Int {
     guard let count else { return varintSize(-1) }
     return varintSize(Int64(count)) + count
+  }
+}
+
+/// What ``EncodedRecords/decoded()`` throws for records compressed on a source's thread: only
+/// a store that offered the compressor (and frames them as they are) takes those.
+public struct EncodedRecordsCompressed: Error, CustomStringConvertible {
+  public var codec: Int16
+  public var description: String {
+    "records compressed with codec \(codec) by their source cannot be decoded by this store"
   }
 }

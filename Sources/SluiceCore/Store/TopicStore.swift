@@ -99,6 +99,11 @@ public protocol TopicStore: Sendable {
   /// a written batch left, whose pages are mapped already, where the store keeps them (the
   /// embedded log); else a new one.
   func recycledBuffer() -> [UInt8]
+  /// The codec a source compresses its encoded records with on its own threads
+  /// (``EncodedRecords/compress(with:into:)``) when the store compresses what it writes and
+  /// the codec can be written a piece at a time; nil (the default) when the store compresses
+  /// them itself or not at all.
+  var recordsCompressor: (any RecordsCompressor)? { get }
 
   /// Records from `offset` on, at most `maxRecords` (and roughly `maxBytes`, but at least one).
   /// An offset at or past the end gives an empty array; one below the start throws
@@ -174,6 +179,8 @@ extension TopicStore {
   }
 
   public func recycledBuffer() -> [UInt8] { [] }
+
+  public var recordsCompressor: (any RecordsCompressor)? { nil }
 
   private func appendAll<Records: Sendable>(
     _ batches: [(TopicPartition, Records)],
