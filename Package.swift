@@ -279,7 +279,7 @@ let package = Package(
     .testTarget(
       name: "SluiceKafkaStoreTests",
       dependencies: [
-        "SluiceKafkaStore", "SluiceKafka", "SluiceCore", "SluiceTestBrokers",
+        "SluiceKafkaStore", "SluiceKafka", "SluiceCore", "SluiceCompression", "SluiceTestBrokers",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),

@@ -97,6 +97,7 @@ enum StoreFactory {
       client: client, replicationFactor: Int16(clamping: config.replicationFactor ?? -1),
       defaultPartitions: config.defaultPartitions, offsetsTopic: config.offsetsTopic,
       statusTopic: config.statusTopic, historyTopic: config.historyTopic,
-      linger: config.linger)
+      linger: config.linger,
+      compression: config.compression.codec)
   }
 }

@@ -56,6 +56,7 @@ final class StoreConfigTests: XCTestCase {
         default_partitions: 6
         offsets_topic: shop-offsets
         status_topic: shop-status
+        compression: lz4
 
       """)
     guard case .kafka(let kafka) = config.store else { return XCTFail("\(config.store)") }
@@ -71,6 +72,7 @@ final class StoreConfigTests: XCTestCase {
     XCTAssertEqual(kafka.defaultPartitions, 6)
     XCTAssertEqual(kafka.offsetsTopic, "shop-offsets")
     XCTAssertEqual(kafka.statusTopic, "shop-status")
+    XCTAssertEqual(kafka.compression, .lz4)
   }
 
   func testKafkaStoreDefaults() throws {
@@ -85,6 +87,7 @@ final class StoreConfigTests: XCTestCase {
     XCTAssertEqual(kafka.defaultPartitions, 1)
     XCTAssertEqual(kafka.offsetsTopic, "sluice-offsets")
     XCTAssertEqual(kafka.statusTopic, "sluice-status")
+    XCTAssertEqual(kafka.compression, CompressionType.none)
   }
 
   func testEachBadKeyOrValueIsAnErrorAtItsLine() {
@@ -98,6 +101,10 @@ final class StoreConfigTests: XCTestCase {
       (
         "store:\n  kind: kafka\n  bootstrap: [a:1]\n  replication_factor: 0\n", "worker.yaml:4:",
         "at least 1"
+      ),
+      (
+        "store:\n  kind: kafka\n  bootstrap: [a:1]\n  compression: lz5\n", "worker.yaml:4:",
+        "did you mean 'lz4'?"
       ),
       (
         "store:\n  kind: kafka\n  bootstrap: [a:1]\n  default_partitions: 0\n", "worker.yaml:4:",

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCompression
 import SluiceCore
 import SluiceTestBrokers
 import XCTest
@@ -6,19 +7,54 @@ import XCTest
 @testable import SluiceKafkaStore
 
 /// A store on `broker` with short retries, as tests want them.
-func testStore(_ broker: BrokerProcess, partitions: Int = 1) -> KafkaTopicStore {
+func testStore(
+  _ broker: BrokerProcess, partitions: Int = 1, compression: RecordBatchCompression = .none
+) -> KafkaTopicStore {
   KafkaTopicStore(
     configuration: KafkaTopicStore.Configuration(
       client: KafkaClientConfiguration(
         bootstrap: [broker.bootstrap], clientId: "sluice-store-test", requestTimeout: .seconds(10),
         retryBackoff: .milliseconds(50), retryBackoffMax: .milliseconds(500),
         retryTimeout: .seconds(20)),
-      defaultPartitions: partitions))
+      defaultPartitions: partitions, compression: compression))
 }
 
 /// The runtime's TopicStore on Tansu and on Sluice's own listener: what goes in comes back out
 /// exactly, offsets and errors are the store's own.
 final class KafkaTopicStoreTests: XCTestCase {
+  /// With `compression`, what the store produces — appends and a source session's
+  /// transactional writes — goes to the cluster in that codec (Sluice's listener keeps a
+  /// producer's batches as they came, so its segment files show it) and reads back the same.
+  func testACompressingStoreProducesBatchesInItsCodecAgainstBothBrokers() async throws {
+    for kind in [BrokerProcess.Kind.tansu, .sluice] {
+      let broker = try BrokerProcess(kind)
+      try broker.start()
+      defer { broker.stop() }
+      let store = testStore(broker, compression: .lz4)
+      try await store.start()
+      try await store.createTopic("zipped", partitions: 1)
+      let tp = TopicPartition("zipped", 0)
+      let records = (0..<40).map {
+        OutgoingRecord(
+          key: Array("k\($0)".utf8), value: Array("a value that repeats \($0 % 3)".utf8))
+      }
+      _ = try await store.append(Array(records[..<20]), to: tp)
+      let session = try await store.makeSourceSession(
+        connector: "zipper", task: 0, offsets: NoOffsets())
+      _ = try await session.write([(tp, Array(records[20...]))], committing: SourcePosition("1"))
+      let read = try await store.read(from: tp, offset: 0, maxRecords: 100, maxBytes: 1 << 20)
+      XCTAssertEqual(read.compactMap(\.key), records.compactMap(\.key), "\(kind)")
+      XCTAssertEqual(read.map(\.value), records.map(\.value), "\(kind)")
+      if kind == .sluice {
+        // The two data batches (the transaction's marker is a control batch, uncompressed).
+        let codecs = try storedBatchCodecs(
+          in: broker.dataDirectory.appendingPathComponent("log/topics/zipped/0"))
+        XCTAssertEqual(codecs.filter { $0 != 0 }, [3, 3], "\(codecs)")
+      }
+      await store.close()
+    }
+  }
+
   func testAppendReadOffsetsAndErrorsAgainstBothBrokers() async throws {
     for kind in [BrokerProcess.Kind.tansu, .sluice] {
       let broker = try BrokerProcess(kind)

@@ -216,7 +216,7 @@ extension TransactionalSourceSessionTests {
 }
 
 /// The worker's offsets file, which a Kafka source session must not need.
-private struct NoOffsets: OffsetStore {
+struct NoOffsets: OffsetStore {
   func sourcePosition(connector: String) async throws -> SourcePosition? {
     XCTFail("read the worker's offsets")
     return nil

@@ -27,6 +27,9 @@ public final class BrokerProcess: @unchecked Sendable {
   private let directory: URL
   private let logFile: URL
 
+  /// The broker's data folder (Sluice's listener keeps its log under `log/topics` there).
+  public var dataDirectory: URL { directory.appendingPathComponent("data") }
+
   /// `127.0.0.1:<port>`, as a bootstrap list names it.
   public var address: String { "127.0.0.1:\(port)" }
 

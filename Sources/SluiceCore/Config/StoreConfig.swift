@@ -113,6 +113,9 @@ public struct KafkaStoreConfig: Sendable, Equatable {
   /// How long a source task's next transaction waits after the last one committed, so sends
   /// that come meanwhile share it (`linger_ms`, as Kafka producers call it; default 5 ms).
   public var linger: Duration = .milliseconds(5)
+  /// The codec of the batches the store produces (`compression`, the producer's
+  /// `compression.type`; default none).
+  public var compression: CompressionType = .none
 
   public init(bootstrap: [Broker]) {
     self.bootstrap = bootstrap
@@ -120,7 +123,7 @@ public struct KafkaStoreConfig: Sendable, Equatable {
 
   static let keys = [
     "bootstrap", "client_id", "security", "replication_factor", "default_partitions",
-    "offsets_topic", "status_topic", "history_topic", "linger_ms",
+    "offsets_topic", "status_topic", "history_topic", "linger_ms", "compression",
   ]
 
   init(_ node: ConfigNode) throws(ConfigError) {
@@ -146,6 +149,9 @@ public struct KafkaStoreConfig: Sendable, Equatable {
     if linger > .seconds(60), let n = m.node("linger_ms") {
       throw n.error("linger_ms is at most 1 minute, got \(linger.inMilliseconds) ms")
     }
+    compression = CompressionType(
+      rawValue: try m.oneOf(
+        "compression", allowed: CompressionType.allCases.map(\.rawValue), default: "none"))!
     let topics = [
       ("offsets_topic", offsetsTopic), ("status_topic", statusTopic),
       ("history_topic", historyTopic),

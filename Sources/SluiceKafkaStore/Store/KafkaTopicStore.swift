@@ -1,4 +1,5 @@
 import Logging
+import SluiceCompression
 import SluiceCore
 import SluiceKafka
 import Synchronization
@@ -28,6 +29,8 @@ public final class KafkaTopicStore: TopicStore {
     public var linger: Duration
     /// The record limit used when the broker does not say its `message.max.bytes`.
     public var maxRecordBytes: Int
+    /// The codec of the batches the store produces (the producer's `compression.type`).
+    public var compression: RecordBatchCompression
 
     /// A configuration for `client`, with Kafka Connect's topic names and Kafka's default
     /// record limit (1 MiB).
@@ -35,7 +38,7 @@ public final class KafkaTopicStore: TopicStore {
       client: KafkaClientConfiguration, replicationFactor: Int16 = -1, defaultPartitions: Int = 1,
       offsetsTopic: String = "sluice-offsets", statusTopic: String = "sluice-status",
       historyTopic: String = "sluice-history", linger: Duration = .milliseconds(5),
-      maxRecordBytes: Int = 1 << 20
+      maxRecordBytes: Int = 1 << 20, compression: RecordBatchCompression = .none
     ) {
       self.client = client
       self.replicationFactor = replicationFactor
@@ -45,6 +48,7 @@ public final class KafkaTopicStore: TopicStore {
       self.historyTopic = historyTopic
       self.linger = linger
       self.maxRecordBytes = maxRecordBytes
+      self.compression = compression
     }
   }
 
@@ -64,7 +68,8 @@ public final class KafkaTopicStore: TopicStore {
     self.configuration = configuration
     self.logger = logger
     client = KafkaClient(configuration: configuration.client, logger: logger)
-    writer = PartitionWriter(producer: KafkaProducer(client: client))
+    writer = PartitionWriter(
+      producer: KafkaProducer(client: client, compression: configuration.compression))
   }
 
   /// Creates the offsets and status topics (compacted) and the history topic if they do not

@@ -39,7 +39,8 @@ public actor TransactionalSourceSession: SourceSession {
     producer = KafkaProducer(
       client: store.client,
       transactionalId: Self.transactionalID(
-        clientID: store.configuration.client.clientId, connector: connector, task: task))
+        clientID: store.configuration.client.clientId, connector: connector, task: task),
+      compression: store.configuration.compression)
   }
 
   /// Kafka Connect's shape for the task's transactional id, with Sluice's client id as the

@@ -86,20 +86,7 @@ extension WorkerProcess {
   /// The codec bits (0 none … 4 zstd) of every batch in the embedded log's segment files of
   /// `topic`'s partition `partition`, in order: what the worker wrote, as it lies on disk.
   func storedCodecs(_ topic: String, partition: Int = 0) throws -> [Int] {
-    let folder = directory.appendingPathComponent("data/log/topics/\(topic)/\(partition)")
-    var codecs: [Int] = []
-    for name in try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
-    where name.hasSuffix(".log") {
-      let bytes = [UInt8](try Data(contentsOf: folder.appendingPathComponent(name)))
-      var at = 0
-      // baseOffset i64 | batchLength i32 | leaderEpoch i32 | magic i8 | crc u32 | attributes i16
-      while at + 23 <= bytes.count {
-        let length = bytes[(at + 8)..<(at + 12)].reduce(0) { $0 << 8 | Int($1) }
-        guard length > 0, at + 12 + length <= bytes.count else { break }
-        codecs.append(Int(bytes[at + 22] & 0x07))
-        at += 12 + length
-      }
-    }
-    return codecs
+    try storedBatchCodecs(
+      in: directory.appendingPathComponent("data/log/topics/\(topic)/\(partition)"))
   }
 }
