@@ -43,7 +43,7 @@ log=(
   Sources/SluiceLog/RecordBatch.swift Sources/SluiceLog/Bytes.swift Sources/SluiceLog/CRC32C.swift
   Sources/SluiceCore/IO/BigEndianReader.swift
   Sources/SluiceLog/LogTypes.swift Sources/SluiceCore/Records/Record.swift
-  Sources/SluiceCore/Records/EncodedRecords.swift
+  Sources/SluiceCore/Records/EncodedRecords.swift Sources/SluiceCore/Records/RecordsCompressor.swift
   Sources/SluiceCore/Records/Clock.swift Sources/SluiceCore/IO/WriteAll.swift
 )
 
