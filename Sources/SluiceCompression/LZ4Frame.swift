@@ -9,9 +9,7 @@ public enum LZ4Frame {
   /// One frame holding `input`, laid out as Kafka's producer writes it: 64 KiB independent
   /// blocks, no content size or checksum, which every Kafka client's reader accepts (some,
   /// like sarama's, reject dependent blocks). Appended to `output`.
-  public static func compress(
-    _ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]
-  ) throws {
+  public static func compress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) {
     output.append(contentsOf: frameHeader)
     appendBlocks(input, to: &output)
     output.append(contentsOf: endMark)

@@ -25,7 +25,7 @@ public enum RecordBatchCompression: Int16, Sendable, CaseIterable {
     case .none: output.append(contentsOf: input)
     case .gzip: try Gzip.compress(input, appendingTo: &output)
     case .snappy: try Snappy.compress(input, appendingTo: &output)
-    case .lz4: try LZ4Frame.compress(input, appendingTo: &output)
+    case .lz4: LZ4Frame.compress(input, appendingTo: &output)
     case .zstd: try Zstd.compress(input, appendingTo: &output)
     }
   }
