@@ -234,7 +234,10 @@ final class CDCSourceTask: SourceTask {
     let filter: SnapshotReplayFilter? =
       if let snapshot, snapshot.blocking == nil {
         SnapshotReplayFilter(
-          progress: snapshot, control: control, store: context.store,
+          progress: snapshot, control: control,
+          partitionCount: { [store = context.store] topic in
+            try await store.partitionCount(of: topic) ?? store.defaultPartitions
+          },
           conversion: config.conversion)
       } else { nil }
     // Incremental snapshots on signal go on from the last state made durable.
@@ -300,7 +303,9 @@ final class CDCSourceTask: SourceTask {
           }
           perform(session.takeEffects(), reader: reader)
           if let filter, let replayed = session.takeReplayed() {
-            session.kept(try await afterSnapshot(replayed, filter: filter, tables: session.tables))
+            session.kept(
+              try await afterSnapshot(
+                replayed, filter: filter, tables: session.tables, stream: session.changes!))
           }
           var emit = session.endChunk(now: currentTimeMillis())
           // Transformed here, while the send before is being written, not in the send's own
@@ -415,10 +420,11 @@ final class CDCSourceTask: SourceTask {
   /// The records of changes the snapshot does not hold.
   private func afterSnapshot(
     _ changes: [ChangeRecord], filter: SnapshotReplayFilter,
-    tables: [UInt32: ChangeStream.Table]
+    tables: [UInt32: ChangeStream.Table], stream: ChangeStream
   ) async throws -> [SourceRecord] {
     let before = filter.dropped
-    let records = try await filter.keep(changes, tables: tables).map(\.sourceRecord)
+    let records = try await filter.keep(changes, tables: tables, stream: stream).map(
+      \.sourceRecord)
     if filter.dropped > before {
       context.setDetail("snapshot_overlap_dropped", "\(filter.dropped)")
     }

@@ -13,6 +13,13 @@ struct ChangeRecord: Equatable {
   var headers: [RecordHeader] = []
   /// Nil: the runtime's partitioner decides.
   var partition: Int? = nil
+  /// For an event or END record of a transaction the initial snapshot may overlap, with
+  /// transaction metadata: what renders it again when the replay filter drops some of the
+  /// transaction's events.
+  var renumbering: TransactionRenumbering? = nil
+  /// Already in the topics (at or before the committed position): the replay filter only
+  /// counts what it would drop of it, for the rest of its transaction.
+  var written = false
 
   var sourceRecord: SourceRecord {
     SourceRecord(
@@ -117,6 +124,10 @@ struct ChangeStream {
   private(set) var tally = ChangeTally()
   /// The clock for the envelope's `ts_ms`; replaceable in tests.
   var now: () -> Int64 = currentTimeMillis
+  /// With transaction metadata, the records of transactions that commit before this LSN (the
+  /// initial snapshot's last segment, whose rows may hold some of their changes) carry what
+  /// renders them again (``ChangeRecord/renumbering``).
+  var renumberBefore: LSN?
 
   init(settings: Settings, confirmed: LSN) {
     self.settings = settings
@@ -235,9 +246,12 @@ struct ChangeStream {
     var records: [ChangeRecord] = []
     if !open.begun { records.append(beginRecord(open, metadata)) }
     let position = try nextPosition()
-    records.append(
-      Self.transactionRecord(
-        ending: true, open, lsn: lsn, position: position, metadata: metadata))
+    var end = Self.transactionRecord(
+      ending: true, open, lsn: lsn, position: position, metadata: metadata)
+    if let before = renumberBefore, open.commitLSN < before {
+      end.renumbering = TransactionRenumbering(kind: .end(open, lsn: lsn))
+    }
+    records.append(end)
     return records
   }
 
@@ -445,9 +459,13 @@ struct ChangeStream {
     guard
       let (topic, value, headers) = try render(event, of: table, key: key)
     else { return nil }
-    return ChangeRecord(
+    var record = ChangeRecord(
       topic: topic, key: key, value: value, position: position,
       relation: table.relation.oid, headers: headers)
+    if event.transaction != nil, let before = renumberBefore, transaction!.commitLSN < before {
+      record.renumbering = TransactionRenumbering(kind: .event(event, key: key))
+    }
+    return record
   }
 
   /// The tombstone after a delete; nil when a fused `unwrap` drops it (`drop.tombstones`).

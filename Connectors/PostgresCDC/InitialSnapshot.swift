@@ -418,58 +418,60 @@ struct InitialSnapshot {
 /// Drops the streamed changes a snapshot segment's read already holds: those of a row that
 /// committed before the LSN of the segment that owns the row (``SnapshotProgress``). Only
 /// changes before the last segment's LSN need a look; the rest pass straight through.
+///
+/// With transaction metadata, a transaction it drops some events of has the others, and its
+/// END, rendered again (``TransactionRenumbering``): their orders and END's counts are those
+/// of the events in the topics. Its changes already written before a restart come through
+/// too (``ChangeRecord/written``), only to be counted, so the rest is numbered as before.
 final class SnapshotReplayFilter {
   let progress: SnapshotProgress
   private let control: ControlConnection
-  private let store: any TopicStore
+  private let partitionCount: (String) async throws -> Int
   private let tableIndexes: [QualifiedName: Int]
   private var partitionCounts: [String: Int] = [:]
   private var comparisons: [[String]: Bool] = [:]
+  /// Per transaction (by commit LSN) being renumbered, what was dropped of it so far.
+  private var drops: [LSN: TransactionDrops] = [:]
   /// How many changes were dropped so far.
   private(set) var dropped = 0
 
   private let conversion: ValueConversionOptions
 
+  /// `partitionCount` gives a topic's partitions (the store's default for one not made yet).
   init(
-    progress: SnapshotProgress, control: ControlConnection, store: any TopicStore,
+    progress: SnapshotProgress, control: ControlConnection,
+    partitionCount: @escaping (String) async throws -> Int,
     conversion: ValueConversionOptions = .debezium
   ) {
     self.progress = progress
     self.conversion = conversion
     self.control = control
-    self.store = store
+    self.partitionCount = partitionCount
     var indexes: [QualifiedName: Int] = [:]
     for (i, name) in progress.tables.enumerated() { indexes[name] = i }
     tableIndexes = indexes
   }
 
-  /// The records to write, in order.
-  func keep(_ records: [ChangeRecord], tables: [UInt32: ChangeStream.Table]) async throws
-    -> [ChangeRecord]
+  /// The records to write, in order; `stream` renders again what a renumbering changes.
+  func keep(_ records: [ChangeRecord], tables: [UInt32: ChangeStream.Table], stream: ChangeStream)
+    async throws -> [ChangeRecord]
   {
     var kept: [ChangeRecord] = []
     kept.reserveCapacity(records.count)
     for record in records {
-      let commit = record.position.commitLSN.value
-      guard progress.mayOverlap(commitLSN: commit), let table = tables[record.relation],
-        let index = tableIndexes[table.relation.qualifiedName]
-      else {
-        // After the last segment's LSN, or a table the snapshot did not read.
-        kept.append(record)
+      let commit = record.position.commitLSN
+      let keep = try await isKept(record, tables: tables)
+      if !keep, record.renumbering?.block != nil {
+        drops[commit, default: TransactionDrops()].drop(relation: record.relation)
+      }
+      if case .end? = record.renumbering?.kind {
+        defer { drops[commit] = nil }
+        if !record.written { kept.append(try renumbered(record, stream: stream, tables: tables)) }
         continue
       }
-      var partition = 0
-      if let key = record.key {
-        partition = Partitioner.partition(
-          forKey: key, partitions: try await partitions(record.topic))
-      }
-      let owner = try await progress.owner(
-        table: index, partition: partition, hasKey: record.key != nil
-      ) { boundary in
-        try await self.isKey(record.key!, atOrBefore: boundary, in: table)
-      }
-      if commit >= owner {
-        kept.append(record)
+      if record.written { continue }
+      if keep {
+        kept.append(try renumbered(record, stream: stream, tables: tables))
       } else {
         dropped += 1
       }
@@ -477,9 +479,61 @@ final class SnapshotReplayFilter {
     return kept
   }
 
+  /// Whether `record` is not in the snapshot's rows already.
+  private func isKept(_ record: ChangeRecord, tables: [UInt32: ChangeStream.Table]) async throws
+    -> Bool
+  {
+    let commit = record.position.commitLSN.value
+    guard progress.mayOverlap(commitLSN: commit), let table = tables[record.relation],
+      let index = tableIndexes[table.relation.qualifiedName]
+    else {
+      // After the last segment's LSN, a table the snapshot did not read, or BEGIN and END.
+      return true
+    }
+    var partition = 0
+    if let key = record.key {
+      partition = Partitioner.partition(forKey: key, partitions: try await partitions(record.topic))
+    }
+    let owner = try await progress.owner(
+      table: index, partition: partition, hasKey: record.key != nil
+    ) { boundary in
+      try await self.isKey(record.key!, atOrBefore: boundary, in: table)
+    }
+    return commit >= owner
+  }
+
+  /// `record`, rendered again when events of its transaction were dropped before it.
+  private func renumbered(
+    _ record: ChangeRecord, stream: ChangeStream, tables: [UInt32: ChangeStream.Table]
+  ) throws -> ChangeRecord {
+    guard let renumbering = record.renumbering,
+      let drops = drops[record.position.commitLSN], drops.total > 0
+    else { return record }
+    var record = record
+    switch renumbering.kind {
+    case .event(var event, let key):
+      guard let block = event.transaction, let table = tables[record.relation] else {
+        return record
+      }
+      event.transaction = drops.renumbered(block, relation: record.relation)
+      guard let (_, value, _) = try stream.render(event, of: table, key: key) else {
+        return record
+      }
+      record.value = value
+    case .end(var transaction, let lsn):
+      guard let metadata = stream.settings.transactionMetadata else { return record }
+      transaction.counts = transaction.counts.subtracting(drops)
+      var end = ChangeStream.transactionRecord(
+        ending: true, transaction, lsn: lsn, position: record.position, metadata: metadata)
+      end.renumbering = renumbering
+      record = end
+    }
+    return record
+  }
+
   private func partitions(_ topic: String) async throws -> Int {
     if let known = partitionCounts[topic] { return known }
-    let count = try await store.partitionCount(of: topic) ?? store.defaultPartitions
+    let count = try await partitionCount(topic)
     partitionCounts[topic] = count
     return count
   }

@@ -189,6 +189,10 @@ struct ReplicationSession {
 
   /// The tables of the stream, for the replay filter.
   var tables: [UInt32: ChangeStream.Table] { stream?.changes.tables ?? [:] }
+
+  /// The stream's change state machine, with which the replay filter renders a record again
+  /// (``TransactionRenumbering``).
+  var changes: ChangeStream? { stream?.changes }
 }
 
 // MARK: - One connection's stream
@@ -256,6 +260,9 @@ extension ReplicationSession {
       }
       alreadyWritten = written
       snapshot = start.snapshot?.blocking == nil ? start.snapshot : nil
+      if let open = snapshot?.open, start.settings.transactionMetadata != nil {
+        changes.renumberBefore = LSN(open)
+      }
       progressSuffix = snapshot.map { "|" + CDCPosition.encode($0) } ?? ""
       incremental.start()
     }
@@ -346,6 +353,13 @@ extension ReplicationSession {
       for record in made {
         if let alreadyWritten, record.position <= alreadyWritten {
           droppedWritten += 1
+          // The replay filter still sees what it would drop of a transaction written in
+          // part, so the rest of it is numbered as before.
+          if snapshot != nil, record.renumbering != nil {
+            var written = record
+            written.written = true
+            replayed.append(written)
+          }
         } else if snapshot != nil {
           replayed.append(record)
         } else {

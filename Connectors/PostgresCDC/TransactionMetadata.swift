@@ -42,6 +42,20 @@ struct TransactionCounts {
     return (total, collections[index].count)
   }
 
+  /// The counts less what the snapshot's replay filter dropped (``TransactionDrops``), a
+  /// table left without events taken out, the others in the order they came.
+  func subtracting(_ drops: TransactionDrops) -> TransactionCounts {
+    var out = TransactionCounts()
+    for (oid, index) in indexes.sorted(by: { $0.value < $1.value }) {
+      let count = collections[index].count - drops.byRelation[oid, default: 0]
+      guard count > 0 else { continue }
+      out.indexes[oid] = out.collections.count
+      out.collections.append((collections[index].name, count))
+      out.total += count
+    }
+    return out
+  }
+
   /// The order a `java.util.HashMap<String, Long>` filled in this order iterates its keys:
   /// by bucket (the spread `String.hashCode` masked to the table's capacity, 16 doubled
   /// whenever the size passes three quarters of it), then in insertion order within a bucket

@@ -126,8 +126,11 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
 
   // MARK: - Exactly once
 
+  /// With transaction metadata: after each kill the next segment's rows hold some changes of
+  /// transactions made while the snapshot ran, which the replay filter drops; each END counts
+  /// the events of its transaction in the topics, whose orders run from 1 without gaps.
   func testChangesDuringTheSnapshotAppearOnceAcrossSIGKILLInTheMiddleOfIt() throws {
-    try crashTest(name: "snap-crash", threads: 1, transactions: 2000, seed: 7)
+    try crashTest(name: "snap-crash", threads: 1, transactions: 2000, seed: 7, metadata: true)
   }
 
   /// Four readers for three tables (two loaded, and the workload's sentinel table): each loaded
@@ -140,7 +143,8 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
   }
 
   private func crashTest(
-    name: String, threads: Int, transactions: Int, seed: UInt64, compression: String = "none"
+    name: String, threads: Int, transactions: Int, seed: UInt64, compression: String = "none",
+    metadata: Bool = false
   ) throws {
     let prefix = name.replacingOccurrences(of: "-", with: "_")
     let workload = SnapshotWorkload(
@@ -154,7 +158,7 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
       name,
       connectorYAML(
         name, tables: workload.tableList, topic: "sc.{table}",
-        extra: "  snapshot_max_threads: \(threads)"))
+        extra: "  snapshot_max_threads: \(threads)\n  provide_transaction_metadata: \(metadata)"))
     try worker.start()
     let runner = workload.run(url)
 
@@ -188,6 +192,7 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
     XCTAssertGreaterThanOrEqual(killsWhileSnapshotting, 3, "kills in the middle of the snapshot")
     try waitForStreaming(worker, name)
     try workload.verify(worker, topicPrefix: "sc.", context: "after \(kills) kills")
+    if metadata { try verifyTransactionCounts(worker, name: name, tables: workload.tables) }
     if compression == "lz4", let table = workload.tables.first {
       let codecs = try (0..<3).flatMap { try worker.storedCodecs("sc.\(table)", partition: $0) }
       XCTAssertFalse(codecs.isEmpty)
@@ -206,6 +211,49 @@ final class PostgresCDCSnapshotTests: CDCWorkerTestCase {
       "CDC snapshot crash test (snapshot_max_threads \(threads)): \(kills) kills, \(killsWhileSnapshotting) while snapshotting, \(resumed) resumed segments, snapshot_overlap_dropped \(detail(worker, name, "snapshot_overlap_dropped") ?? "0")"
     )
     XCTAssertNotNil(worker.terminate())
+  }
+
+  /// Each transaction with events in `tables` has one END, whose counts are its events there,
+  /// and their `total_order`s are 1 to that count.
+  private func verifyTransactionCounts(_ worker: WorkerProcess, name: String, tables: [String])
+    throws
+  {
+    func xid(_ id: Any?) -> Int? { (id as? String).flatMap { Int($0.split(separator: ":")[0]) } }
+    var orders: [Int: [Int]] = [:]
+    var perTable: [Int: [String: Int]] = [:]
+    for table in tables {
+      for record in try worker.records("sc.\(table)") {
+        guard let value = record["value"] as? [String: Any],
+          let block = value["transaction"] as? [String: Any], let x = xid(block["id"])
+        else { continue }  // tombstones and snapshot reads
+        orders[x, default: []].append(try XCTUnwrap(block["total_order"] as? Int))
+        perTable[x, default: [:]]["public.\(table)", default: 0] += 1
+      }
+    }
+    var ends: [Int: [String: Any]] = [:]
+    for record in try worker.records("\(name).transaction") {
+      guard let value = record["value"] as? [String: Any], value["status"] as? String == "END",
+        let x = xid(value["id"])
+      else { continue }
+      XCTAssertNil(ends[x], "a second END of \(x)")
+      ends[x] = value
+    }
+    var checked = 0
+    for (x, got) in orders {
+      guard let end = ends[x] else {
+        XCTFail("no END for transaction \(x)")
+        continue
+      }
+      XCTAssertEqual(end["event_count"] as? Int, got.count, "END of \(x)")
+      XCTAssertEqual(got.sorted(), Array(1...got.count), "the orders of \(x)")
+      let collections = (end["data_collections"] as? [[String: Any]] ?? []).map {
+        ($0["data_collection"] as? String ?? "?", $0["event_count"] as? Int ?? -1)
+      }
+      XCTAssertEqual(Dictionary(collections, uniquingKeysWith: +), perTable[x], "END of \(x)")
+      checked += 1
+    }
+    XCTAssertGreaterThan(checked, 100, "transactions checked")
+    print("snapshot crash test: \(checked) transactions' END counts checked")
   }
 
   /// A table without a primary key is read by ctid ranges: a kill in the middle of it resumes

@@ -31,7 +31,7 @@ final class ReplicationSessionTests: XCTestCase {
   /// A session streaming from a slot confirmed at 0x100.
   private func streaming(
     committed: SourcePosition? = nil, snapshot: SnapshotProgress? = nil, windowBytes: UInt64 = 0,
-    heartbeat: DebeziumHeartbeat? = nil
+    heartbeat: DebeziumHeartbeat? = nil, metadata: Bool = false
   ) throws -> ReplicationSession {
     var session = ReplicationSession(committed: committed)
     session.snapshotFinished()
@@ -39,7 +39,8 @@ final class ReplicationSessionTests: XCTestCase {
       .init(
         settings: .init(
           connectorName: "shop", database: "shop",
-          topic: try TopicTemplate("shop.{schema}.{table}"), tombstonesOnDelete: true),
+          topic: try TopicTemplate("shop.{schema}.{table}"), tombstonesOnDelete: true,
+          transactionMetadata: metadata ? TransactionMetadata(topic: "shop.transaction") : nil),
         confirmed: LSN(0x100), committed: committed, snapshot: snapshot,
         replayWindowBytes: windowBytes, heartbeat: heartbeat, config: try config()))
     return session
@@ -232,6 +233,34 @@ final class ReplicationSessionTests: XCTestCase {
     try feed(&plain, transaction(0x500, ids: [1]))
     XCTAssertNil(plain.takeReplayed(), "without a snapshot there is no filter")
     XCTAssertEqual(plain.endChunk(now: 0).records.count, 1)
+  }
+
+  /// With transaction metadata, a transaction before the snapshot's last segment comes to
+  /// the replay filter with what renders it again; of one written in part before a restart,
+  /// the written events come too, marked, for the filter to count (BEGIN does not: it is
+  /// never renumbered).
+  func testAfterASnapshotAPartlyWrittenTransactionComesWholeToTheFilterWithMetadata() throws {
+    var progress = SnapshotProgress(base: 0x100, tables: [])
+    progress.open = 0x600
+    progress.done = true
+    let committed = ChangePosition(commitLSN: LSN(0x500), index: 1).sourcePosition
+    var session = try streaming(committed: committed, snapshot: progress, metadata: true)
+    try feed(&session, transaction(0x500, ids: [1, 2]))
+    let replayed = try XCTUnwrap(session.takeReplayed())
+    XCTAssertEqual(replayed.map(\.position.index), [1, 2, 3])
+    XCTAssertEqual(replayed.map(\.written), [true, false, false])
+    XCTAssertEqual(
+      replayed.map(\.topic), ["shop.public.orders", "shop.public.orders", "shop.transaction"])
+    XCTAssertTrue(replayed.allSatisfy { $0.renumbering != nil })
+
+    // After the last segment, nothing to renumber: nothing written comes again.
+    var after = try streaming(
+      committed: ChangePosition(commitLSN: LSN(0x700), index: 1).sourcePosition,
+      snapshot: progress, metadata: true)
+    try feed(&after, transaction(0x700, ids: [1, 2]))
+    let later = try XCTUnwrap(after.takeReplayed())
+    XCTAssertEqual(later.map(\.position.index), [2, 3])
+    XCTAssertTrue(later.allSatisfy { $0.renumbering == nil && !$0.written })
   }
 
   func testDebeziumHeartbeatRecordsComeOncePerIntervalWithoutAPosition() throws {

@@ -273,4 +273,90 @@ final class TransactionMetadataTests: XCTestCase {
       XCTAssertTrue("\(error)".contains("provide_transaction_metadata: true"), "\(error)")
     }
   }
+
+  // MARK: - After an interrupted snapshot
+
+  /// The replay filter of a snapshot whose first segment (LSN 0x500) read `public.orders`
+  /// whole and whose last (0xA00) read `inventory.items`: a change committed at 0x900 is in
+  /// the rows of the last but not of the first.
+  private func replayFilter() throws -> SnapshotReplayFilter {
+    var progress = SnapshotProgress(
+      base: 0x100,
+      tables: [
+        QualifiedName(schema: "public", table: "orders"),
+        QualifiedName(schema: "inventory", table: "items"),
+      ])
+    progress.closed = [SnapshotProgress.Claim(lsn: 0x500, wholeTables: 1, otherKeys: nil)]
+    progress.open = 0xA00
+    progress.done = true
+    let definition = try ConnectorDefinition.parse(
+      text:
+        "name: shop\nsource: postgres-cdc\ntopic: \"shop.{schema}.{table}\"\nconfig:\n  url: postgresql://127.0.0.1:1/shop\n  tables: \"*\"\n",
+      file: "shop.yaml", environment: [:])
+    return SnapshotReplayFilter(
+      progress: progress, control: ControlConnection(config: try CDCConfig(definition: definition)),
+      partitionCount: { _ in 1 })
+  }
+
+  /// The transaction block of an event's value.
+  private func block(_ record: ChangeRecord) throws -> [String: Int] {
+    let value = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(record.value ?? [])) as? [String: Any])
+    let block = try XCTUnwrap(value["transaction"] as? [String: Any])
+    return [
+      "total": block["total_order"] as? Int ?? -1,
+      "collection": block["data_collection_order"] as? Int ?? -1,
+    ]
+  }
+
+  /// The filter drops the transaction's change of `inventory.items` (the last segment's rows
+  /// hold it) and keeps those of `public.orders`: the update that was the fourth event is now
+  /// the third, and END counts the three there are, `inventory.items` left out — also when
+  /// the transaction's first events were written before a restart, which the filter then
+  /// only counts.
+  func testTheReplayFilterRenumbersWhatItKeepsOfATransactionItDropsEventsOf() async throws {
+    var stream = try makeStream()
+    stream.renumberBefore = LSN(0xA00)
+    let records = try transaction(&stream)
+    XCTAssertEqual(
+      records.map { $0.renumbering == nil }, [true, false, false, false, true, false, false],
+      "every event and END, not BEGIN or the tombstone")
+    let filter = try replayFilter()
+    let kept = try await filter.keep(records, tables: stream.tables, stream: stream)
+    XCTAssertEqual(
+      kept.map(\.topic),
+      [
+        "shop.transaction", "shop.public.orders", "shop.public.orders", "shop.public.orders",
+        "shop.transaction",
+      ])
+    XCTAssertEqual(filter.dropped, 2, "the delete and its tombstone")
+    XCTAssertEqual(kept[0], records[0], "BEGIN as it was")
+    XCTAssertEqual(try block(kept[1]), ["total": 1, "collection": 1])
+    XCTAssertEqual(try block(kept[2]), ["total": 2, "collection": 2])
+    XCTAssertEqual(try block(kept[3]), ["total": 3, "collection": 3], "was the fourth")
+    // Rendered again with the new block and nothing else changed.
+    XCTAssertEqual(
+      text(kept[3].value)?.replacingOccurrences(of: #""total_order":3"#, with: #""total_order":4"#),
+      text(records[5].value))
+    XCTAssertEqual(kept[3].position, records[5].position)
+    XCTAssertEqual(
+      text(kept[4].value),
+      #"{"status":"END","id":"77:2312","event_count":3,"data_collections":[{"data_collection":"public.orders","event_count":3}],"ts_ms":946684801500}"#
+    )
+    XCTAssertEqual(kept[4].position, records[6].position)
+    XCTAssertEqual(kept[4].key, records[6].key)
+
+    // After a restart that found the first three events written: the stream hands them to
+    // the filter to count, and the rest come out the same.
+    var again = try makeStream()
+    again.renumberBefore = LSN(0xA00)
+    var replayed = try transaction(&again)
+    for i in 1...3 { replayed[i].written = true }
+    let restarted = try replayFilter()
+    let rest = try await restarted.keep(
+      Array(replayed[1...]), tables: again.tables, stream: again)
+    XCTAssertEqual(rest.map(\.value), [kept[3].value, kept[4].value])
+    XCTAssertEqual(restarted.dropped, 1, "the tombstone; the delete was counted before")
+
+  }
 }
