@@ -516,10 +516,12 @@ final class SnapshotReplayFilter {
         return record
       }
       event.transaction = drops.renumbered(block, relation: record.relation)
-      guard let (_, value, _) = try stream.render(event, of: table, key: key) else {
+      // (A fused `unwrap` may name the orders in its fields and headers too.)
+      guard let (_, value, headers) = try stream.render(event, of: table, key: key) else {
         return record
       }
       record.value = value
+      record.headers = headers
     case .end(var transaction, let lsn):
       guard let metadata = stream.settings.transactionMetadata else { return record }
       transaction.counts = transaction.counts.subtracting(drops)
