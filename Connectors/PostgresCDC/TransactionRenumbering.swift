@@ -7,7 +7,9 @@
 /// there are. Made only with transaction metadata, for transactions the last segment's
 /// snapshot may overlap (``ChangeStream/renumberBefore``).
 struct TransactionRenumbering: Equatable {
-  enum Kind {
+  /// Indirect, so a record without one (nearly all) stays as small as it was: the event is
+  /// large and copied with the record.
+  indirect enum Kind {
     /// An event: what rendered it, its block among them.
     case event(ChangeStream.Event, key: [UInt8]?)
     /// The END record of `transaction` (its counts), at the Commit's `lsn`.
