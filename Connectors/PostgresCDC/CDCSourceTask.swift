@@ -304,8 +304,7 @@ final class CDCSourceTask: SourceTask {
           perform(session.takeEffects(), reader: reader)
           if let filter, let replayed = session.takeReplayed() {
             session.kept(
-              try await afterSnapshot(
-                replayed, filter: filter, tables: session.tables, stream: session.changes!))
+              try await afterSnapshot(replayed, filter: filter, stream: session.changes!))
           }
           var emit = session.endChunk(now: currentTimeMillis())
           // Transformed here, while the send before is being written, not in the send's own
@@ -419,12 +418,10 @@ final class CDCSourceTask: SourceTask {
 
   /// The records of changes the snapshot does not hold.
   private func afterSnapshot(
-    _ changes: [ChangeRecord], filter: SnapshotReplayFilter,
-    tables: [UInt32: ChangeStream.Table], stream: ChangeStream
+    _ changes: [ChangeRecord], filter: SnapshotReplayFilter, stream: ChangeStream
   ) async throws -> [SourceRecord] {
     let before = filter.dropped
-    let records = try await filter.keep(changes, tables: tables, stream: stream).map(
-      \.sourceRecord)
+    let records = try await filter.keep(changes, stream: stream).map(\.sourceRecord)
     if filter.dropped > before {
       context.setDetail("snapshot_overlap_dropped", "\(filter.dropped)")
     }

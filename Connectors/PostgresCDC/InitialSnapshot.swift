@@ -452,10 +452,10 @@ final class SnapshotReplayFilter {
     tableIndexes = indexes
   }
 
-  /// The records to write, in order; `stream` renders again what a renumbering changes.
-  func keep(_ records: [ChangeRecord], tables: [UInt32: ChangeStream.Table], stream: ChangeStream)
-    async throws -> [ChangeRecord]
-  {
+  /// The records to write, in order, of those `stream` made (its tables describe them, and it
+  /// renders again what a renumbering changes).
+  func keep(_ records: [ChangeRecord], stream: ChangeStream) async throws -> [ChangeRecord] {
+    let tables = stream.tables
     var kept: [ChangeRecord] = []
     kept.reserveCapacity(records.count)
     for record in records {
@@ -466,12 +466,12 @@ final class SnapshotReplayFilter {
       }
       if case .end? = record.renumbering?.kind {
         defer { drops[commit] = nil }
-        if !record.written { kept.append(try renumbered(record, stream: stream, tables: tables)) }
+        if !record.written { kept.append(try renumbered(record, stream: stream)) }
         continue
       }
       if record.written { continue }
       if keep {
-        kept.append(try renumbered(record, stream: stream, tables: tables))
+        kept.append(try renumbered(record, stream: stream))
       } else {
         dropped += 1
       }
@@ -503,16 +503,14 @@ final class SnapshotReplayFilter {
   }
 
   /// `record`, rendered again when events of its transaction were dropped before it.
-  private func renumbered(
-    _ record: ChangeRecord, stream: ChangeStream, tables: [UInt32: ChangeStream.Table]
-  ) throws -> ChangeRecord {
-    guard let renumbering = record.renumbering,
-      let drops = drops[record.position.commitLSN], drops.total > 0
+  private func renumbered(_ record: ChangeRecord, stream: ChangeStream) throws -> ChangeRecord {
+    // (Drops are noted only once there is one.)
+    guard let renumbering = record.renumbering, let drops = drops[record.position.commitLSN]
     else { return record }
     var record = record
     switch renumbering.kind {
     case .event(var event, let key):
-      guard let block = event.transaction, let table = tables[record.relation] else {
+      guard let block = event.transaction, let table = stream.tables[record.relation] else {
         return record
       }
       event.transaction = drops.renumbered(block, relation: record.relation)

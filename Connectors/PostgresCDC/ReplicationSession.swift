@@ -187,11 +187,8 @@ struct ReplicationSession {
     return stream!.skippedTotal
   }
 
-  /// The tables of the stream, for the replay filter.
-  var tables: [UInt32: ChangeStream.Table] { stream?.changes.tables ?? [:] }
-
-  /// The stream's change state machine, with which the replay filter renders a record again
-  /// (``TransactionRenumbering``).
+  /// The stream's change state machine, for the replay filter: its tables, and what renders a
+  /// record again (``TransactionRenumbering``).
   var changes: ChangeStream? { stream?.changes }
 }
 

@@ -19,7 +19,9 @@ public enum LZ4Frame {
   /// (version 1, independent blocks, nothing optional) and 64 KiB blocks, with its checksum
   /// byte as liblz4 computes it.
   public static let frameHeader: [UInt8] = {
-    var preferences = Self.preferences
+    var preferences = LZ4F_preferences_t()
+    preferences.frameInfo.blockSizeID = LZ4F_max64KB
+    preferences.frameInfo.blockMode = LZ4F_blockIndependent
     var context: OpaquePointer?
     var header = [UInt8](repeating: 0, count: Int(LZ4F_HEADER_SIZE_MAX))
     guard LZ4F_isError(LZ4F_createCompressionContext(&context, UInt32(LZ4F_VERSION))) == 0,
@@ -70,13 +72,6 @@ public enum LZ4Frame {
 
   /// Largest block, as the header's block size (64 KiB) says.
   static let blockSize = 64 << 10
-
-  private static var preferences: LZ4F_preferences_t {
-    var preferences = LZ4F_preferences_t()
-    preferences.frameInfo.blockSizeID = LZ4F_max64KB
-    preferences.frameInfo.blockMode = LZ4F_blockIndependent
-    return preferences
-  }
 
   private static func appendLittleEndian(_ value: UInt32, to output: inout [UInt8]) {
     withUnsafeBytes(of: value.littleEndian) { output.append(contentsOf: $0) }

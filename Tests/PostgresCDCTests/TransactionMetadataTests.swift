@@ -322,7 +322,7 @@ final class TransactionMetadataTests: XCTestCase {
       records.map { $0.renumbering == nil }, [true, false, false, false, true, false, false],
       "every event and END, not BEGIN or the tombstone")
     let filter = try replayFilter()
-    let kept = try await filter.keep(records, tables: stream.tables, stream: stream)
+    let kept = try await filter.keep(records, stream: stream)
     XCTAssertEqual(
       kept.map(\.topic),
       [
@@ -353,8 +353,7 @@ final class TransactionMetadataTests: XCTestCase {
     var replayed = try transaction(&again)
     for i in 1...3 { replayed[i].written = true }
     let restarted = try replayFilter()
-    let rest = try await restarted.keep(
-      Array(replayed[1...]), tables: again.tables, stream: again)
+    let rest = try await restarted.keep(Array(replayed[1...]), stream: again)
     XCTAssertEqual(rest.map(\.value), [kept[3].value, kept[4].value])
     XCTAssertEqual(restarted.dropped, 1, "the tombstone; the delete was counted before")
     // Every record has room for one: a pointer, so streaming's records stay as small.

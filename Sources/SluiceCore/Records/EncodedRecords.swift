@@ -191,6 +191,7 @@ public final class EncodedRecords: @unchecked Sendable {
   /// (``EncodedSend/last``), rather than holding each record back until the next one comes.
   /// The bounds (``minTimestamp``, ``maxTimestamp``, ``largestPayload``) still count it, as the
   /// record put back does. Nil when there are no records.
+  ///
   /// Compressing, only the records not compressed yet can be taken back: always the newest,
   /// and the others of its chunk.
   public func removeLast() -> OutgoingRecord? {
