@@ -100,9 +100,9 @@ public protocol TopicStore: Sendable {
   /// embedded log); else a new one.
   func recycledBuffer() -> [UInt8]
   /// The codec a source compresses its encoded records with on its own threads
-  /// (``EncodedRecords/init(reusing:capacity:compressor:)``) when the store compresses what it writes and
-  /// the codec can be written a piece at a time; nil (the default) when the store compresses
-  /// them itself or not at all.
+  /// (``EncodedRecords/init(reusing:capacity:compressor:)``) when the store compresses what it
+  /// writes and the codec can be written a piece at a time; nil (the default) when the store
+  /// compresses them itself or not at all.
   var recordsCompressor: (any RecordsCompressor)? { get }
 
   /// Records from `offset` on, at most `maxRecords` (and roughly `maxBytes`, but at least one).
